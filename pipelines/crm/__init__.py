@@ -1,0 +1,1 @@
+"""CRM adapters: the local SQLite CRM and Salesforce behind one contract."""

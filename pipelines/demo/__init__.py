@@ -1,0 +1,1 @@
+"""Demo data: a realistic, messy CRM for trying leadroute and measuring it."""
