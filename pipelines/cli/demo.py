@@ -1,0 +1,68 @@
+"""``leadroute demo``: a realistic, messy local CRM to try leadroute on, and a trickle of new leads."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import click
+
+from pipelines.cli.common import friendly, settings
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    ts = datetime.fromisoformat(value)
+    return ts.replace(tzinfo=None) if ts.tzinfo is None else ts.astimezone().replace(tzinfo=None)
+
+
+@click.group()
+def demo() -> None:
+    """Build and feed the embedded local CRM (data/crm.sqlite)."""
+
+
+@demo.command()
+@click.option("--accounts", default=5_000, show_default=True, help="Accounts to generate (1,000,000 takes minutes).")
+@click.option("--leads", default=3_000, show_default=True, help="Leads to generate (historical and new).")
+@click.option("--seed", default=42, show_default=True, help="Same seed, same CRM.")
+@click.option("--now", help="Pretend it is this UTC time (ISO 8601).")
+@click.option("--keep-warehouse", is_flag=True, help="Keep data/warehouse.duckdb (by default it is reset, "
+              "because its watermarks and ledger describe the old CRM).")
+@friendly
+def init(accounts: int, leads: int, seed: int, now: str | None, keep_warehouse: bool) -> None:
+    """Create a new demo CRM, replacing any existing one, and its ground truth."""
+    from pipelines.demo.generator import generate_crm
+
+    s = settings()
+    started = time.perf_counter()
+    summary = generate_crm(s.crm_path, s.truth_dir, accounts=accounts, leads=leads, seed=seed,
+                           now=_parse_now(now), rules_dir=s.rules, progress=lambda m: click.echo(f"  {m}"))
+    click.echo(f"Demo CRM written to {s.crm_path} in {time.perf_counter() - started:.1f} s")
+    for line in summary.describe():
+        click.echo(f"  {line}")
+    if not keep_warehouse:
+        for path in (s.warehouse, s.warehouse.with_suffix(s.warehouse.suffix + ".wal")):
+            if path.exists():
+                path.unlink()
+                click.echo(f"  reset {path} (it described the previous CRM)")
+    click.echo("Next: `leadroute tick` routes the new leads.")
+
+
+@demo.command()
+@click.option("--leads", default=25, show_default=True, help="New inbound leads to add.")
+@click.option("--seed", type=int, help="Seed (default: differs on every call).")
+@friendly
+def trickle(leads: int, seed: int | None) -> None:
+    """Add new inbound leads to the demo CRM, as a web form would."""
+    from pipelines.demo.trickle import trickle as add_leads
+
+    s = settings()
+    if not s.crm_path.exists():
+        raise click.ClickException(f"No demo CRM at {s.crm_path}; run `leadroute demo init` first.")
+    summary = add_leads(s.crm_path, s.truth_dir, leads=leads, seed=seed, rules_dir=s.rules)
+    for line in summary.describe():
+        click.echo(line)
+
+
+COMMANDS = [demo]

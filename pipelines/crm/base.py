@@ -1,0 +1,140 @@
+"""The CRM adapter contract: what every CRM (the local SQLite one, Salesforce) must do.
+
+The pipeline's stages talk to a CRM only through :class:`CrmAdapter`, so a new CRM
+slots in without changing any asset, and both implementations pass the same
+contract tests (``tests/test_crm_contract.py``).
+
+Writes answer with one :class:`WriteResult` per record asked for. A record-level
+failure (a locked row, an inactive owner) is a result with ``ok=False``; it never
+raises. A failure that stops the whole call (the org's API limit is exhausted,
+authentication keeps failing, the service is down after retries) raises
+:class:`CrmUnavailable`: the push stops for this tick and keeps everything pending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+import pandas as pd
+
+from pipelines.crm.fields import ObjectMapping
+
+# Salesforce error codes that mean "try again later"; everything else needs a person or a reroute.
+RETRYABLE_CODES = frozenset(
+    {
+        "UNABLE_TO_LOCK_ROW",
+        "REQUEST_LIMIT_EXCEEDED",
+        "SERVER_UNAVAILABLE",
+        "TIMEOUT",
+        "UNKNOWN_EXCEPTION",
+        "NOT_ATTEMPTED",
+        "INVALID_SESSION_ID",
+    }
+)
+
+
+@dataclass(frozen=True)
+class RecordUpdate:
+    """Set ``fields`` (CRM API names) on one record.
+
+    ``group_key`` (e.g. the parent account) lets adapters batch related rows together:
+    Salesforce locks the parent account when a child's owner changes, so grouping by it
+    reduces ``UNABLE_TO_LOCK_ROW``.
+    """
+
+    record_id: str
+    fields: dict[str, object]
+    group_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """Convert a lead into a contact under an existing account."""
+
+    lead_id: str
+    account_id: str
+    owner_id: str | None = None
+    converted_status: str = "Qualified"
+    create_opportunity: bool = False
+    opportunity_name: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A follow-up task, upserted on ``external_key`` so a retried push never duplicates it."""
+
+    external_key: str
+    who_id: str
+    owner_id: str
+    subject: str
+    due_date: str | None = None  # YYYY-MM-DD
+    what_id: str | None = None
+    description: str | None = None
+    priority: str = "Normal"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The CRM's answer for one record."""
+
+    record_id: str
+    ok: bool
+    error_code: str | None = None
+    message: str | None = None
+    crm_id: str | None = None  # the id the CRM created or updated (task, contact)
+
+    @property
+    def retryable(self) -> bool:
+        return not self.ok and (self.error_code or "") in RETRYABLE_CODES
+
+
+class CrmUnavailable(RuntimeError):
+    """The CRM cannot take more calls now; the push stops for this tick."""
+
+    def __init__(self, code: str, message: str):
+        self.code = code
+        super().__init__(f"{code}: {message}")
+
+
+@dataclass
+class CallCounter:
+    """API calls made by an adapter, for run metadata and the API budget."""
+
+    calls: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str, n: int = 1) -> None:
+        self.calls += n
+        self.by_kind[kind] = self.by_kind.get(kind, 0) + n
+
+
+@runtime_checkable
+class CrmAdapter(Protocol):
+    """Everything the pipeline needs from a CRM."""
+
+    name: str
+    counter: CallCounter
+
+    def extract(self, mapping: ObjectMapping, since: datetime | None) -> pd.DataFrame:
+        """Records of ``mapping.sobject`` changed at or after ``since`` (all when None).
+
+        Only the mapped fields (``mapping.source_fields()``), as text (None when empty),
+        deleted records included (``IsDeleted``) so deletions reach the warehouse.
+        """
+
+    def update_records(self, sobject: str, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
+        """Apply field updates (owner changes, routing reason); one result per update."""
+
+    def convert_leads(self, conversions: Sequence[Conversion]) -> list[WriteResult]:
+        """Convert leads to contacts under their accounts; ``crm_id`` is the contact id."""
+
+    def upsert_tasks(self, tasks: Sequence[TaskSpec]) -> list[WriteResult]:
+        """Create or update tasks by external key; ``crm_id`` is the task id."""
+
+    def open_workload(self, user_ids: Sequence[str], open_statuses: Sequence[str]) -> dict[str, int]:
+        """Open (unconverted, in ``open_statuses``) leads owned by each user."""
+
+    def close(self) -> None: ...

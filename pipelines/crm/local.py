@@ -1,0 +1,265 @@
+"""The embedded local CRM: a SQLite file that behaves like a small Salesforce org.
+
+It is the default CRM, so a newcomer can try leadroute with no credentials. It
+validates writes the way Salesforce does where the pipeline depends on it: an
+owner must be an active user or a queue (``INACTIVE_OWNER_OR_USER``), a missing
+record is ``ENTITY_IS_DELETED``, a row held by another transaction (simulated by
+the ``_RecordLock`` table) is ``UNABLE_TO_LOCK_ROW``, and a converted lead cannot
+be converted again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.crm.base import CallCounter, Conversion, RecordUpdate, TaskSpec, WriteResult
+from pipelines.crm.fields import ObjectMapping
+from pipelines.crm.local_schema import KEY_PREFIX, OBJECTS, make_id, sf_datetime
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class LocalCrm:
+    """CRM adapter over the local SQLite CRM file."""
+
+    name = "local"
+
+    def __init__(self, path: str | Path, clock: Callable[[], datetime] = _utcnow):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise FileNotFoundError(
+                f"No local CRM at {self.path}. Create the demo CRM with `leadroute demo init` "
+                f"(or `make demo`), or set LEADROUTE_CRM_PATH."
+            )
+        self.clock = clock
+        self.counter = CallCounter()
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """One short transaction: commit on success, roll back on error, always close."""
+        con = sqlite3.connect(self.path, timeout=30)
+        con.row_factory = sqlite3.Row
+        try:
+            with con:
+                yield con
+        finally:
+            con.close()
+
+    def _now(self) -> str:
+        return sf_datetime(self.clock())
+
+    # -- read ---------------------------------------------------------------------------------
+
+    def extract(self, mapping: ObjectMapping, since: datetime | None) -> pd.DataFrame:
+        if mapping.sobject not in OBJECTS:
+            raise ValueError(f"The local CRM has no object {mapping.sobject!r}; it has {', '.join(OBJECTS)}.")
+        fields = mapping.source_fields()
+        with self._connect() as con:
+            existing = {r[1] for r in con.execute(f'PRAGMA table_info("{mapping.sobject}")')}
+            unknown = [f for f in fields if f not in existing]
+            if unknown:
+                raise ValueError(
+                    f"{mapping.sobject} has no field(s) {', '.join(unknown)} in the local CRM; "
+                    f"fix routing_rules/fields.yaml (objects.{mapping.sobject})."
+                )
+            # CAST to TEXT in SQL: raw is text, and SQLite does it faster than pandas would.
+            select = ", ".join(f'CAST("{f}" AS TEXT) AS "{f}"' for f in fields)
+            where, params = [], []
+            if since is not None:
+                where.append(f'"{mapping.modstamp}" >= ?')
+                params.append(sf_datetime(since))
+            for name, value in mapping.filter.items():
+                where.append(f'"{name}" = ?')
+                params.append(value)
+            sql = f'SELECT {select} FROM "{mapping.sobject}"'
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            sql += f' ORDER BY "{mapping.modstamp}", "{mapping.key}"'
+            df = pd.read_sql_query(sql, con, params=params, dtype=object)
+        self.counter.add("query")
+        return df.astype(object).where(df.notna(), None)
+
+    def open_workload(self, user_ids: Sequence[str], open_statuses: Sequence[str]) -> dict[str, int]:
+        if not user_ids:
+            return {}
+        with self._connect() as con:
+            rows = con.execute(
+                f"SELECT OwnerId, count(*) FROM Lead WHERE IsConverted = 0 AND IsDeleted = 0 "
+                f"AND Status IN ({','.join('?' * len(open_statuses))}) "
+                f"AND OwnerId IN ({','.join('?' * len(user_ids))}) GROUP BY OwnerId",
+                [*open_statuses, *user_ids],
+            ).fetchall()
+        self.counter.add("query")
+        counts = {r[0]: r[1] for r in rows}
+        return {u: counts.get(u, 0) for u in user_ids}
+
+    # -- write --------------------------------------------------------------------------------
+
+    def _owners(self, con: sqlite3.Connection) -> tuple[set[str], set[str]]:
+        active = {r[0] for r in con.execute('SELECT Id FROM "User" WHERE IsActive = 1')}
+        queues = {r[0] for r in con.execute("SELECT Id FROM \"Group\" WHERE Type = 'Queue'")}
+        return active, queues
+
+    def update_records(self, sobject: str, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
+        if not updates:
+            return []
+        results: list[WriteResult] = []
+        now = self._now()
+        with self._connect() as con:
+            columns = {r[1] for r in con.execute(f'PRAGMA table_info("{sobject}")')}
+            ids = [u.record_id for u in updates]
+            existing = {
+                r[0]: r[1]
+                for r in _chunked_in(con, f'SELECT Id, IsDeleted FROM "{sobject}" WHERE Id IN ({{}})', ids)
+            }
+            locked = {r[0] for r in _chunked_in(con, "SELECT RecordId FROM _RecordLock WHERE RecordId IN ({})", ids)}
+            active, queues = self._owners(con)
+            ok_rows: list[tuple[RecordUpdate, list[str]]] = []
+            for u in updates:
+                bad_fields = [f for f in u.fields if f not in columns]
+                owner = u.fields.get("OwnerId")
+                if u.record_id not in existing or existing[u.record_id]:
+                    results.append(WriteResult(u.record_id, False, "ENTITY_IS_DELETED", "entity is deleted"))
+                elif bad_fields:
+                    results.append(
+                        WriteResult(u.record_id, False, "INVALID_FIELD", f"No such column {bad_fields[0]!r} on {sobject}")
+                    )
+                elif u.record_id in locked:
+                    results.append(
+                        WriteResult(u.record_id, False, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record")
+                    )
+                elif owner is not None and owner not in active and owner not in queues:
+                    results.append(
+                        WriteResult(u.record_id, False, "INACTIVE_OWNER_OR_USER", f"operation performed with inactive user or invalid owner {owner}")
+                    )
+                else:
+                    ok_rows.append((u, sorted(u.fields)))
+                    results.append(WriteResult(u.record_id, True, crm_id=u.record_id))
+            # Group by the set of fields written so each group is one executemany.
+            groups: dict[tuple[str, ...], list[RecordUpdate]] = {}
+            for u, names in ok_rows:
+                groups.setdefault(tuple(names), []).append(u)
+            for names, group in groups.items():
+                sets = ", ".join([f'"{n}" = ?' for n in names] + ["LastModifiedDate = ?", "SystemModstamp = ?"])
+                con.executemany(
+                    f'UPDATE "{sobject}" SET {sets} WHERE Id = ?',
+                    [[u.fields[n] for n in names] + [now, now, u.record_id] for u in group],
+                )
+        self.counter.add("update", max(1, -(-len(updates) // 200)))
+        return results
+
+    def convert_leads(self, conversions: Sequence[Conversion]) -> list[WriteResult]:
+        if not conversions:
+            return []
+        results: list[WriteResult] = []
+        now = self._now()
+        today = now[:10]
+        with self._connect() as con:
+            active, queues = self._owners(con)
+            for c in conversions:
+                lead = con.execute("SELECT * FROM Lead WHERE Id = ? AND IsDeleted = 0", [c.lead_id]).fetchone()
+                account = con.execute(
+                    "SELECT Id, OwnerId FROM Account WHERE Id = ? AND IsDeleted = 0", [c.account_id]
+                ).fetchone()
+                owner = c.owner_id or (lead["OwnerId"] if lead else None)
+                if lead is None:
+                    results.append(WriteResult(c.lead_id, False, "ENTITY_IS_DELETED", "lead not found"))
+                elif lead["IsConverted"]:
+                    results.append(
+                        WriteResult(c.lead_id, False, "CANNOT_UPDATE_CONVERTED_LEAD", "lead is already converted",
+                                    crm_id=lead["ConvertedContactId"])
+                    )
+                elif account is None:
+                    results.append(
+                        WriteResult(c.lead_id, False, "INVALID_CROSS_REFERENCE_KEY", f"account {c.account_id} not found")
+                    )
+                elif c.lead_id in {r[0] for r in con.execute("SELECT RecordId FROM _RecordLock")}:
+                    results.append(
+                        WriteResult(c.lead_id, False, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record")
+                    )
+                elif owner not in active:
+                    results.append(
+                        WriteResult(c.lead_id, False, "INACTIVE_OWNER_OR_USER", f"contact owner {owner} must be an active user")
+                    )
+                else:
+                    contact_id = self._next_id(con, "Contact")
+                    con.execute(
+                        "INSERT INTO Contact (Id, AccountId, FirstName, LastName, Email, Phone, Title, OwnerId, "
+                        "LeadSource, CreatedDate, LastModifiedDate, SystemModstamp) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                        [contact_id, c.account_id, lead["FirstName"], lead["LastName"] or "(unknown)", lead["Email"],
+                         lead["Phone"], lead["Title"], owner, lead["LeadSource"], now, now, now],
+                    )
+                    opp_id = None
+                    if c.create_opportunity:
+                        opp_id = self._next_id(con, "Opportunity")
+                        con.execute(
+                            "INSERT INTO Opportunity (Id, Name, AccountId, StageName, OwnerId, LeadSource, "
+                            "CreatedDate, LastModifiedDate, SystemModstamp) VALUES (?,?,?,?,?,?,?,?,?)",
+                            [opp_id, c.opportunity_name or f"{lead['Company'] or 'New'} - inbound", c.account_id,
+                             "Prospecting", owner, lead["LeadSource"], now, now, now],
+                        )
+                    con.execute(
+                        "UPDATE Lead SET IsConverted = 1, Status = ?, ConvertedAccountId = ?, ConvertedContactId = ?, "
+                        "ConvertedOpportunityId = ?, ConvertedDate = ?, OwnerId = ?, LastModifiedDate = ?, "
+                        "SystemModstamp = ? WHERE Id = ?",
+                        [c.converted_status, c.account_id, contact_id, opp_id, today, owner, now, now, c.lead_id],
+                    )
+                    results.append(WriteResult(c.lead_id, True, crm_id=contact_id))
+        self.counter.add("convert", max(1, -(-len(conversions) // 100)))
+        return results
+
+    def upsert_tasks(self, tasks: Sequence[TaskSpec]) -> list[WriteResult]:
+        if not tasks:
+            return []
+        results: list[WriteResult] = []
+        now = self._now()
+        with self._connect() as con:
+            active, _ = self._owners(con)
+            for t in tasks:
+                if t.owner_id not in active:
+                    results.append(
+                        WriteResult(t.external_key, False, "INACTIVE_OWNER_OR_USER", f"task owner {t.owner_id} is not active")
+                    )
+                    continue
+                row = con.execute("SELECT Id FROM Task WHERE LeadRoute_Key__c = ?", [t.external_key]).fetchone()
+                values = [t.who_id, t.what_id, t.owner_id, t.subject, t.due_date, t.description, t.priority]
+                if row:
+                    con.execute(
+                        "UPDATE Task SET WhoId=?, WhatId=?, OwnerId=?, Subject=?, ActivityDate=?, Description=?, "
+                        "Priority=?, LastModifiedDate=?, SystemModstamp=? WHERE Id=?",
+                        [*values, now, now, row[0]],
+                    )
+                    results.append(WriteResult(t.external_key, True, crm_id=row[0]))
+                else:
+                    task_id = self._next_id(con, "Task")
+                    con.execute(
+                        "INSERT INTO Task (Id, WhoId, WhatId, OwnerId, Subject, ActivityDate, Description, Priority, "
+                        "LeadRoute_Key__c, CreatedDate, LastModifiedDate, SystemModstamp) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                        [task_id, *values, t.external_key, now, now, now],
+                    )
+                    results.append(WriteResult(t.external_key, True, crm_id=task_id))
+        self.counter.add("upsert", max(1, -(-len(tasks) // 200)))
+        return results
+
+    def _next_id(self, con: sqlite3.Connection, sobject: str) -> str:
+        row = con.execute(f'SELECT max(Id) FROM "{sobject}"').fetchone()
+        n = int(row[0][len(KEY_PREFIX[sobject]):]) + 1 if row and row[0] else 1
+        return make_id(sobject, n)
+
+    def close(self) -> None:
+        pass
+
+
+def _chunked_in(con: sqlite3.Connection, sql: str, ids: Sequence[str], size: int = 900):
+    """Run ``sql`` with an ``IN ({})`` placeholder over ``ids`` in chunks (SQLite's variable limit)."""
+    for i in range(0, len(ids), size):
+        chunk = ids[i : i + size]
+        yield from con.execute(sql.format(",".join("?" * len(chunk))), chunk)

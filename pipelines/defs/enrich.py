@@ -1,0 +1,15 @@
+import dagster as dg
+
+from pipelines.defs.metadata import materialize
+from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
+from pipelines.enrich.enrich import enrich
+from pipelines.stage import RunInfo
+
+
+@dg.asset(group_name="prepare", kinds={"duckdb"}, deps=["unified"])
+def enriched(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, rules: RulesResource, clock: ClockResource
+) -> dg.MaterializeResult:
+    """Domains, normalised names and ISO geography from offline reference data."""
+    con = warehouse.connection(rules.mapping())
+    return materialize(context, enrich(con, RunInfo(context.run_id, clock.now())))

@@ -1,0 +1,70 @@
+"""Running the tick job in-process: what ``leadroute tick`` and the end-to-end tests call.
+
+It runs the very job the schedule runs, with the same assets, checks and policy,
+against the instance in ``DAGSTER_HOME`` when set (so the run shows in the UI) or
+a temporary one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.defs.resources import default_resources
+from pipelines.defs.schedules import runs_in_progress
+
+
+def build_defs(resources: dict | None = None) -> dg.Definitions:
+    return dg.Definitions.merge(
+        dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
+        dg.Definitions(executor=dg.in_process_executor, resources=resources or default_resources()),
+    )
+
+
+@dataclass
+class TickOutcome:
+    run_id: str
+    success: bool
+    seconds: float
+    failures: list[str] = field(default_factory=list)  # step: message
+    skipped: list[str] = field(default_factory=list)  # assets not materialized (e.g. a blocking check failed)
+    metadata: dict[str, dict] = field(default_factory=dict)  # asset -> metadata values
+
+
+class TickBusy(RuntimeError):
+    pass
+
+
+def current_instance() -> dg.DagsterInstance:
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def run_tick(*, resources: dict | None = None, instance: dg.DagsterInstance | None = None,
+             job_name: str = "tick", tags: dict | None = None, log_level: str = "INFO") -> TickOutcome:
+    """Run one tick in-process and report what happened (never raises for a failed step)."""
+    instance = instance or current_instance()
+    busy = runs_in_progress(instance)
+    if busy:
+        run = busy[0].dagster_run
+        raise TickBusy(f"Run {run.run_id[:8]} ({run.job_name}) is {run.status.value.lower()} in Dagster; "
+                       f"one writer at a time. Try again when it finishes.")
+    job = build_defs(resources).resolve_job_def(job_name)
+    started = time.perf_counter()
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=run_config)
+    seconds = time.perf_counter() - started
+    failures = [f"{e.step_key}: {e.event_specific_data.error.message.strip()}"
+                for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    materialized, metadata = set(), {}
+    for e in result.get_asset_materialization_events():
+        mat = e.step_materialization_data.materialization
+        name = mat.asset_key.to_user_string()
+        materialized.add(name)
+        metadata[name] = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+    selected = [k.to_user_string() for k in job.asset_layer.executable_asset_keys] if hasattr(job, "asset_layer") else []
+    skipped = sorted(set(selected) - materialized)
+    return TickOutcome(result.run_id, result.success and not failures, seconds, failures, skipped, metadata)

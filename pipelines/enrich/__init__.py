@@ -1,0 +1,1 @@
+"""Enrich: derived and offline reference-data fields that matching and routing use."""

@@ -1,0 +1,96 @@
+"""Recording routing decisions and the CRM writes they ask for.
+
+A decision is immutable. Each one gets a ledger row per CRM write (``kind``:
+owner today; conversions, tasks and field updates as the rules grow). An owner
+write whose target equals the lead's current owner is recorded as
+``skipped_unchanged``: it is accounted for, and nothing is pushed.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import duckdb
+import pandas as pd
+
+from pipelines.stage import RunInfo
+from pipelines.warehouse.db import insert
+
+
+def record(
+    con: duckdb.DuckDBPyConnection,
+    decisions: pd.DataFrame,
+    *,
+    entry: str,
+    rules_version: str,
+    queue_ids: dict[str, str],
+    run: RunInfo,
+) -> pd.DataFrame:
+    """Insert ``decisions`` (lead_id, step, action, owner_id, queue, reason, trace) and their ledger rows.
+
+    Returns the inserted decisions with their ids.
+    """
+    if decisions.empty:
+        return decisions
+    con.register("_d_leads", decisions[["lead_id"]])
+    try:
+        leads = con.execute(
+            """SELECT l.lead_id, l.owner_id AS previous_owner_id, l._modstamp AS lead_modstamp,
+                      CAST(l.created_at AS DATE) AS partition_day,
+                      (SELECT d.decision_id FROM routing_decision d WHERE d.lead_id = l.lead_id
+                       ORDER BY d.created_at DESC, d.decision_id DESC LIMIT 1) AS replaces_decision_id
+               FROM _d_leads x JOIN lead l USING (lead_id)"""
+        ).df()
+    finally:
+        con.unregister("_d_leads")
+    d = decisions.merge(leads, on="lead_id", how="left")
+    d["decision_id"] = [uuid.uuid4().hex for _ in range(len(d))]
+    d["entry"] = entry
+    d["rules_version"] = rules_version
+    d["run_id"] = run.run_id
+    d["created_at"] = run.now
+    queue_owner = d["queue"].map(queue_ids)
+    d["owner_id"] = d["owner_id"].where(d["owner_id"].notna(), queue_owner)
+    insert(con, "routing_decision", d[[
+        "decision_id", "lead_id", "entry", "step", "action", "owner_id", "queue", "reason", "trace",
+        "rules_version", "replaces_decision_id", "lead_modstamp", "partition_day", "run_id", "created_at",
+    ]])
+
+    ledger = pd.DataFrame({
+        "decision_id": d["decision_id"],
+        "kind": "owner",
+        "lead_id": d["lead_id"],
+        "previous_owner_id": d["previous_owner_id"],
+        "target_owner_id": d["owner_id"],
+        "payload": None,
+        "attempts": 0,
+        "run_id": run.run_id,
+        "last_run_id": run.run_id,
+        "created_at": run.now,
+        "updated_at": run.now,
+    })
+    unchanged = ledger["target_owner_id"].notna() & (ledger["target_owner_id"] == ledger["previous_owner_id"])
+    no_target = ledger["target_owner_id"].isna()
+    ledger["status"] = "pending"
+    ledger.loc[unchanged, "status"] = "skipped_unchanged"
+    ledger.loc[no_target, "status"] = "failed"
+    ledger["last_error_code"] = None
+    ledger["last_error"] = None
+    ledger.loc[no_target, "last_error_code"] = "QUEUE_NOT_IN_CRM"
+    ledger.loc[no_target, "last_error"] = (
+        "queue " + d.loc[no_target, "queue"].astype(str) + " has no Group of type Queue with that DeveloperName in the CRM; "
+        "create the queue or fix routing_rules/queues.yaml"
+    )
+    # A new owner decision supersedes any older one for the same lead that is still waiting to be pushed.
+    con.register("_new_ledger", ledger[["lead_id", "decision_id"]])
+    try:
+        con.execute(
+            """UPDATE ledger SET status = 'superseded', updated_at = ?, last_run_id = ?
+               WHERE kind = 'owner' AND status = 'pending' AND lead_id IN (SELECT lead_id FROM _new_ledger)
+                 AND decision_id NOT IN (SELECT decision_id FROM _new_ledger)""",
+            [run.now, run.run_id],
+        )
+    finally:
+        con.unregister("_new_ledger")
+    insert(con, "ledger", ledger)
+    return d

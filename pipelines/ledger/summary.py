@@ -1,0 +1,62 @@
+"""What one tick did, computed from the warehouse tables themselves (the source of truth)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import duckdb
+
+from pipelines.warehouse.db import first_row
+
+
+def tick_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
+    rows = con.execute("SELECT object, records, new_versions FROM extract_log WHERE run_id = ?", [run_id]).fetchall()
+    extracted = {o: r for o, r, _ in rows}
+    new_versions = {o: n for o, _, n in rows}
+    steps = dict(
+        con.execute(
+            "SELECT step, count(*) FROM routing_decision WHERE run_id = ? GROUP BY step ORDER BY count(*) DESC",
+            [run_id],
+        ).fetchall()
+    )
+    queued = dict(
+        con.execute(
+            "SELECT queue, count(*) FROM routing_decision WHERE run_id = ? AND queue IS NOT NULL GROUP BY queue",
+            [run_id],
+        ).fetchall()
+    )
+    push = dict(
+        con.execute(
+            "SELECT status, count(*) FROM ledger WHERE last_run_id = ? GROUP BY status", [run_id]
+        ).fetchall()
+    )
+    matched = first_row(
+        con,
+        """SELECT count(*) FILTER (WHERE m.account_id IS NOT NULL), count(*)
+           FROM routing_decision d JOIN lead_match m USING (lead_id) WHERE d.run_id = ? AND d.action <> 'keep'""",
+        [run_id],
+    )
+    return {
+        "run_id": run_id,
+        "leads_extracted": int(extracted.get("lead", 0)),
+        "extracted": {k: int(v) for k, v in extracted.items()},
+        "new_versions": {k: int(v) for k, v in new_versions.items()},
+        "leads_decided": int(sum(steps.values())),
+        "leads_matched_to_account": int(matched[0]),
+        "per_step": {k: int(v) for k, v in steps.items()},
+        "queued": {k: int(v) for k, v in queued.items()},
+        "pushed": int(push.get("pushed", 0)),
+        "failed": int(push.get("failed", 0)),
+        "retry_pending": int(push.get("pending", 0)),
+        "unchanged": int(push.get("skipped_unchanged", 0)),
+    }
+
+
+def record_tick(con: duckdb.DuckDBPyConnection, run_id: str, started_at: datetime | None, finished_at: datetime) -> dict:
+    summary = tick_summary(con, run_id)
+    con.execute(
+        "INSERT OR REPLACE INTO tick_log VALUES (?, ?, ?, ?)",
+        [run_id, started_at, finished_at, json.dumps(summary)],
+    )
+    return summary

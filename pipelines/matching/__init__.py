@@ -1,0 +1,1 @@
+"""Matching: normalise, account master (dedup + hierarchy), lead-to-account and lead-to-lead."""

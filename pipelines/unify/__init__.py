@@ -1,0 +1,1 @@
+"""Unify: scattered CRM fields -> one canonical, typed column each, with provenance."""

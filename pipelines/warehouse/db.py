@@ -1,0 +1,158 @@
+"""Opening the warehouse, creating its tables, and the few write patterns stages share.
+
+DuckDB allows one writing process per file, and while it writes no other process
+can open the file, not even read-only. A tick holds the file only while a stage
+runs; a CLI command that finds it busy waits a few seconds, then says plainly
+what holds it instead of hanging (dagster-duckdb's resource retries silently for
+about 100 s).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipelines.warehouse.schema import SCHEMA_VERSION, TABLES, Column
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse file."""
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "conflicting" in text or "being used" in text
+
+
+@contextlib.contextmanager
+def connect(
+    path: str | Path, *, read_only: bool = False, wait_seconds: float = 10.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse, waiting up to ``wait_seconds`` for another process to let go.
+
+    Raises:
+        WarehouseBusy: with the path and what to do, when the file stays locked.
+        FileNotFoundError: when ``read_only`` and the warehouse does not exist yet.
+    """
+    path = Path(path)
+    if read_only and not path.exists():
+        raise FileNotFoundError(
+            f"No warehouse at {path}. Run a tick first (`leadroute tick`, or `make demo`)."
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.1
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc) or time.monotonic() >= deadline:
+                if _is_lock_error(exc):
+                    raise WarehouseBusy(
+                        f"The warehouse {path} is in use by another process (usually a running "
+                        f"tick or `dagster dev` run). DuckDB lets one process open it at a time. "
+                        f"Wait for the run to finish and try again. ({exc})"
+                    ) from exc
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        yield con
+    finally:
+        con.close()
+
+
+def migrate(con: duckdb.DuckDBPyConnection, mapped_columns: dict[str, list[Column]] | None = None) -> None:
+    """Create every declared table if missing and add mapped columns that are new.
+
+    ``mapped_columns`` gives, per mapped table, the business columns the field mapping
+    declares. Columns are only ever added, never dropped: a field removed from the
+    mapping stays in the warehouse, unused, so history is not lost.
+    """
+    mapped_columns = mapped_columns or {}
+    for table in TABLES.values():
+        con.execute(table.ddl(mapped_columns.get(table.name)))
+        if table.mapped:
+            ensure_columns(con, table.name, mapped_columns.get(table.name, []))
+    con.execute(
+        "INSERT INTO schema_version SELECT ?, now()::TIMESTAMP WHERE NOT EXISTS "
+        "(SELECT 1 FROM schema_version WHERE version = ?)",
+        [SCHEMA_VERSION, SCHEMA_VERSION],
+    )
+
+
+def ensure_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[Column]) -> None:
+    existing = {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
+    for col in columns:
+        if col.name not in existing:
+            con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{col.name}" {col.type}')
+
+
+def upsert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, key: Sequence[str]) -> int:
+    """Replace rows of ``table`` that share ``key`` with ``df``'s rows, by column name.
+
+    Delete-then-insert in one transaction: idempotent, and DuckDB's fastest upsert
+    for batches (no per-row conflict handling).
+    """
+    if df.empty:
+        return 0
+    name = f"_upsert_{table}"
+    con.register(name, df)
+    try:
+        keys = ", ".join(f'"{k}"' for k in key)
+        con.execute("BEGIN")
+        con.execute(f'DELETE FROM "{table}" WHERE ({keys}) IN (SELECT ({keys}) FROM {name})')
+        cols = ", ".join(f'"{c}"' for c in df.columns)
+        con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM {name}')
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister(name)
+    return len(df)
+
+
+def insert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> int:
+    """Append ``df`` to ``table`` by column name."""
+    if df.empty:
+        return 0
+    name = f"_insert_{table}"
+    con.register(name, df)
+    try:
+        cols = ", ".join(f'"{c}"' for c in df.columns)
+        con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM {name}')
+    finally:
+        con.unregister(name)
+    return len(df)
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence | None = None):
+    """The first column of the first row, or None.
+
+    Always fetch whole results: DuckDB 2 keeps a partly fetched result open (``fetchone``)
+    and then refuses ``register`` on the same connection.
+    """
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
+def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence | None = None) -> tuple | None:
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]))
+
+
+def count(con: duckdb.DuckDBPyConnection, table: str, where: str = "") -> int:
+    sql = f'SELECT count(*) FROM "{table}"' + (f" WHERE {where}" if where else "")
+    return int(scalar(con, sql))

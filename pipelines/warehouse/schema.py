@@ -1,0 +1,321 @@
+"""Every warehouse table, its key and its columns, declared once.
+
+The warehouse is a DuckDB file. Data moves forward only: each stage reads the
+tables of the stage before it and writes its own. Only the ledger, the pool
+state and the watermarks carry memory from tick to tick; everything else can be
+rebuilt from the CRM.
+
+Two kinds of tables:
+- *fixed* tables, fully declared here;
+- *mapped* tables (``raw_*`` and the unified ``lead``/``account``/...), whose
+  system columns are declared here and whose business columns come from the
+  field mapping ``routing_rules/fields.yaml`` (orgs differ; the mapping is data).
+
+All timestamps are UTC without a time zone (DuckDB ``TIMESTAMP``); every
+connection sets ``TimeZone='UTC'``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    stage: str
+    doc: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    mapped: bool = False  # business columns added from the field mapping
+
+    def ddl(self, extra: list[Column] | None = None) -> str:
+        cols = list(self.columns) + list(extra or [])
+        body = ",\n  ".join(f'"{c.name}" {c.type}' for c in cols)
+        if self.key:
+            body += ",\n  PRIMARY KEY (" + ", ".join(f'"{k}"' for k in self.key) + ")"
+        return f'CREATE TABLE IF NOT EXISTS "{self.name}" (\n  {body}\n)'
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _cols(*specs: tuple[str, str] | tuple[str, str, str]) -> tuple[Column, ...]:
+    return tuple(Column(*s) for s in specs)
+
+
+# System columns every raw table carries next to the mapped CRM fields (all VARCHAR:
+# raw is raw; typing happens in unify, where a bad value is quarantined, not fatal).
+RAW_SYSTEM = _cols(
+    ("_modstamp", "TIMESTAMP", "the record's SystemModstamp, parsed"),
+    ("_extracted_at", "TIMESTAMP", "when this version was extracted"),
+    ("_run_id", "VARCHAR", "the run that extracted it"),
+)
+
+# System columns of the unified (canonical) tables.
+UNIFIED_SYSTEM = _cols(
+    ("_modstamp", "TIMESTAMP", "the source record version this row was computed from"),
+    ("_unified_at", "TIMESTAMP", ""),
+)
+
+_raw = lambda obj, doc: Table(  # noqa: E731
+    f"raw_{obj}", "extract", doc, RAW_SYSTEM, key=("Id",), mapped=True
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(
+            "schema_version",
+            "warehouse",
+            "Applied schema migrations.",
+            _cols(("version", "INTEGER"), ("applied_at", "TIMESTAMP")),
+            key=("version",),
+        ),
+        Table(
+            "watermark",
+            "extract",
+            "Per CRM object, the SystemModstamp up to which changes are reconciled. "
+            "`pending_value` is what the current tick extracted up to; it becomes "
+            "`value` only after the push for those records is reconciled.",
+            _cols(
+                ("object", "VARCHAR"),
+                ("value", "TIMESTAMP"),
+                ("pending_value", "TIMESTAMP"),
+                ("pending_run_id", "VARCHAR"),
+                ("updated_at", "TIMESTAMP"),
+            ),
+            key=("object",),
+        ),
+        _raw("lead", "Lead records as extracted, latest version per Id."),
+        _raw("account", "Account records as extracted, latest version per Id."),
+        _raw("user", "User records as extracted."),
+        _raw("opportunity", "Opportunity records as extracted."),
+        _raw("queue", "Queues (Group of type Queue) as extracted."),
+        Table(
+            "extract_log",
+            "extract",
+            "What each run extracted: one row per run and object.",
+            _cols(
+                ("run_id", "VARCHAR"),
+                ("object", "VARCHAR"),
+                ("since", "TIMESTAMP"),
+                ("until", "TIMESTAMP"),
+                ("records", "INTEGER"),
+                ("new_versions", "INTEGER"),
+                ("extracted_at", "TIMESTAMP"),
+            ),
+            key=("run_id", "object"),
+        ),
+        Table(
+            "quarantine",
+            "any",
+            "Records a stage could not process, with the reason. A record leaves quarantine "
+            "(resolved_at is set) when a fixed version of it passes the stage.",
+            _cols(
+                ("stage", "VARCHAR"),
+                ("object", "VARCHAR"),
+                ("record_id", "VARCHAR"),
+                ("reason", "VARCHAR", "short code, e.g. missing_id, bad_timestamp, no_identity"),
+                ("detail", "VARCHAR", "what was wrong, in words, with the value"),
+                ("payload", "JSON", "the record as received"),
+                ("record_modstamp", "VARCHAR"),
+                ("first_seen_at", "TIMESTAMP"),
+                ("last_seen_at", "TIMESTAMP"),
+                ("resolved_at", "TIMESTAMP"),
+                ("run_id", "VARCHAR"),
+            ),
+            key=("stage", "object", "record_id"),
+        ),
+        Table("lead", "unify", "Leads with canonical columns.", UNIFIED_SYSTEM, ("lead_id",), True),
+        Table("account", "unify", "Accounts with canonical columns.", UNIFIED_SYSTEM, ("account_id",), True),
+        Table("crm_user", "unify", "CRM users with canonical columns.", UNIFIED_SYSTEM, ("user_id",), True),
+        Table(
+            "opportunity", "unify", "Opportunities with canonical columns.", UNIFIED_SYSTEM,
+            ("opportunity_id",), True,
+        ),
+        Table("crm_queue", "unify", "CRM queues by developer name.", UNIFIED_SYSTEM, ("queue_id",), True),
+        Table(
+            "lead_enriched",
+            "enrich",
+            "Leads plus derived and reference-data fields used by matching and routing.",
+            _cols(
+                ("lead_id", "VARCHAR"),
+                ("email_domain", "VARCHAR", "registered domain of the email"),
+                ("website_domain", "VARCHAR", "registered domain of the website"),
+                ("domain", "VARCHAR", "the company domain: work email domain, else website"),
+                ("is_free_mail", "BOOLEAN"),
+                ("company_norm", "VARCHAR", "normalised company name"),
+                ("country_code", "VARCHAR", "ISO 3166-1 alpha-2"),
+                ("state_code", "VARCHAR", "ISO 3166-2 subdivision code without country, e.g. CA"),
+                ("postal_code_norm", "VARCHAR"),
+                ("_modstamp", "TIMESTAMP"),
+                ("_enriched_at", "TIMESTAMP"),
+            ),
+            key=("lead_id",),
+        ),
+        Table(
+            "account_enriched",
+            "enrich",
+            "Accounts plus derived fields used by matching.",
+            _cols(
+                ("account_id", "VARCHAR"),
+                ("website_domain", "VARCHAR"),
+                ("name_norm", "VARCHAR"),
+                ("country_code", "VARCHAR"),
+                ("state_code", "VARCHAR"),
+                ("_modstamp", "TIMESTAMP"),
+                ("_enriched_at", "TIMESTAMP"),
+            ),
+            key=("account_id",),
+        ),
+        Table(
+            "account_master",
+            "master",
+            "One row per CRM account: its master entity (duplicate cluster), the cluster's "
+            "survivor and its place in the hierarchy, so each row stands alone.",
+            _cols(
+                ("account_id", "VARCHAR"),
+                ("master_id", "VARCHAR", "the survivor account of the duplicate cluster"),
+                ("is_survivor", "BOOLEAN"),
+                ("parent_id", "VARCHAR"),
+                ("ultimate_parent_id", "VARCHAR"),
+                ("depth", "INTEGER", "0 for a top-level account"),
+                ("hierarchy_path", "VARCHAR", "ultimate parent > ... > this account"),
+                ("hierarchy_issue", "VARCHAR", "cycle or dangling parent, if any"),
+                ("_built_at", "TIMESTAMP"),
+            ),
+            key=("account_id",),
+        ),
+        Table(
+            "lead_match",
+            "match",
+            "The account (and lead) each lead matched, with confidence and the evidence.",
+            _cols(
+                ("lead_id", "VARCHAR"),
+                ("account_id", "VARCHAR", "matched CRM account, empty when none"),
+                ("master_id", "VARCHAR"),
+                ("confidence", "DOUBLE"),
+                ("reason", "VARCHAR", "which evidence agreed"),
+                ("matched_lead_id", "VARCHAR", "lead-to-lead: an existing lead of the same company"),
+                ("matched_lead_owner_id", "VARCHAR"),
+                ("_modstamp", "TIMESTAMP"),
+                ("_matched_at", "TIMESTAMP"),
+            ),
+            key=("lead_id",),
+        ),
+        Table(
+            "routing_decision",
+            "route",
+            "Immutable routing decisions. A reroute is a new decision that names the one it replaces.",
+            _cols(
+                ("decision_id", "VARCHAR"),
+                ("lead_id", "VARCHAR"),
+                ("entry", "VARCHAR", "new, updated, reroute, backfill"),
+                ("step", "VARCHAR", "the rule step that decided"),
+                ("action", "VARCHAR", "account_owner, table, pool, queue, user, keep, ..."),
+                ("owner_id", "VARCHAR", "target owner (a user or queue id), empty when only a queue name is known"),
+                ("queue", "VARCHAR", "queue name when routed to a queue"),
+                ("reason", "VARCHAR", "one line a sales-ops person understands"),
+                ("trace", "JSON", "steps tried, conditions, table row or pool state used"),
+                ("rules_version", "VARCHAR"),
+                ("replaces_decision_id", "VARCHAR"),
+                ("lead_modstamp", "TIMESTAMP", "the lead version decided on"),
+                ("partition_day", "DATE", "the lead's creation day"),
+                ("run_id", "VARCHAR"),
+                ("created_at", "TIMESTAMP"),
+            ),
+            key=("decision_id",),
+        ),
+        Table(
+            "ledger",
+            "push",
+            "One row per CRM write a decision asks for. Push reads pending rows only, so a "
+            "re-run never pushes twice.",
+            _cols(
+                ("decision_id", "VARCHAR"),
+                ("kind", "VARCHAR", "owner, convert, task, fields"),
+                ("lead_id", "VARCHAR"),
+                ("previous_owner_id", "VARCHAR"),
+                ("target_owner_id", "VARCHAR"),
+                ("payload", "JSON", "what to write for non-owner kinds"),
+                ("status", "VARCHAR", "pending, pushed, failed, skipped_unchanged, superseded, held"),
+                ("attempts", "INTEGER"),
+                ("last_error_code", "VARCHAR"),
+                ("last_error", "VARCHAR"),
+                ("next_attempt_at", "TIMESTAMP"),
+                ("pushed_at", "TIMESTAMP"),
+                ("crm_record_id", "VARCHAR", "id the CRM returned (task, contact)"),
+                ("run_id", "VARCHAR", "the run that created the row"),
+                ("last_run_id", "VARCHAR", "the run that last changed its status"),
+                ("created_at", "TIMESTAMP"),
+                ("updated_at", "TIMESTAMP"),
+            ),
+            key=("decision_id", "kind"),
+        ),
+        Table(
+            "pool_state",
+            "route",
+            "Persistent state of each distribution pool, so fairness can be checked, not trusted.",
+            _cols(
+                ("pool", "VARCHAR"),
+                ("pointer", "BIGINT", "assignments made by the pool's distribution method, ever"),
+                ("last_user_id", "VARCHAR", "round robin resumes after this member"),
+                ("assigned_total", "BIGINT"),
+                ("updated_at", "TIMESTAMP"),
+            ),
+            key=("pool",),
+        ),
+        Table(
+            "pool_member_state",
+            "route",
+            "Per pool member: assignments today and this week, last assignment, and why the "
+            "member was last skipped.",
+            _cols(
+                ("pool", "VARCHAR"),
+                ("user_id", "VARCHAR"),
+                ("assigned_total", "BIGINT"),
+                ("assigned_day", "DATE"),
+                ("assigned_today", "INTEGER"),
+                ("assigned_week", "DATE"),
+                ("assigned_this_week", "INTEGER"),
+                ("last_assigned_at", "TIMESTAMP"),
+                ("last_skip_reason", "VARCHAR"),
+                ("skipped_total", "BIGINT"),
+                ("updated_at", "TIMESTAMP"),
+            ),
+            key=("pool", "user_id"),
+        ),
+        Table(
+            "tick_log",
+            "push",
+            "One row per tick: what it did, for `leadroute report` and the closing summary.",
+            _cols(
+                ("run_id", "VARCHAR"),
+                ("started_at", "TIMESTAMP"),
+                ("finished_at", "TIMESTAMP"),
+                ("summary", "JSON"),
+            ),
+            key=("run_id",),
+        ),
+    ]
+}
+
+# CRM objects the pipeline extracts, and the raw and unified tables they land in.
+OBJECT_TABLES = {
+    "lead": ("raw_lead", "lead"),
+    "account": ("raw_account", "account"),
+    "user": ("raw_user", "crm_user"),
+    "opportunity": ("raw_opportunity", "opportunity"),
+    "queue": ("raw_queue", "crm_queue"),
+}
