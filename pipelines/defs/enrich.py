@@ -1,9 +1,8 @@
 import dagster as dg
 
-from pipelines.defs.metadata import materialize
+from pipelines.defs.metadata import materialize, run_info
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.enrich.enrich import enrich
-from pipelines.stage import RunInfo
 
 
 @dg.asset(group_name="prepare", kinds={"duckdb"}, deps=["unified"])
@@ -12,4 +11,4 @@ def enriched(
 ) -> dg.MaterializeResult:
     """Domains, normalised names and ISO geography from offline reference data."""
     con = warehouse.connection(rules.mapping())
-    return materialize(context, enrich(con, RunInfo(context.run_id, clock.now())))
+    return materialize(context, enrich(con, run_info(context, clock)))

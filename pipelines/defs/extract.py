@@ -1,10 +1,9 @@
 import dagster as dg
 
 from pipelines.crm.extract import extract
-from pipelines.defs.metadata import materialize
+from pipelines.defs.metadata import materialize, run_info
 from pipelines.defs.policy import CRM_RETRY
 from pipelines.defs.resources import ClockResource, CrmResource, RulesResource, WarehouseResource
-from pipelines.stage import RunInfo
 
 
 @dg.asset(group_name="crm_in", kinds={"duckdb"}, retry_policy=CRM_RETRY)
@@ -17,5 +16,5 @@ def raw_crm(
 ) -> dg.MaterializeResult:
     """Leads, accounts, users, opportunities and queues changed since the watermark, as extracted."""
     mapping = rules.mapping()
-    result = extract(warehouse.connection(mapping), crm.adapter(clock), mapping, RunInfo(context.run_id, clock.now()))
+    result = extract(warehouse.connection(mapping), crm.adapter(clock), mapping, run_info(context, clock))
     return materialize(context, result)

@@ -1,9 +1,8 @@
 import dagster as dg
 
-from pipelines.defs.metadata import materialize
+from pipelines.defs.metadata import materialize, run_info
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.matching.master import build_master
-from pipelines.stage import RunInfo
 
 
 @dg.asset(group_name="match", kinds={"duckdb"}, deps=["enriched"])
@@ -12,4 +11,4 @@ def account_master(
 ) -> dg.MaterializeResult:
     """One master entity per company, with each account's place in the hierarchy."""
     con = warehouse.connection(rules.mapping())
-    return materialize(context, build_master(con, RunInfo(context.run_id, clock.now())))
+    return materialize(context, build_master(con, run_info(context, clock)))

@@ -1,9 +1,8 @@
 import dagster as dg
 
-from pipelines.defs.metadata import materialize
+from pipelines.defs.metadata import materialize, run_info
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.matching.match import match_leads
-from pipelines.stage import RunInfo
 
 
 @dg.asset(group_name="match", kinds={"duckdb"}, deps=["account_master", "enriched"])
@@ -12,4 +11,4 @@ def lead_match(
 ) -> dg.MaterializeResult:
     """Each new or changed lead's account (and same-company lead), with confidence and reason."""
     con = warehouse.connection(rules.mapping())
-    return materialize(context, match_leads(con, rules.matching(), RunInfo(context.run_id, clock.now())))
+    return materialize(context, match_leads(con, rules.matching(), run_info(context, clock)))

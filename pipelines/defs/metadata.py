@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.stage import StageResult
+from pipelines.defs.resources import ClockResource
+from pipelines.stage import RunInfo, StageResult
 
 
 def stage_metadata(result: StageResult) -> dict[str, dg.MetadataValue]:
@@ -23,3 +24,8 @@ def materialize(context: dg.AssetExecutionContext, result: StageResult, **extra)
         context.log.warning(warning)
     context.log.info(result.line())
     return dg.MaterializeResult(metadata={**stage_metadata(result), **extra})
+
+
+def run_info(context: dg.AssetExecutionContext, clock: ClockResource) -> RunInfo:
+    """The run id and the (possibly frozen) time every stage works with."""
+    return RunInfo(context.run.run_id, clock.now())

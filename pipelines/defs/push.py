@@ -1,11 +1,12 @@
+from datetime import UTC, datetime
+
 import dagster as dg
 
-from pipelines.defs.metadata import materialize
+from pipelines.defs.metadata import materialize, run_info
 from pipelines.defs.policy import CRM_RETRY
 from pipelines.defs.resources import ClockResource, CrmResource, RulesResource, WarehouseResource
 from pipelines.ledger.push import push
 from pipelines.ledger.summary import record_tick
-from pipelines.stage import RunInfo
 
 
 @dg.asset(group_name="crm_out", kinds={"duckdb"}, deps=["routing_decision"], retry_policy=CRM_RETRY)
@@ -19,12 +20,10 @@ def crm_push(
     """Pending ledger writes pushed to the CRM, one recorded result per record; then the tick's summary."""
     mapping = rules.mapping()
     con = warehouse.connection(mapping)
-    run = RunInfo(context.run_id, clock.now())
+    run = run_info(context, clock)
     result = push(con, crm.adapter(clock), mapping, run)
-    started = context.instance.get_run_stats(context.run_id).start_time if context.instance else None
-    from datetime import UTC, datetime
-
-    summary = record_tick(con, context.run_id,
+    started = context.instance.get_run_stats(run.run_id).start_time if context.instance else None
+    summary = record_tick(con, run.run_id,
                           datetime.fromtimestamp(started, UTC).replace(tzinfo=None) if started else None, run.now)
     result.details["tick"] = summary
     return materialize(context, result)

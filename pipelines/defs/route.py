@@ -1,9 +1,8 @@
 import dagster as dg
 
-from pipelines.defs.metadata import materialize
+from pipelines.defs.metadata import materialize, run_info
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.routing.route import route_leads
-from pipelines.stage import RunInfo
 
 
 @dg.asset(group_name="route", kinds={"duckdb"}, deps=["lead_match", "routing_rules"])
@@ -12,5 +11,5 @@ def routing_decision(
 ) -> dg.MaterializeResult:
     """A decision for every lead not yet decided: an owner or a named queue, a reason and a trace."""
     mapping = rules.mapping()
-    result = route_leads(warehouse.connection(mapping), rules.rules(), mapping, RunInfo(context.run_id, clock.now()))
+    result = route_leads(warehouse.connection(mapping), rules.rules(), mapping, run_info(context, clock))
     return materialize(context, result)

@@ -1,8 +1,7 @@
 import dagster as dg
 
-from pipelines.defs.metadata import materialize
+from pipelines.defs.metadata import materialize, run_info
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
-from pipelines.stage import RunInfo
 from pipelines.unify.unify import unify
 
 
@@ -12,4 +11,4 @@ def unified(
 ) -> dg.MaterializeResult:
     """Canonical, typed columns from scattered CRM fields, with provenance."""
     mapping = rules.mapping()
-    return materialize(context, unify(warehouse.connection(mapping), mapping, RunInfo(context.run_id, clock.now())))
+    return materialize(context, unify(warehouse.connection(mapping), mapping, run_info(context, clock)))

@@ -1,0 +1,54 @@
+# leadroute: `make demo` to try it, `make test` to check it, `make dev` for the Dagster UI.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME := $(CURDIR)/.dagster
+# Quieter, and no network calls from libraries that phone home.
+export GX_ANALYTICS_ENABLED := False
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install demo tick dev test bench validate lock clean
+
+$(BIN)/leadroute: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/leadroute
+
+$(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	cp deploy/dagster.yaml $@
+
+demo: install $(DAGSTER_HOME)/dagster.yaml  ## build the demo CRM and run one tick
+	$(BIN)/leadroute demo init
+	$(BIN)/leadroute tick
+	$(BIN)/leadroute report --ticks 3
+	@echo
+	@echo "Try: $(BIN)/leadroute explain <lead id>   (ids are in the report above)"
+	@echo "UI:  make dev, then open http://127.0.0.1:3000 (the five-minute schedule is on)"
+
+tick: install $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/leadroute tick
+
+dev: install $(DAGSTER_HOME)/dagster.yaml  ## the Dagster UI on 127.0.0.1:3000 with the schedule on
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+validate: install
+	$(BIN)/leadroute validate
+
+test: install  ## the whole suite
+	$(BIN)/pytest -q
+
+bench: install  ## speed and memory targets (minutes; not part of the tests)
+	$(BIN)/python benchmarks/run_all.py
+
+lock:  ## refresh constraints.txt from a fresh resolve of pyproject.toml
+	rm -rf /tmp/leadroute-lock && $(PYTHON) -m venv /tmp/leadroute-lock
+	/tmp/leadroute-lock/bin/pip install --quiet -e '.[dev]'
+	/tmp/leadroute-lock/bin/pip freeze --exclude-editable | grep -v '^leadroute' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,90 @@
+"""Shared fixtures: a small CRM built record by record, and a pipeline that runs real ticks on it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = ROOT / "routing_rules"
+NOW = datetime(2026, 11, 20, 15, 0, 0)  # a Friday afternoon, UTC
+
+# Roster ids used across tests (routing_rules/reps.csv).
+MORGAN = "005000000000000001"
+AVA = "005000000000000010"  # AE West (California)
+DIEGO = "005000000000000011"
+HANNAH = "005000000000000012"  # AE Central
+MARCUS = "005000000000000013"  # AE East
+LUKAS = "005000000000000015"  # AE EMEA (DACH)
+KENJI = "005000000000000017"  # AE APAC
+LIAM = "005000000000000040"  # SDR Inbound
+ZOE = "005000000000000041"  # SDR Inbound
+MATEO = "005000000000000042"  # SDR Inbound, out of office 2026-11-16 .. 2026-11-30
+ELLA = "005000000000000043"  # SDR Inbound
+BRAD = "005000000000000090"  # AE who left: inactive, still owns records
+
+
+@pytest.fixture
+def rules_dir(tmp_path: Path) -> Path:
+    """A private copy of the shipped rules, safe to edit in a test."""
+    target = tmp_path / "routing_rules"
+    shutil.copytree(RULES, target)
+    return target
+
+
+@pytest.fixture
+def crm(tmp_path: Path, rules_dir: Path):
+    from pipelines.crm.builder import CrmBuilder
+
+    builder = CrmBuilder(tmp_path / "crm.sqlite", NOW - timedelta(minutes=1), rules_dir=rules_dir)
+    yield builder
+    builder.close()
+
+
+class Pipeline:
+    """Runs the real tick job (in-process, ephemeral Dagster instance) against temp files."""
+
+    def __init__(self, tmp_path: Path, rules_dir: Path, crm_path: Path):
+        import dagster as dg
+
+        self.warehouse = tmp_path / "warehouse.duckdb"
+        self.rules_dir = rules_dir
+        self.crm_path = crm_path
+        self.instance = dg.DagsterInstance.ephemeral()
+        self.now = NOW
+
+    def resources(self, now: datetime, crm=None):
+        from pipelines.defs.resources import ClockResource, CrmResource, RulesResource, WarehouseResource
+
+        return {
+            "warehouse": WarehouseResource(path=str(self.warehouse)),
+            "crm": crm or CrmResource(kind="local", local_path=str(self.crm_path)),
+            "rules": RulesResource(path=str(self.rules_dir)),
+            "clock": ClockResource(frozen_at=now.isoformat()),
+        }
+
+    def tick(self, now: datetime | None = None, *, expect_success: bool = True, crm=None):
+        from pipelines.defs.runner import run_tick
+
+        self.now = now or self.now + timedelta(minutes=5)
+        outcome = run_tick(resources=self.resources(self.now, crm), instance=self.instance, log_level="WARNING")
+        if expect_success:
+            assert outcome.success, outcome.failures
+        return outcome
+
+    def query(self, sql: str, params=None):
+        from pipelines.warehouse import db
+
+        with db.connect(self.warehouse, read_only=True) as con:
+            return con.execute(sql, params or []).df()
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path, rules_dir: Path, crm) -> Pipeline:
+    return Pipeline(tmp_path, rules_dir, crm.path)
