@@ -137,7 +137,7 @@ def problems_from_validation(exc: ValidationError, data: Any, file: str) -> list
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         path = ".".join(str(p) for p in loc if not str(p).startswith(("tagged-union", "literal")))
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
         if err.get("type") == "extra_forbidden":
             msg = "unknown key (check its spelling)"
         problems.append(

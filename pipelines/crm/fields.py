@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef, load_yaml, problems_from_validation
+from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef, load_yaml, locate, problems_from_validation
 from pipelines.warehouse.schema import Column
 
 ObjectName = Literal["lead", "account", "user", "opportunity", "queue"]
@@ -78,6 +78,8 @@ class FieldSpec(BaseModel):
         if isinstance(value, dict) and "source" in value:
             value = dict(value)
             value["sources"] = [value.pop("source")]
+        if isinstance(value, dict) and isinstance(value.get("sources"), str):
+            value = {**value, "sources": [value["sources"]]}
         return value
 
 
@@ -123,23 +125,6 @@ class FieldMapping(BaseModel):
     objects: dict[ObjectName, ObjectMapping]
     source: str = Field(default="fields.yaml", exclude=True)
 
-    @model_validator(mode="after")
-    def _required(self) -> FieldMapping:
-        missing = [o for o in REQUIRED if o not in self.objects]
-        if missing:
-            raise ValueError(f"objects missing: {', '.join(missing)}")
-        for obj, required in REQUIRED.items():
-            absent = required - set(self.objects[obj].fields)
-            if absent:
-                raise ValueError(f"objects.{obj}.fields must define {', '.join(sorted(absent))}")
-            key = self.objects[obj].fields[KEY_COLUMN[obj]].sources
-            if key != [self.objects[obj].key]:
-                raise ValueError(
-                    f"objects.{obj}.fields.{KEY_COLUMN[obj]} must be the object's key field "
-                    f"{self.objects[obj].key!r}, got {key}"
-                )
-        return self
-
     @cached_property
     def raw_columns(self) -> dict[str, list[Column]]:
         """Business columns of each raw table: the CRM fields, all VARCHAR."""
@@ -176,6 +161,31 @@ def load_field_mapping(path: str | Path) -> FieldMapping:
     if not isinstance(data, dict):
         raise ConfigError([ConfigProblem(SourceRef(str(path), 1), "expected a mapping with `objects:`")])
     try:
-        return FieldMapping.model_validate({**data, "source": str(path)})
+        mapping = FieldMapping.model_validate({**data, "source": str(path)})
     except ValidationError as exc:
         raise ConfigError(problems_from_validation(exc, data, str(path))) from None
+    problems = _required_problems(mapping, data, str(path))
+    if problems:
+        raise ConfigError(problems)
+    return mapping
+
+
+def _required_problems(mapping: FieldMapping, data: dict, file: str) -> list[ConfigProblem]:
+    """Objects and canonical columns the pipeline cannot work without, each at its line."""
+    objects = data.get("objects", {})
+    out = []
+    for obj, required in REQUIRED.items():
+        if obj not in mapping.objects:
+            out.append(ConfigProblem(SourceRef(file, locate(data, ("objects",))), f"objects.{obj} is missing"))
+            continue
+        m = mapping.objects[obj]
+        absent = sorted(required - set(m.fields))
+        if absent:
+            out.append(ConfigProblem(SourceRef(file, locate(objects, (obj, "fields"))),
+                                     f"objects.{obj}.fields must define {', '.join(absent)}"))
+        key_col = KEY_COLUMN[obj]
+        if key_col in m.fields and m.fields[key_col].sources != [m.key]:
+            out.append(ConfigProblem(SourceRef(file, locate(objects, (obj, "fields", key_col))),
+                                     f"objects.{obj}.fields.{key_col} must be the object's key field {m.key!r}, "
+                                     f"got {m.fields[key_col].sources}"))
+    return out

@@ -133,6 +133,7 @@ class _Parser:
         if spec is None:
             self.problem(self.where(file, node, "assign"), f"unknown action {name!r}{_suggest(name, ACTIONS)}")
             return None
+        where = self.where(file, node, "assign")
         params = {k: v for k, v in node.items() if k != "assign"}
         for req in spec.required:
             if req not in params:
