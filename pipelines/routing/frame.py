@@ -21,14 +21,10 @@ from pipelines.warehouse.schema import TABLES
 
 _ENRICHED_LEAD = [c for c in TABLES["lead_enriched"].column_names if not c.startswith("_") and c != "lead_id"]
 _ENRICHED_ACCOUNT = [c for c in TABLES["account_enriched"].column_names if not c.startswith("_") and c != "account_id"]
-_MASTER = ["master_id", "is_survivor", "ultimate_parent_id", "depth", "hierarchy_path"]
-_MATCH = {
-    "matched": "m.account_id IS NOT NULL",
-    "account_id": "m.account_id",
-    "confidence": "m.confidence",
-    "reason": "m.reason",
-    "matched_lead_id": "m.matched_lead_id",
-    "matched_lead_owner_id": "m.matched_lead_owner_id",
+# Columns added to these tables in the schema reach the rules with no change here.
+_MASTER = [c for c in TABLES["account_master"].column_names if not c.startswith("_") and c not in ("account_id", "parent_id")]
+_MATCH = {"matched": "m.account_id IS NOT NULL"} | {
+    c: f'm."{c}"' for c in TABLES["lead_match"].column_names if not c.startswith("_") and c != "lead_id"
 }
 _ACCOUNT_EXTRA = {
     "ultimate_parent_owner_id": "up.owner_id",
