@@ -111,7 +111,7 @@ class Emulator:
     def start(self) -> "Emulator":
         if self._server is None:
             self._server = TLSServer(self, server_context())
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
                                             name=f"sf_emulator:{self.port}", daemon=True)
             self._thread.start()
         return self

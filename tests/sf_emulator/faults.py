@@ -50,17 +50,17 @@ class Faults:
 
     # ----- arming -----
     def lock_records(self, ids, times: int | None = 1) -> None:
-        """The next ``times`` writes to each id fail with UNABLE_TO_LOCK_ROW (per record)."""
+        """The next ``times`` writes to each (18-character) id fail with UNABLE_TO_LOCK_ROW, per record."""
         with self._lock:
             for rid in ids:
-                self._locks[rid[:15]] = times
+                self._locks[rid] = times
 
     def unlock_records(self, ids=None) -> None:
         with self._lock:
             if ids is None:
                 self._locks.clear()
             for rid in ids or ():
-                self._locks.pop(rid[:15], None)
+                self._locks.pop(rid, None)
 
     def exhaust_api_limit(self) -> None:
         """Use up the daily API allowance: further API calls get 403 REQUEST_LIMIT_EXCEEDED."""
@@ -113,7 +113,7 @@ class Faults:
 
     def check_lock(self, record_id: str) -> None:
         with self._lock:
-            key = record_id[:15]
+            key = record_id
             if key not in self._locks:
                 return
             left = self._locks[key]

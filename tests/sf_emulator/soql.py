@@ -428,7 +428,7 @@ def _key(f, v):
         return None
     t = f.type
     if t in ("id", "reference"):
-        return v[:15]
+        return v
     if t in TEXT_TYPES:
         return str(v).casefold()
     if t == "datetime":
@@ -466,6 +466,8 @@ def _compare(org, f, v, op, lit) -> bool:
     if v is None:
         return op == "!="
     a, b = _key(f, v), _key(f, lit.value)
+    if f.type in ("id", "reference") and len(b) == 15 and len(a) == 18:
+        a = a[:15]  # a 15-character id literal matches its 18-character form
     return {"=": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
 
 

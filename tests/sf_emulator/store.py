@@ -44,6 +44,7 @@ class Org:
         self._lower = {name.lower(): o for name, o in objects.items()}
         self._by_prefix = {o.key_prefix: o for o in objects.values()}
         self.records = {name: {} for name in objects}
+        self._by_id = {}
         self._by_id15 = {}
 
     def object(self, name: str) -> ObjectDef | None:
@@ -57,7 +58,12 @@ class Org:
         """(ObjectDef, record) for an Id of any object, 15 or 18 characters; deleted included."""
         if not record_id or not ID_RE.match(record_id):
             return None, None
-        hit = self._by_id15.get(record_id[:15])
+        hit = self._by_id.get(record_id)
+        if hit is None and len(record_id) == 15:
+            # The local CRM's synthetic 18-char ids share 15-char prefixes, so a
+            # 15-char id resolves only when it is unambiguous.
+            hits = self._by_id15.get(record_id, ())
+            hit = hits[0] if len(hits) == 1 else None
         if not hit:
             return None, None
         obj = self.objects[hit[0]]
@@ -130,7 +136,10 @@ class Org:
     def _store(self, obj: ObjectDef, rec: dict) -> None:
         self._touch(obj.name, rec["Id"])
         self.records[obj.name][rec["Id"]] = rec
-        self._by_id15[rec["Id"][:15]] = (obj.name, rec["Id"])
+        hit = (obj.name, rec["Id"])
+        if rec["Id"] not in self._by_id:
+            self._by_id[rec["Id"]] = hit
+            self._by_id15.setdefault(rec["Id"][:15], []).append(hit)
 
     @staticmethod
     def _derive(obj: ObjectDef, rec: dict) -> None:
@@ -162,7 +171,8 @@ class Org:
                 for (obj, rid), old in journal.items():
                     if old is None:
                         self.records[obj].pop(rid, None)
-                        self._by_id15.pop(rid[:15], None)
+                        if self._by_id.pop(rid, None) is not None:
+                            self._by_id15[rid[:15]].remove((obj, rid))
                     else:
                         self.records[obj][rid] = old
                 tx.rolled_back = True
