@@ -14,6 +14,7 @@ import re
 import secrets
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -104,6 +105,8 @@ class Emulator:
         self._server: TLSServer | None = None
         self._thread: threading.Thread | None = None
         self._log_lock = threading.Lock()
+        self._usage_lock = threading.Lock()
+        self.internal_errors: list[str] = []
         if sqlite_path is not None:
             self.load_sqlite(sqlite_path)
 
@@ -198,6 +201,10 @@ class Emulator:
             resp = self._handle(req)
         except ApiError as err:
             resp = Response.error(err)
+        except Exception:  # an emulator bug: answer like Salesforce's 500 and keep the trace for the test
+            trace = traceback.format_exc()
+            self.internal_errors.append(trace)
+            resp = Response.error(ApiError(500, "UNKNOWN_EXCEPTION", f"sf_emulator internal error: {trace}"))
         if req.path.lower().startswith("/services/"):
             resp.headers.setdefault("Sforce-Limit-Info", f"api-usage={self.api_usage}/{self.daily_api_limit}")
         from .transport import ORIGINAL_HOST_HEADER
@@ -249,6 +256,7 @@ class Emulator:
         return self.sessions[token]
 
     def count_api_call(self) -> None:
-        if self.api_usage >= self.daily_api_limit:
-            raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-        self.api_usage += 1
+        with self._usage_lock:
+            if self.api_usage >= self.daily_api_limit:
+                raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            self.api_usage += 1

@@ -25,7 +25,9 @@ class RecordError(Exception):
 
     def as_bulk_error(self) -> str:
         """The ``sf__Error`` cell of a Bulk API 2.0 failedResults row."""
-        return f"{self.code}:{self.message}:{','.join(self.fields)} --"
+        if self.fields:
+            return f"{self.code}:{self.message}:{','.join(self.fields)} --"
+        return f"{self.code}:{self.message}:--"
 
 
 class ApiError(Exception):

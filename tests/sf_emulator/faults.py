@@ -67,7 +67,12 @@ class Faults:
         self._emu.api_usage = self._emu.daily_api_limit
 
     def expire_session(self, times: int | None = 1) -> None:
-        """The next ``times`` authenticated calls get 401 INVALID_SESSION_ID (None: every call)."""
+        """The next ``times`` authenticated calls get 401 INVALID_SESSION_ID (None: every call).
+
+        With ``times=None`` use ``Salesforce`` methods (query, restful, ...), which give
+        up after 3 re-logins, or a session-id client: ``sf.Lead.get`` with password
+        auth re-logs in without bound (simple-salesforce issue #804).
+        """
         self._add(Rule("expire", times))
 
     def fail_next(self, status: int = 503, times: int | None = 1, path_contains: str | None = None,

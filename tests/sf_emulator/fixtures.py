@@ -39,9 +39,14 @@ def connect(emu: Emulator, auth: str = "password", **kwargs):
 
 @pytest.fixture
 def sf_emulator():
-    """A running emulator with an empty org (local CRM schema); stopped after the test."""
+    """A running emulator with an empty org (local CRM schema); stopped after the test.
+
+    Fails the test at teardown if the emulator itself crashed on a request
+    (it answered 500 UNKNOWN_EXCEPTION and kept the traceback).
+    """
     with Emulator() as emu:
         yield emu
+    assert not emu.internal_errors, "sf_emulator crashed:\n" + "\n".join(emu.internal_errors)
 
 
 @pytest.fixture
