@@ -136,6 +136,44 @@ def test_where_forms(sf, where, expected):
     assert {r["Id"] for r in rows} == {L[n] for n in expected}
 
 
+@pytest.mark.parametrize("where, expected", [
+    ("SystemModstamp = TODAY", {4}),
+    ("SystemModstamp = LAST_N_DAYS:1", {3, 4}),
+    ("SystemModstamp < YESTERDAY", {1, 2}),
+    ("SystemModstamp >= TOMORROW", {5, 7}),
+])
+def test_date_literals_follow_the_emulator_clock(emu, sf, where, expected):
+    emu.clock.set(datetime(2026, 1, 4, 12, 0, tzinfo=timezone.utc))
+    rows = sf.query(f"SELECT Id FROM Lead WHERE {where}")["records"]
+    assert {r["Id"] for r in rows} == {L[n] for n in expected}
+
+
+def test_queues_by_developer_name(sf):
+    rows = sf.query("SELECT Id, DeveloperName FROM Group WHERE Type = 'Queue' ORDER BY DeveloperName")["records"]
+    assert [(r["Id"], r["DeveloperName"]) for r in rows] == [(Q_INBOUND, "Inbound_Leads"),
+                                                             (Q_UNROUTABLE, "Unroutable")]
+
+
+def test_loaded_records_keep_their_types(emu, crm_file):
+    import sqlite3
+
+    con = sqlite3.connect(crm_file)
+    raw = dict(zip(("IsActive", "SystemModstamp"), con.execute(
+        f"SELECT IsActive, SystemModstamp FROM User WHERE Id = '{U_GONE}'").fetchone()))
+    con.close()
+    user = emu.get(U_GONE)
+    assert (raw["IsActive"], user["IsActive"]) == (0, False)
+    assert user["SystemModstamp"] == raw["SystemModstamp"]
+    assert len(emu.records("Lead")) == 6 and len(emu.records("Lead", include_deleted=True)) == 7
+
+
+def test_collections_retrieve(sf):
+    out = sf.restful("composite/sobjects/Lead", params={"ids": f"{L[1]},{L[6]}", "fields": "Id,LastName"})
+    assert out[0] == {"attributes": {"type": "Lead", "url": f"/services/data/v59.0/sobjects/Lead/{L[1]}"},
+                      "Id": L[1], "LastName": "Lovelace"}
+    assert out[1] is None  # deleted
+
+
 def test_records_use_canonical_names_and_json_types(sf):
     rec = sf.query("select id, lastname, isconverted, lead_score__c, systemmodstamp, owner.name "
                    "from lead where id = '00Q000000000000001'")["records"][0]

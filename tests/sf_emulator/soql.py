@@ -142,8 +142,9 @@ class Parser:
         self.i += 1
         return tok
 
-    def ident(self) -> Token:
-        if self.tok.kind != "ident" or self.tok.upper in KEYWORDS:
+    def ident(self, any_word: bool = False) -> Token:
+        """A name; ``any_word`` admits reserved words (``FROM Group`` is valid SOQL)."""
+        if self.tok.kind != "ident" or (self.tok.upper in KEYWORDS and not any_word):
             raise self._unexpected()
         return self._advance()
 
@@ -153,7 +154,7 @@ class Parser:
         self.take_kw("SELECT")
         raw_fields = self._select_list(q)
         self.take_kw("FROM")
-        obj_tok = self.ident()
+        obj_tok = self.ident(any_word=True)
         q.sobject = self.org.object(obj_tok.text)
         if q.sobject is None:
             raise _error(self.q, obj_tok.pos, "INVALID_TYPE",
