@@ -18,7 +18,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (SalesforceAuthenticationFailed, SalesforceExpiredSession,
                                           SalesforceMalformedRequest, SalesforceResourceNotFound)
 
-from tests.sf_emulator import USERNAME, Emulator
+from tests.sf_emulator import USERNAME
 from tests.sf_emulator.fixtures import connect
 from tests.sf_emulator.sample import (A_ACME, G_PUBLIC, L, Q_INBOUND, Q_UNROUTABLE, TASK_KEY, U_AVA, U_DIEGO, U_GONE,
                                       write_sample_crm)

@@ -24,7 +24,7 @@ from .errors import ApiError, not_found
 from .faults import Faults
 from .server import Request, Response, TLSServer
 from .store import INTEGRATION_USER_ID, Org
-from .transport import make_session
+from .transport import ORIGINAL_HOST_HEADER, make_session
 
 ORG_ID = "00DEMU000000000001"
 USERNAME = "integration@leadroute.example"
@@ -207,7 +207,6 @@ class Emulator:
             resp = Response.error(ApiError(500, "UNKNOWN_EXCEPTION", f"sf_emulator internal error: {trace}"))
         if req.path.lower().startswith("/services/"):
             resp.headers.setdefault("Sforce-Limit-Info", f"api-usage={self.api_usage}/{self.daily_api_limit}")
-        from .transport import ORIGINAL_HOST_HEADER
         entry = LoggedRequest(req.method, req.path, resp.status,
                               "&".join(f"{k}={v[0]}" for k, v in req.query.items()),
                               req.header(ORIGINAL_HOST_HEADER) or req.header("Host") or "")

@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 
 from .errors import ApiError, RecordError
 from .server import Response
+from .transport import ORIGINAL_HOST_HEADER
 
 SOAPENV = "http://schemas.xmlsoap.org/soap/envelope/"
 PARTNER = "urn:partner.soap.sforce.com"
@@ -100,7 +101,6 @@ def _login(emu, call, req) -> Response:
         return fault("INVALID_LOGIN", "Invalid username, password, security token; or user locked out.", "LoginFault")
     session = emu.new_session()
     version = req.path.rstrip("/").split("/")[4] if len(req.path.split("/")) > 4 else emu.api_version
-    from .transport import ORIGINAL_HOST_HEADER
     sandbox = "true" if (req.header(ORIGINAL_HOST_HEADER) or "").startswith("test.") else "false"
     base = emu.instance_url
     result = (
