@@ -257,6 +257,12 @@ def test_create_get_update_delete_and_the_clock(emu, sf):
     assert emu.get(created["id"])["IsDeleted"] is True
 
 
+def test_updated_and_deleted_resources(sf):
+    start, end = datetime(2026, 1, 3, tzinfo=timezone.utc), datetime(2026, 1, 6, 12, tzinfo=timezone.utc)
+    assert sf.Lead.updated(start, end)["ids"] == [L[3], L[4], L[5]]
+    assert [d["id"] for d in sf.Lead.deleted(start, end)["deletedRecords"]] == [L[6]]
+
+
 def test_upsert_by_external_id(emu, sf):
     assert sf.Task.upsert("LeadRoute_Key__c/route:L2:1", {"WhoId": L[2], "OwnerId": U_AVA, "Subject": "Call"}) == 201
     assert sf.Task.upsert("LeadRoute_Key__c/route:L2:1", {"Subject": "Call again"}) == 200
@@ -439,3 +445,35 @@ def test_api_usage_and_limits(emu):
     assert sf.limits()["DailyApiRequests"] == {"Max": 10, "Remaining": 7}
     assert sf.api_usage["api-usage"] == (3, 10)
     assert emu.api_usage == 3
+
+
+# ----- the fixtures on an empty org -----
+
+def test_fixtures_give_an_empty_org_with_the_local_crm_schema(sf_emulator, sf_client):
+    assert sf_client.query("SELECT COUNT() FROM Lead")["totalSize"] == 0
+    user = sf_emulator.insert("User", Username="rep@x.example", FirstName="Rep", LastName="One", IsActive=True)
+    created = sf_client.Lead.create({"LastName": "New", "Company": "Co", "OwnerId": user})
+    assert sf_emulator.get(created["id"])["OwnerId"] == user
+    assert {o["name"] for o in sf_client.describe()["sobjects"]} >= {"Lead", "Account", "User", "Group", "Task"}
+
+
+def test_an_emulator_crash_answers_500_and_is_recorded(sf_emulator, sf_client, monkeypatch):
+    from simple_salesforce.exceptions import SalesforceGeneralError
+
+    from tests.sf_emulator import rest
+
+    monkeypatch.setattr(rest, "limits", lambda emu: 1 / 0)
+    with pytest.raises(SalesforceGeneralError) as exc:
+        sf_client.limits()
+    assert exc.value.status == 500 and exc.value.content[0]["errorCode"] == "UNKNOWN_EXCEPTION"
+    assert "ZeroDivisionError" in sf_emulator.internal_errors.pop()
+
+
+def test_soap_calls_check_the_session_and_count_as_api_calls(emu, sf):
+    before = emu.api_usage
+    assert convert_leads(sf, [{"leadId": L[4], "convertedStatus": "Closed - Converted", "ownerId": U_AVA}])[0]["success"]
+    assert emu.api_usage == before + 1
+    emu.faults.expire_session(times=1)
+    with pytest.raises(requests.HTTPError) as exc:
+        convert_leads(sf, [{"leadId": L[2], "convertedStatus": "Closed - Converted", "ownerId": U_AVA}])
+    assert exc.value.response.status_code == 500 and b"<faultcode>sf:INVALID_SESSION_ID</faultcode>" in exc.value.response.content

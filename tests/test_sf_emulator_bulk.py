@@ -100,6 +100,15 @@ def test_unknown_column_fails_the_job(emu, sf):
     with pytest.raises(SalesforceOperationError, match="InvalidBatch : Field name not found : Colour__c"):
         sf.bulk2.Lead.update(records=[{"Id": L[1], "Colour__c": "red"}], wait=0)
     assert emu.get(L[1])["OwnerId"] == Q_INBOUND
+    [job_id] = [j for j in emu.jobs if emu.jobs[j].state == "Failed"]
+    assert rows(sf.bulk2.Lead.get_unprocessed_records(job_id))[0]["Id"] == L[1]
+
+
+def test_concurrent_bulk_jobs(emu, sf):
+    records = [{"LastName": f"C{i}", "Company": "Co", "OwnerId": Q_INBOUND} for i in range(10)]
+    results = sf.bulk2.Lead.insert(records=records, batch_size=2, concurrency=3, wait=0)
+    assert len(results) == 5 and sum(r["numberRecordsProcessed"] for r in results) == 10
+    assert sum(1 for r in emu.records("Lead") if r["Company"] == "Co") == 10
 
 
 def test_job_paths_are_case_insensitive(emu, sf):

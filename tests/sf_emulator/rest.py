@@ -15,6 +15,7 @@ from urllib.parse import unquote
 from . import soql
 from .errors import ApiError, RecordError, not_found
 from .server import Response
+from .values import format_datetime, parse_datetime
 
 MAX_COLLECTION = 200
 _cursor_ids = itertools.count(1)
@@ -136,6 +137,8 @@ def sobjects(emu, req, version, segs) -> Response:
         raise not_found()
     if len(segs) == 2 and segs[1].lower() == "describe" and method == "GET":
         return Response.json(200, obj.describe(version))
+    if len(segs) == 2 and segs[1].lower() in ("updated", "deleted") and method == "GET":
+        return changed_since(emu, req, obj, deleted=segs[1].lower() == "deleted")
     if len(segs) == 2:
         record_id = segs[1]
         found_obj, rec = org.find(record_id)
@@ -188,6 +191,20 @@ def sobjects(emu, req, version, segs) -> Response:
             _single(org.delete, obj.name, matches[0]["Id"])
             return Response(204)
     raise not_found()
+
+
+def changed_since(emu, req, obj, deleted: bool) -> Response:
+    """``sobjects/X/updated`` and ``sobjects/X/deleted``, judged by SystemModstamp."""
+    try:
+        start, end = (format_datetime(parse_datetime(req.param(k) or "")) for k in ("start", "end"))
+    except ValueError:
+        raise ApiError(400, "INVALID_REPLICATION_DATE", "start and end must be ISO 8601 datetimes") from None
+    hits = [r for r in emu.org.records[obj.name].values()
+            if bool(r.get("IsDeleted")) == deleted and start <= (r.get("SystemModstamp") or "") <= end]
+    if deleted:
+        return Response.json(200, {"deletedRecords": [{"id": r["Id"], "deletedDate": r["SystemModstamp"]} for r in hits],
+                                   "earliestDateAvailable": start, "latestDateCovered": end})
+    return Response.json(200, {"ids": [r["Id"] for r in hits], "latestDateCovered": end})
 
 
 def _body_dict(req) -> dict:
