@@ -355,6 +355,17 @@ def test_collections_all_or_none_rolls_back(emu, sf):
     assert emu.get(L[1])["OwnerId"] == Q_INBOUND
 
 
+def test_collections_upsert_tasks_by_external_id(emu, sf):
+    records = [{"attributes": {"type": "Task"}, "LeadRoute_Key__c": TASK_KEY, "Subject": "Retried"},
+               {"attributes": {"type": "Task"}, "LeadRoute_Key__c": "route:L3:1", "WhoId": L[3], "OwnerId": U_AVA},
+               {"attributes": {"type": "Task"}, "LeadRoute_Key__c": "route:L4:1", "OwnerId": U_GONE}]
+    results = sf.restful("composite/sobjects/Task/LeadRoute_Key__c", method="PATCH",
+                         json={"allOrNone": False, "records": records})
+    assert [(r["success"], r.get("created")) for r in results] == [(True, False), (True, True), (False, None)]
+    assert results[2]["errors"][0]["statusCode"] == "INACTIVE_OWNER_OR_USER"
+    assert sorted(t["LeadRoute_Key__c"] for t in emu.records("Task")) == sorted(["route:L3:1", TASK_KEY])
+
+
 def test_collections_create_tasks_and_the_200_record_cap(emu, sf):
     tasks = [{"attributes": {"type": "Task"}, "WhoId": L[n], "OwnerId": U_DIEGO, "Subject": "Follow up",
               "LeadRoute_Key__c": f"route:L{n}:x"} for n in (1, 2)]

@@ -236,6 +236,8 @@ def collections(emu, req, version, segs) -> Response:
         all_or_none = (req.param("allOrNone") or "false").lower() == "true"
         ops = [(lambda rid=rid: org.delete(_obj_name_for(org, rid), rid)) for rid in ids]
         return Response.json(200, _run(org, ops, all_or_none, ids))
+    if method == "PATCH" and len(segs) == 2:
+        return _collection_upsert(emu, req, unquote(segs[0]), unquote(segs[1]))
     if method not in ("POST", "PATCH") or segs:
         raise not_found()
     body = _body_dict(req)
@@ -261,6 +263,41 @@ def collections(emu, req, version, segs) -> Response:
             ops.append(lambda s=sobject, f=fields, rid=rid: _update(org, s, rid, f))
             ids.append(rid)
     return Response.json(200, _run(org, ops, all_or_none, ids))
+
+
+def _collection_upsert(emu, req, sobject: str, ext_field: str) -> Response:
+    """``PATCH composite/sobjects/{SObject}/{ExternalIdField}``: SaveResults with ``created``."""
+    org = emu.org
+    obj = _object(emu, sobject)
+    f = obj.field(ext_field)
+    if f is None or not (f.external_id or f.name == "Id"):
+        raise ApiError(400, "INVALID_FIELD", f"Field {ext_field} is not an External ID or Id field")
+    body = _body_dict(req)
+    records = body.get("records")
+    if not isinstance(records, list):
+        raise ApiError(400, "JSON_PARSER_ERROR", "records must be a list of sObjects")
+    if len(records) > MAX_COLLECTION:
+        raise _too_many()
+    created_flags, ops = [], []
+    for raw in records:
+        if (((raw or {}).get("attributes") or {}).get("type") or "").lower() != obj.name.lower():
+            raise ApiError(400, "INVALID_TYPE", f"every record must have attributes.type {obj.name}")
+        value = next((v for k, v in raw.items() if k.lower() == f.name.lower()), None)
+        fields = {k: v for k, v in raw.items() if k != "attributes"}
+
+        def op(value=value, fields=fields):
+            if value in (None, "") and f.name != "Id":
+                raise RecordError("MISSING_ARGUMENT", f"{f.name} not specified", [])
+            rid, created = org.upsert(obj.name, f.name, value, fields)
+            created_flags.append(created)
+            return rid
+        ops.append(op)
+    results = _run(org, ops, bool(body.get("allOrNone", False)), None)
+    flags = iter(created_flags)
+    for r in results:
+        if r["success"]:
+            r["created"] = next(flags)
+    return Response.json(200, results)
 
 
 def _obj_name_for(org, rid: str) -> str:
