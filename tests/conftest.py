@@ -11,6 +11,9 @@ import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
+# The local Salesforce API emulator's fixtures: `sf_emulator` (a running org), `sf_client`.
+from tests.sf_emulator.fixtures import sf_client, sf_emulator  # noqa: E402,F401
+
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "routing_rules"
 NOW = datetime(2026, 11, 20, 15, 0, 0)  # a Friday afternoon, UTC
