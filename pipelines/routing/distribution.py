@@ -3,11 +3,11 @@
 Every member has a *next turn* (a number) and a *step* (``1 / weight``): their k-th
 next lead comes at ``next_turn + k * step``. The pool's n leads, oldest first, go to
 the n earliest turns of all members together, a tie going to the member earlier in
-the rotation. This is stride scheduling, and it covers every method with one
+roster order. This is stride scheduling, and it covers every method with one
 mechanism:
 
 - **round robin**: every step is 1 and turns are kept between runs, so members
-  alternate exactly, resuming after the member who got the last lead;
+  alternate exactly and a run resumes where the last one stopped;
 - **weighted round robin**: step ``1 / weight``: a weight-2 rep has twice the turns;
 - **ramping**: a new rep's weight is scaled down for the first weeks;
 - **load balancing**: a member's next turn is their open workload divided by their
@@ -52,7 +52,7 @@ def take_turns(start: np.ndarray, step: np.ndarray, capacity: np.ndarray, n: int
         capacity: per member, the most leads they may take (0: none).
         n: the number of leads, oldest first.
 
-    Members are given in rotation order: on equal turns the earlier member goes first.
+    On equal turns the member given first goes first (the pool passes them in roster order).
 
     Example:
         >>> take_turns(np.array([0., 0., 0.]), np.array([1., 1., .5]), np.array([9, 9, 9]), 4).member.tolist()
@@ -86,7 +86,7 @@ def take_turns(start: np.ndarray, step: np.ndarray, capacity: np.ndarray, n: int
     owner = np.repeat(np.arange(m), per)
     k = np.arange(per.sum()) - np.repeat(np.cumsum(per) - per, per)
     value = start[owner] + k * step[owner]
-    order = np.lexsort((k, owner, value))[:take]  # by turn, then rotation order
+    order = np.lexsort((k, owner, value))[:take]  # by turn, then member order
     member[:take] = owner[order]
     turn[:take] = value[order]
     nth[:take] = k[order] + 1

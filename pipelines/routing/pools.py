@@ -141,8 +141,7 @@ class _PoolRun:
         self.pool, self.now, self.n = pool, ctx.now, len(frame)
         self.book = _book(ctx)
         self.state = self.book.state(pool.name)
-        rows = members(pool, rules.reps).reset_index(drop=True)
-        rows = rows.iloc[self._rotation(rows["user_id"].to_numpy(dtype=object))].reset_index(drop=True)
+        rows = members(pool, rules.reps).reset_index(drop=True)  # roster-id order breaks ties between turns
         self.rows = rows
         self.m = len(rows)
         self.ids = rows["user_id"].to_numpy(dtype=object)
@@ -159,13 +158,6 @@ class _PoolRun:
         self._turns()
 
     # -- setup --------------------------------------------------------------------------------
-
-    def _rotation(self, ids: np.ndarray) -> np.ndarray:
-        """Member order starting after the member who got the pool's last lead (kept when they leave)."""
-        if not len(ids) or self.state.last_user_id is None:
-            return np.arange(len(ids))
-        first = int(np.searchsorted(ids, self.state.last_user_id, side="right")) % len(ids)
-        return np.roll(np.arange(len(ids)), -first)
 
     def _weights(self) -> None:
         base = self.rows["weight"].to_numpy(dtype=float) if self.pool.method != "round_robin" else np.ones(self.m)
@@ -191,34 +183,37 @@ class _PoolRun:
         self.cap_day = np.full(self.m, np.nan)
         self.cap_week = np.full(self.m, np.nan)
         self.room = np.full(self.m, UNCAPPED, dtype=np.int64)
-        self.room_why = np.full(self.m, None, dtype=object)  # the binding cap, in words, when reached
-        self.room_code = np.full(self.m, None, dtype=object)
+        self.room_code = np.full(self.m, None, dtype=object)  # the binding cap: daily_cap or weekly_cap
+        self.room_limit = np.full(self.m, None, dtype=object)  # (label, cap, used before this call, period)
+        self.given = np.zeros(self.m, dtype=np.int64)  # leads per member in this call
         self.user_today = np.zeros(self.m, dtype=np.int64)
         for i, (ms, day) in enumerate(zip(self.mstates, self.local_date)):
             monday = day - timedelta(days=day.weekday())
             pool_day, pool_week = ms.today(day), ms.this_week(monday)
             user_day, user_week = self.book.user_counts(self.ids[i], day)
             self.user_today[i] = user_day
-            limits = [
-                (caps.daily, pool_day, "daily_cap", f"pool daily cap reached ({pool_day} of {caps.daily} today)"),
-                (caps.weekly, pool_week, "weekly_cap", f"pool weekly cap reached ({pool_week} of {caps.weekly} this week)"),
-                (roster_day.iloc[i], user_day, "daily_cap", f"daily cap reached ({user_day} of {roster_day.iloc[i]} today)"),
-                (roster_week.iloc[i], user_week, "weekly_cap",
-                 f"weekly cap reached ({user_week} of {roster_week.iloc[i]} this week)"),
-            ]
+            limits = [(caps.daily, pool_day, "daily_cap", "pool daily cap", "today"),
+                      (caps.weekly, pool_week, "weekly_cap", "pool weekly cap", "this week"),
+                      (roster_day.iloc[i], user_day, "daily_cap", "daily cap", "today"),
+                      (roster_week.iloc[i], user_week, "weekly_cap", "weekly cap", "this week")]
             best = None
-            for cap, used, code, text in limits:
+            for cap, used, code, label, period in limits:
                 if cap is None or pd.isna(cap):
                     continue
                 column = self.cap_day if code == "daily_cap" else self.cap_week
                 column[i] = int(cap) if np.isnan(column[i]) else min(column[i], int(cap))
                 left = max(int(cap) - used, 0)
                 if best is None or left < best[0]:
-                    best = (left, code, text)
+                    best = (left, code, (label, int(cap), used, period))
             if best is not None:
-                self.room[i] = best[0]
-                self.room_code[i] = best[1]
-                self.room_why[i] = best[2]
+                self.room[i], self.room_code[i], self.room_limit[i] = best
+
+    def room_why(self, i: int) -> str | None:
+        """The binding cap of member ``i``, as reached, with the counts as they are now."""
+        if self.room_limit[i] is None:
+            return None
+        label, cap, used, period = self.room_limit[i]
+        return f"{label} reached ({used + self.given[i]} of {cap} {period})"
 
     def _turns(self) -> None:
         with np.errstate(divide="ignore"):
@@ -229,9 +224,15 @@ class _PoolRun:
             self.start = self.workload * self.step
             self.start[~np.isfinite(self.start)] = np.inf
         else:
-            floor = self.state.turn
+            # Kept turns carry each member's place in the rotation. A member without one (joining) or
+            # behind the pool (back from leave) takes their place in roster order after the member who
+            # got the last lead: this round if after them, the next round if before.
+            floor, last = self.state.turn, self.state.last_user_id
             kept = np.array([ms.next_turn if ms.next_turn is not None else np.nan for ms in self.mstates], dtype=float)
-            self.start = np.where(np.isnan(kept), floor, np.maximum(kept, floor))  # joiners and returners start now
+            done_this_round = np.array([last is not None and uid <= last for uid in self.ids], dtype=bool)
+            place = floor + np.where(done_this_round, self.step, 0.0)
+            self.start = np.where(np.isnan(kept) | (kept < floor), place, kept)
+            self.start[~np.isfinite(self.start)] = np.inf
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -240,7 +241,6 @@ class _PoolRun:
         self.owner = np.full(n, -1, dtype=np.int64)
         self.detail = np.full(n, None, dtype=object)
         self.kind = np.full(n, None, dtype=object)  # sticky | distributed | follower
-        self.given = np.zeros(self.m, dtype=np.int64)  # leads per member in this call
         self.max_turn: tuple[float, int] | None = None  # (turn, member) of the latest turn given
         self.skipped: dict[int, str] = {}
         todo = np.ones(n, dtype=bool)
@@ -339,7 +339,7 @@ class _PoolRun:
         self._distribute(np.flatnonzero(rest), everyone, "")
 
     def _skip_text(self, eligible: np.ndarray, note: str) -> str:
-        out = [f"{self.names[i]} {self.reason[i] if self.reason[i] else self.room_why[i]}"
+        out = [f"{self.names[i]} {self.reason[i] if self.reason[i] else self.room_why(i)}"
                for i in np.flatnonzero(eligible & (pd.notna(self.code) | (self.room <= 0)))]
         return ("; skipped: " + "; ".join(out) if out else "") + note
 
@@ -425,7 +425,7 @@ class _PoolRun:
 
     def _mark_skips(self, rows: np.ndarray, eligible: np.ndarray) -> None:
         for i in np.flatnonzero(eligible & (pd.notna(self.code) | (self.room <= 0))):
-            why = self.reason[i] if self.reason[i] else self.room_why[i]
+            why = self.reason[i] if self.reason[i] else self.room_why(i)
             code = self.code[i] if self.code[i] else self.room_code[i]
             self.mstates[i].skip(len(rows), why, code, self.now)
             self.skipped[i] = why
@@ -471,7 +471,7 @@ class _PoolRun:
                 ms.next_turn = float(self.start[i]) if np.isfinite(self.start[i]) else ms.next_turn
             code = self.code[i] if pd.notna(self.code[i]) else (self.room_code[i] if self.room[i] <= 0 else None)
             ms.status = code or "available"
-            ms.status_reason = self.reason[i] if pd.notna(self.code[i]) else (self.room_why[i] if code else None)
+            ms.status_reason = self.reason[i] if pd.notna(self.code[i]) else (self.room_why(i) if code else None)
             ms.effective_weight = float(self.weight[i])
             ms.open_workload = None if self.workload is None else int(self.workload[i])
             ms.daily_cap = None if np.isnan(self.cap_day[i]) else int(self.cap_day[i])
