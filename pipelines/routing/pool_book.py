@@ -174,16 +174,21 @@ def _open_leads(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         GROUP BY ALL""").df()
 
 
-def load(con: duckdb.DuckDBPyConnection) -> PoolBook:
-    prepare(con)
+def load(con: duckdb.DuckDBPyConnection, *, read_only: bool = False) -> PoolBook:
+    """The pool book from the warehouse. ``read_only``: for reports; missing tables read as empty."""
+    if not read_only:
+        prepare(con)
+    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if not set(POOL_TABLES) <= have or not {"lead", "ledger"} <= have:
+        return PoolBook()
     book = PoolBook(open_leads=_open_leads(con))
-    for r in con.execute("SELECT * FROM pool_state").df().to_dict("records"):
+    for r in _records(con, "pool_state"):
         book.states[r["pool"]] = PoolState(
             pool=r["pool"], pointer=int(r["pointer"] or 0), assigned_total=int(r["assigned_total"] or 0),
             last_user_id=r["last_user_id"] if isinstance(r["last_user_id"], str) else None,
             turn=float(r["turn"]) if pd.notna(r["turn"]) else 0.0, sticky_total=int(_n(r["sticky_total"])),
             unassigned_total=int(_n(r["unassigned_total"])), method=r["method"] if isinstance(r["method"], str) else None)
-    for r in con.execute("SELECT * FROM pool_member_state").df().to_dict("records"):
+    for r in _records(con, "pool_member_state"):
         book.member_states[(r["pool"], r["user_id"])] = MemberState(
             pool=r["pool"], user_id=r["user_id"], name=r["name"] if isinstance(r["name"], str) else None,
             assigned_total=int(_n(r["assigned_total"])), sticky_total=int(_n(r["sticky_total"])),
@@ -197,6 +202,12 @@ def load(con: duckdb.DuckDBPyConnection) -> PoolBook:
             last_skipped_at=_ts(r["last_skipped_at"]))
     book.sticky = con.execute("SELECT pool, sticky_key, user_id, lead_id, assigned_at FROM pool_sticky").df()
     return book
+
+
+def _records(con: duckdb.DuckDBPyConnection, table: str) -> list[dict]:
+    """Rows with every declared column (None where an older warehouse lacks it)."""
+    df = con.execute(f'SELECT * FROM "{table}"').df()
+    return df.reindex(columns=TABLES[table].column_names).astype(object).where(lambda d: d.notna(), None).to_dict("records")
 
 
 def _n(v) -> int:

@@ -37,7 +37,8 @@ from pipelines.routing.distribution import take_turns
 from pipelines.routing.pool_book import MemberState, PoolBook, PoolState
 from pipelines.routing.pool_config import PoolDecl, days_off_of
 
-__all__ = ["PoolBook", "PoolState", "MemberState", "members", "availability", "assign", "load_states", "save_states"]
+__all__ = ["PoolBook", "PoolState", "MemberState", "members", "availability", "assign", "snapshot", "load_states",
+           "save_states"]
 
 # Reasons that keep a member from a pool for the day; outside hours and caps do not break stickiness.
 AWAY = frozenset({"inactive", "crm_inactive", "not_started", "out_of_office", "holiday", "paused"})
@@ -152,6 +153,7 @@ class _PoolRun:
         self.reason = status["reason"].to_numpy(dtype=object)
         self.next_start = status["next_start"].to_numpy(dtype=object)
         self.local_date = status["local_date"].to_numpy(dtype=object)
+        self.local_time = status["local_time"].to_numpy(dtype=object)
         self.mstates = [self.book.member(pool.name, u) for u in self.ids]
         self._weights()
         self._caps()
@@ -489,6 +491,35 @@ class _PoolRun:
                 "assigned_at": pd.Timestamp(now)}))
         elif self.pool.sticky is not None:
             self.book.sticky_days[self.pool.name] = self.pool.sticky.days
+
+
+def snapshot(pool: PoolDecl, rules, ctx) -> pd.DataFrame:
+    """Each member of ``pool`` as the pool sees them at ``ctx.now``: for ``leadroute pools`` and the UI.
+
+    Computed by the same code that assigns leads (a run with no leads), so what ops see is
+    what the next lead would meet.
+    """
+    run = _PoolRun(pool, pd.DataFrame({"lead_id": pd.Series(dtype=object)}), rules, ctx)
+    status = [c if pd.notna(c) else (run.room_code[i] if run.room[i] <= 0 else "available")
+              for i, c in enumerate(run.code)]
+    why = [run.reason[i] if pd.notna(run.code[i]) else (run.room_why(i) if run.room[i] <= 0 else "")
+           for i in range(run.m)]
+    day = [ms.today(d) for ms, d in zip(run.mstates, run.local_date)]
+    week = [ms.this_week(d - timedelta(days=d.weekday())) for ms, d in zip(run.mstates, run.local_date)]
+    return pd.DataFrame({
+        "pool": pool.name, "user_id": run.ids, "member": run.names, "status": status, "why": why,
+        "local_time": run.local_time,
+        "next_start": [ns if pd.notna(c) else None for c, ns in zip(run.code, run.next_start)],
+        "today": day, "daily_cap": [None if np.isnan(c) else int(c) for c in run.cap_day],
+        "this_week": week, "weekly_cap": [None if np.isnan(c) else int(c) for c in run.cap_week],
+        "assigned_total": [ms.assigned_total for ms in run.mstates],
+        "skipped_unavailable": [ms.skipped_unavailable_total for ms in run.mstates],
+        "skipped_cap": [ms.skipped_cap_total for ms in run.mstates],
+        "weight": np.round(run.weight, 3),
+        "open_leads": run.workload.astype(int) if run.workload is not None else [None] * run.m,
+        "next_turn": [None if not np.isfinite(t) or pool.method == "load_balanced" else round(float(t), 3)
+                      for t in run.start],
+    })
 
 
 def assign(pool: PoolDecl, frame: pd.DataFrame, rules, ctx) -> tuple[pd.Series, pd.Series]:
