@@ -52,7 +52,8 @@ def test_a_pool_keeps_its_turns_between_ticks_and_every_decision_says_who_and_wh
     assert "3 of 4 members available now; 6 leads assigned" in out.output
     assert "last lead to Ella Johansson" in out.output
     liam = next(line for line in out.output.splitlines() if "Liam Walsh" in line)
-    assert "2/60" in liam and "available" in liam
+    assert liam.split()[2:6] == ["available", "10:00", "2", "2"]  # status, local time, today, this week
+    assert liam.split()[6] == "58", "left under his daily cap of 60"
 
 
 def test_load_balancing_reads_each_reps_open_leads_from_the_crm_so_the_new_rep_catches_up(pipeline, crm):

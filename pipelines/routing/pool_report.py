@@ -32,7 +32,8 @@ def overview(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime, *, r
              ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(one row per pool, one row per pool member) at ``now``."""
     book = pool_book.load(con, read_only=read_only)
-    active, names = _crm_users(con)
+    active, crm_names = _crm_users(con)
+    names = dict(zip(rules.reps["user_id"], rules.reps["name"])) | crm_names
     ctx = RouteContext(now=now, queue_ids={}, crm_active=active, user_names=names, pool_states=book)
     members = [pools.snapshot(pool, rules, ctx) for pool in rules.pools.values()]
     filled = [m for m in members if len(m)]
@@ -53,13 +54,11 @@ def overview(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime, *, r
     return pd.DataFrame(rows), members_df
 
 
-MEMBER_COLUMNS = ["member", "status", "why", "local_time", "today", "this_week", "assigned_total", "skipped_unavailable",
-                  "skipped_cap", "weight", "open_leads", "next_turn"]
+MEMBER_COLUMNS = ["member", "status", "why", "local_time", "today", "this_week", "cap_left", "assigned_total",
+                  "skipped_unavailable", "skipped_cap", "weight", "open_leads", "next_turn"]
 
 
 def member_table(members: pd.DataFrame) -> pd.DataFrame:
-    """The columns ops read, with caps shown as used/cap."""
-    out = members.copy()
-    for col, cap in (("today", "daily_cap"), ("this_week", "weekly_cap")):
-        out[col] = [f"{u}/{c}" if c is not None and not pd.isna(c) else f"{u}" for u, c in zip(out[col], out[cap])]
-    return out[[c for c in MEMBER_COLUMNS if c in out and not out[c].isna().all()]]
+    """The columns ops read: counts from this pool, and what is left under the tightest cap (all pools)."""
+    out = members[[c for c in MEMBER_COLUMNS if c in members]]
+    return out[[c for c in out.columns if not out[c].isna().all()]].astype(object).where(out.notna(), "")

@@ -509,15 +509,17 @@ def snapshot(pool: PoolDecl, rules, ctx) -> pd.DataFrame:
     return pd.DataFrame({
         "pool": pool.name, "user_id": run.ids, "member": run.names, "status": status, "why": why,
         "local_time": run.local_time,
-        "next_start": [ns if pd.notna(c) else None for c, ns in zip(run.code, run.next_start)],
-        "today": day, "daily_cap": [None if np.isnan(c) else int(c) for c in run.cap_day],
-        "this_week": week, "weekly_cap": [None if np.isnan(c) else int(c) for c in run.cap_week],
+        "next_start": pd.to_datetime(pd.Series([ns if pd.notna(c) else None for c, ns in zip(run.code, run.next_start)],
+                                               dtype=object)),
+        "today": day, "daily_cap": pd.array([None if np.isnan(c) else int(c) for c in run.cap_day], dtype="Int64"),
+        "this_week": week, "weekly_cap": pd.array([None if np.isnan(c) else int(c) for c in run.cap_week], dtype="Int64"),
+        "cap_left": pd.array([None if r >= UNCAPPED else int(r) for r in run.room], dtype="Int64"),
         "assigned_total": [ms.assigned_total for ms in run.mstates],
         "skipped_unavailable": [ms.skipped_unavailable_total for ms in run.mstates],
         "skipped_cap": [ms.skipped_cap_total for ms in run.mstates],
         "weight": np.round(run.weight, 3),
-        "open_leads": run.workload.astype(int) if run.workload is not None else [None] * run.m,
-        "next_turn": [None if not np.isfinite(t) or pool.method == "load_balanced" else round(float(t), 3)
+        "open_leads": pd.array(run.workload.astype(int) if run.workload is not None else [None] * run.m, dtype="Int64"),
+        "next_turn": [np.nan if not np.isfinite(t) or pool.method == "load_balanced" else round(float(t), 3)
                       for t in run.start],
     })
 
