@@ -72,14 +72,19 @@ def cast_sql(expr: str, type_: str) -> str:
 
 @dataclass
 class SourceSql:
-    """The SQL of one source of one column."""
+    """One source of one column, computed once in the first pass and named for the second.
+
+    ``staged`` are the first pass's SELECT items; ``cleaned``, ``usable``, ``invalid`` and
+    ``unmapped`` are the names the second pass (precedence, problems, counts) refers to,
+    so the big expressions are written once, not once per use.
+    """
 
     name: str
     cleaned: str
-    mapped: str
     usable: str
     invalid: str | None  # present but unusable (does not cast, malformed)
     unmapped: str | None  # present, not in the value map
+    staged: list[str]
 
 
 @dataclass
@@ -92,12 +97,13 @@ class ColumnSql:
     joins: list[str]
 
 
-def source_sql(name: str, spec: FieldSpec, src: str, vm_table: str | None, alias: str) -> tuple[SourceSql, str | None]:
+def source_sql(name: str, spec: FieldSpec, src: str, vm_table: str | None, tag: str) -> tuple[SourceSql, str | None]:
     cleaned = clean_sql(src)
     join = None
     mapped = cleaned
     unmapped = None
     if vm_table:
+        alias = f"vm_{tag}"
         join = f'LEFT JOIN "{vm_table}" {alias} ON {alias}.key = {key_sql(cleaned)}'
         fallback = cleaned if spec.values.unmapped == "keep" else "NULL"
         # A spelling with no letters or digits ("-", "?") is no value at all.
@@ -113,7 +119,14 @@ def source_sql(name: str, spec: FieldSpec, src: str, vm_table: str | None, alias
         ok = f"regexp_full_match({typed}, {sql_literal(EMAIL_PATTERN)})"
         usable = f"CASE WHEN {ok} THEN {typed} END"
         invalid = f"({typed} IS NOT NULL AND NOT {ok})"
-    return SourceSql(src, cleaned, mapped, usable, invalid, unmapped), join
+    names = {"cleaned": f'"c_{tag}"', "usable": f'"u_{tag}"', "invalid": f'"x_{tag}"' if invalid else None,
+             "unmapped": f'"m_{tag}"' if unmapped else None}
+    staged = [f"{cleaned} AS {names['cleaned']}", f"{usable} AS {names['usable']}"]
+    if invalid:
+        staged.append(f"{invalid} AS {names['invalid']}")
+    if unmapped:
+        staged.append(f"{unmapped} AS {names['unmapped']}")
+    return SourceSql(src, names["cleaned"], names["usable"], names["invalid"], names["unmapped"], staged), join
 
 
 def _wins_over(i: int, j: int, t: list[str | None]) -> str:
@@ -132,11 +145,10 @@ def _wins_over(i: int, j: int, t: list[str | None]) -> str:
 
 def column_sql(name: str, spec: FieldSpec, vm_table: str | None, stamps: dict[str, str] | None = None,
                index: int = 0) -> ColumnSql:
-    """SELECT expressions of one canonical column; ``stamps`` gives the value SQL of ``updated_at`` columns."""
+    """Both passes of one canonical column; ``stamps`` gives the value SQL of ``updated_at`` columns."""
     sources, joins = [], []
-    ordered = spec.ordered_sources()
-    for k, src in enumerate(ordered):
-        s, join = source_sql(name, spec, src, vm_table, f"vm{index}_{k}")
+    for k, src in enumerate(spec.ordered_sources()):
+        s, join = source_sql(name, spec, src, vm_table, f"{index}_{k}")
         sources.append(s)
         if join:
             joins.append(join)

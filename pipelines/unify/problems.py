@@ -1,15 +1,16 @@
 """Why a record cannot be used, as one SQL expression: a list of {reason, detail} per row.
 
-Reasons, most serious first (the first becomes the quarantine reason; the detail lists all):
+Reasons, the most specific first (the first becomes the quarantine reason; the detail
+lists all):
 
-- ``no_identity``: a group of ``quality.yaml``'s ``identity`` is all empty (a lead
-  with neither a name nor a company, or with no email and no phone);
 - ``value_too_long``: a source value longer than the column's ``max_length`` (a page
   of text pasted into Company is damage, not a spelling);
 - ``malformed_email`` / ``malformed_value``: with ``on_invalid: quarantine``, a
   column left empty because its value is malformed or does not cast;
 - ``unreadable_text``: control characters or U+FFFD in a text field (text that
-  breaks parsers downstream and exports upstream).
+  breaks parsers downstream and exports upstream);
+- ``no_identity``: a group of ``quality.yaml``'s ``identity`` is all empty (a lead
+  with neither a name nor a company, or with no email and no phone).
 """
 
 from __future__ import annotations
@@ -35,18 +36,6 @@ def _quoted(expr: str, width: int = 60) -> str:
 def problems_sql(obj: str, columns: list[ColumnSql], rules: QuarantineRules) -> str:
     by_name = {c.name: c for c in columns}
     items: list[str] = []
-
-    groups = rules.identity.get(obj, [])
-    if groups:
-        missing = [
-            (" AND ".join(f"({by_name[c].value}) IS NULL" for c in group), " or ".join(group))
-            for group in groups if all(c in by_name for c in group)
-        ]
-        if missing:
-            cond = " OR ".join(f"({m})" for m, _ in missing)
-            detail = "concat_ws('; ', " + ", ".join(f"CASE WHEN {m} THEN {_lit('no ' + words)} END"
-                                                     for m, words in missing) + ")"
-            items.append(_problem(cond, "no_identity", detail))
 
     for c in columns:
         if c.spec.max_length:
@@ -77,6 +66,19 @@ def problems_sql(obj: str, columns: list[ColumnSql], rules: QuarantineRules) -> 
             which = "concat_ws(', ', " + ", ".join(
                 f"CASE WHEN regexp_matches({s.cleaned}, {pattern}) THEN {_lit(s.name)} END" for _, s in texts) + ")"
             items.append(_problem(cond, "unreadable_text", f"'control characters or broken encoding in ' || {which}"))
+
+    # Last: a missing identity is often the result of a malformed value, which says more.
+    groups = rules.identity.get(obj, [])
+    if groups:
+        missing = [
+            (" AND ".join(f"({by_name[c].value}) IS NULL" for c in group), " or ".join(group))
+            for group in groups if all(c in by_name for c in group)
+        ]
+        if missing:
+            cond = " OR ".join(f"({m})" for m, _ in missing)
+            detail = "concat_ws('; ', " + ", ".join(f"CASE WHEN {m} THEN {_lit('no ' + words)} END"
+                                                     for m, words in missing) + ")"
+            items.append(_problem(cond, "no_identity", detail))
 
     if not items:
         return "[]::STRUCT(reason VARCHAR, detail VARCHAR)[]"

@@ -101,38 +101,43 @@ def unify(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, run: RunInfo,
 
 
 def _unify_object(con, obj, raw_table, table, key, columns: list[ColumnSql], rules: QuarantineRules, run: RunInfo):
-    """One query: every canonical column, its provenance and the record's problems, for changed rows."""
-    items = []
-    for c in columns:
-        items.append(f'{c.value} AS "{c.name}"')
-        if c.source:
-            items.append(f'{c.source} AS "{c.name}__source"')
+    """Two passes over the changed rows: each source cleaned, mapped, cast and checked once (a temp
+    table); then precedence, provenance and the record's problems over those named columns."""
     joins = "\n".join(j for c in columns for j in c.joins)
-    problems = problems_sql(obj, columns, rules)
+    staged = [item for c in columns for s in c.sources for item in s.staged]
     # A quarantined record never reached the unified table in its current version, so it
     # stays "changed" and is looked at again every tick until a fixed version passes.
-    changed = (
+    con.execute(
+        f'CREATE OR REPLACE TEMP TABLE _unify_stage AS SELECT {", ".join(staged)}, r._modstamp AS _modstamp '
         f'FROM "{raw_table}" r LEFT JOIN "{table}" u ON u."{key}" = r."Id" {joins} '
         f'WHERE u."{key}" IS NULL OR r._modstamp > u._modstamp'
     )
-    df = con.execute(
-        f"SELECT {', '.join(items)}, {problems} AS _problems, r._modstamp AS _modstamp, "
-        f"?::TIMESTAMP AS _unified_at {changed}",
-        [run.now],
-    ).df()
-    df["_problems"] = df["_problems"].map(_as_list)
-    stats = None
-    counters = []
-    for c in columns:
-        for s in c.sources:
-            if s.invalid:
-                counters.append(f'count(*) FILTER (WHERE {s.invalid}) AS "invalid|{c.name}|{s.name}"')
-                counters.append(f'any_value({s.cleaned}) FILTER (WHERE {s.invalid}) AS "example|{c.name}|{s.name}"')
-            if s.unmapped:
-                counters.append(f'count(*) FILTER (WHERE {s.unmapped}) AS "unmapped|{c.name}|{s.name}"')
-                counters.append(f'mode({s.cleaned}) FILTER (WHERE {s.unmapped}) AS "top|{c.name}|{s.name}"')
-    if counters and len(df):
-        stats = con.execute(f"SELECT {', '.join(counters)} {changed}").df().iloc[0].to_dict()
+    try:
+        items = []
+        for c in columns:
+            items.append(f'{c.value} AS "{c.name}"')
+            if c.source:
+                items.append(f'{c.source} AS "{c.name}__source"')
+        df = con.execute(
+            f"SELECT {', '.join(items)}, {problems_sql(obj, columns, rules)} AS _problems, _modstamp, "
+            f"?::TIMESTAMP AS _unified_at FROM _unify_stage",
+            [run.now],
+        ).df()
+        df["_problems"] = df["_problems"].map(_as_list)
+        counters = []
+        for c in columns:
+            for s in c.sources:
+                if s.invalid:
+                    counters.append(f'count(*) FILTER (WHERE {s.invalid}) AS "invalid|{c.name}|{s.name}"')
+                    counters.append(f'any_value({s.cleaned}) FILTER (WHERE {s.invalid}) AS "example|{c.name}|{s.name}"')
+                if s.unmapped:
+                    counters.append(f'count(*) FILTER (WHERE {s.unmapped}) AS "unmapped|{c.name}|{s.name}"')
+                    counters.append(f'mode({s.cleaned}) FILTER (WHERE {s.unmapped}) AS "top|{c.name}|{s.name}"')
+        stats = None
+        if counters and len(df):
+            stats = con.execute(f"SELECT {', '.join(counters)} FROM _unify_stage").df().iloc[0].to_dict()
+    finally:
+        con.execute("DROP TABLE IF EXISTS _unify_stage")
     return df, stats
 
 
