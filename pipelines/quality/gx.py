@@ -105,6 +105,8 @@ def validate(suite: str, frame: pd.DataFrame, expects: list, id_column: str, exa
 
 
 def _plain(value):
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
