@@ -114,7 +114,7 @@ def _firmographics(df: pd.DataFrame, out: pd.DataFrame, settings: EnrichmentSett
     for name in ("industry", "employees", "revenue", "naics_code"):
         crm = df[name] if name in df else pd.Series(None, index=df.index, dtype=object)
         crm_source = df[f"{name}__source"] if f"{name}__source" in df else name
-        vendor_col = bought[f"vendor_{name}"] if bought is not None and name in fields else None
+        vendor_col = bought[f"vendor_{name}"] if bought is not None and f"vendor_{name}" in bought else None
         prefer = fields[name].prefer if name in fields else "crm"
         value, source = merge_field(crm, crm_source, vendor_col, prefer, spec.label if spec else "purchased")
         if name in ("employees", "revenue"):
