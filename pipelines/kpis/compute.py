@@ -137,7 +137,7 @@ def long_format(k: Kpis, run_id: str, now: datetime) -> pd.DataFrame:
             rows.append(("pool_skipped", r.pool, float(r.skipped)))
     rows += [("fill_pct", f"{r.table}.{r.column}", float(r.after_pct)) for r in k.fill.itertuples()
              if pd.notna(r.after_pct)]
-    rows += [("quarantined", f"{r.stage}/{r.object}/{r.reason}", float(r.records)) for r in k.quarantine.itertuples()]
+    rows += [("quarantined_by_reason", f"{r.stage}/{r.object}/{r.reason}", float(r.records)) for r in k.quarantine.itertuples()]
     df = pd.DataFrame(rows, columns=["measure", "dimension", "value"]).drop_duplicates(["measure", "dimension"])
     df.insert(0, "computed_at", now)
     df.insert(0, "run_id", run_id)
