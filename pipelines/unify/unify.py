@@ -119,11 +119,15 @@ def _unify_object(con, obj, raw_table, table, key, columns: list[ColumnSql], rul
             if c.source:
                 items.append(f'{c.source} AS "{c.name}__source"')
         df = con.execute(
-            f"SELECT {', '.join(items)}, {problems_sql(obj, columns, rules)} AS _problems, _modstamp, "
-            f"?::TIMESTAMP AS _unified_at FROM _unify_stage",
+            f"SELECT {', '.join(items)}, _problems, _modstamp, ?::TIMESTAMP AS _unified_at "
+            f"FROM (SELECT *, {problems_sql(obj, columns, rules)} AS _problems FROM _unify_stage)",
             [run.now],
         ).df()
-        df["_problems"] = df["_problems"].map(_as_list)
+        # Only the (few) rejected rows are turned into Python lists.
+        df["_problems"] = df["_problems"].where(df["_problems"].map(len, na_action="ignore").fillna(0).gt(0), None)
+        bad = df["_problems"].notna()
+        df["_problems"] = pd.Series([[]] * len(df), index=df.index, dtype=object).where(
+            ~bad, df.loc[bad, "_problems"].map(_as_list))
         counters = []
         for c in columns:
             for s in c.sources:
