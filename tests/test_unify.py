@@ -175,7 +175,7 @@ def test_headcounts_typed_as_text_are_read(batch, case, expected, source):
         ({"Email": "john.doe(at)example"}, "malformed_email", "john.doe(at)example"),
         ({"Company": "Lorem Ipsum " * 40, "Email": None, "Phone": "+1 415 555 0100"}, "value_too_long",
          "Company is 479 characters (at most 255)"),
-        ({"Company": None, "LastName": None, "Email": None}, "no_identity", "no last_name or company"),
+        ({"Company": None, "LastName": None, "Email": None}, "no_identity", "no last_name or company or email or phone"),
         ({"Employees__c": "lots"}, "malformed_value", "Employees__c 'lots' is not a valid int"),
         ({"Company": "Acme\x00Corp"}, "unreadable_text", "Company"),
     ],
