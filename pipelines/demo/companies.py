@@ -16,6 +16,7 @@ sets (countries, flavours, levels), never over rows.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,17 +81,11 @@ def addresses(rng: np.random.Generator, country: np.ndarray, *, us_city: np.ndar
                         "lat": np.nan, "long": np.nan, "team": ""}, index=range(n))
     us = np.flatnonzero(country == "US")
     if len(us):
-        zips = voc.us_zip_table()
-        w = np.ones(len(zips))
-        ca, bay = (zips["state"] == "CA").to_numpy(), zips["bay_area"].to_numpy()
-        w[ca & ~bay] *= 0.10 * len(zips) / max((ca & ~bay).sum(), 1)   # rest of California ~10 %
-        w[bay] *= 0.08 * len(zips) / max(bay.sum(), 1)                  # Bay Area ~8 % of US companies
-        w[~ca] *= 0.82 * len(zips) / max((~ca).sum(), 1)
-        pick = rng.choice(len(zips), size=len(us), p=w / w.sum())
+        zips, p, by_city, by_state = _zip_sampling()
+        pick = rng.choice(len(zips), size=len(us), p=p)
         if us_city is not None:
             pinned = us[pd.notna(us_city[us]) & (us_state[us] != None)]  # noqa: E711 (object arrays)
             if len(pinned):
-                by_city = zips.reset_index().groupby(["city", "state"])["index"].first()
                 keys = pd.MultiIndex.from_arrays([us_city[pinned], us_state[pinned]])
                 found = by_city.reindex(keys).to_numpy()
                 ok = ~np.isnan(found)
@@ -98,7 +93,6 @@ def addresses(rng: np.random.Generator, country: np.ndarray, *, us_city: np.ndar
                 pick[where] = found[ok].astype(int)
             only_state = us[pd.isna(us_city[us]) & (us_state[us] != None)]  # noqa: E711
             if len(only_state):
-                by_state = zips.reset_index().groupby("state")["index"].first()
                 where = np.searchsorted(us, only_state)
                 pick[where] = by_state.reindex(us_state[only_state]).to_numpy().astype(int)
         z = zips.iloc[pick]
@@ -121,6 +115,21 @@ def addresses(rng: np.random.Generator, country: np.ndarray, *, us_city: np.ndar
         out.loc[rows, "team"] = voc.REGION_TEAM[voc.COUNTRIES[c]["region"]]
     out["street"] = streets(rng, country, out["lang"].to_numpy(dtype=object))
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _zip_sampling():
+    """US ZIPs with sampling weights (rest of California ~10 %, Bay Area ~8 % of US companies) and lookups."""
+    zips = voc.us_zip_table()
+    w = np.ones(len(zips))
+    ca, bay = (zips["state"] == "CA").to_numpy(), zips["bay_area"].to_numpy()
+    w[ca & ~bay] *= 0.10 * len(zips) / max((ca & ~bay).sum(), 1)
+    w[bay] *= 0.08 * len(zips) / max(bay.sum(), 1)
+    w[~ca] *= 0.82 * len(zips) / max((~ca).sum(), 1)
+    indexed = zips.reset_index()
+    by_city = indexed.groupby(["city", "state"])["index"].first()
+    by_state = indexed.groupby("state")["index"].first()
+    return zips, w / w.sum(), by_city, by_state
 
 
 def streets(rng: np.random.Generator, country: np.ndarray, lang: np.ndarray) -> np.ndarray:

@@ -34,7 +34,6 @@ def finish_build(con: sqlite3.Connection) -> None:
     con.commit()
     con.execute("PRAGMA journal_mode=DELETE")
     con.execute("PRAGMA synchronous=FULL")
-    con.execute("ANALYZE")
     con.commit()
     con.close()
 

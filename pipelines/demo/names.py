@@ -12,6 +12,7 @@ typos, abbreviations, acronyms, accents dropped), so one function serves both.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,6 +63,15 @@ class _Words:
         return rng.choice(len(self.words), size=n, p=self.p)
 
 
+@functools.lru_cache(maxsize=1)
+def _english_vocab() -> dict[str, _Words]:
+    _, _, lasts, lp = voc.people("en")
+    surnames = _Words(lasts, lp)
+    middles = _Words(voc.LONG_NAME_MIDDLES)
+    return {"hc": _Words(voc.COMPOUND_HEADS), "tc": _Words(voc.COMPOUND_TAILS), "sn": surnames, "sn2": surnames,
+            "head": _Words(voc.LONG_NAME_HEADS), "mid": middles, "mid2": middles, "tail": _Words(voc.LONG_NAME_TAILS)}
+
+
 def _english_candidates(rng: np.random.Generator, n: int) -> pd.DataFrame:
     """n candidate English-flavoured names in six patterns (duplicates are removed by the caller).
 
@@ -71,10 +81,7 @@ def _english_candidates(rng: np.random.Generator, n: int) -> pd.DataFrame:
     """
     pattern = rng.choice(6, size=n, p=[.44, .16, .18, .10, .08, .04])
     industry = _industry_draw(rng, n)
-    _, _, lasts, lp = voc.people("en")
-    vocab = {"hc": _Words(voc.COMPOUND_HEADS), "tc": _Words(voc.COMPOUND_TAILS), "sn": _Words(lasts, lp), "sn2": _Words(lasts, lp),
-             "head": _Words(voc.LONG_NAME_HEADS), "mid": _Words(voc.LONG_NAME_MIDDLES), "mid2": _Words(voc.LONG_NAME_MIDDLES),
-             "tail": _Words(voc.LONG_NAME_TAILS)}
+    vocab = _english_vocab()
     idx = {name: v.draw(rng, n) for name, v in vocab.items()}
     w = {name: vocab[name].words[i] for name, i in idx.items()}
     k = {name: vocab[name].slugs[i] for name, i in idx.items()}
@@ -122,7 +129,7 @@ def _local_candidates(rng: np.random.Generator, flavor: str, n: int) -> pd.DataF
 def generate_names(rng: np.random.Generator, flavor: str, n: int, taken: set | None = None) -> pd.DataFrame:
     """Up to n distinct names (core, key, industry, acronym) of one flavour, none of whose keys is in ``taken``."""
     frames, have = [], 0
-    seen = pd.Index(sorted(taken)) if taken else pd.Index([], dtype=object)
+    seen = pd.Index(list(taken), dtype=object) if taken else pd.Index([], dtype=object)  # membership only: order is irrelevant
     for _ in range(6):
         want = int((n - have) * 1.6) + 64
         cand = _english_candidates(rng, want) if flavor == "en" else _local_candidates(rng, flavor, want)
@@ -137,6 +144,28 @@ def generate_names(rng: np.random.Generator, flavor: str, n: int, taken: set | N
 
 
 def public_sector_names(rng: np.random.Generator) -> pd.DataFrame:
+    """Public-sector organisations in a seed-dependent order that mixes kinds from the start.
+
+    Federal agencies alternate with the others, and the others take turns by kind
+    (university, city, college, county, school district, state), so even a small demo
+    has .gov, .edu and .mil domains.
+    """
+    df = _public_sector_table()
+    df = df.iloc[rng.permutation(len(df))]
+    df = df.assign(_rank=df.groupby("template").cumcount()).sort_values(["_rank", "template"], kind="stable")
+    df = df.drop(columns="_rank").reset_index(drop=True)
+    federal = pd.DataFrame(voc.FEDERAL_AGENCIES, columns=["core", "acronym", "domain"])
+    federal = federal.assign(industry="Government", state="DC", city="Washington", zip_code=None, template=-1,
+                             key=tx.name_key(federal["core"]))
+    federal = federal.iloc[rng.permutation(len(federal))].reset_index(drop=True)
+    f, others = len(federal), np.arange(len(df))
+    order = np.concatenate([np.arange(f) * 2, np.where(others < f, others * 2 + 1, others + f)])
+    both = pd.concat([federal, df], ignore_index=True)
+    return both.iloc[np.argsort(order, kind="stable")].drop(columns="template").reset_index(drop=True)
+
+
+@functools.lru_cache(maxsize=1)
+def _public_sector_table() -> pd.DataFrame:
     """Public-sector organisations in real US cities: cities, counties, universities, school districts, states.
 
     Domains follow the real patterns (sanjoseca.gov, dot.ca.gov, <city>usd.k12.ca.us, u<city>.edu).
@@ -147,31 +176,28 @@ def public_sector_names(rng: np.random.Generator) -> pd.DataFrame:
     st = places["state"].str.lower().to_numpy(dtype=object)
     county_slug = tx.slug(places["county"])
     templates = [
-        (tx.cat("City of ", places["city"]), tx.cat(city_slug, st, ".gov"), "Government"),
-        (places["county"].to_numpy(dtype=object), tx.cat(county_slug, st, ".gov"), "Government"),
         (tx.cat("University of ", places["city"]), tx.cat("u", city_slug, ".edu"), "Education"),
+        (tx.cat("City of ", places["city"]), tx.cat(city_slug, st, ".gov"), "Government"),
         (tx.cat(places["city"], " Community College"), tx.cat(city_slug, "cc.edu"), "Education"),
+        (places["county"].to_numpy(dtype=object), tx.cat(county_slug, st, ".gov"), "Government"),
         (tx.cat(places["city"], " Unified School District"), tx.cat(city_slug, "usd.k12.", st, ".us"), "Education"),
     ]
     frames = []
-    for core, domain, industry in templates:
-        frames.append(pd.DataFrame({"core": core, "domain": domain, "industry": industry, "acronym": "",
+    for i, (core, domain, industry) in enumerate(templates):
+        frames.append(pd.DataFrame({"core": core, "domain": domain, "industry": industry, "acronym": "", "template": i,
                                     "state": places["state"], "city": places["city"], "zip_code": places["zip_code"]}))
     states = pd.DataFrame({"state": list(voc.US_STATE_NAMES)})
     states["city"] = None
     state_names = states["state"].map(voc.US_STATE_NAMES)
     for core, domain in ((tx.cat("State of ", state_names), tx.cat(tx.lower(states["state"]), ".gov")),
                          (tx.cat(state_names, " Department of Transportation"), tx.cat("dot.", tx.lower(states["state"]), ".gov"))):
-        frames.append(pd.DataFrame({"core": core, "domain": domain, "industry": "Government", "acronym": "",
+        frames.append(pd.DataFrame({"core": core, "domain": domain, "industry": "Government", "acronym": "", "template": 5,
                                     "state": states["state"], "city": None, "zip_code": None}))
     df = pd.concat(frames, ignore_index=True)
     df["key"] = tx.name_key(df["core"])
+    federal_keys = set(tx.name_key([core for core, _, _ in voc.FEDERAL_AGENCIES]))
     df = df.drop_duplicates("key").drop_duplicates("domain")
-    df = df.iloc[rng.permutation(len(df))].reset_index(drop=True)
-    federal = pd.DataFrame(voc.FEDERAL_AGENCIES, columns=["core", "acronym", "domain"])
-    federal = federal.assign(industry="Government", state="DC", city="Washington", zip_code=None,
-                             key=tx.name_key(federal["core"]))
-    return pd.concat([federal, df], ignore_index=True)
+    return df[~df["key"].isin(federal_keys)].reset_index(drop=True)
 
 
 @dataclass

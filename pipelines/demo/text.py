@@ -93,6 +93,8 @@ def name_key(values) -> np.ndarray:
 
 def make_ids(sobject: str, start: int, count: int) -> np.ndarray:
     """Ids ``make_id(sobject, start) .. make_id(sobject, start + count - 1)`` as an object array."""
+    if count <= 0:
+        return np.array([], dtype=object)
     numbers = np.arange(start, start + count).astype(str)
     return np.asarray(np.char.add(KEY_PREFIX[sobject], np.char.zfill(numbers, 15)), dtype=object)
 
