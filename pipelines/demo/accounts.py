@@ -190,6 +190,12 @@ def render_accounts(rng: np.random.Generator, comp: pd.DataFrame, comp_idx: np.n
     primary_owner = owner[first_row[comp_idx]]
     keep_owner = np.where(dup, rng.random(n) < .5, np.where(bu, rng.random(n) < .7, True))
     owner = np.where(keep_owner, primary_owner, owner)
+    inactive = roster.ids("AE", active=False)
+    if len(inactive) and not np.isin(owner, inactive).any():  # even a tiny demo shows a departed rep's leftovers
+        team = roster.reps.set_index("user_id").loc[inactive[0], "team"]
+        rows = np.flatnonzero(prim & (c["team"].to_numpy(dtype=object) == team))
+        if len(rows):
+            owner[rows[0]] = inactive[0]
     customer, non_target = acc_type == "Customer", acc_type == "Non-Target"
     csms = roster.ids("CSM")
     csm = np.where(customer, tx.pick(rng, csms, n) if len(csms) else None, None)

@@ -292,7 +292,11 @@ def _owners(rng: np.random.Generator, src: pd.DataFrame, kind: np.ndarray, has_a
     pick_sdr = tx.pick(rng, sdrs, n)
     account_hist = np.where(u < .22, acc_owner, pick_sdr)
     if len(ae_inactive):
-        account_hist = np.where((u >= .22) & (u < .27), tx.pick(rng, ae_inactive, n), account_hist)
+        stale = (u >= .22) & (u < .27)
+        candidates = np.flatnonzero(hist & has_account & ~converted & (acc_adr == ""))
+        if len(candidates) and not stale[candidates].any():
+            stale[candidates[0]] = True  # even a tiny demo shows the departed rep's leftover leads
+        account_hist = np.where(stale, tx.pick(rng, ae_inactive, n), account_hist)
     account_hist = np.where(acc_adr != "", acc_adr, account_hist)
     account_hist = np.where(converted, acc_owner, account_hist)
     account_hist = np.where(account_hist == "", pick_sdr, account_hist)

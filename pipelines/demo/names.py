@@ -126,21 +126,53 @@ def _local_candidates(rng: np.random.Generator, flavor: str, n: int) -> pd.DataF
     return pd.DataFrame({"core": core, "key": key, "industry": industry, "acronym": ""})
 
 
-def generate_names(rng: np.random.Generator, flavor: str, n: int, taken: set | None = None) -> pd.DataFrame:
-    """Up to n distinct names (core, key, industry, acronym) of one flavour, none of whose keys is in ``taken``."""
+class KeySet:
+    """The name keys already handed out, kept as a sorted array of 64-bit hashes.
+
+    Membership is a vectorised binary search, so checking 100,000 candidates against a
+    million taken keys costs milliseconds. (A Python set would need a loop per key or a
+    list conversion per check.) A hash collision could only reject a fresh name: harmless.
+    """
+
+    def __init__(self, keys=()):
+        self._hashes = np.sort(self._hash(keys))
+
+    @staticmethod
+    def _hash(keys) -> np.ndarray:
+        keys = np.asarray(sorted(keys) if isinstance(keys, set) else keys, dtype=object)
+        return pd.util.hash_array(keys) if len(keys) else np.zeros(0, dtype=np.uint64)
+
+    def update(self, keys) -> None:
+        self._hashes = np.sort(np.concatenate([self._hashes, self._hash(keys)]))
+
+    def contains(self, keys) -> np.ndarray:
+        h = self._hash(keys)
+        pos = np.searchsorted(self._hashes, h)
+        return (pos < len(self._hashes)) & (self._hashes[np.minimum(pos, max(len(self._hashes) - 1, 0))] == h) \
+            if len(self._hashes) else np.zeros(len(h), dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+
+def generate_names(rng: np.random.Generator, flavor: str, n: int, taken: KeySet | None = None) -> pd.DataFrame:
+    """Up to n distinct names (core, key, industry, acronym) of one flavour, none of whose keys is in ``taken``.
+
+    ``taken`` is updated in place with the keys handed out, so successive calls never repeat a name.
+    """
+    taken = KeySet() if taken is None else taken
     frames, have = [], 0
-    seen = pd.Index(list(taken), dtype=object) if taken else pd.Index([], dtype=object)  # membership only: order is irrelevant
     for _ in range(6):
         want = int((n - have) * 1.6) + 64
         cand = _english_candidates(rng, want) if flavor == "en" else _local_candidates(rng, flavor, want)
-        cand = cand[(cand["key"].str.len() >= 3) & ~cand["key"].isin(seen)].drop_duplicates("key")
+        cand = cand[(cand["key"].str.len() >= 3).to_numpy() & ~taken.contains(cand["key"])].drop_duplicates("key")
+        cand = cand.iloc[: n - have]
         frames.append(cand)
-        seen = seen.append(pd.Index(cand["key"]))
+        taken.update(cand["key"])
         have += len(cand)
         if have >= n:
             break
-    out = pd.concat(frames, ignore_index=True).iloc[:n]
-    return out.reset_index(drop=True)
+    return pd.concat(frames, ignore_index=True)
 
 
 def public_sector_names(rng: np.random.Generator) -> pd.DataFrame:
@@ -202,16 +234,25 @@ def _public_sector_table() -> pd.DataFrame:
 
 @dataclass
 class NamePools:
-    """Distinct names handed out in order, per flavour; a flavour that runs dry falls back to English."""
+    """Distinct names handed out in order, per flavour; a flavour that runs dry falls back to English.
+
+    English names are generated lazily in batches as chunks ask for them, so a million
+    accounts never hold a million spare names in memory at once.
+    """
 
     pools: dict[str, pd.DataFrame]
     public: pd.DataFrame
     cursor: dict[str, int] = field(default_factory=dict)
+    rng: np.random.Generator | None = None
+    taken: KeySet = field(default_factory=KeySet)
+    acronyms: set = field(default_factory=set)
+    batch: int = 50_000
 
     @classmethod
     def build(cls, rng: np.random.Generator, companies: int) -> "NamePools":
+        """Pools for about ``companies`` companies (local flavours sized by country weights)."""
         public = public_sector_names(rng)
-        taken = set(public["key"])
+        taken = KeySet(public["key"].to_numpy(dtype=object))
         pools: dict[str, pd.DataFrame] = {}
         share = {f: 0.0 for f in voc.LOCAL_NOUNS}
         total_w = sum(c["weight"] for c in voc.COUNTRIES.values())
@@ -219,17 +260,16 @@ class NamePools:
             if c["flavor"] != "en":
                 share[c["flavor"]] += c["weight"] / total_w * c["local"]
         for flavor, frac in share.items():
-            want = int(companies * frac * 1.3) + 40
-            pools[flavor] = generate_names(rng, flavor, want, taken)
-            taken.update(pools[flavor]["key"])
-        pools["en"] = generate_names(rng, "en", companies + 64, taken)
-        en = pools["en"]
-        # An acronym is usable only if no other company shares it or has it as a name key.
-        counts = en.loc[en["acronym"] != "", "acronym"].value_counts()
-        keys = set().union(*(set(p["key"]) for p in pools.values())) | taken
-        unique = en["acronym"].map(counts).eq(1) & ~en["acronym"].str.lower().isin(keys)
-        en["acronym"] = en["acronym"].where(unique, "")
-        return cls(pools=pools, public=public, cursor={})
+            pools[flavor] = generate_names(rng, flavor, int(companies * frac * 1.3) + 40, taken)
+        pools["en"] = pd.DataFrame(columns=["core", "key", "industry", "acronym"], dtype=object)
+        return cls(pools=pools, public=public, cursor={}, rng=rng, taken=taken,
+                   batch=int(np.clip(companies, 500, 200_000)))
+
+    @classmethod
+    def fixed(cls, names: pd.DataFrame) -> "NamePools":
+        """A pool of exactly these English names (no public sector, no lazy generation)."""
+        empty = names.iloc[:0].assign(domain="", city=None, state=None)
+        return cls(pools={"en": names}, public=empty)
 
     def take(self, flavors: np.ndarray) -> pd.DataFrame:
         """One name per requested flavour, in order (aligned with ``flavors``)."""
@@ -250,15 +290,30 @@ class NamePools:
         return out
 
     def take_public(self, n: int) -> pd.DataFrame:
-        got = self._next("public", n)
-        return got
+        return self._next("public", n)
 
     def _next(self, flavor: str, n: int) -> pd.DataFrame:
+        if flavor == "en" and self.rng is not None:
+            self._refill_english(n)
         pool = self.public if flavor == "public" else self.pools.get(flavor, self.pools["en"].iloc[:0])
         start = self.cursor.get(flavor, 0)
         got = pool.iloc[start:start + n]
         self.cursor[flavor] = start + len(got)
         return got.reset_index(drop=True)
+
+    def _refill_english(self, n: int) -> None:
+        pool, start = self.pools["en"], self.cursor.get("en", 0)
+        available = len(pool) - start
+        if available >= n:
+            return
+        new = generate_names(self.rng, "en", max(self.batch, n - available), self.taken)
+        # An acronym is usable only if no other company has it: the first holder keeps it.
+        acr = new["acronym"]
+        usable = (acr != "") & ~acr.isin(self.acronyms) & ~acr.duplicated(keep=False) & ~self.taken.contains(acr.str.lower())
+        self.acronyms.update(acr[acr != ""])
+        new["acronym"] = acr.where(usable, "")
+        self.pools["en"] = pd.concat([pool.iloc[start:], new], ignore_index=True)
+        self.cursor["en"] = 0
 
 
 # ---------------------------------------------------------------------------------------

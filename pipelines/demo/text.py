@@ -41,7 +41,15 @@ def s(values) -> pd.Series:
 
 
 def cat(*parts) -> np.ndarray:
-    """Element-wise concatenation of arrays and scalars into an object array."""
+    """Element-wise concatenation of arrays and scalars into an object array (missing values count as '')."""
+    try:  # fast path: object arrays of str concatenate element-wise in C
+        out = None
+        for part in parts:
+            piece = part if isinstance(part, str) else np.asarray(part, dtype=object)
+            out = piece if out is None else out + piece
+        return np.asarray(out, dtype=object)
+    except TypeError:  # None, NaN or numbers among the values
+        pass
     out = None
     for part in parts:
         piece = part if isinstance(part, str) else s(part)

@@ -131,9 +131,9 @@ def trickle(crm_path: Path, truth_dir: Path, *, leads: int, seed: int | None = N
 def _new_companies(rng: np.random.Generator, companies: pd.DataFrame, n_leads: int) -> pd.DataFrame:
     """Companies nobody in the CRM has seen, named so that no existing company shares their key."""
     count = max(1, int(np.ceil(n_leads / 1.5)))
-    taken = set(companies["key"])
+    taken = nm.KeySet(companies["key"].to_numpy(dtype=object))
     names = nm.generate_names(rng, "en", count, taken)
-    pools = nm.NamePools(pools={"en": names}, public=names.iloc[:0].assign(domain="", city=None, state=None))
+    pools = nm.NamePools.fixed(names)
     country = co.draw_countries(rng, len(names))
     profiles = co.build_profiles(rng, pools, country, public=np.zeros(len(names), dtype=bool), has_account=0)
     last = companies["company_id"].str.slice(1).astype(int).max() if len(companies) else 0
