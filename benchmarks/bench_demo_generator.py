@@ -9,6 +9,7 @@ time, the peak resident memory of this process and the size of the SQLite file.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -20,6 +21,11 @@ sys.path.insert(0, str(ROOT))
 
 from pipelines.demo.generator import generate_crm  # noqa: E402
 from pipelines.demo.trickle import trickle  # noqa: E402
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> int:
@@ -41,13 +47,13 @@ def main() -> int:
         wall = time.perf_counter() - started
         print(summary.describe())
         print(f"generate_crm: accounts={args.accounts:,} leads={args.leads:,} wall={wall:.1f}s "
-              f"sqlite={crm.stat().st_size / 2**20:.0f} MiB")
+              f"sqlite={crm.stat().st_size / 2**20:.0f} MiB peak RSS={peak_rss_mib():.0f} MiB")
         if args.trickle:
             t0 = time.perf_counter()
             added = trickle(crm, truth, leads=args.trickle, rules_dir=ROOT / "routing_rules")
-            print(f"trickle: leads={added.leads:,} wall={time.perf_counter() - t0:.2f}s")
-        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-        print(f"peak RSS: {peak_mib:.0f} MiB")
+            print(f"trickle: leads={added.leads:,} wall={time.perf_counter() - t0:.2f}s peak RSS so far={peak_rss_mib():.0f} MiB")
+        load = os.getloadavg()
+        print(f"load average (1/5/15 min) at the end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores")
     return 0
 
 

@@ -461,3 +461,12 @@ def test_trickle_without_a_crm_says_what_to_do(tmp_path):
 def test_generate_rejects_a_rules_dir_without_reps(tmp_path):
     with pytest.raises(FileNotFoundError, match="routing_rules"):
         generate_crm(tmp_path / "crm.sqlite", tmp_path / "truth", accounts=20, leads=10, rules_dir=tmp_path)
+
+
+def test_a_crm_without_leads_can_be_trickled_into(tmp_path):
+    summary = build(tmp_path, accounts=30, leads=0)
+    assert summary.leads == 0 and summary.accounts == 30
+    added = trickle(tmp_path / "crm.sqlite", tmp_path / "truth", leads=3, now=NOW, rules_dir=RULES)
+    assert (added.first_id, added.last_id) == (make_id("Lead", 1), make_id("Lead", 3))
+    truth = pd.read_csv(tmp_path / "truth" / "leads.csv", dtype=str, keep_default_na=False)
+    assert truth["lead_id"].tolist() == [make_id("Lead", i) for i in (1, 2, 3)]

@@ -37,6 +37,8 @@ _WEIGHTS = np.array([c["weight"] for c in voc.COUNTRIES.values()], dtype=float)
 
 def company_ids(start: int, count: int) -> np.ndarray:
     """Ground-truth company ids, 'C00000001' style (strings so empty stays empty in CSV)."""
+    if count <= 0:
+        return np.array([], dtype=object)
     return np.asarray(np.char.add("C", np.char.zfill(np.arange(start, start + count).astype(str), 8)), dtype=object)
 
 

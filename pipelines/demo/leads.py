@@ -92,7 +92,8 @@ def render_leads(rng: np.random.Generator, sources: pd.DataFrame, kind: np.ndarr
     mail_kind = rng.choice(4, size=n, p=[.69, .07, .20, .04])  # work, work subdomain, free mail, none
     work, free, no_mail = mail_kind <= 1, mail_kind == 2, mail_kind == 3
     local = email_local(rng, first, last, free=free)
-    sub_prefix = np.where(rng.random(n) < .5, tx.lower(country), tx.pick(rng, _SUBDOMAINS, n))
+    generic_tld = tx.s(domain).str.contains(r"\.(?:com|net|io|co|ai)$", regex=True).to_numpy()
+    sub_prefix = np.where(generic_tld & (rng.random(n) < .5), tx.lower(country), tx.pick(rng, _SUBDOMAINS, n))  # us.acme.com
     work_domain = np.where(mail_kind == 1, tx.cat(sub_prefix, ".", domain), domain)
     free_domain = np.empty(n, dtype=object)
     flavor = src["people"].to_numpy(dtype=object)

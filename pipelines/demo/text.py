@@ -9,7 +9,6 @@ formats, typos (done on a fixed-width character matrix), case and ASCII folding
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import numpy as np
 import pandas as pd
@@ -64,34 +63,36 @@ def blank_to_none(values) -> np.ndarray:
     return arr
 
 
-def map_unique(values, func) -> np.ndarray:
-    """Apply a scalar function once per distinct value and map the result back (vocabularies are small)."""
+def _distinct(values) -> tuple[pd.Series, pd.Series]:
+    """The values as a Series, and their distinct non-missing values (vocabularies repeat a lot)."""
     series = pd.Series(values, dtype=object)
-    uniques = pd.unique(series.dropna())
-    table = {u: func(u) for u in uniques}
-    return np.asarray(series.map(table), dtype=object)
+    return series, pd.Series(pd.unique(series.dropna()), dtype=object)
 
 
 _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
 
 
-def _fold(text: str, german: bool) -> str:
+def _fold(series: pd.Series, german: bool) -> pd.Series:
     if german:
-        text = text.translate(_GERMAN)
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+        series = series.str.translate(_GERMAN)
+    return series.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
 
 
 def ascii_fold(values, german: bool = False) -> np.ndarray:
     """'Müller' -> 'Muller' (or 'Mueller' with ``german``), 'Côté' -> 'Cote'."""
-    return map_unique(values, lambda t: _fold(t, german))
+    series, distinct = _distinct(values)
+    table = pd.Series(_fold(distinct, german).to_numpy(), index=distinct.to_numpy())
+    return np.asarray(series.map(table), dtype=object)
 
 
 def slug(values, sep: str = "") -> np.ndarray:
     """Lowercase ASCII letters and digits only: the part of a domain or email a name becomes."""
-    def one(text: str) -> str:
-        return re.sub(r"[^a-z0-9]+", sep, _fold(text, True).lower()).strip(sep)
-
-    return map_unique(values, one)
+    series, distinct = _distinct(values)
+    slugs = _fold(distinct, True).str.lower().str.replace(r"[^a-z0-9]+", sep, regex=True)
+    if sep:
+        slugs = slugs.str.strip(sep)
+    table = pd.Series(slugs.to_numpy(), index=distinct.to_numpy())
+    return np.asarray(series.map(table), dtype=object)
 
 
 def name_key(values) -> np.ndarray:

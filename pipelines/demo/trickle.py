@@ -82,29 +82,28 @@ def trickle(crm_path: Path, truth_dir: Path, *, leads: int, seed: int | None = N
         if leads == 0:
             return summary
         rng = np.random.default_rng([seed, 7_7_7])
-        companies = crm_io.read_truth(truth_dir / "companies.csv")
-        for col in _NUMERIC:
-            companies[col] = pd.to_numeric(companies[col], errors="coerce")
+        # only three columns of every company; full profiles just for the companies picked below
+        index = crm_io.read_truth(truth_dir / "companies.csv", usecols=["company_id", "key", "has_account"])
         account_truth = crm_io.read_truth(truth_dir / "accounts.csv", usecols=["account_id", "company_id"])
 
         # who the new leads are: mostly account companies, some non-account ones (known or new)
         n_non = int(rng.binomial(leads, NON_ACCOUNT_SHARE))
-        known_pool = companies[companies["has_account"] == 0]
+        known_pool = index.loc[index["has_account"] == "0", "company_id"].to_numpy(dtype=object)
         n_known = int(rng.binomial(n_non, .5)) if len(known_pool) else 0
         n_new = n_non - n_known
         n_acc = leads - n_non
+        picked = account_truth.iloc[rng.integers(0, len(account_truth), n_acc)] if n_acc else account_truth.iloc[:0]
+        known = known_pool[rng.integers(0, len(known_pool), n_known)] if n_known else np.array([], dtype=object)
+        profiles = _read_profiles(truth_dir / "companies.csv", set(picked["company_id"]) | set(known))
         frames = []
         if n_acc:
-            picked = account_truth.iloc[rng.integers(0, len(account_truth), n_acc)]
-            profiles = companies.set_index("company_id").loc[picked["company_id"].to_numpy()].reset_index()
-            profiles["account_id"] = picked["account_id"].to_numpy()
-            frames.append(profiles)
+            frames.append(profiles.loc[picked["company_id"].to_numpy()].reset_index().assign(
+                account_id=picked["account_id"].to_numpy()))
         if n_known:
-            profiles = known_pool.iloc[rng.integers(0, len(known_pool), n_known)].reset_index(drop=True)
-            frames.append(profiles.assign(account_id=""))
+            frames.append(profiles.loc[known].reset_index().assign(account_id=""))
         new_companies = pd.DataFrame()
         if n_new:
-            new_companies = _new_companies(rng, companies, n_new)
+            new_companies = _new_companies(rng, index, n_new)
             crm_io.write_csv(new_companies[co.PROFILE_COLUMNS + ["primary_account_id"]], truth_dir / "companies.csv", append=True)
             frames.append(new_companies.iloc[rng.integers(0, len(new_companies), n_new)].assign(account_id=""))
         sources = pd.concat(frames, ignore_index=True)
@@ -128,10 +127,20 @@ def trickle(crm_path: Path, truth_dir: Path, *, leads: int, seed: int | None = N
     return summary
 
 
+def _read_profiles(path: Path, wanted: set) -> pd.DataFrame:
+    """Full profiles of the wanted companies, read in chunks so a million-company file never sits in memory."""
+    parts = [chunk[chunk["company_id"].isin(wanted)]
+             for chunk in pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=200_000)]
+    profiles = pd.concat(parts, ignore_index=True)
+    for col in _NUMERIC:
+        profiles[col] = pd.to_numeric(profiles[col], errors="coerce")
+    return profiles.set_index("company_id")
+
+
 def _new_companies(rng: np.random.Generator, companies: pd.DataFrame, n_leads: int) -> pd.DataFrame:
     """Companies nobody in the CRM has seen, named so that no existing company shares their key."""
     count = max(1, int(np.ceil(n_leads / 1.5)))
-    taken = nm.KeySet(companies["key"].to_numpy(dtype=object))
+    taken = nm.KeySet(companies["key"].to_numpy(dtype=object))  # companies: the id/key/has_account index
     names = nm.generate_names(rng, "en", count, taken)
     pools = nm.NamePools.fixed(names)
     country = co.draw_countries(rng, len(names))
