@@ -34,6 +34,7 @@ from pipelines.demo import companies as co
 from pipelines.demo import crm_io
 from pipelines.demo import leads as ld
 from pipelines.demo import names as nm
+from pipelines.demo import text as tx
 from pipelines.demo import vocabulary as voc
 from pipelines.demo.roster import INTEGRATION_USER_ID, Roster
 
@@ -151,7 +152,7 @@ def generate_crm(crm_path: Path, truth_dir: Path, *, accounts: int = 5_000, lead
     try:
         users = roster.user_rows(now_dt)
         summary.users = crm_io.insert_frame(con, "User", users)
-        summary.queues = crm_io.insert_frame(con, "Group", roster.group_rows(now_ms - 800 * voc_day()))
+        summary.queues = crm_io.insert_frame(con, "Group", roster.group_rows(now_ms - 800 * tx.MS_PER_DAY))
 
         # non-account companies: clusters of leads from companies the CRM does not know
         r = rng(1)
@@ -251,6 +252,3 @@ def generate_crm(crm_path: Path, truth_dir: Path, *, accounts: int = 5_000, lead
     say(f"done in {summary.seconds:.1f}s")
     return summary
 
-
-def voc_day() -> float:
-    return float(24 * 3600 * 1000)

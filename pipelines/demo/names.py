@@ -200,7 +200,9 @@ def public_sector_names(rng: np.random.Generator) -> pd.DataFrame:
 def _public_sector_table() -> pd.DataFrame:
     """Public-sector organisations in real US cities: cities, counties, universities, school districts, states.
 
-    Domains follow the real patterns (sanjoseca.gov, dot.ca.gov, <city>usd.k12.ca.us, u<city>.edu).
+    Domains follow real patterns (sanjoseca.gov, ca.gov, <city>usd.k12.ca.us, u<city>.edu). Each organisation
+    has its own registrable domain (the DOT is wvdot.gov, not dot.wv.gov), so a matcher that reduces hosts
+    to registrable domains cannot confuse two of them.
     """
     zips = voc.us_zip_table()
     places = zips.drop_duplicates(["city", "state"])[["city", "state", "county", "zip_code"]].reset_index(drop=True)
@@ -222,7 +224,7 @@ def _public_sector_table() -> pd.DataFrame:
     states["city"] = None
     state_names = states["state"].map(voc.US_STATE_NAMES)
     for core, domain in ((tx.cat("State of ", state_names), tx.cat(tx.lower(states["state"]), ".gov")),
-                         (tx.cat(state_names, " Department of Transportation"), tx.cat("dot.", tx.lower(states["state"]), ".gov"))):
+                         (tx.cat(state_names, " Department of Transportation"), tx.cat(tx.lower(states["state"]), "dot.gov"))):
         frames.append(pd.DataFrame({"core": core, "domain": domain, "industry": "Government", "acronym": "", "template": 5,
                                     "state": states["state"], "city": None, "zip_code": None}))
     df = pd.concat(frames, ignore_index=True)

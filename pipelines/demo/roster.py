@@ -8,7 +8,7 @@ same files keeps their Ids identical on both sides, as they are in a real org.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np

