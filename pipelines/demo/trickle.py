@@ -142,6 +142,7 @@ def _new_companies(rng: np.random.Generator, companies: pd.DataFrame, n_leads: i
     count = max(1, int(np.ceil(n_leads / 1.5)))
     taken = nm.KeySet(companies["key"].to_numpy(dtype=object))  # companies: the id/key/has_account index
     names = nm.generate_names(rng, "en", count, taken)
+    names["acronym"] = ""  # an acronym could repeat an existing company's; new companies go by their full names
     pools = nm.NamePools.fixed(names)
     country = co.draw_countries(rng, len(names))
     profiles = co.build_profiles(rng, pools, country, public=np.zeros(len(names), dtype=bool), has_account=0)
