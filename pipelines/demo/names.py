@@ -209,26 +209,28 @@ def _public_sector_table() -> pd.DataFrame:
     city_slug = tx.slug(places["city"])
     st = places["state"].str.lower().to_numpy(dtype=object)
     county_slug = tx.slug(places["county"])
+    # (name, name key, domain, industry): keys are built from the slugs, like the names themselves
     templates = [
-        (tx.cat("University of ", places["city"]), tx.cat("u", city_slug, ".edu"), "Education"),
-        (tx.cat("City of ", places["city"]), tx.cat(city_slug, st, ".gov"), "Government"),
-        (tx.cat(places["city"], " Community College"), tx.cat(city_slug, "cc.edu"), "Education"),
-        (places["county"].to_numpy(dtype=object), tx.cat(county_slug, st, ".gov"), "Government"),
-        (tx.cat(places["city"], " Unified School District"), tx.cat(city_slug, "usd.k12.", st, ".us"), "Education"),
+        (tx.cat("University of ", places["city"]), tx.cat("universityof", city_slug), tx.cat("u", city_slug, ".edu"), "Education"),
+        (tx.cat("City of ", places["city"]), tx.cat("cityof", city_slug), tx.cat(city_slug, st, ".gov"), "Government"),
+        (tx.cat(places["city"], " Community College"), tx.cat(city_slug, "communitycollege"), tx.cat(city_slug, "cc.edu"),
+         "Education"),
+        (places["county"].to_numpy(dtype=object), county_slug, tx.cat(county_slug, st, ".gov"), "Government"),
+        (tx.cat(places["city"], " Unified School District"), tx.cat(city_slug, "unifiedschooldistrict"),
+         tx.cat(city_slug, "usd.k12.", st, ".us"), "Education"),
     ]
     frames = []
-    for i, (core, domain, industry) in enumerate(templates):
-        frames.append(pd.DataFrame({"core": core, "domain": domain, "industry": industry, "acronym": "", "template": i,
+    for i, (core, key, domain, industry) in enumerate(templates):
+        frames.append(pd.DataFrame({"core": core, "key": key, "domain": domain, "industry": industry, "acronym": "", "template": i,
                                     "state": places["state"], "city": places["city"], "zip_code": places["zip_code"]}))
     states = pd.DataFrame({"state": list(voc.US_STATE_NAMES)})
     states["city"] = None
     state_names = states["state"].map(voc.US_STATE_NAMES)
     for core, domain in ((tx.cat("State of ", state_names), tx.cat(tx.lower(states["state"]), ".gov")),
                          (tx.cat(state_names, " Department of Transportation"), tx.cat(tx.lower(states["state"]), "dot.gov"))):
-        frames.append(pd.DataFrame({"core": core, "domain": domain, "industry": "Government", "acronym": "", "template": 5,
-                                    "state": states["state"], "city": None, "zip_code": None}))
+        frames.append(pd.DataFrame({"core": core, "key": tx.name_key(core), "domain": domain, "industry": "Government",
+                                    "acronym": "", "template": 5, "state": states["state"], "city": None, "zip_code": None}))
     df = pd.concat(frames, ignore_index=True)
-    df["key"] = tx.name_key(df["core"])
     federal_keys = set(tx.name_key([core for core, _, _ in voc.FEDERAL_AGENCIES]))
     df = df.drop_duplicates("key").drop_duplicates("domain")
     return df[~df["key"].isin(federal_keys)].reset_index(drop=True)
