@@ -8,6 +8,8 @@ README's table) come from the same source as the engine.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +79,29 @@ def _any_of(fn: Callable[[pd.Series, str], pd.Series]) -> Callable[[pd.Series, A
     return apply
 
 
+def _split_list(s: pd.Series) -> pd.Series:
+    """A multi-select picklist (``platform;analytics``) as lists of trimmed, lower-case values."""
+    return _text(s).str.replace(",", ";", regex=False).str.split(";")
+
+
+def _includes(how: str) -> Callable[[pd.Series, Any], pd.Series]:
+    def apply(s: pd.Series, v: Any) -> pd.Series:
+        wanted = [str(x).strip().lower() for x in (v if isinstance(v, list) else [v])]
+        items = _split_list(s).explode().str.strip()
+        hits = pd.DataFrame({w: items == w for w in wanted}).groupby(level=0).any()
+        out = hits.any(axis=1) if how == "any" else hits.all(axis=1)
+        return out.reindex(s.index, fill_value=False)
+
+    return apply
+
+
+def _words(s: pd.Series, v: Any) -> pd.Series:
+    # Each value is a literal word or phrase (escaped): rules never carry a regular expression.
+    values = v if isinstance(v, list) else [v]
+    pattern = r"\b(?:" + "|".join(re.escape(str(x).strip().lower()) for x in values) + r")\b"
+    return _text(s).str.contains(pattern, regex=True).fillna(False)
+
+
 OPERATORS: dict[str, Operator] = {
     op.name: op
     for op in [
@@ -99,6 +124,14 @@ OPERATORS: dict[str, Operator] = {
                  _any_of(lambda t, x: t.str.endswith(x))),
         Operator("contains", "text contains the value (or any of a list) as a substring", "scalar_or_list",
                  _any_of(lambda t, x: t.str.contains(x, regex=False))),
+        Operator("not_contains", "text contains none of the values as a substring (empty counts as not containing)",
+                 "scalar_or_list", lambda s, v: ~_any_of(lambda t, x: t.str.contains(x, regex=False))(s, v)),
+        Operator("contains_word", "free text contains the word or phrase (or any of a list) as a whole word, "
+                 "e.g. keywords in a description", "scalar_or_list", _words),
+        Operator("includes_any", "a multi-select picklist (values separated by ;) includes any of the values",
+                 "scalar_or_list", _includes("any")),
+        Operator("includes_all", "a multi-select picklist (values separated by ;) includes all of the values",
+                 "scalar_or_list", _includes("all")),
         Operator("is_true", "field is true", "none", lambda s, v: s.astype("boolean").fillna(False)),
         Operator("is_false", "field is false or empty", "none", lambda s, v: ~s.astype("boolean").fillna(False)),
     ]

@@ -1,0 +1,58 @@
+"""Conditions compiled to boolean columns: one vectorised evaluation per condition node.
+
+A step's ``when`` is a tree of :mod:`pipelines.routing.model` conditions; each leaf
+becomes one pandas operation over the whole batch (an operator from the closed
+vocabulary, a table lookup, a comparison with the value leadroute saw last time),
+and ``all`` / ``any`` / ``not`` combine the resulting arrays. No row-by-row Python,
+no ``eval``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipelines.routing import tables as table_mod
+from pipelines.routing.model import (
+    ChangedCondition,
+    Condition,
+    FieldCondition,
+    GroupCondition,
+    InTableCondition,
+    NotCondition,
+    RuleSet,
+)
+from pipelines.routing.vocabulary import OPERATORS, to_mask
+
+
+def evaluate(cond: Condition | None, frame: pd.DataFrame, rules: RuleSet) -> np.ndarray:
+    """The condition as a boolean array over the frame's rows (no condition: every row)."""
+    if cond is None:
+        return np.ones(len(frame), dtype=bool)
+    if isinstance(cond, FieldCondition):
+        return to_mask(OPERATORS[cond.op].apply(frame[cond.field], cond.value))
+    if isinstance(cond, GroupCondition):
+        masks = [evaluate(c, frame, rules) for c in cond.items]
+        return np.logical_and.reduce(masks) if cond.kind == "all" else np.logical_or.reduce(masks)
+    if isinstance(cond, NotCondition):
+        return ~evaluate(cond.item, frame, rules)
+    if isinstance(cond, InTableCondition):
+        found = table_mod.lookup(rules.tables[cond.table], rules.table_rows[cond.table], frame, cond.lookup)
+        return found["line"].notna().to_numpy()
+    if isinstance(cond, ChangedCondition):
+        return changed(cond, frame)
+    raise TypeError(f"unknown condition {cond!r}")
+
+
+def changed(cond: ChangedCondition, frame: pd.DataFrame) -> np.ndarray:
+    """The field differs from the value leadroute saw last time (``prior.<field>``), and from/to hold."""
+    prior_col = f"prior.{cond.field}"
+    if prior_col not in frame.columns:  # a new lead has no earlier value: nothing changed
+        return np.zeros(len(frame), dtype=bool)
+    now, before = table_mod.norm(frame[cond.field]), table_mod.norm(frame[prior_col])
+    out = ~((now == before).fillna(False) | (now.isna() & before.isna()))
+    if cond.from_values is not None:
+        out &= OPERATORS["in"].apply(frame[prior_col], cond.from_values).fillna(False)
+    if cond.to_values is not None:
+        out &= OPERATORS["in"].apply(frame[cond.field], cond.to_values).fillna(False)
+    return to_mask(out)
