@@ -7,7 +7,8 @@ table that forgot a state::
       - {key: state, values: us_states, where: {country: US}}   # every state and DC
       - {key: zip, from: "90000", to: "96199"}                    # California ZIPs, no gap
 
-Ranges in one table (among rows with the same other keys) must not overlap, since a
+Only explicit rows count towards coverage: a catch-all row (an empty cell) is a
+default, and would otherwise hide exactly the state someone forgot. Ranges in one table (among rows with the same other keys) must not overlap, since a
 lead could then fall in two territories, and must not leave gaps between them unless
 the table says ``allow_gaps: true``.
 """
@@ -104,16 +105,15 @@ def coverage_problems(decl: TableDecl, rows: pd.DataFrame, display: str) -> list
     for cov in decl.covers:
         scoped = rows
         for k, v in cov.scope.items():
-            scoped = scoped[scoped[f"_k_{k}"].isna() | (scoped[f"_k_{k}"] == v.strip().lower())]
+            scoped = scoped[scoped[f"_k_{k}"] == v.strip().lower()]
         scope = " and ".join(f"{k} {v}" for k, v in cov.scope.items())
         scope = f" for {scope}" if scope else ""
         kind = decl.keys[cov.key]
         if cov.span is not None:
             problems += _span_problems(decl, cov, scoped, kind, display, scope)
             continue
+        # Only explicit rows count: a catch-all row (empty cell) would hide exactly the forgotten state.
         col = f"_k_{cov.key}"
-        if scoped[col].isna().any():
-            continue  # a row with an empty cell covers every value
         have = set(scoped[col].dropna())
         missing = [v for v in cov.values if v.strip().lower() not in have]
         if missing:
@@ -135,6 +135,8 @@ def _span_problems(decl, cov: Coverage, rows, kind, display, scope) -> list[Conf
     reach = None  # covered up to here, contiguously from `low`
     for start, end in sorted(zip(starts, ends)):
         need = low if reach is None else _next_start(kind, reach)
+        if end < need:
+            continue  # entirely below what is still needed
         if start > need:
             break
         reach = end if reach is None or end > reach else reach

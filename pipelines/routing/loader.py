@@ -182,7 +182,8 @@ class _Parser:
         if name == "flow" and params.get("flow") not in ENTRIES:
             self.problem(where, f"unknown flow {params.get('flow')!r}{_suggest(params.get('flow'), ENTRIES)}")
             return None
-        return Action(where=where, assign=name, params=params, parent_where=parent_where)
+        param_where = {k: self.where(file, node, k) for k in node if k != "assign"}
+        return Action(where=where, assign=name, params=params, parent_where=parent_where, param_where=param_where)
 
     def side_action(self, file: str, kind: str, node: Any, where: SourceRef) -> SideAction | None:
         spec = SIDE_ACTIONS[kind]
@@ -293,8 +294,8 @@ class _Parser:
         return decls, rows
 
     def table_decl(self, file: str, name: str, node: Any, where: SourceRef) -> TableDecl | None:
-        if not isinstance(node, dict) or not {"file", "keys", "value"} <= set(node):
-            self.problem(where, f"table {name!r} needs `file`, `keys` and `value`")
+        if not isinstance(node, dict) or not {"file", "keys"} <= set(node):
+            self.problem(where, f"table {name!r} needs `file` and `keys` (and `value`: the column with the owner)")
             return None
         unknown = set(node) - {"file", "keys", "value", "description", "covers", "allow_gaps"}
         if unknown:
@@ -311,7 +312,7 @@ class _Parser:
             cov = self.coverage(file, name, keys, item, self.where(file, node, "covers"))
             if cov is not None:
                 covers.append(cov)
-        return TableDecl(where=where, name=name, file=str(node["file"]), keys=keys, value=str(node["value"]),
+        return TableDecl(where=where, name=name, file=str(node["file"]), keys=keys, value=str(node.get("value") or ""),
                          description=str(node.get("description", "")), allow_gaps=bool(node.get("allow_gaps", False)),
                          covers=covers)
 
@@ -365,7 +366,7 @@ class _Parser:
             return None
         df = pd.DataFrame([r for _, r in records], dtype=object)
         df["_line"] = [line for line, _ in records]
-        needed = [c for k in decl.keys for c in decl.columns(k)] + [decl.value]
+        needed = [c for k in decl.keys for c in decl.columns(k)] + ([decl.value] if decl.value else [])
         missing = [c for c in needed if records and c not in df.columns]
         if missing:
             self.problem(SourceRef(display, 1), f"missing column(s) {missing}; table {decl.name!r} declares them "

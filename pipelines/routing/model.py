@@ -165,6 +165,10 @@ class Action(Node):
     assign: str
     params: dict[str, Any] = {}
     parent_where: Condition | None = None  # hierarchy_owner: evaluated on each parent account
+    param_where: dict[str, SourceRef] = {}  # where each parameter was written, for errors
+
+    def at(self, param: str) -> SourceRef:
+        return self.param_where.get(param, self.where)
 
     def describe(self) -> str:
         p = self.params
@@ -275,7 +279,7 @@ class TableDecl(Node):
     name: str
     file: str
     keys: dict[str, str]  # column -> key kind (KEY_KINDS)
-    value: str  # column holding the owner (a roster user id, queue:<name> or pool:<name>)
+    value: str = ""  # column holding the owner (a user id, queue:<name> or pool:<name>); none for in_table-only tables
     description: str = ""
     allow_gaps: bool = False
     covers: list[Coverage] = []

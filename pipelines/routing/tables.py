@@ -228,8 +228,9 @@ def lookup(decl: TableDecl, rows: pd.DataFrame, frame: pd.DataFrame, fields: dic
         return out
     best = found.sort_values(["_pos", "_keys", "_len", "_line"], ascending=[True, False, False, True]) \
         .drop_duplicates("_pos")
-    value = rows.set_index("_line")[decl.value]
-    out.iloc[best["_pos"].to_numpy(dtype=int), 0] = value.loc[best["_line"].to_numpy()].to_numpy()
+    if decl.value:
+        value = rows.set_index("_line")[decl.value]
+        out.iloc[best["_pos"].to_numpy(dtype=int), 0] = value.loc[best["_line"].to_numpy()].to_numpy()
     out.iloc[best["_pos"].to_numpy(dtype=int), 1] = best["_line"].astype(int).to_numpy()
     out["value"] = out["value"].replace("", pd.NA)
     return out

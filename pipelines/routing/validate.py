@@ -120,15 +120,20 @@ class _Checker:
     def action(self, action: Action) -> None:
         p, where = action.params, action.where
         if action.assign == "table":
-            self.table_ref(where, p["table"], p["lookup"])
+            self.table_ref(action.at("table") if p["table"] not in self.rules.tables else action.at("lookup"),
+                           p["table"], p["lookup"])
+            decl = self.rules.tables.get(p["table"])
+            if decl is not None and not decl.value:
+                self.err(action.at("table"), f"table {p['table']!r} has no `value:` column, so it cannot assign an owner; "
+                                f"use it in a condition (in_table) or declare its owner column")
         elif action.assign == "pool" and p["pool"] not in self.rules.pools:
-            self.err(where, f"unknown pool {p['pool']!r}{_suggest(p['pool'], self.rules.pools) if self.rules.pools else '; declare it in pools.yaml'}")
+            self.err(action.at("pool"), f"unknown pool {p['pool']!r}{_suggest(p['pool'], self.rules.pools) if self.rules.pools else '; declare it in pools.yaml'}")
         elif action.assign == "queue" and p["queue"] not in self.rules.queues:
-            self.err(where, f"unknown queue {p['queue']!r}{_suggest(p['queue'], self.rules.queues)}")
+            self.err(action.at("queue"), f"unknown queue {p['queue']!r}{_suggest(p['queue'], self.rules.queues)}")
         elif action.assign == "user":
-            self.user_ref(where, str(p["user"]), "user")
+            self.user_ref(action.at("user"), str(p["user"]), "user")
         elif action.assign == "user_in_field":
-            self.field(where, p["field"])
+            self.field(action.at("field"), p["field"])
         elif action.assign == "hierarchy_owner" and action.parent_where is not None:
             self.condition(action.parent_where, namespaces=("account",))
         elif action.assign == "flow":
@@ -189,7 +194,7 @@ class _Checker:
                                                                          f"more than one row; only the first can ever match")
             self.problems.extend(range_problems(decl, rows, display))
             self.problems.extend(coverage_problems(decl, rows, display))
-            for line, value in zip(rows["_line"], rows[decl.value]):
+            for line, value in zip(rows["_line"], rows[decl.value] if decl.value else []):
                 value = str(value)
                 where = SourceRef(display, int(line))
                 if not value:
