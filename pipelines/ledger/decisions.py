@@ -105,7 +105,8 @@ def record(
         )
     finally:
         con.unregister("_new_ledger")
-    insert(con, "ledger", pd.concat([ledger, _side_rows(d, ledger, run)], ignore_index=True))
+    insert(con, "ledger", ledger)
+    insert(con, "ledger", _side_rows(d, ledger, run))
     return d
 
 
