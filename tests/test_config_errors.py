@@ -121,8 +121,7 @@ def test_structural_rule_errors_name_file_and_line(rules_dir, old, new, message)
     ("old", "new", "message"),
     [
         ("pool: inbound_sdr", "pool: inbound_sdrs", "unknown pool 'inbound_sdrs' (did you mean 'inbound_sdr'?)"),
-        ("queue: Shark_Tank\n\n  updated", "queue: Shark_Tnk\n\n  updated",
-         "unknown queue 'Shark_Tnk' (did you mean 'Shark_Tank'?)"),
+        ("queue: Unqualified_Hold", "queue: Unqualified_Hld", "unknown queue 'Unqualified_Hld' (did you mean 'Unqualified_Hold'?)"),
         (CUSTOMER_WHEN, "when: {field: account.typ, equals: Customer}", "unknown field 'account.typ' (did you mean 'type'?)"),
         ("lookup: {country: lead.country_code, state: lead.state_code}", "lookup: {nation: lead.country_code, state: lead.state_code}",
          "table 'linguistic_regions' has no key column 'nation'; its keys are country, state"),
@@ -151,8 +150,10 @@ def test_cross_reference_errors_name_file_and_line(rules_dir, mapping, old, new,
 
 def test_a_step_after_a_catch_all_queue_can_never_run(rules_dir, mapping):
     flow = rules_dir / "flow.yaml"
-    edit(rules_dir, "flow.yaml", "      queue: Shark_Tank\n", "      queue: Shark_Tank\n\n    - step: too_late\n"
-                                                        "      assign: user\n      user: '005000000000000010'\n")
+    edit(rules_dir, "flow.yaml", "      pool: inbound_sdr\n", "      pool: inbound_sdr\n\n    - step: shark_tank\n"
+                                                         "      assign: queue\n      queue: Shark_Tank\n\n"
+                                                         "    - step: too_late\n      assign: user\n"
+                                                         "      user: '005000000000000010'\n")
     found = [str(p) for p in validate(load_rules(rules_dir), mapping)]
     assert any("step 'too_late' can never run" in p for p in found), found
 
