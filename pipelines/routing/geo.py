@@ -15,14 +15,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import shapely
-from shapely.geometry import shape
 
 
 def parse(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     """WKT cells as shapely geometries (None for empty cells), and why each bad cell is bad."""
+    import shapely  # only rule sets with areas pay for the import
+
     geoms = pd.Series(None, index=cells.index, dtype=object)
     bad = pd.Series(dtype=object)
+    if not cells.map(lambda c: isinstance(c, str) and bool(c.strip())).any():
+        return geoms, bad
     for i, text in cells.items():
         if isinstance(text, str) and text.strip():
             try:
@@ -44,6 +46,8 @@ def parse(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def read_geojson(path: Path, key: str) -> list[tuple[int, dict]]:
     """Features as (feature number, row) pairs: properties as text cells, the geometry under ``key``."""
+    from shapely.geometry import shape
+
     data = json.loads(path.read_text(encoding="utf-8"))
     rows = []
     for n, feature in enumerate(data.get("features", []), start=1):
@@ -56,6 +60,8 @@ def read_geojson(path: Path, key: str) -> list[tuple[int, dict]]:
 
 def contains(geom, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """Which points (lat, lon arrays) lie in ``geom`` (boundary included); NaN points never do."""
+    import shapely
+
     if geom is None:
         return np.zeros(len(lat), dtype=bool)
     ok = ~(np.isnan(lat) | np.isnan(lon))
