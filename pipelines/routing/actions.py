@@ -17,6 +17,7 @@ from pipelines.routing import pools as pool_mod
 from pipelines.routing import tables as table_mod
 from pipelines.routing.conditions import evaluate
 from pipelines.routing.model import Action, RuleSet
+from pipelines.routing.trace import words
 
 
 @dataclass
@@ -50,20 +51,23 @@ def owner_column(values: pd.Series, what: str, ctx, rules: RuleSet, detail: pd.S
     """Owners named in a column: valid where the user is active, else a failure saying who and why."""
     owner = values.astype(object).where(values.notna(), None)
     valid = is_valid_user(owner, ctx, rules)
-    names = owner.map(lambda u: ctx.name(u) if u else None)  # one dict lookup per lead
-    failure = pd.Series(f"no {what}", index=values.index, dtype=object)
-    failure = failure.where(owner.isna(), f"{what} " + names.astype(str) + " is not an active user")
-    said = f"{what} " + names.astype(str)
+    names = ctx.names(owner)
+    failure = pd.Series(None, index=values.index, dtype=object)
+    invalid = ~valid
+    if invalid.any():
+        failure[invalid] = f"no {what}"
+        inactive = invalid & owner.notna()
+        failure[inactive] = words(f"{what} ", names[inactive], " is not an active user")
     return Resolution(
         owner=owner.where(valid, pd.NA),
         queue=_na(values.index),
-        detail=said if detail is None else detail + ": " + names.astype(str),
-        failure=failure.where(~valid, None),
+        detail=words(f"{what} ", names) if detail is None else detail + ": " + names.astype(str),
+        failure=failure,
     )
 
 
-def resolve(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx) -> Resolution:
-    """Resolve ``action`` for every row of ``frame``."""
+def resolve(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx, columns=None) -> Resolution:
+    """Resolve ``action`` for every row of ``frame`` (``columns``: its normalised text, when known)."""
     idx = frame.index
     p = action.params
     match action.assign:
@@ -91,7 +95,7 @@ def resolve(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx) -> Resolut
         case "pool":
             return pool(p["pool"], frame, rules, ctx)
         case "table":
-            return _table(action, frame, rules, ctx)
+            return _table(action, frame, rules, ctx, columns)
         case "flow":
             return _flow(p["flow"], frame, rules, ctx)
     raise ValueError(f"unknown action {action.assign!r}")
@@ -129,13 +133,13 @@ def pool(name: str, frame: pd.DataFrame, rules: RuleSet, ctx) -> Resolution:
     return res
 
 
-def _table(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx) -> Resolution:
+def _table(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx, columns=None) -> Resolution:
     name = action.params["table"]
     decl = rules.tables[name]
-    found = table_mod.lookup(decl, rules.table_rows[name], frame, action.params["lookup"])
+    found = table_mod.lookup(decl, rules.table_rows[name], frame, action.params["lookup"], columns)
     value = found["value"].astype(object)
     keys = ", ".join(action.params["lookup"])
-    where_line = f"{decl.file} line " + found["line"].astype("string").fillna("?")
+    where_line = words(f"{decl.file} line ", found["line"].astype("string").fillna("?"))
     text = value.astype("string")
     is_queue = text.str.startswith("queue:").fillna(False).astype(bool)
     is_pool = text.str.startswith("pool:").fillna(False).astype(bool)
@@ -143,7 +147,7 @@ def _table(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx) -> Resoluti
     res = owner_column(users, "table owner", ctx, rules)
     queue = text.where(is_queue).str.removeprefix("queue:").astype(object)
     res.queue = queue.where(queue.notna(), pd.NA)
-    res.detail = f"table {name} ({keys}), " + where_line + ": " + value.astype(str).map(lambda v: ctx.name(v))
+    res.detail = words(f"table {name} ({keys}), ", where_line + ": " + ctx.names(value).astype(str))
     res.failure = res.failure.where(found["line"].notna(), f"no row of table {name} matches ({keys})")
     res.failure = res.failure.where(~is_queue, None)
     for pool_name in text[is_pool].str.removeprefix("pool:").unique():
@@ -181,7 +185,7 @@ def _hierarchy(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx) -> Reso
     owner = pd.Series(None, index=idx, dtype=object)
     owner.loc[wanted.index] = owners.to_numpy()
     label = pd.Series("", index=idx, dtype=object)
-    label.loc[wanted.index] = (names.astype(str) + " (" + wanted["ancestor"].astype(str) + ")").to_numpy()
+    label.loc[wanted.index] = names.astype(str).to_numpy() + " (" + wanted["ancestor"].astype(str).to_numpy() + ")"
     res = owner_column(owner, what, ctx, rules, detail=what + " " + label)
     res.failure = res.failure.where(owner.notna() | res.failure.isna(),
                                     "no matched account" if level is not None else f"no parent account where {action.parent_where.describe()}")

@@ -21,7 +21,6 @@ explanation stays true after the rules change.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,9 +29,11 @@ import pandas as pd
 
 from pipelines.routing import pools as pool_mod
 from pipelines.routing import side_actions as side_mod
+from pipelines.routing import trace
 from pipelines.routing.actions import Resolution, merge, resolve
 from pipelines.routing.conditions import evaluate
 from pipelines.routing.model import ACCOUNT_ACTIONS, RuleSet, Step
+from pipelines.routing.vocabulary import Columns
 
 UNROUTABLE = "Unroutable"
 NO_STEP = "(no step decided)"
@@ -60,6 +61,12 @@ class RouteContext:
     def name(self, user_id) -> str:
         return self.user_names.get(user_id, user_id)
 
+    def names(self, user_ids: pd.Series) -> pd.Series:
+        """Names for a column of user ids (the id where the name is unknown), without a loop per lead."""
+        codes, uniques = pd.factorize(user_ids, use_na_sentinel=True)
+        names = np.asarray([self.user_names.get(u, u) for u in uniques] + [None], dtype=object)
+        return pd.Series(names[codes], index=user_ids.index, dtype=object)
+
 
 def route(frame: pd.DataFrame, rules: RuleSet, entry: str, ctx: RouteContext, *, keep_index: bool = False) -> pd.DataFrame:
     """Decide every lead of ``frame`` under ``rules.flows[entry]``.
@@ -70,7 +77,7 @@ def route(frame: pd.DataFrame, rules: RuleSet, entry: str, ctx: RouteContext, *,
     a step decided are returned.
     """
     index = frame.index
-    frame = frame.reset_index(drop=True)
+    frame = frame[used_columns(frame, rules)].reset_index(drop=True)
     n = len(frame)
     steps: list[Step] = rules.flows[entry].steps if entry in rules.flows else []
     remaining = np.ones(n, dtype=bool)
@@ -80,15 +87,18 @@ def route(frame: pd.DataFrame, rules: RuleSet, entry: str, ctx: RouteContext, *,
     out_side = np.full(n, None, dtype=object)
     out_via = np.full(n, None, dtype=object)
     decided_at = np.full(n, len(steps), dtype=int)
-    attempts: dict[int, list[dict]] = {}
+    tried = np.zeros((n, len(steps)), dtype=bool)  # steps that applied but found nobody
+    attempts = np.full(n, "", dtype=object)  # their JSON, in order
+    columns = Columns(frame)  # each field normalised once, shared by every step
     for i, step in enumerate(steps):
         if not remaining.any():
             break
-        applies = remaining & evaluate(step.when, frame, rules)
+        applies = remaining & evaluate(step.when, frame, rules, columns)
         if not applies.any():
             continue
         sub = frame[applies]
-        res = resolve(step.action, sub, rules, ctx)
+        sub_columns = columns.subset(applies, sub)
+        res = resolve(step.action, sub, rules, ctx, sub_columns)
         if step.fallback is not None and not res.resolved.all():
             res = merge(res, resolve(step.fallback, sub[~res.resolved], rules, ctx), "fallback: ")
         ok = res.resolved
@@ -102,8 +112,10 @@ def route(frame: pd.DataFrame, rules: RuleSet, entry: str, ctx: RouteContext, *,
             out_via[done] = res.via[ok].to_numpy()
         decided_at[done] = i
         remaining[done] = False
-        for p, why in zip(failed, res.failure[~ok]):
-            attempts.setdefault(int(p), []).append({"step": step.name, "outcome": f"applied, but {why}"})
+        if len(failed):
+            tried[failed, i] = True
+            why = trace.encode(("applied, but " + res.failure[~ok].astype(str)).to_numpy(dtype=object))
+            attempts[failed] = trace.join(attempts[failed], '{"step": ' + trace.text(step.name) + ', "outcome": ' + why + "}")
     decided = ~remaining
     if entry == "new":
         # Nothing lost: whatever no step decided goes to the Unroutable queue, with the reason.
@@ -113,65 +125,60 @@ def route(frame: pd.DataFrame, rules: RuleSet, entry: str, ctx: RouteContext, *,
         decided[:] = True
     step_names = np.array([s.name for s in steps] + [NO_STEP], dtype=object)[decided_at]
     actions = np.array([s.action.assign for s in steps] + ["queue"], dtype=object)[decided_at]
-    trace = _traces(frame, steps, entry, rules, decided_at, attempts, step_names, out_detail, out_side, out_via, decided)
+    traces = trace.build(
+        n, entry=entry, version=rules.version, step_names=[s.name for s in steps],
+        conditions=[s.when.describe() if s.when else None for s in steps] + [None],
+        descriptions=[s.description for s in steps] + [""], decided_at=decided_at, tried=tried, attempts=attempts,
+        evidence_json=_evidence(frame, steps, decided_at), detail=out_detail, side=out_side, via=out_via,
+        decided_by=step_names)
     out = pd.DataFrame({
         "lead_id": frame["lead_id"].to_numpy(),
         "step": step_names,
         "action": actions,
         "owner_id": out_owner,
         "queue": out_queue,
-        "reason": [f"{s}: {d}" for s, d in zip(step_names, out_detail)],
-        "trace": trace,
-        "side_actions": [json.dumps(s, default=str) if isinstance(s, list) and s else None for s in out_side],
+        "reason": step_names + ": " + out_detail.astype(str),
+        "trace": traces,
+        "side_actions": out_side,
     }, index=index if keep_index else None)
     return out[decided] if not decided.all() else out
 
 
-def _side(step: Step, rows: pd.DataFrame, res: Resolution, ok: np.ndarray, ctx: RouteContext) -> list:
-    """The step's own side actions, plus any a nested flow's step decided, per decided lead."""
+# Fields actions read without the rules naming them.
+IMPLICIT = ("lead_id", "lead.owner_id", "account.account_id", "account.master_id", "account.name", "account.owner_id",
+            "account.ultimate_parent_owner_id", "account.hierarchy_path", "match.reason", "match.matched_lead_owner_id")
+
+
+def used_columns(frame: pd.DataFrame, rules: RuleSet) -> list[str]:
+    """The frame's columns the rules can read: every field any flow names, what actions read, and all lead fields
+    (pools may weigh any of them). Each step copies the rows it applies to, so narrower is faster."""
+    named = set(IMPLICIT)
+    for flow in rules.flows.values():
+        named.update(flow.watch, (f"prior.{w}" for w in flow.watch))
+        for step in flow.steps:
+            named.update(step.when.fields() if step.when else [])
+            for action in (step.action, step.fallback):
+                if action is not None:
+                    named.update(action.fields())
+                    if action.parent_where is not None:
+                        named.update(action.parent_where.fields())
+            for side in step.side_actions:
+                named.update(side.fields())
+    return [c for c in frame.columns if c in named or c.startswith(("lead.", "last_decision.", "prior."))]
+
+
+def _side(step: Step, rows: pd.DataFrame, res: Resolution, ok: np.ndarray, ctx: RouteContext) -> np.ndarray:
+    """The step's own side actions, plus any a nested flow's step decided, per decided lead (JSON list text)."""
     own = side_mod.render(step.side_actions, rows, ctx.now)
     if res.side is None:
-        return list(own.to_numpy())
-    inner = res.side[ok].map(lambda s: json.loads(s) if isinstance(s, str) else None)
-    return [((a if isinstance(a, list) else []) + (b if isinstance(b, list) else [])) or None for a, b in zip(own, inner)]
+        return own
+    inner = res.side[ok].to_numpy(dtype=object)
+    return trace.as_list(trace.join(trace.unwrap(own), trace.unwrap(inner)))
 
 
-def _traces(frame, steps, entry, rules, decided_at, attempts, step_names, detail, side, via, decided) -> list:
-    """One JSON trace per lead, built once at the end (its cost is measured by the benchmark)."""
-    evidence = _evidence(frame, steps, decided_at)
-    conditions = [s.when.describe() if s.when else None for s in steps] + [None]
-    descriptions = [s.description for s in steps] + [""]
-    names = [s.name for s in steps]
-    out = []
-    for k in range(len(frame)):
-        if not decided[k]:
-            out.append(None)
-            continue
-        at = decided_at[k]
-        tried = attempts.get(k, [])
-        tried_names = {a["step"] for a in tried}
-        trace = {
-            "entry": entry,
-            "rules_version": rules.version,
-            "not_applicable": [s for s in names[:at] if s not in tried_names],
-            "attempts": tried,
-            "decided_by": step_names[k],
-            "step_description": descriptions[at],
-            "condition": conditions[at],
-            "evidence": evidence[k],
-            "detail": detail[k],
-        }
-        if isinstance(side[k], list) and side[k]:
-            trace["side_actions"] = side_mod.describe(side[k])
-        if isinstance(via[k], str):
-            trace["via"] = json.loads(via[k])
-        out.append(json.dumps(trace, default=str))
-    return out
-
-
-def _evidence(frame: pd.DataFrame, steps: list[Step], decided_at: np.ndarray) -> list[dict]:
-    """Per lead, the values of the fields its deciding step looked at."""
-    out: list[dict] = [{} for _ in range(len(frame))]
+def _evidence(frame: pd.DataFrame, steps: list[Step], decided_at: np.ndarray) -> np.ndarray:
+    """Per lead, the values of the fields its deciding step looked at, as JSON text."""
+    out = np.full(len(frame), "{}", dtype=object)
     for i, step in enumerate(steps):
         rows = np.flatnonzero(decided_at == i)
         if not len(rows):
@@ -182,10 +189,5 @@ def _evidence(frame: pd.DataFrame, steps: list[Step], decided_at: np.ndarray) ->
         if step.action.assign in ACCOUNT_ACTIONS or any(c.startswith("account.") for c in cols):
             cols += ["account.account_id", "account.name", "match.reason"]
         cols = [c for c in dict.fromkeys(cols) if c in frame.columns]
-        if not cols:
-            continue
-        block = frame.loc[rows, cols]
-        values = block.astype(object).where(block.notna(), None).to_dict("records")
-        for r, v in zip(rows, values):
-            out[r] = v
+        out[rows] = trace.evidence(frame, rows, cols)
     return out

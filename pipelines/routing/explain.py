@@ -11,6 +11,7 @@ import json
 import duckdb
 import pandas as pd
 
+from pipelines.routing.side_actions import describe as describe_side
 from pipelines.warehouse.db import first_row
 
 
@@ -90,7 +91,7 @@ def _trace_lines(trace: dict, step: str, indent: str) -> list[str]:
         lines.append(f"{indent}how: {trace['detail']}")
     if trace.get("evidence"):
         lines.append(f"{indent}evidence: " + ", ".join(f"{k} = {v}" for k, v in trace["evidence"].items()))
-    for action in trace.get("side_actions", []) if not via else []:
+    for action in describe_side(trace.get("side_actions") or []) if not via else []:
         lines.append(f"{indent}also: {action}")
     return lines
 

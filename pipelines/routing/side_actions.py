@@ -11,16 +11,20 @@ A step declares them next to its action::
 
 The engine renders them for every lead the step decides into the ``side_actions``
 column (a JSON list per lead) that :mod:`pipelines.ledger.decisions` turns into
-ledger rows. Templates are filled column by column, not lead by lead.
+ledger rows. Templates are filled, and the JSON assembled, column by column
+(:mod:`.trace`), not lead by lead.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
+import numpy as np
 import pandas as pd
 
+from pipelines.routing import trace
 from pipelines.routing.model import SideAction, Template
 from pipelines.sourcefile import SourceRef
 
@@ -49,47 +53,51 @@ def fill(template: Template, frame: pd.DataFrame) -> pd.Series:
     return out.str.replace(r"\s+", " ", regex=True).str.strip()
 
 
-def render(actions: list[SideAction], frame: pd.DataFrame, now) -> pd.Series:
-    """Per lead of ``frame``, the list of side-action dicts for the ledger (None when there are none)."""
-    if not actions:
-        return pd.Series([None] * len(frame), index=frame.index, dtype=object)
-    columns: list[pd.Series] = []
+def render(actions: list[SideAction], frame: pd.DataFrame, now) -> np.ndarray:
+    """Per lead of ``frame``, its side actions as JSON list text for the ledger (None when there are none)."""
+    items = np.full(len(frame), "", dtype=object)
     for action in actions:
-        columns.append(_one(action, frame, now))
-    joined = pd.concat(columns, axis=1)
-    return pd.Series([[a for a in row if a is not None] or None for row in joined.itertuples(index=False)],
-                     index=frame.index, dtype=object)
+        items = trace.join(items, _one(action, frame, now))
+    return trace.as_list(items)
 
 
-def _one(action: SideAction, frame: pd.DataFrame, now) -> pd.Series:
+def _one(action: SideAction, frame: pd.DataFrame, now) -> np.ndarray:
+    """One side action per lead as JSON object text ("" where it does not apply)."""
+    n = len(frame)
     filled = {name: fill(t, frame) for name, t in action.templates.items()}
     if action.kind == "convert":
-        account = frame["account.account_id"] if "account.account_id" in frame else pd.Series(None, index=frame.index)
-        base = {"kind": "convert", "converted_status": action.params.get("converted_status", "Qualified"),
-                "create_opportunity": bool(action.params.get("create_opportunity", False)),
-                "opportunity_name": action.params.get("opportunity_name")}
-        # A lead with no matched account cannot be converted under it: no convert row for it.
-        return account.map(lambda a: {**base, "account_id": a} if isinstance(a, str) and a else None)
+        account = frame["account.account_id"] if "account.account_id" in frame else pd.Series([None] * n, index=frame.index)
+        body = trace.obj([("kind", '"convert"'),
+                          ("converted_status", trace.text(str(action.params.get("converted_status", "Qualified")))),
+                          ("create_opportunity", json.dumps(bool(action.params.get("create_opportunity", False)))),
+                          ("opportunity_name", json.dumps(action.params.get("opportunity_name"))),
+                          ("account_id", trace.encode(account.to_numpy(dtype=object)))], n)
+        # A lead with no matched account cannot be converted under it: no convert for it.
+        has = account.notna().to_numpy() & (account.astype(str) != "").to_numpy()
+        return np.where(has, body, "").astype(object)
     if action.kind == "task":
         hours = float(action.params.get("due_in_hours") or 0) + 24 * float(action.params.get("due_in_days") or 0)
         due = now + timedelta(hours=hours)
-        subject = filled.get("subject", pd.Series(action.params.get("subject", "Follow up"), index=frame.index))
+        subject = filled.get("subject", pd.Series(str(action.params.get("subject", "Follow up")), index=frame.index))
         description = filled.get("description", pd.Series("", index=frame.index))
         description = (description + f" (due by {due:%Y-%m-%d %H:%M} UTC)").str.strip()
-        priority = action.params.get("priority", "Normal")
-        return pd.Series([{"kind": "task", "subject": s, "due_date": due.date().isoformat(), "priority": priority,
-                           "description": d} for s, d in zip(subject, description)], index=frame.index, dtype=object)
+        return trace.obj([("kind", '"task"'), ("subject", trace.encode(subject.to_numpy(dtype=object))),
+                          ("due_date", trace.text(due.date().isoformat())),
+                          ("priority", trace.text(str(action.params.get("priority", "Normal")))),
+                          ("description", trace.encode(description.to_numpy(dtype=object)))], n)
     if action.kind == "set":
-        names = list(filled)
-        return pd.Series([{"kind": "fields", "fields": dict(zip(names, values))}
-                          for values in zip(*(filled[n] for n in names))], index=frame.index, dtype=object)
+        fields = trace.obj([(name, trace.encode(v.to_numpy(dtype=object))) for name, v in filled.items()], n)
+        return trace.obj([("kind", '"fields"'), ("fields", fields)], n)
     raise ValueError(f"unknown side action {action.kind!r}")
 
 
-def describe(actions: list[dict]) -> list[str]:
-    """Side actions in words, for the trace and ``leadroute explain``."""
+def describe(actions: list) -> list[str]:
+    """Side actions in words, for ``leadroute explain`` (text items, from older traces, as they are)."""
     out = []
     for a in actions or []:
+        if isinstance(a, str):
+            out.append(a)
+            continue
         if a["kind"] == "convert":
             out.append(f"convert into a contact under account {a['account_id']} (status {a['converted_status']})")
         elif a["kind"] == "task":

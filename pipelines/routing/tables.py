@@ -28,6 +28,7 @@ import pandas as pd
 
 from pipelines.routing import geo
 from pipelines.routing.model import TableDecl
+from pipelines.routing.vocabulary import normalise
 from pipelines.sourcefile import ConfigProblem, SourceRef
 
 JOINED = ("exact", "prefix", "suffix")
@@ -36,7 +37,7 @@ FILTERED = ("range", "number_range", "area")
 
 def norm(s: pd.Series) -> pd.Series:
     """Text as tables compare it: trimmed, lower case, empty as NA."""
-    t = s.astype("string").str.strip().str.lower()
+    t = normalise(s)
     return t.mask(t == "")
 
 
@@ -81,7 +82,7 @@ def present(decl: TableDecl, rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=rows.index)
 
 
-def _probe(decl: TableDecl, frame: pd.DataFrame, fields: dict[str, Any]) -> pd.DataFrame:
+def _probe(decl: TableDecl, frame: pd.DataFrame, fields: dict[str, Any], columns=None) -> pd.DataFrame:
     probe = pd.DataFrame({"_pos": np.arange(len(frame))})
     for key, f in fields.items():
         kind = decl.keys[key]
@@ -91,7 +92,8 @@ def _probe(decl: TableDecl, frame: pd.DataFrame, fields: dict[str, Any]) -> pd.D
             probe[f"{key}.lat"] = pd.to_numeric(frame[f["latitude"]], errors="coerce").to_numpy(dtype=float)
             probe[f"{key}.lon"] = pd.to_numeric(frame[f["longitude"]], errors="coerce").to_numpy(dtype=float)
         else:
-            probe[key] = norm(frame[f]).to_numpy(dtype=object)
+            text = columns[f].text if columns is not None else norm(frame[f])
+            probe[key] = text.mask(text == "").to_numpy(dtype=object)
     return probe
 
 
@@ -203,11 +205,13 @@ def _row_mask(decl: TableDecl, probe: pd.DataFrame, row: pd.Series, keys: list[s
     return np.flatnonzero(ok)
 
 
-def lookup(decl: TableDecl, rows: pd.DataFrame, frame: pd.DataFrame, fields: dict[str, Any]) -> pd.DataFrame:
+def lookup(decl: TableDecl, rows: pd.DataFrame, frame: pd.DataFrame, fields: dict[str, Any], columns=None) -> pd.DataFrame:
     """For each frame row, the best matching table row's value and line (NA when none).
 
     ``fields`` maps the table's key columns to frame columns (an area key to
     ``{latitude: ..., longitude: ...}``); keys the lookup leaves out are not compared.
+    ``columns`` (:class:`pipelines.routing.vocabulary.Columns` of ``frame``) reuses
+    normalised text across the steps of a flow.
     Returns a DataFrame indexed like ``frame`` with ``value`` and ``line``.
     """
     out = pd.DataFrame({"value": pd.Series(pd.NA, index=frame.index, dtype=object),
@@ -215,7 +219,13 @@ def lookup(decl: TableDecl, rows: pd.DataFrame, frame: pd.DataFrame, fields: dic
     if rows.empty or frame.empty:
         return out
     keys = list(fields)
-    probe = _probe(decl, frame, fields)
+    full = _probe(decl, frame, fields, columns)
+    # Look up each distinct combination of key values once (100,000 leads have a few
+    # hundred country/state pairs), then spread the answers back to the leads.
+    key_cols = [c for c in full.columns if c != "_pos"]
+    codes = full.groupby(key_cols, dropna=False, sort=False).ngroup().to_numpy()
+    _, first = np.unique(codes, return_index=True)
+    probe = full.iloc[first].reset_index(drop=True).assign(_pos=np.arange(len(first)))
     shape = present(decl, rows)[keys]
     hits = []
     for used, group in rows.groupby([shape[k] for k in keys], sort=False):
@@ -228,9 +238,13 @@ def lookup(decl: TableDecl, rows: pd.DataFrame, frame: pd.DataFrame, fields: dic
         return out
     best = found.sort_values(["_pos", "_keys", "_len", "_line"], ascending=[True, False, False, True]) \
         .drop_duplicates("_pos")
+    line_of = np.full(len(probe), -1, dtype=np.int64)
+    line_of[best["_pos"].to_numpy(dtype=int)] = best["_line"].astype(int).to_numpy()
+    lines = line_of[codes]
+    hit = lines >= 0
+    out.loc[hit, "line"] = lines[hit]
     if decl.value:
         value = rows.set_index("_line")[decl.value]
-        out.iloc[best["_pos"].to_numpy(dtype=int), 0] = value.loc[best["_line"].to_numpy()].to_numpy()
-    out.iloc[best["_pos"].to_numpy(dtype=int), 1] = best["_line"].astype(int).to_numpy()
+        out.loc[hit, "value"] = value.loc[lines[hit]].to_numpy()
     out["value"] = out["value"].replace("", pd.NA)
     return out
