@@ -36,15 +36,22 @@ def owner_of(rules_dir, steps, lead, tables=None, **kw):
 
 CONTINENT = """
 - step: apac
-  when: {field: lead.country_code, in: [JP, AU, NZ, SG, IN, KR]}
+  when:
+    any:
+      - {field: lead.continent, equals: Asia}
+      - {field: lead.country_code, in: [AU, NZ]}
   assign: user
   user: '005000000000000017'
 """
 
 
-@pytest.mark.parametrize(("country", "owner"), [("JP", KENJI), ("AU", KENJI), ("DE", "queue:Shark_Tank")])
-def test_continent_by_a_list_of_countries(rules_dir, country, owner):
-    assert owner_of(rules_dir, CONTINENT, {"lead.country_code": country}) == owner
+@pytest.mark.parametrize(("lead", "owner"), [
+    ({"lead.continent": "Asia", "lead.country_code": "JP"}, KENJI),
+    ({"lead.continent": "Oceania", "lead.country_code": "AU"}, KENJI),
+    ({"lead.continent": "Europe", "lead.country_code": "DE"}, "queue:Shark_Tank"),
+])
+def test_continent(rules_dir, lead, owner):
+    assert owner_of(rules_dir, CONTINENT, lead) == owner
 
 
 COUNTRY_STATE = """
@@ -90,7 +97,7 @@ def test_county(rules_dir, state, county, owner):
     tables = {"counties": ("{state: exact, county: exact}",
                            f"state,county,owner\nCA,Los Angeles County,{AVA}\nCA,San Diego County,{DIEGO}\n")}
     lead = {"lead.state_code": state, "lead.county": county}
-    assert owner_of(rules_dir, COUNTY, lead, tables, pending=("lead.county",)) == owner
+    assert owner_of(rules_dir, COUNTY, lead, tables) == owner
 
 
 ZIPS = """
@@ -134,8 +141,7 @@ AREA_CODES = """
 @pytest.mark.parametrize(("area_code", "owner"), [("415", DIEGO), ("212", MARCUS), ("999", "queue:Shark_Tank")])
 def test_phone_area_code(rules_dir, area_code, owner):
     tables = {"area_codes": ("{area_code: exact}", f"area_code,owner\n415,{DIEGO}\n650,{DIEGO}\n212,{MARCUS}\n")}
-    assert owner_of(rules_dir, AREA_CODES, {"lead.phone_area_code": area_code}, tables,
-                    pending=("lead.phone_area_code",)) == owner
+    assert owner_of(rules_dir, AREA_CODES, {"lead.phone_area_code": area_code}, tables) == owner
 
 
 LANGUAGE_REGIONS = ("{country: exact, state: exact}", f"""
@@ -224,6 +230,32 @@ def test_size_bands_with_thresholds_by_region(rules_dir, country, employees, own
     assert owner_of(rules_dir, SIZE, lead, {"size_bands": SIZE_BANDS}) == owner
 
 
+MULTI_KEY = """
+- step: segment
+  assign: table
+  table: segments
+  lookup: {country: lead.country_code, state: lead.state_code, size_band: lead.size_band}
+"""
+SEGMENTS = ("{country: exact, state: exact, size_band: exact}", f"""
+    country,state,size_band,owner
+    US,CA,Enterprise,{AVA}
+    US,,Enterprise,{MORGAN}
+    US,CA,,{DIEGO}
+    US,,,{LIAM}
+""")
+
+
+@pytest.mark.parametrize(("state", "band", "owner"), [
+    ("CA", "Enterprise", AVA),   # all three keys
+    ("TX", "Enterprise", MORGAN),
+    ("CA", "SMB", DIEGO),        # two keys beat one
+    ("TX", "SMB", LIAM),
+])
+def test_multi_key_country_state_and_size_band(rules_dir, state, band, owner):
+    lead = {"lead.country_code": "US", "lead.state_code": state, "lead.size_band": band}
+    assert owner_of(rules_dir, MULTI_KEY, lead, {"segments": SEGMENTS}) == owner
+
+
 REVENUE_AND_BEDS = """
 - step: big_revenue
   when: {field: lead.revenue, at_least: 1000000000}
@@ -256,7 +288,7 @@ NAICS = """
 - step: naics
   assign: table
   table: naics
-  lookup: {code: lead.naics_code}
+  lookup: {code: lead.company_naics}
 """
 NAICS_TABLE = ("{code: prefix}", f"code,owner\n54,{HANNAH}\n5415,{MARCUS}\n62,{AVA}\n")
 
@@ -268,7 +300,7 @@ NAICS_TABLE = ("{code: prefix}", f"code,owner\n54,{HANNAH}\n5415,{MARCUS}\n62,{A
     ("311", "queue:Shark_Tank"),
 ])
 def test_naics_prefixes_longest_wins(rules_dir, code, owner):
-    assert owner_of(rules_dir, NAICS, {"lead.naics_code": code}, {"naics": NAICS_TABLE}, pending=("lead.naics_code",)) == owner
+    assert owner_of(rules_dir, NAICS, {"lead.company_naics": code}, {"naics": NAICS_TABLE}) == owner
 
 
 TAXONOMY = """
