@@ -77,7 +77,10 @@ def route(frame: pd.DataFrame, rules: RuleSet, entry: str, ctx: RouteContext, *,
     a step decided are returned.
     """
     index = frame.index
-    frame = frame[used_columns(frame, rules)].reset_index(drop=True)
+    keep, missing = used_columns(frame, rules)
+    frame = frame[keep].reset_index(drop=True)
+    if missing:
+        frame = pd.concat([frame, pd.DataFrame(None, index=frame.index, columns=missing, dtype=object)], axis=1)
     n = len(frame)
     steps: list[Step] = rules.flows[entry].steps if entry in rules.flows else []
     remaining = np.ones(n, dtype=bool)
@@ -149,9 +152,10 @@ IMPLICIT = ("lead_id", "lead.owner_id", "account.account_id", "account.master_id
             "account.ultimate_parent_owner_id", "account.hierarchy_path", "match.reason", "match.matched_lead_owner_id")
 
 
-def used_columns(frame: pd.DataFrame, rules: RuleSet) -> list[str]:
-    """The frame's columns the rules can read: every field any flow names, what actions read, and all lead fields
-    (pools may weigh any of them). Each step copies the rows it applies to, so narrower is faster."""
+def used_columns(frame: pd.DataFrame, rules: RuleSet) -> tuple[list[str], list[str]]:
+    """The frame's columns the rules can read (every field any flow names, what actions read, and all lead fields,
+    which pools may weigh), and the named fields the frame lacks. Each step copies the rows it applies to, so
+    narrower is faster."""
     named = set(IMPLICIT)
     for flow in rules.flows.values():
         named.update(flow.watch, (f"prior.{w}" for w in flow.watch))
@@ -164,7 +168,11 @@ def used_columns(frame: pd.DataFrame, rules: RuleSet) -> list[str]:
                         named.update(action.parent_where.fields())
             for side in step.side_actions:
                 named.update(side.fields())
-    return [c for c in frame.columns if c in named or c.startswith(("lead.", "last_decision.", "prior."))]
+    keep = [c for c in frame.columns if c in named or c.startswith(("lead.", "last_decision.", "prior."))]
+    # A hand-made frame (a test, a CSV simulation) may lack fields the real one always has
+    # (the validator sees to that): they count as empty. prior.* stays absent for new leads.
+    missing = sorted(c for c in named - set(frame.columns) if not c.startswith(("prior.", "last_decision.")))
+    return keep, missing
 
 
 def _side(step: Step, rows: pd.DataFrame, res: Resolution, ok: np.ndarray, ctx: RouteContext) -> np.ndarray:
