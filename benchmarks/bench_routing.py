@@ -54,6 +54,14 @@ EXTRA_TABLES = """
     value: owner
 """
 EXTRA_STEPS = """
+    - step: trade_show_level_one
+      description: Trade-show leads of big groups go to the owner of the level-1 account of the hierarchy.
+      when:
+        all:
+          - {field: lead.lead_source, equals: Trade Show}
+          - {field: match.matched, is_true}
+      assign: hierarchy_owner
+      level: 1
     - step: strategic_by_size
       description: Enterprise by region-specific size thresholds.
       when: {field: lead.employees, at_least: 5000}
@@ -95,14 +103,6 @@ EXTRA_STEPS = """
       when: {field: lead.title, contains_word: [student, intern]}
       assign: queue
       queue: Shark_Tank
-    - step: trade_show_level_one
-      description: Trade-show leads of big groups go to the owner of the level-1 account of the hierarchy.
-      when:
-        all:
-          - {field: lead.lead_source, equals: Trade Show}
-          - {field: match.matched, is_true}
-      assign: hierarchy_owner
-      level: 1
     - step: partner_referral
       when: {field: lead.lead_source, equals: Partner Referral}
       assign: user
@@ -178,8 +178,12 @@ def synthetic_frame(n: int, rules_dir: Path, seed: int = 7) -> tuple[pd.DataFram
     df["account.hierarchy_path"] = np.where(matched, "001P00000000000001 > " + df["account.account_id"].astype(str), None)
     df["match.matched_lead_owner_id"] = np.where(~matched & (rng.random(n) < .05), "005000000000000030", None)
     df["match.matched_lead_owner_role"] = np.where(df["match.matched_lead_owner_id"].notna(), "ADR", None)
-    accounts = pd.DataFrame({"account.account_id": ["001P00000000000001"], "account.owner_id": ["005000000000000001"],
-                             "account.name": ["Parent Group"], "account.employees": [25000]}, index=["001P00000000000001"])
+    # Every account on a hierarchy path, as frame.load_related gives them: the group and the matched accounts.
+    own = df.loc[matched, ["account.account_id", "account.owner_id", "account.name"]].drop_duplicates("account.account_id")
+    accounts = pd.concat([pd.DataFrame({"account.account_id": ["001P00000000000001"], "account.owner_id": ["005000000000000001"],
+                                        "account.name": ["Parent Group"], "account.employees": [25000]}),
+                          own.assign(**{"account.employees": 300})], ignore_index=True)
+    accounts.index = accounts["account.account_id"].to_numpy()
     with_opps = df.loc[df["account.open_opportunity_stages"].notna(), "account.master_id"].drop_duplicates()
     opportunities = pd.DataFrame({"opportunity_id": [f"006{i:015d}" for i in range(len(with_opps))],
                                   "master_id": with_opps.to_numpy(), "account_id": with_opps.to_numpy(),
