@@ -109,7 +109,10 @@ def merge(first: Resolution, second: Resolution, prefix: str) -> Resolution:
     take = pd.Series(second.resolved, index=ix)
     owner.loc[ix] = second.owner.where(take, owner.loc[ix])
     queue.loc[ix] = second.queue.where(take, queue.loc[ix])
-    detail.loc[ix] = (prefix + second.detail.astype(str)).where(take, detail.loc[ix])
+    # Keep why the first action found nobody (e.g. who the pool skipped) before what the fallback did.
+    why_first = failure.loc[ix].astype("string").fillna("").str.cat(pd.Series("; ", index=ix)).where(
+        failure.loc[ix].notna(), "")
+    detail.loc[ix] = (why_first + prefix + second.detail.astype(str)).where(take, detail.loc[ix])
     failure.loc[ix] = failure.loc[ix].where(~take, None)
     failure.loc[ix] = failure.loc[ix].where(take, failure.loc[ix].astype(str) + "; " + prefix + second.failure.astype(str))
     side, via = first.side, first.via
