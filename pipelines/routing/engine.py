@@ -89,6 +89,7 @@ def route(frame: pd.DataFrame, rules: RuleSet, entry: str, ctx: RouteContext, *,
     out_detail = np.full(n, None, dtype=object)
     out_side = np.full(n, None, dtype=object)
     out_via = np.full(n, None, dtype=object)
+    out_pool = np.full(n, None, dtype=object)
     decided_at = np.full(n, len(steps), dtype=int)
     tried = np.zeros((n, len(steps)), dtype=bool)  # steps that applied but found nobody
     attempts = np.full(n, "", dtype=object)  # their JSON, in order
@@ -111,6 +112,8 @@ def route(frame: pd.DataFrame, rules: RuleSet, entry: str, ctx: RouteContext, *,
         out_queue[done] = res.queue[ok].where(res.queue[ok].notna(), None).to_numpy()
         out_detail[done] = res.detail[ok].to_numpy()
         out_side[done] = _side(step, sub[ok], res, ok, ctx)
+        if res.pool is not None:
+            out_pool[done] = res.pool[ok].where(res.pool[ok].notna(), None).to_numpy()
         if res.via is not None:
             out_via[done] = res.via[ok].to_numpy()
         decided_at[done] = i
@@ -143,6 +146,7 @@ def route(frame: pd.DataFrame, rules: RuleSet, entry: str, ctx: RouteContext, *,
         "reason": step_names + ": " + out_detail.astype(str),
         "trace": traces,
         "side_actions": out_side,
+        "pool": out_pool,
     }, index=index if keep_index else None)
     return out[decided] if not decided.all() else out
 
