@@ -238,6 +238,47 @@ class SideAction(Node):
         return [f for t in self.templates.values() for f in t.fields()]
 
 
+class Hold(Node):
+    """A step's ``hold:``: the leads it applies to wait (no owner yet) until they may go on.
+
+    A lead is held while ``until`` does not hold yet, the pool ``until_working_hours`` names
+    has nobody in working hours, and it is less than ``at_most_minutes`` old (counted from
+    ``lead.created_at``). Holding is stateless: each tick the held leads are routed again
+    (:mod:`pipelines.routing.hold`), and a lead the step no longer holds takes the step's
+    action, or goes on to the next step when the step only holds.
+    """
+
+    until: Condition | None = None
+    at_most_minutes: float | None = None
+    until_working_hours: str | None = None  # a pool: held while none of its members is in working hours
+    queue: str | None = None  # where held leads wait; by default where they are (the intake queue)
+
+    def describe(self) -> str:
+        parts = []
+        if self.until is not None:
+            parts.append(self.until.describe())
+        if self.until_working_hours:
+            parts.append(f"a member of pool {self.until_working_hours} is in working hours")
+        text = "until " + " and ".join(parts) if parts else "for a while"
+        if self.at_most_minutes is not None:
+            text += f", at most {_duration(self.at_most_minutes)} after the lead came in"
+        return text
+
+    def fields(self) -> list[str]:
+        return (self.until.fields() if self.until is not None else []) + ["lead.created_at", "lead.owner_queue"]
+
+
+def _duration(minutes: float) -> str:
+    if minutes % 1440 == 0:
+        return f"{minutes / 1440:g} day(s)"
+    if minutes % 60 == 0:
+        return f"{minutes / 60:g} hour(s)"
+    return f"{minutes:g} minute(s)"
+
+
+HOLD = "hold"  # the action of a step that only holds (no assign:): released leads go on to the next step
+
+
 class Step(Node):
     name: str
     description: str = ""
@@ -245,6 +286,15 @@ class Step(Node):
     action: Action
     fallback: Action | None = None
     side_actions: list[SideAction] = []
+    hold: Hold | None = None
+
+
+class PolicyRule(Node):
+    """One protection of the reroute policy: a lead for which ``keep_when`` holds is never rerouted."""
+
+    name: str
+    description: str = ""
+    keep_when: Condition
 
 
 class Flow(Node):
@@ -309,6 +359,9 @@ class RuleSet:
     queues: dict[str, QueueDecl]
     reps: Any  # pandas DataFrame, one row per roster entry, with `_line`
     files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
+    # Which leads may be rerouted at all (flow.yaml `reroute_policy:`), applied to every kind of reroute.
+    reroute_policy: list[PolicyRule] = field(default_factory=list)
+    day2: Any = None  # day2_config.Day2Config from day2.yaml (SLAs, recycling, re-engagement, inactive owners)
 
     @property
     def intake_queues(self) -> list[str]:
