@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from pipelines.cli.common import friendly, settings, table
+from pipelines.cli.common import Failure, friendly, settings, table
 from pipelines.crm.fields import load_field_mapping
 from pipelines.routing.simulate import Diff, diff_rules
 from pipelines.warehouse import db
@@ -73,7 +73,7 @@ def diff(base_ref: str, since: datetime | None, fmt: str, examples: int, exit_co
         with db.connect(s.warehouse, read_only=True) as con:
             result = diff_rules(con, mapping, s.rules, base_ref, since, now)
     except RuntimeError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Failure(str(exc)) from None
     click.echo(render_markdown(result, examples) if fmt == "markdown" else render_text(result, examples))
     if (exit_code and result.moved) or (fail_over is not None and result.moved > fail_over):
         sys.exit(1)

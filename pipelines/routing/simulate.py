@@ -44,7 +44,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMappi
 
     Pool state is read, used in memory and dropped, so a simulation never moves a pool's turn.
     """
-    ctx = route.load_context(con, RunInfo("simulation", now))
+    ctx = route.load_context(con, RunInfo("simulation", now), read_only=True)
     frame = build_frame(con, mapping, pd.Series(lead_ids).reset_index(drop=True))
     if frame.empty:
         return pd.DataFrame(columns=["lead_id", "step", "action", "owner_id", "queue", "pool", "reason"])
@@ -67,12 +67,12 @@ def rules_at(ref: str, rules_dir: Path, into: Path) -> Path:
         except subprocess.CalledProcessError as exc:
             raise RuntimeError(f"git {' '.join(args)} failed in {rules_dir}: {exc.stderr.decode().strip()}") from None
 
-    prefix = git("rev-parse", "--show-prefix").decode().strip()
     git("rev-parse", "--verify", f"{ref}^{{commit}}")
-    archive = git("archive", "--format=tar", ref, prefix or ".")
+    # Run inside the rules folder, git archive takes just that folder, paths relative to it.
+    archive = git("archive", "--format=tar", ref, "--", ".")
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
-    folder = into / prefix
+    folder = into
     if not (folder / "flow.yaml").exists():
         raise RuntimeError(f"{rules_dir.name}/ at {ref} has no flow.yaml; is {ref} older than the rules?")
     return folder
