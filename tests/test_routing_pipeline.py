@@ -176,3 +176,30 @@ def test_only_leads_whose_watched_fields_change_are_rerouted_never_the_echo_of_o
     assert "Earlier decision" in text and "decided by: unqualified_hold" in text
 
 
+
+
+def test_a_lead_a_fallback_puts_in_a_queue_gets_no_task_and_no_conversion(rules_dir):
+    """Tasks and contacts need a person: a queue owner would be refused by the CRM."""
+    import json
+
+    import pandas as pd
+
+    from pipelines.routing import engine
+    from pipelines.routing.loader import load_rules
+    from pipelines.routing.pools import PoolBook
+
+    flow = rules_dir / "flow.yaml"
+    flow.write_text(
+        "version: 1\nflows:\n  new:\n"
+        "    - step: to_the_tank\n"
+        "      assign: queue\n      queue: Shark_Tank\n"
+        "      task: {subject: Call back, due_in_hours: 2}\n"
+        "      convert: {converted_status: Qualified}\n"
+        "      set: {routing_reason: shark tank}\n"
+    )
+    rules = load_rules(rules_dir)
+    frame = pd.DataFrame({"lead_id": ["00Q1"], "account.account_id": ["001A"], "lead.owner_id": [None]})
+    ctx = engine.RouteContext(now=NOW, queue_ids={"Shark_Tank": "00G4"}, pool_states=PoolBook())
+    out = engine.route(frame, rules, "new", ctx)
+    assert out.loc[0, "queue"] == "Shark_Tank"
+    assert [a["kind"] for a in json.loads(out.loc[0, "side_actions"])] == ["fields"]

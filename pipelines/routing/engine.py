@@ -211,7 +211,7 @@ def _hold(step: Step, i: int, frame: pd.DataFrame, applies: np.ndarray, rules: R
 
 def _side(step: Step, rows: pd.DataFrame, res: Resolution, ok: np.ndarray, ctx: RouteContext) -> np.ndarray:
     """The step's own side actions, plus any a nested flow's step decided, per decided lead (JSON list text)."""
-    own = side_mod.render(step.side_actions, rows, ctx.now)
+    own = side_mod.render(step.side_actions, rows, ctx.now, to_person=res.owner[ok].notna().to_numpy())
     if res.side is None:
         return own
     inner = res.side[ok].to_numpy(dtype=object)
