@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.routing.model import Condition, Node, SideAction, Step
+from pipelines.routing.model import Condition, Node, SideAction, Step, _duration
 from pipelines.sourcefile import ConfigError, LineDict, SourceRef, load_yaml
 
 DAY2_FILE = "day2.yaml"
@@ -58,14 +58,7 @@ class Duration(Node):
     working: bool = False
 
     def describe(self) -> str:
-        m, working = self.minutes, "working " if self.working else ""
-        if m % 1440 == 0 and not self.working:
-            value, unit = m / 1440, "day"
-        elif m % 60 == 0:
-            value, unit = m / 60, f"{working}hour"
-        else:
-            value, unit = m, f"{working}minute"
-        return f"{value:g} {unit}{'' if value == 1 else 's'}"
+        return _duration(self.minutes, self.working)
 
 
 class Touch(Node):

@@ -205,7 +205,8 @@ def _hold(step: Step, i: int, frame: pd.DataFrame, applies: np.ndarray, rules: R
     if step.action.assign == HOLD and going.any():
         tried[going, i] = True
         note = trace.text(f"holds leads {step.hold.describe()}; this one may go on")
-        attempts[going] = trace.join(attempts[going], '{"step": ' + trace.text(step.name) + ', "outcome": ' + note + "}")
+        item = np.full(int(going.sum()), '{"step": ' + trace.text(step.name) + ', "outcome": ' + note + "}", dtype=object)
+        attempts[going] = trace.join(attempts[going], item)
     return going
 
 

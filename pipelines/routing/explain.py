@@ -76,7 +76,8 @@ def explain(con: duckdb.DuckDBPyConnection, lead_id: str) -> str:
             lines.append(f"  replaces decision {d['replaces_decision_id'][:8]}")
         lines += _push_lines(d)
         for row in side[side["decision_id"] == d["decision_id"]].itertuples():
-            what = {"convert": "conversion", "task": "follow-up task", "fields": "field update"}.get(row.kind, row.kind)
+            what = {"convert": "conversion", "task": "follow-up task", "fields": "field update",
+                    "campaign": "campaign membership"}.get(row.kind, row.kind)
             extra = f" ({row.last_error})" if isinstance(row.last_error, str) else ""
             lines.append(f"  CRM {what}: {row.status}{extra}")
         if len(clocks):

@@ -52,7 +52,7 @@ FLOW_FILE = "flow.yaml"
 QUEUES_FILE = "queues.yaml"
 ENTRIES = ("new", "updated", "reopened")  # reopened: dormant leads that engage again (day2.yaml)
 TABLE_KEY_KINDS = tuple(KEY_KINDS)
-SIDE_KEYS = {"convert": "convert", "task": "task", "set": "set"}
+SIDE_KEYS = {"convert": "convert", "task": "task", "set": "set", "campaign": "campaign"}
 
 
 def _suggest(word: str, options) -> str:
@@ -210,6 +210,9 @@ class _Parser:
             if "subject" not in node:
                 self.problem(where, "`task` needs a `subject`")
                 return None
+        if kind == "campaign" and not node.get("campaign_id"):
+            self.problem(where, "`campaign` needs a `campaign_id`: the CRM id of the campaign (701...)")
+            return None
         texts = {k: v for k, v in node.items() if kind == "set" or k in ("subject", "description")}
         templates = {k: parse_template(str(v), where) for k, v in texts.items()}
         params = {k: v for k, v in node.items() if k not in templates}

@@ -207,14 +207,17 @@ class SideActionSpec:
 SIDE_ACTIONS: dict[str, SideActionSpec] = {
     s.name: s
     for s in [
-        SideActionSpec("convert", "convert the lead into a contact under the matched account (owned by the new owner)",
-                       ("converted_status", "create_opportunity", "opportunity_name"),
-                       "convert: {converted_status: Qualified}   # or convert: true"),
+        SideActionSpec("convert", "convert the lead into a contact under the matched account (owned by the new owner); "
+                       "create_opportunity adds an opportunity, assign_account makes the new owner the account's owner too",
+                       ("converted_status", "create_opportunity", "opportunity_name", "assign_account"),
+                       "convert: {converted_status: Qualified, create_opportunity: true}   # or convert: true"),
         SideActionSpec("task", "a follow-up task for the new owner, due within a time; text may name fields in {braces}",
                        ("subject", "due_in_hours", "due_in_days", "priority", "description"),
                        "task: {subject: 'Call {lead.company}', due_in_hours: 4, priority: High}"),
         SideActionSpec("set", "set lead fields (names under writes: in fields.yaml); text may name fields in {braces}",
                        (), "set: {routing_reason: 'Customer account {account.name}'}"),
+        SideActionSpec("campaign", "add the lead to a CRM campaign (a member with a status; once, however often retried)",
+                       ("campaign_id", "status"), "campaign: {campaign_id: '701000000000000001', status: Responded}"),
     ]
 }
 
@@ -230,7 +233,7 @@ class Template(Node):
 
 
 class SideAction(Node):
-    kind: str  # convert | task | set
+    kind: str  # convert | task | set | campaign
     params: dict[str, Any] = {}
     templates: dict[str, Template] = {}  # param name -> template (task subject/description, set values)
 
@@ -268,12 +271,16 @@ class Hold(Node):
         return (self.until.fields() if self.until is not None else []) + ["lead.created_at", "lead.owner_queue"]
 
 
-def _duration(minutes: float) -> str:
-    if minutes % 1440 == 0:
-        return f"{minutes / 1440:g} day(s)"
-    if minutes % 60 == 0:
-        return f"{minutes / 60:g} hour(s)"
-    return f"{minutes:g} minute(s)"
+def _duration(minutes: float, working: bool = False) -> str:
+    """``90`` -> "90 minutes", ``120`` -> "2 hours", ``1440`` -> "1 day" (working: "2 working hours")."""
+    kind = "working " if working else ""
+    if minutes % 1440 == 0 and not working:
+        value, unit = minutes / 1440, "day"
+    elif minutes % 60 == 0:
+        value, unit = minutes / 60, f"{kind}hour"
+    else:
+        value, unit = minutes, f"{kind}minute"
+    return f"{value:g} {unit}{'' if value == 1 else 's'}"
 
 
 HOLD = "hold"  # the action of a step that only holds (no assign:): released leads go on to the next step

@@ -41,7 +41,9 @@ def _progress_sql(config: Day2Config, mapping: FieldMapping) -> tuple[str, str]:
     """The lead's last progress: status change, activity, completed task, past meeting, routing, creation."""
     completed = config.touch.completed_task if config.touch is not None and config.touch.completed_task else DEFAULT_COMPLETED
     joins = ["LEFT JOIN lead_status s USING (lead_id)",
-             "LEFT JOIN (SELECT lead_id, max(created_at) AS at FROM routing_decision GROUP BY 1) rd USING (lead_id)"]
+             # a new routing is progress; leadroute finding the lead already owned is not
+             "LEFT JOIN (SELECT lead_id, max(created_at) AS at FROM routing_decision "
+             "WHERE NOT (entry = 'new' AND action = 'keep') GROUP BY 1) rd USING (lead_id)"]
     parts = ["s.status_since", activity_column(config, mapping), "rd.at", "l.created_at"]
     if "task" in mapping.objects:
         joins.append(f"""LEFT JOIN (SELECT who_id, max(last_modified_at) AS at FROM crm_task

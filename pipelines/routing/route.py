@@ -10,7 +10,8 @@ Which leads are decided this tick:
 - a lead already decided whose *watched* fields changed (``watch:`` of the ``updated``
   flow, see :mod:`.update`) goes through the ``updated`` flow, unless the reroute policy
   (:mod:`.policy`) keeps it where it is; a step that decides it makes a new decision that
-  replaces the previous one (``replaces_decision_id``);
+  replaces the previous one (``replaces_decision_id``); a held lead (:mod:`.hold`) waits
+  for its release instead;
 - converted and deleted leads are never routed.
 
 So every extracted lead has a decision in the ledger, with an owner or a named
@@ -87,6 +88,9 @@ def route_leads(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMa
 
     # Updated leads first: only leads decided before this tick can have changed since.
     changed, looked = update.changed_leads(con, mapping, watched)
+    if len(changed) and "last_decision.action" in changed:
+        # A held lead is not routed yet: the day-2 stage releases it through the new flow (see .hold).
+        changed = changed[changed["last_decision.action"].ne("hold").to_numpy()].reset_index(drop=True)
     rerouted = pd.DataFrame()
     blocked = 0
     if len(changed) and "updated" in rules.flows:

@@ -10,6 +10,7 @@ file and line to fix.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -35,6 +36,9 @@ from pipelines.routing.model import (
 from pipelines.routing.pool_config import check_pools
 from pipelines.routing.roster import check_against_crm
 from pipelines.sourcefile import ConfigProblem, SourceRef
+
+
+CAMPAIGN_ID = r"701[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?"
 
 
 def conditions(cond: Condition | None):
@@ -168,6 +172,9 @@ class _Checker:
                 for side in step.side_actions:
                     for f in side.fields():
                         self.field(side.where, f)
+                    if side.kind == "campaign" and not re.fullmatch(CAMPAIGN_ID, str(side.params.get("campaign_id"))):
+                        self.err(side.where, f"campaign_id {side.params.get('campaign_id')!r} is not a CRM campaign id "
+                                             f"(15 or 18 letters and digits, starting with 701)")
                     if side.kind == "set":
                         for name in side.templates:
                             if name not in self.writes:
