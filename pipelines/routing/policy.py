@@ -60,8 +60,8 @@ def _evidence(frame: pd.DataFrame, fields: list[str]) -> pd.Series:
 def judge(frame: pd.DataFrame, rules: RuleSet) -> tuple[np.ndarray, pd.Series, pd.Series]:
     """Per lead: may it move, why not (a sentence), and the protection that holds (its name)."""
     ok = np.ones(len(frame), dtype=bool)
-    why = pd.Series(None, index=frame.index, dtype=object)
-    rule_of = pd.Series(None, index=frame.index, dtype=object)
+    why = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    rule_of = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     if not rules.reroute_policy or frame.empty:
         return ok, why, rule_of
     frame = _with_fields(frame, rules)

@@ -6,8 +6,10 @@ union of their shifts (``reps.csv``: ``working_hours`` and ``working_days`` in t
 ``time_zone``) minus the days they are off (before ``start_date``, out of office, public
 holidays of their ``holiday_calendar``, company days off in ``holidays.csv``): the same
 rules as pool availability (:mod:`.availability`). A shift may cross midnight
-(``22:00-06:00``). A rep with no working hours works all day on their working days; an
-owner who is not in the roster is timed on the calendar.
+(``22:00-06:00``): as for pool availability, the hours count on the day they fall on, so
+with ``Mon-Fri`` the early hours of Monday count and those of Saturday do not. A rep with no
+working hours works all day on their working days; an owner who is not in the roster is
+timed on the calendar.
 
 Per rep (a few dozen), the shifts of the next weeks become a sorted array of intervals
 with the working minutes accumulated at each; every clock of that rep is then placed with
@@ -42,20 +44,20 @@ def _off(rep: dict, day: date, days_off: pd.DataFrame) -> bool:
 
 def intervals(rep: dict, first: date, days: int, days_off: pd.DataFrame) -> np.ndarray:
     """The rep's working intervals from local day ``first`` for ``days`` days: int64 ns UTC, shape (k, 2)."""
-    zone = rep.get("_zone")
+    zone = rep.get("_zone") or UTC
     shift = rep.get("_shift")
     work_days = rep.get("_work_days") or (0, 1, 2, 3, 4)
     start_min, end_min = shift if shift is not None else (0, 24 * 60)
+    # The minutes of a local day that are working time: one span, or two for a shift crossing midnight.
+    spans = [(start_min, end_min)] if start_min < end_min else [(0, end_min), (start_min, 24 * 60)]
     out = []
     for k in range(days):
         day = first + timedelta(days=k)
         if day.weekday() not in work_days or _off(rep, day, days_off):
             continue
-        begin = datetime.combine(day, time(0), tzinfo=zone) + timedelta(minutes=start_min)
-        length = (end_min - start_min) % (24 * 60) or 24 * 60
-        # wall-clock start, then the shift's length: a shift crossing midnight ends on the next day
-        b = begin.astimezone(UTC).replace(tzinfo=None)
-        out.append((b, b + timedelta(minutes=length)))
+        midnight = datetime.combine(day, time(0), tzinfo=zone)
+        for a, b in spans:  # wall-clock times, then UTC: right across daylight saving changes
+            out.append(((midnight + timedelta(minutes=a)).astimezone(UTC), (midnight + timedelta(minutes=b)).astimezone(UTC)))
     if not out:
         return np.zeros((0, 2), dtype=np.int64)
     return np.array([[pd.Timestamp(b).value, pd.Timestamp(e).value] for b, e in out], dtype=np.int64)
