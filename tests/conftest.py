@@ -81,6 +81,17 @@ class Pipeline:
             assert outcome.success, outcome.failures
         return outcome
 
+    def backfill(self, start, end, *, dry_run: bool, now: datetime | None = None, expect_success: bool = True):
+        """One backfill run over lead-creation days start..end, through the reroute_backfill job."""
+        from pipelines.defs.runner import run_backfill
+
+        self.now = now or self.now + timedelta(minutes=5)
+        outcome = run_backfill(start, end, dry_run=dry_run, resources=self.resources(self.now),
+                               instance=self.instance, log_level="WARNING")
+        if expect_success:
+            assert outcome.success, outcome.failures
+        return outcome
+
     def query(self, sql: str, params=None):
         from pipelines.warehouse import db
 
