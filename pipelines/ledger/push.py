@@ -90,9 +90,10 @@ def push(con: duckdb.DuckDBPyConnection, crm: CrmAdapter, mapping: FieldMapping,
             results = crm.update_records(mapping.objects["lead"].sobject, updates)
         except CrmUnavailable as exc:
             stopped = exc
-            results = []
-        if stopped is None:
-            done = apply_results(rows, results, run, max_attempts)
+            results = exc.partial  # records a batch wrote before the stop; every other row stays pending as is
+        if stopped is None or results:
+            answered = rows if stopped is None else rows[rows["lead_id"].isin({r.record_id for r in results})]
+            done = apply_results(answered, results, run, max_attempts)
             keep = [c for c in done.columns if c in {
                 "decision_id", "kind", "lead_id", "previous_owner_id", "target_owner_id", "payload", "status",
                 "attempts", "last_error_code", "last_error", "next_attempt_at", "pushed_at", "crm_record_id",
@@ -109,8 +110,10 @@ def push(con: duckdb.DuckDBPyConnection, crm: CrmAdapter, mapping: FieldMapping,
     result.counts.setdefault("pushed", 0)
     result.counts["due"] = len(rows)
     result.counts["crm_api_calls"] = crm.counter.calls - calls_before
+    result.details["crm_api_this_tick"] = crm.counter.summary()  # extract + push: one adapter per run
     if stopped is not None:
-        result.warnings.append(f"push stopped for this tick, {len(rows)} write(s) stay pending: {stopped}")
+        result.warnings.append(f"push stopped for this tick, {len(rows) - len(stopped.partial)} write(s) stay pending: "
+                               f"{stopped}")
         result.details["stopped"] = str(stopped)
         result.details["watermarks_advanced"] = []
     else:
