@@ -12,10 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import duckdb
+
 import numpy as np
 import pandas as pd
 
-from pipelines.routing.model import PoolDecl
+from pipelines.routing.pool_config import PoolDecl
+from pipelines.warehouse.db import upsert
 
 
 @dataclass
@@ -53,6 +56,32 @@ def availability(rows: pd.DataFrame, now: datetime, crm_active: set[str] | None)
         why = why.where(rows["user_id"].isin(crm_active), "not an active user in the CRM")
     why = why.where(rows["active"].astype(bool), "inactive in reps.csv")
     return why
+
+
+def assign(pool: PoolDecl, frame: pd.DataFrame, rules, ctx) -> tuple[pd.Series, pd.Series]:
+    """Owners for the leads of ``frame`` (indexed like it), and a line per lead on the pool's state.
+
+    The one entry point the routing engine calls; NA where nobody in the pool can take the lead.
+    """
+    owners, detail = round_robin(pool, len(frame), rules.reps, ctx.state(pool.name), ctx.now, ctx.crm_active)
+    return pd.Series(owners, index=frame.index, dtype=object), pd.Series(detail, index=frame.index, dtype=object)
+
+
+def load_states(con: duckdb.DuckDBPyConnection) -> dict[str, PoolState]:
+    return {
+        r[0]: PoolState(pool=r[0], pointer=r[1] or 0, assigned_total=r[2] or 0, last_user_id=r[3])
+        for r in con.execute("SELECT pool, pointer, assigned_total, last_user_id FROM pool_state").fetchall()
+    }
+
+
+def save_states(con: duckdb.DuckDBPyConnection, states: dict[str, PoolState], now: datetime) -> pd.DataFrame:
+    rows = pd.DataFrame(
+        [dict(pool=s.pool, pointer=s.pointer, assigned_total=s.assigned_total, last_user_id=s.last_user_id,
+              updated_at=now) for s in states.values()],
+        columns=["pool", "pointer", "assigned_total", "last_user_id", "updated_at"],
+    )
+    upsert(con, "pool_state", rows, ["pool"])
+    return rows
 
 
 def round_robin(
