@@ -132,12 +132,28 @@ class CrmResource(dg.ConfigurableResource):
         if self.kind == "local":
             return LocalCrm(self.local_path, clock=clock.now)
         if self.kind == "salesforce":
-            from pipelines.crm.salesforce import SalesforceCrm, load_settings
-
-            values = {name.removeprefix("sf_"): getattr(self, name) for name in type(self).model_fields
-                      if name.startswith("sf_")}
-            return SalesforceCrm(load_settings(values), http=self.http_session())
+            return self._salesforce()
         raise ValueError(f"Unknown CRM kind {self.kind!r}; set LEADROUTE_CRM to 'local' or 'salesforce'.")
+
+    def _salesforce(self) -> CrmAdapter:
+        """Log in now. Settings that cannot work, or a login Salesforce refuses, fail the step without
+        the retry policy's retries: Salesforce locks a user out after a few failed logins."""
+        from pipelines.crm.base import CrmUnavailable
+        from pipelines.crm.salesforce import SalesforceCrm, SalesforceSettingsError, load_settings
+
+        values = {name.removeprefix("sf_"): getattr(self, name) for name in type(self).model_fields
+                  if name.startswith("sf_")}
+        try:
+            crm = SalesforceCrm(load_settings(values), http=self.http_session())
+            crm.connect()
+        except SalesforceSettingsError as exc:
+            raise dg.Failure(str(exc), allow_retries=False) from None
+        except CrmUnavailable as exc:
+            if exc.code != "LOGIN_FAILED":
+                raise
+            raise dg.Failure(f"{exc} Not retried within this tick: Salesforce locks a user out after a few "
+                             f"failed logins.", allow_retries=False) from None
+        return crm
 
     def http_session(self) -> requests.Session | None:
         """The session under the Salesforce connector; None means a standard ``requests.Session``
@@ -149,9 +165,15 @@ class CrmResource(dg.ConfigurableResource):
 def open_crm(settings: Settings | None = None) -> Iterator[CrmAdapter]:
     """The configured CRM's adapter outside a run (``leadroute crm check``), with its
     dg.EnvVar credentials resolved the way a run resolves them."""
+    from pipelines.crm.base import CrmUnavailable
+
     resources = default_resources(settings)
     with dg.build_resources({"crm": resources["crm"], "clock": resources["clock"]}) as built:
-        yield built.crm.adapter(built.clock)
+        try:
+            adapter = built.crm.adapter(built.clock)
+        except dg.Failure as exc:
+            raise CrmUnavailable("NOT_CONNECTED", exc.description or str(exc)) from None
+        yield adapter
 
 
 def salesforce_config(environ: dict[str, str] | None = None) -> dict[str, object]:

@@ -31,6 +31,7 @@ class Rule:
     body: bytes | None = None
     content_type: str = "application/json"
     after: int = 0  # matching requests to let through before the rule starts
+    rows: int = 0  # stop_bulk_job: rows processed before the job fails
 
     def applies(self, method: str, path: str) -> bool:
         if self.times is not None and self.times <= 0:
@@ -67,14 +68,14 @@ class Faults:
         """Use up the daily API allowance: further API calls get 403 REQUEST_LIMIT_EXCEEDED."""
         self._emu.api_usage = self._emu.daily_api_limit
 
-    def expire_session(self, times: int | None = 1, after: int = 0) -> None:
+    def expire_session(self, times: int | None = 1, after: int = 0, path_contains: str | None = None) -> None:
         """The next ``times`` authenticated calls get 401 INVALID_SESSION_ID (None: every call).
 
         With ``times=None`` use ``Salesforce`` methods (query, restful, ...), which give
         up after 3 re-logins, or a session-id client: ``sf.Lead.get`` with password
         auth re-logs in without bound (simple-salesforce issue #804).
         """
-        self._add(Rule("expire", times, after=after))
+        self._add(Rule("expire", times, path_contains, after=after))
 
     def fail_next(self, status: int = 503, times: int | None = 1, path_contains: str | None = None,
                   method: str | None = None, error_code: str | None = None, message: str | None = None,
@@ -101,6 +102,12 @@ class Faults:
             body = body.encode()
         self._add(Rule("malformed", times, path_contains, method, status=200, body=body, content_type=content_type,
                        after=after))
+
+    def stop_bulk_job(self, after_rows: int, message: str = "InvalidBatch : Failed to process all rows",
+                      times: int | None = 1) -> None:
+        """The next ingest job processes ``after_rows`` rows, then fails: the rest are reported in
+        ``unprocessedrecords``, as when a real job hits a limit part-way."""
+        self._add(Rule("bulk_stop", times, rows=after_rows, body=message.encode()))
 
     def clear(self) -> None:
         with self._lock:

@@ -59,6 +59,9 @@ class CrmTwin:
                 "SALESFORCE_SESSION_ID": self.emu.new_session(),
                 "REQUESTS_CA_BUNDLE": self.emu.ca_bundle_path,
                 "SALESFORCE_BULK_POLL_SECONDS": "0",
+                # Small worlds: a read of more than 3 records goes through Bulk API 2.0 (the full load of
+                # leads and users), smaller ones through REST, so the ticks exercise both paths.
+                "SALESFORCE_BULK_QUERY_THRESHOLD": "3",
                 "SALESFORCE_RETRY_BACKOFF_SECONDS": "0",
             }.items():
                 self._env.setenv(name, value)

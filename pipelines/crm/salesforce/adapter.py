@@ -47,6 +47,10 @@ class SalesforceCrm:
     def __repr__(self) -> str:
         return f"SalesforceCrm(auth={self.settings.mode()!r}, domain={self.settings.domain!r})"
 
+    def connect(self) -> None:
+        """Log in now (otherwise the first call does); a refusal is CrmUnavailable ``LOGIN_FAILED``."""
+        self.client.sf  # noqa: B018
+
     # -- read ----------------------------------------------------------------------------------
 
     def extract(self, mapping: ObjectMapping, since: datetime | None) -> pd.DataFrame:

@@ -167,7 +167,10 @@ class SalesforceClient:
                 retries = self._wait_or_stop(what, retries, max_retries, "TIMEOUT", type(exc).__name__)
             except requests.ConnectionError as exc:
                 retries = self._wait_or_stop(what, retries, max_retries, "SERVER_UNAVAILABLE", type(exc).__name__)
-            except (requests.JSONDecodeError, MalformedAnswer, ET.ParseError) as exc:
+            except requests.JSONDecodeError as exc:
+                raise CrmResponseError(f"Salesforce's answer to {what} is not readable",
+                                       self.redact(f"not JSON ({exc.msg}); it begins {exc.doc[:120]!r}")) from None
+            except (MalformedAnswer, ET.ParseError) as exc:
                 raise CrmResponseError(f"Salesforce's answer to {what} is not readable", self.redact(str(exc))) from None
 
     def _wait_or_stop(self, what: str, retries: int, max_retries: int, code: str, detail: str) -> int:
@@ -213,13 +216,22 @@ class SalesforceClient:
         body_el = root.find(f"{{{SOAPENV}}}Body")
         fault = body_el.find(f"{{{SOAPENV}}}Fault") if body_el is not None else None
         if fault is not None:
-            code = (fault.findtext("faultcode") or "").split(":")[-1]
+            code = (_child_text(fault, "faultcode") or "").split(":")[-1]
             raise _Refusal(401 if code == "INVALID_SESSION_ID" else resp.status_code, code,
-                           fault.findtext("faultstring") or "")
+                           _child_text(fault, "faultstring") or "")
         answer = body_el.find(f"{{{PARTNER}}}{action}Response") if body_el is not None else None
         if answer is None:
             raise MalformedAnswer(f"{action} answered without a {action}Response", resp.text)
         return answer
+
+
+def _child_text(elem: ET.Element, name: str) -> str | None:
+    """A child's text by local name: ``faultcode`` is unqualified in Salesforce's faults, but a
+    default namespace on the envelope would qualify it."""
+    for child in elem:
+        if child.tag.rsplit("}", 1)[-1] == name:
+            return (child.text or "").strip()
+    return None
 
 
 def _refusal(exc: SalesforceError) -> _Refusal:

@@ -1,11 +1,14 @@
-"""Incremental reads: records changed since a watermark, REST for small deltas, Bulk API 2.0 for large.
+"""Incremental reads: records changed since a watermark, REST for small reads, Bulk API 2.0 for large.
 
-One tick asks each object for ``SystemModstamp >= since`` through the REST query
-resource (``queryAll``, so deleted records arrive with ``IsDeleted``), following
-``nextRecordsUrl`` page by page. The first page says how many records match
-(``totalSize``): above ``bulk_query_threshold`` the cursor is dropped and a Bulk API
-2.0 ``queryAll`` job reads them instead, as it does for the first, full load. A
-tick in which nothing changed therefore costs one query call per object.
+Each tick asks each object for ``SystemModstamp >= since`` (everything on the first,
+full load) through the REST query resource (``queryAll``, so deleted records arrive
+with ``IsDeleted``), following ``nextRecordsUrl`` page by page. The first page says
+how many records match (``totalSize``): above ``bulk_query_threshold`` the cursor is
+dropped and a Bulk API 2.0 ``queryAll`` job reads them instead, which is what the
+full load of a real org does. Deciding on the first page, rather than sending every
+full load to Bulk, keeps a small or empty object at one call: an object that has
+never had a record has no watermark, so each tick reads it "in full" again. A tick
+in which nothing changed therefore costs one query call per object.
 
 Rows come back de-duplicated on (Id, SystemModstamp): a record edited while the
 pages were read can appear twice.
@@ -27,10 +30,7 @@ from pipelines.crm.salesforce.values import text_value
 def extract(client: SalesforceClient, mapping: ObjectMapping, since: datetime | None) -> pd.DataFrame:
     fields = mapping.source_fields()
     soql = select_changed(mapping.sobject, fields, mapping.modstamp, since, mapping.filter)
-    if since is None:
-        rows = bulk.query(client, mapping.sobject, soql, include_deleted=True)
-    else:
-        rows = _rest_or_bulk(client, mapping.sobject, soql, fields, client.settings.bulk_query_threshold)
+    rows = _rest_or_bulk(client, mapping.sobject, soql, fields, client.settings.bulk_query_threshold)
     frame = pd.DataFrame(rows, columns=fields, dtype=object)
     frame = frame.drop_duplicates([mapping.key, mapping.modstamp], keep="last")
     return frame.sort_values([mapping.modstamp, mapping.key], na_position="first").reset_index(drop=True)
@@ -39,7 +39,7 @@ def extract(client: SalesforceClient, mapping: ObjectMapping, since: datetime | 
 def _rest_or_bulk(client: SalesforceClient, sobject: str, soql: str, fields: list[str], threshold: int) -> list[dict]:
     what = f"query of changed {sobject} records"
     page = client.call(what, lambda sf: _read_page(sf.query(soql, include_deleted=True), fields, what))
-    if not page["done"] and page["totalSize"] > threshold:
+    if page["totalSize"] > threshold:
         return bulk.query(client, sobject, soql, include_deleted=True)
     rows = page["rows"]
     while not page["done"]:

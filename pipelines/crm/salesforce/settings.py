@@ -140,7 +140,8 @@ class SalesforceSettings(BaseModel):
             "SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN (password login); or SALESFORCE_CONSUMER_KEY with "
             "SALESFORCE_CONSUMER_SECRET (+ SALESFORCE_USERNAME/SALESFORCE_PASSWORD) or SALESFORCE_PRIVATE_KEY_FILE "
             "(JWT bearer); or SALESFORCE_INSTANCE_URL with SALESFORCE_SESSION_ID. See the README, section Salesforce."
-            + (f" Set now: {', '.join(sorted(_ENV_OF[h] for h in have))}." if have else "")
+            + (f" Set now: {', '.join(sorted(_ENV_OF[h] for h in shown))}." if (shown := have - {"domain", "auth"})
+               else "")
         )
 
     def secrets(self) -> list[str]:
