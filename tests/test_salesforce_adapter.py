@@ -157,13 +157,18 @@ def test_every_call_has_a_timeout_and_a_timed_out_read_is_retried(emu, connect):
     assert time.monotonic() - started < 4 * 0.6, "no call waits longer than its timeout"
 
 
-def test_retries_wait_longer_each_time(emu, crm_file):
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_server_errors_are_retried_waiting_longer_each_time(emu, status):
     waits = []
     crm = SalesforceCrm(load_settings({**PASSWORD_LOGIN, "retry_backoff_seconds": 1.5, "max_retries": 3}),
                         http=emu.requests_session(), sleep=waits.append)
-    emu.faults.fail_next(status=503, times=3, path_contains="/queryAll")
+    emu.faults.fail_next(status=status, times=3, path_contains="/queryAll")
     assert len(crm.extract(QUEUE, None)) == 2
     assert waits == [1.5, 3.0, 6.0]
+    emu.faults.fail_next(status=status, times=4, path_contains="/queryAll")
+    with pytest.raises(CrmUnavailable) as exc:
+        crm.extract(QUEUE, None)
+    assert exc.value.code == "SERVER_UNAVAILABLE" and f"HTTP {status}" in str(exc.value)
 
 
 def test_a_session_that_keeps_expiring_is_renewed_a_bounded_number_of_times(emu, connect):
