@@ -68,6 +68,33 @@ UNIFIED_SYSTEM = _cols(
     ("_unified_at", "TIMESTAMP", ""),
 )
 
+# Enrichment columns leads and accounts share (see pipelines/enrich/).
+_GEOGRAPHY = (
+    ("country_code", "VARCHAR", "ISO 3166-1 alpha-2 (Puerto Rico per enrichment.yaml)"),
+    ("state_code", "VARCHAR", "ISO 3166-2 subdivision code without country, e.g. CA"),
+    ("subdivision_code", "VARCHAR", "ISO 3166-2 with country, e.g. US-CA"),
+    ("zip5", "VARCHAR", "US ZIP code, 5 digits"),
+    ("county", "VARCHAR", "from the ZIP code"),
+    ("time_zone", "VARCHAR", "IANA time zone of the ZIP code"),
+    ("region", "VARCHAR", "UN region: Americas, Europe, Asia, Africa, Oceania"),
+    ("subregion", "VARCHAR", "UN subregion, e.g. Western Europe"),
+    ("continent", "VARCHAR", "Europe, North America, South America, Asia, Africa, Oceania"),
+    ("sales_region", "VARCHAR", "the sales region of enrichment.yaml, e.g. EMEA"),
+)
+_FIRMOGRAPHICS = (
+    ("company_industry", "VARCHAR", "the CRM's industry, else purchased data's (per enrichment.yaml)"),
+    ("company_industry_source", "VARCHAR", "crm:<field> or the purchased data's label"),
+    ("company_employees", "BIGINT"),
+    ("company_employees_source", "VARCHAR"),
+    ("company_revenue", "DOUBLE"),
+    ("company_revenue_source", "VARCHAR"),
+    ("company_naics", "VARCHAR", "NAICS code, digits"),
+    ("company_naics_source", "VARCHAR"),
+    ("naics_sector", "VARCHAR", "NAICS sector name, e.g. Manufacturing"),
+    ("size_band", "VARCHAR", "per enrichment.yaml size_bands, by employees else revenue"),
+    ("size_band_basis", "VARCHAR", "employees or revenue"),
+)
+
 _raw = lambda obj, doc: Table(  # noqa: E731
     f"raw_{obj}", "extract", doc, RAW_SYSTEM, key=("Id",), mapped=True
 )
@@ -148,17 +175,27 @@ TABLES: dict[str, Table] = {
         Table(
             "lead_enriched",
             "enrich",
-            "Leads plus derived and reference-data fields used by matching and routing.",
+            "Leads plus derived and reference-data fields used by matching and routing (as lead.<column>). "
+            "Leads with an open quarantine item are kept out, so they are not routed until fixed.",
             _cols(
                 ("lead_id", "VARCHAR"),
                 ("email_domain", "VARCHAR", "registered domain of the email"),
                 ("website_domain", "VARCHAR", "registered domain of the website"),
                 ("domain", "VARCHAR", "the company domain: work email domain, else website"),
                 ("is_free_mail", "BOOLEAN"),
+                ("domain_kind", "VARCHAR", "free_mail, edu, gov, mil or business"),
                 ("company_norm", "VARCHAR", "normalised company name"),
-                ("country_code", "VARCHAR", "ISO 3166-1 alpha-2"),
-                ("state_code", "VARCHAR", "ISO 3166-2 subdivision code without country, e.g. CA"),
                 ("postal_code_norm", "VARCHAR"),
+                *_GEOGRAPHY,
+                ("state_code_source", "VARCHAR", "crm, or zip when the CRM had no state"),
+                ("country_code_source", "VARCHAR", "crm, or phone when the CRM had no country"),
+                ("geo_latitude", "DOUBLE", "the CRM's latitude, else the ZIP's centre"),
+                ("geo_longitude", "DOUBLE"),
+                ("geo_source", "VARCHAR", "crm or zip"),
+                ("phone_country", "VARCHAR", "ISO country of the phone number"),
+                ("phone_region", "VARCHAR", "the number's place (phonenumbers' geocoder), e.g. California, Berlin"),
+                ("phone_area_code", "VARCHAR", "geographic area code, e.g. 415"),
+                *_FIRMOGRAPHICS,
                 ("_modstamp", "TIMESTAMP"),
                 ("_enriched_at", "TIMESTAMP"),
             ),
@@ -167,13 +204,13 @@ TABLES: dict[str, Table] = {
         Table(
             "account_enriched",
             "enrich",
-            "Accounts plus derived fields used by matching.",
+            "Accounts plus derived fields used by matching and routing (as account.<column>).",
             _cols(
                 ("account_id", "VARCHAR"),
                 ("website_domain", "VARCHAR"),
                 ("name_norm", "VARCHAR"),
-                ("country_code", "VARCHAR"),
-                ("state_code", "VARCHAR"),
+                *_GEOGRAPHY,
+                *_FIRMOGRAPHICS,
                 ("_modstamp", "TIMESTAMP"),
                 ("_enriched_at", "TIMESTAMP"),
             ),
@@ -295,6 +332,37 @@ TABLES: dict[str, Table] = {
                 ("updated_at", "TIMESTAMP"),
             ),
             key=("pool", "user_id"),
+        ),
+        Table(
+            "quality_check",
+            "checks",
+            "Result of each data quality check (Great Expectations suite) in each run.",
+            _cols(
+                ("run_id", "VARCHAR"),
+                ("check_name", "VARCHAR"),
+                ("asset", "VARCHAR", "the asset it checks"),
+                ("blocking", "BOOLEAN", "a failure stops the CRM push"),
+                ("passed", "BOOLEAN"),
+                ("failing_rows", "BIGINT"),
+                ("outcomes", "JSON", "per expectation: passed, rows, failing, examples"),
+                ("error", "VARCHAR", "the check could not run: why"),
+                ("seconds", "DOUBLE"),
+                ("checked_at", "TIMESTAMP"),
+            ),
+            key=("run_id", "check_name"),
+        ),
+        Table(
+            "kpi",
+            "kpis",
+            "Routing KPIs per run, long format: one row per measure and dimension (e.g. leads per owner).",
+            _cols(
+                ("run_id", "VARCHAR"),
+                ("computed_at", "TIMESTAMP"),
+                ("measure", "VARCHAR", "e.g. leads_per_owner, share_unroutable, fill_pct"),
+                ("dimension", "VARCHAR", "e.g. the owner, the pool, the column; empty for totals"),
+                ("value", "DOUBLE"),
+            ),
+            key=("run_id", "measure", "dimension"),
         ),
         Table(
             "tick_log",
