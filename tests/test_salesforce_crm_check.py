@@ -32,25 +32,27 @@ def test_the_shipped_mapping_matches_the_crm(env):
     assert f"against the {env['LEADROUTE_CRM']} CRM (5 objects, 6 API call(s))" in result.output
 
 
-@pytest.mark.parametrize(("edit", "expected"), [
-    (("Sector__c]", "Sector__c, Segment__c]"),
-     "fields.yaml:27: error: Lead.Segment__c does not exist in the CRM, or this user cannot read it "
-     "(objects.lead.fields.industry)"),
+@pytest.mark.parametrize(("edit", "at", "expected"), [
+    (("Sector__c]", "Sector__c, Segment__c]"), "Segment__c",
+     "error: Lead.Segment__c does not exist in the CRM, or this user cannot read it (objects.lead.fields.industry)"),
     (("      routing_reason: Routing_Reason__c", "      routing_reason: Routing_Reason__c\n      converted: IsConverted"),
-     "fields.yaml:48: error: Lead.IsConverted is not updateable by this user (objects.lead.writes.converted)"),
-    (("      routing_reason: Routing_Reason__c", "      routing_reason: Routing_Reason2__c"),
-     "fields.yaml:47: error: Lead.Routing_Reason2__c does not exist in the CRM, so routing_reason cannot be written"),
-    (("sobject: Opportunity", "sobject: Deal__c"),
-     "fields.yaml:85: error: Deal__c does not exist in the CRM, or this user cannot see it (objects.opportunity.sobject)"),
+     "converted: IsConverted",
+     "error: Lead.IsConverted is not updateable by this user (objects.lead.writes.converted)"),
+    (("      routing_reason: Routing_Reason__c", "      routing_reason: Routing_Reason2__c"), "Routing_Reason2__c",
+     "error: Lead.Routing_Reason2__c does not exist in the CRM, so routing_reason cannot be written"),
+    (("sobject: Opportunity", "sobject: Deal__c"), "sobject: Deal__c",
+     "error: Deal__c does not exist in the CRM, or this user cannot see it (objects.opportunity.sobject)"),
 ])
-def test_a_field_the_crm_lacks_or_cannot_update_is_reported_at_its_line(env, rules_dir, edit, expected):
+def test_a_field_the_crm_lacks_or_cannot_update_is_reported_at_its_line(env, rules_dir, edit, at, expected):
     fields = rules_dir / "fields.yaml"
     text = fields.read_text()
     assert edit[0] in text
-    fields.write_text(text.replace(edit[0], edit[1], 1))
+    text = text.replace(edit[0], edit[1], 1)
+    fields.write_text(text)
+    line = next(n for n, content in enumerate(text.splitlines(), start=1) if at in content)
     result = run(env)
     assert result.exit_code == 1, result.output
-    assert expected in result.output
+    assert f"fields.yaml:{line}: {expected}" in result.output
     assert "1 problem(s)" in result.output
 
 
