@@ -168,6 +168,7 @@ class CrmAdapter(Protocol):
 
     name: str
     counter: CallCounter
+    task_key_field: str  # Task's external id field: upserts on it never duplicate a task
 
     def extract(self, mapping: ObjectMapping, since: datetime | None) -> pd.DataFrame:
         """Records of ``mapping.sobject`` changed at or after ``since`` (all when None).
