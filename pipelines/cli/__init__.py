@@ -9,7 +9,9 @@ import sys
 
 import click
 
-from pipelines.cli import crm, demo, explain, report, rules, tick
+from pipelines.cli import demo, explain, report, rules, tick
+from pipelines.cli import pools
+from pipelines.cli import crm
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,7 +24,7 @@ def cli() -> None:
     """
 
 
-for module in (demo, tick, rules, explain, report, crm):
+for module in (demo, tick, rules, explain, report, pools, crm):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -41,10 +41,10 @@ class RouteContext:
     queue_ids: dict[str, str]  # queue developer name -> CRM id
     crm_active: set[str] | None = None  # active CRM users; None when unknown (e.g. CSV simulations)
     user_names: dict[str, str] = field(default_factory=dict)
-    pool_states: dict[str, pool_mod.PoolState] = field(default_factory=dict)
+    pool_states: pool_mod.PoolBook = field(default_factory=pool_mod.PoolBook)  # what pools remember (pools.load_states)
 
     def state(self, pool: str) -> pool_mod.PoolState:
-        return self.pool_states.setdefault(pool, pool_mod.PoolState(pool))
+        return self.pool_states.state(pool)
 
     def name(self, user_id) -> str:
         return self.user_names.get(user_id, user_id)

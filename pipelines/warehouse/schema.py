@@ -303,12 +303,22 @@ TABLES: dict[str, Table] = {
         Table(
             "pool_state",
             "route",
-            "Persistent state of each distribution pool, so fairness can be checked, not trusted.",
+            "Persistent state of each distribution pool, so fairness can be checked, not trusted. "
+            "One row per pool, written by every run that routed leads through it.",
             _cols(
                 ("pool", "VARCHAR"),
-                ("pointer", "BIGINT", "assignments made by the pool's distribution method, ever"),
+                ("method", "VARCHAR", "round_robin, weighted_round_robin or load_balanced"),
+                ("pointer", "BIGINT", "leads given out by the pool's distribution method, ever (sticky ones excluded)"),
                 ("last_user_id", "VARCHAR", "round robin resumes after this member"),
-                ("assigned_total", "BIGINT"),
+                ("turn", "DOUBLE", "the turn value of the last lead given out; members joining or returning start here"),
+                ("assigned_total", "BIGINT", "leads the pool assigned, ever (distributed + sticky)"),
+                ("sticky_total", "BIGINT", "leads that went to the member who had the company's earlier lead"),
+                ("unassigned_total", "BIGINT", "leads nobody in the pool could take (they went to the fallback)"),
+                ("members", "INTEGER", "members at the last run"),
+                ("available", "INTEGER", "members available at the last run"),
+                ("last_run_assigned", "INTEGER", "leads assigned by the last run"),
+                ("last_run_unassigned", "INTEGER", "leads passed to the fallback by the last run"),
+                ("last_detail", "VARCHAR", "the last run's summary: who was skipped and why"),
                 ("updated_at", "TIMESTAMP"),
             ),
             key=("pool",),
@@ -316,22 +326,52 @@ TABLES: dict[str, Table] = {
         Table(
             "pool_member_state",
             "route",
-            "Per pool member: assignments today and this week, last assignment, and why the "
-            "member was last skipped.",
+            "Per pool and member: leads today and this week (the rep's local day and ISO week), caps, "
+            "their turn, and how often and why they were skipped. Fair share: compare assigned_total "
+            "across the members of a pool, with effective_weight; skips explain the gaps.",
             _cols(
                 ("pool", "VARCHAR"),
                 ("user_id", "VARCHAR"),
-                ("assigned_total", "BIGINT"),
-                ("assigned_day", "DATE"),
+                ("name", "VARCHAR"),
+                ("assigned_total", "BIGINT", "leads this member got from this pool, ever"),
+                ("sticky_total", "BIGINT", "of which sticky (same company as an earlier lead)"),
+                ("assigned_day", "DATE", "the member's local date assigned_today counts"),
                 ("assigned_today", "INTEGER"),
-                ("assigned_week", "DATE"),
+                ("assigned_week", "DATE", "Monday of the member's local ISO week assigned_this_week counts"),
                 ("assigned_this_week", "INTEGER"),
                 ("last_assigned_at", "TIMESTAMP"),
+                ("next_turn", "DOUBLE", "round robin / weighted: the member's next turn (lowest goes first)"),
+                ("skipped_total", "BIGINT", "leads distributed while this member could not take one "
+                                           "(= skipped_unavailable_total + skipped_cap_total)"),
+                ("skipped_unavailable_total", "BIGINT", "... because inactive, out of office, on holiday, "
+                                                       "outside working hours or not started"),
+                ("skipped_cap_total", "BIGINT", "... because a daily or weekly cap was reached"),
                 ("last_skip_reason", "VARCHAR"),
-                ("skipped_total", "BIGINT"),
+                ("last_skipped_at", "TIMESTAMP"),
+                ("status", "VARCHAR", "at the last run: available, or why not (inactive, crm_inactive, "
+                                      "not_started, out_of_office, holiday, off_hours, daily_cap, weekly_cap, paused)"),
+                ("status_reason", "VARCHAR", "the same in words"),
+                ("effective_weight", "DOUBLE", "weight x ramp factor at the last run (1 for plain round robin)"),
+                ("open_workload", "INTEGER", "open leads owned in the CRM at the last run (load_balanced pools)"),
+                ("daily_cap", "INTEGER", "the tightest daily cap at the last run (pool or reps.csv); empty: none"),
+                ("weekly_cap", "INTEGER", "the tightest weekly cap at the last run; empty: none"),
                 ("updated_at", "TIMESTAMP"),
             ),
             key=("pool", "user_id"),
+        ),
+        Table(
+            "pool_sticky",
+            "route",
+            "For sticky pools: per company key (e.g. lead.domain=acme.com), the member who got its latest "
+            "lead, so the company's next lead within the window goes to them.",
+            _cols(
+                ("pool", "VARCHAR"),
+                ("sticky_key", "VARCHAR", "field=value, normalised (trimmed, lower case)"),
+                ("user_id", "VARCHAR"),
+                ("lead_id", "VARCHAR"),
+                ("assigned_at", "TIMESTAMP"),
+            ),
+            key=("pool", "sticky_key"),
         ),
         Table(
             "quality_check",
