@@ -301,6 +301,19 @@ TABLES: dict[str, Table] = {
             key=("decision_id", "kind"),
         ),
         Table(
+            "route_watch",
+            "route",
+            "Per decided lead, the values of the fields the `updated` flow watches, as leadroute last "
+            "saw them, so a lead is re-routed when those change (never on the echo of our own push).",
+            _cols(
+                ("lead_id", "VARCHAR"),
+                ("watched", "JSON", "watched field -> value as text, when last looked at"),
+                ("lead_modstamp", "TIMESTAMP", "the lead version last looked at"),
+                ("checked_at", "TIMESTAMP"),
+            ),
+            key=("lead_id",),
+        ),
+        Table(
             "pool_state",
             "route",
             "Persistent state of each distribution pool, so fairness can be checked, not trusted. "

@@ -53,6 +53,8 @@ class CrmTwin:
             return
         if not self.loaded:
             self.emu.load_sqlite(self.builder.path)
+            # The shipped rules convert leads with status Qualified, a converted status the org must offer.
+            self.emu.converted_statuses.add("Qualified")
             self.loaded = True
             for name, value in {
                 "SALESFORCE_INSTANCE_URL": self.emu.instance_url,
