@@ -76,6 +76,8 @@ def test_a_locked_row_stays_pending_and_is_retried_after_its_backoff_then_writte
     org.unlock(leads[0])
     assert twin_pipeline.tick(NOW + timedelta(minutes=2)).metadata["crm_push"]["pushed"] == 1
     assert_pushed_once(twin_pipeline, org, leads)
+    converted = {w.record_id for w in org.emu.writes("Lead", op="convert")}
+    assert leads[0] in converted, "its conversion (the shipped rules' side action) waited for the owner, then ran once"
 
 
 def test_the_api_limit_reached_mid_push_stops_the_tick_and_keeps_the_rest_pending(twin_pipeline, org):
