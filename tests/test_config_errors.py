@@ -249,3 +249,19 @@ def test_the_shipped_rules_are_valid(mapping):
 @pytest.fixture
 def mapping(rules_dir):
     return load_field_mapping(rules_dir / "fields.yaml")
+
+
+def test_a_warehouse_created_before_a_column_was_declared_gains_it(tmp_path, rules_dir):
+    """The warehouse migrates itself: a declared column missing from an existing table is added."""
+    from pipelines.crm.fields import load_field_mapping
+    from pipelines.warehouse import db
+
+    path = tmp_path / "old.duckdb"
+    mapping = load_field_mapping(rules_dir / "fields.yaml")
+    with db.connect(path) as con:
+        db.migrate(con, mapping.mapped_columns())
+        con.execute("ALTER TABLE routing_decision DROP COLUMN pool")
+        con.execute("INSERT INTO routing_decision (decision_id, lead_id) VALUES ('d1', 'l1')")
+    with db.connect(path) as con:
+        db.migrate(con, mapping.mapped_columns())
+        assert con.execute("SELECT decision_id, lead_id, pool FROM routing_decision").fetchall() == [("d1", "l1", None)]

@@ -131,7 +131,9 @@ def test_side_actions_reach_the_crm_and_explain_reads_like_the_rules(routed, pip
     assert "step public_sector: applied, but no row of table public_sector matches (domain, industry)" in text
     assert "decided by: target_account (because account.type equals Target)" in text
     assert "the rule says: Leads from target accounts are converted and go to the AE" in text
-    assert "how: fallback: ultimate parent's owner Morgan Reyes" in text
+    how = next(line for line in text.splitlines() if line.strip().startswith("how:"))
+    assert how.endswith("fallback: ultimate parent's owner Morgan Reyes"), how
+    assert "is not an active user" in how or "no account owner" in how, "says why the account owner could not take it"
     assert "also: convert into a contact under account" in text
     assert "CRM conversion: pushed" in text and "CRM follow-up task: pushed" in text
 
@@ -174,3 +176,30 @@ def test_only_leads_whose_watched_fields_change_are_rerouted_never_the_echo_of_o
     assert "Earlier decision" in text and "decided by: unqualified_hold" in text
 
 
+
+
+def test_a_lead_a_fallback_puts_in_a_queue_gets_no_task_and_no_conversion(rules_dir):
+    """Tasks and contacts need a person: a queue owner would be refused by the CRM."""
+    import json
+
+    import pandas as pd
+
+    from pipelines.routing import engine
+    from pipelines.routing.loader import load_rules
+    from pipelines.routing.pools import PoolBook
+
+    flow = rules_dir / "flow.yaml"
+    flow.write_text(
+        "version: 1\nflows:\n  new:\n"
+        "    - step: to_the_tank\n"
+        "      assign: queue\n      queue: Shark_Tank\n"
+        "      task: {subject: Call back, due_in_hours: 2}\n"
+        "      convert: {converted_status: Qualified}\n"
+        "      set: {routing_reason: shark tank}\n"
+    )
+    rules = load_rules(rules_dir)
+    frame = pd.DataFrame({"lead_id": ["00Q1"], "account.account_id": ["001A"], "lead.owner_id": [None]})
+    ctx = engine.RouteContext(now=NOW, queue_ids={"Shark_Tank": "00G4"}, pool_states=PoolBook())
+    out = engine.route(frame, rules, "new", ctx)
+    assert out.loc[0, "queue"] == "Shark_Tank"
+    assert [a["kind"] for a in json.loads(out.loc[0, "side_actions"])] == ["fields"]

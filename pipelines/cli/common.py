@@ -13,6 +13,12 @@ from pipelines.sourcefile import ConfigError
 from pipelines.warehouse.db import WarehouseBusy
 
 
+class Failure(click.ClickException):
+    """An error the user can fix; exit status 2, so 1 stays free for "the check found something"."""
+
+    exit_code = 2
+
+
 def settings() -> Settings:
     try:
         return Settings.from_env()

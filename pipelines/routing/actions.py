@@ -30,6 +30,8 @@ class Resolution:
     failure: pd.Series  # why no owner, where unresolved
     side: pd.Series | None = None  # side actions decided inside the action (a nested flow's step), per lead
     via: pd.Series | None = None  # a nested flow's trace, per lead
+    pool: pd.Series | None = None  # the distribution pool that picked the owner, per lead (diff and backfill
+    # compare "pool X" rather than the member a round-robin turn happened to give)
 
     @property
     def resolved(self) -> np.ndarray:
@@ -109,24 +111,32 @@ def merge(first: Resolution, second: Resolution, prefix: str) -> Resolution:
     take = pd.Series(second.resolved, index=ix)
     owner.loc[ix] = second.owner.where(take, owner.loc[ix])
     queue.loc[ix] = second.queue.where(take, queue.loc[ix])
-    detail.loc[ix] = (prefix + second.detail.astype(str)).where(take, detail.loc[ix])
+    # Keep why the first action found nobody (e.g. who the pool skipped) before what the fallback did.
+    why_first = failure.loc[ix].astype("string").fillna("").str.cat(pd.Series("; ", index=ix)).where(
+        failure.loc[ix].notna(), "")
+    detail.loc[ix] = (why_first + prefix + second.detail.astype(str)).where(take, detail.loc[ix])
     failure.loc[ix] = failure.loc[ix].where(~take, None)
     failure.loc[ix] = failure.loc[ix].where(take, failure.loc[ix].astype(str) + "; " + prefix + second.failure.astype(str))
-    side, via = first.side, first.via
+    side, via, pool_of = first.side, first.via, first.pool
     if second.side is not None:
         side = (first.side.copy() if first.side is not None else pd.Series(None, index=first.owner.index, dtype=object))
         side.loc[ix] = second.side.where(take, side.loc[ix])
     if second.via is not None:
         via = (first.via.copy() if first.via is not None else pd.Series(None, index=first.owner.index, dtype=object))
         via.loc[ix] = second.via.where(take, via.loc[ix])
-    return Resolution(owner, queue, detail, failure, side, via)
+    if second.pool is not None or first.pool is not None:
+        pool_of = first.pool.copy() if first.pool is not None else pd.Series(None, index=first.owner.index, dtype=object)
+        taken = second.pool if second.pool is not None else pd.Series(None, index=ix, dtype=object)
+        pool_of.loc[ix] = taken.where(take, pool_of.loc[ix])
+    return Resolution(owner, queue, detail, failure, side, via, pool_of)
 
 
 def pool(name: str, frame: pd.DataFrame, rules: RuleSet, ctx) -> Resolution:
     idx = frame.index
     decl = rules.pools[name]
     owner, detail = pool_mod.assign(decl, frame, rules, ctx)
-    res = Resolution(owner=owner, queue=_na(idx), detail=detail, failure=detail.where(owner.isna(), None))
+    res = Resolution(owner=owner, queue=_na(idx), detail=detail, failure=detail.where(owner.isna(), None),
+                     pool=pd.Series(name, index=idx, dtype=object).where(owner.notna(), None))
     if decl.fallback is not None and owner.isna().any():
         fb = resolve(decl.fallback, frame[owner.isna().to_numpy()], rules, ctx)
         res = merge(res, fb, f"pool {name} fallback: ")
@@ -157,6 +167,10 @@ def _table(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx, columns=Non
         res.queue[rows] = sub.queue.values
         res.failure[rows] = sub.failure.values
         res.detail[rows] = (res.detail[rows] + " -> " + sub.detail.astype(str)).values
+        if sub.pool is not None:
+            if res.pool is None:
+                res.pool = pd.Series(None, index=res.owner.index, dtype=object)
+            res.pool[rows] = sub.pool.values
     return res
 
 

@@ -89,6 +89,7 @@ def route(frame: pd.DataFrame, rules: RuleSet, entry: str, ctx: RouteContext, *,
     out_detail = np.full(n, None, dtype=object)
     out_side = np.full(n, None, dtype=object)
     out_via = np.full(n, None, dtype=object)
+    out_pool = np.full(n, None, dtype=object)
     decided_at = np.full(n, len(steps), dtype=int)
     tried = np.zeros((n, len(steps)), dtype=bool)  # steps that applied but found nobody
     attempts = np.full(n, "", dtype=object)  # their JSON, in order
@@ -111,6 +112,8 @@ def route(frame: pd.DataFrame, rules: RuleSet, entry: str, ctx: RouteContext, *,
         out_queue[done] = res.queue[ok].where(res.queue[ok].notna(), None).to_numpy()
         out_detail[done] = res.detail[ok].to_numpy()
         out_side[done] = _side(step, sub[ok], res, ok, ctx)
+        if res.pool is not None:
+            out_pool[done] = res.pool[ok].where(res.pool[ok].notna(), None).to_numpy()
         if res.via is not None:
             out_via[done] = res.via[ok].to_numpy()
         decided_at[done] = i
@@ -143,6 +146,7 @@ def route(frame: pd.DataFrame, rules: RuleSet, entry: str, ctx: RouteContext, *,
         "reason": step_names + ": " + out_detail.astype(str),
         "trace": traces,
         "side_actions": out_side,
+        "pool": out_pool,
     }, index=index if keep_index else None)
     return out[decided] if not decided.all() else out
 
@@ -177,7 +181,7 @@ def used_columns(frame: pd.DataFrame, rules: RuleSet) -> tuple[list[str], list[s
 
 def _side(step: Step, rows: pd.DataFrame, res: Resolution, ok: np.ndarray, ctx: RouteContext) -> np.ndarray:
     """The step's own side actions, plus any a nested flow's step decided, per decided lead (JSON list text)."""
-    own = side_mod.render(step.side_actions, rows, ctx.now)
+    own = side_mod.render(step.side_actions, rows, ctx.now, to_person=res.owner[ok].notna().to_numpy())
     if res.side is None:
         return own
     inner = res.side[ok].to_numpy(dtype=object)

@@ -67,9 +67,9 @@ def availability(rows: pd.DataFrame, now: datetime, crm_active: set[str] | None,
         columns=["date", "applies_to", "name"]), hours=False)["reason"]
 
 
-def load_states(con: duckdb.DuckDBPyConnection) -> PoolBook:
+def load_states(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> PoolBook:
     """Everything pools remember (state, members, sticky owners) and each rep's open workload."""
-    return pool_book.load(con)
+    return pool_book.load(con, read_only=read_only)
 
 
 def save_states(con: duckdb.DuckDBPyConnection, states: PoolBook, now: datetime) -> pd.DataFrame:

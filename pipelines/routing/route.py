@@ -29,7 +29,7 @@ from pipelines.routing.model import RuleSet
 from pipelines.stage import RunInfo, StageResult
 
 
-def load_context(con: duckdb.DuckDBPyConnection, run: RunInfo) -> engine.RouteContext:
+def load_context(con: duckdb.DuckDBPyConnection, run: RunInfo, read_only: bool = False) -> engine.RouteContext:
     queue_ids = dict(con.execute("SELECT developer_name, queue_id FROM crm_queue").fetchall())
     users = con.execute("SELECT user_id, name, coalesce(is_active, false) FROM crm_user").fetchall()
     return engine.RouteContext(
@@ -37,7 +37,7 @@ def load_context(con: duckdb.DuckDBPyConnection, run: RunInfo) -> engine.RouteCo
         queue_ids=queue_ids,
         crm_active={u for u, _, active in users if active} if users else None,
         user_names={u: n for u, n, _ in users},
-        pool_states=pools.load_states(con),
+        pool_states=pools.load_states(con, read_only=read_only),
     )
 
 

@@ -53,11 +53,22 @@ def fill(template: Template, frame: pd.DataFrame) -> pd.Series:
     return out.str.replace(r"\s+", " ", regex=True).str.strip()
 
 
-def render(actions: list[SideAction], frame: pd.DataFrame, now) -> np.ndarray:
-    """Per lead of ``frame``, its side actions as JSON list text for the ledger (None when there are none)."""
+# Side actions that need a person: a queue can neither own a contact nor a task (Salesforce refuses both).
+NEEDS_A_PERSON = ("convert", "task")
+
+
+def render(actions: list[SideAction], frame: pd.DataFrame, now, to_person: np.ndarray | None = None) -> np.ndarray:
+    """Per lead of ``frame``, its side actions as JSON list text for the ledger (None when there are none).
+
+    ``to_person`` marks the leads routed to a user; for the others (a fallback put them in a queue)
+    conversions and tasks are left out, and only field values are set.
+    """
     items = np.full(len(frame), "", dtype=object)
     for action in actions:
-        items = trace.join(items, _one(action, frame, now))
+        one = _one(action, frame, now)
+        if to_person is not None and action.kind in NEEDS_A_PERSON:
+            one = np.where(to_person, one, "").astype(object)
+        items = trace.join(items, one)
     return trace.as_list(items)
 
 

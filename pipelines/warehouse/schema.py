@@ -263,6 +263,7 @@ TABLES: dict[str, Table] = {
                 ("action", "VARCHAR", "account_owner, table, pool, queue, user, keep, ..."),
                 ("owner_id", "VARCHAR", "target owner (a user or queue id), empty when only a queue name is known"),
                 ("queue", "VARCHAR", "queue name when routed to a queue"),
+                ("pool", "VARCHAR", "the distribution pool that picked the owner, if one did"),
                 ("reason", "VARCHAR", "one line a sales-ops person understands"),
                 ("trace", "JSON", "steps tried, conditions, table row or pool state used"),
                 ("rules_version", "VARCHAR"),
