@@ -11,7 +11,7 @@ import click
 
 from pipelines.cli import demo, explain, report, rules, tick
 from pipelines.cli import pools
-from pipelines.cli import backfill, diff
+from pipelines.cli import backfill, crm, diff
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,7 +24,7 @@ def cli() -> None:
     """
 
 
-for module in (demo, tick, rules, explain, report, pools, diff, backfill):
+for module in (demo, tick, rules, explain, report, pools, diff, backfill, crm):
     for command in module.COMMANDS:
         cli.add_command(command)
 
