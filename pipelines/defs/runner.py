@@ -65,8 +65,7 @@ def run_job(job_name: str, *, resources: dict | None = None, instance: dg.Dagste
     config = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}
     result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=config)
     seconds = time.perf_counter() - started
-    failures = [f"{e.step_key}: {e.event_specific_data.error.message.strip()}"
-                for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    failures = _failures(result.all_events)
     materialized, metadata = set(), {}
     for e in result.get_asset_materialization_events():
         mat = e.step_materialization_data.materialization
@@ -76,6 +75,28 @@ def run_job(job_name: str, *, resources: dict | None = None, instance: dg.Dagste
     selected = [k.to_user_string() for k in job.asset_layer.executable_asset_keys] if hasattr(job, "asset_layer") else []
     skipped = sorted(set(selected) - materialized)
     return TickOutcome(result.run_id, result.success and not failures, seconds, failures, skipped, metadata)
+
+
+def _root_cause(error) -> str:
+    """The innermost error message: what the user can act on, not Dagster's wrapper."""
+    while error is not None and getattr(error, "cause", None) is not None:
+        error = error.cause
+    return (error.message if error is not None else "").strip().splitlines()[-1] if error is not None else ""
+
+
+def _failures(events) -> list[str]:
+    """One line per failed step with its real cause; after retries, the last attempt's cause."""
+    last_retry: dict[str, str] = {}
+    out = []
+    for e in events:
+        if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY:
+            last_retry[e.step_key] = _root_cause(e.event_specific_data.error)
+        elif e.event_type == dg.DagsterEventType.STEP_FAILURE:
+            cause = _root_cause(e.event_specific_data.error)
+            if "max_retries" in cause and e.step_key in last_retry:
+                cause = f"{last_retry[e.step_key]} (after retries)"
+            out.append(f"{e.step_key}: {cause}")
+    return out
 
 
 def run_tick(*, resources: dict | None = None, instance: dg.DagsterInstance | None = None,
