@@ -1,50 +1,250 @@
-"""Master: account + account_enriched -> account_master.
+"""Master: account -> account_match_key, account_duplicate, account_master.
 
-Rebuilt when any account changed since the last build. Today every CRM account is
-its own master entity; duplicate clustering and survivorship replace that in the
-matching engine (issue 4) without changing this table's contract.
+The account side of matching is computed here, when accounts change, never per
+tick: each changed account's match keys are stored, its duplicates are looked for
+among all accounts with the same engine that matches leads (at a stricter
+threshold, and only when the names agree), and the master is rebuilt:
+
+- duplicate clusters are the connected components of the duplicate pairs, and each
+  cluster's survivor is chosen by the configured precedence (``master.survivor`` in
+  ``matching.yaml``: customer over prospect, most open opportunities, most complete,
+  oldest...). Nothing is merged in the CRM;
+- the hierarchy comes from ParentId chains (see :mod:`pipelines.matching.hierarchy`).
+
+Keys and duplicate pairs are incremental (only changed accounts are normalised and
+compared); clusters, survivors and the hierarchy are recomputed for all accounts
+in vectorised form, because one changed ParentId can move a whole subtree.
 """
 
 from __future__ import annotations
 
 import duckdb
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from pipelines.matching.hierarchy import build_hierarchy
+from pipelines.matching.index import KeyTable
+from pipelines.matching.keys import match_keys
+from pipelines.matching.link import Linker
+from pipelines.matching.settings import MatchingSettings
 from pipelines.stage import RunInfo, StageResult
-from pipelines.warehouse.db import scalar
+from pipelines.warehouse.db import ensure_columns, scalar, upsert
+from pipelines.warehouse.schema import TABLES
+
+MASTER_TABLES = ("account_match_key", "account_duplicate", "account_master")
+ACCOUNT_FIELDS = {"company": "name", "website": "website", "phone": "phone", "street": "street", "city": "city",
+                  "state": "state", "postal_code": "postal_code", "country": "country",
+                  "latitude": "latitude", "longitude": "longitude"}
 
 
-def build_master(con: duckdb.DuckDBPyConnection, run: RunInfo) -> StageResult:
-    result = StageResult("master")
-    last_build = scalar(con, "SELECT max(_built_at) FROM account_master")
-    changed = scalar(
-        con, "SELECT count(*) FROM account_enriched WHERE ? IS NULL OR _enriched_at > ?", [last_build, last_build]
-    )
-    if not changed:
-        result.counts = {"accounts_changed": 0, "master_rows": scalar(con, "SELECT count(*) FROM account_master")}
-        return result
-    accounts = con.execute("SELECT account_id, parent_id FROM account WHERE NOT coalesce(is_deleted, false)").df()
-    tree = build_hierarchy(accounts)
-    tree["master_id"] = tree["account_id"]
-    tree["is_survivor"] = True
-    tree["_built_at"] = run.now
-    con.register("_tree", tree)
+def ensure_tables(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> None:
+    """Add columns declared in the schema after a warehouse was created (columns are only added)."""
+    for name in names:
+        ensure_columns(con, name, TABLES[name].columns)
+
+
+def _account_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("DESCRIBE account").fetchall()}
+
+
+def _account_frame(con: duckdb.DuckDBPyConnection, where: str) -> pd.DataFrame:
+    have = _account_columns(con)
+    items = [f'a."{col}" AS "{field}"' for field, col in ACCOUNT_FIELDS.items() if col in have]
+    return con.execute(f"SELECT a.account_id, a._modstamp, {', '.join(items)} FROM account a WHERE {where}").df()
+
+
+def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo) -> tuple[list, list]:
+    """Recompute keys of new and changed accounts; drop keys of deleted ones. Returns (changed, removed) ids."""
+    live = "NOT coalesce(a.is_deleted, false)"
+    changed = _account_frame(
+        con, f"{live} AND a.account_id NOT IN (SELECT account_id FROM account_match_key k "
+             f"WHERE k._modstamp >= a._modstamp)")
+    removed = [r[0] for r in con.execute(
+        f"SELECT k.account_id FROM account_match_key k LEFT JOIN account a USING (account_id) "
+        f"WHERE a.account_id IS NULL OR coalesce(a.is_deleted, false)").fetchall()]
+    if len(changed):
+        keys = match_keys(changed, default_country=settings.default_country, prefer="website")
+        keys.insert(0, "account_id", changed["account_id"].values)
+        keys["_modstamp"] = changed["_modstamp"].values
+        keys["_keyed_at"] = run.now
+        upsert(con, "account_match_key", keys, ["account_id"])
+    if removed:
+        con.execute("DELETE FROM account_match_key WHERE account_id IN (SELECT unnest(?))", [removed])
+    return list(changed["account_id"]), removed
+
+
+def find_duplicates(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, changed: list, removed: list,
+                    run: RunInfo, *, full: bool) -> int:
+    """Replace the duplicate pairs that involve changed or removed accounts; returns pairs found."""
+    touched = pd.DataFrame({"account_id": list(changed) + list(removed)}, dtype=object)
+    con.register("_touched", touched)
     try:
-        con.execute("BEGIN")
-        con.execute("DELETE FROM account_master")
-        con.execute("INSERT INTO account_master BY NAME SELECT * FROM _tree")
-        con.execute("COMMIT")
+        if full:
+            con.execute("DELETE FROM account_duplicate")
+        else:
+            con.execute("DELETE FROM account_duplicate WHERE account_id IN (SELECT account_id FROM _touched) "
+                        "OR duplicate_id IN (SELECT account_id FROM _touched)")
+        if not changed:
+            return 0
+        if full:
+            left = KeyTable("account_match_key", "account_id")
+        else:
+            con.execute("CREATE OR REPLACE TEMP TABLE _changed_keys AS SELECT * FROM account_match_key "
+                        "WHERE account_id IN (SELECT account_id FROM _touched)")
+            left = KeyTable("_changed_keys", "account_id")
+        pairs = duplicate_pairs(con, settings, left, KeyTable("account_match_key", "account_id"))
     finally:
-        con.unregister("_tree")
-    issues = tree[tree["hierarchy_issue"].notna()]
+        con.unregister("_touched")
+    if pairs.empty:
+        return 0
+    parents = con.execute("SELECT account_id, parent_id FROM account WHERE parent_id IS NOT NULL").df()
+    pairs = _drop_parent_child(pairs, parents)
+    edges = pd.DataFrame({
+        "account_id": np.minimum(pairs["l_id"].astype(str), pairs["r_id"].astype(str)),
+        "duplicate_id": np.maximum(pairs["l_id"].astype(str), pairs["r_id"].astype(str)),
+        "confidence": pairs["confidence"].values, "reason": pairs["reason"].values,
+    }).sort_values("confidence", ascending=False).drop_duplicates(["account_id", "duplicate_id"])
+    edges["_found_at"] = run.now
+    upsert(con, "account_duplicate", edges, ["account_id", "duplicate_id"])
+    return len(edges)
+
+
+def duplicate_pairs(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, left: KeyTable,
+                    right: KeyTable) -> pd.DataFrame:
+    """Pairs of records judged one company: confidence at the dedupe threshold and names that agree.
+
+    Names must agree (exactly, nearly or as an acronym): two accounts that share a domain
+    but not a name are more often a parent and its business unit than a duplicate.
+    """
+    linker = Linker(settings, threshold=settings.dedupe.threshold)
+    scored = linker.score_pairs(con, left, right, exclude_self=True, min_confidence=settings.dedupe.threshold)
+    return scored[scored["name"].isin(settings.dedupe.name_levels)]
+
+
+def _drop_parent_child(pairs: pd.DataFrame, parents: pd.DataFrame) -> pd.DataFrame:
+    """A CRM parent and its child are two entities by the CRM's own word, never duplicates."""
+    if parents.empty:
+        return pairs
+    links = pd.concat([parents.set_axis(["l_id", "r_id"], axis=1), parents.set_axis(["r_id", "l_id"], axis=1)])
+    marked = pairs.merge(links.drop_duplicates().assign(_family=True), on=["l_id", "r_id"], how="left")
+    return pairs[marked["_family"].isna().to_numpy()]
+
+
+def clusters(ids: pd.Series, edges: pd.DataFrame) -> np.ndarray:
+    """Connected components of the duplicate pairs: a cluster number per id (singletons included)."""
+    index = pd.Index(ids)
+    n = len(index)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    a = index.get_indexer(edges["account_id"]) if len(edges) else np.zeros(0, dtype=np.int64)
+    b = index.get_indexer(edges["duplicate_id"]) if len(edges) else np.zeros(0, dtype=np.int64)
+    ok = (a >= 0) & (b >= 0)
+    graph = coo_matrix((np.ones(ok.sum()), (a[ok], b[ok])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+_SURVIVOR_SQL = {
+    "type": ("type_rank", "ASC", "account type"),
+    "open_opportunities": ("open_opportunities", "DESC", "more open opportunities"),
+    "most_complete": ("completeness", "DESC", "more complete"),
+    "oldest": ("created_at", "ASC", "older"),
+    "newest": ("created_at", "DESC", "newer"),
+    "recent_activity": ("last_activity_at", "DESC", "more recent activity"),
+    "top_of_hierarchy": ("depth", "ASC", "higher in the hierarchy"),
+}
+
+
+def _type_rank_sql(ranks: list[str]) -> tuple[str, list[str]]:
+    return ("CASE a.type " + " ".join(f"WHEN ? THEN {i}" for i in range(len(ranks)))
+            + f" ELSE {len(ranks)} END", list(ranks))
+
+
+def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | None, run: RunInfo) -> StageResult:
+    settings = settings or MatchingSettings()
+    result = StageResult("master")
+    ensure_tables(con, MASTER_TABLES)
+    full = not scalar(con, "SELECT count(*) FROM account_match_key")
+    changed, removed = refresh_keys(con, settings, run)
+    master_rows = scalar(con, "SELECT count(*) FROM account_master")
+    live = scalar(con, "SELECT count(*) FROM account WHERE NOT coalesce(is_deleted, false)")
+    if not changed and not removed and master_rows == live:
+        result.counts = {"accounts_changed": 0, "master_rows": int(master_rows)}
+        return result
+    pairs_found = find_duplicates(con, settings, changed, removed, run, full=full)
+    built = _rebuild(con, settings, run)
+    issues = built[built["hierarchy_issue"].notna()]
+    dup = built[built["cluster_size"] > 1]
     result.counts = {
-        "accounts_changed": int(changed),
-        "master_rows": len(tree),
+        "accounts_changed": len(changed),
+        "accounts_removed": len(removed),
+        "master_rows": len(built),
+        "duplicate_pairs_found": pairs_found,
+        "accounts_in_duplicate_clusters": len(dup),
+        "master_entities": int(built["is_survivor"].sum()),
         "hierarchy_issues": len(issues),
-        "max_depth": int(tree["depth"].max()) if len(tree) else 0,
+        "max_depth": int(built["depth"].max()) if len(built) else 0,
     }
     if len(issues):
         result.warnings.append(f"{len(issues)} account(s) with hierarchy problems, e.g. "
                                f"{issues.iloc[0]['account_id']}: {issues.iloc[0]['hierarchy_issue']}")
-    result.preview = issues.head(10) if len(issues) else tree.head(10)
+    big = built["cluster_size"].max() if len(built) else 0
+    if big > 20:
+        result.warnings.append(f"a duplicate cluster has {big} accounts; check account_duplicate for a "
+                               f"shared domain or phone that ties different companies together")
+    result.preview = (dup if len(dup) else built).head(10)
     return result
+
+
+def _rebuild(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo) -> pd.DataFrame:
+    """Clusters, survivors and hierarchy for every live account, written as the new account_master."""
+    have = _account_columns(con)
+    optional = {c: (f"a.{c}" if c in have else "NULL") for c in ("type", "created_at", "last_activity_at")}
+    rank_sql, rank_params = _type_rank_sql(settings.tie_breakers.type_rank if "type" in have else [])
+    accounts = con.execute(
+        f"""
+        SELECT a.account_id, a.parent_id, k.country, coalesce(k.completeness, 0) AS completeness,
+               {rank_sql if "type" in have else "0"} AS type_rank, {optional["created_at"]} AS created_at,
+               {optional["last_activity_at"]} AS last_activity_at,
+               coalesce(o.open_opportunities, 0) AS open_opportunities
+        FROM account a LEFT JOIN account_match_key k USING (account_id)
+        LEFT JOIN (SELECT account_id, count(*) AS open_opportunities FROM opportunity
+                   WHERE NOT coalesce(is_closed, false) AND NOT coalesce(is_deleted, false)
+                   GROUP BY account_id) o USING (account_id)
+        WHERE NOT coalesce(a.is_deleted, false)
+        """,
+        rank_params if "type" in have else [],
+    ).df()
+    edges = con.execute("SELECT account_id, duplicate_id FROM account_duplicate").df()
+    tree = build_hierarchy(accounts[["account_id", "parent_id", "country"]])
+    accounts["cluster"] = clusters(accounts["account_id"], edges)
+    accounts["depth"] = tree["depth"].to_numpy()
+    order = [_SURVIVOR_SQL[c] for c in settings.master.survivor]
+    by = ["cluster"] + [col for col, _, _ in order] + ["account_id"]
+    asc = [True] + [d == "ASC" for _, d, _ in order] + [True]
+    ranked = accounts.sort_values(by, ascending=asc, na_position="last", kind="stable")
+    first = ranked.drop_duplicates("cluster")
+    survivor_of = pd.Series(first["account_id"].to_numpy(), index=first["cluster"].to_numpy())
+    accounts["master_id"] = survivor_of.reindex(accounts["cluster"]).to_numpy()
+    accounts["cluster_size"] = accounts.groupby("cluster")["account_id"].transform("size").astype(int)
+    accounts["is_survivor"] = accounts["master_id"] == accounts["account_id"]
+    accounts["survivor_reason"] = np.where(
+        accounts["cluster_size"] > 1,
+        "survivor by " + ", then ".join(words for _, _, words in order), None)
+    out = tree.drop(columns=["depth"]).assign(depth=accounts["depth"].to_numpy())
+    for col in ("master_id", "is_survivor", "cluster_size", "survivor_reason"):
+        out[col] = accounts[col].to_numpy()
+    out["_built_at"] = run.now
+    con.register("_master", out)
+    try:
+        con.execute("BEGIN")
+        con.execute("DELETE FROM account_master")
+        con.execute("INSERT INTO account_master BY NAME SELECT * FROM _master")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_master")
+    return out

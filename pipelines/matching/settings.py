@@ -123,6 +123,10 @@ class LinkSettings(_Model):
 
 class DedupeSettings(_Model):
     threshold: float = Field(0.95, gt=0, lt=1, description="confidence from which two accounts are one company")
+    name_levels: list[str] = Field(
+        default_factory=lambda: ["exact", "close", "acronym"],
+        description="how the names of two duplicates must agree (sharing a domain alone is more often "
+                    "a parent and its business unit)")
 
 
 class MasterSettings(_Model):
