@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from pipelines.cli import demo, explain, report, rules, tick
+from pipelines.cli import demo, explain, matching, report, rules, tick
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,7 +22,7 @@ def cli() -> None:
     """
 
 
-for module in (demo, tick, rules, explain, report):
+for module in (demo, tick, rules, explain, report, matching):
     for command in module.COMMANDS:
         cli.add_command(command)
 

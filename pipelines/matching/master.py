@@ -21,13 +21,11 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from pipelines.matching.dedupe import clusters, duplicate_pairs
 from pipelines.matching.hierarchy import build_hierarchy
 from pipelines.matching.index import KeyTable
 from pipelines.matching.keys import match_keys
-from pipelines.matching.link import Linker
 from pipelines.matching.settings import MatchingSettings
 from pipelines.stage import RunInfo, StageResult
 from pipelines.warehouse.db import ensure_columns, scalar, upsert
@@ -111,18 +109,6 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, 
     return len(edges)
 
 
-def duplicate_pairs(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, left: KeyTable,
-                    right: KeyTable) -> pd.DataFrame:
-    """Pairs of records judged one company: confidence at the dedupe threshold and names that agree.
-
-    Names must agree (exactly, nearly or as an acronym): two accounts that share a domain
-    but not a name are more often a parent and its business unit than a duplicate.
-    """
-    linker = Linker(settings, threshold=settings.dedupe.threshold)
-    scored = linker.score_pairs(con, left, right, exclude_self=True, min_confidence=settings.dedupe.threshold)
-    return scored[scored["name"].isin(settings.dedupe.name_levels)]
-
-
 def _drop_parent_child(pairs: pd.DataFrame, parents: pd.DataFrame) -> pd.DataFrame:
     """A CRM parent and its child are two entities by the CRM's own word, never duplicates."""
     if parents.empty:
@@ -130,19 +116,6 @@ def _drop_parent_child(pairs: pd.DataFrame, parents: pd.DataFrame) -> pd.DataFra
     links = pd.concat([parents.set_axis(["l_id", "r_id"], axis=1), parents.set_axis(["r_id", "l_id"], axis=1)])
     marked = pairs.merge(links.drop_duplicates().assign(_family=True), on=["l_id", "r_id"], how="left")
     return pairs[marked["_family"].isna().to_numpy()]
-
-
-def clusters(ids: pd.Series, edges: pd.DataFrame) -> np.ndarray:
-    """Connected components of the duplicate pairs: a cluster number per id (singletons included)."""
-    index = pd.Index(ids)
-    n = len(index)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    a = index.get_indexer(edges["account_id"]) if len(edges) else np.zeros(0, dtype=np.int64)
-    b = index.get_indexer(edges["duplicate_id"]) if len(edges) else np.zeros(0, dtype=np.int64)
-    ok = (a >= 0) & (b >= 0)
-    graph = coo_matrix((np.ones(ok.sum()), (a[ok], b[ok])), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
 
 
 _SURVIVOR_SQL = {

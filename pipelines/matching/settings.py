@@ -127,6 +127,9 @@ class DedupeSettings(_Model):
         default_factory=lambda: ["exact", "close", "acronym"],
         description="how the names of two duplicates must agree (sharing a domain alone is more often "
                     "a parent and its business unit)")
+    corroborated_name_levels: list[str] = Field(
+        default_factory=lambda: ["subset", "similar"],
+        description="name agreement that also counts when the phone, street or location agrees")
 
 
 class MasterSettings(_Model):
