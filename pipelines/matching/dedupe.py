@@ -4,8 +4,9 @@ Used by the account master (CRM accounts) and by ``leadroute dedupe`` (any CSV).
 records are duplicates when the engine's confidence reaches ``dedupe.threshold``
 *and* their names agree: exactly, nearly or as an acronym, or (for names that merely
 overlap, "Arnie Morton's" / "Arnie Morton's of Chicago") together with the same
-phone, street or location. Sharing a domain with a different name is more often a
-parent and its business unit than a duplicate, so it is not enough on its own.
+phone, street or location; and they are not in different countries. Sharing a domain
+with a different name, or a name across countries, is more often a parent and its
+business unit than a duplicate.
 
 Clusters are the connected components of the duplicate pairs.
 """
@@ -32,7 +33,10 @@ def duplicate_pairs(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, 
     names_agree = scored["name"].isin(d.name_levels)
     corroborated = scored["name"].isin(d.corroborated_name_levels) & (
         (scored["phone"] == "exact") | scored["street"].isin(["exact", "similar"]) | (scored["geo"] == "same_place"))
-    return scored[names_agree | corroborated].reset_index(drop=True)
+    keep = names_agree | corroborated
+    if d.same_country:
+        keep &= scored["country"] != "different"
+    return scored[keep].reset_index(drop=True)
 
 
 def clusters(ids: pd.Series, edges: pd.DataFrame, a: str = "account_id", b: str = "duplicate_id") -> np.ndarray:

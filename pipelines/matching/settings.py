@@ -130,6 +130,9 @@ class DedupeSettings(_Model):
     corroborated_name_levels: list[str] = Field(
         default_factory=lambda: ["subset", "similar"],
         description="name agreement that also counts when the phone, street or location agrees")
+    same_country: bool = Field(
+        True, description="records in different countries are never duplicates (they are a company's "
+                          "country units, kept apart for the hierarchy)")
 
 
 class MasterSettings(_Model):

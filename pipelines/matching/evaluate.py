@@ -1,0 +1,202 @@
+"""Evaluate: precision, recall and F1 of the engine on the demo generator's labelled data.
+
+The generator writes its ground truth next to the CRM: ``accounts.csv`` (account_id,
+company_id, parent_company_id, is_duplicate) and ``leads.csv`` (lead_id, company_id,
+account_id, is_intake, broken). A lead's match is right when the matched account
+has the lead's company_id (any account of a duplicate cluster will do), or when
+neither has one. Account deduplication is scored on pairs: two accounts in one
+master cluster should be of one company, and two accounts of one company should be
+in one cluster.
+
+The stages run as plain functions on a private warehouse (extract, unify, enrich,
+master, match); nothing is routed or pushed, so the CRM is left untouched.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipelines.matching.settings import MatchingSettings, load_matching_settings
+
+
+@dataclass
+class Scores:
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+    def line(self, name: str) -> str:
+        return (f"{name:<28} precision {self.precision:.4f}  recall {self.recall:.4f}  F1 {self.f1:.4f}"
+                f"  (n={self.support:,})")
+
+
+def _prf(tp: float, fp: float, fn: float, support: int) -> Scores:
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    return Scores(p, r, 2 * p * r / (p + r) if p + r else 0.0, support)
+
+
+def score_lead_matches(matches: pd.DataFrame, leads_truth: pd.DataFrame, accounts_truth: pd.DataFrame) -> pd.DataFrame:
+    """Per lead: the true and predicted company and the outcome (tp, fp, fn, tn, wrong)."""
+    company_of = accounts_truth.set_index("account_id")["company_id"]
+    t = leads_truth.merge(matches, on="lead_id", how="left")
+    t["true_has"] = t["account_id"].fillna("").astype(str) != ""
+    t["pred_has"] = t["matched_account_id"].fillna("").astype(str) != ""
+    t["pred_company"] = t["matched_account_id"].map(company_of)
+    right = t["pred_has"] & t["true_has"] & (t["pred_company"].astype(str) == t["company_id"].astype(str))
+    t["outcome"] = np.select(
+        [right, t["pred_has"] & t["true_has"], t["pred_has"], t["true_has"]],
+        ["tp", "wrong", "fp", "fn"], "tn")
+    return t
+
+
+def lead_scores(t: pd.DataFrame) -> Scores:
+    o = t["outcome"]
+    tp = (o == "tp").sum()
+    fp = ((o == "fp") | (o == "wrong")).sum()
+    fn = ((o == "fn") | (o == "wrong")).sum()
+    return _prf(tp, fp, fn, len(t))
+
+
+def pair_scores(truth: pd.Series, predicted: pd.Series) -> Scores:
+    """Pairwise precision and recall of a clustering (``truth`` and ``predicted`` labels per record)."""
+    def pairs(counts: pd.Series) -> float:
+        c = counts.to_numpy(dtype=float)
+        return float((c * (c - 1) / 2).sum())
+
+    frame = pd.DataFrame({"t": truth.to_numpy(), "p": predicted.to_numpy()})
+    tp = pairs(frame.groupby(["t", "p"]).size())
+    pred = pairs(frame.groupby("p").size())
+    true = pairs(frame.groupby("t").size())
+    return _prf(tp, pred - tp, true - tp, len(frame))
+
+
+@dataclass
+class EvalReport:
+    leads: Scores
+    leads_intake: Scores | None
+    dedupe: Scores
+    matched_share: float
+    seconds: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: pd.DataFrame | None = None
+
+    def describe(self) -> list[str]:
+        lines = [self.leads.line("lead-to-account")]
+        if self.leads_intake:
+            lines.append(self.leads_intake.line("lead-to-account (new leads)"))
+        lines.append(self.dedupe.line("account deduplication (pairs)"))
+        lines.append(f"{'leads matched to an account':<28} {self.matched_share:.1%}")
+        if self.counts:
+            lines.append("outcomes: " + ", ".join(f"{k} {v:,}" for k, v in self.counts.items()))
+        if self.seconds:
+            lines.append("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in self.seconds.items()))
+        return lines
+
+
+def evaluate_warehouse(con, truth_dir: Path, seconds: dict | None = None) -> EvalReport:
+    """Score what the master and match stages wrote in the warehouse ``con`` against ``truth_dir``."""
+    leads_truth = pd.read_csv(truth_dir / "leads.csv", dtype=str, keep_default_na=False)
+    accounts_truth = pd.read_csv(truth_dir / "accounts.csv", dtype=str, keep_default_na=False)
+    matches = con.execute("SELECT lead_id, matched_account_id, confidence, reason FROM lead_match").df()
+    t = score_lead_matches(matches, leads_truth, accounts_truth)
+    intake = t[t["is_intake"].astype(str).str.lower().isin(["true", "1"])] if "is_intake" in t else t.iloc[:0]
+    master = con.execute("SELECT account_id, master_id FROM account_master").df()
+    m = accounts_truth.merge(master, on="account_id", how="inner")
+    errors = t[t["outcome"].isin(["fp", "fn", "wrong"])]
+    if len(errors):
+        con.register("_errors", errors[["lead_id", "matched_account_id", "account_id"]])
+        try:
+            errors = con.execute(
+                """
+                SELECT e.lead_id, l.company AS lead_company, l.email, ma.name AS matched, ta.name AS truth,
+                       m.confidence, m.reason
+                FROM _errors e JOIN lead l USING (lead_id) JOIN lead_match m USING (lead_id)
+                LEFT JOIN account ma ON ma.account_id = e.matched_account_id
+                LEFT JOIN account ta ON ta.account_id = e.account_id
+                """
+            ).df()
+        finally:
+            con.unregister("_errors")
+    return EvalReport(
+        leads=lead_scores(t),
+        leads_intake=lead_scores(intake) if len(intake) else None,
+        dedupe=pair_scores(m["company_id"], m["master_id"]),
+        matched_share=float(t["pred_has"].mean()) if len(t) else 0.0,
+        seconds=seconds or {},
+        counts=t["outcome"].value_counts().to_dict(),
+        errors=errors,
+    )
+
+
+def run_matching_stages(crm_path: Path, warehouse: Path, rules_dir: Path, settings: MatchingSettings | None = None,
+                        now: datetime | None = None) -> dict[str, float]:
+    """Extract, unify, enrich, master and match into ``warehouse``; returns seconds per stage."""
+    from pipelines.crm.extract import extract
+    from pipelines.crm.fields import load_field_mapping
+    from pipelines.crm.local import LocalCrm
+    from pipelines.enrich.enrich import enrich
+    from pipelines.matching.master import build_master
+    from pipelines.matching.match import match_leads
+    from pipelines.stage import RunInfo
+    from pipelines.unify.unify import unify
+    from pipelines.warehouse import db
+
+    settings = settings or load_matching_settings(rules_dir / "matching.yaml")
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    mapping = load_field_mapping(rules_dir / "fields.yaml")
+    run = RunInfo("eval", now)
+    seconds = {}
+    with db.connect(warehouse) as con:
+        db.migrate(con, mapping.mapped_columns())
+        crm = LocalCrm(str(crm_path), clock=lambda: now)
+        try:
+            for name, step in [("extract", lambda: extract(con, crm, mapping, run)),
+                               ("unify", lambda: unify(con, mapping, run)),
+                               ("enrich", lambda: enrich(con, run)),
+                               ("master", lambda: build_master(con, settings, run)),
+                               ("match", lambda: match_leads(con, settings, run))]:
+                started = time.perf_counter()
+                step()
+                seconds[name] = time.perf_counter() - started
+        finally:
+            crm.close()
+    return seconds
+
+
+def evaluate_generated(rules_dir: Path, *, accounts: int = 20_000, leads: int = 3_000, seed: int = 7,
+                       crm_path: Path | None = None, truth_dir: Path | None = None, workdir: Path | None = None,
+                       progress: Callable[[str], None] = lambda m: None) -> EvalReport:
+    """Generate (or reuse) a labelled CRM, run the matching stages on it and score them."""
+    from pipelines.warehouse import db
+
+    with tempfile.TemporaryDirectory(prefix="leadroute-eval-") as tmp:
+        base = Path(workdir or tmp)
+        base.mkdir(parents=True, exist_ok=True)
+        if crm_path is None:
+            from pipelines.demo.generator import generate_crm
+
+            crm_path, truth_dir = base / "crm.sqlite", base / "truth"
+            if crm_path.exists():
+                crm_path.unlink()
+            progress(f"generating {accounts:,} accounts and {leads:,} leads (seed {seed})")
+            generate_crm(crm_path, truth_dir, accounts=accounts, leads=leads, seed=seed, rules_dir=rules_dir)
+        elif truth_dir is None:
+            raise ValueError("--crm needs --truth (the folder with accounts.csv and leads.csv)")
+        warehouse = base / "eval-warehouse.duckdb"
+        for stale in (warehouse, warehouse.with_suffix(".duckdb.wal")):
+            if stale.exists():
+                stale.unlink()
+        progress("running extract, unify, enrich, master and match")
+        seconds = run_matching_stages(crm_path, warehouse, rules_dir)
+        with db.connect(warehouse, read_only=True) as con:
+            return evaluate_warehouse(con, truth_dir, seconds)
