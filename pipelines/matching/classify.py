@@ -94,15 +94,22 @@ class WeightedClassifier(BaseClassifier):
         return pd.DataFrame(out, index=features.index)
 
     def score(self, features: pd.DataFrame) -> pd.DataFrame:
-        """Per pair: ``score`` (bits), ``confidence`` (0..1), ``reason`` and ``evidence``."""
-        weights = self.weights(features)
-        score = self.model.prior + weights.sum(axis=1).to_numpy()
+        """Per pair: ``score`` (bits) and ``confidence`` (0..1)."""
+        score = self.model.prior + self.weights(features).sum(axis=1).to_numpy()
         out = pd.DataFrame(index=features.index)
         out["score"] = np.round(score, 3)
         out["confidence"] = np.round(1.0 / (1.0 + np.exp2(-score)), 4)
-        out["reason"] = self._reason(features, weights)
-        out["evidence"] = self._evidence(features, weights)
         return out
+
+    def explain(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Per pair: ``reason`` (the evidence in words) and ``evidence`` (each level and its weight).
+
+        Kept apart from :meth:`score` because words cost more than numbers: callers explain
+        only the pairs they keep.
+        """
+        weights = self.weights(features)
+        return pd.DataFrame({"reason": self._reason(features, weights), "evidence": self._evidence(features, weights)},
+                            index=features.index)
 
     def _reason(self, features: pd.DataFrame, weights: pd.DataFrame) -> pd.Series:
         agree = pd.Series("", index=features.index, dtype=object)

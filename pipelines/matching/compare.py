@@ -30,9 +30,15 @@ MISSING = "missing"
 
 
 def _strings(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Values as an object array with '' for missing, and where they are present.
+
+    The engine's key tables already send '' for missing text (testing '' is much cheaper
+    than ``isna`` on millions of objects); other frames are cleaned here.
+    """
     values = series.to_numpy(dtype=object)
-    present = pd.notna(values)
-    return np.where(present, values, "").astype(object), present
+    if series.hasnans:
+        values = np.where(pd.isna(values), "", values).astype(object)
+    return values, values != ""
 
 
 def _similarity(a: np.ndarray, b: np.ndarray, scorer) -> np.ndarray:
@@ -101,15 +107,16 @@ class CompareName(Comparison):
         aa, paa = _strings(la)
         ab, pab = _strings(ra)
         both = pa & pb
-        idx = np.flatnonzero(both)
+        same = both & (ka == kb)
+        idx = np.flatnonzero(both & ~same)
         jw = np.zeros(len(a))
+        ratio = np.zeros(len(a))
         token_set = np.zeros(len(a))
-        token_sort = np.zeros(len(a))
         jw[idx] = _similarity(ka[idx], kb[idx], distance.JaroWinkler.normalized_similarity)
+        ratio[idx] = _similarity(ka[idx], kb[idx], fuzz.ratio) / 100
         token_set[idx] = _similarity(a[idx], b[idx], fuzz.token_set_ratio) / 100
-        token_sort[idx] = _similarity(a[idx], b[idx], fuzz.token_sort_ratio) / 100
-        exact = both & ((ka == kb) | (token_sort == 1.0))
-        close = both & (jw >= self.close) & (token_sort >= self.close - 0.05)
+        exact = same
+        close = both & ~same & (jw >= self.close) & (ratio >= self.close - 0.05)
         acronym = both & ((pab & (ka == ab)) | (paa & (aa == kb)))
         subset = both & (token_set == 1.0)
         similar = both & ((token_set >= self.similar) | (jw >= self.similar + 0.04))

@@ -30,13 +30,15 @@ def duplicate_pairs(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, 
     d = settings.dedupe
     linker = Linker(settings, threshold=d.threshold)
     scored = linker.score_pairs(con, left, right, exclude_self=True, min_confidence=d.threshold)
-    names_agree = scored["name"].isin(d.name_levels)
-    corroborated = scored["name"].isin(d.corroborated_name_levels) & (
-        (scored["phone"] == "exact") | scored["street"].isin(["exact", "similar"]) | (scored["geo"] == "same_place"))
-    keep = names_agree | corroborated
+
+    def at(field: str, *levels: str) -> pd.Series:
+        return scored[field].isin([linker.level(field, name) for name in levels])
+
+    corroborated = at("phone", "exact") | at("street", "exact", "similar") | at("geo", "same_place")
+    keep = at("name", *d.name_levels) | (at("name", *d.corroborated_name_levels) & corroborated)
     if d.same_country:
-        keep &= scored["country"] != "different"
-    return scored[keep].reset_index(drop=True)
+        keep &= ~at("country", "different")
+    return linker.explain(scored[keep])
 
 
 def clusters(ids: pd.Series, edges: pd.DataFrame, a: str = "account_id", b: str = "duplicate_id") -> np.ndarray:

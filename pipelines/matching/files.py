@@ -46,12 +46,13 @@ def match_records(leads: CsvRecords, accounts: CsvRecords, settings: MatchingSet
     try:
         left = _key_table(con, "_leads", leads)
         right = _key_table(con, "_accounts", accounts)
-        scored = Linker(settings).score_pairs(con, left, right)
+        linker = Linker(settings)
+        scored = linker.score_pairs(con, left, right)
     finally:
         con.close()
     threshold = settings.link.threshold
-    best = best_per_left(scored, threshold, margin=0.0)
-    runner = best_per_left(scored[scored["confidence"] < threshold], 0.0) if len(scored) else scored
+    best = linker.explain(best_per_left(scored, threshold, margin=0.0))
+    runner = linker.explain(best_per_left(scored[scored["confidence"] < threshold], 0.0)) if len(scored) else scored
     out = pd.DataFrame({"lead_id": leads.ids.to_numpy(), "account_id": "", "confidence": np.nan,
                         "reason": "no candidate account shares a domain, phone or name with this lead"})
     if len(runner):

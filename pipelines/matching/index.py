@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pandas as pd
 from recordlinkage.base import BaseIndexAlgorithm
 
@@ -78,10 +79,10 @@ class BlockOn(BlockingRule):
         return f"""
             SELECT l."{left.id}" AS l_id, r."{right.id}" AS r_id
             FROM {left.relation} l
-            JOIN (SELECT * FROM {right.relation} WHERE "{k}" IS NOT NULL
-                  QUALIFY count(*) OVER (PARTITION BY "{k}") <= {int(self.max_size)}) r
-              ON l."{k}" = r."{k}"
-            WHERE l."{k}" IS NOT NULL"""
+            JOIN {right.relation} r ON l."{k}" = r."{k}"
+            WHERE l."{k}" IS NOT NULL AND l."{k}" NOT IN (
+                SELECT "{k}" FROM {right.relation} WHERE "{k}" IS NOT NULL
+                GROUP BY "{k}" HAVING count(*) > {int(self.max_size)})"""
 
 
 class Acronym(BlockingRule):
@@ -99,10 +100,10 @@ class Acronym(BlockingRule):
             parts.append(f"""
             SELECT l."{left.id}" AS l_id, r."{right.id}" AS r_id
             FROM {left.relation} l
-            JOIN (SELECT * FROM {right.relation} WHERE {rk} IS NOT NULL
-                  QUALIFY count(*) OVER (PARTITION BY {rk}) <= {int(self.max_size)}) r
-              ON l.{lk} = r.{rk}
-            WHERE l.{lk} IS NOT NULL AND length(l.{lk}) BETWEEN 2 AND 6""")
+            JOIN {right.relation} r ON l.{lk} = r.{rk}
+            WHERE l.{lk} IS NOT NULL AND length(l.{lk}) BETWEEN 2 AND 6 AND l.{lk} NOT IN (
+                SELECT {rk} FROM {right.relation} WHERE {rk} IS NOT NULL
+                GROUP BY {rk} HAVING count(*) > {int(self.max_size)})""")
         return " UNION ALL ".join(parts)
 
 
@@ -148,26 +149,37 @@ class SortedNeighbourhood(BlockingRule):
                 FROM {right.relation} WHERE "{k}" IS NOT NULL
             ),
             l AS (SELECT "{left.id}" AS l_id, "{k}" AS k FROM {left.relation} WHERE "{k}" IS NOT NULL),
-            placed AS (SELECT l.l_id, coalesce(s.rk, 0) AS rk FROM l ASOF LEFT JOIN s ON l.k >= s.k)
-            SELECT p.l_id, s.r_id FROM placed p JOIN s ON s.rk BETWEEN p.rk - {w - 1} AND p.rk + {w}"""
+            placed AS (SELECT l.l_id, coalesce(s.rk, 0) AS rk FROM l ASOF LEFT JOIN s ON l.k >= s.k),
+            near AS (SELECT p.l_id, p.rk + d.range AS rk FROM placed p, range({1 - w}, {w + 1}) d)
+            SELECT near.l_id, s.r_id FROM near JOIN s USING (rk)"""  # an equi-join: a range join is far slower
 
 
 def candidate_pairs(
     con: duckdb.DuckDBPyConnection, rules: list[BlockingRule], left: KeyTable, right: KeyTable,
     *, exclude_self: bool = False,
 ) -> pd.DataFrame:
-    """The union of every rule's pairs: one row per distinct (l_id, r_id), with the rules that proposed it.
+    """The union of every rule's pairs: one row per distinct (l_id, r_id).
 
-    ``exclude_self`` drops pairs of a record with itself (deduplication within one table).
+    ``blocked_by`` is a bit mask of the rules that proposed the pair (bit i for ``rules[i]``;
+    :func:`rule_names` spells it out). ``exclude_self`` drops pairs of a record with itself.
     """
     if not rules:
         raise ValueError("No blocking rules: add at least one under `blocking:` in matching.yaml.")
-    union = " UNION ALL ".join(f"SELECT l_id, r_id, '{r.label}' AS rule FROM ({r.sql(left, right)})" for r in rules)
+    union = " UNION ALL ".join(f"SELECT l_id, r_id, {1 << i} AS rule FROM ({r.sql(left, right)})"
+                               for i, r in enumerate(rules))
     where = "WHERE l_id <> r_id" if exclude_self else ""
     return con.execute(
-        f"SELECT l_id, r_id, string_agg(DISTINCT rule, ',' ORDER BY rule) AS blocked_by "
-        f"FROM ({union}) {where} GROUP BY l_id, r_id"
+        f"SELECT l_id, r_id, bit_or(rule)::INTEGER AS blocked_by FROM ({union}) {where} GROUP BY l_id, r_id"
     ).df()
+
+
+def rule_names(rules: list[BlockingRule], masks: pd.Series) -> pd.Series:
+    """``blocked_by`` bit masks -> comma-separated rule labels."""
+    out = pd.Series("", index=masks.index, dtype=object)
+    for i, rule in enumerate(rules):
+        hit = (masks.to_numpy(dtype=np.int64) & (1 << i)) > 0
+        out = out.where(~hit, out.where(out == "", out + ",") + rule.label)
+    return out
 
 
 def _frames_index(rule: BlockingRule, df_a: pd.DataFrame, df_b: pd.DataFrame) -> pd.MultiIndex:

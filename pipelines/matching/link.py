@@ -27,12 +27,15 @@ from pipelines.matching.index import (
     RareTokens,
     SortedNeighbourhood,
     candidate_pairs,
+    rule_names,
 )
 from pipelines.matching.settings import BlockingRuleSpec, MatchingSettings
 
 CHUNK_PAIRS = 1_000_000  # compare in chunks, so memory stays flat on a full master rebuild
-_COMPARED = ["name", "name_key", "acronym", "domain", "domain_label", "phone", "street", "city", "state",
-             "postal_code", "country", "latitude", "longitude"]
+_TEXT = ["name", "name_key", "acronym", "domain", "domain_label", "phone", "street", "city", "state",
+         "postal_code", "country"]
+# Missing text arrives as '' (cheap to test in numpy), coordinates as NaN.
+_SELECT = ", ".join([f"coalesce({c}, '') AS {c}" for c in _TEXT] + ["latitude", "longitude"])
 
 
 def blocking_rules(specs: list[BlockingRuleSpec]) -> list[BlockingRule]:
@@ -65,10 +68,10 @@ class Linker:
         self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, *, exclude_self: bool = False,
         min_confidence: float = 0.0,
     ) -> pd.DataFrame:
-        """Every candidate pair with its comparison levels, score, confidence, reason and evidence.
+        """Every candidate pair with its comparison levels (codes), score and confidence.
 
         Pairs below ``min_confidence`` are dropped (the caller's threshold), so a large
-        rebuild keeps only what it needs.
+        rebuild keeps only what it needs. :meth:`explain` adds the words for the pairs kept.
         """
         pairs = candidate_pairs(con, self.rules, left, right, exclude_self=exclude_self)
         if pairs.empty:
@@ -76,17 +79,17 @@ class Linker:
         con.register("_link_pairs", pairs[["l_id", "r_id"]])
         try:
             lrec = con.execute(
-                f'SELECT "{left.id}" AS _id, {", ".join(_COMPARED)} FROM {left.relation} '
+                f'SELECT "{left.id}" AS _id, {_SELECT} FROM {left.relation} '
                 f'WHERE "{left.id}" IN (SELECT l_id FROM _link_pairs)'
             ).df()
             rrec = con.execute(
                 f"""
-                WITH r AS (SELECT "{right.id}" AS _id, {", ".join(_COMPARED)} FROM {right.relation}
+                WITH r AS (SELECT "{right.id}" AS _id, {_SELECT} FROM {right.relation}
                            WHERE "{right.id}" IN (SELECT r_id FROM _link_pairs)),
                 nf AS (SELECT name_key, count(*) AS name_frequency FROM {right.relation}
-                       WHERE name_key IN (SELECT name_key FROM r) GROUP BY name_key),
+                       WHERE name_key IN (SELECT name_key FROM r WHERE name_key <> '') GROUP BY name_key),
                 df AS (SELECT domain, count(*) AS domain_frequency FROM {right.relation}
-                       WHERE domain IN (SELECT domain FROM r) GROUP BY domain)
+                       WHERE domain IN (SELECT domain FROM r WHERE domain <> '') GROUP BY domain)
                 SELECT r.*, nf.name_frequency, df.domain_frequency
                 FROM r LEFT JOIN nf USING (name_key) LEFT JOIN df USING (domain)
                 """
@@ -106,15 +109,24 @@ class Linker:
                               axis=1)
             if min_confidence > 0:
                 chunk = chunk[chunk["confidence"] >= min_confidence]
-            parts.append(self._named_levels(chunk))
+            parts.append(chunk)
         return pd.concat(parts, ignore_index=True)
 
-    def _named_levels(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Level codes -> level names, so results read as evidence."""
+    def explain(self, scored: pd.DataFrame) -> pd.DataFrame:
+        """``scored`` rows with ``reason``, ``evidence`` and each comparison's level by name."""
+        out = scored.reset_index(drop=True)
+        words = self.classifier.explain(out)
+        out = pd.concat([out, words], axis=1)
+        if "blocked_by" in out:
+            out["blocked_by"] = rule_names(self.rules, out["blocked_by"])
         for c in self.comparisons:
-            if c.field in frame:
-                frame[c.field] = np.array(c.levels, dtype=object)[frame[c.field].to_numpy(dtype=np.int64)]
-        return frame
+            if c.field in out:
+                out[c.field] = np.array(c.levels, dtype=object)[out[c.field].to_numpy(dtype=np.int64)]
+        return out
+
+    def level(self, field: str, name: str) -> int:
+        """The code of a comparison level, to filter scored pairs before :meth:`explain`."""
+        return next(c for c in self.comparisons if c.field == field).code(name)
 
 
 def _empty_scores(comparisons) -> pd.DataFrame:

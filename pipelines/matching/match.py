@@ -108,7 +108,7 @@ def link_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, leads
     order = [_ORDER_COLUMNS[name] for name in settings.tie_breakers.order]
     best = best_per_left(ok.merge(attrs, on="r_id", how="left"), settings.link.threshold,
                          settings.tie_breakers.margin, order)
-    return best, counts
+    return linker.explain(best), counts
 
 
 def match_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo) -> StageResult:
