@@ -70,8 +70,8 @@ def build_hierarchy(accounts: pd.DataFrame) -> pd.DataFrame:
         path = path.where(~live, pd.Series(ids[np.maximum(cur, 0)]).astype(str) + " > " + path)
         cur = np.where(live, pcode[np.maximum(cur, 0)], -1)
 
-    issue = pd.Series(None, index=range(n), dtype=object)
-    issue[dangling] = "dangling parent " + pd.Series(raw_parent[dangling]).astype(str).to_numpy() + " (not in the CRM)"
+    issue = np.full(n, None, dtype=object)
+    issue[dangling] = [f"dangling parent {p} (not in the CRM)" for p in raw_parent[dangling]]
     issue[self_parent] = "account is its own parent"
     issue[on_cycle] = "parent chain has a cycle"
     parent = np.where(pcode >= 0, ids[np.maximum(pcode, 0)], None)
@@ -84,6 +84,6 @@ def build_hierarchy(accounts: pd.DataFrame) -> pd.DataFrame:
             "domestic_ultimate_id": ids[domestic],
             "depth": depth.astype(int),
             "hierarchy_path": path.to_numpy(),
-            "hierarchy_issue": issue.to_numpy(),
+            "hierarchy_issue": issue,
         }
     )

@@ -18,6 +18,8 @@ in vectorised form, because one changed ParentId can move a whole subtree.
 
 from __future__ import annotations
 
+import time
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -139,14 +141,21 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
     result = StageResult("master")
     ensure_tables(con, MASTER_TABLES)
     full = not scalar(con, "SELECT count(*) FROM account_match_key")
+    clock = time.perf_counter()
     changed, removed = refresh_keys(con, settings, run)
+    seconds = {"keys": time.perf_counter() - clock}
     master_rows = scalar(con, "SELECT count(*) FROM account_master")
     live = scalar(con, "SELECT count(*) FROM account WHERE NOT coalesce(is_deleted, false)")
     if not changed and not removed and master_rows == live:
         result.counts = {"accounts_changed": 0, "master_rows": int(master_rows)}
         return result
+    clock = time.perf_counter()
     pairs_found = find_duplicates(con, settings, changed, removed, run, full=full)
+    seconds["duplicates"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     built = _rebuild(con, settings, run)
+    seconds["clusters_and_hierarchy"] = time.perf_counter() - clock
+    result.details["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     issues = built[built["hierarchy_issue"].notna()]
     dup = built[built["cluster_size"] > 1]
     result.counts = {

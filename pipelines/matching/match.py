@@ -18,6 +18,7 @@ For each lead whose enriched version is newer than its match:
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import duckdb
@@ -86,7 +87,7 @@ def link_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, leads
     counts = scored.groupby("l_id").size().rename("candidates").reset_index()
     ok = scored[scored["confidence"] >= settings.link.threshold]
     if ok.empty:
-        return ok, counts
+        return linker.explain(ok), counts
     con.register("_ok", ok[["r_id"]].drop_duplicates())
     try:
         ranks = settings.tie_breakers.type_rank
@@ -119,7 +120,9 @@ def match_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run:
     if todo.empty:
         result.counts = {"leads_matched": 0}
         return result
+    clock = time.perf_counter()
     best, counts = link_leads(con, settings, todo, run.now)
+    result.details["seconds"] = {"link": round(time.perf_counter() - clock, 2)}
     best = best.rename(columns={"l_id": "lead_id", "r_id": "matched_account_id"})
     frame = todo[["lead_id", "_modstamp"]].merge(
         best[["lead_id", "matched_account_id", "confidence", "reason", "score", "evidence"]], on="lead_id", how="left"
