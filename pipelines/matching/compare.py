@@ -85,7 +85,8 @@ class CompareExact(Comparison):
 
 class CompareName(Comparison):
     """Company names: exact (compact form), close (a typo or two), acronym of the other, one
-    name's words contained in the other's ("IBM" / "IBM Japan"), similar, or different.
+    name's words contained in the other's or one name starting the other ("IBM" / "IBM Japan",
+    "Art's Deli" / "Art's Delicatessen"), similar, or different.
 
     Also returns ``name_frequency``: how many right records carry the right name, so the
     classifier can weigh agreement on "Acme" less than agreement on "Initech".
@@ -112,13 +113,18 @@ class CompareName(Comparison):
         jw = np.zeros(len(a))
         ratio = np.zeros(len(a))
         token_set = np.zeros(len(a))
+        prefix = np.zeros(len(a), dtype=bool)
         jw[idx] = _similarity(ka[idx], kb[idx], distance.JaroWinkler.normalized_similarity)
         ratio[idx] = _similarity(ka[idx], kb[idx], fuzz.ratio) / 100
         token_set[idx] = _similarity(a[idx], b[idx], fuzz.token_set_ratio) / 100
+        if len(idx):  # one compact name starts the other: "Art's Deli" / "Art's Delicatessen"
+            shorter = np.minimum(pd.Series(ka[idx]).str.len().to_numpy(), pd.Series(kb[idx]).str.len().to_numpy())
+            common = _similarity(ka[idx], kb[idx], distance.Prefix.similarity)
+            prefix[idx] = (common == shorter) & (shorter >= 4)
         exact = same
         close = both & ~same & (jw >= self.close) & (ratio >= self.close - 0.05)
         acronym = both & ((pab & (ka == ab)) | (paa & (aa == kb)))
-        subset = both & (token_set == 1.0)
+        subset = both & ((token_set == 1.0) | prefix)
         similar = both & ((token_set >= self.similar) | (jw >= self.similar + 0.04))
         level = self._pick(
             len(a),
