@@ -155,8 +155,9 @@ def evaluate() -> None:
 @click.option("--truth", "truth_dir", type=click.Path(file_okay=False), help="its ground truth folder")
 @click.option("--rules", type=click.Path(file_okay=False), help="rules folder (default $LEADROUTE_RULES)")
 @click.option("--workdir", type=click.Path(file_okay=False), help="keep the generated CRM and warehouse here")
+@click.option("--ecm", is_flag=True, help="also score recordlinkage's ECM classifier on the same candidate pairs")
 @friendly
-def eval_matching(accounts, leads, seed, crm_path, truth_dir, rules, workdir) -> None:
+def eval_matching(accounts, leads, seed, crm_path, truth_dir, rules, workdir, ecm) -> None:
     """Precision, recall and F1 of lead-to-account matching and account deduplication on generated data."""
     from pipelines.matching.evaluate import evaluate_generated
 
@@ -164,7 +165,7 @@ def eval_matching(accounts, leads, seed, crm_path, truth_dir, rules, workdir) ->
     report = evaluate_generated(rules_dir, accounts=accounts, leads=leads, seed=seed,
                                 crm_path=Path(crm_path) if crm_path else None,
                                 truth_dir=Path(truth_dir) if truth_dir else None,
-                                workdir=Path(workdir) if workdir else None,
+                                workdir=Path(workdir) if workdir else None, ecm=ecm,
                                 progress=lambda m: click.echo(f"  {m}", err=True))
     for line in report.describe():
         click.echo(line)

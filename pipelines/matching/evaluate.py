@@ -89,9 +89,12 @@ class EvalReport:
     seconds: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     errors: pd.DataFrame | None = None
+    ecm: Scores | None = None
 
     def describe(self) -> list[str]:
         lines = [self.leads.line("lead-to-account")]
+        if self.ecm:
+            lines.append(self.ecm.line("  same pairs, recordlinkage ECM"))
         if self.leads_intake:
             lines.append(self.leads_intake.line("lead-to-account (new leads)"))
         lines.append(self.dedupe.line("account deduplication (pairs)"))
@@ -103,8 +106,10 @@ class EvalReport:
         return lines
 
 
-def evaluate_warehouse(con, truth_dir: Path, seconds: dict | None = None) -> EvalReport:
-    """Score what the master and match stages wrote in the warehouse ``con`` against ``truth_dir``."""
+def evaluate_warehouse(con, truth_dir: Path, seconds: dict | None = None,
+                       ecm_settings: MatchingSettings | None = None) -> EvalReport:
+    """Score what the master and match stages wrote in the warehouse ``con`` against ``truth_dir``
+    (and, given ``ecm_settings``, recordlinkage's ECM classifier on the same candidate pairs)."""
     leads_truth = pd.read_csv(truth_dir / "leads.csv", dtype=str, keep_default_na=False)
     accounts_truth = pd.read_csv(truth_dir / "accounts.csv", dtype=str, keep_default_na=False)
     matches = con.execute("SELECT lead_id, matched_account_id, confidence, reason FROM lead_match").df()
@@ -135,7 +140,47 @@ def evaluate_warehouse(con, truth_dir: Path, seconds: dict | None = None) -> Eva
         seconds=seconds or {},
         counts=t["outcome"].value_counts().to_dict(),
         errors=errors,
+        ecm=lead_scores(score_lead_matches(ecm_lead_matches(con, ecm_settings), leads_truth, accounts_truth))
+        if ecm_settings else None,
     )
+
+
+def ecm_lead_matches(con, settings: MatchingSettings) -> pd.DataFrame:
+    """Lead matches decided by recordlinkage's ECMClassifier instead of the weights, for comparison.
+
+    Same blocking and comparisons; each comparison becomes a binary feature (its level
+    has a positive weight, i.e. the evidence agrees) since ECM needs binary features; ECM
+    is fitted on this batch's candidate pairs, unsupervised, and the most probable
+    predicted match per lead wins.
+    """
+    import recordlinkage
+
+    from pipelines.matching.index import KeyTable
+    from pipelines.matching.keys import FIELDS, match_keys
+    from pipelines.matching.link import Linker
+
+    have = {r[0] for r in con.execute("DESCRIBE lead").fetchall()}
+    cols = [f for f in FIELDS if f in have]
+    leads = con.execute(f"SELECT lead_id, {', '.join(cols)} FROM lead").df()
+    keys = match_keys(leads, default_country=settings.default_country)
+    keys.insert(0, "lead_id", leads["lead_id"].values)
+    con.register("_ecm_leads", keys)
+    linker = Linker(settings)
+    try:
+        scored = linker.score_pairs(con, KeyTable("_ecm_leads", "lead_id"), KeyTable("account_match_key", "account_id"))
+    finally:
+        con.unregister("_ecm_leads")
+    table = settings.model.weight_table()
+    binary = pd.DataFrame(index=pd.MultiIndex.from_arrays([scored["l_id"], scored["r_id"]]))
+    for c in linker.comparisons:
+        agree = np.array([table.get(c.field, {}).get(level, 0.0) > 0 for level in c.levels])
+        binary[c.field] = agree[scored[c.field].to_numpy(dtype=np.int64)].astype(int)
+    ecm = recordlinkage.ECMClassifier(binarize=None)
+    matches = ecm.fit_predict(binary)
+    prob = ecm.prob(binary)
+    chosen = pd.DataFrame({"lead_id": matches.get_level_values(0), "matched_account_id": matches.get_level_values(1),
+                           "p": prob.loc[matches].to_numpy()})
+    return chosen.sort_values("p", ascending=False).drop_duplicates("lead_id")[["lead_id", "matched_account_id"]]
 
 
 def run_matching_stages(crm_path: Path, warehouse: Path, rules_dir: Path, settings: MatchingSettings | None = None,
@@ -175,7 +220,7 @@ def run_matching_stages(crm_path: Path, warehouse: Path, rules_dir: Path, settin
 
 def evaluate_generated(rules_dir: Path, *, accounts: int = 20_000, leads: int = 3_000, seed: int = 7,
                        crm_path: Path | None = None, truth_dir: Path | None = None, workdir: Path | None = None,
-                       progress: Callable[[str], None] = lambda m: None) -> EvalReport:
+                       ecm: bool = False, progress: Callable[[str], None] = lambda m: None) -> EvalReport:
     """Generate (or reuse) a labelled CRM, run the matching stages on it and score them."""
     from pipelines.warehouse import db
 
@@ -198,5 +243,6 @@ def evaluate_generated(rules_dir: Path, *, accounts: int = 20_000, leads: int = 
                 stale.unlink()
         progress("running extract, unify, enrich, master and match")
         seconds = run_matching_stages(crm_path, warehouse, rules_dir)
+        settings = load_matching_settings(rules_dir / "matching.yaml")
         with db.connect(warehouse, read_only=True) as con:
-            return evaluate_warehouse(con, truth_dir, seconds)
+            return evaluate_warehouse(con, truth_dir, seconds, ecm_settings=settings if ecm else None)
