@@ -6,7 +6,9 @@ account_id, is_intake, broken). A lead's match is right when the matched account
 has the lead's company_id (any account of a duplicate cluster will do), or when
 neither has one. Account deduplication is scored on pairs: two accounts in one
 master cluster should be of one company, and two accounts of one company should be
-in one cluster.
+in one cluster. Business-unit accounts (which the CRM keeps under their company with
+a ParentId) are their own entities there; a second line counts them as duplicates of
+their company, for reference.
 
 The stages run as plain functions on a private warehouse (extract, unify, enrich,
 master, match); nothing is routed or pushed, so the CRM is left untouched.
@@ -85,6 +87,7 @@ class EvalReport:
     leads: Scores
     leads_intake: Scores | None
     dedupe: Scores
+    dedupe_by_company: Scores
     matched_share: float
     seconds: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
@@ -98,6 +101,7 @@ class EvalReport:
         if self.leads_intake:
             lines.append(self.leads_intake.line("lead-to-account (new leads)"))
         lines.append(self.dedupe.line("account deduplication (pairs)"))
+        lines.append(self.dedupe_by_company.line("  counting business units"))
         lines.append(f"{'leads matched to an account':<28} {self.matched_share:.1%}")
         if self.counts:
             lines.append("outcomes: " + ", ".join(f"{k} {v:,}" for k, v in self.counts.items()))
@@ -117,6 +121,9 @@ def evaluate_warehouse(con, truth_dir: Path, seconds: dict | None = None,
     intake = t[t["is_intake"].astype(str).str.lower().isin(["true", "1"])] if "is_intake" in t else t.iloc[:0]
     master = con.execute("SELECT account_id, master_id FROM account_master").df()
     m = accounts_truth.merge(master, on="account_id", how="inner")
+    # A business-unit account (the generator's kind) belongs to its company but is no duplicate:
+    # it has its own CRM record under the company's (ParentId), which the hierarchy keeps.
+    entity = m["company_id"].where(m.get("kind", pd.Series("", index=m.index)) != "business_unit", m["account_id"])
     errors = t[t["outcome"].isin(["fp", "fn", "wrong"])]
     if len(errors):
         con.register("_errors", errors[["lead_id", "matched_account_id", "account_id"]])
@@ -135,7 +142,8 @@ def evaluate_warehouse(con, truth_dir: Path, seconds: dict | None = None,
     return EvalReport(
         leads=lead_scores(t),
         leads_intake=lead_scores(intake) if len(intake) else None,
-        dedupe=pair_scores(m["company_id"], m["master_id"]),
+        dedupe=pair_scores(entity, m["master_id"]),
+        dedupe_by_company=pair_scores(m["company_id"], m["master_id"]),
         matched_share=float(t["pred_has"].mean()) if len(t) else 0.0,
         seconds=seconds or {},
         counts=t["outcome"].value_counts().to_dict(),
