@@ -84,7 +84,8 @@ class CompareExact(Comparison):
 
 
 class CompareName(Comparison):
-    """Company names: exact (compact form), close (a typo or two), acronym of the other, one
+    """Company names: exact (compact form), close (a typo or two: at most ``max_edits`` edits and
+    Jaro-Winkler at ``close``), acronym of the other, one
     name's words contained in the other's or one name starting the other ("IBM" / "IBM Japan",
     "Art's Deli" / "Art's Delicatessen"), similar, or different.
 
@@ -94,11 +95,11 @@ class CompareName(Comparison):
 
     levels = ("exact", "close", "acronym", "subset", "similar", "different", MISSING)
 
-    def __init__(self, close: float = 0.95, similar: float = 0.88):
+    def __init__(self, close: float = 0.95, similar: float = 0.88, max_edits: int = 2):
         super().__init__(["name", "name_key", "acronym"], ["name", "name_key", "acronym", "name_frequency"],
                          label=["name", "name_frequency"])
         self.field = "name"
-        self.close, self.similar = close, similar
+        self.close, self.similar, self.max_edits = close, similar, max_edits
 
     def _compute_vectorized(self, ln, lk, la, rn, rk, ra, rfreq):
         a, pa = _strings(ln)
@@ -111,18 +112,19 @@ class CompareName(Comparison):
         same = both & (ka == kb)
         idx = np.flatnonzero(both & ~same)
         jw = np.zeros(len(a))
-        ratio = np.zeros(len(a))
+        edits = np.full(len(a), 99.0)
         token_set = np.zeros(len(a))
         prefix = np.zeros(len(a), dtype=bool)
         jw[idx] = _similarity(ka[idx], kb[idx], distance.JaroWinkler.normalized_similarity)
-        ratio[idx] = _similarity(ka[idx], kb[idx], fuzz.ratio) / 100
+        edits[idx] = _similarity(ka[idx], kb[idx], distance.Levenshtein.distance)
         token_set[idx] = _similarity(a[idx], b[idx], fuzz.token_set_ratio) / 100
         if len(idx):  # one compact name starts the other: "Art's Deli" / "Art's Delicatessen"
             shorter = np.minimum(pd.Series(ka[idx]).str.len().to_numpy(), pd.Series(kb[idx]).str.len().to_numpy())
             common = _similarity(ka[idx], kb[idx], distance.Prefix.similarity)
             prefix[idx] = (common == shorter) & (shorter >= 4)
         exact = same
-        close = both & ~same & (jw >= self.close) & (ratio >= self.close - 0.05)
+        longer = np.maximum(pd.Series(ka).str.len().to_numpy(), pd.Series(kb).str.len().to_numpy())
+        close = both & ~same & (jw >= self.close) & (edits <= np.minimum(self.max_edits, 0.15 * longer))
         acronym = both & ((pab & (ka == ab)) | (paa & (aa == kb)))
         subset = both & ((token_set == 1.0) | prefix)
         similar = both & ((token_set >= self.similar) | (jw >= self.similar + 0.04))

@@ -24,9 +24,16 @@ from pipelines.matching.link import Linker
 from pipelines.matching.settings import MatchingSettings
 
 
+_CORROBORATING = {"phone": ("exact",), "street": ("exact", "similar"), "geo": ("same_place",)}
+
+
 def duplicate_pairs(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, left: KeyTable,
-                    right: KeyTable) -> pd.DataFrame:
-    """Scored pairs (``l_id``, ``r_id``, confidence, reason...) judged to be one company."""
+                    right: KeyTable, corroborated_by: list[str] | None = None) -> pd.DataFrame:
+    """Scored pairs (``l_id``, ``r_id``, confidence, reason...) judged to be one company.
+
+    ``corroborated_by`` (default ``dedupe.corroborated_by``) names the evidence that lets
+    overlapping names count.
+    """
     d = settings.dedupe
     linker = Linker(settings, threshold=d.threshold)
     scored = linker.score_pairs(con, left, right, exclude_self=True, min_confidence=d.threshold)
@@ -34,7 +41,9 @@ def duplicate_pairs(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, 
     def at(field: str, *levels: str) -> pd.Series:
         return scored[field].isin([linker.level(field, name) for name in levels])
 
-    corroborated = at("phone", "exact") | at("street", "exact", "similar") | at("geo", "same_place")
+    corroborated = pd.Series(False, index=scored.index)
+    for field in d.corroborated_by if corroborated_by is None else corroborated_by:
+        corroborated |= at(field, *_CORROBORATING[field])
     keep = at("name", *d.name_levels) | (at("name", *d.corroborated_name_levels) & corroborated)
     if d.same_country:
         keep &= ~at("country", "different")

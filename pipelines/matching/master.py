@@ -94,7 +94,8 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, 
             con.execute("CREATE OR REPLACE TEMP TABLE _changed_keys AS SELECT * FROM account_match_key "
                         "WHERE account_id IN (SELECT account_id FROM _touched)")
             left = KeyTable("_changed_keys", "account_id")
-        pairs = duplicate_pairs(con, settings, left, KeyTable("account_match_key", "account_id"))
+        pairs = duplicate_pairs(con, settings, left, KeyTable("account_match_key", "account_id"),
+                                corroborated_by=settings.master.corroborated_by)
     finally:
         con.unregister("_touched")
     if pairs.empty:

@@ -120,19 +120,48 @@ company_name = per_distinct(_company)
 company_name.__doc__ = "Normalised company name: accents, case, legal form, punctuation, 'The', '&' removed."
 
 
+# Names a country goes by that ISO does not list as one of its names.
+_COUNTRY_ALIASES = {"uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB", "britain": "GB",
+                    "great britain": "GB", "holland": "NL", "korea": "KR", "south korea": "KR"}
+
+
+@functools.lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """Country names in every language pycountry ships translations for ("Deutschland", "España",
+    "Brasil", "Sverige"...), accent-folded and lower case -> alpha-2 code."""
+    import gettext
+    import os
+
+    names: dict[str, str] = dict(_COUNTRY_ALIASES)
+    english = [(c.alpha_2, [c.name, getattr(c, "common_name", None), getattr(c, "official_name", None)])
+               for c in pycountry.countries]
+    for locale in sorted(os.listdir(pycountry.LOCALES_DIR)):
+        try:
+            tr = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[locale])
+        except OSError:
+            continue
+        for code, forms in english:
+            for form in filter(None, forms):
+                local = _ascii_lower(tr.gettext(form))
+                names.setdefault(local, code)
+    return names
+
+
 @functools.lru_cache(maxsize=4096)
 def _country(value: str) -> str | None:
     text = str(value).strip()
     if not text:
         return None
-    try:
-        return pycountry.countries.lookup(text).alpha_2
-    except LookupError:
-        return None
+    for candidate in (text, text.replace(".", "").replace(" ", "")):
+        try:
+            return pycountry.countries.lookup(candidate).alpha_2
+        except LookupError:
+            pass
+    return _country_names().get(_ascii_lower(text).replace(".", ""))
 
 
 country_code = per_distinct(_country)
-country_code.__doc__ = "ISO 3166-1 alpha-2 code from a country name or code, None when unknown."
+country_code.__doc__ = "ISO 3166-1 alpha-2 code from a country name (in English or a local language) or code; None when unknown."
 
 
 @functools.lru_cache(maxsize=64)

@@ -129,7 +129,10 @@ class DedupeSettings(_Model):
                     "a parent and its business unit)")
     corroborated_name_levels: list[str] = Field(
         default_factory=lambda: ["subset", "similar"],
-        description="name agreement that also counts when the phone, street or location agrees")
+        description="name agreement that also counts when other evidence in `corroborated_by` agrees")
+    corroborated_by: list[Literal["phone", "street", "geo"]] = Field(
+        default_factory=lambda: ["phone", "street", "geo"],
+        description="evidence that lets overlapping names count (business listings)")
     same_country: bool = Field(
         True, description="records in different countries are never duplicates (they are a company's "
                           "country units, kept apart for the hierarchy)")
@@ -139,6 +142,10 @@ class MasterSettings(_Model):
     survivor: list[TieBreaker] = Field(
         default_factory=lambda: ["type", "open_opportunities", "most_complete", "oldest"],
         description="which account of a duplicate cluster survives: first criterion that differs decides")
+    corroborated_by: list[Literal["phone", "street", "geo"]] = Field(
+        default_factory=lambda: ["phone"],
+        description="for CRM accounts, overlapping names count as duplicates only with this evidence: a "
+                    "company's business units share its street, not its phone number")
 
 
 class LeadToLead(_Model):
