@@ -90,15 +90,9 @@ def baseline_ratio(con, settings, sample: int) -> tuple[float, float, int]:
                             KeyTable("account_match_key", "account_id"))
     if len(pairs) > sample:
         pairs = pairs.sample(sample, random_state=1)
-    con.register("_bench_pairs", pairs)
-    cols = ["name", "name_key", "acronym", "domain", "domain_label", "phone", "street", "city", "state",
-            "postal_code", "country"]
-    sel = ", ".join(f"coalesce({c}, '') AS {c}" for c in cols) + ", latitude, longitude"
-    left = con.execute(f"SELECT lead_id AS _id, {sel} FROM _bench_leads").df()
-    right = con.execute(f"SELECT account_id AS _id, {sel}, 1 AS name_frequency, 1 AS domain_frequency "
-                        f"FROM account_match_key WHERE account_id IN (SELECT r_id FROM _bench_pairs)").df()
-    index = pd.MultiIndex.from_arrays([pd.Index(left["_id"]).get_indexer(pairs["l_id"]),
-                                       pd.Index(right["_id"]).get_indexer(pairs["r_id"])])
+    left, right, lpos, rpos = linker.records(con, pairs, KeyTable("_bench_leads", "lead_id"),
+                                             KeyTable("account_match_key", "account_id"))
+    index = pd.MultiIndex.from_arrays([lpos, rpos])
 
     started = time.perf_counter()
     linker.comparer.compute(index, left, right)

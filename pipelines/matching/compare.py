@@ -188,6 +188,26 @@ class CompareText(Comparison):
                           "different")
 
 
+class CompareCountry(Comparison):
+    """Countries, each side known from its address or else its domain's country suffix: the same,
+    different, or missing. A lead's stated country is often where the person sits; a country-code
+    domain (``acme.de``) says where the company is, so either agreeing counts as agreement."""
+
+    levels = ("exact", "different", MISSING)
+
+    def __init__(self):
+        super().__init__(["country", "domain_country"], ["country", "domain_country"], label="country")
+
+    def _compute_vectorized(self, lc, ld, rc, rd) -> np.ndarray:
+        a, pa = _strings(lc)
+        a2, pa2 = _strings(ld)
+        b, pb = _strings(rc)
+        b2, pb2 = _strings(rd)
+        left_known, right_known = pa | pa2, pb | pb2
+        agree = (pa & pb & (a == b)) | (pa2 & pb & (a2 == b)) | (pa & pb2 & (a == b2)) | (pa2 & pb2 & (a2 == b2))
+        return self._pick(len(a), [(~(left_known & right_known), MISSING), (agree, "exact")], "different")
+
+
 class ComparePostalCode(Comparison):
     """Postal codes: exact, the same district (first three characters), different, missing."""
 
@@ -233,7 +253,7 @@ def default_comparisons() -> list[Comparison]:
         ComparePostalCode(),
         CompareText("city", threshold=0.92),
         CompareExact("state"),
-        CompareExact("country"),
+        CompareCountry(),
         CompareGeo(),
     ]
 

@@ -22,7 +22,7 @@ FIELDS = (
 )  # fmt: skip
 
 KEY_COLUMNS = (
-    "name", "name_key", "acronym", "tokens", "domain", "domain_label", "is_free_mail", "phone",
+    "name", "name_key", "acronym", "tokens", "domain", "domain_label", "domain_country", "is_free_mail", "phone",
     "street", "city", "state", "postal_code", "country", "latitude", "longitude", "completeness",
 )  # fmt: skip
 
@@ -79,9 +79,18 @@ def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str 
     out["domain_label"] = normalise.domain_label(out["domain"])
     out["is_free_mail"] = email_free.values
 
+    out["domain_country"] = normalise.domain_country(out["domain"])
     out["country"] = normalise.country_code(_text(frame, "country"))
-    region = out["country"].where(out["country"].notna(), default_country)
-    out["phone"] = normalise.phone_e164(_text(frame, "phone"), region, default_country)
+    region = out["country"].where(out["country"].notna(), out["domain_country"])
+    region = region.where(region.notna(), default_country)
+    phones = _text(frame, "phone")
+    out["phone"] = normalise.phone_e164(phones, region, default_country)
+    # A national number that is not valid where the record says it is may be valid where its
+    # domain is (a lead's country is often the person's, not the company's).
+    retry = out["phone"].isna() & phones.notna() & out["domain_country"].notna() & (out["domain_country"] != region)
+    if retry.any():
+        out.loc[retry, "phone"] = normalise.phone_e164(phones[retry], out["domain_country"][retry],
+                                                       default_country).to_numpy()
     out["street"] = normalise.street(_text(frame, "street"))
     out["city"] = normalise.city(_text(frame, "city"))
     out["state"] = normalise.state_code(region, _text(frame, "state"))

@@ -32,7 +32,7 @@ from pipelines.matching.index import (
 from pipelines.matching.settings import BlockingRuleSpec, MatchingSettings
 
 CHUNK_PAIRS = 1_000_000  # compare in chunks, so memory stays flat on a full master rebuild
-_TEXT = ["name", "name_key", "acronym", "domain", "domain_label", "phone", "street", "city", "state",
+_TEXT = ["name", "name_key", "acronym", "domain", "domain_label", "domain_country", "phone", "street", "city", "state",
          "postal_code", "country"]
 # Missing text arrives as '' (cheap to test in numpy), coordinates as NaN.
 _SELECT = ", ".join([f"coalesce({c}, '') AS {c}" for c in _TEXT] + ["latitude", "longitude"])
@@ -76,6 +76,25 @@ class Linker:
         pairs = candidate_pairs(con, self.rules, left, right, exclude_self=exclude_self)
         if pairs.empty:
             return _empty_scores(self.comparisons)
+        lrec, rrec, lpos, rpos = self.records(con, pairs, left, right)
+        parts = []
+        for start in range(0, len(pairs), CHUNK_PAIRS):
+            sl = slice(start, start + CHUNK_PAIRS)
+            index = pd.MultiIndex.from_arrays([lpos[sl], rpos[sl]])
+            features = self.comparer.compute(index, lrec, rrec)
+            features.index = pd.RangeIndex(start, start + len(features))
+            scored = self.classifier.score(features)
+            chunk = pd.concat([pairs.iloc[sl].reset_index(drop=True).set_axis(features.index), features, scored],
+                              axis=1)
+            if min_confidence > 0:
+                chunk = chunk[chunk["confidence"] >= min_confidence]
+            parts.append(chunk)
+        return pd.concat(parts, ignore_index=True)
+
+    def records(self, con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame, left: KeyTable,
+                right: KeyTable) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+        """The keys of the records in ``pairs`` (left, right with name and domain frequencies)
+        and each pair's positions in them: what the Compare step reads."""
         con.register("_link_pairs", pairs[["l_id", "r_id"]])
         try:
             lrec = con.execute(
@@ -98,19 +117,7 @@ class Linker:
             con.unregister("_link_pairs")
         lpos = pd.Index(lrec["_id"]).get_indexer(pairs["l_id"])
         rpos = pd.Index(rrec["_id"]).get_indexer(pairs["r_id"])
-        parts = []
-        for start in range(0, len(pairs), CHUNK_PAIRS):
-            sl = slice(start, start + CHUNK_PAIRS)
-            index = pd.MultiIndex.from_arrays([lpos[sl], rpos[sl]])
-            features = self.comparer.compute(index, lrec, rrec)
-            features.index = pd.RangeIndex(start, start + len(features))
-            scored = self.classifier.score(features)
-            chunk = pd.concat([pairs.iloc[sl].reset_index(drop=True).set_axis(features.index), features, scored],
-                              axis=1)
-            if min_confidence > 0:
-                chunk = chunk[chunk["confidence"] >= min_confidence]
-            parts.append(chunk)
-        return pd.concat(parts, ignore_index=True)
+        return lrec, rrec, lpos, rpos
 
     def explain(self, scored: pd.DataFrame) -> pd.DataFrame:
         """``scored`` rows with ``reason``, ``evidence`` and each comparison's level by name."""

@@ -47,6 +47,28 @@ def per_distinct(fn: Callable[[str], object]) -> Callable[[pd.Series], pd.Series
     return apply
 
 
+# Country-code top-level domains sold as generic brands (.io, .ai, .co ...): they say
+# nothing about where a company is.
+VANITY_TLDS = frozenset({"io", "ai", "co", "me", "tv", "ly", "fm", "cc", "ws", "to", "gg", "la", "sh", "ac", "so",
+                         "vc", "app", "dev", "am", "gl", "im", "is", "nu", "tk", "ag", "bz", "md", "pw", "st"})
+
+
+def _domain_country(domain: str) -> str | None:
+    tld = str(domain).rsplit(".", 1)[-1].upper()
+    if len(tld) != 2 or tld.lower() in VANITY_TLDS:
+        return None
+    if tld == "UK":
+        return "GB"
+    return tld if pycountry.countries.get(alpha_2=tld) else None
+
+
+domain_country = per_distinct(_domain_country)
+domain_country.__doc__ = (
+    "The country a registered domain's country-code suffix names (``acme.co.jp`` -> ``JP``, "
+    "``.uk`` -> ``GB``); None for generic suffixes and for country codes sold as brands (``.io``, ``.ai``)."
+)
+
+
 def _domain_of(value: str) -> str | None:
     text = str(value).strip().lower()
     if not text:
@@ -254,7 +276,8 @@ def phone_e164(phones: pd.Series, countries: pd.Series | None = None, default_co
     """Phone numbers in E.164 (``+12134671108``), read with each row's ISO country, else ``default_country``.
 
     Numbers written with a ``+`` prefix keep their own country. Extensions are dropped (a
-    company's switchboard is the same company). Values that are not a possible number give None.
+    company's switchboard is the same company). Values that are not a valid number for the
+    country give None (so a caller can try another country).
 
     Plain national numbers (digits and separators only, the bulk of CRM data) are read in
     vectorised form with phonenumbers' own metadata for the region (country code, national
@@ -277,11 +300,14 @@ def phone_e164(phones: pd.Series, countries: pd.Series | None = None, default_co
         rows = plain & (region == reg)
         nat = digits[rows]
         lengths = set(meta.general_desc.possible_length or ())
+        valid = meta.general_desc.national_number_pattern
         cc, prefix = str(meta.country_code), meta.national_prefix or ""
         if prefix:
             strip = nat.str.startswith(prefix) & (nat.str.len() - len(prefix)).isin(lengths)
             nat = nat.where(~strip, nat.str[len(prefix):])
         ok = nat.str.len().isin(lengths)
+        if valid:
+            ok &= nat.str.fullmatch(valid).fillna(False).astype(bool)
         out[ok[ok].index] = "+" + cc + nat[ok]
     slow = phones.notna() & out.isna() & text.str.contains(r"\d", regex=True).fillna(False)
     if slow.any():
@@ -300,7 +326,7 @@ def _phone(value: object, region: str) -> str | None:
         number = phonenumbers.parse(text, str(region).upper() if region else None)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(number):
+    if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

@@ -31,7 +31,7 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "postal_code": {"exact": 2.5, "district": 0.5, "different": -1.0},
     "city": {"exact": 1.5, "similar": 1.0, "different": -1.0},
     "state": {"exact": 0.5, "different": -1.0},
-    "country": {"exact": 0.5, "different": -3.0},
+    "country": {"exact": 0.5, "different": -2.0},
     "geo": {"same_place": 3.0, "near": 1.0, "same_area": 0.0, "far": -2.0},
 }
 

@@ -192,6 +192,7 @@ TABLES: dict[str, Table] = {
                 ("tokens", "VARCHAR[]", "identifying words of the name, for rare-word blocking"),
                 ("domain", "VARCHAR", "registered domain of the website (never free mail)"),
                 ("domain_label", "VARCHAR", "the domain without its suffix: ibm for ibm.co.jp"),
+                ("domain_country", "VARCHAR", "the country of a country-code domain suffix"),
                 ("is_free_mail", "BOOLEAN"),
                 ("phone", "VARCHAR", "E.164"),
                 ("street", "VARCHAR"),
