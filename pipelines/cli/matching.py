@@ -18,7 +18,8 @@ from pipelines.matching.keys import FIELDS
 _FIELD_HELP = f"FIELD=COLUMN, FIELD one of: {', '.join(FIELDS)}. Repeatable."
 
 
-def _settings(rules: str | None, default_country: str | None, threshold: float | None, dedupe: bool = False):
+def _settings(rules: str | None, default_country: str | None, threshold: float | None, dedupe: bool = False,
+              lead_address: str | None = None):
     """matching.yaml (or the defaults), with the command line's overrides validated like the file."""
     from pydantic import ValidationError
 
@@ -30,6 +31,8 @@ def _settings(rules: str | None, default_country: str | None, threshold: float |
         data["default_country"] = default_country
     if threshold is not None:
         data["dedupe" if dedupe else "link"]["threshold"] = threshold
+    if lead_address:
+        data["link"]["lead_address"] = lead_address
     try:
         return MatchingSettings.model_validate(data)
     except ValidationError as exc:
@@ -112,10 +115,13 @@ def dedupe(input_csv, id_column, maps, out, default_country, rules, threshold, q
 @click.option("--account-map", "account_maps", multiple=True, metavar="FIELD=COLUMN", help="accounts file only.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="where to write lead_id,account_id,confidence,reason")
+@click.option("--lead-address", type=click.Choice(["company", "person"]), default="company", show_default=True,
+              help="whose address and phone the leads file holds: the company's (two lists of organisations) "
+                   "or a person's (web-form leads), which makes disagreement count less")
 @_with_common
 @friendly
-def match(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account_maps, out, default_country, rules,
-          threshold, quiet) -> None:
+def match(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account_maps, out, lead_address,
+          default_country, rules, threshold, quiet) -> None:
     """Match every lead in LEADS to the best account in ACCOUNTS (empty account_id when none).
 
     \b
@@ -126,7 +132,7 @@ def match(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account
     from pipelines.matching.records import read_records
 
     started = time.perf_counter()
-    s = _settings(rules, default_country, threshold)
+    s = _settings(rules, default_country, threshold, lead_address=lead_address)
     both = _mapping("--map", maps)
     leads = read_records(leads_csv, lead_id, both | _mapping("--lead-map", lead_maps),
                          default_country=s.default_country, prefer="email")

@@ -51,12 +51,12 @@ class WeightedClassifier(BaseClassifier):
     """Scores comparison levels with configured weights; see the module docstring."""
 
     def __init__(self, model: ModelSettings | None = None, comparisons: list[Comparison] | None = None,
-                 threshold: float = 0.8):
+                 threshold: float = 0.8, person_address: bool = False):
         super().__init__()
         self.model = model or ModelSettings()
         self.comparisons = comparisons or default_comparisons()
         self.threshold = threshold
-        table = self.model.weight_table()
+        table = self.model.weight_table(person_address)
         self._weights = {c.field: np.array([table.get(c.field, {}).get(lvl, 0.0) for lvl in c.levels])
                          for c in self.comparisons}
 

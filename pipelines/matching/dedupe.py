@@ -35,7 +35,7 @@ def duplicate_pairs(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, 
     overlapping names count.
     """
     d = settings.dedupe
-    linker = Linker(settings, threshold=d.threshold)
+    linker = Linker(settings, threshold=d.threshold, dedupe=True)
     scored = linker.score_pairs(con, left, right, exclude_self=True, min_confidence=d.threshold)
 
     def at(field: str, *levels: str) -> pd.Series:

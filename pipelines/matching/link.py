@@ -56,13 +56,16 @@ def blocking_rules(specs: list[BlockingRuleSpec]) -> list[BlockingRule]:
 class Linker:
     """The configured Index, Compare and classifier, applied to pairs of key tables."""
 
-    def __init__(self, settings: MatchingSettings, threshold: float | None = None):
+    def __init__(self, settings: MatchingSettings, threshold: float | None = None, *, dedupe: bool = False):
+        """``dedupe``: both sides are records of organisations (their addresses are theirs);
+        otherwise the left side is leads, weighed as ``link.lead_address`` says."""
         self.settings = settings
         self.rules = blocking_rules(settings.blocking)
         self.comparisons = default_comparisons()
         self.comparer = build_compare(self.comparisons)
+        person = not dedupe and settings.link.lead_address == "person"
         self.classifier = WeightedClassifier(settings.model, self.comparisons,
-                                             threshold=threshold or settings.link.threshold)
+                                             threshold=threshold or settings.link.threshold, person_address=person)
 
     def score_pairs(
         self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, *, exclude_self: bool = False,

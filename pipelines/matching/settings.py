@@ -36,6 +36,18 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
 }
 
 
+# A lead's address and phone are often the person's (home office, mobile, a branch), not
+# the company's headquarters the account holds: disagreement there says little.
+PERSON_ADDRESS_WEIGHTS: dict[str, dict[str, float]] = {
+    "phone": {"different": -0.5},
+    "street": {"different": -0.5},
+    "postal_code": {"different": -0.5},
+    "city": {"different": -0.5},
+    "state": {"different": -0.5},
+    "geo": {"far": -0.5},
+}
+
+
 class BlockingRuleSpec(_Model):
     """One blocking rule: exactly one of the keys below."""
 
@@ -73,11 +85,14 @@ class ModelSettings(_Model):
 
     prior: float = Field(-4.0, description="log2 odds of a match before any evidence")
     weights: dict[str, dict[str, float]] = Field(default_factory=dict, description="overrides of DEFAULT_WEIGHTS")
+    person_address_weights: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {f: dict(v) for f, v in PERSON_ADDRESS_WEIGHTS.items()},
+        description="weights used instead when a lead's address is a person's (link.lead_address: person)")
     frequency_discount_cap: float = Field(
         6.0, ge=0, description="agreeing on a name or domain that N accounts share weighs log2(N) bits less, "
                                "up to this many bits")
 
-    @field_validator("weights")
+    @field_validator("weights", "person_address_weights")
     @classmethod
     def _known_levels(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
         from pipelines.matching.compare import default_comparisons
@@ -91,10 +106,11 @@ class ModelSettings(_Model):
                     raise ValueError(f"{field}: unknown level {level!r}; known: {', '.join(known[field])}")
         return value
 
-    def weight_table(self) -> dict[str, dict[str, float]]:
+    def weight_table(self, person_address: bool = False) -> dict[str, dict[str, float]]:
         merged = {f: dict(levels) for f, levels in DEFAULT_WEIGHTS.items()}
-        for field, levels in self.weights.items():
-            merged.setdefault(field, {}).update(levels)
+        for overrides in [self.weights] + ([self.person_address_weights] if person_address else []):
+            for field, levels in overrides.items():
+                merged.setdefault(field, {}).update(levels)
         return merged
 
 
@@ -119,6 +135,9 @@ class Filters(_Model):
 class LinkSettings(_Model):
     threshold: float = Field(0.8, gt=0, lt=1, description="confidence from which a lead matches an account")
     hierarchy_level: HierarchyLevel = "account"
+    lead_address: Literal["person", "company"] = Field(
+        "person", description="whose address and phone a lead carries: a person's (CRM leads) weighs "
+                              "disagreement less than a company's (two lists of organisations)")
 
 
 class DedupeSettings(_Model):
