@@ -52,15 +52,16 @@ def _account_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
 def _account_frame(con: duckdb.DuckDBPyConnection, where: str) -> pd.DataFrame:
     have = _account_columns(con)
     items = [f'a."{col}" AS "{field}"' for field, col in ACCOUNT_FIELDS.items() if col in have]
-    return con.execute(f"SELECT a.account_id, a._modstamp, {', '.join(items)} FROM account a WHERE {where}").df()
+    return con.execute(
+        f"SELECT a.account_id, a._modstamp, {', '.join(items)} FROM account a "
+        f"LEFT JOIN account_match_key k USING (account_id) WHERE {where}"
+    ).df()
 
 
 def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo) -> tuple[list, list]:
     """Recompute keys of new and changed accounts; drop keys of deleted ones. Returns (changed, removed) ids."""
     live = "NOT coalesce(a.is_deleted, false)"
-    changed = _account_frame(
-        con, f"{live} AND a.account_id NOT IN (SELECT account_id FROM account_match_key k "
-             f"WHERE k._modstamp >= a._modstamp)")
+    changed = _account_frame(con, f"{live} AND (k.account_id IS NULL OR a._modstamp > k._modstamp)")
     removed = [r[0] for r in con.execute(
         f"SELECT k.account_id FROM account_match_key k LEFT JOIN account a USING (account_id) "
         f"WHERE a.account_id IS NULL OR coalesce(a.is_deleted, false)").fetchall()]

@@ -309,10 +309,27 @@ def phone_e164(phones: pd.Series, countries: pd.Series | None = None, default_co
         if valid:
             ok &= nat.str.fullmatch(valid).fillna(False).astype(bool)
         out[ok[ok].index] = "+" + cc + nat[ok]
+    # International format (+CC ...): the country code is the first 1-3 digits that name one.
+    plus = text.str.fullmatch(r"\+[\d\s().\-/]{6,}").fillna(False).astype(bool) & out.isna()
+    for size in (1, 2, 3):
+        rows = plus & out.isna()
+        if not rows.any():
+            break
+        codes = digits[rows].str[:size]
+        for code in codes.unique():
+            regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(code)) if code.isdigit() else None
+            meta = phonenumbers.PhoneMetadata.metadata_for_region(regions[0]) if regions else None
+            if meta is None or meta.general_desc is None or not meta.general_desc.national_number_pattern:
+                continue
+            these = codes[codes == code].index
+            nat = digits[these].str[size:]
+            ok = nat.str.len().isin(set(meta.general_desc.possible_length or ())) & nat.str.fullmatch(
+                meta.general_desc.national_number_pattern).fillna(False).astype(bool)
+            out[ok[ok].index] = "+" + code + nat[ok]
     slow = phones.notna() & out.isna() & text.str.contains(r"\d", regex=True).fillna(False)
     if slow.any():
         frame = pd.DataFrame({"p": phones[slow].values, "c": region[slow].values})
-        pairs = frame.drop_duplicates()
+        pairs = frame.drop_duplicates().copy()
         pairs["e164"] = [_phone(p, c) for p, c in pairs.itertuples(index=False)]
         out[slow] = frame.merge(pairs, on=["p", "c"], how="left")["e164"].to_numpy()
     return out.where(out.notna(), None)
