@@ -156,18 +156,19 @@ class SortedNeighbourhood(BlockingRule):
 
 def candidate_pairs(
     con: duckdb.DuckDBPyConnection, rules: list[BlockingRule], left: KeyTable, right: KeyTable,
-    *, exclude_self: bool = False,
+    *, exclude_self: bool = False, ordered: bool = False,
 ) -> pd.DataFrame:
     """The union of every rule's pairs: one row per distinct (l_id, r_id).
 
     ``blocked_by`` is a bit mask of the rules that proposed the pair (bit i for ``rules[i]``;
-    :func:`rule_names` spells it out). ``exclude_self`` drops pairs of a record with itself.
+    :func:`rule_names` spells it out). ``exclude_self`` drops pairs of a record with itself;
+    ``ordered`` (one table against itself) keeps each unordered pair once, as ``l_id < r_id``.
     """
     if not rules:
         raise ValueError("No blocking rules: add at least one under `blocking:` in matching.yaml.")
     union = " UNION ALL ".join(f"SELECT l_id, r_id, {1 << i} AS rule FROM ({r.sql(left, right)})"
                                for i, r in enumerate(rules))
-    where = "WHERE l_id <> r_id" if exclude_self else ""
+    where = "WHERE l_id < r_id" if ordered else "WHERE l_id <> r_id" if exclude_self else ""
     return con.execute(
         f"SELECT l_id, r_id, bit_or(rule)::INTEGER AS blocked_by FROM ({union}) {where} GROUP BY l_id, r_id"
     ).df()

@@ -57,10 +57,11 @@ class Linker:
     """The configured Index, Compare and classifier, applied to pairs of key tables."""
 
     def __init__(self, settings: MatchingSettings, threshold: float | None = None, *, dedupe: bool = False):
-        """``dedupe``: both sides are records of organisations (their addresses are theirs);
-        otherwise the left side is leads, weighed as ``link.lead_address`` says."""
+        """``dedupe``: both sides are records of organisations (their addresses are theirs) and
+        ``dedupe.blocking`` proposes the pairs; otherwise the left side is leads, weighed as
+        ``link.lead_address`` says."""
         self.settings = settings
-        self.rules = blocking_rules(settings.blocking)
+        self.rules = blocking_rules(settings.dedupe.blocking if dedupe else settings.blocking)
         self.comparisons = default_comparisons()
         self.comparer = build_compare(self.comparisons)
         person = not dedupe and settings.link.lead_address == "person"
@@ -69,14 +70,14 @@ class Linker:
 
     def score_pairs(
         self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, *, exclude_self: bool = False,
-        min_confidence: float = 0.0,
+        ordered: bool = False, min_confidence: float = 0.0,
     ) -> pd.DataFrame:
         """Every candidate pair with its comparison levels (codes), score and confidence.
 
         Pairs below ``min_confidence`` are dropped (the caller's threshold), so a large
         rebuild keeps only what it needs. :meth:`explain` adds the words for the pairs kept.
         """
-        pairs = candidate_pairs(con, self.rules, left, right, exclude_self=exclude_self)
+        pairs = candidate_pairs(con, self.rules, left, right, exclude_self=exclude_self, ordered=ordered)
         if pairs.empty:
             return _empty_scores(self.comparisons)
         lrec, rrec, lpos, rpos = self.records(con, pairs, left, right)

@@ -140,7 +140,23 @@ class LinkSettings(_Model):
                               "disagreement less than a company's (two lists of organisations)")
 
 
+def _default_dedupe_blocking() -> list[BlockingRuleSpec]:
+    """Duplicates share a domain, phone, name or acronym far more often than leads and their
+    accounts do, so fewer and tighter rules (measured: the rare-word rule found no duplicate
+    the others missed, at two thirds of the pairs)."""
+    return [
+        BlockingRuleSpec(block_on="domain"),
+        BlockingRuleSpec(block_on="phone", max_size=50),
+        BlockingRuleSpec(block_on="name_key", max_size=200),
+        BlockingRuleSpec(block_on="domain_label", max_size=100),
+        BlockingRuleSpec(acronym=True, max_size=100),
+        BlockingRuleSpec(rare_tokens=10, per_record=1),
+        BlockingRuleSpec(sorted_neighbourhood="name_key", window=2),
+    ]
+
+
 class DedupeSettings(_Model):
+    blocking: list[BlockingRuleSpec] = Field(default_factory=_default_dedupe_blocking)
     threshold: float = Field(0.95, gt=0, lt=1, description="confidence from which two accounts are one company")
     name_levels: list[str] = Field(
         default_factory=lambda: ["exact", "close", "acronym"],
