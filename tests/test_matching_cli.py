@@ -92,3 +92,17 @@ def test_mistakes_in_the_command_are_explained(tmp_path, args, message):
     result = run("dedupe", str(tmp_path / "accounts.csv"), "--id", "Id", *args, "--out", str(tmp_path / "o.csv"))
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_dedupe_on_names_alone_groups_legal_form_variants(tmp_path):
+    (tmp_path / "names.csv").write_text(
+        "id,name\n1,Toyota Motor Co. Ltd.\n2,TOYOTA MOTOR CORPORATION\n3,Toyota Motor Corp\n"
+        "4,Société Générale S.A.\n5,Societe Generale\n6,Acme GmbH & Co. KG\n7,Acme Analytics Inc.\n"
+    )
+    out = tmp_path / "clusters.csv"
+    result = run("dedupe", str(tmp_path / "names.csv"), "--id", "id", "--map", "company=name", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    c = pd.read_csv(out, dtype=str).set_index("record_id")["cluster_id"]
+    assert c["1"] == c["2"] == c["3"] == "1"
+    assert c["4"] == c["5"] == "4"
+    assert c["6"] == "6" and c["7"] == "7", "Acme and Acme Analytics are not the same company"

@@ -115,7 +115,7 @@ DUPLICATES = [
     dict(id="c1", company="Initech", website="initech.com", country="US"),
     dict(id="c2", company="Initech Japan", website="initech.com", country="JP"),  # parent domain, other entity
     dict(id="d1", company="Summit Consulting", country="US"),
-    dict(id="d2", company="Summit Consultants", country="US"),  # near-miss: not the same company
+    dict(id="d2", company="Summit Construction", country="US"),  # near-miss: not the same company
 ]
 
 

@@ -51,8 +51,10 @@ class WeightedClassifier(BaseClassifier):
     """Scores comparison levels with configured weights; see the module docstring."""
 
     def __init__(self, model: ModelSettings | None = None, comparisons: list[Comparison] | None = None,
-                 threshold: float = 0.8, person_address: bool = False):
+                 threshold: float = 0.8, person_address: bool = False, dedupe: bool = False):
         super().__init__()
+        # Within one table a value's count includes the record itself: only the others count.
+        self._self_count = 1 if dedupe else 0
         self.model = model or ModelSettings()
         self.comparisons = comparisons or default_comparisons()
         self.threshold = threshold
@@ -88,7 +90,7 @@ class WeightedClassifier(BaseClassifier):
             w = self._weights[c.field][codes]
             freq_col = FREQUENCY_OF.get(c.field)
             if freq_col in features:
-                freq = features[freq_col].to_numpy(dtype=float)
+                freq = features[freq_col].to_numpy(dtype=float) - self._self_count
                 w = np.where(w > 0, w - np.minimum(cap, np.log2(np.maximum(freq, 1))), w)
             out[c.field] = w
         return pd.DataFrame(out, index=features.index)

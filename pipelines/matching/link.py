@@ -66,7 +66,8 @@ class Linker:
         self.comparer = build_compare(self.comparisons)
         person = not dedupe and settings.link.lead_address == "person"
         self.classifier = WeightedClassifier(settings.model, self.comparisons,
-                                             threshold=threshold or settings.link.threshold, person_address=person)
+                                             threshold=threshold or settings.link.threshold, person_address=person,
+                                             dedupe=dedupe)
 
     def score_pairs(
         self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, *, exclude_self: bool = False,

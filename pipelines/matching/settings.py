@@ -157,7 +157,7 @@ def _default_dedupe_blocking() -> list[BlockingRuleSpec]:
 
 class DedupeSettings(_Model):
     blocking: list[BlockingRuleSpec] = Field(default_factory=_default_dedupe_blocking)
-    threshold: float = Field(0.95, gt=0, lt=1, description="confidence from which two accounts are one company")
+    threshold: float = Field(0.85, gt=0, lt=1, description="confidence from which two records are one company")
     name_levels: list[str] = Field(
         default_factory=lambda: ["exact", "close", "acronym"],
         description="how the names of two duplicates must agree (sharing a domain alone is more often "
