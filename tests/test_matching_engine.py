@@ -159,3 +159,27 @@ def test_candidate_pairs_never_flood_on_a_shared_platform_domain():
     con.register("l", lead)
     pairs = candidate_pairs(con, [BlockOn("domain", max_size=10)], KeyTable("l", "_id"), KeyTable("a", "_id"))
     assert pairs.empty, "30 accounts on facebook.com say nothing about which one a lead is"
+
+
+@pytest.mark.parametrize(
+    "yaml_text, message",
+    [
+        ("blocking:\n  - block_on: domain\n    acronym: true\n", "exactly one of"),
+        ("model:\n  weights:\n    phone: {exactly: 3}\n", "phone: unknown level 'exactly'"),
+        ("model:\n  weights:\n    fax: {exact: 3}\n", "unknown comparison 'fax'"),
+        ("link:\n  hierarchy_level: planet\n", "link.hierarchy_level"),
+        ("tie_breakers:\n  order: [type, biggest]\n", "tie_breakers.order.1"),
+        ("default_country: XX\n", "not an ISO 3166-1 alpha-2 country code"),
+    ],
+)
+def test_matching_settings_errors_name_the_file_and_line(tmp_path, yaml_text, message):
+    from pipelines.matching.settings import load_matching_settings
+    from pipelines.sourcefile import ConfigError
+
+    path = tmp_path / "matching.yaml"
+    path.write_text("version: 1\n" + yaml_text)
+    with pytest.raises(ConfigError) as err:
+        load_matching_settings(path)
+    text = str(err.value)
+    assert message in text
+    assert f"{path}:" in text and f"{path}:1:" not in text, "points at the offending line, not the top"

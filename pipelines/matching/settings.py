@@ -126,7 +126,8 @@ class TieBreakers(_Model):
 
 
 class Filters(_Model):
-    skip_deleted: bool = True
+    """Accounts never matched. Deleted accounts never are: they have no match keys."""
+
     skip_types: list[str] = Field(default_factory=list, description="account types never matched")
     skip_inactive_days: int | None = Field(
         None, ge=1, description="never match accounts with no activity (or creation) for this many days")
