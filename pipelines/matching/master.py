@@ -155,7 +155,7 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
     pairs_found = find_duplicates(con, settings, changed, removed, run, full=full)
     seconds["duplicates"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    built = _rebuild(con, settings, run)
+    built, rows_written = _rebuild(con, settings, run)
     seconds["clusters_and_hierarchy"] = time.perf_counter() - clock
     result.details["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     issues = built[built["hierarchy_issue"].notna()]
@@ -164,6 +164,7 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
         "accounts_changed": len(changed),
         "accounts_removed": len(removed),
         "master_rows": len(built),
+        "master_rows_written": rows_written,
         "duplicate_pairs_found": pairs_found,
         "accounts_in_duplicate_clusters": len(dup),
         "master_entities": int(built["is_survivor"].sum()),
@@ -181,7 +182,7 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
     return result
 
 
-def _rebuild(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo) -> pd.DataFrame:
+def _rebuild(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo) -> tuple[pd.DataFrame, int]:
     """Clusters, survivors and hierarchy for every live account, written as the new account_master."""
     have = _account_columns(con)
     optional = {c: (f"a.{c}" if c in have else "NULL") for c in ("type", "created_at", "last_activity_at")}
@@ -219,16 +220,29 @@ def _rebuild(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: Ru
     out = tree.drop(columns=["depth"]).assign(depth=accounts["depth"].to_numpy())
     for col in ("master_id", "is_survivor", "cluster_size", "survivor_reason"):
         out[col] = accounts[col].to_numpy()
-    out["_built_at"] = run.now
-    con.register("_master", out)
+    return out, _write_changes(con, out, run)
+
+
+def _write_changes(con: duckdb.DuckDBPyConnection, master: pd.DataFrame, run: RunInfo) -> int:
+    """Write only the account_master rows that differ from what is stored (one changed account
+    moves a handful of rows, not a million); returns how many rows were written or removed."""
+    cols = ", ".join(f'"{c}"' for c in master.columns)
+    con.register("_master", master)
     try:
         con.execute("BEGIN")
-        con.execute("DELETE FROM account_master")
-        con.execute("INSERT INTO account_master BY NAME SELECT * FROM _master")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _master_changed AS "
+                    f"SELECT {cols} FROM _master EXCEPT SELECT {cols} FROM account_master")
+        removed = con.execute("DELETE FROM account_master WHERE account_id NOT IN (SELECT account_id FROM _master)"
+                              ).fetchall()[0][0]
+        con.execute("DELETE FROM account_master WHERE account_id IN (SELECT account_id FROM _master_changed)")
+        con.execute("INSERT INTO account_master BY NAME SELECT *, ?::TIMESTAMP AS _built_at FROM _master_changed",
+                    [run.now])
+        written = con.execute("SELECT count(*) FROM _master_changed").fetchall()[0][0]
+        con.execute("DROP TABLE _master_changed")
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
     finally:
         con.unregister("_master")
-    return out
+    return int(written) + int(removed)
