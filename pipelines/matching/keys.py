@@ -41,6 +41,16 @@ def _number(frame: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_numeric(frame[column], errors="coerce")
 
 
+def _reuse(frame: pd.DataFrame, given: pd.Series, column: str, raw: pd.Series, compute) -> pd.Series:
+    """``frame[column]`` where ``given``, else ``compute(raw)``: computing only what is missing."""
+    if not given.any() or column not in frame:
+        return compute(raw)
+    out = frame[column].astype(object).where(given, None)
+    if (~given).any():
+        out[~given] = compute(raw[~given]).to_numpy()
+    return out.where(out.notna(), None)
+
+
 def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str = "email") -> pd.DataFrame:
     """The comparison keys of each row of ``frame`` (columns named as :data:`FIELDS`).
 
@@ -58,7 +68,9 @@ def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str 
     """
     company = _text(frame, "company")
     out = pd.DataFrame(index=frame.index)
-    normalised = normalise.company_name(company)
+    # Values the enrich stage already computed with the same functions (accounts only).
+    given = frame["_enriched"].fillna(False).astype(bool) if "_enriched" in frame else pd.Series(False, frame.index)
+    normalised = _reuse(frame, given, "_name_norm", company, normalise.company_name)
     out["name"] = normalise.abbreviated(normalised)
     out["name_key"] = out["name"].str.replace(r"[\s&]+", "", regex=True).astype(object)
     out["name_key"] = out["name_key"].where(out["name_key"].notna() & (out["name_key"] != ""), None)
@@ -69,7 +81,7 @@ def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str 
     ]
 
     email = normalise.registered_domain(_text(frame, "email"))
-    web = normalise.registered_domain(_text(frame, "website"))
+    web = _reuse(frame, given, "_web_domain", _text(frame, "website"), normalise.registered_domain)
     email_free = normalise.is_free_mail(email)
     web_free = normalise.is_free_mail(web)
     work_email = email.where(~email_free, None)
@@ -80,7 +92,7 @@ def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str 
     out["is_free_mail"] = email_free.values
 
     out["domain_country"] = normalise.domain_country(out["domain"])
-    out["country"] = normalise.country_code(_text(frame, "country"))
+    out["country"] = _reuse(frame, given, "_country_code", _text(frame, "country"), normalise.country_code)
     region = out["country"].where(out["country"].notna(), out["domain_country"])
     region = region.where(region.notna(), default_country)
     phones = _text(frame, "phone")

@@ -101,15 +101,17 @@ class Linker:
         """The keys of the records in ``pairs`` (left, right with name and domain frequencies)
         and each pair's positions in them: what the Compare step reads."""
         con.register("_link_pairs", pairs[["l_id", "r_id"]])
+        same = left == right  # one table against itself: fetch its records once
         try:
-            lrec = con.execute(
+            lrec = None if same else con.execute(
                 f'SELECT "{left.id}" AS _id, {_SELECT} FROM {left.relation} '
                 f'WHERE "{left.id}" IN (SELECT l_id FROM _link_pairs)'
             ).df()
+            wanted = "SELECT r_id FROM _link_pairs" + (" UNION SELECT l_id FROM _link_pairs" if same else "")
             rrec = con.execute(
                 f"""
                 WITH r AS (SELECT "{right.id}" AS _id, {_SELECT} FROM {right.relation}
-                           WHERE "{right.id}" IN (SELECT r_id FROM _link_pairs)),
+                           WHERE "{right.id}" IN ({wanted})),
                 nf AS (SELECT name_key, count(*) AS name_frequency FROM {right.relation}
                        WHERE name_key IN (SELECT name_key FROM r WHERE name_key <> '') GROUP BY name_key),
                 df AS (SELECT domain, count(*) AS domain_frequency FROM {right.relation}
@@ -120,6 +122,8 @@ class Linker:
             ).df()
         finally:
             con.unregister("_link_pairs")
+        if lrec is None:
+            lrec = rrec
         lpos = pd.Index(lrec["_id"]).get_indexer(pairs["l_id"])
         rpos = pd.Index(rrec["_id"]).get_indexer(pairs["r_id"])
         return lrec, rrec, lpos, rpos

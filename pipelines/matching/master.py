@@ -50,12 +50,25 @@ def _account_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def _account_frame(con: duckdb.DuckDBPyConnection, where: str) -> pd.DataFrame:
+    """Accounts to key, with the enrich stage's normalised name, website domain and country where
+    its row is current (it computes them with the same :mod:`normalise` functions: no need twice)."""
     have = _account_columns(con)
     items = [f'a."{col}" AS "{field}"' for field, col in ACCOUNT_FIELDS.items() if col in have]
+    enriched = {r[0] for r in con.execute("DESCRIBE account_enriched").fetchall()}
+    reuse = {"_name_norm": "name_norm", "_web_domain": "website_domain", "_country_code": "country_code"}
+    if set(reuse.values()) <= enriched:
+        items += [f"e.{col} AS {alias}" for alias, col in reuse.items()]
+        items.append("coalesce(e._modstamp >= a._modstamp, false) AS _enriched")
+        join = "LEFT JOIN account_enriched e USING (account_id)"
+    else:
+        join = ""
     return con.execute(
         f"SELECT a.account_id, a._modstamp, {', '.join(items)} FROM account a "
-        f"LEFT JOIN account_match_key k USING (account_id) WHERE {where}"
+        f"LEFT JOIN account_match_key k USING (account_id) {join} WHERE {where}"
     ).df()
+
+
+KEY_CHUNK = 250_000  # accounts keyed per step: memory stays bounded on a full rebuild
 
 
 def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo) -> tuple[list, list]:
@@ -65,10 +78,11 @@ def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run
     removed = [r[0] for r in con.execute(
         f"SELECT k.account_id FROM account_match_key k LEFT JOIN account a USING (account_id) "
         f"WHERE a.account_id IS NULL OR coalesce(a.is_deleted, false)").fetchall()]
-    if len(changed):
-        keys = match_keys(changed, default_country=settings.default_country, prefer="website")
-        keys.insert(0, "account_id", changed["account_id"].values)
-        keys["_modstamp"] = changed["_modstamp"].values
+    for start in range(0, len(changed), KEY_CHUNK):
+        chunk = changed.iloc[start:start + KEY_CHUNK]
+        keys = match_keys(chunk, default_country=settings.default_country, prefer="website")
+        keys.insert(0, "account_id", chunk["account_id"].values)
+        keys["_modstamp"] = chunk["_modstamp"].values
         keys["_keyed_at"] = run.now
         upsert(con, "account_match_key", keys, ["account_id"])
     if removed:
