@@ -168,11 +168,14 @@ def eval_matching(accounts, leads, seed, crm_path, truth_dir, rules, workdir, ec
     from pipelines.matching.evaluate import evaluate_generated
 
     rules_dir = Path(rules) if rules else env_settings().rules
-    report = evaluate_generated(rules_dir, accounts=accounts, leads=leads, seed=seed,
-                                crm_path=Path(crm_path) if crm_path else None,
-                                truth_dir=Path(truth_dir) if truth_dir else None,
-                                workdir=Path(workdir) if workdir else None, ecm=ecm,
-                                progress=lambda m: click.echo(f"  {m}", err=True))
+    try:
+        report = evaluate_generated(rules_dir, accounts=accounts, leads=leads, seed=seed,
+                                    crm_path=Path(crm_path) if crm_path else None,
+                                    truth_dir=Path(truth_dir) if truth_dir else None,
+                                    workdir=Path(workdir) if workdir else None, ecm=ecm,
+                                    progress=lambda m: click.echo(f"  {m}", err=True))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     for line in report.describe():
         click.echo(line)
     if report.errors is not None and len(report.errors):

@@ -236,7 +236,11 @@ def evaluate_generated(rules_dir: Path, *, accounts: int = 20_000, leads: int = 
         base = Path(workdir or tmp)
         base.mkdir(parents=True, exist_ok=True)
         if crm_path is None:
-            from pipelines.demo.generator import generate_crm
+            try:
+                from pipelines.demo.generator import generate_crm
+            except ImportError:
+                raise ValueError("The demo generator (pipelines.demo.generator) is not installed here; "
+                                 "pass a generated CRM with --crm and its ground truth with --truth.") from None
 
             crm_path, truth_dir = base / "crm.sqlite", base / "truth"
             if crm_path.exists():
