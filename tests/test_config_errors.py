@@ -28,11 +28,11 @@ def problems(exc: pytest.ExceptionInfo) -> list[str]:
 @pytest.mark.parametrize(
     ("edit", "line", "message"),
     [
-        (("email: Email", "email: {sources: Email, typo: 1}"), 16, "email.typo: unknown key (check its spelling)"),
-        (("employees: {sources: [NumberOfEmployees, Employees__c], type: int}",
-          "employees: {sources: [NumberOfEmployees], type: integer}"), 28, "employees.type: Input should be 'text'"),
-        (("      lead_id: Id\n", "      lead_id: Name\n"), 12, "lead_id must be the object's key field 'Id'"),
-        (("      owner_id: OwnerId\n", ""), 12, "objects.lead.fields must define owner_id"),
+        (("email: {source: Email,", "email: {typo: 1, source: Email,"), 29, "email.typo: unknown key (check its spelling)"),
+        (("        type: int\n        on_invalid", "        type: integer\n        on_invalid"), 48,
+         "employees.type: Input should be 'text'"),
+        (("      lead_id: Id\n", "      lead_id: Name\n"), 25, "lead_id must be the object's key field 'Id'"),
+        (("      owner_id: OwnerId\n", ""), 25, "objects.lead.fields must define owner_id"),
     ],
 )
 def test_field_mapping_errors_name_the_line(rules_dir, edit, line, message):

@@ -9,7 +9,9 @@ import sys
 
 import click
 
-from pipelines.cli import demo, explain, matching, report, rules, tick
+from pipelines.cli import demo, explain, report, rules, tick
+from pipelines.cli import pools
+from pipelines.cli import matching
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,7 +24,7 @@ def cli() -> None:
     """
 
 
-for module in (demo, tick, rules, explain, report, matching):
+for module in (demo, tick, rules, explain, report, pools, matching):
     for command in module.COMMANDS:
         cli.add_command(command)
 

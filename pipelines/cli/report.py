@@ -1,8 +1,13 @@
-"""``leadroute report``: what the pipeline has done: ticks, decisions, the ledger, quarantine."""
+"""``leadroute report``: what the pipeline has done: ticks, decisions, the ledger, quarantine,
+data quality (fill rates, checks) and the routing KPIs, in the terminal and as an HTML page."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 import click
+import pandas as pd
 
 from pipelines.cli.common import friendly, settings, table
 from pipelines.warehouse import db
@@ -10,10 +15,13 @@ from pipelines.warehouse import db
 
 @click.command()
 @click.option("--ticks", default=10, show_default=True, help="How many recent ticks to list.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the KPIs as a self-contained HTML page with charts (no network needed to view).")
 @friendly
-def report(ticks: int) -> None:
-    """Recent ticks, routing by step and owner, push status and quarantined records."""
-    with db.connect(settings().warehouse, read_only=True) as con:
+def report(ticks: int, html_path: Path | None) -> None:
+    """Recent ticks, routing by step and owner, push status, quarantine, data quality and KPIs."""
+    s = settings()
+    with db.connect(s.warehouse, read_only=True) as con:
         click.echo("Recent ticks")
         click.echo(table(con.execute(
             """SELECT substr(run_id, 1, 8) AS run, finished_at,
@@ -44,6 +52,37 @@ def report(ticks: int) -> None:
                WHERE resolved_at IS NULL ORDER BY last_seen_at DESC LIMIT 20""").df()
         click.echo("\nQuarantined records (open)")
         click.echo(table(quarantined))
+        _quality_and_kpis(con, s, html_path)
+
+
+def _quality_and_kpis(con, s, html_path: Path | None) -> None:
+    from pipelines.crm.fields import load_field_mapping
+    from pipelines.kpis.compute import compute_kpis
+    from pipelines.kpis.html import render
+
+    if not db.table_exists(con, "quality_check"):
+        return  # a warehouse from before data quality was measured
+    k = compute_kpis(con, load_field_mapping(s.fields_file))
+    click.echo("\nQuarantine by stage and reason (open)")
+    click.echo(table(k.quarantine))
+    fill = k.fill[k.fill["table"] == "lead"]
+    fill = fill[(fill["after_pct"] > 0) | fill["before_pct"].fillna(0).gt(0)]
+    click.echo("\nLead fill rates: first CRM field alone -> unified (%)")
+    click.echo(table(fill[["column", "before_pct", "after_pct"]], max_rows=40))
+    enriched = k.fill[k.fill["table"] == "lead_enriched"]
+    click.echo("\nEnriched lead fields filled (%)")
+    click.echo(table(enriched[["column", "after_pct"]], max_rows=40))
+    click.echo("\nData quality checks (latest run)")
+    click.echo(table(k.checks))
+    click.echo("\nRouting KPIs")
+    click.echo(table(pd.DataFrame([{"kpi": n, "value": v} for n, v in k.totals.items()])))
+    if len(k.fairness):
+        click.echo("\nFairness within pools")
+        click.echo(table(k.fairness))
+    if html_path:
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(render(k, datetime.now(UTC).replace(tzinfo=None)), encoding="utf-8")
+        click.echo(f"\nKPI page written to {html_path}")
 
 
 COMMANDS = [report]

@@ -18,6 +18,14 @@ Example::
           employees: {sources: [NumberOfEmployees, Employees__c], type: int}
         writes:
           owner_id: OwnerId
+
+Unification options of a canonical column (all optional, see ``FieldSpec``)::
+
+    industry:
+      sources: [Industry, Industry__c, Industry_Vertical__c, Sector__c]
+      precedence: first_non_empty        # or most_recent (updated_at) / most_trusted (trust)
+      values: industry                   # routing_rules/value_maps/industry.csv: spelling -> canonical
+    email: {source: Email, format: email, on_invalid: quarantine, max_length: 80}
 """
 
 from __future__ import annotations
@@ -60,14 +68,69 @@ KEY_COLUMN = {
 }
 
 
+class ValueMapSpec(BaseModel):
+    """Spellings -> one taxonomy, applied to each source value before precedence.
+
+    ``map`` names ``routing_rules/value_maps/<map>.csv`` (columns ``value,canonical``;
+    an empty ``canonical`` means "this spelling is no value", e.g. ``N/A``).
+    ``reference: country`` adds every ISO country name, code and common translation
+    (pycountry, countryinfo) under the CSV, so the CSV only lists what they miss.
+    ``unmapped``: ``keep`` the value as typed, or treat it as empty and try the
+    ``next_source``. Unmapped spellings are counted and shown, so ops can extend the CSV.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    map: str | None = None
+    reference: Literal["country"] | None = None
+    unmapped: Literal["keep", "next_source"] = "keep"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        return {"map": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _something_to_map(self) -> ValueMapSpec:
+        if self.map is None and self.reference is None:
+            raise ValueError("values needs a `map` (a CSV under value_maps/) or a `reference`")
+        if self.map is not None and not self.map.replace("_", "").replace("-", "").isalnum():
+            raise ValueError(f"values.map {self.map!r} must be a file name under value_maps/ without .csv")
+        return self
+
+
+Precedence = Literal["first_non_empty", "most_recent", "most_trusted"]
+
+
 class FieldSpec(BaseModel):
-    """One canonical column and the CRM fields that fill it, in precedence order."""
+    """One canonical column and the CRM fields that fill it, in precedence order.
+
+    - ``precedence``: ``first_non_empty`` (the listed order), ``most_recent`` (the
+      source whose ``updated_at`` column is latest; sources without one come after,
+      in listed order) or ``most_trusted`` (highest ``trust`` first, ties in listed
+      order). In every mode a source counts only when its value is present, maps and
+      casts; provenance goes to ``<column>__source``.
+    - ``values``: a value map (:class:`ValueMapSpec`), e.g. ``values: industry``.
+    - ``format: email`` checks the shape; ``max_length`` bounds any source's length.
+    - ``on_invalid``: what a present but unusable value (does not cast, malformed)
+      does: ``next_source`` (counted, the next source is tried) or ``quarantine``
+      (the record waits in quarantine until it is fixed in the CRM). A value longer
+      than ``max_length`` always quarantines: it is not a spelling, it is damage.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     sources: list[str] = Field(min_length=1)
     type: FieldType = "text"
-    precedence: Literal["first_non_empty"] = "first_non_empty"
+    precedence: Precedence = "first_non_empty"
+    updated_at: dict[str, str] = Field(
+        default_factory=dict, description="source field -> canonical timestamp column saying when it changed"
+    )
+    trust: dict[str, int] = Field(default_factory=dict, description="source field -> trust, higher wins")
+    values: ValueMapSpec | None = None
+    format: Literal["email"] | None = None
+    max_length: int | None = Field(default=None, gt=0)
+    on_invalid: Literal["next_source", "quarantine"] = "next_source"
 
     @model_validator(mode="before")
     @classmethod
@@ -81,6 +144,27 @@ class FieldSpec(BaseModel):
         if isinstance(value, dict) and isinstance(value.get("sources"), str):
             value = {**value, "sources": [value["sources"]]}
         return value
+
+    @model_validator(mode="after")
+    def _precedence_inputs(self) -> FieldSpec:
+        for option in ("updated_at", "trust"):
+            unknown = sorted(set(getattr(self, option)) - set(self.sources))
+            if unknown:
+                raise ValueError(f"{option} names {unknown}, which are not among the sources {self.sources}")
+        if self.precedence == "most_recent" and not self.updated_at:
+            raise ValueError("precedence most_recent needs `updated_at: {SourceField: timestamp_column}`")
+        if self.precedence == "most_trusted" and set(self.trust) != set(self.sources):
+            missing = [s for s in self.sources if s not in self.trust]
+            raise ValueError(f"precedence most_trusted needs a trust for every source; missing {missing}")
+        if self.format == "email" and self.type != "text":
+            raise ValueError("format: email needs type text")
+        return self
+
+    def ordered_sources(self) -> list[str]:
+        """Sources in the order precedence tries them (``most_recent`` decides per row instead)."""
+        if self.precedence == "most_trusted":
+            return sorted(self.sources, key=lambda s: -self.trust[s])  # stable: ties keep the listed order
+        return list(self.sources)
 
 
 class ObjectMapping(BaseModel):
@@ -164,7 +248,7 @@ def load_field_mapping(path: str | Path) -> FieldMapping:
         mapping = FieldMapping.model_validate({**data, "source": str(path)})
     except ValidationError as exc:
         raise ConfigError(problems_from_validation(exc, data, str(path))) from None
-    problems = _required_problems(mapping, data, str(path))
+    problems = _required_problems(mapping, data, str(path)) + _unification_problems(mapping, data, path)
     if problems:
         raise ConfigError(problems)
     return mapping
@@ -188,4 +272,38 @@ def _required_problems(mapping: FieldMapping, data: dict, file: str) -> list[Con
             out.append(ConfigProblem(SourceRef(file, locate(objects, (obj, "fields", key_col))),
                                      f"objects.{obj}.fields.{key_col} must be the object's key field {m.key!r}, "
                                      f"got {m.fields[key_col].sources}"))
+    return out
+
+
+def value_maps_dir(mapping: FieldMapping) -> Path:
+    """Where ``values: <map>`` CSVs live: ``value_maps/`` beside the field mapping."""
+    return Path(mapping.source).parent / "value_maps"
+
+
+def _unification_problems(mapping: FieldMapping, data: dict, path: Path) -> list[ConfigProblem]:
+    """Cross-column checks of precedence and value maps, each at the line that needs fixing."""
+    from pipelines.unify.value_maps import load_value_map
+
+    file = str(path)
+    objects = data.get("objects", {})
+    out: list[ConfigProblem] = []
+    checked_maps: set[str] = set()
+    for obj, m in mapping.objects.items():
+        for name, spec in m.fields.items():
+            for src, column in spec.updated_at.items():
+                target = m.fields.get(column)
+                where = SourceRef(file, locate(objects, (obj, "fields", name, "updated_at", src)))
+                if target is None:
+                    out.append(ConfigProblem(where, f"objects.{obj}.fields.{name}.updated_at.{src}: {column!r} is not "
+                                                    f"a column of {obj}; map it first, e.g. "
+                                                    f"`{column}: {{source: {src}_Updated__c, type: timestamp}}`"))
+                elif target.type not in ("timestamp", "date") or target.precedence == "most_recent":
+                    out.append(ConfigProblem(where, f"objects.{obj}.fields.{name}.updated_at.{src}: {column!r} must be "
+                                                    f"a timestamp or date column without most_recent precedence"))
+            if spec.values and spec.values.map and spec.values.map not in checked_maps:
+                checked_maps.add(spec.values.map)
+                try:
+                    load_value_map(value_maps_dir(mapping) / f"{spec.values.map}.csv")
+                except ConfigError as exc:
+                    out.extend(exc.problems)
     return out

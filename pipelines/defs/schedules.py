@@ -3,7 +3,7 @@ import dagster as dg
 from pipelines.defs.policy import WRITER_TAG
 
 TICK_ASSETS = ["raw_crm", "unified", "enriched", "account_master", "lead_match", "routing_rules",
-               "routing_decision", "crm_push"]
+               "routing_decision", "distribution_pools", "crm_push", "kpis"]
 
 tick_job = dg.define_asset_job(
     "tick",

@@ -1,7 +1,12 @@
+from pathlib import Path
+
 import dagster as dg
+import pandas as pd
 
 from pipelines.defs.metadata import materialize, run_info
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
+from pipelines.quality.settings import load_quality_settings
+from pipelines.unify.fill_rates import fill_rate_markdown
 from pipelines.unify.unify import unify
 
 
@@ -9,6 +14,18 @@ from pipelines.unify.unify import unify
 def unified(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, rules: RulesResource, clock: ClockResource
 ) -> dg.MaterializeResult:
-    """Canonical, typed columns from scattered CRM fields, with provenance."""
+    """Canonical, typed columns from scattered CRM fields, with provenance; unusable records to quarantine."""
     mapping = rules.mapping()
-    return materialize(context, unify(warehouse.connection(mapping), mapping, run_info(context, clock)))
+    columns = {obj: set(m.fields) for obj, m in mapping.objects.items()}
+    quality = load_quality_settings(Path(rules.path) / "quality.yaml", columns)
+    result = unify(warehouse.connection(mapping), mapping, run_info(context, clock), quality.quarantine)
+    extra = {}
+    rates = result.details.pop("lead_fill_rates", None)
+    if rates:
+        extra["lead_fill_rates"] = dg.MetadataValue.md(fill_rate_markdown(pd.DataFrame(rates)))
+        for r in rates:
+            extra[f"fill_pct/{r['column']}"] = dg.MetadataValue.float(float(r["after_pct"]))
+    account_rates = result.details.pop("account_fill_rates", None)
+    if account_rates:
+        extra["account_fill_rates"] = dg.MetadataValue.md(fill_rate_markdown(pd.DataFrame(account_rates), True))
+    return materialize(context, result, **extra)

@@ -1,13 +1,26 @@
 """Recording routing decisions and the CRM writes they ask for.
 
-A decision is immutable. Each one gets a ledger row per CRM write (``kind``:
-owner today; conversions, tasks and field updates as the rules grow). An owner
-write whose target equals the lead's current owner is recorded as
-``skipped_unchanged``: it is accounted for, and nothing is pushed.
+A decision is immutable. Each one gets a ledger row per CRM write, keyed by
+(decision_id, kind):
+
+- ``owner``: always; the target owner (a user, or a queue's CRM id). When the target
+  already owns the lead it is ``skipped_unchanged``: accounted for, nothing pushed.
+- side actions, from the decision's optional ``side_actions`` column (a JSON list of
+  objects with a ``kind``), one ledger row each with the rest as its ``payload``:
+
+  - ``{"kind": "fields", "fields": {"routing_reason": "..."}}``: set lead fields, by
+    their names under ``writes:`` in ``fields.yaml`` (never raw CRM names in rules);
+  - ``{"kind": "convert", "account_id": "001...", "converted_status": "Qualified",
+    "create_opportunity": false, "opportunity_name": null}``: convert the lead into a
+    contact under the account, owned by the target owner;
+  - ``{"kind": "task", "subject": "...", "due_date": "2026-11-21", "priority": "High",
+    "description": "..."}``: a follow-up task for the target owner, upserted on an
+    external key derived from the decision, so a retry never duplicates it.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import duckdb
@@ -93,4 +106,30 @@ def record(
     finally:
         con.unregister("_new_ledger")
     insert(con, "ledger", ledger)
+    insert(con, "ledger", _side_rows(d, ledger, run))
     return d
+
+
+SIDE_KINDS = ("fields", "convert", "task")
+
+
+def _side_rows(d: pd.DataFrame, owner_rows: pd.DataFrame, run: RunInfo) -> pd.DataFrame:
+    """One ledger row per side action of each decision (decisions without side actions add none)."""
+    if "side_actions" not in d.columns:
+        return pd.DataFrame(columns=owner_rows.columns)
+    with_side = d[d["side_actions"].notna()]
+    rows = []
+    for decision_id, lead_id, prev, target, actions in with_side[
+        ["decision_id", "lead_id", "previous_owner_id", "owner_id", "side_actions"]
+    ].itertuples(index=False):
+        for action in json.loads(actions) if isinstance(actions, str) else actions:
+            action = dict(action)
+            kind = action.pop("kind")
+            if kind not in SIDE_KINDS:
+                raise ValueError(f"unknown side action kind {kind!r}; expected one of {SIDE_KINDS}")
+            rows.append(dict(decision_id=decision_id, kind=kind, lead_id=lead_id, previous_owner_id=prev,
+                             target_owner_id=target, payload=json.dumps(action, default=str), attempts=0,
+                             run_id=run.run_id, last_run_id=run.run_id, created_at=run.now, updated_at=run.now,
+                             status="pending" if target else "failed", last_error_code=None if target else "NO_OWNER",
+                             last_error=None if target else "the decision has no owner to act for"))
+    return pd.DataFrame(rows, columns=owner_rows.columns)

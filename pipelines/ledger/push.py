@@ -5,27 +5,41 @@ re-run never pushes twice. A retryable failure (``UNABLE_TO_LOCK_ROW``, a
 timeout) stays pending with exponential backoff and is retried on a later tick,
 up to ``max_attempts``; a permanent one (``INACTIVE_OWNER_OR_USER``) is marked
 ``failed`` with the CRM's message for ops to see in ``leadroute report``. When
-the CRM refuses the whole call (:class:`CrmUnavailable`: API limit, repeated
-authentication failure), the push stops for this tick and everything stays
-pending. Only a push that completed lets the extraction watermarks advance.
+the CRM refuses a whole call (:class:`CrmUnavailable`: API limit, repeated
+authentication failure), the push stops for this tick and everything not yet
+answered stays pending. Only a push that completed lets the extraction
+watermarks advance.
+
+Writes go in dependency order, one phase per kind:
+
+1. ``owner`` and ``fields`` of the same lead as one record update;
+2. ``convert``, once the decision's owner change is in the CRM (a conversion
+   carries the owner, and must not race a pending owner change);
+3. ``task``, once the decision's conversion (if any) is in, so the task hangs on
+   the new contact rather than the converted lead.
+
+A side action whose prerequisite failed for good is failed too, with the reason.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import duckdb
 import pandas as pd
 
-from pipelines.crm.base import CrmAdapter, CrmUnavailable, RecordUpdate, WriteResult
+from pipelines.crm.base import Conversion, CrmAdapter, CrmUnavailable, RecordUpdate, TaskSpec, WriteResult
 from pipelines.crm.fields import FieldMapping
 from pipelines.ledger import watermarks
 from pipelines.stage import RunInfo, StageResult
 from pipelines.warehouse.db import upsert
+from pipelines.warehouse.schema import TABLES
 
 MAX_ATTEMPTS = 6
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=1)
+LEDGER_COLUMNS = TABLES["ledger"].column_names
 
 
 def backoff(attempts: pd.Series) -> pd.Series:
@@ -34,28 +48,35 @@ def backoff(attempts: pd.Series) -> pd.Series:
     return pd.to_timedelta(minutes * BACKOFF_BASE.total_seconds(), unit="s")
 
 
-def due_owner_writes(con: duckdb.DuckDBPyConnection, run: RunInfo) -> pd.DataFrame:
+def due(con: duckdb.DuckDBPyConnection, run: RunInfo) -> pd.DataFrame:
+    """Pending rows due now, with what each needs: the decision's reason, the matched account,
+    and the status and CRM id of the same decision's owner and convert rows."""
     return con.execute(
-        """SELECT g.*, d.reason, m.account_id
+        """SELECT g.*, d.reason, m.account_id AS match_account_id,
+                  o.status AS owner_status, o.last_error AS owner_error,
+                  c.status AS convert_status, c.crm_record_id AS contact_id, c.last_error AS convert_error
            FROM ledger g JOIN routing_decision d USING (decision_id)
            LEFT JOIN lead_match m ON m.lead_id = g.lead_id
-           WHERE g.kind = 'owner' AND g.status = 'pending'
-             AND (g.next_attempt_at IS NULL OR g.next_attempt_at <= ?)
-           ORDER BY m.account_id NULLS LAST, g.lead_id""",
+           LEFT JOIN ledger o ON o.decision_id = g.decision_id AND o.kind = 'owner'
+           LEFT JOIN ledger c ON c.decision_id = g.decision_id AND c.kind = 'convert'
+           WHERE g.status = 'pending' AND (g.next_attempt_at IS NULL OR g.next_attempt_at <= ?)
+           ORDER BY m.account_id NULLS LAST, g.lead_id, g.kind""",
         [run.now],
     ).df()
 
 
 def apply_results(rows: pd.DataFrame, results: list[WriteResult], run: RunInfo, max_attempts: int) -> pd.DataFrame:
-    """The ledger rows updated with the CRM's per-record answers (matched by record id, not order)."""
+    """``rows`` (with a ``record_key``) updated with the CRM's per-record answers, matched by key, not order."""
     answers = pd.DataFrame(
         [(r.record_id, r.ok, r.error_code, r.message, r.retryable, r.crm_id) for r in results],
-        columns=["lead_id", "ok", "code", "message", "retryable", "crm_id"],
-    ).drop_duplicates("lead_id", keep="last")
-    out = rows.merge(answers, on="lead_id", how="left")
+        columns=["record_key", "ok", "code", "message", "retryable", "crm_id"],
+    ).drop_duplicates("record_key", keep="last")
+    out = rows.drop(columns=[c for c in ("ok", "code", "message", "retryable", "crm_id") if c in rows]).merge(
+        answers, on="record_key", how="left")
     # A record the CRM did not answer for is treated as not attempted: retry it.
     missing = out["ok"].isna()
-    out.loc[missing, ["ok", "code", "message", "retryable"]] = [False, "NOT_ATTEMPTED", "the CRM returned no result for this record", True]
+    out.loc[missing, ["ok", "code", "message", "retryable"]] = [
+        False, "NOT_ATTEMPTED", "the CRM returned no result for this record", True]
     out["ok"] = out["ok"].astype(bool)
     out["attempts"] = out["attempts"].fillna(0).astype(int) + 1
     retry = ~out["ok"] & out["retryable"].astype(bool) & (out["attempts"] < max_attempts)
@@ -66,52 +87,149 @@ def apply_results(rows: pd.DataFrame, results: list[WriteResult], run: RunInfo, 
     out["next_attempt_at"] = (pd.Timestamp(run.now) + backoff(out["attempts"])).where(retry, pd.NaT)
     out["last_error_code"] = out["code"].where(~out["ok"], None)
     out["last_error"] = out["message"].where(~out["ok"], None)
-    out["crm_record_id"] = out["crm_id"]
+    out["crm_record_id"] = out["crm_id"].where(out["ok"], out.get("crm_record_id"))
     out["updated_at"] = run.now
     out["last_run_id"] = run.run_id
     return out
 
 
+def _fail(rows: pd.DataFrame, code: str, message: pd.Series | str, run: RunInfo) -> pd.DataFrame:
+    out = rows.copy()
+    out["status"] = "failed"
+    out["last_error_code"] = code
+    out["last_error"] = message
+    out["updated_at"] = run.now
+    out["last_run_id"] = run.run_id
+    return out
+
+
+class _Push:
+    def __init__(self, con, crm: CrmAdapter, mapping: FieldMapping, run: RunInfo, max_attempts: int):
+        self.con, self.crm, self.run, self.max_attempts = con, crm, run, max_attempts
+        lead = mapping.objects["lead"]
+        self.sobject = lead.sobject
+        self.writes = lead.writes
+        self.done: list[pd.DataFrame] = []
+        self.stopped: CrmUnavailable | None = None
+
+    def _record(self, frame: pd.DataFrame) -> None:
+        if len(frame):
+            upsert(self.con, "ledger", frame[[c for c in LEDGER_COLUMNS if c in frame.columns]], ["decision_id", "kind"])
+            self.done.append(frame)
+
+    def _call(self, fn, items, rows: pd.DataFrame) -> None:
+        if self.stopped is not None or not len(rows):
+            return
+        try:
+            results = fn(items)
+        except CrmUnavailable as exc:
+            self.stopped = exc
+            return
+        self._record(apply_results(rows, results, self.run, self.max_attempts))
+
+    def updates(self, rows: pd.DataFrame) -> None:
+        """Owner and field writes, merged into one update per lead."""
+        owner_field = self.writes.get("owner_id", "OwnerId")
+        reason_field = self.writes.get("routing_reason")
+        per_lead: dict[str, dict] = {}
+        group: dict[str, str | None] = {}
+        bad = []
+        for kind, lead, target, reason, payload, account in rows[
+            ["kind", "lead_id", "target_owner_id", "reason", "payload", "match_account_id"]
+        ].itertuples(index=False):
+            fields = per_lead.setdefault(lead, {})
+            group[lead] = account if isinstance(account, str) else None
+            if kind == "owner":
+                fields[owner_field] = target
+                if reason_field:
+                    fields.setdefault(reason_field, (reason or "")[:255])
+            else:
+                for name, value in json.loads(payload)["fields"].items():
+                    if name not in self.writes:
+                        bad.append((lead, name))
+                    else:
+                        fields[self.writes[name]] = value
+        unknown = rows["lead_id"].isin({lead for lead, _ in bad}) & (rows["kind"] == "fields")
+        if unknown.any():
+            names = ", ".join(sorted({n for _, n in bad}))
+            self._record(_fail(rows[unknown], "UNKNOWN_WRITE_FIELD",
+                               f"no field named {names} under writes: in fields.yaml", self.run))
+            rows = rows[~unknown]
+        rows = rows.assign(record_key=rows["lead_id"])
+        updates = [RecordUpdate(lead, fields, group[lead]) for lead, fields in per_lead.items()
+                   if lead in set(rows["lead_id"])]
+        self._call(lambda items: self.crm.update_records(self.sobject, items), updates, rows)
+
+    def conversions(self, rows: pd.DataFrame) -> None:
+        ready, rows = self._gate(rows, "owner_status", "owner_error", "the owner change")
+        payloads = [json.loads(p) for p in ready["payload"]]
+        items = [Conversion(lead_id=lead, account_id=p.get("account_id") or acc, owner_id=target,
+                            converted_status=p.get("converted_status", "Qualified"),
+                            create_opportunity=bool(p.get("create_opportunity", False)),
+                            opportunity_name=p.get("opportunity_name"))
+                 for lead, target, acc, p in zip(ready["lead_id"], ready["target_owner_id"],
+                                                  ready["match_account_id"], payloads)]
+        self._call(self.crm.convert_leads, items, ready.assign(record_key=ready["lead_id"]))
+
+    def tasks(self, rows: pd.DataFrame) -> None:
+        ready, rows = self._gate(rows, "convert_status", "convert_error", "the conversion", optional=True)
+        ready = ready.assign(record_key="leadroute-" + ready["decision_id"] + "-task")
+        items = []
+        for key, lead, target, contact, acc, payload in ready[
+            ["record_key", "lead_id", "target_owner_id", "contact_id", "match_account_id", "payload"]
+        ].itertuples(index=False):
+            p = json.loads(payload)
+            converted = isinstance(contact, str)
+            items.append(TaskSpec(external_key=key, who_id=contact if converted else lead,
+                                  owner_id=p.get("owner_id") or target, subject=p["subject"],
+                                  due_date=p.get("due_date"), what_id=acc if converted and isinstance(acc, str) else None,
+                                  description=p.get("description"), priority=p.get("priority", "Normal")))
+        self._call(self.crm.upsert_tasks, items, ready)
+
+    def _gate(self, rows, status_col, error_col, what, optional=False):
+        """Rows whose prerequisite is in the CRM; fail those whose prerequisite failed; the rest wait."""
+        status = rows[status_col]
+        ok = status.isin(["pushed", "skipped_unchanged"]) | (status.isna() if optional else False)
+        failed = status.isin(["failed", "superseded"])
+        if failed.any():
+            self._record(_fail(rows[failed], "PREREQUISITE_FAILED",
+                               f"{what} did not happen: " + rows.loc[failed, error_col].fillna(status[failed]).astype(str),
+                               self.run))
+        return rows[ok], rows[~ok & ~failed]
+
+
 def push(con: duckdb.DuckDBPyConnection, crm: CrmAdapter, mapping: FieldMapping, run: RunInfo,
          max_attempts: int = MAX_ATTEMPTS) -> StageResult:
     result = StageResult("push")
-    writes = mapping.objects["lead"].writes
-    owner_field = writes.get("owner_id", "OwnerId")
-    reason_field = writes.get("routing_reason")
-    rows = due_owner_writes(con, run)
     calls_before = crm.counter.calls
-    stopped = None
-    if len(rows):
-        fields = [{owner_field: o} | ({reason_field: r[:255]} if reason_field else {})
-                  for o, r in zip(rows["target_owner_id"], rows["reason"].fillna(""))]
-        updates = [RecordUpdate(lid, f, acc if isinstance(acc, str) else None)
-                   for lid, f, acc in zip(rows["lead_id"], fields, rows["account_id"])]
-        try:
-            results = crm.update_records(mapping.objects["lead"].sobject, updates)
-        except CrmUnavailable as exc:
-            stopped = exc
-            results = []
-        if stopped is None:
-            done = apply_results(rows, results, run, max_attempts)
-            keep = [c for c in done.columns if c in {
-                "decision_id", "kind", "lead_id", "previous_owner_id", "target_owner_id", "payload", "status",
-                "attempts", "last_error_code", "last_error", "next_attempt_at", "pushed_at", "crm_record_id",
-                "run_id", "last_run_id", "created_at", "updated_at"}]
-            upsert(con, "ledger", done[keep], ["decision_id", "kind"])
-            result.counts["pushed"] = int((done["status"] == "pushed").sum())
-            result.counts["retry_later"] = int((done["status"] == "pending").sum())
-            result.counts["failed"] = int((done["status"] == "failed").sum())
-            errors = done.loc[~done["ok"], ["lead_id", "last_error_code", "last_error", "status"]]
-            if len(errors):
-                result.preview = errors.head(10)
-                by_code = errors["last_error_code"].value_counts().to_dict()
-                result.details["errors_by_code"] = {str(k): int(v) for k, v in by_code.items()}
+    p = _Push(con, crm, mapping, run, max_attempts)
+    rows = due(con, run)
+    p.updates(rows[rows["kind"].isin(["owner", "fields"])])
+    # Conversions and tasks read the statuses the phases before them just wrote.
+    later = due(con, run)
+    p.conversions(later[later["kind"] == "convert"])
+    later = due(con, run)
+    p.tasks(later[later["kind"] == "task"])
+
+    done = pd.concat(p.done, ignore_index=True) if p.done else pd.DataFrame(columns=["kind", "status", "ok"])
+    for kind in ("owner", "fields", "convert", "task"):
+        part = done[done["kind"] == kind]
+        if len(part):
+            prefix = "" if kind == "owner" else f"{kind}_"
+            result.counts[f"{prefix}pushed"] = int((part["status"] == "pushed").sum())
+            result.counts[f"{prefix}retry_later"] = int((part["status"] == "pending").sum())
+            result.counts[f"{prefix}failed"] = int((part["status"] == "failed").sum())
     result.counts.setdefault("pushed", 0)
     result.counts["due"] = len(rows)
     result.counts["crm_api_calls"] = crm.counter.calls - calls_before
-    if stopped is not None:
-        result.warnings.append(f"push stopped for this tick, {len(rows)} write(s) stay pending: {stopped}")
-        result.details["stopped"] = str(stopped)
+    errors = done[done["status"] != "pushed"] if len(done) else done
+    if len(errors):
+        result.preview = errors[["lead_id", "kind", "status", "last_error_code", "last_error"]].head(10)
+        by_code = errors["last_error_code"].value_counts().to_dict()
+        result.details["errors_by_code"] = {str(k): int(v) for k, v in by_code.items()}
+    if p.stopped is not None:
+        result.warnings.append(f"push stopped for this tick; writes not yet answered stay pending: {p.stopped}")
+        result.details["stopped"] = str(p.stopped)
         result.details["watermarks_advanced"] = []
     else:
         result.details["watermarks_advanced"] = watermarks.commit(con, run.run_id, run.now)

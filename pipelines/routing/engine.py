@@ -41,10 +41,10 @@ class RouteContext:
     queue_ids: dict[str, str]  # queue developer name -> CRM id
     crm_active: set[str] | None = None  # active CRM users; None when unknown (e.g. CSV simulations)
     user_names: dict[str, str] = field(default_factory=dict)
-    pool_states: dict[str, pool_mod.PoolState] = field(default_factory=dict)
+    pool_states: pool_mod.PoolBook = field(default_factory=pool_mod.PoolBook)  # what pools remember (pools.load_states)
 
     def state(self, pool: str) -> pool_mod.PoolState:
-        return self.pool_states.setdefault(pool, pool_mod.PoolState(pool))
+        return self.pool_states.state(pool)
 
     def name(self, user_id) -> str:
         return self.user_names.get(user_id, user_id)
@@ -134,10 +134,9 @@ def resolve(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx: RouteConte
 def _pool(name: str, frame: pd.DataFrame, rules: RuleSet, ctx: RouteContext) -> Resolution:
     idx = frame.index
     pool = rules.pools[name]
-    owners, detail = pool_mod.round_robin(pool, len(frame), rules.reps, ctx.state(name), ctx.now, ctx.crm_active)
-    owner = pd.Series(owners, index=idx, dtype=object)
+    owner, detail = pool_mod.assign(pool, frame, rules, ctx)
     res = Resolution(owner=owner, queue=pd.Series(pd.NA, index=idx, dtype=object),
-                     detail=pd.Series(detail, index=idx), failure=pd.Series(detail, index=idx).where(owner.isna(), None))
+                     detail=detail, failure=detail.where(owner.isna(), None))
     if pool.fallback is not None and owner.isna().any():
         fb = resolve(pool.fallback, frame[owner.isna().to_numpy()], rules, ctx)
         res = _merge(res, fb, f"pool {name} fallback: ")

@@ -25,22 +25,20 @@ from pipelines.routing.model import (
     GroupCondition,
     InTableCondition,
     NotCondition,
-    PoolDecl,
     QueueDecl,
     RuleSet,
     Step,
     TableDecl,
 )
 from pipelines.routing.vocabulary import OPERATORS, check_value
+from pipelines.routing.pool_config import POOLS_FILE, parse_pools
+from pipelines.routing.roster import REPS_FILE, load_roster
 from pipelines.sourcefile import ConfigError, ConfigProblem, LineDict, SourceRef, load_yaml, read_csv
 
 FLOW_FILE = "flow.yaml"
-POOLS_FILE = "pools.yaml"
 QUEUES_FILE = "queues.yaml"
-REPS_FILE = "reps.csv"
 ENTRIES = ("new", "updated")
 TABLE_KEY_KINDS = ("exact",)
-REP_COLUMNS = ("user_id", "name", "email", "role", "team", "active")
 
 
 def _suggest(word: str, options) -> str:
@@ -225,26 +223,10 @@ class _Parser:
             rows[decl.name] = df
         return decls, rows
 
-    def pools(self) -> dict[str, PoolDecl]:
+    def pools(self) -> dict:
         path = self.root / POOLS_FILE
-        if not path.exists():
-            return {}
-        file = self.rel(path)
-        data = load_yaml(path, file) or {}
-        pools = {}
-        for name, node in (data.get("pools") or {}).items():
-            where = self.where(file, data["pools"], name)
-            if not isinstance(node, dict):
-                self.problem(where, f"pool {name!r} must be a mapping")
-                continue
-            members = node.get("members", [])
-            explicit, filt = ([str(m) for m in members], {}) if isinstance(members, list) else ([], dict(members))
-            unknown = set(node) - {"members", "method", "fallback", "description"}
-            if unknown:
-                self.problem(where, f"pool {name!r}: unknown key(s) {sorted(unknown)}")
-            fallback = self.action(file, node["fallback"], f"the fallback of pool {name!r}") if "fallback" in node else None
-            pools[str(name)] = PoolDecl(where=where, name=str(name), members=explicit, member_filter=filt,
-                                        method=str(node.get("method", "round_robin")), fallback=fallback)
+        pools, problems = parse_pools(path, self.rel(path), self.action)
+        self.problems.extend(problems)
         return pools
 
     def queues(self) -> dict[str, QueueDecl]:
@@ -262,30 +244,9 @@ class _Parser:
 
     def reps(self) -> pd.DataFrame:
         path = self.root / REPS_FILE
-        file = self.rel(path)
-        records = read_csv(path, file)
-        df = pd.DataFrame([r for _, r in records], dtype=object)
-        df["_line"] = [line for line, _ in records]
-        missing = [c for c in REP_COLUMNS if records and c not in df.columns]
-        if missing:
-            self.problem(SourceRef(file, 1), f"missing column(s) {missing}")
-            return df
-        for line, row in records:
-            active = row["active"].lower()
-            if active not in ("true", "false", "1", "0", "yes", "no"):
-                self.problem(SourceRef(file, line), f"active must be true or false, got {row['active']!r}")
-        df["active"] = df["active"].str.lower().isin(["true", "1", "yes"])
-        for col in ("ooo_from", "ooo_to", "start_date"):
-            if col in df.columns:
-                parsed = pd.to_datetime(df[col].replace("", None), errors="coerce", format="%Y-%m-%d")
-                bad = df[col].astype(bool) & parsed.isna()
-                for line, value in zip(df.loc[bad, "_line"], df.loc[bad, col]):
-                    self.problem(SourceRef(file, int(line)), f"{col} must be a date YYYY-MM-DD, got {value!r}")
-                df[col] = parsed
-        dupes = df[df["user_id"].duplicated(keep=False)]
-        for line, uid in zip(dupes["_line"], dupes["user_id"]):
-            self.problem(SourceRef(file, int(line)), f"user_id {uid} appears more than once")
-        return df
+        roster, problems = load_roster(path, self.rel(path))
+        self.problems.extend(problems)
+        return roster
 
 
 def rules_version(root: Path) -> tuple[str, dict[str, str]]:

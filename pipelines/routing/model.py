@@ -157,14 +157,6 @@ class TableDecl(Node):
     value: str  # column holding the owner (a roster user id, queue:<name> or pool:<name>)
 
 
-class PoolDecl(Node):
-    name: str
-    members: list[str] = []  # explicit roster user ids
-    member_filter: dict[str, Any] = {}  # or roster columns -> value(s)
-    method: str = "round_robin"
-    fallback: Action | None = None
-
-
 class QueueDecl(Node):
     name: str
     label: str
@@ -181,7 +173,7 @@ class RuleSet:
     flows: dict[str, Flow]
     tables: dict[str, TableDecl]
     table_rows: dict[str, Any]  # name -> pandas DataFrame with a `_line` column
-    pools: dict[str, PoolDecl]
+    pools: dict[str, Any]  # name -> pool_config.PoolDecl
     queues: dict[str, QueueDecl]
     reps: Any  # pandas DataFrame, one row per roster entry, with `_line`
     files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256

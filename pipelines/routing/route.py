@@ -20,27 +20,21 @@ import pandas as pd
 
 from pipelines.crm.fields import FieldMapping
 from pipelines.ledger import decisions as decision_log
-from pipelines.routing import engine
+from pipelines.routing import engine, pools
 from pipelines.routing.frame import build_frame
 from pipelines.routing.model import RuleSet
-from pipelines.routing.pools import PoolState
 from pipelines.stage import RunInfo, StageResult
-from pipelines.warehouse.db import upsert
 
 
 def load_context(con: duckdb.DuckDBPyConnection, run: RunInfo) -> engine.RouteContext:
     queue_ids = dict(con.execute("SELECT developer_name, queue_id FROM crm_queue").fetchall())
     users = con.execute("SELECT user_id, name, coalesce(is_active, false) FROM crm_user").fetchall()
-    states = {
-        r[0]: PoolState(pool=r[0], pointer=r[1] or 0, assigned_total=r[2] or 0, last_user_id=r[3])
-        for r in con.execute("SELECT pool, pointer, assigned_total, last_user_id FROM pool_state").fetchall()
-    }
     return engine.RouteContext(
         now=run.now,
         queue_ids=queue_ids,
         crm_active={u for u, _, active in users if active} if users else None,
         user_names={u: n for u, n, _ in users},
-        pool_states=states,
+        pool_states=pools.load_states(con),
     )
 
 
@@ -58,16 +52,6 @@ def undecided_leads(con: duckdb.DuckDBPyConnection, intake_queue_ids: list[str])
         ).df()
     finally:
         con.unregister("_intake")
-
-
-def save_pool_states(con: duckdb.DuckDBPyConnection, ctx: engine.RouteContext, run: RunInfo) -> pd.DataFrame:
-    states = pd.DataFrame(
-        [dict(pool=s.pool, pointer=s.pointer, assigned_total=s.assigned_total, last_user_id=s.last_user_id,
-              updated_at=run.now) for s in ctx.pool_states.values()],
-        columns=["pool", "pointer", "assigned_total", "last_user_id", "updated_at"],
-    )
-    upsert(con, "pool_state", states, ["pool"])
-    return states
 
 
 def route_leads(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping, run: RunInfo) -> StageResult:
@@ -98,7 +82,7 @@ def route_leads(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMa
             "trace": '{"entry": "new", "decided_by": "(already owned)"}',
         })
         decision_log.record(con, keep, entry="new", rules_version=rules.version, queue_ids=ctx.queue_ids, run=run)
-    states = save_pool_states(con, ctx, run)
+    states = pools.save_states(con, ctx.pool_states, run.now)
     result.counts = {"leads_routed": len(intake), "leads_kept": len(kept)}
     if len(routed):
         per_step = routed["step"].value_counts()

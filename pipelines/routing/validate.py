@@ -13,9 +13,10 @@ from datetime import datetime
 import pandas as pd
 
 from pipelines.crm.fields import FieldMapping
-from pipelines.routing import pools as pool_mod
 from pipelines.routing.frame import available_fields
 from pipelines.routing.loader import _suggest
+from pipelines.routing.pool_config import check_pools
+from pipelines.routing.roster import check_against_crm
 from pipelines.routing.model import Action, Condition, FieldCondition, GroupCondition, InTableCondition, NotCondition, RuleSet
 from pipelines.sourcefile import ConfigProblem, SourceRef
 
@@ -126,41 +127,13 @@ class _Checker:
         return Path(self.rules.root).name
 
     def pools(self) -> None:
-        reps = self.rules.reps
-        for pool in self.rules.pools.values():
-            if pool.method != "round_robin":
-                self.err(pool.where, f"pool {pool.name!r}: unknown method {pool.method!r}; expected round_robin")
-            for uid in pool.members:
-                self.user_ref(pool.where, uid, f"member of pool {pool.name!r}")
-            for column in pool.member_filter:
-                if column not in reps.columns:
-                    self.err(pool.where, f"pool {pool.name!r} filters on {column!r}, which is not a reps.csv column")
-            if any(c not in reps.columns for c in pool.member_filter):
-                continue
-            rows = pool_mod.members(pool, reps)
-            if rows.empty:
-                self.err(pool.where, f"pool {pool.name!r} has no members")
-                continue
-            active = None if self.crm_users is None else set(self.crm_users.loc[self.crm_users["is_active"].astype(bool), "user_id"])
-            why = pool_mod.availability(rows, self.now, active)
-            if why.notna().all():
-                self.err(pool.where, f"pool {pool.name!r} has no member available today: "
-                                     + "; ".join(f"{n} {w}" for n, w in zip(rows["name"], why)),
-                         "warning" if pool.fallback else "error")
-            if pool.fallback:
-                self.action(pool.fallback)
+        self.problems.extend(check_pools(self.rules.pools, self.rules.reps, self.crm_users, self.now,
+                                         self.user_ref, self.action))
 
     def reps(self) -> None:
         if self.crm_users is None or "user_id" not in self.rules.reps:
             return
-        crm = self.crm_users.set_index("user_id")
-        file = f"{self.rules_dir_name}/reps.csv"
-        for line, uid, name, active in self.rules.reps[["_line", "user_id", "name", "active"]].itertuples(index=False):
-            if uid not in crm.index:
-                self.err(SourceRef(file, int(line)), f"{name} ({uid}) is not a user in the CRM")
-            elif active and not bool(crm.loc[uid, "is_active"]):
-                self.err(SourceRef(file, int(line)), f"{name} ({uid}) is active in reps.csv but inactive in the CRM; "
-                                                     f"set active to false or reactivate the user")
+        self.problems.extend(check_against_crm(self.rules.reps, self.crm_users, f"{self.rules_dir_name}/reps.csv"))
 
     def run(self) -> list[ConfigProblem]:
         self.flows()

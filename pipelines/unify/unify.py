@@ -1,98 +1,206 @@
 """Unify: raw_* (CRM fields, text) -> lead, account, crm_user, opportunity, crm_queue.
 
-Each canonical column is filled from its source fields in the precedence order of
-``routing_rules/fields.yaml``: the first source whose value is non-empty *and*
-casts to the column's type wins, and ``<column>__source`` records which one it
-was. A value that is present but does not cast (``"lots"`` employees) is counted
-and shown as an example, and the next source is tried; it never fails the batch.
+Each canonical column is filled from its source fields as ``routing_rules/fields.yaml``
+says (:mod:`pipelines.unify.columns`): spellings mapped to one taxonomy, values cast,
+precedence applied, and ``<column>__source`` recording which field won. It is one
+generated SQL query per object, so 100,000 leads cost the same few queries as ten.
+
+A record that cannot be used goes to quarantine with the reason, instead of the
+unified table (:mod:`pipelines.unify.problems`): no usable identity, a value longer
+than the field allows, a malformed value the mapping says to quarantine, text with
+control characters. The last good version of the record stays in the unified table
+(history and explanations need it); enrichment keeps quarantined records out of the
+routing. When the record is fixed in the CRM, its next version passes and the
+quarantine item is resolved: it re-enters the flow with no manual step.
 
 The stage is incremental by version: it recomputes only rows whose raw version
-(``_modstamp``) is newer than the unified one, so re-running it is free.
+(``_modstamp``) is newer than the unified one (and quarantined rows, until fixed).
 """
 
 from __future__ import annotations
 
-import duckdb
+import json
 
-from pipelines.crm.fields import KEY_COLUMN, FieldMapping, FieldSpec
+import duckdb
+import pandas as pd
+
+from pipelines.crm.fields import KEY_COLUMN, FieldMapping, value_maps_dir
+from pipelines.ledger import quarantine
 from pipelines.stage import RunInfo, StageResult
+from pipelines.unify.columns import ColumnSql, column_sql
+from pipelines.unify.fill_rates import fill_rates
+from pipelines.unify.problems import QuarantineRules, problems_sql
+from pipelines.unify.value_maps import value_map_frame
 from pipelines.warehouse.db import upsert
 from pipelines.warehouse.schema import OBJECT_TABLES
 
-
-def _clean(src: str) -> str:
-    return f"NULLIF(trim(CAST(r.\"{src}\" AS VARCHAR)), '')"
-
-
-def cast_sql(expr: str, type_: str) -> str:
-    """SQL that casts a cleaned text expression to a canonical type, NULL when it does not cast."""
-    if type_ == "text":
-        return expr
-    if type_ == "int":
-        return f"TRY_CAST(TRY_CAST(replace(replace({expr}, ',', ''), ' ', '') AS DOUBLE) AS BIGINT)"
-    if type_ == "float":
-        return f"TRY_CAST(replace(replace({expr}, ',', ''), ' ', '') AS DOUBLE)"
-    if type_ == "bool":
-        return (
-            f"CASE lower({expr}) WHEN 'true' THEN true WHEN '1' THEN true WHEN 'false' THEN false "
-            f"WHEN '0' THEN false END"
-        )
-    if type_ == "timestamp":
-        return f"TRY_CAST(TRY_CAST({expr} AS TIMESTAMPTZ) AS TIMESTAMP)"
-    if type_ == "date":
-        return f"coalesce(TRY_CAST({expr} AS DATE), TRY_CAST(TRY_CAST({expr} AS TIMESTAMPTZ) AS DATE))"
-    raise ValueError(f"unknown type {type_!r}")
+# Objects whose fill rates are reported (the ones with scattered duplicates).
+FILL_RATE_OBJECTS = ("lead", "account")
 
 
-def column_sql(name: str, spec: FieldSpec) -> list[str]:
-    """SELECT items for one canonical column (and its provenance when it has several sources)."""
-    casted = [cast_sql(_clean(s), spec.type) for s in spec.sources]
-    value = casted[0] if len(casted) == 1 else f"coalesce({', '.join(casted)})"
-    items = [f'{value} AS "{name}"']
-    if len(spec.sources) > 1:
-        whens = " ".join(f"WHEN {c} IS NOT NULL THEN '{s}'" for c, s in zip(casted, spec.sources))
-        items.append(f'CASE {whens} END AS "{name}__source"')
-    return items
+def object_columns(mapping: FieldMapping, obj: str) -> list[ColumnSql]:
+    """The SQL of every canonical column of ``obj``; ``updated_at`` columns are built first."""
+    fields = mapping.objects[obj].fields
+    stamps: dict[str, str] = {}
+    built: dict[str, ColumnSql] = {}
+    order = sorted(fields, key=lambda n: fields[n].precedence == "most_recent")
+    for name in order:
+        spec = fields[name]
+        vm = f"_vm_{obj}_{name}" if spec.values else None
+        built[name] = column_sql(name, spec, vm, stamps, index=len(built))
+        stamps[name] = built[name].value
+    return [built[n] for n in fields]
 
 
-def cast_failures_sql(name: str, spec: FieldSpec) -> str | None:
-    """Count and example of values present in a source but not castable to the column's type."""
-    if spec.type == "text":
-        return None
-    conds = [f"({_clean(s)} IS NOT NULL AND {cast_sql(_clean(s), spec.type)} IS NULL)" for s in spec.sources]
-    example = " ".join(
-        f"WHEN {c} THEN '{s}=' || {_clean(s)}" for c, s in zip(conds, spec.sources)
-    )
-    return f"count(*) FILTER (WHERE {' OR '.join(conds)}) AS \"{name}\", " \
-           f"any_value(CASE {example} END) FILTER (WHERE {' OR '.join(conds)}) AS \"{name}__example\""
+def _register_value_maps(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, obj: str) -> list[str]:
+    names = []
+    for name, spec in mapping.objects[obj].fields.items():
+        if spec.values:
+            table = f"_vm_{obj}_{name}"
+            con.register(table, value_map_frame(value_maps_dir(mapping), spec.values.map, spec.values.reference))
+            names.append(table)
+    return names
 
 
-def unify(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, run: RunInfo) -> StageResult:
+def unify(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, run: RunInfo,
+          rules: QuarantineRules | None = None) -> StageResult:
+    rules = rules or QuarantineRules()
     result = StageResult("unify")
     for obj, m in mapping.objects.items():
         raw_table, table = OBJECT_TABLES[obj]
         key = KEY_COLUMN[obj]
-        items = [i for name, spec in m.fields.items() for i in column_sql(name, spec)]
-        changed = (
-            f'FROM "{raw_table}" r LEFT JOIN "{table}" u ON u."{key}" = r."Id" '
-            f"WHERE u.\"{key}\" IS NULL OR r._modstamp > u._modstamp"
-        )
+        columns = object_columns(mapping, obj)
+        registered = _register_value_maps(con, mapping, obj)
+        try:
+            df, stats = _unify_object(con, obj, raw_table, table, key, columns, rules, run)
+        finally:
+            for name in registered:
+                con.unregister(name)
+        bad = df["_problems"].map(len).gt(0)
+        good = df[~bad].drop(columns=["_problems"])
+        upsert(con, table, good, [key])
+        if len(good):
+            quarantine.resolve(con, "unify", obj, good[key], run.now)
+        if bad.any():
+            _quarantine(con, obj, raw_table, key, df[bad], run)
+            result.counts[f"{obj}_quarantined"] = int(bad.sum())
+            reasons = df.loc[bad, "_problems"].map(lambda p: p[0]["reason"]).value_counts()
+            result.details[f"{obj}_quarantined"] = {str(k): int(v) for k, v in reasons.items()}
+            result.warnings.append(
+                f"{int(bad.sum())} {obj} record(s) quarantined ("
+                + ", ".join(f"{k} {v}" for k, v in reasons.items()) + "); see `leadroute report`"
+            )
+        result.counts[f"{obj}_unified"] = len(good)
+        _report_stats(result, obj, m, stats, len(df))
+        if obj == "lead":
+            result.preview = good.head(10)
+    for obj in FILL_RATE_OBJECTS:
+        if obj in mapping.objects:
+            result.details[f"{obj}_fill_rates"] = fill_rates(con, mapping, obj).to_dict("records")
+    return result
+
+
+def _unify_object(con, obj, raw_table, table, key, columns: list[ColumnSql], rules: QuarantineRules, run: RunInfo):
+    """Two passes over the changed rows: each source cleaned, mapped, cast and checked once (a temp
+    table); then precedence, provenance and the record's problems over those named columns."""
+    joins = "\n".join(j for c in columns for j in c.joins)
+    staged = [item for c in columns for s in c.sources for item in s.staged]
+    # A quarantined record never reached the unified table in its current version, so it
+    # stays "changed" and is looked at again every tick until a fixed version passes.
+    con.execute(
+        f'CREATE OR REPLACE TEMP TABLE _unify_stage AS SELECT {", ".join(staged)}, r._modstamp AS _modstamp '
+        f'FROM "{raw_table}" r LEFT JOIN "{table}" u ON u."{key}" = r."Id" {joins} '
+        f'WHERE u."{key}" IS NULL OR r._modstamp > u._modstamp'
+    )
+    try:
+        items = []
+        for c in columns:
+            items.append(f'{c.value} AS "{c.name}"')
+            if c.source:
+                items.append(f'{c.source} AS "{c.name}__source"')
         df = con.execute(
-            f"SELECT {', '.join(items)}, r._modstamp AS _modstamp, ?::TIMESTAMP AS _unified_at {changed}",
+            f"SELECT {', '.join(items)}, _problems, _modstamp, ?::TIMESTAMP AS _unified_at "
+            f"FROM (SELECT *, {problems_sql(obj, columns, rules)} AS _problems FROM _unify_stage)",
             [run.now],
         ).df()
-        failures = [s for name, spec in m.fields.items() if (s := cast_failures_sql(name, spec))]
-        if failures and len(df):
-            row = con.execute(f"SELECT {', '.join(failures)} {changed}").df().iloc[0]
-            for name in m.fields:
-                if name in row and row[name]:
-                    result.warnings.append(
-                        f"{obj}.{name}: {int(row[name])} value(s) did not cast to {m.fields[name].type}, "
-                        f"e.g. {row[name + '__example']}; the next source was used"
-                    )
-                    result.counts[f"{obj}_{name}_uncastable"] = int(row[name])
-        upsert(con, table, df, [key])
-        result.counts[f"{obj}_unified"] = len(df)
-        if obj == "lead":
-            result.preview = df.head(10)
-    return result
+        # Only the (few) rejected rows are turned into Python lists.
+        df["_problems"] = df["_problems"].where(df["_problems"].map(len, na_action="ignore").fillna(0).gt(0), None)
+        bad = df["_problems"].notna()
+        df["_problems"] = pd.Series([[]] * len(df), index=df.index, dtype=object).where(
+            ~bad, df.loc[bad, "_problems"].map(_as_list))
+        counters = []
+        for c in columns:
+            for s in c.sources:
+                if s.invalid:
+                    counters.append(f'count(*) FILTER (WHERE {s.invalid}) AS "invalid|{c.name}|{s.name}"')
+                    counters.append(f'any_value({s.cleaned}) FILTER (WHERE {s.invalid}) AS "example|{c.name}|{s.name}"')
+                if s.unmapped:
+                    counters.append(f'count(*) FILTER (WHERE {s.unmapped}) AS "unmapped|{c.name}|{s.name}"')
+                    counters.append(f'mode({s.cleaned}) FILTER (WHERE {s.unmapped}) AS "top|{c.name}|{s.name}"')
+        stats = None
+        if counters and len(df):
+            stats = con.execute(f"SELECT {', '.join(counters)} FROM _unify_stage").df().iloc[0].to_dict()
+    finally:
+        con.execute("DROP TABLE IF EXISTS _unify_stage")
+    return df, stats
+
+
+def _as_list(value) -> list[dict]:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return []
+    return [dict(p) for p in value]
+
+
+def _report_stats(result: StageResult, obj: str, m, stats: dict | None, rows: int) -> None:
+    """Warnings ops can act on: values that did not cast, spellings the value maps do not know."""
+    if not stats:
+        return
+    for label, n in stats.items():
+        kind, column, source = label.split("|")
+        if kind not in ("invalid", "unmapped") or not n:
+            continue
+        n = int(n)
+        if kind == "invalid":
+            spec = m.fields[column]
+            what = "an email address" if spec.format == "email" else spec.type
+            then = "the record was quarantined if nothing else filled it" if spec.on_invalid == "quarantine" \
+                else "the next source was used"
+            result.warnings.append(f"{obj}.{column}: {n} value(s) of {source} are not {what}, "
+                                   f"e.g. {stats[f'example|{column}|{source}']!r}; {then}")
+            result.counts[f"{obj}_{column}_invalid"] = result.counts.get(f"{obj}_{column}_invalid", 0) + n
+        else:
+            result.counts[f"{obj}_{column}_unmapped"] = result.counts.get(f"{obj}_{column}_unmapped", 0) + n
+            vm = m.fields[column].values
+            result.warnings.append(
+                f"{obj}.{column}: {n} value(s) of {source} are not in the value map "
+                f"{vm.map or vm.reference!r}, most often {stats[f'top|{column}|{source}']!r}; "
+                + ("kept as typed" if vm.unmapped == "keep" else "the next source was used")
+            )
+
+
+def _quarantine(con, obj: str, raw_table: str, key: str, bad: pd.DataFrame, run: RunInfo) -> None:
+    """Quarantine the rejected records with their raw payload (few rows: per-row Python is fine here)."""
+    ids = pd.DataFrame({"Id": bad[key].astype(str).values})
+    con.register("_q_ids", ids)
+    try:
+        raw = con.execute(
+            f'SELECT r.* EXCLUDE (_extracted_at, _run_id) FROM "{raw_table}" r JOIN _q_ids USING ("Id")'
+        ).df()
+    finally:
+        con.unregister("_q_ids")
+    payload = {
+        r["Id"]: json.dumps({k: v for k, v in r.items() if v is not None and not (isinstance(v, float) and pd.isna(v))},
+                            default=str)
+        for r in raw.to_dict("records")
+    }
+    modstamp = dict(zip(raw["Id"], raw["_modstamp"].astype(str)))
+    problems = bad["_problems"].tolist()
+    quarantine.put(con, pd.DataFrame({
+        "stage": "unify",
+        "object": obj,
+        "record_id": bad[key].astype(str).values,
+        "reason": [p[0]["reason"] for p in problems],
+        "detail": ["; ".join(x["detail"] for x in p) for p in problems],
+        "payload": [payload.get(i) for i in bad[key].astype(str)],
+        "record_modstamp": [modstamp.get(i) for i in bad[key].astype(str)],
+    }), run.run_id, run.now)

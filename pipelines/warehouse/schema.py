@@ -68,6 +68,33 @@ UNIFIED_SYSTEM = _cols(
     ("_unified_at", "TIMESTAMP", ""),
 )
 
+# Enrichment columns leads and accounts share (see pipelines/enrich/).
+_GEOGRAPHY = (
+    ("country_code", "VARCHAR", "ISO 3166-1 alpha-2 (Puerto Rico per enrichment.yaml)"),
+    ("state_code", "VARCHAR", "ISO 3166-2 subdivision code without country, e.g. CA"),
+    ("subdivision_code", "VARCHAR", "ISO 3166-2 with country, e.g. US-CA"),
+    ("zip5", "VARCHAR", "US ZIP code, 5 digits"),
+    ("county", "VARCHAR", "from the ZIP code"),
+    ("time_zone", "VARCHAR", "IANA time zone of the ZIP code"),
+    ("region", "VARCHAR", "UN region: Americas, Europe, Asia, Africa, Oceania"),
+    ("subregion", "VARCHAR", "UN subregion, e.g. Western Europe"),
+    ("continent", "VARCHAR", "Europe, North America, South America, Asia, Africa, Oceania"),
+    ("sales_region", "VARCHAR", "the sales region of enrichment.yaml, e.g. EMEA"),
+)
+_FIRMOGRAPHICS = (
+    ("company_industry", "VARCHAR", "the CRM's industry, else purchased data's (per enrichment.yaml)"),
+    ("company_industry_source", "VARCHAR", "crm:<field> or the purchased data's label"),
+    ("company_employees", "BIGINT"),
+    ("company_employees_source", "VARCHAR"),
+    ("company_revenue", "DOUBLE"),
+    ("company_revenue_source", "VARCHAR"),
+    ("company_naics", "VARCHAR", "NAICS code, digits"),
+    ("company_naics_source", "VARCHAR"),
+    ("naics_sector", "VARCHAR", "NAICS sector name, e.g. Manufacturing"),
+    ("size_band", "VARCHAR", "per enrichment.yaml size_bands, by employees else revenue"),
+    ("size_band_basis", "VARCHAR", "employees or revenue"),
+)
+
 _raw = lambda obj, doc: Table(  # noqa: E731
     f"raw_{obj}", "extract", doc, RAW_SYSTEM, key=("Id",), mapped=True
 )
@@ -148,17 +175,27 @@ TABLES: dict[str, Table] = {
         Table(
             "lead_enriched",
             "enrich",
-            "Leads plus derived and reference-data fields used by matching and routing.",
+            "Leads plus derived and reference-data fields used by matching and routing (as lead.<column>). "
+            "Leads with an open quarantine item are kept out, so they are not routed until fixed.",
             _cols(
                 ("lead_id", "VARCHAR"),
                 ("email_domain", "VARCHAR", "registered domain of the email"),
                 ("website_domain", "VARCHAR", "registered domain of the website"),
                 ("domain", "VARCHAR", "the company domain: work email domain, else website"),
                 ("is_free_mail", "BOOLEAN"),
+                ("domain_kind", "VARCHAR", "free_mail, edu, gov, mil or business"),
                 ("company_norm", "VARCHAR", "normalised company name"),
-                ("country_code", "VARCHAR", "ISO 3166-1 alpha-2"),
-                ("state_code", "VARCHAR", "ISO 3166-2 subdivision code without country, e.g. CA"),
                 ("postal_code_norm", "VARCHAR"),
+                *_GEOGRAPHY,
+                ("state_code_source", "VARCHAR", "crm, or zip when the CRM had no state"),
+                ("country_code_source", "VARCHAR", "crm, or phone when the CRM had no country"),
+                ("geo_latitude", "DOUBLE", "the CRM's latitude, else the ZIP's centre"),
+                ("geo_longitude", "DOUBLE"),
+                ("geo_source", "VARCHAR", "crm or zip"),
+                ("phone_country", "VARCHAR", "ISO country of the phone number"),
+                ("phone_region", "VARCHAR", "the number's place (phonenumbers' geocoder), e.g. California, Berlin"),
+                ("phone_area_code", "VARCHAR", "geographic area code, e.g. 415"),
+                *_FIRMOGRAPHICS,
                 ("_modstamp", "TIMESTAMP"),
                 ("_enriched_at", "TIMESTAMP"),
             ),
@@ -167,13 +204,13 @@ TABLES: dict[str, Table] = {
         Table(
             "account_enriched",
             "enrich",
-            "Accounts plus derived fields used by matching.",
+            "Accounts plus derived fields used by matching and routing (as account.<column>).",
             _cols(
                 ("account_id", "VARCHAR"),
                 ("website_domain", "VARCHAR"),
                 ("name_norm", "VARCHAR"),
-                ("country_code", "VARCHAR"),
-                ("state_code", "VARCHAR"),
+                *_GEOGRAPHY,
+                *_FIRMOGRAPHICS,
                 ("_modstamp", "TIMESTAMP"),
                 ("_enriched_at", "TIMESTAMP"),
             ),
@@ -319,12 +356,22 @@ TABLES: dict[str, Table] = {
         Table(
             "pool_state",
             "route",
-            "Persistent state of each distribution pool, so fairness can be checked, not trusted.",
+            "Persistent state of each distribution pool, so fairness can be checked, not trusted. "
+            "One row per pool, written by every run that routed leads through it.",
             _cols(
                 ("pool", "VARCHAR"),
-                ("pointer", "BIGINT", "assignments made by the pool's distribution method, ever"),
+                ("method", "VARCHAR", "round_robin, weighted_round_robin or load_balanced"),
+                ("pointer", "BIGINT", "leads given out by the pool's distribution method, ever (sticky ones excluded)"),
                 ("last_user_id", "VARCHAR", "round robin resumes after this member"),
-                ("assigned_total", "BIGINT"),
+                ("turn", "DOUBLE", "the turn value of the last lead given out; members joining or returning start here"),
+                ("assigned_total", "BIGINT", "leads the pool assigned, ever (distributed + sticky)"),
+                ("sticky_total", "BIGINT", "leads that went to the member who had the company's earlier lead"),
+                ("unassigned_total", "BIGINT", "leads nobody in the pool could take (they went to the fallback)"),
+                ("members", "INTEGER", "members at the last run"),
+                ("available", "INTEGER", "members available at the last run"),
+                ("last_run_assigned", "INTEGER", "leads assigned by the last run"),
+                ("last_run_unassigned", "INTEGER", "leads passed to the fallback by the last run"),
+                ("last_detail", "VARCHAR", "the last run's summary: who was skipped and why"),
                 ("updated_at", "TIMESTAMP"),
             ),
             key=("pool",),
@@ -332,22 +379,83 @@ TABLES: dict[str, Table] = {
         Table(
             "pool_member_state",
             "route",
-            "Per pool member: assignments today and this week, last assignment, and why the "
-            "member was last skipped.",
+            "Per pool and member: leads today and this week (the rep's local day and ISO week), caps, "
+            "their turn, and how often and why they were skipped. Fair share: compare assigned_total "
+            "across the members of a pool, with effective_weight; skips explain the gaps.",
             _cols(
                 ("pool", "VARCHAR"),
                 ("user_id", "VARCHAR"),
-                ("assigned_total", "BIGINT"),
-                ("assigned_day", "DATE"),
+                ("name", "VARCHAR"),
+                ("assigned_total", "BIGINT", "leads this member got from this pool, ever"),
+                ("sticky_total", "BIGINT", "of which sticky (same company as an earlier lead)"),
+                ("assigned_day", "DATE", "the member's local date assigned_today counts"),
                 ("assigned_today", "INTEGER"),
-                ("assigned_week", "DATE"),
+                ("assigned_week", "DATE", "Monday of the member's local ISO week assigned_this_week counts"),
                 ("assigned_this_week", "INTEGER"),
                 ("last_assigned_at", "TIMESTAMP"),
+                ("next_turn", "DOUBLE", "round robin / weighted: the member's next turn (lowest goes first)"),
+                ("skipped_total", "BIGINT", "leads distributed while this member could not take one "
+                                           "(= skipped_unavailable_total + skipped_cap_total)"),
+                ("skipped_unavailable_total", "BIGINT", "... because inactive, out of office, on holiday, "
+                                                       "outside working hours or not started"),
+                ("skipped_cap_total", "BIGINT", "... because a daily or weekly cap was reached"),
                 ("last_skip_reason", "VARCHAR"),
-                ("skipped_total", "BIGINT"),
+                ("last_skipped_at", "TIMESTAMP"),
+                ("status", "VARCHAR", "at the last run: available, or why not (inactive, crm_inactive, "
+                                      "not_started, out_of_office, holiday, off_hours, daily_cap, weekly_cap, paused)"),
+                ("status_reason", "VARCHAR", "the same in words"),
+                ("effective_weight", "DOUBLE", "weight x ramp factor at the last run (1 for plain round robin)"),
+                ("open_workload", "INTEGER", "open leads owned in the CRM at the last run (load_balanced pools)"),
+                ("daily_cap", "INTEGER", "the tightest daily cap at the last run (pool or reps.csv); empty: none"),
+                ("weekly_cap", "INTEGER", "the tightest weekly cap at the last run; empty: none"),
                 ("updated_at", "TIMESTAMP"),
             ),
             key=("pool", "user_id"),
+        ),
+        Table(
+            "pool_sticky",
+            "route",
+            "For sticky pools: per company key (e.g. lead.domain=acme.com), the member who got its latest "
+            "lead, so the company's next lead within the window goes to them.",
+            _cols(
+                ("pool", "VARCHAR"),
+                ("sticky_key", "VARCHAR", "field=value, normalised (trimmed, lower case)"),
+                ("user_id", "VARCHAR"),
+                ("lead_id", "VARCHAR"),
+                ("assigned_at", "TIMESTAMP"),
+            ),
+            key=("pool", "sticky_key"),
+        ),
+        Table(
+            "quality_check",
+            "checks",
+            "Result of each data quality check (Great Expectations suite) in each run.",
+            _cols(
+                ("run_id", "VARCHAR"),
+                ("check_name", "VARCHAR"),
+                ("asset", "VARCHAR", "the asset it checks"),
+                ("blocking", "BOOLEAN", "a failure stops the CRM push"),
+                ("passed", "BOOLEAN"),
+                ("failing_rows", "BIGINT"),
+                ("outcomes", "JSON", "per expectation: passed, rows, failing, examples"),
+                ("error", "VARCHAR", "the check could not run: why"),
+                ("seconds", "DOUBLE"),
+                ("checked_at", "TIMESTAMP"),
+            ),
+            key=("run_id", "check_name"),
+        ),
+        Table(
+            "kpi",
+            "kpis",
+            "Routing KPIs per run, long format: one row per measure and dimension (e.g. leads per owner).",
+            _cols(
+                ("run_id", "VARCHAR"),
+                ("computed_at", "TIMESTAMP"),
+                ("measure", "VARCHAR", "e.g. leads_per_owner, share_unroutable, fill_pct"),
+                ("dimension", "VARCHAR", "e.g. the owner, the pool, the column; empty for totals"),
+                ("value", "DOUBLE"),
+            ),
+            key=("run_id", "measure", "dimension"),
         ),
         Table(
             "tick_log",

@@ -1,0 +1,27 @@
+import dagster as dg
+
+from pipelines.defs.metadata import run_info
+from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
+from pipelines.kpis.compute import compute_kpis, long_format
+from pipelines.warehouse.db import upsert
+
+
+@dg.asset(group_name="crm_out", kinds={"duckdb"}, deps=["crm_push"])
+def kpis(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, rules: RulesResource, clock: ClockResource
+) -> dg.MaterializeResult:
+    """Routing KPIs after the push: per rep and pool, unroutable and quarantined shares, reroutes,
+    time to assignment, fairness within pools, fill rates. Kept per run in the `kpi` table."""
+    mapping = rules.mapping()
+    con = warehouse.connection(mapping)
+    run = run_info(context, clock)
+    k = compute_kpis(con, mapping)
+    upsert(con, "kpi", long_format(k, run.run_id, run.now), ["run_id", "measure", "dimension"])
+    md = {name: dg.MetadataValue.float(float(v)) for name, v in k.totals.items() if v is not None}
+    if len(k.per_owner):
+        md["per_owner"] = dg.MetadataValue.md(k.per_owner.head(20).to_markdown(index=False))
+    if len(k.fairness):
+        md["fairness"] = dg.MetadataValue.md(k.fairness.to_markdown(index=False))
+    if len(k.quarantine):
+        md["quarantine"] = dg.MetadataValue.md(k.quarantine.to_markdown(index=False))
+    return dg.MaterializeResult(metadata=md)

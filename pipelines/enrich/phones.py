@@ -1,0 +1,110 @@
+"""Phone -> country, region and area code, with ``phonenumbers``' metadata, once per number prefix.
+
+Parsing every number with phonenumbers costs ~40 us each: 2.5 s for 60,000 phones.
+Instead the text is normalised to digits in pandas (extension and "(0)" removed, an
+international prefix recognised, a national number completed with the calling code
+of the lead's country), numbers are grouped by calling code and the first three
+national digits, and phonenumbers parses *one real number per group*: its country
+(shared codes such as +1 are told apart by area code), its geographic area code (exact up to three
+digits; a longer rural area code is taken from the group's first number) and
+its place description ("California", "Berlin") hold for the whole group. A few
+thousand parses for 100,000 leads.
+
+A number that is too short, or whose group phonenumbers cannot place, gets NULLs:
+the lead routes on its other fields.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+import phonenumbers
+from phonenumbers import geocoder
+
+GROUP_DIGITS = 3
+_EXTENSION = r"(?i)\s*(?:x|ext\.?|extension|#)\s*\d+\s*$"
+
+
+@functools.cache
+def _calling_codes() -> dict[str, int]:
+    return {str(cc): cc for cc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE}
+
+
+@functools.cache
+def _region_prefix(region: str) -> tuple[str | None, str | None]:
+    """(calling code, national trunk prefix) of an ISO region, e.g. DE -> ('49', '0')."""
+    cc = phonenumbers.country_code_for_region(region)
+    if not cc:
+        return None, None
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return str(cc), (meta.national_prefix if meta else None)
+
+
+def normalise(phones: pd.Series, default_countries: pd.Series) -> pd.DataFrame:
+    """calling_code and national digits of each phone (NULL when unreadable)."""
+    text = pd.Series(phones).astype("string").str.replace(_EXTENSION, "", regex=True)
+    text = text.str.replace(r"\(0\)", "", regex=True).str.strip()
+    international = text.str.startswith("+").fillna(False)
+    digits = text.str.replace(r"\D", "", regex=True)
+    idd = ~international & digits.str.startswith("00").fillna(False)
+    digits = digits.where(~idd, digits.str.slice(2))
+    international = international | idd
+    cc = pd.Series(None, index=text.index, dtype=object)
+    national = pd.Series(None, index=text.index, dtype=object)
+    codes = _calling_codes()
+    for width in (1, 2, 3):  # calling codes are prefix-free: at most one width matches
+        head = digits.str.slice(0, width)
+        hit = (international & head.isin(codes) & cc.isna()).fillna(False)
+        cc[hit] = head[hit]
+        national[hit] = digits[hit].str.slice(width)
+    # National numbers: the calling code and trunk prefix of the lead's country.
+    countries = pd.Series(default_countries, index=text.index).astype(object)
+    known = ~international & digits.notna() & countries.notna()
+    if known.any():
+        prefixes = {c: _region_prefix(c) for c in countries[known].unique()}
+        pc = countries.map(lambda c: prefixes.get(c, (None, None))[0])
+        trunk = countries.map(lambda c: prefixes.get(c, (None, None))[1] or "")
+        d = digits.where(known)
+        nanp_long = (pc == "1") & (d.str.len() == 11) & d.str.startswith("1").fillna(False)
+        d = d.where(~nanp_long, d.str.slice(1))
+        has_trunk = (trunk != "") & d.str.startswith("0").fillna(False) & (trunk == "0")
+        d = d.where(~has_trunk, d.str.slice(1))
+        ok = known & pc.notna()
+        cc[ok] = pc[ok]
+        national[ok] = d[ok]
+    national = national.where(national.astype("string").str.len().fillna(0) >= 6, None)
+    cc = cc.where(national.notna(), None)
+    return pd.DataFrame({"calling_code": cc, "national": national})
+
+
+def _describe(e164: str) -> tuple[str | None, str | None, str | None]:
+    try:
+        num = phonenumbers.parse(e164)
+    except Exception:  # noqa: BLE001 - an unreadable number is a missing fact, never a failed batch
+        return None, None, None
+    region = phonenumbers.region_code_for_number(num)
+    if region is None:
+        return None, None, None
+    place = geocoder.description_for_number(num, "en") or None
+    area_len = phonenumbers.length_of_geographical_area_code(num)
+    nsn = phonenumbers.national_significant_number(num)
+    area = nsn[:area_len] if area_len else None
+    return region, place, area
+
+
+def phone_facts(phones: pd.Series, default_countries: pd.Series) -> pd.DataFrame:
+    """phone_country (ISO), phone_region (place), phone_area_code for each phone."""
+    norm = normalise(phones, default_countries)
+    key = norm["calling_code"] + ":" + norm["national"].astype("string").str.slice(0, GROUP_DIGITS)
+    first = pd.DataFrame({"key": key, "e164": "+" + norm["calling_code"] + norm["national"]}).dropna()
+    first = first.drop_duplicates("key")
+    facts = pd.DataFrame([_describe(e) for e in first["e164"]], columns=["phone_country", "phone_region",
+                                                                        "phone_area_code"])
+    facts["key"] = first["key"].values
+    out = pd.DataFrame({"key": key.astype(object).values}).merge(facts, on="key", how="left")
+    out = out.drop(columns="key").set_axis(pd.Series(phones).index)
+    return out.astype(object).where(out.notna(), None)
+
+
+

@@ -1,0 +1,140 @@
+"""Value maps: the spellings ops see in the CRM, mapped to one taxonomy.
+
+A value map is a two-column CSV under ``routing_rules/value_maps/`` that ops edit::
+
+    value,canonical
+    Hi-Tech,Technology
+    Computer Software,Technology
+    N/A,                      <- an empty canonical: this spelling means "no value"
+
+(A spelling with no letters or digits, such as ``-`` or ``?``, is never a value.)
+
+Spellings are compared by a *key* that ignores case, accents, dots and other
+punctuation (``"Hi-Tech"``, ``"hi tech"`` and ``"HI TECH."`` are one key), so the CSV
+lists each way of writing a thing once. The same key is computed in Python (for the
+CSV) and in DuckDB SQL (for the data): :func:`key_sql` and :func:`spelling_key` must
+agree, and a test holds them to it.
+
+``reference: country`` adds, under the CSV, every ISO 3166 name, official and common
+name, alpha-2 and alpha-3 code (pycountry), alternative spellings and native names
+(countryinfo) and the country names in the languages leads write in (pycountry's
+translations): "Deutschland", "DEU", "Germany" and "Federal Republic of Germany" all
+key to ``DE``. The CSV wins where they disagree.
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+import re
+import unicodedata
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef, read_csv
+
+# Languages whose country names leads type (the ones the sales teams cover).
+COUNTRY_NAME_LANGUAGES = ("de", "fr", "es", "it", "pt", "nl", "sv", "da", "pl", "ja")
+
+_NOT_KEY = re.compile(r"[^a-z0-9&]+")
+
+
+def spelling_key(value: object) -> str:
+    """The comparison key of a spelling: no accents, lower case, no dots, other punctuation as one space."""
+    text = unicodedata.normalize("NFKD", str(value))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower().replace(".", "")
+    return _NOT_KEY.sub(" ", text).strip()
+
+
+def key_sql(expr: str) -> str:
+    """The same key as :func:`spelling_key`, in DuckDB SQL."""
+    return (
+        f"trim(regexp_replace(replace(lower(strip_accents({expr})), '.', ''), '[^a-z0-9&]+', ' ', 'g'))"
+    )
+
+
+def load_value_map(path: str | Path) -> pd.DataFrame:
+    """Read a value-map CSV into (key, canonical, line); errors name the file and line.
+
+    Two spellings with the same key must agree on the canonical value; ``canonical``
+    may be empty (the spelling means "no value").
+    """
+    path = Path(path)
+    return _load_value_map(str(path), path.stat().st_mtime_ns if path.exists() else 0)
+
+
+@functools.lru_cache(maxsize=32)
+def _load_value_map(path: str, _mtime: int) -> pd.DataFrame:
+    rows = read_csv(path)
+    problems = []
+    seen: dict[str, tuple[str, int]] = {}
+    out = []
+    for line, row in rows:
+        if "value" not in row or "canonical" not in row:
+            problems.append(ConfigProblem(SourceRef(path, line), "expected the columns value,canonical"))
+            break
+        key = spelling_key(row["value"])
+        if not key:
+            problems.append(ConfigProblem(SourceRef(path, line), f"value {row['value']!r} has no letters or digits"))
+            continue
+        canonical = row["canonical"] or None
+        if key in seen and seen[key][0] != canonical:
+            problems.append(ConfigProblem(
+                SourceRef(path, line),
+                f"{row['value']!r} maps to {canonical!r}, but line {seen[key][1]} maps the same spelling "
+                f"to {seen[key][0]!r}; keep one",
+            ))
+            continue
+        seen.setdefault(key, (canonical, line))
+        out.append((key, canonical, line))
+    if problems:
+        raise ConfigError(problems)
+    return pd.DataFrame(out, columns=["key", "canonical", "line"]).drop_duplicates("key")
+
+
+@functools.cache
+def country_reference() -> pd.DataFrame:
+    """Every spelling of every country the reference packages know -> ISO alpha-2, as (key, canonical)."""
+    import pycountry
+    from countryinfo import CountryInfo
+
+    entries: dict[str, str] = {}
+
+    def add(spelling: object, code: str) -> None:
+        key = spelling_key(spelling) if spelling else ""
+        if key:
+            entries.setdefault(key, code)  # first source wins: codes and English names before translations
+
+    countries = list(pycountry.countries)
+    for c in countries:
+        for attr in ("alpha_2", "alpha_3", "name", "official_name", "common_name"):
+            add(getattr(c, attr, None), c.alpha_2)
+    for info in CountryInfo.all().values():
+        code = (info.get("ISO") or {}).get("alpha2")
+        if code:
+            for spelling in [info.get("name"), info.get("nativeName"), *(info.get("altSpellings") or [])]:
+                add(spelling, code)
+    for lang in COUNTRY_NAME_LANGUAGES:
+        try:
+            tr = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang])
+        except OSError:
+            continue
+        for c in countries:
+            add(tr.gettext(c.name), c.alpha_2)
+    return pd.DataFrame(sorted(entries.items()), columns=["key", "canonical"])
+
+
+REFERENCES = {"country": country_reference}
+
+
+def value_map_frame(maps_dir: Path, map_name: str | None, reference: str | None) -> pd.DataFrame:
+    """The (key, canonical) table one column's value map applies: its CSV over its reference."""
+    frames = []
+    if map_name:
+        frames.append(load_value_map(maps_dir / f"{map_name}.csv")[["key", "canonical"]])
+    if reference:
+        frames.append(REFERENCES[reference]())
+    if not frames:
+        return pd.DataFrame(columns=["key", "canonical"])
+    return pd.concat(frames, ignore_index=True).drop_duplicates("key", keep="first")

@@ -1,0 +1,163 @@
+"""Enrichment from offline reference data: each lookup as a table of inputs and what they give."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pipelines.enrich.enrich import Failures, enrich_leads
+from pipelines.enrich.settings import EnrichmentSettings, load_enrichment_settings
+from pipelines.sourcefile import ConfigError
+from tests.conftest import RULES
+
+SETTINGS = load_enrichment_settings(RULES / "enrichment.yaml")
+
+
+def lead(**fields) -> dict:
+    return {"lead_id": "00Q1", "email": "jo@acme.com", "company": "Acme", **fields}
+
+
+def enrich(*rows: dict, settings: EnrichmentSettings = SETTINGS, vendor=None) -> pd.DataFrame:
+    df = pd.DataFrame([{**r, "lead_id": f"00Q{i}"} for i, r in enumerate(rows)]).astype(object)
+    return enrich_leads(df.where(df.notna(), None), settings, vendor)
+
+
+@pytest.mark.parametrize(
+    ("country", "state", "postal", "expected"),
+    [
+        ("US", "CA", "94105", {"state_code": "CA", "county": "San Francisco County", "time_zone": "America/Los_Angeles",
+                               "zip5": "94105", "subdivision_code": "US-CA", "sales_region": "NA"}),
+        ("US", None, "2139", {"zip5": "02139", "state_code": "MA", "state_code_source": "zip"}),  # lost leading zero
+        ("US", "California", "94105-1234", {"state_code": "CA", "state_code_source": "crm", "zip5": "94105"}),
+        ("DE", "Bayern", "80331", {"state_code": "BY", "zip5": None, "sales_region": "EMEA",
+                                   "continent": "Europe", "subregion": "Western Europe"}),
+        ("BR", None, None, {"continent": "South America", "sales_region": "LATAM"}),
+        ("JP", None, None, {"continent": "Asia", "sales_region": "APAC"}),
+        ("PR", None, "00901", {"country_code": "US", "state_code": "PR", "county": "San Juan Municipio"}),
+    ],
+)
+def test_geography_comes_from_zip_codes_and_country_reference_data(country, state, postal, expected):
+    row = enrich(lead(country=country, state=state, postal_code=postal)).iloc[0]
+    assert {k: row[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("mode", "country", "state", "expected"),
+    [
+        ("state", "PR", None, ("US", "PR")),
+        ("state", "US", "PR", ("US", "PR")),
+        ("country", "US", "PR", ("PR", None)),
+        ("country", "PR", None, ("PR", None)),
+    ],
+)
+def test_puerto_rico_is_a_state_or_a_country_by_configuration(mode, country, state, expected):
+    settings = SETTINGS.model_copy(update={"puerto_rico": mode})
+    row = enrich(lead(country=country, state=state), settings=settings).iloc[0]
+    assert (row["country_code"], row["state_code"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("phone", "country", "expected"),
+    [
+        ("(415) 555-0123", "US", ("US", "CA", "415")),
+        ("+1 416 555 0199", None, ("CA", None, "416")),
+        ("+49 (0)30 1234567", "DE", ("DE", "Berlin", "30")),
+        ("030-1234567", "DE", ("DE", "Berlin", "30")),
+        ("+44 20 7123 4567 ext. 12", None, ("GB", "London", "20")),
+        ("0049 89 2345678", None, ("DE", "Munich", "89")),
+        ("12", "US", (None, None, None)),
+    ],
+)
+def test_phone_numbers_give_country_place_and_area_code(phone, country, expected):
+    row = enrich(lead(phone=phone, country=country)).iloc[0]
+    got = (row["phone_country"], row["phone_region"], row["phone_area_code"])
+    assert got[0] == expected[0] and got[2] == expected[2]
+    if expected[1]:
+        assert expected[1] in got[1]
+
+
+def test_a_lead_without_a_country_takes_its_phones_and_says_so():
+    row = enrich(lead(phone="+33 1 23 45 67 89")).iloc[0]
+    assert (row["country_code"], row["country_code_source"], row["sales_region"]) == ("FR", "phone", "EMEA")
+
+
+@pytest.mark.parametrize(
+    ("email", "website", "kind"),
+    [
+        ("jo@acme.com", None, "business"), ("jo@gmail.com", None, "free_mail"), ("prof@mit.edu", None, "edu"),
+        ("x@ox.ac.uk", None, "edu"), ("x@nasa.gov", None, "gov"), ("x@army.mil", None, "mil"),
+        ("x@interieur.gouv.fr", None, "gov"), (None, "https://www.ed.gov/", "gov"), (None, None, None),
+    ],
+)
+def test_the_kind_of_domain_is_read_from_its_suffix(email, website, kind):
+    row = enrich(lead(email=email, website=website)).iloc[0]
+    assert row["domain_kind"] == kind
+
+
+@pytest.mark.parametrize(
+    ("country", "employees", "revenue", "band", "basis"),
+    [
+        ("US", 150, None, "SMB", "employees"), ("US", 500, None, "Mid-Market", "employees"),
+        ("DE", 150, None, "Mid-Market", "employees"),  # EMEA's thresholds are lower
+        ("US", None, 40_000_000, "SMB", "revenue"), ("US", None, 900_000_000, "Enterprise", "revenue"),
+        ("US", 5000, 1_000, "Enterprise", "employees"),  # headcount first
+        ("US", None, None, None, None),
+    ],
+)
+def test_size_bands_by_headcount_else_revenue_with_regional_thresholds(country, employees, revenue, band, basis):
+    row = enrich(lead(country=country, employees=employees, revenue=revenue)).iloc[0]
+    assert (row["size_band"], row["size_band_basis"]) == (band, basis)
+
+
+def test_purchased_data_fills_gaps_and_never_overwrites_the_crm_unless_configured(tmp_path):
+    from pipelines.enrich.purchased import load_purchased
+
+    (tmp_path / "vendor.csv").write_text("domain,industry,employees,naics\n"
+                                         "www.acme.com,Manufacturing,1200,333249\nglobex.de,Retail,80,4451\n")
+    settings = SETTINGS.model_copy(update={"purchased": SETTINGS.purchased.model_copy(update={"file": "vendor.csv"})})
+    vendor = load_purchased(settings.purchased.model_copy(update={
+        "fields": {k: v for k, v in settings.purchased.fields.items() if k != "revenue"}}), tmp_path)
+    rows = enrich(lead(email="a@acme.com", industry="Technology", industry__source="Industry__c"),
+                  lead(email="b@globex.de", employees=None), settings=settings, vendor=vendor)
+    acme, globex = rows.iloc[0], rows.iloc[1]
+    assert (acme["company_industry"], acme["company_industry_source"]) == ("Technology", "crm:Industry__c")
+    assert (acme["company_employees"], acme["company_employees_source"]) == (1200, "vendor:firmographics.csv")
+    assert (acme["company_naics"], acme["naics_sector"]) == ("333249", "Manufacturing")
+    assert (globex["company_industry"], globex["size_band"]) == ("Retail", "SMB")
+
+
+def test_text_that_breaks_a_library_sets_that_lead_aside_not_the_batch(monkeypatch):
+    from pipelines.matching import normalise
+
+    real = normalise.company_name
+
+    def fragile(values):
+        if pd.Series(values).astype(str).str.contains("\u202e").any():
+            raise UnicodeError("bidi override")
+        return real(values)
+
+    monkeypatch.setattr(normalise, "company_name", fragile)
+    failures = Failures()
+    df = pd.DataFrame([lead(company="Acme"), lead(company="Evil\u202eCorp")]).astype(object)
+    out = enrich_leads(df, SETTINGS, None, failures)
+    assert list(failures.rows) == [1] and "bidi override" in failures.rows[1]
+    assert out.loc[0, "company_norm"] == "acme"
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("regions:\n  EMEA: [Europe, Narnia]\n", "'Narnia' is not an ISO country code"),
+        ("size_bands:\n  EMEA:\n    - {band: Small, employees_below: 10}\n", "needs a `default` list"),
+        ("size_bands:\n  default:\n    - {band: Small, employees_below: 10}\n", "must have no limits"),
+        ("puerto_rico: territory\n", "puerto_rico"),
+        ("purchased:\n  file: x.csv\n  fields:\n    shoe_size: {column: s}\n", "cannot buy ['shoe_size']"),
+    ],
+)
+def test_enrichment_settings_mistakes_name_the_file_and_line(tmp_path, yaml_text, message):
+    path = tmp_path / "enrichment.yaml"
+    path.write_text("version: 1\n" + yaml_text)
+    with pytest.raises(ConfigError) as exc:
+        load_enrichment_settings(path)
+    text = str(exc.value)
+    assert message in text and "enrichment.yaml:" in text

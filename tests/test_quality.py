@@ -1,0 +1,116 @@
+"""Quarantine, not loss, and the Great Expectations checks every tick runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+
+from pipelines.quality.suites import CHECKS
+from tests.conftest import LUKAS, NOW
+
+pytestmark = pytest.mark.slow
+
+
+def test_broken_leads_wait_in_quarantine_while_the_rest_routes_and_return_when_fixed(pipeline, crm):
+    good = crm.lead(company="Globex", email="hans@globex.de", country="Deutschland")
+    broken = {
+        crm.lead(company="Initech", email="jane@", country="US", state="TX"): "malformed_email",
+        crm.lead(company="Lorem Ipsum " * 100, email=None, Phone="+1 415 555 0100", country="US"): "value_too_long",
+        crm.lead(company=None, email=None, last_name=None, country="US"): "no_identity",
+        crm.lead(company="Hooli", email="gavin@hooli.com", Employees__c="lots"): "malformed_value",
+    }
+    out = pipeline.tick()
+
+    decided = set(pipeline.query("SELECT lead_id FROM routing_decision")["lead_id"])
+    assert decided == {good}, "the rest of the batch routes"
+    assert crm.owner_of(good) == LUKAS
+    q = pipeline.query("SELECT record_id, stage, reason FROM quarantine WHERE resolved_at IS NULL")
+    assert dict(zip(q["record_id"], q["reason"])) == broken
+    assert out.metadata["unified"]["lead_quarantined"] == 4
+    checks = pipeline.query("SELECT check_name, passed FROM quality_check WHERE run_id = ?", [out.run_id])
+    assert dict(zip(checks["check_name"], checks["passed"]))["every_lead_decided_or_quarantined"]
+    assert "crm_push" not in out.skipped
+
+    fixed = next(lead for lead, reason in broken.items() if reason == "malformed_email")
+    crm.update("Lead", fixed, NOW + timedelta(minutes=2), Email="jane@initech.com")
+    pipeline.tick()
+    row = pipeline.query("SELECT resolved_at FROM quarantine WHERE record_id = ?", [fixed])
+    assert pd.notna(row.iloc[0]["resolved_at"]), "fixed in the CRM: it leaves quarantine by itself"
+    assert fixed in set(pipeline.query("SELECT lead_id FROM routing_decision")["lead_id"])
+    assert crm.owner_of(fixed) != crm.queue_ids["Inbound_Leads"]
+
+
+def test_a_lead_the_router_loses_blocks_the_push(pipeline, crm, monkeypatch):
+    from pipelines.routing import route
+
+    leads = [crm.lead(company="Globex", email=f"h{i}@globex.de", country="DE") for i in range(3)]
+    real = route.undecided_leads
+    monkeypatch.setattr(route, "undecided_leads", lambda con, ids: real(con, ids).iloc[1:])  # a bug drops one
+    out = pipeline.tick(expect_success=False)
+
+    assert "crm_push" in out.skipped, "a blocking check failed: nothing is pushed"
+    assert all(crm.owner_of(lead) == crm.queue_ids["Inbound_Leads"] for lead in leads)
+    row = pipeline.query("""SELECT passed, failing_rows, outcomes FROM quality_check
+                            WHERE run_id = ? AND check_name = 'every_lead_decided_or_quarantined'""", [out.run_id])
+    assert not row.iloc[0]["passed"] and row.iloc[0]["failing_rows"] == 1
+    assert leads[0] in row.iloc[0]["outcomes"], "the example names the lost lead"
+
+
+def test_every_tick_records_every_check(pipeline, crm):
+    crm.lead(company="Globex", email="hans@globex.de", country="DE")
+    out = pipeline.tick()
+    got = pipeline.query("SELECT check_name, blocking, passed, error FROM quality_check WHERE run_id = ?",
+                         [out.run_id])
+    assert sorted(got["check_name"]) == sorted(c.name for c in CHECKS)
+    assert got["error"].isna().all()
+    assert got["passed"].all()
+
+
+def test_an_owner_that_is_not_an_active_user_fails_the_owner_check(tmp_path):
+    from datetime import datetime
+
+    import duckdb
+
+    from pipelines.enrich.settings import EnrichmentSettings
+    from pipelines.quality.run import run_check
+    from pipelines.quality.settings import QualitySettings
+    from pipelines.quality.suites import CheckContext
+    from pipelines.stage import RunInfo
+    from pipelines.warehouse import db
+    from pipelines.crm.fields import load_field_mapping
+    from tests.conftest import RULES
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    db.migrate(con, load_field_mapping(RULES / "fields.yaml").mapped_columns())
+    db.insert(con, "crm_user", pd.DataFrame({"user_id": ["005A", "005B"], "is_active": [True, False]}))
+    db.insert(con, "crm_queue", pd.DataFrame({"queue_id": ["00GQ"], "developer_name": ["Unroutable"]}))
+    db.insert(con, "ledger", pd.DataFrame({"decision_id": ["d1", "d2", "d3"], "kind": "owner", "status": "pending",
+                                           "lead_id": ["L1", "L2", "L3"], "target_owner_id": ["005A", "005B", "00GQ"]}))
+    check = next(c for c in CHECKS if c.name == "owners_are_active")
+    ctx = CheckContext(RunInfo("r", datetime(2026, 11, 20)), QualitySettings(), EnrichmentSettings())
+    result = run_check(con, check, ctx)
+    assert not result.passed and result.failing_rows == 1
+    assert result.outcomes[0].examples == [{"owner_is_active": False, "lead_id": "L2"}]
+
+
+@pytest.mark.parametrize(("check", "asset", "blocking"), [
+    ("extracted_records_valid", "raw_crm", False),
+    ("unified_leads_valid", "unified", False),
+    ("enriched_leads_valid", "enriched", False),
+    ("every_lead_decided_or_quarantined", "routing_decision", True),
+    ("owners_are_active", "routing_decision", True),
+    ("decisions_explained", "routing_decision", False),
+])
+def test_checks_on_what_the_push_depends_on_block_it_and_the_rest_warn(check, asset, blocking):
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    d = defs()
+    key = dg.AssetCheckKey(dg.AssetKey(asset), check)
+    assert key in d.resolve_asset_graph().asset_check_keys
+    node = d.resolve_asset_graph().get_check_spec(key) if hasattr(d.resolve_asset_graph(), "get_check_spec") else None
+    spec = node or next(s for c in d.asset_checks or [] for s in c.check_specs if s.key == key)
+    assert spec.blocking is blocking
