@@ -92,7 +92,7 @@ def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str 
     out["is_free_mail"] = email_free.values
 
     out["domain_country"] = normalise.domain_country(out["domain"])
-    out["country"] = _reuse(frame, given, "_country_code", _text(frame, "country"), normalise.country_code)
+    out["country"] = normalise.country_code(_text(frame, "country"))
     region = out["country"].where(out["country"].notna(), out["domain_country"])
     region = region.where(region.notna(), default_country)
     phones = _text(frame, "phone")
