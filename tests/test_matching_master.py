@@ -134,3 +134,33 @@ def test_lead_to_lead_filters_and_incremental_rebuild(pipeline, crm, rules_dir):
     assert keys["name"].iloc[0] == "globex deutschland"
     assert pipeline.query("SELECT count(*) AS n FROM account_master")["n"].iloc[0] == 5
     assert old in set(pipeline.query("SELECT account_id FROM account_match_key")["account_id"])
+
+
+@pytest.mark.parametrize(
+    "filters, expected",
+    [
+        ({}, {"customer", "former", "dormant"}),
+        ({"skip_types": ["Former Customer"]}, {"customer", "dormant"}),
+        ({"skip_inactive_days": 365}, {"customer", "former"}),
+        ({"skip_types": ["Former Customer"], "skip_inactive_days": 365}, {"customer"}),
+    ],
+)
+def test_filters_keep_accounts_out_of_matching(filters, expected):
+    import duckdb
+
+    from pipelines.crm.fields import load_field_mapping
+    from pipelines.matching.match import accounts_to_match
+    from pipelines.matching.settings import MatchingSettings
+    from pipelines.warehouse.db import migrate
+    from tests.conftest import RULES
+
+    con = duckdb.connect()
+    migrate(con, load_field_mapping(RULES / "fields.yaml").mapped_columns())
+    rows = [("customer", "Customer", NOW - timedelta(days=5)), ("former", "Former Customer", NOW - timedelta(days=5)),
+            ("dormant", "Prospect", NOW - timedelta(days=900))]
+    for account_id, kind, active in rows:
+        con.execute("INSERT INTO account (account_id, type, created_at, last_activity_at) VALUES (?, ?, ?, ?)",
+                    [account_id, kind, active, active])
+        con.execute("INSERT INTO account_match_key (account_id, name) VALUES (?, ?)", [account_id, account_id])
+    table = accounts_to_match(con, MatchingSettings.model_validate({"filters": filters}), NOW)
+    assert set(con.execute(f"SELECT account_id FROM {table.relation}").df()["account_id"]) == expected
