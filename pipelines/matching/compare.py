@@ -116,7 +116,7 @@ class CompareName(Comparison):
         token_set = np.zeros(len(a))
         prefix = np.zeros(len(a), dtype=bool)
         jw[idx] = _similarity(ka[idx], kb[idx], distance.JaroWinkler.normalized_similarity)
-        edits[idx] = _similarity(ka[idx], kb[idx], distance.Levenshtein.distance)
+        edits[idx] = _similarity(ka[idx], kb[idx], distance.OSA.distance)  # a swap of two letters is one edit
         token_set[idx] = _similarity(a[idx], b[idx], fuzz.token_set_ratio) / 100
         if len(idx):  # one compact name starts the other: "Art's Deli" / "Art's Delicatessen"
             shorter = np.minimum(pd.Series(ka[idx]).str.len().to_numpy(), pd.Series(kb[idx]).str.len().to_numpy())
@@ -124,7 +124,7 @@ class CompareName(Comparison):
             prefix[idx] = (common == shorter) & (shorter >= 4)
         exact = same
         longer = np.maximum(pd.Series(ka).str.len().to_numpy(), pd.Series(kb).str.len().to_numpy())
-        close = both & ~same & (jw >= self.close) & (edits <= np.minimum(self.max_edits, 0.15 * longer))
+        close = both & ~same & (jw >= self.close) & (edits <= np.clip(0.2 * longer, 1, self.max_edits))
         acronym = both & ((pab & (ka == ab)) | (paa & (aa == kb)))
         subset = both & ((token_set == 1.0) | prefix)
         similar = both & ((token_set >= self.similar) | (jw >= self.similar + 0.04))

@@ -168,9 +168,13 @@ def candidate_pairs(
         raise ValueError("No blocking rules: add at least one under `blocking:` in matching.yaml.")
     union = " UNION ALL ".join(f"SELECT l_id, r_id, {1 << i} AS rule FROM ({r.sql(left, right)})"
                                for i, r in enumerate(rules))
-    where = "WHERE l_id < r_id" if ordered else "WHERE l_id <> r_id" if exclude_self else ""
+    # Rules may be one-sided (a record's rarest word, its neighbours below): in one table, a pair
+    # either side proposes counts, written once with the smaller id first.
+    ids = "least(l_id, r_id) AS l_id, greatest(l_id, r_id) AS r_id" if ordered else "l_id, r_id"
+    where = "WHERE l_id <> r_id" if ordered or exclude_self else ""
     return con.execute(
-        f"SELECT l_id, r_id, bit_or(rule)::INTEGER AS blocked_by FROM ({union}) {where} GROUP BY l_id, r_id"
+        f"SELECT l_id, r_id, bit_or(rule)::INTEGER AS blocked_by FROM (SELECT {ids}, rule FROM ({union}) {where}) "
+        f"GROUP BY l_id, r_id"
     ).df()
 
 
