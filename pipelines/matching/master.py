@@ -77,8 +77,8 @@ def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run
     live = "NOT coalesce(a.is_deleted, false)"
     changed = _account_frame(con, f"{live} AND (k.account_id IS NULL OR a._modstamp > k._modstamp)")
     removed = [r[0] for r in con.execute(
-        f"SELECT k.account_id FROM account_match_key k LEFT JOIN account a USING (account_id) "
-        f"WHERE a.account_id IS NULL OR coalesce(a.is_deleted, false)").fetchall()]
+        "SELECT k.account_id FROM account_match_key k LEFT JOIN account a USING (account_id) "
+        "WHERE a.account_id IS NULL OR coalesce(a.is_deleted, false)").fetchall()]
     for start in range(0, len(changed), KEY_CHUNK):
         chunk = changed.iloc[start:start + KEY_CHUNK]
         keys = match_keys(chunk, default_country=settings.default_country, prefer="website")
