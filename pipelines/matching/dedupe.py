@@ -37,7 +37,8 @@ def duplicate_pairs(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, 
     d = settings.dedupe
     linker = Linker(settings, threshold=d.threshold, dedupe=True)
     scored = linker.score_pairs(con, left, right, exclude_self=True, ordered=left == right,
-                                min_confidence=d.threshold)
+                                min_confidence=d.threshold,
+                                name_levels=list(d.name_levels) + list(d.corroborated_name_levels))
 
     def at(field: str, *levels: str) -> pd.Series:
         return scored[field].isin([linker.level(field, name) for name in levels])

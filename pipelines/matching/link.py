@@ -71,17 +71,22 @@ class Linker:
 
     def score_pairs(
         self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, *, exclude_self: bool = False,
-        ordered: bool = False, min_confidence: float = 0.0,
+        ordered: bool = False, min_confidence: float = 0.0, name_levels: list[str] | None = None,
     ) -> pd.DataFrame:
         """Every candidate pair with its comparison levels (codes), score and confidence.
 
-        Pairs below ``min_confidence`` are dropped (the caller's threshold), so a large
-        rebuild keeps only what it needs. :meth:`explain` adds the words for the pairs kept.
+        Pairs below ``min_confidence`` are dropped (the caller's threshold), and with
+        ``name_levels`` pairs whose names agree at none of these levels are dropped before
+        the other comparisons are made, so a large rebuild only does the work it needs.
+        :meth:`explain` adds the words for the pairs kept.
         """
         pairs = candidate_pairs(con, self.rules, left, right, exclude_self=exclude_self, ordered=ordered)
         if pairs.empty:
             return _empty_scores(self.comparisons)
         lrec, rrec, lpos, rpos = self.records(con, pairs, left, right)
+        if name_levels is not None:  # a cheap first pass on names alone
+            keep = np.isin(self._name_levels(lrec, rrec, lpos, rpos), [self.level("name", n) for n in name_levels])
+            pairs, lpos, rpos = pairs[keep].reset_index(drop=True), lpos[keep], rpos[keep]
         parts = []
         for start in range(0, len(pairs), CHUNK_PAIRS):
             sl = slice(start, start + CHUNK_PAIRS)
@@ -94,7 +99,13 @@ class Linker:
             if min_confidence > 0:
                 chunk = chunk[chunk["confidence"] >= min_confidence]
             parts.append(chunk)
-        return pd.concat(parts, ignore_index=True)
+        return pd.concat(parts, ignore_index=True) if parts else _empty_scores(self.comparisons)
+
+    def _name_levels(self, lrec: pd.DataFrame, rrec: pd.DataFrame, lpos: np.ndarray, rpos: np.ndarray) -> np.ndarray:
+        name = next(c for c in self.comparisons if c.field == "name")
+        cols = [lrec[c].take(lpos).reset_index(drop=True) for c in name.labels_left]
+        cols += [rrec[c].take(rpos).reset_index(drop=True) for c in name.labels_right]
+        return name._compute_vectorized(*cols)[0]
 
     def records(self, con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame, left: KeyTable,
                 right: KeyTable) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
@@ -147,7 +158,7 @@ class Linker:
 
 def _empty_scores(comparisons) -> pd.DataFrame:
     cols = ["l_id", "r_id", "blocked_by"] + [c.field for c in comparisons] + [
-        "name_frequency", "domain_frequency", "score", "confidence", "reason", "evidence"]
+        "name_frequency", "domain_frequency", "score", "confidence"]
     return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
 
 
