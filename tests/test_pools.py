@@ -365,7 +365,11 @@ def test_a_pool_nobody_can_serve_hands_its_leads_to_its_fallback_chain_ending_in
         "account.type": None, "lead.country_code": "ZZ", "lead.state_code": None})
     out = engine.route(frame, rules, "new", ctx())
     assert out["owner_id"].tolist()[::2] == [MIA, OWEN] and out["queue"].tolist()[1] == "Shark_Tank"
-    assert "pool inbound_sdr fallback: pool events fallback: queue Shark_Tank" in out["reason"][1]
+    reason = out["reason"][1]
+    chain = ["pool inbound_sdr (round robin): nobody can take it", "Liam Walsh inactive in reps.csv",
+             "nobody speaking 'fr' can take it", "pool events fallback: queue Shark_Tank"]
+    positions = [reason.find(part) for part in chain]
+    assert -1 not in positions and positions == sorted(positions), reason  # each hop, and why, in order
 
 
 # -- state kept for ops ------------------------------------------------------------------------------

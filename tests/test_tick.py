@@ -8,13 +8,15 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from tests.conftest import AVA, BRAD, HANNAH, KENJI, LUKAS, NOW
+from tests.conftest import AVA, BRAD, HANNAH, LUKAS, NOW
+
+GRACE = "005000000000000018"  # AE Rest of World, company names A-H
 
 pytestmark = pytest.mark.slow
 
 
 def seed_world(crm) -> dict[str, str]:
-    """A few accounts and the leads that exercise each skeleton step."""
+    """A few accounts and leads that take the main kinds of step of the shipped rules."""
     acme = crm.account("Acme Corp", website="https://www.acme.com", type="Customer", owner=AVA, state="CA")
     crm.account("Globex GmbH", website="globex.de", owner=LUKAS, country="Germany")
     crm.account("Acme Japan K.K.", website="acme.co.jp", type="Customer", owner=BRAD, parent=acme, country="Japan")
@@ -43,22 +45,28 @@ def test_a_tick_decides_every_lead_and_the_crm_matches_the_ledger(pipeline, crm)
     assert (decisions["owner_id"].notna() | decisions["queue"].notna()).all(), "an owner or a named queue"
     assert decisions["reason"].str.len().gt(10).all()
 
-    ledger = pipeline.query("SELECT lead_id, target_owner_id, previous_owner_id, status FROM ledger")
+    ledger = pipeline.query("SELECT lead_id, kind, target_owner_id, previous_owner_id, status FROM ledger")
     assert set(ledger["lead_id"]) == set(leads.values())
+    assert set(ledger.loc[ledger["lead_id"] == leads["acme"], "kind"]) == {"owner", "convert", "task", "fields"}
     owners = crm_owners(crm)
     for row in ledger.itertuples():
         assert owners[row.lead_id] == row.target_owner_id, f"{row.lead_id}: CRM owner differs from the ledger"
     assert set(ledger["status"]) <= {"pushed", "skipped_unchanged"}
 
     by_lead = decisions.set_index("lead_id")
-    assert by_lead.loc[leads["acme"], "owner_id"] == AVA  # customer account owner
+    assert by_lead.loc[leads["acme"], "owner_id"] == AVA  # customer account: no CSM, so the account owner
     assert by_lead.loc[leads["acme"], "step"] == "customer_account"
-    assert by_lead.loc[leads["globex"], "owner_id"] == LUKAS  # territory DE
-    assert by_lead.loc[leads["texas"], "owner_id"] == HANNAH  # territory US/TX, free mail never matches
-    assert by_lead.loc[leads["acme_japan"], "owner_id"] == KENJI  # account owner inactive -> territory JP
-    assert by_lead.loc[leads["nowhere"], "step"] == "inbound_round_robin"
+    assert by_lead.loc[leads["globex"], "owner_id"] == LUKAS  # Europe by country: DE
+    assert by_lead.loc[leads["globex"], "step"] == "europe_country"
+    assert by_lead.loc[leads["texas"], "owner_id"] == HANNAH  # US by state: TX (free mail never matches)
+    assert by_lead.loc[leads["texas"], "step"] == "us_state"
+    # Customer account owned by an inactive rep, no CSM: falls through to the company-name alphabet.
+    assert by_lead.loc[leads["acme_japan"], "owner_id"] == GRACE
+    assert "account owner Brad Keller is not an active user" in pipeline.query(
+        "SELECT trace FROM routing_decision WHERE lead_id = ?", [leads["acme_japan"]]).iloc[0]["trace"]
+    assert by_lead.loc[leads["nowhere"], "step"] == "inbound_round_robin"  # no known country: the inbound SDRs
     assert by_lead.loc[leads["owned"], "step"] == "(already owned)"
-    assert ledger.set_index("lead_id").loc[leads["owned"], "status"] == "skipped_unchanged"
+    assert ledger.query("kind == 'owner'").set_index("lead_id").loc[leads["owned"], "status"] == "skipped_unchanged"
 
 
 def test_a_second_tick_with_nothing_new_pushes_nothing(pipeline, crm):
@@ -99,7 +107,8 @@ def test_a_push_that_fails_for_some_records_retries_them_next_tick(pipeline, crm
     crm.lock(leads["acme"], leads["globex"])
     first = pipeline.tick()
     assert first.metadata["crm_push"]["retry_later"] == 2
-    pending = pipeline.query("SELECT lead_id, status, attempts, last_error_code FROM ledger WHERE status = 'pending'")
+    pending = pipeline.query("SELECT lead_id, status, attempts, last_error_code FROM ledger "
+                             "WHERE status = 'pending' AND kind = 'owner'")
     assert set(pending["lead_id"]) == {leads["acme"], leads["globex"]}
     assert set(pending["last_error_code"]) == {"UNABLE_TO_LOCK_ROW"}
     assert crm.owner_of(leads["acme"]) == crm.queue_ids["Inbound_Leads"], "nothing written while locked"
@@ -107,7 +116,7 @@ def test_a_push_that_fails_for_some_records_retries_them_next_tick(pipeline, crm
     crm.unlock(leads["acme"], leads["globex"])
     second = pipeline.tick(NOW + timedelta(minutes=6))  # past the first backoff (1 minute)
     assert second.metadata["crm_push"]["pushed"] == 2
-    rows = pipeline.query("SELECT lead_id, status, attempts FROM ledger WHERE lead_id IN (?, ?)",
+    rows = pipeline.query("SELECT lead_id, status, attempts FROM ledger WHERE kind = 'owner' AND lead_id IN (?, ?)",
                           [leads["acme"], leads["globex"]])
     assert set(rows["status"]) == {"pushed"} and set(rows["attempts"]) == {2}
     assert crm.owner_of(leads["acme"]) == AVA and crm.owner_of(leads["globex"]) == LUKAS
@@ -117,10 +126,10 @@ def test_a_push_that_fails_for_some_records_retries_them_next_tick(pipeline, crm
 
 
 def test_a_retry_waits_for_its_backoff(pipeline, crm):
-    leads = seed_world(crm)
-    crm.lock(leads["acme"])
+    leads = seed_world(crm)  # globex: an owner write only (acme's convert and task would wait on its owner)
+    crm.lock(leads["globex"])
     pipeline.tick(NOW)
-    crm.unlock(leads["acme"])
+    crm.unlock(leads["globex"])
     early = pipeline.tick(NOW + timedelta(seconds=30))
     assert early.metadata["crm_push"]["due"] == 0, "not due before its backoff"
     later = pipeline.tick(NOW + timedelta(minutes=2))

@@ -145,7 +145,8 @@ def test_country_spellings_become_iso_codes(batch, case, expected):
     ("case", "expected"),
     [case("state", {"State": s}, e) for s, e in [
         ("Calif.", "CA"), ("Cal", "CA"), ("N.Y.", "NY"), ("Mass.", "MA"), ("B.C.", "BC"), ("CA", "CA"),
-        ("California", "California"),  # names stay names here; enrichment makes ISO codes, by country
+        ("California", "CA"), ("Québec", "QC"),  # names of US/Canadian/... states via pycountry
+        ("Bavaria", "Bavaria"),  # a state of a country outside the reference stays as written
     ]],
 )
 def test_state_abbreviations_are_normalised(batch, case, expected):

@@ -11,6 +11,7 @@ import click
 
 from pipelines.cli import demo, explain, report, rules, tick
 from pipelines.cli import pools
+from pipelines.cli import diff
 from pipelines.cli import matching
 
 
@@ -24,7 +25,7 @@ def cli() -> None:
     """
 
 
-for module in (demo, tick, rules, explain, report, pools, matching):
+for module in (demo, tick, rules, explain, report, pools, diff, matching):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -39,7 +39,7 @@ def init(accounts: int, leads: int, seed: int, now: str | None, keep_warehouse: 
     summary = generate_crm(s.crm_path, s.truth_dir, accounts=accounts, leads=leads, seed=seed,
                            now=_parse_now(now), rules_dir=s.rules, progress=lambda m: click.echo(f"  {m}"))
     click.echo(f"Demo CRM written to {s.crm_path} in {time.perf_counter() - started:.1f} s")
-    for line in summary.describe():
+    for line in summary.describe().splitlines():
         click.echo(f"  {line}")
     if not keep_warehouse:
         for path in (s.warehouse, s.warehouse.with_suffix(s.warehouse.suffix + ".wal")):
@@ -61,8 +61,7 @@ def trickle(leads: int, seed: int | None) -> None:
     if not s.crm_path.exists():
         raise click.ClickException(f"No demo CRM at {s.crm_path}; run `leadroute demo init` first.")
     summary = add_leads(s.crm_path, s.truth_dir, leads=leads, seed=seed, rules_dir=s.rules)
-    for line in summary.describe():
-        click.echo(line)
+    click.echo(summary.describe())
 
 
 COMMANDS = [demo]

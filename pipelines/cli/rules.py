@@ -11,7 +11,7 @@ import click
 from pipelines.cli.common import friendly, settings
 from pipelines.crm.fields import load_field_mapping
 from pipelines.routing.loader import load_rules
-from pipelines.routing.model import ACTIONS
+from pipelines.routing.model import ACTIONS, KEY_KINDS, SIDE_ACTIONS
 from pipelines.routing.validate import validate as validate_rules
 from pipelines.routing.vocabulary import OPERATORS
 from pipelines.sourcefile import ConfigError
@@ -72,14 +72,30 @@ def rules() -> None:
 @rules.command()
 @friendly
 def vocabulary() -> None:
-    """List every condition operator and action the rules may use."""
-    click.echo("Condition operators ({field: lead.x, <operator>: value}):")
-    for op in OPERATORS.values():
-        click.echo(f"  {op.name:<14} {op.doc}")
-    click.echo("\nActions (assign: <action>):")
+    """List every condition operator, action, side action and table key kind the rules may use."""
+    click.echo(vocabulary_text())
+
+
+def vocabulary_text() -> str:
+    """The rules language's vocabulary, from the same registries the loader, validator and engine use."""
+    lines = ["Fields: lead.*, account.*, match.*; in the updated flow also prior.<watched field> and last_decision.*",
+             "", "Condition operators ({field: lead.x, <operator>: value}):"]
+    lines += [f"  {op.name:<14} {op.doc}" for op in OPERATORS.values()]
+    lines += ["  in_table       {in_table: <table>, lookup: {<key>: <field>}}: a row of the table matches",
+              "  changed        {changed: <watched field>, from: [..], to: [..]}: updated flow only",
+              "  all/any/not    {all: [..]}, {any: [..]}, {not: {..}}",
+              "", "Actions (assign: <action>):"]
     for a in ACTIONS.values():
         needs = f"  [needs: {', '.join(a.required)}]" if a.required else ""
-        click.echo(f"  {a.name:<22} {a.doc}{needs}")
+        lines.append(f"  {a.name:<22} {a.doc}{needs}")
+        if a.example:
+            lines.append(f"  {'':<22} e.g. {a.example}")
+    lines += ["", "Side actions (on a step, next to its action):"]
+    for s in SIDE_ACTIONS.values():
+        lines += [f"  {s.name:<10} {s.doc}", f"  {'':<10} e.g. {s.example}"]
+    lines += ["", "Table key kinds (tables: <name>: {keys: {<column>: <kind>}}):"]
+    lines += [f"  {k:<13} {doc}" for k, doc in KEY_KINDS.items()]
+    return "\n".join(lines)
 
 
 COMMANDS = [validate, rules]

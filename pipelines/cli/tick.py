@@ -24,6 +24,9 @@ def print_summary(summary: dict, seconds: float) -> None:
         click.echo("  in queues: " + ", ".join(f"{k} {v:,}" for k, v in summary["queued"].items()))
     click.echo(f"  pushed to the CRM: {summary['pushed']:,}   unchanged: {summary['unchanged']:,}   "
                f"retry later: {summary['retry_pending']:,}   failed: {summary['failed']:,}")
+    if summary.get("quarantined"):
+        click.echo("  quarantined: " + ", ".join(f"{v:,} {k}" for k, v in summary["quarantined"].items())
+                   + " (reasons: `leadroute report`)")
 
 
 @click.command()
@@ -47,7 +50,7 @@ def tick(frozen_at: str | None, as_json: bool, verbose: bool) -> None:
     if frozen_at:
         resources["clock"] = ClockResource(frozen_at=frozen_at)
     try:
-        outcome = run_tick(resources=resources, log_level="DEBUG" if verbose else "WARNING")
+        outcome = run_tick(resources=resources, log_level="DEBUG" if verbose else "ERROR")
     except TickBusy as exc:
         raise click.ClickException(str(exc)) from None
     if not outcome.success:

@@ -73,6 +73,8 @@ class ValueMapSpec(BaseModel):
 
     ``map`` names ``routing_rules/value_maps/<map>.csv`` (columns ``value,canonical``;
     an empty ``canonical`` means "this spelling is no value", e.g. ``N/A``).
+    ``reference: subdivision`` adds every US, Canadian, Australian, Mexican, Brazilian and Indian
+    state or province code and name (pycountry).
     ``reference: country`` adds every ISO country name, code and common translation
     (pycountry, countryinfo) under the CSV, so the CSV only lists what they miss.
     ``unmapped``: ``keep`` the value as typed, or treat it as empty and try the
@@ -82,7 +84,7 @@ class ValueMapSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     map: str | None = None
-    reference: Literal["country"] | None = None
+    reference: Literal["country", "subdivision"] | None = None
     unmapped: Literal["keep", "next_source"] = "keep"
 
     @model_validator(mode="before")

@@ -64,8 +64,10 @@ def record(
     d["created_at"] = run.now
     queue_owner = d["queue"].map(queue_ids)
     d["owner_id"] = d["owner_id"].where(d["owner_id"].notna(), queue_owner)
+    if "pool" not in d.columns:
+        d["pool"] = None
     insert(con, "routing_decision", d[[
-        "decision_id", "lead_id", "entry", "step", "action", "owner_id", "queue", "reason", "trace",
+        "decision_id", "lead_id", "entry", "step", "action", "owner_id", "queue", "pool", "reason", "trace",
         "rules_version", "replaces_decision_id", "lead_modstamp", "partition_day", "run_id", "created_at",
     ]])
 

@@ -37,8 +37,12 @@ def tick_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
            FROM routing_decision d JOIN lead_match m USING (lead_id) WHERE d.run_id = ? AND d.action <> 'keep'""",
         [run_id],
     )
+    quarantined = dict(con.execute(
+        "SELECT object, count(*) FROM quarantine WHERE run_id = ? AND resolved_at IS NULL GROUP BY object", [run_id]
+    ).fetchall())
     return {
         "run_id": run_id,
+        "quarantined": {k: int(v) for k, v in quarantined.items()},
         "leads_extracted": int(extracted.get("lead", 0)),
         "extracted": {k: int(v) for k, v in extracted.items()},
         "new_versions": {k: int(v) for k, v in new_versions.items()},

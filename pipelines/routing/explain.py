@@ -11,6 +11,7 @@ import json
 import duckdb
 import pandas as pd
 
+from pipelines.routing.side_actions import describe as describe_side
 from pipelines.warehouse.db import first_row
 
 
@@ -49,33 +50,65 @@ def explain(con: duckdb.DuckDBPyConnection, lead_id: str) -> str:
     if decisions.empty:
         lines.append("  not decided yet: it will be routed by the next tick")
         return "\n".join(lines)
+    side = con.execute(
+        "SELECT g.decision_id, g.kind, g.status, g.last_error FROM ledger g JOIN routing_decision d USING (decision_id) "
+        "WHERE d.lead_id = ? AND g.kind <> 'owner'", [lead_id]).df()
     for i, d in decisions.iterrows():
         lines.append("")
         label = "Latest decision" if i == 0 else "Earlier decision"
-        lines.append(f"{label} {d['decision_id'][:8]} ({d['entry']} lead, rules {d['rules_version']}, {d['created_at']} UTC)")
+        entry = {"new": "new lead", "updated": "updated lead, re-routed"}.get(d["entry"], f"{d['entry']} lead")
+        lines.append(f"{label} {d['decision_id'][:8]} ({entry}, rules {d['rules_version']}, {d['created_at']} UTC)")
         trace = json.loads(d["trace"]) if isinstance(d["trace"], str) else {}
-        if trace.get("not_applicable"):
-            lines.append("  steps that did not apply: " + ", ".join(trace["not_applicable"]))
-        for attempt in trace.get("attempts", []):
-            lines.append(f"  step {attempt['step']}: {attempt['outcome']}")
-        lines.append(f"  decided by: {d['step']}" + (f" (because {trace['condition']})" if trace.get("condition") else ""))
-        if trace.get("detail"):
-            lines.append(f"  how: {trace['detail']}")
-        if trace.get("evidence"):
-            lines.append("  evidence: " + ", ".join(f"{k} = {v}" for k, v in trace["evidence"].items()))
+        lines += _trace_lines(trace, d["step"], "  ")
         target = f"queue {d['queue']}" if isinstance(d["queue"], str) else _name(con, d["owner_id"])
         lines.append(f"  routed to: {target}")
-        status = d["status"]
-        if status == "pushed":
-            lines.append(f"  CRM: owner set on {d['pushed_at']} (attempt {d['attempts']})")
-        elif status == "skipped_unchanged":
-            lines.append("  CRM: nothing to push, the lead already had this owner")
-        elif status == "pending":
-            extra = f"; last error {d['last_error_code']}: {d['last_error']}" if isinstance(d["last_error_code"], str) else ""
-            lines.append(f"  CRM: waiting to be pushed (attempts so far {d['attempts']}{extra})")
-        elif isinstance(status, str):
-            lines.append(f"  CRM: {status}" + (f", {d['last_error_code']}: {d['last_error']}" if isinstance(d["last_error_code"], str) else ""))
+        if isinstance(d.get("replaces_decision_id"), str):
+            lines.append(f"  replaces decision {d['replaces_decision_id'][:8]}")
+        lines += _push_lines(d)
+        for row in side[side["decision_id"] == d["decision_id"]].itertuples():
+            what = {"convert": "conversion", "task": "follow-up task", "fields": "field update"}.get(row.kind, row.kind)
+            extra = f" ({row.last_error})" if isinstance(row.last_error, str) else ""
+            lines.append(f"  CRM {what}: {row.status}{extra}")
     return "\n".join(lines)
+
+
+def _trace_lines(trace: dict, step: str, indent: str) -> list[str]:
+    """A stored trace in words; a nested flow's trace (``via``) is explained below it, indented."""
+    lines = []
+    if trace.get("not_applicable"):
+        lines.append(f"{indent}steps whose condition did not hold: " + ", ".join(trace["not_applicable"]))
+    for attempt in trace.get("attempts", []):
+        lines.append(f"{indent}step {attempt['step']}: {attempt['outcome']}")
+    decided = trace.get("decided_by", step)
+    lines.append(f"{indent}decided by: {decided}" + (f" (because {trace['condition']})" if trace.get("condition") else ""))
+    if trace.get("step_description"):
+        lines.append(f"{indent}  the rule says: {trace['step_description']}")
+    via = trace.get("via")
+    if via:
+        lines.append(f"{indent}then routed through the {via.get('entry', 'new')} flow:")
+        lines += _trace_lines(via, via.get("decided_by", ""), indent + "  ")
+    elif trace.get("detail"):
+        lines.append(f"{indent}how: {trace['detail']}")
+    if trace.get("evidence"):
+        lines.append(f"{indent}evidence: " + ", ".join(f"{k} = {v}" for k, v in trace["evidence"].items()))
+    for action in describe_side(trace.get("side_actions") or []) if not via else []:
+        lines.append(f"{indent}also: {action}")
+    return lines
+
+
+def _push_lines(d) -> list[str]:
+    status = d["status"]
+    if status == "pushed":
+        return [f"  CRM owner: set on {d['pushed_at']} (attempt {d['attempts']})"]
+    if status == "skipped_unchanged":
+        return ["  CRM owner: nothing to push, the lead already had this owner"]
+    if status == "pending":
+        extra = f"; last error {d['last_error_code']}: {d['last_error']}" if isinstance(d["last_error_code"], str) else ""
+        return [f"  CRM owner: waiting to be pushed (attempts so far {d['attempts']}{extra})"]
+    if isinstance(status, str):
+        return [f"  CRM owner: {status}" + (f", {d['last_error_code']}: {d['last_error']}"
+                                            if isinstance(d["last_error_code"], str) else "")]
+    return []
 
 
 def decisions_for(con: duckdb.DuckDBPyConnection, lead_id: str) -> pd.DataFrame:

@@ -16,10 +16,17 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.routing import geo
+from pipelines.routing import tables as table_mod
+from pipelines.routing.coverage import VALUE_SETS
 from pipelines.routing.model import (
     ACTIONS,
+    KEY_KINDS,
+    SIDE_ACTIONS,
     Action,
+    ChangedCondition,
     Condition,
+    Coverage,
     FieldCondition,
     Flow,
     GroupCondition,
@@ -27,9 +34,11 @@ from pipelines.routing.model import (
     NotCondition,
     QueueDecl,
     RuleSet,
+    SideAction,
     Step,
     TableDecl,
 )
+from pipelines.routing.side_actions import parse_template
 from pipelines.routing.vocabulary import OPERATORS, check_value
 from pipelines.routing.pool_config import POOLS_FILE, parse_pools
 from pipelines.routing.roster import REPS_FILE, load_roster
@@ -38,7 +47,8 @@ from pipelines.sourcefile import ConfigError, ConfigProblem, LineDict, SourceRef
 FLOW_FILE = "flow.yaml"
 QUEUES_FILE = "queues.yaml"
 ENTRIES = ("new", "updated")
-TABLE_KEY_KINDS = ("exact",)
+TABLE_KEY_KINDS = tuple(KEY_KINDS)
+SIDE_KEYS = {"convert": "convert", "task": "task", "set": "set"}
 
 
 def _suggest(word: str, options) -> str:
@@ -85,6 +95,18 @@ class _Parser:
         if "not" in node:
             inner = self.condition(file, node["not"])
             return NotCondition(where=where, item=inner) if inner else None
+        if "changed" in node:
+            unknown = set(node) - {"changed", "from", "to"}
+            if unknown:
+                self.problem(where, f"unknown key(s) {sorted(unknown)} in `changed`; expected from and to")
+            values = {}
+            for key in ("from", "to"):
+                v = node.get(key)
+                if v is not None and not isinstance(v, list):
+                    v = [v]
+                values[key] = v
+            return ChangedCondition(where=where, field=str(node["changed"]), from_values=values["from"],
+                                    to_values=values["to"])
         if "in_table" in node:
             lookup = node.get("lookup")
             if not isinstance(lookup, dict) or not lookup:
@@ -92,7 +114,7 @@ class _Parser:
                 return None
             return InTableCondition(where=where, table=str(node["in_table"]), lookup=dict(lookup))
         if "field" not in node:
-            self.problem(where, f"unknown condition {dict(node)!r}; expected field/op/value, in_table, all, any or not")
+            self.problem(where, f"unknown condition {dict(node)!r}; expected field/op/value, in_table, changed, all, any or not")
             return None
         rest = {k: v for k, v in node.items() if k != "field"}
         if "op" in rest:
@@ -140,7 +162,54 @@ class _Parser:
         extra = set(params) - set(spec.required) - set(spec.optional)
         if extra:
             self.problem(where, f"action {name!r} does not take {sorted(extra)}")
-        return Action(where=where, assign=name, params={k: params[k] for k in params if k not in extra})
+        params = {k: params[k] for k in params if k not in extra}
+        parent_where = None
+        if name == "hierarchy_owner":
+            if ("level" in params) == ("parent_where" in params):
+                self.problem(where, "action 'hierarchy_owner' needs either `level: N` (0 = the ultimate parent) "
+                                    "or `parent_where: <condition on account fields>`")
+                return None
+            if "level" in params and not (isinstance(params["level"], int) and params["level"] >= 0):
+                self.problem(where, f"`level` must be a whole number, 0 or more (0 = the ultimate parent), got {params['level']!r}")
+                return None
+            if "parent_where" in params:
+                parent_where = self.condition(file, params.pop("parent_where"))
+                if parent_where is None:
+                    return None
+        if name == "opportunity_owner" and "stages" in params and not isinstance(params["stages"], list):
+            self.problem(where, "`stages` needs a list, e.g. [Scoping, Negotiation]")
+            return None
+        if name == "flow" and params.get("flow") not in ENTRIES:
+            self.problem(where, f"unknown flow {params.get('flow')!r}{_suggest(params.get('flow'), ENTRIES)}")
+            return None
+        param_where = {k: self.where(file, node, k) for k in node if k != "assign"}
+        return Action(where=where, assign=name, params=params, parent_where=parent_where, param_where=param_where)
+
+    def side_action(self, file: str, kind: str, node: Any, where: SourceRef) -> SideAction | None:
+        spec = SIDE_ACTIONS[kind]
+        if kind == "convert" and node is True:
+            node = {}
+        if not isinstance(node, dict) or (kind == "set" and not node):
+            self.problem(where, f"`{kind}` needs a mapping, e.g. {spec.example}")
+            return None
+        where = self.where(file, node) if isinstance(node, LineDict) else where
+        if kind != "set":
+            unknown = set(node) - set(spec.keys)
+            if unknown:
+                self.problem(where, f"`{kind}` does not take {sorted(unknown)}; it takes {', '.join(spec.keys)}")
+                return None
+        if kind == "task":
+            for key in ("due_in_hours", "due_in_days"):
+                if key in node and not (isinstance(node[key], (int, float)) and node[key] >= 0):
+                    self.problem(where, f"`{key}` must be a number of {key[7:]}, got {node[key]!r}")
+                    return None
+            if "subject" not in node:
+                self.problem(where, "`task` needs a `subject`")
+                return None
+        texts = {k: v for k, v in node.items() if kind == "set" or k in ("subject", "description")}
+        templates = {k: parse_template(str(v), where) for k, v in texts.items()}
+        params = {k: v for k, v in node.items() if k not in templates}
+        return SideAction(where=where, kind=kind, params=params, templates=templates)
 
     # -- files --------------------------------------------------------------------------------
 
@@ -154,6 +223,18 @@ class _Parser:
             if entry not in ENTRIES:
                 self.problem(self.where(file, raw, entry), f"unknown flow {entry!r}{_suggest(entry, ENTRIES)}")
                 continue
+            watch: list[str] = []
+            if isinstance(steps, dict):
+                unknown = set(steps) - {"watch", "steps"}
+                if unknown:
+                    self.problem(self.where(file, steps), f"flow {entry!r}: unknown key(s) {sorted(unknown)}; expected watch and steps")
+                watch = [str(w) for w in (steps.get("watch") or [])]
+                if entry == "updated" and not watch:
+                    self.problem(self.where(file, steps), "flow 'updated' needs `watch: [fields]`: the fields whose "
+                                                          "change sends an already routed lead through it")
+                if entry != "updated" and watch:
+                    self.problem(self.where(file, steps, "watch"), f"`watch` only applies to the updated flow, not {entry!r}")
+                steps = steps.get("steps")
             if not isinstance(steps, list):
                 self.problem(self.where(file, raw, entry), f"flow {entry!r} must be a list of steps")
                 continue
@@ -166,7 +247,7 @@ class _Parser:
                     self.problem(step.where, f"step name {step.name!r} is used twice in flow {entry!r}")
                 names.add(step.name)
                 parsed.append(step)
-            flows[entry] = Flow(where=self.where(file, raw, entry), entry=entry, steps=parsed)
+            flows[entry] = Flow(where=self.where(file, raw, entry), entry=entry, steps=parsed, watch=watch)
         if "new" not in flows and not any(p.message.startswith("flow") for p in self.problems):
             self.problem(self.where(file, raw), "flows need a `new:` entry (how new leads are routed)")
         return flows
@@ -176,7 +257,7 @@ class _Parser:
         if not isinstance(node, dict) or "step" not in node:
             self.problem(where, "each step needs a name: `- step: some_name`")
             return None
-        known = {"step", "description", "when", "fallback"}
+        known = {"step", "description", "when", "fallback", *SIDE_ACTIONS}
         action_node = LineDict({k: v for k, v in node.items() if k not in known})
         action_node.line, action_node.key_lines = node.line, node.key_lines
         when = None
@@ -190,38 +271,112 @@ class _Parser:
         fallback = None
         if "fallback" in node:
             fallback = self.action(file, node["fallback"], f"the fallback of step {node['step']!r}")
+        side = []
+        for kind in SIDE_ACTIONS:
+            if kind in node:
+                parsed = self.side_action(file, kind, node[kind], self.where(file, node, kind))
+                if parsed is not None:
+                    side.append(parsed)
         return Step(where=where, name=str(node["step"]), description=str(node.get("description", "")),
-                    when=when, action=action, fallback=fallback)
+                    when=when, action=action, fallback=fallback, side_actions=side)
 
     def tables(self, data: LineDict, file: str) -> tuple[dict[str, TableDecl], dict[str, pd.DataFrame]]:
         decls, rows = {}, {}
         for name, node in (data.get("tables") or {}).items():
             where = self.where(file, data["tables"], name)
-            if not isinstance(node, dict) or not {"file", "keys", "value"} <= set(node):
-                self.problem(where, f"table {name!r} needs `file`, `keys` and `value`")
+            decl = self.table_decl(file, str(name), node, where)
+            if decl is None:
                 continue
-            keys = dict(node["keys"]) if isinstance(node["keys"], dict) else {k: "exact" for k in node["keys"]}
-            for col, kind in keys.items():
-                if kind not in TABLE_KEY_KINDS:
-                    self.problem(where, f"table {name!r}: key {col!r} has unknown kind {kind!r}{_suggest(kind, TABLE_KEY_KINDS)}")
-            decl = TableDecl(where=where, name=str(name), file=str(node["file"]), keys=keys, value=str(node["value"]))
             decls[decl.name] = decl
-            path = self.root / decl.file
-            display = self.rel(path)
-            try:
-                records = read_csv(path, display)
-            except ConfigError as exc:
-                self.problems.extend(exc.problems)
-                continue
-            df = pd.DataFrame([r for _, r in records], dtype=object)
-            df["_line"] = [line for line, _ in records]
-            header = set(df.columns) if records else set()
-            missing = [c for c in [*keys, decl.value] if records and c not in header]
-            if missing:
-                self.problem(SourceRef(display, 1), f"missing column(s) {missing}; table {name!r} declares them in {file}")
-                continue
-            rows[decl.name] = df
+            df = self.table_rows(decl)
+            if df is not None:
+                rows[decl.name] = df
         return decls, rows
+
+    def table_decl(self, file: str, name: str, node: Any, where: SourceRef) -> TableDecl | None:
+        if not isinstance(node, dict) or not {"file", "keys"} <= set(node):
+            self.problem(where, f"table {name!r} needs `file` and `keys` (and `value`: the column with the owner)")
+            return None
+        unknown = set(node) - {"file", "keys", "value", "description", "covers", "allow_gaps"}
+        if unknown:
+            self.problem(where, f"table {name!r}: unknown key(s) {sorted(unknown)}")
+        keys = dict(node["keys"]) if isinstance(node["keys"], dict) else {k: "exact" for k in node["keys"]}
+        for col, kind in keys.items():
+            if kind not in TABLE_KEY_KINDS:
+                self.problem(self.where(file, node, "keys"),
+                             f"table {name!r}: key {col!r} has unknown kind {kind!r}{_suggest(kind, TABLE_KEY_KINDS)}")
+                return None
+        covers = []
+        raw = node.get("covers") or []
+        for item in raw if isinstance(raw, list) else [raw]:
+            cov = self.coverage(file, name, keys, item, self.where(file, node, "covers"))
+            if cov is not None:
+                covers.append(cov)
+        return TableDecl(where=where, name=name, file=str(node["file"]), keys=keys, value=str(node.get("value") or ""),
+                         description=str(node.get("description", "")), allow_gaps=bool(node.get("allow_gaps", False)),
+                         covers=covers)
+
+    def coverage(self, file: str, table: str, keys: dict[str, str], node: Any, where: SourceRef) -> Coverage | None:
+        """``covers: {key: state, values: us_states, where: {country: US}}`` or ``{key: zip, from: .., to: ..}``."""
+        where = self.where(file, node) if isinstance(node, LineDict) else where
+        if not isinstance(node, dict) or node.get("key") not in keys:
+            self.problem(where, f"table {table!r}: `covers` needs `key:` one of its keys ({', '.join(keys)})")
+            return None
+        key, kind = node["key"], keys[node["key"]]
+        scope = {str(k): str(v) for k, v in (node.get("where") or {}).items()}
+        bad_scope = [k for k in scope if keys.get(k) != "exact"]
+        if bad_scope:
+            self.problem(where, f"table {table!r}: `covers.where` may only name exact keys, not {bad_scope}")
+            return None
+        if kind in ("range", "number_range"):
+            if "from" not in node or "to" not in node:
+                self.problem(where, f"table {table!r}: coverage of range key {key!r} needs `from` and `to`")
+                return None
+            return Coverage(where=where, key=key, span=(str(node["from"]), str(node["to"])), scope=scope,
+                            label=f"{node['from']}-{node['to']}")
+        values = node.get("values")
+        label = str(values) if isinstance(values, str) else "the listed values"
+        if isinstance(values, str):
+            if values not in VALUE_SETS:
+                self.problem(where, f"unknown value set {values!r}{_suggest(values, VALUE_SETS)}")
+                return None
+            values = VALUE_SETS[values]
+        if not isinstance(values, list) or not values:
+            self.problem(where, f"table {table!r}: `covers.values` needs a list or one of {', '.join(VALUE_SETS)}")
+            return None
+        return Coverage(where=where, key=key, values=[str(v) for v in values], scope=scope, label=label)
+
+    def table_rows(self, decl: TableDecl) -> pd.DataFrame | None:
+        path = self.root / decl.file
+        display = self.rel(path)
+        area_keys = [k for k, kind in decl.keys.items() if kind == "area"]
+        try:
+            if path.suffix.lower() in (".geojson", ".json"):
+                if len(area_keys) != 1:
+                    self.problem(decl.where, f"table {decl.name!r}: a GeoJSON table needs exactly one key of kind area")
+                    return None
+                records = geo.read_geojson(path, area_keys[0])
+            else:
+                records = read_csv(path, display)
+        except ConfigError as exc:
+            self.problems.extend(exc.problems)
+            return None
+        except (OSError, ValueError, KeyError) as exc:
+            self.problem(SourceRef(display), f"cannot read GeoJSON: {exc}")
+            return None
+        df = pd.DataFrame([r for _, r in records], dtype=object)
+        df["_line"] = [line for line, _ in records]
+        needed = [c for k in decl.keys for c in decl.columns(k)] + ([decl.value] if decl.value else [])
+        missing = [c for c in needed if records and c not in df.columns]
+        if missing:
+            self.problem(SourceRef(display, 1), f"missing column(s) {missing}; table {decl.name!r} declares them "
+                                                f"in {self.rel(self.root / FLOW_FILE)} (a range key needs <key>_from and <key>_to)")
+            return None
+        if not records:
+            df = pd.DataFrame(columns=needed + ["_line"], dtype=object)
+        df, problems = table_mod.prepare(decl, df, display)
+        self.problems.extend(problems)
+        return df
 
     def pools(self) -> dict:
         path = self.root / POOLS_FILE

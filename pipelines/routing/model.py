@@ -5,14 +5,16 @@ A rule set is:
 - **flows** (``flow.yaml``): per entry point (``new`` leads, ``updated`` leads), an
   ordered list of **steps**; the first step whose condition holds *and* whose
   action finds an owner decides. A step may name a **fallback** action, tried when
-  its action finds no owner; otherwise the lead goes on to the next step. A lead no
-  step decides lands in the ``Unroutable`` queue with the reason.
+  its action finds no owner; otherwise the lead goes on to the next step. A new lead
+  no step decides lands in the ``Unroutable`` queue with the reason; an updated lead
+  no step decides keeps its decision.
 - **conditions**: ``{field, op, value}`` over the closed vocabulary in
-  :mod:`pipelines.routing.vocabulary`, ``{in_table, lookup}``, and ``all`` / ``any``
-  / ``not`` around them.
-- **actions** (``assign``): see :data:`ACTIONS`.
-- **tables** (CSV), **pools** (``pools.yaml``), **queues** (``queues.yaml``) and the
-  **roster** (``reps.csv``).
+  :mod:`pipelines.routing.vocabulary`, ``{in_table, lookup}``, ``{changed, from, to}``
+  (updated leads), and ``all`` / ``any`` / ``not`` around them.
+- **actions** (``assign``): see :data:`ACTIONS`; **side actions** on a step
+  (``convert``, ``task``, ``set``): see :data:`SIDE_ACTIONS`.
+- **tables** (CSV or GeoJSON) with typed keys (:data:`KEY_KINDS`), **pools**
+  (``pools.yaml``), **queues** (``queues.yaml``) and the **roster** (``reps.csv``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pipelines.sourcefile import SourceRef
 
-FIELD_NAMESPACES = ("lead", "account", "match")
+FIELD_NAMESPACES = ("lead", "account", "match", "prior", "last_decision")
 
 
 class Node(BaseModel):
@@ -47,14 +49,33 @@ class FieldCondition(Node):
 
 class InTableCondition(Node):
     table: str
-    lookup: dict[str, str]  # table key column -> field
+    lookup: dict[str, Any]  # table key column -> field (or {latitude, longitude} for an area key)
 
     def describe(self) -> str:
         keys = ", ".join(f"{k}={v}" for k, v in self.lookup.items())
         return f"a row of table {self.table} matches ({keys})"
 
     def fields(self) -> list[str]:
-        return list(self.lookup.values())
+        return lookup_fields(self.lookup)
+
+
+class ChangedCondition(Node):
+    """An updated lead's field changed since leadroute last looked (optionally from/to given values)."""
+
+    field: str
+    from_values: list[Any] | None = None
+    to_values: list[Any] | None = None
+
+    def describe(self) -> str:
+        text = f"{self.field} changed"
+        if self.from_values is not None:
+            text += f" from {self.from_values}"
+        if self.to_values is not None:
+            text += f" to {self.to_values}"
+        return text
+
+    def fields(self) -> list[str]:
+        return [self.field, f"prior.{self.field}"]
 
 
 class GroupCondition(Node):
@@ -79,9 +100,17 @@ class NotCondition(Node):
         return self.item.fields()
 
 
-Condition = Union[FieldCondition, InTableCondition, GroupCondition, NotCondition]
+Condition = Union[FieldCondition, InTableCondition, ChangedCondition, GroupCondition, NotCondition]
 GroupCondition.model_rebuild()
 NotCondition.model_rebuild()
+
+
+def lookup_fields(lookup: dict[str, Any]) -> list[str]:
+    """The frame fields a table lookup reads (an area key reads a latitude and a longitude)."""
+    out: list[str] = []
+    for f in lookup.values():
+        out += list(f.values()) if isinstance(f, dict) else [f]
+    return out
 
 
 @dataclass(frozen=True)
@@ -92,28 +121,54 @@ class ActionSpec:
     doc: str
     required: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
+    example: str = ""
 
 
 ACTIONS: dict[str, ActionSpec] = {
     a.name: a
     for a in [
-        ActionSpec("account_owner", "the owner of the matched account"),
-        ActionSpec("ultimate_parent_owner", "the owner of the matched account's ultimate parent"),
-        ActionSpec("account_field", "the user named in a field of the matched account, e.g. csm_id or adr_id",
-                   required=("field",)),
-        ActionSpec("lead_owner", "the owner of an existing lead of the same company (lead-to-lead match)"),
-        ActionSpec("table", "the owner found by looking the lead up in a table", required=("table", "lookup")),
-        ActionSpec("pool", "the next available member of a distribution pool", required=("pool",)),
-        ActionSpec("queue", "a named queue", required=("queue",)),
-        ActionSpec("user", "a named user from the roster", required=("user",)),
-        ActionSpec("keep", "keep the lead's current owner"),
+        ActionSpec("account_owner", "the owner of the matched account", example="assign: account_owner"),
+        ActionSpec("ultimate_parent_owner", "the owner of the matched account's ultimate parent (top of its hierarchy)",
+                   example="assign: ultimate_parent_owner"),
+        ActionSpec("hierarchy_owner",
+                   "the owner of an account above the matched one: at hierarchy `level` (0 = the ultimate parent, "
+                   "1 = the level below it...), or the nearest parent whose fields satisfy `parent_where`",
+                   optional=("level", "parent_where"),
+                   example="assign: hierarchy_owner, parent_where: {field: account.employees, at_least: 5000}"),
+        ActionSpec("opportunity_owner",
+                   "the owner of an open opportunity of the matched account (or its duplicates), in the listed "
+                   "`stages` (earlier stages in the list win, then the latest close date)",
+                   optional=("stages",), example="assign: opportunity_owner, stages: [Scoping, Negotiation]"),
+        ActionSpec("user_in_field", "the user named in a field, e.g. account.csm_id or account.adr_id",
+                   required=("field",), example="assign: user_in_field, field: account.adr_id"),
+        ActionSpec("lead_owner", "the owner of an existing lead of the same company (lead-to-lead match)",
+                   example="assign: lead_owner"),
+        ActionSpec("table", "the owner found by looking the lead up in a table (a user id, queue:<name> or pool:<name>)",
+                   required=("table", "lookup"),
+                   example="assign: table, table: territories, lookup: {country: lead.country_code}"),
+        ActionSpec("pool", "the next available member of a distribution pool", required=("pool",),
+                   example="assign: pool, pool: hot_inbound"),
+        ActionSpec("queue", "a named queue (e.g. a shark tank where reps claim leads)", required=("queue",),
+                   example="assign: queue, queue: Shark_Tank"),
+        ActionSpec("user", "a named user from the roster", required=("user",), example="assign: user, user: '005...'"),
+        ActionSpec("keep", "keep the lead's current owner", example="assign: keep"),
+        ActionSpec("flow", "route the lead through another flow's steps (e.g. an activated lead as a new lead)",
+                   required=("flow",), example="assign: flow, flow: new"),
     ]
 }
+
+# Actions whose owner comes from the matched account: their evidence includes which account.
+ACCOUNT_ACTIONS = ("account_owner", "ultimate_parent_owner", "hierarchy_owner", "opportunity_owner")
 
 
 class Action(Node):
     assign: str
     params: dict[str, Any] = {}
+    parent_where: Condition | None = None  # hierarchy_owner: evaluated on each parent account
+    param_where: dict[str, SourceRef] = {}  # where each parameter was written, for errors
+
+    def at(self, param: str) -> SourceRef:
+        return self.param_where.get(param, self.where)
 
     def describe(self) -> str:
         p = self.params
@@ -126,15 +181,61 @@ class Action(Node):
                 return f"queue {p['queue']}"
             case "user":
                 return f"user {p['user']}"
-            case "account_field":
-                return f"the user in the account's {p['field']}"
+            case "user_in_field":
+                return f"the user in {p['field']}"
+            case "flow":
+                return f"the {p['flow']} flow"
             case _:
                 return self.assign.replace("_", " ")
 
     def fields(self) -> list[str]:
         if self.assign == "table":
-            return list(self.params["lookup"].values())
+            return lookup_fields(self.params["lookup"])
+        if self.assign == "user_in_field":
+            return [self.params["field"]]
         return []
+
+
+@dataclass(frozen=True)
+class SideActionSpec:
+    name: str
+    doc: str
+    keys: tuple[str, ...]
+    example: str
+
+
+SIDE_ACTIONS: dict[str, SideActionSpec] = {
+    s.name: s
+    for s in [
+        SideActionSpec("convert", "convert the lead into a contact under the matched account (owned by the new owner)",
+                       ("converted_status", "create_opportunity", "opportunity_name"),
+                       "convert: {converted_status: Qualified}   # or convert: true"),
+        SideActionSpec("task", "a follow-up task for the new owner, due within a time; text may name fields in {braces}",
+                       ("subject", "due_in_hours", "due_in_days", "priority", "description"),
+                       "task: {subject: 'Call {lead.company}', due_in_hours: 4, priority: High}"),
+        SideActionSpec("set", "set lead fields (names under writes: in fields.yaml); text may name fields in {braces}",
+                       (), "set: {routing_reason: 'Customer account {account.name}'}"),
+    ]
+}
+
+
+class Template(Node):
+    """Text with ``{namespace.field}`` placeholders, filled per lead (vectorised)."""
+
+    text: str
+    parts: list[tuple[str, str]]  # ("text", "..."), ("field", "lead.company")
+
+    def fields(self) -> list[str]:
+        return [v for k, v in self.parts if k == "field"]
+
+
+class SideAction(Node):
+    kind: str  # convert | task | set
+    params: dict[str, Any] = {}
+    templates: dict[str, Template] = {}  # param name -> template (task subject/description, set values)
+
+    def fields(self) -> list[str]:
+        return [f for t in self.templates.values() for f in t.fields()]
 
 
 class Step(Node):
@@ -143,18 +244,49 @@ class Step(Node):
     when: Condition | None = None
     action: Action
     fallback: Action | None = None
+    side_actions: list[SideAction] = []
 
 
 class Flow(Node):
     entry: str
     steps: list[Step]
+    watch: list[str] = []  # updated flow: the fields whose change re-routes a lead
+
+
+# Table key kinds: how a key column of a table matches a lead's field.
+KEY_KINDS: dict[str, str] = {
+    "exact": "the cell equals the field (case-insensitive); an empty cell matches anything",
+    "prefix": "the field starts with the cell (NAICS 54 matches 541511); the longest prefix wins",
+    "suffix": "the field ends with the cell (.edu matches stanford.edu); the longest suffix wins",
+    "range": "the field is between <key>_from and <key>_to, compared as text on as many characters as the "
+             "bound has (ZIP 94000-95199; company names A-F)",
+    "number_range": "the number is between <key>_from and <key>_to, both included; an empty bound is open",
+    "area": "the lead's latitude/longitude lies inside the polygon (WKT in the CSV cell, or a GeoJSON feature)",
+}
+
+
+class Coverage(Node):
+    """A table must have a row for every value of ``values`` (or span [low, high] without gaps)."""
+
+    key: str
+    values: list[str] = []
+    span: tuple[str, str] | None = None
+    scope: dict[str, str] = {}  # only rows with these exact key values count
+    label: str = ""
 
 
 class TableDecl(Node):
     name: str
     file: str
-    keys: dict[str, str]  # column -> match kind (exact, range, prefix, suffix)
-    value: str  # column holding the owner (a roster user id, queue:<name> or pool:<name>)
+    keys: dict[str, str]  # column -> key kind (KEY_KINDS)
+    value: str = ""  # column holding the owner (a user id, queue:<name> or pool:<name>); none for in_table-only tables
+    description: str = ""
+    allow_gaps: bool = False
+    covers: list[Coverage] = []
+
+    def columns(self, key: str) -> list[str]:
+        kind = self.keys[key]
+        return [f"{key}_from", f"{key}_to"] if kind in ("range", "number_range") else [key]
 
 
 class QueueDecl(Node):
@@ -181,3 +313,9 @@ class RuleSet:
     @property
     def intake_queues(self) -> list[str]:
         return [q.name for q in self.queues.values() if q.intake]
+
+    @property
+    def watched_fields(self) -> list[str]:
+        """Fields whose change sends an already decided lead through the ``updated`` flow."""
+        flow = self.flows.get("updated")
+        return list(flow.watch) if flow else []

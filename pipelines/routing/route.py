@@ -7,6 +7,9 @@ Which leads are decided this tick:
 - a lead seen for the first time that already has another owner (it was assigned
   before leadroute, or by hand) gets a ``keep`` decision: it is in the ledger, and
   nothing is pushed;
+- a lead already decided whose *watched* fields changed (``watch:`` of the ``updated``
+  flow, see :mod:`.update`) goes through the ``updated`` flow; a step that decides it
+  makes a new decision that replaces the previous one (``replaces_decision_id``);
 - converted and deleted leads are never routed.
 
 So every extracted lead has a decision in the ledger, with an owner or a named
@@ -20,8 +23,8 @@ import pandas as pd
 
 from pipelines.crm.fields import FieldMapping
 from pipelines.ledger import decisions as decision_log
-from pipelines.routing import engine, pools
-from pipelines.routing.frame import build_frame
+from pipelines.routing import engine, pools, update
+from pipelines.routing.frame import build_frame, load_related
 from pipelines.routing.model import RuleSet
 from pipelines.stage import RunInfo, StageResult
 
@@ -54,9 +57,41 @@ def undecided_leads(con: duckdb.DuckDBPyConnection, intake_queue_ids: list[str])
         con.unregister("_intake")
 
 
+def _route(con, mapping: FieldMapping, frame: pd.DataFrame, rules: RuleSet, entry: str,
+           ctx: engine.RouteContext) -> pd.DataFrame:
+    ctx.accounts, ctx.opportunities = load_related(con, mapping, frame)
+    return engine.route(frame, rules, entry, ctx)
+
+
+def keep_decisions(kept: pd.DataFrame, ctx: engine.RouteContext) -> pd.DataFrame:
+    """Leads that already had an owner when leadroute first saw them: recorded, kept, nothing pushed."""
+    names = kept["owner_id"].map(lambda u: ctx.name(u)).astype(str)
+    return pd.DataFrame({
+        "lead_id": kept["lead_id"],
+        "step": "(already owned)",
+        "action": "keep",
+        "owner_id": kept["owner_id"],
+        "queue": None,
+        "reason": "(already owned): kept the current owner " + names + "; only leads in an intake queue are routed",
+        "trace": '{"entry": "new", "decided_by": "(already owned)", '
+                 '"detail": "the lead had an owner before leadroute saw it; only leads in an intake queue are routed"}',
+    })
+
+
 def route_leads(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping, run: RunInfo) -> StageResult:
     result = StageResult("route")
     ctx = load_context(con, run)
+    record = dict(rules_version=rules.version, queue_ids=ctx.queue_ids, run=run)
+    watched = rules.watched_fields
+
+    # Updated leads first: only leads decided before this tick can have changed since.
+    changed, looked = update.changed_leads(con, mapping, watched)
+    rerouted = pd.DataFrame()
+    if len(changed) and "updated" in rules.flows:
+        rerouted = _route(con, mapping, changed, rules, "updated", ctx)
+        decision_log.record(con, rerouted, entry="updated", **record)
+    update.remember(con, looked, watched, run.now)
+
     intake_ids = [ctx.queue_ids[q] for q in rules.intake_queues if q in ctx.queue_ids]
     missing = [q for q in rules.intake_queues if q not in ctx.queue_ids]
     if missing:
@@ -66,29 +101,22 @@ def route_leads(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMa
     intake = todo[todo["is_intake"]]
     if len(intake):
         frame = build_frame(con, mapping, intake["lead_id"])
-        routed = engine.route(frame, rules, "new", ctx)
-        decision_log.record(con, routed, entry="new", rules_version=rules.version, queue_ids=ctx.queue_ids, run=run)
+        routed = _route(con, mapping, frame, rules, "new", ctx)
+        decision_log.record(con, routed, entry="new", **record)
+        update.remember(con, frame, watched, run.now)
     kept = todo[~todo["is_intake"]]
     if len(kept):
-        keep = pd.DataFrame({
-            "lead_id": kept["lead_id"],
-            "step": "(already owned)",
-            "action": "keep",
-            "owner_id": kept["owner_id"],
-            "queue": None,
-            "reason": "(already owned): kept the current owner "
-            + kept["owner_id"].map(lambda u: ctx.name(u)).astype(str)
-            + "; only leads in an intake queue are routed",
-            "trace": '{"entry": "new", "decided_by": "(already owned)"}',
-        })
-        decision_log.record(con, keep, entry="new", rules_version=rules.version, queue_ids=ctx.queue_ids, run=run)
+        decision_log.record(con, keep_decisions(kept, ctx), entry="new", **record)
+        update.remember(con, build_frame(con, mapping, kept["lead_id"]), watched, run.now)
     states = pools.save_states(con, ctx.pool_states, run.now)
-    result.counts = {"leads_routed": len(intake), "leads_kept": len(kept)}
-    if len(routed):
-        per_step = routed["step"].value_counts()
-        result.counts["to_queue"] = int(routed["queue"].notna().sum())
+    result.counts = {"leads_routed": len(intake), "leads_kept": len(kept), "leads_rerouted": len(rerouted),
+                     "updated_leads_checked": len(looked)}
+    decided = pd.concat([d for d in (routed, rerouted) if len(d)], ignore_index=True) if len(routed) or len(rerouted) else routed
+    if len(decided):
+        per_step = decided["step"].value_counts()
+        result.counts["to_queue"] = int(decided["queue"].notna().sum())
         result.details["per_step"] = {str(k): int(v) for k, v in per_step.items()}
-        result.preview = routed[["lead_id", "step", "owner_id", "queue", "reason"]].head(10)
+        result.preview = decided[["lead_id", "step", "owner_id", "queue", "reason"]].head(10)
     result.details["rules_version"] = rules.version
     if len(states):
         result.details["pools"] = states[["pool", "pointer", "last_user_id"]].to_dict("records")

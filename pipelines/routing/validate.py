@@ -2,54 +2,97 @@
 
 Structural problems are caught while loading (:mod:`.loader`); here we check that
 every name used exists and makes sense together: fields, tables, pools, queues and
-reps; that reps are active in the CRM; that no step is unreachable; that tables
-have no duplicate keys. Each problem names the file and line to fix.
+reps; that reps are active in the CRM; that no step is unreachable; that tables have
+no duplicate keys, no overlapping ranges and no gaps, and cover what they say they
+cover; that side actions write fields the CRM mapping knows. Each problem names the
+file and line to fix.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 
 from pipelines.crm.fields import FieldMapping
+from pipelines.routing import tables as table_mod
+from pipelines.routing.coverage import coverage_problems, range_problems
 from pipelines.routing.frame import available_fields
 from pipelines.routing.loader import _suggest
+from pipelines.routing.model import (
+    Action,
+    ChangedCondition,
+    Condition,
+    FieldCondition,
+    Flow,
+    GroupCondition,
+    InTableCondition,
+    NotCondition,
+    RuleSet,
+)
 from pipelines.routing.pool_config import check_pools
 from pipelines.routing.roster import check_against_crm
-from pipelines.routing.model import Action, Condition, FieldCondition, GroupCondition, InTableCondition, NotCondition, RuleSet
 from pipelines.sourcefile import ConfigProblem, SourceRef
 
 
-def _conditions(cond: Condition | None):
+def conditions(cond: Condition | None):
+    """Every node of a condition tree, depth first."""
     if cond is None:
         return
     yield cond
     if isinstance(cond, GroupCondition):
         for c in cond.items:
-            yield from _conditions(c)
+            yield from conditions(c)
     elif isinstance(cond, NotCondition):
-        yield from _conditions(cond.item)
+        yield from conditions(cond.item)
 
 
 class _Checker:
     def __init__(self, rules: RuleSet, mapping: FieldMapping, crm_users: pd.DataFrame | None, now: datetime):
         self.rules, self.now, self.crm_users = rules, now, crm_users
         self.fields = available_fields(mapping)
+        self.writes = set(mapping.objects["lead"].writes)
         self.problems: list[ConfigProblem] = []
         self.roster = set(rules.reps["user_id"]) if "user_id" in rules.reps else set()
+        self.flow: Flow | None = None
 
     def err(self, where: SourceRef, msg: str, severity: str = "error") -> None:
         self.problems.append(ConfigProblem(where, msg, severity))
 
-    def field(self, where: SourceRef, name: str) -> None:
-        ns, _, col = name.partition(".")
-        if ns not in self.fields:
-            self.err(where, f"field {name!r} must start with lead., account. or match.")
+    def field(self, where: SourceRef, name: str, namespaces: tuple[str, ...] | None = None) -> None:
+        ns, _, col = str(name).partition(".")
+        entry = self.flow.entry if self.flow else "new"
+        if ns in ("prior", "last_decision") and entry != "updated":
+            self.err(where, f"field {name!r} only exists for updated leads (the updated flow), not in flow {entry!r}")
+            return
+        if ns == "prior":
+            watch = self.flow.watch if self.flow else []
+            if col not in watch:
+                self.err(where, f"{name!r}: only watched fields have a prior value; add {col!r} to `watch:` "
+                                f"of the updated flow (watched: {', '.join(watch) or 'none'})")
+            return
+        if namespaces and ns not in namespaces:
+            self.err(where, f"field {name!r} must be one of {', '.join(n + '.*' for n in namespaces)} here")
+        elif ns not in self.fields:
+            self.err(where, f"field {name!r} must start with lead., account., match., prior. or last_decision.")
         elif col not in self.fields[ns]:
             self.err(where, f"unknown field {name!r}{_suggest(col, self.fields[ns])}")
 
-    def table_ref(self, where: SourceRef, table: str, lookup: dict[str, str]) -> None:
+    def condition(self, cond: Condition | None, namespaces: tuple[str, ...] | None = None) -> None:
+        for c in conditions(cond):
+            if isinstance(c, FieldCondition):
+                self.field(c.where, c.field, namespaces)
+            elif isinstance(c, InTableCondition):
+                self.table_ref(c.where, c.table, c.lookup)
+            elif isinstance(c, ChangedCondition):
+                self.field(c.where, c.field)
+                if self.flow is None or self.flow.entry != "updated":
+                    self.err(c.where, "`changed` only applies in the updated flow")
+                elif c.field not in self.flow.watch:
+                    self.err(c.where, f"`changed: {c.field}` needs {c.field!r} under `watch:` of the updated flow")
+
+    def table_ref(self, where: SourceRef, table: str, lookup: dict) -> None:
         decl = self.rules.tables.get(table)
         if decl is None:
             self.err(where, f"unknown table {table!r}{_suggest(table, self.rules.tables) if self.rules.tables else '; declare it under tables: in flow.yaml'}")
@@ -57,7 +100,18 @@ class _Checker:
         for key, f in lookup.items():
             if key not in decl.keys:
                 self.err(where, f"table {table!r} has no key column {key!r}; its keys are {', '.join(decl.keys)}")
-            self.field(where, f)
+                continue
+            if decl.keys[key] == "area":
+                if not isinstance(f, dict) or set(f) != {"latitude", "longitude"}:
+                    self.err(where, f"area key {key!r} of table {table!r} needs "
+                                    f"{{latitude: lead.latitude, longitude: lead.longitude}}")
+                    continue
+                for v in f.values():
+                    self.field(where, v)
+            elif isinstance(f, str):
+                self.field(where, f)
+            else:
+                self.err(where, f"lookup of {key!r} must name one field, e.g. lead.country_code")
 
     def user_ref(self, where: SourceRef, user: str, what: str) -> None:
         if user not in self.roster:
@@ -66,49 +120,83 @@ class _Checker:
     def action(self, action: Action) -> None:
         p, where = action.params, action.where
         if action.assign == "table":
-            self.table_ref(where, p["table"], p["lookup"])
+            self.table_ref(action.at("table") if p["table"] not in self.rules.tables else action.at("lookup"),
+                           p["table"], p["lookup"])
+            decl = self.rules.tables.get(p["table"])
+            if decl is not None and not decl.value:
+                self.err(action.at("table"), f"table {p['table']!r} has no `value:` column, so it cannot assign an owner; "
+                                f"use it in a condition (in_table) or declare its owner column")
         elif action.assign == "pool" and p["pool"] not in self.rules.pools:
-            self.err(where, f"unknown pool {p['pool']!r}{_suggest(p['pool'], self.rules.pools) if self.rules.pools else '; declare it in pools.yaml'}")
+            self.err(action.at("pool"), f"unknown pool {p['pool']!r}{_suggest(p['pool'], self.rules.pools) if self.rules.pools else '; declare it in pools.yaml'}")
         elif action.assign == "queue" and p["queue"] not in self.rules.queues:
-            self.err(where, f"unknown queue {p['queue']!r}{_suggest(p['queue'], self.rules.queues)}")
+            self.err(action.at("queue"), f"unknown queue {p['queue']!r}{_suggest(p['queue'], self.rules.queues)}")
         elif action.assign == "user":
-            self.user_ref(where, str(p["user"]), "user")
-        elif action.assign == "account_field":
-            self.field(where, f"account.{p['field']}")
+            self.user_ref(action.at("user"), str(p["user"]), "user")
+        elif action.assign == "user_in_field":
+            self.field(action.at("field"), p["field"])
+        elif action.assign == "hierarchy_owner" and action.parent_where is not None:
+            self.condition(action.parent_where, namespaces=("account",))
+        elif action.assign == "flow":
+            target = p["flow"]
+            if self.flow is not None and target == self.flow.entry:
+                self.err(where, f"flow {target!r} cannot send leads to itself")
+            elif target not in self.rules.flows:
+                self.err(where, f"flow {target!r} is not defined in flow.yaml")
+            elif target == "updated":
+                self.err(where, "only the updated flow may send leads on (to the new flow), not the other way round")
 
     def flows(self) -> None:
         for flow in self.rules.flows.values():
+            self.flow = flow
+            for f in flow.watch:
+                self.field(flow.where, f, namespaces=("lead", "account", "match"))
             catch_all = None
             for step in flow.steps:
                 if catch_all is not None:
                     self.err(step.where, f"step {step.name!r} can never run: step {catch_all!r} above it "
                                          f"has no condition and always finds an owner")
-                for cond in _conditions(step.when):
-                    if isinstance(cond, FieldCondition):
-                        self.field(cond.where, cond.field)
-                    elif isinstance(cond, InTableCondition):
-                        self.table_ref(cond.where, cond.table, cond.lookup)
+                self.condition(step.when)
                 self.action(step.action)
                 if step.fallback:
                     self.action(step.fallback)
+                for side in step.side_actions:
+                    for f in side.fields():
+                        self.field(side.where, f)
+                    if side.kind == "set":
+                        for name in side.templates:
+                            if name not in self.writes:
+                                self.err(side.where, f"cannot set {name!r}: it is not under writes: of the lead in "
+                                                     f"fields.yaml{_suggest(name, self.writes) if self.writes else ''}")
                 final = step.fallback or step.action
                 if step.when is None and final.assign == "queue" and catch_all is None:
                     catch_all = step.name
+            self.flow = None
 
     def tables(self) -> None:
         for name, decl in self.rules.tables.items():
             rows = self.rules.table_rows.get(name)
             if rows is None or rows.empty:
                 continue
-            keys = list(decl.keys)
-            norm = rows[keys].apply(lambda s: s.str.strip().str.lower())
-            dupes = rows[norm.duplicated(keep="first")]
-            for line, values in zip(dupes["_line"], dupes[keys].itertuples(index=False)):
-                self.err(SourceRef(f"{self.rules_dir_name}/{decl.file}", int(line)), f"duplicate key {dict(zip(keys, values))} in table {name!r} "
-                                                         f"(an earlier row has the same key)")
-            for line, value in zip(rows["_line"], rows[decl.value]):
+            display = f"{Path(self.rules.root).name}/{decl.file}"
+            shape = table_mod.present(decl, rows)
+            parsed = [c for k in decl.keys for c in (
+                [f"_k_{k}"] if decl.keys[k] in table_mod.JOINED else
+                [f"_lo_{k}", f"_hi_{k}"] if decl.keys[k] in ("range", "number_range") else [])]
+            if parsed and "area" not in decl.keys.values():
+                key_text = rows[parsed].astype("string").fillna("")
+                dupes = rows[key_text.duplicated(keep="first")]
+                for line, values in zip(dupes["_line"], dupes[[c for k in decl.keys for c in decl.columns(k)]].itertuples(index=False)):
+                    cols = [c for k in decl.keys for c in decl.columns(k)]
+                    self.err(SourceRef(display, int(line)), f"duplicate key {dict(zip(cols, values))} in table {name!r} "
+                                                            f"(an earlier row has the same key)")
+            if not shape.any(axis=None) and len(rows) > 1:
+                self.err(SourceRef(display, int(rows["_line"].iloc[1])), f"table {name!r}: every key is empty on "
+                                                                         f"more than one row; only the first can ever match")
+            self.problems.extend(range_problems(decl, rows, display))
+            self.problems.extend(coverage_problems(decl, rows, display))
+            for line, value in zip(rows["_line"], rows[decl.value] if decl.value else []):
                 value = str(value)
-                where = SourceRef(f"{self.rules_dir_name}/{decl.file}", int(line))
+                where = SourceRef(display, int(line))
                 if not value:
                     self.err(where, f"empty {decl.value!r}")
                 elif value.startswith("queue:"):
@@ -122,8 +210,6 @@ class _Checker:
 
     @property
     def rules_dir_name(self) -> str:
-        from pathlib import Path
-
         return Path(self.rules.root).name
 
     def pools(self) -> None:

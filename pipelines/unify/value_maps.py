@@ -125,7 +125,29 @@ def country_reference() -> pd.DataFrame:
     return pd.DataFrame(sorted(entries.items()), columns=["key", "canonical"])
 
 
-REFERENCES = {"country": country_reference}
+# Countries whose addresses carry a state or province; their codes are what routing tables use.
+SUBDIVISION_COUNTRIES = ("US", "CA", "AU", "MX", "BR", "IN")
+
+
+@functools.lru_cache(maxsize=1)
+def subdivision_reference() -> pd.DataFrame:
+    """State and province codes and names (pycountry) -> the code without its country ("CA", "QC").
+
+    Only the countries in SUBDIVISION_COUNTRIES, where the code alone is how people write the
+    state; a name shared by two countries keeps the first country's code.
+    """
+    import pycountry
+
+    entries: dict[str, str] = {}
+    for country in SUBDIVISION_COUNTRIES:
+        for sub in pycountry.subdivisions.get(country_code=country) or []:
+            code = sub.code.split("-", 1)[1]
+            for spelling in (code, sub.name):
+                entries.setdefault(spelling_key(spelling), code)
+    return pd.DataFrame(sorted(entries.items()), columns=["key", "canonical"])
+
+
+REFERENCES = {"country": country_reference, "subdivision": subdivision_reference}
 
 
 def value_map_frame(maps_dir: Path, map_name: str | None, reference: str | None) -> pd.DataFrame:

@@ -70,17 +70,18 @@ def connect(
 
 
 def migrate(con: duckdb.DuckDBPyConnection, mapped_columns: dict[str, list[Column]] | None = None) -> None:
-    """Create every declared table if missing and add mapped columns that are new.
+    """Create every declared table if missing and add any declared column it lacks.
 
-    ``mapped_columns`` gives, per mapped table, the business columns the field mapping
-    declares. Columns are only ever added, never dropped: a field removed from the
-    mapping stays in the warehouse, unused, so history is not lost.
+    This is the warehouse's migration: a column declared in ``schema.py`` (or, for mapped
+    tables, by the field mapping) after a warehouse was created is added on the next
+    connect. Columns are only ever added, never dropped: a field removed from the mapping
+    stays in the warehouse, unused, so history is not lost.
     """
     mapped_columns = mapped_columns or {}
     for table in TABLES.values():
-        con.execute(table.ddl(mapped_columns.get(table.name)))
-        if table.mapped:
-            ensure_columns(con, table.name, mapped_columns.get(table.name, []))
+        extra = mapped_columns.get(table.name, [])
+        con.execute(table.ddl(extra))
+        ensure_columns(con, table.name, [*table.columns, *extra])
     con.execute(
         "INSERT INTO schema_version SELECT ?, now()::TIMESTAMP WHERE NOT EXISTS "
         "(SELECT 1 FROM schema_version WHERE version = ?)",

@@ -316,6 +316,7 @@ TABLES: dict[str, Table] = {
                 ("action", "VARCHAR", "account_owner, table, pool, queue, user, keep, ..."),
                 ("owner_id", "VARCHAR", "target owner (a user or queue id), empty when only a queue name is known"),
                 ("queue", "VARCHAR", "queue name when routed to a queue"),
+                ("pool", "VARCHAR", "the distribution pool that picked the owner, if one did"),
                 ("reason", "VARCHAR", "one line a sales-ops person understands"),
                 ("trace", "JSON", "steps tried, conditions, table row or pool state used"),
                 ("rules_version", "VARCHAR"),
@@ -352,6 +353,19 @@ TABLES: dict[str, Table] = {
                 ("updated_at", "TIMESTAMP"),
             ),
             key=("decision_id", "kind"),
+        ),
+        Table(
+            "route_watch",
+            "route",
+            "Per decided lead, the values of the fields the `updated` flow watches, as leadroute last "
+            "saw them, so a lead is re-routed when those change (never on the echo of our own push).",
+            _cols(
+                ("lead_id", "VARCHAR"),
+                ("watched", "JSON", "watched field -> value as text, when last looked at"),
+                ("lead_modstamp", "TIMESTAMP", "the lead version last looked at"),
+                ("checked_at", "TIMESTAMP"),
+            ),
+            key=("lead_id",),
         ),
         Table(
             "pool_state",
