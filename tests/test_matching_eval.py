@@ -1,7 +1,7 @@
 """The engine on the demo generator's labelled data: floors on a fixed seed.
 
-Needs the demo generator (``pipelines.demo.generator``); it scores what the real
-stages (extract, unify, enrich, master, match) write, against the generator's truth.
+Scores what the real stages (extract, unify, enrich, master, match) write against the
+generator's ground truth.
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.demo import generator
 from pipelines.matching.evaluate import evaluate_warehouse, run_matching_stages
 from pipelines.warehouse import db
 from tests.conftest import NOW, RULES
-
-generator = pytest.importorskip("pipelines.demo.generator", reason="the demo generator is not on this branch yet")
 
 pytestmark = pytest.mark.slow
 
