@@ -81,6 +81,17 @@ class Pipeline:
             assert outcome.success, outcome.failures
         return outcome
 
+    def backfill(self, start, end, *, dry_run: bool, now: datetime | None = None, expect_success: bool = True):
+        """One backfill run over lead-creation days start..end, through the reroute_backfill job."""
+        from pipelines.defs.runner import run_backfill
+
+        self.now = now or self.now + timedelta(minutes=5)
+        outcome = run_backfill(start, end, dry_run=dry_run, resources=self.resources(self.now),
+                               instance=self.instance, log_level="WARNING")
+        if expect_success:
+            assert outcome.success, outcome.failures
+        return outcome
+
     def query(self, sql: str, params=None):
         from pipelines.warehouse import db
 
@@ -91,3 +102,38 @@ class Pipeline:
 @pytest.fixture
 def pipeline(tmp_path: Path, rules_dir: Path, crm) -> Pipeline:
     return Pipeline(tmp_path, rules_dir, crm.path)
+
+
+# -- One world, two CRMs: the local CRM and an emulated Salesforce org (tests/sf_emulator/twin.py) --
+
+
+@pytest.fixture(params=["local", "salesforce"])
+def crm_twin(request, tmp_path: Path, rules_dir: Path):
+    """A CrmBuilder world on the local CRM, or on an emulated org loaded from it before the first tick."""
+    from pipelines.crm.builder import CrmBuilder
+    from tests.sf_emulator.twin import CrmTwin
+
+    builder = CrmBuilder(tmp_path / "crm.sqlite", NOW - timedelta(minutes=1), rules_dir=rules_dir)
+    emu = request.getfixturevalue("sf_emulator") if request.param == "salesforce" else None
+    twin = CrmTwin(builder, request.param, emu)
+    yield twin
+    twin.close()
+    builder.close()
+
+
+class TwinPipeline(Pipeline):
+    """Ticks against a CrmTwin: the same job, on whichever CRM the twin stands for."""
+
+    def __init__(self, tmp_path: Path, rules_dir: Path, twin):
+        super().__init__(tmp_path, rules_dir, twin.path)
+        self.twin = twin
+
+    def tick(self, now: datetime | None = None, *, expect_success: bool = True, crm=None):
+        now = now or self.now + timedelta(minutes=5)
+        self.twin.before_tick(now)
+        return super().tick(now, expect_success=expect_success, crm=crm or self.twin.resource)
+
+
+@pytest.fixture
+def twin_pipeline(tmp_path: Path, rules_dir: Path, crm_twin) -> TwinPipeline:
+    return TwinPipeline(tmp_path, rules_dir, crm_twin)

@@ -1,4 +1,9 @@
-"""End-to-end ticks on a small local CRM: conservation, idempotence, trickle, retries, blocking rules."""
+"""End-to-end ticks on a small CRM: conservation, idempotence, trickle, retries, blocking rules.
+
+Every test runs twice: on the local CRM and on an emulated Salesforce org seeded the
+same way, which the pipeline reaches through simple-salesforce as it would a real org
+(``crm_twin`` in conftest, ``tests/sf_emulator/twin.py``).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,17 @@ from tests.conftest import AVA, BRAD, HANNAH, LUKAS, NOW
 GRACE = "005000000000000018"  # AE Rest of World, company names A-H
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def crm(crm_twin):
+    """The builder API on either CRM (parametrised: local, salesforce)."""
+    return crm_twin
+
+
+@pytest.fixture
+def pipeline(twin_pipeline):
+    return twin_pipeline
 
 
 def seed_world(crm) -> dict[str, str]:
@@ -30,11 +46,6 @@ def seed_world(crm) -> dict[str, str]:
     }
 
 
-def crm_owners(crm) -> dict[str, str]:
-    with sqlite3.connect(crm.path) as con:
-        return dict(con.execute("SELECT Id, OwnerId FROM Lead").fetchall())
-
-
 def test_a_tick_decides_every_lead_and_the_crm_matches_the_ledger(pipeline, crm):
     leads = seed_world(crm)
     pipeline.tick()
@@ -48,7 +59,7 @@ def test_a_tick_decides_every_lead_and_the_crm_matches_the_ledger(pipeline, crm)
     ledger = pipeline.query("SELECT lead_id, kind, target_owner_id, previous_owner_id, status FROM ledger")
     assert set(ledger["lead_id"]) == set(leads.values())
     assert set(ledger.loc[ledger["lead_id"] == leads["acme"], "kind"]) == {"owner", "convert", "task", "fields"}
-    owners = crm_owners(crm)
+    owners = crm.owners()
     for row in ledger.itertuples():
         assert owners[row.lead_id] == row.target_owner_id, f"{row.lead_id}: CRM owner differs from the ledger"
     assert set(ledger["status"]) <= {"pushed", "skipped_unchanged"}
@@ -150,23 +161,16 @@ def test_a_permanent_failure_is_failed_with_the_crm_message_not_retried(pipeline
     assert third.metadata["crm_push"]["due"] == 0
 
 
-def test_watermarks_advance_only_after_the_push_is_reconciled(pipeline, crm, monkeypatch):
-    from pipelines.crm.base import CrmUnavailable
-    from pipelines.crm.local import LocalCrm
-
+def test_watermarks_advance_only_after_the_push_is_reconciled(pipeline, crm):
     seed_world(crm)
-
-    def refuse(self, sobject, updates):
-        raise CrmUnavailable("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-
-    monkeypatch.setattr(LocalCrm, "update_records", refuse)
+    crm.refuse_writes("REQUEST_LIMIT_EXCEEDED")
     first = pipeline.tick()
     assert "REQUEST_LIMIT_EXCEEDED" in first.metadata["crm_push"]["details"]["stopped"]
     wm = pipeline.query("SELECT object, value, pending_value FROM watermark WHERE object = 'lead'")
     assert wm.iloc[0]["value"] is None or pd.isna(wm.iloc[0]["value"]), "watermark held back"
     assert set(pipeline.query("SELECT status FROM ledger")["status"]) <= {"pending", "skipped_unchanged"}
 
-    monkeypatch.undo()
+    crm.accept_writes()
     second = pipeline.tick()
     assert second.metadata["crm_push"]["pushed"] == 5
     wm = pipeline.query("SELECT value FROM watermark WHERE object = 'lead'")

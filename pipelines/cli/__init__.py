@@ -9,9 +9,7 @@ import sys
 
 import click
 
-from pipelines.cli import demo, explain, report, rules, tick
-from pipelines.cli import pools
-from pipelines.cli import diff
+from pipelines.cli import backfill, crm, demo, diff, explain, matching, pools, report, rules, tick
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,7 +22,7 @@ def cli() -> None:
     """
 
 
-for module in (demo, tick, rules, explain, report, pools, diff):
+for module in (demo, tick, rules, explain, report, pools, matching, diff, backfill, crm):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -7,8 +7,14 @@ contract tests (``tests/test_crm_contract.py``).
 Writes answer with one :class:`WriteResult` per record asked for. A record-level
 failure (a locked row, an inactive owner) is a result with ``ok=False``; it never
 raises. A failure that stops the whole call (the org's API limit is exhausted,
-authentication keeps failing, the service is down after retries) raises
-:class:`CrmUnavailable`: the push stops for this tick and keeps everything pending.
+authentication keeps failing, the service is down after retries, an answer that
+cannot be read) raises :class:`CrmUnavailable`: the push stops for this tick and
+keeps everything pending. When the stop comes part-way through (a second batch of
+200 after the first was written), the answers already received travel with the
+exception (``partial``) so the ledger records them and nothing is pushed twice.
+
+Extracted values are text. Booleans may read ``true``/``false`` (Salesforce) or
+``1``/``0`` (the local CRM); unification reads both.
 """
 
 from __future__ import annotations
@@ -105,23 +111,68 @@ class WriteResult:
 
 
 class CrmUnavailable(RuntimeError):
-    """The CRM cannot take more calls now; the push stops for this tick."""
+    """The CRM cannot take more calls now; the push stops for this tick.
 
-    def __init__(self, code: str, message: str):
+    ``partial`` holds the per-record answers received before the stop (records
+    written by an earlier batch of the same call); every record without an answer
+    was not written and stays pending.
+    """
+
+    def __init__(self, code: str, message: str, partial: Sequence[WriteResult] = ()):
         self.code = code
+        self.partial = list(partial)
         super().__init__(f"{code}: {message}")
+
+
+class CrmResponseError(CrmUnavailable):
+    """The CRM answered with something that is not the expected shape (a proxy's HTML page,
+    a truncated body). Nothing it covers is marked pushed: the records stay pending."""
+
+    def __init__(self, what: str, detail: str, partial: Sequence[WriteResult] = ()):
+        super().__init__("MALFORMED_RESPONSE", f"{what}: {detail}", partial)
 
 
 @dataclass
 class CallCounter:
-    """API calls made by an adapter, for run metadata and the API budget."""
+    """API calls made by an adapter, for run metadata and the API budget.
+
+    ``calls`` counts the calls that use the org's daily API allowance; logins do
+    not, so they are counted apart. ``org_used``/``org_limit`` are the org's own
+    figures (Salesforce's ``Sforce-Limit-Info``), when the CRM reports them.
+    """
 
     calls: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    logins: int = 0
+    org_used: int | None = None
+    org_limit: int | None = None
+    ceiling: int | None = None
 
     def add(self, kind: str, n: int = 1) -> None:
         self.calls += n
         self.by_kind[kind] = self.by_kind.get(kind, 0) + n
+
+    def summary(self) -> dict[str, object]:
+        """What the run metadata shows: calls by kind, logins, and the org's usage against the ceiling."""
+        out: dict[str, object] = {"calls": self.calls, "by_kind": dict(sorted(self.by_kind.items()))}
+        if self.logins:
+            out["logins"] = self.logins
+        if self.org_limit is not None:
+            out["org_usage"] = f"{self.org_used:,} of {self.org_limit:,} in the last 24 h"
+        if self.ceiling is not None:
+            out["leadroute_ceiling"] = self.ceiling
+        return out
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One field of a CRM object, as the CRM describes it (for ``leadroute crm check``)."""
+
+    name: str
+    type: str
+    updateable: bool
+    createable: bool = True
+    external_id: bool = False
 
 
 @runtime_checkable
@@ -130,6 +181,7 @@ class CrmAdapter(Protocol):
 
     name: str
     counter: CallCounter
+    task_key_field: str  # Task's external id field: upserts on it never duplicate a task
 
     def extract(self, mapping: ObjectMapping, since: datetime | None) -> pd.DataFrame:
         """Records of ``mapping.sobject`` changed at or after ``since`` (all when None).
@@ -156,5 +208,8 @@ class CrmAdapter(Protocol):
 
     def open_workload(self, user_ids: Sequence[str], open_statuses: Sequence[str]) -> dict[str, int]:
         """Open (unconverted, in ``open_statuses``) leads owned by each user."""
+
+    def describe(self, sobjects: Sequence[str]) -> dict[str, dict[str, FieldInfo] | None]:
+        """Each object's fields by API name; None for an object the CRM does not have."""
 
     def close(self) -> None: ...

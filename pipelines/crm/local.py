@@ -19,9 +19,28 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.crm.base import CallCounter, CampaignMembership, Conversion, RecordUpdate, TaskSpec, WriteResult
+from pipelines.crm.base import (
+    CallCounter,
+    CampaignMembership,
+    Conversion,
+    FieldInfo,
+    RecordUpdate,
+    TaskSpec,
+    WriteResult,
+)
 from pipelines.crm.fields import ObjectMapping
 from pipelines.crm.local_schema import KEY_PREFIX, OBJECTS, make_id, sf_datetime
+
+
+# Fields the CRM sets itself, as Salesforce's describe marks them (not updateable through the API).
+_SYSTEM_FIELDS = frozenset({"Id", "CreatedDate", "CreatedById", "LastModifiedDate", "SystemModstamp", "IsDeleted",
+                            "LastActivityDate"})
+_READ_ONLY = {
+    "Lead": frozenset({"IsConverted", "ConvertedAccountId", "ConvertedContactId", "ConvertedOpportunityId",
+                       "ConvertedDate"}),
+    "Opportunity": frozenset({"IsClosed", "IsWon"}),
+    "User": frozenset({"Name"}),
+}
 
 
 def _utcnow() -> datetime:
@@ -32,6 +51,7 @@ class LocalCrm:
     """CRM adapter over the local SQLite CRM file."""
 
     name = "local"
+    task_key_field = "LeadRoute_Key__c"  # Task's external id: upserts never duplicate a task
 
     def __init__(self, path: str | Path, clock: Callable[[], datetime] = _utcnow):
         self.path = Path(path)
@@ -101,6 +121,28 @@ class LocalCrm:
         self.counter.add("query")
         counts = {r[0]: r[1] for r in rows}
         return {u: counts.get(u, 0) for u in user_ids}
+
+    def describe(self, sobjects: Sequence[str]) -> dict[str, dict[str, FieldInfo] | None]:
+        out: dict[str, dict[str, FieldInfo] | None] = {}
+        with self._connect() as con:
+            for name in sobjects:
+                if name not in OBJECTS:
+                    out[name] = None
+                    continue
+                read_only = _READ_ONLY.get(name, frozenset()) | _SYSTEM_FIELDS
+                unique = {
+                    info[2]
+                    for idx in con.execute(f'PRAGMA index_list("{name}")') if idx[2]
+                    for info in con.execute(f'PRAGMA index_info("{idx[1]}")')
+                }
+                out[name] = {
+                    col: FieldInfo(col, (decl or "TEXT").lower(), updateable=col not in read_only,
+                                   createable=col not in read_only,
+                                   external_id=col in unique and col.endswith("__c"))
+                    for _, col, decl, *_ in con.execute(f'PRAGMA table_info("{name}")')
+                }
+        self.counter.add("describe", len(sobjects))
+        return out
 
     # -- write --------------------------------------------------------------------------------
 

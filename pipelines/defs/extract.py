@@ -1,5 +1,6 @@
 import dagster as dg
 
+from pipelines.crm.base import CrmUnavailable
 from pipelines.crm.extract import extract
 from pipelines.defs.metadata import materialize, run_info
 from pipelines.defs.policy import CRM_RETRY
@@ -16,5 +17,11 @@ def raw_crm(
 ) -> dg.MaterializeResult:
     """Leads, accounts, users, opportunities and queues changed since the watermark, as extracted."""
     mapping = rules.mapping()
-    result = extract(warehouse.connection(mapping), crm.adapter(clock), mapping, run_info(context, clock))
+    try:
+        result = extract(warehouse.connection(mapping), crm.adapter(clock), mapping, run_info(context, clock))
+    except CrmUnavailable as exc:
+        # The API limit, the budget or a login the CRM keeps refusing: retrying within the run only
+        # spends more calls. Nothing moved, so the next tick simply starts again from the watermark.
+        raise dg.Failure(f"The CRM refused the extract: {exc}. Nothing was lost; the next tick retries.",
+                         allow_retries=False) from None
     return materialize(context, result)

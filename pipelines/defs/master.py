@@ -9,6 +9,6 @@ from pipelines.matching.master import build_master
 def account_master(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, rules: RulesResource, clock: ClockResource
 ) -> dg.MaterializeResult:
-    """One master entity per company, with each account's place in the hierarchy."""
+    """Duplicate clusters with a survivor, and each account's place in the hierarchy, plus the stored match keys."""
     con = warehouse.connection(rules.mapping())
-    return materialize(context, build_master(con, run_info(context, clock)))
+    return materialize(context, build_master(con, rules.matching(), run_info(context, clock)))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
-from pydantic import PrivateAttr
+import requests
+from pydantic import Field, PrivateAttr
 
 from pipelines.crm.base import CrmAdapter
 from pipelines.crm.fields import FieldMapping, load_field_mapping
@@ -79,10 +81,37 @@ class CrmResource(dg.ConfigurableResource):
     """The CRM behind the adapter contract. ``kind`` picks the implementation.
 
     One adapter serves the whole run, so its call counter is the run's API usage.
+    Salesforce credentials arrive only as ``dg.EnvVar`` (see :func:`default_resources`),
+    so the run's stored config names the variables, never their values; the fields are
+    kept out of ``repr`` too. Tuning fields left ``None`` take the connector's defaults
+    (``pipelines.crm.salesforce.settings``).
     """
 
     kind: str = "local"
     local_path: str = "data/crm.sqlite"
+    # Salesforce credentials (SALESFORCE_* environment variables, through dg.EnvVar only).
+    sf_username: str | None = Field(default=None, repr=False)
+    sf_password: str | None = Field(default=None, repr=False)
+    sf_security_token: str | None = Field(default=None, repr=False)
+    sf_consumer_key: str | None = Field(default=None, repr=False)
+    sf_consumer_secret: str | None = Field(default=None, repr=False)
+    sf_private_key: str | None = Field(default=None, repr=False)
+    sf_private_key_file: str | None = Field(default=None, repr=False)
+    sf_instance_url: str | None = Field(default=None, repr=False)
+    sf_session_id: str | None = Field(default=None, repr=False)
+    sf_domain: str | None = None
+    sf_auth: str | None = None
+    # Salesforce tuning (SALESFORCE_* variables; None = the connector's default).
+    sf_api_version: str | None = None
+    sf_timeout_seconds: float | None = None
+    sf_max_retries: int | None = None
+    sf_retry_backoff_seconds: float | None = None
+    sf_max_reauth: int | None = None
+    sf_api_budget_share: float | None = None
+    sf_bulk_update_threshold: int | None = None
+    sf_bulk_query_threshold: int | None = None
+    sf_bulk_poll_seconds: float | None = None
+    sf_task_external_id_field: str | None = None
     _adapter: CrmAdapter | None = PrivateAttr(default=None)
 
     @contextlib.contextmanager
@@ -102,14 +131,69 @@ class CrmResource(dg.ConfigurableResource):
     def _build(self, clock: ClockResource) -> CrmAdapter:
         if self.kind == "local":
             return LocalCrm(self.local_path, clock=clock.now)
+        if self.kind == "salesforce":
+            return self._salesforce()
         raise ValueError(f"Unknown CRM kind {self.kind!r}; set LEADROUTE_CRM to 'local' or 'salesforce'.")
+
+    def _salesforce(self) -> CrmAdapter:
+        """Log in now. Settings that cannot work, or a login Salesforce refuses, fail the step without
+        the retry policy's retries: Salesforce locks a user out after a few failed logins."""
+        from pipelines.crm.base import CrmUnavailable
+        from pipelines.crm.salesforce import SalesforceCrm, SalesforceSettingsError, load_settings
+
+        values = {name.removeprefix("sf_"): getattr(self, name) for name in type(self).model_fields
+                  if name.startswith("sf_")}
+        try:
+            crm = SalesforceCrm(load_settings(values), http=self.http_session())
+            crm.connect()
+        except SalesforceSettingsError as exc:
+            raise dg.Failure(str(exc), allow_retries=False) from None
+        except CrmUnavailable as exc:
+            if exc.code != "LOGIN_FAILED":
+                raise
+            raise dg.Failure(f"{exc} Not retried within this tick: Salesforce locks a user out after a few "
+                             f"failed logins.", allow_retries=False) from None
+        return crm
+
+    def http_session(self) -> requests.Session | None:
+        """The session under the Salesforce connector; None means a standard ``requests.Session``
+        (so ``REQUESTS_CA_BUNDLE`` and proxy variables apply). Tests return the emulator's."""
+        return None
+
+
+@contextlib.contextmanager
+def open_crm(settings: Settings | None = None) -> Iterator[CrmAdapter]:
+    """The configured CRM's adapter outside a run (``leadroute crm check``), with its
+    dg.EnvVar credentials resolved the way a run resolves them."""
+    from pipelines.crm.base import CrmUnavailable
+
+    resources = default_resources(settings)
+    with dg.build_resources({"crm": resources["crm"], "clock": resources["clock"]}) as built:
+        try:
+            adapter = built.crm.adapter(built.clock)
+        except dg.Failure as exc:
+            raise CrmUnavailable("NOT_CONNECTED", exc.description or str(exc)) from None
+        yield adapter
+
+
+def salesforce_config(environ: dict[str, str] | None = None) -> dict[str, object]:
+    """CrmResource fields from SALESFORCE_* variables: credentials as dg.EnvVar (only those set,
+    so unset optional ones never break a run), tuning as checked values."""
+    from pipelines.crm.salesforce import CREDENTIAL_VARS, tuning_from_env
+
+    env = os.environ if environ is None else environ
+    config: dict[str, object] = {f"sf_{field}": dg.EnvVar(var)
+                                 for field, var in CREDENTIAL_VARS.items() if env.get(var, "").strip()}
+    config |= {f"sf_{field}": value for field, value in tuning_from_env(env).items()}
+    return config
 
 
 def default_resources(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:
     settings = settings or Settings.from_env()
+    crm_config = salesforce_config() if settings.crm == "salesforce" else {}
     return {
         "warehouse": WarehouseResource(path=str(settings.warehouse)),
-        "crm": CrmResource(kind=settings.crm, local_path=str(settings.crm_path)),
+        "crm": CrmResource(kind=settings.crm, local_path=str(settings.crm_path), **crm_config),
         "rules": RulesResource(path=str(settings.rules)),
         "clock": ClockResource(),
     }

@@ -10,12 +10,17 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
 from pipelines.defs.resources import default_resources
 from pipelines.defs.schedules import runs_in_progress
+
+# The run tags Dagster reads a partition range from (what a UI backfill with a single-run policy sets).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def build_defs(resources: dict | None = None) -> dg.Definitions:
@@ -43,9 +48,12 @@ def current_instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
-def run_tick(*, resources: dict | None = None, instance: dg.DagsterInstance | None = None,
-             job_name: str = "tick", tags: dict | None = None, log_level: str = "INFO") -> TickOutcome:
-    """Run one tick in-process and report what happened (never raises for a failed step)."""
+def run_job(job_name: str, *, resources: dict | None = None, instance: dg.DagsterInstance | None = None,
+            tags: dict | None = None, run_config: dict | None = None, log_level: str = "INFO") -> TickOutcome:
+    """Run a job of the code location in-process and report what happened (never raises for a failed step).
+
+    Refuses to start while another warehouse-writer run is in progress (one writer at a time).
+    """
     instance = instance or current_instance()
     busy = runs_in_progress(instance)
     if busy:
@@ -54,11 +62,10 @@ def run_tick(*, resources: dict | None = None, instance: dg.DagsterInstance | No
                        f"one writer at a time. Try again when it finishes.")
     job = build_defs(resources).resolve_job_def(job_name)
     started = time.perf_counter()
-    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=run_config)
+    config = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}
+    result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=config)
     seconds = time.perf_counter() - started
-    failures = [f"{e.step_key}: {e.event_specific_data.error.message.strip()}"
-                for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    failures = _failures(result.all_events)
     materialized, metadata = set(), {}
     for e in result.get_asset_materialization_events():
         mat = e.step_materialization_data.materialization
@@ -68,3 +75,40 @@ def run_tick(*, resources: dict | None = None, instance: dg.DagsterInstance | No
     selected = [k.to_user_string() for k in job.asset_layer.executable_asset_keys] if hasattr(job, "asset_layer") else []
     skipped = sorted(set(selected) - materialized)
     return TickOutcome(result.run_id, result.success and not failures, seconds, failures, skipped, metadata)
+
+
+def _root_cause(error) -> str:
+    """The innermost error message: what the user can act on, not Dagster's wrapper."""
+    while error is not None and getattr(error, "cause", None) is not None:
+        error = error.cause
+    return (error.message if error is not None else "").strip().splitlines()[-1] if error is not None else ""
+
+
+def _failures(events) -> list[str]:
+    """One line per failed step with its real cause; after retries, the last attempt's cause."""
+    last_retry: dict[str, str] = {}
+    out = []
+    for e in events:
+        if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY:
+            last_retry[e.step_key] = _root_cause(e.event_specific_data.error)
+        elif e.event_type == dg.DagsterEventType.STEP_FAILURE:
+            cause = _root_cause(e.event_specific_data.error)
+            if "max_retries" in cause and e.step_key in last_retry:
+                cause = f"{last_retry[e.step_key]} (after retries)"
+            out.append(f"{e.step_key}: {cause}")
+    return out
+
+
+def run_tick(*, resources: dict | None = None, instance: dg.DagsterInstance | None = None,
+             tags: dict | None = None, log_level: str = "INFO") -> TickOutcome:
+    """One tick: the job the five-minute schedule runs."""
+    return run_job("tick", resources=resources, instance=instance, tags=tags, log_level=log_level)
+
+
+def run_backfill(start: date, end: date, *, dry_run: bool, resources: dict | None = None,
+                 instance: dg.DagsterInstance | None = None, log_level: str = "INFO") -> TickOutcome:
+    """One backfill run over the lead-creation days ``start``..``end`` (inclusive), as the UI launches it."""
+    tags = {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()}
+    run_config = {"ops": {"rerouted_leads": {"config": {"dry_run": dry_run}}}}
+    return run_job("reroute_backfill", resources=resources, instance=instance, tags=tags, run_config=run_config,
+                   log_level=log_level)

@@ -137,6 +137,10 @@ class _Push:
             results = fn(items)
         except CrmUnavailable as exc:
             self.stopped = exc
+            # What a batch wrote before the stop is recorded, so it is not pushed again; the rest stays pending.
+            answered = rows[rows["record_key"].isin({r.record_id for r in exc.partial})]
+            if len(answered):
+                self._record(apply_results(answered, exc.partial, self.run, self.max_attempts))
             return
         self._record(apply_results(rows, results, self.run, self.max_attempts))
 
@@ -247,6 +251,7 @@ def push(con: duckdb.DuckDBPyConnection, crm: CrmAdapter, mapping: FieldMapping,
     result.counts.setdefault("pushed", 0)
     result.counts["due"] = len(rows)
     result.counts["crm_api_calls"] = crm.counter.calls - calls_before
+    result.details["crm_api_this_tick"] = crm.counter.summary()  # extract + push: one adapter per run
     errors = done[done["status"] != "pushed"] if len(done) else done
     if len(errors):
         result.preview = errors[["lead_id", "kind", "status", "last_error_code", "last_error"]].head(10)

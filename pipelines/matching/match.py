@@ -1,92 +1,203 @@
-"""Match: lead_enriched x account_master -> lead_match (lead-to-account, then lead-to-lead).
+"""Match: lead x account_master -> lead_match (lead-to-account, then lead-to-lead).
 
-The first, exact matcher: a lead matches an account when its company domain (work
-email, else website; never a free-mail provider) equals the account's website
-domain, or its normalised company name equals the account's. Ties go by the
-account type ranking in ``routing_rules/matching.yaml``, then to the oldest
-account. A lead that matches no account is linked to an existing lead of the same
-company (same domain or normalised name) owned by a user, so it can follow that
-lead's owner.
+For each lead whose enriched version is newer than its match:
 
-The matching engine (issue 4) replaces the scoring behind :func:`match_leads`
-without changing the ``lead_match`` contract.
+1. its match keys are computed (the accounts' are stored by the master stage);
+2. the engine (:class:`pipelines.matching.link.Linker`: blocking, comparison levels,
+   weighted classifier) scores it against the candidate accounts;
+3. among accounts at or above ``link.threshold``, the best wins; accounts within
+   ``tie_breakers.margin`` bits of the best tie and go by ``tie_breakers.order``
+   (account type rank, top of the hierarchy, recent activity, oldest...);
+4. the matched record is replaced by its cluster's survivor, then by the account at
+   ``link.hierarchy_level`` (a lead of a business unit may route as its domestic or
+   global ultimate), then by that account's survivor: ``lead_match.account_id`` is the
+   account routing uses, ``matched_account_id`` the record that matched;
+5. a lead that matches no account is linked to an existing lead of the same company
+   (same domain or normalised name) owned by an active user, so it can follow that rep.
 """
 
 from __future__ import annotations
 
-import duckdb
+import time
+from datetime import timedelta
 
+import duckdb
+import pandas as pd
+
+from pipelines.matching.index import KeyTable
+from pipelines.matching.keys import FIELDS, match_keys
+from pipelines.matching.link import Linker, best_per_left
+from pipelines.matching.master import ensure_tables
 from pipelines.matching.settings import MatchingSettings
 from pipelines.stage import RunInfo, StageResult
-from pipelines.warehouse.db import upsert
+from pipelines.warehouse.db import scalar, upsert
 
 _TODO = """
-    SELECT e.lead_id, e.domain, e.company_norm, e._modstamp
+    SELECT l.lead_id, e._modstamp {columns}
     FROM lead_enriched e JOIN lead l USING (lead_id) LEFT JOIN lead_match m USING (lead_id)
     WHERE (m.lead_id IS NULL OR e._modstamp > m._modstamp)
 """
+_ORDER_COLUMNS = {
+    "type": ("type_rank", True),
+    "top_of_hierarchy": ("depth", True),
+    "recent_activity": ("last_activity_at", False),
+    "open_opportunities": ("open_opportunities", False),
+    "most_complete": ("completeness", False),
+    "oldest": ("created_at", True),
+    "newest": ("created_at", False),
+}
+
+
+def _lead_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    have = {r[0] for r in con.execute("DESCRIBE lead").fetchall()}
+    return [f for f in FIELDS if f in have]
+
+
+def accounts_to_match(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, now) -> KeyTable:
+    """The account key table after the configured filters (deleted accounts never have keys)."""
+    f = settings.filters
+    if not f.skip_types and not f.skip_inactive_days:
+        return KeyTable("account_match_key", "account_id")
+    conditions, params = [], []
+    if f.skip_types:
+        conditions.append("coalesce(a.type, '') NOT IN (SELECT unnest(?))")
+        params.append(list(f.skip_types))
+    if f.skip_inactive_days:
+        conditions.append("coalesce(a.last_activity_at, a.created_at) >= ?")
+        params.append(now - timedelta(days=f.skip_inactive_days))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _match_accounts AS SELECT k.* FROM account_match_key k "
+        f"JOIN account a USING (account_id) WHERE {' AND '.join(conditions)}",
+        params,
+    )
+    return KeyTable("_match_accounts", "account_id")
+
+
+def link_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, leads: pd.DataFrame,
+               now) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Best account per lead (``leads`` has lead_id and the :data:`FIELDS` it knows), and candidate counts."""
+    keys = match_keys(leads, default_country=settings.default_country, prefer="email")
+    keys.insert(0, "lead_id", leads["lead_id"].values)
+    con.register("_lead_keys", keys)
+    try:
+        linker = Linker(settings)
+        scored = linker.score_pairs(con, KeyTable("_lead_keys", "lead_id"), accounts_to_match(con, settings, now))
+    finally:
+        con.unregister("_lead_keys")
+    counts = scored.groupby("l_id").size().rename("candidates").reset_index()
+    ok = scored[scored["confidence"] >= settings.link.threshold]
+    if ok.empty:
+        return linker.explain(ok), counts
+    con.register("_ok", ok[["r_id"]].drop_duplicates())
+    try:
+        ranks = settings.tie_breakers.type_rank
+        attrs = con.execute(
+            f"""
+            SELECT a.account_id AS r_id,
+                   CASE a.type {' '.join(f'WHEN ? THEN {i}' for i in range(len(ranks)))} ELSE {len(ranks)} END
+                       AS type_rank,
+                   m.depth, a.last_activity_at, a.created_at, k.completeness,
+                   (SELECT count(*) FROM opportunity o WHERE o.account_id = a.account_id
+                      AND NOT coalesce(o.is_closed, false)) AS open_opportunities
+            FROM _ok JOIN account a ON a.account_id = _ok.r_id
+            LEFT JOIN account_master m USING (account_id) LEFT JOIN account_match_key k USING (account_id)
+            """,
+            ranks,
+        ).df()
+    finally:
+        con.unregister("_ok")
+    order = [_ORDER_COLUMNS[name] for name in settings.tie_breakers.order]
+    best = best_per_left(ok.merge(attrs, on="r_id", how="left"), settings.link.threshold,
+                         settings.tie_breakers.margin, order)
+    return linker.explain(best), counts
 
 
 def match_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo) -> StageResult:
     result = StageResult("match")
-    ranks = settings.tie_breakers.type_rank
-    rank_sql = "CASE a.type " + " ".join(f"WHEN ? THEN {i}" for i in range(len(ranks))) + f" ELSE {len(ranks)} END"
-    df = con.execute(
-        f"""
-        WITH todo AS ({_TODO}),
-        accounts AS (
-            SELECT a.account_id, x.website_domain, x.name_norm, m.master_id, a.created_at,
-                   {rank_sql} AS type_rank
-            FROM account a JOIN account_enriched x USING (account_id)
-            JOIN account_master m USING (account_id)
-            WHERE NOT coalesce(a.is_deleted, false)
-        ),
-        candidates AS (
-            SELECT t.lead_id, a.account_id, a.master_id, a.type_rank, a.created_at,
-                   (t.domain IS NOT NULL AND t.domain = a.website_domain) AS by_domain,
-                   (t.company_norm IS NOT NULL AND t.company_norm = a.name_norm) AS by_name
-            FROM todo t JOIN accounts a
-              ON (t.domain IS NOT NULL AND t.domain = a.website_domain)
-              OR (t.company_norm IS NOT NULL AND t.company_norm = a.name_norm)
-        ),
-        best AS (
-            SELECT * FROM candidates
-            QUALIFY row_number() OVER (
-                PARTITION BY lead_id
-                ORDER BY (by_domain AND by_name) DESC, by_domain DESC, type_rank, created_at, account_id
-            ) = 1
-        ),
-        peers AS (  -- lead-to-lead: existing leads of the same company owned by a user
-            SELECT t.lead_id, p.lead_id AS matched_lead_id, p.owner_id AS matched_lead_owner_id
-            FROM todo t
-            JOIN lead_enriched pe ON pe.lead_id <> t.lead_id
-              AND ((t.domain IS NOT NULL AND pe.domain = t.domain)
-                   OR (t.company_norm IS NOT NULL AND pe.company_norm = t.company_norm))
-            JOIN lead p ON p.lead_id = pe.lead_id
-            JOIN crm_user u ON u.user_id = p.owner_id AND u.is_active
-            QUALIFY row_number() OVER (PARTITION BY t.lead_id ORDER BY p.created_at DESC, p.lead_id) = 1
-        )
-        SELECT t.lead_id, b.account_id, b.master_id,
-               CASE WHEN b.by_domain AND b.by_name THEN 0.99 WHEN b.by_domain THEN 0.95
-                    WHEN b.by_name THEN 0.9 END AS confidence,
-               CASE WHEN b.by_domain AND b.by_name THEN 'domain and company name agree'
-                    WHEN b.by_domain THEN 'company domain equals account website domain'
-                    WHEN b.by_name THEN 'normalised company name equals account name'
-                    WHEN p.matched_lead_id IS NOT NULL THEN 'no account; same company as an existing lead'
-                    ELSE 'no account or lead of this company found' END AS reason,
-               CASE WHEN b.account_id IS NULL THEN p.matched_lead_id END AS matched_lead_id,
-               CASE WHEN b.account_id IS NULL THEN p.matched_lead_owner_id END AS matched_lead_owner_id,
-               t._modstamp AS _modstamp, ?::TIMESTAMP AS _matched_at
-        FROM todo t LEFT JOIN best b USING (lead_id) LEFT JOIN peers p USING (lead_id)
-        """,
-        [*ranks, run.now],
-    ).df()
+    ensure_tables(con, ("lead_match",))
+    columns = _lead_columns(con)
+    todo = con.execute(_TODO.format(columns="".join(f', l."{c}"' for c in columns))).df()
+    if todo.empty:
+        result.counts = {"leads_matched": 0}
+        return result
+    clock = time.perf_counter()
+    best, counts = link_leads(con, settings, todo, run.now)
+    result.details["seconds"] = {"link": round(time.perf_counter() - clock, 2)}
+    best = best.rename(columns={"l_id": "lead_id", "r_id": "matched_account_id"})
+    frame = todo[["lead_id", "_modstamp"]].merge(
+        best[["lead_id", "matched_account_id", "confidence", "reason", "score", "evidence"]], on="lead_id", how="left"
+    ).merge(counts.rename(columns={"l_id": "lead_id"}), on="lead_id", how="left")
+    frame["candidates"] = frame["candidates"].fillna(0).astype(int)
+    con.register("_matched", frame)
+    try:
+        df = con.execute(_FINISH, [settings.link.hierarchy_level, bool(settings.lead_to_lead.enabled),
+                                   "domain" in settings.lead_to_lead.by, "name" in settings.lead_to_lead.by,
+                                   run.now]).df()
+    finally:
+        con.unregister("_matched")
     upsert(con, "lead_match", df, ["lead_id"])
     result.counts = {
         "leads_matched": len(df),
         "to_account": int(df["account_id"].notna().sum()),
-        "to_lead_only": int((df["account_id"].isna() & df["matched_lead_id"].notna()).sum()),
-        "unmatched": int((df["account_id"].isna() & df["matched_lead_id"].isna()).sum()),
+        "to_lead_only": int((df["method"] == "lead").sum()),
+        "unmatched": int((df["method"] == "none").sum()),
+        "rolled_up_in_hierarchy": int((df["account_id"].notna() & (df["account_id"] != df["matched_account_id"])).sum()),
+        "accounts_in_master": int(scalar(con, "SELECT count(*) FROM account_match_key")),
     }
-    result.preview = df.head(10)
+    result.preview = df[["lead_id", "account_id", "confidence", "reason", "matched_lead_id"]].head(10)
     return result
+
+
+# Survivor of the matched record -> account at the hierarchy level -> that account's survivor;
+# then lead-to-lead for leads without an account.
+_FINISH = """
+WITH params AS (SELECT $1::VARCHAR AS level),
+rolled AS (
+    SELECT t.*, m1.master_id AS matched_master_id,
+           CASE (SELECT level FROM params)
+               WHEN 'parent' THEN coalesce(ms.parent_id, m1.master_id)
+               WHEN 'domestic_ultimate' THEN coalesce(ms.domestic_ultimate_id, m1.master_id)
+               WHEN 'global_ultimate' THEN coalesce(ms.global_ultimate_id, m1.master_id)
+               ELSE m1.master_id END AS level_account_id
+    FROM _matched t
+    LEFT JOIN account_master m1 ON m1.account_id = t.matched_account_id
+    LEFT JOIN account_master ms ON ms.account_id = m1.master_id
+),
+routed AS (
+    SELECT r.*, coalesce(m2.master_id, r.level_account_id, r.matched_account_id) AS route_account_id
+    FROM rolled r LEFT JOIN account_master m2 ON m2.account_id = r.level_account_id
+),
+mine AS (SELECT e.lead_id, e.domain, e.company_norm FROM lead_enriched e WHERE e.lead_id IN
+         (SELECT lead_id FROM routed WHERE route_account_id IS NULL)),
+peers AS (
+    SELECT t.lead_id, p.lead_id AS matched_lead_id, p.owner_id AS matched_lead_owner_id,
+           CASE WHEN t.domain IS NOT NULL AND pe.domain = t.domain THEN 'domain' ELSE 'name' END AS peer_by
+    FROM mine t
+    JOIN lead_enriched pe ON pe.lead_id <> t.lead_id
+      AND (((t.domain IS NOT NULL AND pe.domain = t.domain) AND $3)
+           OR ((t.company_norm IS NOT NULL AND pe.company_norm = t.company_norm) AND $4))
+    JOIN lead p ON p.lead_id = pe.lead_id
+    JOIN crm_user u ON u.user_id = p.owner_id AND u.is_active
+    WHERE $2
+    QUALIFY row_number() OVER (PARTITION BY t.lead_id
+                               ORDER BY (peer_by = 'domain') DESC, p.created_at DESC, p.lead_id) = 1
+)
+SELECT r.lead_id,
+       r.route_account_id AS account_id,
+       r.route_account_id AS master_id,
+       r.matched_account_id,
+       r.confidence,
+       CASE WHEN r.route_account_id IS NOT NULL THEN r.reason
+            WHEN p.matched_lead_id IS NOT NULL THEN
+                 'no account; same company ' || CASE p.peer_by WHEN 'domain' THEN 'domain' ELSE 'name' END
+                 || ' as existing lead ' || p.matched_lead_id
+            ELSE 'no account or lead of this company found' END AS reason,
+       CASE WHEN r.route_account_id IS NULL THEN p.matched_lead_id END AS matched_lead_id,
+       CASE WHEN r.route_account_id IS NULL THEN p.matched_lead_owner_id END AS matched_lead_owner_id,
+       CASE WHEN r.route_account_id IS NOT NULL THEN 'account'
+            WHEN p.matched_lead_id IS NOT NULL THEN 'lead' ELSE 'none' END AS method,
+       CASE WHEN r.route_account_id IS NOT NULL THEN (SELECT level FROM params) END AS hierarchy_level,
+       r.score, r.evidence, r.candidates,
+       r._modstamp, $5::TIMESTAMP AS _matched_at
+FROM routed r LEFT JOIN peers p USING (lead_id)
+"""

@@ -1,29 +1,215 @@
-"""Matching settings as data (``routing_rules/matching.yaml``), validated once at load."""
+"""Matching settings as data (``routing_rules/matching.yaml``), validated once at load.
+
+Everything ops may tune lives here: which pairs are compared (blocking), how much
+each kind of evidence weighs, the thresholds, which accounts are never matched,
+how ties between equally good accounts are broken, which account of a duplicate
+cluster survives, and which level of a hierarchy a lead routes to. Every key has
+a default, so an empty file is a working configuration.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines.sourcefile import ConfigError, load_yaml, problems_from_validation
 
 
-class TieBreakers(BaseModel):
+class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# Weights in bits: log2(how much more often a true match shows this level than a non-match).
+# +10 means "a thousand times likelier for a match"; negative weights count against.
+DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
+    "domain": {"exact": 10.0, "label": 5.0, "different": -2.0},
+    "name": {"exact": 8.0, "close": 3.0, "acronym": 4.0, "subset": 3.5, "similar": 1.0, "different": -3.0},
+    "phone": {"exact": 7.0, "different": -1.0},
+    "street": {"exact": 4.0, "similar": 2.5, "different": -1.5},
+    "postal_code": {"exact": 2.5, "district": 0.5, "different": -1.0},
+    "city": {"exact": 1.5, "similar": 1.0, "different": -1.0},
+    "state": {"exact": 0.5, "different": -1.0},
+    "country": {"exact": 0.5, "different": -2.0},
+    "geo": {"same_place": 3.0, "near": 1.0, "same_area": 0.0, "far": -2.0},
+}
+
+
+# A lead's address and phone are often the person's (home office, mobile, a branch), not
+# the company's headquarters the account holds: disagreement there says little.
+PERSON_ADDRESS_WEIGHTS: dict[str, dict[str, float]] = {
+    "phone": {"different": -0.5},
+    "street": {"different": -0.5},
+    "postal_code": {"different": -0.5},
+    "city": {"different": -0.5},
+    "state": {"different": -0.5},
+    "geo": {"far": -0.5},
+}
+
+
+class BlockingRuleSpec(_Model):
+    """One blocking rule: exactly one of the keys below."""
+
+    block_on: str | None = None
+    max_size: int = Field(1000, ge=2, description="a key shared by more records than this proposes nothing")
+    acronym: bool | None = None
+    rare_tokens: int | None = Field(None, ge=1, description="max right records a word may appear in")
+    per_record: int = Field(2, ge=1)
+    sorted_neighbourhood: str | None = None
+    window: int = Field(3, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> BlockingRuleSpec:
+        kinds = [k for k in ("block_on", "acronym", "rare_tokens", "sorted_neighbourhood") if getattr(self, k)]
+        if len(kinds) != 1:
+            raise ValueError("each blocking rule needs exactly one of block_on, acronym, rare_tokens, "
+                             "sorted_neighbourhood, e.g. `- block_on: domain`")
+        return self
+
+
+def _default_blocking() -> list[BlockingRuleSpec]:
+    return [
+        BlockingRuleSpec(block_on="domain"),
+        BlockingRuleSpec(block_on="phone", max_size=50),
+        BlockingRuleSpec(block_on="name_key", max_size=200),
+        BlockingRuleSpec(block_on="domain_label", max_size=100),
+        BlockingRuleSpec(acronym=True, max_size=100),
+        BlockingRuleSpec(rare_tokens=50, per_record=2),
+        BlockingRuleSpec(sorted_neighbourhood="name_key", window=3),
+    ]
+
+
+class ModelSettings(_Model):
+    """The weighted (Fellegi-Sunter style) model: a prior plus the weight of each comparison level."""
+
+    prior: float = Field(-4.0, description="log2 odds of a match before any evidence")
+    weights: dict[str, dict[str, float]] = Field(default_factory=dict, description="overrides of DEFAULT_WEIGHTS")
+    person_address_weights: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {f: dict(v) for f, v in PERSON_ADDRESS_WEIGHTS.items()},
+        description="weights used instead when a lead's address is a person's (link.lead_address: person)")
+    frequency_discount_cap: float = Field(
+        6.0, ge=0, description="agreeing on a name or domain that N accounts share weighs log2(N) bits less, "
+                               "up to this many bits")
+
+    @field_validator("weights", "person_address_weights")
+    @classmethod
+    def _known_levels(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        from pipelines.matching.compare import default_comparisons
+
+        known = {c.field: c.levels for c in default_comparisons()}
+        for field, levels in value.items():
+            if field not in known:
+                raise ValueError(f"unknown comparison {field!r}; known: {', '.join(known)}")
+            for level in levels:
+                if level not in known[field]:
+                    raise ValueError(f"{field}: unknown level {level!r}; known: {', '.join(known[field])}")
+        return value
+
+    def weight_table(self, person_address: bool = False) -> dict[str, dict[str, float]]:
+        merged = {f: dict(levels) for f, levels in DEFAULT_WEIGHTS.items()}
+        for overrides in [self.weights] + ([self.person_address_weights] if person_address else []):
+            for field, levels in overrides.items():
+                merged.setdefault(field, {}).update(levels)
+        return merged
+
+
+TieBreaker = Literal["type", "top_of_hierarchy", "recent_activity", "open_opportunities", "most_complete",
+                     "oldest", "newest"]
+HierarchyLevel = Literal["account", "parent", "domestic_ultimate", "global_ultimate"]
+
+
+class TieBreakers(_Model):
     type_rank: list[str] = Field(default_factory=lambda: ["Customer", "Partner", "Target", "Prospect"])
+    order: list[TieBreaker] = Field(default_factory=lambda: ["type", "top_of_hierarchy", "recent_activity", "oldest"])
+    margin: float = Field(1.0, ge=0, description="accounts within this many bits of the best match tie")
 
 
-class Filters(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    skip_deleted: bool = True
+class Filters(_Model):
+    """Accounts never matched. Deleted accounts never are: they have no match keys."""
+
+    skip_types: list[str] = Field(default_factory=list, description="account types never matched")
+    skip_inactive_days: int | None = Field(
+        None, ge=1, description="never match accounts with no activity (or creation) for this many days")
 
 
-class MatchingSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LinkSettings(_Model):
+    threshold: float = Field(0.8, gt=0, lt=1, description="confidence from which a lead matches an account")
+    hierarchy_level: HierarchyLevel = "account"
+    lead_address: Literal["person", "company"] = Field(
+        "person", description="whose address and phone a lead carries: a person's (CRM leads) weighs "
+                              "disagreement less than a company's (two lists of organisations)")
+
+
+def _default_dedupe_blocking() -> list[BlockingRuleSpec]:
+    """Duplicates share a domain, phone, name or acronym far more often than leads and their
+    accounts do, so fewer and tighter rules (measured on the generator: the rare-word and
+    sorted-neighbourhood rules found no duplicate the others missed, and the latter made 90%
+    of a million accounts' pairs; they stay, tight, for typos in other data)."""
+    return [
+        BlockingRuleSpec(block_on="domain"),
+        BlockingRuleSpec(block_on="phone", max_size=50),
+        BlockingRuleSpec(block_on="name_key", max_size=200),
+        BlockingRuleSpec(block_on="domain_label", max_size=100),
+        BlockingRuleSpec(acronym=True, max_size=100),
+        BlockingRuleSpec(rare_tokens=10, per_record=1),
+        BlockingRuleSpec(sorted_neighbourhood="name_key", window=1),
+    ]
+
+
+class DedupeSettings(_Model):
+    blocking: list[BlockingRuleSpec] = Field(default_factory=_default_dedupe_blocking)
+    threshold: float = Field(0.85, gt=0, lt=1, description="confidence from which two records are one company")
+    name_levels: list[str] = Field(
+        default_factory=lambda: ["exact", "close", "acronym"],
+        description="how the names of two duplicates must agree (sharing a domain alone is more often "
+                    "a parent and its business unit)")
+    corroborated_name_levels: list[str] = Field(
+        default_factory=lambda: ["subset", "similar"],
+        description="name agreement that also counts when other evidence in `corroborated_by` agrees")
+    corroborated_by: list[Literal["phone", "street", "geo"]] = Field(
+        default_factory=lambda: ["phone", "street", "geo"],
+        description="evidence that lets overlapping names count (business listings)")
+    same_country: bool = Field(
+        True, description="records in different countries are never duplicates (they are a company's "
+                          "country units, kept apart for the hierarchy)")
+
+
+class MasterSettings(_Model):
+    survivor: list[TieBreaker] = Field(
+        default_factory=lambda: ["type", "open_opportunities", "most_complete", "oldest"],
+        description="which account of a duplicate cluster survives: first criterion that differs decides")
+    corroborated_by: list[Literal["phone", "street", "geo"]] = Field(
+        default_factory=lambda: ["phone"],
+        description="for CRM accounts, overlapping names count as duplicates only with this evidence: a "
+                    "company's business units share its street, not its phone number")
+
+
+class LeadToLead(_Model):
+    enabled: bool = True
+    by: list[Literal["domain", "name"]] = Field(default_factory=lambda: ["domain", "name"])
+
+
+class MatchingSettings(_Model):
     version: int = 1
+    default_country: str = Field("US", min_length=2, max_length=2, description="for phones and postal codes")
+    blocking: list[BlockingRuleSpec] = Field(default_factory=_default_blocking)
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    link: LinkSettings = Field(default_factory=LinkSettings)
+    dedupe: DedupeSettings = Field(default_factory=DedupeSettings)
+    master: MasterSettings = Field(default_factory=MasterSettings)
     tie_breakers: TieBreakers = Field(default_factory=TieBreakers)
     filters: Filters = Field(default_factory=Filters)
+    lead_to_lead: LeadToLead = Field(default_factory=LeadToLead)
+
+    @field_validator("default_country")
+    @classmethod
+    def _iso(cls, value: str) -> str:
+        import pycountry
+
+        if pycountry.countries.get(alpha_2=value.upper()) is None:
+            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. US, DE, JP)")
+        return value.upper()
 
 
 def load_matching_settings(path: str | Path) -> MatchingSettings:

@@ -133,6 +133,10 @@ def merge(first: Resolution, second: Resolution, prefix: str) -> Resolution:
 
 def pool(name: str, frame: pd.DataFrame, rules: RuleSet, ctx) -> Resolution:
     idx = frame.index
+    if getattr(ctx, "pools_as_targets", False):
+        label = pd.Series(f"pool:{name}", index=idx, dtype=object)
+        return Resolution(owner=label, queue=_na(idx), detail=pd.Series(f"pool {name} (no member chosen)", index=idx),
+                          failure=pd.Series(None, index=idx, dtype=object), pool=pd.Series(name, index=idx, dtype=object))
     decl = rules.pools[name]
     owner, detail = pool_mod.assign(decl, frame, rules, ctx)
     res = Resolution(owner=owner, queue=_na(idx), detail=detail, failure=detail.where(owner.isna(), None),
@@ -140,6 +144,9 @@ def pool(name: str, frame: pd.DataFrame, rules: RuleSet, ctx) -> Resolution:
     if decl.fallback is not None and owner.isna().any():
         fb = resolve(decl.fallback, frame[owner.isna().to_numpy()], rules, ctx)
         res = merge(res, fb, f"pool {name} fallback: ")
+    # The pool the rules chose, also for leads its fallback placed: where the rules send a lead is
+    # what a diff or a backfill compares, not what the pool could do with it that day.
+    res.pool = pd.Series(name, index=idx, dtype=object)
     return res
 
 

@@ -55,6 +55,9 @@ class RouteContext:
     # and open opportunities (opportunity_id, master_id, stage, owner_id, name, close_date).
     accounts: pd.DataFrame | None = None
     opportunities: pd.DataFrame | None = None
+    # Diff and backfill compare where the rules send a lead: when they reach a pool, the pool is the
+    # target and no member is chosen (so who is free or capped right now cannot look like a rules change).
+    pools_as_targets: bool = False
 
     def state(self, pool: str) -> pool_mod.PoolState:
         return self.pool_states.state(pool)

@@ -38,17 +38,28 @@ def target(decisions: pd.DataFrame) -> pd.Series:
     return ("pool:" + pool.astype("string")).fillna(out).fillna("(nobody)").astype(object)
 
 
+def prepare(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, lead_ids: pd.Series, now: datetime,
+            *, read_only: bool = True) -> tuple[pd.DataFrame, engine.RouteContext]:
+    """The routing frame and context for ``lead_ids``, as the route stage would build them.
+
+    With ``read_only`` (the default) the rules are only evaluated: a lead they send to a pool
+    gets the pool as its target and no member (who is free or capped right now is not a rules
+    change), and nothing is saved. Without it, pools pick members and remember their turns.
+    """
+    ctx = route.load_context(con, RunInfo("simulation", now), read_only=read_only)
+    ctx.pools_as_targets = read_only
+    frame = build_frame(con, mapping, pd.Series(lead_ids).reset_index(drop=True))
+    if len(frame):
+        ctx.accounts, ctx.opportunities = load_related(con, mapping, frame)
+    return frame, ctx
+
+
 def evaluate(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping, lead_ids: pd.Series,
              now: datetime, entry: str = "new") -> pd.DataFrame:
-    """Decide ``lead_ids`` under ``rules`` as the route stage would, writing nothing (a read-only connection works).
-
-    Pool state is read, used in memory and dropped, so a simulation never moves a pool's turn.
-    """
-    ctx = route.load_context(con, RunInfo("simulation", now), read_only=True)
-    frame = build_frame(con, mapping, pd.Series(lead_ids).reset_index(drop=True))
+    """Decide ``lead_ids`` under ``rules`` as the route stage would, writing nothing (a read-only connection works)."""
+    frame, ctx = prepare(con, mapping, lead_ids, now)
     if frame.empty:
         return pd.DataFrame(columns=["lead_id", "step", "action", "owner_id", "queue", "pool", "reason"])
-    ctx.accounts, ctx.opportunities = load_related(con, mapping, frame)
     return engine.route(frame, rules, entry, ctx)
 
 

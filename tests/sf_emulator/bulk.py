@@ -278,6 +278,9 @@ def _process(emu, job: Job) -> None:
         job.error_message = f"InvalidBatch : Field name not found : {'Id' if key_col == 'id' else job.external_id_field}"
         job.unprocessed = rows
         return
+    stop = emu.faults.take("bulk_stop", "PATCH", f"/jobs/ingest/{job.id}")
+    if stop is not None:
+        rows, job.unprocessed = rows[:stop.rows], rows[stop.rows:]
     for row in rows:
         values = dict(zip(job.header, row + [""] * (len(job.header) - len(row))))
         key = values[job.header[lower.index(key_col)]] if key_col else None
@@ -297,6 +300,8 @@ def _process(emu, job: Job) -> None:
             job.failed.append([key if key_col == "id" else "", f"{err.code}:{err.message}:--", *row])
         job.processed += 1
     job.final_state = "JobComplete"
+    if stop is not None:
+        job.final_state, job.error_message = "Failed", stop.body.decode()
 
 
 def _ingest_results(job: Job, sub: str) -> Response:

@@ -167,6 +167,17 @@ class Emulator:
         """Seed a record without validation (system fields filled in). Returns its Id."""
         return self.org.seed(sobject, values)
 
+    def patch(self, record_id: str, **values) -> None:
+        """Change a stored record as test data, without validation (system fields too)."""
+        self.org.patch(record_id, values)
+
+    def writes(self, sobject: str | None = None, field: str | None = None, op: str | None = None) -> list:
+        """Writes that stuck (``store.Write``), optionally only those of an object, setting a field, or an op."""
+        with self.org.lock:
+            return [w for w in self.org.write_log
+                    if (sobject is None or w.sobject.lower() == sobject.lower())
+                    and (field is None or field in w.values) and (op is None or w.op == op)]
+
     def get(self, record_id: str) -> dict | None:
         """A copy of the stored record with this Id (any object, deleted included)."""
         with self.org.lock:

@@ -30,6 +30,8 @@ class Rule:
     seconds: float = 0.0
     body: bytes | None = None
     content_type: str = "application/json"
+    after: int = 0  # matching requests to let through before the rule starts
+    rows: int = 0  # stop_bulk_job: rows processed before the job fails
 
     def applies(self, method: str, path: str) -> bool:
         if self.times is not None and self.times <= 0:
@@ -66,35 +68,46 @@ class Faults:
         """Use up the daily API allowance: further API calls get 403 REQUEST_LIMIT_EXCEEDED."""
         self._emu.api_usage = self._emu.daily_api_limit
 
-    def expire_session(self, times: int | None = 1) -> None:
+    def expire_session(self, times: int | None = 1, after: int = 0, path_contains: str | None = None) -> None:
         """The next ``times`` authenticated calls get 401 INVALID_SESSION_ID (None: every call).
 
         With ``times=None`` use ``Salesforce`` methods (query, restful, ...), which give
         up after 3 re-logins, or a session-id client: ``sf.Lead.get`` with password
         auth re-logs in without bound (simple-salesforce issue #804).
         """
-        self._add(Rule("expire", times))
+        self._add(Rule("expire", times, path_contains, after=after))
 
     def fail_next(self, status: int = 503, times: int | None = 1, path_contains: str | None = None,
-                  method: str | None = None, error_code: str | None = None, message: str | None = None) -> None:
-        """The next ``times`` matching requests answer ``status`` with a Salesforce error body."""
+                  method: str | None = None, error_code: str | None = None, message: str | None = None,
+                  after: int = 0) -> None:
+        """The next ``times`` matching requests (after letting ``after`` through) answer ``status``
+        with a Salesforce error body."""
         code = error_code or _DEFAULT_CODES.get(status, "UNKNOWN_EXCEPTION")
         body = json.dumps([{"message": message or "injected failure", "errorCode": code, "fields": []}])
-        self._add(Rule("fail", times, path_contains, method, status=status, body=body.encode()))
+        self._add(Rule("fail", times, path_contains, method, status=status, body=body.encode(), after=after))
 
     def slow(self, seconds: float, path_contains: str | None = None, times: int | None = None,
-             method: str | None = None) -> None:
-        """Matching requests wait ``seconds`` before being answered (clients see a read timeout)."""
-        self._add(Rule("slow", times, path_contains, method, seconds=seconds))
+             method: str | None = None, after: int = 0) -> None:
+        """Matching requests wait ``seconds`` before being handled (clients see a read timeout; the
+        request is still carried out afterwards, as a real server would)."""
+        self._add(Rule("slow", times, path_contains, method, seconds=seconds, after=after))
 
     def malformed_next(self, path_contains: str | None = None, times: int | None = 1, body: bytes | str | None = None,
-                       content_type: str = "application/json", method: str | None = None) -> None:
-        """The next matching requests get 200 with a body that is not the expected shape."""
+                       content_type: str = "application/json", method: str | None = None, after: int = 0) -> None:
+        """The next matching requests get 200 with a body that is not the expected shape (and are
+        not carried out)."""
         if body is None:
             body = b'{"unexpected": "shape", "hint": "sf_emulator malformed_next"}'
         if isinstance(body, str):
             body = body.encode()
-        self._add(Rule("malformed", times, path_contains, method, status=200, body=body, content_type=content_type))
+        self._add(Rule("malformed", times, path_contains, method, status=200, body=body, content_type=content_type,
+                       after=after))
+
+    def stop_bulk_job(self, after_rows: int, message: str = "InvalidBatch : Failed to process all rows",
+                      times: int | None = 1) -> None:
+        """The next ingest job processes ``after_rows`` rows, then fails: the rest are reported in
+        ``unprocessedrecords``, as when a real job hits a limit part-way."""
+        self._add(Rule("bulk_stop", times, rows=after_rows, body=message.encode()))
 
     def clear(self) -> None:
         with self._lock:
@@ -111,6 +124,9 @@ class Faults:
         with self._lock:
             for rule in self._rules:
                 if rule.kind == kind and rule.applies(method, path):
+                    if rule.after > 0:
+                        rule.after -= 1
+                        continue
                     if rule.times is not None:
                         rule.times -= 1
                     return rule

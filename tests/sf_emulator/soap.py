@@ -64,7 +64,11 @@ def fault(code: str, message: str, kind: str = "UnexpectedErrorFault", status: i
         f"<sf:exceptionCode>{code}</sf:exceptionCode><sf:exceptionMessage>{msg}</sf:exceptionMessage>"
         f"</sf:{kind}></detail></soapenv:Fault>"
     )
-    return Response(status, _envelope(body), XML)
+    # Salesforce's fault envelopes declare no default namespace, so faultcode/faultstring are unqualified.
+    envelope = (f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{SOAPENV}" '
+                f'xmlns:sf="urn:fault.partner.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+                f"<soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>")
+    return Response(status, envelope.encode(), XML)
 
 
 def handle(emu, req) -> Response:

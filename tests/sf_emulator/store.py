@@ -5,7 +5,8 @@ Everything that writes (REST, collections, Bulk 2.0, convertLead) goes through
 same validation the pipeline relies on: owners must be active users or queues,
 converted leads cannot be updated, read-only fields are refused, required
 fields are required, external ids are unique. A short journal gives
-``allOrNone`` its rollback.
+``allOrNone`` its rollback. ``write_log`` records every write that stuck
+(rolled-back ones are removed), so a test can show a record was written once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import sqlite3
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from .errors import ApiError, RecordError
@@ -23,6 +25,16 @@ from .values import TEXT_TYPES, coerce, format_datetime
 
 ID_RE = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
 INTEGRATION_USER_ID = "005EMU000000000001"
+
+
+@dataclass(frozen=True)
+class Write:
+    """One record write through the API: ``op`` is create, update, delete or convert."""
+
+    op: str
+    sobject: str
+    record_id: str
+    values: dict
 
 
 class Org:
@@ -35,6 +47,7 @@ class Org:
         self.converted_statuses = {"Closed - Converted"}
         self.lock_check = lambda record_id: None  # replaced by the emulator's faults
         self._journal = None
+        self.write_log: list[Write] = []
         self._counter = itertools.count(1)
         self._set_objects(objects or default_objects())
 
@@ -120,6 +133,19 @@ class Org:
             self._store(obj, rec)
             return rec["Id"]
 
+    def patch(self, record_id: str, values: dict) -> None:
+        """Change a stored record as test data (no validation, not in ``write_log``)."""
+        with self.lock:
+            obj, rec = self.find(record_id)
+            if rec is None:
+                raise KeyError(record_id)
+            for key, value in values.items():
+                f = obj.field(key)
+                if f is None:
+                    raise KeyError(f"{obj.name}.{key}")
+                rec[f.name] = coerce(f, value, "sqlite") if value is not None else None
+            self._derive(obj, rec)
+
     def new_id(self, obj: ObjectDef) -> str:
         return f"{obj.key_prefix}EMU{next(self._counter):012d}"
 
@@ -163,6 +189,7 @@ class Org:
         outer = self._journal
         self._journal = {}
         journal = self._journal
+        log_start = len(self.write_log)
 
         class _Tx:
             rolled_back = False
@@ -175,6 +202,7 @@ class Org:
                             self._by_id15[rid[:15]].remove((obj, rid))
                     else:
                         self.records[obj][rid] = old
+                del self.write_log[log_start:]
                 tx.rolled_back = True
 
         try:
@@ -286,6 +314,7 @@ class Org:
         self._check(obj, rec, values, None)
         rec["Id"] = self.new_id(obj)
         self._store(obj, rec)
+        self.write_log.append(Write("create", obj.name, rec["Id"], dict(values)))
         return rec["Id"]
 
     def update(self, sobject: str, record_id: str, raw: dict, source: str = "json") -> str:
@@ -301,6 +330,7 @@ class Org:
                                        ("LastModifiedById", self.running_user_id)) if obj.field(k)})
         rec.clear()
         rec.update(after)
+        self.write_log.append(Write("update", obj.name, rec["Id"], dict(values)))
         return rec["Id"]
 
     def upsert(self, sobject: str, field_name: str, value, raw: dict, source: str = "json"):
@@ -339,6 +369,7 @@ class Org:
         rec["IsDeleted"] = True
         if obj.field("SystemModstamp"):
             rec["SystemModstamp"] = self.now()
+        self.write_log.append(Write("delete", obj.name, rec["Id"], {}))
         return rec["Id"]
 
     def _require(self, sobject: str) -> ObjectDef:
@@ -426,6 +457,8 @@ class Org:
         lead.update({"IsConverted": True, "Status": status, "ConvertedAccountId": account_id,
                      "ConvertedContactId": contact_id, "ConvertedOpportunityId": opp_id,
                      "ConvertedDate": self.today().isoformat(), "LastModifiedDate": now, "SystemModstamp": now})
+        self.write_log.append(Write("convert", "Lead", lead["Id"], {"ConvertedContactId": contact_id,
+                                                                     "OwnerId": owner}))
         return {"leadId": lead["Id"], "accountId": account_id, "contactId": contact_id, "opportunityId": opp_id}
 
     def _only(self, sobject: str, values: dict) -> dict:

@@ -1,0 +1,187 @@
+"""``leadroute dedupe``, ``leadroute match`` and ``leadroute eval matching``: the engine on any CSV.
+
+Ops and data engineers can check a list before importing it, or measure a change to
+``routing_rules/matching.yaml``, without a CRM or a warehouse.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from pipelines.cli.common import friendly, settings as env_settings, table
+from pipelines.matching.keys import FIELDS
+
+_FIELD_HELP = f"FIELD=COLUMN, FIELD one of: {', '.join(FIELDS)}. Repeatable."
+
+
+def _settings(rules: str | None, default_country: str | None, threshold: float | None, dedupe: bool = False,
+              lead_address: str | None = None):
+    """matching.yaml (or the defaults), with the command line's overrides validated like the file."""
+    from pydantic import ValidationError
+
+    from pipelines.matching.settings import MatchingSettings, load_matching_settings
+
+    path = Path(rules) if rules else env_settings().rules / "matching.yaml"
+    data = load_matching_settings(path).model_dump()
+    if default_country:
+        data["default_country"] = default_country
+    if threshold is not None:
+        data["dedupe" if dedupe else "link"]["threshold"] = threshold
+    if lead_address:
+        data["link"]["lead_address"] = lead_address
+    try:
+        return MatchingSettings.model_validate(data)
+    except ValidationError as exc:
+        raise click.UsageError("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
+
+
+def _mapping(option: str, values: tuple[str, ...]) -> dict[str, str]:
+    from pipelines.matching.records import parse_mapping
+
+    try:
+        return parse_mapping(values, option)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _report(records, label: str, quiet: bool) -> None:
+    if not records.problems or quiet:
+        if records.problems:
+            click.echo(f"{label}: {len(records.problems)} row warning(s) (not shown: --quiet)", err=True)
+        return
+    for p in records.problems[:50]:
+        click.echo(f"  {p}", err=True)
+    if len(records.problems) > 50:
+        click.echo(f"  ... {len(records.problems) - 50} more row warnings in {label}", err=True)
+
+
+_common = [
+    click.option("--default-country", help="ISO code for phones and addresses without a country (default: "
+                 "matching.yaml's default_country, US)."),
+    click.option("--rules", type=click.Path(dir_okay=False), help="matching.yaml to use (default: "
+                 "$LEADROUTE_RULES/matching.yaml)."),
+    click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+                 help="confidence from which records match (default from matching.yaml)."),
+    click.option("--quiet", is_flag=True, help="do not list row warnings."),
+]
+
+
+def _with_common(fn):
+    for option in reversed(_common):
+        fn = option(fn)
+    return fn
+
+
+@click.command()
+@click.argument("input_csv", type=click.Path(exists=True, dir_okay=False))
+@click.option("--id", "id_column", required=True, help="column holding each row's id")
+@click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help=_FIELD_HELP)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="where to write record_id,cluster_id")
+@_with_common
+@friendly
+def dedupe(input_csv, id_column, maps, out, default_country, rules, threshold, quiet) -> None:
+    """Find duplicate records in INPUT_CSV: writes record_id,cluster_id for every row.
+
+    \b
+    leadroute dedupe accounts.csv --id Id --map company=Name --map website=Website \\
+        --map phone=Phone --out clusters.csv
+    """
+    from pipelines.matching.files import dedupe_records
+    from pipelines.matching.records import read_records
+
+    started = time.perf_counter()
+    s = _settings(rules, default_country, threshold, dedupe=True)
+    records = read_records(input_csv, id_column, _mapping("--map", maps), default_country=s.default_country,
+                           prefer="website")
+    _report(records, input_csv, quiet)
+    result = dedupe_records(records, s)
+    result.to_csv(out, index=False)
+    sizes = result.groupby("cluster_id").size()
+    click.echo(f"{len(result):,} records, {len(sizes):,} clusters ({int((sizes > 1).sum()):,} with duplicates, "
+               f"{int(sizes[sizes > 1].sum()):,} records in them) -> {out} in {time.perf_counter() - started:.1f} s")
+
+
+@click.command()
+@click.option("--leads", "leads_csv", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--accounts", "accounts_csv", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--lead-id", required=True, help="id column of the leads file")
+@click.option("--account-id", required=True, help="id column of the accounts file")
+@click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help="both files. " + _FIELD_HELP)
+@click.option("--lead-map", "lead_maps", multiple=True, metavar="FIELD=COLUMN", help="leads file only.")
+@click.option("--account-map", "account_maps", multiple=True, metavar="FIELD=COLUMN", help="accounts file only.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="where to write lead_id,account_id,confidence,reason")
+@click.option("--lead-address", type=click.Choice(["company", "person"]), default="company", show_default=True,
+              help="whose address and phone the leads file holds: the company's (two lists of organisations) "
+                   "or a person's (web-form leads), which makes disagreement count less")
+@_with_common
+@friendly
+def match(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account_maps, out, lead_address,
+          default_country, rules, threshold, quiet) -> None:
+    """Match every lead in LEADS to the best account in ACCOUNTS (empty account_id when none).
+
+    \b
+    leadroute match --leads leads.csv --accounts accounts.csv --lead-id Id --account-id Id \\
+        --map company=Company --lead-map email=Email --account-map website=Website --out matches.csv
+    """
+    from pipelines.matching.files import match_records
+    from pipelines.matching.records import read_records
+
+    started = time.perf_counter()
+    s = _settings(rules, default_country, threshold, lead_address=lead_address)
+    both = _mapping("--map", maps)
+    leads = read_records(leads_csv, lead_id, both | _mapping("--lead-map", lead_maps),
+                         default_country=s.default_country, prefer="email")
+    accounts = read_records(accounts_csv, account_id, both | _mapping("--account-map", account_maps),
+                            default_country=s.default_country, prefer="website")
+    _report(leads, leads_csv, quiet)
+    _report(accounts, accounts_csv, quiet)
+    result = match_records(leads, accounts, s)
+    result.to_csv(out, index=False)
+    matched = int((result["account_id"] != "").sum())
+    click.echo(f"{len(result):,} leads, {matched:,} matched ({matched / max(len(result), 1):.1%}) against "
+               f"{len(accounts.ids):,} accounts -> {out} in {time.perf_counter() - started:.1f} s")
+
+
+@click.group(name="eval")
+def evaluate() -> None:
+    """Measure the engine on labelled data."""
+
+
+@evaluate.command(name="matching")
+@click.option("--accounts", default=20_000, show_default=True, help="accounts to generate")
+@click.option("--leads", default=3_000, show_default=True, help="leads to generate")
+@click.option("--seed", default=7, show_default=True)
+@click.option("--crm", "crm_path", type=click.Path(dir_okay=False),
+              help="an existing generated CRM (with --truth) instead of generating one")
+@click.option("--truth", "truth_dir", type=click.Path(file_okay=False), help="its ground truth folder")
+@click.option("--rules", type=click.Path(file_okay=False), help="rules folder (default $LEADROUTE_RULES)")
+@click.option("--workdir", type=click.Path(file_okay=False), help="keep the generated CRM and warehouse here")
+@click.option("--ecm", is_flag=True, help="also score recordlinkage's ECM classifier on the same candidate pairs")
+@friendly
+def eval_matching(accounts, leads, seed, crm_path, truth_dir, rules, workdir, ecm) -> None:
+    """Precision, recall and F1 of lead-to-account matching and account deduplication on generated data."""
+    from pipelines.matching.evaluate import evaluate_generated
+
+    rules_dir = Path(rules) if rules else env_settings().rules
+    try:
+        report = evaluate_generated(rules_dir, accounts=accounts, leads=leads, seed=seed,
+                                    crm_path=Path(crm_path) if crm_path else None,
+                                    truth_dir=Path(truth_dir) if truth_dir else None,
+                                    workdir=Path(workdir) if workdir else None, ecm=ecm,
+                                    progress=lambda m: click.echo(f"  {m}", err=True))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    for line in report.describe():
+        click.echo(line)
+    if report.errors is not None and len(report.errors):
+        click.echo("\nSome wrong lead matches:")
+        click.echo(table(report.errors, max_rows=15))
+    sys.stdout.flush()
+
+
+COMMANDS = [dedupe, match, evaluate]

@@ -1,0 +1,116 @@
+"""Match keys: the normalised form of every field matching compares, computed once per record.
+
+Leads, CRM accounts and rows of an arbitrary CSV all go through :func:`match_keys`,
+so both sides of every comparison are normalised the same way. The account side
+is computed when the master is built and stored in ``account_match_key``; a tick
+only computes keys for its new leads.
+
+The input is a frame with any of the :data:`FIELDS` (missing columns count as
+empty); the output has one row per input row, in the same order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipelines.matching import normalise
+
+FIELDS = (
+    "company", "website", "email", "phone", "street", "city", "state",
+    "postal_code", "country", "latitude", "longitude",
+)  # fmt: skip
+
+KEY_COLUMNS = (
+    "name", "name_key", "acronym", "tokens", "domain", "domain_label", "domain_country", "is_free_mail", "phone",
+    "street", "city", "state", "postal_code", "country", "latitude", "longitude", "completeness",
+)  # fmt: skip
+
+
+def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(None, index=frame.index, dtype=object)
+    values = frame[column].astype(object)
+    stripped = values.where(values.isna(), values.astype(str).str.strip())
+    return stripped.where(stripped.notna() & (stripped != ""), None)
+
+
+def _number(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(np.nan, index=frame.index)
+    return pd.to_numeric(frame[column], errors="coerce")
+
+
+def _reuse(frame: pd.DataFrame, given: pd.Series, column: str, raw: pd.Series, compute) -> pd.Series:
+    """``frame[column]`` where ``given``, else ``compute(raw)``: computing only what is missing."""
+    if not given.any() or column not in frame:
+        return compute(raw)
+    out = frame[column].astype(object).where(given, None)
+    if (~given).any():
+        out[~given] = compute(raw[~given]).to_numpy()
+    return out.where(out.notna(), None)
+
+
+def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str = "email") -> pd.DataFrame:
+    """The comparison keys of each row of ``frame`` (columns named as :data:`FIELDS`).
+
+    Args:
+        frame: records with any subset of :data:`FIELDS`; other columns are ignored.
+        default_country: ISO code used to read phone numbers and postal codes of rows
+            without a country (their ``country`` key stays empty: unknown is not a guess).
+        prefer: which domain is the company's when a row has both: ``"email"`` (a lead:
+            the person's employer) or ``"website"`` (an account: its own site).
+
+    Example:
+        >>> match_keys(pd.DataFrame({"company": ["IBM Corp."], "email": ["joe@us.ibm.com"]}))[["name", "domain"]]
+          name   domain
+        0  ibm  ibm.com
+    """
+    company = _text(frame, "company")
+    out = pd.DataFrame(index=frame.index)
+    # Values the enrich stage already computed with the same functions (accounts only).
+    given = frame["_enriched"].fillna(False).astype(bool) if "_enriched" in frame else pd.Series(False, frame.index)
+    normalised = _reuse(frame, given, "_name_norm", company, normalise.company_name)
+    out["name"] = normalise.abbreviated(normalised)
+    out["name_key"] = out["name"].str.replace(r"[\s&]+", "", regex=True).astype(object)
+    out["name_key"] = out["name_key"].where(out["name_key"].notna() & (out["name_key"] != ""), None)
+    out["acronym"] = normalise.acronym_of(normalised)
+    out["tokens"] = [
+        [t for t in dict.fromkeys(n.split()) if t not in normalise.NAME_STOPWORDS and len(t) > 1] if n else []
+        for n in out["name"]
+    ]
+
+    email = normalise.registered_domain(_text(frame, "email"))
+    web = _reuse(frame, given, "_web_domain", _text(frame, "website"), normalise.registered_domain)
+    email_free = normalise.is_free_mail(email)
+    web_free = normalise.is_free_mail(web)
+    work_email = email.where(~email_free, None)
+    own_web = web.where(~web_free, None)
+    first, second = (work_email, own_web) if prefer == "email" else (own_web, work_email)
+    out["domain"] = first.where(first.notna(), second)
+    out["domain_label"] = normalise.domain_label(out["domain"])
+    out["is_free_mail"] = email_free.values
+
+    out["domain_country"] = normalise.domain_country(out["domain"])
+    out["country"] = normalise.country_code(_text(frame, "country"))
+    region = out["country"].where(out["country"].notna(), out["domain_country"])
+    region = region.where(region.notna(), default_country)
+    phones = _text(frame, "phone")
+    out["phone"] = normalise.phone_e164(phones, region, default_country)
+    # A national number that is not valid where the record says it is may be valid where its
+    # domain is (a lead's country is often the person's, not the company's).
+    retry = out["phone"].isna() & phones.notna() & out["domain_country"].notna() & (out["domain_country"] != region)
+    if retry.any():
+        out.loc[retry, "phone"] = normalise.phone_e164(phones[retry], out["domain_country"][retry],
+                                                       default_country).to_numpy()
+    out["street"] = normalise.street(_text(frame, "street"))
+    out["city"] = normalise.city(_text(frame, "city"))
+    out["state"] = normalise.state_code(region, _text(frame, "state"))
+    out["postal_code"] = normalise.postal_code(_text(frame, "postal_code"), region)
+    lat, lon = _number(frame, "latitude"), _number(frame, "longitude")
+    valid = lat.between(-90, 90) & lon.between(-180, 180) & ~((lat == 0) & (lon == 0))
+    out["latitude"] = lat.where(valid)
+    out["longitude"] = lon.where(valid)
+    present = ["name", "domain", "phone", "street", "city", "state", "postal_code", "country", "latitude"]
+    out["completeness"] = out[present].notna().sum(axis=1).astype(int)
+    return out[list(KEY_COLUMNS)]

@@ -1,0 +1,111 @@
+"""Records from any CSV, for ``leadroute dedupe`` and ``leadroute match``: no CRM needed.
+
+A mapping says which column holds which field (``company=Name``, ``phone=Tel``);
+any field may be missing and any cell empty. Rows are never dropped: a row with a
+problem (no id, a phone that is not a number, coordinates out of range...) is
+reported with its line number and kept, matched on whatever else it has.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.matching.keys import FIELDS, match_keys
+from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef
+
+
+@dataclass
+class CsvRecords:
+    """One CSV file read for matching: ids, canonical fields, keys and row problems."""
+
+    path: Path
+    ids: pd.Series  # the id column as written (may be empty or repeated)
+    fields: pd.DataFrame  # canonical FIELDS, one row per CSV row
+    keys: pd.DataFrame = field(default_factory=pd.DataFrame)
+    problems: list[ConfigProblem] = field(default_factory=list)
+
+    def line(self, position: int) -> int:
+        """The file line of a row (the header is line 1; values with line breaks are rare in CRM exports)."""
+        return position + 2
+
+
+def parse_mapping(pairs: tuple[str, ...], option: str) -> dict[str, str]:
+    """``("company=Name", "phone=Tel")`` -> ``{"company": "Name", "phone": "Tel"}``, checking field names."""
+    out: dict[str, str] = {}
+    for item in pairs:
+        name, sep, column = item.partition("=")
+        name, column = name.strip().lower(), column.strip()
+        if not sep or not column:
+            raise ValueError(f"{option} {item!r}: expected FIELD=COLUMN, e.g. {option} company=Name")
+        if name not in FIELDS:
+            close = difflib.get_close_matches(name, FIELDS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"{option} {item!r}: unknown field {name!r}{hint}; fields: {', '.join(FIELDS)}")
+        out[name] = column
+    return out
+
+
+def read_records(path: str | Path, id_column: str, mapping: dict[str, str], *, default_country: str = "US",
+                 prefer: str = "email") -> CsvRecords:
+    """Read ``path`` and compute the match keys of every row.
+
+    Raises:
+        ConfigError: the file cannot be read, or a mapped or id column is not in its header
+            (the message lists the header and the closest column name).
+    """
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError([ConfigProblem(SourceRef(str(path)), "file not found")]) from None
+    except UnicodeDecodeError:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="latin-1")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ConfigError([ConfigProblem(SourceRef(str(path)), f"not a readable CSV: {exc}")]) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [(what, col) for what, col in [("--id", id_column)] + [(f, c) for f, c in mapping.items()]
+               if col not in frame.columns]
+    if missing:
+        problems = []
+        for what, col in missing:
+            close = difflib.get_close_matches(col, list(frame.columns), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(ConfigProblem(SourceRef(str(path), 1), f"{what}: no column {col!r}{hint}; the header "
+                                          f"has: {', '.join(frame.columns)}"))
+        raise ConfigError(problems)
+    fields = pd.DataFrame({f: frame[c] for f, c in mapping.items()}, index=frame.index)
+    records = CsvRecords(path, frame[id_column].str.strip(), fields)
+    records.keys = match_keys(fields, default_country=default_country, prefer=prefer)
+    records.problems = _row_problems(records)
+    return records
+
+
+def _row_problems(r: CsvRecords) -> list[ConfigProblem]:
+    """Rows that will match poorly, with why: reported, never dropped."""
+    checks: list[tuple[pd.Series, str]] = []
+    ids = r.ids
+    checks.append((ids == "", "empty id; the row is kept and written with an empty id"))
+    checks.append((ids.duplicated(keep="first") & (ids != ""), "id repeated from an earlier row; both rows are kept"))
+
+    def given(col: str) -> pd.Series:
+        return r.fields[col].str.strip() != "" if col in r.fields else pd.Series(False, index=r.fields.index)
+
+    checks.append((given("phone") & r.keys["phone"].isna(), "phone is not a possible phone number; ignored"))
+    checks.append((given("email") & ~r.fields.get("email", pd.Series("", index=r.fields.index)).str.contains("@"),
+                   "email has no @; ignored"))
+    checks.append((given("country") & r.keys["country"].isna(), "country not recognised; ignored"))
+    for col in ("latitude", "longitude"):
+        checks.append((given(col) & r.keys[col].isna(), f"{col} is not a valid coordinate; ignored"))
+    empty = r.keys[["name", "domain", "phone", "street", "postal_code", "latitude"]].isna().all(axis=1)
+    checks.append((empty, "nothing to match on (no company, domain, phone or address); kept unmatched"))
+    problems = []
+    for mask, message in checks:
+        for pos in mask.to_numpy().nonzero()[0][:1000]:
+            value = r.ids.iloc[pos]
+            problems.append(ConfigProblem(SourceRef(str(r.path), r.line(pos)),
+                                          f"row {pos + 1}{f' ({value})' if value else ''}: {message}", "warning"))
+    return sorted(problems, key=lambda p: p.where.line or 0)

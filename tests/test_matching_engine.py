@@ -1,0 +1,185 @@
+"""The matching engine on the hard cases: one table row per case, read like the rule it checks.
+
+Each case matches one lead against a small account list through the same code the
+pipeline and ``leadroute match`` use (keys, blocking, comparison levels, classifier).
+"""
+
+from __future__ import annotations
+
+import csv
+
+import duckdb
+import pandas as pd
+import pytest
+import recordlinkage
+
+from pipelines.matching.classify import WeightedClassifier
+from pipelines.matching.compare import build_compare
+from pipelines.matching.files import dedupe_records, match_records
+from pipelines.matching.index import BlockOn, KeyTable, RareTokens, SortedNeighbourhood, candidate_pairs
+from pipelines.matching.keys import FIELDS, match_keys
+from pipelines.matching.records import read_records
+from pipelines.matching.settings import MatchingSettings
+
+ACCOUNTS = [
+    dict(id="ibm", company="International Business Machines Corporation", website="https://www.ibm.com",
+         country="United States", phone="+1 914 499 1900", city="Armonk"),
+    dict(id="ibm_japan", company="IBM Japan, Ltd.", website="ibm.jp", country="Japan"),
+    dict(id="acme", company="Acme Analytica GmbH", website="acme-analytica.de", country="Germany",
+         city="Berlin"),
+    dict(id="initech", company="Initech Systems Inc.", website="initech.com", country="US",
+         phone="512-555-0100", street="1 Main Street", city="Austin", postal_code="78701"),
+    dict(id="globex", company="Globex Corporation", website="globex.com", country="US"),
+    dict(id="morton", company="Arnie Morton's of Chicago", phone="310/246-1501",
+         street="435 S. La Cienega Blvd.", city="Los Angeles", country="US"),
+    dict(id="summit_us", company="Summit Consulting LLC", country="US", city="Denver"),
+    dict(id="summit_uk", company="Summit Consulting Ltd", country="United Kingdom", city="Leeds"),
+    dict(id="wayne", company="Wayne Enterprises", website="wayne-ent.com", country="US"),
+]
+
+CASES = [
+    # (case, lead fields, expected account id or None)
+    ("acronym and subdomain email", dict(company="IBM", email="joe@us.ibm.com"), "ibm"),
+    ("legal form and case differ", dict(company="GLOBEX CORP", email="jane@globex.com"), "globex"),
+    ("country domain of a business unit", dict(company="IBM Japan", email="k@ibm.jp", country="JP"), "ibm_japan"),
+    ("work domain without a company name", dict(email="sam@initech.com"), "initech"),
+    ("free mail, exact name and city", dict(company="Initech Systems", email="bob@gmail.com", city="Austin",
+                                            country="USA"), "initech"),
+    ("free mail, phone agrees", dict(company="Initech", email="bob@yahoo.com", phone="(512) 555-0100"), "initech"),
+    ("listing with a shorter name and the same phone", dict(company="Arnie Morton's", phone="310.246.1501"),
+     "morton"),
+    ("same name, same country, other country's twin exists", dict(company="Summit Consulting", country="GB",
+                                                                 city="Leeds"), "summit_uk"),
+    ("near-miss name, free mail, nothing else", dict(company="Acme Analytics", email="a@gmail.com",
+                                                    country="DE"), None),
+    ("near-miss name in the same city", dict(company="Acme Analytix", city="Berlin", country="DE"), None),
+    ("acronym alone is not enough", dict(company="IBM", email="joe@gmail.com"), None),
+    ("a name that only shares a common word", dict(company="Globex Consulting", country="US"), None),
+    ("different company on a free-mail domain", dict(company="Wayne Foods", email="x@hotmail.com"), None),
+    ("nothing to match on", dict(company="", email=""), None),
+    ("phone that is not a number", dict(company="Nobody", phone="n/a"), None),
+]
+
+
+def write_csv(path, rows: list[dict]) -> None:
+    cols = ["id", *FIELDS]
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        for row in rows:
+            w.writerow({c: row.get(c, "") for c in cols})
+
+
+def everything(columns=FIELDS) -> dict[str, str]:
+    return {f: f for f in columns}
+
+
+@pytest.fixture
+def accounts(tmp_path):
+    write_csv(tmp_path / "accounts.csv", ACCOUNTS)
+    return read_records(tmp_path / "accounts.csv", "id", everything(), prefer="website")
+
+
+@pytest.mark.parametrize("case, lead, expected", CASES, ids=[c[0] for c in CASES])
+def test_a_lead_matches_the_right_account_or_none(tmp_path, accounts, case, lead, expected):
+    write_csv(tmp_path / "leads.csv", [dict(id="L1", **lead)])
+    leads = read_records(tmp_path / "leads.csv", "id", everything())
+    result = match_records(leads, accounts, MatchingSettings()).iloc[0]
+    assert (result["account_id"] or None) == expected, result["reason"]
+    if expected:
+        assert result["confidence"] >= 0.8
+        assert result["reason"] and "no agreeing" not in result["reason"]
+
+
+@pytest.mark.parametrize(
+    "lead, words",
+    [
+        (dict(company="IBM", email="joe@us.ibm.com"), ["same company domain", "acronym"]),
+        (dict(company="Initech", email="bob@yahoo.com", phone="(512) 555-0100"), ["same phone"]),
+    ],
+)
+def test_the_reason_names_the_evidence_that_agreed(tmp_path, accounts, lead, words):
+    write_csv(tmp_path / "leads.csv", [dict(id="L1", **lead)])
+    reason = match_records(read_records(tmp_path / "leads.csv", "id", everything()), accounts,
+                           MatchingSettings()).iloc[0]["reason"]
+    for word in words:
+        assert word in reason
+
+
+DUPLICATES = [
+    dict(id="a1", company="Acme Holdings Inc.", website="acmeholdings.com", country="US"),
+    dict(id="a2", company="ACME HOLDINGS, INCORPORATED", website="http://www.acmeholdings.com/", country="USA"),
+    dict(id="a3", company="Acme Holdings Ltd", website="acmeholdings.co.uk", country="GB"),  # UK business unit
+    dict(id="b1", company="Bluth Company", phone="+1 949 555 0199", street="1 Ocean Ave", country="US"),
+    dict(id="b2", company="The Bluth Co.", phone="949-555-0199", street="1 Ocean Avenue", country="US"),
+    dict(id="c1", company="Initech", website="initech.com", country="US"),
+    dict(id="c2", company="Initech Japan", website="initech.com", country="JP"),  # parent domain, other entity
+    dict(id="d1", company="Summit Consulting", country="US"),
+    dict(id="d2", company="Summit Construction", country="US"),  # near-miss: not the same company
+]
+
+
+def test_dedupe_clusters_legal_form_variants_but_not_business_units_or_near_misses(tmp_path):
+    write_csv(tmp_path / "a.csv", DUPLICATES)
+    records = read_records(tmp_path / "a.csv", "id", everything(), prefer="website")
+    out = dedupe_records(records, MatchingSettings()).set_index("record_id")["cluster_id"]
+    assert len(out) == len(DUPLICATES), "every row is in the output"
+    assert out["a1"] == out["a2"] == "a1"
+    assert out["b1"] == out["b2"] == "b1"
+    singletons = ["a3", "c1", "c2", "d1", "d2"]
+    assert [out[s] for s in singletons] == singletons, "a singleton is its own cluster"
+
+
+def test_blocking_rules_plug_into_recordlinkage_index_and_compare(tmp_path):
+    """The engine's nouns are recordlinkage's: Index.add(rule), Compare.add(feature), a classifier."""
+    left = match_keys(pd.DataFrame([{"company": "IBM", "email": "j@us.ibm.com"},
+                                    {"company": "Initech Sytems", "email": "b@gmail.com"}]))
+    right = match_keys(pd.DataFrame(ACCOUNTS).rename(columns={"id": "_id"}), prefer="website")
+    right["name_frequency"], right["domain_frequency"] = 1, 1
+    indexer = recordlinkage.Index()
+    indexer.add(BlockOn("domain"))
+    indexer.add(RareTokens(max_frequency=5))
+    indexer.add(SortedNeighbourhood("name_key", window=1))
+    pairs = indexer.index(left, right)
+    assert (0, 0) in pairs, "the IBM lead meets the IBM account through its domain"
+    assert (1, 3) in pairs, "the misspelt Initech lead meets Initech through a rare word or its sorted neighbour"
+    features = build_compare().compute(pairs, left, right)
+    predicted = WeightedClassifier(threshold=0.8).predict(features)
+    assert (0, 0) in predicted
+    assert (1, 3) not in predicted, "a misspelt name alone is not a match"
+
+
+def test_candidate_pairs_never_flood_on_a_shared_platform_domain():
+    con = duckdb.connect()
+    accounts = match_keys(pd.DataFrame({"company": [f"Shop {i}" for i in range(30)],
+                                        "website": [f"https://facebook.com/shop{i}" for i in range(30)]}),
+                          prefer="website").assign(_id=range(30))
+    lead = match_keys(pd.DataFrame({"company": ["Shop 7"], "website": ["facebook.com/shop7"]})).assign(_id=[0])
+    con.register("a", accounts)
+    con.register("l", lead)
+    pairs = candidate_pairs(con, [BlockOn("domain", max_size=10)], KeyTable("l", "_id"), KeyTable("a", "_id"))
+    assert pairs.empty, "30 accounts on facebook.com say nothing about which one a lead is"
+
+
+@pytest.mark.parametrize(
+    "yaml_text, message",
+    [
+        ("blocking:\n  - block_on: domain\n    acronym: true\n", "exactly one of"),
+        ("model:\n  weights:\n    phone: {exactly: 3}\n", "phone: unknown level 'exactly'"),
+        ("model:\n  weights:\n    fax: {exact: 3}\n", "unknown comparison 'fax'"),
+        ("link:\n  hierarchy_level: planet\n", "link.hierarchy_level"),
+        ("tie_breakers:\n  order: [type, biggest]\n", "tie_breakers.order.1"),
+        ("default_country: XX\n", "not an ISO 3166-1 alpha-2 country code"),
+    ],
+)
+def test_matching_settings_errors_name_the_file_and_line(tmp_path, yaml_text, message):
+    from pipelines.matching.settings import load_matching_settings
+    from pipelines.sourcefile import ConfigError
+
+    path = tmp_path / "matching.yaml"
+    path.write_text("version: 1\n" + yaml_text)
+    with pytest.raises(ConfigError) as err:
+        load_matching_settings(path)
+    text = str(err.value)
+    assert message in text
+    assert f"{path}:" in text and f"{path}:1:" not in text, "points at the offending line, not the top"

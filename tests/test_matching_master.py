@@ -1,0 +1,166 @@
+"""The account master: hierarchy from ParentId chains, duplicate clusters and survivors, incremental builds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+import yaml
+
+from pipelines.matching.hierarchy import build_hierarchy
+from tests.conftest import AVA, HANNAH, LUKAS, NOW
+
+# account: (parent, country)
+TREE = {
+    "ibm": (None, "US"),
+    "ibm_japan": ("ibm", "JP"),
+    "ibm_japan_services": ("ibm_japan", "JP"),
+    "ibm_research": ("ibm", "US"),
+    "lab_tokyo": ("ibm_research", "JP"),
+    "orphan": ("gone", "US"),
+    "loop_a": ("loop_b", "US"),
+    "loop_b": ("loop_a", "US"),
+    "below_loop": ("loop_a", "US"),
+    "selfish": ("selfish", "DE"),
+    "nowhere": ("ibm", None),
+}
+
+
+@pytest.mark.parametrize(
+    "account, parent, domestic, global_, depth, path, issue",
+    [
+        ("ibm", None, "ibm", "ibm", 0, "ibm", None),
+        ("ibm_japan", "ibm", "ibm_japan", "ibm", 1, "ibm > ibm_japan", None),
+        ("ibm_japan_services", "ibm_japan", "ibm_japan", "ibm", 2, "ibm > ibm_japan > ibm_japan_services", None),
+        ("ibm_research", "ibm", "ibm", "ibm", 1, "ibm > ibm_research", None),
+        ("lab_tokyo", "ibm_research", "lab_tokyo", "ibm", 2, "ibm > ibm_research > lab_tokyo", None),
+        ("orphan", None, "orphan", "orphan", 0, "orphan", "dangling parent gone (not in the CRM)"),
+        ("loop_a", None, "loop_a", "loop_a", 0, "loop_a", "parent chain has a cycle"),
+        ("below_loop", None, "below_loop", "below_loop", 0, "below_loop", "parent chain has a cycle"),
+        ("selfish", None, "selfish", "selfish", 0, "selfish", "account is its own parent"),
+        ("nowhere", "ibm", "nowhere", "ibm", 1, "ibm > nowhere", None),  # unknown country: its own domestic top
+    ],
+)
+def test_every_account_carries_its_place_in_the_hierarchy(account, parent, domestic, global_, depth, path, issue):
+    frame = pd.DataFrame([(a, p, c) for a, (p, c) in TREE.items()], columns=["account_id", "parent_id", "country"])
+    row = build_hierarchy(frame).set_index("account_id").loc[account]
+    if issue != "parent chain has a cycle":
+        assert row["parent_id"] == parent
+    assert (row["domestic_ultimate_id"], row["global_ultimate_id"], row["depth"]) == (domestic, global_, depth)
+    assert row["hierarchy_path"] == path
+    assert row["hierarchy_issue"] == issue
+
+
+def set_matching(rules_dir, **sections) -> None:
+    path = rules_dir / "matching.yaml"
+    data = yaml.safe_load(path.read_text())
+    for key, value in sections.items():
+        data[key] = {**data.get(key, {}), **value}
+    path.write_text(yaml.safe_dump(data))
+
+
+def world(crm) -> dict[str, str]:
+    acme = crm.account("Acme Corp", website="https://www.acme.com", type="Customer", owner=AVA, state="CA")
+    return {
+        "acme": acme,
+        "acme_dup": crm.account("ACME CORPORATION", website="acme.com", type="Prospect", owner=LUKAS,
+                                created=NOW - timedelta(days=900)),
+        "acme_japan": crm.account("Acme Japan K.K.", website="acme.co.jp", type="Prospect", owner=HANNAH,
+                                  parent=acme, country="Japan"),
+        "globex": crm.account("Globex GmbH", website="globex.de", owner=LUKAS, country="Germany"),
+    }
+
+
+@pytest.mark.slow
+def test_a_lead_on_a_duplicate_prospect_routes_as_the_customer_survivor(pipeline, crm):
+    accounts = world(crm)
+    lead = crm.lead(company="Acme Corporation", email="jo@acme.com", country="US", state="CA")
+    outcome = pipeline.tick()
+
+    master = pipeline.query("SELECT * FROM account_master").set_index("account_id")
+    assert master.loc[accounts["acme_dup"], "master_id"] == accounts["acme"], "customer over prospect, though younger"
+    assert master.loc[accounts["acme"], "is_survivor"] and not master.loc[accounts["acme_dup"], "is_survivor"]
+    assert master.loc[accounts["acme"], "cluster_size"] == 2
+    assert master.loc[accounts["acme_japan"], "master_id"] == accounts["acme_japan"], "a subsidiary is no duplicate"
+    assert master.loc[accounts["acme_japan"], "global_ultimate_id"] == accounts["acme"]
+    assert outcome.metadata["account_master"]["accounts_in_duplicate_clusters"] == 2
+
+    match = pipeline.query("SELECT * FROM lead_match WHERE lead_id = ?", [lead]).iloc[0]
+    assert match["account_id"] == accounts["acme"] and match["method"] == "account"
+    assert match["matched_account_id"] in (accounts["acme"], accounts["acme_dup"])
+    assert "same company domain" in match["reason"] and match["confidence"] >= 0.8
+    decision = pipeline.query("SELECT owner_id, step FROM routing_decision WHERE lead_id = ?", [lead]).iloc[0]
+    assert (decision["owner_id"], decision["step"]) == (AVA, "customer_account")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level, expected", [("account", "acme_japan"), ("global_ultimate", "acme")])
+def test_a_business_unit_lead_routes_at_the_configured_hierarchy_level(pipeline, crm, rules_dir, level, expected):
+    set_matching(rules_dir, link={"hierarchy_level": level})
+    accounts = world(crm)
+    lead = crm.lead(company="Acme Japan", email="k@acme.co.jp", country="Japan")
+    pipeline.tick()
+    match = pipeline.query("SELECT * FROM lead_match WHERE lead_id = ?", [lead]).iloc[0]
+    assert match["matched_account_id"] == accounts["acme_japan"]
+    assert match["account_id"] == accounts[expected]
+    assert match["hierarchy_level"] == level
+
+
+@pytest.mark.slow
+def test_lead_to_lead_filters_and_incremental_rebuild(pipeline, crm, rules_dir):
+    set_matching(rules_dir, filters={"skip_types": ["Former Customer"]})
+    accounts = world(crm)
+    old = crm.account("Hooli Inc", website="hooli.xyz", type="Former Customer", owner=AVA)
+    owned = crm.lead(company="Initech", email="peter@initech.io", owner=HANNAH, status="Working",
+                     created=NOW - timedelta(days=10))
+    leads = {
+        "initech": crm.lead(company="Initech LLC", email="bill@initech.io"),
+        "hooli": crm.lead(company="Hooli", email="gavin@hooli.xyz"),
+    }
+    first = pipeline.tick()
+    assert first.metadata["account_master"]["accounts_changed"] == 5
+    m = pipeline.query("SELECT * FROM lead_match").set_index("lead_id")
+    assert m.loc[leads["initech"], "method"] == "lead"
+    assert m.loc[leads["initech"], "matched_lead_id"] == owned
+    assert m.loc[leads["initech"], "matched_lead_owner_id"] == HANNAH
+    assert pd.isna(m.loc[leads["hooli"], "account_id"]), "a Former Customer account is never matched"
+
+    crm.now = pipeline.now + timedelta(minutes=1)
+    crm.update("Account", accounts["globex"], crm.now, Name="Globex Deutschland GmbH")
+    second = pipeline.tick()
+    assert second.metadata["account_master"]["accounts_changed"] == 1, "only the renamed account is re-keyed"
+    keys = pipeline.query("SELECT name FROM account_match_key WHERE account_id = ?", [accounts["globex"]])
+    assert keys["name"].iloc[0] == "globex deutschland"
+    assert pipeline.query("SELECT count(*) AS n FROM account_master")["n"].iloc[0] == 5
+    assert old in set(pipeline.query("SELECT account_id FROM account_match_key")["account_id"])
+
+
+@pytest.mark.parametrize(
+    "filters, expected",
+    [
+        ({}, {"customer", "former", "dormant"}),
+        ({"skip_types": ["Former Customer"]}, {"customer", "dormant"}),
+        ({"skip_inactive_days": 365}, {"customer", "former"}),
+        ({"skip_types": ["Former Customer"], "skip_inactive_days": 365}, {"customer"}),
+    ],
+)
+def test_filters_keep_accounts_out_of_matching(filters, expected):
+    import duckdb
+
+    from pipelines.crm.fields import load_field_mapping
+    from pipelines.matching.match import accounts_to_match
+    from pipelines.matching.settings import MatchingSettings
+    from pipelines.warehouse.db import migrate
+    from tests.conftest import RULES
+
+    con = duckdb.connect()
+    migrate(con, load_field_mapping(RULES / "fields.yaml").mapped_columns())
+    rows = [("customer", "Customer", NOW - timedelta(days=5)), ("former", "Former Customer", NOW - timedelta(days=5)),
+            ("dormant", "Prospect", NOW - timedelta(days=900))]
+    for account_id, kind, active in rows:
+        con.execute("INSERT INTO account (account_id, type, created_at, last_activity_at) VALUES (?, ?, ?, ?)",
+                    [account_id, kind, active, active])
+        con.execute("INSERT INTO account_match_key (account_id, name) VALUES (?, ?)", [account_id, account_id])
+    table = accounts_to_match(con, MatchingSettings.model_validate({"filters": filters}), NOW)
+    assert set(con.execute(f"SELECT account_id FROM {table.relation}").df()["account_id"]) == expected

@@ -1,0 +1,109 @@
+"""Normalisation: the forms both sides of every comparison are reduced to."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pipelines.matching import normalise
+from pipelines.matching.keys import match_keys
+
+
+def one(fn, value, *args):
+    return fn(pd.Series([value]), *[pd.Series([a]) for a in args]).iloc[0]
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("International Business Machines Corporation", "international business machines"),
+        ("IBM Corp.", "ibm"),
+        ("Toyota Motor Co., Ltd.", "toyota motor"),  # two legal forms
+        ("Acme GmbH & Co. KG", "acme"),
+        ("Société Générale S.A.", "societe generale"),  # accents
+        ("The Coca-Cola Company", "coca cola"),  # article, punctuation
+        ("Procter & Gamble", "procter and gamble"),
+        ("  ", None),
+    ],
+)
+def test_company_names_lose_legal_forms_case_accents_and_punctuation(raw, expected):
+    assert one(normalise.company_name, raw) == expected
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("Acme International Technologies", "ACME Intl. Tech"),
+        ("Procter & Gamble", "Procter and Gamble Co."),
+        ("Initech Services Inc", "Initech Svcs"),
+    ],
+)
+def test_common_abbreviations_compare_equal(a, b):
+    assert one(normalise.name_match, a) == one(normalise.name_match, b)
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("International Business Machines Corp.", "ibm"),
+        ("Bank of America", "ba"),  # "of" is not an initial
+        ("IBM", None),  # one word: it may be an acronym, it has none
+    ],
+)
+def test_acronyms_come_from_the_identifying_words(raw, expected):
+    assert one(normalise.acronym, raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw, domain, label",
+    [
+        ("joe@us.ibm.com", "ibm.com", "ibm"),
+        ("https://www.ibm.com/jp-ja?x=1", "ibm.com", "ibm"),
+        ("www.ibm.co.jp", "ibm.co.jp", "ibm"),
+        ("ibm.jp", "ibm.jp", "ibm"),
+        ("not a domain", None, None),
+    ],
+)
+def test_registered_domains_and_their_labels(raw, domain, label):
+    got = one(normalise.registered_domain, raw)
+    assert got == domain
+    assert (one(normalise.domain_label, got) if got else None) == label
+
+
+@pytest.mark.parametrize(
+    "phone, country, expected",
+    [
+        ("213/467-1108", "US", "+12134671108"),
+        ("(415) 555-0100 x23", "US", "+14155550100"),  # extension dropped
+        ("03-1234-5678", "JP", "+81312345678"),  # national format, read with the record's country
+        ("+49 30 1234567", "US", "+49301234567"),  # an explicit + wins over the country
+        ("n/a", "US", None),
+        ("12", "US", None),
+    ],
+)
+def test_phones_to_e164(phone, country, expected):
+    assert one(normalise.phone_e164, phone, country) == expected
+
+
+@pytest.mark.parametrize(
+    "code, country, expected",
+    [("02134-1234", "US", "02134"), ("2134", "US", "02134"), ("sw1a 1aa", "GB", "SW1A1AA"), ("", "US", None)],
+)
+def test_postal_codes(code, country, expected):
+    assert one(normalise.postal_code, code, country) == expected
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [("8358 Sunset Boulevard West", "8358 Sunset Blvd. W."), ("12 Main Street, Suite #4", "12 main st ste 4")],
+)
+def test_street_forms(a, b):
+    assert one(normalise.street, a) == one(normalise.street, b)
+
+
+def test_match_keys_tolerate_missing_columns_and_empty_cells():
+    keys = match_keys(pd.DataFrame({"company": ["IBM Corp.", "", None], "email": ["joe@gmail.com", None, "x@acme.io"]}))
+    assert keys["name"].tolist() == ["ibm", None, None]
+    assert keys["domain"].tolist() == [None, None, "acme.io"], "free mail is never a company domain"
+    assert keys["is_free_mail"].tolist() == [True, False, False]
+    assert keys["phone"].isna().all() and keys["country"].isna().all()
