@@ -13,8 +13,9 @@ from datetime import timedelta
 
 import pytest
 
-from pipelines.crm.local import LocalCrm
 from pipelines.crm.base import CampaignMembership, Conversion, TaskSpec
+from pipelines.crm.local import LocalCrm
+from pipelines.warehouse import db
 from tests.conftest import HANNAH, LIAM, LUKAS, NOW, ZOE, ELLA
 
 pytestmark = pytest.mark.slow
@@ -81,6 +82,11 @@ def test_held_leads_are_released_changed_leads_move_and_onboarding_lands_once(pi
     assert member == {"CampaignId": campaign, "Status": "Responded"}
     kinds = pipeline.query("SELECT kind, status FROM ledger WHERE lead_id = ? ORDER BY kind", [customer])
     assert kinds.values.tolist() == [[k, "pushed"] for k in ("campaign", "convert", "fields", "owner", "task")]
+    # The CRM did the onboarding writes but their answers were lost (a crash before they were recorded):
+    # the next push retries them, and each lands once.
+    with db.connect(pipeline.warehouse) as con:
+        con.execute("UPDATE ledger SET status = 'pending', attempts = 0 WHERE lead_id = ? "
+                    "AND kind IN ('campaign', 'convert', 'task')", [customer])
 
     crm.update("Lead", leads["country_arrives"], NOW + timedelta(minutes=3), Country="Germany")
     crm.update("Lead", leads["moves_state"], NOW + timedelta(minutes=3), State="TX")
@@ -100,18 +106,26 @@ def test_held_leads_are_released_changed_leads_move_and_onboarding_lands_once(pi
                                 [leads["meeting"]]).itertuples(index=False)
     assert tuple(blocked) == ("updated", "meeting_booked")
     assert second.metadata["routing_decision"]["reroutes_blocked_by_policy"] == 1
-    assert second.metadata["crm_push"]["due"] == 2, "the released and the moved lead; nothing pushed again"
+    assert second.metadata["crm_push"]["due"] == 5, "the released and the moved lead, and the three retried writes"
+    assert second.metadata["crm_push"]["failed"] == 0
+    retried = pipeline.query("SELECT kind, status, attempts FROM ledger WHERE lead_id = ? AND kind IN "
+                             "('campaign', 'convert', 'task') ORDER BY kind", [customer])
+    assert retried.values.tolist() == [["campaign", "pushed", 1], ["convert", "pushed", 1], ["task", "pushed", 1]]
+    counts = crm.rows("SELECT (SELECT count(*) FROM Contact) AS contacts, (SELECT count(*) FROM CampaignMember) AS members, "
+                      "(SELECT count(*) FROM Task WHERE WhoId = ? OR WhoId = ?) AS tasks, "
+                      "(SELECT count(*) FROM Opportunity) AS opportunities", [customer, lead["ConvertedContactId"]])[0]
+    assert counts == {"contacts": 1, "members": 1, "tasks": 1, "opportunities": 1}
 
     pipeline.tick(NOW + timedelta(hours=2, minutes=1))
     late = owner_row(pipeline, leads["country_never"])
     assert (late["entry"], late["step"]) == ("released", "inbound_round_robin")
     assert late["owner_id"] in {LIAM, ZOE, ELLA}
-    assert len(crm.rows("SELECT Id FROM CampaignMember")) == 1 and len(crm.rows("SELECT Id FROM Contact")) == 1
 
 
 @pytest.mark.parametrize("write", ["conversion", "campaign", "task"])
 def test_each_onboarding_write_is_idempotent_on_retry(crm, write):
-    """A push retried after a lost answer (the CRM did the write) does it once, and says ok again."""
+    """Asked twice (a retry after a lost answer), the CRM does each write once and names the same record;
+    a conversion answers that the lead is converted already (the push takes that as done)."""
     account = crm.account("Initrode", website="initrode.com", owner=ELENA)
     lead = crm.lead(company="Initrode", email="pat@initrode.com")
     campaign = crm.campaign("Webinar 2026")
@@ -125,5 +139,54 @@ def test_each_onboarding_write_is_idempotent_on_retry(crm, write):
                  "SELECT count(*) AS n FROM Task"),
     }[write]
     first, again = call(), call()
-    assert first[0].ok and again[0].ok and first[0].crm_id == again[0].crm_id
+    assert first[0].ok and first[0].crm_id == again[0].crm_id
+    assert again[0].ok or again[0].error_code == "CANNOT_UPDATE_CONVERTED_LEAD"
+    assert again[0].ok is (write != "conversion")
     assert crm.rows(count)[0]["n"] == (2 if write == "conversion" else 1)
+
+
+@pytest.fixture(params=["local", "salesforce"])
+def adapter_and_crm(request, tmp_path):
+    """The sample CRM with a campaign, behind either adapter (the contract: both answer the same)."""
+    import sqlite3
+
+    from tests.sf_emulator.sample import write_sample_crm
+
+    path = write_sample_crm(tmp_path / "crm.sqlite")
+    with sqlite3.connect(path) as con:
+        con.execute("INSERT INTO Campaign (Id, Name, IsActive, CreatedDate, LastModifiedDate, SystemModstamp) "
+                    "VALUES ('701000000000000001', 'Webinar', 1, '2026-01-01T00:00:00.000+0000', "
+                    "'2026-01-01T00:00:00.000+0000', '2026-01-01T00:00:00.000+0000')")
+    if request.param == "local":
+        yield LocalCrm(path, clock=lambda: NOW), path
+        return
+    from pipelines.crm.salesforce import SalesforceCrm, load_settings
+    from tests.sf_emulator import PASSWORD, SECURITY_TOKEN, USERNAME
+
+    emu = request.getfixturevalue("sf_emulator").load_sqlite(path)
+    settings = load_settings({"username": USERNAME, "password": PASSWORD, "security_token": SECURITY_TOKEN,
+                              "bulk_poll_seconds": 0, "retry_backoff_seconds": 0})
+    adapter = SalesforceCrm(settings, http=emu.requests_session())
+    yield adapter, emu
+    adapter.close()
+
+
+def test_adding_leads_to_a_campaign_upserts_on_campaign_and_lead(adapter_and_crm):
+    from tests.sf_emulator.sample import L
+
+    adapter, crm = adapter_and_crm
+    campaign = "701000000000000001"
+    first = adapter.add_to_campaign([CampaignMembership("k1", campaign, L[1]), CampaignMembership("k2", campaign, L[2])])
+    again = adapter.add_to_campaign([CampaignMembership("k1-retry", campaign, L[1], status="Attended")])
+    missing = adapter.add_to_campaign([CampaignMembership("k3", "701000000000000999", L[3])])
+    assert [(r.record_id, r.ok) for r in first] == [("k1", True), ("k2", True)]
+    assert (again[0].record_id, again[0].ok, again[0].crm_id) == ("k1-retry", True, first[0].crm_id)
+    assert (missing[0].ok, missing[0].retryable) == (False, False)
+    if isinstance(crm, str):
+        import sqlite3
+
+        with sqlite3.connect(crm) as con:
+            members = con.execute("SELECT LeadId, Status FROM CampaignMember ORDER BY LeadId").fetchall()
+    else:
+        members = sorted((m["LeadId"], m["Status"]) for m in crm.records("CampaignMember"))
+    assert members == [(L[1], "Attended"), (L[2], "Responded")], "one member per lead, the retry updated it"

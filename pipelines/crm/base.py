@@ -196,8 +196,9 @@ class CrmAdapter(Protocol):
     def convert_leads(self, conversions: Sequence[Conversion]) -> list[WriteResult]:
         """Convert leads to contacts under their accounts; ``crm_id`` is the contact id.
 
-        A lead already converted under the same account answers ok with its contact: a push retried
-        after a lost answer is not an error (each onboarding write is idempotent on retry)."""
+        ``assign_account`` also gives the account to the owner. A lead converted already answers
+        ``CANNOT_UPDATE_CONVERTED_LEAD`` with the contact of its conversion in ``crm_id``: the push
+        takes that as the retry it is (the answer to the first attempt was lost)."""
 
     def add_to_campaign(self, memberships: Sequence[CampaignMembership]) -> list[WriteResult]:
         """Add leads to campaigns, or update their member status; ``record_id`` is the membership's ``key``,

@@ -5,8 +5,8 @@ validates writes the way Salesforce does where the pipeline depends on it: an
 owner must be an active user or a queue (``INACTIVE_OWNER_OR_USER``), a missing
 record is ``ENTITY_IS_DELETED``, a row held by another transaction (simulated by
 the ``_RecordLock`` table) is ``UNABLE_TO_LOCK_ROW``, and a converted lead cannot
-be converted again (under the same account, a retried conversion answers ok with its
-contact). Campaign members are upserted on (campaign, lead).
+be converted again (the answer names the contact of its conversion). Campaign members
+are upserted on (campaign, lead).
 """
 
 from __future__ import annotations
@@ -215,9 +215,6 @@ class LocalCrm:
                 owner = c.owner_id or (lead["OwnerId"] if lead else None)
                 if lead is None:
                     results.append(WriteResult(c.lead_id, False, "ENTITY_IS_DELETED", "lead not found"))
-                elif lead["IsConverted"] and lead["ConvertedAccountId"] == c.account_id:
-                    # Already converted under this account: a retry of a conversion whose answer was lost.
-                    results.append(WriteResult(c.lead_id, True, crm_id=lead["ConvertedContactId"]))
                 elif lead["IsConverted"]:
                     results.append(
                         WriteResult(c.lead_id, False, "CANNOT_UPDATE_CONVERTED_LEAD", "lead is already converted",
@@ -308,19 +305,19 @@ class LocalCrm:
             locked = {r[0] for r in con.execute("SELECT RecordId FROM _RecordLock")}
             for m in memberships:
                 lead = con.execute("SELECT IsConverted FROM Lead WHERE Id = ? AND IsDeleted = 0", [m.lead_id]).fetchone()
+                row = con.execute("SELECT Id FROM CampaignMember WHERE CampaignId = ? AND LeadId = ?",
+                                  [m.campaign_id, m.lead_id]).fetchone()
                 if m.campaign_id not in campaigns:
                     results.append(WriteResult(m.key, False, "INVALID_CROSS_REFERENCE_KEY", f"campaign {m.campaign_id} not found"))
                 elif not campaigns[m.campaign_id]:
                     results.append(WriteResult(m.key, False, "INVALID_CROSS_REFERENCE_KEY", f"campaign {m.campaign_id} is inactive"))
                 elif lead is None:
                     results.append(WriteResult(m.key, False, "ENTITY_IS_DELETED", "lead not found"))
-                elif lead[0]:
+                elif lead[0] and not row:
                     results.append(WriteResult(m.key, False, "CANNOT_UPDATE_CONVERTED_LEAD", "a converted lead cannot join a campaign"))
                 elif m.lead_id in locked or m.campaign_id in locked:
                     results.append(WriteResult(m.key, False, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record"))
                 else:
-                    row = con.execute("SELECT Id FROM CampaignMember WHERE CampaignId = ? AND LeadId = ?",
-                                      [m.campaign_id, m.lead_id]).fetchone()
                     if row:
                         con.execute("UPDATE CampaignMember SET Status = ?, LastModifiedDate = ?, SystemModstamp = ? WHERE Id = ?",
                                     [m.status, now, now, row[0]])

@@ -106,6 +106,13 @@ def apply_results(rows: pd.DataFrame, results: list[WriteResult], run: RunInfo, 
     return out
 
 
+def _converted_already(result: WriteResult) -> WriteResult:
+    """A retried conversion whose first answer was lost: the lead is converted, the contact is known. Done."""
+    if result.error_code == "CANNOT_UPDATE_CONVERTED_LEAD" and result.crm_id:
+        return WriteResult(result.record_id, True, crm_id=result.crm_id)
+    return result
+
+
 def _fail(rows: pd.DataFrame, code: str, message: pd.Series | str, run: RunInfo) -> pd.DataFrame:
     out = rows.copy()
     out["status"] = "failed"
@@ -196,7 +203,8 @@ class _Push:
                             assign_account=bool(p.get("assign_account", False)))
                  for lead, target, acc, p in zip(ready["lead_id"], ready["target_owner_id"],
                                                   ready["match_account_id"], payloads)]
-        self._call(self.crm.convert_leads, items, ready.assign(record_key=ready["lead_id"]))
+        self._call(lambda batch: [_converted_already(r) for r in self.crm.convert_leads(batch)], items,
+                   ready.assign(record_key=ready["lead_id"]))
 
     def tasks(self, rows: pd.DataFrame) -> None:
         ready, rows = self._gate(rows, "convert_status", "convert_error", "the conversion", optional=True)
