@@ -30,9 +30,8 @@ from pipelines.routing.day2_config import Day2Config, RecycleRule
 from pipelines.routing.frame import build_frame
 from pipelines.routing.lead_history import DEFAULT_COMPLETED
 from pipelines.routing.model import RuleSet
-from pipelines.routing.sla import activity_column, _text_list
+from pipelines.routing.sla import activity_column, sql_list
 from pipelines.stage import RunInfo
-from pipelines.warehouse.db import insert
 
 OPEN = "NOT coalesce(l.is_converted, false) AND NOT coalesce(l.is_deleted, false)"
 
@@ -47,7 +46,7 @@ def _progress_sql(config: Day2Config, mapping: FieldMapping) -> tuple[str, str]:
     parts = ["s.status_since", activity_column(config, mapping), "rd.at", "l.created_at"]
     if "task" in mapping.objects:
         joins.append(f"""LEFT JOIN (SELECT who_id, max(last_modified_at) AS at FROM crm_task
-                         WHERE status IN ({_text_list(completed)}) AND NOT coalesce(is_deleted, false) GROUP BY 1
+                         WHERE status IN ({sql_list(completed)}) AND NOT coalesce(is_deleted, false) GROUP BY 1
                          ) tk ON tk.who_id = l.lead_id""")
         parts.append("tk.at")
     if "event" in mapping.objects:
@@ -69,7 +68,7 @@ def stalled(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMappin
         cutoff = run.now - timedelta(minutes=rule.stalled_for.minutes)
         found = con.execute(
             f"""SELECT l.lead_id, l.status, {progress} AS progress_at FROM lead l {joins}
-                WHERE {OPEN} AND l.status IN ({_text_list(rule.statuses)}) AND {progress} <= ?
+                WHERE {OPEN} AND l.status IN ({sql_list(rule.statuses)}) AND {progress} <= ?
                   AND NOT EXISTS (SELECT 1 FROM reroute_blocked b WHERE b.lead_id = l.lead_id AND b.kind = 'recycled'
                                   AND b.lead_modstamp = l._modstamp)
                 ORDER BY l.lead_id""", params + [cutoff]).df()
@@ -163,7 +162,7 @@ def mark_dormant(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldM
             f"""INSERT OR REPLACE INTO dormant_lead (lead_id, since, why, status_at_start, activity_at_start, watched_from)
                 SELECT l.lead_id, coalesce(s.status_since, l._modstamp), 'status ' || l.status, l.status, {act}, ?::TIMESTAMP
                 FROM lead l LEFT JOIN lead_status s USING (lead_id)
-                WHERE {OPEN} AND l.status IN ({_text_list(reengage.dormant_statuses)})
+                WHERE {OPEN} AND l.status IN ({sql_list(reengage.dormant_statuses)})
                   AND NOT EXISTS (SELECT 1 FROM dormant_lead d WHERE d.lead_id = l.lead_id
                                   AND d.woken_at IS NULL AND d.ended_at IS NULL)""", [run.now]).fetchall()[0][0]
     return int(added)
@@ -179,7 +178,7 @@ def end_dormancy(con: duckdb.DuckDBPyConnection, rules: RuleSet, run: RunInfo) -
             FROM lead l WHERE l.lead_id = d.lead_id AND d.woken_at IS NULL AND d.ended_at IS NULL AND (
                  coalesce(l.is_converted, false) OR coalesce(l.is_deleted, false)
                  OR EXISTS (SELECT 1 FROM routing_decision x WHERE x.lead_id = d.lead_id AND x.created_at > d.watched_from)
-                 OR (d.why LIKE 'status %' AND l.status NOT IN ({_text_list(statuses)})))""", [run.now]).fetchall()[0][0])
+                 OR (d.why LIKE 'status %' AND l.status NOT IN ({sql_list(statuses)})))""", [run.now]).fetchall()[0][0])
 
 
 def woken(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping, run: RunInfo,
@@ -189,7 +188,7 @@ def woken(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping,
     r = config.reengage
     signals = []
     if r.status_leaves and r.dormant_statuses:
-        signals.append(("status", f"CASE WHEN l.status NOT IN ({_text_list(r.dormant_statuses)}) "
+        signals.append(("status", f"CASE WHEN l.status NOT IN ({sql_list(r.dormant_statuses)}) "
                                   f"AND s.status_since > d.watched_from THEN s.status_since END"))
     if r.activity_field:
         act = activity_column(config, mapping, r.activity_field)
@@ -221,13 +220,14 @@ def woken(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping,
     return found[~found["lead_id"].isin(busy)].reset_index(drop=True)
 
 
-def reopen(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping, ctx, run: RunInfo, busy: set[str],
-           route_frame) -> tuple[pd.DataFrame, int, int]:
-    """Route woken leads through the reopened flow (those the policy lets move): decisions, kept, woken."""
+def wake(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping, run: RunInfo,
+         busy: set[str]) -> tuple[pd.DataFrame, pd.Series, int, int]:
+    """Mark the dormant leads that woke up; return the routing frame of those the policy lets move, why each
+    woke up (a line per lead id), how many the policy kept, and how many woke up."""
     r = rules.day2.reengage
     found = woken(con, rules, mapping, run, busy)
     if found.empty:
-        return day2_decisions.concat([]), 0, 0
+        return found, pd.Series(dtype=object), 0, 0
     con.register("_woken", found[["lead_id", "since", "woken_by"]])
     try:
         con.execute("""UPDATE dormant_lead d SET woken_at = ?, woken_by = w.woken_by
@@ -239,15 +239,8 @@ def reopen(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping
     kept = int((~ok).sum())
     if kept:
         policy.record_blocked(con, frame[~ok], "reopened", why[~ok], protection[~ok], run)
-    if not ok.any():
-        return day2_decisions.concat([]), kept, len(found)
-    frame, found = frame[ok].reset_index(drop=True), found[ok].reset_index(drop=True)
-    decided = route_frame(con, mapping, frame, rules, r.flow, ctx)
     signal = {"status": "its status left " + "/".join(r.dormant_statuses), "activity": f"{r.activity_field} moved on",
               "new_activity": "a new task or meeting on it"}
-    note = (found["woken_by"].map(signal) + " (dormant since " + pd.to_datetime(found["since"]).dt.strftime("%Y-%m-%d")
-            + ", " + found["why"].astype(str) + ")").set_axis(found["lead_id"])
-    decided = decided.reset_index(drop=True)
-    return day2_decisions.with_reroute(decided, "reopened", "woke up", note.reindex(decided["lead_id"]).to_numpy()), \
-        kept, len(found)
-
+    notes = (found["woken_by"].map(signal) + " (dormant since " + pd.to_datetime(found["since"]).dt.strftime("%Y-%m-%d")
+             + ", " + found["why"].astype(str) + ")").set_axis(found["lead_id"])
+    return frame[ok].reset_index(drop=True), notes, kept, len(found)

@@ -33,7 +33,7 @@ from pipelines.ledger import decisions as decision_log
 from pipelines.routing import day2_decisions, hold, policy, pools, recycle, sla
 from pipelines.routing.conditions import evaluate
 from pipelines.routing.engine import RouteContext
-from pipelines.routing.frame import build_frame, load_related
+from pipelines.routing.frame import build_frame
 from pipelines.routing.model import Flow, RuleSet
 from pipelines.routing.route import _route, load_context
 from pipelines.stage import RunInfo, StageResult
@@ -130,6 +130,11 @@ class _Stage:
             return
         frame, found = frame[considered].reset_index(drop=True), found[considered].reset_index(drop=True)
         decided = _route(self.con, self.mapping, frame, rules, INACTIVE_FLOW, self.ctx).reset_index(drop=True)
+        unplaced = len(frame) - len(decided)
+        if unplaced:  # the step found nobody and has no fallback: they stay where they are, and ops should know
+            self.result.counts["inactive_owner_unplaced"] = unplaced
+            self.result.warnings.append(f"{unplaced} lead(s) of reps who left found no new owner: give "
+                                        f"inactive_owner in day2.yaml a fallback that ends in a queue")
         left = found.set_index("lead_id").loc[decided["lead_id"]]
         note = (self.ctx.names(left["left_owner_id"]).astype(str) + " left (" + left["why"] + ")").to_numpy(dtype=object)
         self.record(day2_decisions.with_reroute(decided, "inactive_owner", "owner left", note), "inactive_owner")
@@ -144,7 +149,7 @@ class _Stage:
         self.result.counts["sla_missed"] = len(missed)
         if missed.empty:
             return
-        decisions, kept = sla.act_on_misses(self.con, missed, self.rules, self.mapping, self.ctx, self.run, load_related)
+        decisions, kept = sla.act_on_misses(self.con, missed, self.rules, self.mapping, self.ctx, self.run)
         self.blocked("sla", kept)
         self.record(decisions, "sla")
 
@@ -163,10 +168,14 @@ class _Stage:
             return
         self.result.counts["dormant_added"] = recycle.mark_dormant(self.con, self.rules, self.mapping, self.run,
                                                                    day2_decisions.concat([]))
-        decisions, kept, woken = recycle.reopen(self.con, self.rules, self.mapping, self.ctx, self.run, self.busy, _route)
+        frame, notes, kept, woken = recycle.wake(self.con, self.rules, self.mapping, self.run, self.busy)
         self.result.counts["woken_up"] = woken
         self.blocked("reopened", kept)
-        self.record(decisions, "reopened")
+        if len(frame):
+            decided = _route(self.con, self.mapping, frame, self.rules, self.rules.day2.reengage.flow,
+                             self.ctx).reset_index(drop=True)
+            note = notes.reindex(decided["lead_id"]).to_numpy(dtype=object)
+            self.record(day2_decisions.with_reroute(decided, "reopened", "woke up", note), "reopened")
         recycle.end_dormancy(self.con, self.rules, self.run)
 
     def run_all(self) -> StageResult:

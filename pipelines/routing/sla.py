@@ -30,7 +30,7 @@ import pandas as pd
 from pipelines.crm.fields import FieldMapping
 from pipelines.routing import actions, day2_decisions, policy, pools as pool_mod, side_actions, trace, working_time
 from pipelines.routing.day2_config import Day2Config, SlaRule
-from pipelines.routing.frame import build_frame
+from pipelines.routing.frame import build_frame, load_related
 from pipelines.routing.model import RuleSet
 from pipelines.routing.pool_config import days_off_of
 from pipelines.stage import RunInfo
@@ -40,7 +40,8 @@ CURRENT = """cur AS (SELECT * FROM routing_decision QUALIFY row_number() OVER
              (PARTITION BY lead_id ORDER BY created_at DESC, decision_id DESC) = 1)"""
 
 
-def _text_list(values) -> str:
+def sql_list(values) -> str:
+    """Values as a SQL list of text literals (quotes doubled): statuses from the rules, never user input."""
     return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values) or "NULL"
 
 
@@ -159,7 +160,7 @@ def touches(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMappin
     touch = config.touch if config is not None else None
     if touch is None:
         return 0
-    status = (f"CASE WHEN s.status NOT IN ({_text_list(touch.status_leaves)}) AND s.status_since > a.started_at "
+    status = (f"CASE WHEN s.status NOT IN ({sql_list(touch.status_leaves)}) AND s.status_since > a.started_at "
               f"THEN s.status_since END") if touch.status_leaves else "NULL::TIMESTAMP"
     act = activity_column(config, mapping)
     activity = (f"CASE WHEN {act} > coalesce(a.activity_at_start, TIMESTAMP '1900-01-01') "
@@ -168,7 +169,7 @@ def touches(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMappin
     if touch.completed_task and "task" in mapping.objects:
         task = f"""(SELECT min(t.last_modified_at) FROM crm_task t
                     WHERE t.who_id = a.lead_id AND t.owner_id = a.owner_id AND NOT coalesce(t.is_deleted, false)
-                      AND t.status IN ({_text_list(touch.completed_task)}) AND t.last_modified_at >= a.started_at)"""
+                      AND t.status IN ({sql_list(touch.completed_task)}) AND t.last_modified_at >= a.started_at)"""
     found = con.execute(
         f"""WITH {CURRENT}, signals AS (
                 SELECT a.decision_id, a.due_at, a.outcome, {status} AS by_status, {activity} AS by_activity, {task} AS by_task
@@ -282,7 +283,7 @@ def _missed_text(rule: SlaRule, rows: pd.DataFrame, ctx) -> np.ndarray:
 
 
 def act_on_misses(con: duckdb.DuckDBPyConnection, missed: pd.DataFrame, rules: RuleSet, mapping: FieldMapping,
-                  ctx, run: RunInfo, load_related) -> tuple[pd.DataFrame, int]:
+                  ctx, run: RunInfo) -> tuple[pd.DataFrame, int]:
     """Decisions for the missed leads the reroute policy lets move; returns them and how many it kept."""
     config: Day2Config = rules.day2
     frame = build_frame(con, mapping, missed["lead_id"])
