@@ -127,7 +127,8 @@ def _fill(con: duckdb.DuckDBPyConnection, mapping: FieldMapping) -> pd.DataFrame
     if n:
         items = ", ".join(f'round(100.0 * count("{c}") / count(*), 1) AS "{c}"' for c in ENRICHED_FILL)
         row = con.execute(f"SELECT {items} FROM lead_enriched").df().iloc[0]
-        enriched = pd.DataFrame({"table": "lead_enriched", "column": ENRICHED_FILL, "before_pct": None,
+        enriched = pd.DataFrame({"table": "lead_enriched", "column": ENRICHED_FILL,
+                                 "before_pct": pd.Series([float("nan")] * len(ENRICHED_FILL), dtype=float),
                                  "after_pct": [float(row[c]) for c in ENRICHED_FILL]})
         rates = pd.concat([rates, enriched], ignore_index=True)
     return rates
