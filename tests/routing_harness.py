@@ -32,8 +32,13 @@ from tests.conftest import NOW
 
 
 def write_rules(rules_dir: Path, steps: str, tables: dict[str, tuple[str, str]] | None = None,
-                updated: str | None = None, watch: list[str] | None = None) -> None:
-    """Replace the flow with ``steps`` (YAML list items) and the tables with ``tables`` (name -> (keys, csv))."""
+                updated: str | None = None, watch: list[str] | None = None, day2: str | None = None) -> None:
+    """Replace the flow with ``steps`` (YAML list items) and the tables with ``tables`` (name -> (keys, csv));
+    ``day2.yaml`` with ``day2`` (none by default: the shipped one names the shipped steps)."""
+    if day2 is None:
+        (rules_dir / "day2.yaml").unlink(missing_ok=True)
+    else:
+        (rules_dir / "day2.yaml").write_text(textwrap.dedent(day2).lstrip())
     lines = ["version: 1", "tables:"]
     for name, (keys, csv) in (tables or {}).items():
         suffix = ".geojson" if csv.lstrip().startswith("{") else ".csv"

@@ -103,7 +103,8 @@ CUSTOMER_WHEN = "when: {field: account.type, equals: Customer}"
          "`task` does not take ['title']; it takes subject, due_in_hours, due_in_days, priority, description"),
         ("      assign: opportunity_owner\n      stages: [Negotiation, Scoping]",
          "      assign: opportunity_owner\n      stages: Negotiation", "`stages` needs a list, e.g. [Scoping, Negotiation]"),
-        ("    watch: [lead.status, lead.lead_score]\n", "\n",
+        ("    watch: [lead.status, lead.lead_score, lead.country_code, lead.state_code, lead.postal_code_norm,\n"
+         "            lead.industry, lead.size_band]\n", "\n",
          "flow 'updated' needs `watch: [fields]`: the fields whose change sends an already routed lead through it"),
     ],
 )

@@ -100,8 +100,8 @@ def test_an_owner_that_is_not_an_active_user_fails_the_owner_check(tmp_path):
     ("unified_leads_valid", "unified", False),
     ("enriched_leads_valid", "enriched", False),
     ("every_lead_decided_or_quarantined", "routing_decision", True),
-    ("owners_are_active", "routing_decision", True),
-    ("decisions_explained", "routing_decision", False),
+    ("owners_are_active", "reroutes", True),
+    ("decisions_explained", "reroutes", False),
 ])
 def test_checks_on_what_the_push_depends_on_block_it_and_the_rest_warn(check, asset, blocking):
     import dagster as dg

@@ -149,23 +149,25 @@ def test_only_leads_whose_watched_fields_change_are_rerouted_never_the_echo_of_o
     crm.update("Lead", leads["reopens"], crm.now, Status="New")                # nurtured lead comes back
     crm.update("Lead", leads["us_state"], crm.now, Title="CFO")                # not a watched field
     changed = pipeline.tick()
-    assert changed.metadata["routing_decision"]["leads_rerouted"] == 2
+    assert changed.metadata["routing_decision"]["leads_rerouted"] == 1
+    assert changed.metadata["reroutes"]["reopened"] == 1, "a nurtured lead coming back wakes up (day2.yaml)"
 
     new = pipeline.query("SELECT lead_id, entry, step, owner_id, replaces_decision_id, trace FROM routing_decision "
-                         "WHERE entry = 'updated'").set_index("lead_id")
+                         "WHERE entry IN ('updated', 'reopened')").set_index("lead_id")
     held = new.loc[leads["unqualified_hold"]]
     assert held["step"] == "activated_from_hold"
     assert held["replaces_decision_id"] == first.loc[leads["unqualified_hold"], "decision_id"]
     assert held["owner_id"] in EVENTS, "routed as a new lead: a webinar registration"
     assert crm.owner_of(leads["unqualified_hold"]) == held["owner_id"]
     reopened = new.loc[leads["reopens"]]
-    assert reopened["step"] == "reopened_lead" and reopened["owner_id"] == DIEGO
+    assert (reopened["entry"], reopened["step"], reopened["owner_id"]) == ("reopened", "back_to_last_rep", DIEGO)
     status = pipeline.query("SELECT status FROM ledger WHERE kind = 'owner' AND lead_id = ? ORDER BY created_at DESC",
                             [leads["reopens"]])["status"].iloc[0]
     assert status == "skipped_unchanged", "kept with its rep: nothing to push"
 
     quiet = pipeline.tick()
     assert quiet.metadata["routing_decision"]["leads_rerouted"] == 0, "one change re-routes once"
+    assert quiet.metadata["reroutes"]["rerouted"] == 0
 
     with db.connect(pipeline.warehouse, read_only=True) as con:
         text = explain(con, leads["unqualified_hold"])

@@ -158,10 +158,10 @@ def test_a_malformed_answer_is_a_clear_error_and_nothing_is_marked_pushed(twin_p
 def test_the_api_budget_ceiling_stops_the_push_and_says_so(twin_pipeline, org, monkeypatch):
     leads = seed(org)
     twin_pipeline.twin.before_tick(NOW)  # loads the org
-    monkeypatch.setenv("SALESFORCE_BULK_QUERY_THRESHOLD", "10000")  # the extract is five REST queries
+    monkeypatch.setenv("SALESFORCE_BULK_QUERY_THRESHOLD", "10000")  # the extract is seven REST queries
     monkeypatch.setenv("SALESFORCE_API_BUDGET_SHARE", "0.5")
     org.emu.daily_api_limit = 1000
-    org.emu.api_usage = 500 - 5  # the tick's five extract queries reach the ceiling; the push may not start
+    org.emu.api_usage = 500 - 7  # the tick's seven extract queries reach the ceiling; the push may not start
     blocked = twin_pipeline.tick(NOW)
     push = blocked.metadata["crm_push"]
     assert push["details"]["stopped"].startswith("API_BUDGET_REACHED") and push["crm_api_calls"] == 0
@@ -187,9 +187,10 @@ def test_a_quiet_tick_costs_one_query_per_object_and_a_trickle_pages_through_res
     org.emu.requests.clear()
     quiet = twin_pipeline.tick(NOW + timedelta(minutes=5))
     calls = quiet.metadata["crm_push"]["details"]["crm_api_this_tick"]
-    assert calls["by_kind"] == {"query": 5} and calls["calls"] == 5
-    assert quiet.metadata["raw_crm"]["details"]["crm_api_calls"] == 5
-    assert [(r.method, r.path.rsplit("/", 2)[-2]) for r in org.emu.requests] == [("GET", "queryAll")] * 5
+    # seven objects: leads, accounts, users, opportunities, queues, and tasks and events (day-2 touches, meetings)
+    assert calls["by_kind"] == {"query": 7} and calls["calls"] == 7
+    assert quiet.metadata["raw_crm"]["details"]["crm_api_calls"] == 7
+    assert [(r.method, r.path.rsplit("/", 2)[-2]) for r in org.emu.requests] == [("GET", "queryAll")] * 7
     assert quiet.metadata["crm_push"]["crm_api_calls"] == 0
 
     org.emu.page_size = 2
@@ -200,10 +201,10 @@ def test_a_quiet_tick_costs_one_query_per_object_and_a_trickle_pages_through_res
     assert tick.metadata["crm_push"]["pushed"] == 5
     extracted = tick.metadata["raw_crm"]
     pages = sum(max(1, -(-extracted[f"{obj}_extracted"] // 2)) for obj in ("lead", "account", "user", "opportunity",
-                                                                           "queue"))
+                                                                           "queue", "task", "event"))
     firsts = org.emu.requests.count(method="GET", path_contains="/queryAll/")
     nexts = sum(1 for r in org.emu.requests if r.method == "GET" and "/query/01g" in r.path)
-    assert (firsts, firsts + nexts) == (5, pages), "one query per object, then its nextRecordsUrl pages of two"
+    assert (firsts, firsts + nexts) == (7, pages), "one query per object, then its nextRecordsUrl pages of two"
     assert extracted["lead_extracted"] >= 5 and nexts >= 2
     assert all(org.owner_of(lead) == HANNAH for lead in new)
     assert org.emu.requests.count(method="PATCH", path_contains="/composite/sobjects") == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 
 import click
 
@@ -15,6 +15,12 @@ def _parse_now(value: str | None) -> datetime | None:
         return None
     ts = datetime.fromisoformat(value)
     return ts.replace(tzinfo=None) if ts.tzinfo is None else ts.astimezone().replace(tzinfo=None)
+
+
+def _utc(value: str) -> datetime:
+    """An ISO time as naive UTC (a time without a zone is UTC already)."""
+    ts = datetime.fromisoformat(value)
+    return ts if ts.tzinfo is None else ts.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 @click.group()
@@ -52,15 +58,41 @@ def init(accounts: int, leads: int, seed: int, now: str | None, keep_warehouse: 
 @demo.command()
 @click.option("--leads", default=25, show_default=True, help="New inbound leads to add.")
 @click.option("--seed", type=int, help="Seed (default: differs on every call).")
+@click.option("--now", help="Create them at this UTC time (ISO 8601), e.g. to replay a day with `tick --now`.")
 @friendly
-def trickle(leads: int, seed: int | None) -> None:
+def trickle(leads: int, seed: int | None, now: str | None) -> None:
     """Add new inbound leads to the demo CRM, as a web form would."""
     from pipelines.demo.trickle import trickle as add_leads
 
     s = settings()
     if not s.crm_path.exists():
         raise click.ClickException(f"No demo CRM at {s.crm_path}; run `leadroute demo init` first.")
-    summary = add_leads(s.crm_path, s.truth_dir, leads=leads, seed=seed, rules_dir=s.rules)
+    summary = add_leads(s.crm_path, s.truth_dir, leads=leads, seed=seed, rules_dir=s.rules,
+                        now=_utc(now) if now else None)
+    click.echo(summary.describe())
+
+
+@demo.command()
+@click.option("--now", required=True, help="When it happens (UTC, ISO 8601); tick at this time or later to see it.")
+@click.option("--touch", "touch_share", default=0.5, show_default=True,
+              help="Share of the reps' open New leads they touch (the rest will miss their SLA).")
+@click.option("--progress", default=3, show_default=True, help="Working leads that move on (qualified or disqualified).")
+@click.option("--reengage", default=2, show_default=True, help="Nurtured leads that fill in a form again.")
+@click.option("--rep-leaves", help="Deactivate this user id in the CRM, or `auto`: the SDR or AE with the most open leads.")
+@click.option("--seed", type=int, help="Seed (default: from the CRM and the time).")
+@friendly
+def activity(now: str, touch_share: float, progress: int, reengage: int, rep_leaves: str | None, seed: int | None) -> None:
+    """Day-2 life: reps touch some new leads, others progress, a rep may leave, nurtured leads come back."""
+    from pipelines.demo.day2 import simulate
+
+    s = settings()
+    if not s.crm_path.exists():
+        raise click.ClickException(f"No demo CRM at {s.crm_path}; run `leadroute demo init` first.")
+    try:
+        summary = simulate(s.crm_path, now=_utc(now), seed=seed, touch_share=touch_share, progress=progress,
+                           reengage=reengage, rep_leaves=rep_leaves)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(summary.describe())
 
 

@@ -1,5 +1,6 @@
 """``leadroute report``: what the pipeline has done: ticks, decisions, the ledger, quarantine,
-data quality (fill rates, checks) and the routing KPIs, in the terminal and as an HTML page."""
+data quality (fill rates, checks), the routing KPIs and day 2 (SLAs, reroutes, recycling,
+leakage), in the terminal and as an HTML page."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def _quality_and_kpis(con, s, html_path: Path | None) -> None:
 
     if not db.table_exists(con, "quality_check"):
         return  # a warehouse from before data quality was measured
-    k = compute_kpis(con, load_field_mapping(s.fields_file))
+    k = compute_kpis(con, load_field_mapping(s.fields_file), _rules_or_none(s.rules))
     click.echo("\nQuarantine by stage and reason (open)")
     click.echo(table(k.quarantine))
     fill = k.fill[k.fill["table"] == "lead"]
@@ -79,10 +80,39 @@ def _quality_and_kpis(con, s, html_path: Path | None) -> None:
     if len(k.fairness):
         click.echo("\nFairness within pools")
         click.echo(table(k.fairness))
+    _day2(k.day2)
     if html_path:
         html_path.parent.mkdir(parents=True, exist_ok=True)
         html_path.write_text(render(k, datetime.now(UTC).replace(tzinfo=None)), encoding="utf-8")
         click.echo(f"\nKPI page written to {html_path}")
+
+
+def _rules_or_none(path):
+    """The rules, for working-hour times; None when they do not load (the report still shows the rest)."""
+    from pipelines.routing.loader import load_rules
+    from pipelines.sourcefile import ConfigError
+
+    try:
+        return load_rules(path)
+    except (ConfigError, OSError):
+        return None
+
+
+def _day2(d) -> None:
+    """Day 2: what happened after the first assignment."""
+    if not d.totals:
+        return
+    click.echo("\nDay 2: first touch, reroutes, recycling, leakage")
+    click.echo(table(pd.DataFrame([{"kpi": n, "value": v} for n, v in d.totals.items()])))
+    click.echo("\nFirst-touch SLA compliance per SLA and pool (judged: touched or missed)")
+    click.echo(table(d.sla))
+    click.echo("\nFirst-touch SLA compliance per rep")
+    click.echo(table(d.sla_per_rep))
+    click.echo("\nReroutes by reason (decisions that replaced another)")
+    click.echo(table(d.reroutes))
+    leaked = d.leakage[d.leakage["leaked"] > 0] if len(d.leakage) else d.leakage
+    click.echo("\nLeakage: assigned leads never touched, past their SLA or too old, per rep")
+    click.echo(table(leaked))
 
 
 COMMANDS = [report]

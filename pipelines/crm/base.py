@@ -66,6 +66,19 @@ class Conversion:
     converted_status: str = "Qualified"
     create_opportunity: bool = False
     opportunity_name: str | None = None
+    assign_account: bool = False  # the owner becomes the account's owner too (account, contact, opportunity together)
+
+
+@dataclass(frozen=True)
+class CampaignMembership:
+    """The lead as a member of a campaign, upserted on (campaign, lead): a retried push never duplicates it.
+
+    ``key`` identifies the write in the answer (the ledger's record key)."""
+
+    key: str
+    campaign_id: str
+    lead_id: str
+    status: str = "Responded"
 
 
 @dataclass(frozen=True)
@@ -181,7 +194,15 @@ class CrmAdapter(Protocol):
         """Apply field updates (owner changes, routing reason); one result per update."""
 
     def convert_leads(self, conversions: Sequence[Conversion]) -> list[WriteResult]:
-        """Convert leads to contacts under their accounts; ``crm_id`` is the contact id."""
+        """Convert leads to contacts under their accounts; ``crm_id`` is the contact id.
+
+        ``assign_account`` also gives the account to the owner. A lead converted already answers
+        ``CANNOT_UPDATE_CONVERTED_LEAD`` with the contact of its conversion in ``crm_id``: the push
+        takes that as the retry it is (the answer to the first attempt was lost)."""
+
+    def add_to_campaign(self, memberships: Sequence[CampaignMembership]) -> list[WriteResult]:
+        """Add leads to campaigns, or update their member status; ``record_id`` is the membership's ``key``,
+        ``crm_id`` the campaign member id."""
 
     def upsert_tasks(self, tasks: Sequence[TaskSpec]) -> list[WriteResult]:
         """Create or update tasks by external key; ``crm_id`` is the task id."""

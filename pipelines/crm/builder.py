@@ -103,6 +103,35 @@ class CrmBuilder:
                               "Status": status, **self._system(created), **fields})
         return lid
 
+    def task(self, who: str, *, owner: str, when: datetime, status: str = "Completed", subject: str = "Call",
+             **fields) -> str:
+        """A task on a lead (a logged call when completed), created at ``when``."""
+        tid = self._id("Task")
+        self._insert("Task", {"Id": tid, "WhoId": who, "OwnerId": owner, "Subject": subject, "Status": status,
+                              **self._system(when), **fields})
+        return tid
+
+    def event(self, who: str, *, owner: str, starts: datetime, minutes: int = 30, subject: str = "Meeting",
+              created: datetime | None = None) -> str:
+        """A meeting with a lead, starting at ``starts``."""
+        eid = self._id("Event")
+        self._insert("Event", {"Id": eid, "WhoId": who, "OwnerId": owner, "Subject": subject,
+                               "StartDateTime": self._stamp(starts),
+                               "EndDateTime": self._stamp(starts + timedelta(minutes=minutes)),
+                               **self._system(created)})
+        return eid
+
+    def campaign(self, name: str, active: bool = True) -> str:
+        cid = self._id("Campaign")
+        self._insert("Campaign", {"Id": cid, "Name": name, "IsActive": int(active), **self._system(None)})
+        return cid
+
+    def rows(self, sql: str, params=()) -> list[dict]:
+        """Rows of a query on the CRM, as dicts (for assertions)."""
+        cur = self.con.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+
     def update(self, sobject: str, record_id: str, when: datetime, **fields) -> None:
         """Change a record as a CRM user would, bumping its SystemModstamp."""
         stamp = self._stamp(when)

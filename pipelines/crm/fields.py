@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef, load_yaml, locate, problems_from_validation
 from pipelines.warehouse.schema import Column
 
-ObjectName = Literal["lead", "account", "user", "opportunity", "queue"]
+ObjectName = Literal["lead", "account", "user", "opportunity", "queue", "task", "event"]
 FieldType = Literal["text", "int", "float", "bool", "timestamp", "date"]
 
 DUCKDB_TYPES: dict[str, str] = {
@@ -58,13 +58,19 @@ REQUIRED: dict[str, set[str]] = {
     "user": {"user_id", "name", "is_active"},
     "opportunity": {"opportunity_id", "account_id", "stage", "is_closed", "owner_id"},
     "queue": {"queue_id", "developer_name"},
+    # Optional objects (day-2 routing: touches and meetings); when mapped, these columns are needed.
+    "task": {"task_id", "who_id", "owner_id", "status", "last_modified_at", "is_deleted"},
+    "event": {"event_id", "who_id", "owner_id", "starts_at", "ends_at", "is_deleted"},
 }
+OPTIONAL_OBJECTS = frozenset({"task", "event"})
 KEY_COLUMN = {
     "lead": "lead_id",
     "account": "account_id",
     "user": "user_id",
     "opportunity": "opportunity_id",
     "queue": "queue_id",
+    "task": "task_id",
+    "event": "event_id",
 }
 
 
@@ -262,6 +268,8 @@ def _required_problems(mapping: FieldMapping, data: dict, file: str) -> list[Con
     out = []
     for obj, required in REQUIRED.items():
         if obj not in mapping.objects:
+            if obj in OPTIONAL_OBJECTS:
+                continue
             out.append(ConfigProblem(SourceRef(file, locate(data, ("objects",))), f"objects.{obj} is missing"))
             continue
         m = mapping.objects[obj]

@@ -5,7 +5,8 @@ validates writes the way Salesforce does where the pipeline depends on it: an
 owner must be an active user or a queue (``INACTIVE_OWNER_OR_USER``), a missing
 record is ``ENTITY_IS_DELETED``, a row held by another transaction (simulated by
 the ``_RecordLock`` table) is ``UNABLE_TO_LOCK_ROW``, and a converted lead cannot
-be converted again.
+be converted again (the answer names the contact of its conversion). Campaign members
+are upserted on (campaign, lead).
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.crm.base import CallCounter, Conversion, FieldInfo, RecordUpdate, TaskSpec, WriteResult
+from pipelines.crm.base import (
+    CallCounter,
+    CampaignMembership,
+    Conversion,
+    FieldInfo,
+    RecordUpdate,
+    TaskSpec,
+    WriteResult,
+)
 from pipelines.crm.fields import ObjectMapping
 from pipelines.crm.local_schema import KEY_PREFIX, OBJECTS, make_id, sf_datetime
 
@@ -240,6 +249,9 @@ class LocalCrm:
                             [opp_id, c.opportunity_name or f"{lead['Company'] or 'New'} - inbound", c.account_id,
                              "Prospecting", owner, lead["LeadSource"], now, now, now],
                         )
+                    if c.assign_account:
+                        con.execute("UPDATE Account SET OwnerId = ?, LastModifiedDate = ?, SystemModstamp = ? WHERE Id = ?",
+                                    [owner, now, now, c.account_id])
                     con.execute(
                         "UPDATE Lead SET IsConverted = 1, Status = ?, ConvertedAccountId = ?, ConvertedContactId = ?, "
                         "ConvertedOpportunityId = ?, ConvertedDate = ?, OwnerId = ?, LastModifiedDate = ?, "
@@ -281,6 +293,42 @@ class LocalCrm:
                     )
                     results.append(WriteResult(t.external_key, True, crm_id=task_id))
         self.counter.add("upsert", max(1, -(-len(tasks) // 200)))
+        return results
+
+    def add_to_campaign(self, memberships: Sequence[CampaignMembership]) -> list[WriteResult]:
+        if not memberships:
+            return []
+        results: list[WriteResult] = []
+        now = self._now()
+        with self._connect() as con:
+            campaigns = {r[0]: r[1] for r in con.execute("SELECT Id, IsActive FROM Campaign WHERE IsDeleted = 0")}
+            locked = {r[0] for r in con.execute("SELECT RecordId FROM _RecordLock")}
+            for m in memberships:
+                lead = con.execute("SELECT IsConverted FROM Lead WHERE Id = ? AND IsDeleted = 0", [m.lead_id]).fetchone()
+                row = con.execute("SELECT Id FROM CampaignMember WHERE CampaignId = ? AND LeadId = ?",
+                                  [m.campaign_id, m.lead_id]).fetchone()
+                if m.campaign_id not in campaigns:
+                    results.append(WriteResult(m.key, False, "INVALID_CROSS_REFERENCE_KEY", f"campaign {m.campaign_id} not found"))
+                elif not campaigns[m.campaign_id]:
+                    results.append(WriteResult(m.key, False, "INVALID_CROSS_REFERENCE_KEY", f"campaign {m.campaign_id} is inactive"))
+                elif lead is None:
+                    results.append(WriteResult(m.key, False, "ENTITY_IS_DELETED", "lead not found"))
+                elif lead[0] and not row:
+                    results.append(WriteResult(m.key, False, "CANNOT_UPDATE_CONVERTED_LEAD", "a converted lead cannot join a campaign"))
+                elif m.lead_id in locked or m.campaign_id in locked:
+                    results.append(WriteResult(m.key, False, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record"))
+                else:
+                    if row:
+                        con.execute("UPDATE CampaignMember SET Status = ?, LastModifiedDate = ?, SystemModstamp = ? WHERE Id = ?",
+                                    [m.status, now, now, row[0]])
+                        results.append(WriteResult(m.key, True, crm_id=row[0]))
+                    else:
+                        member_id = self._next_id(con, "CampaignMember")
+                        con.execute("INSERT INTO CampaignMember (Id, CampaignId, LeadId, Status, CreatedDate, LastModifiedDate, "
+                                    "SystemModstamp) VALUES (?,?,?,?,?,?,?)", [member_id, m.campaign_id, m.lead_id, m.status,
+                                                                              now, now, now])
+                        results.append(WriteResult(m.key, True, crm_id=member_id))
+        self.counter.add("upsert", max(1, -(-len(memberships) // 200)))
         return results
 
     def _next_id(self, con: sqlite3.Connection, sobject: str) -> str:

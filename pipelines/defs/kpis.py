@@ -11,17 +11,23 @@ def kpis(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, rules: RulesResource, clock: ClockResource
 ) -> dg.MaterializeResult:
     """Routing KPIs after the push: per rep and pool, unroutable and quarantined shares, reroutes,
-    time to assignment, fairness within pools, fill rates. Kept per run in the `kpi` table."""
+    time to assignment, fairness within pools, fill rates; day 2: SLA compliance per rep and pool,
+    time to first touch, reroutes by reason, recycled and reopened leads, leakage. Kept per run in
+    the `kpi` table."""
     mapping = rules.mapping()
     con = warehouse.connection(mapping)
     run = run_info(context, clock)
-    k = compute_kpis(con, mapping)
+    k = compute_kpis(con, mapping, rules.rules())
     upsert(con, "kpi", long_format(k, run.run_id, run.now), ["run_id", "measure", "dimension"])
-    md = {name: dg.MetadataValue.float(float(v)) for name, v in k.totals.items() if v is not None}
+    md = {name: dg.MetadataValue.float(float(v)) for name, v in {**k.totals, **k.day2.totals}.items() if v is not None}
     if len(k.per_owner):
         md["per_owner"] = dg.MetadataValue.md(k.per_owner.head(20).to_markdown(index=False))
     if len(k.fairness):
         md["fairness"] = dg.MetadataValue.md(k.fairness.to_markdown(index=False))
     if len(k.quarantine):
         md["quarantine"] = dg.MetadataValue.md(k.quarantine.to_markdown(index=False))
+    for name, frame in (("sla_compliance", k.day2.sla), ("sla_per_rep", k.day2.sla_per_rep),
+                        ("reroutes_by_reason", k.day2.reroutes), ("leakage_per_rep", k.day2.leakage)):
+        if len(frame):
+            md[name] = dg.MetadataValue.md(frame.head(30).to_markdown(index=False))
     return dg.MaterializeResult(metadata=md)

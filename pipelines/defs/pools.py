@@ -4,7 +4,7 @@ from pipelines.defs.resources import ClockResource, RulesResource, WarehouseReso
 from pipelines.routing.pool_report import member_table, overview
 
 
-@dg.asset(group_name="route", kinds={"duckdb"}, deps=["routing_decision"])
+@dg.asset(group_name="route", kinds={"duckdb"}, deps=["routing_decision", "reroutes"])
 def distribution_pools(
     warehouse: WarehouseResource, rules: RulesResource, clock: ClockResource
 ) -> dg.MaterializeResult:

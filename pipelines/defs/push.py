@@ -9,7 +9,7 @@ from pipelines.ledger.push import push
 from pipelines.ledger.summary import record_tick
 
 
-@dg.asset(group_name="crm_out", kinds={"duckdb"}, deps=["routing_decision"], retry_policy=CRM_RETRY)
+@dg.asset(group_name="crm_out", kinds={"duckdb"}, deps=["routing_decision", "reroutes"], retry_policy=CRM_RETRY)
 def crm_push(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,

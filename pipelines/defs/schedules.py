@@ -3,14 +3,14 @@ import dagster as dg
 from pipelines.defs.policy import WRITER_TAG
 
 TICK_ASSETS = ["raw_crm", "unified", "enriched", "account_master", "lead_match", "routing_rules",
-               "routing_decision", "distribution_pools", "crm_push", "kpis"]
+               "routing_decision", "reroutes", "distribution_pools", "crm_push", "kpis"]
 
 tick_job = dg.define_asset_job(
     "tick",
     selection=dg.AssetSelection.assets(*TICK_ASSETS),
     executor_def=dg.in_process_executor,
     tags=WRITER_TAG,
-    description="One routing tick: extract -> unify -> enrich -> master -> match -> route -> push.",
+    description="One routing tick: extract -> unify -> enrich -> master -> match -> route -> reroute -> push.",
 )
 
 IN_PROGRESS = [

@@ -6,7 +6,9 @@
 - time from lead creation to assignment (to the owner being set in the CRM);
 - fairness within each pool: each member's share, max/min, and how often members
   were skipped (availability, caps) with the last reason;
-- field fill rates, unified and enriched.
+- field fill rates, unified and enriched;
+- day-2 routing (:mod:`.day2`): SLA compliance per SLA, pool and rep, time to first touch,
+  reroutes by reason, recycled and reopened leads, leakage.
 
 One SQL query per KPI; :func:`long_format` flattens them into the ``kpi`` table.
 """
@@ -20,7 +22,9 @@ import duckdb
 import pandas as pd
 
 from pipelines.crm.fields import FieldMapping
+from pipelines.kpis import day2 as day2_kpis
 from pipelines.unify.fill_rates import fill_rates
+from pipelines.warehouse.db import table_exists
 
 CURRENT = """WITH cur AS (SELECT * FROM routing_decision QUALIFY row_number() OVER
              (PARTITION BY lead_id ORDER BY created_at DESC, decision_id DESC) = 1)"""
@@ -37,9 +41,11 @@ class Kpis:
     fill: pd.DataFrame = field(default_factory=pd.DataFrame)
     quarantine: pd.DataFrame = field(default_factory=pd.DataFrame)
     checks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    day2: day2_kpis.Day2Kpis = field(default_factory=day2_kpis.Day2Kpis)
 
 
-def compute_kpis(con: duckdb.DuckDBPyConnection, mapping: FieldMapping) -> Kpis:
+def compute_kpis(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, rules=None) -> Kpis:
+    """Every KPI; ``rules`` (the loaded RuleSet, when valid) adds day-2 times in working hours."""
     k = Kpis()
     row = con.execute(
         f"""{CURRENT}
@@ -109,6 +115,8 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, mapping: FieldMapping) -> Kpis:
         """SELECT check_name, asset, blocking, passed, failing_rows, seconds FROM quality_check
            WHERE run_id = (SELECT run_id FROM quality_check ORDER BY checked_at DESC LIMIT 1) ORDER BY check_name"""
     ).df()
+    if table_exists(con, "assignment"):  # a warehouse from before day-2 routing has none
+        k.day2 = day2_kpis.compute(con, rules)
     return k
 
 
@@ -119,7 +127,8 @@ def _fill(con: duckdb.DuckDBPyConnection, mapping: FieldMapping) -> pd.DataFrame
     if n:
         items = ", ".join(f'round(100.0 * count("{c}") / count(*), 1) AS "{c}"' for c in ENRICHED_FILL)
         row = con.execute(f"SELECT {items} FROM lead_enriched").df().iloc[0]
-        enriched = pd.DataFrame({"table": "lead_enriched", "column": ENRICHED_FILL, "before_pct": None,
+        enriched = pd.DataFrame({"table": "lead_enriched", "column": ENRICHED_FILL,
+                                 "before_pct": pd.Series([float("nan")] * len(ENRICHED_FILL), dtype=float),
                                  "after_pct": [float(row[c]) for c in ENRICHED_FILL]})
         rates = pd.concat([rates, enriched], ignore_index=True)
     return rates
@@ -138,6 +147,7 @@ def long_format(k: Kpis, run_id: str, now: datetime) -> pd.DataFrame:
     rows += [("fill_pct", f"{r.table}.{r.column}", float(r.after_pct)) for r in k.fill.itertuples()
              if pd.notna(r.after_pct)]
     rows += [("quarantined_by_reason", f"{r.stage}/{r.object}/{r.reason}", float(r.records)) for r in k.quarantine.itertuples()]
+    rows += day2_kpis.long_rows(k.day2)
     df = pd.DataFrame(rows, columns=["measure", "dimension", "value"]).drop_duplicates(["measure", "dimension"])
     df.insert(0, "computed_at", now)
     df.insert(0, "run_id", run_id)

@@ -76,6 +76,7 @@ def render(k: Kpis, generated_at: datetime) -> str:
         "<h2>Fairness within each pool</h2>",
         "<p>Each member's share of the pool's assignments; max/min ratio 1.0 is perfectly even. "
         "Skipped: members passed over for availability or caps.</p>", table_html(k.fairness),
+        *_day2_sections(k),
         "<h2>Field fill rates</h2><p>Light bar: the first CRM field alone; dark bar: after unification "
         "(and enrichment, for lead_enriched columns).</p>",
         bar_chart([f"{r.table}.{r.column}" for r in fill.itertuples()], fill["after_pct"].tolist(), "%",
@@ -85,3 +86,30 @@ def render(k: Kpis, generated_at: datetime) -> str:
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _day2_sections(k: Kpis) -> list[str]:
+    """Day 2: first-touch SLAs, time to first touch, reroutes by reason, recycling, leakage."""
+    d = k.day2
+    if not d.totals:
+        return []
+    t = d.totals
+    tiles = [("SLA compliance", f"{t.get('sla_compliance_pct')}%"), ("SLA misses", t.get("sla_missed")),
+             ("first touch (median)", f"{t.get('minutes_to_first_touch_median')} min"),
+             ("first touch, working time (median)", f"{t.get('working_minutes_to_first_touch_median')} min"),
+             ("recycled", t.get("recycled")), ("reopened", t.get("reopened")),
+             ("leaked", f"{t.get('leaked')} ({t.get('leakage_pct')}%)"),
+             ("kept by the reroute policy", t.get("reroutes_blocked_by_policy"))]
+    reps = d.sla_per_rep
+    return [
+        "<h2>Day 2: after the first assignment</h2>",
+        "<div class='tiles'>" + "".join(f"<div class='tile'>{html.escape(n)}<b>{html.escape(str(v))}</b></div>"
+                                       for n, v in tiles) + "</div>",
+        "<h2>First-touch SLA compliance per rep</h2><p>Of the assignments whose SLA was judged (touched or missed), "
+        "the share touched in time.</p>",
+        bar_chart(reps["rep"].tolist(), reps["compliance_pct"].astype(float).tolist(), "%") if len(reps) else "<p>(none)</p>",
+        "<h2>First-touch SLA compliance per SLA and pool</h2>", table_html(d.sla),
+        "<h2>Reroutes by reason</h2>", table_html(d.reroutes),
+        "<h2>Leakage per rep</h2><p>Leads still with the rep they were assigned to, never touched, past their SLA "
+        "or older than leakage_after (day2.yaml).</p>", table_html(d.leakage),
+    ]

@@ -14,8 +14,11 @@ A decision is immutable. Each one gets a ledger row per CRM write, keyed by
     "create_opportunity": false, "opportunity_name": null}``: convert the lead into a
     contact under the account, owned by the target owner;
   - ``{"kind": "task", "subject": "...", "due_date": "2026-11-21", "priority": "High",
-    "description": "..."}``: a follow-up task for the target owner, upserted on an
-    external key derived from the decision, so a retry never duplicates it.
+    "description": "..."}``: a follow-up task for the target owner (or the payload's
+    ``owner_id``, e.g. an escalation's manager), upserted on an external key derived from
+    the decision, so a retry never duplicates it;
+  - ``{"kind": "campaign", "campaign_id": "701...", "status": "Responded"}``: the lead as a
+    member of a campaign, upserted on (campaign, lead).
 """
 
 from __future__ import annotations
@@ -112,7 +115,7 @@ def record(
     return d
 
 
-SIDE_KINDS = ("fields", "convert", "task")
+SIDE_KINDS = ("fields", "convert", "task", "campaign")
 
 
 def _side_rows(d: pd.DataFrame, owner_rows: pd.DataFrame, run: RunInfo) -> pd.DataFrame:

@@ -13,9 +13,12 @@ watermarks advance.
 Writes go in dependency order, one phase per kind:
 
 1. ``owner`` and ``fields`` of the same lead as one record update;
-2. ``convert``, once the decision's owner change is in the CRM (a conversion
-   carries the owner, and must not race a pending owner change);
-3. ``task``, once the decision's conversion (if any) is in, so the task hangs on
+2. ``campaign``, once the owner change is in (a campaign member is the lead's, and
+   a converted lead can no longer join a campaign);
+3. ``convert``, once the decision's owner change is in the CRM (a conversion
+   carries the owner, and must not race a pending owner change), and its campaign
+   membership, if any, is answered;
+4. ``task``, once the decision's conversion (if any) is in, so the task hangs on
    the new contact rather than the converted lead.
 
 A side action whose prerequisite failed for good is failed too, with the reason.
@@ -29,7 +32,15 @@ from datetime import timedelta
 import duckdb
 import pandas as pd
 
-from pipelines.crm.base import Conversion, CrmAdapter, CrmUnavailable, RecordUpdate, TaskSpec, WriteResult
+from pipelines.crm.base import (
+    CampaignMembership,
+    Conversion,
+    CrmAdapter,
+    CrmUnavailable,
+    RecordUpdate,
+    TaskSpec,
+    WriteResult,
+)
 from pipelines.crm.fields import FieldMapping
 from pipelines.ledger import watermarks
 from pipelines.stage import RunInfo, StageResult
@@ -54,11 +65,13 @@ def due(con: duckdb.DuckDBPyConnection, run: RunInfo) -> pd.DataFrame:
     return con.execute(
         """SELECT g.*, d.reason, m.account_id AS match_account_id,
                   o.status AS owner_status, o.last_error AS owner_error,
-                  c.status AS convert_status, c.crm_record_id AS contact_id, c.last_error AS convert_error
+                  c.status AS convert_status, c.crm_record_id AS contact_id, c.last_error AS convert_error,
+                  k.status AS campaign_status
            FROM ledger g JOIN routing_decision d USING (decision_id)
            LEFT JOIN lead_match m ON m.lead_id = g.lead_id
            LEFT JOIN ledger o ON o.decision_id = g.decision_id AND o.kind = 'owner'
            LEFT JOIN ledger c ON c.decision_id = g.decision_id AND c.kind = 'convert'
+           LEFT JOIN ledger k ON k.decision_id = g.decision_id AND k.kind = 'campaign'
            WHERE g.status = 'pending' AND (g.next_attempt_at IS NULL OR g.next_attempt_at <= ?)
            ORDER BY m.account_id NULLS LAST, g.lead_id, g.kind""",
         [run.now],
@@ -91,6 +104,13 @@ def apply_results(rows: pd.DataFrame, results: list[WriteResult], run: RunInfo, 
     out["updated_at"] = run.now
     out["last_run_id"] = run.run_id
     return out
+
+
+def _converted_already(result: WriteResult) -> WriteResult:
+    """A retried conversion whose first answer was lost: the lead is converted, the contact is known. Done."""
+    if result.error_code == "CANNOT_UPDATE_CONVERTED_LEAD" and result.crm_id:
+        return WriteResult(result.record_id, True, crm_id=result.crm_id)
+    return result
 
 
 def _fail(rows: pd.DataFrame, code: str, message: pd.Series | str, run: RunInfo) -> pd.DataFrame:
@@ -164,16 +184,27 @@ class _Push:
                    if lead in set(rows["lead_id"])]
         self._call(lambda items: self.crm.update_records(self.sobject, items), updates, rows)
 
+    def campaigns(self, rows: pd.DataFrame) -> None:
+        ready, rows = self._gate(rows, "owner_status", "owner_error", "the owner change")
+        ready = ready.assign(record_key="leadroute-" + ready["decision_id"] + "-campaign")
+        items = [CampaignMembership(key=key, campaign_id=p["campaign_id"], lead_id=lead, status=p.get("status", "Responded"))
+                 for key, lead, p in zip(ready["record_key"], ready["lead_id"], (json.loads(x) for x in ready["payload"]))]
+        self._call(self.crm.add_to_campaign, items, ready)
+
     def conversions(self, rows: pd.DataFrame) -> None:
+        # A campaign membership of the same decision goes first: a converted lead can no longer join.
+        rows = rows[rows["campaign_status"].ne("pending").to_numpy()]
         ready, rows = self._gate(rows, "owner_status", "owner_error", "the owner change")
         payloads = [json.loads(p) for p in ready["payload"]]
         items = [Conversion(lead_id=lead, account_id=p.get("account_id") or acc, owner_id=target,
                             converted_status=p.get("converted_status", "Qualified"),
                             create_opportunity=bool(p.get("create_opportunity", False)),
-                            opportunity_name=p.get("opportunity_name"))
+                            opportunity_name=p.get("opportunity_name"),
+                            assign_account=bool(p.get("assign_account", False)))
                  for lead, target, acc, p in zip(ready["lead_id"], ready["target_owner_id"],
                                                   ready["match_account_id"], payloads)]
-        self._call(self.crm.convert_leads, items, ready.assign(record_key=ready["lead_id"]))
+        self._call(lambda batch: [_converted_already(r) for r in self.crm.convert_leads(batch)], items,
+                   ready.assign(record_key=ready["lead_id"]))
 
     def tasks(self, rows: pd.DataFrame) -> None:
         ready, rows = self._gate(rows, "convert_status", "convert_error", "the conversion", optional=True)
@@ -209,14 +240,16 @@ def push(con: duckdb.DuckDBPyConnection, crm: CrmAdapter, mapping: FieldMapping,
     p = _Push(con, crm, mapping, run, max_attempts)
     rows = due(con, run)
     p.updates(rows[rows["kind"].isin(["owner", "fields"])])
-    # Conversions and tasks read the statuses the phases before them just wrote.
+    # Campaigns, conversions and tasks read the statuses the phases before them just wrote.
+    later = due(con, run)
+    p.campaigns(later[later["kind"] == "campaign"])
     later = due(con, run)
     p.conversions(later[later["kind"] == "convert"])
     later = due(con, run)
     p.tasks(later[later["kind"] == "task"])
 
     done = pd.concat(p.done, ignore_index=True) if p.done else pd.DataFrame(columns=["kind", "status", "ok"])
-    for kind in ("owner", "fields", "convert", "task"):
+    for kind in ("owner", "fields", "campaign", "convert", "task"):
         part = done[done["kind"] == kind]
         if len(part):
             prefix = "" if kind == "owner" else f"{kind}_"

@@ -161,8 +161,10 @@ CHECKS: list[Check] = [
           "lead_id", _enriched),
     Check("every_lead_decided_or_quarantined", "routing_decision", True,
           "Blocks the push unless every lead has a decision or a quarantine item.", "lead_id", _coverage),
-    Check("owners_are_active", "routing_decision", True,
+    # After day-2 rerouting (the `reroutes` asset), so they see every write the push will make and every
+    # decision of the tick, first routings and reroutes alike.
+    Check("owners_are_active", "reroutes", True,
           "Blocks the push unless every owner it would write is an active user or a queue.", "lead_id", _owners),
-    Check("decisions_explained", "routing_decision", False,
+    Check("decisions_explained", "reroutes", False,
           "This tick's decisions: one per lead, an owner or a queue, a readable reason.", "lead_id", _decisions),
 ]

@@ -26,7 +26,7 @@ import pandas as pd
 
 from pipelines.crm.fields import FieldMapping
 from pipelines.ledger import decisions as decision_log
-from pipelines.routing import engine, pools
+from pipelines.routing import engine, policy, pools
 from pipelines.routing.model import RuleSet
 from pipelines.routing.simulate import prepare, target
 from pipelines.stage import RunInfo, StageResult
@@ -47,12 +47,8 @@ def current_decisions(con: duckdb.DuckDBPyConnection, start: date, end: date) ->
 
 
 def policy_allows(frame: pd.DataFrame, rules: RuleSet, ctx: engine.RouteContext) -> tuple[np.ndarray, pd.Series]:
-    """Which leads the rerouting policy lets move (see :mod:`pipelines.routing.policy` when present)."""
-    try:
-        from pipelines.routing.policy import movable
-    except ImportError:  # the policy module arrives with day-2 routing
-        return np.ones(len(frame), dtype=bool), pd.Series(None, index=frame.index, dtype=object)
-    return movable(frame, rules, ctx)
+    """Which leads the rerouting policy lets move: a backfill is a reroute like any other."""
+    return policy.movable(frame, rules, ctx)
 
 
 def backfill(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping, run: RunInfo,

@@ -27,12 +27,13 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from pipelines.routing import hold as hold_mod
 from pipelines.routing import pools as pool_mod
 from pipelines.routing import side_actions as side_mod
 from pipelines.routing import trace
 from pipelines.routing.actions import Resolution, merge, resolve
 from pipelines.routing.conditions import evaluate
-from pipelines.routing.model import ACCOUNT_ACTIONS, RuleSet, Step
+from pipelines.routing.model import ACCOUNT_ACTIONS, HOLD, RuleSet, Step
 from pipelines.routing.vocabulary import Columns
 
 UNROUTABLE = "Unroutable"
@@ -93,6 +94,7 @@ def route(frame: pd.DataFrame, rules: RuleSet, entry: str, ctx: RouteContext, *,
     out_side = np.full(n, None, dtype=object)
     out_via = np.full(n, None, dtype=object)
     out_pool = np.full(n, None, dtype=object)
+    out_action = np.full(n, None, dtype=object)  # set where a step held the lead (action "hold")
     decided_at = np.full(n, len(steps), dtype=int)
     tried = np.zeros((n, len(steps)), dtype=bool)  # steps that applied but found nobody
     attempts = np.full(n, "", dtype=object)  # their JSON, in order
@@ -101,6 +103,11 @@ def route(frame: pd.DataFrame, rules: RuleSet, entry: str, ctx: RouteContext, *,
         if not remaining.any():
             break
         applies = remaining & evaluate(step.when, frame, rules, columns)
+        if step.hold is not None and applies.any():
+            applies = _hold(step, i, frame, applies, rules, ctx, columns, remaining, decided_at, out_queue,
+                            out_detail, out_action, tried, attempts)
+            if step.action.assign == HOLD:
+                continue  # a step that only holds: the leads it lets go move on to the next step
         if not applies.any():
             continue
         sub = frame[applies]
@@ -134,6 +141,7 @@ def route(frame: pd.DataFrame, rules: RuleSet, entry: str, ctx: RouteContext, *,
         decided[:] = True
     step_names = np.array([s.name for s in steps] + [NO_STEP], dtype=object)[decided_at]
     actions = np.array([s.action.assign for s in steps] + ["queue"], dtype=object)[decided_at]
+    actions = np.where(pd.isna(out_action), actions, out_action).astype(object)
     traces = trace.build(
         n, entry=entry, version=rules.version, step_names=[s.name for s in steps],
         conditions=[s.when.describe() if s.when else None for s in steps] + [None],
@@ -168,6 +176,8 @@ def used_columns(frame: pd.DataFrame, rules: RuleSet) -> tuple[list[str], list[s
         named.update(flow.watch, (f"prior.{w}" for w in flow.watch))
         for step in flow.steps:
             named.update(step.when.fields() if step.when else [])
+            if step.hold is not None:
+                named.update(step.hold.fields())
             for action in (step.action, step.fallback):
                 if action is not None:
                     named.update(action.fields())
@@ -180,6 +190,27 @@ def used_columns(frame: pd.DataFrame, rules: RuleSet) -> tuple[list[str], list[s
     # (the validator sees to that): they count as empty. prior.* stays absent for new leads.
     missing = sorted(c for c in named - set(frame.columns) if not c.startswith(("prior.", "last_decision.")))
     return keep, missing
+
+
+def _hold(step: Step, i: int, frame: pd.DataFrame, applies: np.ndarray, rules: RuleSet, ctx, columns: Columns,
+          remaining: np.ndarray, decided_at: np.ndarray, out_queue: np.ndarray, out_detail: np.ndarray,
+          out_action: np.ndarray, tried: np.ndarray, attempts: np.ndarray) -> np.ndarray:
+    """Decide the leads ``step`` holds (action hold, in their queue); return the leads it lets go on."""
+    held, why = hold_mod.holding(step.hold, frame, applies, rules, ctx, columns)
+    rows = np.flatnonzero(held)
+    if len(rows):
+        out_queue[rows] = hold_mod.queue_of(step.hold, frame, rules, rows)
+        out_detail[rows] = why[rows]
+        out_action[rows] = hold_mod.HOLD_ACTION
+        decided_at[rows] = i
+        remaining[rows] = False
+    going = applies & ~held
+    if step.action.assign == HOLD and going.any():
+        tried[going, i] = True
+        note = trace.text(f"holds leads {step.hold.describe()}; this one may go on")
+        item = np.full(int(going.sum()), '{"step": ' + trace.text(step.name) + ', "outcome": ' + note + "}", dtype=object)
+        attempts[going] = trace.join(attempts[going], item)
+    return going
 
 
 def _side(step: Step, rows: pd.DataFrame, res: Resolution, ok: np.ndarray, ctx: RouteContext) -> np.ndarray:
@@ -199,6 +230,8 @@ def _evidence(frame: pd.DataFrame, steps: list[Step], decided_at: np.ndarray) ->
         if not len(rows):
             continue
         cols = (step.when.fields() if step.when else []) + step.action.fields()
+        if step.hold is not None and step.hold.until is not None:
+            cols += step.hold.until.fields()
         if step.fallback:
             cols += step.fallback.fields()
         if step.action.assign in ACCOUNT_ACTIONS or any(c.startswith("account.") for c in cols):

@@ -12,7 +12,11 @@ import duckdb
 import pandas as pd
 
 from pipelines.routing.side_actions import describe as describe_side
-from pipelines.warehouse.db import first_row
+from pipelines.warehouse.db import first_row, table_exists
+
+ENTRY_LABELS = {"new": "new lead", "updated": "updated lead, re-routed", "sla": "first-touch SLA missed, re-routed",
+                "inactive_owner": "its owner left, re-routed", "recycled": "stalled, recycled",
+                "reopened": "woke up, routed as reopened", "released": "released from hold"}
 
 
 def _name(con: duckdb.DuckDBPyConnection, owner_id: str | None) -> str:
@@ -53,12 +57,18 @@ def explain(con: duckdb.DuckDBPyConnection, lead_id: str) -> str:
     side = con.execute(
         "SELECT g.decision_id, g.kind, g.status, g.last_error FROM ledger g JOIN routing_decision d USING (decision_id) "
         "WHERE d.lead_id = ? AND g.kind <> 'owner'", [lead_id]).df()
+    day2 = table_exists(con, "assignment")
+    if day2:
+        lines += _blocked_lines(con, lead_id)
+    clocks = con.execute("SELECT * FROM assignment WHERE lead_id = ?", [lead_id]).df() if day2 else pd.DataFrame()
     for i, d in decisions.iterrows():
         lines.append("")
         label = "Latest decision" if i == 0 else "Earlier decision"
-        entry = {"new": "new lead", "updated": "updated lead, re-routed"}.get(d["entry"], f"{d['entry']} lead")
+        entry = ENTRY_LABELS.get(d["entry"], f"{d['entry']} lead")
         lines.append(f"{label} {d['decision_id'][:8]} ({entry}, rules {d['rules_version']}, {d['created_at']} UTC)")
         trace = json.loads(d["trace"]) if isinstance(d["trace"], str) else {}
+        if isinstance(trace.get("reroute"), dict) and trace["reroute"].get("why"):
+            lines.append(f"  why it moved: {trace['reroute']['why']}")
         lines += _trace_lines(trace, d["step"], "  ")
         target = f"queue {d['queue']}" if isinstance(d["queue"], str) else _name(con, d["owner_id"])
         lines.append(f"  routed to: {target}")
@@ -66,10 +76,46 @@ def explain(con: duckdb.DuckDBPyConnection, lead_id: str) -> str:
             lines.append(f"  replaces decision {d['replaces_decision_id'][:8]}")
         lines += _push_lines(d)
         for row in side[side["decision_id"] == d["decision_id"]].itertuples():
-            what = {"convert": "conversion", "task": "follow-up task", "fields": "field update"}.get(row.kind, row.kind)
+            what = {"convert": "conversion", "task": "follow-up task", "fields": "field update",
+                    "campaign": "campaign membership"}.get(row.kind, row.kind)
             extra = f" ({row.last_error})" if isinstance(row.last_error, str) else ""
             lines.append(f"  CRM {what}: {row.status}{extra}")
+        if len(clocks):
+            lines += _clock_lines(clocks[clocks["decision_id"] == d["decision_id"]])
     return "\n".join(lines)
+
+
+def _when(ts) -> str:
+    return f"{pd.Timestamp(ts):%Y-%m-%d %H:%M} UTC"
+
+
+def _clock_lines(rows: pd.DataFrame) -> list[str]:
+    """The first-touch clock of an assignment (day2.yaml): due, touched or missed, and what the miss did."""
+    out = []
+    for a in rows.itertuples():
+        sla = f" ({a.sla})" if isinstance(a.sla, str) else ""
+        if pd.isna(a.started_at):
+            out.append(f"  first touch{sla}: {'clock not started: ' + a.note if isinstance(a.note, str) else 'clock starts when the owner change is in the CRM'}")
+            continue
+        text = f"  first touch{sla}: clock started {_when(a.started_at)}"
+        if pd.notna(a.due_at):
+            text += f", due {_when(a.due_at)}"
+        if pd.notna(a.touched_at):
+            text += f"; touched {_when(a.touched_at)} ({a.touch})"
+        if pd.notna(a.missed_at):
+            text += f"; missed (miss {int(a.miss_number)})"
+        if a.outcome not in ("open", "touched", "touched_late", "missed"):
+            text += f"; {str(a.outcome).replace('_', ' ')}"
+        out.append(text)
+        if isinstance(a.note, str) and pd.notna(a.missed_at):
+            out.append(f"    {a.note}")
+    return out
+
+
+def _blocked_lines(con: duckdb.DuckDBPyConnection, lead_id: str) -> list[str]:
+    rows = con.execute("SELECT kind, reason, first_blocked_at, last_blocked_at FROM reroute_blocked WHERE lead_id = ? "
+                       "ORDER BY last_blocked_at", [lead_id]).df()
+    return [f"  not moved ({r.kind.replace('_', ' ')}, {_when(r.last_blocked_at)}): {r.reason}" for r in rows.itertuples()]
 
 
 def _trace_lines(trace: dict, step: str, indent: str) -> list[str]:

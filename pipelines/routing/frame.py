@@ -10,6 +10,8 @@ Rules name fields as ``namespace.column``:
   (the stages of the open opportunities of its duplicate cluster, ``;``-separated);
 - ``match.*``: the match itself (``match.matched``, ``match.confidence``,
   ``match.reason``, ``match.matched_lead_owner_id``, ``match.matched_lead_owner_role``...);
+- the lead's history and activity (:mod:`.lead_history`): ``lead.last_rep_id``,
+  ``lead.owner_history``, ``lead.open_meetings``, ``lead.sla_misses``...;
 - for updated leads (:mod:`.update`): ``prior.<field>`` (a watched field's value when
   leadroute last looked) and ``last_decision.*`` (step, queue, owner_id, entry, created_at).
 
@@ -27,6 +29,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.crm.fields import FieldMapping
+from pipelines.routing import lead_history
 from pipelines.warehouse.schema import TABLES
 
 _ENRICHED_LEAD = [c for c in TABLES["lead_enriched"].column_names if not c.startswith("_") and c != "lead_id"]
@@ -58,7 +61,7 @@ _OPEN_OPPS = """
 
 
 def available_fields(mapping: FieldMapping) -> dict[str, set[str]]:
-    lead_cols = set(mapping.objects["lead"].fields) | set(_ENRICHED_LEAD) | set(_LEAD_EXTRA)
+    lead_cols = set(mapping.objects["lead"].fields) | set(_ENRICHED_LEAD) | set(_LEAD_EXTRA) | set(lead_history.FIELDS)
     account_cols = set(mapping.objects["account"].fields) | set(_ENRICHED_ACCOUNT) | set(_MASTER) | set(_ACCOUNT_EXTRA)
     return {"lead": lead_cols, "account": account_cols, "match": set(_MATCH), "last_decision": set(LAST_DECISION)}
 
@@ -78,6 +81,7 @@ def build_frame(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, lead_ids:
     items += [f'l."{c}" AS "lead.{c}"' for c in lead_cols]
     items += [f'e."{c}" AS "lead.{c}"' for c in _ENRICHED_LEAD if c not in lead_cols]
     items += [f'{sql} AS "lead.{c}"' for c, sql in _LEAD_EXTRA.items()]
+    items += [f'{sql} AS "lead.{c}"' for c, sql in lead_history.FIELDS.items()]
     items += [f'{sql} AS "match.{c}"' for c, sql in _MATCH.items()]
     items += _account_items(mapping, "a", "ae", "am")
     items += [f'{sql} AS "account.{c}"' for c, sql in _ACCOUNT_EXTRA.items()]
@@ -101,6 +105,7 @@ def build_frame(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, lead_ids:
             LEFT JOIN account_master am ON am.account_id = m.account_id
             LEFT JOIN account up ON up.account_id = am.ultimate_parent_id
             LEFT JOIN ({_OPEN_OPPS}) oo ON oo.master_id = coalesce(am.master_id, m.account_id)
+            {lead_history.joins(mapping)}
             ORDER BY i._order
             """
         ).df()

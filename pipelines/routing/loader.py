@@ -19,6 +19,7 @@ import pandas as pd
 from pipelines.routing import geo
 from pipelines.routing import tables as table_mod
 from pipelines.routing.coverage import VALUE_SETS
+from pipelines.routing.day2_config import CALENDAR_UNITS, parse_day2
 from pipelines.routing.model import (
     ACTIONS,
     KEY_KINDS,
@@ -30,8 +31,11 @@ from pipelines.routing.model import (
     FieldCondition,
     Flow,
     GroupCondition,
+    HOLD,
+    Hold,
     InTableCondition,
     NotCondition,
+    PolicyRule,
     QueueDecl,
     RuleSet,
     SideAction,
@@ -46,9 +50,9 @@ from pipelines.sourcefile import ConfigError, ConfigProblem, LineDict, SourceRef
 
 FLOW_FILE = "flow.yaml"
 QUEUES_FILE = "queues.yaml"
-ENTRIES = ("new", "updated")
+ENTRIES = ("new", "updated", "reopened")  # reopened: dormant leads that engage again (day2.yaml)
 TABLE_KEY_KINDS = tuple(KEY_KINDS)
-SIDE_KEYS = {"convert": "convert", "task": "task", "set": "set"}
+SIDE_KEYS = {"convert": "convert", "task": "task", "set": "set", "campaign": "campaign"}
 
 
 def _suggest(word: str, options) -> str:
@@ -206,6 +210,9 @@ class _Parser:
             if "subject" not in node:
                 self.problem(where, "`task` needs a `subject`")
                 return None
+        if kind == "campaign" and not node.get("campaign_id"):
+            self.problem(where, "`campaign` needs a `campaign_id`: the CRM id of the campaign (701...)")
+            return None
         texts = {k: v for k, v in node.items() if kind == "set" or k in ("subject", "description")}
         templates = {k: parse_template(str(v), where) for k, v in texts.items()}
         params = {k: v for k, v in node.items() if k not in templates}
@@ -257,7 +264,7 @@ class _Parser:
         if not isinstance(node, dict) or "step" not in node:
             self.problem(where, "each step needs a name: `- step: some_name`")
             return None
-        known = {"step", "description", "when", "fallback", *SIDE_ACTIONS}
+        known = {"step", "description", "when", "fallback", "hold", *SIDE_ACTIONS}
         action_node = LineDict({k: v for k, v in node.items() if k not in known})
         action_node.line, action_node.key_lines = node.line, node.key_lines
         when = None
@@ -265,7 +272,18 @@ class _Parser:
             when = self.condition(file, node["when"])
             if when is None:
                 return None
-        action = self.action(file, action_node, f"step {node['step']!r}")
+        hold = None
+        if "hold" in node:
+            hold = self.hold(file, node["hold"], self.where(file, node, "hold"), str(node["step"]))
+            if hold is None:
+                return None
+        if hold is not None and not action_node:
+            # A step that only holds: the leads it releases go on to the next step.
+            if "fallback" in node or any(k in node for k in SIDE_ACTIONS):
+                self.problem(where, f"step {node['step']!r} only holds (no assign:), so it takes no fallback or side actions")
+            action = Action(where=self.where(file, node, "hold"), assign=HOLD)
+        else:
+            action = self.action(file, action_node, f"step {node['step']!r}")
         if action is None:
             return None
         fallback = None
@@ -278,7 +296,68 @@ class _Parser:
                 if parsed is not None:
                     side.append(parsed)
         return Step(where=where, name=str(node["step"]), description=str(node.get("description", "")),
-                    when=when, action=action, fallback=fallback, side_actions=side)
+                    when=when, action=action, fallback=fallback, side_actions=side, hold=hold)
+
+    def hold(self, file: str, node: Any, where: SourceRef, step: str) -> Hold | None:
+        """``hold: {until: <condition>, at_most: {hours: 2}, until_working_hours: <pool>, queue: <queue>}``."""
+        allowed = {"until", "at_most", "until_working_hours", "queue"}
+        if not isinstance(node, dict) or not node or set(node) - allowed:
+            extra = sorted(set(node) - allowed) if isinstance(node, dict) else []
+            self.problem(where, f"step {step!r}: `hold` takes {', '.join(sorted(allowed))}"
+                                + (f", not {extra}" if extra else "")
+                                + "; e.g. hold: {until: {field: lead.country_code, is_not_empty}, at_most: {hours: 2}}")
+            return None
+        where = self.where(file, node)
+        until = None
+        if "until" in node:
+            until = self.condition(file, node["until"])
+            if until is None:
+                return None
+        minutes = None
+        if "at_most" in node:
+            at_most = node["at_most"]
+            unit = next(iter(at_most), None) if isinstance(at_most, dict) and len(at_most) == 1 else None
+            value = at_most.get(unit) if unit else None
+            if unit not in CALENDAR_UNITS or not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+                self.problem(self.where(file, node, "at_most"), f"step {step!r}: `hold.at_most` needs one of "
+                                                                f"{', '.join(CALENDAR_UNITS)} with a number, e.g. {{hours: 2}}")
+                return None
+            minutes = float(value) * CALENDAR_UNITS[unit]
+        if until is None and minutes is None and "until_working_hours" not in node:
+            self.problem(where, f"step {step!r}: `hold` needs `until`, `at_most` or `until_working_hours`, "
+                                f"or it would hold leads forever")
+            return None
+        return Hold(where=where, until=until, at_most_minutes=minutes,
+                    until_working_hours=str(node["until_working_hours"]) if node.get("until_working_hours") else None,
+                    queue=str(node["queue"]) if node.get("queue") else None)
+
+    def reroute_policy(self, data: LineDict, file: str) -> list[PolicyRule]:
+        """``reroute_policy:``: a list of protections ``{name, description, keep_when: <condition>}``."""
+        raw = data.get("reroute_policy")
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            self.problem(self.where(file, data, "reroute_policy"),
+                         "`reroute_policy` needs a list of protections: - {name: .., description: .., keep_when: <condition>}")
+            return []
+        out, names = [], set()
+        for node in raw:
+            where = self.where(file, node)
+            if not isinstance(node, dict) or not {"name", "keep_when"} <= set(node):
+                self.problem(where, "each protection of the reroute policy needs `name` and `keep_when: <condition>` "
+                                    "(a lead for which it holds is never rerouted)")
+                continue
+            unknown = set(node) - {"name", "description", "keep_when"}
+            if unknown:
+                self.problem(where, f"reroute policy {node['name']!r}: unknown key(s) {sorted(unknown)}")
+            if str(node["name"]) in names:
+                self.problem(where, f"reroute policy name {node['name']!r} is used twice")
+            names.add(str(node["name"]))
+            cond = self.condition(file, node["keep_when"])
+            if cond is not None:
+                out.append(PolicyRule(where=where, name=str(node["name"]), description=str(node.get("description", "")),
+                                      keep_when=cond))
+        return out
 
     def tables(self, data: LineDict, file: str) -> tuple[dict[str, TableDecl], dict[str, pd.DataFrame]]:
         decls, rows = {}, {}
@@ -423,10 +502,12 @@ def load_rules(root: str | Path) -> RuleSet:
     try:
         data = load_yaml(root / FLOW_FILE, flow_file) or LineDict()
         flows = p.flows(data, flow_file)
+        policy = p.reroute_policy(data, flow_file)
         tables, table_rows = p.tables(data, flow_file)
         pools = p.pools()
         queues = p.queues()
         reps = p.reps()
+        day2 = parse_day2(root, p)
     except ConfigError as exc:
         raise ConfigError(p.problems + exc.problems) from None
     errors = [x for x in p.problems if x.severity == "error"]
@@ -434,4 +515,4 @@ def load_rules(root: str | Path) -> RuleSet:
         raise ConfigError(p.problems)
     version, files = rules_version(root)
     return RuleSet(root=str(root), version=version, flows=flows, tables=tables, table_rows=table_rows,
-                   pools=pools, queues=queues, reps=reps, files=files)
+                   pools=pools, queues=queues, reps=reps, files=files, reroute_policy=policy, day2=day2)

@@ -207,14 +207,17 @@ class SideActionSpec:
 SIDE_ACTIONS: dict[str, SideActionSpec] = {
     s.name: s
     for s in [
-        SideActionSpec("convert", "convert the lead into a contact under the matched account (owned by the new owner)",
-                       ("converted_status", "create_opportunity", "opportunity_name"),
-                       "convert: {converted_status: Qualified}   # or convert: true"),
+        SideActionSpec("convert", "convert the lead into a contact under the matched account (owned by the new owner); "
+                       "create_opportunity adds an opportunity, assign_account makes the new owner the account's owner too",
+                       ("converted_status", "create_opportunity", "opportunity_name", "assign_account"),
+                       "convert: {converted_status: Qualified, create_opportunity: true}   # or convert: true"),
         SideActionSpec("task", "a follow-up task for the new owner, due within a time; text may name fields in {braces}",
                        ("subject", "due_in_hours", "due_in_days", "priority", "description"),
                        "task: {subject: 'Call {lead.company}', due_in_hours: 4, priority: High}"),
         SideActionSpec("set", "set lead fields (names under writes: in fields.yaml); text may name fields in {braces}",
                        (), "set: {routing_reason: 'Customer account {account.name}'}"),
+        SideActionSpec("campaign", "add the lead to a CRM campaign (a member with a status; once, however often retried)",
+                       ("campaign_id", "status"), "campaign: {campaign_id: '701000000000000001', status: Responded}"),
     ]
 }
 
@@ -230,12 +233,57 @@ class Template(Node):
 
 
 class SideAction(Node):
-    kind: str  # convert | task | set
+    kind: str  # convert | task | set | campaign
     params: dict[str, Any] = {}
     templates: dict[str, Template] = {}  # param name -> template (task subject/description, set values)
 
     def fields(self) -> list[str]:
         return [f for t in self.templates.values() for f in t.fields()]
+
+
+class Hold(Node):
+    """A step's ``hold:``: the leads it applies to wait (no owner yet) until they may go on.
+
+    A lead is held while ``until`` does not hold yet, the pool ``until_working_hours`` names
+    has nobody in working hours, and it is less than ``at_most_minutes`` old (counted from
+    ``lead.created_at``). Holding is stateless: each tick the held leads are routed again
+    (:mod:`pipelines.routing.hold`), and a lead the step no longer holds takes the step's
+    action, or goes on to the next step when the step only holds.
+    """
+
+    until: Condition | None = None
+    at_most_minutes: float | None = None
+    until_working_hours: str | None = None  # a pool: held while none of its members is in working hours
+    queue: str | None = None  # where held leads wait; by default where they are (the intake queue)
+
+    def describe(self) -> str:
+        parts = []
+        if self.until is not None:
+            parts.append(self.until.describe())
+        if self.until_working_hours:
+            parts.append(f"a member of pool {self.until_working_hours} is in working hours")
+        text = "until " + " and ".join(parts) if parts else "for a while"
+        if self.at_most_minutes is not None:
+            text += f", at most {_duration(self.at_most_minutes)} after the lead came in"
+        return text
+
+    def fields(self) -> list[str]:
+        return (self.until.fields() if self.until is not None else []) + ["lead.created_at", "lead.owner_queue"]
+
+
+def _duration(minutes: float, working: bool = False) -> str:
+    """``90`` -> "90 minutes", ``120`` -> "2 hours", ``1440`` -> "1 day" (working: "2 working hours")."""
+    kind = "working " if working else ""
+    if minutes % 1440 == 0 and not working:
+        value, unit = minutes / 1440, "day"
+    elif minutes % 60 == 0:
+        value, unit = minutes / 60, f"{kind}hour"
+    else:
+        value, unit = minutes, f"{kind}minute"
+    return f"{value:g} {unit}{'' if value == 1 else 's'}"
+
+
+HOLD = "hold"  # the action of a step that only holds (no assign:): released leads go on to the next step
 
 
 class Step(Node):
@@ -245,6 +293,15 @@ class Step(Node):
     action: Action
     fallback: Action | None = None
     side_actions: list[SideAction] = []
+    hold: Hold | None = None
+
+
+class PolicyRule(Node):
+    """One protection of the reroute policy: a lead for which ``keep_when`` holds is never rerouted."""
+
+    name: str
+    description: str = ""
+    keep_when: Condition
 
 
 class Flow(Node):
@@ -309,6 +366,9 @@ class RuleSet:
     queues: dict[str, QueueDecl]
     reps: Any  # pandas DataFrame, one row per roster entry, with `_line`
     files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
+    # Which leads may be rerouted at all (flow.yaml `reroute_policy:`), applied to every kind of reroute.
+    reroute_policy: list[PolicyRule] = field(default_factory=list)
+    day2: Any = None  # day2_config.Day2Config from day2.yaml (SLAs, recycling, re-engagement, inactive owners)
 
     @property
     def intake_queues(self) -> list[str]:

@@ -8,8 +8,10 @@ Which leads are decided this tick:
   before leadroute, or by hand) gets a ``keep`` decision: it is in the ledger, and
   nothing is pushed;
 - a lead already decided whose *watched* fields changed (``watch:`` of the ``updated``
-  flow, see :mod:`.update`) goes through the ``updated`` flow; a step that decides it
-  makes a new decision that replaces the previous one (``replaces_decision_id``);
+  flow, see :mod:`.update`) goes through the ``updated`` flow, unless the reroute policy
+  (:mod:`.policy`) keeps it where it is; a step that decides it makes a new decision that
+  replaces the previous one (``replaces_decision_id``); a held lead (:mod:`.hold`) waits
+  for its release instead;
 - converted and deleted leads are never routed.
 
 So every extracted lead has a decision in the ledger, with an owner or a named
@@ -23,7 +25,7 @@ import pandas as pd
 
 from pipelines.crm.fields import FieldMapping
 from pipelines.ledger import decisions as decision_log
-from pipelines.routing import engine, pools, update
+from pipelines.routing import engine, policy, pools, update
 from pipelines.routing.frame import build_frame, load_related
 from pipelines.routing.model import RuleSet
 from pipelines.stage import RunInfo, StageResult
@@ -86,10 +88,19 @@ def route_leads(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMa
 
     # Updated leads first: only leads decided before this tick can have changed since.
     changed, looked = update.changed_leads(con, mapping, watched)
+    if len(changed) and "last_decision.action" in changed:
+        # A held lead is not routed yet: the day-2 stage releases it through the new flow (see .hold).
+        changed = changed[changed["last_decision.action"].ne("hold").to_numpy()].reset_index(drop=True)
     rerouted = pd.DataFrame()
+    blocked = 0
     if len(changed) and "updated" in rules.flows:
-        rerouted = _route(con, mapping, changed, rules, "updated", ctx)
-        decision_log.record(con, rerouted, entry="updated", **record)
+        ok, why, rule_of = policy.screen(changed, rules, "updated", ctx)
+        blocked = int((~ok).sum())
+        if blocked:
+            policy.record_blocked(con, changed[~ok], "updated", why[~ok], rule_of[~ok], run)
+        if ok.any():
+            rerouted = _route(con, mapping, changed[ok].reset_index(drop=True), rules, "updated", ctx)
+            decision_log.record(con, rerouted, entry="updated", **record)
     update.remember(con, looked, watched, run.now)
 
     intake_ids = [ctx.queue_ids[q] for q in rules.intake_queues if q in ctx.queue_ids]
@@ -110,7 +121,7 @@ def route_leads(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMa
         update.remember(con, build_frame(con, mapping, kept["lead_id"]), watched, run.now)
     states = pools.save_states(con, ctx.pool_states, run.now)
     result.counts = {"leads_routed": len(intake), "leads_kept": len(kept), "leads_rerouted": len(rerouted),
-                     "updated_leads_checked": len(looked)}
+                     "updated_leads_checked": len(looked), "reroutes_blocked_by_policy": blocked}
     decided = pd.concat([d for d in (routed, rerouted) if len(d)], ignore_index=True) if len(routed) or len(rerouted) else routed
     if len(decided):
         per_step = decided["step"].value_counts()

@@ -82,6 +82,7 @@ def _one(action: SideAction, frame: pd.DataFrame, now) -> np.ndarray:
                           ("converted_status", trace.text(str(action.params.get("converted_status", "Qualified")))),
                           ("create_opportunity", json.dumps(bool(action.params.get("create_opportunity", False)))),
                           ("opportunity_name", json.dumps(action.params.get("opportunity_name"))),
+                          ("assign_account", json.dumps(bool(action.params.get("assign_account", False)))),
                           ("account_id", trace.encode(account.to_numpy(dtype=object)))], n)
         # A lead with no matched account cannot be converted under it: no convert for it.
         has = account.notna().to_numpy() & (account.astype(str) != "").to_numpy()
@@ -96,6 +97,9 @@ def _one(action: SideAction, frame: pd.DataFrame, now) -> np.ndarray:
                           ("due_date", trace.text(due.date().isoformat())),
                           ("priority", trace.text(str(action.params.get("priority", "Normal")))),
                           ("description", trace.encode(description.to_numpy(dtype=object)))], n)
+    if action.kind == "campaign":
+        return trace.obj([("kind", '"campaign"'), ("campaign_id", trace.text(str(action.params["campaign_id"]))),
+                          ("status", trace.text(str(action.params.get("status") or "Responded")))], n)
     if action.kind == "set":
         fields = trace.obj([(name, trace.encode(v.to_numpy(dtype=object))) for name, v in filled.items()], n)
         return trace.obj([("kind", '"fields"'), ("fields", fields)], n)
@@ -115,4 +119,6 @@ def describe(actions: list) -> list[str]:
             out.append(f"task for the new owner: {a['subject']!r}, due {a['due_date']}, priority {a['priority']}")
         elif a["kind"] == "fields":
             out.append("set " + ", ".join(f"{k} = {v!r}" for k, v in a["fields"].items()))
+        elif a["kind"] == "campaign":
+            out.append(f"add to campaign {a['campaign_id']} as {a.get('status', 'Responded')}")
     return out

@@ -10,6 +10,7 @@ file and line to fix.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pandas as pd
 from pipelines.crm.fields import FieldMapping
 from pipelines.routing import tables as table_mod
 from pipelines.routing.coverage import coverage_problems, range_problems
+from pipelines.routing.day2_config import check_day2
 from pipelines.routing.frame import available_fields
 from pipelines.routing.loader import _suggest
 from pipelines.routing.model import (
@@ -36,6 +38,9 @@ from pipelines.routing.roster import check_against_crm
 from pipelines.sourcefile import ConfigProblem, SourceRef
 
 
+CAMPAIGN_ID = r"701[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?"
+
+
 def conditions(cond: Condition | None):
     """Every node of a condition tree, depth first."""
     if cond is None:
@@ -50,7 +55,7 @@ def conditions(cond: Condition | None):
 
 class _Checker:
     def __init__(self, rules: RuleSet, mapping: FieldMapping, crm_users: pd.DataFrame | None, now: datetime):
-        self.rules, self.now, self.crm_users = rules, now, crm_users
+        self.rules, self.now, self.crm_users, self.mapping = rules, now, crm_users, mapping
         self.fields = available_fields(mapping)
         self.writes = set(mapping.objects["lead"].writes)
         self.problems: list[ConfigProblem] = []
@@ -144,6 +149,9 @@ class _Checker:
                 self.err(where, f"flow {target!r} is not defined in flow.yaml")
             elif target == "updated":
                 self.err(where, "only the updated flow may send leads on (to the new flow), not the other way round")
+            elif target == "reopened":
+                self.err(where, "no flow may send leads to the reopened flow: day2.yaml `reengage` does, for dormant "
+                                "leads that engage again")
 
     def flows(self) -> None:
         for flow in self.rules.flows.values():
@@ -159,9 +167,14 @@ class _Checker:
                 self.action(step.action)
                 if step.fallback:
                     self.action(step.fallback)
+                if step.hold is not None:
+                    self.hold(step)
                 for side in step.side_actions:
                     for f in side.fields():
                         self.field(side.where, f)
+                    if side.kind == "campaign" and not re.fullmatch(CAMPAIGN_ID, str(side.params.get("campaign_id"))):
+                        self.err(side.where, f"campaign_id {side.params.get('campaign_id')!r} is not a CRM campaign id "
+                                             f"(15 or 18 letters and digits, starting with 701)")
                     if side.kind == "set":
                         for name in side.templates:
                             if name not in self.writes:
@@ -171,6 +184,23 @@ class _Checker:
                 if step.when is None and final.assign == "queue" and catch_all is None:
                     catch_all = step.name
             self.flow = None
+
+    def hold(self, step) -> None:
+        hold = step.hold
+        if self.flow is not None and self.flow.entry != "new":
+            self.err(hold.where, f"step {step.name!r}: `hold` only applies in the new flow (held leads are routed "
+                                 f"through it again each tick)")
+        self.condition(hold.until)
+        if hold.until_working_hours is not None and hold.until_working_hours not in self.rules.pools:
+            self.err(hold.where, f"step {step.name!r}: hold until_working_hours names unknown pool "
+                                 f"{hold.until_working_hours!r}{_suggest(hold.until_working_hours, self.rules.pools)}")
+        if hold.queue is not None and hold.queue not in self.rules.queues:
+            self.err(hold.where, f"step {step.name!r}: unknown hold queue {hold.queue!r}{_suggest(hold.queue, self.rules.queues)}")
+
+    def reroute_policy(self) -> None:
+        """Protections read the lead as it is (lead., account., match.), in every kind of reroute."""
+        for rule in self.rules.reroute_policy:
+            self.condition(rule.keep_when, namespaces=("lead", "account", "match"))
 
     def tables(self) -> None:
         for name, decl in self.rules.tables.items():
@@ -223,6 +253,8 @@ class _Checker:
 
     def run(self) -> list[ConfigProblem]:
         self.flows()
+        self.reroute_policy()
+        check_day2(self)
         self.tables()
         self.pools()
         self.reps()

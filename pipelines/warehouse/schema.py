@@ -41,7 +41,8 @@ class Table:
     def ddl(self, extra: list[Column] | None = None) -> str:
         cols = list(self.columns) + list(extra or [])
         body = ",\n  ".join(f'"{c.name}" {c.type}' for c in cols)
-        if self.key:
+        # A mapped table of an object the mapping leaves out (tasks, events) has no key column: no key.
+        if self.key and set(self.key) <= {c.name for c in cols}:
             body += ",\n  PRIMARY KEY (" + ", ".join(f'"{k}"' for k in self.key) + ")"
         return f'CREATE TABLE IF NOT EXISTS "{self.name}" (\n  {body}\n)'
 
@@ -129,6 +130,8 @@ TABLES: dict[str, Table] = {
         _raw("user", "User records as extracted."),
         _raw("opportunity", "Opportunity records as extracted."),
         _raw("queue", "Queues (Group of type Queue) as extracted."),
+        _raw("task", "Tasks (calls, emails, to-dos) as extracted: a completed one on a lead is a touch."),
+        _raw("event", "Events (meetings) as extracted: one ahead protects a lead from rerouting."),
         Table(
             "extract_log",
             "extract",
@@ -172,6 +175,10 @@ TABLES: dict[str, Table] = {
             ("opportunity_id",), True,
         ),
         Table("crm_queue", "unify", "CRM queues by developer name.", UNIFIED_SYSTEM, ("queue_id",), True),
+        Table("crm_task", "unify", "CRM tasks with canonical columns (who_id: the lead).", UNIFIED_SYSTEM,
+              ("task_id",), True),
+        Table("crm_event", "unify", "CRM events (meetings) with canonical columns (who_id: the lead).", UNIFIED_SYSTEM,
+              ("event_id",), True),
         Table(
             "lead_enriched",
             "enrich",
@@ -441,6 +448,85 @@ TABLES: dict[str, Table] = {
             key=("pool", "sticky_key"),
         ),
         Table(
+            "lead_status",
+            "reroute",
+            "Per lead, its status and since when leadroute has seen it: progress (and the SLA touch "
+            "'status left New') is a status change, which the CRM does not date for us.",
+            _cols(
+                ("lead_id", "VARCHAR"),
+                ("status", "VARCHAR"),
+                ("status_since", "TIMESTAMP", "the version in which leadroute first saw this status "
+                                              "(first sight: the lead's last change, a conservative bound)"),
+                ("previous_status", "VARCHAR"),
+                ("checked_at", "TIMESTAMP"),
+            ),
+            key=("lead_id",),
+        ),
+        Table(
+            "assignment",
+            "reroute",
+            "One row per lead given to a rep by a decision: when it landed in the CRM, the first-touch SLA "
+            "(day2.yaml) and its due time in the rep's working hours, the first touch, the miss. The source "
+            "of SLA compliance, time to first touch and leakage.",
+            _cols(
+                ("decision_id", "VARCHAR"),
+                ("lead_id", "VARCHAR"),
+                ("owner_id", "VARCHAR", "the rep"),
+                ("step", "VARCHAR"),
+                ("pool", "VARCHAR"),
+                ("sla", "VARCHAR", "the SLA of day2.yaml timing it; empty: none (still counted for leakage)"),
+                ("status_at_start", "VARCHAR"),
+                ("activity_at_start", "TIMESTAMP", "the touch activity field when the assignment was made"),
+                ("opened_at", "TIMESTAMP", "when leadroute started tracking it (the decision's tick)"),
+                ("started_at", "TIMESTAMP", "when the owner change landed in the CRM: the SLA clock starts"),
+                ("due_at", "TIMESTAMP", "started_at + the SLA's time, counted in the rep's working hours"),
+                ("touched_at", "TIMESTAMP", "the first touch (status change, activity, completed task)"),
+                ("touch", "VARCHAR", "what the first touch was: status, activity or task"),
+                ("missed_at", "TIMESTAMP", "when leadroute found the SLA missed"),
+                ("miss_number", "INTEGER", "the lead's consecutive misses, this one included"),
+                ("outcome", "VARCHAR", "open, touched, touched_late, missed, superseded, reassigned_in_crm, "
+                                       "closed (converted, deleted) or not_landed (the owner push failed)"),
+                ("closed_at", "TIMESTAMP"),
+                ("note", "VARCHAR", "what happened at the miss (rerouted, escalated, kept by the reroute policy)"),
+            ),
+            key=("decision_id",),
+        ),
+        Table(
+            "dormant_lead",
+            "reroute",
+            "Leads asleep (recycled by leadroute, or in a dormant status of day2.yaml reengage), and when one "
+            "woke up (a status reset, a new activity): it is then routed through the reopened flow.",
+            _cols(
+                ("lead_id", "VARCHAR"),
+                ("since", "TIMESTAMP"),
+                ("why", "VARCHAR", "recycled by <rule>, or status <status>"),
+                ("status_at_start", "VARCHAR"),
+                ("activity_at_start", "TIMESTAMP"),
+                ("watched_from", "TIMESTAMP", "when leadroute started watching: only later signals wake it"),
+                ("woken_at", "TIMESTAMP"),
+                ("woken_by", "VARCHAR", "the signal: status, activity or new_activity"),
+                ("ended_at", "TIMESTAMP", "no longer dormant for another reason (converted, routed otherwise)"),
+            ),
+            key=("lead_id", "since"),
+        ),
+        Table(
+            "reroute_blocked",
+            "reroute",
+            "Reroutes the reroute policy (flow.yaml) refused, with the protection and the reason; kept per lead "
+            "and kind so `leadroute explain` can say why a lead did not move.",
+            _cols(
+                ("lead_id", "VARCHAR"),
+                ("kind", "VARCHAR", "updated, sla, inactive_owner, recycled, reopened, backfill"),
+                ("rule", "VARCHAR", "the protection that holds"),
+                ("reason", "VARCHAR"),
+                ("lead_modstamp", "TIMESTAMP", "the lead version judged; an unchanged lead is not judged again"),
+                ("first_blocked_at", "TIMESTAMP"),
+                ("last_blocked_at", "TIMESTAMP"),
+                ("run_id", "VARCHAR"),
+            ),
+            key=("lead_id", "kind"),
+        ),
+        Table(
             "quality_check",
             "checks",
             "Result of each data quality check (Great Expectations suite) in each run.",
@@ -529,4 +615,6 @@ OBJECT_TABLES = {
     "user": ("raw_user", "crm_user"),
     "opportunity": ("raw_opportunity", "opportunity"),
     "queue": ("raw_queue", "crm_queue"),
+    "task": ("raw_task", "crm_task"),
+    "event": ("raw_event", "crm_event"),
 }

@@ -16,9 +16,9 @@ import pandas as pd
 import requests
 from simple_salesforce import format_soql
 
-from pipelines.crm.base import CallCounter, Conversion, FieldInfo, RecordUpdate, TaskSpec, WriteResult
+from pipelines.crm.base import CallCounter, CampaignMembership, Conversion, FieldInfo, RecordUpdate, TaskSpec, WriteResult
 from pipelines.crm.fields import ObjectMapping
-from pipelines.crm.salesforce import convert, extract, push
+from pipelines.crm.salesforce import campaigns, convert, extract, push
 from pipelines.crm.salesforce.client import SalesforceClient, SalesforceRefused
 from pipelines.crm.salesforce.settings import SalesforceSettings
 from pipelines.crm.salesforce.soql import api_name
@@ -93,6 +93,9 @@ class SalesforceCrm:
 
     def upsert_tasks(self, tasks: Sequence[TaskSpec]) -> list[WriteResult]:
         return push.upsert_tasks(self.client, tasks)
+
+    def add_to_campaign(self, memberships: Sequence[CampaignMembership]) -> list[WriteResult]:
+        return campaigns.add_to_campaign(self.client, memberships)
 
     def close(self) -> None:
         self.client.close()

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from pipelines.crm.base import Conversion, CrmResponseError, CrmUnavailable, WriteResult
+from pipelines.crm.base import Conversion, CrmResponseError, CrmUnavailable, RecordUpdate, WriteResult
 from pipelines.crm.salesforce.client import PARTNER, MalformedAnswer, SalesforceClient
-from pipelines.crm.salesforce.push import batches
+from pipelines.crm.salesforce.push import batches, update_records
 from pipelines.crm.salesforce.soql import select_by_ids
 
 ALREADY_CONVERTED = "CANNOT_UPDATE_CONVERTED_LEAD"
@@ -38,6 +38,19 @@ def lead_convert_xml(c: Conversion) -> str:
 
 
 def convert_leads(client: SalesforceClient, conversions: Sequence[Conversion]) -> list[WriteResult]:
+    """Convert, then give the accounts of the conversions that ask for it (``assign_account``) to their owner:
+    ``ownerId`` of convertLead only owns what the conversion creates."""
+    results = _convert(client, conversions)
+    accounts = {c.lead_id: c for c in conversions if c.assign_account and c.owner_id and c.account_id}
+    moves = {accounts[r.record_id].account_id: accounts[r.record_id].owner_id
+             for r in results if r.ok and r.record_id in accounts}
+    if moves:
+        # The conversion stands either way; an account owner change Salesforce refuses is logged by the call.
+        update_records(client, "Account", [RecordUpdate(a, {"OwnerId": o}) for a, o in sorted(moves.items())])
+    return results
+
+
+def _convert(client: SalesforceClient, conversions: Sequence[Conversion]) -> list[WriteResult]:
     if not conversions:
         return []
     ordered = sorted(conversions, key=lambda c: (c.account_id or "", c.lead_id))

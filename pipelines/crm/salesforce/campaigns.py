@@ -1,0 +1,62 @@
+"""Campaign membership: a lead added to a campaign once, however often the push is retried.
+
+Salesforce has no external id on CampaignMember, so the upsert is done by hand on its
+natural key (CampaignId, LeadId): one query finds the memberships that exist, those get
+their Status updated and the others are created, both through sObject Collections
+(``allOrNone=false``, one SaveResult per record). Results are keyed by the membership's
+``key`` (the ledger's record key), in request order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from simple_salesforce import format_soql
+
+from pipelines.crm.base import CampaignMembership, WriteResult
+from pipelines.crm.salesforce.client import SalesforceClient
+from pipelines.crm.salesforce.push import batches, in_batches
+
+OBJECT = "CampaignMember"
+
+
+def existing_members(client: SalesforceClient, memberships: Sequence[CampaignMembership]) -> dict[tuple[str, str], str]:
+    """(CampaignId, LeadId) -> CampaignMember Id, for the leads of ``memberships``."""
+    found: dict[tuple[str, str], str] = {}
+    for chunk in batches(sorted({m.lead_id for m in memberships}), 200):
+        soql = format_soql("SELECT Id, CampaignId, LeadId FROM CampaignMember WHERE LeadId IN {}", chunk)
+        answer = client.call("query of campaign members", lambda sf: sf.query_all(soql))
+        for rec in (answer or {}).get("records", []):
+            found[(rec.get("CampaignId"), rec.get("LeadId"))] = rec.get("Id")
+    return found
+
+
+def add_to_campaign(client: SalesforceClient, memberships: Sequence[CampaignMembership]) -> list[WriteResult]:
+    if not memberships:
+        return []
+    existing = existing_members(client, memberships)
+    updates = [m for m in memberships if (m.campaign_id, m.lead_id) in existing]
+    creates = [m for m in memberships if (m.campaign_id, m.lead_id) not in existing]
+    size = client.settings.collection_size
+    results: list[WriteResult] = []
+    if updates:
+        chunks = batches(updates, size)
+        results += in_batches(
+            client, chunks,
+            lambda chunk: (f"update of {len(chunk)} campaign member(s) (sObject Collections)",
+                           lambda sf: sf.restful("composite/sobjects", method="PATCH", json={
+                               "allOrNone": False,
+                               "records": [{"attributes": {"type": OBJECT}, "id": existing[(m.campaign_id, m.lead_id)],
+                                            "Status": m.status} for m in chunk]})),
+            [[m.key for m in chunk] for chunk in chunks], check_ids=False)
+    if creates:
+        chunks = batches(creates, size)
+        results += in_batches(
+            client, chunks,
+            lambda chunk: (f"create of {len(chunk)} campaign member(s) (sObject Collections)",
+                           lambda sf: sf.restful("composite/sobjects", method="POST", json={
+                               "allOrNone": False,
+                               "records": [{"attributes": {"type": OBJECT}, "CampaignId": m.campaign_id,
+                                            "LeadId": m.lead_id, "Status": m.status} for m in chunk]})),
+            [[m.key for m in chunk] for chunk in chunks], check_ids=False)
+    return results

@@ -1,0 +1,48 @@
+"""`leadroute demo activity` plays day-2 life on the demo CRM, and the next tick shows it: SLA reroutes,
+a departed rep's leads reassigned, stalled leads recycled, nurtured leads woken up."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from pipelines.demo.generator import generate_crm
+from tests.conftest import RULES, Pipeline
+
+pytestmark = pytest.mark.slow
+START = datetime(2026, 11, 20, 14, 0)  # the demo CRM is built at 14:00; the first tick runs at 15:00
+
+
+def test_demo_activity_drives_every_kind_of_day2_reroute(tmp_path, rules_dir, monkeypatch):
+    crm_path = tmp_path / "crm.sqlite"
+    generate_crm(crm_path, tmp_path / "truth", accounts=300, leads=400, seed=7, now=START, rules_dir=RULES)
+    pipeline = Pipeline(tmp_path, rules_dir, crm_path)
+    pipeline.tick(START + timedelta(hours=1))
+
+    from pipelines.cli import cli
+
+    monkeypatch.setenv("LEADROUTE_CRM_PATH", str(crm_path))
+    result = CliRunner().invoke(cli, ["demo", "activity", "--now", "2026-11-20T15:40:00", "--rep-leaves", "auto",
+                                      "--reengage", "2", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "Day-2 activity at 2026-11-20 15:40 UTC:"
+    assert "2 nurtured lead(s) filled in a form again" in result.output
+    left = next(line for line in lines if "left the company" in line)
+    departed = left.split("(")[1].split(")")[0]
+    with sqlite3.connect(crm_path) as con:
+        assert con.execute('SELECT IsActive FROM "User" WHERE Id = ?', [departed]).fetchone() == (0,)
+
+    out = pipeline.tick(START + timedelta(hours=2, minutes=5))
+    kinds = out.metadata["reroutes"]
+    assert kinds["sla"] > 0 and kinds["touches_found"] > 0, "some new leads touched, others missed their hour"
+    assert kinds["inactive_owner"] > 0 and kinds["recycled"] > 0 and kinds["reopened"] >= 1
+    moved = pipeline.query("SELECT DISTINCT lead_id FROM routing_decision WHERE entry = 'inactive_owner'")["lead_id"]
+    with sqlite3.connect(crm_path) as con:
+        owners = dict(con.execute(f"SELECT Id, OwnerId FROM Lead WHERE Id IN ({','.join('?' * len(moved))})",
+                                  list(moved)).fetchall())
+    assert departed not in owners.values(), "every lead the departed rep's reroute moved has a new owner in the CRM"
+    assert out.metadata["crm_push"]["failed"] == 0
