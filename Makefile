@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PYTEST_WORKERS ?= auto
 export DAGSTER_HOME := $(CURDIR)/.dagster
 # Quieter, and no network calls from libraries that phone home.
 export GX_ANALYTICS_ENABLED := False
@@ -39,8 +40,8 @@ dev: install $(DAGSTER_HOME)/dagster.yaml  ## the Dagster UI on 127.0.0.1:3000 w
 validate: install
 	$(BIN)/leadroute validate
 
-test: install  ## the whole suite
-	$(BIN)/pytest -q
+test: install  ## the whole suite, one worker per core (PYTEST_WORKERS=0 runs it in one process)
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS)
 
 bench: install  ## speed and memory targets (minutes; not part of the tests)
 	$(BIN)/python benchmarks/run_all.py

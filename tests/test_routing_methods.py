@@ -619,6 +619,7 @@ def test_side_actions_are_rendered_per_lead(rules_dir):
     first = json.loads(decided.loc[0, "side_actions"])
     assert first == [
         {"kind": "convert", "converted_status": "Qualified", "create_opportunity": False, "opportunity_name": None,
+         "assign_account": False,
          "account_id": "001A"},
         {"kind": "task", "subject": "Call Jo at Acme", "due_date": "2026-11-21", "priority": "High",
          "description": "From Webinar (due by 2026-11-21 21:00 UTC)"},
