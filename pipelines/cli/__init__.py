@@ -1,18 +1,41 @@
 """``leadroute``: the same code as the Dagster assets, from the shell.
 
-Each command group lives in its own module; this one only assembles them.
+Each command group lives in its own module; this one only assembles them. Modules are
+imported when their command runs, not before: ``leadroute validate`` runs as a git
+pre-commit hook, and importing the matching engine, the simulator and Dagster to check a
+CSV would cost the hook most of its second.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
-from pipelines.cli import backfill, crm, demo, diff, explain, matching, pools, report, rules, tick
+# command name -> the module under pipelines.cli that defines it (in its COMMANDS list)
+COMMANDS = {
+    "demo": "demo", "tick": "tick", "validate": "rules", "rules": "rules", "explain": "explain",
+    "report": "report", "pools": "pools", "dedupe": "matching", "match": "matching", "eval": "matching",
+    "diff": "diff", "backfill": "backfill", "crm": "crm",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use (click's documented lazy-loading pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        commands = importlib.import_module(f"pipelines.cli.{module}").COMMANDS
+        return next(c for c in commands if c.name == cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="leadroute")
 def cli() -> None:
     """Inbound leads reach the right sales rep fast, and none is lost.
@@ -20,11 +43,6 @@ def cli() -> None:
     Paths come from LEADROUTE_CRM_PATH, LEADROUTE_WAREHOUSE and LEADROUTE_RULES
     (defaults: data/crm.sqlite, data/warehouse.duckdb, routing_rules).
     """
-
-
-for module in (demo, tick, rules, explain, report, pools, matching, diff, backfill, crm):
-    for command in module.COMMANDS:
-        cli.add_command(command)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from pipelines.settings import Settings
 from pipelines.sourcefile import ConfigError
-from pipelines.warehouse.db import WarehouseBusy
+from pipelines.warehouse.errors import WarehouseBusy
 
 
 class Failure(click.ClickException):

@@ -15,19 +15,21 @@ from pipelines.routing.model import ACTIONS, KEY_KINDS, SIDE_ACTIONS
 from pipelines.routing.validate import validate as validate_rules
 from pipelines.routing.vocabulary import OPERATORS
 from pipelines.sourcefile import ConfigError
-from pipelines.warehouse import db
+from pipelines.warehouse.errors import WarehouseBusy
 
 
 def _crm_users(warehouse: Path):
     """CRM users from the warehouse when it is there and free; None otherwise (checks that need them are skipped)."""
     if not warehouse.exists():
         return None, "no warehouse yet: reps were not checked against the CRM"
+    from pipelines.warehouse import db  # DuckDB only when there is a warehouse to read
+
     try:
         with db.connect(warehouse, read_only=True, wait_seconds=0.5) as con:
             if not db.table_exists(con, "crm_user"):
                 return None, "no CRM users in the warehouse yet"
             return con.execute("SELECT user_id, is_active FROM crm_user").df(), None
-    except db.WarehouseBusy:
+    except WarehouseBusy:
         return None, "the warehouse is busy (a tick is running): reps were not checked against the CRM"
 
 

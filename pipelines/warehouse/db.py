@@ -17,11 +17,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pipelines.warehouse.errors import WarehouseBusy  # noqa: F401 - re-exported
 from pipelines.warehouse.schema import SCHEMA_VERSION, TABLES, Column
-
-
-class WarehouseBusy(RuntimeError):
-    """Another process holds the warehouse file."""
 
 
 def _is_lock_error(exc: Exception) -> bool:
