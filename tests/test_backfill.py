@@ -123,3 +123,22 @@ def test_the_command_line_backfill(pipeline, crm, rules_dir, world, monkeypatch)
     assert "3 moved" in real.output
     bad = CliRunner().invoke(cli, ["backfill", "--from", f"{DAY}", "--to", f"{DAY - timedelta(days=1)}"])
     assert bad.exit_code == 2 and "is before --from" in bad.output
+
+
+def test_a_backfill_leaves_a_lead_the_reroute_policy_protects(pipeline, crm, rules_dir, world):
+    ranch = crm.account("Lone Star Ranch", website="lonestarranch.com", owner=HANNAH, state="TX")
+    crm.opportunity(ranch, owner=HANNAH, stage="Prospecting")
+    deal = crm.lead(company="Lone Star Ranch", email="joe@lonestarranch.com", country="US", state="TX",
+                    created=NOW - timedelta(days=1))
+    crm.update("Lead", deal, NOW + timedelta(minutes=5), Rating="Warm")  # entered yesterday, synced just now
+    pipeline.tick(NOW + timedelta(minutes=6))
+    first = pipeline.query("SELECT step, owner_id FROM routing_decision WHERE lead_id = ?", [deal]).iloc[0]
+    assert (first["step"], first["owner_id"]) == ("us_state", HANNAH)
+    pipeline.tick(NOW + timedelta(minutes=11))  # reads Hannah back as its owner in the CRM
+
+    move_texas(rules_dir)
+    out = pipeline.backfill(DAY - timedelta(days=3), DAY, dry_run=False)
+    assert out.metadata["rerouted_leads"]["moved"] == 3, "the three other Texas leads move"
+    (kept,) = pipeline.query("SELECT moved, kept_because FROM backfill_change WHERE lead_id = ?", [deal]).itertuples()
+    assert not kept.moved and kept.kept_because.startswith("the reroute policy keeps it (open_opportunity)")
+    assert owners(crm)[deal] == HANNAH
