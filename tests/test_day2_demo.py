@@ -1,5 +1,5 @@
 """`leadroute demo activity` plays day-2 life on the demo CRM, and the next tick shows it: SLA reroutes,
-a departed rep's leads reassigned, stalled leads recycled, nurtured leads woken up."""
+a departed rep's leads reassigned, nurtured leads woken up (stalled leads are recycled by the first tick)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ def test_demo_activity_drives_every_kind_of_day2_reroute(tmp_path, rules_dir, mo
     crm_path = tmp_path / "crm.sqlite"
     generate_crm(crm_path, tmp_path / "truth", accounts=300, leads=400, seed=7, now=START, rules_dir=RULES)
     pipeline = Pipeline(tmp_path, rules_dir, crm_path)
-    pipeline.tick(START + timedelta(hours=1))
+    first = pipeline.tick(START + timedelta(hours=1))
+    assert first.metadata["reroutes"]["recycled"] > 0, "leads stalled for months are recycled by the first tick"
 
     from pipelines.cli import cli
 
@@ -39,7 +40,7 @@ def test_demo_activity_drives_every_kind_of_day2_reroute(tmp_path, rules_dir, mo
     out = pipeline.tick(START + timedelta(hours=2, minutes=5))
     kinds = out.metadata["reroutes"]
     assert kinds["sla"] > 0 and kinds["touches_found"] > 0, "some new leads touched, others missed their hour"
-    assert kinds["inactive_owner"] > 0 and kinds["recycled"] > 0 and kinds["reopened"] >= 1
+    assert kinds["inactive_owner"] > 0 and kinds["reopened"] >= 1
     moved = pipeline.query("SELECT DISTINCT lead_id FROM routing_decision WHERE entry = 'inactive_owner'")["lead_id"]
     with sqlite3.connect(crm_path) as con:
         owners = dict(con.execute(f"SELECT Id, OwnerId FROM Lead WHERE Id IN ({','.join('?' * len(moved))})",

@@ -24,6 +24,7 @@ A decision is immutable. Each one gets a ledger row per CRM write, keyed by
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import duckdb
@@ -31,6 +32,22 @@ import pandas as pd
 
 from pipelines.stage import RunInfo
 from pipelines.warehouse.db import insert
+
+
+_last_prefix = 0
+
+
+def new_ids(n: int) -> list[str]:
+    """``n`` decision ids that sort after every id this process made before (32 hex digits).
+
+    A tick can decide a lead twice at one ``created_at`` (routing keeps it with its rep, then
+    day 2 moves it because the rep left), and "the current decision" is the latest by
+    ``(created_at, decision_id)``: so ids lead with a strictly increasing nanosecond stamp,
+    and end in random digits that keep them unique across processes.
+    """
+    global _last_prefix
+    _last_prefix = max(time.time_ns(), _last_prefix + 1)
+    return [f"{_last_prefix:016x}{uuid.uuid4().hex[:16]}" for _ in range(n)]
 
 
 def record(
@@ -60,7 +77,7 @@ def record(
     finally:
         con.unregister("_d_leads")
     d = decisions.merge(leads, on="lead_id", how="left")
-    d["decision_id"] = [uuid.uuid4().hex for _ in range(len(d))]
+    d["decision_id"] = new_ids(len(d))
     d["entry"] = entry
     d["rules_version"] = rules_version
     d["run_id"] = run.run_id

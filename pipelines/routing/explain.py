@@ -50,7 +50,7 @@ def explain(con: duckdb.DuckDBPyConnection, lead_id: str) -> str:
     decisions = con.execute(
         "SELECT d.*, g.status, g.attempts, g.last_error_code, g.last_error, g.pushed_at FROM routing_decision d "
         "LEFT JOIN ledger g ON g.decision_id = d.decision_id AND g.kind = 'owner' WHERE d.lead_id = ? "
-        "ORDER BY d.created_at DESC, d.decision_id", [lead_id]).df()
+        "ORDER BY d.created_at DESC, d.decision_id DESC", [lead_id]).df()
     if decisions.empty:
         lines.append("  not decided yet: it will be routed by the next tick")
         return "\n".join(lines)
@@ -65,7 +65,7 @@ def explain(con: duckdb.DuckDBPyConnection, lead_id: str) -> str:
         lines.append("")
         label = "Latest decision" if i == 0 else "Earlier decision"
         entry = ENTRY_LABELS.get(d["entry"], f"{d['entry']} lead")
-        lines.append(f"{label} {d['decision_id'][:8]} ({entry}, rules {d['rules_version']}, {d['created_at']} UTC)")
+        lines.append(f"{label} {d['decision_id'][-8:]} ({entry}, rules {d['rules_version']}, {d['created_at']} UTC)")
         trace = json.loads(d["trace"]) if isinstance(d["trace"], str) else {}
         if isinstance(trace.get("reroute"), dict) and trace["reroute"].get("why"):
             lines.append(f"  why it moved: {trace['reroute']['why']}")
@@ -73,7 +73,7 @@ def explain(con: duckdb.DuckDBPyConnection, lead_id: str) -> str:
         target = f"queue {d['queue']}" if isinstance(d["queue"], str) else _name(con, d["owner_id"])
         lines.append(f"  routed to: {target}")
         if isinstance(d.get("replaces_decision_id"), str):
-            lines.append(f"  replaces decision {d['replaces_decision_id'][:8]}")
+            lines.append(f"  replaces decision {d['replaces_decision_id'][-8:]}")
         lines += _push_lines(d)
         for row in side[side["decision_id"] == d["decision_id"]].itertuples():
             what = {"convert": "conversion", "task": "follow-up task", "fields": "field update",

@@ -18,7 +18,7 @@ Every move is a new, immutable decision recorded through :func:`pipelines.ledger
 with ``replaces_decision_id`` and the reason, so the push is unchanged and nothing is pushed twice.
 Every kind except the release of a hold (a lead's first real routing) asks the reroute policy
 (:mod:`.policy`) first; what it refuses is kept in ``reroute_blocked``. A lead moves at most once
-per tick: leads decided earlier in the tick (by routing or a step above) are left alone.
+per tick: leads moved earlier in the tick (by routing or a step above) are left alone.
 """
 
 from __future__ import annotations
@@ -43,8 +43,11 @@ INACTIVE_FLOW = "inactive_owner"
 
 
 def decided_this_run(con: duckdb.DuckDBPyConnection, run: RunInfo) -> set[str]:
-    return {r[0] for r in con.execute("SELECT DISTINCT lead_id FROM routing_decision WHERE run_id = ?",
-                                      [run.run_id]).fetchall()}
+    """Leads routing moved this tick. Leads it only recorded as already owned (``keep``) did not
+    move, so day 2 looks at them in the same tick: a lead found with a rep who left, or stalled
+    for months, is dealt with by the first tick that sees it, and the tick after pushes nothing."""
+    return {r[0] for r in con.execute(
+        "SELECT DISTINCT lead_id FROM routing_decision WHERE run_id = ? AND action <> 'keep'", [run.run_id]).fetchall()}
 
 
 class _Stage:
