@@ -22,6 +22,9 @@ def test_demo_activity_drives_every_kind_of_day2_reroute(tmp_path, rules_dir, mo
     pipeline = Pipeline(tmp_path, rules_dir, crm_path)
     first = pipeline.tick(START + timedelta(hours=1))
     assert first.metadata["reroutes"]["recycled"] > 0, "leads stalled for months are recycled by the first tick"
+    again = pipeline.tick(START + timedelta(hours=1, minutes=5))
+    assert again.metadata["crm_push"]["due"] == 0 and again.metadata["reroutes"]["rerouted"] == 0, \
+        "the tick after the demo's first pushes nothing"
 
     from pipelines.cli import cli
 
