@@ -114,3 +114,39 @@ def test_checks_on_what_the_push_depends_on_block_it_and_the_rest_warn(check, as
     node = d.resolve_asset_graph().get_check_spec(key) if hasattr(d.resolve_asset_graph(), "get_check_spec") else None
     spec = node or next(s for c in d.asset_checks or [] for s in c.check_specs if s.key == key)
     assert spec.blocking is blocking
+
+
+@pytest.mark.parametrize(("country", "state", "failing"), [
+    ("US", "US-CA", {}),
+    ("DE", "DE-BY", {}),
+    ("US", None, {}),
+    ("US", "US-ZZ", {"column_values_to_be_in_set(subdivision_code)": 1}),
+    ("SE", "US-CA", {"column_pair_values_to_be_equal": 1}),
+    ("XX", None, {"column_values_to_be_in_set(country_code)": 1}),
+])
+def test_enriched_states_are_iso_subdivisions_of_their_country(tmp_path, country, state, failing):
+    from datetime import datetime
+
+    import duckdb
+
+    from pipelines.crm.fields import load_field_mapping
+    from pipelines.enrich.settings import EnrichmentSettings
+    from pipelines.quality.run import run_check
+    from pipelines.quality.settings import QualitySettings
+    from pipelines.quality.suites import CheckContext
+    from pipelines.stage import RunInfo
+    from pipelines.warehouse import db
+    from tests.conftest import RULES
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    db.migrate(con, load_field_mapping(RULES / "fields.yaml").mapped_columns())
+    good = [("L1", "US", "US-NY"), ("L2", "GB", None)]  # the rest of the batch, always fine
+    rows = good + [("L9", country, state)]
+    db.insert(con, "lead_enriched", pd.DataFrame(rows, columns=["lead_id", "country_code", "subdivision_code"]))
+    check = next(c for c in CHECKS if c.name == "enriched_leads_valid")
+    ctx = CheckContext(RunInfo("r", datetime(2026, 11, 20)), QualitySettings(checks={"country_code_mostly": 1.0}),
+                       EnrichmentSettings())
+    result = run_check(con, check, ctx)
+    assert {o.expectation: o.failing for o in result.outcomes if o.failing} == failing
+    for o in result.outcomes:
+        assert all(e["lead_id"] == "L9" for e in o.examples)
