@@ -169,8 +169,9 @@ CHECKS: list[Check] = [
           "record", _extracted),
     Check("unified_leads_valid", "unified", False, "Unified leads: ids, well-formed emails, owners, headcounts.",
           "lead_id", _unified),
-    Check("enriched_leads_valid", "enriched", False, "Enriched leads: ISO countries, states that are subdivisions of their country, known bands.",
-          "lead_id", _enriched),
+    Check("enriched_leads_valid", "enriched", False,
+          "Enriched leads: ISO countries, states that are subdivisions of their country, known bands.", "lead_id",
+          _enriched),
     Check("every_lead_decided_or_quarantined", "routing_decision", True,
           "Blocks the push unless every lead has a decision or a quarantine item.", "lead_id", _coverage),
     # After day-2 rerouting (the `reroutes` asset), so they see every write the push will make and every
