@@ -43,7 +43,7 @@ def decisions(pipeline, lead_id):
     return pipeline.query("""SELECT d.decision_id, d.entry, d.step, d.action, d.owner_id, d.queue, d.reason,
                                     d.replaces_decision_id, d.trace, g.status AS push, g.attempts
                              FROM routing_decision d LEFT JOIN ledger g ON g.decision_id = d.decision_id AND g.kind = 'owner'
-                             WHERE d.lead_id = ? ORDER BY d.created_at""", [lead_id])
+                             WHERE d.lead_id = ? ORDER BY d.created_at, d.decision_id""", [lead_id])
 
 
 def test_a_week_of_first_touch_slas(pipeline, crm, monkeypatch, tmp_path):
