@@ -40,6 +40,10 @@ def test_a_rep_who_left_loses_their_open_leads_and_a_recycled_lead_that_wakes_up
     out = pipeline.tick(NOW)
     first = pipeline.query("SELECT lead_id, step FROM routing_decision WHERE entry = 'new'")
     assert set(first["lead_id"]) == {hannahs, meeting, stalled} and set(first["step"]) == {"(already owned)"}
+    (summary,) = pipeline.query("SELECT summary FROM tick_log ORDER BY finished_at DESC LIMIT 1")["summary"]
+    tick = json.loads(summary)
+    assert (tick["leads_decided"], tick["decisions"], tick["day2_decisions"]) == (3, 5, 2), \
+        "three leads, each kept; two of them then moved (the one with a meeting stays)"
     moved = latest(pipeline, hannahs)
     assert (moved["entry"], moved["owner_id"], moved["push"]) == ("inactive_owner", MARCUS, "pushed")
     assert moved["reason"].startswith("owner left: Hannah Brooks left (inactive in the CRM); inactive_owner: "

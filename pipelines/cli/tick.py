@@ -18,6 +18,9 @@ def print_summary(summary: dict, seconds: float) -> None:
     click.echo("  extracted: " + ", ".join(f"{v:,} {k} ({new.get(k, 0):,} new)" for k, v in ex.items()))
     click.echo(f"  leads decided: {summary['leads_decided']:,} "
                f"(matched to an account: {summary['leads_matched_to_account']:,})")
+    if summary.get("day2_decisions"):
+        click.echo(f"  decisions: {summary['decisions']:,}, of which {summary['day2_decisions']:,} by day-2 routing "
+                   f"(a lead the tick found owned can be kept, then moved)")
     for step, n in summary["per_step"].items():
         click.echo(f"    {n:>7,}  {step}")
     if summary["queued"]:

@@ -31,6 +31,12 @@ def tick_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
             "SELECT status, count(*) FROM ledger WHERE last_run_id = ? GROUP BY status", [run_id]
         ).fetchall()
     )
+    leads, day2 = first_row(
+        con,
+        """SELECT count(DISTINCT lead_id), count(*) FILTER (WHERE entry NOT IN ('new', 'updated'))
+           FROM routing_decision WHERE run_id = ?""",
+        [run_id],
+    )
     matched = first_row(
         con,
         """SELECT count(*) FILTER (WHERE m.account_id IS NOT NULL), count(*)
@@ -46,7 +52,9 @@ def tick_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
         "leads_extracted": int(extracted.get("lead", 0)),
         "extracted": {k: int(v) for k, v in extracted.items()},
         "new_versions": {k: int(v) for k, v in new_versions.items()},
-        "leads_decided": int(sum(steps.values())),
+        "leads_decided": int(leads or 0),
+        "decisions": int(sum(steps.values())),
+        "day2_decisions": int(day2 or 0),
         "leads_matched_to_account": int(matched[0]),
         "per_step": {k: int(v) for k, v in steps.items()},
         "queued": {k: int(v) for k, v in queued.items()},
