@@ -44,6 +44,8 @@ def test_a_rep_who_left_loses_their_open_leads_and_a_recycled_lead_that_wakes_up
     tick = json.loads(summary)
     assert (tick["leads_decided"], tick["decisions"], tick["day2_decisions"]) == (3, 5, 2), \
         "three leads, each kept; two of them then moved (the one with a meeting stays)"
+    checks = pipeline.query("SELECT check_name, passed FROM quality_check WHERE run_id = ?", [out.run_id])
+    assert checks["passed"].all(), checks[~checks["passed"]]
     moved = latest(pipeline, hannahs)
     assert (moved["entry"], moved["owner_id"], moved["push"]) == ("inactive_owner", MARCUS, "pushed")
     assert moved["reason"].startswith("owner left: Hannah Brooks left (inactive in the CRM); inactive_owner: "
