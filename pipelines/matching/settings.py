@@ -68,13 +68,19 @@ class BlockingRuleSpec(_Model):
         return self
 
 
-def _default_blocking() -> list[BlockingRuleSpec]:
+def _shared_key_blocking() -> list[BlockingRuleSpec]:
+    """The keys both linking and deduplication block on: same domain, phone, name, domain label, acronym."""
     return [
         BlockingRuleSpec(block_on="domain"),
         BlockingRuleSpec(block_on="phone", max_size=50),
         BlockingRuleSpec(block_on="name_key", max_size=200),
         BlockingRuleSpec(block_on="domain_label", max_size=100),
         BlockingRuleSpec(acronym=True, max_size=100),
+    ]
+
+
+def _default_blocking() -> list[BlockingRuleSpec]:
+    return _shared_key_blocking() + [
         BlockingRuleSpec(rare_tokens=50, per_record=2),
         BlockingRuleSpec(sorted_neighbourhood="name_key", window=3),
     ]
@@ -146,12 +152,7 @@ def _default_dedupe_blocking() -> list[BlockingRuleSpec]:
     accounts do, so fewer and tighter rules (measured on the generator: the rare-word and
     sorted-neighbourhood rules found no duplicate the others missed, and the latter made 90%
     of a million accounts' pairs; they stay, tight, for typos in other data)."""
-    return [
-        BlockingRuleSpec(block_on="domain"),
-        BlockingRuleSpec(block_on="phone", max_size=50),
-        BlockingRuleSpec(block_on="name_key", max_size=200),
-        BlockingRuleSpec(block_on="domain_label", max_size=100),
-        BlockingRuleSpec(acronym=True, max_size=100),
+    return _shared_key_blocking() + [
         BlockingRuleSpec(rare_tokens=10, per_record=1),
         BlockingRuleSpec(sorted_neighbourhood="name_key", window=1),
     ]

@@ -37,26 +37,24 @@ def add_to_campaign(client: SalesforceClient, memberships: Sequence[CampaignMemb
     existing = existing_members(client, memberships)
     updates = [m for m in memberships if (m.campaign_id, m.lead_id) in existing]
     creates = [m for m in memberships if (m.campaign_id, m.lead_id) not in existing]
-    size = client.settings.collection_size
     results: list[WriteResult] = []
     if updates:
-        chunks = batches(updates, size)
-        results += in_batches(
-            client, chunks,
-            lambda chunk: (f"update of {len(chunk)} campaign member(s) (sObject Collections)",
-                           lambda sf: sf.restful("composite/sobjects", method="PATCH", json={
-                               "allOrNone": False,
-                               "records": [{"attributes": {"type": OBJECT}, "id": existing[(m.campaign_id, m.lead_id)],
-                                            "Status": m.status} for m in chunk]})),
-            [[m.key for m in chunk] for chunk in chunks], check_ids=False)
+        results += _collections(client, updates, "update", "PATCH",
+                                lambda m: {"id": existing[(m.campaign_id, m.lead_id)], "Status": m.status})
     if creates:
-        chunks = batches(creates, size)
-        results += in_batches(
-            client, chunks,
-            lambda chunk: (f"create of {len(chunk)} campaign member(s) (sObject Collections)",
-                           lambda sf: sf.restful("composite/sobjects", method="POST", json={
-                               "allOrNone": False,
-                               "records": [{"attributes": {"type": OBJECT}, "CampaignId": m.campaign_id,
-                                            "LeadId": m.lead_id, "Status": m.status} for m in chunk]})),
-            [[m.key for m in chunk] for chunk in chunks], check_ids=False)
+        results += _collections(client, creates, "create", "POST",
+                                lambda m: {"CampaignId": m.campaign_id, "LeadId": m.lead_id, "Status": m.status})
     return results
+
+
+def _collections(client: SalesforceClient, items: Sequence[CampaignMembership], verb: str, method: str,
+                 fields) -> list[WriteResult]:
+    """``items`` written through sObject Collections (``allOrNone=false``), a result per membership."""
+    chunks = batches(items, client.settings.collection_size)
+    return in_batches(
+        client, chunks,
+        lambda chunk: (f"{verb} of {len(chunk)} campaign member(s) (sObject Collections)",
+                       lambda sf: sf.restful("composite/sobjects", method=method, json={
+                           "allOrNone": False,
+                           "records": [{"attributes": {"type": OBJECT}, **fields(m)} for m in chunk]})),
+        [[m.key for m in chunk] for chunk in chunks], check_ids=False)
