@@ -76,7 +76,7 @@ def messy_leads(n: int, seed: int, now: datetime) -> pd.DataFrame:
         "NumberOfEmployees": np.where(rng.random(n) < 0.4, rng.integers(1, 20000, n).astype(str), None),
         "Employees__c": pick(EMPLOYEES_TEXT, [.2, .2, .15, .15, .15, .149, .001], fill=0.35),
         "AnnualRevenue": np.where(rng.random(n) < 0.2, (rng.random(n) * 1e9).round(-3).astype(str), None),
-        "Status": "New", "OwnerId": "00G000000000000001", "IsConverted": "0", "IsDeleted": "0",
+        "Status": "New", "OwnerId": "00G000000000001EAA", "IsConverted": "0", "IsDeleted": "0",
         "CreatedDate": "2026-11-20T14:00:00.000+0000",
         "_modstamp": now, "_extracted_at": now, "_run_id": "bench",
     })

@@ -273,7 +273,7 @@ def test_extracted_rows_are_deduplicated_on_id_and_modstamp(emu, connect, monkey
 @pytest.mark.parametrize(("path", "body", "content_type"), [
     ("/queryAll", "<html>Down for maintenance</html>", "text/html"),
     ("/queryAll", '{"records": "not a list"}', "application/json"),
-    ("/results", '"Id","Name"\n"00G000000000000001"\n', "text/csv"),
+    ("/results", '"Id","Name"\n"00G000000000001EAA"\n', "text/csv"),
 ])
 def test_an_unreadable_answer_is_a_clear_error(emu, connect, path, body, content_type):
     crm = connect(bulk_query_threshold=1)
@@ -353,7 +353,7 @@ def test_a_stop_after_some_batches_carries_their_results(emu, connect):
     assert [w.record_id for w in emu.writes("Lead")] == [L[1], L[2]], "the refused batch wrote nothing"
 
 
-@pytest.mark.parametrize("body", ['{"unexpected": "shape"}', '[{"id": "00Q000000000000009", "success": true}]'])
+@pytest.mark.parametrize("body", ['{"unexpected": "shape"}', '[{"id": "00Q000000000009EAA", "success": true}]'])
 def test_a_malformed_save_result_marks_nothing_pushed(emu, connect, body):
     crm = connect(collection_size=1)
     emu.faults.malformed_next(path_contains="/composite/sobjects", body=body, after=1)

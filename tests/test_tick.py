@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import AVA, BRAD, HANNAH, LUKAS, NOW
 
-GRACE = "005000000000000018"  # AE Rest of World, company names A-H
+GRACE = "005000000000018AAA"  # AE Rest of World, company names A-H
 
 pytestmark = pytest.mark.slow
 

@@ -29,7 +29,8 @@ from pipelines.crm.base import (
     WriteResult,
 )
 from pipelines.crm.fields import ObjectMapping
-from pipelines.crm.local_schema import KEY_PREFIX, OBJECTS, make_id, sf_datetime
+from pipelines.crm import ids
+from pipelines.crm.local_schema import OBJECTS, make_id, sf_datetime
 
 
 # Fields the CRM sets itself, as Salesforce's describe marks them (not updateable through the API).
@@ -333,7 +334,7 @@ class LocalCrm:
 
     def _next_id(self, con: sqlite3.Connection, sobject: str) -> str:
         row = con.execute(f'SELECT max(Id) FROM "{sobject}"').fetchone()
-        n = int(row[0][len(KEY_PREFIX[sobject]):]) + 1 if row and row[0] else 1
+        n = ids.number(row[0]) + 1 if row and row[0] else 1
         return make_id(sobject, n)
 
     def close(self) -> None:

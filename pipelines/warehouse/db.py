@@ -93,6 +93,31 @@ def ensure_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence
             con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{col.name}" {col.type}')
 
 
+_open_transactions: set[int] = set()
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Everything inside commits together or not at all (a crash inside leaves nothing behind).
+
+    Nested uses join the outermost transaction, so a stage can wrap several writers that
+    each protect themselves (``upsert``) in one commit.
+    """
+    if id(con) in _open_transactions:
+        yield con
+        return
+    con.execute("BEGIN")
+    _open_transactions.add(id(con))
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        _open_transactions.discard(id(con))
+
+
 def upsert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, key: Sequence[str]) -> int:
     """Replace rows of ``table`` that share ``key`` with ``df``'s rows, by column name.
 
@@ -105,14 +130,10 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, key: Se
     con.register(name, df)
     try:
         keys = ", ".join(f'"{k}"' for k in key)
-        con.execute("BEGIN")
-        con.execute(f'DELETE FROM "{table}" WHERE ({keys}) IN (SELECT ({keys}) FROM {name})')
-        cols = ", ".join(f'"{c}"' for c in df.columns)
-        con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM {name}')
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(f'DELETE FROM "{table}" WHERE ({keys}) IN (SELECT ({keys}) FROM {name})')
+            cols = ", ".join(f'"{c}"' for c in df.columns)
+            con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM {name}')
     finally:
         con.unregister(name)
     return len(df)

@@ -26,7 +26,7 @@ from .server import Request, Response, TLSServer
 from .store import INTEGRATION_USER_ID, Org
 from .transport import ORIGINAL_HOST_HEADER, make_session
 
-ORG_ID = "00DEMU000000000001"
+ORG_ID = "00DEMU0000000012BA"
 USERNAME = "integration@leadroute.example"
 PASSWORD = "emulator-password"
 SECURITY_TOKEN = "emulatortoken"
