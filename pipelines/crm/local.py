@@ -123,6 +123,18 @@ class LocalCrm:
         counts = {r[0]: r[1] for r in rows}
         return {u: counts.get(u, 0) for u in user_ids}
 
+    def read_records(self, sobject: str, key_field: str, keys: Sequence[str], fields: Sequence[str]) -> pd.DataFrame:
+        if sobject not in OBJECTS:
+            raise ValueError(f"The local CRM has no object {sobject!r}; it has {', '.join(OBJECTS)}.")
+        keys = list(dict.fromkeys(keys))
+        with self._connect() as con:
+            existing = {r[1] for r in con.execute(f'PRAGMA table_info("{sobject}")')}
+            cols = ", ".join(f'"{f}"' if f in existing else f'NULL AS "{f}"' for f in fields)
+            rows = [tuple(r) for r in _chunked_in(con, f'SELECT {cols} FROM "{sobject}" WHERE "{key_field}" IN ({{}})',
+                                                  keys)]
+        self.counter.add("query", max(1, -(-len(keys) // 200)))
+        return pd.DataFrame(rows, columns=list(fields), dtype=object)
+
     def describe(self, sobjects: Sequence[str]) -> dict[str, dict[str, FieldInfo] | None]:
         out: dict[str, dict[str, FieldInfo] | None] = {}
         with self._connect() as con:

@@ -146,7 +146,7 @@ def _owners(con, ctx):
         """SELECT g.lead_id, g.target_owner_id,
                   (g.target_owner_id IN (SELECT queue_id FROM crm_queue)
                    OR g.target_owner_id IN (SELECT user_id FROM crm_user WHERE is_active)) AS owner_is_active
-           FROM ledger g WHERE g.kind = 'owner' AND g.status = 'pending'"""
+           FROM ledger g WHERE g.kind = 'owner' AND g.status IN ('pending', 'in_flight')"""
     ).df()
     return frame, [gxe.ExpectColumnValuesToBeInSet(
         column="owner_is_active", value_set=[True],

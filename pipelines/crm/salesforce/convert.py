@@ -59,7 +59,7 @@ def _convert(client: SalesforceClient, conversions: Sequence[Conversion]) -> lis
         body = "".join(lead_convert_xml(c) for c in chunk)
         what = f"convertLead of {len(chunk)} lead(s)"
         try:
-            answer = client.call(what, lambda sf: client.soap(sf, "convertLead", body))
+            answer = client.call(what, lambda sf: client.soap(sf, "convertLead", body), write=True)
             results.extend(read_results(answer, [c.lead_id for c in chunk], what))
         except CrmUnavailable as exc:
             exc.partial = results + exc.partial

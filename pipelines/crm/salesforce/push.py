@@ -76,7 +76,7 @@ def in_batches(client: SalesforceClient, chunks: list, request: Callable[[list],
     for chunk, chunk_keys in zip(chunks, keys):
         what, fn = request(chunk)
         try:
-            answer = client.call(what, fn)
+            answer = client.call(what, fn, write=True)
             results.extend(save_results(answer, chunk_keys, what, check_ids))
         except CrmUnavailable as exc:
             exc.partial = results + exc.partial
