@@ -59,6 +59,8 @@ def tick(frozen_at: str | None, as_json: bool, verbose: bool) -> None:
         outcome = run_tick(resources=resources, log_level="DEBUG" if verbose else "ERROR")
     except TickBusy as exc:
         raise click.ClickException(str(exc)) from None
+    for line in outcome.dead_runs:
+        click.secho(f"A run had died: {line}", fg="yellow", err=True)
     if not outcome.success:
         click.secho(f"Tick {outcome.run_id[:8]} did not complete:", fg="red", err=True)
         for failure in outcome.failures:

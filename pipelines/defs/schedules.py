@@ -1,6 +1,7 @@
 import dagster as dg
 
 from pipelines.defs.policy import WRITER_TAG
+from pipelines.warehouse import writer
 
 TICK_ASSETS = ["raw_crm", "unified", "enriched", "account_master", "lead_match", "routing_rules",
                "routing_decision", "reroutes", "distribution_pools", "crm_push", "kpis"]
@@ -28,10 +29,30 @@ def runs_in_progress(instance: dg.DagsterInstance) -> list:
     return instance.get_run_records(dg.RunsFilter(statuses=IN_PROGRESS, tags={key: value}), limit=5)
 
 
+def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed, with the reason (shown in the UI's run log and tags), every writer run still marked
+    in progress whose process is gone (kill -9, out of memory, a restart): no person has to clear it
+    before ticks can move again. Returns one line per run marked."""
+    marked = []
+    for record in runs_in_progress(instance):
+        run = record.dagster_run
+        why = writer.gone(run.tags)
+        if why is None:
+            continue
+        reason = f"marked failed by leadroute: {why}; the next tick reconciles what it may have written"
+        instance.add_run_tags(run.run_id, {"leadroute/failed_because": why})
+        instance.report_run_failed(run, reason)
+        marked.append(f"run {run.run_id[:8]} ({run.job_name}) {reason}")
+    return marked
+
+
 @dg.schedule(cron_schedule="*/5 * * * *", job=tick_job, default_status=dg.DefaultScheduleStatus.RUNNING,
              execution_timezone="UTC")
 def every_five_minutes(context: dg.ScheduleEvaluationContext):
-    """A tick every five minutes, skipped (with the reason) while another writer run is in progress."""
+    """A tick every five minutes, skipped (with the reason) while another writer run is in progress;
+    a run whose process died is marked failed first, so it never holds the schedule up."""
+    for line in fail_dead_runs(context.instance):
+        context.log.warning(line)
     busy = runs_in_progress(context.instance)
     if busy:
         run = busy[0].dagster_run
