@@ -140,14 +140,17 @@ class _Push:
                    ["decision_id", "kind"])
             self.reconciled.append(settled)
 
-    def _set_status(self, rows: pd.DataFrame, status: str, was: str | None = None) -> None:
+    def _set_status(self, rows: pd.DataFrame, status: str, was: str | None = None,
+                    error: CrmUnavailable | None = None) -> None:
         self.con.register("_flight", rows[["decision_id", "kind"]])
         try:
             self.con.execute(
                 f"""UPDATE ledger SET status = ?, last_run_id = ?, updated_at = ?
+                    {", last_error_code = ?, last_error = ?" if error else ""}
                     WHERE (decision_id, kind) IN (SELECT (decision_id, kind) FROM _flight)
                     {"AND status = ?" if was else ""}""",
-                [status, self.run.run_id, self.run.now, *([was] if was else [])])
+                [status, self.run.run_id, self.run.now, *([error.code, str(error)] if error else []),
+                 *([was] if was else [])])
         finally:
             self.con.unregister("_flight")
 
@@ -167,7 +170,7 @@ class _Push:
                 self._record(apply_results(rows[answered], exc.partial, self.run, self.max_attempts))
             if exc.code not in OUTCOME_UNKNOWN:
                 # A refusal (limit, session, budget, outage after retries): the rest was not written.
-                self._set_status(rows[~answered], "pending", was="in_flight")
+                self._set_status(rows[~answered], "pending", was="in_flight", error=exc)
             # Otherwise the rest stays in flight until a read-back shows whether it landed.
             return
         self._record(apply_results(rows, results, self.run, self.max_attempts))
