@@ -220,6 +220,7 @@ class LocalCrm:
         today = now[:10]
         with self._connect() as con:
             active, queues = self._owners(con)
+            locked = {r[0] for r in con.execute("SELECT RecordId FROM _RecordLock")}
             for c in conversions:
                 lead = con.execute("SELECT * FROM Lead WHERE Id = ? AND IsDeleted = 0", [c.lead_id]).fetchone()
                 account = con.execute(
@@ -237,7 +238,7 @@ class LocalCrm:
                     results.append(
                         WriteResult(c.lead_id, False, "INVALID_CROSS_REFERENCE_KEY", f"account {c.account_id} not found")
                     )
-                elif c.lead_id in {r[0] for r in con.execute("SELECT RecordId FROM _RecordLock")}:
+                elif c.lead_id in locked:
                     results.append(
                         WriteResult(c.lead_id, False, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record")
                     )
