@@ -205,3 +205,33 @@ def test_a_write_that_lands_but_whose_answer_is_lost_is_read_back_and_never_writ
     assert_nothing_lost(twin_pipeline, leads, crm_twin.owners())
     writes = org_writes(crm_twin.emu)
     assert_written_once(writes, leads)
+
+
+def test_the_schedule_marks_a_run_whose_process_died_failed_and_starts_the_tick_but_waits_for_a_live_one():
+    with dg.instance_for_test() as instance:
+        _schedule_with_dead_and_live_runs(instance)
+
+
+def _schedule_with_dead_and_live_runs(instance) -> None:
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    from pipelines.defs.policy import WRITER_TAG
+    from pipelines.defs.schedules import every_five_minutes
+    from pipelines.warehouse import writer
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    dead_tags = {**WRITER_TAG, writer.PID_TAG: str(ended.pid), writer.HOST_TAG: writer.process_tags()[writer.HOST_TAG],
+                 writer.STARTED_TAG: "1"}
+    instance.add_run(DagsterRun(job_name="tick", run_id="dead-tick", status=dg.DagsterRunStatus.STARTED, tags=dead_tags))
+    request = every_five_minutes(dg.build_schedule_context(instance=instance))
+    assert isinstance(request, dg.RunRequest), "a dead run does not hold the schedule up"
+    dead = instance.get_run_by_id("dead-tick")
+    assert dead.status == dg.DagsterRunStatus.FAILURE
+    assert f"pid {ended.pid}" in dead.tags["leadroute/failed_because"]
+
+    live_tags = {**WRITER_TAG, **writer.process_tags()}  # this very process: alive
+    instance.add_run(DagsterRun(job_name="tick", run_id="live-tick", status=dg.DagsterRunStatus.STARTED, tags=live_tags))
+    skipped = every_five_minutes(dg.build_schedule_context(instance=instance))
+    assert isinstance(skipped, dg.SkipReason) and "live-tic" in skipped.skip_message
+    assert instance.get_run_by_id("live-tick").status == dg.DagsterRunStatus.STARTED

@@ -274,7 +274,8 @@ class Org:
             if f.type in TEXT_TYPES and f.length and len(value) > f.length:
                 raise RecordError("STRING_TOO_LONG", f"{f.label}: data value too large: {value[:40]}... (max length={f.length})", [name])
             if f.type == "reference":
-                self._check_reference(obj, f, value)
+                # Stored, and answered, in the 18-character form, whichever form was sent.
+                rec[name] = changed[name] = self._check_reference(obj, f, value)
             if f.unique and f.name != "Id":
                 other = self._find_by(obj, f, value)
                 if other and other[0]["Id"] != record_id:
@@ -296,6 +297,7 @@ class Org:
                                   f"operation performed with inactive user [{ref['Id']}] as owner of {obj.name.lower()}", [])
             if target.name == "Group" and (ref.get("Type") or "Queue") != "Queue":
                 raise RecordError("FIELD_INTEGRITY_EXCEPTION", f"{f.label}: id value of incorrect type: {value}", [f.name])
+        return ref["Id"]
 
     def _find_by(self, obj: ObjectDef, f, value) -> list:
         if f.type in TEXT_TYPES and isinstance(value, str) and f.type not in ("id", "reference"):
