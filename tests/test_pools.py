@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
+from pipelines.crm.local_schema import make_id
 from pipelines.routing import pools
 from pipelines.routing.engine import RouteContext
 from pipelines.routing.loader import load_rules
@@ -46,7 +47,7 @@ def set_rep(rules_dir, user_id: str, **values) -> None:
 
 def leads(n: int, *, domains=None, languages=None, first: int = 0) -> pd.DataFrame:
     return pd.DataFrame({
-        "lead_id": [f"00Q{first + i:015d}" for i in range(n)],
+        "lead_id": [make_id("Lead", first + i) for i in range(n)],
         "lead.domain": domains if domains is not None else [f"company{first + i}.com" for i in range(n)],
         "lead.company_norm": [None] * n,
         "lead.language": languages if languages is not None else [None] * n,

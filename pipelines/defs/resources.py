@@ -65,9 +65,10 @@ class WarehouseResource(dg.ConfigurableResource):
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
         # The writer lock (re-entrant: `leadroute tick` took it before starting the run), and the run's
         # process in its tags, so a run that dies is recognised as dead rather than busy.
-        if context.instance is not None and context.run_id:
-            context.instance.add_run_tags(context.run_id, writer.process_tags())
-        with writer.hold(self.path, what=f"run {(context.run_id or '')[:8]}"), \
+        run_id = context.run.run_id if context.run is not None else None
+        if context.instance is not None and run_id:
+            context.instance.add_run_tags(run_id, writer.process_tags())
+        with writer.hold(self.path, what=f"run {(run_id or '')[:8]}"), \
                 db.connect(self.path, wait_seconds=30) as con:
             self._con = con
             try:

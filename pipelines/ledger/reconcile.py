@@ -66,7 +66,10 @@ def reconcile(rows: pd.DataFrame, crm: CrmAdapter, mapping: FieldMapping, run: R
     out.loc[deleted, "status"] = "skipped_deleted"
     out.loc[deleted, "last_error_code"] = DELETED
     out.loc[deleted, "last_error"] = "the lead was deleted in the CRM; there is nothing to write"
-    out.loc[resend, "status"] = "pending"  # it did not land: send it now
+    out.loc[resend, "status"] = "pending"  # not there (yet): sent again only after another read-back
+    out.loc[resend, "last_error_code"] = "OUTCOME_UNKNOWN"
+    out.loc[resend, "last_error"] = ("sent without an answer and not found when read back; read back again "
+                                     "before it is sent")
     out.loc[done | deleted | resend, "next_attempt_at"] = pd.NaT
     changed = done | deleted | resend
     out = out[changed].copy()
