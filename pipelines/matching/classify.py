@@ -49,9 +49,6 @@ DISAGREEMENT_WORDS: dict[str, str] = {
     "street": "different street", "postal_code": "different postal code", "country": "different country",
     "geo": "far apart", "state": "different state", "city": "different city",
 }
-UPWARD_FREQUENCY_CAP = 2.0  # a rare value adds at most this many bits to an exact agreement
-
-
 def frequency_column(field: str) -> str:
     """The feature column holding how many companies share the right record's value of ``field``."""
     return f"{field}_frequency"
@@ -62,9 +59,8 @@ class WeightedClassifier(BaseClassifier):
 
     def __init__(self, model: ModelSettings | None = None, comparisons: list[Comparison] | None = None,
                  threshold: float = 0.8, person_address: bool = False, dedupe: bool = False,
-                 parameters: Parameters | None = None, entities: int | None = None):
-        """``parameters``: the model to score with (default: ``model``'s configured weights). ``entities``:
-        how many companies the right side holds, for the frequency adjustment of a learned model."""
+                 parameters: Parameters | None = None):
+        """``parameters``: the model to score with (default: ``model``'s configured weights)."""
         super().__init__()
         self.model = model or ModelSettings()
         self.comparisons = comparisons or default_comparisons()
@@ -73,7 +69,6 @@ class WeightedClassifier(BaseClassifier):
                                                          person_address=person_address)
         # Within one table a value's count includes the record itself: only the others count.
         self._self_count = 1 if dedupe else 0
-        self.entities = entities
 
     # recordlinkage's classifier interface ------------------------------------------------------
     def _fit(self, *args, **kwargs):
@@ -107,12 +102,8 @@ class WeightedClassifier(BaseClassifier):
             if c.frequency_level and freq_col in features:
                 at = codes == c.code(c.frequency_level)
                 freq = pd.to_numeric(features[freq_col], errors="coerce").fillna(1).to_numpy(dtype=float)
-                if params.learned and c.field in params.u and self.entities:
-                    u_level = params.u[c.field][c.code(c.frequency_level)]
-                    shift = np.log2(np.maximum(u_level * self.entities, 1e-12) / np.maximum(freq, 1))
-                    shift = np.clip(shift, -cap, UPWARD_FREQUENCY_CAP)
-                else:
-                    shift = -np.minimum(cap, np.log2(np.maximum(freq - self._self_count, 1)))
+                # A value k other companies hold is k times less telling of this one.
+                shift = -np.minimum(cap, np.log2(np.maximum(freq - self._self_count, 1)))
                 w = np.where(at & (w > 0), np.maximum(w + shift, 0.0), w)
             out[c.field] = w
         return pd.DataFrame(out, index=features.index)

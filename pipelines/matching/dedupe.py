@@ -32,10 +32,11 @@ import pandas as pd
 from pipelines.matching.classify import frequency_column
 from pipelines.matching.cluster import resolve
 from pipelines.matching.index import KeyTable
+from pipelines.matching.labels import Labels
 from pipelines.matching.link import Linker
 from pipelines.matching.settings import MatchingSettings
 
-RULED_OUT_BITS = -30.0
+RULED_OUT_BITS = -1000.0  # a hard "cannot link": no amount of other evidence outweighs it
 _CORROBORATING = {"phone": ("exact", "local"), "street": ("exact", "similar"), "geo": ("same_place",)}
 
 
@@ -48,7 +49,7 @@ class Deduper:
         self.settings = settings
         self.apart = None
         if apart is not None and len(apart[0]):
-            a, b = (np.asarray(x).astype(str) for x in apart)
+            a, b = (pd.Series(x).astype(str).to_numpy(dtype=object) for x in apart)
             self.apart = pd.MultiIndex.from_arrays([np.minimum(a, b), np.maximum(a, b)])
         d = settings.dedupe
         self.linker = linker or Linker(settings, threshold=d.threshold, dedupe=True)
@@ -88,9 +89,10 @@ class Deduper:
         if d.same_country:
             reason[at("country", "different") & (reason == "")] = "another country"
         if self.apart is not None and n:
-            a, b = scored["l_id"].astype(str).to_numpy(), scored["r_id"].astype(str).to_numpy()
+            a = scored["l_id"].astype(str).to_numpy(dtype=object)
+            b = scored["r_id"].astype(str).to_numpy(dtype=object)
             family = pd.MultiIndex.from_arrays([np.minimum(a, b), np.maximum(a, b)]).isin(self.apart)
-            reason[family & (reason == "")] = "a parent and its child in the CRM"
+            reason[family & (reason == "")] = "known to be two companies"
         out = scored.copy()
         out["ruled_out"] = reason
         out.loc[reason != "", "score"] = RULED_OUT_BITS
@@ -158,17 +160,22 @@ class DedupeResult:
 
 
 def dedupe_table(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, table: KeyTable, *,
-                 labels: pd.DataFrame | None = None, corroborated_by: list[str] | None = None,
+                 labels: Labels | None = None, corroborated_by: list[str] | None = None,
                  progress: Callable[[str], None] = lambda m: None) -> DedupeResult:
-    """Deduplicate a whole key table (see the module docstring); ``labels`` are known duplicate pairs."""
-    deduper = Deduper(settings, corroborated_by)
+    """Deduplicate a whole key table (see the module docstring). ``labels``: known duplicates (learned
+    from) and known distinct pairs (never put together), by the table's ids."""
+    apart = None
+    if labels is not None and len(labels.distinct):
+        apart = (labels.distinct["l_id"].to_numpy(), labels.distinct["r_id"].to_numpy())
+    deduper = Deduper(settings, corroborated_by, apart=apart)
     keys = deduper.frequency_keys()
     values = con.execute(
         f'SELECT "{table.id}" AS _id, {", ".join(keys)} FROM {table.relation} ORDER BY 1').df().set_index("_id")
     ids = values.index.to_numpy()
     pairs = deduper.linker.candidates(con, table, table)
     progress(f"{len(pairs):,} candidate pairs among {len(ids):,} records")
-    params = deduper.linker.learn(con, table, table, pairs=pairs, labels=labels, progress=progress)
+    known = labels.duplicates if labels is not None and len(labels.duplicates) else None
+    params = deduper.linker.learn(con, table, table, pairs=pairs, labels=known, progress=progress)
     for line in params.describe():
         progress(line)
     # First pass: every value held by one company, so a company's own name is full evidence.
@@ -177,7 +184,6 @@ def dedupe_table(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, tab
     first = deduper.cluster(con, table, ids, scored, ones, values)
     # Second pass: frequencies over the first pass's companies.
     freq = entity_frequencies(values, first, keys)
-    deduper.linker.classifier.entities = len(np.unique(first))
     scored = deduper.rescore(scored, freq, values)
     final = deduper.cluster(con, table, ids, scored, freq, values)
     return DedupeResult(ids, final, pairs, scored, deduper)

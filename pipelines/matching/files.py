@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from pipelines.matching.dedupe import dedupe_table
 from pipelines.matching.index import KeyTable
+from pipelines.matching.labels import Labels
 from pipelines.matching.link import Linker, best_per_left
 from pipelines.matching.parameters import Parameters
 from pipelines.matching.records import CsvRecords
@@ -28,12 +29,12 @@ def _key_table(con: duckdb.DuckDBPyConnection, name: str, records: CsvRecords) -
     return KeyTable(name, "_row")
 
 
-def dedupe_records(records: CsvRecords, settings: MatchingSettings, *, labels: pd.DataFrame | None = None,
+def dedupe_records(records: CsvRecords, settings: MatchingSettings, *, labels: Labels | None = None,
                    progress: Callable[[str], None] = lambda m: None) -> pd.DataFrame:
     """``record_id, cluster_id`` for every row; a cluster is named by its first row's id.
 
-    ``labels``: known duplicate pairs as row positions (``l_id``, ``r_id``), to learn from.
-    The model used is in ``result.attrs["parameters"]``.
+    ``labels``: known duplicate and distinct pairs (row positions). The model used is in
+    ``result.attrs["parameters"]``, the whole :class:`DedupeResult` in ``result.attrs["result"]``.
     """
     con = duckdb.connect()
     try:
@@ -49,12 +50,13 @@ def dedupe_records(records: CsvRecords, settings: MatchingSettings, *, labels: p
 
 
 def match_records(leads: CsvRecords, accounts: CsvRecords, settings: MatchingSettings, *,
-                  labels: pd.DataFrame | None = None, parameters: Parameters | None = None,
+                  labels: Labels | None = None, parameters: Parameters | None = None,
                   progress: Callable[[str], None] = lambda m: None) -> pd.DataFrame:
     """``lead_id, account_id, confidence, reason`` for every lead row (account_id empty when no match).
 
-    The model is learned from the two files (``labels``: known matches as row positions
-    ``l_id``, ``r_id``) unless ``parameters`` are given; it is in ``result.attrs["parameters"]``.
+    The model is learned from the two files unless ``parameters`` are given (``labels``: known
+    matches, learned from, and known non-matches, never chosen; row positions); it is in
+    ``result.attrs["parameters"]``, the scored candidate pairs in ``result.attrs["scored"]``.
     """
     con = duckdb.connect()
     try:
@@ -63,9 +65,14 @@ def match_records(leads: CsvRecords, accounts: CsvRecords, settings: MatchingSet
         linker = Linker(settings, parameters=parameters)
         pairs = linker.candidates(con, left, right)
         if parameters is None:
-            for line in linker.learn(con, left, right, pairs=pairs, labels=labels, progress=progress).describe():
+            known = labels.duplicates if labels is not None and len(labels.duplicates) else None
+            for line in linker.learn(con, left, right, pairs=pairs, labels=known, progress=progress).describe():
                 progress(line)
         scored = linker.score_pairs(con, left, right, pairs=pairs)
+        if labels is not None and len(labels.distinct):
+            never = pd.MultiIndex.from_frame(labels.distinct[["l_id", "r_id"]])
+            ruled = pd.MultiIndex.from_arrays([scored["l_id"], scored["r_id"]]).isin(never)
+            scored.loc[ruled, ["score", "confidence"]] = [-30.0, 0.0]
     finally:
         con.close()
     threshold = settings.link.threshold
@@ -87,4 +94,6 @@ def match_records(leads: CsvRecords, accounts: CsvRecords, settings: MatchingSet
         out.loc[pos, "confidence"] = best["confidence"].to_numpy()
         out.loc[pos, "reason"] = best["reason"].to_numpy()
     out.attrs["parameters"] = linker.parameters
+    out.attrs["scored"] = scored
+    out.attrs["pairs"] = pairs
     return out

@@ -85,10 +85,9 @@ class Linker:
     def parameters(self) -> Parameters:
         return self.classifier.parameters
 
-    def use(self, parameters: Parameters, entities: int | None = None) -> None:
-        """Score with ``parameters`` from now on (``entities``: companies on the right side)."""
+    def use(self, parameters: Parameters) -> None:
+        """Score with ``parameters`` from now on."""
         self.classifier.parameters = parameters
-        self.classifier.entities = entities
 
     # Index ------------------------------------------------------------------------------------
     def candidates(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable) -> pd.DataFrame:
@@ -192,11 +191,13 @@ class Linker:
     # Learn ------------------------------------------------------------------------------------
     def learn(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, *,
               pairs: pd.DataFrame | None = None, labels: pd.DataFrame | None = None,
+              label_tables: tuple[KeyTable, KeyTable] | None = None,
               progress: Callable[[str], None] = lambda m: None) -> Parameters:
         """Learn the model from the records (see :mod:`pipelines.matching.learn`) and score with it.
 
         ``pairs``: the candidate pairs when already found; ``labels``: known duplicate pairs
-        (``l_id``, ``r_id``) whose levels replace EM's m where there are enough of them.
+        (``l_id``, ``r_id``, ids of ``left`` and ``right`` or of ``label_tables``) whose levels
+        replace EM's m where there are enough of them.
         """
         kind = "dedupe" if self.dedupe else "link"
         same = left == right
@@ -220,7 +221,8 @@ class Linker:
         candidate_codes = self.compare(con, sample.reset_index(drop=True), left, right)
         label_codes = None
         if labels is not None and len(labels):
-            label_codes = _sample(self.compare(con, labels[["l_id", "r_id"]].reset_index(drop=True), left, right),
+            lt, rt = label_tables or (left, right)
+            label_codes = _sample(self.compare(con, labels[["l_id", "r_id"]].reset_index(drop=True), lt, rt),
                                   self.comparisons)
         params = learning.learn(
             comparisons=self.comparisons, model=self.settings.model, kind=kind, rules=self.rules,
@@ -228,7 +230,7 @@ class Linker:
             candidates=_sample(candidate_codes, self.comparisons, candidate_codes["blocked_by"].to_numpy()),
             n_left=n_left, n_right=n_right, n_candidates=n_candidates, dedupe=same, labels=label_codes,
             person_address=self.person_address, progress=progress)
-        self.use(params, entities=n_right)
+        self.use(params)
         return params
 
     # Explain ----------------------------------------------------------------------------------

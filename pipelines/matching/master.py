@@ -121,7 +121,7 @@ def dedupe_model(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, ded
     if stored is not None and not full:
         seen = stored.stats.get("records_right", accounts) if stored.learned else accounts
         if abs(accounts - seen) <= RELEARN_GROWTH * max(seen, 1):
-            linker.use(stored, entities=accounts)
+            linker.use(stored)
             return stored, False
     params = linker.learn(con, KEYS, KEYS, pairs=pairs, labels=_merge_labels(con), progress=progress)
     model_store.save(con, params, _fingerprint(settings), run.now)
@@ -167,7 +167,6 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, 
             scored = deduper.rescore(deduper.score(con, KEYS, KEYS, pairs=pairs), ones, values)
             first = deduper.cluster(con, KEYS, ids, scored, ones, values)
             freq = entity_frequencies(values, first, deduper.frequency_keys())
-            deduper.linker.classifier.entities = len(np.unique(first))
             scored = deduper.rescore(scored, freq, values)
             labels = deduper.cluster(con, KEYS, ids, scored, freq, values)
         else:
@@ -214,7 +213,7 @@ def resolve_clusters(con: duckdb.DuckDBPyConnection, settings: MatchingSettings)
     params = model_store.load(con, "dedupe", deduper.linker.comparisons)
     ids, values = _key_values(con, deduper)
     if params is not None:
-        deduper.linker.use(params, entities=len(ids))
+        deduper.linker.use(params)
     edges = con.execute("SELECT account_id, duplicate_id, coalesce(score, 10.0) AS score FROM account_duplicate").df()
     frame = pd.DataFrame({"l_id": edges["account_id"], "r_id": edges["duplicate_id"], "score": edges["score"],
                           "ruled_out": ""})
@@ -276,7 +275,6 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
     result.details["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     result.details["cpu_seconds"] = {k: round(v, 2) for k, v in cpu_seconds.items()}
     result.details["model"] = params.describe()
-    result.details["parameters"] = params.table()
     issues = built[built["hierarchy_issue"].notna()]
     dup = built[built["cluster_size"] > 1]
     result.counts = {

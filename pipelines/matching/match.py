@@ -124,7 +124,6 @@ def link_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, leads
         if parameters is not None and ensure_master(con):
             master_entities(con)
             entities = "_master_entities"
-            linker.classifier.entities = int(scalar(con, "SELECT count(DISTINCT entity) FROM _master_entities"))
         scored = linker.score_pairs(con, KeyTable("_lead_keys", "lead_id"), accounts_to_match(con, settings, now),
                                     entities=entities)
     finally:

@@ -186,3 +186,61 @@ def evaluate_dedupe(truth: np.ndarray, result, describe_record) -> DedupeEvaluat
         true_clusters=int(pd.Series(truth).nunique()), predicted_clusters=int(pd.Series(result.labels).nunique()),
         candidate_pairs=len(cand), completeness=blocking_completeness(deduper.linker.rules, cand, tp),
         causes=causes, examples=examples)
+
+
+@dataclass
+class LinkEvaluation:
+    links: PRF
+    leads: int
+    with_truth: int
+    candidate_pairs: int
+    completeness: pd.DataFrame
+    causes: pd.DataFrame
+    examples: pd.DataFrame
+
+    def describe(self) -> list[str]:
+        return [self.links.line("links"),
+                f"{self.leads:,} leads ({self.with_truth:,} with a true account); {self.candidate_pairs:,} candidate pairs"]
+
+
+def evaluate_link(truth: np.ndarray, predicted: np.ndarray, pairs: pd.DataFrame, scored: pd.DataFrame,
+                  threshold: float, rules: list[BlockingRule], describe_pair, max_examples: int = 3) -> LinkEvaluation:
+    """Score links against the truth (per lead, the true account's position or -1 for none).
+
+    ``predicted``: per lead the chosen account's position or -1; ``pairs`` the candidate pairs
+    (``l_id``, ``r_id`` positions, ``blocked_by``); ``scored`` the candidates with ``confidence``;
+    ``describe_pair(lead, account)`` a pair's text for the examples.
+    """
+    has_truth, has_pred = truth >= 0, predicted >= 0
+    right = has_truth & has_pred & (truth == predicted)
+    links = PRF.of(int(right.sum()), int((has_pred & ~right).sum()), int((has_truth & ~right).sum()))
+    proposed = pd.Series(pairs["blocked_by"].to_numpy(dtype=np.int64),
+                         index=pd.MultiIndex.from_arrays([pairs["l_id"], pairs["r_id"]]))
+    lead_ids = np.flatnonzero(has_truth)
+    wanted = pd.MultiIndex.from_arrays([lead_ids, truth[lead_ids]])
+    masks = proposed.reindex(wanted).fillna(0).to_numpy(dtype=np.int64)
+    n = max(len(lead_ids), 1)
+    rows = [{"rule": r.label, "true_pairs_proposed": int(((masks & (1 << i)) > 0).sum()),
+             "pairs_completeness": ((masks & (1 << i)) > 0).sum() / n} for i, r in enumerate(rules)]
+    rows.append({"rule": "all rules", "true_pairs_proposed": int((masks > 0).sum()), "pairs_completeness": (masks > 0).sum() / n})
+    confidence = pd.Series(scored["confidence"].to_numpy(), index=pd.MultiIndex.from_arrays([scored["l_id"], scored["r_id"]]))
+    errors = []
+    for lead in np.flatnonzero(~right & (has_truth | has_pred)):
+        t, p = truth[lead], predicted[lead]
+        if t < 0:
+            errors.append(("wrong", "matched a lead that has no account", lead, p))
+            continue
+        key = (lead, t)
+        if key not in proposed.index:
+            cause = "blocking miss"
+        elif confidence.get(key, 0.0) < threshold:
+            cause = "below threshold"
+        else:
+            cause = "outranked by another account"
+        errors.append(("missed" if p < 0 else "wrong", cause, lead, t if p < 0 else p))
+    frame = pd.DataFrame(errors, columns=["kind", "cause", "lead", "account"])
+    causes = frame.groupby(["kind", "cause"]).size().rename("leads").reset_index()
+    examples = frame.groupby(["kind", "cause"]).head(max_examples).copy()
+    examples["pair"] = [describe_pair(a, b) for a, b in zip(examples["lead"], examples["account"])]
+    return LinkEvaluation(links, len(truth), int(has_truth.sum()), len(pairs), pd.DataFrame(rows),
+                          causes, examples[["kind", "cause", "pair"]].reset_index(drop=True))

@@ -150,3 +150,20 @@ def load(con, kind: str, comparisons: list[Comparison], fingerprint: str | None 
     if frame.empty or (fingerprint is not None and frame["settings_hash"].iloc[0] != fingerprint):
         return None
     return Parameters.from_frame(frame, comparisons)
+
+
+def stored_models(con) -> str:
+    """The stored models as markdown: how each was made, then its table (for people and the UI)."""
+    from pipelines.matching.compare import default_comparisons
+
+    parts = []
+    for kind in ("dedupe", "link"):
+        params = load(con, kind, default_comparisons())
+        if params is None:
+            parts.append(f"**{kind}**: not learned yet")
+            continue
+        lines = params.describe()
+        table = params.table().fillna("")
+        parts.append(f"**{lines[0]}**\n\n" + "".join(f"- {n}\n" for n in lines[1:]) + "\n"
+                     + table.to_markdown(index=False, floatfmt=".4g"))
+    return "\n\n".join(parts)
