@@ -28,6 +28,8 @@ A feature's output column holds the level's position in its ``levels`` tuple.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import recordlinkage
@@ -60,6 +62,17 @@ def _similarity(a: np.ndarray, b: np.ndarray, scorer) -> np.ndarray:
 
 def _lengths(values: np.ndarray) -> np.ndarray:
     return np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+
+
+@functools.lru_cache(maxsize=262_144)
+def _informative(name: str) -> bool:
+    return informative(name)
+
+
+def _initials(values: np.ndarray) -> np.ndarray:
+    """Each name's distinct first letters, sorted ("koninklijke vandermolen electronics" -> "e k v")."""
+    found = {v: " ".join(sorted({w[0] for w in v.split()})) for v in pd.unique(values)}
+    return pd.Series(values).map(found).to_numpy(dtype=object)
 
 
 def _affix(a: np.ndarray, b: np.ndarray, min_length: int) -> np.ndarray:
@@ -189,19 +202,35 @@ class CompareName(Comparison):
         if len(pidx):  # a name glued into one word of the other: "VANDERMOLENELECTRONICSFAB"
             partial[pidx] = _similarity(cka[pidx], ckb[pidx], fuzz.partial_ratio) / 100
         wordy = open_ & ~close & ~acronym & ((token_set >= 0.5) | affix | (partial >= 0.85))
-        widx = np.flatnonzero(wordy)
-        if len(widx):
-            frame = pd.DataFrame({"a": wa[widx], "b": wb[widx]})
+        # The same words (any order), or one name's words all in the other: no word-by-word work needed.
+        same_words = np.zeros(n, dtype=bool)
+        sidx = np.flatnonzero(wordy)
+        if len(sidx):
+            same_words[sidx] = _similarity(wa[sidx], wb[sidx], fuzz.token_sort_ratio) == 100
+        variant |= same_words
+        exact_subset = wordy & ~same_words & (token_set == 1.0)
+        contained |= exact_subset
+        # Word by word, once per distinct pair, only where every word of one name has a word of the
+        # other starting with its letter (an abbreviation, a truncation or an initial can then explain it).
+        rest = wordy & ~same_words & ~exact_subset
+        ridx = np.flatnonzero(rest)
+        if len(ridx):
+            letters = _similarity(_initials(wa[ridx]), _initials(wb[ridx]), fuzz.token_set_ratio) == 100
+            ridx = ridx[letters | (partial[ridx] >= 0.85)]
+        if len(ridx):
+            frame = pd.DataFrame({"a": wa[ridx], "b": wb[ridx]})
             pairs = frame.drop_duplicates()
             shares = np.array([containment(x, y) for x, y in pairs.itertuples(index=False)], dtype=float).reshape(-1, 3)
-            inner = [informative(x if len(x) <= len(y) else y) for x, y in pairs.itertuples(index=False)]
-            pairs = pairs.assign(ca=shares[:, 0], cb=shares[:, 1], typo=shares[:, 2] > 0, inner=inner)
+            pairs = pairs.assign(ca=shares[:, 0], cb=shares[:, 1], typo=shares[:, 2] > 0)
             got = frame.merge(pairs, on=["a", "b"], how="left")
             ca, cb, typo = got["ca"].to_numpy(), got["cb"].to_numpy(), got["typo"].to_numpy(dtype=bool)
-            variant[widx] = (ca == 1) & (cb == 1) & ~typo
-            contained[widx] = (np.maximum(ca, cb) == 1) & ~typo
-            informative_inside[widx] = got["inner"].to_numpy(dtype=bool)
-            mostly[widx] = np.minimum(ca, cb) > 0.7
+            variant[ridx] = (ca == 1) & (cb == 1) & ~typo
+            contained[ridx] = (np.maximum(ca, cb) == 1) & ~typo
+            mostly[ridx] = np.minimum(ca, cb) > 0.7
+        cidx = np.flatnonzero(contained & ~variant)
+        if len(cidx):
+            shorter = np.where(_lengths(wa[cidx]) <= _lengths(wb[cidx]), wa[cidx], wb[cidx])
+            informative_inside[cidx] = pd.Series(shorter).map(_informative).to_numpy(dtype=bool)
         short_a = _lengths(cka) < 4
         short_b = _lengths(ckb) < 4
         subset = open_ & ((token_set == 1.0) | affix | contained) & ~(short_a | short_b)

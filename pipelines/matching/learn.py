@@ -260,6 +260,7 @@ def _plausible(m: np.ndarray, u: np.ndarray, prior: dict[str, float], levels: tu
     agree = [i for i, lv in enumerate(levels) if prior.get(lv, 0) > 0]
     disagree = [i for i, lv in enumerate(levels) if prior.get(lv, 0) < 0]
     best = max(agree, key=lambda i: prior[levels[i]]) if agree else None
+    worst = min(disagree, key=lambda i: prior[levels[i]]) if disagree else None
     if best is not None and m[best] <= u[best]:
         return False
-    return all(m[i] <= u[i] * 1.5 for i in disagree)
+    return worst is None or m[worst] <= u[worst]

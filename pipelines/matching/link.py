@@ -97,19 +97,37 @@ class Linker:
 
     # Compare ----------------------------------------------------------------------------------
     def compare(self, con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame, left: KeyTable, right: KeyTable,
-                *, entities: str | None = None, fields: list[str] | None = None) -> pd.DataFrame:
+                *, entities: str | None = None, fields: list[str] | None = None,
+                name_levels: list[str] | None = None) -> pd.DataFrame:
         """Comparison levels (codes) of ``pairs`` with the right side's value frequencies, in chunks.
 
         ``entities`` names a relation (``id``, ``entity``) that groups right records into companies
-        for the frequencies; ``fields`` limits the comparisons made (default: all).
+        for the frequencies; ``fields`` limits the comparisons made (default: all); with
+        ``name_levels``, names are compared first and only pairs whose names agree at one of
+        these levels are compared further (and returned).
         """
         if pairs.empty:
             return _empty_features(self.comparisons)
         lrec, rrec, lpos, rpos = self.records(con, pairs, left, right, entities=entities)
         comparisons = [c for c in self.comparisons if fields is None or c.field in fields]
+        pairs = pairs.reset_index(drop=True)
+        names = None
+        if name_levels is not None:
+            name = next(c for c in self.comparisons if c.field == "name")
+            names = self._levels([name], lrec, rrec, lpos, rpos)["name"].to_numpy()
+            keep = np.isin(names, [name.code(level) for level in name_levels])
+            pairs, lpos, rpos, names = pairs[keep].reset_index(drop=True), lpos[keep], rpos[keep], names[keep]
+            comparisons = [c for c in comparisons if c.field != "name"]
+        features = self._levels(comparisons, lrec, rrec, lpos, rpos)
+        if names is not None:
+            features.insert(0, "name", names.astype(np.int8))
+        return pd.concat([pairs.set_axis(features.index), features], axis=1)
+
+    def _levels(self, comparisons, lrec: pd.DataFrame, rrec: pd.DataFrame, lpos: np.ndarray,
+                rpos: np.ndarray) -> pd.DataFrame:
         comparer = build_compare(comparisons)
         parts = []
-        for start in range(0, len(pairs), CHUNK_PAIRS):
+        for start in range(0, len(lpos), CHUNK_PAIRS):
             sl = slice(start, start + CHUNK_PAIRS)
             index = pd.MultiIndex.from_arrays([lpos[sl], rpos[sl]])
             features = comparer.compute(index, lrec, rrec).astype(np.int8)
@@ -119,9 +137,9 @@ class Linker:
                 if c.frequency_key and col in rrec:
                     features[col] = rrec[col].to_numpy()[rpos[sl]]
             parts.append(features)
-        features = pd.concat(parts)
-        keep = pairs.reset_index(drop=True)
-        return pd.concat([keep.set_axis(features.index), features], axis=1)
+        if not parts:
+            return pd.DataFrame({c.field: pd.Series(dtype=np.int8) for c in comparisons})
+        return pd.concat(parts)
 
     def records(self, con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame, left: KeyTable, right: KeyTable,
                 *, entities: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
@@ -179,11 +197,7 @@ class Linker:
             pairs = self.candidates(con, left, right)
         if pairs.empty:
             return _empty_scores(self.comparisons)
-        if name_levels is not None:  # a cheap first pass on names alone
-            names = self.compare(con, pairs, left, right, fields=["name"])
-            keep = np.isin(names["name"].to_numpy(), [self.level("name", n) for n in name_levels])
-            pairs = pairs[keep].reset_index(drop=True)
-        scored = self.score(self.compare(con, pairs, left, right, entities=entities))
+        scored = self.score(self.compare(con, pairs, left, right, entities=entities, name_levels=name_levels))
         if min_confidence > 0:
             scored = scored[scored["confidence"] >= min_confidence].reset_index(drop=True)
         return scored

@@ -52,15 +52,30 @@ def word_match(a: str, b: str) -> int:
     return TYPO if len(short) >= 5 and JaroWinkler.normalized_similarity(a, b) >= _TYPO else 0
 
 
-def _covered(words: tuple[str, ...], other: tuple[str, ...]) -> tuple[int, bool]:
+@functools.lru_cache(maxsize=262_144)
+def _index(name: str) -> tuple[tuple[str, ...], frozenset[str], dict[str, tuple[str, ...]], frozenset[str], tuple[str, ...]]:
+    """A name's words, their set, its words by first letter, the runs of two or more of its words
+    glued together, and its long words (which may be several glued): computed once per name."""
+    words = tuple(name.split())
+    by_letter: dict[str, list[str]] = {}
+    for w in words:
+        by_letter.setdefault(w[0], []).append(w)
+    runs = frozenset("".join(words[i:j]) for i in range(len(words)) for j in range(i + 2, len(words) + 1))
+    return (words, frozenset(words), {k: tuple(v) for k, v in by_letter.items()}, runs,
+            tuple(w for w in words if len(w) >= 6))
+
+
+def _covered(words: tuple[str, ...], other: str) -> tuple[int, bool]:
     """How many of ``words`` the ``other`` name accounts for (a matching word, a run of two or more of
     its words glued into this one: "vandermolenelectronicsfab" holds "vandermolen" + "electronics",
     or a piece of one of its glued words), and whether a mistyped word was needed."""
-    runs = {"".join(other[i:j]) for i in range(len(other)) for j in range(i + 2, len(other) + 1)}
-    glued = [o for o in other if len(o) >= 6]
+    _, same, by_letter, runs, glued = _index(other)
     count, typo = 0, False
     for w in words:
-        kinds = {word_match(w, o) for o in other} - {0}
+        if w in same:
+            count += 1
+            continue
+        kinds = {word_match(w, o) for o in by_letter.get(w[0], ())} - {0}
         if kinds:
             count += 1
             typo |= kinds == {TYPO}
@@ -80,10 +95,10 @@ def containment(a: str, b: str) -> tuple[float, float, bool]:
         >>> containment("vandermolenelectronicsfab", "koninklijke vandermolen electronics")
         (1.0, 0.6666666666666666, False)
     """
-    wa, wb = tuple(a.split()), tuple(b.split())
+    wa, wb = _index(a)[0], _index(b)[0]
     if not wa or not wb:
         return 0.0, 0.0, False
-    (na, ta), (nb, tb) = _covered(wa, wb), _covered(wb, wa)
+    (na, ta), (nb, tb) = _covered(wa, b), _covered(wb, a)
     return na / len(wa), nb / len(wb), ta or tb
 
 

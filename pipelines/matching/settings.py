@@ -124,8 +124,8 @@ class LearnSettings(_Model):
     enabled: bool = Field(True, description="learn u, m and the match rate from the data; false: the weights decide")
     min_records: int = Field(300, ge=10, description="fewer records than this on either side: too few to "
                                                      "learn from, the weights (priors) decide")
-    random_pairs: int = Field(200_000, ge=1000, description="random record pairs sampled to learn u")
-    em_pairs: int = Field(300_000, ge=1000, description="candidate pairs sampled for expectation maximisation")
+    random_pairs: int = Field(100_000, ge=1000, description="random record pairs sampled to learn u")
+    em_pairs: int = Field(100_000, ge=1000, description="candidate pairs sampled for expectation maximisation")
     m: dict[str, dict[str, float]] = Field(default_factory=dict,
                                            description="overrides of DEFAULT_M, the prior m-probabilities")
     max_weight: float = Field(20.0, gt=0, description="a learned weight never exceeds this many bits...")
