@@ -180,6 +180,8 @@ def test_name_variants(a, b, expected):
         ("12 Main St", "14 Main St", "other_number"),
         ("12 Main St", "12 Oak St", "different"),
         ("PO Box 12", "", "missing"),
+        ("PO Box 12", "744 N Monticello Ave", "missing"),  # a company may write to both
+        ("N Monticelo Ave", "744 N. Monticello", "same_street"),  # a typo, no number on one side
     ],
 )
 def test_address_variants(a, b, expected):

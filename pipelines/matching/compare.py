@@ -294,10 +294,11 @@ class CompareAddress(Comparison):
     - ``similar``: the same house number, street names alike (one containing the other, as
       "Dr Rosa Parks" and "Parks", or a typo);
     - ``other_unit``: the same building, both with a unit, different units (another suite);
-    - ``same_street``: the same street name, without a house number on one side or both;
+    - ``same_street``: the same (or a like) street name, without a house number on one side or both;
     - ``other_number``: the same (or a like) street, another house number: another building, or
       a typo in the number;
-    - ``different``: another street; ``missing`` when either side has no street name.
+    - ``different``: another street; ``missing`` when either side has no street name, or one is a PO
+      box and the other a street (a company may use both).
     """
 
     levels = ("exact", "similar", "other_unit", "same_street", "other_number", "different", MISSING)
@@ -317,7 +318,8 @@ class CompareAddress(Comparison):
         ua, pua = _strings(lu)
         ub, pub = _strings(ru)
         n = len(ka)
-        both = pka & pkb
+        box_a, box_b = ka == "pobox", kb == "pobox"
+        both = pka & pkb & ~(box_a ^ box_b)
         same_number = pna & pnb & (na == nb)
         same_name = both & (ka == kb)
         idx = np.flatnonzero(both & ~same_name)
@@ -331,7 +333,7 @@ class CompareAddress(Comparison):
         return self._pick(
             n,
             [(~both, MISSING), (building & unit_conflict, "other_unit"), (building & same_name, "exact"),
-             (building, "similar"), (same_name & not_both_numbers, "same_street"),
+             (building, "similar"), ((same_name | alike) & not_both_numbers, "same_street"),
              ((same_name | alike) & pna & pnb, "other_number")],
             "different",
         )

@@ -142,7 +142,7 @@ def learn(*, comparisons: list[Comparison], model: ModelSettings, kind: str, rul
     u_raw = {f: _distribution(random_sample.codes[f], len(levels[f]), missing[f]) for f in fields}
     known = {f: float((random_sample.codes[f] != missing[f]).mean()) if len(random_sample) else 0.0 for f in fields}
     # Comparisons the data never fills (no phone column at all) are left out: weight 0 either way.
-    usable = [f for f in fields if known[f] > 0 and (candidates.codes[f] != missing[f]).mean() > 0]
+    usable = [f for f in fields if known[f] > 0 and len(candidates) and (candidates.codes[f] != missing[f]).any()]
 
     # 2. m by EM, one session per kind of blocking rule.
     source = {f: "prior" for f in fields}
@@ -153,9 +153,11 @@ def learn(*, comparisons: list[Comparison], model: ModelSettings, kind: str, rul
     em_pairs = 0
     for involved, mask in sessions:
         session = Sample({f: c[mask] for f, c in candidates.codes.items()})
+        if len(session) < MIN_SESSION_PAIRS:
+            continue
         free = [f for f in usable if f not in involved
                 and (session.codes[f] != missing[f]).mean() >= MIN_PRESENT]
-        if len(session) < MIN_SESSION_PAIRS or len(free) < 2:
+        if len(free) < 2:
             continue
         learned, rate, iterations = expectation_maximisation(session, free, m_prior, u_raw, missing, rate0)
         expected = rate * len(session)
