@@ -21,13 +21,14 @@ Each comparison says where its numbers came from (``source``):
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from pipelines.matching.compare import MISSING, Comparison
+from pipelines.matching.compare import MISSING, Comparison, default_comparisons
 from pipelines.matching.settings import ModelSettings
 
 
@@ -126,8 +127,6 @@ def bits(m: np.ndarray, u: np.ndarray) -> np.ndarray:
 # The warehouse's copy: the model learned at the last rebuild, reused until the data or the settings change.
 def settings_hash(*parts: object) -> str:
     """A short fingerprint of the settings a model was learned with (a change means: learn again)."""
-    import hashlib
-
     text = json.dumps([p.model_dump() if hasattr(p, "model_dump") else p for p in parts], sort_keys=True,
                       default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -154,8 +153,6 @@ def load(con, kind: str, comparisons: list[Comparison], fingerprint: str | None 
 
 def stored_models(con) -> str:
     """The stored models as markdown: how each was made, then its table (for people and the UI)."""
-    from pipelines.matching.compare import default_comparisons
-
     parts = []
     for kind in ("dedupe", "link"):
         params = load(con, kind, default_comparisons())

@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pipelines.matching.compare import comparison_levels
 from pipelines.sourcefile import ConfigError, load_yaml, problems_from_validation
 
 
@@ -138,8 +139,6 @@ class LearnSettings(_Model):
 
 
 def _check_levels(value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    from pipelines.matching.compare import comparison_levels
-
     known = comparison_levels()
     for field, levels in value.items():
         if field not in known:
