@@ -31,7 +31,7 @@ NOW = datetime(2026, 11, 20, 15, 0)
 def run(n: int, rules: Path) -> dict:
     import pandas as pd
 
-    from pipelines.crm.builder import CrmBuilder
+    from tests.crm_builder import CrmBuilder
     from pipelines.crm.fields import load_field_mapping
     from pipelines.crm.local import LocalCrm
     from pipelines.crm.local_schema import make_id, sf_datetime

@@ -165,7 +165,7 @@ def test_a_tick_killed_mid_push_on_salesforce_leaves_no_tick_stuck_and_nothing_w
     from click.testing import CliRunner
 
     from pipelines.cli import cli
-    from pipelines.defs.runner import TickBusy
+    from pipelines.runner import TickBusy
 
     leads = seed(crm_twin)
     crash = Crash(twin_pipeline, tmp_path, monkeypatch, "salesforce")

@@ -19,7 +19,7 @@ import pytest
 from pipelines.crm.local_schema import make_id
 from pipelines.routing import pools
 from pipelines.routing.engine import RouteContext
-from pipelines.routing.loader import load_rules
+from pipelines.routing.ruleset.load import load_rules
 from tests.conftest import ELLA, LIAM, MATEO, NOW, ZOE
 
 RYAN, CHLOE, ISAAC = "005000000000044AAA", "005000000000045AAA", "005000000000046AAA"  # SDR Outbound; Chloe weight 2
