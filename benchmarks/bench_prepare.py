@@ -46,7 +46,9 @@ def messy_leads(n: int, seed: int, now: datetime) -> pd.DataFrame:
         out = np.array(values, dtype=object)[rng.choice(len(values), n, p=p)]
         return np.where(rng.random(n) < fill, out, None)
 
-    ids = np.char.add("00Q", np.char.zfill(np.arange(1, n + 1).astype(str), 15))
+    from pipelines.demo.text import make_ids
+
+    ids = make_ids("Lead", 1, n)  # real 18-character ids, as the demo's
     filled = rng.random(n) < 0.85
     slot = rng.integers(0, 4, n)
     ind = pick(INDUSTRY)
