@@ -157,6 +157,7 @@ def test_a_chain_at_forty_addresses_is_forty_companies(tmp_path):
         ("VANDERMOLENELECTRONICSFAB", "Koninklijke Vandermolen Electronics", "contained"),  # glued
         ("Acme International Technologies", "Acme Intl. Tech", "exact"),
         ("Northside Learning Center", "NORTHSIDE LEARNING CTR", "variant"),  # abbreviated word
+        ("ALLISON'S INFANT & TODDLER CENTER", "Allisons Infant Toddler Ctr", "variant"),  # apostrophe, "&"
         ("Société Générale S.A.", "SOCIETE GENERALE", "exact"),  # legal form, accents, case
         ("Acme", "Acme Analytics", "subset"),
         ("Summit Consulting", "Summit Construction", "different"),
