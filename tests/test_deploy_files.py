@@ -15,6 +15,7 @@ import shlex
 import pytest
 import yaml
 
+from pipelines.alerts import ALERT_URLS_VAR
 from pipelines.crm.salesforce import CREDENTIAL_VARS, TUNING_VARS
 from pipelines.deploy.orgs import SECRET_VARS
 from pipelines.settings import VARIABLES
@@ -40,7 +41,8 @@ def env_refs(node) -> set[str]:
 
 
 INSTANCE_VARS = env_refs(yaml.safe_load(INSTANCE.read_text()))
-CODE_VARS = set(VARIABLES.values()) | set(CREDENTIAL_VARS.values()) | set(TUNING_VARS.values()) | INSTANCE_VARS
+CODE_VARS = (set(VARIABLES.values()) | set(CREDENTIAL_VARS.values()) | set(TUNING_VARS.values()) | INSTANCE_VARS
+             | {ALERT_URLS_VAR})
 
 
 def ours(names) -> set[str]:

@@ -14,14 +14,15 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pipelines.alerts import ALERT_URLS_VAR
 from pipelines.crm.salesforce import CREDENTIAL_VARS, TUNING_VARS
 from pipelines.settings import VARIABLES, Settings
 
 # Credentials that must never sit in a file in git: they arrive through env_from.
 SECRET_VARS = {CREDENTIAL_VARS[k] for k in ("password", "security_token", "consumer_secret", "private_key",
-                                             "session_id")}
-KNOWN_VARS = (set(VARIABLES.values()) | set(CREDENTIAL_VARS.values()) | set(TUNING_VARS.values())) - {
-    VARIABLES["org"]}
+                                             "session_id")} | {ALERT_URLS_VAR}
+KNOWN_VARS = (set(VARIABLES.values()) | set(CREDENTIAL_VARS.values()) | set(TUNING_VARS.values())
+              | {ALERT_URLS_VAR}) - {VARIABLES["org"]}
 
 
 class OrgError(ValueError):
