@@ -30,7 +30,16 @@ from pipelines.deploy.postgres import PostgresMissing, find_bindir
 from pipelines.deploy.topology import Topology, free_port
 from tests.conftest import ROOT, RULES
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+def _postgres_missing() -> str | None:
+    try:
+        find_bindir()
+    except PostgresMissing as exc:
+        return str(exc)
+    return None
+
+
+pytestmark = [pytest.mark.slow, pytest.mark.starts_first, pytest.mark.timeout(900),
+              pytest.mark.skipif(_postgres_missing() is not None, reason=str(_postgres_missing()))]
 
 # Each org its own demo CRM and cadence: north ticks as often as the daemon evaluates sensors.
 ORGS = {"north": {"accounts": 300, "leads": 200, "seed": 11, "every": 5},
@@ -230,10 +239,6 @@ def orgs(tmp_path: Path) -> dict[str, Org]:
 
 
 def test_the_production_topology_ticks_recovers_from_a_crash_and_queues_a_backfill(tmp_path, orgs):
-    try:
-        find_bindir()
-    except PostgresMissing as exc:
-        pytest.skip(str(exc))
     topology = Topology(
         ROOT, tmp_path / "prod",
         Orgs.model_validate({"orgs": [{"name": o.name, "port": free_port(), "env": o.env()} for o in orgs.values()]}),
@@ -329,6 +334,7 @@ def test_the_production_topology_ticks_recovers_from_a_crash_and_queues_a_backfi
             assert (a.end or 1e12) <= b.start, f"runs {a.run_id[:8]} and {b.run_id[:8]} of north overlapped"
     finally:
         topology.down()
+        topology.postgres.remove()
     mark("total")
     print("[topology] timings:", json.dumps(timings), flush=True)
 

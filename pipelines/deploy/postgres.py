@@ -138,3 +138,9 @@ class LocalPostgres:
     def stop(self) -> None:
         if self.initialised_cluster and self.running():
             self._run("pg_ctl", "-D", str(self.cluster), "-m", "fast", "-w", "stop", check=False)
+
+    def remove(self) -> None:
+        """Delete the stopped cluster and its log: for throwaway topologies (tests, benchmarks)."""
+        self.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        self.log_file.unlink(missing_ok=True)
