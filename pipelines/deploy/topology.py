@@ -16,6 +16,7 @@ from the webserver's GraphQL API like the UI reads it.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import secrets
@@ -170,10 +171,10 @@ class Topology:
         if name.startswith("code-server-"):
             self.kill(name)
             return
-        with _suppress_lookup():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGTERM)
         if not self._wait_gone(name, pid, wait_seconds):
-            with _suppress_lookup():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
             self._wait_gone(name, pid, 10)
         (self.pids / f"{name}.pid").unlink(missing_ok=True)
@@ -183,7 +184,7 @@ class Topology:
         pid = self.pid(name)
         if pid is None:
             return
-        with _suppress_lookup():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
         self._wait_gone(name, pid, 10)
         (self.pids / f"{name}.pid").unlink(missing_ok=True)
@@ -281,12 +282,3 @@ class Topology:
             problems = self.problems()
         if problems:
             raise TopologyError("The topology did not come up: " + "; ".join(problems))
-
-
-class _suppress_lookup:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        return exc_type in (ProcessLookupError, PermissionError)
-
