@@ -41,6 +41,9 @@ PG_USER = "dagster"
 
 LOCATIONS_QUERY = """{ workspaceOrError { __typename ... on Workspace { locationEntries {
   name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
+RELOAD_LOCATION = """mutation($name: String!) { reloadRepositoryLocation(repositoryLocationName: $name) {
+  __typename ... on WorkspaceLocationEntry { name loadStatus locationOrLoadError { __typename
+  ... on PythonError { message } } } ... on PythonError { message } } }"""
 RUNNING_QUERY = """{ runsOrError(filter: {statuses: [STARTING, STARTED, CANCELING]}) { ... on Runs {
   results { runId } } } }"""
 DAEMONS_QUERY = """{ instance { daemonHealth { allDaemonStatuses { daemonType required healthy } } } }"""
@@ -212,14 +215,55 @@ class Topology:
                 raise TopologyError(f"org {org.name}: {result.stderr.strip() or result.stdout.strip()}")
 
     def up(self, wait_seconds: float = 180) -> None:
+        """Everything, in an order that lets each process find what it needs: the daemon starts
+        only once the UI has every code location loaded, so its first look at the workspace
+        finds them (it looks again only every minute)."""
         self.upgrade_warehouses()
         self.postgres.init()
         self.postgres.start()
         self.write_config()
-        names = list(self.commands())
-        for name in names:
-            self.start(name)
+        for name in self.commands():
+            if name != "daemon":
+                self.start(name)
+        self.wait_loaded(wait_seconds)
+        self.start("daemon")
         self.wait_ready(wait_seconds)
+
+    def restart(self, *names: str, wait_seconds: float = 180) -> None:
+        """Start processes that stopped (a crash, a drill): code servers first, reloaded in the UI
+        as its Reload button does, then the daemon."""
+        for name in names:
+            if name != "daemon":
+                self.start(name)
+        self.wait_loaded(wait_seconds)
+        if "daemon" in names:
+            self.start("daemon")
+        self.wait_ready(wait_seconds)
+
+    def wait_loaded(self, wait_seconds: float = 180) -> None:
+        """Until the webserver has (re)loaded every org's code location from its code server."""
+        deadline = time.monotonic() + wait_seconds
+        waiting = {org.name for org in self.orgs.orgs}
+        last = "webserver not answering yet"
+        while waiting and time.monotonic() < deadline:
+            dead = [n for n in self.commands() if n != "daemon" and self.pid(n) is None]
+            if dead:
+                raise TopologyError(f"{dead[0]} is not running (log: {self.logs / (dead[0] + '.log')})")
+            for name in sorted(waiting):
+                try:
+                    entry = self.graphql(RELOAD_LOCATION, {"name": name}, timeout=60)["reloadRepositoryLocation"]
+                except (requests.RequestException, TopologyError) as exc:
+                    last = f"webserver not answering yet ({type(exc).__name__})"
+                    break
+                loaded = (entry.get("locationOrLoadError") or {}).get("__typename") == "RepositoryLocation"
+                if loaded:
+                    waiting.discard(name)
+                else:
+                    last = f"code location {name}: {(entry.get('locationOrLoadError') or {}).get('message', '')[:300]}"
+            if waiting:
+                time.sleep(0.5)
+        if waiting:
+            raise TopologyError(f"Code location(s) {', '.join(sorted(waiting))} did not load: {last}")
 
     def down(self, runs_wait_seconds: float = 60) -> None:
         """Stop the daemon first (no run starts any more), let the runs in progress finish (up to
