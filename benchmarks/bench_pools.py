@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from pipelines.crm.fields import load_field_mapping  # noqa: E402
 from pipelines.routing import pools  # noqa: E402
 from pipelines.routing.engine import RouteContext  # noqa: E402
-from pipelines.routing.loader import load_rules  # noqa: E402
+from pipelines.routing.ruleset.load import load_rules  # noqa: E402
 from pipelines.warehouse import db  # noqa: E402
 
 POOLS = ["hot_inbound", "cold_list", "content_downloads", "webinar", "inbound_sdr"]

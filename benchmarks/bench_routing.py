@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT))
 
 from pipelines.crm.fields import load_field_mapping  # noqa: E402
 from pipelines.routing import engine  # noqa: E402
-from pipelines.routing import trace as _trace  # noqa: E402,F401  (engine.trace: timed below)
-from pipelines.routing.frame import available_fields  # noqa: E402
-from pipelines.routing.loader import load_rules  # noqa: E402
-from pipelines.routing.validate import validate  # noqa: E402
+from pipelines.routing.engine import router, trace  # noqa: E402  (timed below)
+from pipelines.routing.frame.build import available_fields  # noqa: E402
+from pipelines.routing.ruleset.load import load_rules  # noqa: E402
+from pipelines.routing.ruleset.checks import validate  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 15, 0, 0)
 TARGET_ROUTE_S, TARGET_VALIDATE_S = 5.0, 1.0
@@ -221,7 +221,7 @@ def main() -> int:
 
         # The trace's cost: its assembly and the evidence it carries, timed around the engine's calls.
         trace_s = 0.0
-        originals = {name: getattr(engine, name) for name in ("_evidence",)} | {"build": engine.trace.build}
+        originals = {"step_evidence": router.step_evidence, "build": trace.build}
 
         def timed(fn):
             def call(*a, **kw):
@@ -232,15 +232,15 @@ def main() -> int:
                 return out
             return call
 
-        engine._evidence = timed(originals["_evidence"])
-        engine.trace.build = timed(originals["build"])
+        router.step_evidence = timed(originals["step_evidence"])
+        trace.build = timed(originals["build"])
         ctx = engine.RouteContext(now=NOW, queue_ids={}, crm_active=set(rules.reps.loc[rules.reps["active"], "user_id"]),
                                   user_names=dict(zip(rules.reps["user_id"], rules.reps["name"])),
                                   accounts=accounts, opportunities=opportunities)
         started, cpu = time.perf_counter(), time.process_time()
         decided = engine.route(frame, rules, "new", ctx)
         route_s, route_cpu = time.perf_counter() - started, time.process_time() - cpu
-        engine._evidence, engine.trace.build = originals["_evidence"], originals["build"]
+        router.step_evidence, trace.build = originals["step_evidence"], originals["build"]
 
     per_step = decided["step"].value_counts()
     print(f"rules: {steps} steps in the new flow, {len(rules.tables)} tables, {len(used_pools)} pools used by steps "

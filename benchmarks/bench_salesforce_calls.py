@@ -35,10 +35,10 @@ PLACES = [("US", "CA"), ("US", "TX"), ("US", "NY"), ("Germany", None), ("Japan",
 def run(n: int, rules: Path) -> dict:
     import dagster as dg
 
-    from pipelines.crm.builder import CrmBuilder
+    from tests.crm_builder import CrmBuilder
     from pipelines.crm.local_schema import sf_datetime
     from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource, default_resources
-    from pipelines.defs.runner import run_tick
+    from pipelines.runner import run_tick
     from pipelines.settings import Settings
     from tests.sf_emulator import Emulator
 

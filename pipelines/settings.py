@@ -87,7 +87,3 @@ class Settings:
     @property
     def fields_file(self) -> Path:
         return self.rules / "fields.yaml"
-
-    @property
-    def matching_file(self) -> Path:
-        return self.rules / "matching.yaml"

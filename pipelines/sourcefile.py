@@ -50,6 +50,11 @@ class ConfigError(ValueError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+def problems_markdown(problems: list[ConfigProblem], limit: int = 50) -> str:
+    """Problems as a markdown list (the first ``limit``), for a Dagster asset's page."""
+    return "\n".join(f"- `{p}`" for p in problems[:limit]) or "no problems"
+
+
 class LineDict(dict):
     """A mapping that remembers the line of itself and of each of its keys."""
 

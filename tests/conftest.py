@@ -49,7 +49,7 @@ def rules_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def crm(tmp_path: Path, rules_dir: Path):
-    from pipelines.crm.builder import CrmBuilder
+    from tests.crm_builder import CrmBuilder
 
     builder = CrmBuilder(tmp_path / "crm.sqlite", NOW - timedelta(minutes=1), rules_dir=rules_dir)
     yield builder
@@ -79,7 +79,7 @@ class Pipeline:
         }
 
     def tick(self, now: datetime | None = None, *, expect_success: bool = True, crm=None):
-        from pipelines.defs.runner import run_tick
+        from pipelines.runner import run_tick
 
         self.now = now or self.now + timedelta(minutes=5)
         outcome = run_tick(resources=self.resources(self.now, crm), instance=self.instance, log_level="WARNING")
@@ -89,7 +89,7 @@ class Pipeline:
 
     def backfill(self, start, end, *, dry_run: bool, now: datetime | None = None, expect_success: bool = True):
         """One backfill run over lead-creation days start..end, through the reroute_backfill job."""
-        from pipelines.defs.runner import run_backfill
+        from pipelines.runner import run_backfill
 
         self.now = now or self.now + timedelta(minutes=5)
         outcome = run_backfill(start, end, dry_run=dry_run, resources=self.resources(self.now),
@@ -116,7 +116,7 @@ def pipeline(tmp_path: Path, rules_dir: Path, crm) -> Pipeline:
 @pytest.fixture(params=["local", "salesforce"])
 def crm_twin(request, tmp_path: Path, rules_dir: Path):
     """A CrmBuilder world on the local CRM, or on an emulated org loaded from it before the first tick."""
-    from pipelines.crm.builder import CrmBuilder
+    from tests.crm_builder import CrmBuilder
     from tests.sf_emulator.twin import CrmTwin
 
     builder = CrmBuilder(tmp_path / "crm.sqlite", NOW - timedelta(minutes=1), rules_dir=rules_dir)

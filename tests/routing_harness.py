@@ -25,9 +25,9 @@ import pandas as pd
 
 from pipelines.crm.fields import load_field_mapping
 from pipelines.routing import engine
-from pipelines.routing.frame import available_fields
-from pipelines.routing.loader import load_rules
-from pipelines.routing.validate import validate
+from pipelines.routing.frame.build import available_fields
+from pipelines.routing.ruleset.load import load_rules
+from pipelines.routing.ruleset.checks import validate
 from tests.conftest import NOW
 
 

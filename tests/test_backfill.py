@@ -85,7 +85,7 @@ def test_pool_leads_stay_with_their_reps_when_the_rules_still_send_them_to_the_p
 def test_a_backfill_does_not_start_while_a_tick_is_running(pipeline, world):
     from dagster._core.storage.dagster_run import DagsterRun
 
-    from pipelines.defs.runner import TickBusy
+    from pipelines.runner import TickBusy
 
     pipeline.instance.add_run(DagsterRun(job_name="tick", run_id="running-tick", status=dg.DagsterRunStatus.STARTED,
                                          tags=WRITER_TAG))

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.crm.fields import load_field_mapping
-from pipelines.routing.loader import load_rules
-from pipelines.routing.validate import validate
+from pipelines.routing.ruleset.load import load_rules
+from pipelines.routing.ruleset.checks import validate
 from pipelines.sourcefile import ConfigError, read_csv
 
 

@@ -13,8 +13,8 @@ from datetime import timedelta
 
 import pytest
 
-from pipelines.crm.builder import INTEGRATION_USER
-from pipelines.routing.explain import explain
+from tests.crm_builder import INTEGRATION_USER
+from pipelines.routing.stages.explain import explain
 from pipelines.warehouse import db
 from tests.conftest import DIEGO, HANNAH, NOW
 

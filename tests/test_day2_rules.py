@@ -9,10 +9,12 @@ import pandas as pd
 import pytest
 
 from pipelines.crm.fields import load_field_mapping
-from pipelines.routing import engine, policy, working_time
-from pipelines.routing.loader import load_rules
-from pipelines.routing.pool_config import days_off_of
-from pipelines.routing.validate import validate
+from pipelines.routing import engine
+from pipelines.routing.engine import policy
+from pipelines.routing.roster import working_time
+from pipelines.routing.ruleset.load import load_rules
+from pipelines.routing.pools.catalog import days_off_of
+from pipelines.routing.ruleset.checks import validate
 from pipelines.sourcefile import ConfigError
 from tests.conftest import ELLA, LIAM, MATEO, NOW, RULES
 from tests.routing_harness import frame_of, route_leads
@@ -73,7 +75,7 @@ def test_a_night_shift_counts_across_midnight_and_touch_times_in_working_minutes
 ])
 def test_the_reroute_policy_keeps_leads_someone_is_working_and_says_why(shipped, lead, kept_by):
     frame = frame_of([lead], RULES)
-    ok, why = policy.movable(frame, shipped, engine.RouteContext(now=NOW, queue_ids={}))
+    ok, why = policy.movable(frame, shipped)
     assert bool(ok[0]) is (kept_by is None)
     if kept_by:
         assert why.iloc[0].startswith(f"the reroute policy keeps it ({kept_by}): ")

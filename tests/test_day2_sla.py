@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.crm.local_schema import sf_datetime
-from pipelines.routing.explain import explain
+from pipelines.routing.stages.explain import explain
 from pipelines.warehouse import db
 from tests.conftest import AVA, ELLA, LIAM, MORGAN, NOW, ZOE
 

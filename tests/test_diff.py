@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from pipelines.cli import cli
 from pipelines.crm.fields import load_field_mapping
-from pipelines.routing.simulate import diff_rules
+from pipelines.routing.stages.simulate import diff_rules
 from pipelines.warehouse import db
 from tests.conftest import NOW
 

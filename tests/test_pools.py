@@ -18,7 +18,7 @@ import pytest
 
 from pipelines.routing import pools
 from pipelines.routing.engine import RouteContext
-from pipelines.routing.loader import load_rules
+from pipelines.routing.ruleset.load import load_rules
 from tests.conftest import ELLA, LIAM, MATEO, NOW, ZOE
 
 RYAN, CHLOE, ISAAC = "005000000000000044", "005000000000000045", "005000000000000046"  # SDR Outbound; Chloe weight 2

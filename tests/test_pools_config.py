@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from pipelines.crm.fields import load_field_mapping
-from pipelines.routing.loader import load_rules
-from pipelines.routing.validate import validate
+from pipelines.routing.ruleset.load import load_rules
+from pipelines.routing.ruleset.checks import validate
 from pipelines.sourcefile import ConfigError
 from tests.conftest import NOW
 

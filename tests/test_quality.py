@@ -43,7 +43,7 @@ def test_broken_leads_wait_in_quarantine_while_the_rest_routes_and_return_when_f
 
 
 def test_a_lead_the_router_loses_blocks_the_push(pipeline, crm, monkeypatch):
-    from pipelines.routing import route
+    from pipelines.routing.stages import route
 
     leads = [crm.lead(company="Globex", email=f"h{i}@globex.de", country="DE") for i in range(3)]
     real = route.undecided_leads

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 
-from pipelines.routing.explain import explain
+from pipelines.routing.stages.explain import explain
 from pipelines.warehouse import db
 from tests.conftest import AVA, BRAD, DIEGO, HANNAH, KENJI, LIAM, LUKAS, MATEO, MORGAN, NOW, ZOE, ELLA
 
@@ -187,7 +187,7 @@ def test_a_lead_a_fallback_puts_in_a_queue_gets_no_task_and_no_conversion(rules_
     import pandas as pd
 
     from pipelines.routing import engine
-    from pipelines.routing.loader import load_rules
+    from pipelines.routing.ruleset.load import load_rules
     from pipelines.routing.pools import PoolBook
 
     flow = rules_dir / "flow.yaml"

@@ -44,7 +44,7 @@ def backfill(start: datetime, end: datetime, dry_run: bool, frozen_at: str | Non
     It never overlaps a tick: it waits for none and refuses to start while one runs.
     """
     from pipelines.defs.resources import ClockResource, default_resources
-    from pipelines.defs.runner import TickBusy, run_backfill
+    from pipelines.runner import TickBusy, run_backfill
 
     first, last = start.date(), end.date()
     if last < first:

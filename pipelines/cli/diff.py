@@ -9,7 +9,7 @@ import click
 
 from pipelines.cli.common import Failure, friendly, settings, table
 from pipelines.crm.fields import load_field_mapping
-from pipelines.routing.simulate import Diff, diff_rules
+from pipelines.routing.stages.simulate import Diff, diff_rules
 from pipelines.warehouse import db
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pipelines.cli.common import friendly, settings
-from pipelines.routing.explain import explain as explain_lead
+from pipelines.routing.stages.explain import explain as explain_lead
 from pipelines.warehouse import db
 
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import click
 
 from pipelines.cli.common import friendly, settings, table
-from pipelines.routing.loader import load_rules
-from pipelines.routing.pool_report import member_table, overview
+from pipelines.routing.ruleset.load import load_rules
+from pipelines.routing.pools.report import member_table, overview
 from pipelines.warehouse import db
 
 

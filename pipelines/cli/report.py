@@ -89,7 +89,7 @@ def _quality_and_kpis(con, s, html_path: Path | None) -> None:
 
 def _rules_or_none(path):
     """The rules, for working-hour times; None when they do not load (the report still shows the rest)."""
-    from pipelines.routing.loader import load_rules
+    from pipelines.routing.ruleset.load import load_rules
     from pipelines.sourcefile import ConfigError
 
     try:

@@ -10,10 +10,11 @@ import click
 
 from pipelines.cli.common import friendly, settings
 from pipelines.crm.fields import load_field_mapping
-from pipelines.routing.loader import load_rules
-from pipelines.routing.model import ACTIONS, KEY_KINDS, SIDE_ACTIONS
-from pipelines.routing.validate import validate as validate_rules
-from pipelines.routing.vocabulary import OPERATORS
+from pipelines.routing.ruleset.load import load_rules
+from pipelines.routing.language.model import ACTIONS, SIDE_ACTIONS
+from pipelines.routing.language.tables import KEY_KINDS
+from pipelines.routing.ruleset.checks import validate as validate_rules
+from pipelines.routing.language.vocabulary import OPERATORS
 from pipelines.sourcefile import ConfigError
 from pipelines.warehouse.errors import WarehouseBusy
 

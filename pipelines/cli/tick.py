@@ -44,7 +44,7 @@ def tick(frozen_at: str | None, as_json: bool, verbose: bool) -> None:
     otherwise a temporary instance.
     """
     from pipelines.defs.resources import ClockResource, default_resources
-    from pipelines.defs.runner import TickBusy, run_tick
+    from pipelines.runner import TickBusy, run_tick
 
     s = settings()
     if s.crm == "local" and not s.crm_path.exists():

@@ -2,7 +2,7 @@
 
 Routing decisions are partitioned by the lead's creation day. The `rerouted_leads`
 asset re-evaluates the leads of the selected days under the current rules (see
-pipelines/routing/backfill.py) and, unless it is a dry run, pushes the moves at once.
+pipelines/routing/stages/backfill.py) and, unless it is a dry run, pushes the moves at once.
 Its job carries the warehouse-writer tag, so it queues behind a running tick and
 the five-minute schedule skips while it runs: a backfill never overlaps a tick.
 """
@@ -13,11 +13,11 @@ from datetime import timedelta
 import dagster as dg
 
 from pipelines.defs.metadata import materialize, run_info
-from pipelines.defs.policy import WRITER_TAG
+from pipelines.defs.policy import EXECUTOR, WRITER_TAG
 from pipelines.defs.resources import ClockResource, CrmResource, RulesResource, WarehouseResource
 from pipelines.ledger.push import push
-from pipelines.routing.backfill import backfill
-from pipelines.routing.validate import validate
+from pipelines.routing.stages.backfill import backfill
+from pipelines.routing.ruleset.checks import validate
 from pipelines.sourcefile import ConfigError
 
 lead_day = dg.DailyPartitionsDefinition(
@@ -59,7 +59,7 @@ reroute_backfill = dg.define_asset_job(
     "reroute_backfill",
     selection=[rerouted_leads],
     partitions_def=lead_day,
-    executor_def=dg.in_process_executor,
+    executor_def=EXECUTOR,
     tags=WRITER_TAG,
     description="Re-evaluate the leads created on a range of days under the current rules (one run per range).",
 )

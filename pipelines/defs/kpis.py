@@ -3,6 +3,7 @@ import dagster as dg
 from pipelines.defs.metadata import run_info
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.kpis.compute import compute_kpis, long_format
+from pipelines.kpis.markdown import sections
 from pipelines.warehouse.db import upsert
 
 
@@ -20,14 +21,5 @@ def kpis(
     k = compute_kpis(con, mapping, rules.rules())
     upsert(con, "kpi", long_format(k, run.run_id, run.now), ["run_id", "measure", "dimension"])
     md = {name: dg.MetadataValue.float(float(v)) for name, v in {**k.totals, **k.day2.totals}.items() if v is not None}
-    if len(k.per_owner):
-        md["per_owner"] = dg.MetadataValue.md(k.per_owner.head(20).to_markdown(index=False))
-    if len(k.fairness):
-        md["fairness"] = dg.MetadataValue.md(k.fairness.to_markdown(index=False))
-    if len(k.quarantine):
-        md["quarantine"] = dg.MetadataValue.md(k.quarantine.to_markdown(index=False))
-    for name, frame in (("sla_compliance", k.day2.sla), ("sla_per_rep", k.day2.sla_per_rep),
-                        ("reroutes_by_reason", k.day2.reroutes), ("leakage_per_rep", k.day2.leakage)):
-        if len(frame):
-            md[name] = dg.MetadataValue.md(frame.head(30).to_markdown(index=False))
+    md |= {name: dg.MetadataValue.md(text) for name, text in sections(k).items()}
     return dg.MaterializeResult(metadata=md)

@@ -1,7 +1,7 @@
 import dagster as dg
 
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
-from pipelines.routing.pool_report import member_table, overview
+from pipelines.routing.pools.report import markdown, overview
 
 
 @dg.asset(group_name="route", kinds={"duckdb"}, deps=["routing_decision", "reroutes"])
@@ -15,16 +15,9 @@ def distribution_pools(
     """
     ruleset = rules.rules()
     pools, members = overview(warehouse.connection(rules.mapping()), ruleset, clock.now(), read_only=False)
-    sections = []
-    for row in pools.itertuples(index=False):
-        sections.append(
-            f"### {row.pool}\n{row.how}. {row.available_now} of {row.members} available now; "
-            f"{row.assigned_total} assigned ({row.sticky_total} sticky), {row.to_fallback_total} to the fallback "
-            f"({row.fallback}); last lead to {row.last_lead_to or 'nobody yet'}.\n\n"
-            + member_table(members[members["pool"] == row.pool]).astype(str).to_markdown(index=False))
     return dg.MaterializeResult(metadata={
         "pools": len(pools),
         "members_available": int(pools["available_now"].sum()) if len(pools) else 0,
         "members": int(pools["members"].sum()) if len(pools) else 0,
-        "pool_state": dg.MetadataValue.md("\n\n".join(sections) or "no pools"),
+        "pool_state": dg.MetadataValue.md(markdown(pools, members)),
     })

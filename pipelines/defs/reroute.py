@@ -2,7 +2,7 @@ import dagster as dg
 
 from pipelines.defs.metadata import materialize, run_info
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
-from pipelines.routing.reroute import reroute
+from pipelines.routing.day2.stage import reroute
 
 
 @dg.asset(group_name="route", kinds={"duckdb"}, deps=["routing_decision"])

@@ -16,8 +16,8 @@ from pipelines.crm.base import CrmAdapter
 from pipelines.crm.fields import FieldMapping, load_field_mapping
 from pipelines.crm.local import LocalCrm
 from pipelines.matching.settings import MatchingSettings, load_matching_settings
-from pipelines.routing.loader import load_rules
-from pipelines.routing.model import RuleSet
+from pipelines.routing.ruleset.load import load_rules
+from pipelines.routing.ruleset.model import RuleSet
 from pipelines.settings import Settings
 from pipelines.warehouse import db
 

@@ -2,7 +2,7 @@ import dagster as dg
 
 from pipelines.defs.metadata import materialize, run_info
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
-from pipelines.routing.route import route_leads
+from pipelines.routing.stages.route import route_leads
 
 
 @dg.asset(group_name="route", kinds={"duckdb"}, deps=["lead_match", "routing_rules"])

@@ -1,8 +1,8 @@
 import dagster as dg
 
 from pipelines.defs.resources import ClockResource, RulesResource
-from pipelines.routing.validate import validate
-from pipelines.sourcefile import ConfigError
+from pipelines.routing.ruleset.checks import validate
+from pipelines.sourcefile import ConfigError, problems_markdown
 
 
 @dg.asset(
@@ -26,7 +26,7 @@ def routing_rules(context: dg.AssetExecutionContext, rules: RulesResource, clock
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         (context.log.error if p.severity == "error" else context.log.warning)(str(p))
-    listing = "\n".join(f"- `{p}`" for p in problems[:50]) or "no problems"
+    listing = problems_markdown(problems)
     yield dg.MaterializeResult(
         metadata={"rules_version": version, "files": files, "errors": len(errors),
                   "warnings": len(problems) - len(errors), "problems": dg.MetadataValue.md(listing)},

@@ -1,6 +1,6 @@
 import dagster as dg
 
-from pipelines.defs.policy import WRITER_TAG
+from pipelines.defs.policy import EXECUTOR, WRITER_TAG, runs_in_progress
 from pipelines.settings import Settings
 
 CADENCE = Settings.from_env()
@@ -11,24 +11,10 @@ TICK_ASSETS = ["raw_crm", "unified", "enriched", "account_master", "lead_match",
 tick_job = dg.define_asset_job(
     "tick",
     selection=dg.AssetSelection.assets(*TICK_ASSETS),
-    executor_def=dg.in_process_executor,
+    executor_def=EXECUTOR,
     tags=WRITER_TAG,
     description="One routing tick: extract -> unify -> enrich -> master -> match -> route -> reroute -> push.",
 )
-
-IN_PROGRESS = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-]
-
-
-def runs_in_progress(instance: dg.DagsterInstance) -> list:
-    """Runs that write the warehouse and have not finished (ticks and backfills alike)."""
-    key, value = next(iter(WRITER_TAG.items()))
-    return instance.get_run_records(dg.RunsFilter(statuses=IN_PROGRESS, tags={key: value}), limit=5)
 
 
 def next_tick(instance: dg.DagsterInstance) -> dg.RunRequest | dg.SkipReason:

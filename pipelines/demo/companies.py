@@ -341,8 +341,3 @@ def plan_families(rng: np.random.Generator, n_rows: int, federal_first: int = 0)
         level3=pd.DataFrame({"n_dup": n_dup3[keep3]}),
     )
 
-
-def plan_rows(plan: FamilyPlan) -> int:
-    """Accounts a plan produces (used by tests to check the exact count)."""
-    return int((1 + plan.level1["n_dup"] + plan.level1["n_bu"]).sum() + (1 + plan.level2["n_dup"]).sum()
-               + (1 + plan.level3["n_dup"]).sum())

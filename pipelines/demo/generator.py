@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -92,9 +92,6 @@ class DemoSummary:
             f"{self.users} users, {self.queues} queues, {self.contacts:,} contacts, {self.tasks:,} tasks, {self.events:,} events, "
             f"{self.campaigns} campaigns with {self.campaign_members:,} members.",
         ])
-
-    def as_dict(self) -> dict:
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
 
 
 def utc_now(now: datetime | None) -> datetime:

@@ -186,10 +186,6 @@ def replace_words(values, table: dict[str, str], rng: np.random.Generator | None
     return np.asarray(series, dtype=object)
 
 
-def national_number(area, subscriber) -> np.ndarray:
-    return cat(area, subscriber)
-
-
 def format_phone(cc, area, subscriber, style, ext=None) -> np.ndarray:
     """Phone numbers as people type them.
 

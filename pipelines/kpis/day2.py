@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from pipelines.routing import working_time
-from pipelines.routing.pool_config import days_off_of
+from pipelines.routing.roster import working_time
+from pipelines.routing.pools.catalog import days_off_of
 
 AS_OF = "(SELECT coalesce(max(extracted_at), current_timestamp::TIMESTAMP) FROM extract_log)"
 DEFAULT_LEAKAGE_DAYS = 3.0

@@ -58,8 +58,3 @@ def resolve(con: duckdb.DuckDBPyConnection, stage: str, obj: str, record_ids: It
         con.unregister("_q_ok")
     return len(n)
 
-
-def open_items(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute(
-        "SELECT * FROM quarantine WHERE resolved_at IS NULL ORDER BY last_seen_at DESC, stage, record_id"
-    ).df()

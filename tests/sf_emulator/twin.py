@@ -1,6 +1,6 @@
 """One test world, two CRMs: a CrmBuilder's SQLite file as the local CRM, or an emulated org loaded from it.
 
-End-to-end tests seed a CRM record by record with :class:`pipelines.crm.builder.CrmBuilder`
+End-to-end tests seed a CRM record by record with :class:`tests.crm_builder.CrmBuilder`
 and then tick. :class:`CrmTwin` lets the same test body run against either CRM:
 
 * ``local``: the builder's file is the CRM (``CrmResource(kind="local")``).
@@ -22,7 +22,7 @@ from datetime import datetime
 
 import pytest
 
-from pipelines.crm.builder import CrmBuilder
+from tests.crm_builder import CrmBuilder
 from pipelines.crm.local_schema import KEY_PREFIX, sf_datetime
 
 _OBJECT_OF_PREFIX = {prefix: name for name, prefix in KEY_PREFIX.items()}

@@ -1,0 +1,144 @@
+"""The routing frame: one row per lead to route, with every field a rule may name.
+
+Rules name fields as ``namespace.column``:
+
+- ``lead.*``: the unified lead (``routing_rules/fields.yaml``) plus its enrichment,
+  plus ``lead.creator_role`` and ``lead.owner_role`` (the CRM users' roles) and
+  ``lead.owner_queue`` (the queue that owns the lead, by developer name);
+- ``account.*``: the matched account, its enrichment, its place in the hierarchy
+  (``account_master``), its ultimate parent and ``account.open_opportunity_stages``
+  (the stages of the open opportunities of its duplicate cluster, ``;``-separated);
+- ``match.*``: the match itself (``match.matched``, ``match.confidence``,
+  ``match.reason``, ``match.matched_lead_owner_id``, ``match.matched_lead_owner_role``...);
+- the lead's history and activity (:mod:`.lead_history`): ``lead.last_rep_id``,
+  ``lead.owner_history``, ``lead.open_meetings``, ``lead.sla_misses``...;
+- for updated leads (:mod:`.update`): ``prior.<field>`` (a watched field's value when
+  leadroute last looked) and ``last_decision.*`` (step, queue, owner_id, entry, created_at).
+
+The frame is built in one DuckDB query; :func:`available_fields` lists the same
+columns for the validator, so a rule can only name a field the engine will have.
+Columns added to ``lead_enriched``, ``account_master`` or ``lead_match`` in the
+schema reach the rules with no change here. :func:`load_related` adds what actions
+look up beyond the lead's own row: the accounts above each matched account, and
+open opportunities.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from pipelines.crm.fields import FieldMapping
+from pipelines.routing.frame import lead_history
+from pipelines.warehouse.schema import TABLES
+
+_ENRICHED_LEAD = [c for c in TABLES["lead_enriched"].column_names if not c.startswith("_") and c != "lead_id"]
+_ENRICHED_ACCOUNT = [c for c in TABLES["account_enriched"].column_names if not c.startswith("_") and c != "account_id"]
+# Columns added to these tables in the schema reach the rules with no change here.
+_MASTER = [c for c in TABLES["account_master"].column_names if not c.startswith("_") and c not in ("account_id", "parent_id")]
+_MATCH = {"matched": "m.account_id IS NOT NULL"} | {
+    c: f'm."{c}"' for c in TABLES["lead_match"].column_names if not c.startswith("_") and c != "lead_id"
+} | {"matched_lead_owner_role": "mlu.role"}
+_LEAD_EXTRA = {"creator_role": "cu.role", "owner_role": "ou.role", "owner_queue": "oq.developer_name"}
+_ACCOUNT_EXTRA = {
+    "ultimate_parent_owner_id": "up.owner_id",
+    "ultimate_parent_name": "up.name",
+    "ultimate_parent_type": "up.type",
+    "owner_role": "au.role",
+    "open_opportunity_stages": "oo.stages",
+    "open_opportunities": "coalesce(oo.n, 0)",
+}
+LAST_DECISION = ("step", "queue", "owner_id", "entry", "created_at", "action")
+
+# Open opportunities per master entity (an account and its duplicates share one).
+_OPEN_OPPS = """
+    SELECT coalesce(am.master_id, o.account_id) AS master_id,
+           string_agg(DISTINCT o.stage, ';' ORDER BY o.stage) AS stages, count(*) AS n
+    FROM opportunity o LEFT JOIN account_master am ON am.account_id = o.account_id
+    WHERE NOT coalesce(o.is_closed, false) AND NOT coalesce(o.is_deleted, false)
+    GROUP BY 1
+"""
+
+
+def available_fields(mapping: FieldMapping) -> dict[str, set[str]]:
+    lead_cols = set(mapping.objects["lead"].fields) | set(_ENRICHED_LEAD) | set(_LEAD_EXTRA) | set(lead_history.FIELDS)
+    account_cols = set(mapping.objects["account"].fields) | set(_ENRICHED_ACCOUNT) | set(_MASTER) | set(_ACCOUNT_EXTRA)
+    return {"lead": lead_cols, "account": account_cols, "match": set(_MATCH), "last_decision": set(LAST_DECISION)}
+
+
+def _account_items(mapping: FieldMapping, a: str, ae: str, am: str) -> list[str]:
+    account_cols = list(mapping.objects["account"].fields)
+    items = [f'{a}."{c}" AS "account.{c}"' for c in account_cols]
+    items += [f'{ae}."{c}" AS "account.{c}"' for c in _ENRICHED_ACCOUNT if c not in account_cols]
+    items += [f'{am}."{c}" AS "account.{c}"' for c in _MASTER]
+    return items
+
+
+def build_frame(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, lead_ids: pd.Series) -> pd.DataFrame:
+    """The routing frame for ``lead_ids`` (in that order), with ``lead_id`` as a plain column too."""
+    lead_cols = [c for c in mapping.objects["lead"].fields]
+    items = ["l.lead_id AS lead_id"]
+    items += [f'l."{c}" AS "lead.{c}"' for c in lead_cols]
+    items += [f'e."{c}" AS "lead.{c}"' for c in _ENRICHED_LEAD if c not in lead_cols]
+    items += [f'{sql} AS "lead.{c}"' for c, sql in _LEAD_EXTRA.items()]
+    items += [f'{sql} AS "lead.{c}"' for c, sql in lead_history.FIELDS.items()]
+    items += [f'{sql} AS "match.{c}"' for c, sql in _MATCH.items()]
+    items += _account_items(mapping, "a", "ae", "am")
+    items += [f'{sql} AS "account.{c}"' for c, sql in _ACCOUNT_EXTRA.items()]
+    ids = pd.DataFrame({"lead_id": lead_ids.values, "_order": range(len(lead_ids))})
+    con.register("_route_ids", ids)
+    try:
+        return con.execute(
+            f"""
+            SELECT {', '.join(items)}
+            FROM _route_ids i
+            JOIN lead l ON l.lead_id = i.lead_id
+            LEFT JOIN lead_enriched e ON e.lead_id = l.lead_id
+            LEFT JOIN crm_user cu ON cu.user_id = l.created_by_id
+            LEFT JOIN crm_user ou ON ou.user_id = l.owner_id
+            LEFT JOIN crm_queue oq ON oq.queue_id = l.owner_id
+            LEFT JOIN lead_match m ON m.lead_id = l.lead_id
+            LEFT JOIN crm_user mlu ON mlu.user_id = m.matched_lead_owner_id
+            LEFT JOIN account a ON a.account_id = m.account_id
+            LEFT JOIN crm_user au ON au.user_id = a.owner_id
+            LEFT JOIN account_enriched ae ON ae.account_id = m.account_id
+            LEFT JOIN account_master am ON am.account_id = m.account_id
+            LEFT JOIN account up ON up.account_id = am.ultimate_parent_id
+            LEFT JOIN ({_OPEN_OPPS}) oo ON oo.master_id = coalesce(am.master_id, m.account_id)
+            {lead_history.joins(mapping)}
+            ORDER BY i._order
+            """
+        ).df()
+    finally:
+        con.unregister("_route_ids")
+
+
+def load_related(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, frame: pd.DataFrame
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accounts on the hierarchy paths of the frame's matched accounts, and their open opportunities.
+
+    Returns ``(accounts, opportunities)``: accounts indexed by account_id with ``account.*``
+    columns (so a ``parent_where`` condition reads like any account condition), and open
+    opportunities with their master entity.
+    """
+    paths = frame.get("account.hierarchy_path", pd.Series(dtype=object)).dropna().astype(str)
+    ids = sorted(set(paths.str.split(" > ").explode().dropna()))
+    con.register("_route_accounts", pd.DataFrame({"account_id": ids or [None]}))
+    try:
+        accounts = con.execute(
+            f"""SELECT a.account_id AS _id, {', '.join(_account_items(mapping, 'a', 'ae', 'am'))}
+                FROM _route_accounts x JOIN account a USING (account_id)
+                LEFT JOIN account_enriched ae USING (account_id) LEFT JOIN account_master am USING (account_id)"""
+        ).df().set_index("_id")
+        opportunities = con.execute(
+            """SELECT o.opportunity_id, coalesce(am.master_id, o.account_id) AS master_id, o.account_id, o.stage,
+                      o.owner_id, o.name, o.close_date, o.amount
+               FROM opportunity o LEFT JOIN account_master am ON am.account_id = o.account_id
+               WHERE NOT coalesce(o.is_closed, false) AND NOT coalesce(o.is_deleted, false)
+                 AND coalesce(am.master_id, o.account_id) IN (
+                     SELECT coalesce(am2.master_id, x.account_id) FROM _route_accounts x
+                     LEFT JOIN account_master am2 USING (account_id))"""
+        ).df()
+    finally:
+        con.unregister("_route_accounts")
+    return accounts, opportunities

@@ -1,0 +1,106 @@
+"""Running the tick job in-process: what ``leadroute tick``, ``leadroute backfill`` and the end-to-end tests call.
+
+It runs the very job the schedule runs, with the same assets, checks and policy
+(:mod:`pipelines.defs.policy`), against the instance in ``DAGSTER_HOME`` when set (so
+the run shows in the UI) or a temporary one. It lives outside ``defs/`` because it is not
+part of the code location: it drives it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+import dagster as dg
+
+from pipelines.defs.policy import build_defs, runs_in_progress
+
+# The run tags Dagster reads a partition range from (what a UI backfill with a single-run policy sets).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+@dataclass
+class TickOutcome:
+    run_id: str
+    success: bool
+    seconds: float
+    failures: list[str] = field(default_factory=list)  # step: message
+    skipped: list[str] = field(default_factory=list)  # assets not materialized (e.g. a blocking check failed)
+    metadata: dict[str, dict] = field(default_factory=dict)  # asset -> metadata values
+
+
+class TickBusy(RuntimeError):
+    pass
+
+
+def current_instance() -> dg.DagsterInstance:
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def run_job(job_name: str, *, resources: dict | None = None, instance: dg.DagsterInstance | None = None,
+            tags: dict | None = None, run_config: dict | None = None, log_level: str = "INFO") -> TickOutcome:
+    """Run a job of the code location in-process and report what happened (never raises for a failed step).
+
+    Refuses to start while another warehouse-writer run is in progress (one writer at a time).
+    """
+    instance = instance or current_instance()
+    busy = runs_in_progress(instance)
+    if busy:
+        run = busy[0].dagster_run
+        raise TickBusy(f"Run {run.run_id[:8]} ({run.job_name}) is {run.status.value.lower()} in Dagster; "
+                       f"one writer at a time. Try again when it finishes.")
+    job = build_defs(resources).resolve_job_def(job_name)
+    started = time.perf_counter()
+    config = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}
+    result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=config)
+    seconds = time.perf_counter() - started
+    failures = _failures(result.all_events)
+    materialized, metadata = set(), {}
+    for e in result.get_asset_materialization_events():
+        mat = e.step_materialization_data.materialization
+        name = mat.asset_key.to_user_string()
+        materialized.add(name)
+        metadata[name] = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+    selected = [k.to_user_string() for k in job.asset_layer.executable_asset_keys] if hasattr(job, "asset_layer") else []
+    skipped = sorted(set(selected) - materialized)
+    return TickOutcome(result.run_id, result.success and not failures, seconds, failures, skipped, metadata)
+
+
+def _root_cause(error) -> str:
+    """The innermost error message: what the user can act on, not Dagster's wrapper."""
+    while error is not None and getattr(error, "cause", None) is not None:
+        error = error.cause
+    return (error.message if error is not None else "").strip().splitlines()[-1] if error is not None else ""
+
+
+def _failures(events) -> list[str]:
+    """One line per failed step with its real cause; after retries, the last attempt's cause."""
+    last_retry: dict[str, str] = {}
+    out = []
+    for e in events:
+        if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY:
+            last_retry[e.step_key] = _root_cause(e.event_specific_data.error)
+        elif e.event_type == dg.DagsterEventType.STEP_FAILURE:
+            cause = _root_cause(e.event_specific_data.error)
+            if "max_retries" in cause and e.step_key in last_retry:
+                cause = f"{last_retry[e.step_key]} (after retries)"
+            out.append(f"{e.step_key}: {cause}")
+    return out
+
+
+def run_tick(*, resources: dict | None = None, instance: dg.DagsterInstance | None = None,
+             tags: dict | None = None, log_level: str = "INFO") -> TickOutcome:
+    """One tick: the job the five-minute schedule runs."""
+    return run_job("tick", resources=resources, instance=instance, tags=tags, log_level=log_level)
+
+
+def run_backfill(start: date, end: date, *, dry_run: bool, resources: dict | None = None,
+                 instance: dg.DagsterInstance | None = None, log_level: str = "INFO") -> TickOutcome:
+    """One backfill run over the lead-creation days ``start``..``end`` (inclusive), as the UI launches it."""
+    tags = {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()}
+    run_config = {"ops": {"rerouted_leads": {"config": {"dry_run": dry_run}}}}
+    return run_job("reroute_backfill", resources=resources, instance=instance, tags=tags, run_config=run_config,
+                   log_level=log_level)
