@@ -86,7 +86,7 @@ class BlockingRule(BaseIndexAlgorithm):
 # Which comparison each key column is evidence for.
 _COMPARES = {"domain": "domain", "domain_label": "domain", "phone": "phone", "phone_local": "phone",
              "name_key": "name", "acronym": "name", "name_site": "name", "tokens": "name",
-             "address_tokens": "street", "street": "street", "postal_code": "postal_code", "city": "city"}
+             "address_tokens": "street", "street": "street", "postal_code": "place", "city": "place"}
 
 _NAME_ORDER = "coalesce($.name_key, '')"
 
@@ -266,6 +266,18 @@ def blocking_report(con: duckdb.DuckDBPyConnection, rules: list[BlockingRule], l
         rows.append({"rule": rule.label, "pairs": int(hit.sum()), "only_this_rule": int(only.sum()),
                      "sub_blocked_blocks": int(blocks or 0), "records_in_them": int(records or 0)})
     return pd.DataFrame(rows)
+
+
+def describe_blocking(report: pd.DataFrame) -> list[str]:
+    """One line per rule for people: pairs proposed, how many only it found, blocks sub-blocked."""
+    lines = []
+    for r in report.itertuples(index=False):
+        line = f"blocking {r.rule}: {r.pairs:,} pairs ({r.only_this_rule:,} only by this rule)"
+        if r.sub_blocked_blocks:
+            line += (f"; {r.sub_blocked_blocks:,} block(s) over the cap sub-blocked ({r.records_in_them:,} records), "
+                     "none dropped")
+        lines.append(line)
+    return lines
 
 
 def rule_names(rules: list[BlockingRule], masks: pd.Series) -> pd.Series:
