@@ -17,6 +17,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.defs.resources import default_resources
+from pipelines.settings import Settings
 from pipelines.warehouse import writer
 
 EXECUTOR = dg.in_process_executor
@@ -26,7 +27,9 @@ CRM_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIA
 
 # Every run that writes the warehouse carries this tag; the instance allows one such run at a time
 # (see dagster.yaml), so ticks and backfills queue instead of colliding on DuckDB's single writer.
-WRITER_TAG = {"leadroute/warehouse": "writer"}
+# Its value is the org (LEADROUTE_ORG): each org has its own warehouse, so the production instance
+# limits writers per value (deploy/production/dagster.yaml) and two orgs tick side by side.
+WRITER_TAG = {"leadroute/warehouse": Settings.from_env().org}
 
 IN_PROGRESS = [
     dg.DagsterRunStatus.QUEUED,

@@ -17,7 +17,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.warehouse.errors import WarehouseBusy  # noqa: F401 - re-exported
+from pipelines.warehouse.errors import WarehouseBusy, WarehouseTooNew  # noqa: F401 - re-exported
+from pipelines.warehouse.migrations import Migration, apply_pending, refuse_newer, stamped_version
 from pipelines.warehouse.schema import SCHEMA_VERSION, TABLES, Column
 
 
@@ -66,24 +67,25 @@ def connect(
         con.close()
 
 
-def migrate(con: duckdb.DuckDBPyConnection, mapped_columns: dict[str, list[Column]] | None = None) -> None:
-    """Create every declared table if missing and add any declared column it lacks.
+def migrate(con: duckdb.DuckDBPyConnection, mapped_columns: dict[str, list[Column]] | None = None, *,
+            code_version: int = SCHEMA_VERSION, migrations: dict[int, Migration] | None = None) -> list[int]:
+    """Bring the warehouse to this release's schema; return the numbered steps applied.
 
-    This is the warehouse's migration: a column declared in ``schema.py`` (or, for mapped
-    tables, by the field mapping) after a warehouse was created is added on the next
-    connect. Columns are only ever added, never dropped: a field removed from the mapping
-    stays in the warehouse, unused, so history is not lost.
+    Refuses (:class:`WarehouseTooNew`) a warehouse a newer release has upgraded. Then creates
+    every declared table if missing and adds any declared column it lacks: a column declared in
+    ``schema.py`` (or, for mapped tables, by the field mapping) after a warehouse was created is
+    added on the next connect. Columns are only ever added, never dropped: a field removed from
+    the mapping stays in the warehouse, unused, so history is not lost. Last, the numbered
+    steps of ``migrations.py`` the warehouse has not had run once each, in order.
     """
+    stamped = stamped_version(con)
+    refuse_newer(con, code_version)
     mapped_columns = mapped_columns or {}
     for table in TABLES.values():
         extra = mapped_columns.get(table.name, [])
         con.execute(table.ddl(extra))
         ensure_columns(con, table.name, [*table.columns, *extra])
-    con.execute(
-        "INSERT INTO schema_version SELECT ?, now()::TIMESTAMP WHERE NOT EXISTS "
-        "(SELECT 1 FROM schema_version WHERE version = ?)",
-        [SCHEMA_VERSION, SCHEMA_VERSION],
-    )
+    return apply_pending(con, stamped, code_version, migrations)
 
 
 def ensure_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[Column]) -> None:

@@ -106,8 +106,8 @@ TABLES: dict[str, Table] = {
         Table(
             "schema_version",
             "warehouse",
-            "Applied schema migrations.",
-            _cols(("version", "INTEGER"), ("applied_at", "TIMESTAMP")),
+            "Applied schema versions, with the leadroute release that applied each (pipelines/warehouse/migrations.py).",
+            _cols(("version", "INTEGER"), ("applied_at", "TIMESTAMP"), ("code_version", "VARCHAR")),
             key=("version",),
         ),
         Table(
