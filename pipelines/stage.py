@@ -17,16 +17,32 @@ class RunInfo:
     now: datetime
 
 
+NO_NEW_ROWS = "no new rows"
+
+
 @dataclass
 class StageResult:
-    """Row counts, a small preview and details of one stage's work in one run."""
+    """Row counts, a small preview and details of one stage's work in one run.
+
+    ``rows`` is how many rows the stage worked on this tick (its delta: the new or changed
+    records it read, not the size of its tables); ``skipped`` says why it did nothing.
+    """
 
     stage: str
     counts: dict[str, int] = field(default_factory=dict)
     preview: pd.DataFrame | None = None
     details: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    rows: int | None = None
+    skipped: str | None = None
+
+    @classmethod
+    def nothing_to_do(cls, stage: str, why: str = NO_NEW_ROWS) -> StageResult:
+        """A stage that found no work this tick: it says why, touches nothing and loads nothing heavy."""
+        return cls(stage, rows=0, skipped=why)
 
     def line(self) -> str:
+        if self.skipped:
+            return f"{self.stage}: skipped, {self.skipped}"
         parts = ", ".join(f"{k} {v:,}" for k, v in self.counts.items())
         return f"{self.stage}: {parts}" if parts else self.stage

@@ -62,6 +62,7 @@ def extract(
         result.details[f"{obj}_since"] = since.isoformat() if since is not None else "full load"
         if obj == "lead" and not df.empty:
             previews.append(df.head(10))
+    result.rows = sum(v for k, v in result.counts.items() if k.endswith("_extracted"))
     result.details["crm_api_calls"] = crm.counter.calls
     result.preview = previews[0] if previews else None
     return result

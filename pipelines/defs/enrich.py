@@ -2,7 +2,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.defs.metadata import materialize, run_info
+from pipelines.defs.metadata import materialize, run_info, timed
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.enrich.enrich import enrich
 from pipelines.enrich.settings import load_enrichment_settings
@@ -11,6 +11,7 @@ from pipelines.warehouse.schema import TABLES
 
 
 @dg.asset(group_name="prepare", kinds={"duckdb"}, deps=["unified"])
+@timed
 def enriched(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, rules: RulesResource, clock: ClockResource
 ) -> dg.MaterializeResult:

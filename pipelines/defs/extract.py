@@ -2,12 +2,13 @@ import dagster as dg
 
 from pipelines.crm.base import CrmUnavailable
 from pipelines.crm.extract import extract
-from pipelines.defs.metadata import materialize, run_info
+from pipelines.defs.metadata import materialize, run_info, timed
 from pipelines.defs.policy import CRM_RETRY
 from pipelines.defs.resources import ClockResource, CrmResource, RulesResource, WarehouseResource
 
 
 @dg.asset(group_name="crm_in", kinds={"duckdb"}, retry_policy=CRM_RETRY)
+@timed
 def raw_crm(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,

@@ -1,10 +1,12 @@
 import dagster as dg
 
+from pipelines.defs.metadata import timed
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.routing.pools.report import markdown, overview
 
 
 @dg.asset(group_name="route", kinds={"duckdb"}, deps=["routing_decision", "reroutes"])
+@timed
 def distribution_pools(
     warehouse: WarehouseResource, rules: RulesResource, clock: ClockResource
 ) -> dg.MaterializeResult:

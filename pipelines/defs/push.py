@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from pipelines.defs.metadata import materialize, run_info
+from pipelines.defs.metadata import materialize, run_info, timed
 from pipelines.defs.policy import CRM_RETRY
 from pipelines.defs.resources import ClockResource, CrmResource, RulesResource, WarehouseResource
 from pipelines.ledger.push import push
@@ -10,6 +10,7 @@ from pipelines.ledger.summary import record_tick
 
 
 @dg.asset(group_name="crm_out", kinds={"duckdb"}, deps=["routing_decision", "reroutes"], retry_policy=CRM_RETRY)
+@timed
 def crm_push(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,

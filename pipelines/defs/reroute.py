@@ -1,11 +1,12 @@
 import dagster as dg
 
-from pipelines.defs.metadata import materialize, run_info
+from pipelines.defs.metadata import materialize, run_info, timed
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.routing.day2.stage import reroute
 
 
 @dg.asset(group_name="route", kinds={"duckdb"}, deps=["routing_decision"])
+@timed
 def reroutes(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, rules: RulesResource, clock: ClockResource
 ) -> dg.MaterializeResult:

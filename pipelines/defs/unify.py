@@ -3,7 +3,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from pipelines.defs.metadata import materialize, run_info
+from pipelines.defs.metadata import materialize, run_info, timed
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.quality.settings import load_quality_settings
 from pipelines.unify.fill_rates import fill_rate_markdown
@@ -11,6 +11,7 @@ from pipelines.unify.unify import unify
 
 
 @dg.asset(group_name="prepare", kinds={"duckdb"}, deps=["raw_crm"])
+@timed
 def unified(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, rules: RulesResource, clock: ClockResource
 ) -> dg.MaterializeResult:

@@ -35,6 +35,7 @@ class SuiteResult:
     outcomes: list[Outcome]
     seconds: float
     error: str | None = None
+    rows: int = 0  # rows checked
 
     @property
     def passed(self) -> bool:
@@ -101,7 +102,7 @@ def validate(suite: str, frame: pd.DataFrame, expects: list, id_column: str, exa
             failing=failing,
             examples=[{k: _plain(v) for k, v in e.items()} for e in (res.get("partial_unexpected_index_list") or [])],
         ))
-    return SuiteResult(suite, outcomes, time.perf_counter() - started)
+    return SuiteResult(suite, outcomes, time.perf_counter() - started, rows=len(frame))
 
 
 def _plain(value):
