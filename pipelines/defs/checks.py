@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.defs.metadata import run_info
+from pipelines.defs.metadata import STAGE_ROWS, run_info, timed
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.enrich.settings import load_enrichment_settings
 from pipelines.quality.run import outcome_markdown, run_check
@@ -19,13 +19,16 @@ from pipelines.quality.suites import CHECKS, Check, CheckContext
 
 def _build(check: Check) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=check.asset, name=check.name, blocking=check.blocking, description=check.description)
+    @timed
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, rules: RulesResource,
                clock: ClockResource) -> dg.AssetCheckResult:
         con = warehouse.connection(rules.mapping())
+        # A tick checks its own rows (scope "delta", see pipelines.quality.suites).
         ctx = CheckContext(run_info(context, clock), load_quality_settings(Path(rules.path) / "quality.yaml"),
-                           load_enrichment_settings(Path(rules.path) / "enrichment.yaml"))
+                           load_enrichment_settings(Path(rules.path) / "enrichment.yaml"), scope="delta")
         result = run_check(con, check, ctx)
         metadata = {
+            STAGE_ROWS: dg.MetadataValue.int(result.rows),
             "failing_rows": dg.MetadataValue.int(result.failing_rows),
             "expectations": dg.MetadataValue.md(outcome_markdown(result)),
             "seconds": dg.MetadataValue.float(round(result.seconds, 3)),
