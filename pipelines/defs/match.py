@@ -1,14 +1,20 @@
 import dagster as dg
 
-from pipelines.defs.metadata import materialize, run_info
+from pipelines.defs.metadata import materialize, run_info, timed
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
-from pipelines.matching.match import match_leads
+from pipelines.matching.pending import leads_to_match
+from pipelines.stage import StageResult
 
 
 @dg.asset(group_name="match", kinds={"duckdb"}, deps=["account_master", "enriched"])
+@timed
 def lead_match(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, rules: RulesResource, clock: ClockResource
 ) -> dg.MaterializeResult:
     """Each new or changed lead's account (and same-company lead), with confidence and reason."""
     con = warehouse.connection(rules.mapping())
+    if not leads_to_match(con):
+        return materialize(context, StageResult.nothing_to_do("match"))
+    from pipelines.matching.match import match_leads  # the engine loads only when there are leads to match
+
     return materialize(context, match_leads(con, rules.matching(), run_info(context, clock)))

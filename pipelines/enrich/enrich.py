@@ -259,6 +259,18 @@ def _quarantine_failures(con, obj: str, key: str, df: pd.DataFrame, failures: Fa
 def enrich(con: duckdb.DuckDBPyConnection, run: RunInfo, settings: EnrichmentSettings | None = None) -> StageResult:
     settings = settings or EnrichmentSettings()
     result = StageResult("enrich")
+    stages = (
+        ("lead", "lead", "lead_enriched", "lead_id", LEAD_INPUTS, enrich_leads),
+        ("account", "account", "account_enriched", "account_id", ACCOUNT_INPUTS, enrich_accounts),
+    )
+    todo = {obj: _changed(con, source, target, key, inputs) for obj, source, target, key, inputs, _ in stages}
+    result.rows = sum(len(df) for df in todo.values())
+    if not result.rows:
+        # Nothing new to enrich (and no reference data loaded); records quarantined since still leave routing.
+        withdrawn = {obj: _withdraw_quarantined(con, target, key, obj) for obj, _, target, key, _, _ in stages}
+        result = StageResult.nothing_to_do("enrich")
+        result.counts = {f"{obj}s_held_in_quarantine": n for obj, n in withdrawn.items() if n}
+        return result
     vendor = None
     if settings.purchased:
         vendor = load_purchased(settings.purchased, settings.project_root())
@@ -267,11 +279,8 @@ def enrich(con: duckdb.DuckDBPyConnection, run: RunInfo, settings: EnrichmentSet
                                    f"and reference data only")
         else:
             result.counts["purchased_domains"] = len(vendor)
-    for obj, source, target, key, inputs, fn in (
-        ("lead", "lead", "lead_enriched", "lead_id", LEAD_INPUTS, enrich_leads),
-        ("account", "account", "account_enriched", "account_id", ACCOUNT_INPUTS, enrich_accounts),
-    ):
-        df = _changed(con, source, target, key, inputs)
+    for obj, source, target, key, inputs, fn in stages:
+        df = todo[obj]
         failures = Failures()
         enriched = fn(df, settings, vendor, failures)
         bad = _quarantine_failures(con, obj, key, df, failures, run)

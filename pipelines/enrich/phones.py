@@ -20,7 +20,6 @@ import functools
 
 import pandas as pd
 import phonenumbers
-from phonenumbers import geocoder
 
 GROUP_DIGITS = 3
 _EXTENSION = r"(?i)\s*(?:x|ext\.?|extension|#)\s*\d+\s*$"
@@ -86,6 +85,9 @@ def _describe(e164: str) -> tuple[str | None, str | None, str | None]:
     region = phonenumbers.region_code_for_number(num)
     if region is None:
         return None, None, None
+    # Imported here: its place names take most of a second to load, and only new phones need them.
+    from phonenumbers import geocoder
+
     place = geocoder.description_for_number(num, "en") or None
     area_len = phonenumbers.length_of_geographical_area_code(num)
     nsn = phonenumbers.national_significant_number(num)

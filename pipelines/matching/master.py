@@ -33,6 +33,7 @@ from pipelines.matching.dedupe import Deduper, entity_frequencies
 from pipelines.matching.hierarchy import build_hierarchy
 from pipelines.matching.index import KeyTable, blocking_report, describe_blocking
 from pipelines.matching.keys import KEY_VERSION, match_keys
+from pipelines.matching.pending import LIVE_ACCOUNT, REMOVED_KEYS, STALE_KEYS
 from pipelines.matching.settings import MatchingSettings
 from pipelines.stage import RunInfo, StageResult
 from pipelines.warehouse.db import ensure_columns, scalar, upsert
@@ -81,12 +82,8 @@ KEY_CHUNK = 250_000  # accounts keyed per step: memory stays bounded on a full r
 
 def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo) -> tuple[list, list]:
     """Recompute keys of new and changed accounts; drop keys of deleted ones. Returns (changed, removed) ids."""
-    live = "NOT coalesce(a.is_deleted, false)"
-    stale = f"k.account_id IS NULL OR a._modstamp > k._modstamp OR k._key_version IS DISTINCT FROM {KEY_VERSION}"
-    changed = _account_frame(con, f"{live} AND ({stale})")
-    removed = [r[0] for r in con.execute(
-        "SELECT k.account_id FROM account_match_key k LEFT JOIN account a USING (account_id) "
-        "WHERE a.account_id IS NULL OR coalesce(a.is_deleted, false)").fetchall()]
+    changed = _account_frame(con, f"{LIVE_ACCOUNT} AND ({STALE_KEYS})")
+    removed = [r[0] for r in con.execute(REMOVED_KEYS).fetchall()]
     for start in range(0, len(changed), KEY_CHUNK):
         chunk = changed.iloc[start:start + KEY_CHUNK]
         keys = match_keys(chunk, default_country=settings.default_country, prefer="website")
@@ -275,6 +272,7 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
     live = scalar(con, "SELECT count(*) FROM account WHERE NOT coalesce(is_deleted, false)")
     if not changed and not removed and master_rows == live:
         result.counts = {"accounts_changed": 0, "master_rows": int(master_rows)}
+        result.rows = 0
         return result
     clock, cpu = time.perf_counter(), time.process_time()
     notes: list[str] = []
@@ -299,6 +297,7 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
             result.details[key] = lines
     issues = built[built["hierarchy_issue"].notna()]
     dup = built[built["cluster_size"] > 1]
+    result.rows = len(changed) + len(removed)
     result.counts = {
         "accounts_changed": len(changed),
         "accounts_removed": len(removed),

@@ -30,6 +30,7 @@ from pipelines.matching.keys import FIELDS, match_keys
 from pipelines.matching.link import Linker, best_per_left
 from pipelines.matching.master import ensure_tables, master_entities
 from pipelines.matching.parameters import Parameters
+from pipelines.matching.pending import LEADS_TO_MATCH
 from pipelines.matching.settings import MatchingSettings
 from pipelines.stage import RunInfo, StageResult
 from pipelines.warehouse.db import scalar, upsert
@@ -37,7 +38,7 @@ from pipelines.warehouse.db import scalar, upsert
 _TODO = """
     SELECT l.lead_id, e._modstamp {columns}
     FROM lead_enriched e JOIN lead l USING (lead_id) LEFT JOIN lead_match m USING (lead_id)
-    WHERE (m.lead_id IS NULL OR e._modstamp > m._modstamp)
+    WHERE ({pending})
 """
 _ORDER_COLUMNS = {
     "type": ("type_rank", True),
@@ -165,9 +166,10 @@ def match_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run:
     result = StageResult("match")
     ensure_tables(con, ("lead_match", "matching_parameters"))
     columns = _lead_columns(con)
-    todo = con.execute(_TODO.format(columns="".join(f', l."{c}"' for c in columns))).df()
+    todo = con.execute(_TODO.format(columns="".join(f', l."{c}"' for c in columns), pending=LEADS_TO_MATCH)).df()
     if todo.empty:
         result.counts = {"leads_matched": 0}
+        result.rows = 0
         return result
     clock = time.perf_counter()
     params = link_model(con, settings, run)
@@ -188,6 +190,7 @@ def match_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run:
     finally:
         con.unregister("_matched")
     upsert(con, "lead_match", df, ["lead_id"])
+    result.rows = len(todo)
     result.counts = {
         "leads_matched": len(df),
         "to_account": int(df["account_id"].notna().sum()),

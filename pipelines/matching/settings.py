@@ -14,7 +14,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipelines.matching.compare import comparison_levels
 from pipelines.sourcefile import ConfigError, load_yaml, problems_from_validation
 
 
@@ -133,6 +132,10 @@ class LearnSettings(_Model):
 
 
 def _check_levels(value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    # The comparisons (and recordlinkage under them) load only when a file names levels: settings
+    # are read by every process that defines the pipeline, most of which never compare a pair.
+    from pipelines.matching.compare import comparison_levels
+
     known = comparison_levels()
     for field, levels in value.items():
         if field not in known:

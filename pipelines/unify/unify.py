@@ -14,12 +14,14 @@ routing. When the record is fixed in the CRM, its next version passes and the
 quarantine item is resolved: it re-enters the flow with no manual step.
 
 The stage is incremental by version: it recomputes only rows whose raw version
-(``_modstamp``) is newer than the unified one (and quarantined rows, until fixed).
+(``_modstamp``) is newer than the unified one; a quarantined record is looked at again when a
+new version arrives, and otherwise once an hour (:data:`RELOOK_QUARANTINED`), until it passes.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 import duckdb
 import pandas as pd
@@ -66,7 +68,15 @@ def unify(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, run: RunInfo,
           rules: QuarantineRules | None = None) -> StageResult:
     rules = rules or QuarantineRules()
     result = StageResult("unify")
+    todo = changed_rows(con, mapping, run.now)
+    if not any(todo.values()):
+        return StageResult.nothing_to_do("unify")
+    result.rows = sum(todo.values())
+    unified = 0
     for obj, m in mapping.objects.items():
+        if not todo[obj]:
+            result.counts[f"{obj}_unified"] = 0
+            continue
         raw_table, table = OBJECT_TABLES[obj]
         key = KEY_COLUMN[obj]
         columns = object_columns(mapping, obj)
@@ -91,13 +101,40 @@ def unify(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, run: RunInfo,
                 + ", ".join(f"{k} {v}" for k, v in reasons.items()) + "); see `leadroute report`"
             )
         result.counts[f"{obj}_unified"] = len(good)
+        unified += len(good) if obj in FILL_RATE_OBJECTS else 0
         _report_stats(result, obj, m, stats, len(df))
         if obj == "lead":
             result.preview = good.head(10)
-    for obj in FILL_RATE_OBJECTS:
+    for obj in FILL_RATE_OBJECTS if unified else ():  # quarantined rows looked at again change no fill rate
         if obj in mapping.objects:
             result.details[f"{obj}_fill_rates"] = fill_rates(con, mapping, obj).to_dict("records")
     return result
+
+
+# A quarantined record whose version has not changed is looked at again this often (a fix to the
+# mapping or to quality.yaml can let it pass), not every tick: re-reading it each tick would make
+# every tick do work.
+RELOOK_QUARANTINED = timedelta(hours=1)
+
+
+def _changed_sql(obj: str, now: datetime, joins: str = "") -> str:
+    """Raw rows whose version is newer than the unified one. A quarantined record never reached the
+    unified table in its current version, so it stays "changed": it is looked at again when a new
+    version arrives, and otherwise every :data:`RELOOK_QUARANTINED`, until a version passes."""
+    (raw_table, table), key = OBJECT_TABLES[obj], KEY_COLUMN[obj]
+    since = (now - RELOOK_QUARANTINED).isoformat(sep=" ")
+    return (f'FROM "{raw_table}" r LEFT JOIN "{table}" u ON u."{key}" = r."Id" {joins} '
+            f'WHERE (u."{key}" IS NULL OR r._modstamp > u._modstamp) AND NOT EXISTS ('
+            f"SELECT 1 FROM quarantine q WHERE q.stage = 'unify' AND q.object = '{obj}' AND q.resolved_at IS NULL "
+            f'AND q.record_id IN (r."Id", trim(r."Id")) AND TRY_CAST(q.record_modstamp AS TIMESTAMP) = r._modstamp '
+            f"AND q.last_seen_at > TIMESTAMP '{since}')")
+
+
+def changed_rows(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, now: datetime) -> dict[str, int]:
+    """Per object, the raw rows this tick has to unify (one query for all objects)."""
+    items = [f"(SELECT count(*) {_changed_sql(obj, now)})" for obj in mapping.objects]
+    row = con.execute(f"SELECT {', '.join(items)}").fetchall()[0]
+    return {obj: int(n) for obj, n in zip(mapping.objects, row)}
 
 
 def _unify_object(con, obj, raw_table, table, key, columns: list[ColumnSql], rules: QuarantineRules, run: RunInfo):
@@ -105,13 +142,8 @@ def _unify_object(con, obj, raw_table, table, key, columns: list[ColumnSql], rul
     table); then precedence, provenance and the record's problems over those named columns."""
     joins = "\n".join(j for c in columns for j in c.joins)
     staged = [item for c in columns for s in c.sources for item in s.staged]
-    # A quarantined record never reached the unified table in its current version, so it
-    # stays "changed" and is looked at again every tick until a fixed version passes.
-    con.execute(
-        f'CREATE OR REPLACE TEMP TABLE _unify_stage AS SELECT {", ".join(staged)}, r._modstamp AS _modstamp '
-        f'FROM "{raw_table}" r LEFT JOIN "{table}" u ON u."{key}" = r."Id" {joins} '
-        f'WHERE u."{key}" IS NULL OR r._modstamp > u._modstamp'
-    )
+    con.execute(f'CREATE OR REPLACE TEMP TABLE _unify_stage AS SELECT {", ".join(staged)}, r._modstamp AS _modstamp '
+                f'{_changed_sql(obj, run.now, joins)}')
     try:
         items = []
         for c in columns:

@@ -80,6 +80,9 @@ def changed_leads(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, fields:
              AND NOT coalesce(l.is_deleted, false) AND NOT coalesce(l.is_converted, false)
            ORDER BY l.created_at, l.lead_id"""
     ).df()["lead_id"]
+    if ids.empty:  # nothing changed since leadroute last looked: no frame to build
+        empty = pd.DataFrame({"lead_id": pd.Series(dtype=object)})
+        return empty, empty
     looked = build_frame(con, mapping, ids)
     if looked.empty or not fields:
         return looked.iloc[0:0], looked

@@ -1,0 +1,49 @@
+"""What the matching stages have to do this tick, each in one light query.
+
+A tick with no new or changed account and no new lead must not load the matching
+engine (rapidfuzz, recordlinkage and scikit-learn under it take seconds to import),
+so the assets ask here first and import the engine only when there is work. The
+conditions are the ones the stages themselves select their rows by: one definition.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.matching.keys import KEY_VERSION
+
+# An account whose stored keys are missing, older than the account, or of an older key version.
+STALE_KEYS = f"k.account_id IS NULL OR a._modstamp > k._modstamp OR k._key_version IS DISTINCT FROM {KEY_VERSION}"
+LIVE_ACCOUNT = "NOT coalesce(a.is_deleted, false)"
+# Keys of accounts deleted (or gone) since they were keyed.
+REMOVED_KEYS = ("SELECT k.account_id FROM account_match_key k LEFT JOIN account a USING (account_id) "
+                "WHERE a.account_id IS NULL OR coalesce(a.is_deleted, false)")
+# Leads whose enriched version is newer than their match.
+LEADS_TO_MATCH = "m.lead_id IS NULL OR e._modstamp > m._modstamp"
+
+
+def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+                            "AND database_name = current_database()", [table]).fetchall()[0][0])
+
+
+def master_work(con: duckdb.DuckDBPyConnection) -> int:
+    """Accounts to key, keys to remove, and master rows missing or extra: 0 when the master is current."""
+    if not _has(con, "account_match_key") or not _has(con, "account_master"):
+        return int(con.execute("SELECT count(*) FROM account").fetchall()[0][0]) or 1
+    row = con.execute(f"""
+        SELECT (SELECT count(*) FROM account a LEFT JOIN account_match_key k USING (account_id)
+                WHERE {LIVE_ACCOUNT} AND ({STALE_KEYS})),
+               (SELECT count(*) FROM ({REMOVED_KEYS})),
+               (SELECT count(*) FROM account a WHERE {LIVE_ACCOUNT}) - (SELECT count(*) FROM account_master)
+    """).fetchall()[0]
+    return int(row[0]) + int(row[1]) + abs(int(row[2]))
+
+
+def leads_to_match(con: duckdb.DuckDBPyConnection) -> int:
+    """Enriched leads with no match yet or a newer version than their match."""
+    if not _has(con, "lead_match"):
+        return int(con.execute("SELECT count(*) FROM lead_enriched").fetchall()[0][0])
+    return int(con.execute(
+        "SELECT count(*) FROM lead_enriched e JOIN lead l USING (lead_id) LEFT JOIN lead_match m USING (lead_id) "
+        f"WHERE {LEADS_TO_MATCH}").fetchall()[0][0])
