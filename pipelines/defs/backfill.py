@@ -39,7 +39,7 @@ class BackfillConfig(dg.Config):
 def rerouted_leads(context: dg.AssetExecutionContext, config: BackfillConfig, warehouse: WarehouseResource,
                    crm: CrmResource, rules: RulesResource, clock: ClockResource) -> dg.MaterializeResult:
     mapping = rules.mapping()
-    ruleset = rules.rules()
+    ruleset = rules.rules_to_route()
     errors = [p for p in validate(ruleset, mapping, now=clock.now()) if p.severity == "error"]
     if errors:
         raise ConfigError(errors)

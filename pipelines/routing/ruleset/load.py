@@ -52,12 +52,29 @@ def _queues(path: Path, file: str) -> dict[str, QueueDecl]:
     return out
 
 
+READ_ATTEMPTS = 3
+
+
 def load_rules(root: str | Path) -> RuleSet:
-    """Load and structurally check the rules in ``root``; raise ConfigError listing every problem."""
+    """Load and structurally check the rules in ``root``; raise ConfigError listing every problem.
+
+    The version is the content hash of the files as they were read: a folder that changes
+    while it is read (a ``git pull`` landing) is read again, so the rule set and its version
+    always describe the same files.
+    """
     root = Path(root)
     if not (root / FLOW_FILE).exists():
         raise ConfigError([ConfigProblem(SourceRef(str(root / FLOW_FILE)), "file not found: is this a routing_rules folder?")])
+    for _ in range(READ_ATTEMPTS):
+        before = rules_version(root)
+        ruleset = _read(root, *before)
+        if rules_version(root)[0] == ruleset.version:
+            return ruleset
+    raise ConfigError([ConfigProblem(SourceRef(str(root)), f"the folder changed each of the {READ_ATTEMPTS} times it "
+                                                           f"was read; try again once it is quiet")])
 
+
+def _read(root: Path, version: str, files: dict[str, str]) -> RuleSet:
     def shown(name: str) -> str:  # how problems name a file: relative to the rules folder's parent
         path = root / name
         return str(path.relative_to(root.parent)) if path.is_relative_to(root.parent) else str(path)
@@ -87,6 +104,5 @@ def load_rules(root: str | Path) -> RuleSet:
     except ConfigError as exc:
         raise ConfigError(log.problems + exc.problems) from None
     log.raise_errors()
-    version, files = rules_version(root)
     return RuleSet(root=str(root), version=version, flows=flows, tables=tables, table_rows=table_rows,
                    pools=pools, queues=queues, reps=reps, files=files, reroute_policy=policy, day2=day2)
