@@ -22,6 +22,7 @@ from pipelines.quality.gx import expectations
 from pipelines.quality.settings import QualitySettings
 from pipelines.stage import RunInfo
 from pipelines.unify.columns import EMAIL_PATTERN
+from pipelines.warehouse.schema import open_lead
 
 CRM_ID = r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$"
 
@@ -124,12 +125,12 @@ def _coverage(con, ctx):
     """Every lead in scope has a decision or an open quarantine item: nothing is dropped silently."""
     gxe = expectations()
     frame = con.execute(
-        """SELECT r."Id" AS lead_id,
+        f"""SELECT r."Id" AS lead_id,
                   EXISTS (SELECT 1 FROM routing_decision d WHERE d.lead_id = r."Id")
                   OR EXISTS (SELECT 1 FROM quarantine q WHERE q.object = 'lead' AND q.record_id = r."Id"
                              AND q.resolved_at IS NULL) AS decided_or_quarantined
            FROM raw_lead r LEFT JOIN lead l ON l.lead_id = r."Id"
-           WHERE NOT coalesce(l.is_deleted, false) AND NOT coalesce(l.is_converted, false)"""
+           WHERE {open_lead("l")}"""
     ).df()
     return frame, [gxe.ExpectColumnValuesToBeInSet(
         column="decided_or_quarantined", value_set=[True],

@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.warehouse.errors import WarehouseBusy  # noqa: F401 - re-exported
-from pipelines.warehouse.schema import SCHEMA_VERSION, TABLES, Column
+from pipelines.warehouse.schema import SCHEMA_VERSION, TABLES, VIEWS, Column
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -67,7 +67,7 @@ def connect(
 
 
 def migrate(con: duckdb.DuckDBPyConnection, mapped_columns: dict[str, list[Column]] | None = None) -> None:
-    """Create every declared table if missing and add any declared column it lacks.
+    """Create every declared table if missing, add any declared column it lacks, and (re)create the views.
 
     This is the warehouse's migration: a column declared in ``schema.py`` (or, for mapped
     tables, by the field mapping) after a warehouse was created is added on the next
@@ -79,6 +79,8 @@ def migrate(con: duckdb.DuckDBPyConnection, mapped_columns: dict[str, list[Colum
         extra = mapped_columns.get(table.name, [])
         con.execute(table.ddl(extra))
         ensure_columns(con, table.name, [*table.columns, *extra])
+    for view in VIEWS.values():  # after the tables: a view sees the columns just added
+        con.execute(view.ddl())
     con.execute(
         "INSERT INTO schema_version SELECT ?, now()::TIMESTAMP WHERE NOT EXISTS "
         "(SELECT 1 FROM schema_version WHERE version = ?)",

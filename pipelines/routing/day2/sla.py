@@ -38,9 +38,8 @@ from pipelines.routing.roster import working_time
 from pipelines.routing.ruleset.model import RuleSet
 from pipelines.stage import RunInfo
 from pipelines.warehouse.db import insert
+from pipelines.warehouse.schema import open_lead
 
-CURRENT = """cur AS (SELECT * FROM routing_decision QUALIFY row_number() OVER
-             (PARTITION BY lead_id ORDER BY created_at DESC, decision_id DESC) = 1)"""
 
 
 def sql_list(values) -> str:
@@ -78,12 +77,10 @@ def open_assignments(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: Fi
     """An assignment for every current decision that gives a lead to a user and has none yet."""
     config: Day2Config | None = rules.day2
     new = con.execute(
-        f"""WITH {CURRENT}
-            SELECT cur.decision_id, cur.lead_id, cur.owner_id, cur.step, cur.pool, cur.entry,
+        f"""SELECT cur.decision_id, cur.lead_id, cur.owner_id, cur.step, cur.pool, cur.entry,
                    l.status AS status_at_start, {activity_column(config, mapping)} AS activity_at_start
-            FROM cur JOIN crm_user u ON u.user_id = cur.owner_id JOIN lead l USING (lead_id)
-            WHERE NOT (cur.entry = 'new' AND cur.action = 'keep')
-              AND NOT coalesce(l.is_converted, false) AND NOT coalesce(l.is_deleted, false)
+            FROM current_decision cur JOIN crm_user u ON u.user_id = cur.owner_id JOIN lead l USING (lead_id)
+            WHERE NOT (cur.entry = 'new' AND cur.action = 'keep') AND {open_lead("l")}
               AND NOT EXISTS (SELECT 1 FROM assignment a WHERE a.decision_id = cur.decision_id)""").df()
     if new.empty:
         return 0
@@ -135,13 +132,12 @@ def start_clocks(con: duckdb.DuckDBPyConnection, rules: RuleSet, run: RunInfo) -
 def close_stale(con: duckdb.DuckDBPyConnection, run: RunInfo) -> int:
     """Open assignments that no longer stand: the lead was converted or deleted, rerouted, or reassigned by hand."""
     stale = con.execute(
-        f"""WITH {CURRENT}
-            SELECT a.decision_id,
+        """SELECT a.decision_id,
                    CASE WHEN coalesce(l.is_converted, false) THEN 'converted'
                         WHEN coalesce(l.is_deleted, false) OR l.lead_id IS NULL THEN 'closed'
                         WHEN cur.decision_id IS DISTINCT FROM a.decision_id THEN 'superseded'
                         ELSE 'reassigned_in_crm' END AS outcome
-            FROM assignment a LEFT JOIN lead l USING (lead_id) LEFT JOIN cur USING (lead_id)
+            FROM assignment a LEFT JOIN lead l USING (lead_id) LEFT JOIN current_decision cur USING (lead_id)
             WHERE a.outcome = 'open' AND (
                   coalesce(l.is_converted, false) OR coalesce(l.is_deleted, false) OR l.lead_id IS NULL
                   OR cur.decision_id IS DISTINCT FROM a.decision_id
@@ -174,9 +170,9 @@ def touches(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMappin
                     WHERE t.who_id = a.lead_id AND t.owner_id = a.owner_id AND NOT coalesce(t.is_deleted, false)
                       AND t.status IN ({sql_list(touch.completed_task)}) AND t.last_modified_at >= a.started_at)"""
     found = con.execute(
-        f"""WITH {CURRENT}, signals AS (
+        f"""WITH signals AS (
                 SELECT a.decision_id, a.due_at, a.outcome, {status} AS by_status, {activity} AS by_activity, {task} AS by_task
-                FROM assignment a JOIN lead l USING (lead_id) JOIN cur ON cur.decision_id = a.decision_id
+                FROM assignment a JOIN lead l USING (lead_id) JOIN current_decision cur ON cur.decision_id = a.decision_id
                 LEFT JOIN lead_status s USING (lead_id)
                 WHERE a.touched_at IS NULL AND a.started_at IS NOT NULL AND a.outcome IN ('open', 'missed'))
             SELECT decision_id, outcome, due_at, least(by_status, by_activity, by_task) AS touched_at,
