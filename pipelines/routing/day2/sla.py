@@ -254,18 +254,7 @@ def managers(con: duckdb.DuckDBPyConnection, rules: RuleSet, owners: pd.Series) 
 # -- what a miss does -------------------------------------------------------------------------------
 
 
-def _pool_without(name: str, excluded: tuple[str, ...], frame: pd.DataFrame, rules: RuleSet, ctx: RouteContext
-                  ) -> actions.Resolution:
-    """The pool's next available member for each lead, leaving out ``excluded`` (its previous owners)."""
-    decl = rules.pools[name]
-    res = actions.pool_members(name, frame, rules, ctx, exclude=excluded)
-    if decl.fallback is not None and res.owner.isna().any():
-        res = actions.merge(res, router.resolve(decl.fallback, frame[res.owner.isna().to_numpy()], rules, ctx),
-                            f"pool {name} fallback: ")
-    return res
-
-
-def _missed_text(rule: SlaRule, rows: pd.DataFrame, ctx) -> np.ndarray:
+def _missed_text(rule: SlaRule, rows: pd.DataFrame, ctx: RouteContext) -> np.ndarray:
     owner = ctx.names(rows["owner_id"]).astype(str).to_numpy(dtype=object)
     due = pd.to_datetime(rows["due_at"]).dt.strftime("%Y-%m-%d %H:%M").to_numpy(dtype=object)
     of = f" of {rule.max_misses}" if rule.max_misses else ""
@@ -274,7 +263,7 @@ def _missed_text(rule: SlaRule, rows: pd.DataFrame, ctx) -> np.ndarray:
 
 
 def act_on_misses(con: duckdb.DuckDBPyConnection, missed: pd.DataFrame, rules: RuleSet, mapping: FieldMapping,
-                  ctx, run: RunInfo) -> tuple[pd.DataFrame, int]:
+                  ctx: RouteContext, run: RunInfo) -> tuple[pd.DataFrame, int]:
     """Decisions for the missed leads the reroute policy lets move; returns them and how many it kept."""
     config: Day2Config = rules.day2
     frame = build_frame(con, mapping, missed["lead_id"])
@@ -319,7 +308,7 @@ def act_on_misses(con: duckdb.DuckDBPyConnection, missed: pd.DataFrame, rules: R
 
 
 def _reassign(con, rule: SlaRule, rows: pd.DataFrame, frame: pd.DataFrame, text: np.ndarray, per: dict, common: dict,
-              rules: RuleSet, ctx) -> pd.DataFrame:
+              rules: RuleSet, ctx: RouteContext) -> pd.DataFrame:
     pool_name = rows["pool"].where(rows["pool"].notna(), None).astype(object)
     if rule.reassign_pool is not None:
         pool_name[:] = rule.reassign_pool
@@ -335,7 +324,7 @@ def _reassign(con, rule: SlaRule, rows: pd.DataFrame, frame: pd.DataFrame, text:
         if not isinstance(pool, str) or pool not in rules.pools:
             detail[ix] = "no pool to reassign it in; it stays with its owner"
             continue
-        res = _pool_without(pool, skip, frame.loc[ix], rules, ctx)
+        res = router.pool(pool, frame.loc[ix], rules, ctx, exclude=skip)
         owner[ix] = res.owner.where(res.owner.notna(), None).to_numpy()
         queue[ix] = res.queue.where(res.queue.notna(), None).to_numpy()
         names = ", ".join(str(ctx.name(u)) for u in skip)
@@ -355,20 +344,16 @@ def _reassign(con, rule: SlaRule, rows: pd.DataFrame, frame: pd.DataFrame, text:
 
 
 def _escalate(con, rule: SlaRule, rows: pd.DataFrame, frame: pd.DataFrame, text: np.ndarray, per: dict, common: dict,
-              rules: RuleSet, ctx, run: RunInfo) -> pd.DataFrame:
+              rules: RuleSet, ctx: RouteContext, run: RunInfo) -> pd.DataFrame:
     esc = rule.escalate
     owners = rows["owner_id"].reset_index(drop=True)
     manager = managers(con, rules, owners)
     active = actions.is_valid_user(manager, ctx, rules).to_numpy()
     frame = frame.reset_index(drop=True)
     side = np.full(len(rows), "", dtype=object)
-    if esc.task is not None:
-        # The escalation task is the manager's: the push gives a task to its payload's owner_id when there is one.
-        head = '{"kind": "task", '
-        items = trace.unwrap(side_actions.render([esc.task], frame, ctx.now))
-        rest = pd.Series(items, dtype=object).str.slice(len(head)).to_numpy(dtype=object)
-        prefix = np.where(active, trace.encode(manager.to_numpy(dtype=object), head + '"owner_id": ', ", "), head)
-        side = trace.join(side, (prefix + rest).astype(object))
+    if esc.task is not None:  # the manager's task, where there is an active manager; else the owner's
+        to_manager = np.where(active, manager.to_numpy(dtype=object), None)
+        side = trace.join(side, trace.unwrap(side_actions.render([esc.task], frame, ctx.now, task_owner=to_manager)))
     if esc.set is not None:
         side = trace.join(side, trace.unwrap(side_actions.render([esc.set], frame, ctx.now)))
     new_owner = owners.where(~(esc.assign_manager & active), manager).to_numpy(dtype=object)
