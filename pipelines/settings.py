@@ -10,6 +10,7 @@ resource through ``dg.EnvVar`` and never logged.
 | ``LEADROUTE_WAREHOUSE``   | ``data/warehouse.duckdb``| the DuckDB warehouse                  |
 | ``LEADROUTE_RULES``       | ``routing_rules``        | the ops-owned rules folder            |
 | ``LEADROUTE_DATA``        | ``data``                 | generated local data (ground truth)   |
+| ``LEADROUTE_BACKFILL_START`` | ``2024-01-01``        | first lead-creation day a backfill can select |
 
 Relative paths are relative to the working directory (the project root when run
 through ``make``, ``dagster dev`` or ``leadroute``).
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 
@@ -29,6 +31,7 @@ class Settings:
     warehouse: Path = Path("data/warehouse.duckdb")
     rules: Path = Path("routing_rules")
     data: Path = Path("data")
+    backfill_start: date = date(2024, 1, 1)  # the first day of the backfill's daily partitions
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -42,6 +45,7 @@ class Settings:
             warehouse=Path(env.get("LEADROUTE_WAREHOUSE", "data/warehouse.duckdb")),
             rules=Path(env.get("LEADROUTE_RULES", "routing_rules")),
             data=Path(env.get("LEADROUTE_DATA", "data")),
+            backfill_start=_day(env, "LEADROUTE_BACKFILL_START", cls.backfill_start),
         )
 
     @property
@@ -51,3 +55,13 @@ class Settings:
     @property
     def fields_file(self) -> Path:
         return self.rules / "fields.yaml"
+
+
+def _day(env, name: str, default: date) -> date:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a day as YYYY-MM-DD, got {text!r}") from None

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 import duckdb
@@ -153,7 +154,7 @@ class CrmResource(dg.ConfigurableResource):
     (``pipelines.crm.salesforce.settings``).
     """
 
-    kind: str = "local"
+    kind: Literal["local", "salesforce"] = "local"
     local_path: str = "data/crm.sqlite"
     # Salesforce credentials (SALESFORCE_* environment variables, through dg.EnvVar only).
     sf_username: str | None = Field(default=None, repr=False)
