@@ -16,7 +16,7 @@ import recordlinkage
 from pipelines.matching.classify import WeightedClassifier
 from pipelines.matching.compare import build_compare
 from pipelines.matching.files import dedupe_records, match_records
-from pipelines.matching.index import BlockOn, KeyTable, RareTokens, SortedNeighbourhood, candidate_pairs
+from pipelines.matching.index import BlockOn, KeyTable, SharedWord, SortedNeighbourhood, candidate_pairs
 from pipelines.matching.keys import FIELDS, match_keys
 from pipelines.matching.records import read_records
 from pipelines.matching.settings import MatchingSettings
@@ -135,10 +135,9 @@ def test_blocking_rules_plug_into_recordlinkage_index_and_compare(tmp_path):
     left = match_keys(pd.DataFrame([{"company": "IBM", "email": "j@us.ibm.com"},
                                     {"company": "Initech Sytems", "email": "b@gmail.com"}]))
     right = match_keys(pd.DataFrame(ACCOUNTS).rename(columns={"id": "_id"}), prefer="website")
-    right["name_frequency"], right["domain_frequency"] = 1, 1
     indexer = recordlinkage.Index()
     indexer.add(BlockOn("domain"))
-    indexer.add(RareTokens(max_frequency=5))
+    indexer.add(SharedWord("tokens", max_size=5))
     indexer.add(SortedNeighbourhood("name_key", window=1))
     pairs = indexer.index(left, right)
     assert (0, 0) in pairs, "the IBM lead meets the IBM account through its domain"
@@ -149,16 +148,18 @@ def test_blocking_rules_plug_into_recordlinkage_index_and_compare(tmp_path):
     assert (1, 3) not in predicted, "a misspelt name alone is not a match"
 
 
-def test_candidate_pairs_never_flood_on_a_shared_platform_domain():
+def test_a_shared_platform_domain_is_sub_blocked_never_flooded_nor_dropped():
     con = duckdb.connect()
-    accounts = match_keys(pd.DataFrame({"company": [f"Shop {i}" for i in range(30)],
-                                        "website": [f"https://facebook.com/shop{i}" for i in range(30)]}),
+    accounts = match_keys(pd.DataFrame({"company": [f"Shop {chr(65 + i)}" for i in range(30)],
+                                        "website": [f"https://squarespace.com/shop{i}" for i in range(30)]}),
                           prefer="website").assign(_id=range(30))
-    lead = match_keys(pd.DataFrame({"company": ["Shop 7"], "website": ["facebook.com/shop7"]})).assign(_id=[0])
+    lead = match_keys(pd.DataFrame({"company": ["Shop H"], "website": ["squarespace.com/shop7"]})).assign(_id=[0])
     con.register("a", accounts)
     con.register("l", lead)
-    pairs = candidate_pairs(con, [BlockOn("domain", max_size=10)], KeyTable("l", "_id"), KeyTable("a", "_id"))
-    assert pairs.empty, "30 accounts on facebook.com say nothing about which one a lead is"
+    pairs = candidate_pairs(con, [BlockOn("domain", max_size=10, window=2)], KeyTable("l", "_id"),
+                            KeyTable("a", "_id"))
+    assert len(pairs) <= 5, "30 accounts on squarespace.com are not all compared with the lead"
+    assert 7 in set(pairs["r_id"]), "but its neighbours by name are: Shop H meets Shop H"
 
 
 @pytest.mark.parametrize(

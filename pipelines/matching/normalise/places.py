@@ -1,0 +1,66 @@
+"""Where a record is: ISO countries (the resolver unify shares) and subdivisions (``pycountry``), postal codes, cities."""
+
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+import pycountry
+
+from pipelines.matching.normalise.common import per_distinct, words
+from pipelines.unify.value_maps import country_codes
+
+def country_code(values: pd.Series) -> pd.Series:
+    """ISO 3166-1 alpha-2 code from a country name (in English or a local language) or code; None when unknown.
+
+    The project's one country resolver, shared with unify (the reference its value maps apply):
+    :func:`pipelines.unify.value_maps.country_codes`.
+    """
+    return country_codes(values)
+
+
+@functools.lru_cache(maxsize=64)
+def _subdivisions(country: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for sub in pycountry.subdivisions.get(country_code=country) or []:
+        short = sub.code.split("-", 1)[1]
+        out[short.lower()] = short
+        out[sub.name.lower()] = short
+    return out
+
+
+def state_code(countries: pd.Series, states: pd.Series) -> pd.Series:
+    """Subdivision code (``CA`` for California) given each row's ISO country; None when unknown."""
+    states = pd.Series(states)
+    frame = pd.DataFrame({"c": pd.Series(countries).values, "s": states.values})
+    pairs = frame.dropna().drop_duplicates()
+    pairs["code"] = [
+        _subdivisions(c).get(str(s).strip().lower().rstrip(".")) for c, s in pairs.itertuples(index=False)
+    ]
+    out = frame.merge(pairs, on=["c", "s"], how="left")["code"]
+    return pd.Series(out.values, index=states.index, dtype=object).where(out.notna().values, None)
+
+
+def postal_code(values: pd.Series, countries: pd.Series | None = None) -> pd.Series:
+    """Postal codes in one form: upper case, no spaces or dashes; US ZIP+4 cut to the five-digit
+    ZIP, and a US ZIP that lost its leading zero in a spreadsheet (``2134``) padded back."""
+    values = pd.Series(values)
+    text = values.astype("string").str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
+    if countries is not None:
+        us = pd.Series(countries, index=values.index).fillna("").astype(str).str.upper().isin(["US", ""])
+        digits = text.str.fullmatch(r"\d{3,9}").fillna(False)
+        zip5 = text.where(~(us & digits), text.str.zfill(5).str[:5].where(text.str.len() <= 5, text.str[:5]))
+        text = zip5
+    return text.astype(object).where(text.notna() & (text != ""), None)
+
+
+# Words of a city name written two ways ("Saint Paul" / "St. Paul").
+_CITY_WORDS = {"saint": "st", "sainte": "ste", "mount": "mt", "fort": "ft"}
+
+
+def _city(value: str) -> str | None:
+    return " ".join(_CITY_WORDS.get(w, w) for w in words(value).split()) or None
+
+
+city = per_distinct(_city)
+city.__doc__ = "City names in one form: case, accents and punctuation removed, 'Saint' -> 'st'."
