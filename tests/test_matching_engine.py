@@ -28,7 +28,8 @@ ACCOUNTS = [
     dict(id="acme", company="Acme Analytica GmbH", website="acme-analytica.de", country="Germany",
          city="Berlin"),
     dict(id="initech", company="Initech Systems Inc.", website="initech.com", country="US",
-         phone="512-555-0100", street="1 Main Street", city="Austin", postal_code="78701"),
+         phone="512-555-0100", street="1 Main Street", city="Austin", postal_code="78701", latitude="30.2672",
+         longitude="-97.7431"),
     dict(id="globex", company="Globex Corporation", website="globex.com", country="US"),
     dict(id="morton", company="Arnie Morton's of Chicago", phone="310/246-1501",
          street="435 S. La Cienega Blvd.", city="Los Angeles", country="US"),
@@ -89,6 +90,20 @@ def test_a_lead_matches_the_right_account_or_none(tmp_path, accounts, case, lead
     if expected:
         assert result["confidence"] >= 0.8
         assert result["reason"] and "no agreeing" not in result["reason"]
+
+
+NEIGHBOUR = dict(company="Wayne Foods", street="1 Main St", city="Austin", postal_code="78701", country="US",
+                 latitude="30.2672", longitude="-97.7431")
+
+
+@pytest.mark.parametrize("need, expected", [(["domain", "phone"], None), ([], "initech")])
+def test_a_lead_of_another_name_in_the_same_building_needs_a_domain_or_phone(tmp_path, accounts, need, expected):
+    """A web-form lead's address is often where the person sits: another company in the account's
+    building agrees on street, postal code and location, and is still another company."""
+    write_csv(tmp_path / "leads.csv", [dict(id="L1", **NEIGHBOUR)])
+    leads = read_records(tmp_path / "leads.csv", "id", everything())
+    settings = MatchingSettings.model_validate({"link": {"different_names_need": need}})
+    assert (match_records(leads, accounts, settings).iloc[0]["account_id"] or None) == expected
 
 
 @pytest.mark.parametrize(

@@ -60,11 +60,11 @@ def test_a_thousand_records_teach_the_model_what_agreement_means(febrl1):
     records = read_records(path, "rec_id", FEBRL_MAP, default_country="AU", prefer="website")
     params = dedupe_records(records, MatchingSettings(default_country="AU")).attrs["parameters"]
     assert params.learned
-    for field in ("name", "street", "postal_code", "city"):
+    for field in ("name", "street", "place"):
         assert params.source[field] == "learned", field
     true_rate = len(links) / (1000 * 999 / 2)
     assert true_rate / 3 < params.match_rate < true_rate * 3, "the match rate, from the data alone"
-    assert params.weight("name", "exact") > 8 and params.weight("postal_code", "exact") > 5
+    assert params.weight("name", "exact") > 8 and params.weight("place", "postal") > 5
     assert params.weight("name", "different") < 0 and params.weight("street", "different") < 0
     assert params.prior < -8, "two random people are rarely one person"
 
@@ -112,9 +112,9 @@ def test_a_weight_written_in_matching_yaml_is_pinned(febrl1):
     path, _ = febrl1
     records = read_records(path, "rec_id", FEBRL_MAP, default_country="AU", prefer="website")
     settings = MatchingSettings.model_validate({"default_country": "AU",
-                                                "model": {"weights": {"postal_code": {"exact": 1.5}}}})
+                                                "model": {"weights": {"place": {"postal": 1.5}}}})
     params = dedupe_records(records, settings).attrs["parameters"]
-    assert params.source["postal_code"] == "pinned" and params.weight("postal_code", "exact") == 1.5
+    assert params.source["place"] == "pinned" and params.weight("place", "postal") == 1.5
     assert params.source["name"] == "learned"
 
 
@@ -143,7 +143,7 @@ def test_dedupe_explains_the_model_it_learned(febrl1, tmp_path):
                  "--explain-params", "--out", str(tmp_path / "out.csv"))
     assert result.exit_code == 0, result.output
     assert "dedupe model: learned from 1,000 x 1,000 records" in result.output
-    for word in ("comparison", "level", "weight", "source", "postal_code"):
+    for word in ("comparison", "level", "weight", "source", "place"):
         assert word in result.output
 
 

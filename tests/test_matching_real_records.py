@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from pipelines.matching.cluster import greedy_clusters
-from pipelines.matching.compare import CompareAddress, CompareCity, CompareName, ComparePhone
+from pipelines.matching.compare import CompareAddress, CompareName, ComparePhone, ComparePlace
 from pipelines.matching.files import dedupe_records
 from pipelines.matching.index import KeyTable, blocking_report
 from pipelines.matching.keys import match_keys
@@ -157,6 +157,7 @@ def test_a_chain_at_forty_addresses_is_forty_companies(tmp_path):
         ("VANDERMOLENELECTRONICSFAB", "Koninklijke Vandermolen Electronics", "contained"),  # glued
         ("Acme International Technologies", "Acme Intl. Tech", "exact"),
         ("Northside Learning Center", "NORTHSIDE LEARNING CTR", "variant"),  # abbreviated word
+        ("ALLISON'S INFANT & TODDLER CENTER", "Allisons Infant Toddler Ctr", "variant"),  # apostrophe, "&"
         ("Société Générale S.A.", "SOCIETE GENERALE", "exact"),  # legal form, accents, case
         ("Acme", "Acme Analytics", "subset"),
         ("Summit Consulting", "Summit Construction", "different"),
@@ -188,9 +189,21 @@ def test_address_variants(a, b, expected):
     assert level(CompareAddress(), {"street": a}, {"street": b}) == expected
 
 
-def test_a_city_and_its_longer_name_agree():
-    assert level(CompareCity(), {"city": "Springfield"}, {"city": "Springfield City"}) == "similar"
-    assert level(CompareCity(), {"city": "Springfield"}, {"city": "Springdale"}) == "different"
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [
+        (dict(city="Springfield"), dict(city="Springfield City"), "city"),  # one name containing the other
+        (dict(city="Springfield"), dict(city="Springdale"), "different"),
+        (dict(city="Chicago", postal_code="60639"), dict(city="CHICAGO", postal_code="60639-1204"), "postal"),
+        (dict(city="Chicago", postal_code="60639"), dict(postal_code="60641"), "district"),
+        (dict(city="Chicago", state="IL"), dict(city="Chicago", state="OH"), "different"),  # another Chicago
+        (dict(city="Evanston", state="IL"), dict(city="Chicago", state="Illinois"), "different"),
+        (dict(state="IL"), dict(state="Illinois", city="Chicago"), "state"),
+        (dict(city="Chicago"), dict(postal_code="60639"), "missing"),
+    ],
+)
+def test_postal_code_city_and_state_are_one_place(a, b, expected):
+    assert level(ComparePlace(), {"country": "US", **a}, {"country": "US", **b}) == expected
 
 
 # 6. Chains ------------------------------------------------------------------------------------------

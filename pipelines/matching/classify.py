@@ -38,16 +38,15 @@ AGREEMENT_WORDS: dict[str, dict[str, str]] = {
     "phone": {"exact": "same phone", "local": "same phone number (area code missing or different)"},
     "street": {"exact": "same street address", "similar": "same house number and street",
                "other_unit": "same building", "same_street": "same street"},
-    "postal_code": {"exact": "same postal code", "district": "same postal district"},
-    "city": {"exact": "same city", "similar": "same city"},
-    "state": {"exact": "same state"},
+    "place": {"postal": "same postal code", "city": "same city", "district": "same postal district",
+              "state": "same state"},
     "country": {"exact": "same country"},
     "geo": {"same_place": "same location", "near": "within 5 km"},
 }
 DISAGREEMENT_WORDS: dict[str, str] = {
     "domain": "different domain", "name": "different company name", "phone": "different phone",
-    "street": "different street", "postal_code": "different postal code", "country": "different country",
-    "geo": "far apart", "state": "different state", "city": "different city",
+    "street": "different street", "place": "another city or postal code", "country": "different country",
+    "geo": "far apart",
 }
 def frequency_column(field: str) -> str:
     """The feature column holding how many companies share the right record's value of ``field``."""

@@ -339,28 +339,53 @@ class CompareAddress(Comparison):
         )
 
 
-class CompareCity(Comparison):
-    """Cities: exact, similar (a typo, or one name containing the other: "Springfield" /
-    "Springfield City"), different, missing."""
+def city_alike(a: np.ndarray, b: np.ndarray, threshold: float = 0.92) -> np.ndarray:
+    """Two city names are one: equal, a typo (Jaro-Winkler at ``threshold`` and at most two edits), or
+    one containing the other ("Springfield" / "Springfield City"). Missing ('') is never alike."""
+    out = (a == b) & (a != "")
+    idx = np.flatnonzero((a != b) & (a != "") & (b != ""))
+    if len(idx):
+        jw = _similarity(a[idx], b[idx], distance.JaroWinkler.normalized_similarity)
+        edits = _similarity(a[idx], b[idx], distance.OSA.distance)
+        words = _similarity(a[idx], b[idx], fuzz.token_set_ratio) == 100
+        out[idx] = ((jw >= threshold) & (edits <= 2)) | words
+    return out
 
-    levels = ("exact", "similar", "different", MISSING)
 
-    def __init__(self, threshold: float = 0.92):
-        super().__init__("city", "city", label="city")
-        self.threshold = threshold
+class ComparePlace(Comparison):
+    """Where a record is, from its postal code, city and state together (one comparison, not three:
+    they say the same thing, and counting each would count one place three times):
 
-    def _compute_vectorized(self, left: pd.Series, right: pd.Series) -> np.ndarray:
-        a, pa = _strings(left)
-        b, pb = _strings(right)
-        both = pa & pb
-        idx = np.flatnonzero(both & (a != b))
-        sim = np.zeros(len(a), dtype=bool)
-        if len(idx):
-            jw = _similarity(a[idx], b[idx], distance.JaroWinkler.normalized_similarity)
-            edits = _similarity(a[idx], b[idx], distance.OSA.distance)
-            words = _similarity(a[idx], b[idx], fuzz.token_set_ratio) == 100
-            sim[idx] = ((jw >= self.threshold) & (edits <= 2)) | words
-        return self._pick(len(a), [(~both, MISSING), (a == b, "exact"), (sim, "similar")], "different")
+    - ``postal``: the same postal code;
+    - ``city``: the same city (or one containing the other, or a typo), states not disagreeing;
+    - ``district``: the same postal district (the first three characters);
+    - ``state``: the same state only;
+    - ``different``: another state, postal district or city; ``missing`` when nothing compares.
+    """
+
+    levels = ("postal", "city", "district", "state", "different", MISSING)
+
+    def __init__(self):
+        super().__init__(["postal_code", "city", "state"], ["postal_code", "city", "state"], label="place")
+
+    def _compute_vectorized(self, lp, lc, ls, rp, rc, rs) -> np.ndarray:
+        pa, ppa = _strings(lp)
+        pb, ppb = _strings(rp)
+        ca, pca = _strings(lc)
+        cb, pcb = _strings(rc)
+        sa, psa = _strings(ls)
+        sb, psb = _strings(rs)
+        postal, city, state = ppa & ppb, pca & pcb, psa & psb
+        same_city = city & city_alike(ca, cb)
+        district = postal & (pd.Series(pa).str[:3].to_numpy() == pd.Series(pb).str[:3].to_numpy())
+        other_state = state & (sa != sb)
+        different = other_state | (postal & ~district) | (city & ~same_city)
+        return self._pick(
+            len(pa),
+            [(postal & (pa == pb), "postal"), (same_city & ~other_state, "city"), (district, "district"),
+             (different, "different"), (state, "state")],
+            MISSING,
+        )
 
 
 class CompareCountry(Comparison):
@@ -381,22 +406,6 @@ class CompareCountry(Comparison):
         left_known, right_known = pa | pa2, pb | pb2
         agree = (pa & pb & (a == b)) | (pa2 & pb & (a2 == b)) | (pa & pb2 & (a == b2)) | (pa2 & pb2 & (a2 == b2))
         return self._pick(len(a), [(~(left_known & right_known), MISSING), (agree, "exact")], "different")
-
-
-class ComparePostalCode(Comparison):
-    """Postal codes: exact, the same district (first three characters), different, missing."""
-
-    levels = ("exact", "district", "different", MISSING)
-
-    def __init__(self):
-        super().__init__("postal_code", "postal_code", label="postal_code")
-
-    def _compute_vectorized(self, left: pd.Series, right: pd.Series) -> np.ndarray:
-        a, pa = _strings(left)
-        b, pb = _strings(right)
-        both = pa & pb
-        district = pd.Series(a).str[:3].to_numpy() == pd.Series(b).str[:3].to_numpy()
-        return self._pick(len(a), [(~both, MISSING), (a == b, "exact"), (district, "district")], "different")
 
 
 class CompareGeo(Comparison):
@@ -425,9 +434,7 @@ def default_comparisons() -> list[Comparison]:
         CompareName(),
         ComparePhone(),
         CompareAddress(),
-        ComparePostalCode(),
-        CompareCity(),
-        CompareExact("state"),
+        ComparePlace(),
         CompareCountry(),
         CompareGeo(),
     ]

@@ -10,7 +10,8 @@ pairs that look alike but are not one company:
   or when neither record has any of those to tell (a list of names alone);
 - **another street is another site** (``dedupe.other_site``): two records whose
   streets differ are two sites of one organisation, whatever their names and postal
-  code, unless their phones agree;
+  code, unless their phones agree; so are two at other numbers of one street with
+  other phones;
 - **another country is another company** (``dedupe.same_country``): a name across
   countries is more often a parent and its business unit.
 
@@ -84,7 +85,9 @@ class Deduper:
         reason = np.full(n, "", dtype=object)
         reason[~names_ok] = "names do not agree enough"
         if d.other_site:
-            other_site = at("street", "different") & ~at("phone", "exact", "local")
+            # Another street, or another number on the street with another phone: another site.
+            other_site = ((at("street", "different") & ~at("phone", "exact", "local"))
+                          | (at("street", "other_number") & at("phone", "different")))
             reason[other_site & (reason == "")] = "another street: another site"
         if d.same_country:
             reason[at("country", "different") & (reason == "")] = "another country"

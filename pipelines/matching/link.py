@@ -178,9 +178,20 @@ class Linker:
 
     # Classify ---------------------------------------------------------------------------------
     def score(self, features: pd.DataFrame) -> pd.DataFrame:
-        """``features`` with ``score`` and ``confidence`` added."""
-        scored = self.classifier.score(features)
-        return pd.concat([features, scored], axis=1)
+        """``features`` with ``score`` and ``confidence`` added; when linking leads that carry a person's
+        address, a pair whose names differ with none of ``link.different_names_need`` agreeing gets
+        confidence 0 (the same city or building makes a neighbour, not the company)."""
+        scored = pd.concat([features, self.classifier.score(features)], axis=1)
+        need = self.settings.link.different_names_need
+        if not self.person_address or not need or "name" not in scored or scored.empty:
+            return scored
+        agree = {"domain": ("exact", "label"), "phone": ("exact", "local"), "street": ("exact", "similar")}
+        vouched = np.zeros(len(scored), dtype=bool)
+        for field in need:
+            vouched |= scored[field].isin([self.level(field, lv) for lv in agree[field]]).to_numpy()
+        ruled = (scored["name"].to_numpy() == self.level("name", "different")) & ~vouched
+        scored.loc[ruled, "confidence"] = 0.0
+        return scored
 
     def score_pairs(
         self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, *, min_confidence: float = 0.0,

@@ -123,23 +123,37 @@ def dedupe_model(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, ded
         if abs(accounts - seen) <= RELEARN_GROWTH * max(seen, 1):
             linker.use(stored)
             return stored, False
-    params = linker.learn(con, KEYS, KEYS, pairs=pairs, labels=_merge_labels(con), progress=progress)
+    labels = _merge_labels(con, settings)
+    params = linker.learn(con, KEYS, KEYS, pairs=pairs, labels=labels, label_tables=(MERGED_KEYS, KEYS),
+                          progress=progress)
     model_store.save(con, params, _fingerprint(settings), run.now)
     return params, True
 
 
-def _merge_labels(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
-    """The CRM's own merge history as labelled duplicates: a deleted account with a MasterRecordId was
-    merged into that account by a person. Only pairs whose both sides still have keys count."""
-    have = _account_columns(con)
-    if "master_record_id" not in have:
+MERGED_KEYS = KeyTable("_merged_keys", "account_id")
+
+
+def _merge_labels(con: duckdb.DuckDBPyConnection, settings: MatchingSettings) -> pd.DataFrame | None:
+    """The CRM's own merge history as labelled duplicates: a deleted account with a MasterRecordId
+    was merged into that account by a person. Registers the merged-away accounts' keys as
+    ``_merged_keys`` (they have none stored: deleted accounts are never matched); returns the pairs
+    (``l_id`` merged away, ``r_id`` survivor), or None when the CRM keeps no such history."""
+    if "master_record_id" not in _account_columns(con):
         return None
-    pairs = con.execute(
-        """SELECT a.account_id AS l_id, a.master_record_id AS r_id FROM account a
-           JOIN account_match_key k1 ON k1.account_id = a.account_id
-           JOIN account_match_key k2 ON k2.account_id = a.master_record_id
-           WHERE a.master_record_id IS NOT NULL AND a.master_record_id <> a.account_id""").df()
-    return pairs if len(pairs) else None
+    where = ("coalesce(a.is_deleted, false) AND a.master_record_id IS NOT NULL AND a.master_record_id <> a.account_id "
+             "AND a.master_record_id IN (SELECT account_id FROM account_match_key)")
+    merged = _account_frame(con, where)
+    if merged.empty:
+        return None
+    keys = match_keys(merged, default_country=settings.default_country, prefer="website")
+    keys.insert(0, "account_id", merged["account_id"].values)
+    con.execute("DROP TABLE IF EXISTS _merged_keys")
+    con.register("_merged_frame", keys)
+    try:
+        con.execute("CREATE TEMP TABLE _merged_keys AS SELECT * FROM _merged_frame")
+    finally:
+        con.unregister("_merged_frame")
+    return con.execute(f"SELECT a.account_id AS l_id, a.master_record_id AS r_id FROM account a WHERE {where}").df()
 
 
 def find_duplicates(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, changed: list, removed: list,

@@ -21,6 +21,8 @@ import functools
 
 from rapidfuzz.distance import JaroWinkler
 
+from pipelines.matching.normalise.names import NAME_STOPWORDS
+
 _TYPO = 0.9  # Jaro-Winkler from which two words of five letters or more are one word mistyped
 _MIN_TRUNCATION = 3  # "tec" may stand for "technologies"; "te" may not
 _ABBREVIATED = 0.65  # an abbreviation keeps at most this share of the word's letters ("hldgs" for "holdings")
@@ -56,7 +58,7 @@ def word_match(a: str, b: str) -> int:
 def _index(name: str) -> tuple[tuple[str, ...], frozenset[str], dict[str, tuple[str, ...]], frozenset[str], tuple[str, ...]]:
     """A name's words, their set, its words by first letter, the runs of two or more of its words
     glued together, and its long words (which may be several glued): computed once per name."""
-    words = tuple(name.split())
+    words = tuple(w for w in name.split() if w not in NAME_STOPWORDS) or tuple(name.split())
     by_letter: dict[str, list[str]] = {}
     for w in words:
         by_letter.setdefault(w[0], []).append(w)

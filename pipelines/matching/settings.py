@@ -33,9 +33,7 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "phone": {"exact": 7.0, "local": 4.5, "different": -1.0},
     "street": {"exact": 4.0, "similar": 3.0, "other_unit": 1.0, "same_street": 1.0, "other_number": -1.0,
                "different": -1.5},
-    "postal_code": {"exact": 2.5, "district": 0.5, "different": -1.0},
-    "city": {"exact": 1.5, "similar": 1.0, "different": -1.0},
-    "state": {"exact": 0.5, "different": -1.0},
+    "place": {"postal": 2.5, "city": 1.5, "district": 1.0, "state": 0.5, "different": -1.0},
     "country": {"exact": 0.5, "different": -2.0},
     "geo": {"same_place": 3.0, "near": 1.0, "same_area": 0.0, "far": -2.0},
 }
@@ -50,9 +48,7 @@ DEFAULT_M: dict[str, dict[str, float]] = {
     "phone": {"exact": 0.65, "local": 0.15, "different": 0.2},
     "street": {"exact": 0.6, "similar": 0.15, "other_unit": 0.03, "same_street": 0.04, "other_number": 0.06,
                "different": 0.12},
-    "postal_code": {"exact": 0.85, "district": 0.05, "different": 0.1},
-    "city": {"exact": 0.8, "similar": 0.1, "different": 0.1},
-    "state": {"exact": 0.95, "different": 0.05},
+    "place": {"postal": 0.75, "city": 0.12, "district": 0.03, "state": 0.04, "different": 0.06},
     "country": {"exact": 0.97, "different": 0.03},
     "geo": {"same_place": 0.6, "near": 0.25, "same_area": 0.1, "far": 0.05},
 }
@@ -63,9 +59,7 @@ DEFAULT_M: dict[str, dict[str, float]] = {
 PERSON_ADDRESS_WEIGHTS: dict[str, dict[str, float]] = {
     "phone": {"different": -0.5},
     "street": {"different": -0.5},
-    "postal_code": {"different": -0.5},
-    "city": {"different": -0.5},
-    "state": {"different": -0.5},
+    "place": {"different": -0.5},
     "geo": {"far": -0.5},
 }
 
@@ -211,6 +205,11 @@ class Filters(_Model):
 
 class LinkSettings(_Model):
     threshold: float = Field(0.8, gt=0, lt=1, description="confidence from which a lead matches an account")
+    different_names_need: list[Literal["domain", "phone", "street"]] = Field(
+        default_factory=lambda: ["domain", "phone"],
+        description="with lead_address: person, a lead whose company name differs from an account's matches it "
+                    "only when one of these agrees (a lead in the same city or building is a neighbour, not the "
+                    "company); [] turns the rule off")
     hierarchy_level: HierarchyLevel = "account"
     lead_address: Literal["person", "company"] = Field(
         "person", description="whose address and phone a lead carries: a person's (CRM leads) weighs "

@@ -46,8 +46,12 @@ def _strip_legal_forms(text: str) -> str:
     return cleanco_clean.strip_tail(" ".join(parts))
 
 
+_APOSTROPHES = re.compile(r"['\u2019`\u00b4]")
+
+
 def _company(value: str) -> str | None:
-    text = SPACES.sub(" ", ascii_lower(_PARENS.sub(" ", str(value))))
+    # "Allison's" and "Allisons" are one word, not "allison s".
+    text = SPACES.sub(" ", ascii_lower(_APOSTROPHES.sub("", _PARENS.sub(" ", str(value)))))
     # cleanco works best on the original punctuation ("Inc.", "S.A.", "GmbH & Co. KG"), so clean first...
     text = _strip_legal_forms(text)
     # ...then spell out "&", drop the remaining punctuation and a leading article.
