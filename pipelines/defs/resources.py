@@ -12,7 +12,7 @@ from typing import Literal
 import dagster as dg
 import duckdb
 import requests
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, field_validator
 
 from pipelines.crm.base import CrmAdapter
 from pipelines.crm.fields import FieldMapping, load_field_mapping
@@ -181,6 +181,13 @@ class CrmResource(dg.ConfigurableResource):
     sf_task_external_id_field: str | None = None
     _adapter: CrmAdapter | None = PrivateAttr(default=None)
 
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _known_kind(cls, kind: object) -> object:
+        if kind not in ("local", "salesforce"):
+            raise ValueError(f"Unknown CRM kind {kind!r}; set LEADROUTE_CRM to 'local' or 'salesforce'.")
+        return kind
+
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[CrmResource]:
         try:
@@ -196,11 +203,7 @@ class CrmResource(dg.ConfigurableResource):
         return self._adapter
 
     def _build(self, clock: ClockResource) -> CrmAdapter:
-        if self.kind == "local":
-            return LocalCrm(self.local_path, clock=clock.now)
-        if self.kind == "salesforce":
-            return self._salesforce()
-        raise ValueError(f"Unknown CRM kind {self.kind!r}; set LEADROUTE_CRM to 'local' or 'salesforce'.")
+        return LocalCrm(self.local_path, clock=clock.now) if self.kind == "local" else self._salesforce()
 
     def _salesforce(self) -> CrmAdapter:
         """Log in now. Settings that cannot work, or a login Salesforce refuses, fail the step without
