@@ -28,7 +28,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, Discriminator, Tag, ValidationInfo, model_validator
 
-from pipelines.routing.language.node import Node, Written, at
+from pipelines.routing.language.node import Node, Written, at, repeated
 from pipelines.routing.language.problems import suggest
 from pipelines.routing.language.templates import Template, parse_template
 from pipelines.routing.language.vocabulary import OPERATORS, check_value
@@ -592,11 +592,9 @@ class Flow(Node):
 
     @model_validator(mode="after")
     def _names_once(self) -> Flow:
-        seen: set[str] = set()
-        for step in self.steps:
-            if step.name in seen:
-                raise problem(f"step name {step.name!r} is used twice in flow {self.entry!r}", step.where)
-            seen.add(step.name)
+        step = repeated(self.steps)
+        if step is not None:
+            raise problem(f"step name {step.name!r} is used twice in flow {self.entry!r}", step.where)
         return self
 
 

@@ -12,6 +12,7 @@ messages name it ("step 'hot_inbound'", "the fallback of pool 'webinar'").
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
@@ -48,3 +49,13 @@ class Node(BaseModel):
         if isinstance(data, dict) and "where" not in data:
             return {**data, "where": at(info, data)}
         return data
+
+
+def repeated(nodes: Iterable[Any]) -> Any | None:
+    """The first node whose ``name`` an earlier node already has, or None when every name is used once."""
+    seen: set[str] = set()
+    for node in nodes:
+        if node.name in seen:
+            return node
+        seen.add(node.name)
+    return None

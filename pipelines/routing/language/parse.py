@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
 from pipelines.routing.language.model import ENTRIES, Flow, PolicyRule, QueueDecl
-from pipelines.routing.language.node import Written, at
+from pipelines.routing.language.node import Written, at, repeated
 from pipelines.routing.language.tables import TableDecl
 from pipelines.sourcefile import problem
 
@@ -53,11 +53,9 @@ class FlowFile(BaseModel):
 
     @model_validator(mode="after")
     def _policy_names_once(self) -> FlowFile:
-        seen: set[str] = set()
-        for rule in self.reroute_policy:
-            if rule.name in seen:
-                raise problem(f"reroute policy name {rule.name!r} is used twice", rule.where)
-            seen.add(rule.name)
+        rule = repeated(self.reroute_policy)
+        if rule is not None:
+            raise problem(f"reroute policy name {rule.name!r} is used twice", rule.where)
         return self
 
 
