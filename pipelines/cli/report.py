@@ -27,7 +27,8 @@ def report(ticks: int, html_path: Path | None) -> None:
         click.echo(table(con.execute(
             """SELECT substr(run_id, 1, 8) AS run, finished_at,
                       summary->>'leads_extracted' AS leads_in, summary->>'leads_decided' AS decided,
-                      summary->>'pushed' AS pushed, summary->>'failed' AS failed
+                      summary->>'pushed' AS pushed, summary->>'failed' AS failed,
+                      summary->>'push_stopped' AS push_stopped
                FROM tick_log ORDER BY finished_at DESC LIMIT ?""", [ticks]).df()))
         click.echo("\nDecisions by step (all time)")
         click.echo(table(con.execute(
@@ -40,12 +41,24 @@ def report(ticks: int, html_path: Path | None) -> None:
         click.echo("\nLedger by push status")
         click.echo(table(con.execute(
             "SELECT kind, status, count(*) AS rows FROM ledger GROUP BY ALL ORDER BY kind, rows DESC").df()))
+        pending = con.execute(
+            """SELECT lead_id, kind, status, attempts, next_attempt_at, last_error_code, last_error FROM ledger
+               WHERE status IN ('pending', 'in_flight') ORDER BY updated_at DESC, lead_id LIMIT 20""").df()
+        if len(pending):
+            click.echo("\nWaiting to be pushed (retried by the next ticks), with the last error")
+            click.echo(table(pending))
         failed = con.execute(
-            """SELECT lead_id, last_error_code, last_error, attempts FROM ledger
+            """SELECT lead_id, kind, last_error_code, last_error, attempts FROM ledger
                WHERE status = 'failed' ORDER BY updated_at DESC LIMIT 20""").df()
         if len(failed):
             click.echo("\nFailed pushes (need a person)")
             click.echo(table(failed))
+        deleted = con.execute(
+            """SELECT lead_id, kind, updated_at FROM ledger WHERE status = 'skipped_deleted'
+               ORDER BY updated_at DESC LIMIT 20""").df()
+        if len(deleted):
+            click.echo("\nLeads deleted in the CRM before their push (nothing to do)")
+            click.echo(table(deleted))
         quarantined = con.execute(
             """SELECT stage, object, record_id, reason, detail FROM quarantine
                WHERE resolved_at IS NULL ORDER BY last_seen_at DESC LIMIT 20""").df()

@@ -27,6 +27,9 @@ def print_summary(summary: dict, seconds: float) -> None:
         click.echo("  in queues: " + ", ".join(f"{k} {v:,}" for k, v in summary["queued"].items()))
     click.echo(f"  pushed to the CRM: {summary['pushed']:,}   unchanged: {summary['unchanged']:,}   "
                f"retry later: {summary['retry_pending']:,}   failed: {summary['failed']:,}")
+    if summary.get("reconciled") or summary.get("deleted_in_crm"):
+        click.echo(f"  already in the CRM (read back, not written again): {summary.get('reconciled', 0):,}   "
+                   f"deleted in the CRM (nothing to do): {summary.get('deleted_in_crm', 0):,}")
     if summary.get("quarantined"):
         click.echo("  quarantined: " + ", ".join(f"{v:,} {k}" for k, v in summary["quarantined"].items())
                    + " (reasons: `leadroute report`)")
@@ -56,6 +59,8 @@ def tick(frozen_at: str | None, as_json: bool, verbose: bool) -> None:
         outcome = run_tick(resources=resources, log_level="DEBUG" if verbose else "ERROR")
     except TickBusy as exc:
         raise click.ClickException(str(exc)) from None
+    for line in outcome.dead_runs:
+        click.secho(f"A run had died: {line}", fg="yellow", err=True)
     if not outcome.success:
         click.secho(f"Tick {outcome.run_id[:8]} did not complete:", fg="red", err=True)
         for failure in outcome.failures:
@@ -72,6 +77,11 @@ def tick(frozen_at: str | None, as_json: bool, verbose: bool) -> None:
         click.echo(json.dumps(summary, indent=2))
     else:
         print_summary(summary, outcome.seconds)
+    if summary.get("push_stopped"):
+        # The tick did its work, but writes wait: a scheduler or a person must hear why, in one line.
+        click.secho(f"Push stopped early: {summary['push_stopped']} ({summary['retry_pending']:,} write(s) wait "
+                    f"for the next tick)", fg="red", err=True)
+        sys.exit(1)
 
 
 COMMANDS = [tick]
