@@ -15,11 +15,11 @@ from tests.conftest import MARCUS
 
 pytestmark = pytest.mark.slow
 
-EVERYONE_TO_MARCUS = """
+EVERYONE_TO_MARCUS = f"""
     - step: everyone_to_marcus
       description: An edit nobody has checked yet.
       assign: user
-      user: '005000000000000013'
+      user: '{MARCUS}'
 """
 
 
