@@ -35,10 +35,8 @@ def report(ticks: int, html_path: Path | None) -> None:
             "SELECT step, count(*) AS leads FROM routing_decision GROUP BY step ORDER BY leads DESC").df()))
         click.echo("\nLeads routed per owner or queue (current decisions)")
         click.echo(table(con.execute(
-            """WITH cur AS (SELECT * FROM routing_decision QUALIFY row_number() OVER
-                            (PARTITION BY lead_id ORDER BY created_at DESC, decision_id DESC) = 1)
-               SELECT coalesce('queue ' || cur.queue, u.name, cur.owner_id) AS routed_to, count(*) AS leads
-               FROM cur LEFT JOIN crm_user u ON u.user_id = cur.owner_id
+            """SELECT coalesce('queue ' || cur.queue, u.name, cur.owner_id) AS routed_to, count(*) AS leads
+               FROM current_decision cur LEFT JOIN crm_user u ON u.user_id = cur.owner_id
                WHERE cur.action <> 'keep' GROUP BY ALL ORDER BY leads DESC""").df()))
         click.echo("\nLedger by push status")
         click.echo(table(con.execute(

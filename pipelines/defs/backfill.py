@@ -7,7 +7,6 @@ Its job carries the warehouse-writer tag, so it queues behind a running tick and
 the five-minute schedule skips while it runs: a backfill never overlaps a tick.
 """
 
-import os
 from datetime import timedelta
 
 import dagster as dg
@@ -16,12 +15,13 @@ from pipelines.defs.metadata import materialize, run_info
 from pipelines.defs.policy import EXECUTOR, WRITER_TAG
 from pipelines.defs.resources import ClockResource, CrmResource, RulesResource, WarehouseResource
 from pipelines.ledger.push import push
-from pipelines.routing.stages.backfill import backfill
 from pipelines.routing.ruleset.checks import validate
+from pipelines.routing.stages.backfill import backfill
+from pipelines.settings import Settings
 from pipelines.sourcefile import ConfigError
 
 lead_day = dg.DailyPartitionsDefinition(
-    start_date=os.environ.get("LEADROUTE_BACKFILL_START", "2024-01-01"), timezone="UTC", end_offset=1,
+    start_date=Settings.from_env().backfill_start.isoformat(), timezone="UTC", end_offset=1,
 )
 
 
@@ -39,7 +39,7 @@ class BackfillConfig(dg.Config):
 def rerouted_leads(context: dg.AssetExecutionContext, config: BackfillConfig, warehouse: WarehouseResource,
                    crm: CrmResource, rules: RulesResource, clock: ClockResource) -> dg.MaterializeResult:
     mapping = rules.mapping()
-    ruleset = rules.rules()
+    ruleset = rules.rules_to_route()
     errors = [p for p in validate(ruleset, mapping, now=clock.now()) if p.severity == "error"]
     if errors:
         raise ConfigError(errors)

@@ -5,15 +5,11 @@ Checks on what the CRM push depends on are ``blocking``: when one fails, the pus
 the failing-row counts and examples, so the UI shows which records to fix.
 """
 
-from pathlib import Path
-
 import dagster as dg
 
 from pipelines.defs.metadata import STAGE_ROWS, run_info, timed
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
-from pipelines.enrich.settings import load_enrichment_settings
 from pipelines.quality.run import outcome_markdown, run_check
-from pipelines.quality.settings import load_quality_settings
 from pipelines.quality.suites import CHECKS, Check, CheckContext
 
 
@@ -24,8 +20,7 @@ def _build(check: Check) -> dg.AssetChecksDefinition:
                clock: ClockResource) -> dg.AssetCheckResult:
         con = warehouse.connection(rules.mapping())
         # A tick checks its own rows (scope "delta", see pipelines.quality.suites).
-        ctx = CheckContext(run_info(context, clock), load_quality_settings(Path(rules.path) / "quality.yaml"),
-                           load_enrichment_settings(Path(rules.path) / "enrichment.yaml"), scope="delta")
+        ctx = CheckContext(run_info(context, clock), rules.quality(), rules.enrichment(), scope="delta")
         result = run_check(con, check, ctx)
         metadata = {
             STAGE_ROWS: dg.MetadataValue.int(result.rows),

@@ -14,5 +14,5 @@ def reroutes(
     SLA misses, stalled leads recycled, dormant leads woken up; each move a new decision with the reason,
     under the reroute policy (routing_rules/day2.yaml, flow.yaml reroute_policy)."""
     mapping = rules.mapping()
-    result = reroute(warehouse.connection(mapping), rules.rules(), mapping, run_info(context, clock))
+    result = reroute(warehouse.connection(mapping), rules.rules_to_route(), mapping, run_info(context, clock))
     return materialize(context, result)

@@ -12,5 +12,5 @@ def routing_decision(
 ) -> dg.MaterializeResult:
     """A decision for every lead not yet decided: an owner or a named queue, a reason and a trace."""
     mapping = rules.mapping()
-    result = route_leads(warehouse.connection(mapping), rules.rules(), mapping, run_info(context, clock))
+    result = route_leads(warehouse.connection(mapping), rules.rules_to_route(), mapping, run_info(context, clock))
     return materialize(context, result)

@@ -1,11 +1,8 @@
-from pathlib import Path
-
 import dagster as dg
 import pandas as pd
 
 from pipelines.defs.metadata import materialize, run_info, timed
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
-from pipelines.quality.settings import load_quality_settings
 from pipelines.unify.fill_rates import fill_rate_markdown
 from pipelines.unify.unify import unify
 
@@ -17,9 +14,7 @@ def unified(
 ) -> dg.MaterializeResult:
     """Canonical, typed columns from scattered CRM fields, with provenance; unusable records to quarantine."""
     mapping = rules.mapping()
-    columns = {obj: set(m.fields) for obj, m in mapping.objects.items()}
-    quality = load_quality_settings(Path(rules.path) / "quality.yaml", columns)
-    result = unify(warehouse.connection(mapping), mapping, run_info(context, clock), quality.quarantine)
+    result = unify(warehouse.connection(mapping), mapping, run_info(context, clock), rules.quality().quarantine)
     extra = {}
     rates = result.details.pop("lead_fill_rates", None)
     if rates:

@@ -29,6 +29,7 @@ from pipelines.enrich.settings import EnrichmentSettings
 from pipelines.quality.settings import QualitySettings
 from pipelines.stage import RunInfo
 from pipelines.unify.columns import EMAIL_PATTERN, clean_sql
+from pipelines.warehouse.schema import open_lead
 
 CRM_ID = r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$"
 
@@ -163,7 +164,7 @@ def _coverage_frame(con, ctx):
                                OR r."Id" IN (SELECT record_id FROM held)
                                OR {raw_key} IN (SELECT record_id FROM held)) AS decided_or_quarantined
                        FROM raw_lead r LEFT JOIN lead l ON l.lead_id = {raw_key}
-                       WHERE NOT coalesce(l.is_deleted, false) AND NOT coalesce(l.is_converted, false))
+                       WHERE {open_lead("l")})
             SELECT s.lead_id, s.decided_or_quarantined FROM s {delta}""",
         {"run": ctx.run.run_id} if ctx.delta else None,
     ).df()
