@@ -53,11 +53,15 @@ def _strings(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return values, values != ""
 
 
-def _similarity(a: np.ndarray, b: np.ndarray, scorer) -> np.ndarray:
+def _similarity(a: np.ndarray, b: np.ndarray, scorer, cutoff: float | None = None) -> np.ndarray:
+    """``scorer`` of each pair. ``cutoff``: the only threshold the caller tests the result against;
+    rapidfuzz then stops early on a pair that cannot reach it (a similarity below it reads 0, a
+    distance above it ``cutoff + 1``), which changes no comparison and saves most of the work."""
     if len(a) == 0:
         return np.zeros(0)
     # Threads pay off on large batches only (starting them costs more than a few thousand pairs).
-    return process.cpdist(list(a), list(b), scorer=scorer, workers=-1 if len(a) > 20_000 else 1).astype(float)
+    return process.cpdist(list(a), list(b), scorer=scorer, score_cutoff=cutoff,
+                          workers=-1 if len(a) > 20_000 else 1).astype(float)
 
 
 def _lengths(values: np.ndarray) -> np.ndarray:
@@ -184,9 +188,13 @@ class CompareName(Comparison):
         token_set = np.zeros(n)
         affix = np.zeros(n, dtype=bool)
         if len(idx):
+            # Cutoffs: each measure is only tested against the thresholds below, the lowest is its cutoff.
+            # (Not Jaro-Winkler's: rapidfuzz prunes on the Jaro part, which can read a pair as 0 whose
+            # prefix bonus would lift it over the threshold.)
             jw[idx] = _similarity(cka[idx], ckb[idx], distance.JaroWinkler.normalized_similarity)
-            edits[idx] = _similarity(cka[idx], ckb[idx], distance.OSA.distance)  # a swap of two letters is one edit
-            token_set[idx] = _similarity(wa[idx], wb[idx], fuzz.token_set_ratio) / 100
+            # a swap of two letters is one edit
+            edits[idx] = _similarity(cka[idx], ckb[idx], distance.OSA.distance, self.max_edits)
+            token_set[idx] = _similarity(wa[idx], wb[idx], fuzz.token_set_ratio, min(50, 100 * self.similar)) / 100
             affix[idx] = _affix(cka[idx], ckb[idx], 4)
         longer = np.maximum(_lengths(cka), _lengths(ckb))
         close = open_ & (jw >= self.close) & (edits <= np.clip(0.2 * longer, 1, self.max_edits))
@@ -200,13 +208,13 @@ class CompareName(Comparison):
         partial = np.zeros(n)
         pidx = np.flatnonzero(open_ & ~close & ~acronym & (token_set < 0.5) & ~affix)
         if len(pidx):  # a name glued into one word of the other: "VANDERMOLENELECTRONICSFAB"
-            partial[pidx] = _similarity(cka[pidx], ckb[pidx], fuzz.partial_ratio) / 100
+            partial[pidx] = _similarity(cka[pidx], ckb[pidx], fuzz.partial_ratio, 85) / 100
         wordy = open_ & ~close & ~acronym & ((token_set >= 0.5) | affix | (partial >= 0.85))
         # The same words (any order), or one name's words all in the other: no word-by-word work needed.
         same_words = np.zeros(n, dtype=bool)
         sidx = np.flatnonzero(wordy)
         if len(sidx):
-            same_words[sidx] = _similarity(wa[sidx], wb[sidx], fuzz.token_sort_ratio) == 100
+            same_words[sidx] = _similarity(wa[sidx], wb[sidx], fuzz.token_sort_ratio, 100) == 100
         variant |= same_words
         exact_subset = wordy & ~same_words & (token_set == 1.0)
         contained |= exact_subset
@@ -215,7 +223,7 @@ class CompareName(Comparison):
         rest = wordy & ~same_words & ~exact_subset
         ridx = np.flatnonzero(rest)
         if len(ridx):
-            letters = _similarity(_initials(wa[ridx]), _initials(wb[ridx]), fuzz.token_set_ratio) == 100
+            letters = _similarity(_initials(wa[ridx]), _initials(wb[ridx]), fuzz.token_set_ratio, 100) == 100
             ridx = ridx[letters | (partial[ridx] >= 0.85)]
         if len(ridx):
             frame = pd.DataFrame({"a": wa[ridx], "b": wb[ridx]})

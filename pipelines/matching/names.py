@@ -36,6 +36,7 @@ def _is_subsequence(short: str, long: str) -> bool:
 SAME, SHORT, TYPO = 2, 1, 3  # how two words matched: equal, one written short, one mistyped
 
 
+@functools.lru_cache(maxsize=1_048_576)  # words repeat across names: each pair of words is judged once
 def word_match(a: str, b: str) -> int:
     """How two words may be one (0: they may not): :data:`SAME`; :data:`SHORT`, one an initial, a
     truncation or an abbreviation of the other (same first letter, letters in order:
@@ -77,10 +78,16 @@ def _covered(words: tuple[str, ...], other: str) -> tuple[int, bool]:
         if w in same:
             count += 1
             continue
-        kinds = {word_match(w, o) for o in by_letter.get(w[0], ())} - {0}
-        if kinds:
+        found = 0  # the best way a word of the other name matches: stop at one that is not a typo
+        for o in by_letter.get(w[0], ()):
+            kind = word_match(w, o)
+            if kind and kind != TYPO:
+                found = kind
+                break
+            found = found or kind
+        if found:
             count += 1
-            typo |= kinds == {TYPO}
+            typo |= found == TYPO
         elif (len(w) >= 6 and any(r in w for r in runs)) or (len(w) >= _MIN_TRUNCATION and any(w in g for g in glued)):
             count += 1
     return count, typo
