@@ -39,16 +39,19 @@ from recordlinkage.base import BaseCompareFeature
 from pipelines.matching.names import containment, informative
 
 MISSING = "missing"
+# A frame attribute (pandas keeps ``attrs`` through the row selections Compare makes): its text
+# columns already hold '' for missing, never None or NaN, so no column needs testing for them.
+CLEAN_TEXT = "clean_text"
 
 
 def _strings(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Values as an object array with '' for missing, and where they are present.
 
-    The engine's key tables already send '' for missing text (testing '' is much cheaper
-    than ``isna`` on millions of objects); other frames are cleaned here.
+    The engine's key tables already send '' for missing text and say so (:data:`CLEAN_TEXT`):
+    testing '' is much cheaper than ``isna`` on millions of objects; other frames are cleaned here.
     """
     values = series.to_numpy(dtype=object)
-    if series.hasnans:
+    if not series.attrs.get(CLEAN_TEXT) and series.hasnans:
         values = np.where(pd.isna(values), "", values).astype(object)
     return values, values != ""
 

@@ -22,7 +22,7 @@ import pandas as pd
 
 from pipelines.matching import learn as learning
 from pipelines.matching.classify import WeightedClassifier, frequency_column
-from pipelines.matching.compare import MISSING, build_compare, default_comparisons
+from pipelines.matching.compare import CLEAN_TEXT, MISSING, build_compare, default_comparisons
 from pipelines.matching.index import (
     Acronym,
     BlockingRule,
@@ -172,6 +172,8 @@ class Linker:
             con.unregister("_link_pairs")
         if lrec is None:
             lrec = rrec
+        for frame in (lrec, rrec):  # _SELECT sent '' for every missing text
+            frame.attrs[CLEAN_TEXT] = True
         lpos = pd.Index(lrec["_id"]).get_indexer(pairs["l_id"])
         rpos = pd.Index(rrec["_id"]).get_indexer(pairs["r_id"])
         return lrec, rrec, lpos, rpos
