@@ -125,13 +125,18 @@ def resolve(n: int, edges: pd.DataFrame, threshold: float,
                 a = np.concatenate([a, pa[new]])
                 b = np.concatenate([b, pb[new]])
                 s = np.concatenate([s, complete(pa[new], pb[new])])
-    for g in np.unique(group[sizes[group] == 2]):
-        pair = np.flatnonzero(group == g)
-        labels[pair] = pair.min()
+    # A group of two is one cluster, named by its first record (set-wise: one pass, not one per group).
+    first = np.full(n, n, dtype=np.int64)
+    np.minimum.at(first, group, np.arange(n))
+    two = sizes[group] == 2
+    labels[two] = first[group[two]]
+    # Each group's records in order, found once (a scan of all records per group is quadratic at 1M).
+    by_group = np.argsort(group, kind="stable")
+    start = np.r_[0, np.cumsum(np.bincount(group, minlength=n))]
     inside = big[a]
     frame = pd.DataFrame({"g": group[a[inside]], "a": a[inside], "b": b[inside], "s": s[inside]})
     for g, part in frame.groupby("g", sort=False):
-        members = np.flatnonzero(group == g)
+        members = by_group[start[g]:start[g + 1]]
         local = pd.Index(members)
         sub = greedy_clusters(len(members), local.get_indexer(part["a"]), local.get_indexer(part["b"]),
                               part["s"].to_numpy(), threshold)

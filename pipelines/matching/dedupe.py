@@ -57,6 +57,9 @@ class Deduper:
         self.corroborated_by = d.corroborated_by if corroborated_by is None else corroborated_by
         self.threshold_bits = float(np.log2(d.threshold / (1 - d.threshold)))
         self.first_pass_levels = list(d.name_levels) + list(d.corroborated_name_levels)
+        # Comparison levels of the pairs clustering completed, per key table: the two passes (without
+        # and with frequencies) complete the same groups, and levels do not depend on frequencies.
+        self._completed: dict[str, pd.DataFrame] = {}
 
     # scoring ----------------------------------------------------------------------------------
     def score(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, *,
@@ -133,11 +136,30 @@ class Deduper:
 
         def complete(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
             pairs = pd.DataFrame({"l_id": ids[pa], "r_id": ids[pb]})
-            more = self.rescore(self.linker.compare(con, pairs, table, table), frequencies, values)
+            more = self.rescore(self._compared(con, pairs, table), frequencies, values)
             found = pd.Series(more["score"].to_numpy(), index=pd.MultiIndex.from_arrays([more["l_id"], more["r_id"]]))
             return found.reindex(pd.MultiIndex.from_arrays([pairs["l_id"], pairs["r_id"]])).fillna(0.0).to_numpy()
 
         return resolve(len(ids), edges, self.threshold_bits, complete)
+
+
+    def _compared(self, con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame, table: KeyTable) -> pd.DataFrame:
+        """The comparison levels of ``pairs`` (records of ``table``), each pair compared once per deduper."""
+        known = self._completed.get(table.relation)
+        if known is not None:
+            seen = pd.MultiIndex.from_frame(pairs[["l_id", "r_id"]]).isin(
+                pd.MultiIndex.from_frame(known[["l_id", "r_id"]]))
+            new = pairs[~seen].reset_index(drop=True)
+        else:
+            new = pairs
+        if known is None and not len(new):
+            return self.linker.compare(con, new, table, table)
+        if len(new):
+            fresh = self.linker.compare(con, new, table, table)
+            known = fresh if known is None else pd.concat([known, fresh], ignore_index=True)
+            self._completed[table.relation] = known
+        wanted = pd.MultiIndex.from_frame(known[["l_id", "r_id"]]).isin(pd.MultiIndex.from_frame(pairs[["l_id", "r_id"]]))
+        return known[wanted].reset_index(drop=True)
 
 
 def entity_frequencies(values: pd.DataFrame, labels: np.ndarray, keys: list[str]) -> dict[str, pd.Series]:
