@@ -6,7 +6,7 @@ from pipelines.defs.metadata import materialize, run_info
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.enrich.enrich import enrich
 from pipelines.enrich.settings import load_enrichment_settings
-from pipelines.warehouse.db import ensure_columns
+from pipelines.warehouse.db import count, ensure_columns
 from pipelines.warehouse.schema import TABLES
 
 
@@ -20,4 +20,5 @@ def enriched(
     for table in ("lead_enriched", "account_enriched"):
         ensure_columns(con, table, TABLES[table].columns)
     settings = load_enrichment_settings(Path(rules.path) / "enrichment.yaml")
-    return materialize(context, enrich(con, run_info(context, clock), settings))
+    result = enrich(con, run_info(context, clock), settings)
+    return materialize(context, result, rows=count(con, "lead_enriched"), con=con)

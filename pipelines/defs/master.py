@@ -3,6 +3,7 @@ import dagster as dg
 from pipelines.defs.metadata import materialize, run_info
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.matching.master import build_master
+from pipelines.warehouse.db import count
 
 
 @dg.asset(group_name="match", kinds={"duckdb"}, deps=["enriched"])
@@ -11,4 +12,5 @@ def account_master(
 ) -> dg.MaterializeResult:
     """Duplicate clusters with a survivor, and each account's place in the hierarchy, plus the stored match keys."""
     con = warehouse.connection(rules.mapping())
-    return materialize(context, build_master(con, rules.matching(), run_info(context, clock)))
+    result = build_master(con, rules.matching(), run_info(context, clock))
+    return materialize(context, result, rows=count(con, "account_master"), con=con)

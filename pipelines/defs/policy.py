@@ -11,11 +11,14 @@
   are idempotent, so :data:`CRM_RETRY` retries them.
 """
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 
 from pipelines.defs.resources import default_resources
+from pipelines.sourcefile import ConfigError
 
 EXECUTOR = dg.in_process_executor
 
@@ -39,6 +42,27 @@ def runs_in_progress(instance: dg.DagsterInstance) -> list:
     """Runs that write the warehouse and have not finished (ticks and backfills alike)."""
     key, value = next(iter(WRITER_TAG.items()))
     return instance.get_run_records(dg.RunsFilter(statuses=IN_PROGRESS, tags={key: value}), limit=5)
+
+
+def status_words(status: dg.DagsterRunStatus) -> str:
+    """A run status as a person says it ("waiting to start", not ``not_started``)."""
+    return {
+        dg.DagsterRunStatus.QUEUED: "queued",
+        dg.DagsterRunStatus.NOT_STARTED: "waiting to start",
+        dg.DagsterRunStatus.STARTING: "starting",
+        dg.DagsterRunStatus.STARTED: "running",
+        dg.DagsterRunStatus.CANCELING: "being canceled",
+    }.get(status, status.value.lower().replace("_", " "))
+
+
+@contextlib.contextmanager
+def no_retry_for_config_errors() -> Iterator[None]:
+    """Invalid settings or rules fail the step at once, with the first problem: retrying cannot fix a file."""
+    try:
+        yield
+    except ConfigError as exc:
+        more = f" (and {len(exc.problems) - 1} more: `leadroute validate`)" if len(exc.problems) > 1 else ""
+        raise dg.Failure(f"invalid configuration: {exc.problems[0]}{more}", allow_retries=False) from None
 
 
 def build_defs(resources: dict | None = None) -> dg.Definitions:

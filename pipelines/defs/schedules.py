@@ -1,6 +1,6 @@
 import dagster as dg
 
-from pipelines.defs.policy import EXECUTOR, WRITER_TAG, runs_in_progress
+from pipelines.defs.policy import EXECUTOR, WRITER_TAG, runs_in_progress, status_words
 
 TICK_ASSETS = ["raw_crm", "unified", "enriched", "account_master", "lead_match", "routing_rules",
                "routing_decision", "reroutes", "distribution_pools", "crm_push", "kpis"]
@@ -22,7 +22,7 @@ def every_five_minutes(context: dg.ScheduleEvaluationContext):
     if busy:
         run = busy[0].dagster_run
         return dg.SkipReason(
-            f"Run {run.run_id[:8]} ({run.job_name}) is still {run.status.value.lower()}; "
-            f"the warehouse takes one writer at a time, so this tick is skipped."
+            f"Run {run.run_id[:8]} ({run.job_name}) is still {status_words(run.status)}; the warehouse takes "
+            f"one writer at a time, so this tick is skipped and the next one tries again in five minutes."
         )
     return dg.RunRequest()

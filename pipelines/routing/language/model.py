@@ -25,6 +25,7 @@ from typing import Any, Union
 
 from pydantic import BaseModel, ConfigDict
 
+from pipelines.routing.language import words
 from pipelines.sourcefile import SourceRef
 
 FIELD_NAMESPACES = ("lead", "account", "match", "prior", "last_decision")
@@ -44,8 +45,7 @@ class FieldCondition(Node):
     value: Any = None
 
     def describe(self) -> str:
-        value = "" if self.value is None else f" {self.value}"
-        return f"{self.field} {self.op.replace('_', ' ')}{value}"
+        return words.condition(self.field, self.op, self.value)
 
     def fields(self) -> list[str]:
         return [self.field]
@@ -73,9 +73,9 @@ class ChangedCondition(Node):
     def describe(self) -> str:
         text = f"{self.field} changed"
         if self.from_values is not None:
-            text += f" from {self.from_values}"
+            text += f" from {words.listing(self.from_values)}"
         if self.to_values is not None:
-            text += f" to {self.to_values}"
+            text += f" to {words.listing(self.to_values)}"
         return text
 
     def fields(self) -> list[str]:
