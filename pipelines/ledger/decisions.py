@@ -91,6 +91,7 @@ def record(
         "rules_version", "replaces_decision_id", "lead_modstamp", "partition_day", "run_id", "created_at",
     ]])
 
+    _keep_match(con, d)
     ledger = pd.DataFrame({
         "decision_id": d["decision_id"],
         "kind": "owner",
@@ -130,6 +131,17 @@ def record(
     insert(con, "ledger", ledger)
     insert(con, "ledger", _side_rows(d, ledger, run))
     return d
+
+
+def _keep_match(con: duckdb.DuckDBPyConnection, d: pd.DataFrame) -> None:
+    """Copy each lead's current match next to its new decision (``decision_match``), for explanations."""
+    con.register("_d_match", d[["decision_id", "lead_id"]])
+    try:
+        con.execute("""INSERT INTO decision_match
+                       SELECT x.decision_id, m.account_id, m.confidence, m.reason, m.method, m.matched_lead_id
+                       FROM _d_match x JOIN lead_match m USING (lead_id)""")
+    finally:
+        con.unregister("_d_match")
 
 
 SIDE_KINDS = ("fields", "convert", "task", "campaign")
