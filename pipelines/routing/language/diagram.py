@@ -19,14 +19,20 @@ def short(text: str, limit: int = LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def step_rows(flow: Flow) -> list[dict]:
-    """One row per step: order, name, when (words), what it does, its fallback, its line in flow.yaml."""
+def step_rows(flow: Flow, names: dict[str, str] | None = None) -> list[dict]:
+    """One row per step: order, name, when (words), what it does, its fallback, its line in flow.yaml.
+
+    ``names`` (user id -> name) shows the reps a step names by id as people.
+    """
+    def named(text: str) -> str:
+        return re.sub(r"\b00[5G][0-9A-Za-z]{12,15}\b", lambda m: (names or {}).get(m.group(0), m.group(0)), text)
+
     rows = []
     for i, step in enumerate(flow.steps, start=1):
         rows.append({
             "order": i, "step": step.name,
             "when": step.when.describe() if step.when is not None else "every lead reaching it",
-            "action": _does(step), "fallback": step.fallback.describe() if step.fallback is not None else "",
+            "action": named(_does(step)), "fallback": named(step.fallback.describe()) if step.fallback is not None else "",
             "line": str(step.where),
         })
     return rows
