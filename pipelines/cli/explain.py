@@ -7,22 +7,27 @@ import sys
 import click
 
 from pipelines.cli.common import friendly, require_warehouse, settings, table
-from pipelines.routing.stages.explain import FIND_LIMIT, choices, explain as explain_lead, find
+from pipelines.routing.stages.explain import FIND_LIMIT, choices, examples, explain as explain_lead, find
 from pipelines.warehouse import db
 
 
 @click.command()
-@click.argument("lead")
+@click.argument("lead", required=False)
 @friendly
-def explain(lead: str) -> None:
+def explain(lead: str | None) -> None:
     """Explain every routing decision about LEAD (an id, an email or a company name), from its stored trace.
 
-    Several leads match: a short list to choose an id from. Exit status 1 when no lead
-    matches, 2 when the warehouse cannot be read (none yet, or busy).
+    Without LEAD: a handful of real leads to try, one per kind of outcome. Several leads
+    match: a short list to choose an id from. Exit status 1 when no lead matches, 2 when
+    the warehouse cannot be read (none yet, or busy).
     """
     s = settings()
     require_warehouse(s, "explanations come from the decisions a tick recorded")
     with db.connect(s.warehouse, read_only=True) as con:
+        if lead is None:
+            click.echo("Leads to try, one per kind of outcome (`leadroute explain ID`; an email or a company works too):")
+            click.echo(table(examples(con)))
+            return
         hits = find(con, lead)
         if hits.empty:
             click.secho(f"No lead matches {lead!r} (an id, an email or a company name) in {s.warehouse}. "
