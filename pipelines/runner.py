@@ -93,7 +93,8 @@ def run_job(job_name: str, *, resources: dict | None = None, instance: dg.Dagste
             for k, v in values.items():
                 old = metadata[name].get(k)
                 both_numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (v, old))
-                metadata[name][k] = old + v if both_numbers else v
+                per_day = both_numbers and not k.startswith("range_")
+                metadata[name][k] = old + v if per_day else v
         else:
             metadata[name] = values
     selected = [k.to_user_string() for k in job.asset_layer.executable_asset_keys] if hasattr(job, "asset_layer") else []

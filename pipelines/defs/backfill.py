@@ -64,10 +64,10 @@ def rerouted_leads(context: dg.AssetExecutionContext, config: BackfillConfig, wa
     if not config.dry_run:
         pushed = push(con, crm.adapter(clock), mapping, run)
         context.log.info(pushed.line())
-        shared["push"] = dg.MetadataValue.json(pushed.counts)
+        shared |= {f"range_push_{k}": int(v) for k, v in pushed.counts.items()}
     days = per_day(con, result.details["backfill_id"], start, end)
     if result.preview is not None and len(result.preview):
-        shared["range_preview"] = table_value(result.preview)
+        shared["range_preview"] = table_value(result.preview)  # range_*: facts of the whole run, the same each day
     for row in days.itertuples(index=False):
         md = {"leads": int(row.leads), "changed": int(row.changed), "moved": int(row.moved),
               "would_move": int(row.would_move), "kept_by_policy": int(row.kept_by_policy),

@@ -23,7 +23,7 @@ OUTCOMES = {
     "converted": "converted in the CRM already (not routed)",
     "deleted": "deleted in the CRM (not routed)",
     "quarantined": "quarantined (unreadable; `leadroute report` says why)",
-    "unchanged": "already decided, nothing to do",
+    "unchanged": "seen before, nothing new to do",
 }
 WRITE_KINDS = {"owner": "owner changes", "fields": "field updates", "campaign": "campaign memberships",
                "convert": "conversions", "task": "follow-up tasks"}
@@ -31,8 +31,14 @@ DAY2_ENTRIES = {"sla": "first-touch SLA missed", "inactive_owner": "their rep le
                 "reopened": "woke up (reopened)", "released": "released from hold"}
 
 _OUTCOME_SQL = """
-WITH q AS (SELECT DISTINCT record_id FROM quarantine WHERE object = 'lead' AND run_id = $run AND resolved_at IS NULL),
-came AS (SELECT "Id" AS lead_id FROM raw_lead WHERE _run_id = $run UNION SELECT record_id FROM q),
+WITH in_q AS (SELECT record_id, min(first_seen_at) AS first_seen, max(last_seen_at) AS last_seen FROM quarantine
+             WHERE object = 'lead' AND run_id = $run AND resolved_at IS NULL GROUP BY record_id),
+q AS (SELECT record_id FROM in_q WHERE first_seen = last_seen),  -- quarantined for the first time this tick
+came AS (SELECT "Id" AS lead_id FROM raw_lead WHERE _run_id = $run UNION SELECT record_id FROM in_q),
+-- what earlier ticks had read up to: a converted or deleted lead not changed since is old news (re-read in the
+-- overlap), and so is a lead converted by leadroute's own decision (the echo of its push)
+seen AS (SELECT max(until) AS until FROM extract_log WHERE object = 'lead' AND run_id <> $run
+         AND extracted_at <= (SELECT max(extracted_at) FROM extract_log WHERE run_id = $run)),
 first_decision AS (
     SELECT lead_id, entry, action FROM routing_decision WHERE run_id = $run AND entry IN ('new', 'updated')
     QUALIFY row_number() OVER (PARTITION BY lead_id ORDER BY created_at, decision_id) = 1)
@@ -42,8 +48,11 @@ SELECT CASE
          WHEN d.action = 'keep' THEN 'kept'
          WHEN d.action = 'hold' THEN 'held'
          WHEN d.lead_id IS NOT NULL THEN 'routed'
+         WHEN (SELECT until FROM seen) >= l._modstamp THEN 'unchanged'
          WHEN coalesce(l.is_deleted, false) THEN 'deleted'
+         WHEN coalesce(l.is_converted, false) AND l.lead_id IN (SELECT lead_id FROM routing_decision) THEN 'unchanged'
          WHEN coalesce(l.is_converted, false) THEN 'converted'
+         WHEN l.lead_id IS NULL THEN 'unchanged'  -- still in quarantine from an earlier tick
          ELSE 'unchanged' END AS outcome, count(*) AS leads
 FROM came c LEFT JOIN q ON q.record_id = c.lead_id LEFT JOIN first_decision d ON d.lead_id = c.lead_id
 LEFT JOIN lead l ON l.lead_id = c.lead_id
