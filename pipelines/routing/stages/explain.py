@@ -36,7 +36,7 @@ def find(con: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
 
     An id matches exactly (or on its first 15 characters, as Salesforce ids do); an email
     case-insensitively; a company exactly, else as a part of the name. Quarantined leads,
-    which never reached the ``lead`` table, are found by their id and email in the raw records.
+    which never reached the ``lead`` table, are found in the records quarantine kept.
     """
     q = query.strip()
     return con.execute(
@@ -44,8 +44,9 @@ def find(con: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
                 SELECT lead_id, trim(concat_ws(' ', first_name, last_name)) AS name, company, email, created_at
                 FROM lead
                 UNION ALL
-                SELECT r."Id", trim(concat_ws(' ', r."FirstName", r."LastName")), r."Company", r."Email", NULL
-                FROM raw_lead r WHERE r."Id" NOT IN (SELECT lead_id FROM lead)),
+                SELECT DISTINCT record_id, trim(concat_ws(' ', payload->>'FirstName', payload->>'LastName')),
+                       payload->>'Company', payload->>'Email', NULL::TIMESTAMP
+                FROM quarantine WHERE object = 'lead' AND record_id NOT IN (SELECT lead_id FROM lead)),
             hits AS (
                 SELECT *, CASE WHEN lead_id = $q THEN 0 WHEN left(lead_id, 15) = left($q, 15) AND length($q) >= 15 THEN 1
                                WHEN lower(email) = lower($q) THEN 2 WHEN lower(company) = lower($q) THEN 3
