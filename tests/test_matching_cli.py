@@ -132,7 +132,7 @@ def test_dedupe_on_public_labelled_data_febrl1(tmp_path):
     truth = {tuple(sorted(p)) for p in zip(links.get_level_values(0), links.get_level_values(1))}
     found = len(predicted & truth)
     assert found / len(predicted) >= 0.99, "precision"
-    assert found / len(truth) >= 0.7, "recall"
+    assert found / len(truth) >= 0.75, "recall (0.72 with the fixed weights of the past)"
 
 
 def test_match_on_public_labelled_data_febrl4(tmp_path):
@@ -156,4 +156,4 @@ def test_match_on_public_labelled_data_febrl4(tmp_path):
     matched = matches[matches["account_id"] != ""]
     same = matched["lead_id"].str.extract(r"rec-(\d+)-")[0] == matched["account_id"].str.extract(r"rec-(\d+)-")[0]
     assert same.mean() >= 0.99, "precision"
-    assert same.sum() / 5000 >= 0.7, "recall"
+    assert same.sum() / 5000 >= 0.95, "recall (0.77 with the fixed weights of the past)"

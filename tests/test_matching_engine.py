@@ -16,7 +16,7 @@ import recordlinkage
 from pipelines.matching.classify import WeightedClassifier
 from pipelines.matching.compare import build_compare
 from pipelines.matching.files import dedupe_records, match_records
-from pipelines.matching.index import BlockOn, KeyTable, RareTokens, SortedNeighbourhood, candidate_pairs
+from pipelines.matching.index import BlockOn, KeyTable, SharedWord, SortedNeighbourhood, candidate_pairs
 from pipelines.matching.keys import FIELDS, match_keys
 from pipelines.matching.records import read_records
 from pipelines.matching.settings import MatchingSettings
@@ -28,7 +28,8 @@ ACCOUNTS = [
     dict(id="acme", company="Acme Analytica GmbH", website="acme-analytica.de", country="Germany",
          city="Berlin"),
     dict(id="initech", company="Initech Systems Inc.", website="initech.com", country="US",
-         phone="512-555-0100", street="1 Main Street", city="Austin", postal_code="78701"),
+         phone="512-555-0100", street="1 Main Street", city="Austin", postal_code="78701", latitude="30.2672",
+         longitude="-97.7431"),
     dict(id="globex", company="Globex Corporation", website="globex.com", country="US"),
     dict(id="morton", company="Arnie Morton's of Chicago", phone="310/246-1501",
          street="435 S. La Cienega Blvd.", city="Los Angeles", country="US"),
@@ -91,6 +92,20 @@ def test_a_lead_matches_the_right_account_or_none(tmp_path, accounts, case, lead
         assert result["reason"] and "no agreeing" not in result["reason"]
 
 
+NEIGHBOUR = dict(company="Wayne Foods", street="1 Main St", city="Austin", postal_code="78701", country="US",
+                 latitude="30.2672", longitude="-97.7431")
+
+
+@pytest.mark.parametrize("need, expected", [(["domain", "phone"], None), ([], "initech")])
+def test_a_lead_of_another_name_in_the_same_building_needs_a_domain_or_phone(tmp_path, accounts, need, expected):
+    """A web-form lead's address is often where the person sits: another company in the account's
+    building agrees on street, postal code and location, and is still another company."""
+    write_csv(tmp_path / "leads.csv", [dict(id="L1", **NEIGHBOUR)])
+    leads = read_records(tmp_path / "leads.csv", "id", everything())
+    settings = MatchingSettings.model_validate({"link": {"different_names_need": need}})
+    assert (match_records(leads, accounts, settings).iloc[0]["account_id"] or None) == expected
+
+
 @pytest.mark.parametrize(
     "lead, words",
     [
@@ -135,10 +150,9 @@ def test_blocking_rules_plug_into_recordlinkage_index_and_compare(tmp_path):
     left = match_keys(pd.DataFrame([{"company": "IBM", "email": "j@us.ibm.com"},
                                     {"company": "Initech Sytems", "email": "b@gmail.com"}]))
     right = match_keys(pd.DataFrame(ACCOUNTS).rename(columns={"id": "_id"}), prefer="website")
-    right["name_frequency"], right["domain_frequency"] = 1, 1
     indexer = recordlinkage.Index()
     indexer.add(BlockOn("domain"))
-    indexer.add(RareTokens(max_frequency=5))
+    indexer.add(SharedWord("tokens", max_size=5))
     indexer.add(SortedNeighbourhood("name_key", window=1))
     pairs = indexer.index(left, right)
     assert (0, 0) in pairs, "the IBM lead meets the IBM account through its domain"
@@ -149,16 +163,18 @@ def test_blocking_rules_plug_into_recordlinkage_index_and_compare(tmp_path):
     assert (1, 3) not in predicted, "a misspelt name alone is not a match"
 
 
-def test_candidate_pairs_never_flood_on_a_shared_platform_domain():
+def test_a_shared_platform_domain_is_sub_blocked_never_flooded_nor_dropped():
     con = duckdb.connect()
-    accounts = match_keys(pd.DataFrame({"company": [f"Shop {i}" for i in range(30)],
-                                        "website": [f"https://facebook.com/shop{i}" for i in range(30)]}),
+    accounts = match_keys(pd.DataFrame({"company": [f"Shop {chr(65 + i)}" for i in range(30)],
+                                        "website": [f"https://squarespace.com/shop{i}" for i in range(30)]}),
                           prefer="website").assign(_id=range(30))
-    lead = match_keys(pd.DataFrame({"company": ["Shop 7"], "website": ["facebook.com/shop7"]})).assign(_id=[0])
+    lead = match_keys(pd.DataFrame({"company": ["Shop H"], "website": ["squarespace.com/shop7"]})).assign(_id=[0])
     con.register("a", accounts)
     con.register("l", lead)
-    pairs = candidate_pairs(con, [BlockOn("domain", max_size=10)], KeyTable("l", "_id"), KeyTable("a", "_id"))
-    assert pairs.empty, "30 accounts on facebook.com say nothing about which one a lead is"
+    pairs = candidate_pairs(con, [BlockOn("domain", max_size=10, window=2)], KeyTable("l", "_id"),
+                            KeyTable("a", "_id"))
+    assert len(pairs) <= 5, "30 accounts on squarespace.com are not all compared with the lead"
+    assert 7 in set(pairs["r_id"]), "but its neighbours by name are: Shop H meets Shop H"
 
 
 @pytest.mark.parametrize(

@@ -164,3 +164,41 @@ def test_filters_keep_accounts_out_of_matching(filters, expected):
         con.execute("INSERT INTO account_match_key (account_id, name) VALUES (?, ?)", [account_id, account_id])
     table = accounts_to_match(con, MatchingSettings.model_validate({"filters": filters}), NOW)
     assert set(con.execute(f"SELECT account_id FROM {table.relation}").df()["account_id"]) == expected
+
+
+COMPANIES = ["Northwind Traders", "Contoso Pharmaceuticals", "Fabrikam Fiber", "Tailspin Toys", "Wingtip Toys",
+             "Adventure Works Cycles", "Litware Systems", "Proseware Analytics", "Lucerne Publishing", "Coho Winery",
+             "Alpine Ski House", "Fourth Coffee", "Margie's Travel", "Trey Research", "Woodgrove Bank",
+             "Humongous Insurance", "Blue Yonder Airlines", "City Power & Light", "Graphic Design Institute",
+             "School of Fine Art", "Southridge Video", "Wide World Importers", "VanArsdel Robotics",
+             "Relecloud Hosting", "Munson's Pickles", "Bellows College", "Datum Corporation", "Consolidated Messenger",
+             "Nod Publishers", "Lamna Healthcare"]
+
+
+@pytest.mark.slow
+def test_the_crms_merge_history_teaches_the_model_and_explain_params_shows_it(pipeline, crm, rules_dir, monkeypatch):
+    """A deleted account with a MasterRecordId was merged into that account by a person: a labelled
+    duplicate the master learns from."""
+    from click.testing import CliRunner
+
+    from pipelines.cli import cli
+
+    set_matching(rules_dir, model={"learn": {"min_records": 10}})
+    for i, name in enumerate(COMPANIES):
+        slug = "".join(c for c in name.lower() if c.isalnum())
+        survivor = crm.account(name, website=f"https://www.{slug}.com", owner=AVA, Phone=f"+1 415 555 {1000 + i}",
+                               BillingStreet=f"{100 + i} Market Street", BillingCity="San Francisco")
+        if i < 12:  # merged by a person, typed another way
+            crm.account(name.upper() + " INC", website=f"{slug}.com", owner=AVA, Phone=f"(415) 555-{1000 + i}",
+                        BillingStreet=f"{100 + i} Market St", IsDeleted=1, MasterRecordId=survivor)
+    pipeline.tick()
+    model = pipeline.query("SELECT * FROM matching_parameters WHERE kind = 'dedupe'")
+    assert "labels" in set(model["source"]), model[["comparison", "source"]].drop_duplicates()
+    assert "12 labelled duplicate pairs" in model["notes"].iloc[0]
+    master = pipeline.query("SELECT count(*) AS n FROM account_master").iloc[0]["n"]
+    assert master == len(COMPANIES), "merged-away accounts are labels, never accounts to match"
+
+    monkeypatch.setenv("LEADROUTE_WAREHOUSE", str(pipeline.warehouse))
+    result = CliRunner().invoke(cli, ["match", "--explain-params"])
+    assert result.exit_code == 0, result.output
+    assert "dedupe model: learned" in result.output and "| labels" in result.output

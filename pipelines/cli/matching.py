@@ -1,7 +1,8 @@
-"""``leadroute dedupe``, ``leadroute match`` and ``leadroute eval matching``: the engine on any CSV.
+"""``leadroute dedupe``, ``leadroute match`` and ``leadroute eval``: the engine on any CSV.
 
-Ops and data engineers can check a list before importing it, or measure a change to
-``routing_rules/matching.yaml``, without a CRM or a warehouse.
+Ops and data engineers can check a list before importing it, measure a change to
+``routing_rules/matching.yaml`` on any labelled file, or see the model the engine
+learned, without a CRM or a warehouse.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from pipelines.cli.common import friendly, settings as env_settings, table
 from pipelines.matching.keys import FIELDS
@@ -76,15 +78,49 @@ def _with_common(fn):
     return fn
 
 
+def _labels(path: str | None, records, other=None, quiet: bool = False):
+    """``--labels`` read against the records' ids (and the other file's, for match)."""
+    if not path:
+        return None
+    from pipelines.matching.labels import read_labels
+
+    labels = read_labels(path, records.ids, other.ids if other is not None else None)
+    if labels.problems and not quiet:
+        for p in labels.problems[:20]:
+            click.echo(f"  {p}", err=True)
+    click.echo(f"{path}: {len(labels.duplicates):,} known duplicate and {len(labels.distinct):,} known distinct "
+               "pair(s)", err=True)
+    return labels
+
+
+def _show_model(parameters) -> None:
+    for line in parameters.describe():
+        click.echo(line)
+    click.echo(table(parameters.table().fillna("").round(5), max_rows=200))
+
+
+_labels_option = click.option("--labels", "labels_csv", type=click.Path(exists=True, dir_okay=False),
+                              help="known pairs: two id columns and an optional yes/no column; duplicates teach "
+                                   "the model, distinct pairs are never put together")
+_explain_option = click.option("--explain-params", is_flag=True,
+                               help="print the model learned from the file(s): m, u and weight of every "
+                                    "comparison level, and where each came from")
+
+
 @click.command()
 @click.argument("input_csv", type=click.Path(exists=True, dir_okay=False))
 @click.option("--id", "id_column", required=True, help="column holding each row's id")
 @click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help=_FIELD_HELP)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="where to write record_id,cluster_id")
+@_labels_option
+@_explain_option
 @_with_common
 @friendly
-def dedupe(input_csv, id_column, maps, out, default_country, rules, threshold, quiet) -> None:
+def dedupe(input_csv, id_column, maps, out, labels_csv, explain_params, default_country, rules, threshold,
+           quiet) -> None:
     """Find duplicate records in INPUT_CSV: writes record_id,cluster_id for every row.
+
+    The model is learned from the file itself (see --explain-params).
 
     \b
     leadroute dedupe accounts.csv --id Id --map company=Name --map website=Website \\
@@ -98,39 +134,58 @@ def dedupe(input_csv, id_column, maps, out, default_country, rules, threshold, q
     records = read_records(input_csv, id_column, _mapping("--map", maps), default_country=s.default_country,
                            prefer="website")
     _report(records, input_csv, quiet)
-    result = dedupe_records(records, s)
+    labels = _labels(labels_csv, records, quiet=quiet)
+    result = dedupe_records(records, s, labels=labels, progress=_progress(quiet))
     result.to_csv(out, index=False)
+    if explain_params:
+        _show_model(result.attrs["parameters"])
     sizes = result.groupby("cluster_id").size()
     click.echo(f"{len(result):,} records, {len(sizes):,} clusters ({int((sizes > 1).sum()):,} with duplicates, "
                f"{int(sizes[sizes > 1].sum()):,} records in them) -> {out} in {time.perf_counter() - started:.1f} s")
 
 
+def _progress(quiet: bool):
+    return (lambda m: None) if quiet else (lambda m: click.echo(f"  {m}", err=True))
+
+
 @click.command()
-@click.option("--leads", "leads_csv", required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--accounts", "accounts_csv", required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--lead-id", required=True, help="id column of the leads file")
-@click.option("--account-id", required=True, help="id column of the accounts file")
+@click.option("--leads", "leads_csv", type=click.Path(exists=True, dir_okay=False))
+@click.option("--accounts", "accounts_csv", type=click.Path(exists=True, dir_okay=False))
+@click.option("--lead-id", help="id column of the leads file")
+@click.option("--account-id", help="id column of the accounts file")
 @click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help="both files. " + _FIELD_HELP)
 @click.option("--lead-map", "lead_maps", multiple=True, metavar="FIELD=COLUMN", help="leads file only.")
 @click.option("--account-map", "account_maps", multiple=True, metavar="FIELD=COLUMN", help="accounts file only.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="where to write lead_id,account_id,confidence,reason")
+@click.option("--out", type=click.Path(dir_okay=False), help="where to write lead_id,account_id,confidence,reason")
 @click.option("--lead-address", type=click.Choice(["company", "person"]), default="company", show_default=True,
               help="whose address and phone the leads file holds: the company's (two lists of organisations) "
                    "or a person's (web-form leads), which makes disagreement count less")
+@_labels_option
+@_explain_option
 @_with_common
 @friendly
-def match(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account_maps, out, lead_address,
-          default_country, rules, threshold, quiet) -> None:
+def match(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account_maps, out, lead_address, labels_csv,
+          explain_params, default_country, rules, threshold, quiet) -> None:
     """Match every lead in LEADS to the best account in ACCOUNTS (empty account_id when none).
+
+    The model is learned from the two files. With --explain-params and no files, shows the models
+    the pipeline learned from the org's own records (stored in the warehouse).
 
     \b
     leadroute match --leads leads.csv --accounts accounts.csv --lead-id Id --account-id Id \\
         --map company=Company --lead-map email=Email --account-map website=Website --out matches.csv
+    leadroute match --explain-params
     """
     from pipelines.matching.files import match_records
     from pipelines.matching.records import read_records
 
+    if explain_params and not (leads_csv or accounts_csv):
+        _stored_models()
+        return
+    missing = [name for name, v in [("--leads", leads_csv), ("--accounts", accounts_csv), ("--lead-id", lead_id),
+                                    ("--account-id", account_id), ("--out", out)] if not v]
+    if missing:
+        raise click.UsageError(f"missing {', '.join(missing)} (only --explain-params runs without files)")
     started = time.perf_counter()
     s = _settings(rules, default_country, threshold, lead_address=lead_address)
     both = _mapping("--map", maps)
@@ -140,11 +195,29 @@ def match(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account
                             default_country=s.default_country, prefer="website")
     _report(leads, leads_csv, quiet)
     _report(accounts, accounts_csv, quiet)
-    result = match_records(leads, accounts, s)
+    labels = _labels(labels_csv, leads, accounts, quiet=quiet)
+    result = match_records(leads, accounts, s, labels=labels, progress=_progress(quiet))
     result.to_csv(out, index=False)
+    if explain_params:
+        _show_model(result.attrs["parameters"])
     matched = int((result["account_id"] != "").sum())
     click.echo(f"{len(result):,} leads, {matched:,} matched ({matched / max(len(result), 1):.1%}) against "
                f"{len(accounts.ids):,} accounts -> {out} in {time.perf_counter() - started:.1f} s")
+
+
+def _stored_models() -> None:
+    """The models the pipeline stored at its last master rebuild and lead match."""
+    from pipelines.matching.parameters import stored_models
+    from pipelines.warehouse import db
+
+    path = env_settings().warehouse
+    if not path.exists():
+        raise click.ClickException(f"no warehouse at {path}: run a tick first (leadroute tick), or give "
+                                   "--leads/--accounts to learn from two files")
+    with db.connect(path, read_only=True) as con:
+        if not db.table_exists(con, "matching_parameters"):
+            raise click.ClickException("no model learned yet: the warehouse has had no master rebuild")
+        click.echo(stored_models(con))
 
 
 @click.group(name="eval")
@@ -182,6 +255,110 @@ def eval_matching(accounts, leads, seed, crm_path, truth_dir, rules, workdir, ec
         click.echo("\nSome wrong lead matches:")
         click.echo(table(report.errors, max_rows=15))
     sys.stdout.flush()
+
+
+@evaluate.command(name="dedupe")
+@click.argument("input_csv", type=click.Path(exists=True, dir_okay=False))
+@click.option("--id", "id_column", required=True, help="column holding each row's id")
+@click.option("--truth", "truth_column", required=True, help="column naming each row's true cluster (entity)")
+@click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help=_FIELD_HELP)
+@click.option("--examples", default=3, show_default=True, help="examples of each kind of error")
+@_labels_option
+@_with_common
+@friendly
+def eval_dedupe(input_csv, id_column, truth_column, maps, examples, labels_csv, default_country, rules, threshold,
+                quiet) -> None:
+    """How well `leadroute dedupe` does on a labelled INPUT_CSV: precision, recall and F1 (pairwise and
+    B-cubed), each blocking rule's pairs completeness, and the errors by cause, with examples.
+
+    \b
+    leadroute eval dedupe listings.csv --id Id --truth EntityId --map company=Name --map street=Address
+    """
+    from pipelines.matching.files import dedupe_records
+    from pipelines.matching.measures import evaluate_dedupe
+    from pipelines.matching.records import read_records
+
+    s = _settings(rules, default_country, threshold, dedupe=True)
+    records = read_records(input_csv, id_column, _mapping("--map", maps), default_country=s.default_country,
+                           prefer="website", extra=[truth_column])
+    _report(records, input_csv, True)
+    labels = _labels(labels_csv, records, quiet=quiet)
+    result = dedupe_records(records, s, labels=labels, progress=_progress(quiet))
+    fields = records.fields
+
+    def describe(position: int) -> str:
+        row = fields.iloc[position]
+        return " | ".join(str(v) for v in row.tolist() if str(v).strip())
+
+    ev = evaluate_dedupe(records.extra[truth_column].to_numpy(), result.attrs["result"], describe)
+    for line in ev.describe() + result.attrs["parameters"].describe()[:1]:
+        click.echo(line)
+    click.echo("\nBlocking: true pairs each rule proposed")
+    click.echo(table(ev.completeness.assign(pairs_completeness=ev.completeness["pairs_completeness"].map("{:.1%}".format))))
+    click.echo("\nErrors by cause (pairs)")
+    click.echo(table(ev.causes))
+    if examples and len(ev.examples):
+        click.echo("\nExamples")
+        click.echo(table(ev.examples.groupby(["kind", "cause"]).head(examples), max_rows=60))
+
+
+@evaluate.command(name="link")
+@click.option("--leads", "leads_csv", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--accounts", "accounts_csv", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--lead-id", required=True, help="id column of the leads file")
+@click.option("--account-id", required=True, help="id column of the accounts file")
+@click.option("--truth", "truth_column", required=True,
+              help="column of the leads file holding each lead's true account id (empty: no account)")
+@click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help="both files. " + _FIELD_HELP)
+@click.option("--lead-map", "lead_maps", multiple=True, metavar="FIELD=COLUMN", help="leads file only.")
+@click.option("--account-map", "account_maps", multiple=True, metavar="FIELD=COLUMN", help="accounts file only.")
+@click.option("--lead-address", type=click.Choice(["company", "person"]), default="company", show_default=True)
+@click.option("--examples", default=3, show_default=True, help="examples of each kind of error")
+@_labels_option
+@_with_common
+@friendly
+def eval_link(leads_csv, accounts_csv, lead_id, account_id, truth_column, maps, lead_maps, account_maps, lead_address,
+              examples, labels_csv, default_country, rules, threshold, quiet) -> None:
+    """How well `leadroute match` does on labelled files: precision, recall and F1 of the links, each
+    blocking rule's pairs completeness, and the errors by cause, with examples.
+
+    \b
+    leadroute eval link --leads leads.csv --accounts accounts.csv --lead-id Id --account-id Id \\
+        --truth TrueAccountId --map company=Name --map street=Address
+    """
+    from pipelines.matching.files import match_records
+    from pipelines.matching.link import blocking_rules
+    from pipelines.matching.measures import evaluate_link
+    from pipelines.matching.records import read_records
+
+    s = _settings(rules, default_country, threshold, lead_address=lead_address)
+    both = _mapping("--map", maps)
+    leads = read_records(leads_csv, lead_id, both | _mapping("--lead-map", lead_maps),
+                         default_country=s.default_country, prefer="email", extra=[truth_column])
+    accounts = read_records(accounts_csv, account_id, both | _mapping("--account-map", account_maps),
+                            default_country=s.default_country, prefer="website")
+    labels = _labels(labels_csv, leads, accounts, quiet=quiet)
+    result = match_records(leads, accounts, s, labels=labels, progress=_progress(quiet))
+    position = pd.Series(range(len(accounts.ids)), index=accounts.ids.to_numpy())
+    position = position[~position.index.duplicated()]
+    truth = leads.extra[truth_column].str.strip().map(position).fillna(-1).astype(int).to_numpy()
+    predicted = result["account_id"].map(position).fillna(-1).astype(int).to_numpy()
+
+    def describe(lead: int, account: int) -> str:
+        text = lambda frame, i: " | ".join(str(v) for v in frame.iloc[i].tolist() if str(v).strip())  # noqa: E731
+        return f"{text(leads.fields, lead)}  ~  {text(accounts.fields, account)}"
+
+    ev = evaluate_link(truth, predicted, result.attrs["pairs"], result.attrs["scored"], s.link.threshold,
+                       blocking_rules(s.blocking), describe)
+    for line in ev.describe() + result.attrs["parameters"].describe()[:1]:
+        click.echo(line)
+    click.echo("\nBlocking: true pairs each rule proposed")
+    click.echo(table(ev.completeness.assign(pairs_completeness=ev.completeness["pairs_completeness"].map("{:.1%}".format))))
+    click.echo("\nErrors by cause (leads)")
+    click.echo(table(ev.causes))
+    if examples and len(ev.examples):
+        click.echo("\nExamples")
+        click.echo(table(ev.examples.groupby(["kind", "cause"]).head(examples), max_rows=60))
 
 
 COMMANDS = [dedupe, match, evaluate]

@@ -91,6 +91,7 @@ CREATE TABLE IF NOT EXISTS Account (
     AnnualRevenue REAL,
     Type TEXT,                   -- Customer, Target, Partner, Prospect, Non-Target
     ParentId TEXT,
+    MasterRecordId TEXT,         -- set on the deleted loser of a merge: the account it was merged into
     OwnerId TEXT NOT NULL,
     Customer_Success_Manager__c TEXT,
     Designated_ADR__c TEXT,

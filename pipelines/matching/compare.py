@@ -1,18 +1,26 @@
 """Compare: comparison levels for candidate pairs, the second of recordlinkage's three nouns.
 
 Each comparison is a recordlinkage ``BaseCompareFeature`` that turns a field of a
-pair into one *level* ("exact", "close", "different", "missing" ...), like a
-Splink comparison. Levels are what the classifier weighs and what the match
-reason names, so they read as evidence: "same website domain", "company name is
-an acronym of the other".
+pair into one *level* ("exact", "local", "different", "missing" ...), like a
+Splink comparison. Levels are what the model weighs and what the match reason
+names, so they read as evidence: "same phone without its area code", "one
+company name contains the other".
+
+Every comparison is built for the records a real CRM holds: a phone typed without
+its area code is still that phone ("local"); a street written three ways agrees on
+its house number and name ("similar"), and two suites of one building differ only
+in their unit ("other_unit"); a name with its agency in front ("Agency - Site")
+is compared by its site part. A value that is absent or unreadable is *missing*
+(no evidence either way), never *different*.
 
 Underneath, the string work is vectorised with rapidfuzz's ``process.cpdist``
-(element-wise, multi-threaded, millions of pairs a second) instead of
-recordlinkage's per-pair Python comparators; the API on top is recordlinkage's::
+(element-wise, multi-threaded); the word-by-word name analysis of
+:mod:`pipelines.matching.names` runs once per distinct pair of names, only where
+those measures leave the level open. The API on top is recordlinkage's::
 
     comparer = recordlinkage.Compare(indexing_type="position")
     comparer.add(CompareName())
-    comparer.add(CompareExact("phone"))
+    comparer.add(ComparePhone())
     features = comparer.compute(pairs, leads_keys, accounts_keys)
 
 A feature's output column holds the level's position in its ``levels`` tuple.
@@ -20,11 +28,15 @@ A feature's output column holds the level's position in its ``levels`` tuple.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import recordlinkage
 from rapidfuzz import distance, fuzz, process
 from recordlinkage.base import BaseCompareFeature
+
+from pipelines.matching.names import containment, informative
 
 MISSING = "missing"
 
@@ -44,18 +56,49 @@ def _strings(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def _similarity(a: np.ndarray, b: np.ndarray, scorer) -> np.ndarray:
     if len(a) == 0:
         return np.zeros(0)
-    return process.cpdist(list(a), list(b), scorer=scorer, workers=-1).astype(float)
+    # Threads pay off on large batches only (starting them costs more than a few thousand pairs).
+    return process.cpdist(list(a), list(b), scorer=scorer, workers=-1 if len(a) > 20_000 else 1).astype(float)
+
+
+def _lengths(values: np.ndarray) -> np.ndarray:
+    return np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+
+
+@functools.lru_cache(maxsize=262_144)
+def _informative(name: str) -> bool:
+    return informative(name)
+
+
+def _initials(values: np.ndarray) -> np.ndarray:
+    """Each name's distinct first letters, sorted ("koninklijke vandermolen electronics" -> "e k v")."""
+    found = {v: " ".join(sorted({w[0] for w in v.split()})) for v in pd.unique(values)}
+    return pd.Series(values).map(found).to_numpy(dtype=object)
+
+
+def _affix(a: np.ndarray, b: np.ndarray, min_length: int) -> np.ndarray:
+    """One compact string starts or ends the other, the shorter having ``min_length`` characters or more."""
+    if len(a) == 0:
+        return np.zeros(0, dtype=bool)
+    la, lb = _lengths(a), _lengths(b)
+    shorter = np.minimum(la, lb)
+    start = _similarity(a, b, distance.Prefix.similarity) == shorter
+    end = _similarity(a, b, distance.Postfix.similarity) == shorter
+    return (start | end) & (shorter >= min_length)
 
 
 class Comparison(BaseCompareFeature):
-    """A comparison with named levels; subclasses fill ``levels`` and ``_levels``."""
+    """A comparison with named levels; subclasses fill ``levels`` and ``_compute_vectorized``."""
 
     levels: tuple[str, ...] = ()
     field = ""
+    # The level whose agreement on a value many records share weighs less (term frequency),
+    # and the key column holding that value; None when frequency says nothing.
+    frequency_level: str | None = None
+    frequency_key: str | None = None
 
-    def __init__(self, labels_left, labels_right, label: str):
+    def __init__(self, labels_left, labels_right, label):
         super().__init__(labels_left, labels_right, label=label)
-        self.field = label
+        self.field = label if isinstance(label, str) else label[0]
 
     def code(self, level: str) -> int:
         return self.levels.index(level)
@@ -69,7 +112,7 @@ class Comparison(BaseCompareFeature):
 
 
 class CompareExact(Comparison):
-    """Equal or not, for keys normalised so that equality is the evidence (E.164 phones, ISO countries)."""
+    """Equal or not, for keys normalised so that equality is the evidence (ISO states)."""
 
     levels = ("exact", "different", MISSING)
 
@@ -84,108 +127,265 @@ class CompareExact(Comparison):
 
 
 class CompareName(Comparison):
-    """Company names: exact (compact form), close (a typo or two: at most ``max_edits`` edits and
-    Jaro-Winkler at ``close``), acronym of the other, one
-    name's words contained in the other's or one name starting the other ("IBM" / "IBM Japan",
-    "Art's Deli" / "Art's Delicatessen"), similar, or different.
+    """Company names, strongest agreement first:
 
-    Also returns ``name_frequency``: how many right records carry the right name, so the
-    classifier can weigh agreement on "Acme" less than agreement on "Initech".
+    - ``exact``: the same compact name;
+    - ``close``: a typo or two (at most ``max_edits`` edits and Jaro-Winkler at ``close``);
+    - ``acronym``: one is the other's initials ("IBM");
+    - ``variant``: every word of each name accounted for by the other, allowing abbreviations,
+      truncations, initials, glued words and another order ("Smith, Mary" / "Smith, M.");
+    - ``site``: one name is the site part of the other ("Agency - Nia Family Center" / "Nia
+      Family Center"); two names that both carry a site are compared by their sites alone,
+      so two sites of one agency are not one place;
+    - ``contained``: every word of one accounted for by the other, the shorter saying enough on its
+      own ("Vandermolen Electronics" / "Koninklijke Vandermolen Electronics");
+    - ``subset``: the same with a short name ("Acme" / "Acme Analytics"), or one compact name
+      starting the other;
+    - ``similar``: most words shared (a mistyped word among them) or a high Jaro-Winkler; else
+      ``different``.
     """
 
-    levels = ("exact", "close", "acronym", "subset", "similar", "different", MISSING)
+    levels = ("exact", "close", "acronym", "variant", "site", "contained", "subset", "similar", "different",
+              MISSING)
+    frequency_level = "exact"
+    frequency_key = "name_key"
 
     def __init__(self, close: float = 0.95, similar: float = 0.88, max_edits: int = 2):
-        super().__init__(["name", "name_key", "acronym"], ["name", "name_key", "acronym", "name_frequency"],
-                         label=["name", "name_frequency"])
-        self.field = "name"
+        super().__init__(["name", "name_key", "name_site", "acronym"], ["name", "name_key", "name_site", "acronym"],
+                         label="name")
         self.close, self.similar, self.max_edits = close, similar, max_edits
 
-    def _compute_vectorized(self, ln, lk, la, rn, rk, ra, rfreq):
+    def _compute_vectorized(self, ln, lk, ls, la, rn, rk, rs, ra):
         a, pa = _strings(ln)
         b, pb = _strings(rn)
         ka, _ = _strings(lk)
         kb, _ = _strings(rk)
+        sa, psa = _strings(ls)
+        sb, psb = _strings(rs)
         aa, paa = _strings(la)
         ab, pab = _strings(ra)
+        n = len(a)
         both = pa & pb
-        same = both & (ka == kb)
-        idx = np.flatnonzero(both & ~same)
-        jw = np.zeros(len(a))
-        edits = np.full(len(a), 99.0)
-        token_set = np.zeros(len(a))
-        prefix = np.zeros(len(a), dtype=bool)
-        jw[idx] = _similarity(ka[idx], kb[idx], distance.JaroWinkler.normalized_similarity)
-        edits[idx] = _similarity(ka[idx], kb[idx], distance.OSA.distance)  # a swap of two letters is one edit
-        token_set[idx] = _similarity(a[idx], b[idx], fuzz.token_set_ratio) / 100
-        if len(idx):  # one compact name starts the other: "Art's Deli" / "Art's Delicatessen"
-            shorter = np.minimum(pd.Series(ka[idx]).str.len().to_numpy(), pd.Series(kb[idx]).str.len().to_numpy())
-            common = _similarity(ka[idx], kb[idx], distance.Prefix.similarity)
-            prefix[idx] = (common == shorter) & (shorter >= 4)
-        exact = same
-        longer = np.maximum(pd.Series(ka).str.len().to_numpy(), pd.Series(kb).str.len().to_numpy())
-        close = both & ~same & (jw >= self.close) & (edits <= np.clip(0.2 * longer, 1, self.max_edits))
-        acronym = both & ((pab & (ka == ab)) | (paa & (aa == kb)))
-        subset = both & ((token_set == 1.0) | prefix)
-        similar = both & ((token_set >= self.similar) | (jw >= self.similar + 0.04))
-        level = self._pick(
-            len(a),
-            [(~both, MISSING), (exact, "exact"), (close, "close"), (acronym, "acronym"), (subset, "subset"),
+        exact = both & (ka == kb)
+        # Sites: one name is the other's site, or both have sites (then only the sites count).
+        sa_key = np.array([s.replace(" ", "") for s in sa], dtype=object) if psa.any() else sa
+        sb_key = np.array([s.replace(" ", "") for s in sb], dtype=object) if psb.any() else sb
+        two_sites = both & psa & psb
+        site = both & ~exact & ((psa & (sa_key == kb)) | (psb & (sb_key == ka)) | (two_sites & (sa == sb)))
+        # What the word-level measures compare: the sites when both have one, else the names.
+        wa = np.where(two_sites, sa, a).astype(object)
+        wb = np.where(two_sites, sb, b).astype(object)
+        cka = np.where(two_sites, sa_key, ka).astype(object)
+        ckb = np.where(two_sites, sb_key, kb).astype(object)
+        open_ = both & ~exact & ~site
+        idx = np.flatnonzero(open_)
+        jw = np.zeros(n)
+        edits = np.full(n, 99.0)
+        token_set = np.zeros(n)
+        affix = np.zeros(n, dtype=bool)
+        if len(idx):
+            jw[idx] = _similarity(cka[idx], ckb[idx], distance.JaroWinkler.normalized_similarity)
+            edits[idx] = _similarity(cka[idx], ckb[idx], distance.OSA.distance)  # a swap of two letters is one edit
+            token_set[idx] = _similarity(wa[idx], wb[idx], fuzz.token_set_ratio) / 100
+            affix[idx] = _affix(cka[idx], ckb[idx], 4)
+        longer = np.maximum(_lengths(cka), _lengths(ckb))
+        close = open_ & (jw >= self.close) & (edits <= np.clip(0.2 * longer, 1, self.max_edits))
+        close &= ~(two_sites & (sa != sb) & (edits > 0))  # two sites a letter apart are two sites
+        acronym = both & ~exact & ((pab & (ka == ab)) | (paa & (aa == kb)))
+        # Word by word, once per distinct pair, where a cheap measure says the names overlap at all.
+        variant = np.zeros(n, dtype=bool)
+        contained = np.zeros(n, dtype=bool)
+        informative_inside = np.zeros(n, dtype=bool)
+        mostly = np.zeros(n, dtype=bool)
+        partial = np.zeros(n)
+        pidx = np.flatnonzero(open_ & ~close & ~acronym & (token_set < 0.5) & ~affix)
+        if len(pidx):  # a name glued into one word of the other: "VANDERMOLENELECTRONICSFAB"
+            partial[pidx] = _similarity(cka[pidx], ckb[pidx], fuzz.partial_ratio) / 100
+        wordy = open_ & ~close & ~acronym & ((token_set >= 0.5) | affix | (partial >= 0.85))
+        # The same words (any order), or one name's words all in the other: no word-by-word work needed.
+        same_words = np.zeros(n, dtype=bool)
+        sidx = np.flatnonzero(wordy)
+        if len(sidx):
+            same_words[sidx] = _similarity(wa[sidx], wb[sidx], fuzz.token_sort_ratio) == 100
+        variant |= same_words
+        exact_subset = wordy & ~same_words & (token_set == 1.0)
+        contained |= exact_subset
+        # Word by word, once per distinct pair, only where every word of one name has a word of the
+        # other starting with its letter (an abbreviation, a truncation or an initial can then explain it).
+        rest = wordy & ~same_words & ~exact_subset
+        ridx = np.flatnonzero(rest)
+        if len(ridx):
+            letters = _similarity(_initials(wa[ridx]), _initials(wb[ridx]), fuzz.token_set_ratio) == 100
+            ridx = ridx[letters | (partial[ridx] >= 0.85)]
+        if len(ridx):
+            frame = pd.DataFrame({"a": wa[ridx], "b": wb[ridx]})
+            pairs = frame.drop_duplicates()
+            shares = np.array([containment(x, y) for x, y in pairs.itertuples(index=False)], dtype=float).reshape(-1, 3)
+            pairs = pairs.assign(ca=shares[:, 0], cb=shares[:, 1], typo=shares[:, 2] > 0)
+            got = frame.merge(pairs, on=["a", "b"], how="left")
+            ca, cb, typo = got["ca"].to_numpy(), got["cb"].to_numpy(), got["typo"].to_numpy(dtype=bool)
+            variant[ridx] = (ca == 1) & (cb == 1) & ~typo
+            contained[ridx] = (np.maximum(ca, cb) == 1) & ~typo
+            mostly[ridx] = np.minimum(ca, cb) > 0.7
+        cidx = np.flatnonzero(contained & ~variant)
+        if len(cidx):
+            shorter = np.where(_lengths(wa[cidx]) <= _lengths(wb[cidx]), wa[cidx], wb[cidx])
+            informative_inside[cidx] = pd.Series(shorter).map(_informative).to_numpy(dtype=bool)
+        short_a = _lengths(cka) < 4
+        short_b = _lengths(ckb) < 4
+        subset = open_ & ((token_set == 1.0) | affix | contained) & ~(short_a | short_b)
+        similar = open_ & ((token_set >= self.similar) | (jw >= self.similar + 0.04) | mostly)
+        return self._pick(
+            n,
+            [(~both, MISSING), (exact, "exact"), (site, "site"), (close, "close"), (acronym, "acronym"),
+             (variant, "variant"), (contained & informative_inside, "contained"), (subset, "subset"),
              (similar, "similar")],
             "different",
         )
-        freq = pd.to_numeric(rfreq, errors="coerce").fillna(1).to_numpy()
-        return level, np.where(level == self.code("exact"), np.maximum(freq, 1), 1)
 
 
 class CompareDomain(Comparison):
     """Company domains: the same registered domain, the same name under another suffix
-    (``ibm.com`` / ``ibm.jp``: a country domain of one company), different, or missing.
-
-    Also returns ``domain_frequency`` (right records sharing the domain) for the classifier.
-    """
+    (``ibm.com`` / ``ibm.jp``: a country domain of one company), different, or missing."""
 
     levels = ("exact", "label", "different", MISSING)
+    frequency_level = "exact"
+    frequency_key = "domain"
 
     def __init__(self):
-        super().__init__(["domain", "domain_label"], ["domain", "domain_label", "domain_frequency"],
-                         label=["domain", "domain_frequency"])
-        self.field = "domain"
+        super().__init__(["domain", "domain_label"], ["domain", "domain_label"], label="domain")
 
-    def _compute_vectorized(self, ld, ll, rd, rl, rfreq):
+    def _compute_vectorized(self, ld, ll, rd, rl):
         a, pa = _strings(ld)
         b, pb = _strings(rd)
         la, _ = _strings(ll)
         lb, _ = _strings(rl)
         both = pa & pb
-        level = self._pick(len(a), [(~both, MISSING), (a == b, "exact"), ((la == lb) & (la != ""), "label")],
-                           "different")
-        freq = pd.to_numeric(rfreq, errors="coerce").fillna(1).to_numpy()
-        return level, np.where(level == self.code("exact"), np.maximum(freq, 1), 1)
-
-
-class CompareText(Comparison):
-    """Free-text fields such as street and city: exact, similar (Jaro-Winkler and token sort
-    at ``threshold`` or above), different, missing."""
-
-    levels = ("exact", "similar", "different", MISSING)
-
-    def __init__(self, field: str, threshold: float = 0.9):
-        super().__init__(field, field, label=field)
-        self.threshold = threshold
-
-    def _compute_vectorized(self, left: pd.Series, right: pd.Series) -> np.ndarray:
-        a, pa = _strings(left)
-        b, pb = _strings(right)
-        both = pa & pb
-        idx = np.flatnonzero(both & (a != b))
-        sim = np.zeros(len(a))
-        if len(idx):
-            jw = _similarity(a[idx], b[idx], distance.JaroWinkler.normalized_similarity)
-            ts = _similarity(a[idx], b[idx], fuzz.token_sort_ratio) / 100
-            sim[idx] = np.minimum(jw, ts + 0.05)
-        return self._pick(len(a), [(~both, MISSING), (a == b, "exact"), (sim >= self.threshold, "similar")],
+        return self._pick(len(a), [(~both, MISSING), (a == b, "exact"), ((la == lb) & (la != ""), "label")],
                           "different")
+
+
+class ComparePhone(Comparison):
+    """Phones: the same number (E.164), the same local number (the last seven digits: one side
+    without its area code, or an area code that changed), different, or missing (absent, or not
+    a number at all: unknown is not different)."""
+
+    levels = ("exact", "local", "different", MISSING)
+    frequency_level = "exact"
+    frequency_key = "phone_local"
+
+    def __init__(self):
+        super().__init__(["phone", "phone_local"], ["phone", "phone_local"], label="phone")
+
+    def _compute_vectorized(self, lp, ll, rp, rl):
+        a, pa = _strings(lp)
+        b, pb = _strings(rp)
+        la, pla = _strings(ll)
+        lb, plb = _strings(rl)
+        both = pla & plb
+        return self._pick(len(a), [(~both, MISSING), (pa & pb & (a == b), "exact"), (la == lb, "local")],
+                          "different")
+
+
+class CompareAddress(Comparison):
+    """Street addresses, part by part (see :mod:`pipelines.matching.normalise.streets`):
+
+    - ``exact``: the same house number and street name;
+    - ``similar``: the same house number, street names alike (one containing the other, as
+      "Dr Rosa Parks" and "Parks", or a typo);
+    - ``other_unit``: the same building, both with a unit, different units (another suite);
+    - ``same_street``: the same (or a like) street name, without a house number on one side or both;
+    - ``other_number``: the same (or a like) street, another house number: another building, or
+      a typo in the number;
+    - ``different``: another street; ``missing`` when either side has no street name, or one is a PO
+      box and the other a street (a company may use both).
+    """
+
+    levels = ("exact", "similar", "other_unit", "same_street", "other_number", "different", MISSING)
+    frequency_level = "exact"
+    frequency_key = "street"
+
+    def __init__(self, similar: float = 0.88):
+        super().__init__(["house_number", "street_key", "unit"], ["house_number", "street_key", "unit"],
+                         label="street")
+        self.similar = similar
+
+    def _compute_vectorized(self, ln, lk, lu, rn, rk, ru):
+        na, pna = _strings(ln)
+        nb, pnb = _strings(rn)
+        ka, pka = _strings(lk)
+        kb, pkb = _strings(rk)
+        ua, pua = _strings(lu)
+        ub, pub = _strings(ru)
+        n = len(ka)
+        box_a, box_b = ka == "pobox", kb == "pobox"
+        both = pka & pkb & ~(box_a ^ box_b)
+        same_number = pna & pnb & (na == nb)
+        same_name = both & (ka == kb)
+        idx = np.flatnonzero(both & ~same_name)
+        alike = np.zeros(n, dtype=bool)
+        if len(idx):
+            jw = _similarity(ka[idx], kb[idx], distance.JaroWinkler.normalized_similarity)
+            alike[idx] = (jw >= self.similar) | _affix(ka[idx], kb[idx], 3)
+        unit_conflict = pua & pub & (ua != ub)
+        building = both & same_number & (same_name | alike)
+        not_both_numbers = ~(pna & pnb)
+        return self._pick(
+            n,
+            [(~both, MISSING), (building & unit_conflict, "other_unit"), (building & same_name, "exact"),
+             (building, "similar"), ((same_name | alike) & not_both_numbers, "same_street"),
+             ((same_name | alike) & pna & pnb, "other_number")],
+            "different",
+        )
+
+
+def city_alike(a: np.ndarray, b: np.ndarray, threshold: float = 0.92) -> np.ndarray:
+    """Two city names are one: equal, a typo (Jaro-Winkler at ``threshold`` and at most two edits), or
+    one containing the other ("Springfield" / "Springfield City"). Missing ('') is never alike."""
+    out = (a == b) & (a != "")
+    idx = np.flatnonzero((a != b) & (a != "") & (b != ""))
+    if len(idx):
+        jw = _similarity(a[idx], b[idx], distance.JaroWinkler.normalized_similarity)
+        edits = _similarity(a[idx], b[idx], distance.OSA.distance)
+        words = _similarity(a[idx], b[idx], fuzz.token_set_ratio) == 100
+        out[idx] = ((jw >= threshold) & (edits <= 2)) | words
+    return out
+
+
+class ComparePlace(Comparison):
+    """Where a record is, from its postal code, city and state together (one comparison, not three:
+    they say the same thing, and counting each would count one place three times):
+
+    - ``postal``: the same postal code;
+    - ``city``: the same city (or one containing the other, or a typo), states not disagreeing;
+    - ``district``: the same postal district (the first three characters);
+    - ``state``: the same state only;
+    - ``different``: another state, postal district or city; ``missing`` when nothing compares.
+    """
+
+    levels = ("postal", "city", "district", "state", "different", MISSING)
+
+    def __init__(self):
+        super().__init__(["postal_code", "city", "state"], ["postal_code", "city", "state"], label="place")
+
+    def _compute_vectorized(self, lp, lc, ls, rp, rc, rs) -> np.ndarray:
+        pa, ppa = _strings(lp)
+        pb, ppb = _strings(rp)
+        ca, pca = _strings(lc)
+        cb, pcb = _strings(rc)
+        sa, psa = _strings(ls)
+        sb, psb = _strings(rs)
+        postal, city, state = ppa & ppb, pca & pcb, psa & psb
+        same_city = city & city_alike(ca, cb)
+        district = postal & (pd.Series(pa).str[:3].to_numpy() == pd.Series(pb).str[:3].to_numpy())
+        other_state = state & (sa != sb)
+        different = other_state | (postal & ~district) | (city & ~same_city)
+        return self._pick(
+            len(pa),
+            [(postal & (pa == pb), "postal"), (same_city & ~other_state, "city"), (district, "district"),
+             (different, "different"), (state, "state")],
+            MISSING,
+        )
 
 
 class CompareCountry(Comparison):
@@ -206,22 +406,6 @@ class CompareCountry(Comparison):
         left_known, right_known = pa | pa2, pb | pb2
         agree = (pa & pb & (a == b)) | (pa2 & pb & (a2 == b)) | (pa & pb2 & (a == b2)) | (pa2 & pb2 & (a2 == b2))
         return self._pick(len(a), [(~(left_known & right_known), MISSING), (agree, "exact")], "different")
-
-
-class ComparePostalCode(Comparison):
-    """Postal codes: exact, the same district (first three characters), different, missing."""
-
-    levels = ("exact", "district", "different", MISSING)
-
-    def __init__(self):
-        super().__init__("postal_code", "postal_code", label="postal_code")
-
-    def _compute_vectorized(self, left: pd.Series, right: pd.Series) -> np.ndarray:
-        a, pa = _strings(left)
-        b, pb = _strings(right)
-        both = pa & pb
-        district = pd.Series(a).str[:3].to_numpy() == pd.Series(b).str[:3].to_numpy()
-        return self._pick(len(a), [(~both, MISSING), (a == b, "exact"), (district, "district")], "different")
 
 
 class CompareGeo(Comparison):
@@ -248,14 +432,17 @@ def default_comparisons() -> list[Comparison]:
     return [
         CompareDomain(),
         CompareName(),
-        CompareExact("phone"),
-        CompareText("street"),
-        ComparePostalCode(),
-        CompareText("city", threshold=0.92),
-        CompareExact("state"),
+        ComparePhone(),
+        CompareAddress(),
+        ComparePlace(),
         CompareCountry(),
         CompareGeo(),
     ]
+
+
+def comparison_levels() -> dict[str, tuple[str, ...]]:
+    """Each comparison's field and its levels: the vocabulary ``matching.yaml`` weights are written in."""
+    return {c.field: c.levels for c in default_comparisons()}
 
 
 def build_compare(comparisons: list[Comparison] | None = None) -> recordlinkage.Compare:

@@ -1,65 +1,192 @@
 """Dedupe: which records are one company, and the clusters they form.
 
-Used by the account master (CRM accounts) and by ``leadroute dedupe`` (any CSV). Two
-records are duplicates when the engine's confidence reaches ``dedupe.threshold``
-*and* their names agree: exactly, nearly or as an acronym, or (for names that merely
-overlap, "Arnie Morton's" / "Arnie Morton's of Chicago") together with the same
-phone, street or location; and they are not in different countries. Sharing a domain
-with a different name, or a name across countries, is more often a parent and its
-business unit than a duplicate.
+Used by the account master (CRM accounts) and by ``leadroute dedupe`` (any CSV). A
+pair is scored by the model like any other; then three rules of the field rule out
+pairs that look alike but are not one company:
 
-Clusters are the connected components of the duplicate pairs.
+- **names must agree**: exactly, nearly, as an acronym, as another spelling of the same
+  words or as a site of the other; names that merely overlap ("Arnie Morton's" /
+  "Arnie Morton's of Chicago") count only with the same phone, street or location,
+  or when neither record has any of those to tell (a list of names alone);
+- **another street is another site** (``dedupe.other_site``): two records whose
+  streets differ are two sites of one organisation, whatever their names and postal
+  code, unless their phones agree; so are two at other numbers of one street with
+  other phones;
+- **another country is another company** (``dedupe.same_country``): a name across
+  countries is more often a parent and its business unit.
+
+A ruled-out pair counts :data:`RULED_OUT_BITS` against a merge, so clustering
+(:mod:`pipelines.matching.cluster`) never puts its two records together through a
+chain of others. Frequencies count companies: the first pass clusters without them,
+the second counts each value's companies from the first pass's clusters.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from pipelines.matching.classify import frequency_column
+from pipelines.matching.cluster import resolve
 from pipelines.matching.index import KeyTable
+from pipelines.matching.labels import Labels
 from pipelines.matching.link import Linker
 from pipelines.matching.settings import MatchingSettings
 
-
-_CORROBORATING = {"phone": ("exact",), "street": ("exact", "similar"), "geo": ("same_place",)}
-
-
-def duplicate_pairs(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, left: KeyTable,
-                    right: KeyTable, corroborated_by: list[str] | None = None) -> pd.DataFrame:
-    """Scored pairs (``l_id``, ``r_id``, confidence, reason...) judged to be one company.
-
-    ``corroborated_by`` (default ``dedupe.corroborated_by``) names the evidence that lets
-    overlapping names count.
-    """
-    d = settings.dedupe
-    linker = Linker(settings, threshold=d.threshold, dedupe=True)
-    scored = linker.score_pairs(con, left, right, exclude_self=True, ordered=left == right,
-                                min_confidence=d.threshold,
-                                name_levels=list(d.name_levels) + list(d.corroborated_name_levels))
-
-    def at(field: str, *levels: str) -> pd.Series:
-        return scored[field].isin([linker.level(field, name) for name in levels])
-
-    corroborated = pd.Series(False, index=scored.index)
-    for field in d.corroborated_by if corroborated_by is None else corroborated_by:
-        corroborated |= at(field, *_CORROBORATING[field])
-    keep = at("name", *d.name_levels) | (at("name", *d.corroborated_name_levels) & corroborated)
-    if d.same_country:
-        keep &= ~at("country", "different")
-    return linker.explain(scored[keep])
+RULED_OUT_BITS = -1000.0  # a hard "cannot link": no amount of other evidence outweighs it
+_CORROBORATING = {"phone": ("exact", "local"), "street": ("exact", "similar"), "geo": ("same_place",)}
 
 
-def clusters(ids: pd.Series, edges: pd.DataFrame, a: str = "account_id", b: str = "duplicate_id") -> np.ndarray:
-    """Connected components of the duplicate pairs: a cluster number per id (singletons included)."""
-    index = pd.Index(ids)
-    n = len(index)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    left = index.get_indexer(edges[a]) if len(edges) else np.zeros(0, dtype=np.int64)
-    right = index.get_indexer(edges[b]) if len(edges) else np.zeros(0, dtype=np.int64)
-    ok = (left >= 0) & (right >= 0)
-    graph = coo_matrix((np.ones(int(ok.sum())), (left[ok], right[ok])), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+class Deduper:
+    """Finds the duplicates of one key table (against itself or another) and their clusters."""
+
+    def __init__(self, settings: MatchingSettings, corroborated_by: list[str] | None = None,
+                 linker: Linker | None = None, apart: tuple[np.ndarray, np.ndarray] | None = None):
+        """``apart``: pairs of ids known to be two companies (a CRM parent and its child)."""
+        self.settings = settings
+        self.apart = None
+        if apart is not None and len(apart[0]):
+            a, b = (pd.Series(x).astype(str).to_numpy(dtype=object) for x in apart)
+            self.apart = pd.MultiIndex.from_arrays([np.minimum(a, b), np.maximum(a, b)])
+        d = settings.dedupe
+        self.linker = linker or Linker(settings, threshold=d.threshold, dedupe=True)
+        self.corroborated_by = d.corroborated_by if corroborated_by is None else corroborated_by
+        self.threshold_bits = float(np.log2(d.threshold / (1 - d.threshold)))
+        self.first_pass_levels = list(d.name_levels) + list(d.corroborated_name_levels)
+
+    # scoring ----------------------------------------------------------------------------------
+    def score(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, *,
+              pairs: pd.DataFrame | None = None, entities: str | None = None) -> pd.DataFrame:
+        """Candidate pairs whose names could agree, scored, with ``ruled_out`` (a reason or '')."""
+        scored = self.linker.score_pairs(con, left, right, pairs=pairs, entities=entities,
+                                         name_levels=self.first_pass_levels)
+        return self.rule(scored)
+
+    def rule(self, scored: pd.DataFrame) -> pd.DataFrame:
+        """Apply the rules of the module docstring: ``ruled_out`` says why, and ``score`` drops to
+        :data:`RULED_OUT_BITS` for those pairs."""
+        d = self.settings.dedupe
+        lk = self.linker
+
+        def at(field: str, *levels: str) -> np.ndarray:
+            return scored[field].isin([lk.level(field, name) for name in levels]).to_numpy()
+
+        n = len(scored)
+        corroborated = np.zeros(n, dtype=bool)
+        untold = np.ones(n, dtype=bool)
+        for field in self.corroborated_by:
+            corroborated |= at(field, *_CORROBORATING[field])
+            untold &= at(field, "missing")
+        names_ok = at("name", *d.name_levels) | (at("name", *d.corroborated_name_levels) & (corroborated | untold))
+        reason = np.full(n, "", dtype=object)
+        reason[~names_ok] = "names do not agree enough"
+        if d.other_site:
+            # Another street, or another number on the street with another phone: another site.
+            other_site = ((at("street", "different") & ~at("phone", "exact", "local"))
+                          | (at("street", "other_number") & at("phone", "different")))
+            reason[other_site & (reason == "")] = "another street: another site"
+        if d.same_country:
+            reason[at("country", "different") & (reason == "")] = "another country"
+        if self.apart is not None and n:
+            a = scored["l_id"].astype(str).to_numpy(dtype=object)
+            b = scored["r_id"].astype(str).to_numpy(dtype=object)
+            family = pd.MultiIndex.from_arrays([np.minimum(a, b), np.maximum(a, b)]).isin(self.apart)
+            reason[family & (reason == "")] = "known to be two companies"
+        out = scored.copy()
+        out["ruled_out"] = reason
+        out.loc[reason != "", "score"] = RULED_OUT_BITS
+        out.loc[reason != "", "confidence"] = 0.0
+        return out
+
+    # frequencies counted over companies ------------------------------------------------------------
+    def rescore(self, scored: pd.DataFrame, frequencies: dict[str, pd.Series], values: pd.DataFrame) -> pd.DataFrame:
+        """``scored`` again, with each value's frequency the number of companies holding it.
+
+        ``frequencies`` maps a key column to (value -> companies); ``values`` holds each right
+        record's key values, indexed by id.
+        """
+        out = scored.drop(columns=["score", "confidence", "ruled_out"], errors="ignore")
+        for c in self.linker.comparisons:
+            col = frequency_column(c.field)
+            if c.frequency_key and col in out:
+                keys = values[c.frequency_key].reindex(out["r_id"].to_numpy()).to_numpy()
+                out[col] = pd.Series(keys).map(frequencies[c.frequency_key]).fillna(1).to_numpy()
+        return self.rule(self.linker.score(out))
+
+    def frequency_keys(self) -> list[str]:
+        return [c.frequency_key for c in self.linker.comparisons if c.frequency_key]
+
+    # clustering -------------------------------------------------------------------------------
+    def cluster(self, con: duckdb.DuckDBPyConnection, table: KeyTable, ids: np.ndarray, scored: pd.DataFrame,
+                frequencies: dict[str, pd.Series], values: pd.DataFrame) -> np.ndarray:
+        """Cluster labels (positions into ``ids``) from ``scored`` pairs, scoring the missing pairs of
+        each linked group (with the same ``frequencies``) so that chains are seen (see
+        :mod:`pipelines.matching.cluster`)."""
+        index = pd.Index(ids)
+        edges = pd.DataFrame({"a": index.get_indexer(scored["l_id"]), "b": index.get_indexer(scored["r_id"]),
+                              "score": scored["score"].to_numpy(dtype=float)})
+        edges = edges[(edges["a"] >= 0) & (edges["b"] >= 0)]
+
+        def complete(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
+            pairs = pd.DataFrame({"l_id": ids[pa], "r_id": ids[pb]})
+            more = self.rescore(self.linker.compare(con, pairs, table, table), frequencies, values)
+            found = pd.Series(more["score"].to_numpy(), index=pd.MultiIndex.from_arrays([more["l_id"], more["r_id"]]))
+            return found.reindex(pd.MultiIndex.from_arrays([pairs["l_id"], pairs["r_id"]])).fillna(0.0).to_numpy()
+
+        return resolve(len(ids), edges, self.threshold_bits, complete)
+
+
+def entity_frequencies(values: pd.DataFrame, labels: np.ndarray, keys: list[str]) -> dict[str, pd.Series]:
+    """For each key column of ``values`` (one row per record): value -> number of clusters holding it."""
+    out = {}
+    for key in keys:
+        frame = pd.DataFrame({"v": values[key].to_numpy(), "c": labels})
+        frame = frame[frame["v"].notna() & (frame["v"] != "")]
+        out[key] = frame.groupby("v")["c"].nunique()
+    return out
+
+
+@dataclass
+class DedupeResult:
+    """What deduplicating a table found: each id's cluster (as the position of its first id), the
+    candidate pairs, the scored pairs of the final pass, and the deduper with its model."""
+
+    ids: np.ndarray
+    labels: np.ndarray
+    candidates: pd.DataFrame
+    scored: pd.DataFrame
+    deduper: Deduper
+
+
+def dedupe_table(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, table: KeyTable, *,
+                 labels: Labels | None = None, corroborated_by: list[str] | None = None,
+                 progress: Callable[[str], None] = lambda m: None) -> DedupeResult:
+    """Deduplicate a whole key table (see the module docstring). ``labels``: known duplicates (learned
+    from) and known distinct pairs (never put together), by the table's ids."""
+    apart = None
+    if labels is not None and len(labels.distinct):
+        apart = (labels.distinct["l_id"].to_numpy(), labels.distinct["r_id"].to_numpy())
+    deduper = Deduper(settings, corroborated_by, apart=apart)
+    keys = deduper.frequency_keys()
+    values = con.execute(
+        f'SELECT "{table.id}" AS _id, {", ".join(keys)} FROM {table.relation} ORDER BY 1').df().set_index("_id")
+    ids = values.index.to_numpy()
+    pairs = deduper.linker.candidates(con, table, table)
+    progress(f"{len(pairs):,} candidate pairs among {len(ids):,} records")
+    known = labels.duplicates if labels is not None and len(labels.duplicates) else None
+    params = deduper.linker.learn(con, table, table, pairs=pairs, labels=known, progress=progress)
+    for line in params.describe():
+        progress(line)
+    # First pass: every value held by one company, so a company's own name is full evidence.
+    ones = {k: pd.Series(dtype=float) for k in keys}
+    scored = deduper.rescore(deduper.score(con, table, table, pairs=pairs), ones, values)
+    first = deduper.cluster(con, table, ids, scored, ones, values)
+    # Second pass: frequencies over the first pass's companies.
+    freq = entity_frequencies(values, first, keys)
+    scored = deduper.rescore(scored, freq, values)
+    final = deduper.cluster(con, table, ids, scored, freq, values)
+    return DedupeResult(ids, final, pairs, scored, deduper)

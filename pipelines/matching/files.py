@@ -11,9 +11,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipelines.matching.dedupe import clusters, duplicate_pairs
+from collections.abc import Callable
+
+from pipelines.matching.dedupe import dedupe_table
 from pipelines.matching.index import KeyTable
+from pipelines.matching.labels import Labels
 from pipelines.matching.link import Linker, best_per_left
+from pipelines.matching.parameters import Parameters
 from pipelines.matching.records import CsvRecords
 from pipelines.matching.settings import MatchingSettings
 
@@ -25,29 +29,50 @@ def _key_table(con: duckdb.DuckDBPyConnection, name: str, records: CsvRecords) -
     return KeyTable(name, "_row")
 
 
-def dedupe_records(records: CsvRecords, settings: MatchingSettings) -> pd.DataFrame:
-    """``record_id, cluster_id`` for every row; a cluster is named by its first row's id."""
+def dedupe_records(records: CsvRecords, settings: MatchingSettings, *, labels: Labels | None = None,
+                   progress: Callable[[str], None] = lambda m: None) -> pd.DataFrame:
+    """``record_id, cluster_id`` for every row; a cluster is named by its first row's id.
+
+    ``labels``: known duplicate and distinct pairs (row positions). The model used is in
+    ``result.attrs["parameters"]``, the whole :class:`DedupeResult` in ``result.attrs["result"]``.
+    """
     con = duckdb.connect()
     try:
         table = _key_table(con, "_records", records)
-        pairs = duplicate_pairs(con, settings, table, table)
+        result = dedupe_table(con, settings, table, labels=labels, progress=progress)
     finally:
         con.close()
-    rows = pd.Series(np.arange(len(records.ids)))
-    edges = pd.DataFrame({"a": pairs["l_id"].to_numpy(dtype=np.int64), "b": pairs["r_id"].to_numpy(dtype=np.int64)})
-    label = clusters(rows, edges, "a", "b")
-    first_row = pd.Series(rows.to_numpy()).groupby(label).transform("min").to_numpy()
-    return pd.DataFrame({"record_id": records.ids.to_numpy(), "cluster_id": records.ids.to_numpy()[first_row]})
+    ids = records.ids.to_numpy()
+    out = pd.DataFrame({"record_id": ids, "cluster_id": ids[result.labels]})
+    out.attrs["parameters"] = result.deduper.linker.parameters
+    out.attrs["result"] = result
+    return out
 
 
-def match_records(leads: CsvRecords, accounts: CsvRecords, settings: MatchingSettings) -> pd.DataFrame:
-    """``lead_id, account_id, confidence, reason`` for every lead row (account_id empty when no match)."""
+def match_records(leads: CsvRecords, accounts: CsvRecords, settings: MatchingSettings, *,
+                  labels: Labels | None = None, parameters: Parameters | None = None,
+                  progress: Callable[[str], None] = lambda m: None) -> pd.DataFrame:
+    """``lead_id, account_id, confidence, reason`` for every lead row (account_id empty when no match).
+
+    The model is learned from the two files unless ``parameters`` are given (``labels``: known
+    matches, learned from, and known non-matches, never chosen; row positions); it is in
+    ``result.attrs["parameters"]``, the scored candidate pairs in ``result.attrs["scored"]``.
+    """
     con = duckdb.connect()
     try:
         left = _key_table(con, "_leads", leads)
         right = _key_table(con, "_accounts", accounts)
-        linker = Linker(settings)
-        scored = linker.score_pairs(con, left, right)
+        linker = Linker(settings, parameters=parameters)
+        pairs = linker.candidates(con, left, right)
+        if parameters is None:
+            known = labels.duplicates if labels is not None and len(labels.duplicates) else None
+            for line in linker.learn(con, left, right, pairs=pairs, labels=known, progress=progress).describe():
+                progress(line)
+        scored = linker.score_pairs(con, left, right, pairs=pairs)
+        if labels is not None and len(labels.distinct):
+            never = pd.MultiIndex.from_frame(labels.distinct[["l_id", "r_id"]])
+            ruled = pd.MultiIndex.from_arrays([scored["l_id"], scored["r_id"]]).isin(never)
+            scored.loc[ruled, ["score", "confidence"]] = [-30.0, 0.0]
     finally:
         con.close()
     threshold = settings.link.threshold
@@ -68,4 +93,7 @@ def match_records(leads: CsvRecords, accounts: CsvRecords, settings: MatchingSet
         out.loc[pos, "account_id"] = accounts.ids.to_numpy()[best["r_id"].to_numpy(dtype=np.int64)]
         out.loc[pos, "confidence"] = best["confidence"].to_numpy()
         out.loc[pos, "reason"] = best["reason"].to_numpy()
+    out.attrs["parameters"] = linker.parameters
+    out.attrs["scored"] = scored
+    out.attrs["pairs"] = pairs
     return out

@@ -4,12 +4,24 @@ Comparing every lead with every account (10,000 x 1,000,000) is out of the
 question; a blocking rule proposes only pairs that share something. The engine
 takes the union of several rules, each catching what the others miss:
 
-- :class:`BlockOn` a key: registered domain, phone, compact name, domain label (``ibm``
-  for ``ibm.com`` and ``ibm.jp``);
-- :class:`Acronym`: "IBM" against the initials of "International Business Machines";
-- :class:`RareTokens`: a record's rarest name words (``"initech"`` in "Initech Systems");
+- :class:`BlockOn` a key: registered domain, phone, local phone number, compact
+  name, domain label (``ibm`` for ``ibm.com`` and ``ibm.jp``), or one side's key
+  against another column of the other (a name against an acronym: "IBM" and
+  "International Business Machines");
+- :class:`SharedWord`: a word of the name ("initech" in "Initech Systems"), or a
+  house number with a word of its street (``1200:parks``);
 - :class:`SortedNeighbourhood`: the neighbours of a name in the sorted list of names,
   which catches a typo after the first letters.
+
+**No block is ever dropped.** A key shared by more records than a rule's cap (a
+hosting platform's domain, a call centre's phone, a company present 250 times in
+one file) would flood the comparison if all its pairs were proposed, and used to
+propose nothing at all, so the largest company in a file was never deduplicated.
+Such a block is *sub-blocked* instead: within it, each record is paired only with
+its ``window`` nearest neighbours sorted by its name (for a shared word: by the
+name's other words), so every record of the block is still compared, and records
+whose names agree meet. :func:`blocking_report` counts, per rule, the pairs it
+proposed and the blocks it sub-blocked.
 
 Every rule is one SQL query over two key tables (see :mod:`pipelines.matching.keys`),
 so the same code blocks 10,000 leads against the 1,000,000 accounts stored in the
@@ -18,7 +30,7 @@ recordlinkage ``BaseIndexAlgorithm``, so it plugs into ``recordlinkage.Index``::
 
     indexer = recordlinkage.Index()
     indexer.add(BlockOn("domain"))
-    indexer.add(RareTokens(max_frequency=100))
+    indexer.add(SharedWord("tokens", max_size=100))
     pairs = indexer.index(leads_keys, accounts_keys)
 """
 
@@ -44,6 +56,9 @@ class BlockingRule(BaseIndexAlgorithm):
     """One way of proposing candidate pairs, as SQL over two key tables."""
 
     label = "rule"
+    # The comparisons whose agreement this rule requires (so pairs it proposes say nothing
+    # about how often true matches agree there): estimation leaves them out, as Splink does.
+    compares: frozenset[str] = frozenset()
 
     def __init__(self) -> None:
         super().__init__(verify_integrity=False)
@@ -51,6 +66,10 @@ class BlockingRule(BaseIndexAlgorithm):
     def sql(self, left: KeyTable, right: KeyTable) -> str:  # pragma: no cover - abstract
         """A query selecting ``l_id, r_id`` (may contain duplicates and self pairs)."""
         raise NotImplementedError
+
+    def oversized_sql(self, left: KeyTable, right: KeyTable) -> str | None:
+        """A query selecting ``blocks, records``: the blocks over the cap and the records in them."""
+        return None
 
     # recordlinkage's Index API: frames in, a MultiIndex of positions out.
     def _link_index(self, df_a: pd.DataFrame, df_b: pd.DataFrame) -> pd.MultiIndex:
@@ -64,71 +83,125 @@ class BlockingRule(BaseIndexAlgorithm):
         return f"<{type(self).__name__} {self.label}>"
 
 
-class BlockOn(BlockingRule):
-    """Pairs that agree exactly on ``key``; a value shared by more than ``max_size`` records on
-    the right (a hosting platform's domain, a call centre's phone) proposes nothing, since it
-    says nothing about identity and would flood the comparison."""
+# Which comparison each key column is evidence for.
+_COMPARES = {"domain": "domain", "domain_label": "domain", "phone": "phone", "phone_local": "phone",
+             "name_key": "name", "acronym": "name", "name_site": "name", "tokens": "name",
+             "address_tokens": "street", "street": "street", "postal_code": "place", "city": "place"}
 
-    def __init__(self, key: str, max_size: int = 1000):
+_NAME_ORDER = "coalesce($.name_key, '')"
+
+
+def _blocks(left: KeyTable, right: KeyTable, lkey: str, rkey: str, max_size: int, window: int, sort: str,
+            where: str = "TRUE") -> str:
+    """Pairs whose ``lkey`` (left, an expression over ``l``) equals ``rkey`` (right, over ``r``):
+    every pair in blocks of at most ``max_size`` right records; in larger blocks, each left
+    record with its ``window`` neighbours on either side when the block is sorted by ``sort``."""
+    w = int(window)
+    return f"""
+        WITH lk AS (SELECT "{left.id}" AS l_id, {lkey} AS k, {sort.replace('$', 'l')} AS s
+                    FROM {left.relation} l WHERE {where.replace('$', 'l')}),
+        rk AS (SELECT "{right.id}" AS r_id, {rkey} AS k, {sort.replace('$', 'r')} AS s
+               FROM {right.relation} r WHERE {where.replace('$', 'r')}),
+        lkv AS (SELECT * FROM lk WHERE k IS NOT NULL),
+        rkv AS (SELECT * FROM rk WHERE k IS NOT NULL AND k IN (SELECT k FROM lkv)),
+        sizes AS (SELECT k, count(*) AS n FROM rkv GROUP BY k),
+        small AS (SELECT lkv.l_id, rkv.r_id FROM lkv JOIN sizes USING (k) JOIN rkv USING (k)
+                  WHERE sizes.n <= {int(max_size)}),
+        big AS (SELECT rkv.*, row_number() OVER (PARTITION BY rkv.k ORDER BY rkv.s, rkv.r_id) AS pos
+                FROM rkv JOIN sizes USING (k) WHERE sizes.n > {int(max_size)}),
+        placed AS (SELECT lkv.l_id, lkv.k, coalesce(big.pos, 0) AS pos
+                   FROM (SELECT * FROM lkv WHERE k IN (SELECT k FROM big)) lkv
+                   ASOF LEFT JOIN big ON lkv.k = big.k AND lkv.s >= big.s),
+        near AS (SELECT p.l_id, p.k, p.pos + d.range AS pos FROM placed p, range({1 - w}, {w + 1}) d)
+        SELECT l_id, r_id FROM small
+        UNION ALL SELECT near.l_id, big.r_id FROM near JOIN big USING (k, pos)"""
+
+
+class BlockOn(BlockingRule):
+    """Pairs that agree exactly on ``key`` (or whose left ``key`` equals the right ``right_key``).
+
+    A value shared by more than ``max_size`` right records is sub-blocked: each record meets
+    its ``window`` nearest neighbours in the block sorted by name (see the module docstring).
+    """
+
+    def __init__(self, key: str, max_size: int = 1000, *, right_key: str | None = None, window: int = 3,
+                 label: str | None = None):
         super().__init__()
-        self.key, self.max_size = key, max_size
-        self.label = key
+        self.key, self.right_key, self.max_size, self.window = key, right_key or key, max_size, window
+        self.label = label or key
+        self.compares = frozenset(_COMPARES[k] for k in {key, self.right_key} if k in _COMPARES)
 
     def sql(self, left: KeyTable, right: KeyTable) -> str:
-        k = self.key
-        return f"""
-            SELECT l."{left.id}" AS l_id, r."{right.id}" AS r_id
-            FROM {left.relation} l
-            JOIN {right.relation} r ON l."{k}" = r."{k}"
-            WHERE l."{k}" IS NOT NULL AND l."{k}" NOT IN (
-                SELECT "{k}" FROM {right.relation} WHERE "{k}" IS NOT NULL
-                GROUP BY "{k}" HAVING count(*) > {int(self.max_size)})"""
+        return _blocks(left, right, f'l."{self.key}"', f'r."{self.right_key}"', self.max_size, self.window,
+                       _NAME_ORDER)
+
+    def oversized_sql(self, left: KeyTable, right: KeyTable) -> str:
+        return f"""SELECT count(*) AS blocks, coalesce(sum(n), 0) AS records FROM (
+            SELECT "{self.right_key}" AS k, count(*) AS n FROM {right.relation} WHERE "{self.right_key}" IS NOT NULL
+            AND "{self.right_key}" IN (SELECT "{self.key}" FROM {left.relation}) GROUP BY 1
+            HAVING count(*) > {int(self.max_size)})"""
 
 
-class Acronym(BlockingRule):
+class Acronym(BlockOn):
     """Pairs where one name is the other's acronym: "IBM" and "International Business Machines"."""
 
-    label = "acronym"
-
-    def __init__(self, max_size: int = 200):
-        super().__init__()
-        self.max_size = max_size
+    def __init__(self, max_size: int = 200, window: int = 3):
+        super().__init__("name_key", max_size, right_key="acronym", window=window, label="acronym")
 
     def sql(self, left: KeyTable, right: KeyTable) -> str:
-        parts = []
-        for lk, rk in (("name_key", "acronym"), ("acronym", "name_key")):
-            parts.append(f"""
-            SELECT l."{left.id}" AS l_id, r."{right.id}" AS r_id
-            FROM {left.relation} l
-            JOIN {right.relation} r ON l.{lk} = r.{rk}
-            WHERE l.{lk} IS NOT NULL AND length(l.{lk}) BETWEEN 2 AND 6 AND l.{lk} NOT IN (
-                SELECT {rk} FROM {right.relation} WHERE {rk} IS NOT NULL
-                GROUP BY {rk} HAVING count(*) > {int(self.max_size)})""")
-        return " UNION ALL ".join(parts)
+        one = _blocks(left, right, "CASE WHEN length(l.name_key) BETWEEN 2 AND 6 THEN l.name_key END",
+                      "r.acronym", self.max_size, self.window, _NAME_ORDER)
+        other = _blocks(left, right, "l.acronym", "CASE WHEN length(r.name_key) BETWEEN 2 AND 6 THEN r.name_key END",
+                        self.max_size, self.window, _NAME_ORDER)
+        return f"SELECT * FROM ({one}) UNION ALL SELECT * FROM ({other})"
+
+    def oversized_sql(self, left: KeyTable, right: KeyTable) -> str:
+        return f"""SELECT count(*) AS blocks, coalesce(sum(n), 0) AS records FROM (
+            SELECT acronym, count(*) AS n FROM {right.relation} WHERE acronym IS NOT NULL
+            AND acronym IN (SELECT name_key FROM {left.relation}) GROUP BY 1 HAVING count(*) > {int(self.max_size)})"""
 
 
-class RareTokens(BlockingRule):
-    """Pairs that share one of the left record's ``per_record`` rarest name words, counting
-    only words found in at most ``max_frequency`` right records ("initech", not "systems")."""
+class SharedWord(BlockingRule):
+    """Pairs that share a word of a list column: ``tokens`` (the name's identifying words) or
+    ``address_tokens`` (house number with a street word).
 
-    label = "rare_tokens"
+    Every word of a record counts (``per_record`` limits it to that many of its rarest). A word
+    found in more than ``max_size`` right records ("systems", or "philips" in a file where
+    Philips appears 800 times) is sub-blocked: each record meets its ``window`` neighbours in
+    the word's block sorted by the name's *other* words, so "Koninklijke Philips Electronics"
+    and "Philips Electronics" sort side by side.
+    """
 
-    def __init__(self, max_frequency: int = 100, per_record: int = 2):
+    def __init__(self, column: str = "tokens", max_size: int = 100, *, window: int = 3,
+                 per_record: int | None = None):
         super().__init__()
-        self.max_frequency, self.per_record = max_frequency, per_record
+        self.column, self.max_size, self.window, self.per_record = column, max_size, window, per_record
+        self.label = "words" if column == "tokens" else column
+        self.compares = frozenset({_COMPARES.get(column, column)})
+
+    def _exploded(self, table: KeyTable) -> str:
+        c = self.column
+        return (f'(SELECT "{table.id}" AS _id, unnest("{c}") AS _word, '
+                f"array_to_string(list_sort(coalesce(tokens, [])), ' ') AS _words "
+                f'FROM {table.relation} WHERE len("{c}") > 0)')
 
     def sql(self, left: KeyTable, right: KeyTable) -> str:
-        return f"""
-            WITH lt AS (SELECT DISTINCT "{left.id}" AS l_id, unnest(tokens) AS token FROM {left.relation}),
-            rt AS (SELECT "{right.id}" AS r_id, unnest(tokens) AS token FROM {right.relation}
-                   WHERE len(tokens) > 0),
-            df AS (SELECT token, count(*) AS n FROM rt WHERE token IN (SELECT token FROM lt) GROUP BY token),
-            chosen AS (
-                SELECT lt.l_id, lt.token FROM lt JOIN df USING (token)
-                WHERE df.n <= {int(self.max_frequency)}
-                QUALIFY row_number() OVER (PARTITION BY lt.l_id ORDER BY df.n, lt.token) <= {int(self.per_record)}
-            )
-            SELECT chosen.l_id, rt.r_id FROM chosen JOIN rt USING (token)"""
+        lx, rx = self._exploded(left), self._exploded(right)
+        chosen = lx
+        if self.per_record:
+            chosen = f"""(SELECT x.* FROM {lx} x JOIN (SELECT _word, count(*) AS _n FROM {rx} GROUP BY 1) f
+                          USING (_word) QUALIFY row_number() OVER (PARTITION BY x._id ORDER BY f._n, x._word)
+                          <= {int(self.per_record)})"""
+        # The block is sorted by the record's other words: its words without the shared one.
+        sort = "trim(replace(' ' || $._words || ' ', ' ' || $._word || ' ', ' '))"
+        return _blocks(KeyTable(chosen, "_id"), KeyTable(rx, "_id"), "l._word", "r._word", self.max_size,
+                       self.window, sort)
+
+    def oversized_sql(self, left: KeyTable, right: KeyTable) -> str:
+        rx = self._exploded(right)
+        return f"""SELECT count(*) AS blocks, coalesce(sum(n), 0) AS records FROM (
+            SELECT _word, count(*) AS n FROM {rx} WHERE _word IN (SELECT unnest("{self.column}") FROM {left.relation})
+            GROUP BY 1 HAVING count(*) > {int(self.max_size)})"""
 
 
 class SortedNeighbourhood(BlockingRule):
@@ -139,6 +212,7 @@ class SortedNeighbourhood(BlockingRule):
         super().__init__()
         self.key, self.window = key, window
         self.label = f"sorted_{key}"
+        self.compares = frozenset({_COMPARES.get(key, key)})
 
     def sql(self, left: KeyTable, right: KeyTable) -> str:
         k, w = self.key, int(self.window)
@@ -176,6 +250,22 @@ def candidate_pairs(
         f"SELECT l_id, r_id, bit_or(rule)::INTEGER AS blocked_by FROM (SELECT {ids}, rule FROM ({union}) {where}) "
         f"GROUP BY l_id, r_id"
     ).df()
+
+
+def blocking_report(con: duckdb.DuckDBPyConnection, rules: list[BlockingRule], left: KeyTable, right: KeyTable,
+                    pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per rule: the pairs it proposed, those only it proposed, and the blocks over its cap that
+    were sub-blocked (with the records in them). Nothing is ever dropped."""
+    masks = pairs["blocked_by"].to_numpy(dtype=np.int64) if len(pairs) else np.zeros(0, dtype=np.int64)
+    rows = []
+    for i, rule in enumerate(rules):
+        hit = (masks & (1 << i)) > 0
+        only = masks == (1 << i)
+        sql = rule.oversized_sql(left, right)
+        blocks, records = con.execute(sql).fetchall()[0] if sql else (0, 0)
+        rows.append({"rule": rule.label, "pairs": int(hit.sum()), "only_this_rule": int(only.sum()),
+                     "sub_blocked_blocks": int(blocks or 0), "records_in_them": int(records or 0)})
+    return pd.DataFrame(rows)
 
 
 def rule_names(rules: list[BlockingRule], masks: pd.Series) -> pd.Series:

@@ -22,9 +22,12 @@ FIELDS = (
 )  # fmt: skip
 
 KEY_COLUMNS = (
-    "name", "name_key", "acronym", "tokens", "domain", "domain_label", "domain_country", "is_free_mail", "phone",
-    "street", "city", "state", "postal_code", "country", "latitude", "longitude", "completeness",
+    "name", "name_key", "name_site", "acronym", "tokens", "domain", "domain_label", "domain_country", "is_free_mail",
+    "phone", "phone_local", "street", "house_number", "street_key", "unit", "address_tokens", "city", "state",
+    "postal_code", "country", "latitude", "longitude", "completeness",
 )  # fmt: skip
+# Bumped whenever a key's definition changes: stored account keys of an older version are recomputed.
+KEY_VERSION = 2
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -71,14 +74,14 @@ def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str 
     # Values the enrich stage already computed with the same functions (accounts only).
     given = frame["_enriched"].fillna(False).astype(bool) if "_enriched" in frame else pd.Series(False, frame.index)
     normalised = _reuse(frame, given, "_name_norm", company, normalise.company_name)
-    out["name"] = normalise.abbreviated(normalised)
-    out["name_key"] = out["name"].str.replace(r"[\s&]+", "", regex=True).astype(object)
+    # The name as written (normalised), which the word-by-word comparison reads; the compact key has
+    # common abbreviations unified ("International" and "Intl" both "intl") for exact agreement.
+    out["name"] = normalised
+    out["name_key"] = normalise.abbreviated(normalised).str.replace(r"[\s&]+", "", regex=True).astype(object)
     out["name_key"] = out["name_key"].where(out["name_key"].notna() & (out["name_key"] != ""), None)
+    out["name_site"] = normalise.name_site(company)
     out["acronym"] = normalise.acronym_of(normalised)
-    out["tokens"] = [
-        [t for t in dict.fromkeys(n.split()) if t not in normalise.NAME_STOPWORDS and len(t) > 1] if n else []
-        for n in out["name"]
-    ]
+    out["tokens"] = _tokens(normalise.abbreviated(normalised))
 
     email = normalise.registered_domain(_text(frame, "email"))
     web = _reuse(frame, given, "_web_domain", _text(frame, "website"), normalise.registered_domain)
@@ -103,7 +106,15 @@ def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str 
     if retry.any():
         out.loc[retry, "phone"] = normalise.phone_e164(phones[retry], out["domain_country"][retry],
                                                        default_country).to_numpy()
-    out["street"] = normalise.street(_text(frame, "street"))
+    out["phone_local"] = normalise.phone_local(phones, out["phone"])
+    streets = normalise.parse_streets(_text(frame, "street"))
+    line = streets["house_number"].fillna("")
+    for part in ("street_name", "street_type", "direction"):
+        line = (line + " " + streets[part].fillna("")).str.strip()
+    out["street"] = line.str.replace(r"\s+", " ", regex=True).where(line != "", None)
+    for part in ("house_number", "street_key", "unit"):
+        out[part] = streets[part]
+    out["address_tokens"] = _address_tokens(streets)
     out["city"] = normalise.city(_text(frame, "city"))
     out["state"] = normalise.state_code(region, _text(frame, "state"))
     out["postal_code"] = normalise.postal_code(_text(frame, "postal_code"), region)
@@ -111,6 +122,25 @@ def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str 
     valid = lat.between(-90, 90) & lon.between(-180, 180) & ~((lat == 0) & (lon == 0))
     out["latitude"] = lat.where(valid)
     out["longitude"] = lon.where(valid)
-    present = ["name", "domain", "phone", "street", "city", "state", "postal_code", "country", "latitude"]
+    present = ["name", "domain", "phone_local", "street", "city", "state", "postal_code", "country", "latitude"]
     out["completeness"] = out[present].notna().sum(axis=1).astype(int)
     return out[list(KEY_COLUMNS)]
+
+
+def _tokens(names: pd.Series) -> list[list[str]]:
+    """Identifying words of each comparison-form name (no stop words, no single letters)."""
+    stop = normalise.NAME_STOPWORDS
+    return [[t for t in dict.fromkeys(n.split()) if t not in stop and len(t) > 1] if n else [] for n in names]
+
+
+def _address_tokens(streets: pd.DataFrame) -> list[list[str]]:
+    """``house number:word`` for each word of the street name and for its compact form, so that
+    "1200 S Dr Rosa Parks Blvd" and "1200 S Parks" share ``1200:parks``, and "E Old Mill Rd" and
+    "E OldMill" share ``oldmill``: the address blocking rule joins on these."""
+    out: list[list[str]] = []
+    for number, name, key in streets[["house_number", "street_name", "street_key"]].itertuples(index=False):
+        if number is None or name is None:
+            out.append([])
+            continue
+        out.append([f"{number}:{w}" for w in dict.fromkeys([*name.split(), key]) if len(w) > 1])
+    return out

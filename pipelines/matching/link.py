@@ -7,33 +7,38 @@ into an in-memory DuckDB, so they all make the same decisions.
 
 Example:
     >>> linker = Linker(MatchingSettings())
+    >>> linker.learn(con, KeyTable("lead_keys", "lead_id"), KeyTable("account_match_key", "account_id"))
     >>> scored = linker.score_pairs(con, KeyTable("lead_keys", "lead_id"), KeyTable("account_match_key", "account_id"))
     >>> scored[["l_id", "r_id", "confidence", "reason"]]
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 import numpy as np
 import pandas as pd
 
-from pipelines.matching.classify import WeightedClassifier
-from pipelines.matching.compare import build_compare, default_comparisons
+from pipelines.matching import learn as learning
+from pipelines.matching.classify import WeightedClassifier, frequency_column
+from pipelines.matching.compare import MISSING, build_compare, default_comparisons
 from pipelines.matching.index import (
     Acronym,
     BlockingRule,
     BlockOn,
     KeyTable,
-    RareTokens,
+    SharedWord,
     SortedNeighbourhood,
     candidate_pairs,
     rule_names,
 )
+from pipelines.matching.parameters import Parameters
 from pipelines.matching.settings import BlockingRuleSpec, MatchingSettings
 
 CHUNK_PAIRS = 1_000_000  # compare in chunks, so memory stays flat on a full master rebuild
-_TEXT = ["name", "name_key", "acronym", "domain", "domain_label", "domain_country", "phone", "street", "city", "state",
-         "postal_code", "country"]
+_TEXT = ["name", "name_key", "name_site", "acronym", "domain", "domain_label", "domain_country", "phone",
+         "phone_local", "street", "house_number", "street_key", "unit", "city", "state", "postal_code", "country"]
 # Missing text arrives as '' (cheap to test in numpy), coordinates as NaN.
 _SELECT = ", ".join([f"coalesce({c}, '') AS {c}" for c in _TEXT] + ["latitude", "longitude"])
 
@@ -43,11 +48,15 @@ def blocking_rules(specs: list[BlockingRuleSpec]) -> list[BlockingRule]:
     rules: list[BlockingRule] = []
     for s in specs:
         if s.block_on:
-            rules.append(BlockOn(s.block_on, max_size=s.max_size))
+            rules.append(BlockOn(s.block_on, max_size=s.max_size, window=s.window))
         elif s.acronym:
-            rules.append(Acronym(max_size=s.max_size))
+            rules.append(Acronym(max_size=s.max_size, window=s.window))
+        elif s.words:
+            rules.append(SharedWord("tokens", max_size=s.words, window=s.window))
+        elif s.address:
+            rules.append(SharedWord("address_tokens", max_size=s.address, window=s.window))
         elif s.rare_tokens:
-            rules.append(RareTokens(max_frequency=s.rare_tokens, per_record=s.per_record))
+            rules.append(SharedWord("tokens", max_size=s.rare_tokens, window=s.window, per_record=s.per_record))
         elif s.sorted_neighbourhood:
             rules.append(SortedNeighbourhood(s.sorted_neighbourhood, window=s.window))
     return rules
@@ -56,63 +65,95 @@ def blocking_rules(specs: list[BlockingRuleSpec]) -> list[BlockingRule]:
 class Linker:
     """The configured Index, Compare and classifier, applied to pairs of key tables."""
 
-    def __init__(self, settings: MatchingSettings, threshold: float | None = None, *, dedupe: bool = False):
+    def __init__(self, settings: MatchingSettings, threshold: float | None = None, *, dedupe: bool = False,
+                 parameters: Parameters | None = None):
         """``dedupe``: both sides are records of organisations (their addresses are theirs) and
         ``dedupe.blocking`` proposes the pairs; otherwise the left side is leads, weighed as
-        ``link.lead_address`` says."""
+        ``link.lead_address`` says. ``parameters``: a model learned earlier (see :meth:`learn`)."""
         self.settings = settings
+        self.dedupe = dedupe
         self.rules = blocking_rules(settings.dedupe.blocking if dedupe else settings.blocking)
         self.comparisons = default_comparisons()
         self.comparer = build_compare(self.comparisons)
-        person = not dedupe and settings.link.lead_address == "person"
-        self.classifier = WeightedClassifier(settings.model, self.comparisons,
-                                             threshold=threshold or settings.link.threshold, person_address=person,
-                                             dedupe=dedupe)
+        self.person_address = not dedupe and settings.link.lead_address == "person"
+        self.threshold = threshold or settings.link.threshold
+        self.classifier = WeightedClassifier(settings.model, self.comparisons, threshold=self.threshold,
+                                             person_address=self.person_address, dedupe=dedupe,
+                                             parameters=parameters)
 
-    def score_pairs(
-        self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, *, exclude_self: bool = False,
-        ordered: bool = False, min_confidence: float = 0.0, name_levels: list[str] | None = None,
-    ) -> pd.DataFrame:
-        """Every candidate pair with its comparison levels (codes), score and confidence.
+    @property
+    def parameters(self) -> Parameters:
+        return self.classifier.parameters
 
-        Pairs below ``min_confidence`` are dropped (the caller's threshold), and with
-        ``name_levels`` pairs whose names agree at none of these levels are dropped before
-        the other comparisons are made, so a large rebuild only does the work it needs.
-        :meth:`explain` adds the words for the pairs kept.
+    def use(self, parameters: Parameters) -> None:
+        """Score with ``parameters`` from now on."""
+        self.classifier.parameters = parameters
+
+    # Index ------------------------------------------------------------------------------------
+    def candidates(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable) -> pd.DataFrame:
+        """Candidate pairs (``l_id``, ``r_id``, ``blocked_by``); one table against itself: each pair once."""
+        same = left == right
+        return candidate_pairs(con, self.rules, left, right, exclude_self=self.dedupe, ordered=same)
+
+    # Compare ----------------------------------------------------------------------------------
+    def compare(self, con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame, left: KeyTable, right: KeyTable,
+                *, entities: str | None = None, fields: list[str] | None = None,
+                name_levels: list[str] | None = None) -> pd.DataFrame:
+        """Comparison levels (codes) of ``pairs`` with the right side's value frequencies, in chunks.
+
+        ``entities`` names a relation (``id``, ``entity``) that groups right records into companies
+        for the frequencies; ``fields`` limits the comparisons made (default: all); with
+        ``name_levels``, names are compared first and only pairs whose names agree at one of
+        these levels are compared further (and returned).
         """
-        pairs = candidate_pairs(con, self.rules, left, right, exclude_self=exclude_self, ordered=ordered)
         if pairs.empty:
-            return _empty_scores(self.comparisons)
-        lrec, rrec, lpos, rpos = self.records(con, pairs, left, right)
-        if name_levels is not None:  # a cheap first pass on names alone
-            keep = np.isin(self._name_levels(lrec, rrec, lpos, rpos), [self.level("name", n) for n in name_levels])
-            pairs, lpos, rpos = pairs[keep].reset_index(drop=True), lpos[keep], rpos[keep]
+            return _empty_features(self.comparisons)
+        lrec, rrec, lpos, rpos = self.records(con, pairs, left, right, entities=entities)
+        comparisons = [c for c in self.comparisons if fields is None or c.field in fields]
+        pairs = pairs.reset_index(drop=True)
+        names = None
+        if name_levels is not None:
+            name = next(c for c in self.comparisons if c.field == "name")
+            names = self._levels([name], lrec, rrec, lpos, rpos)["name"].to_numpy()
+            keep = np.isin(names, [name.code(level) for level in name_levels])
+            pairs, lpos, rpos, names = pairs[keep].reset_index(drop=True), lpos[keep], rpos[keep], names[keep]
+            comparisons = [c for c in comparisons if c.field != "name"]
+        features = self._levels(comparisons, lrec, rrec, lpos, rpos)
+        if names is not None:
+            features.insert(0, "name", names.astype(np.int8))
+        return pd.concat([pairs.set_axis(features.index), features], axis=1)
+
+    def _levels(self, comparisons, lrec: pd.DataFrame, rrec: pd.DataFrame, lpos: np.ndarray,
+                rpos: np.ndarray) -> pd.DataFrame:
+        comparer = build_compare(comparisons)
         parts = []
-        for start in range(0, len(pairs), CHUNK_PAIRS):
+        for start in range(0, len(lpos), CHUNK_PAIRS):
             sl = slice(start, start + CHUNK_PAIRS)
             index = pd.MultiIndex.from_arrays([lpos[sl], rpos[sl]])
-            features = self.comparer.compute(index, lrec, rrec)
+            features = comparer.compute(index, lrec, rrec).astype(np.int8)
             features.index = pd.RangeIndex(start, start + len(features))
-            scored = self.classifier.score(features)
-            chunk = pd.concat([pairs.iloc[sl].reset_index(drop=True).set_axis(features.index), features, scored],
-                              axis=1)
-            if min_confidence > 0:
-                chunk = chunk[chunk["confidence"] >= min_confidence]
-            parts.append(chunk)
-        return pd.concat(parts, ignore_index=True) if parts else _empty_scores(self.comparisons)
+            for c in comparisons:
+                col = frequency_column(c.field)
+                if c.frequency_key and col in rrec:
+                    features[col] = rrec[col].to_numpy()[rpos[sl]]
+            parts.append(features)
+        if not parts:
+            return pd.DataFrame({c.field: pd.Series(dtype=np.int8) for c in comparisons})
+        return pd.concat(parts)
 
-    def _name_levels(self, lrec: pd.DataFrame, rrec: pd.DataFrame, lpos: np.ndarray, rpos: np.ndarray) -> np.ndarray:
-        name = next(c for c in self.comparisons if c.field == "name")
-        cols = [lrec[c].take(lpos).reset_index(drop=True) for c in name.labels_left]
-        cols += [rrec[c].take(rpos).reset_index(drop=True) for c in name.labels_right]
-        return name._compute_vectorized(*cols)[0]
-
-    def records(self, con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame, left: KeyTable,
-                right: KeyTable) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
-        """The keys of the records in ``pairs`` (left, right with name and domain frequencies)
-        and each pair's positions in them: what the Compare step reads."""
+    def records(self, con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame, left: KeyTable, right: KeyTable,
+                *, entities: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+        """The keys of the records in ``pairs`` (left, right with the frequencies of their values
+        among the right side's companies) and each pair's positions in them: what Compare reads."""
         con.register("_link_pairs", pairs[["l_id", "r_id"]])
         same = left == right  # one table against itself: fetch its records once
+        entity = (f'coalesce(e.entity, t."{right.id}")' if entities else f't."{right.id}"')
+        join = f'LEFT JOIN {entities} e ON e.id = t."{right.id}"' if entities else ""
+        freq_keys = [(c.frequency_key, frequency_column(c.field)) for c in self.comparisons if c.frequency_key]
+        ctes = ", ".join(
+            f"f_{i} AS (SELECT t.{key}, count(DISTINCT {entity}) AS {col} FROM {right.relation} t {join} "
+            f"WHERE t.{key} IN (SELECT {key} FROM r WHERE {key} <> '') GROUP BY t.{key})"
+            for i, (key, col) in enumerate(freq_keys))
         try:
             lrec = None if same else con.execute(
                 f'SELECT "{left.id}" AS _id, {_SELECT} FROM {left.relation} '
@@ -122,13 +163,9 @@ class Linker:
             rrec = con.execute(
                 f"""
                 WITH r AS (SELECT "{right.id}" AS _id, {_SELECT} FROM {right.relation}
-                           WHERE "{right.id}" IN ({wanted})),
-                nf AS (SELECT name_key, count(*) AS name_frequency FROM {right.relation}
-                       WHERE name_key IN (SELECT name_key FROM r WHERE name_key <> '') GROUP BY name_key),
-                df AS (SELECT domain, count(*) AS domain_frequency FROM {right.relation}
-                       WHERE domain IN (SELECT domain FROM r WHERE domain <> '') GROUP BY domain)
-                SELECT r.*, nf.name_frequency, df.domain_frequency
-                FROM r LEFT JOIN nf USING (name_key) LEFT JOIN df USING (domain)
+                           WHERE "{right.id}" IN ({wanted})), {ctes}
+                SELECT r.*, {', '.join(f'f_{i}.{col}' for i, (_, col) in enumerate(freq_keys))}
+                FROM r {' '.join(f'LEFT JOIN f_{i} USING ({key})' for i, (key, _) in enumerate(freq_keys))}
                 """
             ).df()
         finally:
@@ -139,6 +176,89 @@ class Linker:
         rpos = pd.Index(rrec["_id"]).get_indexer(pairs["r_id"])
         return lrec, rrec, lpos, rpos
 
+    # Classify ---------------------------------------------------------------------------------
+    def score(self, features: pd.DataFrame) -> pd.DataFrame:
+        """``features`` with ``score`` and ``confidence`` added; when linking leads that carry a person's
+        address, a pair whose names differ with none of ``link.different_names_need`` agreeing gets
+        confidence 0 (the same city or building makes a neighbour, not the company)."""
+        scored = pd.concat([features, self.classifier.score(features)], axis=1)
+        need = self.settings.link.different_names_need
+        if not self.person_address or not need or "name" not in scored or scored.empty:
+            return scored
+        agree = {"domain": ("exact", "label"), "phone": ("exact", "local"), "street": ("exact", "similar")}
+        vouched = np.zeros(len(scored), dtype=bool)
+        for field in need:
+            vouched |= scored[field].isin([self.level(field, lv) for lv in agree[field]]).to_numpy()
+        ruled = (scored["name"].to_numpy() == self.level("name", "different")) & ~vouched
+        scored.loc[ruled, "confidence"] = 0.0
+        return scored
+
+    def score_pairs(
+        self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, *, min_confidence: float = 0.0,
+        name_levels: list[str] | None = None, pairs: pd.DataFrame | None = None, entities: str | None = None,
+    ) -> pd.DataFrame:
+        """Every candidate pair (or the given ``pairs``) with its comparison levels, score and confidence.
+
+        Pairs below ``min_confidence`` are dropped (the caller's threshold), and with
+        ``name_levels`` pairs whose names agree at none of these levels are dropped before
+        the other comparisons are made, so a large rebuild only does the work it needs.
+        :meth:`explain` adds the words for the pairs kept.
+        """
+        if pairs is None:
+            pairs = self.candidates(con, left, right)
+        if pairs.empty:
+            return _empty_scores(self.comparisons)
+        scored = self.score(self.compare(con, pairs, left, right, entities=entities, name_levels=name_levels))
+        if min_confidence > 0:
+            scored = scored[scored["confidence"] >= min_confidence].reset_index(drop=True)
+        return scored
+
+    # Learn ------------------------------------------------------------------------------------
+    def learn(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, *,
+              pairs: pd.DataFrame | None = None, labels: pd.DataFrame | None = None,
+              label_tables: tuple[KeyTable, KeyTable] | None = None,
+              progress: Callable[[str], None] = lambda m: None) -> Parameters:
+        """Learn the model from the records (see :mod:`pipelines.matching.learn`) and score with it.
+
+        ``pairs``: the candidate pairs when already found; ``labels``: known duplicate pairs
+        (``l_id``, ``r_id``, ids of ``left`` and ``right`` or of ``label_tables``) whose levels
+        replace EM's m where there are enough of them.
+        """
+        kind = "dedupe" if self.dedupe else "link"
+        same = left == right
+        n_left = _count(con, left)
+        n_right = n_left if same else _count(con, right)
+        reason = learning.too_small(self.settings.model, n_left, n_right)
+        if reason:
+            params = learning.fallback(self.settings.model, self.comparisons, kind, reason,
+                                       person_address=self.person_address)
+            self.use(params)
+            return params
+        cfg = self.settings.model.learn
+        li, ri = learning.random_pairs(n_left, n_right, cfg.random_pairs, dedupe=same)
+        lids, rids = _ids(con, left), (None if same else _ids(con, right))
+        random = pd.DataFrame({"l_id": lids[li], "r_id": (lids if same else rids)[ri]})
+        random_codes = self.compare(con, random, left, right)
+        if pairs is None:
+            pairs = self.candidates(con, left, right)
+        n_candidates = len(pairs)
+        sample = pairs if n_candidates <= cfg.em_pairs else pairs.sample(cfg.em_pairs, random_state=0)
+        candidate_codes = self.compare(con, sample.reset_index(drop=True), left, right)
+        label_codes = None
+        if labels is not None and len(labels):
+            lt, rt = label_tables or (left, right)
+            label_codes = _sample(self.compare(con, labels[["l_id", "r_id"]].reset_index(drop=True), lt, rt),
+                                  self.comparisons)
+        params = learning.learn(
+            comparisons=self.comparisons, model=self.settings.model, kind=kind, rules=self.rules,
+            random_sample=_sample(random_codes, self.comparisons),
+            candidates=_sample(candidate_codes, self.comparisons, candidate_codes["blocked_by"].to_numpy()),
+            n_left=n_left, n_right=n_right, n_candidates=n_candidates, dedupe=same, labels=label_codes,
+            person_address=self.person_address, progress=progress)
+        self.use(params)
+        return params
+
+    # Explain ----------------------------------------------------------------------------------
     def explain(self, scored: pd.DataFrame) -> pd.DataFrame:
         """``scored`` rows with ``reason``, ``evidence`` and each comparison's level by name."""
         out = scored.reset_index(drop=True)
@@ -156,10 +276,27 @@ class Linker:
         return next(c for c in self.comparisons if c.field == field).code(name)
 
 
-def _empty_scores(comparisons) -> pd.DataFrame:
-    cols = ["l_id", "r_id", "blocked_by"] + [c.field for c in comparisons] + [
-        "name_frequency", "domain_frequency", "score", "confidence"]
+def _count(con: duckdb.DuckDBPyConnection, table: KeyTable) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {table.relation}").fetchall()[0][0])
+
+
+def _ids(con: duckdb.DuckDBPyConnection, table: KeyTable) -> np.ndarray:
+    return con.execute(f'SELECT "{table.id}" FROM {table.relation} ORDER BY 1').df().iloc[:, 0].to_numpy()
+
+
+def _sample(features: pd.DataFrame, comparisons, blocked_by: np.ndarray | None = None) -> learning.Sample:
+    codes = {c.field: features[c.field].to_numpy(dtype=np.int64) if c.field in features
+             else np.full(len(features), c.code(MISSING)) for c in comparisons}
+    return learning.Sample(codes, blocked_by)
+
+
+def _empty_features(comparisons) -> pd.DataFrame:
+    cols = ["l_id", "r_id", "blocked_by"] + [c.field for c in comparisons]
     return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+
+
+def _empty_scores(comparisons) -> pd.DataFrame:
+    return _empty_features(comparisons).assign(score=pd.Series(dtype=float), confidence=pd.Series(dtype=float))
 
 
 def best_per_left(scored: pd.DataFrame, threshold: float, margin: float = 0.0,

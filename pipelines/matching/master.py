@@ -1,14 +1,18 @@
-"""Master: account -> account_match_key, account_duplicate, account_master.
+"""Master: account -> account_match_key, account_duplicate, matching_parameters, account_master.
 
 The account side of matching is computed here, when accounts change, never per
 tick: each changed account's match keys are stored, its duplicates are looked for
 among all accounts with the same engine that matches leads (at a stricter
-threshold, and only when the names agree), and the master is rebuilt:
+threshold, with the rules of :mod:`pipelines.matching.dedupe`), and the master is
+rebuilt:
 
-- duplicate clusters are the connected components of the duplicate pairs, and each
-  cluster's survivor is chosen by the configured precedence (``master.survivor`` in
-  ``matching.yaml``: customer over prospect, most open opportunities, most complete,
-  oldest...). Nothing is merged in the CRM;
+- the model is learned from the org's own accounts (:mod:`pipelines.matching.learn`)
+  on a full rebuild, when none is stored, when the accounts grew or shrank by a
+  tenth, or when ``matching.yaml`` changed; it is stored in ``matching_parameters``;
+- duplicate clusters come from the duplicate pairs without chaining
+  (:mod:`pipelines.matching.cluster`), and each cluster's survivor is chosen by the
+  configured precedence (``master.survivor``: customer over prospect, most open
+  opportunities, most complete, oldest...). Nothing is merged in the CRM;
 - the hierarchy comes from ParentId chains (see :mod:`pipelines.matching.hierarchy`).
 
 Keys and duplicate pairs are incremental (only changed accounts are normalised and
@@ -24,16 +28,19 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipelines.matching.dedupe import clusters, duplicate_pairs
+from pipelines.matching import parameters as model_store
+from pipelines.matching.dedupe import Deduper, entity_frequencies
 from pipelines.matching.hierarchy import build_hierarchy
 from pipelines.matching.index import KeyTable
-from pipelines.matching.keys import match_keys
+from pipelines.matching.keys import KEY_VERSION, match_keys
 from pipelines.matching.settings import MatchingSettings
 from pipelines.stage import RunInfo, StageResult
 from pipelines.warehouse.db import ensure_columns, scalar, upsert
 from pipelines.warehouse.schema import TABLES
 
-MASTER_TABLES = ("account_match_key", "account_duplicate", "account_master")
+MASTER_TABLES = ("account_match_key", "account_duplicate", "account_master", "matching_parameters")
+KEYS = KeyTable("account_match_key", "account_id")
+RELEARN_GROWTH = 0.1  # learn the model again when the accounts grew or shrank by this share
 ACCOUNT_FIELDS = {"company": "name", "website": "website", "phone": "phone", "street": "street", "city": "city",
                   "state": "state", "postal_code": "postal_code", "country": "country",
                   "latitude": "latitude", "longitude": "longitude"}
@@ -75,7 +82,8 @@ KEY_CHUNK = 250_000  # accounts keyed per step: memory stays bounded on a full r
 def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo) -> tuple[list, list]:
     """Recompute keys of new and changed accounts; drop keys of deleted ones. Returns (changed, removed) ids."""
     live = "NOT coalesce(a.is_deleted, false)"
-    changed = _account_frame(con, f"{live} AND (k.account_id IS NULL OR a._modstamp > k._modstamp)")
+    stale = f"k.account_id IS NULL OR a._modstamp > k._modstamp OR k._key_version IS DISTINCT FROM {KEY_VERSION}"
+    changed = _account_frame(con, f"{live} AND ({stale})")
     removed = [r[0] for r in con.execute(
         "SELECT k.account_id FROM account_match_key k LEFT JOIN account a USING (account_id) "
         "WHERE a.account_id IS NULL OR coalesce(a.is_deleted, false)").fetchall()]
@@ -84,6 +92,7 @@ def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run
         keys = match_keys(chunk, default_country=settings.default_country, prefer="website")
         keys.insert(0, "account_id", chunk["account_id"].values)
         keys["_modstamp"] = chunk["_modstamp"].values
+        keys["_key_version"] = KEY_VERSION
         keys["_keyed_at"] = run.now
         upsert(con, "account_match_key", keys, ["account_id"])
     if removed:
@@ -91,9 +100,70 @@ def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run
     return list(changed["account_id"]), removed
 
 
+def _deduper(con: duckdb.DuckDBPyConnection, settings: MatchingSettings) -> Deduper:
+    """The account deduper: CRM accounts count overlapping names only with ``master.corroborated_by``,
+    and a CRM parent and its child are two entities by the CRM's own word, never duplicates."""
+    parents = con.execute("SELECT account_id, parent_id FROM account WHERE parent_id IS NOT NULL").df()
+    return Deduper(settings, corroborated_by=settings.master.corroborated_by,
+                   apart=(parents["account_id"].to_numpy(), parents["parent_id"].to_numpy()))
+
+
+def _fingerprint(settings: MatchingSettings) -> str:
+    return model_store.settings_hash(settings.model, settings.dedupe)
+
+
+def dedupe_model(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, deduper: Deduper, run: RunInfo, *,
+                 full: bool, pairs: pd.DataFrame | None = None, progress=lambda m: None) -> tuple[object, bool]:
+    """The stored dedupe model, or a new one learned from all accounts (and stored): (model, learned now)."""
+    linker = deduper.linker
+    stored = model_store.load(con, "dedupe", linker.comparisons, _fingerprint(settings))
+    accounts = scalar(con, f"SELECT count(*) FROM {KEYS.relation}")
+    if stored is not None and not full:
+        seen = stored.stats.get("records_right", accounts) if stored.learned else accounts
+        if abs(accounts - seen) <= RELEARN_GROWTH * max(seen, 1):
+            linker.use(stored)
+            return stored, False
+    labels = _merge_labels(con, settings)
+    params = linker.learn(con, KEYS, KEYS, pairs=pairs, labels=labels, label_tables=(MERGED_KEYS, KEYS),
+                          progress=progress)
+    model_store.save(con, params, _fingerprint(settings), run.now)
+    return params, True
+
+
+MERGED_KEYS = KeyTable("_merged_keys", "account_id")
+
+
+def _merge_labels(con: duckdb.DuckDBPyConnection, settings: MatchingSettings) -> pd.DataFrame | None:
+    """The CRM's own merge history as labelled duplicates: a deleted account with a MasterRecordId
+    was merged into that account by a person. Registers the merged-away accounts' keys as
+    ``_merged_keys`` (they have none stored: deleted accounts are never matched); returns the pairs
+    (``l_id`` merged away, ``r_id`` survivor), or None when the CRM keeps no such history."""
+    if "master_record_id" not in _account_columns(con):
+        return None
+    where = ("coalesce(a.is_deleted, false) AND a.master_record_id IS NOT NULL AND a.master_record_id <> a.account_id "
+             "AND a.master_record_id IN (SELECT account_id FROM account_match_key)")
+    merged = _account_frame(con, where)
+    if merged.empty:
+        return None
+    keys = match_keys(merged, default_country=settings.default_country, prefer="website")
+    keys.insert(0, "account_id", merged["account_id"].values)
+    con.execute("DROP TABLE IF EXISTS _merged_keys")
+    con.register("_merged_frame", keys)
+    try:
+        con.execute("CREATE TEMP TABLE _merged_keys AS SELECT * FROM _merged_frame")
+    finally:
+        con.unregister("_merged_frame")
+    return con.execute(f"SELECT a.account_id AS l_id, a.master_record_id AS r_id FROM account a WHERE {where}").df()
+
+
 def find_duplicates(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, changed: list, removed: list,
-                    run: RunInfo, *, full: bool) -> int:
-    """Replace the duplicate pairs that involve changed or removed accounts; returns pairs found."""
+                    run: RunInfo, *, full: bool, progress=lambda m: None) -> tuple[int, object, np.ndarray | None]:
+    """Replace the duplicate pairs that involve changed or removed accounts.
+
+    Returns (pairs found, the model, and on a full rebuild the clusters already resolved:
+    a label per account of ``account_match_key`` in id order).
+    """
+    deduper = _deduper(con, settings)
     touched = pd.DataFrame({"account_id": list(changed) + list(removed)}, dtype=object)
     con.register("_touched", touched)
     try:
@@ -102,39 +172,76 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, 
         else:
             con.execute("DELETE FROM account_duplicate WHERE account_id IN (SELECT account_id FROM _touched) "
                         "OR duplicate_id IN (SELECT account_id FROM _touched)")
-        if not changed:
-            return 0
+        labels = None
         if full:
-            left = KeyTable("account_match_key", "account_id")
+            pairs = deduper.linker.candidates(con, KEYS, KEYS)
+            params, _ = dedupe_model(con, settings, deduper, run, full=True, pairs=pairs, progress=progress)
+            ids, values = _key_values(con, deduper)
+            ones = {k: pd.Series(dtype=float) for k in deduper.frequency_keys()}
+            scored = deduper.rescore(deduper.score(con, KEYS, KEYS, pairs=pairs), ones, values)
+            first = deduper.cluster(con, KEYS, ids, scored, ones, values)
+            freq = entity_frequencies(values, first, deduper.frequency_keys())
+            scored = deduper.rescore(scored, freq, values)
+            labels = deduper.cluster(con, KEYS, ids, scored, freq, values)
         else:
+            params, _ = dedupe_model(con, settings, deduper, run, full=False, progress=progress)
+            if not changed:
+                return 0, params, None
             con.execute("CREATE OR REPLACE TEMP TABLE _changed_keys AS SELECT * FROM account_match_key "
                         "WHERE account_id IN (SELECT account_id FROM _touched)")
-            left = KeyTable("_changed_keys", "account_id")
-        pairs = duplicate_pairs(con, settings, left, KeyTable("account_match_key", "account_id"),
-                                corroborated_by=settings.master.corroborated_by)
+            master_entities(con)
+            scored = deduper.score(con, KeyTable("_changed_keys", "account_id"), KEYS, entities="_master_entities")
     finally:
         con.unregister("_touched")
+    pairs = scored[(scored["ruled_out"] == "") & (scored["score"] >= deduper.threshold_bits)]
     if pairs.empty:
-        return 0
-    parents = con.execute("SELECT account_id, parent_id FROM account WHERE parent_id IS NOT NULL").df()
-    pairs = _drop_parent_child(pairs, parents)
+        return 0, params, labels
+    pairs = deduper.linker.explain(pairs)
     edges = pd.DataFrame({
         "account_id": np.minimum(pairs["l_id"].astype(str), pairs["r_id"].astype(str)),
         "duplicate_id": np.maximum(pairs["l_id"].astype(str), pairs["r_id"].astype(str)),
-        "confidence": pairs["confidence"].values, "reason": pairs["reason"].values,
+        "confidence": pairs["confidence"].values, "score": pairs["score"].values, "reason": pairs["reason"].values,
     }).sort_values("confidence", ascending=False).drop_duplicates(["account_id", "duplicate_id"])
     edges["_found_at"] = run.now
     upsert(con, "account_duplicate", edges, ["account_id", "duplicate_id"])
-    return len(edges)
+    return len(edges), params, labels
 
 
-def _drop_parent_child(pairs: pd.DataFrame, parents: pd.DataFrame) -> pd.DataFrame:
-    """A CRM parent and its child are two entities by the CRM's own word, never duplicates."""
-    if parents.empty:
-        return pairs
-    links = pd.concat([parents.set_axis(["l_id", "r_id"], axis=1), parents.set_axis(["r_id", "l_id"], axis=1)])
-    marked = pairs.merge(links.drop_duplicates().assign(_family=True), on=["l_id", "r_id"], how="left")
-    return pairs[marked["_family"].isna().to_numpy()]
+def _key_values(con: duckdb.DuckDBPyConnection, deduper: Deduper) -> tuple[np.ndarray, pd.DataFrame]:
+    """Every keyed account id (sorted) and the values frequencies are counted on."""
+    values = con.execute(f"SELECT account_id, {', '.join(deduper.frequency_keys())} FROM account_match_key "
+                         "ORDER BY account_id").df().set_index("account_id")
+    return values.index.to_numpy(), values
+
+
+def master_entities(con: duckdb.DuckDBPyConnection) -> None:
+    """``_master_entities`` (id, entity): the companies of the last build, what frequencies count."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _master_entities AS "
+                "SELECT account_id AS id, master_id AS entity FROM account_master")
+
+
+def resolve_clusters(con: duckdb.DuckDBPyConnection, settings: MatchingSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Every keyed account id and its cluster (a position), from the stored duplicate pairs; groups of
+    three or more are resolved without chaining, with their missing pairs scored by the stored model."""
+    deduper = _deduper(con, settings)
+    params = model_store.load(con, "dedupe", deduper.linker.comparisons)
+    ids, values = _key_values(con, deduper)
+    if params is not None:
+        deduper.linker.use(params)
+    edges = con.execute("SELECT account_id, duplicate_id, coalesce(score, 10.0) AS score FROM account_duplicate").df()
+    frame = pd.DataFrame({"l_id": edges["account_id"], "r_id": edges["duplicate_id"], "score": edges["score"],
+                          "ruled_out": ""})
+    return ids, deduper.cluster(con, KEYS, ids, frame, _stored_frequencies(con, deduper), values)
+
+
+def _stored_frequencies(con: duckdb.DuckDBPyConnection, deduper: Deduper) -> dict[str, pd.Series]:
+    """Value -> companies of the last build, for each frequency key."""
+    out = {}
+    for key in deduper.frequency_keys():
+        out[key] = con.execute(
+            f"SELECT k.{key} AS v, count(DISTINCT coalesce(m.master_id, k.account_id)) AS n FROM account_match_key k "
+            f"LEFT JOIN account_master m USING (account_id) WHERE k.{key} IS NOT NULL GROUP BY 1").df().set_index("v")["n"]
+    return out
 
 
 _SURVIVOR_SQL = {
@@ -168,15 +275,20 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
         result.counts = {"accounts_changed": 0, "master_rows": int(master_rows)}
         return result
     clock, cpu = time.perf_counter(), time.process_time()
-    pairs_found = find_duplicates(con, settings, changed, removed, run, full=full)
+    pairs_found, params, labels = find_duplicates(con, settings, changed, removed, run, full=full)
     seconds["duplicates"] = time.perf_counter() - clock
     cpu_seconds["duplicates"] = time.process_time() - cpu
     clock, cpu = time.perf_counter(), time.process_time()
-    built, rows_written = _rebuild(con, settings, run)
+    if labels is None:
+        ids, labels = resolve_clusters(con, settings)
+    else:
+        ids = _key_values(con, _deduper(con, settings))[0]
+    built, rows_written = _rebuild(con, settings, run, pd.Series(ids[labels], index=ids))
     seconds["clusters_and_hierarchy"] = time.perf_counter() - clock
     cpu_seconds["clusters_and_hierarchy"] = time.process_time() - cpu
     result.details["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     result.details["cpu_seconds"] = {k: round(v, 2) for k, v in cpu_seconds.items()}
+    result.details["model"] = params.describe()
     issues = built[built["hierarchy_issue"].notna()]
     dup = built[built["cluster_size"] > 1]
     result.counts = {
@@ -201,8 +313,10 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
     return result
 
 
-def _rebuild(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo) -> tuple[pd.DataFrame, int]:
-    """Clusters, survivors and hierarchy for every live account, written as the new account_master."""
+def _rebuild(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo,
+             cluster_of: pd.Series) -> tuple[pd.DataFrame, int]:
+    """Survivors and hierarchy for every live account given each keyed account's cluster (named by
+    one of its accounts), written as the new account_master."""
     have = _account_columns(con)
     optional = {c: (f"a.{c}" if c in have else "NULL") for c in ("type", "created_at", "last_activity_at")}
     rank_sql, rank_params = _type_rank_sql(settings.tie_breakers.type_rank if "type" in have else [])
@@ -220,9 +334,9 @@ def _rebuild(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: Ru
         """,
         rank_params if "type" in have else [],
     ).df()
-    edges = con.execute("SELECT account_id, duplicate_id FROM account_duplicate").df()
     tree = build_hierarchy(accounts[["account_id", "parent_id", "country"]])
-    accounts["cluster"] = clusters(accounts["account_id"], edges)
+    named = cluster_of.reindex(accounts["account_id"].to_numpy()).to_numpy()
+    accounts["cluster"] = pd.factorize(np.where(pd.isna(named), accounts["account_id"].to_numpy(), named))[0]
     accounts["depth"] = tree["depth"].to_numpy()
     order = [_SURVIVOR_SQL[c] for c in settings.master.survivor]
     by = ["cluster"] + [col for col, _, _ in order] + ["account_id"]

@@ -24,10 +24,12 @@ from datetime import timedelta
 import duckdb
 import pandas as pd
 
+from pipelines.matching import parameters as model_store
 from pipelines.matching.index import KeyTable
 from pipelines.matching.keys import FIELDS, match_keys
 from pipelines.matching.link import Linker, best_per_left
-from pipelines.matching.master import ensure_tables
+from pipelines.matching.master import ensure_tables, master_entities
+from pipelines.matching.parameters import Parameters
 from pipelines.matching.settings import MatchingSettings
 from pipelines.stage import RunInfo, StageResult
 from pipelines.warehouse.db import scalar, upsert
@@ -73,15 +75,57 @@ def accounts_to_match(con: duckdb.DuckDBPyConnection, settings: MatchingSettings
     return KeyTable("_match_accounts", "account_id")
 
 
+LEARN_SAMPLE = 20_000  # leads the link model is learned from (all of them when fewer)
+RELEARN_GROWTH = 0.25  # learn again when the leads or accounts grew by this share
+
+
+def _fingerprint(settings: MatchingSettings) -> str:
+    return model_store.settings_hash(settings.model, settings.blocking, settings.link.lead_address)
+
+
+def link_model(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo) -> Parameters:
+    """The stored lead-to-account model, learned again (from up to :data:`LEARN_SAMPLE` of the org's
+    leads against all accounts) when there is none, the settings changed, or the data grew."""
+    linker = Linker(settings)
+    stored = model_store.load(con, "link", linker.comparisons, _fingerprint(settings))
+    leads = int(scalar(con, "SELECT count(*) FROM lead_enriched"))
+    accounts = int(scalar(con, "SELECT count(*) FROM account_match_key"))
+    if stored is not None:
+        seen_leads, seen_accounts = stored.stats.get("leads", 0), stored.stats.get("accounts", 0)
+        grown = leads > (1 + RELEARN_GROWTH) * seen_leads or abs(accounts - seen_accounts) > RELEARN_GROWTH * seen_accounts
+        if not grown:
+            return stored
+    columns = "".join(f', l."{c}"' for c in _lead_columns(con))
+    sample = con.execute(f"SELECT l.lead_id {columns} FROM lead l JOIN lead_enriched USING (lead_id) "
+                         f"ORDER BY hash(l.lead_id) LIMIT {LEARN_SAMPLE}").df()
+    keys = match_keys(sample, default_country=settings.default_country, prefer="email")
+    keys.insert(0, "lead_id", sample["lead_id"].values)
+    con.register("_learn_leads", keys)
+    try:
+        params = linker.learn(con, KeyTable("_learn_leads", "lead_id"), KeyTable("account_match_key", "account_id"))
+    finally:
+        con.unregister("_learn_leads")
+    params.stats.update({"leads": leads, "accounts": accounts})
+    model_store.save(con, params, _fingerprint(settings), run.now)
+    return params
+
+
 def link_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, leads: pd.DataFrame,
-               now) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Best account per lead (``leads`` has lead_id and the :data:`FIELDS` it knows), and candidate counts."""
+               now, parameters: Parameters | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Best account per lead (``leads`` has lead_id and the :data:`FIELDS` it knows), and candidate counts.
+
+    ``parameters``: the model (default: the configured weights)."""
     keys = match_keys(leads, default_country=settings.default_country, prefer="email")
     keys.insert(0, "lead_id", leads["lead_id"].values)
     con.register("_lead_keys", keys)
     try:
-        linker = Linker(settings)
-        scored = linker.score_pairs(con, KeyTable("_lead_keys", "lead_id"), accounts_to_match(con, settings, now))
+        linker = Linker(settings, parameters=parameters)
+        entities = None
+        if parameters is not None and ensure_master(con):
+            master_entities(con)
+            entities = "_master_entities"
+        scored = linker.score_pairs(con, KeyTable("_lead_keys", "lead_id"), accounts_to_match(con, settings, now),
+                                    entities=entities)
     finally:
         con.unregister("_lead_keys")
     counts = scored.groupby("l_id").size().rename("candidates").reset_index()
@@ -112,17 +156,25 @@ def link_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, leads
     return linker.explain(best), counts
 
 
+def ensure_master(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the account master holds rows (its clusters are the companies frequencies count)."""
+    return bool(scalar(con, "SELECT count(*) FROM account_master"))
+
+
 def match_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo) -> StageResult:
     result = StageResult("match")
-    ensure_tables(con, ("lead_match",))
+    ensure_tables(con, ("lead_match", "matching_parameters"))
     columns = _lead_columns(con)
     todo = con.execute(_TODO.format(columns="".join(f', l."{c}"' for c in columns))).df()
     if todo.empty:
         result.counts = {"leads_matched": 0}
         return result
     clock = time.perf_counter()
-    best, counts = link_leads(con, settings, todo, run.now)
-    result.details["seconds"] = {"link": round(time.perf_counter() - clock, 2)}
+    params = link_model(con, settings, run)
+    learned = time.perf_counter() - clock
+    best, counts = link_leads(con, settings, todo, run.now, params)
+    result.details["seconds"] = {"model": round(learned, 2), "link": round(time.perf_counter() - clock - learned, 2)}
+    result.details["model"] = params.describe()
     best = best.rename(columns={"l_id": "lead_id", "r_id": "matched_account_id"})
     frame = todo[["lead_id", "_modstamp"]].merge(
         best[["lead_id", "matched_account_id", "confidence", "reason", "score", "evidence"]], on="lead_id", how="left"

@@ -27,6 +27,7 @@ class CsvRecords:
     fields: pd.DataFrame  # canonical FIELDS, one row per CSV row
     keys: pd.DataFrame = field(default_factory=pd.DataFrame)
     problems: list[ConfigProblem] = field(default_factory=list)
+    extra: pd.DataFrame = field(default_factory=pd.DataFrame)  # other columns asked for, as written
 
     def line(self, position: int) -> int:
         """The file line of a row (the header is line 1; values with line breaks are rare in CRM exports)."""
@@ -50,8 +51,9 @@ def parse_mapping(pairs: tuple[str, ...], option: str) -> dict[str, str]:
 
 
 def read_records(path: str | Path, id_column: str, mapping: dict[str, str], *, default_country: str = "US",
-                 prefer: str = "email") -> CsvRecords:
-    """Read ``path`` and compute the match keys of every row.
+                 prefer: str = "email", extra: list[str] | None = None) -> CsvRecords:
+    """Read ``path`` and compute the match keys of every row (``extra``: other columns to keep, e.g.
+    the truth of a labelled file).
 
     Raises:
         ConfigError: the file cannot be read, or a mapped or id column is not in its header
@@ -68,7 +70,7 @@ def read_records(path: str | Path, id_column: str, mapping: dict[str, str], *, d
         raise ConfigError([ConfigProblem(SourceRef(str(path)), f"not a readable CSV: {exc}")]) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [(what, col) for what, col in [("--id", id_column)] + [(f, c) for f, c in mapping.items()]
-               if col not in frame.columns]
+               + [("--truth", c) for c in extra or []] if col not in frame.columns]
     if missing:
         problems = []
         for what, col in missing:
@@ -78,7 +80,7 @@ def read_records(path: str | Path, id_column: str, mapping: dict[str, str], *, d
                                           f"has: {', '.join(frame.columns)}"))
         raise ConfigError(problems)
     fields = pd.DataFrame({f: frame[c] for f, c in mapping.items()}, index=frame.index)
-    records = CsvRecords(path, frame[id_column].str.strip(), fields)
+    records = CsvRecords(path, frame[id_column].str.strip(), fields, extra=frame[list(extra or [])])
     records.keys = match_keys(fields, default_country=default_country, prefer=prefer)
     records.problems = _row_problems(records)
     return records

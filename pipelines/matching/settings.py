@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pipelines.matching.compare import comparison_levels
 from pipelines.sourcefile import ConfigError, load_yaml, problems_from_validation
 
 
@@ -21,18 +22,35 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-# Weights in bits: log2(how much more often a true match shows this level than a non-match).
-# +10 means "a thousand times likelier for a match"; negative weights count against.
+# Weights in bits: log2(how much more often a true match shows this level than a non-match),
+# for tables too small to learn from (see pipelines.matching.learn). They go with `prior`, the
+# log2 odds of a match before evidence among *candidate* pairs. +10 means "a thousand times
+# likelier for a match"; negative weights count against.
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "domain": {"exact": 10.0, "label": 5.0, "different": -2.0},
-    "name": {"exact": 8.0, "close": 3.0, "acronym": 4.0, "subset": 3.5, "similar": 1.0, "different": -3.0},
-    "phone": {"exact": 7.0, "different": -1.0},
-    "street": {"exact": 4.0, "similar": 2.5, "different": -1.5},
-    "postal_code": {"exact": 2.5, "district": 0.5, "different": -1.0},
-    "city": {"exact": 1.5, "similar": 1.0, "different": -1.0},
-    "state": {"exact": 0.5, "different": -1.0},
+    "name": {"exact": 8.0, "close": 3.0, "acronym": 4.0, "variant": 7.0, "site": 7.0, "contained": 7.0,
+             "subset": 3.5, "similar": 1.0, "different": -3.0},
+    "phone": {"exact": 7.0, "local": 4.5, "different": -1.0},
+    "street": {"exact": 4.0, "similar": 3.0, "other_unit": 1.0, "same_street": 1.0, "other_number": -1.0,
+               "different": -1.5},
+    "place": {"postal": 2.5, "city": 1.5, "district": 1.0, "state": 0.5, "different": -1.0},
     "country": {"exact": 0.5, "different": -2.0},
     "geo": {"same_place": 3.0, "near": 1.0, "same_area": 0.0, "far": -2.0},
+}
+
+# Prior m-probabilities: how often a true match shows each level, where the data cannot say
+# (a comparison every blocking rule depends on, or too few pairs). Each comparison's levels
+# (without "missing") sum to 1. Splink's defaults are of the same kind.
+DEFAULT_M: dict[str, dict[str, float]] = {
+    "domain": {"exact": 0.85, "label": 0.07, "different": 0.08},
+    "name": {"exact": 0.45, "close": 0.08, "acronym": 0.02, "variant": 0.12, "site": 0.05, "contained": 0.08,
+             "subset": 0.04, "similar": 0.08, "different": 0.08},
+    "phone": {"exact": 0.65, "local": 0.15, "different": 0.2},
+    "street": {"exact": 0.6, "similar": 0.15, "other_unit": 0.03, "same_street": 0.04, "other_number": 0.06,
+               "different": 0.12},
+    "place": {"postal": 0.75, "city": 0.12, "district": 0.03, "state": 0.04, "different": 0.06},
+    "country": {"exact": 0.97, "different": 0.03},
+    "geo": {"same_place": 0.6, "near": 0.25, "same_area": 0.1, "far": 0.05},
 }
 
 
@@ -41,9 +59,7 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
 PERSON_ADDRESS_WEIGHTS: dict[str, dict[str, float]] = {
     "phone": {"different": -0.5},
     "street": {"different": -0.5},
-    "postal_code": {"different": -0.5},
-    "city": {"different": -0.5},
-    "state": {"different": -0.5},
+    "place": {"different": -0.5},
     "geo": {"far": -0.5},
 }
 
@@ -52,72 +68,120 @@ class BlockingRuleSpec(_Model):
     """One blocking rule: exactly one of the keys below."""
 
     block_on: str | None = None
-    max_size: int = Field(1000, ge=2, description="a key shared by more records than this proposes nothing")
+    max_size: int = Field(1000, ge=2, description="a key shared by more records than this is sub-blocked: "
+                                                  "each record meets its `window` nearest neighbours by name")
     acronym: bool | None = None
-    rare_tokens: int | None = Field(None, ge=1, description="max right records a word may appear in")
+    words: int | None = Field(None, ge=2, description="pairs sharing a word of the name; a word found in more "
+                                                      "records than this is sub-blocked")
+    address: int | None = Field(None, ge=2, description="pairs sharing a house number and a street word; more "
+                                                        "records than this are sub-blocked")
+    rare_tokens: int | None = Field(None, ge=2, description="like words:, for each record's `per_record` rarest words")
     per_record: int = Field(2, ge=1)
     sorted_neighbourhood: str | None = None
-    window: int = Field(3, ge=1, le=50)
+    window: int = Field(3, ge=1, le=50, description="neighbours on either side, for sorted_neighbourhood and "
+                                                   "within sub-blocked blocks")
 
     @model_validator(mode="after")
     def _one_kind(self) -> BlockingRuleSpec:
-        kinds = [k for k in ("block_on", "acronym", "rare_tokens", "sorted_neighbourhood") if getattr(self, k)]
+        kinds = [k for k in _RULE_KINDS if getattr(self, k)]
         if len(kinds) != 1:
-            raise ValueError("each blocking rule needs exactly one of block_on, acronym, rare_tokens, "
-                             "sorted_neighbourhood, e.g. `- block_on: domain`")
+            raise ValueError(f"each blocking rule needs exactly one of {', '.join(_RULE_KINDS)}, "
+                             "e.g. `- block_on: domain`")
         return self
 
 
+_RULE_KINDS = ("block_on", "acronym", "words", "address", "rare_tokens", "sorted_neighbourhood")
+
+
 def _shared_key_blocking() -> list[BlockingRuleSpec]:
-    """The keys both linking and deduplication block on: same domain, phone, name, domain label, acronym."""
+    """The keys both linking and deduplication block on: same domain, phone (or local number), name,
+    domain label, acronym, house number with a street word."""
     return [
         BlockingRuleSpec(block_on="domain"),
-        BlockingRuleSpec(block_on="phone", max_size=50),
+        BlockingRuleSpec(block_on="phone_local", max_size=50),
         BlockingRuleSpec(block_on="name_key", max_size=200),
         BlockingRuleSpec(block_on="domain_label", max_size=100),
         BlockingRuleSpec(acronym=True, max_size=100),
+        BlockingRuleSpec(address=50),
     ]
 
 
 def _default_blocking() -> list[BlockingRuleSpec]:
     return _shared_key_blocking() + [
-        BlockingRuleSpec(rare_tokens=50, per_record=2),
+        BlockingRuleSpec(words=50),
         BlockingRuleSpec(sorted_neighbourhood="name_key", window=3),
     ]
 
 
-class ModelSettings(_Model):
-    """The weighted (Fellegi-Sunter style) model: a prior plus the weight of each comparison level."""
+class LearnSettings(_Model):
+    """How the model's parameters are learned from each org's own records (see pipelines.matching.learn)."""
 
-    prior: float = Field(-4.0, description="log2 odds of a match before any evidence")
-    weights: dict[str, dict[str, float]] = Field(default_factory=dict, description="overrides of DEFAULT_WEIGHTS")
+    enabled: bool = Field(True, description="learn u, m and the match rate from the data; false: the weights decide")
+    min_records: int = Field(300, ge=10, description="fewer records than this on either side: too few to "
+                                                     "learn from, the weights (priors) decide")
+    random_pairs: int = Field(100_000, ge=1000, description="random record pairs sampled to learn u")
+    em_pairs: int = Field(100_000, ge=1000, description="candidate pairs sampled for expectation maximisation")
+    m: dict[str, dict[str, float]] = Field(default_factory=dict,
+                                           description="overrides of DEFAULT_M, the prior m-probabilities")
+    max_weight: float = Field(20.0, gt=0, description="a learned weight never exceeds this many bits...")
+    min_weight: float = Field(-12.0, lt=0, description="...nor falls below this many")
+
+    @field_validator("m")
+    @classmethod
+    def _known_m(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        return _check_levels(value)
+
+
+def _check_levels(value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    known = comparison_levels()
+    for field, levels in value.items():
+        if field not in known:
+            raise ValueError(f"unknown comparison {field!r}; known: {', '.join(known)}")
+        for level in levels:
+            if level not in known[field]:
+                raise ValueError(f"{field}: unknown level {level!r}; known: {', '.join(known[field])}")
+    return value
+
+
+class ModelSettings(_Model):
+    """The Fellegi-Sunter model: each comparison level's weight, learned from the data or given.
+
+    ``weights`` written here are *pinned*: never learned over. Everything else is learned
+    when the table is large enough (``learn``), and otherwise comes from DEFAULT_WEIGHTS
+    with ``prior``.
+    """
+
+    prior: float = Field(-4.0, description="log2 odds of a match among candidate pairs before any evidence, "
+                                           "for tables too small to learn from")
+    weights: dict[str, dict[str, float]] = Field(default_factory=dict, description="pinned weights (bits)")
     person_address_weights: dict[str, dict[str, float]] = Field(
         default_factory=lambda: {f: dict(v) for f, v in PERSON_ADDRESS_WEIGHTS.items()},
-        description="weights used instead when a lead's address is a person's (link.lead_address: person)")
+        description="weights used instead when a lead's address is a person's (link.lead_address: person) and "
+                    "nothing was learned")
     frequency_discount_cap: float = Field(
-        6.0, ge=0, description="agreeing on a name or domain that N accounts share weighs log2(N) bits less, "
-                               "up to this many bits")
+        6.0, ge=0, description="agreeing on a value many companies share (a name, a domain, a phone) weighs up "
+                               "to this many bits less; counted over companies, not records")
+    learn: LearnSettings = Field(default_factory=LearnSettings)
 
     @field_validator("weights", "person_address_weights")
     @classmethod
     def _known_levels(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        from pipelines.matching.compare import default_comparisons
-
-        known = {c.field: c.levels for c in default_comparisons()}
-        for field, levels in value.items():
-            if field not in known:
-                raise ValueError(f"unknown comparison {field!r}; known: {', '.join(known)}")
-            for level in levels:
-                if level not in known[field]:
-                    raise ValueError(f"{field}: unknown level {level!r}; known: {', '.join(known[field])}")
-        return value
+        return _check_levels(value)
 
     def weight_table(self, person_address: bool = False) -> dict[str, dict[str, float]]:
+        """The prior weights: DEFAULT_WEIGHTS with the pinned ones (and the person-address ones)."""
         merged = {f: dict(levels) for f, levels in DEFAULT_WEIGHTS.items()}
         for overrides in [self.weights] + ([self.person_address_weights] if person_address else []):
             for field, levels in overrides.items():
                 merged.setdefault(field, {}).update(levels)
         return merged
+
+    def m_table(self) -> dict[str, dict[str, float]]:
+        """The prior m-probabilities: DEFAULT_M with ``learn.m``'s overrides, each comparison normalised."""
+        merged = {f: dict(levels) for f, levels in DEFAULT_M.items()}
+        for field, levels in self.learn.m.items():
+            merged.setdefault(field, {}).update(levels)
+        return {f: {k: v / sum(levels.values()) for k, v in levels.items()} for f, levels in merged.items()}
 
 
 TieBreaker = Literal["type", "top_of_hierarchy", "recent_activity", "open_opportunities", "most_complete",
@@ -141,6 +205,11 @@ class Filters(_Model):
 
 class LinkSettings(_Model):
     threshold: float = Field(0.8, gt=0, lt=1, description="confidence from which a lead matches an account")
+    different_names_need: list[Literal["domain", "phone", "street"]] = Field(
+        default_factory=lambda: ["domain", "phone"],
+        description="with lead_address: person, a lead whose company name differs from an account's matches it "
+                    "only when one of these agrees (a lead in the same city or building is a neighbour, not the "
+                    "company); [] turns the rule off")
     hierarchy_level: HierarchyLevel = "account"
     lead_address: Literal["person", "company"] = Field(
         "person", description="whose address and phone a lead carries: a person's (CRM leads) weighs "
@@ -148,12 +217,12 @@ class LinkSettings(_Model):
 
 
 def _default_dedupe_blocking() -> list[BlockingRuleSpec]:
-    """Duplicates share a domain, phone, name or acronym far more often than leads and their
-    accounts do, so fewer and tighter rules (measured on the generator: the rare-word and
-    sorted-neighbourhood rules found no duplicate the others missed, and the latter made 90%
-    of a million accounts' pairs; they stay, tight, for typos in other data)."""
+    """The keys both share, each record's two rarest name words (a frequent word is sub-blocked,
+    never dropped: a company present 250 times is still deduplicated) and the next name in
+    sorted order (a typo late in a name). Tighter than linking: a million accounts against
+    themselves make far more pairs than a tick's leads against them."""
     return _shared_key_blocking() + [
-        BlockingRuleSpec(rare_tokens=10, per_record=1),
+        BlockingRuleSpec(rare_tokens=20, per_record=2, window=2),
         BlockingRuleSpec(sorted_neighbourhood="name_key", window=1),
     ]
 
@@ -162,15 +231,19 @@ class DedupeSettings(_Model):
     blocking: list[BlockingRuleSpec] = Field(default_factory=_default_dedupe_blocking)
     threshold: float = Field(0.85, gt=0, lt=1, description="confidence from which two records are one company")
     name_levels: list[str] = Field(
-        default_factory=lambda: ["exact", "close", "acronym"],
+        default_factory=lambda: ["exact", "close", "acronym", "variant", "site", "contained"],
         description="how the names of two duplicates must agree (sharing a domain alone is more often "
                     "a parent and its business unit)")
     corroborated_name_levels: list[str] = Field(
         default_factory=lambda: ["subset", "similar"],
-        description="name agreement that also counts when other evidence in `corroborated_by` agrees")
+        description="name agreement that also counts when other evidence in `corroborated_by` agrees, or when "
+                    "neither record has any of that evidence")
     corroborated_by: list[Literal["phone", "street", "geo"]] = Field(
         default_factory=lambda: ["phone", "street", "geo"],
         description="evidence that lets overlapping names count (business listings)")
+    other_site: bool = Field(
+        True, description="two records whose streets differ are two sites, whatever their names and postal code, "
+                          "unless their phones agree")
     same_country: bool = Field(
         True, description="records in different countries are never duplicates (they are a company's "
                           "country units, kept apart for the hierarchy)")

@@ -30,6 +30,7 @@ READ_ONLY = {
     "Lead": {"IsConverted", "ConvertedAccountId", "ConvertedContactId",
              "ConvertedOpportunityId", "ConvertedDate"},
     "Opportunity": {"IsClosed", "IsWon"},
+    "Account": {"MasterRecordId"},
     "User": {"Name"},
 }
 # Fields a real org requires that the local schema leaves nullable.
@@ -40,7 +41,7 @@ DEFAULTED_ON_CREATE = {"OwnerId"}
 # Lookups whose target is not spelled in the field name.
 REFERENCES = {
     "OwnerId": ["User"], "CreatedById": ["User"], "LastModifiedById": ["User"],
-    "ManagerId": ["User"], "ParentId": ["Account"],
+    "ManagerId": ["User"], "ParentId": ["Account"], "MasterRecordId": ["Account", "Lead", "Contact"],
     "WhoId": ["Contact", "Lead"], "WhatId": ["Account", "Opportunity", "Campaign"],
     "ConvertedAccountId": ["Account"], "ConvertedContactId": ["Contact"],
     "ConvertedOpportunityId": ["Opportunity"],

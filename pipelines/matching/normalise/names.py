@@ -1,0 +1,142 @@
+"""Company names: legal forms, case, accents and punctuation removed; compact key, acronym, site.
+
+``cleanco`` knows legal forms in many languages ("GmbH & Co. KG", "S.A.", "Co., Ltd.");
+the rest is how one name gets typed many ways: case, accents, "&" for "and", a
+leading "The", common abbreviations ("Intl", "Tech"). Names of the form
+"Agency - Site" (a provider and one of its sites, a parent and a branch) also
+give their *site* part: "Chicago Commons Association - Nia Family Center" is
+listed elsewhere as "Nia Family Center".
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+from cleanco import clean as cleanco_clean
+
+from pipelines.matching.normalise.common import PUNCT, SPACES, ascii_lower, per_distinct
+
+# cleanco's legal-form terms ("ltd", "gmbh & co kg", "s a"...), looked up by their last
+# words instead of cleanco's scan of every term per name: the same data, about fifty
+# times faster, which matters for a million accounts.
+_LEGAL_TERMS: frozenset[tuple[str, ...]] = frozenset(tuple(parts) for _, parts in cleanco_clean.prepare_default_terms())
+_LONGEST_TERM = max(len(t) for t in _LEGAL_TERMS)
+
+
+def _strip_legal_forms(text: str) -> str:
+    """Remove legal forms, repeatedly ("Toyota Motor Co., Ltd." has two), keeping one word; at the
+    end, and at the start where some languages put them ("N.V. Vandermolen", "S.A. de C.V." aside)."""
+    parts = cleanco_clean.strip_tail(text).split()
+    norm = [cleanco_clean.strip_punct(p) for p in parts]
+    while len(parts) > 1:
+        for k in range(min(_LONGEST_TERM, len(parts) - 1), 0, -1):
+            if tuple(norm[-k:]) in _LEGAL_TERMS:
+                del parts[-k:], norm[-k:]
+                break
+        else:
+            break
+    while len(parts) > 1:
+        for k in range(min(_LONGEST_TERM, len(parts) - 1), 0, -1):
+            if tuple(norm[:k]) in _LEGAL_TERMS and "".join(norm[:k]).isalpha() and len("".join(norm[:k])) >= 2:
+                del parts[:k], norm[:k]
+                break
+        else:
+            break
+    return cleanco_clean.strip_tail(" ".join(parts))
+
+
+_APOSTROPHES = re.compile(r"['\u2019`\u00b4]")
+
+
+def _company(value: str) -> str | None:
+    # "Allison's" and "Allisons" are one word, not "allison s".
+    text = SPACES.sub(" ", ascii_lower(_APOSTROPHES.sub("", _PARENS.sub(" ", str(value)))))
+    # cleanco works best on the original punctuation ("Inc.", "S.A.", "GmbH & Co. KG"), so clean first...
+    text = _strip_legal_forms(text)
+    # ...then spell out "&", drop the remaining punctuation and a leading article.
+    text = text.replace("&", " and ").replace("+", " and ")
+    text = SPACES.sub(" ", PUNCT.sub(" ", text)).strip()
+    if text.startswith("the "):
+        text = text[4:]
+    return text or None
+
+
+company_name = per_distinct(_company)
+company_name.__doc__ = "Normalised company name: accents, case, legal form, punctuation, 'The', '&' removed."
+
+# Text in brackets is a note ("(KPE)", "(formerly Acme)", "(do not use)"), not the name.
+_PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+# " - ", " – ", " — ", " | " and ": " separate an agency or parent from a site; a hyphen inside a
+# word ("Coca-Cola") does not.
+_SITE_SEPARATOR = re.compile(r"\s+[-\u2013\u2014|]+\s+|:\s+")
+
+
+def _site(value: str) -> str | None:
+    parts = [p for p in _SITE_SEPARATOR.split(_PARENS.sub(" ", str(value))) if p.strip()]
+    if len(parts) < 2:
+        return None
+    site = _company(parts[-1])
+    return _abbreviated(site) if site else None
+
+
+name_site = per_distinct(_site)
+name_site.__doc__ = ("The site part of an 'Agency - Site' name in its comparison form "
+                     "('Chicago Commons - Nia Family Center' -> 'nia family center'); None for other names.")
+
+
+# --- Match forms: used only to compare records, never shown or written back. ---
+
+# Common abbreviations in company names, unified to one spelling so "Acme Intl
+# Technologies" and "Acme International Tech" compare equal. Short on purpose: a
+# word that is a legal form is cleanco's job, not this list's.
+NAME_ABBREVIATIONS: dict[str, str] = {
+    "international": "intl", "int'l": "intl", "internacional": "intl", "internationale": "intl",
+    "technologies": "tech", "technology": "tech", "technological": "tech", "technik": "tech",
+    "manufacturing": "mfg", "manufacturers": "mfg", "services": "svc", "service": "svc", "svcs": "svc",
+    "systems": "sys", "system": "sys", "solutions": "soln", "solution": "soln",
+    "associates": "assoc", "association": "assoc", "national": "natl", "brothers": "bros",
+    "laboratories": "labs", "laboratory": "labs", "lab": "labs", "industries": "ind", "industry": "ind",
+    "industrial": "ind", "management": "mgmt", "consulting": "consult", "consultants": "consult",
+    "department": "dept", "university": "univ", "saint": "st", "mount": "mt", "and": "&",
+}
+# Words that carry no identity: left out of acronyms and of rare-token blocking.
+NAME_STOPWORDS = frozenset({"&", "and", "of", "the", "for", "de", "la", "le", "des", "du", "der", "die", "und", "y", "et", "a"})
+
+
+def _abbreviated(normalised: str) -> str | None:
+    return " ".join(NAME_ABBREVIATIONS.get(t, t) for t in str(normalised).split()) or None
+
+
+abbreviated = per_distinct(_abbreviated)
+abbreviated.__doc__ = "A :func:`company_name` result with common abbreviations unified ('international' -> 'intl')."
+
+
+def name_match(names: pd.Series) -> pd.Series:
+    """Company name in its comparison form: normalised as :func:`company_name`, common
+    abbreviations unified ('International' and 'Intl' both become 'intl')."""
+    return abbreviated(company_name(names))
+
+
+def _acronym(value: str) -> str | None:
+    """First letters of the identifying words of a normalised multi-word name."""
+    words = [t for t in str(value).replace("&", " ").split() if t not in NAME_STOPWORDS]
+    if len(words) < 2:
+        return None
+    initials = "".join(w[0] for w in words if w[0].isalnum())
+    return initials if len(initials) >= 2 else None
+
+
+acronym_of = per_distinct(_acronym)
+acronym_of.__doc__ = "Acronym of a :func:`company_name` result (see :func:`acronym`)."
+
+
+def acronym(names: pd.Series) -> pd.Series:
+    """Acronym of a company name, from its *full* words: 'International Business Machines' -> 'ibm'.
+
+    Built before abbreviations are unified ('intl' would spoil the initials). One-word
+    names have no acronym; they may *be* one.
+    """
+    return acronym_of(company_name(names))
+
+

@@ -1,0 +1,109 @@
+"""Phone numbers: E.164 where the number is complete, and the local number where it is not.
+
+Many records keep a number without its area code (``227-1000``, the way a local
+listing prints it), or with an area code that changed (an area-code split moves a
+number from 312 to 773). :func:`phone_e164` reads complete numbers with
+``phonenumbers``; :func:`phone_local` keeps the last seven digits of any number
+with at least seven, so two records that share a number still agree on it, as
+weaker evidence. A value that is not a number at all is unknown, never different.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import phonenumbers
+
+LOCAL_DIGITS = 7  # a NANP subscriber number (exchange + line); the tail of most national numbers
+
+def phone_e164(phones: pd.Series, countries: pd.Series | None = None, default_country: str = "US") -> pd.Series:
+    """Phone numbers in E.164 (``+12134671108``), read with each row's ISO country, else ``default_country``.
+
+    Numbers written with a ``+`` prefix keep their own country. Extensions are dropped (a
+    company's switchboard is the same company). Values that are not a valid number for the
+    country give None (so a caller can try another country).
+
+    Plain national numbers (digits and separators only, the bulk of CRM data) are read in
+    vectorised form with phonenumbers' own metadata for the region (country code, national
+    prefix, possible lengths); everything else goes through ``phonenumbers.parse``.
+    """
+    phones = pd.Series(phones)
+    if countries is None:
+        countries = pd.Series(None, index=phones.index, dtype=object)
+    countries = pd.Series(countries, index=phones.index)
+    region = countries.astype(object).where(countries.notna(), default_country).astype(str).str.upper()
+    text = phones.astype("string").str.strip()
+    out = pd.Series(None, index=phones.index, dtype=object)
+    plain = text.str.fullmatch(r"[\d\s().\-/]{6,}").fillna(False).astype(bool)
+    plain &= ~text.str.lstrip("( ").str.startswith(("00", "011")).fillna(False).astype(bool)  # international dialling
+    digits = text.str.replace(r"\D", "", regex=True)
+    for reg in region[plain].unique():
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(reg)
+        if meta is None or meta.general_desc is None:
+            continue
+        rows = plain & (region == reg)
+        nat = digits[rows]
+        lengths = set(meta.general_desc.possible_length or ())
+        valid = meta.general_desc.national_number_pattern
+        cc, prefix = str(meta.country_code), meta.national_prefix or ""
+        if prefix:
+            strip = nat.str.startswith(prefix) & (nat.str.len() - len(prefix)).isin(lengths)
+            nat = nat.where(~strip, nat.str[len(prefix):])
+        ok = nat.str.len().isin(lengths)
+        if valid:
+            ok &= nat.str.fullmatch(valid).fillna(False).astype(bool)
+        out[ok[ok].index] = "+" + cc + nat[ok]
+    # International format (+CC ...): the country code is the first 1-3 digits that name one.
+    plus = text.str.fullmatch(r"\+[\d\s().\-/]{6,}").fillna(False).astype(bool) & out.isna()
+    for size in (1, 2, 3):
+        rows = plus & out.isna()
+        if not rows.any():
+            break
+        codes = digits[rows].str[:size]
+        for code in codes.unique():
+            regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(code)) if code.isdigit() else None
+            meta = phonenumbers.PhoneMetadata.metadata_for_region(regions[0]) if regions else None
+            if meta is None or meta.general_desc is None or not meta.general_desc.national_number_pattern:
+                continue
+            these = codes[codes == code].index
+            nat = digits[these].str[size:]
+            ok = nat.str.len().isin(set(meta.general_desc.possible_length or ())) & nat.str.fullmatch(
+                meta.general_desc.national_number_pattern).fillna(False).astype(bool)
+            out[ok[ok].index] = "+" + code + nat[ok]
+    slow = phones.notna() & out.isna() & text.str.contains(r"\d", regex=True).fillna(False)
+    if slow.any():
+        frame = pd.DataFrame({"p": phones[slow].values, "c": region[slow].values})
+        pairs = frame.drop_duplicates().copy()
+        pairs["e164"] = [_phone(p, c) for p, c in pairs.itertuples(index=False)]
+        out[slow] = frame.merge(pairs, on=["p", "c"], how="left")["e164"].to_numpy()
+    return out.where(out.notna(), None)
+
+
+def _phone(value: object, region: str) -> str | None:
+    text = str(value).strip()
+    if not any(ch.isdigit() for ch in text):
+        return None
+    try:
+        number = phonenumbers.parse(text, str(region).upper() if region else None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_EXTENSION = r"(?i)\s*(?:x|ext\.?|extension|#)\s*\d{1,6}\s*$"
+
+
+def phone_local(phones: pd.Series, e164: pd.Series | None = None) -> pd.Series:
+    """The last :data:`LOCAL_DIGITS` digits of each number (extension dropped): of its E.164 form
+    when known, else of whatever digits it was written with. None below seven digits and for a
+    run of one repeated digit (``0000000``, a placeholder)."""
+    phones = pd.Series(phones)
+    text = phones.astype("string").str.replace(_EXTENSION, "", regex=True)
+    digits = text.str.replace(r"\D", "", regex=True)
+    if e164 is not None:
+        known = pd.Series(e164, index=phones.index).astype("string")
+        digits = known.str.replace(r"\D", "", regex=True).where(known.notna(), digits)
+    tail = digits.str[-LOCAL_DIGITS:]
+    ok = (digits.str.len() >= LOCAL_DIGITS) & ~tail.str.fullmatch(r"(\d)\1*").fillna(True)
+    return tail.astype(object).where(ok.fillna(False).astype(bool), None)

@@ -1,0 +1,168 @@
+"""Street lines split into the parts two spellings of one address agree on.
+
+"1200 S Dr. Rosa Parks Blvd", "1200 SOUTH DOCTOR ROSA PARKS BOULEVARD (m/c 12) Rm. 301"
+and "1200 S Parks" are one building written three ways. Compared as whole strings
+they look different; compared part by part they agree where it matters: the
+house number, and a street name one of which contains the other. So every line
+is split into
+
+- ``house_number``: the first number (``1200``, ``12-14`` -> ``12``), or a trailing one as
+  most of Europe writes it ("Hauptstr. 12"), or a PO box number;
+- ``street_name``: the name's words, ordinals as digits ("Ninth" -> ``9th``), without
+  the street type and the directions; ``street_key`` is the same without spaces, so a
+  name typed as one word ("OldMill") still agrees;
+- ``street_type`` and ``direction``: USPS Publication 28 abbreviations (``AVE``, ``N``);
+- ``unit``: the suite, room, floor or apartment ("Ste 200", "Rm. 301", "#4"), kept
+  apart because two companies in one office building differ only there; text in
+  parentheses (mail stops, "(m/c 12)") is dropped.
+
+The Publication 28 tables are ``usaddress-scourgify``'s, not a list of our own. The
+regular shape (number, name, type) is split by those tables directly; a line that
+does not start with its number is handed to ``usaddress``'s trained parser, which is
+slower (about 10,000 lines a second) but reads intersections, leading units and
+other irregular forms.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import pandas as pd
+import usaddress
+from scourgify import address_constants as pub28
+
+from pipelines.matching.normalise.common import ascii_lower
+
+STREET_PARTS = ("house_number", "street_name", "street_key", "street_type", "direction", "unit")
+
+_TYPES = {k.lower(): v.lower() for k, v in pub28.STREET_TYPE_ABBREVIATIONS.items()}
+_DIRECTIONS = {k.lower(): v.lower() for k, v in pub28.DIRECTIONAL_REPLACEMENTS.items()}
+_DIRECTIONS.update({v.lower(): v.lower() for v in pub28.DIRECTIONAL_REPLACEMENTS.values()})
+_DIRECTIONS.update({k.lower().replace("-", ""): v.lower() for k, v in pub28.AMBIGUOUS_DIRECTIONALS.items()})
+# Unit designators of Publication 28 that never start a street name ("Front St", "Key Largo",
+# "Lower Wacker Dr" and "Upper Ave" keep theirs), with the designator they abbreviate to.
+_AMBIGUOUS_UNITS = {"front", "frnt", "key", "lobby", "lbby", "lot", "lower", "lowr", "pier", "rear", "side", "slip",
+                    "space", "spc", "stop", "upper", "uppr", "basement", "bsmt", "trailer", "trlr", "hanger", "hngr",
+                    "penthouse", "ph"}
+_UNIT_WORDS = sorted(
+    {w.lower() for pair in pub28.OCCUPANCY_TYPE_ABBREVIATIONS.items() for w in pair} - _AMBIGUOUS_UNITS,
+    key=len, reverse=True)
+_UNIT = re.compile(r"(?:\b(?:" + "|".join(_UNIT_WORDS) + r")\b\.?\s*(?:#|no\b\.?)?|#)\s*([a-z]?\d+[a-z]?|[a-z])\b"
+                   r"|\b(\d+)(?:st|nd|rd|th)\s+(?:fl|floor)\b")
+_PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_NOT_WORD = re.compile(r"[^a-z0-9/]+")
+_NUMBER = re.compile(r"^(\d+)[a-z]?(?:[-/]\d+[a-z]?)?$")
+_RANGE = re.compile(r"^(\d+[a-z]?)\s*-\s*\d+[a-z]?\b")
+_PO_BOX = re.compile(r"^(?:p\s?o|post office)\s+box\s+(\w+)")
+
+# Ordinal words -> digits, the way Publication 28 writes numbered streets ("Ninth" -> "9th").
+_UNITS_WORDS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+                "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
+                "eighteenth", "nineteenth", "twentieth"]
+
+
+def _ordinal_suffix(n: int) -> str:
+    return "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+
+
+_ORDINALS = {w: f"{i}{_ordinal_suffix(i)}" for i, w in enumerate(_UNITS_WORDS, 1)}
+# Words of a street name written two ways: "St. Louis Ave" / "Saint Louis Avenue".
+_NAME_WORDS = {"saint": "st", "mount": "mt", "fort": "ft", "doctor": "dr", "avenue": "ave"} | _ORDINALS
+
+
+def _name_word(word: str) -> str:
+    if word.isdigit():  # "123 9 Ave": a bare number as the street name is an ordinal
+        return f"{int(word)}{_ordinal_suffix(int(word))}"
+    word = _NAME_WORDS.get(word, word)
+    return word[:-7] + "str" if word.endswith("strasse") else word  # Hauptstrasse / Hauptstr.
+
+
+def _split(text: str) -> tuple[str | None, list[str], str | None, str | None]:
+    """(house number, name words, type, direction) of a line without its unit."""
+    tokens = text.split()
+    if not tokens:
+        return None, [], None, None
+    number = None
+    box = _PO_BOX.match(" ".join(tokens))
+    if box:
+        return box.group(1), ["po", "box"], None, None
+    first = _NUMBER.match(tokens[0])
+    if first:
+        number, tokens = first.group(1), tokens[1:]
+    elif len(tokens) > 1 and (last := _NUMBER.match(tokens[-1])):
+        number, tokens = last.group(1), tokens[:-1]
+    direction = street_type = None
+    if len(tokens) > 1 and tokens[0] in _DIRECTIONS:
+        direction, tokens = _DIRECTIONS[tokens[0]], tokens[1:]
+    if len(tokens) > 1 and tokens[-1] in _DIRECTIONS:
+        direction, tokens = direction or _DIRECTIONS[tokens[-1]], tokens[:-1]
+    if len(tokens) > 1 and tokens[-1] in _TYPES:
+        street_type, tokens = _TYPES[tokens[-1]], tokens[:-1]
+    if len(tokens) > 1 and tokens[-1] in _DIRECTIONS:  # "12 Main St NW" after its type
+        direction, tokens = direction or _DIRECTIONS[tokens[-1]], tokens[:-1]
+    return number, [_name_word(t) for t in tokens], street_type, direction
+
+
+_USADDRESS_NAME = ("StreetNamePreModifier", "StreetNamePreType", "StreetName")
+
+
+def _with_usaddress(raw: str) -> tuple[str | None, list[str], str | None, str | None, str | None] | None:
+    """usaddress's reading of an irregular line, or None when it cannot tag it either."""
+    try:
+        tagged, _kind = usaddress.tag(raw)
+    except usaddress.RepeatedLabelError:
+        return None
+    number = tagged.get("AddressNumber")
+    if not number or not any(tagged.get(k) for k in _USADDRESS_NAME):
+        return None
+    name = " ".join(tagged[k] for k in _USADDRESS_NAME if tagged.get(k))
+    unit = tagged.get("OccupancyIdentifier")
+    number_match = _NUMBER.match(ascii_lower(number))
+    text = _NOT_WORD.sub(" ", ascii_lower(name)).split()
+    street_type = _TYPES.get(ascii_lower(tagged.get("StreetNamePostType", "")).strip("."))
+    direction = _DIRECTIONS.get(ascii_lower(tagged.get("StreetNamePreDirectional")
+                                            or tagged.get("StreetNamePostDirectional") or "").strip("."))
+    return (number_match.group(1) if number_match else None, [_name_word(t) for t in text], street_type, direction,
+            _NOT_WORD.sub("", ascii_lower(unit)).lstrip("#") if unit else None)
+
+
+@functools.lru_cache(maxsize=65536)
+def parse_street(value: str) -> tuple[str | None, str | None, str | None, str | None, str | None, str | None]:
+    """The :data:`STREET_PARTS` of one street line (see the module docstring)."""
+    text = _PARENS.sub(" ", ascii_lower(value).replace("ß", "ss"))
+    text = _RANGE.sub(r"\1", text.strip())  # "4300-4310 W Fullerton": the first number of a range
+    unit = None
+    found = _UNIT.search(text)
+    if found:
+        unit = found.group(1) or found.group(2)
+        text = _UNIT.sub(" ", text)
+    text = _NOT_WORD.sub(" ", re.sub(r"(?<!\d)/|/(?!\d)", " ", text)).strip()
+    number, name, street_type, direction = _split(text)
+    if number is None and any(c.isdigit() for c in text):
+        parsed = _with_usaddress(str(value))
+        if parsed is not None:
+            number, name, street_type, direction, unit = parsed[0], parsed[1], parsed[2], parsed[3], parsed[4] or unit
+    street_name = " ".join(name) or None
+    return number, street_name, "".join(name) or None, street_type, direction, unit
+
+
+def parse_streets(values: pd.Series) -> pd.DataFrame:
+    """:data:`STREET_PARTS` for each street line (None where a part is absent), one row per value."""
+    values = pd.Series(values)
+    uniques = values.dropna().unique()
+    parts = pd.DataFrame([parse_street(v) for v in uniques], columns=list(STREET_PARTS), index=uniques, dtype=object)
+    out = parts.reindex(values.to_numpy())
+    out.index = values.index
+    return out.astype(object).where(out.notna(), None)
+
+
+def street(values: pd.Series) -> pd.Series:
+    """Street lines in one form, unit left out: '8358 Sunset Boulevard West' -> '8358 sunset blvd w'."""
+    parts = parse_streets(values)
+    line = pd.Series("", index=parts.index, dtype=object)
+    for col in ("house_number", "street_name", "street_type", "direction"):
+        part = parts[col].fillna("")
+        line = (line + " " + part).str.strip()
+    line = line.str.replace(r"\s+", " ", regex=True)
+    return line.where(line != "", None)

