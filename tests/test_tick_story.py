@@ -139,3 +139,23 @@ def test_explain_finds_a_lead_by_email_or_company_and_says_where_it_went(world, 
     listed = CliRunner().invoke(cli, ["explain"])
     for lead in (leads["converted"], leads["broken"], leads["owned"]):
         assert lead in listed.output
+
+
+def test_preview_routes_a_hypothetical_lead_and_writes_nothing(world, monkeypatch):
+    from pipelines.cli import cli
+
+    pipeline, _, _, _ = world
+    monkeypatch.setenv("LEADROUTE_WAREHOUSE", str(pipeline.warehouse))
+    monkeypatch.setenv("LEADROUTE_RULES", str(RULES))
+    before = pipeline.warehouse.read_bytes()
+    result = CliRunner().invoke(cli, ["preview", "--company", "Globex", "--email", "anna@globex.de",
+                                      "--country", "Germany", "--last-name", "Berg"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Preview under the working-tree rules (") and lines[0].endswith("nothing was written.")
+    assert "  enriched: country_code = DE" in result.output
+    assert "  decided by: europe_country" in lines
+    assert lines[-1] == "  would go to: Lukas Schneider", "Germany is Lukas's in tables/europe.csv"
+    assert pipeline.warehouse.read_bytes() == before, "the warehouse is untouched"
+    unknown = CliRunner().invoke(cli, ["preview", "--shoe-size", "44"])
+    assert unknown.exit_code == 2 and "unknown lead field '--shoe-size'; fields: " in unknown.stderr

@@ -17,7 +17,7 @@ import click
 COMMANDS = {
     "demo": "demo", "tick": "tick", "validate": "rules", "rules": "rules", "explain": "explain",
     "report": "report", "pools": "pools", "dedupe": "matching", "match": "matching", "eval": "matching",
-    "diff": "diff", "backfill": "backfill", "crm": "crm",
+    "diff": "diff", "backfill": "backfill", "crm": "crm", "preview": "preview",
 }
 
 

@@ -158,7 +158,7 @@ def explain(con: duckdb.DuckDBPyConnection, lead_id: str) -> str | None:
         trace = json.loads(d["trace"]) if isinstance(d["trace"], str) else {}
         if isinstance(trace.get("reroute"), dict) and trace["reroute"].get("why"):
             lines.append(f"  why it moved: {words.unlist(trace['reroute']['why'])}")
-        lines += _trace_lines(trace, d["step"], "  ")
+        lines += trace_lines(trace, d["step"], "  ")
         target = f"queue {d['queue']}" if isinstance(d["queue"], str) else _name(con, d["owner_id"])
         lines.append(f"  routed to: {target}")
         if isinstance(d.get("replaces_decision_id"), str):
@@ -259,7 +259,7 @@ def _blocked_lines(con: duckdb.DuckDBPyConnection, lead_id: str) -> list[str]:
     return [f"  not moved ({r.kind.replace('_', ' ')}, {_when(r.last_blocked_at)}): {r.reason}" for r in rows.itertuples()]
 
 
-def _trace_lines(trace: dict, step: str, indent: str) -> list[str]:
+def trace_lines(trace: dict, step: str, indent: str) -> list[str]:
     """A stored trace in words; a nested flow's trace (``via``) is explained below it, indented.
 
     The steps passed over come first, folded into one line: those whose condition did not hold,
@@ -285,7 +285,7 @@ def _trace_lines(trace: dict, step: str, indent: str) -> list[str]:
     via = trace.get("via")
     if via:
         lines.append(f"{indent}then routed through the {via.get('entry', 'new')} flow:")
-        lines += _trace_lines(via, via.get("decided_by", ""), indent + "  ")
+        lines += trace_lines(via, via.get("decided_by", ""), indent + "  ")
     elif trace.get("detail"):
         lines.append(f"{indent}how: {words.unlist(trace['detail'])}")
     if trace.get("evidence"):
