@@ -32,7 +32,7 @@ import pandas as pd
 
 from pipelines.matching.classify import frequency_column
 from pipelines.matching.cluster import resolve
-from pipelines.matching.index import KeyTable
+from pipelines.matching.index import KeyTable, blocking_report, describe_blocking
 from pipelines.matching.labels import Labels
 from pipelines.matching.link import Linker
 from pipelines.matching.settings import MatchingSettings
@@ -177,6 +177,8 @@ def dedupe_table(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, tab
     ids = values.index.to_numpy()
     pairs = deduper.linker.candidates(con, table, table)
     progress(f"{len(pairs):,} candidate pairs among {len(ids):,} records")
+    for line in describe_blocking(blocking_report(con, deduper.linker.rules, table, table, pairs)):
+        progress(line)
     known = labels.duplicates if labels is not None and len(labels.duplicates) else None
     params = deduper.linker.learn(con, table, table, pairs=pairs, labels=known, progress=progress)
     for line in params.describe():

@@ -268,6 +268,18 @@ def blocking_report(con: duckdb.DuckDBPyConnection, rules: list[BlockingRule], l
     return pd.DataFrame(rows)
 
 
+def describe_blocking(report: pd.DataFrame) -> list[str]:
+    """One line per rule for people: pairs proposed, how many only it found, blocks sub-blocked."""
+    lines = []
+    for r in report.itertuples(index=False):
+        line = f"blocking {r.rule}: {r.pairs:,} pairs ({r.only_this_rule:,} only by this rule)"
+        if r.sub_blocked_blocks:
+            line += (f"; {r.sub_blocked_blocks:,} block(s) over the cap sub-blocked ({r.records_in_them:,} records), "
+                     "none dropped")
+        lines.append(line)
+    return lines
+
+
 def rule_names(rules: list[BlockingRule], masks: pd.Series) -> pd.Series:
     """``blocked_by`` bit masks -> comma-separated rule labels."""
     out = pd.Series("", index=masks.index, dtype=object)

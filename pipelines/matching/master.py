@@ -31,7 +31,7 @@ import pandas as pd
 from pipelines.matching import parameters as model_store
 from pipelines.matching.dedupe import Deduper, entity_frequencies
 from pipelines.matching.hierarchy import build_hierarchy
-from pipelines.matching.index import KeyTable
+from pipelines.matching.index import KeyTable, blocking_report, describe_blocking
 from pipelines.matching.keys import KEY_VERSION, match_keys
 from pipelines.matching.settings import MatchingSettings
 from pipelines.stage import RunInfo, StageResult
@@ -175,6 +175,8 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, 
         labels = None
         if full:
             pairs = deduper.linker.candidates(con, KEYS, KEYS)
+            for line in describe_blocking(blocking_report(con, deduper.linker.rules, KEYS, KEYS, pairs)):
+                progress(line)
             params, _ = dedupe_model(con, settings, deduper, run, full=True, pairs=pairs, progress=progress)
             ids, values = _key_values(con, deduper)
             ones = {k: pd.Series(dtype=float) for k in deduper.frequency_keys()}
@@ -275,7 +277,9 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
         result.counts = {"accounts_changed": 0, "master_rows": int(master_rows)}
         return result
     clock, cpu = time.perf_counter(), time.process_time()
-    pairs_found, params, labels = find_duplicates(con, settings, changed, removed, run, full=full)
+    notes: list[str] = []
+    pairs_found, params, labels = find_duplicates(con, settings, changed, removed, run, full=full,
+                                                  progress=notes.append)
     seconds["duplicates"] = time.perf_counter() - clock
     cpu_seconds["duplicates"] = time.process_time() - cpu
     clock, cpu = time.perf_counter(), time.process_time()
@@ -289,6 +293,10 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
     result.details["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     result.details["cpu_seconds"] = {k: round(v, 2) for k, v in cpu_seconds.items()}
     result.details["model"] = params.describe()
+    for key, prefix in (("blocking", "blocking "), ("learning", "EM on ")):
+        lines = [n for n in notes if n.startswith(prefix)]
+        if lines:
+            result.details[key] = lines
     issues = built[built["hierarchy_issue"].notna()]
     dup = built[built["cluster_size"] > 1]
     result.counts = {
