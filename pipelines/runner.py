@@ -88,7 +88,7 @@ def run_job(job_name: str, *, resources: dict | None = None, instance: dg.Dagste
         else:
             continue
         name = event.asset_key.to_user_string()
-        values = {k: getattr(v, "value", v) for k, v in event.metadata.items()}
+        values = {k: plain(v) for k, v in event.metadata.items()}
         if event.partition and name in metadata:  # one event per day: the run's numbers are their sums
             for k, v in values.items():
                 old = metadata[name].get(k)
@@ -108,6 +108,13 @@ def run_job(job_name: str, *, resources: dict | None = None, instance: dg.Dagste
     return TickOutcome(result.run_id, result.success and not failures, seconds, failures, skipped, metadata, checks)
 
 
+def plain(value):
+    """A metadata value as plain Python: a table as a list of row dicts, anything else its ``value``."""
+    if isinstance(value, dg.TableMetadataValue):
+        return [dict(r.data) for r in value.records]
+    return getattr(value, "value", value)
+
+
 def _listener(on_event: Callable[[StageEvent], None]):
     """A Dagster event listener that turns step events into :class:`StageEvent` (called in the run's thread)."""
     pending: dict[str, dict] = {}
@@ -122,7 +129,7 @@ def _listener(on_event: Callable[[StageEvent], None]):
             on_event(StageEvent("start", step))
         elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
             mat = event.step_materialization_data.materialization
-            pending[step] = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+            pending[step] = {k: plain(v) for k, v in mat.metadata.items()}
         elif kind == dg.DagsterEventType.STEP_SUCCESS:
             md = pending.pop(step, {})
             rows = md.get("dagster/row_count")

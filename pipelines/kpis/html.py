@@ -128,7 +128,8 @@ def _now(k: Kpis, chart: _Charts) -> list[Section]:
         day2 = Section("Day 2: after the first assignment", "Of the assignments whose SLA was judged (touched or "
                        "missed), the share touched in time.")
         if len(d.sla_per_rep):
-            day2.charts.append(chart(charts.bars(d.sla_per_rep, "rep", "compliance_pct", "SLA compliance per rep", "%")))
+            day2.charts.append(chart(charts.bars(d.sla_per_rep, "rep", "compliance_pct", "First-touch SLA compliance per rep",
+                                                 "%")))
         day2.tables += [("per SLA and pool", frame(d.sla)), ("reroutes by reason", frame(d.reroutes)),
                         ("leakage per rep (never touched, past their SLA)", frame(d.leakage))]
         out.append(day2)
