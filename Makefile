@@ -9,7 +9,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster
 export GX_ANALYTICS_ENABLED := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo tick dev test bench validate lock clean
+.PHONY: install demo tick dev prod-up prod-down prod-status test bench validate lock clean
 
 $(BIN)/leadroute: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,15 @@ tick: install $(DAGSTER_HOME)/dagster.yaml
 
 dev: install $(DAGSTER_HOME)/dagster.yaml  ## the Dagster UI on 127.0.0.1:3000 with the schedule on
 	$(BIN)/dg dev -h 127.0.0.1 -p 3000
+
+prod-up: install  ## the production topology here: PostgreSQL, code servers, daemon, webserver on 127.0.0.1:3000
+	$(BIN)/leadroute prod up
+
+prod-down: install  ## stop it (runs in progress finish first, up to a minute)
+	$(BIN)/leadroute prod down
+
+prod-status: install
+	$(BIN)/leadroute prod status
 
 validate: install
 	$(BIN)/leadroute validate

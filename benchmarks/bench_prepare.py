@@ -46,7 +46,9 @@ def messy_leads(n: int, seed: int, now: datetime) -> pd.DataFrame:
         out = np.array(values, dtype=object)[rng.choice(len(values), n, p=p)]
         return np.where(rng.random(n) < fill, out, None)
 
-    ids = np.char.add("00Q", np.char.zfill(np.arange(1, n + 1).astype(str), 15))
+    from pipelines.demo.text import make_ids
+
+    ids = make_ids("Lead", 1, n)  # real 18-character ids, as the demo's
     filled = rng.random(n) < 0.85
     slot = rng.integers(0, 4, n)
     ind = pick(INDUSTRY)
@@ -76,7 +78,7 @@ def messy_leads(n: int, seed: int, now: datetime) -> pd.DataFrame:
         "NumberOfEmployees": np.where(rng.random(n) < 0.4, rng.integers(1, 20000, n).astype(str), None),
         "Employees__c": pick(EMPLOYEES_TEXT, [.2, .2, .15, .15, .15, .149, .001], fill=0.35),
         "AnnualRevenue": np.where(rng.random(n) < 0.2, (rng.random(n) * 1e9).round(-3).astype(str), None),
-        "Status": "New", "OwnerId": "00G000000000000001", "IsConverted": "0", "IsDeleted": "0",
+        "Status": "New", "OwnerId": "00G000000000001EAA", "IsConverted": "0", "IsDeleted": "0",
         "CreatedDate": "2026-11-20T14:00:00.000+0000",
         "_modstamp": now, "_extracted_at": now, "_run_id": "bench",
     })

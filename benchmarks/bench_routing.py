@@ -74,7 +74,7 @@ EXTRA_STEPS = """
           - {field: lead.product_interest, includes_any: [security]}
           - {field: lead.description, contains_word: [soc 2, zero trust]}
       assign: user
-      user: "005000000000000013"
+      user: "005000000000013AAA"
     - step: naics_vertical
       when: {field: account.naics_code, is_not_empty}
       assign: table
@@ -87,7 +87,7 @@ EXTRA_STEPS = """
     - step: french_speakers
       when: {field: lead.language, in: [fr]}
       assign: user
-      user: "005000000000000016"
+      user: "005000000000016AAA"
     - step: created_by_rep
       when: {field: lead.creator_role, in: [AE, SDR]}
       assign: user_in_field
@@ -106,7 +106,7 @@ EXTRA_STEPS = """
     - step: partner_referral
       when: {field: lead.lead_source, equals: Partner Referral}
       assign: user
-      user: "005000000000000001"
+      user: "005000000000001AAA"
 """
 
 
@@ -118,12 +118,12 @@ def build_rules(target: Path) -> Path:
     flow = flow.replace("\nflows:\n", EXTRA_TABLES + "\nflows:\n", 1)
     flow = flow.replace("    # -- Territories for the rest", EXTRA_STEPS.strip("\n") + "\n\n    # -- Territories for the rest", 1)
     (rules / "flow.yaml").write_text(flow)
-    owners = ["005000000000000010", "005000000000000012", "005000000000000013", "005000000000000018"]
+    owners = ["005000000000010AAA", "005000000000012AAA", "005000000000013AAA", "005000000000018AAA"]
     rng = np.random.default_rng(1)
     codes = sorted({str(c) for c in rng.integers(11, 99, 60)} | {str(c) for c in rng.integers(1100, 9999, 140)})
     pd.DataFrame({"code": codes, "owner": rng.choice(owners, len(codes))}).to_csv(rules / "tables/naics_prefixes.csv", index=False)
-    bands = [("US", 5000, 19999, owners[0]), ("US", 20000, "", "005000000000000001"), ("DE", 5000, "", "005000000000000015"),
-             ("", 5000, "", "005000000000000018")]
+    bands = [("US", 5000, 19999, owners[0]), ("US", 20000, "", "005000000000001AAA"), ("DE", 5000, "", "005000000000015AAA"),
+             ("", 5000, "", "005000000000018AAA")]
     pd.DataFrame(bands, columns=["region", "employees_from", "employees_to", "owner"]).to_csv(rules / "tables/size_bands.csv", index=False)
     return rules
 
@@ -159,7 +159,7 @@ def synthetic_frame(n: int, rules_dir: Path, seed: int = 7) -> tuple[pd.DataFram
     df["account.naics_code"] = np.where(rng.random(n) < .1, rng.integers(110000, 999999, n).astype(str), None)
     df["lead.language"] = pick(["fr", "de", None], [.03, .05, .92])
     df["lead.creator_role"] = pick(["SDR", None], [.02, .98])
-    df["lead.created_by_id"] = np.where(df["lead.creator_role"].notna(), "005000000000000041", None)
+    df["lead.created_by_id"] = np.where(df["lead.creator_role"].notna(), "005000000000041AAA", None)
     df["lead.title"] = pick(["CTO", "Student", None], [.3, .02, .68])
     matched = rng.random(n) < .35
     df["match.matched"] = matched
@@ -168,19 +168,19 @@ def synthetic_frame(n: int, rules_dir: Path, seed: int = 7) -> tuple[pd.DataFram
     df["account.account_id"] = np.where(matched, [f"001{i % 5000:015d}" for i in range(n)], None)
     df["account.master_id"] = df["account.account_id"]
     df["account.name"] = np.where(matched, "Account " + df["lead.company_norm"], None)
-    ae = np.array(["005000000000000010", "005000000000000011", "005000000000000012", "005000000000000090"], dtype=object)
+    ae = np.array(["005000000000010AAA", "005000000000011AAA", "005000000000012AAA", "005000000000090AAA"], dtype=object)
     df["account.owner_id"] = np.where(matched, rng.choice(ae, n), None)
-    df["account.ultimate_parent_owner_id"] = np.where(matched, "005000000000000001", None)
-    df["account.csm_id"] = np.where(acc_type == "Customer", pick(["005000000000000020", "005000000000000021", None]), None)
-    df["account.adr_id"] = np.where(acc_type == "Non-Target", pick(["005000000000000030", "005000000000000031"]), None)
+    df["account.ultimate_parent_owner_id"] = np.where(matched, "005000000000001AAA", None)
+    df["account.csm_id"] = np.where(acc_type == "Customer", pick(["005000000000020AAA", "005000000000021AAA", None]), None)
+    df["account.adr_id"] = np.where(acc_type == "Non-Target", pick(["005000000000030AAA", "005000000000031AAA"]), None)
     df["account.postal_code"] = np.where(matched, df["lead.postal_code_norm"], None)
     df["account.open_opportunity_stages"] = np.where(matched & (rng.random(n) < .1), pick(["Scoping", "Negotiation;Prospecting"]), None)
     df["account.hierarchy_path"] = np.where(matched, "001P00000000000001 > " + df["account.account_id"].astype(str), None)
-    df["match.matched_lead_owner_id"] = np.where(~matched & (rng.random(n) < .05), "005000000000000030", None)
+    df["match.matched_lead_owner_id"] = np.where(~matched & (rng.random(n) < .05), "005000000000030AAA", None)
     df["match.matched_lead_owner_role"] = np.where(df["match.matched_lead_owner_id"].notna(), "ADR", None)
     # Every account on a hierarchy path, as frame.load_related gives them: the group and the matched accounts.
     own = df.loc[matched, ["account.account_id", "account.owner_id", "account.name"]].drop_duplicates("account.account_id")
-    accounts = pd.concat([pd.DataFrame({"account.account_id": ["001P00000000000001"], "account.owner_id": ["005000000000000001"],
+    accounts = pd.concat([pd.DataFrame({"account.account_id": ["001P00000000000001"], "account.owner_id": ["005000000000001AAA"],
                                         "account.name": ["Parent Group"], "account.employees": [25000]}),
                           own.assign(**{"account.employees": 300})], ignore_index=True)
     accounts.index = accounts["account.account_id"].to_numpy()

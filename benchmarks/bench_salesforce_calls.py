@@ -45,7 +45,7 @@ def run(n: int, rules: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp, Emulator() as emu:
         tmp = Path(tmp)
         builder = CrmBuilder(tmp / "crm.sqlite", T0 - timedelta(days=1), rules_dir=rules)
-        owner = "005000000000000010"
+        owner = "005000000000010AAA"
         accounts = [builder.account(f"Account {i}", website=f"account{i}.example", owner=owner) for i in range(20)]
         inbound = builder.queue_ids["Inbound_Leads"]
         builder.close()

@@ -17,7 +17,10 @@ from datetime import date
 
 import dagster as dg
 
-from pipelines.defs.policy import build_defs, runs_in_progress, status_words
+from pipelines.defs.policy import build_defs, fail_dead_runs, runs_in_progress, status_words
+from pipelines.defs.resources import default_resources
+from pipelines.warehouse import writer
+from pipelines.warehouse.errors import WarehouseBusy
 
 # The run tags Dagster reads a partition range from (what a UI backfill with a single-run policy sets).
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -33,6 +36,7 @@ class TickOutcome:
     skipped: list[str] = field(default_factory=list)  # assets not materialized (e.g. a blocking check failed)
     metadata: dict[str, dict] = field(default_factory=dict)  # asset -> metadata values
     failed_checks: dict[str, str] = field(default_factory=dict)  # check name -> what it said
+    dead_runs: list[str] = field(default_factory=list)  # runs found dead and marked failed before this one
 
 
 @dataclass
@@ -59,15 +63,31 @@ def run_job(job_name: str, *, resources: dict | None = None, instance: dg.Dagste
             on_event: Callable[[StageEvent], None] | None = None) -> TickOutcome:
     """Run a job of the code location in-process and report what happened (never raises for a failed step).
 
-    Refuses to start while another warehouse-writer run is in progress (one writer at a time).
+    One writer at a time, atomically: the warehouse's writer lock is taken first (a second tick
+    started at the same moment is refused at once); then runs whose process died are marked
+    failed, and a writer run still alive elsewhere (e.g. launched by the daemon) refuses the start.
     ``on_event`` hears each stage start and finish as it happens (``leadroute tick``'s live lines).
     """
     instance = instance or current_instance()
-    busy = runs_in_progress(instance)
-    if busy:
-        run = busy[0].dagster_run
-        raise TickBusy(f"run {run.run_id[:8]} ({run.job_name}) is {status_words(run.status)} in Dagster; "
-                       f"one writer at a time, try again when it finishes")
+    resources = resources or default_resources()
+    try:
+        with writer.hold(resources["warehouse"].path, what=f"leadroute {job_name}"):
+            dead = fail_dead_runs(instance)
+            busy = runs_in_progress(instance)
+            if busy:
+                run = busy[0].dagster_run
+                raise TickBusy(f"run {run.run_id[:8]} ({run.job_name}) is {status_words(run.status)} in Dagster; "
+                               f"one writer at a time, try again when it finishes")
+            outcome = _execute(job_name, resources, instance, {**(tags or {}), **writer.process_tags()},
+                               run_config, log_level, on_event)
+    except WarehouseBusy as exc:
+        raise TickBusy(str(exc)) from None
+    outcome.dead_runs = dead
+    return outcome
+
+
+def _execute(job_name: str, resources: dict, instance: dg.DagsterInstance, tags: dict, run_config: dict | None,
+             log_level: str, on_event: Callable[[StageEvent], None] | None = None) -> TickOutcome:
     job = build_defs(resources).resolve_job_def(job_name)
     started = time.perf_counter()
     config = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}

@@ -19,18 +19,24 @@ RULES = ROOT / "routing_rules"
 NOW = datetime(2026, 11, 20, 15, 0, 0)  # a Friday afternoon, UTC
 
 # Roster ids used across tests (routing_rules/reps.csv).
-MORGAN = "005000000000000001"
-AVA = "005000000000000010"  # AE West (California)
-DIEGO = "005000000000000011"
-HANNAH = "005000000000000012"  # AE Central
-MARCUS = "005000000000000013"  # AE East
-LUKAS = "005000000000000015"  # AE EMEA (DACH)
-KENJI = "005000000000000017"  # AE APAC
-LIAM = "005000000000000040"  # SDR Inbound
-ZOE = "005000000000000041"  # SDR Inbound
-MATEO = "005000000000000042"  # SDR Inbound, out of office 2026-11-16 .. 2026-11-30
-ELLA = "005000000000000043"  # SDR Inbound
-BRAD = "005000000000000090"  # AE who left: inactive, still owns records
+MORGAN = "005000000000001AAA"
+AVA = "005000000000010AAA"  # AE West (California)
+DIEGO = "005000000000011AAA"
+HANNAH = "005000000000012AAA"  # AE Central
+MARCUS = "005000000000013AAA"  # AE East
+LUKAS = "005000000000015AAA"  # AE EMEA (DACH)
+KENJI = "005000000000017AAA"  # AE APAC
+LIAM = "005000000000040AAA"  # SDR Inbound
+ZOE = "005000000000041AAA"  # SDR Inbound
+MATEO = "005000000000042AAA"  # SDR Inbound, out of office 2026-11-16 .. 2026-11-30
+ELLA = "005000000000043AAA"  # SDR Inbound
+BRAD = "005000000000090AAA"  # AE who left: inactive, still owns records
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked ``starts_first`` (the production topology: minutes of wall time) run first, so
+    with several workers the others' tests overlap it instead of waiting for it at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("starts_first") is None)
 
 
 @pytest.fixture

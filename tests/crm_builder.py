@@ -17,7 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.crm.local_schema import KEY_PREFIX, create_schema, make_id, sf_datetime
+from pipelines.crm import ids
+from pipelines.crm.local_schema import create_schema, make_id, sf_datetime
 
 INTEGRATION_USER = make_id("User", 999)
 
@@ -39,7 +40,7 @@ class CrmBuilder:
     def _id(self, sobject: str) -> str:
         if sobject not in self._counters:
             row = self.con.execute(f'SELECT max(Id) FROM "{sobject}"').fetchone()
-            self._counters[sobject] = int(row[0][len(KEY_PREFIX[sobject]):]) if row and row[0] else 0
+            self._counters[sobject] = ids.number(row[0]) if row and row[0] else 0
         self._counters[sobject] += 1
         return make_id(sobject, self._counters[sobject] + (500 if sobject == "User" else 0))
 

@@ -7,7 +7,7 @@ Scenario tests of routing methods read like the rules they test::
           assign: table
           table: states
           lookup: {state: lead.state_code}
-    ''', tables={"states": ("{state: exact}", "state,owner\\nTX,005000000000000012\\n")},
+    ''', tables={"states": ("{state: exact}", "state,owner\\nTX,005000000000012AAA\\n")},
         leads=[{"lead.state_code": "TX"}])
 
 Leads are rows of ``namespace.field`` values (the routing frame the pipeline builds

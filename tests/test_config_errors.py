@@ -62,7 +62,7 @@ def test_malformed_yaml_points_at_the_line(tmp_path):
 def test_csv_rows_with_the_wrong_number_of_cells_are_reported_by_line(tmp_path):
     path = write(tmp_path / "t.csv", """
         country,state,owner
-        US,CA,005000000000000010
+        US,CA,005000000000010AAA
         US,NY,Marcus, the east coast AE
     """)
     with pytest.raises(ConfigError) as exc:
@@ -154,7 +154,7 @@ def test_a_step_after_a_catch_all_queue_can_never_run(rules_dir, mapping):
     edit(rules_dir, "flow.yaml", "      pool: inbound_sdr\n", "      pool: inbound_sdr\n\n    - step: shark_tank\n"
                                                          "      assign: queue\n      queue: Shark_Tank\n\n"
                                                          "    - step: too_late\n      assign: user\n"
-                                                         "      user: '005000000000000010'\n")
+                                                         "      user: '005000000000010AAA'\n")
     found = [str(p) for p in validate(load_rules(rules_dir), mapping)]
     assert any("step 'too_late' can never run" in p for p in found), found
 
@@ -162,27 +162,27 @@ def test_a_step_after_a_catch_all_queue_can_never_run(rules_dir, mapping):
 def test_table_rows_with_unknown_owners_and_duplicate_keys(rules_dir, mapping):
     table = rules_dir / "tables" / "us_states.csv"
     lines = table.read_text().splitlines()
-    lines.insert(2, "CA,005000000000000777")  # duplicate key, and not a rep
+    lines.insert(2, "CA,005000000000777AAA")  # duplicate key, and not a rep
     table.write_text("\n".join(lines) + "\n")
     found = [str(p) for p in validate(load_rules(rules_dir), mapping)]
     assert "routing_rules/tables/us_states.csv:3: error: duplicate key {'state': 'CA'} in table " \
            "'us_states' (an earlier row has the same key)" in found
-    assert "routing_rules/tables/us_states.csv:3: error: owner '005000000000000777' is not in reps.csv" in found
+    assert "routing_rules/tables/us_states.csv:3: error: owner '005000000000777AAA' is not in reps.csv" in found
 
 
 @pytest.mark.parametrize(
     ("file", "rows", "message"),
     [
-        ("california_zips.csv", ["90000,93599,005000000000000010,South", "93500,96199,005000000000000011,North"],
+        ("california_zips.csv", ["90000,93599,005000000000010AAA,South", "93500,96199,005000000000011AAA,North"],
          "california_zips.csv:3: error: range 93500-96199 of 'zip' overlaps the range up to 93599 on line 2; "
          "a lead could fall in both"),
-        ("california_zips.csv", ["90000,93599,005000000000000010,South", "93700,96199,005000000000000011,North"],
+        ("california_zips.csv", ["90000,93599,005000000000010AAA,South", "93700,96199,005000000000011AAA,North"],
          "california_zips.csv:3: error: gap in 'zip': no row covers the values after 93599 (line 2) and before 93700; "
          "add a row, or set allow_gaps: true on table 'california_zips'"),
-        ("california_zips.csv", ["90000,93599,005000000000000010,South", "93600,95999,005000000000000011,North"],
+        ("california_zips.csv", ["90000,93599,005000000000010AAA,South", "93600,95999,005000000000011AAA,North"],
          "flow.yaml:{covers}: error: table 'california_zips' does not cover zip 90000-96199: the first value not "
          "covered comes after 95999"),
-        ("world_alphabet.csv", ["0,9,005000000000000018", "A,H,005000000000000018", "J,Z,005000000000000017"],
+        ("world_alphabet.csv", ["0,9,005000000000018AAA", "A,H,005000000000018AAA", "J,Z,005000000000017AAA"],
          "flow.yaml:{covers}: error: table 'world_alphabet' does not cover company A-Z: the first value not covered "
          "comes after h"),
     ],
@@ -212,12 +212,12 @@ def test_a_table_that_misses_a_us_state_says_which(rules_dir, mapping):
 @pytest.mark.parametrize(
     ("keys", "header", "row", "message"),
     [
-        ("{employees: number_range}", "employees_from,employees_to,owner", "1000,lots,005000000000000010",
+        ("{employees: number_range}", "employees_from,employees_to,owner", "1000,lots,005000000000010AAA",
          "t.csv:2: error: employees_to must be a number, got 'lots'"),
-        ("{area: area}", "area,owner", '"POLYGON((0 0, 1 1, 1",005000000000000010',
+        ("{area: area}", "area,owner", '"POLYGON((0 0, 1 1, 1",005000000000010AAA',
          "t.csv:2: error: area must be a polygon (WKT, e.g. POLYGON((lon lat, ...)))"),
-        ("{area: area}", "area,owner", '"POINT(1 1)",005000000000000010', "t.csv:2: error: area must be a polygon"),
-        ("{zip: range}", "zip,owner", "94000,005000000000000010",
+        ("{area: area}", "area,owner", '"POINT(1 1)",005000000000010AAA', "t.csv:2: error: area must be a polygon"),
+        ("{zip: range}", "zip,owner", "94000,005000000000010AAA",
          "t.csv:1: error: missing column(s) ['zip_from', 'zip_to']; table 't' declares them in routing_rules/flow.yaml"),
     ],
 )
@@ -234,10 +234,10 @@ def test_bad_table_cells_are_reported_by_line(rules_dir, keys, header, row, mess
 def test_reps_inactive_or_missing_in_the_crm_are_errors(rules_dir, mapping):
     import pandas as pd
 
-    users = pd.DataFrame({"user_id": ["005000000000000010"], "is_active": [False]})
+    users = pd.DataFrame({"user_id": ["005000000000010AAA"], "is_active": [False]})
     found = [str(p) for p in validate(load_rules(rules_dir), mapping, crm_users=users)]
-    assert any("reps.csv:2: error: Morgan Reyes (005000000000000001) is not a user in the CRM" in p for p in found)
-    assert any("Ava Thompson (005000000000000010) is active in reps.csv but inactive in the CRM" in p for p in found)
+    assert any("reps.csv:2: error: Morgan Reyes (005000000000001AAA) is not a user in the CRM" in p for p in found)
+    assert any("Ava Thompson (005000000000010AAA) is active in reps.csv but inactive in the CRM" in p for p in found)
 
 
 def test_the_shipped_rules_are_valid(mapping):

@@ -19,7 +19,7 @@ from pipelines.warehouse import db
 from tests.conftest import HANNAH, LIAM, LUKAS, NOW, ZOE, ELLA
 
 pytestmark = pytest.mark.slow
-MARCUS, ELENA = "005000000000000013", "005000000000000020"
+MARCUS, ELENA = "005000000000013AAA", "005000000000020AAA"
 
 HOLD = """    - step: wait_for_country
       description: Leads with no country yet wait up to two hours for the CRM's enrichment to fill it.
@@ -50,7 +50,7 @@ def owner_row(pipeline, lead_id):
 def test_held_leads_are_released_changed_leads_move_and_onboarding_lands_once(pipeline, crm):
     campaign = crm.campaign("Customer expansion 2026")
     with_hold_and_onboarding(pipeline.rules_dir, campaign)
-    initrode = crm.account("Initrode", website="initrode.com", type="Customer", owner="005000000000000010",
+    initrode = crm.account("Initrode", website="initrode.com", type="Customer", owner="005000000000010AAA",
                            Customer_Success_Manager__c=ELENA)
     leads = {
         "country_arrives": crm.lead(company="Maschinenbau", email="m@gmail.com"),
@@ -155,7 +155,7 @@ def adapter_and_crm(request, tmp_path):
     path = write_sample_crm(tmp_path / "crm.sqlite")
     with sqlite3.connect(path) as con:
         con.execute("INSERT INTO Campaign (Id, Name, IsActive, CreatedDate, LastModifiedDate, SystemModstamp) "
-                    "VALUES ('701000000000000001', 'Webinar', 1, '2026-01-01T00:00:00.000+0000', "
+                    "VALUES ('701000000000001AAA', 'Webinar', 1, '2026-01-01T00:00:00.000+0000', "
                     "'2026-01-01T00:00:00.000+0000', '2026-01-01T00:00:00.000+0000')")
     if request.param == "local":
         yield LocalCrm(path, clock=lambda: NOW), path
@@ -175,10 +175,10 @@ def test_adding_leads_to_a_campaign_upserts_on_campaign_and_lead(adapter_and_crm
     from tests.sf_emulator.sample import L
 
     adapter, crm = adapter_and_crm
-    campaign = "701000000000000001"
+    campaign = "701000000000001AAA"
     first = adapter.add_to_campaign([CampaignMembership("k1", campaign, L[1]), CampaignMembership("k2", campaign, L[2])])
     again = adapter.add_to_campaign([CampaignMembership("k1-retry", campaign, L[1], status="Attended")])
-    missing = adapter.add_to_campaign([CampaignMembership("k3", "701000000000000999", L[3])])
+    missing = adapter.add_to_campaign([CampaignMembership("k3", "701000000000999AAA", L[3])])
     assert [(r.record_id, r.ok) for r in first] == [("k1", True), ("k2", True)]
     assert (again[0].record_id, again[0].ok, again[0].crm_id) == ("k1-retry", True, first[0].crm_id)
     assert (missing[0].ok, missing[0].retryable) == (False, False)

@@ -19,7 +19,7 @@ from pipelines.warehouse import db
 from tests.conftest import DIEGO, HANNAH, NOW
 
 pytestmark = pytest.mark.slow
-MARCUS = "005000000000000013"
+MARCUS = "005000000000013AAA"
 
 
 def latest(pipeline, lead_id):

@@ -39,7 +39,7 @@ def shipped():
     # Ella: Stockholm, 09:00-18:00; Mateo: out of office until 2026-11-30 (included)
     (ELLA, "2026-11-20 16:30", 60, True, "2026-11-23 08:30"),        # 17:30 local: 30 minutes Friday, 30 Monday
     (MATEO, "2026-11-20 15:00", 60, True, "2026-12-01 15:00"),       # back on Tuesday 08:00 in Chicago
-    ("005000000000000999", "2026-11-21 12:00", 60, True, "2026-11-21 13:00"),  # not in reps.csv: the calendar
+    ("005000000000999AAA", "2026-11-21 12:00", 60, True, "2026-11-21 13:00"),  # not in reps.csv: the calendar
 ])
 def test_sla_time_counts_in_the_owners_working_hours(shipped, who, start, minutes, working, due):
     got = working_time.due_at(pd.Series([pd.Timestamp(start)]), pd.Series([float(minutes)]), pd.Series([who]),

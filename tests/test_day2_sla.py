@@ -23,7 +23,7 @@ from pipelines.warehouse import db
 from tests.conftest import AVA, ELLA, LIAM, MORGAN, NOW, ZOE
 
 pytestmark = pytest.mark.slow
-MARCUS = "005000000000000013"  # AE East (New York); his manager is Morgan Reyes
+MARCUS = "005000000000013AAA"  # AE East (New York); his manager is Morgan Reyes
 FRI_1601, FRI_1702 = NOW + timedelta(minutes=61), NOW + timedelta(hours=2, minutes=2)
 MON_0901 = NOW + timedelta(days=2, hours=18, minutes=1)   # Monday 09:01 UTC: 10:01 in Stockholm
 MON_2201 = NOW + timedelta(days=3, hours=7, minutes=1)    # Monday 22:01 UTC: 17:01 in New York

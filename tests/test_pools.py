@@ -16,14 +16,15 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
+from pipelines.crm.local_schema import make_id
 from pipelines.routing import pools
 from pipelines.routing.engine import RouteContext
 from pipelines.routing.ruleset.load import load_rules
 from tests.conftest import ELLA, LIAM, MATEO, NOW, ZOE
 
-RYAN, CHLOE, ISAAC = "005000000000000044", "005000000000000045", "005000000000000046"  # SDR Outbound; Chloe weight 2
-MIA, OWEN = "005000000000000047", "005000000000000048"  # SDR Events; Mia speaks German
-OLIVIA, NOAH = "005000000000000030", "005000000000000031"  # ADRs, Los Angeles and New York
+RYAN, CHLOE, ISAAC = "005000000000044AAA", "005000000000045AAA", "005000000000046AAA"  # SDR Outbound; Chloe weight 2
+MIA, OWEN = "005000000000047AAA", "005000000000048AAA"  # SDR Events; Mia speaks German
+OLIVIA, NOAH = "005000000000030AAA", "005000000000031AAA"  # ADRs, Los Angeles and New York
 INBOUND = {"role": "SDR", "team": "SDR Inbound"}
 
 
@@ -46,7 +47,7 @@ def set_rep(rules_dir, user_id: str, **values) -> None:
 
 def leads(n: int, *, domains=None, languages=None, first: int = 0) -> pd.DataFrame:
     return pd.DataFrame({
-        "lead_id": [f"00Q{first + i:015d}" for i in range(n)],
+        "lead_id": [make_id("Lead", first + i) for i in range(n)],
         "lead.domain": domains if domains is not None else [f"company{first + i}.com" for i in range(n)],
         "lead.company_norm": [None] * n,
         "lead.language": languages if languages is not None else [None] * n,
@@ -110,7 +111,7 @@ def test_a_member_who_cannot_work_today_is_skipped_and_the_lead_says_why(rules_d
     with open(rules_dir / "holidays.csv", "a") as fh:
         fh.write("2026-12-30,Night Shift,Night shift off\n")
     set_rep(rules_dir, LIAM, **change)
-    pool, rules = write_pool(rules_dir, "members: [\"005000000000000040\", \"005000000000000043\"]")  # Liam, Ella
+    pool, rules = write_pool(rules_dir, "members: [\"005000000000040AAA\", \"005000000000043AAA\"]")  # Liam, Ella
     everyone = {LIAM, ZOE, MATEO, ELLA} - ({LIAM} if crm_inactive else set())
     owners, detail = route(pool, rules, leads(4), ctx(now, crm_active=everyone))
     if reason is None:
@@ -189,7 +190,7 @@ def test_load_balancing_counts_leads_given_by_other_pools_in_the_same_run(rules_
           members: {role: SDR, team: SDR Outbound}
           method: load_balanced
     """), "  ")
-    pool, rules = write_pool(rules_dir, "members: [\"005000000000000046\"]", extra=extra)
+    pool, rules = write_pool(rules_dir, "members: [\"005000000000046AAA\"]", extra=extra)
     book = pools.PoolBook()
     assert route(pool, rules, leads(4), ctx(NOW, book))[0] == [ISAAC] * 4  # Isaac takes 4 from pool p
     owners, _ = route(rules.pools["q"], rules, leads(6, first=4), ctx(NOW, book))
@@ -216,8 +217,8 @@ def test_caps_stop_a_member_for_the_day_and_the_count_starts_again_on_their_next
 
 def test_a_reps_daily_cap_counts_leads_from_every_pool(rules_dir):
     set_rep(rules_dir, LIAM, daily_cap="3")
-    extra = "  q:\n    members: [\"005000000000000040\"]\n"
-    pool, rules = write_pool(rules_dir, "members: [\"005000000000000040\"]", extra=extra)
+    extra = "  q:\n    members: [\"005000000000040AAA\"]\n"
+    pool, rules = write_pool(rules_dir, "members: [\"005000000000040AAA\"]", extra=extra)
     book = pools.PoolBook()
     assert route(pool, rules, leads(2), ctx(NOW, book))[0] == [LIAM, LIAM]
     owners, detail = route(rules.pools["q"], rules, leads(2, first=2), ctx(NOW, book))
@@ -227,7 +228,7 @@ def test_a_reps_daily_cap_counts_leads_from_every_pool(rules_dir):
 
 def test_a_weekly_cap_holds_across_days(rules_dir):
     set_rep(rules_dir, ELLA, weekly_cap="3")
-    pool, rules = write_pool(rules_dir, "members: [\"005000000000000043\"]")
+    pool, rules = write_pool(rules_dir, "members: [\"005000000000043AAA\"]")
     book = pools.PoolBook()
     assert route(pool, rules, leads(2), ctx(datetime(2026, 11, 16, 12, 0), book))[0] == [ELLA, ELLA]  # Monday
     owners, detail = route(pool, rules, leads(2, first=2), ctx(datetime(2026, 11, 18, 12, 0), book))  # Wednesday
@@ -290,7 +291,7 @@ def test_sticky_sends_a_companys_leads_in_one_run_to_one_member(rules_dir):
     pool, rules = write_pool(rules_dir, STICKY)
     owners, detail = route(pool, rules, leads(5, domains=["acme.com", "initech.com", "ACME.com ", "acme.com", None]), ctx())
     assert owners[0] == owners[2] == owners[3] != owners[1]
-    assert "sticky: lead.domain=acme.com, like lead 00Q000000000000000 in this run" in detail[3]
+    assert "sticky: lead.domain=acme.com, like lead 00Q000000000000EAA in this run" in detail[3]
 
 
 @pytest.mark.parametrize(
@@ -315,7 +316,7 @@ def test_a_companys_next_lead_goes_to_the_member_who_had_its_last_one(rules_dir,
     owners, detail = route(rules.pools["p"], rules, leads(1, domains=["acme.com"], first=1), ctx(later, book))
     assert (owners == [LIAM]) is sticks
     if sticks:
-        assert "sticky: had lead.domain=acme.com's lead 00Q000000000000000 on 2026-11-20, within 30 days" in detail[0]
+        assert "sticky: had lead.domain=acme.com's lead 00Q000000000000EAA on 2026-11-20, within 30 days" in detail[0]
 
 
 # -- language --------------------------------------------------------------------------------------

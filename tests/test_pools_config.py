@@ -73,7 +73,7 @@ def test_pool_declaration_errors_name_the_line(rules_dir, old, new, expected):
 )
 def test_roster_errors_name_the_reps_line(rules_dir, column, value, expected):
     reps = pd.read_csv(rules_dir / "reps.csv", dtype=str, keep_default_na=False)
-    row = reps.index[reps["user_id"] == "005000000000000042"][0]  # Mateo, line 23
+    row = reps.index[reps["user_id"] == "005000000000042AAA"][0]  # Mateo, line 23
     reps.loc[row, column] = value
     reps.to_csv(rules_dir / "reps.csv", index=False)
     found = structural(rules_dir)
@@ -96,15 +96,15 @@ def test_holidays_csv_errors_name_the_line(rules_dir, mapping):
     ("pools_yaml", "expected", "severity"),
     [
         ("""
-         a: {members: ["005000000000000040"], fallback: {assign: pool, pool: b}}
-         b: {members: ["005000000000000041"], fallback: {assign: pool, pool: a}}
+         a: {members: ["005000000000040AAA"], fallback: {assign: pool, pool: b}}
+         b: {members: ["005000000000041AAA"], fallback: {assign: pool, pool: a}}
          """, "pool 'a': the fallback chain loops (a -> b -> a); end it in a queue", "error"),
         ("""
-         a: {members: ["005000000000000040"]}
+         a: {members: ["005000000000040AAA"]}
          """, "pool 'a': the fallback chain (a) does not end in a queue", "warning"),
         ("""
-         a: {members: ["005000000000000040", "005000000000000777"], fallback: {assign: queue, queue: Shark_Tank}}
-         """, "member of pool 'a' '005000000000000777' is not in reps.csv", "error"),
+         a: {members: ["005000000000040AAA", "005000000000777AAA"], fallback: {assign: queue, queue: Shark_Tank}}
+         """, "member of pool 'a' '005000000000777AAA' is not in reps.csv", "error"),
         ("""
          a: {members: {role: SDR, squad: Inbound}, fallback: {assign: queue, queue: Shark_Tank}}
          """, "pool 'a' filters on 'squad', which is not a reps.csv column", "error"),
@@ -112,10 +112,10 @@ def test_holidays_csv_errors_name_the_line(rules_dir, mapping):
          a: {members: {role: Astronaut}, fallback: {assign: queue, queue: Shark_Tank}}
          """, "pool 'a' has no members", "error"),
         ("""
-         a: {members: ["005000000000000042"]}
+         a: {members: ["005000000000042AAA"]}
          """, "pool 'a' has no member available today: Mateo Garcia out of office until 2026-11-30", "error"),
         ("""
-         a: {members: ["005000000000000042"], fallback: {assign: queue, queue: Shark_Tank}}
+         a: {members: ["005000000000042AAA"], fallback: {assign: queue, queue: Shark_Tank}}
          """, "pool 'a' has no member available today: Mateo Garcia out of office until 2026-11-30", "warning"),
     ],
     ids=["fallback loop", "no queue at the end", "unknown member", "unknown column", "empty filter",

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from tests.conftest import ELLA, LIAM, MATEO, NOW, ZOE
 
 pytestmark = pytest.mark.slow
-RYAN, CHLOE, ISAAC = "005000000000000044", "005000000000000045", "005000000000000046"
+RYAN, CHLOE, ISAAC = "005000000000044AAA", "005000000000045AAA", "005000000000046AAA"
 
 
 def nowhere_leads(crm, n: int, first: int = 0) -> list[str]:

@@ -16,8 +16,8 @@ import pytest
 from tests.conftest import AVA, DIEGO, HANNAH, KENJI, LIAM, LUKAS, MARCUS, MORGAN, ZOE
 from tests.routing_harness import route_leads
 
-SOFIA, CLAIRE, GRACE, SAMUEL = "005000000000000014", "005000000000000016", "005000000000000018", "005000000000000019"
-ELENA, OLIVIA = "005000000000000020", "005000000000000030"
+SOFIA, CLAIRE, GRACE, SAMUEL = "005000000000014AAA", "005000000000016AAA", "005000000000018AAA", "005000000000019AAA"
+ELENA, OLIVIA = "005000000000020AAA", "005000000000030AAA"
 
 SHARK = """
 - step: shark_tank
@@ -41,7 +41,7 @@ CONTINENT = """
       - {field: lead.continent, equals: Asia}
       - {field: lead.country_code, in: [AU, NZ]}
   assign: user
-  user: '005000000000000017'
+  user: '005000000000017AAA'
 """
 
 
@@ -105,7 +105,7 @@ ZIPS = """
   description: The Bay Area metro, as ZIP ranges.
   when: {in_table: bay_area_only, lookup: {zip: lead.postal_code_norm}}
   assign: user
-  user: '005000000000000011'
+  user: '005000000000011AAA'
 - step: california_zip
   assign: table
   table: ca_zips
@@ -260,7 +260,7 @@ REVENUE_AND_BEDS = """
 - step: big_revenue
   when: {field: lead.revenue, at_least: 1000000000}
   assign: user
-  user: '005000000000000001'
+  user: '005000000000001AAA'
 - step: large_hospital
   description: Healthcare is sized by beds, not employees.
   when:
@@ -268,7 +268,7 @@ REVENUE_AND_BEDS = """
       - {field: lead.industry, equals: Healthcare}
       - {field: lead.hospital_beds, between: [500, 100000]}
   assign: user
-  user: '005000000000000013'
+  user: '005000000000013AAA'
 """
 
 
@@ -325,7 +325,7 @@ PUBLIC = """
 - step: federal
   when: {in_table: federal, lookup: {domain: lead.domain}}
   assign: user
-  user: '005000000000000019'
+  user: '005000000000019AAA'
 - step: public_sector
   assign: table
   table: public
@@ -363,14 +363,14 @@ ACCOUNT_STEPS = """
   description: Accounts that own analytics get the analytics specialist.
   when: {field: account.products_owned, includes_any: [analytics]}
   assign: user
-  user: '005000000000000012'
+  user: '005000000000012AAA'
 - step: partner_involved
   when:
     any:
       - {field: account.type, equals: Partner}
       - {field: lead.lead_source, equals: Partner Referral}
   assign: user
-  user: '005000000000000001'
+  user: '005000000000001AAA'
 - step: prospect
   description: Prospects go to the account executive who owns the account.
   when: {field: account.type, equals: Prospect}
@@ -379,9 +379,9 @@ ACCOUNT_STEPS = """
 
 
 @pytest.mark.parametrize(("lead", "owner"), [
-    ({"account.type": "Customer", "account.csm_id": "005000000000000020", "account.owner_id": AVA}, ELENA),
+    ({"account.type": "Customer", "account.csm_id": "005000000000020AAA", "account.owner_id": AVA}, ELENA),
     ({"account.type": "Customer", "account.csm_id": None, "account.owner_id": AVA}, AVA),
-    ({"account.type": "Customer", "account.csm_id": None, "account.owner_id": "005000000000000090"}, "queue:Shark_Tank"),
+    ({"account.type": "Customer", "account.csm_id": None, "account.owner_id": "005000000000090AAA"}, "queue:Shark_Tank"),
     ({"account.type": "Target", "account.products_owned": "platform;analytics"}, HANNAH),
     ({"account.type": "Partner"}, MORGAN),
     ({"lead.lead_source": "Partner Referral"}, MORGAN),
@@ -459,7 +459,7 @@ INTEREST = """
       - {field: lead.product_interest, includes_any: [security]}
       - {field: lead.description, contains_word: [security, SOC 2, zero trust]}
   assign: user
-  user: '005000000000000013'
+  user: '005000000000013AAA'
 """
 
 
@@ -482,7 +482,7 @@ SOURCE_SCORE = """
       - {field: lead.lead_score, at_least: 80}
       - {field: lead.deal_value, greater_than: 50000}
   assign: user
-  user: '005000000000000010'
+  user: '005000000000010AAA'
 - step: demo_requests
   when: {field: lead.lead_source, in: [Web - Demo Request, Web - Contact Us]}
   assign: pool
@@ -498,7 +498,7 @@ SOURCE_SCORE = """
 ])
 def test_lead_source_score_and_deal_value_thresholds(rules_dir, lead, owner):
     got = owner_of(rules_dir, SOURCE_SCORE, lead, pending=("lead.deal_value",))
-    assert (got in {LIAM, ZOE, "005000000000000043"} if owner == "pool" else got == owner), got
+    assert (got in {LIAM, ZOE, "005000000000043AAA"} if owner == "pool" else got == owner), got
 
 
 LANGUAGE_AND_CREATOR = """
@@ -510,13 +510,13 @@ LANGUAGE_AND_CREATOR = """
 - step: french_speakers
   when: {field: lead.language, in: [fr, French]}
   assign: user
-  user: '005000000000000016'
+  user: '005000000000016AAA'
 """
 
 
 @pytest.mark.parametrize(("lead", "owner"), [
     ({"lead.creator_role": "SDR", "lead.created_by_id": ZOE, "lead.language": "fr"}, ZOE),
-    ({"lead.creator_role": None, "lead.created_by_id": "005000000000000999", "lead.language": "French"}, CLAIRE),
+    ({"lead.creator_role": None, "lead.created_by_id": "005000000000999AAA", "lead.language": "French"}, CLAIRE),
     ({"lead.language": "de"}, "queue:Shark_Tank"),
 ])
 def test_preferred_language_and_record_creators_role(rules_dir, lead, owner):
@@ -569,7 +569,7 @@ NEW = """
     # reopened from Nurture: stays with its (active) rep
     ({"lead.owner_id": DIEGO, "lead.status": "New", "prior.lead.status": "Nurture"}, "reopened", DIEGO),
     # reopened, but the rep has left: the shark tank
-    ({"lead.owner_id": "005000000000000090", "lead.status": "New", "prior.lead.status": "Disqualified"}, "reopened",
+    ({"lead.owner_id": "005000000000090AAA", "lead.status": "New", "prior.lead.status": "Disqualified"}, "reopened",
      "queue:Shark_Tank"),
     # the status did not change: no new decision at all
     ({"lead.owner_id": DIEGO, "lead.status": "Working", "prior.lead.status": "Working"}, None, None),
@@ -598,7 +598,7 @@ def test_a_table_cell_may_name_a_queue_or_a_pool(rules_dir):
     decided = route_leads(rules_dir, steps + SHARK, [{"lead.country_code": c} for c in ("US", "FR", "DE")], {"t": table})
     assert decided.loc[0, "owner_id"] == AVA
     assert decided.loc[1, "queue"] == "Shark_Tank" and decided.loc[1, "step"] == "territory"
-    assert decided.loc[2, "owner_id"] in {LIAM, ZOE, "005000000000000043"}
+    assert decided.loc[2, "owner_id"] in {LIAM, ZOE, "005000000000043AAA"}
     assert "t.csv line 4: pool:hot_inbound -> pool hot_inbound" in decided.loc[2, "reason"]
 
 
@@ -640,8 +640,8 @@ def test_fallback_then_next_step_and_the_trace_says_why(rules_dir):
       table: territories
       lookup: {country: lead.country_code, state: lead.state_code}
     """
-    leads = [{"account.type": "Customer", "account.owner_id": "005000000000000090", "account.csm_id": ELENA},
-             {"account.type": "Customer", "account.owner_id": "005000000000000090", "account.csm_id": None,
+    leads = [{"account.type": "Customer", "account.owner_id": "005000000000090AAA", "account.csm_id": ELENA},
+             {"account.type": "Customer", "account.owner_id": "005000000000090AAA", "account.csm_id": None,
               "lead.country_code": "US", "lead.state_code": "TX"},
              {"lead.country_code": "BR"}]
     decided = route_leads(rules_dir, steps, leads, {"territories": TERRITORIES})

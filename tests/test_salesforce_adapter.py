@@ -273,7 +273,7 @@ def test_extracted_rows_are_deduplicated_on_id_and_modstamp(emu, connect, monkey
 @pytest.mark.parametrize(("path", "body", "content_type"), [
     ("/queryAll", "<html>Down for maintenance</html>", "text/html"),
     ("/queryAll", '{"records": "not a list"}', "application/json"),
-    ("/results", '"Id","Name"\n"00G000000000000001"\n', "text/csv"),
+    ("/results", '"Id","Name"\n"00G000000000001EAA"\n', "text/csv"),
 ])
 def test_an_unreadable_answer_is_a_clear_error(emu, connect, path, body, content_type):
     crm = connect(bulk_query_threshold=1)
@@ -353,7 +353,7 @@ def test_a_stop_after_some_batches_carries_their_results(emu, connect):
     assert [w.record_id for w in emu.writes("Lead")] == [L[1], L[2]], "the refused batch wrote nothing"
 
 
-@pytest.mark.parametrize("body", ['{"unexpected": "shape"}', '[{"id": "00Q000000000000009", "success": true}]'])
+@pytest.mark.parametrize("body", ['{"unexpected": "shape"}', '[{"id": "00Q000000000009EAA", "success": true}]'])
 def test_a_malformed_save_result_marks_nothing_pushed(emu, connect, body):
     crm = connect(collection_size=1)
     emu.faults.malformed_next(path_contains="/composite/sobjects", body=body, after=1)
@@ -378,3 +378,16 @@ def test_sessions_are_passed_through_unchanged(emu):
     crm = SalesforceCrm(load_settings({**PASSWORD_LOGIN, **FAST}), http=base)
     assert crm.client.http.verify == base.verify and crm.client.http.adapters == base.adapters
     assert isinstance(crm.client.http, requests.Session) and crm.client.http.timeout == (10.0, 120.0)
+
+
+def test_ids_are_compared_on_15_characters_as_salesforce_compares_them(emu, connect):
+    crm = connect()
+    # An owner and a lead named by their 15-character ids (copied from the address bar): the org answers
+    # with 18 characters, and the answer is still the one for the record sent.
+    [result] = crm.update_records("Lead", [RecordUpdate(L[2][:15], {"OwnerId": U_DIEGO[:15]})])
+    assert result.ok and result.record_id == L[2][:15] and result.crm_id == L[2]
+    read = crm.read_records("Lead", "Id", [L[2][:15]], ["Id", "OwnerId"])
+    assert read.to_dict("records") == [{"Id": L[2], "OwnerId": U_DIEGO}]
+    # An 18-character id whose suffix is not the case-safe suffix of its first 15 names no record.
+    [bad] = crm.update_records("Lead", [RecordUpdate(L[2][:15] + "ZZZ", {"OwnerId": U_DIEGO})])
+    assert not bad.ok and bad.error_code == "MALFORMED_ID"

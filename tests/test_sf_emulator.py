@@ -126,7 +126,7 @@ def test_the_session_refuses_every_other_host(emu):
     ("Lead_Score__c = null", {3}),
     ("Industry != 'Software'", {2, 3, 4, 5, 7}),
     ("(Country = 'US' OR Country = 'NL') AND NOT Lead_Score__c < 60", {1, 4, 5, 7}),
-    ("OwnerId = '00G000000000000001'", {1, 2, 4, 7}),
+    ("OwnerId = '00G000000000001EAA'", {1, 2, 4, 7}),
     ("Owner.Name = 'Inbound Leads' AND Lead_Score__c > 50.5", {1, 2, 4, 7}),
     ("ConvertedDate = 2026-01-05", {5}),
     ("lastname = 'TURING'", {3}),
@@ -176,7 +176,7 @@ def test_collections_retrieve(sf):
 
 def test_records_use_canonical_names_and_json_types(sf):
     rec = sf.query("select id, lastname, isconverted, lead_score__c, systemmodstamp, owner.name "
-                   "from lead where id = '00Q000000000000001'")["records"][0]
+                   "from lead where id = '00Q000000000001EAA'")["records"][0]
     assert list(rec) == ["attributes", "Id", "LastName", "IsConverted", "Lead_Score__c", "SystemModstamp", "Owner"]
     assert rec["attributes"] == {"type": "Lead", "url": f"/services/data/v59.0/sobjects/Lead/{L[1]}"}
     assert rec["IsConverted"] is False and rec["Lead_Score__c"] == 80.0
@@ -276,7 +276,7 @@ def test_upsert_by_external_id(emu, sf):
 @pytest.mark.parametrize("values, code", [
     ({"OwnerId": U_GONE}, "INACTIVE_OWNER_OR_USER"),
     ({"OwnerId": G_PUBLIC}, "FIELD_INTEGRITY_EXCEPTION"),
-    ({"OwnerId": "005000000000000777"}, "INVALID_CROSS_REFERENCE_KEY"),
+    ({"OwnerId": "005000000000777AAA"}, "INVALID_CROSS_REFERENCE_KEY"),
     ({"OwnerId": A_ACME}, "FIELD_INTEGRITY_EXCEPTION"),
     ({"OwnerId": "nope"}, "MALFORMED_ID"),
     ({"IsConverted": True}, "INVALID_FIELD_FOR_INSERT_UPDATE"),
@@ -330,7 +330,7 @@ def test_collections_update_reports_each_record(emu, sf):
         {"attributes": {"type": "Lead"}, "id": L[1], "OwnerId": U_AVA},
         {"attributes": {"type": "Lead"}, "id": L[2], "OwnerId": U_GONE},
         {"attributes": {"type": "Lead"}, "id": L[4], "OwnerId": Q_UNROUTABLE},
-        {"attributes": {"type": "Lead"}, "id": "00Q000000000000404", "OwnerId": U_AVA},
+        {"attributes": {"type": "Lead"}, "id": "00Q000000000404EAA", "OwnerId": U_AVA},
         {"attributes": {"type": "Lead"}, "id": L[5], "OwnerId": U_AVA},
         {"attributes": {"type": "Lead"}, "id": L[3], "OwnerId": G_PUBLIC},
         {"attributes": {"type": "Lead"}, "id": L[6], "OwnerId": U_AVA},

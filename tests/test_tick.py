@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import AVA, BRAD, HANNAH, LUKAS, NOW
 
-GRACE = "005000000000000018"  # AE Rest of World, company names A-H
+GRACE = "005000000000018AAA"  # AE Rest of World, company names A-H
 
 pytestmark = pytest.mark.slow
 
@@ -147,16 +147,17 @@ def test_a_retry_waits_for_its_backoff(pipeline, crm):
     assert later.metadata["crm_push"]["pushed"] == 1
 
 
-def test_a_permanent_failure_is_failed_with_the_crm_message_not_retried(pipeline, crm):
+def test_a_lead_deleted_before_its_push_is_skipped_as_deleted_not_failed_and_not_retried(pipeline, crm):
     leads = seed_world(crm)
     crm.lock(leads["texas"])
     pipeline.tick(NOW)
     crm.update("Lead", leads["texas"], NOW + timedelta(minutes=1), IsDeleted=1)
     crm.unlock(leads["texas"])
-    pipeline.tick(NOW + timedelta(minutes=5))
+    second = pipeline.tick(NOW + timedelta(minutes=5))
     row = pipeline.query("SELECT status, last_error_code, last_error FROM ledger WHERE lead_id = ?", [leads["texas"]])
-    assert row.iloc[0]["status"] == "failed"
+    assert row.iloc[0]["status"] == "skipped_deleted", "nobody has anything to do: not a failure for a person"
     assert row.iloc[0]["last_error_code"] == "ENTITY_IS_DELETED"
+    assert second.metadata["crm_push"]["failed"] == 0
     third = pipeline.tick()
     assert third.metadata["crm_push"]["due"] == 0
 

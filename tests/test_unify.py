@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from pipelines.crm.fields import load_field_mapping
+from pipelines.crm.local_schema import make_id
 from pipelines.quality.settings import load_quality_settings
 from pipelines.sourcefile import ConfigError
 from pipelines.stage import RunInfo
@@ -36,8 +37,8 @@ class Unifier:
         raw = []
         for row in rows:
             self.n += 1
-            base = {"Id": f"00Q{self.n:015d}", "LastName": "Doe", "Company": "Acme", "Email": "jo@acme.com",
-                    "OwnerId": "00G000000000000001", "CreatedDate": "2026-11-20T14:00:00.000+0000"}
+            base = {"Id": make_id("Lead", self.n), "LastName": "Doe", "Company": "Acme", "Email": "jo@acme.com",
+                    "OwnerId": "00G000000000001EAA", "CreatedDate": "2026-11-20T14:00:00.000+0000"}
             raw.append({**base, **row, "_modstamp": now, "_extracted_at": now, "_run_id": "r"})
         db.upsert(self.con, "raw_lead", pd.DataFrame(raw).astype(object), ["Id"])
         result = unify(self.con, mapping, RunInfo("run-1", now), quality.quarantine)

@@ -17,7 +17,8 @@ import click
 COMMANDS = {
     "demo": "demo", "tick": "tick", "validate": "rules", "rules": "rules", "explain": "explain",
     "report": "report", "pools": "pools", "dedupe": "matching", "match": "matching", "eval": "matching",
-    "diff": "diff", "backfill": "backfill", "crm": "crm", "preview": "preview",
+    "diff": "diff", "backfill": "backfill", "crm": "crm", "warehouse": "warehouse", "prod": "prod",
+    "preview": "preview",
 }
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from pipelines.settings import Settings
 from pipelines.sourcefile import ConfigError
-from pipelines.warehouse.errors import WarehouseBusy
+from pipelines.warehouse.errors import WarehouseBusy, WarehouseTooNew
 
 
 class Failure(click.ClickException):
@@ -75,7 +75,7 @@ def friendly(fn):
             for p in exc.problems:
                 click.echo(f"  {p}", err=True)
             sys.exit(2)
-        except (WarehouseBusy, FileNotFoundError) as exc:
+        except (WarehouseBusy, WarehouseTooNew, FileNotFoundError) as exc:
             click.secho(str(exc), fg="red", err=True)
             sys.exit(2)
 

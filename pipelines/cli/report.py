@@ -36,8 +36,10 @@ def show(title: str, df: pd.DataFrame, note: str = "", max_rows: int = 30) -> No
         numeric = df[c.replace(" ", "_")].dtype.kind in "iuf" if c.replace(" ", "_") in df else False
         if numeric:  # numbers never wrap; text wraps at word boundaries in what is left
             t.add_column(c, justify="right", no_wrap=True)
-        else:
+        elif shown[c].str.contains(r"\s").any():  # words wrap at their spaces in what is left
             t.add_column(c, overflow="fold", min_width=min(len(c), 12), max_width=60)
+        else:  # ids, codes and times stay whole
+            t.add_column(c, no_wrap=True)
     for row in shown.itertuples(index=False):
         t.add_row(*row)
     console.print(t)
@@ -59,7 +61,7 @@ def ticks_table(con, last: int) -> pd.DataFrame:
                                                                                   "quarantined")},
                     "day_2": s.get("day2_decisions"),
                     "pushed": sum(w.get("pushed", 0) for w in writes.values()) if writes else s.get("pushed"),
-                    "failed": s.get("failed")})
+                    "failed": s.get("failed"), "push_stopped": s.get("push_stopped")})
     return pd.DataFrame(out)
 
 
@@ -92,11 +94,21 @@ def report(ticks: int, html_path: Path | None, trend: int) -> None:
         ledger["kind"] = ledger["kind"].map(lambda k: WRITE_KINDS.get(k, k))
         ledger["status"] = ledger["status"].str.replace("_", " ")
         show("CRM writes by status (the ledger)", ledger)
+        pending = con.execute(
+            """SELECT lead_id, kind, status, attempts, next_attempt_at, last_error_code, last_error FROM ledger
+               WHERE status IN ('pending', 'in_flight') ORDER BY updated_at DESC, lead_id LIMIT 20""").df()
+        if len(pending):
+            show("Waiting to be pushed (retried by the next ticks), with the last error", pending)
         failed = con.execute(
             """SELECT lead_id, kind, last_error_code AS error, last_error AS message, attempts FROM ledger
                WHERE status = 'failed' ORDER BY updated_at DESC, lead_id LIMIT 20""").df()
         if len(failed):
             show("Failed pushes (need a person)", failed)
+        deleted = con.execute(
+            """SELECT lead_id, kind, updated_at FROM ledger WHERE status = 'skipped_deleted'
+               ORDER BY updated_at DESC, lead_id LIMIT 20""").df()
+        if len(deleted):
+            show("Leads deleted in the CRM before their push (nothing to do)", deleted)
         show("Quarantined records (open)", con.execute(
             """SELECT stage, object, record_id, reason, detail FROM quarantine
                WHERE resolved_at IS NULL ORDER BY last_seen_at DESC, record_id LIMIT 20""").df())

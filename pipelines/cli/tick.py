@@ -69,6 +69,8 @@ def summary_lines(summary: dict, seconds: float, now: datetime) -> list[str]:
                 if by_status.get(status):
                     parts.append(f"{by_status[status]:,} {label}")
             out.append(f"  {_n(sum(by_status.values()))}  {words}: {', '.join(parts)}")
+        if summary.get("reconciled"):
+            out.append(f"  {_n(summary['reconciled'])}  already in the CRM (read back, not written again)")
     else:
         out.append("  Writes to the CRM: none")
     others = {k: v for k, v in (summary.get("new_versions") or {}).items() if k != "lead" and v}
@@ -125,7 +127,9 @@ def tick(frozen_at: datetime | None, as_json: bool, verbose: bool) -> None:
             outcome = run_tick(resources=resources, log_level="DEBUG" if verbose else "CRITICAL",
                                on_event=progress.event)
     except TickBusy as exc:
-        raise Failure(f"The warehouse is busy: {exc}.") from None
+        raise Failure(str(exc)) from None
+    for line in outcome.dead_runs:
+        click.secho(f"A run had died: {line}", fg="yellow", err=True)
     if not outcome.success:
         if verbose:
             for failure in outcome.failures:
@@ -142,6 +146,11 @@ def tick(frozen_at: datetime | None, as_json: bool, verbose: bool) -> None:
         click.echo(json.dumps(summary, indent=2))
     else:
         click.echo("\n".join(summary_lines(summary, outcome.seconds, now)))
+    if summary.get("push_stopped"):
+        # The tick did its work, but writes wait: a scheduler or a person must hear why, in one line.
+        click.secho(f"Push stopped early: {summary['push_stopped']} ({summary['retry_pending']:,} write(s) wait "
+                    f"for the next tick)", fg="red", err=True)
+        sys.exit(1)
 
 
 COMMANDS = [tick]

@@ -210,6 +210,12 @@ class CrmAdapter(Protocol):
     def open_workload(self, user_ids: Sequence[str], open_statuses: Sequence[str]) -> dict[str, int]:
         """Open (unconverted, in ``open_statuses``) leads owned by each user."""
 
+    def read_records(self, sobject: str, key_field: str, keys: Sequence[str], fields: Sequence[str]) -> pd.DataFrame:
+        """The current ``fields`` of the ``sobject`` records whose ``key_field`` is one of ``keys``, deleted
+        records included: one row per record, in no particular order (ids in the CRM's own form).
+
+        The push reads back what an unanswered write may have done before writing it again."""
+
     def describe(self, sobjects: Sequence[str]) -> dict[str, dict[str, FieldInfo] | None]:
         """Each object's fields by API name; None for an object the CRM does not have."""
 

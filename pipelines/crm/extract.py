@@ -15,6 +15,7 @@ from datetime import timedelta
 import duckdb
 import pandas as pd
 
+from pipelines.crm import ids
 from pipelines.crm.base import CrmAdapter
 from pipelines.crm.fields import FieldMapping
 from pipelines.ledger import quarantine, watermarks
@@ -23,6 +24,9 @@ from pipelines.warehouse.db import insert, upsert
 from pipelines.warehouse.schema import OBJECT_TABLES
 
 DEFAULT_OVERLAP = timedelta(minutes=5)
+# A SystemModstamp later than this past the tick's clock is not a clock skew but a bad value: taking it
+# as the watermark would stop extraction until that time, so the record waits in quarantine instead.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
 def extract(
@@ -53,7 +57,8 @@ def extract(
         result.counts[f"{obj}_new_versions"] = new
         if rejected:
             result.counts[f"{obj}_quarantined"] = rejected
-            result.warnings.append(f"{rejected} {obj} record(s) had no Id or an unreadable SystemModstamp; quarantined")
+            result.warnings.append(f"{rejected} {obj} record(s) had no usable Id or a SystemModstamp that is unreadable "
+                                   f"or in the future; quarantined (reasons: `leadroute report`)")
         result.details[f"{obj}_since"] = since.isoformat() if since is not None else "full load"
         if obj == "lead" and not df.empty:
             previews.append(df.head(10))
@@ -63,7 +68,11 @@ def extract(
 
 
 def _land(con, raw_table, df, key, modstamp, obj, run: RunInfo) -> tuple[int, int, int, object]:
-    """Upsert new versions into ``raw_table``; quarantine records without identity or version."""
+    """Upsert new versions into ``raw_table``; quarantine records without identity or a usable version.
+
+    Returns (records read, new versions, quarantined, the watermark candidate). The watermark
+    candidate is the latest usable SystemModstamp, never later than the tick's clock.
+    """
     if df.empty:
         return 0, 0, 0, None
     df = df.copy()
@@ -75,7 +84,8 @@ def _land(con, raw_table, df, key, modstamp, obj, run: RunInfo) -> tuple[int, in
     finally:
         con.unregister("_extracted")
     df["_modstamp"] = parsed.values
-    bad = df[key].isna() | df["_modstamp"].isna()
+    reason = _unusable(df[key], df["_modstamp"], run)
+    bad = reason.notna()
     if bad.any():
         rows = df[bad]
         quarantine.put(
@@ -84,9 +94,10 @@ def _land(con, raw_table, df, key, modstamp, obj, run: RunInfo) -> tuple[int, in
                 {
                     "stage": "extract",
                     "object": obj,
-                    "record_id": rows[key].fillna("(no id)"),
-                    "reason": ["missing_id" if pd.isna(k) else "bad_modstamp" for k in rows[key]],
-                    "detail": [f"{key}={k!r}, {modstamp}={m!r}" for k, m in zip(rows[key], rows[modstamp])],
+                    "record_id": rows[key].map(_shown_id),
+                    "reason": reason[bad],
+                    "detail": [_detail(r, key, k, modstamp, m, run) for r, k, m in
+                               zip(reason[bad], rows[key], rows[modstamp])],
                     "payload": [json.dumps(r, default=str) for r in rows.drop(columns="_modstamp").to_dict("records")],
                     "record_modstamp": rows[modstamp],
                 }
@@ -113,4 +124,33 @@ def _land(con, raw_table, df, key, modstamp, obj, run: RunInfo) -> tuple[int, in
     upsert(con, raw_table, fresh, ["Id"])
     if len(fresh):
         quarantine.resolve(con, "extract", obj, fresh["Id"], run.now)
-    return int(len(df) + bad.sum()), int(len(fresh)), int(bad.sum()), df["_modstamp"].max() if len(df) else None
+    until = min(df["_modstamp"].max(), pd.Timestamp(run.now)) if len(df) else None
+    return int(len(df) + bad.sum()), int(len(fresh)), int(bad.sum()), until
+
+
+def _unusable(keys: pd.Series, stamps: pd.Series, run: RunInfo) -> pd.Series:
+    """Why each record cannot be landed (None when it can): no Id, an Id that is not a Salesforce
+    id (spaces, wrong length, a wrong case-safe suffix), an unreadable or a future SystemModstamp."""
+    reason = pd.Series(None, index=keys.index, dtype=object)
+    reason[stamps > pd.Timestamp(run.now) + MAX_CLOCK_SKEW] = "future_modstamp"
+    reason[stamps.isna()] = "bad_modstamp"
+    reason[~keys.map(ids.is_valid)] = "malformed_id"
+    reason[keys.isna() | keys.astype("string").str.strip().eq("").fillna(True)] = "missing_id"
+    return reason
+
+
+def _shown_id(value) -> str:
+    """How a record's Id is shown in quarantine: as it came, or a label when there is none."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "(no id)"
+    return value if str(value).strip() else "(empty id)"
+
+
+def _detail(reason: str, key: str, value, modstamp: str, stamp, run: RunInfo) -> str:
+    if reason == "future_modstamp":
+        return (f"{modstamp}={stamp!r} is later than the tick's clock ({run.now:%Y-%m-%d %H:%M} UTC); the record "
+                f"is read again every tick and lands once that time has passed, or fix the value in the CRM")
+    if reason in ("missing_id", "malformed_id"):
+        return (f"{key}={value!r} is not a Salesforce id (15 or 18 letters and digits, the 18-character form "
+                f"ending in its case-safe suffix); the record cannot be keyed, the rest of the batch goes on")
+    return f"{key}={value!r}, {modstamp}={stamp!r} cannot be read as a timestamp"

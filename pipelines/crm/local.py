@@ -29,7 +29,8 @@ from pipelines.crm.base import (
     WriteResult,
 )
 from pipelines.crm.fields import ObjectMapping
-from pipelines.crm.local_schema import KEY_PREFIX, OBJECTS, make_id, sf_datetime
+from pipelines.crm import ids
+from pipelines.crm.local_schema import OBJECTS, make_id, sf_datetime
 
 
 # Fields the CRM sets itself, as Salesforce's describe marks them (not updateable through the API).
@@ -122,6 +123,18 @@ class LocalCrm:
         counts = {r[0]: r[1] for r in rows}
         return {u: counts.get(u, 0) for u in user_ids}
 
+    def read_records(self, sobject: str, key_field: str, keys: Sequence[str], fields: Sequence[str]) -> pd.DataFrame:
+        if sobject not in OBJECTS:
+            raise ValueError(f"The local CRM has no object {sobject!r}; it has {', '.join(OBJECTS)}.")
+        keys = list(dict.fromkeys(keys))
+        with self._connect() as con:
+            existing = {r[1] for r in con.execute(f'PRAGMA table_info("{sobject}")')}
+            cols = ", ".join(f'"{f}"' if f in existing else f'NULL AS "{f}"' for f in fields)
+            rows = [tuple(r) for r in _chunked_in(con, f'SELECT {cols} FROM "{sobject}" WHERE "{key_field}" IN ({{}})',
+                                                  keys)]
+        self.counter.add("query", max(1, -(-len(keys) // 200)))
+        return pd.DataFrame(rows, columns=list(fields), dtype=object)
+
     def describe(self, sobjects: Sequence[str]) -> dict[str, dict[str, FieldInfo] | None]:
         out: dict[str, dict[str, FieldInfo] | None] = {}
         with self._connect() as con:
@@ -207,6 +220,7 @@ class LocalCrm:
         today = now[:10]
         with self._connect() as con:
             active, queues = self._owners(con)
+            locked = {r[0] for r in con.execute("SELECT RecordId FROM _RecordLock")}
             for c in conversions:
                 lead = con.execute("SELECT * FROM Lead WHERE Id = ? AND IsDeleted = 0", [c.lead_id]).fetchone()
                 account = con.execute(
@@ -224,7 +238,7 @@ class LocalCrm:
                     results.append(
                         WriteResult(c.lead_id, False, "INVALID_CROSS_REFERENCE_KEY", f"account {c.account_id} not found")
                     )
-                elif c.lead_id in {r[0] for r in con.execute("SELECT RecordId FROM _RecordLock")}:
+                elif c.lead_id in locked:
                     results.append(
                         WriteResult(c.lead_id, False, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record")
                     )
@@ -333,7 +347,7 @@ class LocalCrm:
 
     def _next_id(self, con: sqlite3.Connection, sobject: str) -> str:
         row = con.execute(f'SELECT max(Id) FROM "{sobject}"').fetchone()
-        n = int(row[0][len(KEY_PREFIX[sobject]):]) + 1 if row and row[0] else 1
+        n = ids.number(row[0]) + 1 if row and row[0] else 1
         return make_id(sobject, n)
 
     def close(self) -> None:

@@ -5,7 +5,7 @@ Table and column names are Salesforce API names, so one field mapping
 newcomer who later connects Salesforce recognises every name.
 
 Conventions shared with the Salesforce API:
-- Ids are 18 characters with the object's key prefix (``00Q`` Lead, ``001``
+- Ids are 18 characters (:mod:`pipelines.crm.ids`: 15 plus the case-safe suffix) with the object's key prefix (``00Q`` Lead, ``001``
   Account, ``005`` User, ``00G`` Group/queue, ``006`` Opportunity, ``003``
   Contact, ``00T`` Task, ``00U`` Event, ``701`` Campaign, ``00v`` CampaignMember).
 - Datetimes are text in the REST API's form, ``2026-11-22T10:15:00.000+0000``,
@@ -20,6 +20,8 @@ exactly as Salesforce does.
 """
 
 from __future__ import annotations
+
+from pipelines.crm import ids
 
 KEY_PREFIX = {
     "Lead": "00Q",
@@ -249,8 +251,9 @@ def create_schema(con) -> None:
 
 
 def make_id(sobject: str, n: int) -> str:
-    """An 18-character Salesforce-style Id for the n-th record of an object."""
-    return f"{KEY_PREFIX[sobject]}{n:015d}"
+    """The 18-character Salesforce Id of the n-th record of an object: the key prefix, 12 digits,
+    and the case-safe suffix (so every record differs in its first 15 characters, as in an org)."""
+    return ids.make(KEY_PREFIX[sobject], n)
 
 
 def sf_datetime(ts) -> str:

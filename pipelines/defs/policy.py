@@ -6,7 +6,8 @@
   :data:`WRITER_TAG`; the instance allows one such run at a time (``deploy/dagster.yaml``
   ``tag_concurrency_limits``), so runs queue instead of colliding on DuckDB's single
   writer, and :func:`runs_in_progress` is the busy check the schedule and the in-process
-  runner (:mod:`pipelines.runner`) make before starting one.
+  runner (:mod:`pipelines.runner`) make before starting one, after :func:`fail_dead_runs` has
+  marked failed the runs whose process died (so a killed tick never holds the next one up).
 - **Retries**: CRM calls fail transiently (timeouts, 503s); the stages that call the CRM
   are idempotent, so :data:`CRM_RETRY` retries them.
 """
@@ -18,7 +19,9 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.defs.resources import default_resources
+from pipelines.settings import Settings
 from pipelines.sourcefile import ConfigError
+from pipelines.warehouse import writer
 
 EXECUTOR = dg.in_process_executor
 
@@ -27,7 +30,9 @@ CRM_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIA
 
 # Every run that writes the warehouse carries this tag; the instance allows one such run at a time
 # (see dagster.yaml), so ticks and backfills queue instead of colliding on DuckDB's single writer.
-WRITER_TAG = {"leadroute/warehouse": "writer"}
+# Its value is the org (LEADROUTE_ORG): each org has its own warehouse, so the production instance
+# limits writers per value (deploy/production/dagster.yaml) and two orgs tick side by side.
+WRITER_TAG = {"leadroute/warehouse": Settings.from_env().org}
 
 IN_PROGRESS = [
     dg.DagsterRunStatus.QUEUED,
@@ -63,6 +68,23 @@ def no_retry_for_config_errors() -> Iterator[None]:
     except ConfigError as exc:
         more = f" (and {len(exc.problems) - 1} more: `leadroute validate`)" if len(exc.problems) > 1 else ""
         raise dg.Failure(f"invalid configuration: {exc.problems[0]}{more}", allow_retries=False) from None
+
+
+def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed, with the reason (shown in the UI's run log and tags), every writer run still marked
+    in progress whose process is gone (kill -9, out of memory, a restart): no person has to clear it
+    before ticks can move again. Returns one line per run marked."""
+    marked = []
+    for record in runs_in_progress(instance):
+        run = record.dagster_run
+        why = writer.gone(run.tags)
+        if why is None:
+            continue
+        reason = f"marked failed by leadroute: {why}; the next tick reconciles what it may have written"
+        instance.add_run_tags(run.run_id, {"leadroute/failed_because": why})
+        instance.report_run_failed(run, reason)
+        marked.append(f"run {run.run_id[:8]} ({run.job_name}) {reason}")
+    return marked
 
 
 def build_defs(resources: dict | None = None) -> dg.Definitions:

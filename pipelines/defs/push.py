@@ -29,7 +29,8 @@ def crm_push(
     result = push(con, crm.adapter(clock), mapping, run)
     started = context.instance.get_run_stats(run.run_id).start_time if context.instance else None
     summary = record_tick(con, run.run_id,
-                          datetime.fromtimestamp(started, UTC).replace(tzinfo=None) if started else None, run.now)
+                          datetime.fromtimestamp(started, UTC).replace(tzinfo=None) if started else None, run.now,
+                          push_stopped=result.details.get("stopped"))
     outcomes = summary["lead_outcomes"]
     writes = pd.DataFrame(
         [{"write": words, "pushed": w.get("pushed", 0), "already_so": w.get("skipped_unchanged", 0),

@@ -19,7 +19,7 @@ from pipelines.matching.settings import MatchingSettings, load_matching_settings
 from pipelines.routing.ruleset.load import load_rules
 from pipelines.routing.ruleset.model import RuleSet
 from pipelines.settings import Settings
-from pipelines.warehouse import db
+from pipelines.warehouse import db, writer
 
 
 class ClockResource(dg.ConfigurableResource):
@@ -63,7 +63,13 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
-        with db.connect(self.path, wait_seconds=30) as con:
+        # The writer lock (re-entrant: `leadroute tick` took it before starting the run), and the run's
+        # process in its tags, so a run that dies is recognised as dead rather than busy.
+        run_id = context.run.run_id if context.run is not None else None
+        if context.instance is not None and run_id:
+            context.instance.add_run_tags(run_id, writer.process_tags())
+        with writer.hold(self.path, what=f"run {(run_id or '')[:8]}"), \
+                db.connect(self.path, wait_seconds=30) as con:
             self._con = con
             try:
                 yield self

@@ -13,7 +13,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from pipelines.crm.local_schema import KEY_PREFIX
+from pipelines.crm import ids
+from pipelines.crm.local_schema import KEY_PREFIX, make_id
 
 MS_PER_DAY = 86_400_000
 
@@ -104,8 +105,9 @@ def make_ids(sobject: str, start: int, count: int) -> np.ndarray:
     """Ids ``make_id(sobject, start) .. make_id(sobject, start + count - 1)`` as an object array."""
     if count <= 0:
         return np.array([], dtype=object)
-    numbers = np.arange(start, start + count).astype(str)
-    return np.asarray(np.char.add(KEY_PREFIX[sobject], np.char.zfill(numbers, 15)), dtype=object)
+    # Digits have no case, so the case-safe suffix depends on the key prefix alone.
+    body = np.char.add(KEY_PREFIX[sobject], np.char.zfill(np.arange(start, start + count).astype(str), 12))
+    return np.asarray(np.char.add(body, ids.suffix(make_id(sobject, start)[:15])), dtype=object)
 
 
 def sf_datetimes(ms) -> np.ndarray:

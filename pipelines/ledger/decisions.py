@@ -30,8 +30,9 @@ import uuid
 import duckdb
 import pandas as pd
 
+from pipelines.crm import ids
 from pipelines.stage import RunInfo
-from pipelines.warehouse.db import insert
+from pipelines.warehouse.db import insert, transaction
 
 
 _last_prefix = 0
@@ -61,10 +62,18 @@ def record(
 ) -> pd.DataFrame:
     """Insert ``decisions`` (lead_id, step, action, owner_id, queue, reason, trace) and their ledger rows.
 
-    Returns the inserted decisions with their ids.
+    Decisions and ledger rows commit together: a crash between them would leave leads
+    decided (so never routed again) with nothing to push. Returns the inserted decisions
+    with their ids.
     """
     if decisions.empty:
         return decisions
+    with transaction(con):
+        return _record(con, decisions, entry=entry, rules_version=rules_version, queue_ids=queue_ids, run=run)
+
+
+def _record(con, decisions: pd.DataFrame, *, entry: str, rules_version: str, queue_ids: dict[str, str],
+            run: RunInfo) -> pd.DataFrame:
     con.register("_d_leads", decisions[["lead_id"]])
     try:
         leads = con.execute(
@@ -92,6 +101,27 @@ def record(
     ]])
 
     _keep_match(con, d)
+    ledger = owner_rows(d, run)
+    # A new owner decision supersedes any older one for the same lead that is still waiting to be pushed.
+    # A row in flight is not superseded: whether it reached the CRM is known only once the push reconciles it.
+    con.register("_new_ledger", ledger[["lead_id", "decision_id"]])
+    try:
+        con.execute(
+            """UPDATE ledger SET status = 'superseded', updated_at = ?, last_run_id = ?
+               WHERE kind = 'owner' AND status = 'pending'
+                 AND lead_id IN (SELECT lead_id FROM _new_ledger)
+                 AND decision_id NOT IN (SELECT decision_id FROM _new_ledger)""",
+            [run.now, run.run_id],
+        )
+    finally:
+        con.unregister("_new_ledger")
+    insert(con, "ledger", ledger)
+    insert(con, "ledger", _side_rows(d, ledger, run))
+    return d
+
+
+def owner_rows(d: pd.DataFrame, run: RunInfo) -> pd.DataFrame:
+    """The ``owner`` ledger row of each decision (``d``: decision_id, lead_id, previous_owner_id, owner_id, queue)."""
     ledger = pd.DataFrame({
         "decision_id": d["decision_id"],
         "kind": "owner",
@@ -105,7 +135,7 @@ def record(
         "created_at": run.now,
         "updated_at": run.now,
     })
-    unchanged = ledger["target_owner_id"].notna() & (ledger["target_owner_id"] == ledger["previous_owner_id"])
+    unchanged = ledger["target_owner_id"].notna() & ids.same(ledger["target_owner_id"], ledger["previous_owner_id"])
     no_target = ledger["target_owner_id"].isna()
     ledger["status"] = "pending"
     ledger.loc[unchanged, "status"] = "skipped_unchanged"
@@ -117,20 +147,32 @@ def record(
         "queue " + d.loc[no_target, "queue"].astype(str) + " has no Group of type Queue with that DeveloperName in the CRM; "
         "create the queue or fix routing_rules/queues.yaml"
     )
-    # A new owner decision supersedes any older one for the same lead that is still waiting to be pushed.
-    con.register("_new_ledger", ledger[["lead_id", "decision_id"]])
-    try:
-        con.execute(
-            """UPDATE ledger SET status = 'superseded', updated_at = ?, last_run_id = ?
-               WHERE kind = 'owner' AND status = 'pending' AND lead_id IN (SELECT lead_id FROM _new_ledger)
-                 AND decision_id NOT IN (SELECT decision_id FROM _new_ledger)""",
-            [run.now, run.run_id],
-        )
-    finally:
-        con.unregister("_new_ledger")
-    insert(con, "ledger", ledger)
-    insert(con, "ledger", _side_rows(d, ledger, run))
-    return d
+    return ledger
+
+
+def repair_missing_ledger(con: duckdb.DuckDBPyConnection, run: RunInfo) -> pd.DataFrame:
+    """Give every lead's current decision that has no ``owner`` ledger row its row back.
+
+    Decisions and ledger rows commit together, so this finds only what a warehouse written
+    before that (or by hand) left behind: a lead decided but never pushed, which routing
+    would skip for ever. The decision's side actions are not stored, so only the owner
+    write is restored. Returns the repaired rows (lead_id, decision_id).
+    """
+    # An anti-join first (orphans are rare), then keep those that are their lead's latest decision.
+    orphans = con.execute(
+        """WITH orphan AS (
+               SELECT d.* FROM routing_decision d ANTI JOIN ledger g ON g.decision_id = d.decision_id AND g.kind = 'owner')
+           SELECT o.decision_id, o.lead_id, o.owner_id, o.queue, l.owner_id AS previous_owner_id
+           FROM orphan o LEFT JOIN lead l USING (lead_id)
+           WHERE NOT EXISTS (SELECT 1 FROM routing_decision n WHERE n.lead_id = o.lead_id
+                             AND (n.created_at > o.created_at
+                                  OR (n.created_at = o.created_at AND n.decision_id > o.decision_id)))"""
+    ).df()
+    if orphans.empty:
+        return orphans[["lead_id", "decision_id"]]
+    with transaction(con):
+        insert(con, "ledger", owner_rows(orphans, run))
+    return orphans[["lead_id", "decision_id"]]
 
 
 def _keep_match(con: duckdb.DuckDBPyConnection, d: pd.DataFrame) -> None:

@@ -1,14 +1,20 @@
-"""Push: pending ledger rows -> CRM, with one recorded result per record.
+"""Push: pending ledger rows -> CRM, with one recorded result per record, each written once.
 
-Push reads ``pending`` rows only and marks each one with the CRM's answer, so a
-re-run never pushes twice. A retryable failure (``UNABLE_TO_LOCK_ROW``, a
-timeout) stays pending with exponential backoff and is retried on a later tick,
-up to ``max_attempts``; a permanent one (``INACTIVE_OWNER_OR_USER``) is marked
-``failed`` with the CRM's message for ops to see in ``leadroute report``. When
-the CRM refuses a whole call (:class:`CrmUnavailable`: API limit, repeated
-authentication failure), the push stops for this tick and everything not yet
-answered stays pending. Only a push that completed lets the extraction
-watermarks advance.
+Every write is accounted for in the ledger before and after it is sent:
+
+1. **Reconcile first** (:mod:`.reconcile`): rows left ``in_flight`` by a push that died or
+   lost its answer, and pending rows whose last answer left the outcome unknown, are read
+   back from the CRM; those already there are marked ``pushed`` without writing again.
+2. **In flight before sending**: a batch's rows are marked ``in_flight`` (committed) just
+   before the call, then take the CRM's answer per record. A row without an answer stays in
+   flight until a read-back settles it, at the end of this push or at the start of the next.
+
+A retryable failure (``UNABLE_TO_LOCK_ROW``) stays pending with exponential backoff, up to
+``max_attempts``; a permanent one (``INACTIVE_OWNER_OR_USER``) is ``failed`` with the CRM's
+message for ops in ``leadroute report``; a lead deleted in the CRM is ``skipped_deleted``
+(nobody has anything to do). When the CRM refuses a whole call (:class:`CrmUnavailable`:
+API limit, session, timeouts, an answer that never came) the push stops for this tick with
+that cause, and only a push that completed lets the extraction watermarks advance.
 
 Writes go in dependency order, one phase per kind:
 
@@ -22,31 +28,25 @@ Writes go in dependency order, one phase per kind:
    the new contact rather than the converted lead.
 
 A side action whose prerequisite failed for good is failed too, with the reason.
+Every step is linear in the rows due: no per-row query, no per-row scan of the batch.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import duckdb
 import pandas as pd
 
-from pipelines.crm.base import (
-    CampaignMembership,
-    Conversion,
-    CrmAdapter,
-    CrmUnavailable,
-    RecordUpdate,
-    TaskSpec,
-    WriteResult,
-)
+from pipelines.crm.base import CrmAdapter, CrmUnavailable, RecordUpdate, WriteResult
 from pipelines.crm.fields import FieldMapping
-from pipelines.ledger import watermarks
+from pipelines.ledger import reconcile, watermarks, writes
 from pipelines.stage import RunInfo, StageResult
 from pipelines.warehouse.db import upsert
 from pipelines.warehouse.schema import TABLES
 
+# Stops after which the records of the call cut short may or may not have been written.
+OUTCOME_UNKNOWN = frozenset({"OUTCOME_UNKNOWN", "MALFORMED_RESPONSE"})
 MAX_ATTEMPTS = 6
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=1)
@@ -60,22 +60,8 @@ def backoff(attempts: pd.Series) -> pd.Series:
 
 
 def due(con: duckdb.DuckDBPyConnection, run: RunInfo) -> pd.DataFrame:
-    """Pending rows due now, with what each needs: the decision's reason, the matched account,
-    and the status and CRM id of the same decision's owner and convert rows."""
-    return con.execute(
-        """SELECT g.*, d.reason, m.account_id AS match_account_id,
-                  o.status AS owner_status, o.last_error AS owner_error,
-                  c.status AS convert_status, c.crm_record_id AS contact_id, c.last_error AS convert_error,
-                  k.status AS campaign_status
-           FROM ledger g JOIN routing_decision d USING (decision_id)
-           LEFT JOIN lead_match m ON m.lead_id = g.lead_id
-           LEFT JOIN ledger o ON o.decision_id = g.decision_id AND o.kind = 'owner'
-           LEFT JOIN ledger c ON c.decision_id = g.decision_id AND c.kind = 'convert'
-           LEFT JOIN ledger k ON k.decision_id = g.decision_id AND k.kind = 'campaign'
-           WHERE g.status = 'pending' AND (g.next_attempt_at IS NULL OR g.next_attempt_at <= ?)
-           ORDER BY m.account_id NULLS LAST, g.lead_id, g.kind""",
-        [run.now],
-    ).df()
+    """Pending rows due now, with what each needs (see :func:`pipelines.ledger.writes.ledger_rows`)."""
+    return writes.due(con, run.now)
 
 
 def apply_results(rows: pd.DataFrame, results: list[WriteResult], run: RunInfo, max_attempts: int) -> pd.DataFrame:
@@ -96,6 +82,7 @@ def apply_results(rows: pd.DataFrame, results: list[WriteResult], run: RunInfo, 
     out["status"] = "failed"
     out.loc[out["ok"], "status"] = "pushed"
     out.loc[retry, "status"] = "pending"
+    out.loc[~out["ok"] & out["code"].eq(reconcile.DELETED), "status"] = "skipped_deleted"  # nothing for anyone to do
     out["pushed_at"] = pd.Series(pd.Timestamp(run.now), index=out.index).where(out["ok"], pd.NaT)
     out["next_attempt_at"] = (pd.Timestamp(run.now) + backoff(out["attempts"])).where(retry, pd.NaT)
     out["last_error_code"] = out["code"].where(~out["ok"], None)
@@ -125,11 +112,12 @@ def _fail(rows: pd.DataFrame, code: str, message: pd.Series | str, run: RunInfo)
 
 class _Push:
     def __init__(self, con, crm: CrmAdapter, mapping: FieldMapping, run: RunInfo, max_attempts: int):
-        self.con, self.crm, self.run, self.max_attempts = con, crm, run, max_attempts
+        self.con, self.crm, self.mapping, self.run, self.max_attempts = con, crm, mapping, run, max_attempts
         lead = mapping.objects["lead"]
         self.sobject = lead.sobject
         self.writes = lead.writes
         self.done: list[pd.DataFrame] = []
+        self.reconciled: list[pd.DataFrame] = []
         self.stopped: CrmUnavailable | None = None
 
     def _record(self, frame: pd.DataFrame) -> None:
@@ -137,42 +125,59 @@ class _Push:
             upsert(self.con, "ledger", frame[[c for c in LEDGER_COLUMNS if c in frame.columns]], ["decision_id", "kind"])
             self.done.append(frame)
 
+    def reconcile(self, in_flight_only: bool = False) -> None:
+        """Settle the rows whose write may already be in the CRM by reading them back (see :mod:`.reconcile`)."""
+        rows = reconcile.unsure(self.con, self.run.now, in_flight_only)
+        if rows.empty:
+            return
+        try:
+            settled = reconcile.reconcile(rows, self.crm, self.mapping, self.run)
+        except CrmUnavailable as exc:
+            self.stopped = self.stopped or exc  # rows stay in flight; the next push reads them back
+            return
+        if len(settled):
+            upsert(self.con, "ledger", settled[[c for c in LEDGER_COLUMNS if c in settled.columns]],
+                   ["decision_id", "kind"])
+            self.reconciled.append(settled)
+
+    def _set_status(self, rows: pd.DataFrame, status: str, was: str | None = None,
+                    error: CrmUnavailable | None = None) -> None:
+        self.con.register("_flight", rows[["decision_id", "kind"]])
+        try:
+            self.con.execute(
+                f"""UPDATE ledger SET status = ?, last_run_id = ?, updated_at = ?
+                    {", last_error_code = ?, last_error = ?" if error else ""}
+                    WHERE (decision_id, kind) IN (SELECT (decision_id, kind) FROM _flight)
+                    {"AND status = ?" if was else ""}""",
+                [status, self.run.run_id, self.run.now, *([error.code, str(error)] if error else []),
+                 *([was] if was else [])])
+        finally:
+            self.con.unregister("_flight")
+
     def _call(self, fn, items, rows: pd.DataFrame) -> None:
         if self.stopped is not None or not len(rows):
             return
+        # In flight, committed before the batch leaves: if its answer is lost, the next push knows to
+        # read those records back before writing them again.
+        self._set_status(rows, "in_flight")
         try:
             results = fn(items)
         except CrmUnavailable as exc:
             self.stopped = exc
-            # What a batch wrote before the stop is recorded, so it is not pushed again; the rest stays pending.
-            answered = rows[rows["record_key"].isin({r.record_id for r in exc.partial})]
-            if len(answered):
-                self._record(apply_results(answered, exc.partial, self.run, self.max_attempts))
+            # What a batch wrote before the stop is recorded, so it is not pushed again.
+            answered = rows["record_key"].isin({r.record_id for r in exc.partial})
+            if answered.any():
+                self._record(apply_results(rows[answered], exc.partial, self.run, self.max_attempts))
+            if exc.code not in OUTCOME_UNKNOWN:
+                # A refusal (limit, session, budget, outage after retries): the rest was not written.
+                self._set_status(rows[~answered], "pending", was="in_flight", error=exc)
+            # Otherwise the rest stays in flight until a read-back shows whether it landed.
             return
         self._record(apply_results(rows, results, self.run, self.max_attempts))
 
     def updates(self, rows: pd.DataFrame) -> None:
         """Owner and field writes, merged into one update per lead."""
-        owner_field = self.writes.get("owner_id", "OwnerId")
-        reason_field = self.writes.get("routing_reason")
-        per_lead: dict[str, dict] = {}
-        group: dict[str, str | None] = {}
-        bad = []
-        for kind, lead, target, reason, payload, account in rows[
-            ["kind", "lead_id", "target_owner_id", "reason", "payload", "match_account_id"]
-        ].itertuples(index=False):
-            fields = per_lead.setdefault(lead, {})
-            group[lead] = account if isinstance(account, str) else None
-            if kind == "owner":
-                fields[owner_field] = target
-                if reason_field:
-                    fields.setdefault(reason_field, (reason or "")[:255])
-            else:
-                for name, value in json.loads(payload)["fields"].items():
-                    if name not in self.writes:
-                        bad.append((lead, name))
-                    else:
-                        fields[self.writes[name]] = value
+        per_lead, bad = writes.lead_fields(rows, self.writes)
         unknown = rows["lead_id"].isin({lead for lead, _ in bad}) & (rows["kind"] == "fields")
         if unknown.any():
             names = ", ".join(sorted({n for _, n in bad}))
@@ -180,57 +185,44 @@ class _Push:
                                f"no field named {names} under writes: in fields.yaml", self.run))
             rows = rows[~unknown]
         rows = rows.assign(record_key=rows["lead_id"])
-        updates = [RecordUpdate(lead, fields, group[lead]) for lead, fields in per_lead.items()
-                   if lead in set(rows["lead_id"])]
+        accounts = rows["match_account_id"].astype(object)
+        group = dict(zip(rows["lead_id"], accounts.where(accounts.notna(), None)))
+        updates = [RecordUpdate(lead, per_lead[lead], group[lead]) for lead in dict.fromkeys(rows["lead_id"])]
         self._call(lambda items: self.crm.update_records(self.sobject, items), updates, rows)
 
     def campaigns(self, rows: pd.DataFrame) -> None:
         ready, rows = self._gate(rows, "owner_status", "owner_error", "the owner change")
-        ready = ready.assign(record_key="leadroute-" + ready["decision_id"] + "-campaign")
-        items = [CampaignMembership(key=key, campaign_id=p["campaign_id"], lead_id=lead, status=p.get("status", "Responded"))
-                 for key, lead, p in zip(ready["record_key"], ready["lead_id"], (json.loads(x) for x in ready["payload"]))]
-        self._call(self.crm.add_to_campaign, items, ready)
+        ready = ready.assign(record_key=writes.campaign_key(ready["decision_id"]))
+        self._call(self.crm.add_to_campaign, writes.memberships(ready), ready)
 
     def conversions(self, rows: pd.DataFrame) -> None:
         # A campaign membership of the same decision goes first: a converted lead can no longer join.
-        rows = rows[rows["campaign_status"].ne("pending").to_numpy()]
+        rows = rows[rows["campaign_status"].ne("pending").to_numpy() & rows["campaign_status"].ne("in_flight").to_numpy()]
         ready, rows = self._gate(rows, "owner_status", "owner_error", "the owner change")
-        payloads = [json.loads(p) for p in ready["payload"]]
-        items = [Conversion(lead_id=lead, account_id=p.get("account_id") or acc, owner_id=target,
-                            converted_status=p.get("converted_status", "Qualified"),
-                            create_opportunity=bool(p.get("create_opportunity", False)),
-                            opportunity_name=p.get("opportunity_name"),
-                            assign_account=bool(p.get("assign_account", False)))
-                 for lead, target, acc, p in zip(ready["lead_id"], ready["target_owner_id"],
-                                                  ready["match_account_id"], payloads)]
-        self._call(lambda batch: [_converted_already(r) for r in self.crm.convert_leads(batch)], items,
-                   ready.assign(record_key=ready["lead_id"]))
+        self._call(lambda batch: [_converted_already(r) for r in self.crm.convert_leads(batch)],
+                   writes.conversions(ready), ready.assign(record_key=ready["lead_id"]))
 
     def tasks(self, rows: pd.DataFrame) -> None:
         ready, rows = self._gate(rows, "convert_status", "convert_error", "the conversion", optional=True)
-        ready = ready.assign(record_key="leadroute-" + ready["decision_id"] + "-task")
-        items = []
-        for key, lead, target, contact, acc, payload in ready[
-            ["record_key", "lead_id", "target_owner_id", "contact_id", "match_account_id", "payload"]
-        ].itertuples(index=False):
-            p = json.loads(payload)
-            converted = isinstance(contact, str)
-            items.append(TaskSpec(external_key=key, who_id=contact if converted else lead,
-                                  owner_id=p.get("owner_id") or target, subject=p["subject"],
-                                  due_date=p.get("due_date"), what_id=acc if converted and isinstance(acc, str) else None,
-                                  description=p.get("description"), priority=p.get("priority", "Normal")))
-        self._call(self.crm.upsert_tasks, items, ready)
+        ready = ready.assign(record_key=writes.task_key(ready["decision_id"]))
+        self._call(self.crm.upsert_tasks, writes.tasks(ready), ready)
 
     def _gate(self, rows, status_col, error_col, what, optional=False):
-        """Rows whose prerequisite is in the CRM; fail those whose prerequisite failed; the rest wait."""
+        """Rows whose prerequisite is in the CRM; fail those whose prerequisite failed (skip those whose
+        lead was deleted); the rest wait."""
         status = rows[status_col]
         ok = status.isin(["pushed", "skipped_unchanged"]) | (status.isna() if optional else False)
         failed = status.isin(["failed", "superseded"])
+        deleted = status.eq("skipped_deleted")
         if failed.any():
             self._record(_fail(rows[failed], "PREREQUISITE_FAILED",
                                f"{what} did not happen: " + rows.loc[failed, error_col].fillna(status[failed]).astype(str),
                                self.run))
-        return rows[ok], rows[~ok & ~failed]
+        if deleted.any():
+            gone = _fail(rows[deleted], reconcile.DELETED, "the lead was deleted in the CRM; there is nothing to write",
+                         self.run)
+            self._record(gone.assign(status="skipped_deleted"))
+        return rows[ok], rows[~ok & ~failed & ~deleted]
 
 
 def push(con: duckdb.DuckDBPyConnection, crm: CrmAdapter, mapping: FieldMapping, run: RunInfo,
@@ -238,7 +230,8 @@ def push(con: duckdb.DuckDBPyConnection, crm: CrmAdapter, mapping: FieldMapping,
     result = StageResult("push")
     calls_before = crm.counter.calls
     p = _Push(con, crm, mapping, run, max_attempts)
-    rows = due(con, run)
+    p.reconcile()
+    rows = due(con, run) if p.stopped is None else due(con, run).iloc[0:0]
     p.updates(rows[rows["kind"].isin(["owner", "fields"])])
     # Campaigns, conversions and tasks read the statuses the phases before them just wrote.
     later = due(con, run)
@@ -247,6 +240,8 @@ def push(con: duckdb.DuckDBPyConnection, crm: CrmAdapter, mapping: FieldMapping,
     p.conversions(later[later["kind"] == "convert"])
     later = due(con, run)
     p.tasks(later[later["kind"] == "task"])
+    if p.stopped is not None:
+        p.reconcile(in_flight_only=True)  # a call cut short: read back what it may have written
 
     done = pd.concat(p.done, ignore_index=True) if p.done else pd.DataFrame(columns=["kind", "status", "ok"])
     for kind in ("owner", "fields", "campaign", "convert", "task"):
@@ -256,7 +251,15 @@ def push(con: duckdb.DuckDBPyConnection, crm: CrmAdapter, mapping: FieldMapping,
             result.counts[f"{prefix}pushed"] = int((part["status"] == "pushed").sum())
             result.counts[f"{prefix}retry_later"] = int((part["status"] == "pending").sum())
             result.counts[f"{prefix}failed"] = int((part["status"] == "failed").sum())
+            if (part["status"] == "skipped_deleted").any():
+                result.counts[f"{prefix}deleted_in_crm"] = int((part["status"] == "skipped_deleted").sum())
     result.counts.setdefault("pushed", 0)
+    settled = pd.concat(p.reconciled, ignore_index=True) if p.reconciled else pd.DataFrame(columns=["_reconciled"])
+    result.counts["reconciled"] = int(settled["_reconciled"].eq("done").sum())
+    if len(settled):
+        result.counts["reconciled_resent"] = int(settled["_reconciled"].eq("not_there").sum())
+        result.counts["reconciled_deleted_in_crm"] = int(settled["_reconciled"].eq("deleted").sum())
+    result.counts["in_flight"] = int(con.execute("SELECT count(*) FROM ledger WHERE status = 'in_flight'").fetchall()[0][0])
     result.counts["due"] = len(rows)
     result.counts["crm_api_calls"] = crm.counter.calls - calls_before
     result.details["crm_api_this_tick"] = crm.counter.summary()  # extract + push: one adapter per run

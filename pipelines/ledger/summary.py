@@ -69,7 +69,8 @@ GROUP BY ALL ORDER BY leads DESC, name
 """
 
 
-def tick_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
+def tick_summary(con: duckdb.DuckDBPyConnection, run_id: str, push_stopped: str | None = None) -> dict:
+    """The tick's facts; ``push_stopped`` is the cause when the push stopped early (the CRM refused a call)."""
     rows = con.execute("SELECT object, records, new_versions FROM extract_log WHERE run_id = ?", [run_id]).fetchall()
     extracted = {o: r for o, r, _ in rows}
     new_versions = {o: n for o, _, n in rows}
@@ -110,6 +111,9 @@ def tick_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
            FROM routing_decision d JOIN lead_match m USING (lead_id) WHERE d.run_id = ? AND d.action <> 'keep'""",
         [run_id],
     )
+    reconciled = first_row(
+        con, "SELECT count(*) FROM ledger WHERE last_run_id = ? AND reconciled_at IS NOT NULL AND status = 'pushed'",
+        [run_id])[0]
     quarantined = dict(con.execute(
         "SELECT object, count(*) FROM quarantine WHERE run_id = ? AND resolved_at IS NULL GROUP BY object", [run_id]
     ).fetchall())
@@ -138,13 +142,17 @@ def tick_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
         "writes": writes,
         "pushed": int(push.get("pushed", 0)),
         "failed": int(push.get("failed", 0)),
-        "retry_pending": int(push.get("pending", 0)),
+        "retry_pending": int(push.get("pending", 0)) + int(push.get("in_flight", 0)),
         "unchanged": int(push.get("skipped_unchanged", 0)),
+        "deleted_in_crm": int(push.get("skipped_deleted", 0)),
+        "reconciled": int(reconciled or 0),
+        "push_stopped": push_stopped,
     }
 
 
-def record_tick(con: duckdb.DuckDBPyConnection, run_id: str, started_at: datetime | None, finished_at: datetime) -> dict:
-    summary = tick_summary(con, run_id)
+def record_tick(con: duckdb.DuckDBPyConnection, run_id: str, started_at: datetime | None, finished_at: datetime,
+                push_stopped: str | None = None) -> dict:
+    summary = tick_summary(con, run_id, push_stopped)
     con.execute(
         "INSERT OR REPLACE INTO tick_log VALUES (?, ?, ?, ?)",
         [run_id, started_at, finished_at, json.dumps(summary)],

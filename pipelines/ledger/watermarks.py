@@ -35,15 +35,19 @@ def set_pending(con: duckdb.DuckDBPyConnection, obj: str, value: datetime | None
 
 
 def commit(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime) -> list[str]:
-    """Advance every watermark this run extracted; returns the objects advanced."""
+    """Advance every watermark this run extracted; returns the objects advanced.
+
+    Never past ``now``: a watermark in the future would skip every record changed until then
+    (extraction caps what it proposes; this also mends a warehouse an older version left ahead).
+    """
     rows = con.execute(
         """
-        UPDATE watermark SET value = greatest(coalesce(value, pending_value), pending_value),
+        UPDATE watermark SET value = least(greatest(coalesce(value, pending_value), pending_value), ?::TIMESTAMP),
             pending_value = NULL, pending_run_id = NULL, updated_at = ?
         WHERE pending_run_id = ? AND pending_value IS NOT NULL
         RETURNING object
         """,
-        [now, run_id],
+        [now, now, run_id],
     ).fetchall()
     return sorted(r[0] for r in rows)
 

@@ -21,7 +21,7 @@ from pipelines.enrich.settings import EnrichmentSettings
 from pipelines.quality.gx import expectations
 from pipelines.quality.settings import QualitySettings
 from pipelines.stage import RunInfo
-from pipelines.unify.columns import EMAIL_PATTERN
+from pipelines.unify.columns import EMAIL_PATTERN, clean_sql
 
 CRM_ID = r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$"
 
@@ -121,19 +121,22 @@ def _enriched(con, ctx):
 
 
 def _coverage(con, ctx):
-    """Every lead in scope has a decision or an open quarantine item: nothing is dropped silently."""
+    """Every lead in scope has a decision with its ledger row, or an open quarantine item: nothing is
+    dropped silently. Raw ids are keyed the way unify keys them, so a raw id and its lead compare equal."""
     gxe = expectations()
+    raw_key = clean_sql("Id")
     frame = con.execute(
-        """SELECT r."Id" AS lead_id,
-                  EXISTS (SELECT 1 FROM routing_decision d WHERE d.lead_id = r."Id")
-                  OR EXISTS (SELECT 1 FROM quarantine q WHERE q.object = 'lead' AND q.record_id = r."Id"
+        f"""SELECT {raw_key} AS lead_id,
+                  EXISTS (SELECT 1 FROM routing_decision d JOIN ledger g ON g.decision_id = d.decision_id
+                          AND g.kind = 'owner' WHERE d.lead_id = {raw_key})
+                  OR EXISTS (SELECT 1 FROM quarantine q WHERE q.object = 'lead' AND q.record_id IN (r."Id", {raw_key})
                              AND q.resolved_at IS NULL) AS decided_or_quarantined
-           FROM raw_lead r LEFT JOIN lead l ON l.lead_id = r."Id"
+           FROM raw_lead r LEFT JOIN lead l ON l.lead_id = {raw_key}
            WHERE NOT coalesce(l.is_deleted, false) AND NOT coalesce(l.is_converted, false)"""
     ).df()
     return frame, [gxe.ExpectColumnValuesToBeInSet(
         column="decided_or_quarantined", value_set=[True],
-        description="every lead has a routing decision or a quarantine item with the reason")]
+        description="every lead has a routing decision (with its ledger row) or a quarantine item with the reason")]
 
 
 def _owners(con, ctx):
@@ -143,7 +146,7 @@ def _owners(con, ctx):
         """SELECT g.lead_id, g.target_owner_id,
                   (g.target_owner_id IN (SELECT queue_id FROM crm_queue)
                    OR g.target_owner_id IN (SELECT user_id FROM crm_user WHERE is_active)) AS owner_is_active
-           FROM ledger g WHERE g.kind = 'owner' AND g.status = 'pending'"""
+           FROM ledger g WHERE g.kind = 'owner' AND g.status IN ('pending', 'in_flight')"""
     ).df()
     return frame, [gxe.ExpectColumnValuesToBeInSet(
         column="owner_is_active", value_set=[True],

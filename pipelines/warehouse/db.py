@@ -19,7 +19,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.warehouse.errors import WarehouseBusy  # noqa: F401 - re-exported
+from pipelines.warehouse.errors import WarehouseBusy, WarehouseTooNew  # noqa: F401 - re-exported
+from pipelines.warehouse.migrations import Migration, apply_pending, refuse_newer, stamped_version
 from pipelines.warehouse.schema import SCHEMA_VERSION, TABLES, Column
 
 
@@ -90,24 +91,25 @@ def connect(
         con.close()
 
 
-def migrate(con: duckdb.DuckDBPyConnection, mapped_columns: dict[str, list[Column]] | None = None) -> None:
-    """Create every declared table if missing and add any declared column it lacks.
+def migrate(con: duckdb.DuckDBPyConnection, mapped_columns: dict[str, list[Column]] | None = None, *,
+            code_version: int = SCHEMA_VERSION, migrations: dict[int, Migration] | None = None) -> list[int]:
+    """Bring the warehouse to this release's schema; return the numbered steps applied.
 
-    This is the warehouse's migration: a column declared in ``schema.py`` (or, for mapped
-    tables, by the field mapping) after a warehouse was created is added on the next
-    connect. Columns are only ever added, never dropped: a field removed from the mapping
-    stays in the warehouse, unused, so history is not lost.
+    Refuses (:class:`WarehouseTooNew`) a warehouse a newer release has upgraded. Then creates
+    every declared table if missing and adds any declared column it lacks: a column declared in
+    ``schema.py`` (or, for mapped tables, by the field mapping) after a warehouse was created is
+    added on the next connect. Columns are only ever added, never dropped: a field removed from
+    the mapping stays in the warehouse, unused, so history is not lost. Last, the numbered
+    steps of ``migrations.py`` the warehouse has not had run once each, in order.
     """
+    stamped = stamped_version(con)
+    refuse_newer(con, code_version)
     mapped_columns = mapped_columns or {}
     for table in TABLES.values():
         extra = mapped_columns.get(table.name, [])
         con.execute(table.ddl(extra))
         ensure_columns(con, table.name, [*table.columns, *extra])
-    con.execute(
-        "INSERT INTO schema_version SELECT ?, now()::TIMESTAMP WHERE NOT EXISTS "
-        "(SELECT 1 FROM schema_version WHERE version = ?)",
-        [SCHEMA_VERSION, SCHEMA_VERSION],
-    )
+    return apply_pending(con, stamped, code_version, migrations)
 
 
 def ensure_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[Column]) -> None:
@@ -115,6 +117,31 @@ def ensure_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence
     for col in columns:
         if col.name not in existing:
             con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{col.name}" {col.type}')
+
+
+_open_transactions: set[int] = set()
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Everything inside commits together or not at all (a crash inside leaves nothing behind).
+
+    Nested uses join the outermost transaction, so a stage can wrap several writers that
+    each protect themselves (``upsert``) in one commit.
+    """
+    if id(con) in _open_transactions:
+        yield con
+        return
+    con.execute("BEGIN")
+    _open_transactions.add(id(con))
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        _open_transactions.discard(id(con))
 
 
 def upsert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, key: Sequence[str]) -> int:
@@ -129,14 +156,10 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, key: Se
     con.register(name, df)
     try:
         keys = ", ".join(f'"{k}"' for k in key)
-        con.execute("BEGIN")
-        con.execute(f'DELETE FROM "{table}" WHERE ({keys}) IN (SELECT ({keys}) FROM {name})')
-        cols = ", ".join(f'"{c}"' for c in df.columns)
-        con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM {name}')
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(f'DELETE FROM "{table}" WHERE ({keys}) IN (SELECT ({keys}) FROM {name})')
+            cols = ", ".join(f'"{c}"' for c in df.columns)
+            con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM {name}')
     finally:
         con.unregister(name)
     return len(df)

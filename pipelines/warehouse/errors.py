@@ -4,3 +4,7 @@ including ``leadroute validate``, which never opens the warehouse offline."""
 
 class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse file."""
+
+
+class WarehouseTooNew(RuntimeError):
+    """The warehouse was upgraded by a newer leadroute release than the one running."""

@@ -106,8 +106,8 @@ TABLES: dict[str, Table] = {
         Table(
             "schema_version",
             "warehouse",
-            "Applied schema migrations.",
-            _cols(("version", "INTEGER"), ("applied_at", "TIMESTAMP")),
+            "Applied schema versions, with the leadroute release that applied each (pipelines/warehouse/migrations.py).",
+            _cols(("version", "INTEGER"), ("applied_at", "TIMESTAMP"), ("code_version", "VARCHAR")),
             key=("version",),
         ),
         Table(
@@ -392,13 +392,18 @@ TABLES: dict[str, Table] = {
                 ("previous_owner_id", "VARCHAR"),
                 ("target_owner_id", "VARCHAR"),
                 ("payload", "JSON", "what to write for non-owner kinds"),
-                ("status", "VARCHAR", "pending, pushed, failed, skipped_unchanged, superseded, held"),
+                ("status", "VARCHAR", "pending, in_flight (sent, answer not yet recorded), pushed, failed, "
+                                                "skipped_unchanged, skipped_deleted (the record was deleted in the CRM), "
+                                                "superseded, held"),
                 ("attempts", "INTEGER"),
                 ("last_error_code", "VARCHAR"),
                 ("last_error", "VARCHAR"),
                 ("next_attempt_at", "TIMESTAMP"),
                 ("pushed_at", "TIMESTAMP"),
                 ("crm_record_id", "VARCHAR", "id the CRM returned (task, contact)"),
+                ("reconciled_at", "TIMESTAMP", "when a push read the record back, found this write already "
+                                               "there (an answer lost to a crash or a timeout) and marked it "
+                                               "pushed without writing again"),
                 ("run_id", "VARCHAR", "the run that created the row"),
                 ("last_run_id", "VARCHAR", "the run that last changed its status"),
                 ("created_at", "TIMESTAMP"),

@@ -23,10 +23,10 @@ from .certs import ca_bundle_path, server_context
 from .errors import ApiError, not_found
 from .faults import Faults
 from .server import Request, Response, TLSServer
-from .store import INTEGRATION_USER_ID, Org
+from .store import INTEGRATION_USER_ID, Org, case_safe_suffix
 from .transport import ORIGINAL_HOST_HEADER, make_session
 
-ORG_ID = "00DEMU000000000001"
+ORG_ID = "00DEMU0000000012BA"
 USERNAME = "integration@leadroute.example"
 PASSWORD = "emulator-password"
 SECURITY_TOKEN = "emulatortoken"
@@ -204,12 +204,15 @@ class Emulator:
         return token
 
     def new_id(self, prefix: str) -> str:
-        return f"{prefix}EMU{next(self._ids):012d}"
+        body = f"{prefix}EMU{next(self._ids):09d}"
+        return body + case_safe_suffix(body)
 
     # ----- request handling -----
     def handle(self, req: Request) -> Response:
         try:
             resp = self._handle(req)
+            if self.faults.take("lose", req.method, req.path):
+                resp.lost = True
         except ApiError as err:
             resp = Response.error(err)
         except Exception:  # an emulator bug: answer like Salesforce's 500 and keep the trace for the test

@@ -92,6 +92,12 @@ class Faults:
         request is still carried out afterwards, as a real server would)."""
         self._add(Rule("slow", times, path_contains, method, seconds=seconds, after=after))
 
+    def lose_answer(self, path_contains: str | None = None, times: int | None = 1, method: str | None = None,
+                    after: int = 0) -> None:
+        """The next matching requests are carried out, then the connection drops before the answer: the
+        client cannot tell whether the write landed (what a read timeout on a slow org amounts to)."""
+        self._add(Rule("lose", times, path_contains, method, after=after))
+
     def malformed_next(self, path_contains: str | None = None, times: int | None = 1, body: bytes | str | None = None,
                        content_type: str = "application/json", method: str | None = None, after: int = 0) -> None:
         """The next matching requests get 200 with a body that is not the expected shape (and are

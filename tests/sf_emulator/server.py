@@ -53,6 +53,7 @@ class Response:
     body: bytes = b""
     content_type: str = JSON
     headers: dict = dc_field(default_factory=dict)
+    lost: bool = False  # carried out, but the connection drops before the answer (faults.lose_answer)
 
     @classmethod
     def json(cls, status: int, obj, **headers) -> "Response":
@@ -77,6 +78,9 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         req = Request(self.command, split.path, parse_qs(split.query, keep_blank_values=True), self.headers, body)
         resp = self.server.emulator.handle(req)
+        if resp.lost:
+            self.close_connection = True
+            return
         self.send_response(resp.status)
         for name, value in resp.headers.items():
             self.send_header(name, value)

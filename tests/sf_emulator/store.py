@@ -24,7 +24,23 @@ from .schema import ObjectDef, default_objects, objects_from_sqlite
 from .values import TEXT_TYPES, coerce, format_datetime
 
 ID_RE = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
-INTEGRATION_USER_ID = "005EMU000000000001"
+_SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def case_safe_suffix(id15: str) -> str:
+    """Salesforce's 3-character suffix: for each 5-character chunk, bit i marks an upper-case letter at i."""
+    return "".join(_SUFFIX_CHARS[sum(1 << i for i, c in enumerate(id15[k:k + 5]) if c.isascii() and c.isupper())]
+                   for k in (0, 5, 10))
+
+
+def valid_id(record_id) -> bool:
+    """An id an org accepts: 15 letters and digits, or 18 ending in the case-safe suffix of the first 15."""
+    if not isinstance(record_id, str) or not ID_RE.match(record_id):
+        return False
+    return len(record_id) == 15 or record_id[15:].upper() == case_safe_suffix(record_id[:15])
+
+
+INTEGRATION_USER_ID = "005EMU000000001" + case_safe_suffix("005EMU000000001")
 
 
 @dataclass(frozen=True)
@@ -68,15 +84,14 @@ class Org:
 
     # ----- reads -----
     def find(self, record_id: str):
-        """(ObjectDef, record) for an Id of any object, 15 or 18 characters; deleted included."""
-        if not record_id or not ID_RE.match(record_id):
+        """(ObjectDef, record) for an Id of any object, 15 or 18 characters; deleted included.
+
+        Like an org, records are told apart by their first 15 characters; an 18-character id
+        whose suffix is not the case-safe suffix of the first 15 names nothing."""
+        if not valid_id(record_id):
             return None, None
-        hit = self._by_id.get(record_id)
-        if hit is None and len(record_id) == 15:
-            # The local CRM's synthetic 18-char ids share 15-char prefixes, so a
-            # 15-char id resolves only when it is unambiguous.
-            hits = self._by_id15.get(record_id, ())
-            hit = hits[0] if len(hits) == 1 else None
+        hits = self._by_id15.get(record_id[:15], ())
+        hit = hits[0] if len(hits) == 1 else None
         if not hit:
             return None, None
         obj = self.objects[hit[0]]
@@ -147,7 +162,8 @@ class Org:
             self._derive(obj, rec)
 
     def new_id(self, obj: ObjectDef) -> str:
-        return f"{obj.key_prefix}EMU{next(self._counter):012d}"
+        body = f"{obj.key_prefix}EMU{next(self._counter):09d}"
+        return body + case_safe_suffix(body)
 
     def _blank(self, obj: ObjectDef) -> dict:
         now = self.now()
@@ -258,7 +274,8 @@ class Org:
             if f.type in TEXT_TYPES and f.length and len(value) > f.length:
                 raise RecordError("STRING_TOO_LONG", f"{f.label}: data value too large: {value[:40]}... (max length={f.length})", [name])
             if f.type == "reference":
-                self._check_reference(obj, f, value)
+                # Stored, and answered, in the 18-character form, whichever form was sent.
+                rec[name] = changed[name] = self._check_reference(obj, f, value)
             if f.unique and f.name != "Id":
                 other = self._find_by(obj, f, value)
                 if other and other[0]["Id"] != record_id:
@@ -266,7 +283,7 @@ class Org:
                                       f"duplicate value found: {name} duplicates value on record with id: {other[0]['Id']}", [])
 
     def _check_reference(self, obj: ObjectDef, f, value: str) -> None:
-        if not ID_RE.match(value):
+        if not valid_id(value):
             raise RecordError("MALFORMED_ID", f"{f.label}: id value of incorrect type: {value}", [f.name])
         target = self.object_for_id(value)
         if target is None or target.name not in f.reference_to:
@@ -280,6 +297,7 @@ class Org:
                                   f"operation performed with inactive user [{ref['Id']}] as owner of {obj.name.lower()}", [])
             if target.name == "Group" and (ref.get("Type") or "Queue") != "Queue":
                 raise RecordError("FIELD_INTEGRITY_EXCEPTION", f"{f.label}: id value of incorrect type: {value}", [f.name])
+        return ref["Id"]
 
     def _find_by(self, obj: ObjectDef, f, value) -> list:
         if f.type in TEXT_TYPES and isinstance(value, str) and f.type not in ("id", "reference"):
@@ -290,7 +308,7 @@ class Org:
 
     def writable(self, obj: ObjectDef, record_id) -> dict:
         """The live record behind an update/delete, or the RecordError Salesforce gives."""
-        if not isinstance(record_id, str) or not ID_RE.match(record_id):
+        if not valid_id(record_id):
             raise RecordError("MALFORMED_ID", f"malformed id {record_id}", [])
         if self.object_for_id(record_id) is not obj:
             raise RecordError("MALFORMED_ID", f"{obj.name} ID: id value of incorrect type: {record_id}", [])
@@ -359,7 +377,7 @@ class Org:
 
     def delete(self, sobject: str, record_id: str) -> str:
         obj = self._require(sobject)
-        if not ID_RE.match(record_id or ""):
+        if not valid_id(record_id or ""):
             raise RecordError("MALFORMED_ID", f"malformed id {record_id}", [])
         _, rec = self.find(record_id)
         if rec is None or rec.get("IsDeleted") or self.object_for_id(record_id) is not obj:
@@ -394,7 +412,7 @@ class Org:
                 raise
 
     def _convert(self, lead_obj, lead_id, status, account_id, contact_id, owner_id, no_opp, opp_name, overwrite_source):
-        if not lead_id or not ID_RE.match(lead_id) or self.object_for_id(lead_id) is not lead_obj:
+        if not lead_id or not valid_id(lead_id) or self.object_for_id(lead_id) is not lead_obj:
             raise RecordError("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {lead_id}", ["leadId"])
         _, lead = self.find(lead_id)
         if lead is None:

@@ -65,6 +65,18 @@ class SalesforceCrm:
             counts.update(r["OwnerId"] for r in answer["records"])
         return {u: counts.get(u, 0) for u in user_ids}
 
+    def read_records(self, sobject: str, key_field: str, keys: Sequence[str], fields: Sequence[str]) -> pd.DataFrame:
+        """One ``queryAll`` per 200 keys (deleted records included), built with ``format_soql``."""
+        rows: list[dict] = []
+        select = ", ".join(api_name(f) for f in fields)
+        for chunk in push.batches(list(dict.fromkeys(keys)), 200):
+            soql = format_soql("SELECT {:literal} FROM {:literal} WHERE {:literal} IN {}", select, api_name(sobject),
+                               api_name(key_field), chunk)
+            answer = self.client.call(f"read-back of {len(chunk)} {sobject} record(s)",
+                                      lambda sf: sf.query_all(soql, include_deleted=True))
+            rows.extend({f: rec.get(f) for f in fields} for rec in (answer or {}).get("records", []))
+        return pd.DataFrame(rows, columns=list(fields), dtype=object)
+
     def describe(self, sobjects: Sequence[str]) -> dict[str, dict[str, FieldInfo] | None]:
         out: dict[str, dict[str, FieldInfo] | None] = {}
         for name in sobjects:

@@ -21,13 +21,14 @@ OBJECT = "CampaignMember"
 
 
 def existing_members(client: SalesforceClient, memberships: Sequence[CampaignMembership]) -> dict[tuple[str, str], str]:
-    """(CampaignId, LeadId) -> CampaignMember Id, for the leads of ``memberships``."""
+    """(CampaignId, LeadId) -> CampaignMember Id, for the leads of ``memberships``; ids on their first
+    15 characters, as Salesforce compares them (a campaign id in the rules may be the 15-character form)."""
     found: dict[tuple[str, str], str] = {}
     for chunk in batches(sorted({m.lead_id for m in memberships}), 200):
         soql = format_soql("SELECT Id, CampaignId, LeadId FROM CampaignMember WHERE LeadId IN {}", chunk)
         answer = client.call("query of campaign members", lambda sf: sf.query_all(soql))
         for rec in (answer or {}).get("records", []):
-            found[(rec.get("CampaignId"), rec.get("LeadId"))] = rec.get("Id")
+            found[(str(rec.get("CampaignId"))[:15], str(rec.get("LeadId"))[:15])] = rec.get("Id")
     return found
 
 
@@ -35,12 +36,12 @@ def add_to_campaign(client: SalesforceClient, memberships: Sequence[CampaignMemb
     if not memberships:
         return []
     existing = existing_members(client, memberships)
-    updates = [m for m in memberships if (m.campaign_id, m.lead_id) in existing]
-    creates = [m for m in memberships if (m.campaign_id, m.lead_id) not in existing]
+    updates = [m for m in memberships if (m.campaign_id[:15], m.lead_id[:15]) in existing]
+    creates = [m for m in memberships if (m.campaign_id[:15], m.lead_id[:15]) not in existing]
     results: list[WriteResult] = []
     if updates:
         results += _collections(client, updates, "update", "PATCH",
-                                lambda m: {"id": existing[(m.campaign_id, m.lead_id)], "Status": m.status})
+                                lambda m: {"id": existing[(m.campaign_id[:15], m.lead_id[:15])], "Status": m.status})
     if creates:
         results += _collections(client, creates, "create", "POST",
                                 lambda m: {"CampaignId": m.campaign_id, "LeadId": m.lead_id, "Status": m.status})

@@ -6,7 +6,10 @@ decides what a failure means:
 ====================================  ===================================================
 401 ``INVALID_SESSION_ID``            log in again, at most ``max_reauth`` times, then stop
 403 ``REQUEST_LIMIT_EXCEEDED``        stop at once: the org's allowance is used up
-500/502/503/504, timeouts, resets     retry with doubling waits, at most ``max_retries``
+500/502/503/504, timeouts, resets     retry with doubling waits, at most ``max_retries``;
+                                      but a *write* with no answer (timeout, reset) is never
+                                      sent again: it stops with ``OUTCOME_UNKNOWN`` and the
+                                      push reads the records back before writing anything
 an answer that is not the expected    stop with :class:`CrmResponseError`; never guessed at
 shape (HTML, truncated JSON)
 any other refusal (400 INVALID_FIELD  :class:`SalesforceRefused`: a clear error for a person
@@ -115,11 +118,17 @@ class SalesforceClient:
 
     # -- the call ------------------------------------------------------------------------------
 
-    def call(self, what: str, fn: Callable[[Salesforce], T], retry: bool = True) -> T:
+    def call(self, what: str, fn: Callable[[Salesforce], T], retry: bool = True, write: bool = False) -> T:
         """Run ``fn(sf)`` under the budget, re-login and retry rules. ``what`` names it in errors.
 
         ``retry=False`` for a step that must not be sent twice (a Bulk upload): a 5xx or a
         timeout then stops at once, and the caller decides.
+
+        ``write=True`` for a call that changes records: when it was sent and no answer came
+        back (a read timeout, a dropped connection) Salesforce may well have carried it out,
+        and sending it again would write twice (a second owner change fires the org's flows
+        and notifications again). It stops with ``OUTCOME_UNKNOWN``; the push then reads the
+        records back and writes only those not yet at their target.
         """
         retries = reauths = 0
         max_retries = self.settings.max_retries if retry else 0
@@ -163,10 +172,15 @@ class SalesforceClient:
                     f"If a field is named, check routing_rules/fields.yaml with `leadroute crm check`; "
                     f"otherwise check the integration user's permissions.",
                 ) from None
-            except requests.Timeout as exc:
-                retries = self._wait_or_stop(what, retries, max_retries, "TIMEOUT", type(exc).__name__)
-            except requests.ConnectionError as exc:
-                retries = self._wait_or_stop(what, retries, max_retries, "SERVER_UNAVAILABLE", type(exc).__name__)
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                sent = not isinstance(exc, requests.ConnectTimeout)
+                if write and sent:
+                    raise CrmUnavailable(
+                        "OUTCOME_UNKNOWN",
+                        f"{what} got no answer ({type(exc).__name__}); Salesforce may have carried it out, so it is "
+                        f"not sent again: the next push reads those records back first") from None
+                code = "TIMEOUT" if isinstance(exc, requests.Timeout) else "SERVER_UNAVAILABLE"
+                retries = self._wait_or_stop(what, retries, max_retries, code, type(exc).__name__)
             except requests.JSONDecodeError as exc:
                 raise CrmResponseError(f"Salesforce's answer to {what} is not readable",
                                        self.redact(f"not JSON ({exc.msg}); it begins {exc.doc[:120]!r}")) from None

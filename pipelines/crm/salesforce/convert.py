@@ -59,7 +59,7 @@ def _convert(client: SalesforceClient, conversions: Sequence[Conversion]) -> lis
         body = "".join(lead_convert_xml(c) for c in chunk)
         what = f"convertLead of {len(chunk)} lead(s)"
         try:
-            answer = client.call(what, lambda sf: client.soap(sf, "convertLead", body))
+            answer = client.call(what, lambda sf: client.soap(sf, "convertLead", body), write=True)
             results.extend(read_results(answer, [c.lead_id for c in chunk], what))
         except CrmUnavailable as exc:
             exc.partial = results + exc.partial
@@ -84,7 +84,7 @@ def read_results(answer, lead_ids: list[str], what: str) -> list[WriteResult]:
     out = []
     for sent, item in zip(lead_ids, items):
         lead_id = _text(item, "leadId") or sent
-        if lead_id != sent:
+        if lead_id[:15] != sent[:15]:  # Salesforce answers with 18 characters, whatever it was sent
             raise MalformedAnswer(f"{what}: result for {sent} names lead {lead_id}", lead_id)
         success = _text(item, "success")
         if success not in ("true", "false"):
@@ -108,6 +108,6 @@ def with_existing_contacts(client: SalesforceClient, results: list[WriteResult])
         soql = select_by_ids("Lead", ["Id", "ConvertedContactId"], chunk)
         answer = client.call("query of converted leads' contacts", lambda sf: sf.query_all(soql, include_deleted=True))
         for rec in (answer or {}).get("records", []):
-            contacts[rec.get("Id")] = rec.get("ConvertedContactId")
-    return [WriteResult(r.record_id, r.ok, r.error_code, r.message, contacts.get(r.record_id, r.crm_id))
+            contacts[str(rec.get("Id"))[:15]] = rec.get("ConvertedContactId")
+    return [WriteResult(r.record_id, r.ok, r.error_code, r.message, contacts.get(r.record_id[:15], r.crm_id))
             if r.error_code == ALREADY_CONVERTED else r for r in results]

@@ -76,7 +76,7 @@ def in_batches(client: SalesforceClient, chunks: list, request: Callable[[list],
     for chunk, chunk_keys in zip(chunks, keys):
         what, fn = request(chunk)
         try:
-            answer = client.call(what, fn)
+            answer = client.call(what, fn, write=True)
             results.extend(save_results(answer, chunk_keys, what, check_ids))
         except CrmUnavailable as exc:
             exc.partial = results + exc.partial
@@ -97,7 +97,8 @@ def save_results(answer: object, keys: list[str], what: str, check_ids: bool = T
             raise MalformedAnswer(f"{what}: a SaveResult without 'success'", item)
         if item["success"]:
             crm_id = item.get("id")
-            if not isinstance(crm_id, str) or (check_ids and crm_id != key):
+            # Salesforce answers with the 18-character id, whatever form it was sent: compare on 15.
+            if not isinstance(crm_id, str) or (check_ids and crm_id[:15] != key[:15]):
                 raise MalformedAnswer(f"{what}: SaveResult for {key} names record {crm_id!r}", item)
             out.append(WriteResult(key, True, crm_id=crm_id))
             continue

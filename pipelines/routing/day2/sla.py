@@ -111,7 +111,7 @@ def start_clocks(con: duckdb.DuckDBPyConnection, rules: RuleSet, run: RunInfo) -
         """UPDATE assignment a SET outcome = 'not_landed', closed_at = ?, note = 'the owner change was ' || g.status
                    || coalesce(': ' || g.last_error, '')
            FROM ledger g WHERE g.decision_id = a.decision_id AND g.kind = 'owner'
-             AND a.started_at IS NULL AND a.outcome = 'open' AND g.status IN ('failed', 'superseded')""", [run.now])
+             AND a.started_at IS NULL AND a.outcome = 'open' AND g.status IN ('failed', 'superseded', 'skipped_deleted')""", [run.now])
     config: Day2Config | None = rules.day2
     todo = con.execute("""SELECT decision_id, owner_id, sla, started_at FROM assignment
                           WHERE outcome = 'open' AND sla IS NOT NULL AND started_at IS NOT NULL AND due_at IS NULL""").df()

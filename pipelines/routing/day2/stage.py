@@ -105,7 +105,7 @@ class _Stage:
                     SELECT cur.lead_id, l._modstamp, g.status AS push_status, g.last_error_code,
                            cur.owner_id AS target_id,
                            -- the owner the lead has or is about to have (a push newer than the extracted lead counts)
-                           CASE WHEN g.status = 'pending' OR (g.status = 'pushed' AND l._modstamp < g.pushed_at)
+                           CASE WHEN g.status IN ('pending', 'in_flight') OR (g.status = 'pushed' AND l._modstamp < g.pushed_at)
                                 THEN cur.owner_id ELSE l.owner_id END AS owner_id
                     FROM cur JOIN lead l USING (lead_id)
                     LEFT JOIN ledger g ON g.decision_id = cur.decision_id AND g.kind = 'owner'

@@ -221,7 +221,7 @@ SIDE_ACTIONS: dict[str, SideActionSpec] = {
         SideActionSpec("set", "set lead fields (names under writes: in fields.yaml); text may name fields in {braces}",
                        (), "set: {routing_reason: 'Customer account {account.name}'}"),
         SideActionSpec("campaign", "add the lead to a CRM campaign (a member with a status; once, however often retried)",
-                       ("campaign_id", "status"), "campaign: {campaign_id: '701000000000000001', status: Responded}"),
+                       ("campaign_id", "status"), "campaign: {campaign_id: '701000000000001AAA', status: Responded}"),
     ]
 }
 

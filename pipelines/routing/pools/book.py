@@ -167,7 +167,7 @@ def _open_leads(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(f"""
         WITH pending AS (
             SELECT lead_id, arg_max(target_owner_id, created_at) AS target_owner_id
-            FROM ledger WHERE kind = 'owner' AND status = 'pending' GROUP BY lead_id)
+            FROM ledger WHERE kind = 'owner' AND status IN ('pending', 'in_flight') GROUP BY lead_id)
         SELECT coalesce(p.target_owner_id, l.owner_id) AS owner_id, {status} AS status, count(*) AS n
         FROM lead l LEFT JOIN pending p USING (lead_id)
         WHERE {alive}

@@ -4,7 +4,7 @@ One row per CRM user ops route to:
 
 | column | example | what |
 |---|---|---|
-| user_id, name, email | ``005000000000000040`` | the CRM user |
+| user_id, name, email | ``005000000000040AAA`` | the CRM user |
 | role, team, manager_id | ``SDR``, ``SDR Inbound`` | pools select members by these |
 | active | ``true`` | ``false`` takes the rep out of every pool |
 | ooo_from, ooo_to | ``2026-11-16``, ``2026-11-30`` | out of office, both days included (empty ``ooo_to``: until further notice) |

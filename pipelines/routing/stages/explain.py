@@ -306,6 +306,10 @@ def _push_lines(d) -> list[str]:
         return [f"  CRM owner: set {_when(d['pushed_at'])} (attempt {d['attempts']})"]
     if status == "skipped_unchanged":
         return ["  CRM owner: nothing to push, the lead already had this owner"]
+    if status == "in_flight":
+        return ["  CRM owner: sent, answer not recorded yet (the next push reads the lead back before writing again)"]
+    if status == "skipped_deleted":
+        return ["  CRM owner: nothing to push, the lead was deleted in the CRM"]
     if status == "pending":
         extra = f"; last error {d['last_error_code']}: {d['last_error']}" if isinstance(d["last_error_code"], str) else ""
         return [f"  CRM owner: waiting to be pushed (attempts so far {d['attempts']}{extra})"]

@@ -33,6 +33,7 @@ from pipelines.routing.frame.build import build_frame, load_related
 from pipelines.routing.pools.book import load_states, save_states
 from pipelines.routing.ruleset.model import RuleSet
 from pipelines.stage import RunInfo, StageResult
+from pipelines.warehouse.db import transaction
 
 
 def load_context(con: duckdb.DuckDBPyConnection, run: RunInfo, read_only: bool = False) -> engine.RouteContext:
@@ -86,7 +87,19 @@ def keep_decisions(kept: pd.DataFrame, ctx: engine.RouteContext) -> pd.DataFrame
 
 
 def route_leads(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping, run: RunInfo) -> StageResult:
+    """Decide this tick's leads. Decisions, their ledger rows and the pool state commit as one:
+    a crash part-way leaves the warehouse as it was, and the next tick decides the same leads."""
+    with transaction(con):
+        return _route_leads(con, rules, mapping, run)
+
+
+def _route_leads(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping, run: RunInfo) -> StageResult:
     result = StageResult("route")
+    repaired = decision_log.repair_missing_ledger(con, run)
+    if len(repaired):
+        result.counts["ledger_rows_repaired"] = len(repaired)
+        result.warnings.append(f"{len(repaired)} lead(s) had a decision but no ledger row; their owner write "
+                               f"is pending again (e.g. {', '.join(repaired['lead_id'].head(3))})")
     ctx = load_context(con, run)
     record = dict(rules_version=rules.version, queue_ids=ctx.queue_ids, run=run)
     watched = rules.watched_fields
@@ -125,7 +138,7 @@ def route_leads(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMa
         decision_log.record(con, keep_decisions(kept, ctx), entry="new", **record)
         update.remember(con, build_frame(con, mapping, kept["lead_id"]), watched, run.now)
     states = save_states(con, ctx.pool_states, run.now)
-    result.counts = {"leads_routed": len(intake), "leads_kept": len(kept), "leads_rerouted": len(rerouted),
+    result.counts |= {"leads_routed": len(intake), "leads_kept": len(kept), "leads_rerouted": len(rerouted),
                      "updated_leads_checked": len(looked), "reroutes_blocked_by_policy": blocked}
     decided = pd.concat([d for d in (routed, rerouted) if len(d)], ignore_index=True) if len(routed) or len(rerouted) else routed
     if len(decided):

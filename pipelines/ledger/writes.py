@@ -1,0 +1,112 @@
+"""What each ledger row asks the CRM to write: read by the push to send it, and by reconciliation
+to tell whether the CRM already holds it.
+
+One definition serves both, so "already there" means exactly "what the push would have sent".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from pipelines.crm.base import CampaignMembership, Conversion, TaskSpec
+
+
+def ledger_rows(con: duckdb.DuckDBPyConnection, where: str, params: Sequence = ()) -> pd.DataFrame:
+    """Ledger rows (``g``) matching ``where``, with what writing them needs: the decision's reason, the
+    matched account, and the status and CRM id of the same decision's owner, convert and campaign rows."""
+    return con.execute(
+        f"""SELECT g.*, d.reason, m.account_id AS match_account_id,
+                  o.status AS owner_status, o.last_error AS owner_error,
+                  c.status AS convert_status, c.crm_record_id AS contact_id, c.last_error AS convert_error,
+                  k.status AS campaign_status
+           FROM ledger g JOIN routing_decision d USING (decision_id)
+           LEFT JOIN lead_match m ON m.lead_id = g.lead_id
+           LEFT JOIN ledger o ON o.decision_id = g.decision_id AND o.kind = 'owner'
+           LEFT JOIN ledger c ON c.decision_id = g.decision_id AND c.kind = 'convert'
+           LEFT JOIN ledger k ON k.decision_id = g.decision_id AND k.kind = 'campaign'
+           WHERE {where}
+           ORDER BY m.account_id NULLS LAST, g.lead_id, g.kind""",
+        list(params),
+    ).df()
+
+
+def due(con: duckdb.DuckDBPyConnection, now: datetime) -> pd.DataFrame:
+    """Pending rows due now."""
+    return ledger_rows(con, "g.status = 'pending' AND (g.next_attempt_at IS NULL OR g.next_attempt_at <= ?)", [now])
+
+
+def lead_fields(rows: pd.DataFrame, writes: dict[str, str]) -> tuple[dict[str, dict], list[tuple[str, str]]]:
+    """Per lead, the CRM fields its ``owner`` and ``fields`` rows set (one record update per lead), and the
+    (lead, name) pairs naming a field that ``writes:`` in fields.yaml does not map."""
+    owner_field = writes.get("owner_id", "OwnerId")
+    reason_field = writes.get("routing_reason")
+    per_lead: dict[str, dict] = {}
+    bad: list[tuple[str, str]] = []
+    for kind, lead, target, reason, payload in rows[
+        ["kind", "lead_id", "target_owner_id", "reason", "payload"]
+    ].itertuples(index=False):
+        fields = per_lead.setdefault(lead, {})
+        if kind == "owner":
+            fields[owner_field] = target
+            if reason_field:
+                fields.setdefault(reason_field, (reason or "")[:255])
+        else:
+            for name, value in json.loads(payload)["fields"].items():
+                if name not in writes:
+                    bad.append((lead, name))
+                else:
+                    fields[writes[name]] = value
+    return per_lead, bad
+
+
+def field_values(payload: str, writes: dict[str, str]) -> dict[str, object]:
+    """A ``fields`` row's CRM field names and values."""
+    return {writes[n]: v for n, v in json.loads(payload)["fields"].items() if n in writes}
+
+
+def conversions(rows: pd.DataFrame) -> list[Conversion]:
+    out = []
+    for lead, target, acc, payload in rows[["lead_id", "target_owner_id", "match_account_id", "payload"]].itertuples(
+            index=False):
+        p = json.loads(payload)
+        out.append(Conversion(lead_id=lead, account_id=p.get("account_id") or acc, owner_id=target,
+                              converted_status=p.get("converted_status", "Qualified"),
+                              create_opportunity=bool(p.get("create_opportunity", False)),
+                              opportunity_name=p.get("opportunity_name"),
+                              assign_account=bool(p.get("assign_account", False))))
+    return out
+
+
+def task_key(decision_ids: pd.Series) -> pd.Series:
+    """The external key a decision's task is upserted on: a retry finds the same task."""
+    return "leadroute-" + decision_ids + "-task"
+
+
+def campaign_key(decision_ids: pd.Series) -> pd.Series:
+    return "leadroute-" + decision_ids + "-campaign"
+
+
+def tasks(rows: pd.DataFrame) -> list[TaskSpec]:
+    """The task of each ``task`` row: on the new contact once the lead is converted, else on the lead."""
+    out = []
+    for key, lead, target, contact, acc, payload in zip(
+            task_key(rows["decision_id"]), rows["lead_id"], rows["target_owner_id"], rows["contact_id"],
+            rows["match_account_id"], rows["payload"]):
+        p = json.loads(payload)
+        converted = isinstance(contact, str)
+        out.append(TaskSpec(external_key=key, who_id=contact if converted else lead,
+                            owner_id=p.get("owner_id") or target, subject=p["subject"],
+                            due_date=p.get("due_date"), what_id=acc if converted and isinstance(acc, str) else None,
+                            description=p.get("description"), priority=p.get("priority", "Normal")))
+    return out
+
+
+def memberships(rows: pd.DataFrame) -> list[CampaignMembership]:
+    return [CampaignMembership(key=key, campaign_id=p["campaign_id"], lead_id=lead, status=p.get("status", "Responded"))
+            for key, lead, p in zip(campaign_key(rows["decision_id"]), rows["lead_id"],
+                                    (json.loads(x) for x in rows["payload"]))]

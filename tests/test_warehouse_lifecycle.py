@@ -1,0 +1,134 @@
+"""Upgrading, backing up and restoring the warehouse: steps run once, old code refuses new data,
+and a backup brings back the ledger and the watermarks together."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from pipelines.cli import cli
+from pipelines.warehouse import db
+from pipelines.warehouse.backup import MANIFEST, BackupError, backup, restore
+from pipelines.warehouse.errors import WarehouseTooNew
+from pipelines.warehouse.migrations import code_release, stamped_version
+from pipelines.warehouse.schema import SCHEMA_VERSION
+from tests.conftest import LUKAS
+
+
+def stamps(con) -> list[tuple]:
+    return con.execute("SELECT version, code_version FROM schema_version ORDER BY version").fetchall()
+
+
+def test_a_new_warehouse_is_stamped_with_the_schema_and_the_release(tmp_path):
+    with db.connect(tmp_path / "w.duckdb") as con:
+        assert db.migrate(con) == []
+        assert stamps(con) == [(SCHEMA_VERSION, code_release())]
+
+
+def test_the_steps_a_warehouse_lacks_run_once_in_order(tmp_path):
+    ran = []
+
+    def step(n):
+        def apply(con):
+            ran.append(n)
+            con.execute("CREATE TABLE IF NOT EXISTS upgrade_log (step INTEGER)")
+            con.execute("INSERT INTO upgrade_log VALUES (?)", [n])
+        return apply
+
+    steps = {2: step(2), 3: step(3)}
+    with db.connect(tmp_path / "w.duckdb") as con:
+        db.migrate(con, code_version=1, migrations=steps)  # created by release 1
+        assert db.migrate(con, code_version=3, migrations=steps) == [2, 3]  # the first connect of release 3
+        assert db.migrate(con, code_version=3, migrations=steps) == []  # every later one
+        assert ran == [2, 3]
+        assert [v for v, _ in stamps(con)] == [1, 2, 3]
+        assert con.execute("SELECT step FROM upgrade_log").fetchall() == [(2,), (3,)]
+
+
+def test_a_failing_step_leaves_the_warehouse_at_the_last_good_version_and_is_retried(tmp_path):
+    calls = {"n": 0}
+
+    def flaky(con):
+        calls["n"] += 1
+        con.execute("CREATE TABLE half_done (x INTEGER)")
+        if calls["n"] == 1:
+            raise RuntimeError("disk full")
+
+    with db.connect(tmp_path / "w.duckdb") as con:
+        db.migrate(con, code_version=1)
+        with pytest.raises(RuntimeError, match="disk full"):
+            db.migrate(con, code_version=2, migrations={2: flaky})
+        assert stamped_version(con) == 1
+        assert not db.table_exists(con, "half_done"), "the failed step's changes were rolled back"
+        assert db.migrate(con, code_version=2, migrations={2: flaky}) == [2]
+
+
+def test_an_older_release_refuses_a_warehouse_a_newer_one_upgraded(tmp_path, monkeypatch):
+    path = tmp_path / "w.duckdb"
+    with db.connect(path) as con:
+        db.migrate(con, code_version=SCHEMA_VERSION + 1)
+    with db.connect(path) as con, pytest.raises(WarehouseTooNew) as exc:
+        db.migrate(con)
+    assert f"schema version {SCHEMA_VERSION + 1}" in str(exc.value)
+    assert "restore the backup" in str(exc.value)
+
+    monkeypatch.setenv("LEADROUTE_WAREHOUSE", str(path))
+    result = CliRunner().invoke(cli, ["warehouse", "upgrade"])
+    assert result.exit_code == 2
+    assert "newer leadroute" in result.output and "Traceback" not in result.output
+
+
+def test_a_backup_restores_the_ledger_and_watermarks_together_and_nothing_is_pushed_twice(pipeline, crm, tmp_path):
+    first = [crm.lead(company="Globex", email=f"a{i}@globex.de", country="DE") for i in range(3)]
+    pipeline.tick()
+    saved = tmp_path / "backup"
+    manifest = backup(pipeline.warehouse, saved)
+    assert manifest.rows["ledger"] == len(pipeline.query("SELECT * FROM ledger"))
+    assert json.loads((saved / MANIFEST).read_text())["schema_version"] == SCHEMA_VERSION
+    ledger_then = pipeline.query("SELECT * FROM ledger ORDER BY decision_id, kind")
+    watermarks_then = pipeline.query("SELECT * FROM watermark ORDER BY object")
+
+    crm.now = pipeline.now + timedelta(minutes=2)
+    later = [crm.lead(company="Globex", email=f"b{i}@globex.de", country="DE") for i in range(2)]
+    pipeline.tick()
+    assert all(crm.owner_of(lead) == LUKAS for lead in first + later)
+
+    with pytest.raises(BackupError, match="--force"):
+        restore(saved, pipeline.warehouse)
+    restore(saved, pipeline.warehouse, force=True)
+    assert list(tmp_path.glob("warehouse.duckdb.before-restore-*")), "the replaced warehouse is kept"
+    assert pipeline.query("SELECT * FROM ledger ORDER BY decision_id, kind").equals(ledger_then)
+    assert pipeline.query("SELECT * FROM watermark ORDER BY object").equals(watermarks_then)
+
+    # The tick after the restore reads the later leads again; their owner is already in the CRM.
+    after = pipeline.tick()
+    assert after.metadata["crm_push"]["pushed"] == 0
+    assert all(crm.owner_of(lead) == LUKAS for lead in first + later)
+
+
+def test_a_backup_from_a_newer_release_is_refused(tmp_path):
+    with db.connect(tmp_path / "w.duckdb") as con:
+        db.migrate(con)
+    saved = tmp_path / "backup"
+    backup(tmp_path / "w.duckdb", saved)
+    manifest = json.loads((saved / MANIFEST).read_text())
+    (saved / MANIFEST).write_text(json.dumps({**manifest, "schema_version": SCHEMA_VERSION + 1}))
+    with pytest.raises(BackupError, match="newer than this release"):
+        restore(saved, tmp_path / "restored.duckdb")
+
+
+def test_the_commands_back_up_and_restore(tmp_path, monkeypatch):
+    path = tmp_path / "w.duckdb"
+    monkeypatch.setenv("LEADROUTE_WAREHOUSE", str(path))
+    runner = CliRunner()
+    assert "Created" in runner.invoke(cli, ["warehouse", "upgrade"]).output
+    assert "nothing to do" in runner.invoke(cli, ["warehouse", "upgrade"]).output
+    result = runner.invoke(cli, ["warehouse", "backup", str(tmp_path / "b")])
+    assert result.exit_code == 0 and "Backed up" in result.output, result.output
+    result = runner.invoke(cli, ["warehouse", "backup", str(tmp_path / "b")])
+    assert result.exit_code == 2 and "not empty" in result.output
+    result = runner.invoke(cli, ["warehouse", "restore", str(tmp_path / "b"), "--force"])
+    assert result.exit_code == 0 and "Restored" in result.output, result.output
