@@ -1,6 +1,6 @@
 """A failing command says its cause, and what to do, in one line on stderr, with an exit status a script can
-read: 1 the command ran and found a problem (no such lead, a tick that did not complete), 2 it could not do
-its work (bad arguments, no warehouse yet, the warehouse busy). No traceback without -v, and no command
+read: 1 the command ran and found a problem (no such lead, a tick that did not run to the end, busy
+warehouse included), 2 it could not do its work (bad arguments, no warehouse yet, a busy warehouse to read). No traceback without -v, and no command
 creates an empty warehouse as a side effect."""
 
 from __future__ import annotations
@@ -92,9 +92,9 @@ def test_a_busy_warehouse_names_the_process_that_holds_it(env):
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "open"
-        for args in (["explain", "someone@example.com"], ["tick"]):
+        for args, status in ((["explain", "someone@example.com"], 2), (["tick"], 1)):
             result = run(*args)
-            assert result.exit_code == 2, result.output
+            assert result.exit_code == status, result.output
             line = one_line(result)
             assert line.startswith(f"The warehouse {wh} is busy: process {holder.pid} (")
             assert line.endswith("has it open, and DuckDB lets one process open it at a time. "

@@ -11,6 +11,7 @@ import click
 from pipelines.cli.common import Failure, IsoTime, friendly, settings
 from pipelines.ledger.summary import DAY2_ENTRIES, OUTCOMES, WRITE_KINDS
 from pipelines.warehouse import db
+from pipelines.warehouse.errors import WarehouseBusy
 
 TOP = 8  # steps and owners listed by name; the rest are counted
 
@@ -105,8 +106,9 @@ def tick(frozen_at: datetime | None, as_json: bool, verbose: bool) -> None:
     """Run one tick of the pipeline (the same Dagster job the schedule runs), in-process.
 
     Uses the Dagster instance in DAGSTER_HOME when set, so the run shows in the UI;
-    otherwise a temporary instance. Exit status: 0 done, 1 the tick ran but did not
-    complete (nothing is lost: the next tick picks up), 2 it could not start.
+    otherwise a temporary instance. Exit status: 0 done, 1 the tick did not run to the end
+    (a stage failed, the push stopped early, another writer holds the warehouse; nothing is
+    lost: the next tick picks up), 2 bad arguments or no CRM.
     """
     from pipelines.cli.progress import StageProgress
     from pipelines.defs.resources import ClockResource, default_resources
@@ -116,8 +118,12 @@ def tick(frozen_at: datetime | None, as_json: bool, verbose: bool) -> None:
     if s.crm == "local" and not s.crm_path.exists():
         raise Failure(f"No local CRM at {s.crm_path}. Create one with `leadroute demo init`.")
     if s.warehouse.exists():
-        with db.connect(s.warehouse):  # busy: say who holds it now, in one line, before Dagster starts
-            pass
+        try:  # busy: say who holds it now, in one line, before Dagster starts
+            with db.connect(s.warehouse):
+                pass
+        except WarehouseBusy as exc:
+            click.secho(str(exc), fg="red", err=True)
+            sys.exit(1)
     resources = default_resources(s)
     if frozen_at:
         resources["clock"] = ClockResource(frozen_at=frozen_at.isoformat())
@@ -126,8 +132,9 @@ def tick(frozen_at: datetime | None, as_json: bool, verbose: bool) -> None:
         with StageProgress() as progress:
             outcome = run_tick(resources=resources, log_level="DEBUG" if verbose else "CRITICAL",
                                on_event=progress.event)
-    except TickBusy as exc:
-        raise Failure(str(exc)) from None
+    except TickBusy as exc:  # another writer: this tick did not run (exit 1, like a tick that failed)
+        click.secho(str(exc), fg="red", err=True)
+        sys.exit(1)
     for line in outcome.dead_runs:
         click.secho(f"A run had died: {line}", fg="yellow", err=True)
     if not outcome.success:

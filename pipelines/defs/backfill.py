@@ -9,7 +9,8 @@ pipelines/routing/stages/backfill.py). Two jobs, so the choice is visible where 
 - `reroute_backfill`: moves the leads and pushes the moves at once; each day is materialized
   with its own counts.
 
-Launched from the asset's page without config, it is a dry run (the safe default).
+Materialize on the asset's page (or a backfill launched there) is a real run, as before the two
+jobs existed; the dry run is the job that says so in its name.
 Both jobs carry the warehouse-writer tag, so they queue behind a running tick and the
 five-minute schedule skips while one runs: a backfill never overlaps a tick.
 """
@@ -33,7 +34,7 @@ lead_day = dg.DailyPartitionsDefinition(
 
 
 class BackfillConfig(dg.Config):
-    dry_run: bool = True  # report what would move: nothing pushed, no decision recorded, no day materialized
+    dry_run: bool = False  # True: report what would move; nothing pushed, no decision recorded, no day materialized
 
 
 @dg.asset(
@@ -43,7 +44,7 @@ class BackfillConfig(dg.Config):
     kinds={"duckdb"},
     output_required=False,
     description="Leads created on the selected days, re-evaluated under the current rules; moves pushed once. "
-                "A dry run (the default; job reroute_backfill_dry_run) only observes the days.",
+                "A dry run (job reroute_backfill_dry_run) only observes the days.",
 )
 def rerouted_leads(context: dg.AssetExecutionContext, config: BackfillConfig, warehouse: WarehouseResource,
                    crm: CrmResource, rules: RulesResource, clock: ClockResource):
@@ -79,23 +80,13 @@ def rerouted_leads(context: dg.AssetExecutionContext, config: BackfillConfig, wa
             yield dg.AssetMaterialization(asset_key=context.asset_key, partition=key, metadata=md)
 
 
-reroute_backfill = dg.define_asset_job(
-    "reroute_backfill",
-    selection=[rerouted_leads],
-    partitions_def=lead_day,
-    executor_def=EXECUTOR,
-    tags=WRITER_TAG,
-    config={"ops": {"rerouted_leads": {"config": {"dry_run": False}}}},
-    description="Re-route the leads created on a range of days under the current rules and push the moves "
-                "(one run per range).",
-)
+def _job(name: str, dry_run: bool, description: str):
+    return dg.define_asset_job(
+        name, selection=[rerouted_leads], partitions_def=lead_day, executor_def=EXECUTOR, tags=WRITER_TAG,
+        config={"ops": {"rerouted_leads": {"config": {"dry_run": dry_run}}}}, description=description)
 
-reroute_backfill_dry_run = dg.define_asset_job(
-    "reroute_backfill_dry_run",
-    selection=[rerouted_leads],
-    partitions_def=lead_day,
-    executor_def=EXECUTOR,
-    tags=WRITER_TAG,
-    config={"ops": {"rerouted_leads": {"config": {"dry_run": True}}}},
-    description="What a backfill would move, per day: nothing pushed, no day marked materialized.",
-)
+
+reroute_backfill = _job("reroute_backfill", False, "Re-route the leads created on a range of days under the current "
+                        "rules and push the moves (one run per range).")
+reroute_backfill_dry_run = _job("reroute_backfill_dry_run", True, "What a backfill would move, per day: nothing pushed, "
+                                "no day marked materialized.")

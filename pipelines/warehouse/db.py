@@ -42,7 +42,7 @@ def holder(exc: Exception) -> str:
         return f"process {pid}"
     words = [os.path.basename(a) if i == 0 or a.endswith("/leadroute") else a for i, a in enumerate(argv)]
     if len(words) > 1 and words[0].startswith("python"):
-        words = [os.path.basename(words[1]), *words[2:]]
+        words = [os.path.basename(words[1]), *words[2:]] if words[1] != "-m" else words[2:]
     return f"process {pid} ({' '.join(words)[:80]})"
 
 
