@@ -13,6 +13,7 @@ resource through ``dg.EnvVar`` and never logged.
 | ``LEADROUTE_ORG``         | ``leadroute``            | the org: code location and writer-tag |
 | ``LEADROUTE_TICK_CRON``   | ``*/5 * * * *``          | the tick schedule (cron, UTC)         |
 | ``LEADROUTE_TICK_EVERY_SECONDS`` | unset             | a sub-minute cadence instead (sensor) |
+| ``LEADROUTE_BACKFILL_START`` | ``2024-01-01``        | first lead-creation day a backfill can select |
 
 Relative paths are relative to the working directory (the project root when run
 through ``make``, ``dagster dev`` or ``leadroute``).
@@ -23,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 # Every variable Settings reads, by field. Deployment files (compose, Helm values) are checked
@@ -36,6 +38,7 @@ VARIABLES: dict[str, str] = {
     "org": "LEADROUTE_ORG",
     "tick_cron": "LEADROUTE_TICK_CRON",
     "tick_every_seconds": "LEADROUTE_TICK_EVERY_SECONDS",
+    "backfill_start": "LEADROUTE_BACKFILL_START",
 }
 _ORG_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
@@ -52,6 +55,7 @@ class Settings:
     org: str = "leadroute"
     tick_cron: str = "*/5 * * * *"
     tick_every_seconds: int | None = None  # set: a sensor ticks every N seconds instead of the cron schedule
+    backfill_start: date = date(2024, 1, 1)  # the first day of the backfill's daily partitions
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -78,6 +82,7 @@ class Settings:
             org=org,
             tick_cron=get("tick_cron", cls.tick_cron),
             tick_every_seconds=int(every) if every else None,
+            backfill_start=_day(get("backfill_start", ""), cls.backfill_start),
         )
 
     @property
@@ -87,3 +92,12 @@ class Settings:
     @property
     def fields_file(self) -> Path:
         return self.rules / "fields.yaml"
+
+
+def _day(text: str, default: date) -> date:
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{VARIABLES['backfill_start']} must be a day as YYYY-MM-DD, got {text!r}") from None

@@ -13,10 +13,11 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,21 @@ def problems_markdown(problems: list[ConfigProblem], limit: int = 50) -> str:
 class LineDict(dict):
     """A mapping that remembers the line of itself and of each of its keys."""
 
-    line: int | None = None
-    key_lines: dict[str, int]
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.line: int | None = None
+        self.key_lines: dict[Any, int] = {}
 
     def line_of(self, key: Any) -> int | None:
         return self.key_lines.get(key, self.line)
+
+    @classmethod
+    def like(cls, values: dict, node: Any, line: int | None = None) -> LineDict:
+        """``values`` as a mapping read from the same place as ``node`` (its lines; ``line`` for the mapping)."""
+        out = cls(values)
+        out.line = line if line is not None else getattr(node, "line", None)
+        out.key_lines = dict(getattr(node, "key_lines", {}))
+        return out
 
 
 class LineList(list):
@@ -121,35 +132,109 @@ def load_yaml(path: str | Path, display: str | None = None) -> Any:
 
 
 def locate(data: Any, loc: tuple[Any, ...]) -> int | None:
-    """The line of the deepest node of ``data`` on the path ``loc`` (a pydantic error location)."""
+    """The line of the deepest node of ``data`` on the path ``loc`` (a pydantic error location).
+
+    A part of the path that is not in the file (a model's own grouping of keys the file writes
+    side by side, a union's tag) is stepped over: the line is that of the deepest node found.
+    """
     line = getattr(data, "line", None)
     node = data
     for part in loc:
         if isinstance(node, LineDict) and part in node:
             line = node.line_of(part) or line
             node = node[part]
-        elif isinstance(node, LineList) and isinstance(part, int) and part < len(node):
+        elif isinstance(node, LineList) and isinstance(part, int) and 0 <= part < len(node):
             line = node.item_lines[part]
             node = node[part]
         else:
-            break
+            continue
         line = getattr(node, "line", None) or line
     return line
+
+
+# The type of a validation error a validator words for ops itself (see :func:`problem`).
+WORDED = "worded"
+
+
+def problem(message: str, where: SourceRef | None = None) -> PydanticCustomError:
+    """A validation error worded for ops: shown as it is (no key path), at ``where`` or else at its node.
+
+    Raise it from a pydantic validator; :func:`problems_from_validation` turns it into a
+    :class:`ConfigProblem` at the file and line.
+    """
+    ctx = {"message": message, "file": where.file if where else None, "line": where.line if where else None}
+    return PydanticCustomError(WORDED, "{message}", ctx)
+
+
+def _display_path(loc: tuple[Any, ...]) -> str:
+    """A pydantic location as ops read it: keys and indexes, without unions' and validators' tags."""
+    return ".".join(str(p) for p in loc
+                    if not str(p).startswith(("tagged-union", "literal", "function-", "~")))
+
+
+def _friendly(err: Any) -> str:
+    if err.get("type") == "extra_forbidden":
+        return "unknown key (check its spelling)"
+    return err["msg"].removeprefix("Value error, ")
+
+
+def labelled(exc: ValidationError, label: str) -> ValidationError:
+    """``exc`` with every message prefixed by ``label`` (``"pool 'p': "``), for a model whose problems
+    ops find by its name; other messages name their key path, relative to the model."""
+    errors = []
+    for err in exc.errors():
+        if err["type"] == WORDED:
+            ctx = {**err["ctx"], "message": label + err["ctx"]["message"]}
+        else:
+            path = _display_path(tuple(err["loc"]))
+            ctx = {"message": label + (f"{path}: " if path else "") + _friendly(err), "file": None, "line": None}
+        errors.append(InitErrorDetails(type=PydanticCustomError(WORDED, "{message}", ctx), loc=tuple(err["loc"]),
+                                       input=err.get("input")))
+    return ValidationError.from_exception_data(exc.title, errors)
 
 
 def problems_from_validation(exc: ValidationError, data: Any, file: str) -> list[ConfigProblem]:
     """Turn a pydantic ValidationError into problems that name the file, line and key path."""
     problems = []
     for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        path = ".".join(str(p) for p in loc if not str(p).startswith(("tagged-union", "literal")))
-        msg = err["msg"].removeprefix("Value error, ")
-        if err.get("type") == "extra_forbidden":
-            msg = "unknown key (check its spelling)"
-        problems.append(
-            ConfigProblem(SourceRef(file, locate(data, loc)), f"{path}: {msg}" if path else msg)
-        )
+        loc = tuple(err["loc"])
+        if err["type"] == WORDED:
+            ctx = err["ctx"]
+            line = ctx["line"] if ctx.get("file") is not None else locate(data, loc)
+            problems.append(ConfigProblem(SourceRef(ctx.get("file") or file, line), ctx["message"]))
+            continue
+        path = _display_path(loc)
+        msg = _friendly(err)
+        problems.append(ConfigProblem(SourceRef(file, locate(data, loc)), f"{path}: {msg}" if path else msg))
     return problems
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_settings(path: str | Path, model: type[M], *, display: str | None = None, missing_ok: bool = False,
+                  not_a_mapping: str = "expected a mapping", values: dict[str, Any] | None = None
+                  ) -> tuple[M, Any]:
+    """A settings file as its typed model, and the file as read (every node with its line).
+
+    The one way a YAML file of ``routing_rules/`` is read: parsed keeping the line of every
+    key and item, validated once by ``model`` (its validators know the file through the
+    context ``{"file": ...}``), and every problem raised as a :class:`ConfigError` at
+    ``file:line``. ``missing_ok``: a missing file is an empty one (the model's defaults).
+    ``values`` are set on the model besides the file's keys (e.g. where it was read from).
+    """
+    path = Path(path)
+    name = display or str(path)
+    data: Any = LineDict() if missing_ok and not path.exists() else load_yaml(path, name)
+    if data is None:  # an empty file
+        data = LineDict()
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigProblem(SourceRef(name, getattr(data, "line", None) or 1), not_a_mapping)])
+    try:
+        model_input = LineDict.like({**data, **values}, data) if values else data
+        return model.model_validate(model_input, context={"file": name}), data
+    except ValidationError as exc:
+        raise ConfigError(problems_from_validation(exc, data, name)) from None
 
 
 def read_csv(path: str | Path, display: str | None = None) -> list[tuple[int, dict[str, str]]]:

@@ -43,8 +43,8 @@ def with_hold_and_onboarding(rules_dir, campaign_id: str) -> None:
 
 def owner_row(pipeline, lead_id):
     return pipeline.query("""SELECT d.entry, d.step, d.action, d.owner_id, d.queue, d.reason, g.status AS push
-                             FROM routing_decision d LEFT JOIN ledger g ON g.decision_id = d.decision_id AND g.kind = 'owner'
-                             WHERE d.lead_id = ? ORDER BY d.created_at DESC, d.decision_id DESC LIMIT 1""", [lead_id]).iloc[0]
+                             FROM current_decision d LEFT JOIN ledger g ON g.decision_id = d.decision_id AND g.kind = 'owner'
+                             WHERE d.lead_id = ?""", [lead_id]).iloc[0]
 
 
 def test_held_leads_are_released_changed_leads_move_and_onboarding_lands_once(pipeline, crm):

@@ -23,9 +23,9 @@ MARCUS = "005000000000013AAA"
 
 
 def latest(pipeline, lead_id):
-    return pipeline.query("""SELECT d.*, g.status AS push FROM routing_decision d
+    return pipeline.query("""SELECT d.*, g.status AS push FROM current_decision d
                              LEFT JOIN ledger g ON g.decision_id = d.decision_id AND g.kind = 'owner'
-                             WHERE d.lead_id = ? ORDER BY d.created_at DESC, d.decision_id DESC LIMIT 1""", [lead_id]).iloc[0]
+                             WHERE d.lead_id = ?""", [lead_id]).iloc[0]
 
 
 def test_a_rep_who_left_loses_their_open_leads_and_a_recycled_lead_that_wakes_up_returns_to_its_rep(pipeline, crm):

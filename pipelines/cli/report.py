@@ -85,10 +85,8 @@ def report(ticks: int, html_path: Path | None, trend: int) -> None:
         show("Decisions by step (all time)", con.execute(
             "SELECT step, count(*) AS decisions FROM routing_decision GROUP BY step ORDER BY decisions DESC, step").df())
         show("Leads per owner or queue (current decisions)", con.execute(
-            """WITH cur AS (SELECT * FROM routing_decision QUALIFY row_number() OVER
-                            (PARTITION BY lead_id ORDER BY created_at DESC, decision_id DESC) = 1)
-               SELECT coalesce('queue ' || cur.queue, u.name, cur.owner_id) AS routed_to, count(*) AS leads
-               FROM cur LEFT JOIN crm_user u ON u.user_id = cur.owner_id
+            """SELECT coalesce('queue ' || cur.queue, u.name, cur.owner_id) AS routed_to, count(*) AS leads
+               FROM current_decision cur LEFT JOIN crm_user u ON u.user_id = cur.owner_id
                WHERE cur.action <> 'keep' GROUP BY ALL ORDER BY leads DESC, routed_to""").df())
         ledger = con.execute("SELECT kind, status, count(*) AS writes FROM ledger GROUP BY ALL ORDER BY kind, writes DESC").df()
         ledger["kind"] = ledger["kind"].map(lambda k: WRITE_KINDS.get(k, k))

@@ -34,9 +34,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef, load_yaml, locate, problems_from_validation
+from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef, locate, read_settings
 from pipelines.warehouse.schema import Column
 
 ObjectName = Literal["lead", "account", "user", "opportunity", "queue", "task", "event"]
@@ -249,13 +249,8 @@ class FieldMapping(BaseModel):
 def load_field_mapping(path: str | Path) -> FieldMapping:
     """Load and validate the field mapping; errors name the file, line and key."""
     path = Path(path)
-    data = load_yaml(path)
-    if not isinstance(data, dict):
-        raise ConfigError([ConfigProblem(SourceRef(str(path), 1), "expected a mapping with `objects:`")])
-    try:
-        mapping = FieldMapping.model_validate({**data, "source": str(path)})
-    except ValidationError as exc:
-        raise ConfigError(problems_from_validation(exc, data, str(path))) from None
+    mapping, data = read_settings(path, FieldMapping, not_a_mapping="expected a mapping with `objects:`",
+                                  values={"source": str(path)})
     problems = _required_problems(mapping, data, str(path)) + _unification_problems(mapping, data, path)
     if problems:
         raise ConfigError(problems)

@@ -15,7 +15,6 @@ Both jobs carry the warehouse-writer tag, so they queue behind a running tick an
 five-minute schedule skips while one runs: a backfill never overlaps a tick.
 """
 
-import os
 from datetime import timedelta
 
 import dagster as dg
@@ -26,10 +25,11 @@ from pipelines.defs.resources import ClockResource, CrmResource, RulesResource, 
 from pipelines.ledger.push import push
 from pipelines.routing.ruleset.checks import validate
 from pipelines.routing.stages.backfill import backfill, per_day
+from pipelines.settings import Settings
 from pipelines.sourcefile import ConfigError
 
 lead_day = dg.DailyPartitionsDefinition(
-    start_date=os.environ.get("LEADROUTE_BACKFILL_START", "2024-01-01"), timezone="UTC", end_offset=1,
+    start_date=Settings.from_env().backfill_start.isoformat(), timezone="UTC", end_offset=1,
 )
 
 
@@ -49,7 +49,7 @@ class BackfillConfig(dg.Config):
 def rerouted_leads(context: dg.AssetExecutionContext, config: BackfillConfig, warehouse: WarehouseResource,
                    crm: CrmResource, rules: RulesResource, clock: ClockResource):
     mapping = rules.mapping()
-    ruleset = rules.rules()
+    ruleset = rules.rules_to_route()
     errors = [p for p in validate(ruleset, mapping, now=clock.now()) if p.severity == "error"]
     if errors:
         raise ConfigError(errors)

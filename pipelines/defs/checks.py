@@ -5,15 +5,11 @@ Checks on what the CRM push depends on are ``blocking``: when one fails, the pus
 the failing-row counts and examples, so the UI shows which records to fix.
 """
 
-from pathlib import Path
-
 import dagster as dg
 
 from pipelines.defs.metadata import run_info
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
-from pipelines.enrich.settings import load_enrichment_settings
 from pipelines.quality.run import outcome_markdown, run_check
-from pipelines.quality.settings import load_quality_settings
 from pipelines.quality.suites import CHECKS, Check, CheckContext
 
 
@@ -22,8 +18,7 @@ def _build(check: Check) -> dg.AssetChecksDefinition:
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, rules: RulesResource,
                clock: ClockResource) -> dg.AssetCheckResult:
         con = warehouse.connection(rules.mapping())
-        ctx = CheckContext(run_info(context, clock), load_quality_settings(Path(rules.path) / "quality.yaml"),
-                           load_enrichment_settings(Path(rules.path) / "enrichment.yaml"))
+        ctx = CheckContext(run_info(context, clock), rules.quality(), rules.enrichment())
         result = run_check(con, check, ctx)
         metadata = {
             "failing_rows": dg.MetadataValue.int(result.failing_rows),

@@ -1,11 +1,8 @@
-from pathlib import Path
-
 import dagster as dg
 
 from pipelines.defs.metadata import materialize, run_info
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.enrich.enrich import enrich
-from pipelines.enrich.settings import load_enrichment_settings
 from pipelines.warehouse.db import count, ensure_columns
 from pipelines.warehouse.schema import TABLES
 
@@ -19,6 +16,5 @@ def enriched(
     # Warehouses created before a column was declared get it here (fixed tables are not migrated).
     for table in ("lead_enriched", "account_enriched"):
         ensure_columns(con, table, TABLES[table].columns)
-    settings = load_enrichment_settings(Path(rules.path) / "enrichment.yaml")
-    result = enrich(con, run_info(context, clock), settings)
+    result = enrich(con, run_info(context, clock), rules.enrichment())
     return materialize(context, result, rows=count(con, "lead_enriched"), con=con)

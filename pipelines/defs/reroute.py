@@ -15,5 +15,5 @@ def reroutes(
     under the reroute policy (routing_rules/day2.yaml, flow.yaml reroute_policy)."""
     mapping = rules.mapping()
     con = warehouse.connection(mapping)
-    result = reroute(con, rules.rules(), mapping, run_info(context, clock))
+    result = reroute(con, rules.rules_to_route(), mapping, run_info(context, clock))
     return materialize(context, result, rows=count(con, "routing_decision", "entry NOT IN ('new', 'updated')"), con=con)

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 import duckdb
 import requests
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, field_validator
 
 from pipelines.crm.base import CrmAdapter
 from pipelines.crm.fields import FieldMapping, load_field_mapping
 from pipelines.crm.local import LocalCrm
+from pipelines.enrich.settings import EnrichmentSettings, load_enrichment_settings
 from pipelines.matching.settings import MatchingSettings, load_matching_settings
-from pipelines.routing.ruleset.load import load_rules
+from pipelines.quality.settings import QualitySettings, load_quality_settings
+from pipelines.routing.ruleset.load import load_rules, rules_version
 from pipelines.routing.ruleset.model import RuleSet
 from pipelines.settings import Settings
+from pipelines.sourcefile import ConfigError
 from pipelines.warehouse import db, writer
 
 
@@ -34,19 +39,77 @@ class ClockResource(dg.ConfigurableResource):
         return datetime.now(UTC).replace(tzinfo=None)
 
 
+class RulesChanged(dg.Failure):
+    """The rules folder changed on disk during the run: the version that was checked is no longer what is there."""
+
+
 class RulesResource(dg.ConfigurableResource):
-    """The ops-owned folder: field mapping, matching settings and routing rules."""
+    """The ops-owned folder: field mapping, matching, enrichment and quality settings, routing rules.
+
+    Loaded once per run (:meth:`setup_for_execution`) and pinned: the blocking ``rules_valid``
+    check validates the rule set this resource holds, and every stage routes with that same
+    object. Before routing, :meth:`rules_to_route` makes sure the folder on disk still is the
+    version that was checked: an edit landing mid-run (a ``git pull`` on the tick machine) is
+    reported and nothing new is routed on rules nobody checked; the next tick checks and routes
+    with the new version. A file that cannot be loaded fails the stages that need it, with its
+    problems at file:line, as if it were read there.
+    """
 
     path: str = "routing_rules"
+    _pinned: dict[str, object] = PrivateAttr(default_factory=dict)  # what -> loaded value, or its ConfigError
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._pinned = {}
+        for what, load in self._loaders().items():
+            try:
+                self._pinned[what] = load()
+            except ConfigError as exc:
+                self._pinned[what] = exc
+
+    def _loaders(self) -> dict[str, Callable[[], object]]:
+        root = Path(self.path)
+        return {
+            "mapping": lambda: load_field_mapping(root / "fields.yaml"),
+            "matching": lambda: load_matching_settings(root / "matching.yaml"),
+            "enrichment": lambda: load_enrichment_settings(root / "enrichment.yaml"),
+            # quality.yaml's identity groups name columns of the field mapping: checked against it.
+            "quality": lambda: load_quality_settings(root / "quality.yaml", {
+                obj: set(m.fields) for obj, m in self.mapping().objects.items()}),
+            "rules": lambda: load_rules(root),
+        }
+
+    def _get(self, what: str):
+        value = self._pinned[what] if what in self._pinned else self._loaders()[what]()  # outside a run: read now
+        if isinstance(value, ConfigError):
+            raise value
+        return value
 
     def mapping(self) -> FieldMapping:
-        return load_field_mapping(f"{self.path}/fields.yaml")
+        return self._get("mapping")
 
     def matching(self) -> MatchingSettings:
-        return load_matching_settings(f"{self.path}/matching.yaml")
+        return self._get("matching")
+
+    def enrichment(self) -> EnrichmentSettings:
+        return self._get("enrichment")
+
+    def quality(self) -> QualitySettings:
+        return self._get("quality")
 
     def rules(self) -> RuleSet:
-        return load_rules(self.path)
+        """The routing rules pinned for this run (the version ``rules_valid`` checks)."""
+        return self._get("rules")
+
+    def rules_to_route(self) -> RuleSet:
+        """The pinned rules, after making sure the folder still holds the version that was checked."""
+        ruleset = self.rules()
+        now, _ = rules_version(Path(self.path))
+        if now != ruleset.version:
+            raise RulesChanged(
+                f"{self.path}/ changed during this run: rules version {ruleset.version} was checked, the folder "
+                f"now holds {now}. Nothing new was routed on rules nobody checked; the next tick checks and "
+                f"routes with the new version.", allow_retries=False)
+        return ruleset
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -60,6 +123,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     path: str = "data/warehouse.duckdb"
     _con: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+    _migrated: bool = PrivateAttr(default=False)
 
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
@@ -70,16 +134,19 @@ class WarehouseResource(dg.ConfigurableResource):
             context.instance.add_run_tags(run_id, writer.process_tags())
         with writer.hold(self.path, what=f"run {(run_id or '')[:8]}"), \
                 db.connect(self.path, wait_seconds=30) as con:
-            self._con = con
+            self._con, self._migrated = con, False
             try:
                 yield self
             finally:
                 self._con = None
 
     def connection(self, mapping: FieldMapping) -> duckdb.DuckDBPyConnection:
+        """The run's connection; the first call of a run brings the schema up to date (once per run)."""
         if self._con is None:
             raise RuntimeError("WarehouseResource used outside a run")
-        db.migrate(self._con, mapping.mapped_columns())
+        if not self._migrated:
+            db.migrate(self._con, mapping.mapped_columns())
+            self._migrated = True
         return self._con
 
 
@@ -93,7 +160,7 @@ class CrmResource(dg.ConfigurableResource):
     (``pipelines.crm.salesforce.settings``).
     """
 
-    kind: str = "local"
+    kind: Literal["local", "salesforce"] = "local"
     local_path: str = "data/crm.sqlite"
     # Salesforce credentials (SALESFORCE_* environment variables, through dg.EnvVar only).
     sf_username: str | None = Field(default=None, repr=False)
@@ -120,6 +187,13 @@ class CrmResource(dg.ConfigurableResource):
     sf_task_external_id_field: str | None = None
     _adapter: CrmAdapter | None = PrivateAttr(default=None)
 
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _known_kind(cls, kind: object) -> object:
+        if kind not in ("local", "salesforce"):
+            raise ValueError(f"Unknown CRM kind {kind!r}; set LEADROUTE_CRM to 'local' or 'salesforce'.")
+        return kind
+
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[CrmResource]:
         try:
@@ -135,11 +209,7 @@ class CrmResource(dg.ConfigurableResource):
         return self._adapter
 
     def _build(self, clock: ClockResource) -> CrmAdapter:
-        if self.kind == "local":
-            return LocalCrm(self.local_path, clock=clock.now)
-        if self.kind == "salesforce":
-            return self._salesforce()
-        raise ValueError(f"Unknown CRM kind {self.kind!r}; set LEADROUTE_CRM to 'local' or 'salesforce'.")
+        return LocalCrm(self.local_path, clock=clock.now) if self.kind == "local" else self._salesforce()
 
     def _salesforce(self) -> CrmAdapter:
         """Log in now. Settings that cannot work, or a login Salesforce refuses, fail the step without

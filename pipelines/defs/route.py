@@ -13,6 +13,6 @@ def routing_decision(
     """A decision for every lead not yet decided: an owner or a named queue, a reason and a trace."""
     mapping = rules.mapping()
     con = warehouse.connection(mapping)
-    result = route_leads(con, rules.rules(), mapping, run_info(context, clock))
+    result = route_leads(con, rules.rules_to_route(), mapping, run_info(context, clock))
     result.counts.setdefault("to_queue", 0)
     return materialize(context, result, rows=count(con, "routing_decision"), con=con)

@@ -15,10 +15,12 @@ from pipelines.sourcefile import ConfigError, problems_markdown
                                    description="Routing stops when the rules fail validation; leads stay pending.")],
 )
 def routing_rules(context: dg.AssetExecutionContext, rules: RulesResource, clock: ClockResource):
-    """The ops-owned rules in routing_rules/, loaded and validated once per run.
+    """The ops-owned rules in routing_rules/, loaded once per run and validated.
 
     The blocking check stops routing (and so the push) when the rules fail validation:
     leads stay undecided and are routed by the first tick after the fix. Nothing is lost.
+    It checks the rule set the run pinned and records its version (the content hash); every
+    stage of the run routes with that same object, and none routes if the folder changed since.
     Its page shows the flow of new leads as a table and as a Mermaid flowchart.
     """
     flows = {}
@@ -42,7 +44,7 @@ def routing_rules(context: dg.AssetExecutionContext, rules: RulesResource, clock
         metadata=stable(context, md),
         check_results=[dg.AssetCheckResult(
             check_name="rules_valid", passed=not errors,
-            metadata={"errors": len(errors), "problems": dg.MetadataValue.md(listing)},
+            metadata={"rules_version": version, "errors": len(errors), "problems": dg.MetadataValue.md(listing)},
             description=None if not errors else f"{len(errors)} error(s); first: {errors[0]}",
         )],
     )

@@ -1,11 +1,8 @@
-from pathlib import Path
-
 import dagster as dg
 import pandas as pd
 
 from pipelines.defs.metadata import materialize, run_info, table_value
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
-from pipelines.quality.settings import load_quality_settings
 from pipelines.unify.unify import unify
 from pipelines.warehouse.db import count
 
@@ -16,10 +13,8 @@ def unified(
 ) -> dg.MaterializeResult:
     """Canonical, typed columns from scattered CRM fields, with provenance; unusable records to quarantine."""
     mapping = rules.mapping()
-    columns = {obj: set(m.fields) for obj, m in mapping.objects.items()}
-    quality = load_quality_settings(Path(rules.path) / "quality.yaml", columns)
     con = warehouse.connection(mapping)
-    result = unify(con, mapping, run_info(context, clock), quality.quarantine)
+    result = unify(con, mapping, run_info(context, clock), rules.quality().quarantine)
     extra = {}
     rates = result.details.pop("lead_fill_rates", None)
     if rates:

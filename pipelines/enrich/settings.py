@@ -33,9 +33,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef, load_yaml, locate, problems_from_validation
+from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef, locate, read_settings
 
 PURCHASABLE = ("industry", "employees", "revenue", "naics_code", "country", "state", "postal_code")
 
@@ -134,15 +134,7 @@ def _region_problems(settings: EnrichmentSettings, data: dict, file: str) -> lis
 def load_enrichment_settings(path: str | Path) -> EnrichmentSettings:
     """Load ``enrichment.yaml``; a missing file means the defaults."""
     path = Path(path)
-    if not path.exists():
-        return EnrichmentSettings(source=str(path))
-    data = load_yaml(path) or {}
-    if not isinstance(data, dict):
-        raise ConfigError([ConfigProblem(SourceRef(str(path), 1), "expected a mapping")])
-    try:
-        settings = EnrichmentSettings.model_validate({**data, "source": str(path)})
-    except ValidationError as exc:
-        raise ConfigError(problems_from_validation(exc, data, str(path))) from None
+    settings, data = read_settings(path, EnrichmentSettings, missing_ok=True, values={"source": str(path)})
     problems = _region_problems(settings, data, str(path))
     if problems:
         raise ConfigError(problems)

@@ -26,8 +26,6 @@ from pipelines.kpis import day2 as day2_kpis
 from pipelines.unify.fill_rates import fill_rates
 from pipelines.warehouse.db import table_exists
 
-CURRENT = """WITH cur AS (SELECT * FROM routing_decision QUALIFY row_number() OVER
-             (PARTITION BY lead_id ORDER BY created_at DESC, decision_id DESC) = 1)"""
 ENRICHED_FILL = ["country_code", "state_code", "sales_region", "size_band", "naics_sector", "domain", "phone_country",
                  "time_zone", "county", "company_industry", "company_employees"]
 
@@ -48,15 +46,14 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, rules=No
     """Every KPI; ``rules`` (the loaded RuleSet, when valid) adds day-2 times in working hours."""
     k = Kpis()
     row = con.execute(
-        f"""{CURRENT}
-        SELECT (SELECT count(*) FROM lead WHERE NOT coalesce(is_deleted, false)) AS leads,
+        """SELECT (SELECT count(*) FROM lead WHERE NOT coalesce(is_deleted, false)) AS leads,
                count(*) AS decided,
                count(*) FILTER (WHERE action <> 'keep') AS routed,
                count(*) FILTER (WHERE queue = 'Unroutable') AS unroutable,
                (SELECT count(*) FROM routing_decision WHERE replaces_decision_id IS NOT NULL) AS reroutes,
                (SELECT count(DISTINCT record_id) FROM quarantine WHERE object = 'lead' AND resolved_at IS NULL)
                    AS quarantined
-        FROM cur"""
+        FROM current_decision"""
     ).df().iloc[0]
     leads_seen = int(row["decided"]) + int(row["quarantined"])
     k.totals = {
@@ -80,16 +77,14 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, rules=No
     k.totals["minutes_to_assignment_p90"] = round(float(t["p90_min"]), 1) if pd.notna(t["p90_min"]) else None
     k.totals["leads_before_leadroute"] = int(t["excluded"] or 0)
     k.per_owner = con.execute(
-        f"""{CURRENT}
-        SELECT coalesce('queue ' || cur.queue, u.name, cur.owner_id) AS routed_to, count(*) AS leads
-        FROM cur LEFT JOIN crm_user u ON u.user_id = cur.owner_id
+        """SELECT coalesce('queue ' || cur.queue, u.name, cur.owner_id) AS routed_to, count(*) AS leads
+        FROM current_decision cur LEFT JOIN crm_user u ON u.user_id = cur.owner_id
         WHERE cur.action <> 'keep' GROUP BY ALL ORDER BY leads DESC, routed_to"""
     ).df()
     k.per_pool = con.execute(
-        f"""{CURRENT}
-        SELECT regexp_extract(reason, 'pool ([A-Za-z0-9_]+)', 1) AS pool, count(*) AS leads,
+        """SELECT regexp_extract(reason, 'pool ([A-Za-z0-9_]+)', 1) AS pool, count(*) AS leads,
                count(DISTINCT owner_id) AS members_assigned
-        FROM cur WHERE regexp_matches(reason, 'pool [A-Za-z0-9_]+') GROUP BY ALL ORDER BY leads DESC"""
+        FROM current_decision WHERE regexp_matches(reason, 'pool [A-Za-z0-9_]+') GROUP BY ALL ORDER BY leads DESC"""
     ).df()
     k.fairness = con.execute(
         """SELECT m.pool, count(*) AS members, sum(m.assigned_total) AS assigned,
@@ -104,9 +99,9 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, rules=No
     if k.fairness.empty and not k.per_pool.empty:
         # Pool member state not kept yet: fall back to current decisions per pool member.
         k.fairness = con.execute(
-            f"""{CURRENT}, per AS (
+            """WITH per AS (
                 SELECT regexp_extract(reason, 'pool ([A-Za-z0-9_]+)', 1) AS pool, owner_id, count(*) AS n
-                FROM cur WHERE regexp_matches(reason, 'pool [A-Za-z0-9_]+') GROUP BY ALL)
+                FROM current_decision WHERE regexp_matches(reason, 'pool [A-Za-z0-9_]+') GROUP BY ALL)
             SELECT pool, count(*) AS members, sum(n) AS assigned, max(n) AS max_assigned, min(n) AS min_assigned,
                    round(max(n) / sum(n) * 100, 1) AS max_share_pct, round(min(n) / sum(n) * 100, 1) AS min_share_pct,
                    round(max(n) / min(n), 2) AS max_min_ratio, NULL::BIGINT AS skipped, NULL AS skip_reasons

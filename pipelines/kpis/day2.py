@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from pipelines.routing.roster import working_time
 from pipelines.routing.pools.catalog import days_off_of
+from pipelines.routing.roster import working_time
+from pipelines.warehouse.schema import open_lead
 
 AS_OF = "(SELECT coalesce(max(extracted_at), current_timestamp::TIMESTAMP) FROM extract_log)"
 DEFAULT_LEAKAGE_DAYS = 3.0
@@ -82,14 +83,11 @@ def compute(con: duckdb.DuckDBPyConnection, rules=None) -> Day2Kpis:
            FROM routing_decision d WHERE d.replaces_decision_id IS NOT NULL
            GROUP BY ALL ORDER BY decisions DESC, kind, rule""").df()
     k.leakage = con.execute(
-        f"""WITH cur AS (SELECT * FROM routing_decision QUALIFY row_number() OVER
-                         (PARTITION BY lead_id ORDER BY created_at DESC, decision_id DESC) = 1),
-            live AS (
+        f"""WITH live AS (
                 SELECT a.*, (a.touched_at IS NULL AND (a.missed_at IS NOT NULL
                              OR a.started_at <= {AS_OF} - to_minutes(CAST(? AS BIGINT)))) AS leaked
-                FROM assignment a JOIN cur USING (decision_id) JOIN lead l ON l.lead_id = a.lead_id
-                WHERE a.started_at IS NOT NULL AND l.owner_id = a.owner_id
-                  AND NOT coalesce(l.is_converted, false) AND NOT coalesce(l.is_deleted, false))
+                FROM assignment a JOIN current_decision cur USING (decision_id) JOIN lead l ON l.lead_id = a.lead_id
+                WHERE a.started_at IS NOT NULL AND l.owner_id = a.owner_id AND {open_lead("l")})
             SELECT coalesce(u.name, live.owner_id) AS rep, count(*) AS assigned,
                    count(*) FILTER (WHERE leaked) AS leaked,
                    round(100.0 * count(*) FILTER (WHERE leaked) / count(*), 1) AS leakage_pct

@@ -79,9 +79,8 @@ def _record(con, decisions: pd.DataFrame, *, entry: str, rules_version: str, que
         leads = con.execute(
             """SELECT l.lead_id, l.owner_id AS previous_owner_id, l._modstamp AS lead_modstamp,
                       CAST(l.created_at AS DATE) AS partition_day,
-                      (SELECT d.decision_id FROM routing_decision d WHERE d.lead_id = l.lead_id
-                       ORDER BY d.created_at DESC, d.decision_id DESC LIMIT 1) AS replaces_decision_id
-               FROM _d_leads x JOIN lead l USING (lead_id)"""
+                      c.decision_id AS replaces_decision_id
+               FROM _d_leads x JOIN lead l USING (lead_id) LEFT JOIN current_decision c USING (lead_id)"""
         ).df()
     finally:
         con.unregister("_d_leads")

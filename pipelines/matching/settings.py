@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipelines.matching.compare import comparison_levels
-from pipelines.sourcefile import ConfigError, load_yaml, problems_from_validation
+from pipelines.sourcefile import read_settings
 
 
 class _Model(BaseModel):
@@ -287,11 +287,5 @@ class MatchingSettings(_Model):
 
 
 def load_matching_settings(path: str | Path) -> MatchingSettings:
-    path = Path(path)
-    if not path.exists():
-        return MatchingSettings()
-    data = load_yaml(path) or {}
-    try:
-        return MatchingSettings.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(problems_from_validation(exc, data, str(path))) from None
+    """``matching.yaml`` (a missing file means the defaults); every problem at its line."""
+    return read_settings(path, MatchingSettings, missing_ok=True)[0]

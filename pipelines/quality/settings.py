@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef, load_yaml, locate, problems_from_validation
+from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef, locate, read_settings
 
 
 class QuarantineRules(BaseModel):
@@ -73,15 +73,7 @@ def load_quality_settings(path: str | Path, columns: dict[str, set[str]] | None 
     """Load ``quality.yaml``; a missing file means the defaults. ``columns`` (object -> canonical
     columns) lets identity groups be checked against the field mapping."""
     path = Path(path)
-    if not path.exists():
-        return QualitySettings(source=str(path))
-    data = load_yaml(path) or {}
-    if not isinstance(data, dict):
-        raise ConfigError([ConfigProblem(SourceRef(str(path), 1), "expected a mapping")])
-    try:
-        settings = QualitySettings.model_validate({**data, "source": str(path)})
-    except ValidationError as exc:
-        raise ConfigError(problems_from_validation(exc, data, str(path))) from None
+    settings, data = read_settings(path, QualitySettings, missing_ok=True, values={"source": str(path)})
     if columns is not None:
         problems = settings.quarantine.check_columns(columns, str(path), data)
         if problems:

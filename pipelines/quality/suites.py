@@ -22,6 +22,7 @@ from pipelines.quality.gx import expectations
 from pipelines.quality.settings import QualitySettings
 from pipelines.stage import RunInfo
 from pipelines.unify.columns import EMAIL_PATTERN, clean_sql
+from pipelines.warehouse.schema import open_lead
 
 CRM_ID = r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$"
 
@@ -132,7 +133,7 @@ def _coverage(con, ctx):
                   OR EXISTS (SELECT 1 FROM quarantine q WHERE q.object = 'lead' AND q.record_id IN (r."Id", {raw_key})
                              AND q.resolved_at IS NULL) AS decided_or_quarantined
            FROM raw_lead r LEFT JOIN lead l ON l.lead_id = {raw_key}
-           WHERE NOT coalesce(l.is_deleted, false) AND NOT coalesce(l.is_converted, false)"""
+           WHERE {open_lead("l")}"""
     ).df()
     return frame, [gxe.ExpectColumnValuesToBeInSet(
         column="decided_or_quarantined", value_set=[True],

@@ -16,16 +16,20 @@ CSV) and in DuckDB SQL (for the data): :func:`key_sql` and :func:`spelling_key` 
 agree, and a test holds them to it.
 
 ``reference: country`` adds, under the CSV, every ISO 3166 name, official and common
-name, alpha-2 and alpha-3 code (pycountry), alternative spellings and native names
-(countryinfo) and the country names in the languages leads write in (pycountry's
-translations): "Deutschland", "DEU", "Germany" and "Federal Republic of Germany" all
-key to ``DE``. The CSV wins where they disagree.
+name, alpha-2, alpha-3 and numeric code (pycountry), alternative spellings and native names
+(countryinfo), the country names in every language pycountry translates them into, and
+the few names a country goes by that neither lists (UK, England, Holland):
+"Deutschland", "DEU", "Germany" and "Federal Republic of Germany" all key to ``DE``.
+The CSV wins where they disagree. The same reference is the one country resolver of the
+project: :func:`country_codes` reads free text with it (matching calls it on leads and
+accounts that did not go through unify, e.g. CSV files).
 """
 
 from __future__ import annotations
 
 import functools
 import gettext
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -34,8 +38,12 @@ import pandas as pd
 
 from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef, read_csv
 
-# Languages whose country names leads type (the ones the sales teams cover).
+# Languages whose country names leads type (the ones the sales teams cover): their names come
+# before those of other languages where two countries share a spelling.
 COUNTRY_NAME_LANGUAGES = ("de", "fr", "es", "it", "pt", "nl", "sv", "da", "pl", "ja")
+# Names a country goes by that neither ISO nor countryinfo lists as one of its names.
+COUNTRY_ALIASES = {"uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+                   "britain": "GB", "great britain": "GB", "holland": "NL", "korea": "KR", "south korea": "KR"}
 
 _NOT_KEY = re.compile(r"[^a-z0-9&]+")
 
@@ -96,7 +104,13 @@ def _load_value_map(path: str, _mtime: int) -> pd.DataFrame:
 @functools.cache
 def country_reference() -> pd.DataFrame:
     """Every spelling of every country the reference packages know -> ISO alpha-2, as (key, canonical)."""
-    import pycountry
+    return pd.DataFrame(sorted(_country_keys().items()), columns=["key", "canonical"])
+
+
+@functools.cache
+def _country_keys() -> dict[str, str]:
+    """Spelling key -> ISO alpha-2; where two countries share a key, the first source below wins."""
+    import pycountry  # the reference data loads on first use: most runs of unify never need it
     from countryinfo import CountryInfo
 
     entries: dict[str, str] = {}
@@ -115,14 +129,81 @@ def country_reference() -> pd.DataFrame:
         if code:
             for spelling in [info.get("name"), info.get("nativeName"), *(info.get("altSpellings") or [])]:
                 add(spelling, code)
-    for lang in COUNTRY_NAME_LANGUAGES:
+    for lang in COUNTRY_NAME_LANGUAGES:  # the names leads type first
         try:
             tr = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang])
         except OSError:
             continue
         for c in countries:
             add(tr.gettext(c.name), c.alpha_2)
-    return pd.DataFrame(sorted(entries.items()), columns=["key", "canonical"])
+    for text, code in _translated_names():  # then every translated name in a Latin script
+        if _latin(text):  # the key keeps only Latin letters: other scripts would key to fragments
+            add(text, code)
+    for c in countries:
+        add(c.numeric, c.alpha_2)
+    for spelling, code in COUNTRY_ALIASES.items():
+        add(spelling, code)
+    return entries
+
+
+@functools.cache
+def _translated_names() -> list[tuple[str, str]]:
+    """(name, ISO alpha-2) for every name, common and official name in every language pycountry translates."""
+    import pycountry
+
+    out = []
+    for lang in sorted(os.listdir(pycountry.LOCALES_DIR)):
+        try:
+            tr = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang])
+        except OSError:
+            continue
+        for c in pycountry.countries:
+            for form in ("name", "common_name", "official_name"):
+                if getattr(c, form, None):
+                    out.append((tr.gettext(getattr(c, form)), c.alpha_2))
+    return out
+
+
+def _script_key(text: str) -> str:
+    """A key for a name in any script: accents and compatibility forms folded, case folded, dots and extra
+    spaces dropped."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", str(text)) if not unicodedata.combining(c))
+    return " ".join(folded.casefold().replace(".", "").split())
+
+
+@functools.cache
+def _script_names() -> dict[str, str]:
+    """Country names written in a script other than Latin (日本, Ελλάδα, Россия) -> ISO alpha-2."""
+    out: dict[str, str] = {}
+    for text, code in _translated_names():
+        if not _latin(text):
+            out.setdefault(_script_key(text), code)
+    return out
+
+
+def _latin(text: str) -> bool:
+    """Whether every letter of ``text`` is a Latin one (accents aside): its spelling key keeps all of it."""
+    folded = unicodedata.normalize("NFKD", text)
+    return all(c.isascii() for c in folded if c.isalpha())
+
+
+def country_code(value: object) -> str | None:
+    """The ISO 3166-1 alpha-2 code of one way of writing a country, or None when unknown.
+
+    Latin-script spellings by their spelling key, in :func:`country_reference` (the table unify
+    joins in SQL); names with letters of other scripts (日本, Ελλάδα, Đức) by their own text, from
+    pycountry's translations (a spelling key would keep only their Latin letters).
+    """
+    if _latin(str(value)):
+        return _country_keys().get(spelling_key(value))
+    return _script_names().get(_script_key(str(value)))
+
+
+def country_codes(values: pd.Series) -> pd.Series:
+    """:func:`country_code` for a column ("Deutschland", "DEU", "U.S.A.", "日本"...), once per distinct value."""
+    values = pd.Series(values)
+    found = {v: country_code(v) for v in values.dropna().unique()}
+    return values.map(found).astype(object).where(values.notna(), None)
 
 
 # Countries whose addresses carry a state or province; their codes are what routing tables use.

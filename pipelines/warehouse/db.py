@@ -21,7 +21,7 @@ import pandas as pd
 
 from pipelines.warehouse.errors import WarehouseBusy, WarehouseTooNew  # noqa: F401 - re-exported
 from pipelines.warehouse.migrations import Migration, apply_pending, refuse_newer, stamped_version
-from pipelines.warehouse.schema import SCHEMA_VERSION, TABLES, Column
+from pipelines.warehouse.schema import SCHEMA_VERSION, TABLES, VIEWS, Column
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -99,8 +99,9 @@ def migrate(con: duckdb.DuckDBPyConnection, mapped_columns: dict[str, list[Colum
     every declared table if missing and adds any declared column it lacks: a column declared in
     ``schema.py`` (or, for mapped tables, by the field mapping) after a warehouse was created is
     added on the next connect. Columns are only ever added, never dropped: a field removed from
-    the mapping stays in the warehouse, unused, so history is not lost. Last, the numbered
-    steps of ``migrations.py`` the warehouse has not had run once each, in order.
+    the mapping stays in the warehouse, unused, so history is not lost. Then the numbered
+    steps of ``migrations.py`` the warehouse has not had run once each, in order. Last, the
+    views (``current_decision``) are created again over the tables as they now are.
     """
     stamped = stamped_version(con)
     refuse_newer(con, code_version)
@@ -109,7 +110,10 @@ def migrate(con: duckdb.DuckDBPyConnection, mapped_columns: dict[str, list[Colum
         extra = mapped_columns.get(table.name, [])
         con.execute(table.ddl(extra))
         ensure_columns(con, table.name, [*table.columns, *extra])
-    return apply_pending(con, stamped, code_version, migrations)
+    applied = apply_pending(con, stamped, code_version, migrations)
+    for view in VIEWS.values():  # after the tables and their steps: a view sees every column
+        con.execute(view.ddl())
+    return applied
 
 
 def ensure_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[Column]) -> None:

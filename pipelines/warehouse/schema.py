@@ -12,7 +12,9 @@ Two kinds of tables:
   field mapping ``routing_rules/fields.yaml`` (orgs differ; the mapping is data).
 
 All timestamps are UTC without a time zone (DuckDB ``TIMESTAMP``); every
-connection sets ``TimeZone='UTC'``.
+connection sets ``TimeZone='UTC'``. Meanings several stages share are declared once
+too: the view ``current_decision`` (each lead's latest decision) and
+:func:`open_lead` (neither converted nor deleted).
 """
 
 from __future__ import annotations
@@ -657,6 +659,39 @@ TABLES: dict[str, Table] = {
         ),
     ]
 }
+
+
+
+@dataclass(frozen=True)
+class View:
+    """A meaning the stages share, defined once in SQL and created with the tables."""
+
+    name: str
+    doc: str
+    sql: str
+
+    def ddl(self) -> str:
+        return f'CREATE OR REPLACE VIEW "{self.name}" AS {self.sql}'
+
+
+VIEWS: dict[str, View] = {
+    v.name: v
+    for v in [
+        View(
+            "current_decision",
+            "Each lead's current decision: its latest (decisions are immutable; a reroute is a new decision, "
+            "and decision ids sort in creation order within a tick).",
+            "SELECT * FROM routing_decision QUALIFY row_number() OVER "
+            "(PARTITION BY lead_id ORDER BY created_at DESC, decision_id DESC) = 1",
+        ),
+    ]
+}
+
+
+def open_lead(alias: str = "l") -> str:
+    """SQL that holds for a lead that is still open: neither converted nor deleted in the CRM."""
+    return f"NOT coalesce({alias}.is_converted, false) AND NOT coalesce({alias}.is_deleted, false)"
+
 
 # CRM objects the pipeline extracts, and the raw and unified tables they land in.
 OBJECT_TABLES = {

@@ -1,55 +1,22 @@
-"""Where a record is: ISO countries and subdivisions (``pycountry``), postal codes, cities."""
+"""Where a record is: ISO countries (the resolver unify shares) and subdivisions (``pycountry``), postal codes, cities."""
 
 from __future__ import annotations
 
 import functools
-import gettext
-import os
 
 import pandas as pd
 import pycountry
 
-from pipelines.matching.normalise.common import ascii_lower, per_distinct, words
+from pipelines.matching.normalise.common import per_distinct, words
+from pipelines.unify.value_maps import country_codes
 
-# Names a country goes by that ISO does not list as one of its names.
-_COUNTRY_ALIASES = {"uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB", "britain": "GB",
-                    "great britain": "GB", "holland": "NL", "korea": "KR", "south korea": "KR"}
+def country_code(values: pd.Series) -> pd.Series:
+    """ISO 3166-1 alpha-2 code from a country name (in English or a local language) or code; None when unknown.
 
-
-@functools.lru_cache(maxsize=1)
-def _country_names() -> dict[str, str]:
-    """Country names in every language pycountry ships translations for ("Deutschland", "España",
-    "Brasil", "Sverige"...), accent-folded and lower case -> alpha-2 code."""
-    names: dict[str, str] = dict(_COUNTRY_ALIASES)
-    english = [(c.alpha_2, [c.name, getattr(c, "common_name", None), getattr(c, "official_name", None)])
-               for c in pycountry.countries]
-    for locale in sorted(os.listdir(pycountry.LOCALES_DIR)):
-        try:
-            tr = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[locale])
-        except OSError:
-            continue
-        for code, forms in english:
-            for form in filter(None, forms):
-                local = ascii_lower(tr.gettext(form))
-                names.setdefault(local, code)
-    return names
-
-
-@functools.lru_cache(maxsize=4096)
-def _country(value: str) -> str | None:
-    text = str(value).strip()
-    if not text:
-        return None
-    for candidate in (text, text.replace(".", "").replace(" ", "")):
-        try:
-            return pycountry.countries.lookup(candidate).alpha_2
-        except LookupError:
-            pass
-    return _country_names().get(ascii_lower(text).replace(".", ""))
-
-
-country_code = per_distinct(_country)
-country_code.__doc__ = "ISO 3166-1 alpha-2 code from a country name (in English or a local language) or code; None when unknown."
+    The project's one country resolver, shared with unify (the reference its value maps apply):
+    :func:`pipelines.unify.value_maps.country_codes`.
+    """
+    return country_codes(values)
 
 
 @functools.lru_cache(maxsize=64)

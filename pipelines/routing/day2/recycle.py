@@ -34,8 +34,9 @@ from pipelines.routing.language import words
 from pipelines.routing.language.day2 import Day2Config, RecycleRule
 from pipelines.routing.ruleset.model import RuleSet
 from pipelines.stage import RunInfo
+from pipelines.warehouse.schema import open_lead
 
-OPEN = "NOT coalesce(l.is_converted, false) AND NOT coalesce(l.is_deleted, false)"
+OPEN = open_lead("l")
 
 
 def _progress_sql(config: Day2Config, mapping: FieldMapping) -> tuple[str, str]:

@@ -38,9 +38,8 @@ from pipelines.routing.roster import working_time
 from pipelines.routing.ruleset.model import RuleSet
 from pipelines.stage import RunInfo
 from pipelines.warehouse.db import insert
+from pipelines.warehouse.schema import open_lead
 
-CURRENT = """cur AS (SELECT * FROM routing_decision QUALIFY row_number() OVER
-             (PARTITION BY lead_id ORDER BY created_at DESC, decision_id DESC) = 1)"""
 
 
 def sql_list(values) -> str:
@@ -78,12 +77,10 @@ def open_assignments(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: Fi
     """An assignment for every current decision that gives a lead to a user and has none yet."""
     config: Day2Config | None = rules.day2
     new = con.execute(
-        f"""WITH {CURRENT}
-            SELECT cur.decision_id, cur.lead_id, cur.owner_id, cur.step, cur.pool, cur.entry,
+        f"""SELECT cur.decision_id, cur.lead_id, cur.owner_id, cur.step, cur.pool, cur.entry,
                    l.status AS status_at_start, {activity_column(config, mapping)} AS activity_at_start
-            FROM cur JOIN crm_user u ON u.user_id = cur.owner_id JOIN lead l USING (lead_id)
-            WHERE NOT (cur.entry = 'new' AND cur.action = 'keep')
-              AND NOT coalesce(l.is_converted, false) AND NOT coalesce(l.is_deleted, false)
+            FROM current_decision cur JOIN crm_user u ON u.user_id = cur.owner_id JOIN lead l USING (lead_id)
+            WHERE NOT (cur.entry = 'new' AND cur.action = 'keep') AND {open_lead("l")}
               AND NOT EXISTS (SELECT 1 FROM assignment a WHERE a.decision_id = cur.decision_id)""").df()
     if new.empty:
         return 0
@@ -135,13 +132,12 @@ def start_clocks(con: duckdb.DuckDBPyConnection, rules: RuleSet, run: RunInfo) -
 def close_stale(con: duckdb.DuckDBPyConnection, run: RunInfo) -> int:
     """Open assignments that no longer stand: the lead was converted or deleted, rerouted, or reassigned by hand."""
     stale = con.execute(
-        f"""WITH {CURRENT}
-            SELECT a.decision_id,
+        """SELECT a.decision_id,
                    CASE WHEN coalesce(l.is_converted, false) THEN 'converted'
                         WHEN coalesce(l.is_deleted, false) OR l.lead_id IS NULL THEN 'closed'
                         WHEN cur.decision_id IS DISTINCT FROM a.decision_id THEN 'superseded'
                         ELSE 'reassigned_in_crm' END AS outcome
-            FROM assignment a LEFT JOIN lead l USING (lead_id) LEFT JOIN cur USING (lead_id)
+            FROM assignment a LEFT JOIN lead l USING (lead_id) LEFT JOIN current_decision cur USING (lead_id)
             WHERE a.outcome = 'open' AND (
                   coalesce(l.is_converted, false) OR coalesce(l.is_deleted, false) OR l.lead_id IS NULL
                   OR cur.decision_id IS DISTINCT FROM a.decision_id
@@ -174,9 +170,9 @@ def touches(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMappin
                     WHERE t.who_id = a.lead_id AND t.owner_id = a.owner_id AND NOT coalesce(t.is_deleted, false)
                       AND t.status IN ({sql_list(touch.completed_task)}) AND t.last_modified_at >= a.started_at)"""
     found = con.execute(
-        f"""WITH {CURRENT}, signals AS (
+        f"""WITH signals AS (
                 SELECT a.decision_id, a.due_at, a.outcome, {status} AS by_status, {activity} AS by_activity, {task} AS by_task
-                FROM assignment a JOIN lead l USING (lead_id) JOIN cur ON cur.decision_id = a.decision_id
+                FROM assignment a JOIN lead l USING (lead_id) JOIN current_decision cur ON cur.decision_id = a.decision_id
                 LEFT JOIN lead_status s USING (lead_id)
                 WHERE a.touched_at IS NULL AND a.started_at IS NOT NULL AND a.outcome IN ('open', 'missed'))
             SELECT decision_id, outcome, due_at, least(by_status, by_activity, by_task) AS touched_at,
@@ -258,18 +254,7 @@ def managers(con: duckdb.DuckDBPyConnection, rules: RuleSet, owners: pd.Series) 
 # -- what a miss does -------------------------------------------------------------------------------
 
 
-def _pool_without(name: str, excluded: tuple[str, ...], frame: pd.DataFrame, rules: RuleSet, ctx: RouteContext
-                  ) -> actions.Resolution:
-    """The pool's next available member for each lead, leaving out ``excluded`` (its previous owners)."""
-    decl = rules.pools[name]
-    res = actions.pool_members(name, frame, rules, ctx, exclude=excluded)
-    if decl.fallback is not None and res.owner.isna().any():
-        res = actions.merge(res, router.resolve(decl.fallback, frame[res.owner.isna().to_numpy()], rules, ctx),
-                            f"pool {name} fallback: ")
-    return res
-
-
-def _missed_text(rule: SlaRule, rows: pd.DataFrame, ctx) -> np.ndarray:
+def _missed_text(rule: SlaRule, rows: pd.DataFrame, ctx: RouteContext) -> np.ndarray:
     owner = ctx.names(rows["owner_id"]).astype(str).to_numpy(dtype=object)
     due = pd.to_datetime(rows["due_at"]).dt.strftime("%Y-%m-%d %H:%M").to_numpy(dtype=object)
     of = f" of {rule.max_misses}" if rule.max_misses else ""
@@ -278,7 +263,7 @@ def _missed_text(rule: SlaRule, rows: pd.DataFrame, ctx) -> np.ndarray:
 
 
 def act_on_misses(con: duckdb.DuckDBPyConnection, missed: pd.DataFrame, rules: RuleSet, mapping: FieldMapping,
-                  ctx, run: RunInfo) -> tuple[pd.DataFrame, int]:
+                  ctx: RouteContext, run: RunInfo) -> tuple[pd.DataFrame, int]:
     """Decisions for the missed leads the reroute policy lets move; returns them and how many it kept."""
     config: Day2Config = rules.day2
     frame = build_frame(con, mapping, missed["lead_id"])
@@ -323,7 +308,7 @@ def act_on_misses(con: duckdb.DuckDBPyConnection, missed: pd.DataFrame, rules: R
 
 
 def _reassign(con, rule: SlaRule, rows: pd.DataFrame, frame: pd.DataFrame, text: np.ndarray, per: dict, common: dict,
-              rules: RuleSet, ctx) -> pd.DataFrame:
+              rules: RuleSet, ctx: RouteContext) -> pd.DataFrame:
     pool_name = rows["pool"].where(rows["pool"].notna(), None).astype(object)
     if rule.reassign_pool is not None:
         pool_name[:] = rule.reassign_pool
@@ -339,7 +324,7 @@ def _reassign(con, rule: SlaRule, rows: pd.DataFrame, frame: pd.DataFrame, text:
         if not isinstance(pool, str) or pool not in rules.pools:
             detail[ix] = "no pool to reassign it in; it stays with its owner"
             continue
-        res = _pool_without(pool, skip, frame.loc[ix], rules, ctx)
+        res = router.pool(pool, frame.loc[ix], rules, ctx, exclude=skip)
         owner[ix] = res.owner.where(res.owner.notna(), None).to_numpy()
         queue[ix] = res.queue.where(res.queue.notna(), None).to_numpy()
         names = ", ".join(str(ctx.name(u)) for u in skip)
@@ -359,20 +344,16 @@ def _reassign(con, rule: SlaRule, rows: pd.DataFrame, frame: pd.DataFrame, text:
 
 
 def _escalate(con, rule: SlaRule, rows: pd.DataFrame, frame: pd.DataFrame, text: np.ndarray, per: dict, common: dict,
-              rules: RuleSet, ctx, run: RunInfo) -> pd.DataFrame:
+              rules: RuleSet, ctx: RouteContext, run: RunInfo) -> pd.DataFrame:
     esc = rule.escalate
     owners = rows["owner_id"].reset_index(drop=True)
     manager = managers(con, rules, owners)
     active = actions.is_valid_user(manager, ctx, rules).to_numpy()
     frame = frame.reset_index(drop=True)
     side = np.full(len(rows), "", dtype=object)
-    if esc.task is not None:
-        # The escalation task is the manager's: the push gives a task to its payload's owner_id when there is one.
-        head = '{"kind": "task", '
-        items = trace.unwrap(side_actions.render([esc.task], frame, ctx.now))
-        rest = pd.Series(items, dtype=object).str.slice(len(head)).to_numpy(dtype=object)
-        prefix = np.where(active, trace.encode(manager.to_numpy(dtype=object), head + '"owner_id": ', ", "), head)
-        side = trace.join(side, (prefix + rest).astype(object))
+    if esc.task is not None:  # the manager's task, where there is an active manager; else the owner's
+        to_manager = np.where(active, manager.to_numpy(dtype=object), None)
+        side = trace.join(side, trace.unwrap(side_actions.render([esc.task], frame, ctx.now, task_owner=to_manager)))
     if esc.set is not None:
         side = trace.join(side, trace.unwrap(side_actions.render([esc.set], frame, ctx.now)))
     new_owner = owners.where(~(esc.assign_manager & active), manager).to_numpy(dtype=object)

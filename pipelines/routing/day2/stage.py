@@ -41,8 +41,8 @@ from pipelines.routing.pools.book import save_states
 from pipelines.routing.ruleset.model import RuleSet
 from pipelines.routing.stages.route import load_context, route_frame
 from pipelines.stage import RunInfo, StageResult
+from pipelines.warehouse.schema import open_lead
 
-CURRENT = sla.CURRENT
 INACTIVE_FLOW = "inactive_owner"
 
 
@@ -81,8 +81,8 @@ class _Stage:
 
     def release_holds(self) -> None:
         held = self.con.execute(
-            f"""WITH {CURRENT} SELECT cur.lead_id, cur.step, cur.created_at FROM cur JOIN lead l USING (lead_id)
-                WHERE cur.action = '{hold.HOLD_ACTION}' AND {recycle.OPEN} ORDER BY l.created_at, cur.lead_id""").df()
+            f"""SELECT cur.lead_id, cur.step, cur.created_at FROM current_decision cur JOIN lead l USING (lead_id)
+                WHERE cur.action = '{hold.HOLD_ACTION}' AND {open_lead("l")} ORDER BY l.created_at, cur.lead_id""").df()
         held = held[~held["lead_id"].isin(self.busy)].reset_index(drop=True)
         self.result.counts["held_checked"] = len(held)
         if held.empty:
@@ -101,15 +101,15 @@ class _Stage:
     def inactive_owners(self) -> None:
         step = self.rules.day2.inactive_owner
         found = self.con.execute(
-            f"""WITH {CURRENT}, eff AS (
+            f"""WITH eff AS (
                     SELECT cur.lead_id, l._modstamp, g.status AS push_status, g.last_error_code,
                            cur.owner_id AS target_id,
                            -- the owner the lead has or is about to have (a push newer than the extracted lead counts)
                            CASE WHEN g.status IN ('pending', 'in_flight') OR (g.status = 'pushed' AND l._modstamp < g.pushed_at)
                                 THEN cur.owner_id ELSE l.owner_id END AS owner_id
-                    FROM cur JOIN lead l USING (lead_id)
+                    FROM current_decision cur JOIN lead l USING (lead_id)
                     LEFT JOIN ledger g ON g.decision_id = cur.decision_id AND g.kind = 'owner'
-                    WHERE {recycle.OPEN})
+                    WHERE {open_lead("l")})
                 SELECT eff.lead_id, eff.owner_id AS left_owner_id, 'inactive in the CRM' AS why
                 FROM eff JOIN crm_user u ON u.user_id = eff.owner_id
                 WHERE NOT coalesce(u.is_active, false)

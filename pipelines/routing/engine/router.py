@@ -147,10 +147,12 @@ def resolve(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx: RouteConte
     return actions.resolve_direct(action, frame, rules, ctx)
 
 
-def pool(name: str, frame: pd.DataFrame, rules: RuleSet, ctx: RouteContext) -> Resolution:
-    """The pool's next available members; the leads nobody can take go to the pool's fallback."""
+def pool(name: str, frame: pd.DataFrame, rules: RuleSet, ctx: RouteContext, *, exclude: tuple[str, ...] = ()
+         ) -> Resolution:
+    """The pool's next available members, leaving out ``exclude`` (an SLA's previous owners); the leads
+    nobody can take go to the pool's fallback."""
     idx = frame.index
-    res = actions.pool_members(name, frame, rules, ctx)
+    res = actions.pool_members(name, frame, rules, ctx, exclude=exclude)
     if ctx.pools_as_targets:
         return res
     decl = rules.pools[name]

@@ -32,22 +32,25 @@ from pipelines.routing.language.templates import fill
 NEEDS_A_PERSON = ("convert", "task")
 
 
-def render(actions: list[SideAction], frame: pd.DataFrame, now, to_person: np.ndarray | None = None) -> np.ndarray:
+def render(actions: list[SideAction], frame: pd.DataFrame, now, to_person: np.ndarray | None = None,
+           task_owner: np.ndarray | None = None) -> np.ndarray:
     """Per lead of ``frame``, its side actions as JSON list text for the ledger (None when there are none).
 
     ``to_person`` marks the leads routed to a user; for the others (a fallback put them in a queue)
-    conversions and tasks are left out, and only field values are set.
+    conversions and tasks are left out, and only field values are set. ``task_owner`` gives a task
+    to someone other than the lead's new owner (an SLA escalation's manager; None where the task
+    stays the owner's): the push creates a task for its ``owner_id`` when it has one.
     """
     items = np.full(len(frame), "", dtype=object)
     for action in actions:
-        one = _one(action, frame, now)
+        one = _one(action, frame, now, task_owner)
         if to_person is not None and action.kind in NEEDS_A_PERSON:
             one = np.where(to_person, one, "").astype(object)
         items = trace.join(items, one)
     return trace.as_list(items)
 
 
-def _one(action: SideAction, frame: pd.DataFrame, now) -> np.ndarray:
+def _one(action: SideAction, frame: pd.DataFrame, now, task_owner: np.ndarray | None = None) -> np.ndarray:
     """One side action per lead as JSON object text ("" where it does not apply)."""
     n = len(frame)
     filled = {name: fill(t, frame) for name, t in action.templates.items()}
@@ -68,10 +71,15 @@ def _one(action: SideAction, frame: pd.DataFrame, now) -> np.ndarray:
         subject = filled.get("subject", pd.Series(str(action.params.get("subject", "Follow up")), index=frame.index))
         description = filled.get("description", pd.Series("", index=frame.index))
         description = (description + f" (due by {due:%Y-%m-%d %H:%M} UTC)").str.strip()
-        return trace.obj([("kind", '"task"'), ("subject", trace.encode(subject.to_numpy(dtype=object))),
-                          ("due_date", trace.text(due.date().isoformat())),
-                          ("priority", trace.text(str(action.params.get("priority", "Normal")))),
-                          ("description", trace.encode(description.to_numpy(dtype=object)))], n)
+        body = [("subject", trace.encode(subject.to_numpy(dtype=object))),
+                ("due_date", trace.text(due.date().isoformat())),
+                ("priority", trace.text(str(action.params.get("priority", "Normal")))),
+                ("description", trace.encode(description.to_numpy(dtype=object)))]
+        task = trace.obj([("kind", '"task"'), *body], n)
+        if task_owner is None:
+            return task
+        owned = trace.obj([("kind", '"task"'), ("owner_id", trace.encode(task_owner)), *body], n)
+        return np.where(pd.notna(task_owner), owned, task).astype(object)
     if action.kind == "campaign":
         return trace.obj([("kind", '"campaign"'), ("campaign_id", trace.text(str(action.params["campaign_id"]))),
                           ("status", trace.text(str(action.params.get("status") or "Responded")))], n)

@@ -30,6 +30,7 @@ import pandas as pd
 
 from pipelines.crm.fields import FieldMapping
 from pipelines.routing.frame.build import LAST_DECISION, build_frame
+from pipelines.warehouse.schema import open_lead
 
 
 def _sql_text(name: str) -> str:
@@ -75,10 +76,9 @@ def changed_leads(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, fields:
     ``prior.<field>`` and ``last_decision.<column>`` added.
     """
     ids = con.execute(
-        """SELECT l.lead_id FROM lead l JOIN route_watch w USING (lead_id)
-           WHERE l._modstamp > w.lead_modstamp
-             AND NOT coalesce(l.is_deleted, false) AND NOT coalesce(l.is_converted, false)
-           ORDER BY l.created_at, l.lead_id"""
+        f"""SELECT l.lead_id FROM lead l JOIN route_watch w USING (lead_id)
+            WHERE l._modstamp > w.lead_modstamp AND {open_lead("l")}
+            ORDER BY l.created_at, l.lead_id"""
     ).df()["lead_id"]
     looked = build_frame(con, mapping, ids)
     if looked.empty or not fields:
@@ -92,9 +92,7 @@ def changed_leads(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, fields:
         before = con.execute(
             f"""SELECT x.lead_id, {prior_cols}, {last_cols}
                 FROM _looked x JOIN route_watch w USING (lead_id)
-                LEFT JOIN (SELECT * FROM routing_decision
-                           QUALIFY row_number() OVER (PARTITION BY lead_id ORDER BY created_at DESC, decision_id DESC) = 1
-                          ) d USING (lead_id)"""
+                LEFT JOIN current_decision d USING (lead_id)"""
         ).df()
     finally:
         con.unregister("_looked")

@@ -30,7 +30,7 @@ Routing does not end when a rep gets a lead. ``day2.yaml`` says, as data::
       assign: flow
       flow: new
 
-Everything is parsed once, when the rules load, with the file and line of every node;
+Everything is read once, when the rules load, into the models below (file and line on every node);
 :mod:`pipelines.routing.ruleset.checks` then checks names against the flows, pools,
 queues and fields, and :mod:`pipelines.routing.day2` does it every tick. The
 file is optional: without it, leads keep their first assignment. Which leads may move
@@ -39,14 +39,13 @@ at all is the ``reroute_policy:`` of ``flow.yaml`` (:mod:`pipelines.routing.engi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from pipelines.routing.language.model import CALENDAR_UNITS, Condition, Node, SideAction, Step, duration_text
-from pipelines.routing.language.parse import Parser
-from pipelines.routing.language.problems import where as where_of
-from pipelines.sourcefile import ConfigError, LineDict, SourceRef, load_yaml
+from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
+
+from pipelines.routing.language.model import CALENDAR_UNITS, Condition, SideAction, Step, duration_text
+from pipelines.routing.language.node import Node, Written, at
+from pipelines.sourcefile import LineDict, problem
 
 DAY2_FILE = "day2.yaml"
 WORKING_UNITS = {"working_minutes": 1, "working_hours": 60}
@@ -63,12 +62,60 @@ class Duration(Node):
         return duration_text(self.minutes, self.working)
 
 
+def _mapping(info: ValidationInfo, node: Any, allowed: set[str], what: str) -> None:
+    """``node`` is a mapping of the ``allowed`` keys, or a problem naming ``what`` it is."""
+    if not isinstance(node, dict):
+        raise problem(f"{what} must be a mapping", at(info, node))
+    unknown = set(node) - allowed
+    if unknown:
+        raise problem(f"{what}: unknown key(s) {sorted(unknown)}; expected {', '.join(sorted(allowed))}", at(info, node))
+
+
+def _duration(info: ValidationInfo, node: Any, what: str, working_ok: bool) -> Duration:
+    """``{days: 30}`` (or, where ``working_ok``, ``{working_hours: 4}``) as a :class:`Duration`."""
+    units = CALENDAR_UNITS | (WORKING_UNITS if working_ok else {})
+    example = "{working_hours: 4}" if working_ok else "{days: 30}"
+    if not isinstance(node, dict) or len(node) != 1 or next(iter(node)) not in units:
+        raise problem(f"{what} needs one of {', '.join(units)} with a number, e.g. {example}", at(info, node))
+    unit, value = next(iter(node.items()))
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        raise problem(f"{what}: {unit} must be a number above 0, got {value!r}", at(info, node, unit))
+    return Duration(where=at(info, node), minutes=float(value) * units[unit], working=unit in WORKING_UNITS)
+
+
+def _statuses(info: ValidationInfo, node: Any, key: str, what: str, required: bool = False) -> list[str]:
+    """``node[key]``: a status or a list of them."""
+    value = node.get(key)
+    if value is None:
+        if required:
+            raise problem(f"{what} needs `{key}: [statuses]`", at(info, node))
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, (str, int, float)) for v in value):
+        raise problem(f"{what}: `{key}` needs a list of values, e.g. [New, Working]", at(info, node, key))
+    return [str(v) for v in value]
+
+
 class Touch(Node):
     """What counts as the first touch of an assigned lead (any of the signals given)."""
 
     status_leaves: list[str] = []
     activity_field: str | None = None
     completed_task: list[str] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and not isinstance(data, LineDict):
+            return data
+        _mapping(info, data, {"status_leaves", "activity_field", "completed_task"}, "touch")
+        activity = data.get("activity_field")
+        if activity is not None and not isinstance(activity, str):
+            raise problem("touch: `activity_field` names one field, e.g. lead.last_activity_at",
+                          at(info, data, "activity_field"))
+        return {"where": at(info, data), "status_leaves": _statuses(info, data, "status_leaves", "touch"),
+                "activity_field": activity, "completed_task": _statuses(info, data, "completed_task", "touch")}
 
     def describe(self) -> str:
         parts = []
@@ -90,6 +137,8 @@ class Escalate(Node):
 
 
 class SlaRule(Node):
+    """One first-touch SLA of ``slas:``; read from ``Written(node, where, name)``."""
+
     name: str
     description: str = ""
     pools: list[str] = []
@@ -101,12 +150,74 @@ class SlaRule(Node):
     max_misses: int | None = None  # the max_misses-th miss sends the lead to holding_queue
     holding_queue: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, Written):
+            return data
+        node, where, name = data
+        what = f"SLA {name!r}"
+        _mapping(info, node, {"description", "applies_to", "within", "on_miss", "after_misses"}, what)
+        applies = node.get("applies_to")
+        if not applies:
+            raise problem(f"{what} needs `applies_to: {{pools: [..]}}` or `{{steps: [..]}}`: the assignments it times",
+                          where)
+        _mapping(info, applies, {"pools", "steps"}, f"{what}: applies_to")
+        names = {k: applies.get(k, []) for k in ("pools", "steps")}
+        names = {k: [v] if isinstance(v, str) else v for k, v in names.items()}
+        if not all(isinstance(v, list) and all(isinstance(x, (str, int, float)) for x in v) for v in names.values()):
+            raise problem(f"{what}: applies_to takes lists of pool and step names", at(info, applies))
+        if "within" not in node:
+            raise problem(f"{what} needs `within:`, the time allowed until the first touch, e.g. {{working_hours: 4}}",
+                          where)
+        rule: dict[str, Any] = {"where": where, "name": name, "description": str(node.get("description", "")),
+                                "pools": [str(p) for p in names["pools"]], "steps": [str(s) for s in names["steps"]],
+                                "within": _duration(info, node["within"], f"{what}: within", working_ok=True)}
+        miss = node.get("on_miss")
+        if not isinstance(miss, dict) or len(miss) != 1 or next(iter(miss)) not in ("reassign", "escalate"):
+            raise problem(f"{what} needs `on_miss:` with either `reassign: {{skip_previous: N}}` or "
+                          f"`escalate: {{task: .., set: .., assign_manager: true}}`",
+                          at(info, node, "on_miss") if "on_miss" in node else where)
+        kind, body = next(iter(miss.items()))
+        body = body if body is not None else LineDict()
+        if kind == "reassign":
+            _mapping(info, body, {"pool", "skip_previous"}, f"{what}: reassign")
+            skip = body.get("skip_previous", 1)
+            if not isinstance(skip, int) or isinstance(skip, bool) or skip < 0:
+                raise problem(f"{what}: skip_previous must be a whole number, 0 or more", at(info, body, "skip_previous"))
+            rule.update(reassign_pool=str(body["pool"]) if body.get("pool") else None, skip_previous=skip)
+            if rule["reassign_pool"] is None and rule["steps"] and not rule["pools"]:
+                raise problem(f"{what}: reassign needs `pool:` when the SLA applies to steps (a step's lead may not "
+                              f"come from a pool)", at(info, miss, "reassign"))
+        else:
+            _mapping(info, body, {"task", "set", "assign_manager"}, f"{what}: escalate")
+            manager = body.get("assign_manager", False)
+            if not isinstance(manager, bool):
+                raise problem(f"{what}: assign_manager is true or false", at(info, body, "assign_manager"))
+            if "task" not in body and "set" not in body and not manager:
+                raise problem(f"{what}: escalate needs a task, fields to set or assign_manager: true",
+                              at(info, miss, "escalate"))
+            rule["escalate"] = {"where": at(info, miss, "escalate"), "assign_manager": manager,
+                                **{k: Written(body[k], at(info, body, k), k) for k in ("task", "set") if k in body}}
+        after = node.get("after_misses")
+        if after is not None:
+            if not isinstance(after, dict) or set(after) - {"count", "queue"} or not {"count", "queue"} <= set(after):
+                raise problem(f"{what}: after_misses needs `count: K` and `queue: <holding queue>`",
+                              at(info, node, "after_misses"))
+            count = after["count"]
+            if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+                raise problem(f"{what}: after_misses.count must be a whole number, 1 or more", at(info, after, "count"))
+            rule.update(max_misses=count, holding_queue=str(after["queue"]))
+        return rule
+
     @property
     def on_miss(self) -> str:
         return "escalate" if self.escalate is not None else "reassign"
 
 
 class RecycleRule(Node):
+    """One rule of ``recycle:``; read from ``Written(node, where, name)``."""
+
     name: str
     description: str = ""
     statuses: list[str]
@@ -116,8 +227,33 @@ class RecycleRule(Node):
     status: str | None = None
     task: SideAction | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, Written):
+            return data
+        node, where, name = data
+        what = f"recycle rule {name!r}"
+        _mapping(info, node, {"description", "statuses", "when", "stalled_for", "to", "task"}, what)
+        to = node.get("to")
+        if not isinstance(to, dict) or not to or set(to) - {"queue", "status"}:
+            raise problem(f"{what} needs `to: {{queue: Nurture, status: Nurture}}` (a queue, a status or both)",
+                          at(info, node, "to") if "to" in node else where)
+        rule = {"where": where, "name": name, "description": str(node.get("description", "")),
+                "statuses": _statuses(info, node, "statuses", what, required=True),
+                "stalled_for": _duration(info, node.get("stalled_for"), f"{what}: stalled_for", working_ok=False),
+                "queue": str(to["queue"]) if to.get("queue") else None,
+                "status": str(to["status"]) if to.get("status") else None}
+        if "when" in node:
+            rule["when"] = node["when"]
+        if "task" in node:
+            rule["task"] = Written(node["task"], at(info, node, "task"), "task")
+        return rule
+
 
 class Reengage(Node):
+    """``reengage:``: which dormant leads wake up, on which signals, through which flow."""
+
     description: str = ""
     dormant_statuses: list[str] = []
     status_leaves: bool = False
@@ -125,18 +261,66 @@ class Reengage(Node):
     new_activity: bool = False
     flow: str = "reopened"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and not isinstance(data, LineDict):
+            return data
+        _mapping(info, data, {"description", "dormant_statuses", "signals", "flow"}, "reengage")
+        signals = data.get("signals")
+        if not signals:
+            raise problem("reengage needs `signals:` (status_leaves, activity_field, new_activity): what shows a "
+                          "dormant lead is alive again", at(info, data))
+        _mapping(info, signals, {"status_leaves", "activity_field", "new_activity"}, "reengage: signals")
+        for key in ("status_leaves", "new_activity"):
+            if key in signals and not isinstance(signals[key], bool):
+                raise problem(f"reengage: signals.{key} is true or false", at(info, signals, key))
+        activity = signals.get("activity_field")
+        if activity is not None and not isinstance(activity, str):
+            raise problem("reengage: activity_field names one field", at(info, signals, "activity_field"))
+        return {"where": at(info, data), "description": str(data.get("description", "")),
+                "dormant_statuses": _statuses(info, data, "dormant_statuses", "reengage"),
+                "status_leaves": bool(signals.get("status_leaves", False)), "activity_field": activity,
+                "new_activity": bool(signals.get("new_activity", False)), "flow": str(data.get("flow", "reopened"))}
 
-@dataclass
-class Day2Config:
+
+class Day2Config(BaseModel):
     """Everything day2.yaml declares; empty (nothing happens after the first assignment) without the file."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
 
     touch: Touch | None = None
     leakage_after: Duration | None = None
-    slas: dict[str, SlaRule] = field(default_factory=dict)
-    recycle: dict[str, RecycleRule] = field(default_factory=dict)
+    slas: dict[str, SlaRule] = {}
+    recycle: dict[str, RecycleRule] = {}
     reengage: Reengage | None = None
     inactive_owner: Step | None = None
     file: str = DAY2_FILE
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, LineDict):
+            return data
+        _mapping(info, LineDict.like({k: v for k, v in data.items() if k != "file"}, data), TOP_KEYS, "day2.yaml")
+        out: dict[str, Any] = {k: data[k] for k in ("touch", "reengage", "file") if k in data}
+        if "leakage_after" in data:
+            out["leakage_after"] = _duration(info, data["leakage_after"], "leakage_after", working_ok=False)
+        for section in ("slas", "recycle"):
+            declared = data.get(section) or {}
+            if not isinstance(declared, dict):
+                raise problem(f"`{section}` must be a mapping of named rules", at(info, data, section))
+            out[section] = {str(name): Written(node, at(info, declared, name), str(name))
+                            for name, node in declared.items()}
+        if out["slas"] and "touch" not in data:
+            raise problem("SLAs need `touch:`: what counts as the first touch of a lead", at(info, data, "slas"))
+        if "inactive_owner" in data:
+            node = data["inactive_owner"]
+            if not isinstance(node, dict):
+                raise problem("inactive_owner needs an action, e.g. `assign: flow` and `flow: new`",
+                              at(info, data, "inactive_owner"))
+            out["inactive_owner"] = LineDict.like({"step": "inactive_owner", **node}, node)
+        return out
 
     def sla_for(self, step: str | None, pool: str | None) -> str | None:
         """The SLA a decision by ``step`` (or through ``pool``) falls under: pools first, then steps, in file order."""
@@ -147,214 +331,3 @@ class Day2Config:
             if step is not None and step in rule.steps:
                 return rule.name
         return None
-
-
-def _strings(value: Any) -> list[str] | None:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
-        return [str(v) for v in value]
-    return None
-
-
-class _Day2Parser:
-    """Reads day2.yaml with the rules loader's parser, so conditions, side actions and steps read as in flow.yaml."""
-
-    def __init__(self, parser: Parser, file: str):
-        self.p, self.file = parser, file
-
-    def at(self, node: Any, key: Any = None) -> SourceRef:
-        return where_of(self.file, node, key)
-
-    def problem(self, where: SourceRef, message: str) -> None:
-        self.p.problem(where, message)
-
-    def keys(self, node: Any, allowed: set[str], what: str) -> bool:
-        if not isinstance(node, dict):
-            self.problem(self.at(node), f"{what} must be a mapping")
-            return False
-        unknown = set(node) - allowed
-        if unknown:
-            self.problem(self.at(node), f"{what}: unknown key(s) {sorted(unknown)}; expected {', '.join(sorted(allowed))}")
-        return True
-
-    def duration(self, node: Any, what: str, working_ok: bool) -> Duration | None:
-        units = CALENDAR_UNITS | (WORKING_UNITS if working_ok else {})
-        example = "{working_hours: 4}" if working_ok else "{days: 30}"
-        if not isinstance(node, dict) or len(node) != 1 or next(iter(node)) not in units:
-            self.problem(self.at(node), f"{what} needs one of {', '.join(units)} with a number, e.g. {example}")
-            return None
-        unit, value = next(iter(node.items()))
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            self.problem(self.at(node, unit), f"{what}: {unit} must be a number above 0, got {value!r}")
-            return None
-        return Duration(where=self.at(node), minutes=float(value) * units[unit], working=unit in WORKING_UNITS)
-
-    def statuses(self, node: Any, key: str, what: str, required: bool = False) -> list[str]:
-        value = node.get(key)
-        if value is None:
-            if required:
-                self.problem(self.at(node), f"{what} needs `{key}: [statuses]`")
-            return []
-        out = _strings(value)
-        if out is None or not out:
-            self.problem(self.at(node, key), f"{what}: `{key}` needs a list of values, e.g. [New, Working]")
-            return []
-        return out
-
-    # -- sections ---------------------------------------------------------------------------------
-
-    def touch(self, node: Any) -> Touch | None:
-        if not self.keys(node, {"status_leaves", "activity_field", "completed_task"}, "touch"):
-            return None
-        activity = node.get("activity_field")
-        if activity is not None and not isinstance(activity, str):
-            self.problem(self.at(node, "activity_field"), "touch: `activity_field` names one field, e.g. lead.last_activity_at")
-            activity = None
-        return Touch(where=self.at(node), status_leaves=self.statuses(node, "status_leaves", "touch"),
-                     activity_field=activity, completed_task=self.statuses(node, "completed_task", "touch"))
-
-    def sla(self, name: str, node: Any, where: SourceRef) -> SlaRule | None:
-        what = f"SLA {name!r}"
-        if not self.keys(node, {"description", "applies_to", "within", "on_miss", "after_misses"}, what):
-            return None
-        applies = node.get("applies_to")
-        if not self.keys(applies, {"pools", "steps"}, f"{what}: applies_to") or not applies:
-            self.problem(where, f"{what} needs `applies_to: {{pools: [..]}}` or `{{steps: [..]}}`: the assignments it times")
-            return None
-        pools, steps = _strings(applies.get("pools", [])), _strings(applies.get("steps", []))
-        if pools is None or steps is None:
-            self.problem(self.at(applies), f"{what}: applies_to takes lists of pool and step names")
-            return None
-        within = self.duration(node.get("within"), f"{what}: within", working_ok=True) if "within" in node else None
-        if within is None:
-            if "within" not in node:
-                self.problem(where, f"{what} needs `within:`, the time allowed until the first touch, e.g. {{working_hours: 4}}")
-            return None
-        rule: dict[str, Any] = {}
-        miss = node.get("on_miss")
-        if not isinstance(miss, dict) or len(miss) != 1 or next(iter(miss)) not in ("reassign", "escalate"):
-            self.problem(self.at(node, "on_miss") if "on_miss" in node else where,
-                         f"{what} needs `on_miss:` with either `reassign: {{skip_previous: N}}` or "
-                         f"`escalate: {{task: .., set: .., assign_manager: true}}`")
-            return None
-        kind, body = next(iter(miss.items()))
-        body = body if body is not None else LineDict()
-        if kind == "reassign":
-            if not self.keys(body, {"pool", "skip_previous"}, f"{what}: reassign"):
-                return None
-            skip = body.get("skip_previous", 1)
-            if not isinstance(skip, int) or isinstance(skip, bool) or skip < 0:
-                self.problem(self.at(body, "skip_previous"), f"{what}: skip_previous must be a whole number, 0 or more")
-                return None
-            rule.update(reassign_pool=str(body["pool"]) if body.get("pool") else None, skip_previous=skip)
-            if rule["reassign_pool"] is None and steps and not pools:
-                self.problem(self.at(miss, "reassign"), f"{what}: reassign needs `pool:` when the SLA applies to "
-                                                        f"steps (a step's lead may not come from a pool)")
-        else:
-            if not self.keys(body, {"task", "set", "assign_manager"}, f"{what}: escalate"):
-                return None
-            task = self.p.side_action(self.file, "task", body["task"], self.at(body, "task")) if "task" in body else None
-            fields = self.p.side_action(self.file, "set", body["set"], self.at(body, "set")) if "set" in body else None
-            manager = body.get("assign_manager", False)
-            if not isinstance(manager, bool):
-                self.problem(self.at(body, "assign_manager"), f"{what}: assign_manager is true or false")
-                manager = False
-            if task is None and fields is None and not manager:
-                self.problem(self.at(miss, "escalate"), f"{what}: escalate needs a task, fields to set or assign_manager: true")
-            rule["escalate"] = Escalate(where=self.at(miss, "escalate"), task=task, set=fields, assign_manager=manager)
-        after = node.get("after_misses")
-        if after is not None:
-            if not self.keys(after, {"count", "queue"}, f"{what}: after_misses") or not {"count", "queue"} <= set(after):
-                self.problem(self.at(node, "after_misses"), f"{what}: after_misses needs `count: K` and `queue: <holding queue>`")
-                return None
-            count = after["count"]
-            if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-                self.problem(self.at(after, "count"), f"{what}: after_misses.count must be a whole number, 1 or more")
-                return None
-            rule.update(max_misses=count, holding_queue=str(after["queue"]))
-        return SlaRule(where=where, name=name, description=str(node.get("description", "")), pools=pools, steps=steps,
-                       within=within, **rule)
-
-    def recycle(self, name: str, node: Any, where: SourceRef) -> RecycleRule | None:
-        what = f"recycle rule {name!r}"
-        if not self.keys(node, {"description", "statuses", "when", "stalled_for", "to", "task"}, what):
-            return None
-        statuses = self.statuses(node, "statuses", what, required=True)
-        stalled = self.duration(node.get("stalled_for"), f"{what}: stalled_for", working_ok=False)
-        when = self.p.condition(self.file, node["when"]) if "when" in node else None
-        to = node.get("to")
-        if not self.keys(to, {"queue", "status"}, f"{what}: to") or not to:
-            self.problem(self.at(node, "to") if "to" in node else where,
-                         f"{what} needs `to: {{queue: Nurture, status: Nurture}}` (a queue, a status or both)")
-            return None
-        task = self.p.side_action(self.file, "task", node["task"], self.at(node, "task")) if "task" in node else None
-        if not statuses or stalled is None or ("when" in node and when is None):
-            return None
-        return RecycleRule(where=where, name=name, description=str(node.get("description", "")), statuses=statuses,
-                           when=when, stalled_for=stalled, queue=str(to["queue"]) if to.get("queue") else None,
-                           status=str(to["status"]) if to.get("status") else None, task=task)
-
-    def reengage(self, node: Any) -> Reengage | None:
-        if not self.keys(node, {"description", "dormant_statuses", "signals", "flow"}, "reengage"):
-            return None
-        signals = node.get("signals")
-        if not self.keys(signals, {"status_leaves", "activity_field", "new_activity"}, "reengage: signals") or not signals:
-            self.problem(self.at(node), "reengage needs `signals:` (status_leaves, activity_field, new_activity): "
-                                        "what shows a dormant lead is alive again")
-            return None
-        for key in ("status_leaves", "new_activity"):
-            if key in signals and not isinstance(signals[key], bool):
-                self.problem(self.at(signals, key), f"reengage: signals.{key} is true or false")
-                return None
-        activity = signals.get("activity_field")
-        if activity is not None and not isinstance(activity, str):
-            self.problem(self.at(signals, "activity_field"), "reengage: activity_field names one field")
-            return None
-        return Reengage(where=self.at(node), description=str(node.get("description", "")),
-                        dormant_statuses=self.statuses(node, "dormant_statuses", "reengage"),
-                        status_leaves=bool(signals.get("status_leaves", False)), activity_field=activity,
-                        new_activity=bool(signals.get("new_activity", False)), flow=str(node.get("flow", "reopened")))
-
-    def inactive_owner(self, node: Any) -> Step | None:
-        if not isinstance(node, dict):
-            self.problem(self.at(node), "inactive_owner needs an action, e.g. `assign: flow` and `flow: new`")
-            return None
-        step = LineDict({"step": "inactive_owner", **node})
-        step.line, step.key_lines = getattr(node, "line", None), getattr(node, "key_lines", {})
-        return self.p.step(self.file, step)
-
-
-def parse_day2(path: Path, file: str, parser: Parser) -> Day2Config:
-    """``day2.yaml`` at ``path`` (shown as ``file``) as a :class:`Day2Config`; problems go to ``parser``'s log."""
-    config = Day2Config(file=file)
-    if not path.exists():
-        return config
-    try:
-        data = load_yaml(path, file) or LineDict()
-    except ConfigError as exc:
-        parser.log.extend(exc.problems)
-        return config
-    d = _Day2Parser(parser, file)
-    if not d.keys(data, TOP_KEYS, "day2.yaml"):
-        return config
-    if "touch" in data:
-        config.touch = d.touch(data["touch"])
-    if "leakage_after" in data:
-        config.leakage_after = d.duration(data["leakage_after"], "leakage_after", working_ok=False)
-    for section, parse, target in (("slas", d.sla, config.slas), ("recycle", d.recycle, config.recycle)):
-        declared = data.get(section) or {}
-        if not isinstance(declared, dict):
-            d.problem(d.at(data, section), f"`{section}` must be a mapping of named rules")
-            continue
-        for name, node in declared.items():
-            parsed = parse(str(name), node, d.at(declared, name))
-            if parsed is not None:
-                target[parsed.name] = parsed
-    if "reengage" in data:
-        config.reengage = d.reengage(data["reengage"])
-    if "inactive_owner" in data:
-        config.inactive_owner = d.inactive_owner(data["inactive_owner"])
-    if config.slas and config.touch is None:
-        d.problem(d.at(data, "slas"), "SLAs need `touch:`: what counts as the first touch of a lead")
-    return config

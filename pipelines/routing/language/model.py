@@ -2,31 +2,38 @@
 
 What ops write in ``flow.yaml`` (and reuse in ``pools.yaml`` and ``day2.yaml``):
 
-- **flows** (``flow.yaml``): per entry point (``new`` leads, ``updated`` leads), an
-  ordered list of **steps**; the first step whose condition holds *and* whose
-  action finds an owner decides. A step may name a **fallback** action, tried when
-  its action finds no owner; otherwise the lead goes on to the next step. A new lead
-  no step decides lands in the ``Unroutable`` queue with the reason; an updated lead
-  no step decides keeps its decision.
+- **flows**: per entry point (``new`` leads, ``updated`` leads), an ordered list of
+  **steps**; the first step whose condition holds *and* whose action finds an owner
+  decides. A step may name a **fallback** action, tried when its action finds no owner;
+  otherwise the lead goes on to the next step. A new lead no step decides lands in the
+  ``Unroutable`` queue with the reason; an updated lead no step decides keeps its decision.
 - **conditions**: ``{field, op, value}`` over the closed vocabulary in
   :mod:`pipelines.routing.language.vocabulary`, ``{in_table, lookup}``, ``{changed, from, to}``
   (updated leads), and ``all`` / ``any`` / ``not`` around them.
 - **actions** (``assign``): see :data:`ACTIONS`; **side actions** on a step
-  (``convert``, ``task``, ``set``): see :data:`SIDE_ACTIONS`.
+  (``convert``, ``task``, ``set``, ``campaign``): see :data:`SIDE_ACTIONS`.
 - **queues** (``queues.yaml``); tables are declared in :mod:`.tables`, pools in
-  :mod:`.pools`, day-2 routing in :mod:`.day2`; the whole rule set is
-  :class:`pipelines.routing.ruleset.model.RuleSet`.
+  :mod:`.pools`, day-2 routing in :mod:`.day2`; the files as a whole in :mod:`.parse`.
+
+Each model reads what ops wrote (its validators) and words every mistake for them, at
+the line they wrote it (:func:`pipelines.sourcefile.problem`): a misspelt operator or
+action gets a "did you mean". Names that point elsewhere (fields, tables, pools, queues,
+reps) are checked once the whole rule set is loaded (:mod:`pipelines.routing.ruleset.checks`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, Discriminator, Tag, ValidationInfo, model_validator
 
 from pipelines.routing.language import words
-from pipelines.sourcefile import SourceRef
+from pipelines.routing.language.node import Node, Written, at, repeated
+from pipelines.routing.language.problems import suggest
+from pipelines.routing.language.templates import Template, parse_template
+from pipelines.routing.language.vocabulary import OPERATORS, check_value
+from pipelines.sourcefile import LineDict, SourceRef, problem
 
 FIELD_NAMESPACES = ("lead", "account", "match", "prior", "last_decision")
 ENTRIES = ("new", "updated", "reopened")  # the flows; reopened: dormant leads that engage again (day2.yaml)
@@ -34,15 +41,41 @@ ENTRIES = ("new", "updated", "reopened")  # the flows; reopened: dormant leads t
 CALENDAR_UNITS = {"minutes": 1, "hours": 60, "days": 1440}
 
 
-class Node(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True, extra="forbid")
-    where: SourceRef
+# -- conditions -------------------------------------------------------------------------------------
 
 
 class FieldCondition(Node):
+    """``{field: lead.country_code, in: [US, CA]}`` or ``{field: .., op: in, value: [..]}``."""
+
     field: str
     op: str
     value: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, LineDict):
+            return data
+        name = data["field"]
+        rest = {k: v for k, v in data.items() if k != "field"}
+        if "op" in rest:
+            op, value = rest.pop("op"), rest.pop("value", None)
+        else:  # shorthand: {field: lead.country_code, in: [US, CA]}
+            ops = [k for k in rest if k in OPERATORS]
+            if len(ops) != 1:
+                unknown = [k for k in rest if k not in OPERATORS]
+                hint = suggest(unknown[0], OPERATORS) if unknown else ""
+                raise problem(f"condition on {name!r} needs exactly one operator{hint}", at(info, data))
+            op = ops[0]
+            value = rest.pop(op)
+        if rest:
+            raise problem(f"unknown key(s) {sorted(rest)} in condition on {name!r}", at(info, data))
+        if op not in OPERATORS:
+            raise problem(f"unknown operator {op!r}{suggest(op, OPERATORS)}", at(info, data))
+        why = check_value(OPERATORS[op], value)
+        if why:
+            raise problem(why, at(info, data))
+        return {"where": at(info, data), "field": str(name), "op": op, "value": value}
 
     def describe(self) -> str:
         return words.condition(self.field, self.op, self.value)
@@ -52,8 +85,20 @@ class FieldCondition(Node):
 
 
 class InTableCondition(Node):
+    """``{in_table: bay_area_zips, lookup: {zip: lead.postal_code_norm}}``: a row of the table matches."""
+
     table: str
     lookup: dict[str, Any]  # table key column -> field (or {latitude, longitude} for an area key)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, LineDict):
+            return data
+        lookup = data.get("lookup")
+        if not isinstance(lookup, dict) or not lookup:
+            raise problem("`in_table` needs `lookup: {table_column: field, ...}`", at(info, data))
+        return {"where": at(info, data), "table": str(data["in_table"]), "lookup": dict(lookup)}
 
     def describe(self) -> str:
         keys = ", ".join(f"{k}={v}" for k, v in self.lookup.items())
@@ -70,6 +115,19 @@ class ChangedCondition(Node):
     from_values: list[Any] | None = None
     to_values: list[Any] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, LineDict):
+            return data
+        unknown = set(data) - {"changed", "from", "to"}
+        if unknown:
+            raise problem(f"unknown key(s) {sorted(unknown)} in `changed`; expected from and to", at(info, data))
+        values = {k: (v if v is None or isinstance(v, list) else [v]) for k, v in
+                  (("from", data.get("from")), ("to", data.get("to")))}
+        return {"where": at(info, data), "field": str(data["changed"]), "from_values": values["from"],
+                "to_values": values["to"]}
+
     def describe(self) -> str:
         text = f"{self.field} changed"
         if self.from_values is not None:
@@ -83,8 +141,20 @@ class ChangedCondition(Node):
 
 
 class GroupCondition(Node):
+    """``all:`` / ``any:`` around a non-empty list of conditions."""
+
     kind: str  # all | any
     items: list[Condition]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, LineDict):
+            return data
+        kind = "all" if "all" in data else "any"
+        if not isinstance(data[kind], list) or not data[kind]:
+            raise problem(f"`{kind}` needs a non-empty list of conditions", at(info, data))
+        return {"where": at(info, data), "kind": kind, "items": data[kind]}
 
     def describe(self) -> str:
         joiner = " and " if self.kind == "all" else " or "
@@ -97,6 +167,11 @@ class GroupCondition(Node):
 class NotCondition(Node):
     item: Condition
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        return {"where": at(info, data), "item": data["not"]} if isinstance(data, LineDict) else data
+
     def describe(self) -> str:
         return f"not {self.item.describe()}"
 
@@ -104,7 +179,40 @@ class NotCondition(Node):
         return self.item.fields()
 
 
-Condition = Union[FieldCondition, InTableCondition, ChangedCondition, GroupCondition, NotCondition]
+class _NotACondition(BaseModel):
+    """What no kind of condition reads: never valid, it only words the mistake."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict):
+            raise problem(f"a condition must be a mapping, got {data!r}")
+        raise problem(f"unknown condition {dict(data)!r}; expected field/op/value, in_table, changed, all, any or not",
+                      at(info, data))
+
+
+_KIND_TAG = {GroupCondition: "~group", NotCondition: "~not", ChangedCondition: "~changed",
+             InTableCondition: "~in_table", FieldCondition: "~field"}
+
+
+def _condition_kind(value: Any) -> str:
+    """Which kind of condition a mapping is, by its keys (in this order of precedence)."""
+    if isinstance(value, Node):
+        return _KIND_TAG.get(type(value), "~bad")
+    if isinstance(value, dict):
+        for keys, tag in ((("all", "any"), "~group"), (("not",), "~not"), (("changed",), "~changed"),
+                          (("in_table",), "~in_table"), (("field",), "~field")):
+            if any(k in value for k in keys):
+                return tag
+    return "~bad"
+
+
+Condition = Annotated[
+    Union[Annotated[GroupCondition, Tag("~group")], Annotated[NotCondition, Tag("~not")],
+          Annotated[ChangedCondition, Tag("~changed")], Annotated[InTableCondition, Tag("~in_table")],
+          Annotated[FieldCondition, Tag("~field")], Annotated[_NotACondition, Tag("~bad")]],
+    Discriminator(_condition_kind),
+]
 GroupCondition.model_rebuild()
 NotCondition.model_rebuild()
 
@@ -115,6 +223,9 @@ def lookup_fields(lookup: dict[str, Any]) -> list[str]:
     for f in lookup.values():
         out += list(f.values()) if isinstance(f, dict) else [f]
     return out
+
+
+# -- actions ----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -166,10 +277,53 @@ ACCOUNT_ACTIONS = ("account_owner", "ultimate_parent_owner", "hierarchy_owner", 
 
 
 class Action(Node):
+    """``assign: <action>`` and its parameters (written inline in a step, or as a fallback mapping)."""
+
     assign: str
     params: dict[str, Any] = {}
     parent_where: Condition | None = None  # hierarchy_owner: evaluated on each parent account
     param_where: dict[str, SourceRef] = {}  # where each parameter was written, for errors
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        owner = "an action"
+        if isinstance(data, Written):  # from a step or a pool, which knows what to call it
+            owner, data = data.label, (LineDict.like({"assign": data.node}, None, data.where.line)
+                                       if isinstance(data.node, str) else data.node)
+        elif isinstance(data, str):
+            data = LineDict.like({"assign": data}, None)
+        if not isinstance(data, LineDict):
+            return data  # built in code
+        if "assign" not in data:
+            raise problem(f"{owner} needs `assign:` (one of {', '.join(ACTIONS)})", at(info, data))
+        name = str(data["assign"])
+        where = at(info, data, "assign")
+        spec = ACTIONS.get(name)
+        if spec is None:
+            raise problem(f"unknown action {name!r}{suggest(name, ACTIONS)}", where)
+        params = {k: v for k, v in data.items() if k != "assign"}
+        missing = [r for r in spec.required if r not in params]
+        if missing:
+            raise problem(f"action {name!r} needs `{missing[0]}`", where)
+        extra = set(params) - set(spec.required) - set(spec.optional)
+        if extra:
+            raise problem(f"action {name!r} does not take {sorted(extra)}", where)
+        if name == "hierarchy_owner":
+            if ("level" in params) == ("parent_where" in params):
+                raise problem("action 'hierarchy_owner' needs either `level: N` (0 = the ultimate parent) "
+                              "or `parent_where: <condition on account fields>`", where)
+            level = params.get("level", 0)
+            if not (isinstance(level, int) and not isinstance(level, bool) and level >= 0):
+                raise problem(f"`level` must be a whole number, 0 or more (0 = the ultimate parent), got {level!r}",
+                              where)
+        if name == "opportunity_owner" and "stages" in params and not isinstance(params["stages"], list):
+            raise problem("`stages` needs a list, e.g. [Scoping, Negotiation]", where)
+        if name == "flow" and params.get("flow") not in ENTRIES:
+            raise problem(f"unknown flow {params.get('flow')!r}{suggest(params.get('flow'), ENTRIES)}", where)
+        return {"where": where, "assign": name, "params": {k: v for k, v in params.items() if k != "parent_where"},
+                "parent_where": params.get("parent_where"),
+                "param_where": {k: at(info, data, k) for k in params}}
 
     def at(self, param: str) -> SourceRef:
         return self.param_where.get(param, self.where)
@@ -226,23 +380,45 @@ SIDE_ACTIONS: dict[str, SideActionSpec] = {
 }
 
 
-class Template(Node):
-    """Text with ``{namespace.field}`` placeholders, filled per lead (vectorised)."""
-
-    text: str
-    parts: list[tuple[str, str]]  # ("text", "..."), ("field", "lead.company")
-
-    def fields(self) -> list[str]:
-        return [v for k, v in self.parts if k == "field"]
-
-
 class SideAction(Node):
+    """What a deciding step asks for besides the owner; read from ``Written(body, where, kind)``."""
+
     kind: str  # convert | task | set | campaign
     params: dict[str, Any] = {}
     templates: dict[str, Template] = {}  # param name -> template (task subject/description, set values)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, Written):
+            return data
+        node, where, kind = data
+        spec = SIDE_ACTIONS[kind]
+        if kind == "convert" and node is True:
+            node = {}
+        if not isinstance(node, dict) or (kind == "set" and not node):
+            raise problem(f"`{kind}` needs a mapping, e.g. {spec.example}", where)
+        where = at(info, node) if isinstance(node, LineDict) else where
+        unknown = set(node) - set(spec.keys) if kind != "set" else set()
+        if unknown:
+            raise problem(f"`{kind}` does not take {sorted(unknown)}; it takes {', '.join(spec.keys)}", where)
+        if kind == "task":
+            for key in ("due_in_hours", "due_in_days"):
+                if key in node and not (isinstance(node[key], (int, float)) and node[key] >= 0):
+                    raise problem(f"`{key}` must be a number of {key[7:]}, got {node[key]!r}", where)
+            if "subject" not in node:
+                raise problem("`task` needs a `subject`", where)
+        if kind == "campaign" and not node.get("campaign_id"):
+            raise problem("`campaign` needs a `campaign_id`: the CRM id of the campaign (701...)", where)
+        texts = {k: v for k, v in node.items() if kind == "set" or k in ("subject", "description")}
+        return {"where": where, "kind": kind, "templates": {k: parse_template(str(v), where) for k, v in texts.items()},
+                "params": {k: v for k, v in node.items() if k not in texts}}
+
     def fields(self) -> list[str]:
         return [f for t in self.templates.values() for f in t.fields()]
+
+
+# -- steps and flows --------------------------------------------------------------------------------
 
 
 class Hold(Node):
@@ -251,7 +427,7 @@ class Hold(Node):
     A lead is held while ``until`` does not hold yet, the pool ``until_working_hours`` names
     has nobody in working hours, and it is less than ``at_most_minutes`` old (counted from
     ``lead.created_at``). Holding is stateless: each tick the held leads are routed again
-    (:mod:`pipelines.routing.hold`), and a lead the step no longer holds takes the step's
+    (:mod:`pipelines.routing.engine.hold`), and a lead the step no longer holds takes the step's
     action, or goes on to the next step when the step only holds.
     """
 
@@ -259,6 +435,35 @@ class Hold(Node):
     at_most_minutes: float | None = None
     until_working_hours: str | None = None  # a pool: held while none of its members is in working hours
     queue: str | None = None  # where held leads wait; by default where they are (the intake queue)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        """``hold: {until: <condition>, at_most: {hours: 2}, until_working_hours: <pool>, queue: <queue>}``."""
+        if not isinstance(data, Written):
+            return data
+        node, where, step = data
+        allowed = {"until", "at_most", "until_working_hours", "queue"}
+        if not isinstance(node, dict) or not node or set(node) - allowed:
+            extra = sorted(set(node) - allowed) if isinstance(node, dict) else []
+            raise problem(f"step {step!r}: `hold` takes {', '.join(sorted(allowed))}"
+                          + (f", not {extra}" if extra else "")
+                          + "; e.g. hold: {until: {field: lead.country_code, is_not_empty}, at_most: {hours: 2}}", where)
+        minutes = None
+        if "at_most" in node:
+            at_most = node["at_most"]
+            unit = next(iter(at_most), None) if isinstance(at_most, dict) and len(at_most) == 1 else None
+            value = at_most.get(unit) if unit else None
+            if unit not in CALENDAR_UNITS or not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+                raise problem(f"step {step!r}: `hold.at_most` needs one of {', '.join(CALENDAR_UNITS)} with a number, "
+                              f"e.g. {{hours: 2}}", at(info, node, "at_most"))
+            minutes = float(value) * CALENDAR_UNITS[unit]
+        if "until" not in node and minutes is None and "until_working_hours" not in node:
+            raise problem(f"step {step!r}: `hold` needs `until`, `at_most` or `until_working_hours`, "
+                          f"or it would hold leads forever", at(info, node))
+        return {"where": at(info, node), "until": node.get("until"), "at_most_minutes": minutes,
+                "until_working_hours": str(node["until_working_hours"]) if node.get("until_working_hours") else None,
+                "queue": str(node["queue"]) if node.get("queue") else None}
 
     def describe(self) -> str:
         parts = []
@@ -288,9 +493,12 @@ def duration_text(minutes: float, working: bool = False) -> str:
 
 
 HOLD = "hold"  # the action of a step that only holds (no assign:): released leads go on to the next step
+STEP_KEYS = ("step", "description", "when", "fallback", "hold", *SIDE_ACTIONS)  # the rest of a step is its action
 
 
 class Step(Node):
+    """``- step: name``, its ``when``, its action (``assign:`` and parameters, inline), fallback, side actions, hold."""
+
     name: str
     description: str = ""
     when: Condition | None = None
@@ -298,6 +506,33 @@ class Step(Node):
     fallback: Action | None = None
     side_actions: list[SideAction] = []
     hold: Hold | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, Step) or (isinstance(data, dict) and "where" in data):
+            return data  # built in code
+        if not isinstance(data, dict) or "step" not in data:
+            raise problem("each step needs a name: `- step: some_name`", at(info, data))
+        where = at(info, data)
+        name = str(data["step"])
+        action = LineDict.like({k: v for k, v in data.items() if k not in STEP_KEYS}, data)
+        out: dict[str, Any] = {"where": where, "name": name, "description": str(data.get("description", ""))}
+        if "when" in data:
+            out["when"] = data["when"]
+        if "hold" in data:
+            out["hold"] = Written(data["hold"], at(info, data, "hold"), name)
+        if "hold" in data and not action:  # a step that only holds: the leads it releases go on to the next step
+            if "fallback" in data or any(k in data for k in SIDE_ACTIONS):
+                raise problem(f"step {name!r} only holds (no assign:), so it takes no fallback or side actions", where)
+            out["action"] = Action.model_construct(where=at(info, data, "hold"), assign=HOLD, params={},
+                                                   parent_where=None, param_where={})
+        else:
+            out["action"] = Written(action, where, f"step {name!r}")
+        if "fallback" in data:
+            out["fallback"] = Written(data["fallback"], at(info, data, "fallback"), f"the fallback of step {name!r}")
+        out["side_actions"] = [Written(data[k], at(info, data, k), k) for k in SIDE_ACTIONS if k in data]
+        return out
 
 
 class PolicyRule(Node):
@@ -307,15 +542,75 @@ class PolicyRule(Node):
     description: str = ""
     keep_when: Condition
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, LineDict) and isinstance(data, dict):
+            return data
+        if not isinstance(data, dict) or not {"name", "keep_when"} <= set(data):
+            raise problem("each protection of the reroute policy needs `name` and `keep_when: <condition>` "
+                          "(a lead for which it holds is never rerouted)", at(info, data))
+        unknown = set(data) - {"name", "description", "keep_when"}
+        if unknown:
+            raise problem(f"reroute policy {data['name']!r}: unknown key(s) {sorted(unknown)}", at(info, data))
+        return {"where": at(info, data), "name": str(data["name"]), "description": str(data.get("description", "")),
+                "keep_when": data["keep_when"]}
+
 
 class Flow(Node):
+    """The steps of one entry point; read from ``Written(steps or {watch, steps}, where, entry)``."""
+
     entry: str
     steps: list[Step]
     watch: list[str] = []  # updated flow: the fields whose change re-routes a lead
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, Written):
+            return data
+        node, where, entry = data
+        if entry not in ENTRIES:
+            raise problem(f"unknown flow {entry!r}{suggest(entry, ENTRIES)}", where)
+        watch: list[str] = []
+        steps = node
+        if isinstance(node, dict):
+            unknown = set(node) - {"watch", "steps"}
+            if unknown:
+                raise problem(f"flow {entry!r}: unknown key(s) {sorted(unknown)}; expected watch and steps",
+                              at(info, node))
+            watch = [str(w) for w in (node.get("watch") or [])]
+            if entry == "updated" and not watch:
+                raise problem("flow 'updated' needs `watch: [fields]`: the fields whose change sends an already "
+                              "routed lead through it", at(info, node))
+            if entry != "updated" and watch:
+                raise problem(f"`watch` only applies to the updated flow, not {entry!r}", at(info, node, "watch"))
+            steps = node.get("steps")
+        if not isinstance(steps, list):
+            raise problem(f"flow {entry!r} must be a list of steps", where)
+        return {"where": where, "entry": entry, "steps": steps, "watch": watch}
+
+    @model_validator(mode="after")
+    def _names_once(self) -> Flow:
+        step = repeated(self.steps)
+        if step is not None:
+            raise problem(f"step name {step.name!r} is used twice in flow {self.entry!r}", step.where)
+        return self
+
 
 class QueueDecl(Node):
+    """A named queue of ``queues.yaml``; read from ``Written(node, where, name)``."""
+
     name: str
     label: str
     intake: bool = False
     purpose: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, Written):
+            return data
+        node = data.node or {}
+        return {"where": data.where, "name": data.label, "label": str(node.get("label", data.label)),
+                "intake": bool(node.get("intake", False)), "purpose": str(node.get("purpose", ""))}

@@ -22,14 +22,13 @@ CRM, and :mod:`pipelines.routing.pools.allocation` distributes leads among the m
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from pipelines.routing.language.model import Action, Node
-from pipelines.routing.language.parse import Parser
-from pipelines.sourcefile import ConfigProblem, LineDict, SourceRef, load_yaml, problems_from_validation
+from pipelines.routing.language.model import Action
+from pipelines.routing.language.node import Node, Written, at
+from pipelines.sourcefile import labelled, problem
 
 POOLS_FILE = "pools.yaml"
 METHODS = ("round_robin", "weighted_round_robin", "load_balanced")
@@ -84,7 +83,13 @@ class Ramp(_Strict):
     start_share: float = Field(0.25, gt=0, le=1)
 
 
+POOL_KEYS = ("description", "members", "method", "caps", "working_hours", "outside_hours", "language", "sticky",
+             "ramp", "open_statuses", "fallback")
+
+
 class PoolDecl(Node):
+    """One pool of ``pools.yaml``; read from ``Written(node, where, name)``, every problem named by its pool."""
+
     name: str
     description: str = ""
     members: list[str] = []  # explicit roster user ids
@@ -98,6 +103,31 @@ class PoolDecl(Node):
     ramp: Ramp | None = None
     open_statuses: list[str] = ["New", "Working"]  # what counts as open workload (load_balanced)
     fallback: Action | None = None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read(cls, data: Any, handler: Any, info: ValidationInfo) -> PoolDecl:
+        if not isinstance(data, Written):
+            return handler(data)
+        node, where, name = data
+        if not isinstance(node, dict):
+            raise problem(f"pool {name!r} must be a mapping", where)
+        unknown = set(node) - set(POOL_KEYS)
+        if unknown:
+            raise problem(f"pool {name!r}: unknown key(s) {sorted(unknown)}; a pool takes {', '.join(sorted(POOL_KEYS))}",
+                          where)
+        if "method" in node and node["method"] not in METHODS:
+            raise problem(f"pool {name!r}: unknown method {node['method']!r}; expected one of {', '.join(METHODS)}",
+                          at(info, node, "method"))
+        members = node.get("members", [])
+        explicit, filt = ([str(m) for m in members], {}) if isinstance(members, list) else ([], dict(members or {}))
+        fields = {k: node[k] for k in POOL_KEYS if k in node and k not in ("members", "fallback")}
+        if "fallback" in node:
+            fields["fallback"] = Written(node["fallback"], at(info, node, "fallback"), "its fallback")
+        try:
+            return handler({"where": where, "name": name, "members": explicit, "member_filter": filt, **fields})
+        except ValidationError as exc:
+            raise labelled(exc, f"pool {name!r}: ") from None
 
     def describe(self) -> str:
         """One line on how the pool distributes, for details and the CLI."""
@@ -116,42 +146,22 @@ class PoolDecl(Node):
         return "; ".join(parts)
 
 
-_KEYS = {"description", "members", "method", "caps", "working_hours", "outside_hours", "language", "sticky",
-         "ramp", "open_statuses", "fallback"}
+class PoolsFile(BaseModel):
+    """``pools.yaml``: the pools by name."""
 
+    model_config = ConfigDict(extra="forbid")
 
-def parse_pools(path: Path, display: str, parser: Parser) -> tuple[dict[str, PoolDecl], list[ConfigProblem]]:
-    """The pools of ``pools.yaml`` (none without the file), with every problem; fallbacks read by ``parser``."""
-    problems: list[ConfigProblem] = []
-    if not path.exists():
-        return {}, problems
-    data = load_yaml(path, display) or {}
+    version: int = 1
     pools: dict[str, PoolDecl] = {}
-    declared = data.get("pools") or {}
-    for name, node in declared.items():
-        where = SourceRef(display, declared.line_of(name) if isinstance(declared, LineDict) else None)
-        if not isinstance(node, dict):
-            problems.append(ConfigProblem(where, f"pool {name!r} must be a mapping"))
-            continue
-        unknown = set(node) - _KEYS
-        if unknown:
-            problems.append(ConfigProblem(where, f"pool {name!r}: unknown key(s) {sorted(unknown)}; "
-                                                 f"a pool takes {', '.join(sorted(_KEYS))}"))
-        members = node.get("members", [])
-        explicit, filt = ([str(m) for m in members], {}) if isinstance(members, list) else ([], dict(members or {}))
-        fields = {k: node[k] for k in _KEYS - {"members", "fallback"} if k in node}
-        if "method" in fields and fields["method"] not in METHODS:
-            problems.append(ConfigProblem(
-                SourceRef(display, node.line_of("method") if isinstance(node, LineDict) else where.line),
-                f"pool {name!r}: unknown method {fields.pop('method')!r}; expected one of {', '.join(METHODS)}"))
-        fallback = parser.action(display, node["fallback"], f"the fallback of pool {name!r}") if "fallback" in node else None
-        try:
-            pools[str(name)] = PoolDecl(where=where, name=str(name), members=explicit, member_filter=filt,
-                                        fallback=fallback, **fields)
-        except ValidationError as exc:
-            for p in problems_from_validation(exc, node, display):
-                problems.append(ConfigProblem(p.where if p.where.line else where, f"pool {name!r}: {p.message}"))
-    return pools, problems
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        declared = data.get("pools") or {} if isinstance(data, dict) else {}
+        if not isinstance(declared, dict):
+            raise problem("`pools` must be a mapping of named pools", at(info, data, "pools"))
+        return {**data, "pools": {str(name): Written(node, at(info, declared, name), str(name))
+                                  for name, node in declared.items()}}
 
 
 def fallback_chain(pool: PoolDecl, pools: dict[str, PoolDecl]) -> tuple[list[str], Action | None, bool]:

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.routing.language.model import Node
-from pipelines.routing.language.problems import ProblemLog, suggest
-from pipelines.routing.language.problems import where as where_of
-from pipelines.sourcefile import LineDict, SourceRef
+from pydantic import ValidationInfo, model_validator
+
+from pipelines.routing.language.node import Node, Written, at
+from pipelines.routing.language.problems import suggest
+from pipelines.sourcefile import LineDict, SourceRef, problem
 
 # Table key kinds: how a key column of a table matches a lead's field.
 KEY_KINDS: dict[str, str] = {
@@ -47,6 +48,8 @@ class Coverage(Node):
 
 
 class TableDecl(Node):
+    """One table of ``tables:``; read from ``Written(node, where, name)``."""
+
     name: str
     file: str
     keys: dict[str, str]  # column -> key kind (KEY_KINDS)
@@ -55,9 +58,58 @@ class TableDecl(Node):
     allow_gaps: bool = False
     covers: list[Coverage] = []
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, Written):
+            return data
+        node, where, name = data
+        if not isinstance(node, dict) or not {"file", "keys"} <= set(node):
+            raise problem(f"table {name!r} needs `file` and `keys` (and `value`: the column with the owner)", where)
+        unknown = set(node) - {"file", "keys", "value", "description", "covers", "allow_gaps"}
+        if unknown:
+            raise problem(f"table {name!r}: unknown key(s) {sorted(unknown)}", where)
+        keys = dict(node["keys"]) if isinstance(node["keys"], dict) else {k: "exact" for k in node["keys"]}
+        for col, kind in keys.items():
+            if kind not in KEY_KINDS:
+                raise problem(f"table {name!r}: key {col!r} has unknown kind {kind!r}{suggest(kind, KEY_KINDS)}",
+                              at(info, node, "keys"))
+        raw = node.get("covers") or []
+        covers = [_coverage(info, name, keys, item, at(info, node, "covers")) for item in (raw if isinstance(raw, list)
+                                                                                          else [raw])]
+        return {"where": where, "name": name, "file": str(node["file"]), "keys": keys,
+                "value": str(node.get("value") or ""), "description": str(node.get("description", "")),
+                "allow_gaps": bool(node.get("allow_gaps", False)), "covers": covers}
+
     def columns(self, key: str) -> list[str]:
         kind = self.keys[key]
         return [f"{key}_from", f"{key}_to"] if kind in ("range", "number_range") else [key]
+
+
+def _coverage(info: ValidationInfo, table: str, keys: dict[str, str], node: Any, where: SourceRef) -> Coverage:
+    """``covers: {key: state, values: us_states, where: {country: US}}`` or ``{key: zip, from: .., to: ..}``."""
+    where = at(info, node) if isinstance(node, LineDict) else where
+    if not isinstance(node, dict) or node.get("key") not in keys:
+        raise problem(f"table {table!r}: `covers` needs `key:` one of its keys ({', '.join(keys)})", where)
+    key, kind = node["key"], keys[node["key"]]
+    scope = {str(k): str(v) for k, v in (node.get("where") or {}).items()}
+    bad_scope = [k for k in scope if keys.get(k) != "exact"]
+    if bad_scope:
+        raise problem(f"table {table!r}: `covers.where` may only name exact keys, not {bad_scope}", where)
+    if kind in ("range", "number_range"):
+        if "from" not in node or "to" not in node:
+            raise problem(f"table {table!r}: coverage of range key {key!r} needs `from` and `to`", where)
+        return Coverage(where=where, key=key, span=(str(node["from"]), str(node["to"])), scope=scope,
+                        label=f"{node['from']}-{node['to']}")
+    values = node.get("values")
+    label = str(values) if isinstance(values, str) else "the listed values"
+    if isinstance(values, str):
+        if values not in VALUE_SETS:
+            raise problem(f"unknown value set {values!r}{suggest(values, VALUE_SETS)}", where)
+        values = VALUE_SETS[values]
+    if not isinstance(values, list) or not values:
+        raise problem(f"table {table!r}: `covers.values` needs a list or one of {', '.join(VALUE_SETS)}", where)
+    return Coverage(where=where, key=key, values=[str(v) for v in values], scope=scope, label=label)
 
 
 # Named value sets a table's `covers: {values: <name>}` may use.
@@ -77,68 +129,3 @@ VALUE_SETS: dict[str, list[str]] = {
     "europe": EUROPE,                 # EU + GB, CH, NO, IS, LI
     "ch_cantons": CH_CANTONS,         # the 26 Swiss cantons
 }
-
-
-def parse_tables(log: ProblemLog, file: str, data: LineDict) -> dict[str, TableDecl]:
-    """The ``tables:`` of flow.yaml, each at its line; problems go to ``log``."""
-    decls = {}
-    for name, node in (data.get("tables") or {}).items():
-        decl = table_decl(log, file, str(name), node, where_of(file, data["tables"], name))
-        if decl is not None:
-            decls[decl.name] = decl
-    return decls
-
-
-def table_decl(log: ProblemLog, file: str, name: str, node: Any, where: SourceRef) -> TableDecl | None:
-    if not isinstance(node, dict) or not {"file", "keys"} <= set(node):
-        log.problem(where, f"table {name!r} needs `file` and `keys` (and `value`: the column with the owner)")
-        return None
-    unknown = set(node) - {"file", "keys", "value", "description", "covers", "allow_gaps"}
-    if unknown:
-        log.problem(where, f"table {name!r}: unknown key(s) {sorted(unknown)}")
-    keys = dict(node["keys"]) if isinstance(node["keys"], dict) else {k: "exact" for k in node["keys"]}
-    for col, kind in keys.items():
-        if kind not in KEY_KINDS:
-            log.problem(where_of(file, node, "keys"),
-                         f"table {name!r}: key {col!r} has unknown kind {kind!r}{suggest(kind, KEY_KINDS)}")
-            return None
-    covers = []
-    raw = node.get("covers") or []
-    for item in raw if isinstance(raw, list) else [raw]:
-        cov = coverage(log, file, name, keys, item, where_of(file, node, "covers"))
-        if cov is not None:
-            covers.append(cov)
-    return TableDecl(where=where, name=name, file=str(node["file"]), keys=keys, value=str(node.get("value") or ""),
-                     description=str(node.get("description", "")), allow_gaps=bool(node.get("allow_gaps", False)),
-                     covers=covers)
-
-def coverage(log: ProblemLog, file: str, table: str, keys: dict[str, str], node: Any, where: SourceRef
-             ) -> Coverage | None:
-    """``covers: {key: state, values: us_states, where: {country: US}}`` or ``{key: zip, from: .., to: ..}``."""
-    where = where_of(file, node) if isinstance(node, LineDict) else where
-    if not isinstance(node, dict) or node.get("key") not in keys:
-        log.problem(where, f"table {table!r}: `covers` needs `key:` one of its keys ({', '.join(keys)})")
-        return None
-    key, kind = node["key"], keys[node["key"]]
-    scope = {str(k): str(v) for k, v in (node.get("where") or {}).items()}
-    bad_scope = [k for k in scope if keys.get(k) != "exact"]
-    if bad_scope:
-        log.problem(where, f"table {table!r}: `covers.where` may only name exact keys, not {bad_scope}")
-        return None
-    if kind in ("range", "number_range"):
-        if "from" not in node or "to" not in node:
-            log.problem(where, f"table {table!r}: coverage of range key {key!r} needs `from` and `to`")
-            return None
-        return Coverage(where=where, key=key, span=(str(node["from"]), str(node["to"])), scope=scope,
-                        label=f"{node['from']}-{node['to']}")
-    values = node.get("values")
-    label = str(values) if isinstance(values, str) else "the listed values"
-    if isinstance(values, str):
-        if values not in VALUE_SETS:
-            log.problem(where, f"unknown value set {values!r}{suggest(values, VALUE_SETS)}")
-            return None
-        values = VALUE_SETS[values]
-    if not isinstance(values, list) or not values:
-        log.problem(where, f"table {table!r}: `covers.values` needs a list or one of {', '.join(VALUE_SETS)}")
-        return None
-    return Coverage(where=where, key=key, values=[str(v) for v in values], scope=scope, label=label)

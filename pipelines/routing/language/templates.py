@@ -14,10 +14,20 @@ import re
 
 import pandas as pd
 
-from pipelines.routing.language.model import Template
+from pipelines.routing.language.node import Node
 from pipelines.sourcefile import SourceRef
 
 PLACEHOLDER = re.compile(r"\{([a-z_]+\.[A-Za-z0-9_.]+)\}")
+
+
+class Template(Node):
+    """Text with ``{namespace.field}`` placeholders, filled per lead (vectorised)."""
+
+    text: str
+    parts: list[tuple[str, str]]  # ("text", "..."), ("field", "lead.company")
+
+    def fields(self) -> list[str]:
+        return [v for k, v in self.parts if k == "field"]
 
 
 def parse_template(text: str, where: SourceRef) -> Template:

@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.routing.language.pools import fallback_chain
-from pipelines.routing.pools.allocation import PoolRules, snapshot
+from pipelines.routing.pools.member_table import PoolRules, snapshot
 from pipelines.routing.pools.book import PoolBook, load_states
 
 

@@ -32,17 +32,15 @@ from pipelines.routing.ruleset.model import RuleSet
 from pipelines.routing.stages.simulate import prepare, target
 from pipelines.stage import RunInfo, StageResult
 from pipelines.warehouse.db import insert
+from pipelines.warehouse.schema import open_lead
 
 
 def current_decisions(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pd.DataFrame:
     """The latest decision of each routed, open lead created between ``start`` and ``end`` (inclusive)."""
     return con.execute(
-        """SELECT d.* FROM routing_decision d JOIN lead l USING (lead_id)
-           WHERE d.partition_day BETWEEN ? AND ?
-             AND NOT coalesce(l.is_converted, false) AND NOT coalesce(l.is_deleted, false)
-           QUALIFY row_number() OVER (PARTITION BY d.lead_id ORDER BY d.created_at DESC, d.decision_id DESC) = 1
-              AND d.action <> 'keep'
-           ORDER BY d.partition_day, d.lead_id""",
+        f"""SELECT d.* FROM current_decision d JOIN lead l USING (lead_id)
+            WHERE d.partition_day BETWEEN ? AND ? AND {open_lead("l")} AND d.action <> 'keep'
+            ORDER BY d.partition_day, d.lead_id""",
         [start, end],
     ).df()
 

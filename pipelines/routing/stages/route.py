@@ -34,6 +34,7 @@ from pipelines.routing.pools.book import load_states, save_states
 from pipelines.routing.ruleset.model import RuleSet
 from pipelines.stage import RunInfo, StageResult
 from pipelines.warehouse.db import transaction
+from pipelines.warehouse.schema import open_lead
 
 
 def load_context(con: duckdb.DuckDBPyConnection, run: RunInfo, read_only: bool = False) -> engine.RouteContext:
@@ -53,10 +54,10 @@ def undecided_leads(con: duckdb.DuckDBPyConnection, intake_queue_ids: list[str])
     con.register("_intake", pd.DataFrame({"queue_id": intake_queue_ids or [None]}))
     try:
         return con.execute(
-            """SELECT l.lead_id, l.owner_id,
+            f"""SELECT l.lead_id, l.owner_id,
                       (l.owner_id IS NULL OR l.owner_id IN (SELECT queue_id FROM _intake)) AS is_intake
                FROM lead l JOIN lead_enriched USING (lead_id)
-               WHERE NOT coalesce(l.is_deleted, false) AND NOT coalesce(l.is_converted, false)
+               WHERE {open_lead("l")}
                  AND NOT EXISTS (SELECT 1 FROM routing_decision d WHERE d.lead_id = l.lead_id)
                ORDER BY l.created_at, l.lead_id"""
         ).df()

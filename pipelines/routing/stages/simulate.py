@@ -29,6 +29,7 @@ from pipelines.routing.ruleset.load import load_rules
 from pipelines.routing.ruleset.model import RuleSet
 from pipelines.routing.stages.route import load_context
 from pipelines.stage import RunInfo
+from pipelines.warehouse.schema import open_lead
 
 
 def target(decisions: pd.DataFrame) -> pd.Series:
@@ -150,8 +151,8 @@ def compare(base: pd.DataFrame, head: pd.DataFrame, leads: pd.DataFrame, names: 
 def recent_leads(con: duckdb.DuckDBPyConnection, since: datetime) -> pd.DataFrame:
     """Leads created since ``since`` that the rules decided (not kept, converted or deleted)."""
     return con.execute(
-        """SELECT l.lead_id, l.company FROM lead l
-           WHERE l.created_at >= ? AND NOT coalesce(l.is_converted, false) AND NOT coalesce(l.is_deleted, false)
+        f"""SELECT l.lead_id, l.company FROM lead l
+           WHERE l.created_at >= ? AND {open_lead("l")}
              AND EXISTS (SELECT 1 FROM routing_decision d WHERE d.lead_id = l.lead_id AND d.action <> 'keep')
            ORDER BY l.created_at, l.lead_id""",
         [since],
