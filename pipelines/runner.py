@@ -78,8 +78,7 @@ def run_job(job_name: str, *, resources: dict | None = None, instance: dg.Dagste
                 run = busy[0].dagster_run
                 raise TickBusy(f"run {run.run_id[:8]} ({run.job_name}) is {status_words(run.status)} in Dagster; "
                                f"one writer at a time, try again when it finishes")
-            outcome = _execute(job_name, resources, instance, {**(tags or {}), **writer.process_tags()},
-                               run_config, log_level, on_event)
+            outcome = _execute(job_name, resources, instance, tags or {}, run_config, log_level, on_event)
     except WarehouseBusy as exc:
         raise TickBusy(str(exc)) from None
     outcome.dead_runs = dead
@@ -92,6 +91,7 @@ def _execute(job_name: str, resources: dict, instance: dg.DagsterInstance, tags:
     started = time.perf_counter()
     config = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}
     run_id = str(uuid.uuid4())
+    tags = {**tags, **writer.process_tags(run_id)}
     if on_event is not None:
         instance.add_event_listener(run_id, _listener(on_event))
     result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=config,

@@ -104,5 +104,7 @@ def materialize(context: dg.AssetExecutionContext, result: StageResult, *, rows:
 
 
 def run_info(context: dg.AssetExecutionContext, clock: ClockResource) -> RunInfo:
-    """The run id and the (possibly frozen) time every stage works with."""
-    return RunInfo(context.run.run_id, clock.now())
+    """The run id, the runs it re-executes, and the (possibly frozen) time every stage works with."""
+    run = context.run
+    ancestors = tuple(dict.fromkeys(i for i in (run.parent_run_id, run.root_run_id) if i and i != run.run_id))
+    return RunInfo(run.run_id, clock.now(), ancestors)

@@ -77,7 +77,7 @@ def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     marked = []
     for record in runs_in_progress(instance):
         run = record.dagster_run
-        why = writer.gone(run.tags)
+        why = writer.gone(run.run_id, run.tags)
         if why is None:
             continue
         reason = f"marked failed by leadroute: {why}; the next tick reconciles what it may have written"
