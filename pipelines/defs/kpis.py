@@ -1,9 +1,9 @@
 import dagster as dg
 
-from pipelines.defs.metadata import SKIPPED, STAGE_ROWS, run_info, timed
+from pipelines.defs.metadata import ROW_COUNT, SKIPPED, STAGE_ROWS, carried, run_info, stable, table_value, timed
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.kpis.compute import compute_kpis, long_format, tick_changes
-from pipelines.kpis.markdown import sections
+from pipelines.kpis.breakdowns import frames
 from pipelines.stage import NO_NEW_ROWS
 from pipelines.warehouse.db import upsert
 
@@ -22,12 +22,17 @@ def kpis(
     run = run_info(context, clock)
     changes = tick_changes(con, run.run_id, run.now)
     if not changes:
+        # Nothing a KPI reads changed: the last tick's figures still hold, and are shown again as they were.
         context.log.info(f"kpis: skipped, {NO_NEW_ROWS} (the last tick's KPIs still hold)")
-        return dg.MaterializeResult(metadata={STAGE_ROWS: dg.MetadataValue.int(0),
-                                              SKIPPED: dg.MetadataValue.text(NO_NEW_ROWS)})
+        return dg.MaterializeResult(metadata=carried(context, {STAGE_ROWS: dg.MetadataValue.int(0),
+                                                               SKIPPED: dg.MetadataValue.text(NO_NEW_ROWS)}))
     k = compute_kpis(con, mapping, rules.rules())
-    upsert(con, "kpi", long_format(k, run.run_id, run.now), ["run_id", "measure", "dimension"])
-    md = {name: dg.MetadataValue.float(float(v)) for name, v in {**k.totals, **k.day2.totals}.items() if v is not None}
-    md |= {name: dg.MetadataValue.md(text) for name, text in sections(k).items()}
+    rows = long_format(k, run.run_id, run.now)
+    upsert(con, "kpi", rows, ["run_id", "measure", "dimension"])
+    # An unknown value (no lead pushed yet, no SLA judged) is NaN, so the key stays and its plot has a gap, not a 0.
+    md = {name: dg.MetadataValue.float(float("nan") if v is None else float(v))
+          for name, v in {**k.totals, **k.day2.totals}.items()}
+    md |= {name: table_value(frame) for name, frame in frames(k).items()}
+    md[ROW_COUNT] = dg.MetadataValue.int(len(rows))
     md[STAGE_ROWS] = dg.MetadataValue.int(changes)
-    return dg.MaterializeResult(metadata=md)
+    return dg.MaterializeResult(metadata=stable(context, md))

@@ -4,6 +4,7 @@ from pipelines.defs.metadata import materialize, run_info, timed
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.matching.pending import leads_to_match
 from pipelines.stage import StageResult
+from pipelines.warehouse.db import count
 
 
 @dg.asset(group_name="match", kinds={"duckdb"}, deps=["account_master", "enriched"])
@@ -14,7 +15,8 @@ def lead_match(
     """Each new or changed lead's account (and same-company lead), with confidence and reason."""
     con = warehouse.connection(rules.mapping())
     if not leads_to_match(con):
-        return materialize(context, StageResult.nothing_to_do("match"))
+        return materialize(context, StageResult.nothing_to_do("match"), rows=count(con, "lead_match"), con=con)
     from pipelines.matching.match import match_leads  # the engine loads only when there are leads to match
 
-    return materialize(context, match_leads(con, rules.matching(), run_info(context, clock)))
+    result = match_leads(con, rules.matching(), run_info(context, clock))
+    return materialize(context, result, rows=count(con, "lead_match"), con=con)
