@@ -80,6 +80,16 @@ def summary_lines(summary: dict, seconds: float, now: datetime) -> list[str]:
     return out
 
 
+def stage_costs(metadata: dict[str, dict]) -> dict[str, dict]:
+    """Each stage's wall and CPU seconds, the rows it worked on and why it skipped, from its asset metadata
+    (:func:`pipelines.defs.metadata.timed`): what ``benchmarks/bench_tick.py`` reads from ``tick --json``."""
+    from pipelines.defs.metadata import SKIPPED, STAGE_CPU_SECONDS, STAGE_ROWS, STAGE_SECONDS
+
+    keys = {"seconds": STAGE_SECONDS, "cpu_seconds": STAGE_CPU_SECONDS, "rows": STAGE_ROWS, "skipped": SKIPPED}
+    return {stage: {name: values[key] for name, key in keys.items() if key in values}
+            for stage, values in metadata.items() if STAGE_SECONDS in values}
+
+
 def failure_line(outcome) -> str:
     """Why a tick did not complete, in one line, with what to do."""
     problem = outcome.failed_checks.get("rules_valid")
@@ -149,6 +159,7 @@ def tick(frozen_at: datetime | None, as_json: bool, verbose: bool) -> None:
         row = db.first_row(con, "SELECT summary FROM tick_log WHERE run_id = ?", [outcome.run_id])
     summary = json.loads(row[0])
     summary["seconds"] = round(outcome.seconds, 2)
+    summary["stages"] = stage_costs(outcome.metadata)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
