@@ -8,7 +8,7 @@
 - what the tick cost each stage, under the same keys every tick so the UI plots them over
   time: ``stage/seconds`` (wall), ``stage/cpu_seconds`` (the process's CPU, DuckDB's and
   rapidfuzz's threads included) and ``stage/rows`` (the rows it worked on: its delta, not its
-  table). A stage with nothing to do says ``skipped: no new rows``.
+  table), and ``stage/skipped``: ``no new rows`` when the stage had nothing to do, else ``ran``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ QUIET = "_nothing this tick_"
 STAGE_SECONDS = "stage/seconds"
 STAGE_CPU_SECONDS = "stage/cpu_seconds"
 STAGE_ROWS = "stage/rows"
-SKIPPED = "skipped"
+SKIPPED = "stage/skipped"  # why a stage did nothing this tick, or RAN: the key is there every tick
+RAN = "ran"
 
 _TYPES = {"i": "int", "u": "int", "f": "float", "b": "bool", "M": "datetime"}
 
@@ -147,11 +148,12 @@ def timed(fn: Callable) -> Callable:
         out = fn(*args, **kwargs)
         spent = {STAGE_SECONDS: dg.MetadataValue.float(round(time.perf_counter() - wall, 3)),
                  STAGE_CPU_SECONDS: dg.MetadataValue.float(round(time.process_time() - cpu, 3))}
+        ran = {SKIPPED: dg.MetadataValue.text(RAN)}  # unless the body said why it skipped
         if isinstance(out, dg.AssetCheckResult):
             return dg.AssetCheckResult(passed=out.passed, asset_key=out.asset_key, check_name=out.check_name,
                                        severity=out.severity, description=out.description,
-                                       metadata={**(out.metadata or {}), **spent})
-        return dg.MaterializeResult(asset_key=out.asset_key, metadata={**(out.metadata or {}), **spent},
+                                       metadata={**ran, **(out.metadata or {}), **spent})
+        return dg.MaterializeResult(asset_key=out.asset_key, metadata={**ran, **(out.metadata or {}), **spent},
                                     check_results=out.check_results, data_version=out.data_version, tags=out.tags)
 
     return wrapper
