@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pipelines.routing.engine.conditions import evaluate
 from pipelines.routing.engine.context import RouteContext
+from pipelines.routing.engine.family import account_values, ancestors
 from pipelines.routing.engine.trace import words
 from pipelines.routing.language.model import Action
 from pipelines.routing.pools.allocation import assign
@@ -183,39 +183,22 @@ def table(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx: RouteContext
 def _hierarchy(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx: RouteContext) -> Resolution:
     """The owner of an account above the matched one, found on each account's own hierarchy path."""
     idx = frame.index
-    paths = frame["account.hierarchy_path"].astype("string").str.split(" > ")
-    chain = paths.explode().dropna().rename("ancestor").to_frame()
-    chain["level"] = chain.groupby(level=0).cumcount()
-    chain["depth"] = chain.index.map(paths.str.len()) - 1
     level = action.params.get("level")
     if level is not None:
-        # The account at that level; an account at or above the level stands for itself.
-        wanted = chain[chain["level"] == np.minimum(int(level), chain["depth"])]
         what = f"owner of the level-{level} account in the hierarchy"
     else:
-        parents = chain[chain["level"] < chain["depth"]]  # strictly above the matched account
-        accounts = ctx.accounts if ctx.accounts is not None else pd.DataFrame()
-        rows = parents.join(accounts, on="ancestor") if len(accounts) else parents
-        ok = evaluate(action.parent_where, rows.reset_index(drop=True), rules) if len(rows) else np.zeros(0, bool)
-        # nearest first: the deepest ancestor that satisfies the condition
-        wanted = rows[ok].sort_values("level", ascending=False).groupby(level=0).head(1)
         what = f"owner of the nearest parent where {action.parent_where.describe()}"
-    owners = _account_values(ctx, wanted["ancestor"], "account.owner_id")
-    names = _account_values(ctx, wanted["ancestor"], "account.name")
+    chosen = ancestors(frame, rules, ctx, level=level, parent_where=action.parent_where).dropna()
+    owners = account_values(ctx, chosen, "account.owner_id")
+    names = account_values(ctx, chosen, "account.name")
     owner = pd.Series(None, index=idx, dtype=object)
-    owner.loc[wanted.index] = owners.to_numpy()
+    owner.loc[chosen.index] = owners.to_numpy()
     label = pd.Series("", index=idx, dtype=object)
-    label.loc[wanted.index] = names.astype(str).to_numpy() + " (" + wanted["ancestor"].astype(str).to_numpy() + ")"
+    label.loc[chosen.index] = names.astype(str).to_numpy() + " (" + chosen.astype(str).to_numpy() + ")"
     res = owner_column(owner, what, ctx, rules, detail=what + " " + label)
     res.failure = res.failure.where(owner.notna() | res.failure.isna(),
                                     "no matched account" if level is not None else f"no parent account where {action.parent_where.describe()}")
     return res
-
-
-def _account_values(ctx: RouteContext, ids: pd.Series, column: str) -> pd.Series:
-    if ctx.accounts is None or column not in ctx.accounts.columns:
-        return pd.Series([None] * len(ids), dtype=object)
-    return ctx.accounts[column].reindex(ids.to_numpy()).reset_index(drop=True)
 
 
 def _opportunity(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx: RouteContext) -> Resolution:

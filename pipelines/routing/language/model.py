@@ -492,8 +492,48 @@ def duration_text(minutes: float, working: bool = False) -> str:
     return f"{value:g} {unit}{'' if value == 1 else 's'}"
 
 
+class RouteAs(Node):
+    """A step's (or a flow's) ``route_as:``: the step reads the lead's account family from above.
+
+    ``route_as: ultimate_parent`` or ``route_as: {parent_where: <condition on account fields>}``
+    (the nearest account *above* the matched one for which it holds, like ``hierarchy_owner``'s
+    ``parent_where``). The step's condition, its table lookups and its action then read that
+    ancestor's fields as ``account.*`` (country, state, employees, owner...): the subsidiary's
+    lead routes "as if it were" the parent, while ``lead.*`` and ``match.*`` stay the lead's own.
+    A lead with no such ancestor (no matched account, no parent where...) skips the step.
+    """
+
+    kind: str  # ultimate_parent | parent_where
+    parent_where: Condition | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, Written):
+            return data
+        node, where, label = data
+        example = ("route_as: ultimate_parent, or route_as: {parent_where: {field: account.employees, "
+                   "at_least: 5000}}")
+        if node == "ultimate_parent":
+            return {"where": where, "kind": "ultimate_parent"}
+        if isinstance(node, dict) and set(node) == {"parent_where"}:
+            return {"where": at(info, node) if isinstance(node, LineDict) else where, "kind": "parent_where",
+                    "parent_where": node["parent_where"]}
+        got = sorted(node) if isinstance(node, dict) else repr(node)
+        raise problem(f"{label}: `route_as` takes ultimate_parent or {{parent_where: <condition>}}, not {got}; "
+                      f"e.g. {example}", where)
+
+    def describe(self) -> str:
+        if self.kind == "ultimate_parent":
+            return "routed as the ultimate parent"
+        return f"routed as the nearest parent where {self.parent_where.describe()}"
+
+    def fields(self) -> list[str]:
+        return self.parent_where.fields() if self.parent_where is not None else []
+
+
 HOLD = "hold"  # the action of a step that only holds (no assign:): released leads go on to the next step
-STEP_KEYS = ("step", "description", "when", "fallback", "hold", *SIDE_ACTIONS)  # the rest of a step is its action
+STEP_KEYS = ("step", "description", "when", "fallback", "hold", "route_as", *SIDE_ACTIONS)  # the rest of a step is its action
 
 
 class Step(Node):
@@ -506,6 +546,7 @@ class Step(Node):
     fallback: Action | None = None
     side_actions: list[SideAction] = []
     hold: Hold | None = None
+    route_as: RouteAs | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -522,6 +563,8 @@ class Step(Node):
             out["when"] = data["when"]
         if "hold" in data:
             out["hold"] = Written(data["hold"], at(info, data, "hold"), name)
+        if data.get("route_as") is not None:
+            out["route_as"] = Written(data["route_as"], at(info, data, "route_as"), f"step {name!r}")
         if "hold" in data and not action:  # a step that only holds: the leads it releases go on to the next step
             if "fallback" in data or any(k in data for k in SIDE_ACTIONS):
                 raise problem(f"step {name!r} only holds (no assign:), so it takes no fallback or side actions", where)
@@ -575,9 +618,9 @@ class Flow(Node):
         watch: list[str] = []
         steps = node
         if isinstance(node, dict):
-            unknown = set(node) - {"watch", "steps"}
+            unknown = set(node) - {"watch", "steps", "route_as"}
             if unknown:
-                raise problem(f"flow {entry!r}: unknown key(s) {sorted(unknown)}; expected watch and steps",
+                raise problem(f"flow {entry!r}: unknown key(s) {sorted(unknown)}; expected watch, steps and route_as",
                               at(info, node))
             watch = [str(w) for w in (node.get("watch") or [])]
             if entry == "updated" and not watch:
@@ -586,6 +629,10 @@ class Flow(Node):
             if entry != "updated" and watch:
                 raise problem(f"`watch` only applies to the updated flow, not {entry!r}", at(info, node, "watch"))
             steps = node.get("steps")
+            if node.get("route_as") is not None and isinstance(steps, list):
+                # a flow's route_as is every step's that does not say otherwise (route_as: null: its own account)
+                steps = [_with_route_as(s, node) if isinstance(s, LineDict) and "route_as" not in s else s
+                         for s in steps]
         if not isinstance(steps, list):
             raise problem(f"flow {entry!r} must be a list of steps", where)
         return {"where": where, "entry": entry, "steps": steps, "watch": watch}
@@ -596,6 +643,14 @@ class Flow(Node):
         if step is not None:
             raise problem(f"step name {step.name!r} is used twice in flow {self.entry!r}", step.where)
         return self
+
+
+def _with_route_as(step: LineDict, flow: LineDict) -> LineDict:
+    """A step as written, given its flow's ``route_as`` (errors point at the flow's line)."""
+    out = LineDict.like({**step, "route_as": flow["route_as"]}, step)
+    if "route_as" in getattr(flow, "key_lines", {}):
+        out.key_lines["route_as"] = flow.key_lines["route_as"]
+    return out
 
 
 class QueueDecl(Node):
