@@ -226,6 +226,18 @@ TABLES: dict[str, Table] = {
             key=("account_id",),
         ),
         Table(
+            "account_domain",
+            "master",
+            "Every web domain of an account besides its Website: from the CRM field matching.yaml "
+            "`domains.crm_field` names and the ops list `domains.file`; rebuilt by each master run.",
+            _cols(
+                ("account_id", "VARCHAR"),
+                ("domain", "VARCHAR", "registered domain, e.g. example.de"),
+                ("source", "VARCHAR", "where it is listed: 'CRM field domains' or '<file> line N'"),
+            ),
+            key=("account_id", "domain"),
+        ),
+        Table(
             "account_match_key",
             "master",
             "Each account's match keys (normalised name, domain, phone, address...), computed when "
