@@ -447,6 +447,22 @@ TABLES: dict[str, Table] = {
             key=("pool",),
         ),
         Table(
+            "pool_turn_set",
+            "route",
+            "Each time ops set whose turn it is in a round-robin pool (`leadroute pool turn POOL --next REP`): "
+            "who, why and when; the pool's next run starts its rotation there.",
+            _cols(
+                ("pool", "VARCHAR"),
+                ("set_at", "TIMESTAMP"),
+                ("next_user_id", "VARCHAR", "the member whose turn it was made"),
+                ("next_name", "VARCHAR"),
+                ("set_by", "VARCHAR", "who set it"),
+                ("why", "VARCHAR"),
+                ("was_next_user_id", "VARCHAR", "whose turn it was before"),
+            ),
+            key=("pool", "set_at"),
+        ),
+        Table(
             "pool_member_state",
             "route",
             "Per pool and member: leads today and this week (the rep's local day and ISO week), caps, "
