@@ -17,7 +17,7 @@ from pipelines.cli import cli
 from pipelines.routing import pools
 from pipelines.routing.pools import turn_order
 from pipelines.warehouse.schema import TABLES
-from tests.conftest import LIAM, NOW
+from tests.conftest import ELLA, LIAM, MATEO, NOW
 from tests.test_pools import OWEN, RYAN, ctx, leads, route, write_pool
 
 LISTED = "members: ['005000000000048AAA', '005000000000040AAA', '005000000000044AAA']\nmethod: round_robin"
@@ -107,3 +107,24 @@ def test_leadroute_pool_turn_shows_sets_and_records_who_and_why(rules_dir, tmp_p
     with duckdb.connect(env["LEADROUTE_WAREHOUSE"], read_only=True) as con:
         assert con.execute("SELECT next_user_id, set_by, why, was_next_user_id FROM pool_turn_set").fetchall() == [
             (RYAN, "ana", "re-org", OWEN)]
+
+
+@pytest.mark.parametrize("batches", [[5], [1, 1, 1, 1, 1], [2, 3]], ids=["one run", "a lead per run", "two runs"])
+def test_a_leads_skipped_list_names_only_the_members_whose_turn_it_passed_over(rules_dir, batches):
+    # Rotation Liam, Mateo (out of office until 30 November), Ella, Ryan: once per round, the lead
+    # after Liam's passes over Mateo's turn; the other leads name nobody.
+    pool, rules = write_pool(rules_dir, f"members: ['{LIAM}', '{MATEO}', '{ELLA}', '{RYAN}']")
+    book, owners, details = pools.PoolBook(), [], []
+    for i, size in enumerate(batches):
+        got, detail = route(pool, rules, leads(size, first=sum(batches[:i])), ctx(NOW + timedelta(minutes=5 * i), book))
+        owners, details = owners + got, details + detail
+    assert owners == [LIAM, ELLA, RYAN, LIAM, ELLA]
+    skipped = [d.partition("; skipped: ")[2] for d in details]
+    assert skipped == ["", "Mateo Garcia out of office until 2026-11-30", "", "",
+                       "Mateo Garcia out of office until 2026-11-30"]
+
+
+def test_when_nobody_can_take_a_lead_it_still_says_why_for_every_member(rules_dir):
+    pool, rules = write_pool(rules_dir, f"members: ['{MATEO}']")
+    owners, detail = route(pool, rules, leads(1), ctx(NOW))
+    assert owners == [None] and "nobody can take it; skipped: Mateo Garcia out of office" in detail[0]
