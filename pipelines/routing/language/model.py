@@ -252,12 +252,17 @@ ACTIONS: dict[str, ActionSpec] = {
                    example="assign: hierarchy_owner, parent_where: {field: account.employees, at_least: 5000}"),
         ActionSpec("opportunity_owner",
                    "the owner of an open opportunity of the matched account (or its duplicates), in the listed "
-                   "`stages` (earlier stages in the list win, then the latest close date)",
-                   optional=("stages",), example="assign: opportunity_owner, stages: [Scoping, Negotiation]"),
+                   "`stages` (earlier stages in the list win); two open in the same stage go by `tie_break` "
+                   "(default latest_close_date; or earliest_close_date, largest_amount, smallest_amount)",
+                   optional=("stages", "tie_break"),
+                   example="assign: opportunity_owner, stages: [Scoping, Negotiation], tie_break: largest_amount"),
         ActionSpec("user_in_field", "the user named in a field, e.g. account.csm_id or account.adr_id",
                    required=("field",), example="assign: user_in_field, field: account.adr_id"),
-        ActionSpec("lead_owner", "the owner of an existing lead of the same company (lead-to-lead match)",
-                   example="assign: lead_owner"),
+        ActionSpec("lead_owner", "the owner of an existing lead of the same company (lead-to-lead match); with "
+                   "`lead_where`, of the company's most recent lead whose fields (lead.*) satisfy it, e.g. the "
+                   "latest ADR-owned lead even when a newer one has another owner",
+                   optional=("lead_where",),
+                   example="assign: lead_owner, lead_where: {field: lead.owner_role, equals: ADR}"),
         ActionSpec("table", "the owner found by looking the lead up in a table (a user id, queue:<name> or pool:<name>)",
                    required=("table", "lookup"),
                    example="assign: table, table: territories, lookup: {country: lead.country_code}"),
@@ -272,6 +277,16 @@ ACTIONS: dict[str, ActionSpec] = {
     ]
 }
 
+# How two open opportunities in the same stage are told apart (opportunity_owner's tie_break):
+# the column of the opportunity, whether the larger wins, and the words the trace uses.
+TIE_BREAKS: dict[str, tuple[str, bool, str]] = {
+    "latest_close_date": ("close_date", True, "latest close date"),
+    "earliest_close_date": ("close_date", False, "earliest close date"),
+    "largest_amount": ("amount", True, "largest amount"),
+    "smallest_amount": ("amount", False, "smallest amount"),
+}
+DEFAULT_TIE_BREAK = "latest_close_date"
+
 # Actions whose owner comes from the matched account: their evidence includes which account.
 ACCOUNT_ACTIONS = ("account_owner", "ultimate_parent_owner", "hierarchy_owner", "opportunity_owner")
 
@@ -282,6 +297,7 @@ class Action(Node):
     assign: str
     params: dict[str, Any] = {}
     parent_where: Condition | None = None  # hierarchy_owner: evaluated on each parent account
+    lead_where: Condition | None = None  # lead_owner: evaluated on each earlier lead of the company
     param_where: dict[str, SourceRef] = {}  # where each parameter was written, for errors
 
     @model_validator(mode="before")
@@ -319,10 +335,14 @@ class Action(Node):
                               where)
         if name == "opportunity_owner" and "stages" in params and not isinstance(params["stages"], list):
             raise problem("`stages` needs a list, e.g. [Scoping, Negotiation]", where)
+        if name == "opportunity_owner" and "tie_break" in params and params["tie_break"] not in TIE_BREAKS:
+            raise problem(f"unknown tie_break {params['tie_break']!r}{suggest(str(params['tie_break']), TIE_BREAKS)}; "
+                          f"one of {', '.join(TIE_BREAKS)}", at(info, data, "tie_break"))
         if name == "flow" and params.get("flow") not in ENTRIES:
             raise problem(f"unknown flow {params.get('flow')!r}{suggest(params.get('flow'), ENTRIES)}", where)
-        return {"where": where, "assign": name, "params": {k: v for k, v in params.items() if k != "parent_where"},
-                "parent_where": params.get("parent_where"),
+        return {"where": where, "assign": name,
+                "params": {k: v for k, v in params.items() if k not in ("parent_where", "lead_where")},
+                "parent_where": params.get("parent_where"), "lead_where": params.get("lead_where"),
                 "param_where": {k: at(info, data, k) for k in params}}
 
     def at(self, param: str) -> SourceRef:
@@ -343,6 +363,8 @@ class Action(Node):
                 return f"the user in {p['field']}"
             case "flow":
                 return f"the {p['flow']} flow"
+            case "lead_owner" if self.lead_where is not None:
+                return f"the owner of the company's latest lead where {self.lead_where.describe()}"
             case _:
                 return self.assign.replace("_", " ")
 

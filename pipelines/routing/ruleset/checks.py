@@ -142,6 +142,8 @@ class _Checker:
             self.field(action.at("field"), p["field"])
         elif action.assign == "hierarchy_owner" and action.parent_where is not None:
             self.condition(action.parent_where, namespaces=("account",))
+        elif action.assign == "lead_owner" and action.lead_where is not None:
+            self.condition(action.lead_where, namespaces=("lead",))  # read on the company's earlier leads
         elif action.assign == "flow":
             target = p["flow"]
             if self.flow is not None and target == self.flow.entry:
