@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
-from pipelines.cli.common import friendly, settings, table
+from pipelines.cli.common import IsoTime, friendly, settings, table
 from pipelines.routing.pools import turn_order
 from pipelines.routing.pools.book import load_states
 from pipelines.routing.pools.report import Moment, crm_users, member_table, overview
@@ -17,14 +17,13 @@ from pipelines.warehouse import db, writer
 
 
 @click.command("pools")
-@click.option("--now", "now_text", help="The time to check availability at (ISO 8601, UTC); default: now.")
+@click.option("--now", "now_text", type=IsoTime(), help="The time to check availability at (ISO 8601, UTC); default: now.")
 @click.option("--pool", "only", multiple=True, help="Show only this pool (repeatable).")
 @friendly
 def pools_command(now_text: str | None, only: tuple[str, ...]) -> None:
     """Each pool: members, availability now and why, counts today and this week, caps used, turns."""
     s = settings()
-    now = datetime.fromisoformat(now_text) if now_text else datetime.now(UTC)
-    now = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
+    now = now_text or datetime.now(UTC).replace(tzinfo=None)
     rules = load_rules(s.rules)
     unknown = [p for p in only if p not in rules.pools]
     if unknown:
@@ -62,9 +61,9 @@ def pool_group() -> None:
 @click.option("--why", help="Why (required with --next): recorded with the change.")
 @click.option("--by", "by", default=lambda: os.environ.get("USER") or getpass.getuser(), show_default="$USER",
               help="Who sets it: recorded with the change.")
-@click.option("--now", "now_text", help="The time to check availability at (ISO 8601, UTC); default: now.")
+@click.option("--now", "now_text", type=IsoTime(), help="The time to check availability at (ISO 8601, UTC); default: now.")
 @friendly
-def turn_command(pool: str, next_rep: str | None, why: str | None, by: str, now_text: str | None) -> None:
+def turn_command(pool: str, next_rep: str | None, why: str | None, by: str, now_text: datetime | None) -> None:
     """Show the rotation of POOL and whose turn it is; with --next, make that member next.
 
     The rotation is the order of the pool's members: list in pools.yaml (a filter rotates in
@@ -72,8 +71,7 @@ def turn_command(pool: str, next_rep: str | None, why: str | None, by: str, now_
     with who and why, and shown here and by `leadroute pools`.
     """
     s = settings()
-    now = datetime.fromisoformat(now_text) if now_text else datetime.now(UTC)
-    now = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
+    now = now_text or datetime.now(UTC).replace(tzinfo=None)
     rules = load_rules(s.rules)
     if pool not in rules.pools:
         raise click.UsageError(f"unknown pool {pool!r}; pools are {', '.join(rules.pools)}")
