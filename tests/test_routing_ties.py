@@ -130,4 +130,4 @@ def test_the_latest_adr_owned_lead_through_the_pipeline(pipeline, crm, rules_dir
     assert match["matched_lead_owner_id"] == MARCUS  # lead-to-lead alone: the newest lead's owner
     decision = pipeline.query("SELECT owner_id, step, reason FROM routing_decision WHERE lead_id = ?", [new]).iloc[0]
     assert (decision["owner_id"], decision["step"]) == (OLIVIA, "latest_adr_lead")
-    assert "owner of the company's latest lead where lead.owner_role equals ADR 00Q" in decision["reason"]
+    assert "owner of the company's latest lead where lead.owner_role is ADR 00Q" in decision["reason"]
