@@ -16,7 +16,9 @@ import pytest
 from pipelines.routing.ruleset.checks import validate
 from pipelines.routing.ruleset.load import load_rules
 from pipelines.crm.fields import load_field_mapping
+from pipelines.routing.stages.explain import explain
 from pipelines.sourcefile import ConfigError
+from pipelines.warehouse import db
 from tests.conftest import AVA, HANNAH, KENJI, LIAM, LUKAS, MARCUS, MORGAN, NOW, ZOE
 from tests.routing_harness import route_leads, write_rules
 
@@ -203,3 +205,28 @@ def test_route_as_on_a_step_that_reads_no_account_field_is_a_warning(rules_dir):
     problems = validate(load_rules(rules_dir), load_field_mapping(rules_dir / "fields.yaml"), now=NOW)
     warned = [p for p in problems if "`route_as` changes only the account.* fields" in p.message]
     assert [p.severity for p in warned] == ["warning"] and warned[0].where.line == 6
+
+
+@pytest.mark.slow
+def test_a_subsidiarys_lead_lands_in_the_groups_territory_through_the_pipeline_and_explain(pipeline, crm, rules_dir):
+    flow = rules_dir / "flow.yaml"
+    step = ("    - step: group_territory\n"
+            "      description: A subsidiary of a group of 10,000+ people goes to the group's territory.\n"
+            "      route_as: ultimate_parent\n"
+            "      when: {field: account.employees, at_least: 10000}\n"
+            "      assign: table\n"
+            "      table: europe\n"
+            "      lookup: {country: account.country_code}\n")
+    flow.write_text(flow.read_text().replace("  new:\n", "  new:\n" + step, 1))
+    group = crm.account("Globex AG", website="globex.de", owner="005000000000001AAA", country="Germany",
+                        NumberOfEmployees=12000)
+    crm.account("Globex Labs Inc", website="globex-labs.com", owner=LIAM, parent=group, state="CA",
+                NumberOfEmployees=40)
+    lead = crm.lead(company="Globex Labs", email="ann@globex-labs.com", country="US", state="CA")
+    pipeline.tick()
+    decision = pipeline.query("SELECT owner_id, step FROM routing_decision WHERE lead_id = ?", [lead]).iloc[0]
+    assert (decision["owner_id"], decision["step"]) == (LUKAS, "group_territory")  # DE: Lukas, not Liam or CA
+    with db.connect(pipeline.warehouse, read_only=True) as con:
+        text = explain(con, lead)
+    how = next(line for line in text.splitlines() if line.strip().startswith("how:"))
+    assert "routed as Globex AG (" in how and "account.employees 12000, account.country_code DE" in how, how
