@@ -19,14 +19,28 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.matching.normalise import is_free_mail, registered_domain
-from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef, read_csv
+from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef, load_yaml, read_csv
 
 COLUMNS = ("account_id", "domain")
+DEFAULT_FILE = "account_domains.csv"  # in the rules folder, unless matching.yaml `domains.file` says otherwise
+
+
+def named_file(matching_yaml: Path) -> str | None:
+    """The list's file name as matching.yaml gives it (``domains.file``; the default when unsaid, None when
+    set to null). Read without the matching settings model, so ``leadroute validate`` stays quick."""
+    data = load_yaml(matching_yaml) if matching_yaml.exists() else None
+    domains = data.get("domains") if isinstance(data, dict) else None
+    if isinstance(domains, dict) and "file" in domains:
+        return str(domains["file"]) if domains["file"] else None
+    return DEFAULT_FILE
 
 
 def read_domain_list(path: str | Path, display: str | None = None) -> list[tuple[str, str, str]]:
     """``(account_id, registered domain, source)`` per row, the source naming file and line."""
+    # Imported here, not at the top: the normaliser brings tldextract, phonenumbers, usaddress and
+    # cleanco, and `leadroute validate` (a pre-commit hook) pays for them only when a list exists.
+    from pipelines.matching.normalise import is_free_mail, registered_domain
+
     name = display or str(path)
     rows = read_csv(path, name)
     header = set(rows[0][1]) if rows else set(COLUMNS)

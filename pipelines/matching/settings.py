@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from pipelines.matching.compare import comparison_levels
-from pipelines.matching.domain_list import read_domain_list
+from pipelines.matching.domain_list import DEFAULT_FILE, read_domain_list
 from pipelines.sourcefile import read_settings
 
 
@@ -273,7 +273,7 @@ class AccountDomains(_Model):
         "domains", description="the account field (fields.yaml) listing more domains, separated by ; , or "
                                "spaces (a multi-value custom field); used when the CRM has it")
     file: str | None = Field(
-        "account_domains.csv", description="a CSV kept by ops in the rules folder, columns account_id,domain "
+        DEFAULT_FILE, description="a CSV kept by ops in the rules folder, columns account_id,domain "
                                            "(a missing file lists none)")
 
 
