@@ -82,7 +82,7 @@ def turn_command(pool: str, next_rep: str | None, why: str | None, by: str, now_
         try:
             user_id = turn_order.member_of(decl, rules, next_rep)
             with writer.hold(s.warehouse, "leadroute pool turn"), db.connect(s.warehouse) as con:
-                was = _show(con, decl, rules, now, quiet=True)
+                was = _next_user(con, decl, rules, now)
                 turn_order.set_next(con, decl, rules, user_id)
                 name = rules.reps.set_index("user_id")["name"].get(user_id, user_id)
                 turn_order.log(con, pool, user_id, name, by=by, why=why, was=was, now=now)
@@ -99,27 +99,31 @@ def turn_command(pool: str, next_rep: str | None, why: str | None, by: str, now_
             _show(con, decl, rules, now)
 
 
-def _show(con, decl, rules, now: datetime, quiet: bool = False) -> str | None:
-    """Print the rotation and whose turn it is (unless ``quiet``); return the next member's user id."""
+def _rotation(con, decl, rules, now: datetime):
+    """The pool's members in rotation order and the position of the next in turn (None: nobody can take one)."""
     book = load_states(con, read_only=True)
     active, _ = crm_users(con)
-    order, nxt = turn_order.next_in_turn(decl, rules, Moment(now=now, crm_active=active, pool_states=book))
-    if quiet:
-        return None if nxt is None else str(order["user_id"].iloc[nxt])
+    return turn_order.next_in_turn(decl, rules, Moment(now=now, crm_active=active, pool_states=book))
+
+
+def _next_user(con, decl, rules, now: datetime) -> str | None:
+    order, nxt = _rotation(con, decl, rules, now)
+    return None if nxt is None else str(order["user_id"].iloc[nxt])
+
+
+def _show(con, decl, rules, now: datetime) -> None:
+    """Print the rotation, whose turn it is, and the latest turn ops set."""
+    order, nxt = _rotation(con, decl, rules, now)
     if decl.method == "load_balanced":
         click.echo(f"{decl.name} is load balanced: the member with the fewest open leads gets the next lead")
     click.echo(f"{decl.name}: rotation ({'as listed in pools.yaml' if decl.members else 'user-id order'}):")
     for i, row in enumerate(order.itertuples(index=False)):
         mark = "->" if i == nxt else "  "
         click.echo(f"  {mark} {i + 1}. {row.name} ({row.user_id}) {row.status}")
-    if nxt is None:
-        click.echo("nobody can take a lead now")
-    else:
-        click.echo(f"next in turn: {order['name'].iloc[nxt]}")
+    click.echo("nobody can take a lead now" if nxt is None else f"next in turn: {order['name'].iloc[nxt]}")
     line = turn_order.describe(turn_order.latest(con).get(decl.name))
     if line:
         click.echo(line)
-    return None
 
 
 COMMANDS = [pools_command, pool_group]
