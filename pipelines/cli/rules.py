@@ -14,6 +14,7 @@ from pipelines.routing.ruleset.load import load_rules
 from pipelines.routing.language.model import ACTIONS, SIDE_ACTIONS
 from pipelines.routing.language.tables import KEY_KINDS
 from pipelines.routing.ruleset.checks import validate as validate_rules
+from pipelines.matching.domain_list import named_file, read_domain_list
 from pipelines.routing.language.vocabulary import OPERATORS
 from pipelines.sourcefile import ConfigError
 from pipelines.warehouse.errors import WarehouseBusy
@@ -53,6 +54,12 @@ def validate(path: Path | None, offline: bool, strict: bool) -> None:
         problems = validate_rules(rules, mapping, crm_users=users)
     except ConfigError as exc:
         problems, note = exc.problems, None
+    try:  # the account domain list matching.yaml names (account_domains.csv), when there is one
+        listed = named_file(path / "matching.yaml")
+        if listed and (path / listed).exists():
+            read_domain_list(path / listed, str(Path(path.name) / listed))
+    except ConfigError as exc:
+        problems = [*problems, *exc.problems]
     errors = [p for p in problems if p.severity == "error" or strict]
     for p in problems:
         click.secho(str(p), fg="red" if p in errors else "yellow", err=True)

@@ -14,13 +14,16 @@ def account_master(
 ) -> dg.MaterializeResult:
     """Duplicate clusters with a survivor, and each account's place in the hierarchy, plus the stored match keys."""
     con = warehouse.connection(rules.mapping())
-    if not master_work(con):
+    matching = rules.matching()
+    # An ops domain list or CRM domain field is re-read every run (an edit applies with no account changed).
+    domains_configured = bool(matching.domains.crm_field or matching.listed_domains)
+    if not domains_configured and not master_work(con):
         return materialize(context, StageResult.nothing_to_do("master"), rows=count(con, "account_master"), con=con)
     # The engine loads only when accounts changed: a tick without new accounts never imports it.
     from pipelines.matching.master import build_master
     from pipelines.matching.parameters import stored_models
 
-    result = build_master(con, rules.matching(), run_info(context, clock))
+    result = build_master(con, matching, run_info(context, clock))
     # The model learned from the org's own accounts (and leads), as `leadroute match --explain-params` shows it.
     return materialize(context, result, rows=count(con, "account_master"), con=con,
                        model=dg.MetadataValue.md(stored_models(con)))

@@ -28,7 +28,8 @@ def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 
 def master_work(con: duckdb.DuckDBPyConnection) -> int:
-    """Accounts to key, keys to remove, and master rows missing or extra: 0 when the master is current."""
+    """Accounts to key, keys to remove, master rows missing or extra, and account domains to clear: 0 when
+    the master is current (with no domain list or field configured, which the master re-reads every run)."""
     if not _has(con, "account_match_key") or not _has(con, "account_master"):
         return int(con.execute("SELECT count(*) FROM account").fetchall()[0][0]) or 1
     row = con.execute(f"""
@@ -37,7 +38,9 @@ def master_work(con: duckdb.DuckDBPyConnection) -> int:
                (SELECT count(*) FROM ({REMOVED_KEYS})),
                (SELECT count(*) FROM account a WHERE {LIVE_ACCOUNT}) - (SELECT count(*) FROM account_master)
     """).fetchall()[0]
-    return int(row[0]) + int(row[1]) + abs(int(row[2]))
+    # Rows of account_domain left from a list or CRM field no longer configured: the master clears them.
+    listed = int(con.execute("SELECT count(*) FROM account_domain").fetchall()[0][0]) if _has(con, "account_domain") else 0
+    return int(row[0]) + int(row[1]) + abs(int(row[2])) + listed
 
 
 def leads_to_match(con: duckdb.DuckDBPyConnection) -> int:

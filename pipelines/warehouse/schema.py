@@ -226,6 +226,18 @@ TABLES: dict[str, Table] = {
             key=("account_id",),
         ),
         Table(
+            "account_domain",
+            "master",
+            "Every web domain of an account besides its Website: from the CRM field matching.yaml "
+            "`domains.crm_field` names and the ops list `domains.file`; rebuilt by each master run.",
+            _cols(
+                ("account_id", "VARCHAR"),
+                ("domain", "VARCHAR", "registered domain, e.g. example.de"),
+                ("source", "VARCHAR", "where it is listed: 'CRM field domains' or '<file> line N'"),
+            ),
+            key=("account_id", "domain"),
+        ),
+        Table(
             "account_match_key",
             "master",
             "Each account's match keys (normalised name, domain, phone, address...), computed when "
@@ -448,6 +460,22 @@ TABLES: dict[str, Table] = {
                 ("updated_at", "TIMESTAMP"),
             ),
             key=("pool",),
+        ),
+        Table(
+            "pool_turn_set",
+            "route",
+            "Each time ops set whose turn it is in a round-robin pool (`leadroute pool turn POOL --next REP`): "
+            "who, why and when; the pool's next run starts its rotation there.",
+            _cols(
+                ("pool", "VARCHAR"),
+                ("set_at", "TIMESTAMP"),
+                ("next_user_id", "VARCHAR", "the member whose turn it was made"),
+                ("next_name", "VARCHAR"),
+                ("set_by", "VARCHAR", "who set it"),
+                ("why", "VARCHAR"),
+                ("was_next_user_id", "VARCHAR", "whose turn it was before"),
+            ),
+            key=("pool", "set_at"),
         ),
         Table(
             "pool_member_state",
