@@ -631,6 +631,25 @@ TABLES: dict[str, Table] = {
             key=("backfill_id", "lead_id"),
         ),
         Table(
+            "rep_override",
+            "ops",
+            "Availability overrides ops set without a pull request (`leadroute rep pause|resume`): one row per "
+            "pause, never deleted (the audit trail); routing lays the pauses covering `now` over reps.csv.",
+            _cols(
+                ("override_id", "VARCHAR"),
+                ("user_id", "VARCHAR", "the paused rep (reps.csv user_id)"),
+                ("starts_at", "TIMESTAMP"),
+                ("until", "TIMESTAMP", "the pause expires by itself then; empty: until resumed"),
+                ("reason", "VARCHAR"),
+                ("created_by", "VARCHAR", "who paused (the OS user, or the Dagster run's config)"),
+                ("created_at", "TIMESTAMP"),
+                ("resumed_at", "TIMESTAMP", "a resume ended the pause early"),
+                ("resumed_by", "VARCHAR"),
+                ("resume_reason", "VARCHAR"),
+            ),
+            key=("override_id",),
+        ),
+        Table(
             "tick_log",
             "push",
             "One row per tick: what it did, for `leadroute report` and the closing summary.",

@@ -16,6 +16,7 @@ import pandas as pd
 from pipelines.routing.language.pools import fallback_chain
 from pipelines.routing.pools.member_table import PoolRules, snapshot
 from pipelines.routing.pools.book import PoolBook, load_states
+from pipelines.routing.roster import overrides
 
 
 @dataclass
@@ -41,6 +42,7 @@ def overview(con: duckdb.DuckDBPyConnection, rules: PoolRules, now: datetime, *,
              ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(one row per pool, one row per pool member) at ``now``."""
     book = load_states(con, read_only=read_only)
+    rules = overrides.honoured(con, rules)
     active, crm_names = _crm_users(con)
     names = dict(zip(rules.reps["user_id"], rules.reps["name"])) | crm_names
     moment = Moment(now=now, crm_active=active, pool_states=book)
