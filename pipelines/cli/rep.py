@@ -17,13 +17,13 @@ from pipelines.warehouse.schema import TABLES
 NOW = click.option("--now", "now_text", help="The time it happens at (ISO 8601, UTC); default: now.")
 
 
-def _now(text: str | None) -> datetime:
+def now_of(text: str | None) -> datetime:
     now = datetime.fromisoformat(text) if text else datetime.now(UTC)
     return now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
 
 
 @contextlib.contextmanager
-def _writing():
+def writing():
     """The warehouse for a write: the writer lock (a running tick says so at once), the override table."""
     s = settings()
     with writer.hold(s.warehouse, what="leadroute rep"), db.connect(s.warehouse) as con:
@@ -49,8 +49,8 @@ def pause(who: str, until: str | None, reason: str, by: str, now_text: str | Non
     """Pause WHO (user_id, email or name in reps.csv): no pool gives them a lead from the next tick."""
     rules = load_rules(settings().rules)
     try:
-        with _writing() as con:
-            row = ops.pause(con, rules.reps, who, now=_now(now_text), by=by, reason=reason, until=until)
+        with writing() as con:
+            row = ops.pause(con, rules.reps, who, now=now_of(now_text), by=by, reason=reason, until=until)
     except ops.OverrideError as exc:
         raise Failure(str(exc)) from None
     until_text = f"until {row['until']:%Y-%m-%d %H:%M} UTC" if row["until"] else "until `leadroute rep resume`"
@@ -67,8 +67,8 @@ def resume(who: str, reason: str, by: str, now_text: str | None) -> None:
     """End WHO's pause now: pools give them leads again from the next tick."""
     rules = load_rules(settings().rules)
     try:
-        with _writing() as con:
-            n = ops.resume(con, rules.reps, who, now=_now(now_text), by=by, reason=reason)
+        with writing() as con:
+            n = ops.resume(con, rules.reps, who, now=now_of(now_text), by=by, reason=reason)
     except ops.OverrideError as exc:
         raise Failure(str(exc)) from None
     click.echo(f"resumed {ops.find_rep(rules.reps, who)['name']} ({n} pause(s) ended)")
@@ -83,7 +83,7 @@ def status(history: bool, now_text: str | None) -> None:
     s = settings()
     rules = load_rules(s.rules)
     with db.connect(s.warehouse, read_only=True) as con:
-        rows = ops.status(con, rules.reps, _now(now_text), history=history)
+        rows = ops.status(con, rules.reps, now_of(now_text), history=history)
     if rows.empty:
         click.echo("nobody is paused" if not history else "no pause recorded")
         return
@@ -100,7 +100,7 @@ def overrides_command(as_csv: bool, now_text: str | None) -> None:
     s = settings()
     rules = load_rules(s.rules)
     with db.connect(s.warehouse, read_only=True) as con:
-        click.echo(ops.as_csv(s.rules, rules.reps, con, _now(now_text)), nl=False)
+        click.echo(ops.as_csv(s.rules, rules.reps, con, now_of(now_text)), nl=False)
 
 
 COMMANDS = [rep]

@@ -467,8 +467,27 @@ TABLES: dict[str, Table] = {
                 ("daily_cap", "INTEGER", "the tightest daily cap at the last run (pool or reps.csv); empty: none"),
                 ("weekly_cap", "INTEGER", "the tightest weekly cap at the last run; empty: none"),
                 ("updated_at", "TIMESTAMP"),
+                ("credit_owed", "INTEGER", "turns ops gave back (`leadroute pool credit`) not yet used: the "
+                                           "member goes that many turns early"),
+                ("credited_total", "BIGINT", "turns ops gave back, ever (the fairness counters' correction)"),
             ),
             key=("pool", "user_id"),
+        ),
+        Table(
+            "pool_credit",
+            "ops",
+            "Turns given back by ops (`leadroute pool credit`): a junk lead, a lead reassigned by hand. "
+            "One row per credit, never deleted (the audit trail).",
+            _cols(
+                ("credit_id", "VARCHAR"),
+                ("pool", "VARCHAR"),
+                ("user_id", "VARCHAR"),
+                ("leads", "INTEGER", "turns given back"),
+                ("reason", "VARCHAR"),
+                ("created_by", "VARCHAR"),
+                ("created_at", "TIMESTAMP"),
+            ),
+            key=("credit_id",),
         ),
         Table(
             "pool_sticky",

@@ -66,7 +66,7 @@ def overview(con: duckdb.DuckDBPyConnection, rules: PoolRules, now: datetime, *,
 
 
 MEMBER_COLUMNS = ["member", "status", "why", "local_time", "today", "this_week", "cap_left", "assigned_total",
-                  "skipped_unavailable", "skipped_cap", "weight", "open_leads", "next_turn"]
+                  "skipped_unavailable", "skipped_cap", "credited", "weight", "open_leads", "next_turn"]
 
 
 def member_table(members: pd.DataFrame) -> pd.DataFrame:
