@@ -84,3 +84,57 @@ def test_each_watch_fails_on_what_it_watches(pipeline, crm):
 def test_a_bad_threshold_names_its_variable(env, error):
     with pytest.raises(ValueError, match=error):
         watch.Thresholds.from_env(env)
+
+
+def ticks(*kinds: str) -> list[watch.Tick]:
+    """Newest first: S skipped, R a run launched; one tick a minute, the newest at t=100."""
+    return [watch.Tick(100 - 60 * i, k == "S", "run abc is still started" if k == "S" else "") for i, k in enumerate(kinds)]
+
+
+@pytest.mark.parametrize("history, alerted_since, fires, since", [
+    (ticks("S", "S", "R", "S", "S", "S"), None, False, None),  # two in a row: under the threshold of 3
+    (ticks("S", "S", "S", "R"), None, True, -20),  # three in a row: fires, the streak began at t=-20
+    (ticks("S", "S", "S", "S", "R"), -80, False, -80),  # the same streak, longer: already alerted
+    (ticks("S", "S", "S"), -200, True, -20),  # a new streak after an alerted one
+])
+def test_the_schedule_skipping_n_ticks_in_a_row_alerts_once_per_streak(history, alerted_since, fires, since):
+    finding, start = watch.skipped_streak(history, 3, alerted_since)
+    assert (not finding.passed, start) == (fires, since)
+    if fires:
+        assert finding.line == "the tick schedule skipped 3 times in a row; last reason: run abc is still started"
+
+
+def test_the_skipped_ticks_sensor_reads_the_schedules_ticks_and_alerts_once(webhook, monkeypatch):  # noqa: F811
+    """The schedule's state and ticks as the daemon writes them into the instance (Dagster's own classes)."""
+    import time
+
+    from dagster._core.definitions.run_request import InstigatorType
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin, RemoteInstigatorOrigin, RemoteRepositoryOrigin
+    from dagster._core.scheduler.instigation import (InstigatorState, InstigatorStatus, ScheduleInstigatorData,
+                                                     TickData, TickStatus)
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+
+    from pipelines.defs.watch import alert_on_skipped_ticks
+
+    url, received = webhook
+    monkeypatch.setenv("LEADROUTE_ALERT_URLS", url)
+    monkeypatch.setenv("LEADROUTE_ORG", "north")
+    location = InProcessCodeLocationOrigin(LoadableTargetOrigin(python_file=__file__), location_name="north")
+    origin = RemoteInstigatorOrigin(RemoteRepositoryOrigin(location, "__repository__"), "every_five_minutes")
+    state = InstigatorState(origin, InstigatorType.SCHEDULE, InstigatorStatus.DECLARED_IN_CODE,
+                            ScheduleInstigatorData("*/5 * * * *", time.time()))
+    with dg.instance_for_test() as instance:
+        instance.add_instigator_state(state)
+        for i, status in enumerate([TickStatus.SUCCESS] + [TickStatus.SKIPPED] * 3):
+            instance.create_tick(TickData(
+                instigator_origin_id=state.instigator_origin_id, instigator_name="every_five_minutes",
+                instigator_type=InstigatorType.SCHEDULE, status=status, timestamp=1000.0 + 300 * i,
+                selector_id=state.selector_id, run_ids=["r0"] if not i else [],
+                skip_reason=f"Run r{i} is still started" if i else None))
+        context = dg.build_sensor_context(instance=instance)
+        alert_on_skipped_ticks(context)
+        again = dg.build_sensor_context(instance=instance, cursor=context.cursor)
+        alert_on_skipped_ticks(again)
+    assert [m["title"] for m in received] == ["leadroute north: the tick schedule skipped 3 times in a row"]
+    assert received[0]["message"].startswith(
+        "the tick schedule skipped 3 times in a row; last reason: Run r3 is still started")

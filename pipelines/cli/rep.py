@@ -31,6 +31,15 @@ def writing():
         yield con
 
 
+@contextlib.contextmanager
+def reading():
+    """The warehouse read-only, and the rules."""
+    s = settings()
+    rules = load_rules(s.rules)
+    with db.connect(s.warehouse, read_only=True) as con:
+        yield con, rules
+
+
 @click.group("rep")
 def rep() -> None:
     """Pause and resume reps (sick, in a meeting block): stored in the warehouse with who, when, why and
@@ -80,9 +89,7 @@ def resume(who: str, reason: str, by: str, now_text: str | None) -> None:
 @friendly
 def status(history: bool, now_text: str | None) -> None:
     """Who is paused now, by whom, why and until when (``--all``: the whole audit trail)."""
-    s = settings()
-    rules = load_rules(s.rules)
-    with db.connect(s.warehouse, read_only=True) as con:
+    with reading() as (con, rules):
         rows = ops.status(con, rules.reps, now_of(now_text), history=history)
     if rows.empty:
         click.echo("nobody is paused" if not history else "no pause recorded")
@@ -97,10 +104,8 @@ def status(history: bool, now_text: str | None) -> None:
 @friendly
 def overrides_command(as_csv: bool, now_text: str | None) -> None:
     """What a permanent change would be: reps.csv with today's pauses as ooo_from/ooo_to (for a pull request)."""
-    s = settings()
-    rules = load_rules(s.rules)
-    with db.connect(s.warehouse, read_only=True) as con:
-        click.echo(ops.as_csv(s.rules, rules.reps, con, now_of(now_text)), nl=False)
+    with reading() as (con, rules):
+        click.echo(ops.as_csv(settings().rules, rules.reps, con, now_of(now_text)), nl=False)
 
 
 COMMANDS = [rep]

@@ -9,7 +9,8 @@ sends them, one message per tick, through the apprise channel of failed-run aler
 
 import dagster as dg
 
-from pipelines.alerts import Alert, alert_urls, send
+from pipelines.alerts import Alert
+from pipelines.defs.alerts import deliver
 from pipelines.defs.resources import RulesResource, WarehouseResource
 from pipelines.ops import watch
 from pipelines.settings import Settings
@@ -60,11 +61,33 @@ def alert_on_watch(context: dg.RunStatusSensorContext):
     failed = failed_watches(context.instance, run.run_id)
     if not failed:
         return dg.SkipReason(f"run {run.run_id[:8]}: every watch passed")
-    alert = watch_alert(Settings.from_env().org, run.run_id, failed)
-    context.log.warning(alert.title)
-    urls = alert_urls()
-    if not urls:
-        return dg.SkipReason(f"{alert.title} (LEADROUTE_ALERT_URLS is not set: logged only)")
-    if not send(alert, urls):
-        raise RuntimeError(f"Could not deliver the alert '{alert.title}' to every LEADROUTE_ALERT_URLS target.")
-    return None
+    return deliver(context, watch_alert(Settings.from_env().org, run.run_id, failed))
+
+
+TICKERS = ("every_five_minutes", "tick_every_n_seconds")  # pipelines/defs/schedules.py
+
+
+def recent_ticks(context: dg.SensorEvaluationContext, limit: int) -> list[watch.Tick]:
+    """The newest evaluations of this code location's tick schedule and tick sensor, newest first."""
+    location = context.code_location_origin.location_name if context.code_location_origin else None
+    ticks = []
+    for state in context.instance.all_instigator_state():
+        if state.name not in TICKERS or (location and state.repository_selector.location_name != location):
+            continue
+        for t in context.instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=limit):
+            ticks.append(watch.Tick(t.timestamp, t.status.value == "SKIPPED", t.skip_reason or ""))
+    return sorted(ticks, key=lambda t: -t.at)
+
+
+@dg.sensor(name="alert_on_skipped_ticks", minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING)
+def alert_on_skipped_ticks(context: dg.SensorEvaluationContext):
+    """The tick schedule skipping LEADROUTE_ALERT_SKIPPED_TICKS times in a row: one alert per streak."""
+    n = watch.Thresholds.from_env().skipped_ticks
+    alerted = float(context.cursor) if context.cursor else None
+    finding, since = watch.skipped_streak(recent_ticks(context, max(n, 50)), n, alerted)
+    if finding.passed:
+        return dg.SkipReason(finding.line)
+    context.update_cursor(str(since))
+    return deliver(context, Alert(title=f"leadroute {Settings.from_env().org}: {finding.line.split(';')[0]}",
+                                  body=finding.line + "\n\nA writer run may be stuck: see the runs in progress in the "
+                                  "Dagster UI; run monitoring fails a run whose process died."))

@@ -25,16 +25,19 @@ THRESHOLD_VARS = {
     "push_failures": "LEADROUTE_ALERT_PUSH_FAILURES",
     "queue_max": "LEADROUTE_ALERT_QUEUE_MAX",
     "leakage_pct": "LEADROUTE_ALERT_LEAKAGE_PCT",
+    "skipped_ticks": "LEADROUTE_ALERT_SKIPPED_TICKS",
 }
 
 
 class Thresholds(BaseModel):
     """When a watch fails: more failed pushes than ``push_failures``, a queue holding more open leads
-    than ``queue_max``, leakage above ``leakage_pct`` percent of open assignments."""
+    than ``queue_max``, leakage above ``leakage_pct`` percent of open assignments, the tick schedule
+    skipping ``skipped_ticks`` times in a row."""
 
     push_failures: int = Field(default=0, ge=0)
     queue_max: int = Field(default=200, ge=0)
     leakage_pct: float = Field(default=20.0, ge=0, le=100)
+    skipped_ticks: int = Field(default=3, ge=1)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Thresholds:
@@ -109,3 +112,28 @@ def rep_over_cap(con: duckdb.DuckDBPyConnection) -> Finding:
 
 def watch_all(con: duckdb.DuckDBPyConnection, run_id: str, t: Thresholds) -> list[Finding]:
     return [pushes_failing(con, run_id, t), queue_growing(con, t), leakage(con, run_id, t), rep_over_cap(con)]
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One evaluation of the tick schedule (or sensor): when, whether it skipped, and why."""
+
+    at: float  # epoch seconds
+    skipped: bool
+    reason: str = ""
+
+
+def skipped_streak(ticks: list[Tick], n: int, alerted_since: float | None) -> tuple[Finding, float | None]:
+    """Whether the newest ``n`` or more ticks all skipped (a stuck writer run, the warehouse busy): the
+    finding, and the streak's first tick, which the sensor keeps as its cursor so that one streak
+    alerts once however long it lasts. ``ticks`` newest first."""
+    streak = []
+    for tick in ticks:
+        if not tick.skipped:
+            break
+        streak.append(tick)
+    if len(streak) < n:
+        return Finding("schedule_skipping", True, "ERROR", f"{len(streak)} tick(s) skipped in a row (threshold {n})"), None
+    since = streak[-1].at
+    line = (f"the tick schedule skipped {len(streak)} times in a row; last reason: {streak[0].reason or 'none given'}")
+    return Finding("schedule_skipping", since == alerted_since, "ERROR", line, {"skipped": len(streak)}), since
