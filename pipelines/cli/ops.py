@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from datetime import datetime
 import uuid
 
 import click
@@ -27,12 +28,12 @@ def pool() -> None:
 @pool.command("credit")
 @click.argument("rep")
 @click.option("--pool", "pool_name", required=True, help="The pool to give the turns back in.")
-@click.option("--leads", default=1, show_default=True, help="How many turns.")
+@click.option("--leads", default=1, show_default=True, type=click.IntRange(min=1), help="How many turns.")
 @click.option("--reason", required=True, help="Why (a junk lead, a lead reassigned by hand).")
 @BY
 @NOW
 @friendly
-def credit(rep: str, pool_name: str, leads: int, reason: str, by: str, now_text: str | None) -> None:
+def credit(rep: str, pool_name: str, leads: int, reason: str, by: str, now_text: datetime | None) -> None:
     """Give REP turns back in a pool: they go that many turns early; shown in `leadroute pools` (credited)."""
     rules = load_rules(settings().rules)
     try:
@@ -52,7 +53,7 @@ def credit(rep: str, pool_name: str, leads: int, reason: str, by: str, now_text:
 @BY
 @NOW
 @friendly
-def assign(lead_id: str, to: str, reason: str, force: bool, credit_back: bool, by: str, now_text: str | None) -> None:
+def assign(lead_id: str, to: str, reason: str, force: bool, credit_back: bool, by: str, now_text: datetime | None) -> None:
     """Decide LEAD_ID by hand: recorded like any decision, pushed once by the next tick, explained."""
     s = settings()
     rules = load_rules(s.rules)

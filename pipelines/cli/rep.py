@@ -8,24 +8,24 @@ from datetime import UTC, datetime
 
 import click
 
-from pipelines.cli.common import Failure, friendly, settings, table
+from pipelines.cli.common import Failure, IsoTime, friendly, require_warehouse, settings, table
 from pipelines.ops import overrides as ops
 from pipelines.routing.ruleset.load import load_rules
 from pipelines.warehouse import db, writer
 from pipelines.warehouse.schema import TABLES
 
-NOW = click.option("--now", "now_text", help="The time it happens at (ISO 8601, UTC); default: now.")
+NOW = click.option("--now", "now_text", type=IsoTime(), help="The time it happens at (ISO 8601, UTC); default: now.")
 
 
-def now_of(text: str | None) -> datetime:
-    now = datetime.fromisoformat(text) if text else datetime.now(UTC)
-    return now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
+def now_of(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC).replace(tzinfo=None)
 
 
 @contextlib.contextmanager
 def writing():
     """The warehouse for a write: the writer lock (a running tick says so at once), the override table."""
     s = settings()
+    require_warehouse(s, "overrides are kept in the warehouse next to the decisions they change")
     with writer.hold(s.warehouse, what="leadroute rep"), db.connect(s.warehouse) as con:
         con.execute(TABLES[ops.OVERRIDE_TABLE].ddl())
         yield con
@@ -35,6 +35,7 @@ def writing():
 def reading():
     """The warehouse read-only, and the rules."""
     s = settings()
+    require_warehouse(s, "overrides are kept in the warehouse")
     rules = load_rules(s.rules)
     with db.connect(s.warehouse, read_only=True) as con:
         yield con, rules
@@ -54,7 +55,7 @@ def rep() -> None:
 @click.option("--by", default=getpass.getuser, show_default="your user name", help="Who pauses.")
 @NOW
 @friendly
-def pause(who: str, until: str | None, reason: str, by: str, now_text: str | None) -> None:
+def pause(who: str, until: str | None, reason: str, by: str, now_text: datetime | None) -> None:
     """Pause WHO (user_id, email or name in reps.csv): no pool gives them a lead from the next tick."""
     rules = load_rules(settings().rules)
     try:
@@ -72,7 +73,7 @@ def pause(who: str, until: str | None, reason: str, by: str, now_text: str | Non
 @click.option("--by", default=getpass.getuser, show_default="your user name", help="Who resumes.")
 @NOW
 @friendly
-def resume(who: str, reason: str, by: str, now_text: str | None) -> None:
+def resume(who: str, reason: str, by: str, now_text: datetime | None) -> None:
     """End WHO's pause now: pools give them leads again from the next tick."""
     rules = load_rules(settings().rules)
     try:
@@ -87,7 +88,7 @@ def resume(who: str, reason: str, by: str, now_text: str | None) -> None:
 @click.option("--all", "history", is_flag=True, help="Every pause ever set (expired and resumed too).")
 @NOW
 @friendly
-def status(history: bool, now_text: str | None) -> None:
+def status(history: bool, now_text: datetime | None) -> None:
     """Who is paused now, by whom, why and until when (``--all``: the whole audit trail)."""
     with reading() as (con, rules):
         rows = ops.status(con, rules.reps, now_of(now_text), history=history)
@@ -102,7 +103,7 @@ def status(history: bool, now_text: str | None) -> None:
               help="Print reps.csv with the pauses active now written as out-of-office dates.")
 @NOW
 @friendly
-def overrides_command(as_csv: bool, now_text: str | None) -> None:
+def overrides_command(as_csv: bool, now_text: datetime | None) -> None:
     """What a permanent change would be: reps.csv with today's pauses as ooo_from/ooo_to (for a pull request)."""
     with reading() as (con, rules):
         click.echo(ops.as_csv(settings().rules, rules.reps, con, now_of(now_text)), nl=False)
