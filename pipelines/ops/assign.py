@@ -12,7 +12,6 @@ With ``credit_back``, the previous owner gets the turn back in the pool that gav
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 import duckdb
 import pandas as pd

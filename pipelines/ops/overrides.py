@@ -120,6 +120,10 @@ def status(con: duckdb.DuckDBPyConnection, reps: pd.DataFrame, now: datetime, *,
     return out if history else out[out["state"] == "active"].reset_index(drop=True)
 
 
+def _local(t: datetime, zone) -> datetime:
+    return t.replace(tzinfo=UTC).astimezone(zone)
+
+
 def as_csv(rules_root: Path, reps: pd.DataFrame, con: duckdb.DuckDBPyConnection, now: datetime) -> str:
     """``reps.csv`` with the pauses active at ``now`` written as the permanent change they would be:
     ``ooo_from`` the rep's local today, ``ooo_to`` the local day the pause ends on (empty when open-ended).
@@ -142,13 +146,11 @@ def as_csv(rules_root: Path, reps: pd.DataFrame, con: duckdb.DuckDBPyConnection,
         window = active.get(row.get("user_id"))
         if window is not None:
             zone = zones.get(row["user_id"]) or UTC
-            local = lambda t: t.replace(tzinfo=UTC).astimezone(zone)  # noqa: E731
-            row["ooo_from"] = local(max(window.start, now)).date().isoformat()
+            row["ooo_from"] = _local(max(window.start, now), zone).date().isoformat()
             if window.end is None:
                 row["ooo_to"] = ""
-            else:
-                end = local(window.end)
-                last = end.date() - timedelta(days=1) if end.time() == time(0) else end.date()
-                row["ooo_to"] = last.isoformat()
+            else:  # a pause ending at local midnight ends with the day before
+                end = _local(window.end, zone)
+                row["ooo_to"] = (end.date() - timedelta(days=1) if end.time() == time(0) else end.date()).isoformat()
         writer.writerow({f: row.get(f, "") or "" for f in fields})
     return out.getvalue()
