@@ -14,6 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.ops import overrides as ops
+from pipelines.routing.engine.context import RouteContext
+from pipelines.routing.engine.hold import working_now
 from pipelines.routing.pools.membership import members
 from pipelines.routing.pools.report import overview
 from pipelines.routing.roster import overrides
@@ -193,3 +195,14 @@ def test_ops_without_a_shell_pause_and_resume_from_the_dagster_jobs_typed_config
         instance=pipeline.instance, raise_on_error=False,
         run_config={"ops": {"resume_rep": {"config": {"rep": ZOE}}}})
     assert not bad.success
+
+
+def test_a_hold_waiting_for_working_hours_does_not_count_a_paused_rep_as_working(rules, con):
+    # At 15:00 UTC Liam (New York) and Ella (Stockholm) are in their hours; Zoe (Los Angeles) starts at 16:00 UTC.
+    ctx = RouteContext(now=NOW, queue_ids={})
+    assert working_now("hot_inbound", rules, ctx) == (True, "")
+    for rep in (LIAM, ELLA):
+        ops.pause(con, rules.reps, rep, now=NOW, by="nina", reason="offsite", until="2026-11-20T17:00")
+    paused = overrides.honoured(con, rules)
+    assert working_now("hot_inbound", paused, ctx) == (False, "next in working hours: Zoe Kim at 2026-11-20 16:00 UTC")
+    assert rules.reps is not paused.reps and overrides.PAUSED not in rules.reps, "the loaded roster is untouched"
