@@ -60,6 +60,12 @@ def test_each_watch_fails_on_what_it_watches(pipeline, crm):
     t = watch.Thresholds.from_env({})
     with db.connect(pipeline.warehouse) as con:
         assert all(f.passed for f in watch.watch_all(con, outcome.run_id, t))
+        waiting = con.execute("SELECT q.developer_name, count(*) FROM lead l JOIN crm_queue q ON l.owner_id = q.queue_id "
+                              "GROUP BY ALL ORDER BY 2 DESC LIMIT 1").fetchall()[0]
+        queue, n = waiting[0], int(waiting[1])
+        assert watch.queue_growing(con, t, {queue: n}).passed, "at its own threshold (queues.yaml alert_over)"
+        tight = watch.queue_growing(con, t, {queue: n - 1})
+        assert not tight.passed and tight.line == f"{queue} holds {n} open leads (threshold {n - 1})"
         con.execute("UPDATE pool_member_state SET assigned_today = daily_cap + 1 WHERE user_id = ? AND pool = 'inbound_sdr'",
                     [LIAM])
         over = watch.rep_over_cap(con)

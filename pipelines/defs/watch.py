@@ -28,7 +28,8 @@ WATCHES = {
     specs=[dg.AssetCheckSpec(name, asset="kpis", description=text, blocking=False) for name, text in WATCHES.items()])
 def tick_watches(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, rules: RulesResource):
     con = warehouse.connection(rules.mapping())
-    for f in watch.watch_all(con, context.run.run_id, watch.Thresholds.from_env()):
+    limits = {name: q.alert_over for name, q in rules.rules().queues.items()}
+    for f in watch.watch_all(con, context.run.run_id, watch.Thresholds.from_env(), limits):
         if not f.passed:
             context.log.warning(f"{f.name}: {f.line}")
         yield dg.AssetCheckResult(asset_key="kpis", check_name=f.name, passed=f.passed, severity=SEVERITY[f.severity],

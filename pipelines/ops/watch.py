@@ -71,15 +71,16 @@ def pushes_failing(con: duckdb.DuckDBPyConnection, run_id: str, t: Thresholds) -
                    f"(threshold {t.push_failures}); see `leadroute report`", {"failed": int(failed), "stuck": int(waiting)})
 
 
-def queue_growing(con: duckdb.DuckDBPyConnection, t: Thresholds) -> Finding:
-    """Open leads waiting in each CRM queue, against ``queue_max``."""
+def queue_growing(con: duckdb.DuckDBPyConnection, t: Thresholds, limits: dict[str, int | None] | None = None) -> Finding:
+    """Open leads waiting in each CRM queue, against the queue's ``alert_over`` (queues.yaml) or ``queue_max``."""
     counts = con.execute(
         f"""SELECT q.developer_name AS queue, count(l.lead_id) AS leads
             FROM crm_queue q LEFT JOIN lead l ON l.owner_id = q.queue_id AND {open_lead("l")}
             GROUP BY ALL ORDER BY leads DESC, queue""").df()
-    over = counts[counts["leads"] > t.queue_max]
-    line = ("; ".join(f"{r.queue} holds {r.leads} open leads" for r in over.itertuples()) + f" (threshold {t.queue_max})"
-            if len(over) else f"every queue holds at most {t.queue_max} open leads")
+    limit = counts["queue"].map(lambda q: (limits or {}).get(q)).fillna(t.queue_max).astype(int)
+    over = counts.assign(limit=limit)[counts["leads"] > limit]
+    line = ("; ".join(f"{r.queue} holds {r.leads} open leads (threshold {r.limit})" for r in over.itertuples())
+            if len(over) else "every queue is under its threshold")
     return Finding("queue_growing", over.empty, "WARN", line, dict(zip(counts["queue"], counts["leads"].astype(int))))
 
 
@@ -110,8 +111,9 @@ def rep_over_cap(con: duckdb.DuckDBPyConnection) -> Finding:
     return Finding("rep_over_cap", over.empty, "ERROR", line, {"reps_over_cap": len(over)})
 
 
-def watch_all(con: duckdb.DuckDBPyConnection, run_id: str, t: Thresholds) -> list[Finding]:
-    return [pushes_failing(con, run_id, t), queue_growing(con, t), leakage(con, run_id, t), rep_over_cap(con)]
+def watch_all(con: duckdb.DuckDBPyConnection, run_id: str, t: Thresholds,
+              limits: dict[str, int | None] | None = None) -> list[Finding]:
+    return [pushes_failing(con, run_id, t), queue_growing(con, t, limits), leakage(con, run_id, t), rep_over_cap(con)]
 
 
 @dataclass(frozen=True)
