@@ -77,7 +77,9 @@ def queue_growing(con: duckdb.DuckDBPyConnection, t: Thresholds, limits: dict[st
         f"""SELECT q.developer_name AS queue, count(l.lead_id) AS leads
             FROM crm_queue q LEFT JOIN lead l ON l.owner_id = q.queue_id AND {open_lead("l")}
             GROUP BY ALL ORDER BY leads DESC, queue""").df()
-    limit = counts["queue"].map(lambda q: (limits or {}).get(q)).fillna(t.queue_max).astype(int)
+    own = limits or {}
+    limit = pd.Series([t.queue_max if own.get(q) is None else int(own[q]) for q in counts["queue"]],
+                      index=counts.index, dtype="int64")
     over = counts.assign(limit=limit)[counts["leads"] > limit]
     line = ("; ".join(f"{r.queue} holds {r.leads} open leads (threshold {r.limit})" for r in over.itertuples())
             if len(over) else "every queue is under its threshold")
