@@ -10,6 +10,7 @@ import click
 
 from pipelines.crm.fields import load_field_mapping
 from pipelines.cli.common import Failure, friendly, settings
+from pipelines.cli.pools import turn_command
 from pipelines.cli.rep import NOW, now_of, writing
 from pipelines.ops.assign import assign as assign_lead
 from pipelines.ops.credit import credit as credit_turns
@@ -22,7 +23,10 @@ BY = click.option("--by", default=getpass.getuser, show_default="your user name"
 
 @click.group("pool")
 def pool() -> None:
-    """Change a pool's memory by hand, with an audit trail (the rules stay in pools.yaml)."""
+    """Change a pool's memory by hand, with an audit trail (the rules stay in pools.yaml): whose turn, turns given back."""
+
+
+pool.add_command(turn_command)
 
 
 @pool.command("credit")
