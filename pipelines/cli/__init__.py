@@ -16,8 +16,9 @@ import click
 # command name -> the module under pipelines.cli that defines it (in its COMMANDS list)
 COMMANDS = {
     "demo": "demo", "tick": "tick", "validate": "rules", "rules": "rules", "explain": "explain",
-    "report": "report", "pools": "pools", "pool": "pools", "dedupe": "matching", "match": "matching", "eval": "matching",
+    "report": "report", "pools": "pools", "dedupe": "matching", "match": "matching", "eval": "matching",
     "diff": "diff", "backfill": "backfill", "crm": "crm", "warehouse": "warehouse", "prod": "prod",
+    "rep": "rep", "pool": "ops", "assign": "ops",
     "preview": "preview",
 }
 

@@ -50,12 +50,7 @@ def pools_command(now_text: str | None, only: tuple[str, ...]) -> None:
         click.echo("  " + table(member_table(members[members["pool"] == row.pool])).replace("\n", "\n  "))
 
 
-@click.group("pool")
-def pool_group() -> None:
-    """One pool: whose turn it is."""
-
-
-@pool_group.command("turn")
+@click.command("turn")
 @click.argument("pool")
 @click.option("--next", "next_rep", help="Make this member next (user id or name); without it, only show.")
 @click.option("--why", help="Why (required with --next): recorded with the change.")
@@ -126,4 +121,4 @@ def _show(con, decl, rules, now: datetime) -> None:
         click.echo(line)
 
 
-COMMANDS = [pools_command, pool_group]
+COMMANDS = [pools_command]

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, Discriminator, Tag, ValidationInfo, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, ValidationInfo, model_validator
 
 from pipelines.routing.language import words
 from pipelines.routing.language.node import Node, Written, at, repeated
@@ -682,6 +682,7 @@ class QueueDecl(Node):
     label: str
     intake: bool = False
     purpose: str = ""
+    alert_over: int | None = Field(default=None, ge=0)  # open leads past which engineers are alerted (ops/watch)
 
     @model_validator(mode="before")
     @classmethod
@@ -690,4 +691,5 @@ class QueueDecl(Node):
             return data
         node = data.node or {}
         return {"where": data.where, "name": data.label, "label": str(node.get("label", data.label)),
-                "intake": bool(node.get("intake", False)), "purpose": str(node.get("purpose", ""))}
+                "intake": bool(node.get("intake", False)), "purpose": str(node.get("purpose", "")),
+                "alert_over": node.get("alert_over")}

@@ -149,6 +149,10 @@ class MemberTable:
             place = floor + np.where(done_this_round, self.step, 0.0)
             self.start = np.where(np.isnan(kept) | (kept < floor), place, kept)
             self.start[~np.isfinite(self.start)] = np.inf
+        # Turns ops gave back (`leadroute pool credit`): the member goes that many turns early.
+        self.credit = np.array([ms.credit_owed for ms in self.mstates], dtype=np.int64)
+        self.start = np.where(self.credit > 0, self.start - self.credit * np.where(np.isfinite(self.step), self.step, 0),
+                              self.start)
 
     def took(self, idx: np.ndarray, turns: bool) -> None:
         """Members ``idx`` (one entry per lead) took leads: fewer left under their caps, later turns."""
@@ -201,6 +205,7 @@ def snapshot(pool: PoolDecl, rules: PoolRules, ctx: PoolContext) -> pd.DataFrame
         "assigned_total": [ms.assigned_total for ms in table.mstates],
         "skipped_unavailable": [ms.skipped_unavailable_total for ms in table.mstates],
         "skipped_cap": [ms.skipped_cap_total for ms in table.mstates],
+        "credited": [ms.credited_total for ms in table.mstates],
         "weight": np.round(table.weight, 3),
         "open_leads": pd.array(table.workload.astype(int) if table.workload is not None else [None] * table.m, dtype="Int64"),
         "next_turn": [np.nan if not np.isfinite(t) or pool.method == "load_balanced" else round(float(t), 3)

@@ -17,6 +17,7 @@ from pipelines.routing.language.pools import fallback_chain
 from pipelines.routing.pools.member_table import PoolRules, snapshot
 from pipelines.routing.pools import turn_order
 from pipelines.routing.pools.book import PoolBook, load_states
+from pipelines.routing.roster import overrides
 
 
 @dataclass
@@ -42,6 +43,7 @@ def overview(con: duckdb.DuckDBPyConnection, rules: PoolRules, now: datetime, *,
              ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(one row per pool, one row per pool member) at ``now``."""
     book = load_states(con, read_only=read_only)
+    rules = overrides.honoured(con, rules)
     active, crm_names = crm_users(con)
     names = dict(zip(rules.reps["user_id"], rules.reps["name"])) | crm_names
     moment = Moment(now=now, crm_active=active, pool_states=book)
@@ -67,7 +69,7 @@ def overview(con: duckdb.DuckDBPyConnection, rules: PoolRules, now: datetime, *,
 
 
 MEMBER_COLUMNS = ["member", "status", "why", "local_time", "today", "this_week", "cap_left", "assigned_total",
-                  "skipped_unavailable", "skipped_cap", "weight", "open_leads", "next_turn"]
+                  "skipped_unavailable", "skipped_cap", "credited", "weight", "open_leads", "next_turn"]
 
 
 def member_table(members: pd.DataFrame) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from pipelines.routing.frame import update
 from pipelines.routing.frame.build import build_frame, load_related
 from pipelines.routing.frame.company_leads import company_leads
 from pipelines.routing.pools.book import load_states, save_states
+from pipelines.routing.roster import overrides
 from pipelines.routing.ruleset.model import RuleSet
 from pipelines.stage import RunInfo, StageResult
 from pipelines.warehouse.db import transaction
@@ -106,6 +107,7 @@ def route_leads(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMa
 
 def _route_leads(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping, run: RunInfo) -> StageResult:
     result = StageResult("route")
+    rules = overrides.honoured(con, rules)  # reps paused by ops (`leadroute rep pause`) take no leads
     repaired = decision_log.repair_missing_ledger(con, run)
     if len(repaired):
         result.counts["ledger_rows_repaired"] = len(repaired)
