@@ -1,10 +1,9 @@
 import dagster as dg
 
-from pipelines.defs.metadata import ROW_COUNT, SKIPPED, STAGE_ROWS, carried, run_info, stable, table_value, timed
+from pipelines.defs.metadata import ROW_COUNT, run_info, stable, table_value, timed
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
-from pipelines.kpis.compute import compute_kpis, long_format, tick_changes
+from pipelines.kpis.compute import compute_kpis, long_format
 from pipelines.kpis.breakdowns import frames
-from pipelines.stage import NO_NEW_ROWS
 from pipelines.warehouse.db import upsert
 
 
@@ -20,12 +19,6 @@ def kpis(
     mapping = rules.mapping()
     con = warehouse.connection(mapping)
     run = run_info(context, clock)
-    changes = tick_changes(con, run.run_id, run.now)
-    if not changes:
-        # Nothing a KPI reads changed: the last tick's figures still hold, and are shown again as they were.
-        context.log.info(f"kpis: skipped, {NO_NEW_ROWS} (the last tick's KPIs still hold)")
-        return dg.MaterializeResult(metadata=carried(context, {STAGE_ROWS: dg.MetadataValue.int(0),
-                                                               SKIPPED: dg.MetadataValue.text(NO_NEW_ROWS)}))
     k = compute_kpis(con, mapping, rules.rules())
     rows = long_format(k, run.run_id, run.now)
     upsert(con, "kpi", rows, ["run_id", "measure", "dimension"])
@@ -34,5 +27,4 @@ def kpis(
           for name, v in {**k.totals, **k.day2.totals}.items()}
     md |= {name: table_value(frame) for name, frame in frames(k).items()}
     md[ROW_COUNT] = dg.MetadataValue.int(len(rows))
-    md[STAGE_ROWS] = dg.MetadataValue.int(changes)
     return dg.MaterializeResult(metadata=stable(context, md))

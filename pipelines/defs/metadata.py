@@ -109,17 +109,6 @@ def stable(context: dg.AssetExecutionContext, md: dict) -> dict:
     return out
 
 
-def carried(context: dg.AssetExecutionContext, md: dict) -> dict:
-    """``md`` with the previous materialization's values for every key it lacks: a stage that skipped
-    a quiet tick, whose figures of the last tick still hold (unlike :func:`stable`, which zeroes them)."""
-    if context.has_partition_key or context.instance is None:
-        return md
-    event = context.instance.get_latest_materialization_event(context.asset_key)
-    if event is None or event.asset_materialization is None:
-        return md
-    return {**event.asset_materialization.metadata, **md}
-
-
 def materialize(context: dg.AssetExecutionContext, result: StageResult, *, rows: int,
                 con: duckdb.DuckDBPyConnection | None = None, **extra) -> dg.MaterializeResult:
     """The stage's result as the asset's materialization: counts, preview, details, and ``rows`` as its row count."""

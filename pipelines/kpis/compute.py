@@ -42,20 +42,6 @@ class Kpis:
     day2: day2_kpis.Day2Kpis = field(default_factory=day2_kpis.Day2Kpis)
 
 
-def tick_changes(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime) -> int:
-    """What this run changed that a KPI reads: new CRM versions extracted, decisions made, ledger rows
-    written or answered, moves the reroute policy refused, records quarantined or released. 0: the KPIs of the last
-    tick that changed something still hold, and a quiet tick does not compute them again."""
-    row = con.execute(
-        """SELECT (SELECT coalesce(sum(new_versions), 0) FROM extract_log WHERE run_id = $r)
-                + (SELECT count(*) FROM routing_decision WHERE run_id = $r)
-                + (SELECT count(*) FROM ledger WHERE last_run_id = $r OR run_id = $r)
-                + (SELECT count(*) FROM reroute_blocked WHERE run_id = $r)
-                + (SELECT count(*) FROM quarantine WHERE first_seen_at = $now OR resolved_at = $now)""",
-        {"r": run_id, "now": now}).fetchall()[0]
-    return int(row[0])
-
-
 def compute_kpis(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, rules=None) -> Kpis:
     """Every KPI; ``rules`` (the loaded RuleSet, when valid) adds day-2 times in working hours."""
     k = Kpis()
