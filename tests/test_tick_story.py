@@ -159,3 +159,19 @@ def test_preview_routes_a_hypothetical_lead_and_writes_nothing(world, monkeypatc
     assert pipeline.warehouse.read_bytes() == before, "the warehouse is untouched"
     unknown = CliRunner().invoke(cli, ["preview", "--shoe-size", "44"])
     assert unknown.exit_code == 2 and "unknown lead field '--shoe-size'; fields: " in unknown.stderr
+
+
+def test_each_stage_says_what_the_tick_cost_it(world):
+    """Every asset carries its wall and CPU seconds and whether it ran, every tick; the master, with no
+    account new or changed on the quiet tick, skips it with "no new rows" (the engine is not loaded)."""
+    _, _, first, second = world
+    for tick in (first, second):
+        for asset in ASSETS:
+            md = tick.metadata[asset]
+            assert {"stage/seconds", "stage/cpu_seconds", "stage/skipped"} <= set(md), asset
+            assert md["stage/skipped"] in ("ran", "no new rows"), asset
+    assert first.metadata["account_master"]["stage/skipped"] == "ran"
+    assert first.metadata["account_master"]["stage/rows"] == 1, "Acme keyed: the one account"
+    assert second.metadata["account_master"]["stage/skipped"] == "no new rows"
+    assert second.metadata["account_master"]["stage/rows"] == 0
+    assert first.metadata["lead_match"]["stage/skipped"] == "ran"

@@ -2,7 +2,7 @@ import dagster as dg
 
 from pipelines.defs.metadata import materialize, run_info, timed
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
-from pipelines.matching.pending import master_work
+from pipelines.matching.pending import domains_configured, master_work
 from pipelines.stage import StageResult
 from pipelines.warehouse.db import count
 
@@ -16,8 +16,7 @@ def account_master(
     con = warehouse.connection(rules.mapping())
     matching = rules.matching()
     # An ops domain list or CRM domain field is re-read every run (an edit applies with no account changed).
-    domains_configured = bool(matching.domains.crm_field or matching.listed_domains)
-    if not domains_configured and not master_work(con):
+    if not domains_configured(con, matching) and not master_work(con):
         return materialize(context, StageResult.nothing_to_do("master"), rows=count(con, "account_master"), con=con)
     # The engine loads only when accounts changed: a tick without new accounts never imports it.
     from pipelines.matching.master import build_master

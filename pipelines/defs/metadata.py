@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import time
 from collections.abc import Callable
 
@@ -129,12 +130,10 @@ def run_info(context: dg.AssetExecutionContext, clock: ClockResource) -> RunInfo
 
 def timed(fn: Callable) -> Callable:
     """An asset or check body whose wall and CPU seconds go into its result's metadata
-    (:data:`STAGE_SECONDS`, :data:`STAGE_CPU_SECONDS`): what each stage costs, tick after tick."""
+    (:data:`STAGE_SECONDS`, :data:`STAGE_CPU_SECONDS`): what each stage costs, tick after tick.
+    A body that yields its results (``routing_rules``) gets them on each result it yields."""
 
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        wall, cpu = time.perf_counter(), time.process_time()
-        out = fn(*args, **kwargs)
+    def stamp(out, wall: float, cpu: float):
         spent = {STAGE_SECONDS: dg.MetadataValue.float(round(time.perf_counter() - wall, 3)),
                  STAGE_CPU_SECONDS: dg.MetadataValue.float(round(time.process_time() - cpu, 3))}
         ran = {SKIPPED: dg.MetadataValue.text(RAN)}  # unless the body said why it skipped
@@ -142,7 +141,24 @@ def timed(fn: Callable) -> Callable:
             return dg.AssetCheckResult(passed=out.passed, asset_key=out.asset_key, check_name=out.check_name,
                                        severity=out.severity, description=out.description,
                                        metadata={**ran, **(out.metadata or {}), **spent})
-        return dg.MaterializeResult(asset_key=out.asset_key, metadata={**ran, **(out.metadata or {}), **spent},
-                                    check_results=out.check_results, data_version=out.data_version, tags=out.tags)
+        if isinstance(out, dg.MaterializeResult):
+            return dg.MaterializeResult(asset_key=out.asset_key, metadata={**ran, **(out.metadata or {}), **spent},
+                                        check_results=out.check_results, data_version=out.data_version,
+                                        tags=out.tags)
+        return out
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def generator(*args, **kwargs):
+            wall, cpu = time.perf_counter(), time.process_time()
+            for out in fn(*args, **kwargs):
+                yield stamp(out, wall, cpu)
+
+        return generator
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        return stamp(fn(*args, **kwargs), wall, cpu)
 
     return wrapper

@@ -1,7 +1,7 @@
 import dagster as dg
 import pandas as pd
 
-from pipelines.defs.metadata import ROW_COUNT, stable, table_value
+from pipelines.defs.metadata import ROW_COUNT, stable, table_value, timed
 from pipelines.defs.resources import ClockResource, RulesResource
 from pipelines.routing.language.diagram import mermaid, step_rows
 from pipelines.routing.ruleset.checks import validate
@@ -14,6 +14,7 @@ from pipelines.sourcefile import ConfigError, problems_markdown
     check_specs=[dg.AssetCheckSpec("rules_valid", asset="routing_rules", blocking=True,
                                    description="Routing stops when the rules fail validation; leads stay pending.")],
 )
+@timed
 def routing_rules(context: dg.AssetExecutionContext, rules: RulesResource, clock: ClockResource):
     """The ops-owned rules in routing_rules/, loaded once per run and validated.
 

@@ -50,3 +50,12 @@ def leads_to_match(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute(
         "SELECT count(*) FROM lead_enriched e JOIN lead l USING (lead_id) LEFT JOIN lead_match m USING (lead_id) "
         f"WHERE {LEADS_TO_MATCH}").fetchall()[0][0])
+
+
+def domains_configured(con: duckdb.DuckDBPyConnection, settings) -> bool:
+    """Whether the master has account domains to re-read every run (an ops list, or the configured CRM
+    domain field present on the account table): then even a tick with no account changed runs it."""
+    field = settings.domains.crm_field
+    return bool(settings.listed_domains) or bool(field and con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() AND table_name = 'account' "
+        "AND column_name = ?", [field]).fetchall()[0][0])
