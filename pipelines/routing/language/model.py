@@ -611,6 +611,10 @@ class QueueDecl(Node):
     def _read(cls, data: Any, info: ValidationInfo) -> Any:
         if not isinstance(data, Written):
             return data
-        node = data.node or {}
+        node = data.node if data.node is not None else {}
+        if not isinstance(node, dict):
+            raise problem(f"queue {data.label!r} must be a mapping: {{label: .., intake: true|false, purpose: ..}}",
+                          data.where)
+        # intake is read by the model as a boolean (true/false, yes/no): never Python's truth of a string
         return {"where": data.where, "name": data.label, "label": str(node.get("label", data.label)),
-                "intake": bool(node.get("intake", False)), "purpose": str(node.get("purpose", ""))}
+                "intake": node.get("intake", False), "purpose": str(node.get("purpose", ""))}
