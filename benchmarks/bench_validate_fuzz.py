@@ -9,7 +9,8 @@ the imports), with a memory cap and a time limit. Counted, as issue 16 counted t
 - hang: the check took longer than ``--timeout`` seconds (10);
 - accepted invalid: a mutation that must be rejected (``invalid``) was valid, or ``NO`` in a list of
   codes was read as the boolean false;
-- error without file:line: a problem printed without the file and line to fix;
+- error without file:line: a problem printed without the file and line to fix (a missing file, which
+  has no line, names its file alone);
 - leak: the output showed another file's content (``/etc/passwd``).
 
 Exit status 1 when any of these is above zero. Not a timed test: the slowest copies are printed.
@@ -94,7 +95,9 @@ def classify(mutation, exit_code: int, output: str, crash: str | None, yaml11: b
         out.append("accepted invalid")
     for line in output.splitlines():
         m = PROBLEM.match(line.strip())
-        if m and m.group("severity") == "error" and not WITH_LINE.match(m.group("where")):
+        # A missing file has no line to show: the one error that may name its file alone.
+        if m and m.group("severity") == "error" and not WITH_LINE.match(m.group("where")) \
+                and not line.strip()[m.end():].startswith("file not found"):
             out.append("error without file:line")
             break
     if any(text in output for text in mutation.forbidden):

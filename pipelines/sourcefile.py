@@ -89,7 +89,7 @@ class LineList(list):
 # anchors that expand to billions of values, nesting thousands deep) is an error in well under a
 # second instead of a hang, an exhausted memory or a crash of the C parser.
 MAX_SETTINGS_BYTES = 2 * 1024 * 1024  # a YAML settings file
-MAX_TABLE_BYTES = 16 * 1024 * 1024  # a CSV or GeoJSON table (zip-code tables run to a few MiB)
+MAX_TABLE_BYTES = 8 * 1024 * 1024  # a CSV or GeoJSON table (every US zip code is about 1 MiB)
 MAX_DEPTH = 40  # nested mappings and lists (the shipped rules use 8)
 MAX_NODES = 100_000  # values in one YAML file, every use of an alias counted again
 MAX_VALUE_CHARS = 10_000  # one YAML scalar (a description is a few hundred)
@@ -418,7 +418,7 @@ def read_csv(path: str | Path, display: str | None = None) -> list[tuple[int, di
             continue
         rows.append((line, {h: c.strip() for h, c in zip(header, record)}))
     if header is None:
-        problems.append(ConfigProblem(SourceRef(name), "empty file: expected a header row"))
+        problems.append(ConfigProblem(SourceRef(name, 1), "empty file: expected a header row"))
     if problems:
         raise ConfigError(problems)
     return rows

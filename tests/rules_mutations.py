@@ -244,7 +244,7 @@ def huge_file(root: Path, rnd: random.Random) -> Mutation:
     size = rnd.choice([12, 40]) * 1024 * 1024
     with open(root / name, "a", encoding="utf-8") as fh:
         if name.endswith(".csv"):
-            fh.write(("XX,005000000000010AAA\n" if "us_states" in name else "\n") * (size // 22))
+            fh.write("XX,005000000000010AAA\n" * (size // 22) if "us_states" in name else "\n" * size)
         else:
             fh.write(("# padding\n") * (size // 10))
     return Mutation("huge_file", f"{name} grew to {size // (1024 * 1024)} MiB", invalid=True)
