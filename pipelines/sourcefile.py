@@ -126,7 +126,7 @@ def read_text(path: str | Path, display: str | None = None, *, limit: int = MAX_
     if not stat.S_ISREG(info.st_mode):
         raise fail("is not a regular file (a device, pipe or socket); rules files are plain text files")
     if info.st_size > limit:
-        raise fail(f"the file is {_mib(info.st_size)}, above the {_mib(limit)} limit for a rules file")
+        raise fail(f"the file has {info.st_size:,} bytes, above the {_mib(limit)} limit for a rules file")
     try:
         with open(path, "rb") as fh:
             data = fh.read(limit + 1)
