@@ -425,5 +425,10 @@ def read_csv(path: str | Path, display: str | None = None) -> list[tuple[int, di
 
 
 def csv_header(path: str | Path) -> list[str]:
-    text = read_text(path, limit=MAX_TABLE_BYTES, bom=True)
-    return [h.strip() for h in next(csv.reader(io.StringIO(text, newline="")), [])]
+    """The header of a CSV (of any size: only its first line is read), as UTF-8."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return [h.strip() for h in next(csv.reader(fh), [])]
+    except UnicodeDecodeError as exc:
+        raise ConfigError([ConfigProblem(SourceRef(str(path), 1), f"not UTF-8: byte 0x{exc.object[exc.start]:02x} "
+                                                                  f"at line 1; save the file as UTF-8")]) from None
