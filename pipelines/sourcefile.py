@@ -343,7 +343,8 @@ def problems_from_validation(exc: ValidationError, data: Any, file: str) -> list
             continue
         path = _display_path(loc)
         msg = _friendly(err)
-        problems.append(ConfigProblem(SourceRef(file, locate(data, loc)), f"{path}: {msg}" if path else msg))
+        line = locate(data, loc) or 1  # a key missing from an empty file: its first line
+        problems.append(ConfigProblem(SourceRef(file, line), f"{path}: {msg}" if path else msg))
     return problems
 
 
