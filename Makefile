@@ -23,19 +23,25 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
 	cp deploy/dagster.yaml $@
 
+# The demo is the same every time: a fixed seed and a fixed clock, so the lead ids it prints (and the
+# README quotes) are the ones `leadroute explain` finds.
+DEMO_AT := 2026-11-20T14:00
+TICK_AT := 2026-11-20T15:00
+
 demo: install $(DAGSTER_HOME)/dagster.yaml  ## build the demo CRM and run one tick
-	$(BIN)/leadroute demo init
-	$(BIN)/leadroute tick
+	$(BIN)/leadroute demo init --seed 42 --now $(DEMO_AT)
+	$(BIN)/leadroute tick --now $(TICK_AT)
 	$(BIN)/leadroute report --ticks 3
 	@echo
-	@echo "Try: $(BIN)/leadroute explain <lead id>   (ids are in the report above)"
+	$(BIN)/leadroute explain
+	@echo
 	@echo "UI:  make dev, then open http://127.0.0.1:3000 (the five-minute schedule is on)"
 
 tick: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/leadroute tick
 
 dev: install $(DAGSTER_HOME)/dagster.yaml  ## the Dagster UI on 127.0.0.1:3000 with the schedule on
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/dg dev -h 127.0.0.1 -p 3000
 
 prod-up: install  ## the production topology here: PostgreSQL, code servers, daemon, webserver on 127.0.0.1:3000
 	$(BIN)/leadroute prod up

@@ -15,6 +15,14 @@ class RunInfo:
 
     run_id: str
     now: datetime
+    # The runs this one re-executes (a retry from the failed step reuses its parent's extract, so the
+    # watermarks that extract left pending carry the parent's id). Empty for a first run.
+    ancestors: tuple[str, ...] = ()
+
+    @property
+    def lineage(self) -> tuple[str, ...]:
+        """This run and the runs it re-executes: whose pending watermarks its push may commit."""
+        return (self.run_id, *self.ancestors)
 
 
 @dataclass

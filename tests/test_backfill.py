@@ -55,11 +55,38 @@ def test_a_dry_run_backfill_changes_nothing_in_the_crm_and_writes_the_diff(pipel
         for lead in sorted(world["texas_recent"])]
 
 
+def test_a_dry_run_marks_no_day_materialized_and_each_day_shows_its_own_counts(pipeline, crm, rules_dir, world):
+    """The dry run is its own job; it observes the days. A real run materializes each day with that day's counts."""
+    move_texas(rules_dir)
+    key = dg.AssetKey("rerouted_leads")
+    pipeline.backfill(DAY - timedelta(days=3), DAY, dry_run=True)
+    assert pipeline.instance.get_materialized_partitions(key) == set(), "a dry run materializes nothing"
+    observed = {}
+    for record in pipeline.instance.fetch_observations(key, limit=50).records:
+        obs = record.asset_observation
+        observed[obs.partition] = {k: v.value for k, v in obs.metadata.items()}
+    days = [str(DAY - timedelta(days=i)) for i in range(4)]
+    assert sorted(observed) == sorted(days)
+    # One Texas lead was created on each of the last three days (and the pool leads today): each day its own.
+    assert [observed[d]["would_move"] for d in days] == [1, 1, 1, 0]
+    assert observed[days[0]]["leads"] == 1 + 3 and observed[days[1]]["leads"] == 1 and observed[days[3]]["leads"] == 0
+    assert all(o["moved"] == 0 and o["dry_run"] is True for o in observed.values())
+
+    pipeline.backfill(DAY - timedelta(days=3), DAY, dry_run=False)
+    assert pipeline.instance.get_materialized_partitions(key) == set(days)
+    per_day = {}
+    for d in days:
+        event = pipeline.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[d]), limit=1).records[0]
+        per_day[d] = event.asset_materialization.metadata["moved"].value
+    assert [per_day[d] for d in days] == [1, 1, 1, 0]
+
+
 def test_a_real_backfill_pushes_each_moved_lead_once(pipeline, crm, rules_dir, world):
     move_texas(rules_dir)
     out = pipeline.backfill(DAY - timedelta(days=3), DAY, dry_run=False)
     meta = out.metadata["rerouted_leads"]
-    assert (meta["moved"], meta["push_pushed"]) == (3, 3)
+    assert (meta["moved"], meta["range_push_pushed"]) == (3, 3)
     now = owners(crm)
     assert {now[lead] for lead in world["texas_recent"]} == {MARCUS}
     assert now[world["texas_old"]] == HANNAH, "a lead created outside the range is not touched"

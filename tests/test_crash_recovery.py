@@ -215,14 +215,14 @@ def test_the_schedule_marks_a_run_whose_process_died_failed_and_starts_the_tick_
 def _schedule_with_dead_and_live_runs(instance) -> None:
     from dagster._core.storage.dagster_run import DagsterRun
 
-    from pipelines.defs.policy import WRITER_TAG
+    from pipelines.defs.policy import WRITER_TAG, fail_dead_runs
     from pipelines.defs.schedules import every_five_minutes
     from pipelines.warehouse import writer
 
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
     ended.wait()
-    dead_tags = {**WRITER_TAG, writer.PID_TAG: str(ended.pid), writer.HOST_TAG: writer.process_tags()[writer.HOST_TAG],
-                 writer.STARTED_TAG: "1"}
+    dead_tags = {**WRITER_TAG, writer.PID_TAG: str(ended.pid), writer.HOST_TAG: writer.process_tags("dead-tick")[writer.HOST_TAG],
+                 writer.STARTED_TAG: "1", writer.RUN_TAG: "dead-tick"}
     instance.add_run(DagsterRun(job_name="tick", run_id="dead-tick", status=dg.DagsterRunStatus.STARTED, tags=dead_tags))
     request = every_five_minutes(dg.build_schedule_context(instance=instance))
     assert isinstance(request, dg.RunRequest), "a dead run does not hold the schedule up"
@@ -230,7 +230,15 @@ def _schedule_with_dead_and_live_runs(instance) -> None:
     assert dead.status == dg.DagsterRunStatus.FAILURE
     assert f"pid {ended.pid}" in dead.tags["leadroute/failed_because"]
 
-    live_tags = {**WRITER_TAG, **writer.process_tags()}  # this very process: alive
+    # Its retry, starting after the crash, carries the dead run's tags (Dagster copies them) until its own
+    # process writes its own: it is not the dead run.
+    instance.add_run(DagsterRun(job_name="tick", run_id="its-retry", status=dg.DagsterRunStatus.STARTING,
+                                tags={**dead_tags, "dagster/parent_run_id": "dead-tick"}))
+    assert fail_dead_runs(instance) == []
+    assert instance.get_run_by_id("its-retry").status == dg.DagsterRunStatus.STARTING, "the retry is not the dead run"
+    instance.report_run_failed(instance.get_run_by_id("its-retry"), "cleared by the test")
+
+    live_tags = {**WRITER_TAG, **writer.process_tags("live-tick")}  # this very process: alive
     instance.add_run(DagsterRun(job_name="tick", run_id="live-tick", status=dg.DagsterRunStatus.STARTED, tags=live_tags))
     skipped = every_five_minutes(dg.build_schedule_context(instance=instance))
     assert isinstance(skipped, dg.SkipReason) and "live-tic" in skipped.skip_message

@@ -126,10 +126,10 @@ def test_side_actions_reach_the_crm_and_explain_reads_like_the_rules(routed, pip
 
     with db.connect(pipeline.warehouse, read_only=True) as con:
         text = explain(con, leads["target_account"])
-    assert "matched account: Umbrella Pharma" in text
-    assert "steps whose condition did not hold: federal_government, customer_account" in text
-    assert "step public_sector: applied, but no row of table public_sector matches (domain, industry)" in text
-    assert "decided by: target_account (because account.type equals Target)" in text
+    assert "matched account when decided: Umbrella Pharma" in text
+    assert ("passed over: 2 whose condition did not hold (federal_government, customer_account); "
+            "public_sector: no row of table public_sector matches (domain, industry)") in text
+    assert "decided by: target_account, because account.type is Target" in text
     assert "the rule says: Leads from target accounts are converted and go to the AE" in text
     how = next(line for line in text.splitlines() if line.strip().startswith("how:"))
     assert how.endswith("fallback: ultimate parent's owner Morgan Reyes"), how

@@ -178,6 +178,32 @@ def test_watermarks_advance_only_after_the_push_is_reconciled(pipeline, crm):
     assert pd.notna(wm.iloc[0]["value"])
 
 
+def test_a_retry_from_the_failed_step_commits_the_watermarks_its_parents_extract_left_pending(pipeline, crm):
+    """Dagster's run retry re-executes only the failed steps: the extract it reuses was its parent's."""
+    from pipelines.defs.resources import ClockResource
+    from pipelines.ledger.push import push
+    from pipelines.stage import RunInfo
+    from pipelines.warehouse import db
+
+    seed_world(crm)
+    crm.refuse_writes("REQUEST_LIMIT_EXCEEDED")
+    parent = pipeline.tick()
+    crm.accept_writes()
+    res = pipeline.resources(pipeline.now)
+    mapping = res["rules"].mapping()
+    pending = "SELECT count(*) AS n FROM watermark WHERE pending_value IS NOT NULL"
+    with db.connect(pipeline.warehouse) as con:
+        stranger = push(con, res["crm"].adapter(ClockResource(frozen_at=pipeline.now.isoformat())), mapping,
+                        RunInfo("another-tick", pipeline.now))
+    assert stranger.details["watermarks_advanced"] == [], "a run that did not extract them leaves them alone"
+    assert pipeline.query(pending).iloc[0]["n"] > 0
+    with db.connect(pipeline.warehouse) as con:
+        retry = push(con, res["crm"].adapter(ClockResource(frozen_at=pipeline.now.isoformat())), mapping,
+                     RunInfo("its-retry", pipeline.now, ancestors=(parent.run_id,)))
+    assert "lead" in retry.details["watermarks_advanced"]
+    assert pipeline.query(pending).iloc[0]["n"] == 0
+
+
 def test_rules_that_fail_validation_stop_routing_and_leads_wait(pipeline, crm, rules_dir):
     leads = seed_world(crm)
     flow = rules_dir / "flow.yaml"

@@ -18,6 +18,7 @@ COMMANDS = {
     "demo": "demo", "tick": "tick", "validate": "rules", "rules": "rules", "explain": "explain",
     "report": "report", "pools": "pools", "dedupe": "matching", "match": "matching", "eval": "matching",
     "diff": "diff", "backfill": "backfill", "crm": "crm", "warehouse": "warehouse", "prod": "prod",
+    "preview": "preview",
 }
 
 
@@ -37,7 +38,8 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="leadroute")
-def cli() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Show the traceback of an unexpected error.")
+def cli(verbose: bool) -> None:
     """Inbound leads reach the right sales rep fast, and none is lost.
 
     Paths come from LEADROUTE_CRM_PATH, LEADROUTE_WAREHOUSE and LEADROUTE_RULES
@@ -46,8 +48,16 @@ def cli() -> None:
 
 
 def main() -> None:
+    """Run the CLI. An error no command anticipated is one line (its type and message); ``-v`` shows the traceback."""
     try:
         cli(standalone_mode=True)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # the commands turn the errors a user can fix into their own messages
+        if "-v" in sys.argv[1:] or "--verbose" in sys.argv[1:]:
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        click.secho(f"leadroute: {type(exc).__name__}: {first} (run again with -v for the traceback)", fg="red",
+                    err=True)
+        sys.exit(3)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import datetime
 
 import click
 
-from pipelines.cli.common import Failure, friendly, settings, table
+from pipelines.cli.common import Failure, IsoTime, friendly, require_warehouse, settings, table
 from pipelines.warehouse import db
 
 
@@ -34,9 +34,9 @@ def summary(con, run_id: str) -> tuple[dict, object]:
 @click.option("--from", "start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="First lead-creation day.")
 @click.option("--to", "end", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="Last lead-creation day (included).")
 @click.option("--dry-run", is_flag=True, help="Write the decisions' diff only: nothing pushed, nothing recorded as decided.")
-@click.option("--now", "frozen_at", help="Run as if it were this UTC time (ISO 8601).")
+@click.option("--now", "frozen_at", type=IsoTime(), help="Run as if it were this UTC time (ISO 8601).")
 @friendly
-def backfill(start: datetime, end: datetime, dry_run: bool, frozen_at: str | None) -> None:
+def backfill(start: datetime, end: datetime, dry_run: bool, frozen_at: datetime | None) -> None:
     """Re-route the leads created from --from to --to under the current rules, in one run.
 
     The same job as a backfill launched from the Dagster UI (asset rerouted_leads). Leads whose
@@ -50,9 +50,10 @@ def backfill(start: datetime, end: datetime, dry_run: bool, frozen_at: str | Non
     if last < first:
         raise Failure(f"--to {last} is before --from {first}")
     s = settings()
+    require_warehouse(s, "a backfill re-routes leads ticks have decided")
     resources = default_resources(s)
     if frozen_at:
-        resources["clock"] = ClockResource(frozen_at=frozen_at)
+        resources["clock"] = ClockResource(frozen_at=frozen_at.isoformat())
     try:
         outcome = run_backfill(first, last, dry_run=dry_run, resources=resources, log_level="ERROR")
     except TickBusy as exc:

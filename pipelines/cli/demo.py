@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 
 import click
 
-from pipelines.cli.common import friendly, settings
-
-
-def _parse_now(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    ts = datetime.fromisoformat(value)
-    return ts.replace(tzinfo=None) if ts.tzinfo is None else ts.astimezone().replace(tzinfo=None)
-
-
-def _utc(value: str) -> datetime:
-    """An ISO time as naive UTC (a time without a zone is UTC already)."""
-    ts = datetime.fromisoformat(value)
-    return ts if ts.tzinfo is None else ts.astimezone(timezone.utc).replace(tzinfo=None)
+from pipelines.cli.common import Failure, IsoTime, friendly, settings
 
 
 @click.group()
@@ -29,21 +16,21 @@ def demo() -> None:
 
 
 @demo.command()
-@click.option("--accounts", default=5_000, show_default=True, help="Accounts to generate (1,000,000 takes minutes).")
-@click.option("--leads", default=3_000, show_default=True, help="Leads to generate (historical and new).")
+@click.option("--accounts", default=5_000, show_default=True, type=click.IntRange(min=1), help="Accounts to generate (1,000,000 takes minutes).")
+@click.option("--leads", default=3_000, show_default=True, type=click.IntRange(min=1), help="Leads to generate (historical and new).")
 @click.option("--seed", default=42, show_default=True, help="Same seed, same CRM.")
-@click.option("--now", help="Pretend it is this UTC time (ISO 8601).")
+@click.option("--now", type=IsoTime(), help="Pretend it is this UTC time (ISO 8601).")
 @click.option("--keep-warehouse", is_flag=True, help="Keep data/warehouse.duckdb (by default it is reset, "
               "because its watermarks and ledger describe the old CRM).")
 @friendly
-def init(accounts: int, leads: int, seed: int, now: str | None, keep_warehouse: bool) -> None:
+def init(accounts: int, leads: int, seed: int, now: datetime | None, keep_warehouse: bool) -> None:
     """Create a new demo CRM, replacing any existing one, and its ground truth."""
     from pipelines.demo.generator import generate_crm
 
     s = settings()
     started = time.perf_counter()
     summary = generate_crm(s.crm_path, s.truth_dir, accounts=accounts, leads=leads, seed=seed,
-                           now=_parse_now(now), rules_dir=s.rules, progress=lambda m: click.echo(f"  {m}"))
+                           now=now, rules_dir=s.rules, progress=lambda m: click.echo(f"  {m}"))
     click.echo(f"Demo CRM written to {s.crm_path} in {time.perf_counter() - started:.1f} s")
     for line in summary.describe().splitlines():
         click.echo(f"  {line}")
@@ -56,40 +43,39 @@ def init(accounts: int, leads: int, seed: int, now: str | None, keep_warehouse: 
 
 
 @demo.command()
-@click.option("--leads", default=25, show_default=True, help="New inbound leads to add.")
+@click.option("--leads", default=25, show_default=True, type=click.IntRange(min=1), help="New inbound leads to add.")
 @click.option("--seed", type=int, help="Seed (default: differs on every call).")
-@click.option("--now", help="Create them at this UTC time (ISO 8601), e.g. to replay a day with `tick --now`.")
+@click.option("--now", type=IsoTime(), help="Create them at this UTC time (ISO 8601), e.g. to replay a day with `tick --now`.")
 @friendly
-def trickle(leads: int, seed: int | None, now: str | None) -> None:
+def trickle(leads: int, seed: int | None, now: datetime | None) -> None:
     """Add new inbound leads to the demo CRM, as a web form would."""
     from pipelines.demo.trickle import trickle as add_leads
 
     s = settings()
     if not s.crm_path.exists():
-        raise click.ClickException(f"No demo CRM at {s.crm_path}; run `leadroute demo init` first.")
-    summary = add_leads(s.crm_path, s.truth_dir, leads=leads, seed=seed, rules_dir=s.rules,
-                        now=_utc(now) if now else None)
+        raise Failure(f"No demo CRM at {s.crm_path}; run `leadroute demo init` first.")
+    summary = add_leads(s.crm_path, s.truth_dir, leads=leads, seed=seed, rules_dir=s.rules, now=now)
     click.echo(summary.describe())
 
 
 @demo.command()
-@click.option("--now", required=True, help="When it happens (UTC, ISO 8601); tick at this time or later to see it.")
-@click.option("--touch", "touch_share", default=0.5, show_default=True,
+@click.option("--now", required=True, type=IsoTime(), help="When it happens (UTC, ISO 8601); tick at this time or later to see it.")
+@click.option("--touch", "touch_share", default=0.5, show_default=True, type=click.FloatRange(0, 1),
               help="Share of the reps' open New leads they touch (the rest will miss their SLA).")
-@click.option("--progress", default=3, show_default=True, help="Working leads that move on (qualified or disqualified).")
-@click.option("--reengage", default=2, show_default=True, help="Nurtured leads that fill in a form again.")
+@click.option("--progress", default=3, show_default=True, type=click.IntRange(min=0), help="Working leads that move on (qualified or disqualified).")
+@click.option("--reengage", default=2, show_default=True, type=click.IntRange(min=0), help="Nurtured leads that fill in a form again.")
 @click.option("--rep-leaves", help="Deactivate this user id in the CRM, or `auto`: the SDR or AE with the most open leads.")
 @click.option("--seed", type=int, help="Seed (default: from the CRM and the time).")
 @friendly
-def activity(now: str, touch_share: float, progress: int, reengage: int, rep_leaves: str | None, seed: int | None) -> None:
+def activity(now: datetime, touch_share: float, progress: int, reengage: int, rep_leaves: str | None, seed: int | None) -> None:
     """Day-2 life: reps touch some new leads, others progress, a rep may leave, nurtured leads come back."""
     from pipelines.demo.day2 import simulate
 
     s = settings()
     if not s.crm_path.exists():
-        raise click.ClickException(f"No demo CRM at {s.crm_path}; run `leadroute demo init` first.")
+        raise Failure(f"No demo CRM at {s.crm_path}; run `leadroute demo init` first.")
     try:
-        summary = simulate(s.crm_path, now=_utc(now), seed=seed, touch_share=touch_share, progress=progress,
+        summary = simulate(s.crm_path, now=now, seed=seed, touch_share=touch_share, progress=progress,
                            reengage=reengage, rep_leaves=rep_leaves)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None

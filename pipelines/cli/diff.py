@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from pipelines.cli.common import Failure, friendly, settings, table
+from pipelines.cli.common import IsoTime, Failure, friendly, settings, table
 from pipelines.crm.fields import load_field_mapping
 from pipelines.routing.stages.simulate import Diff, diff_rules
 from pipelines.warehouse import db
@@ -51,13 +51,13 @@ def render_markdown(d: Diff, examples: int) -> str:
               help="Evaluate leads created on or after this day (default: the last 30 days).")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
               help="markdown: a pull-request comment.")
-@click.option("--examples", default=3, show_default=True, help="Example lead ids per move.")
+@click.option("--examples", default=3, show_default=True, type=click.IntRange(min=0), help="Example lead ids per move.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when any lead would move (like git diff --exit-code).")
-@click.option("--fail-over", type=int, help="Exit 1 when more than this many leads would move.")
-@click.option("--now", "frozen_at", help="Evaluate as of this UTC time (ISO 8601); availability depends on it.")
+@click.option("--fail-over", type=click.IntRange(min=0), help="Exit 1 when more than this many leads would move.")
+@click.option("--now", "frozen_at", type=IsoTime(), help="Evaluate as of this UTC time (ISO 8601); availability depends on it.")
 @friendly
 def diff(base_ref: str, since: datetime | None, fmt: str, examples: int, exit_code: bool, fail_over: int | None,
-         frozen_at: str | None) -> None:
+         frozen_at: datetime | None) -> None:
     """Route recent leads (from the warehouse) under the rules at --base and under the working tree,
     and report which would move: from whom to whom, per step, and each pool's balance.
 
@@ -66,7 +66,7 @@ def diff(base_ref: str, since: datetime | None, fmt: str, examples: int, exit_co
     Exit status: 0, or 1 with --exit-code / --fail-over when leads would move; 2 on errors.
     """
     s = settings()
-    now = datetime.fromisoformat(frozen_at).replace(tzinfo=None) if frozen_at else datetime.now(UTC).replace(tzinfo=None)
+    now = frozen_at or datetime.now(UTC).replace(tzinfo=None)
     since = since or now - timedelta(days=30)
     mapping = load_field_mapping(s.fields_file)
     try:

@@ -6,21 +6,20 @@ from datetime import UTC, datetime
 
 import click
 
-from pipelines.cli.common import friendly, settings, table
+from pipelines.cli.common import IsoTime, friendly, settings, table
 from pipelines.routing.ruleset.load import load_rules
 from pipelines.routing.pools.report import member_table, overview
 from pipelines.warehouse import db
 
 
 @click.command("pools")
-@click.option("--now", "now_text", help="The time to check availability at (ISO 8601, UTC); default: now.")
+@click.option("--now", "now_text", type=IsoTime(), help="The time to check availability at (ISO 8601, UTC); default: now.")
 @click.option("--pool", "only", multiple=True, help="Show only this pool (repeatable).")
 @friendly
 def pools_command(now_text: str | None, only: tuple[str, ...]) -> None:
     """Each pool: members, availability now and why, counts today and this week, caps used, turns."""
     s = settings()
-    now = datetime.fromisoformat(now_text) if now_text else datetime.now(UTC)
-    now = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
+    now = now_text or datetime.now(UTC).replace(tzinfo=None)
     rules = load_rules(s.rules)
     unknown = [p for p in only if p not in rules.pools]
     if unknown:

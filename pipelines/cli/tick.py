@@ -1,73 +1,149 @@
-"""``leadroute tick``: one run of the tick job, in-process, with a summary."""
+"""``leadroute tick``: one run of the tick job, in-process, with a live line per stage and a summary."""
 
 from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 
 import click
 
-from pipelines.cli.common import friendly, settings
+from pipelines.cli.common import Failure, IsoTime, friendly, settings
+from pipelines.ledger.summary import DAY2_ENTRIES, OUTCOMES, WRITE_KINDS
 from pipelines.warehouse import db
+from pipelines.warehouse.errors import WarehouseBusy
+
+TOP = 8  # steps and owners listed by name; the rest are counted
 
 
-def print_summary(summary: dict, seconds: float) -> None:
-    click.echo(f"Tick {summary['run_id'][:8]} finished in {seconds:.1f} s")
-    ex = summary["extracted"]
-    new = summary.get("new_versions", {})
-    click.echo("  extracted: " + ", ".join(f"{v:,} {k} ({new.get(k, 0):,} new)" for k, v in ex.items()))
-    click.echo(f"  leads decided: {summary['leads_decided']:,} "
-               f"(matched to an account: {summary['leads_matched_to_account']:,})")
+def _n(value: int) -> str:
+    return f"{value:>7,}"
+
+
+def _top(counts: dict[str, int], top: int = TOP) -> str:
+    items = list(counts.items())
+    text = ", ".join(f"{name} {n:,}" for name, n in items[:top])
+    rest = sum(n for _, n in items[top:])
+    return text + (f", {len(items) - top} more ({rest:,})" if len(items) > top else "")
+
+
+def summary_lines(summary: dict, seconds: float, now: datetime) -> list[str]:
+    """The tick in one unit per line: leads in by what became of them, day-2 decisions, CRM writes."""
+    out = [f"Tick {summary['run_id'][:8]} at {now:%Y-%m-%d %H:%M} UTC, done in {seconds:.1f} s"]
+    outcomes = summary.get("lead_outcomes") or {}
+    leads_in = summary.get("leads_in", summary.get("leads_extracted", 0))
+    news = sum(n for k, n in outcomes.items() if k != "unchanged")
+    if not news and not summary.get("day2_decisions"):
+        echo = f" ({leads_in:,} lead record(s) came back changed: our own writes, or fields routing does not watch)"
+        out.append("  No new leads: nothing to route" + (echo if leads_in else "") + ".")
+    else:
+        out.append(f"  Leads in: {leads_in:,} (new or changed Lead records, each counted once below)")
+        for key, words in OUTCOMES.items():
+            if outcomes.get(key):
+                line = f"  {_n(outcomes[key])}  {words}"
+                if key == "routed":
+                    queued = summary.get("routed_to_queues", 0)
+                    line += f": {outcomes[key] - queued:,} to reps, {queued:,} to queues"
+                out.append(line)
     if summary.get("day2_decisions"):
-        click.echo(f"  decisions: {summary['decisions']:,}, of which {summary['day2_decisions']:,} by day-2 routing "
-                   f"(a lead the tick found owned can be kept, then moved)")
-    for step, n in summary["per_step"].items():
-        click.echo(f"    {n:>7,}  {step}")
-    if summary["queued"]:
-        click.echo("  in queues: " + ", ".join(f"{k} {v:,}" for k, v in summary["queued"].items()))
-    click.echo(f"  pushed to the CRM: {summary['pushed']:,}   unchanged: {summary['unchanged']:,}   "
-               f"retry later: {summary['retry_pending']:,}   failed: {summary['failed']:,}")
-    if summary.get("reconciled") or summary.get("deleted_in_crm"):
-        click.echo(f"  already in the CRM (read back, not written again): {summary.get('reconciled', 0):,}   "
-                   f"deleted in the CRM (nothing to do): {summary.get('deleted_in_crm', 0):,}")
-    if summary.get("quarantined"):
-        click.echo("  quarantined: " + ", ".join(f"{v:,} {k}" for k, v in summary["quarantined"].items())
-                   + " (reasons: `leadroute report`)")
+        out.append(f"  Day-2 decisions (leads already assigned that moved): {summary['day2_decisions']:,}")
+        for entry, n in (summary.get("day2_by_entry") or {}).items():
+            out.append(f"  {_n(n)}  {DAY2_ENTRIES.get(entry, entry)}")
+    steps = {k: v for k, v in summary.get("per_step", {}).items() if k != "(already owned)"}
+    if steps:
+        out.append(f"  Decisions by rule step: {_top(steps)}")
+    if summary.get("per_owner"):
+        out.append(f"  Leads per rep: {_top(summary['per_owner'])}")
+    if summary.get("per_queue"):
+        out.append(f"  Leads per queue: {_top(summary['per_queue'])}")
+    writes = summary.get("writes") or {}
+    if writes:
+        out.append("  Writes to the CRM (one per lead and kind):")
+        for kind, words in WRITE_KINDS.items():
+            by_status = writes.get(kind)
+            if not by_status:
+                continue
+            parts = [f"{by_status.get('pushed', 0):,} pushed"]
+            for status, label in (("skipped_unchanged", "already so, nothing to write"),
+                                  ("pending", "retry later"), ("failed", "failed"),
+                                  ("skipped_deleted", "lead deleted in the CRM")):
+                if by_status.get(status):
+                    parts.append(f"{by_status[status]:,} {label}")
+            out.append(f"  {_n(sum(by_status.values()))}  {words}: {', '.join(parts)}")
+        if summary.get("reconciled"):
+            out.append(f"  {_n(summary['reconciled'])}  already in the CRM (read back, not written again)")
+    else:
+        out.append("  Writes to the CRM: none")
+    others = {k: v for k, v in (summary.get("new_versions") or {}).items() if k != "lead" and v}
+    if others:
+        out.append("  Other records in: " + ", ".join(f"{v:,} {k}" for k, v in others.items()))
+    return out
+
+
+def failure_line(outcome) -> str:
+    """Why a tick did not complete, in one line, with what to do."""
+    problem = outcome.failed_checks.get("rules_valid")
+    if problem is not None:
+        first = problem.split("first: ", 1)[-1]
+        return (f"Rules invalid, nothing routed or pushed: {first}. Leads wait in their intake queue; fix the rules "
+                f"(`leadroute validate` lists every problem) and tick again.")
+    if outcome.failures:
+        step, _, cause = outcome.failures[0].partition(": ")
+        return (f"Tick {outcome.run_id[:8]} stopped at {step}: {cause}. Nothing is lost: what was not routed or "
+                f"pushed waits for the next tick (-v shows the run log).")
+    blocked = ", ".join(outcome.failed_checks) or ", ".join(outcome.skipped) or "a stage"
+    return (f"Tick {outcome.run_id[:8]} did not complete: {blocked} did not pass. Nothing is lost: what was not "
+            f"routed or pushed waits for the next tick (-v shows the run log).")
 
 
 @click.command()
-@click.option("--now", "frozen_at", help="Run as if it were this UTC time (ISO 8601); for replays and tests.")
+@click.option("--now", "frozen_at", type=IsoTime(), help="Run as if it were this time (UTC unless it says); "
+              "for replays and tests.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("-v", "--verbose", is_flag=True, help="Show Dagster's step-by-step log.")
+@click.option("-v", "--verbose", is_flag=True, help="Show Dagster's step-by-step log and full errors.")
 @friendly
-def tick(frozen_at: str | None, as_json: bool, verbose: bool) -> None:
+def tick(frozen_at: datetime | None, as_json: bool, verbose: bool) -> None:
     """Run one tick of the pipeline (the same Dagster job the schedule runs), in-process.
 
     Uses the Dagster instance in DAGSTER_HOME when set, so the run shows in the UI;
-    otherwise a temporary instance.
+    otherwise a temporary instance. Exit status: 0 done, 1 the tick did not run to the end
+    (a stage failed, the push stopped early, another writer holds the warehouse; nothing is
+    lost: the next tick picks up), 2 bad arguments or no CRM.
     """
+    from pipelines.cli.progress import StageProgress
     from pipelines.defs.resources import ClockResource, default_resources
     from pipelines.runner import TickBusy, run_tick
 
     s = settings()
     if s.crm == "local" and not s.crm_path.exists():
-        raise click.ClickException(f"No local CRM at {s.crm_path}. Create one with `leadroute demo init`.")
+        raise Failure(f"No local CRM at {s.crm_path}. Create one with `leadroute demo init`.")
+    if s.warehouse.exists():
+        try:  # busy: say who holds it now, in one line, before Dagster starts
+            with db.connect(s.warehouse):
+                pass
+        except WarehouseBusy as exc:
+            click.secho(str(exc), fg="red", err=True)
+            sys.exit(1)
     resources = default_resources(s)
     if frozen_at:
-        resources["clock"] = ClockResource(frozen_at=frozen_at)
+        resources["clock"] = ClockResource(frozen_at=frozen_at.isoformat())
+    now = resources["clock"].now()
     try:
-        outcome = run_tick(resources=resources, log_level="DEBUG" if verbose else "ERROR")
-    except TickBusy as exc:
-        raise click.ClickException(str(exc)) from None
+        with StageProgress() as progress:
+            outcome = run_tick(resources=resources, log_level="DEBUG" if verbose else "CRITICAL",
+                               on_event=progress.event)
+    except TickBusy as exc:  # another writer: this tick did not run (exit 1, like a tick that failed)
+        click.secho(str(exc), fg="red", err=True)
+        sys.exit(1)
     for line in outcome.dead_runs:
         click.secho(f"A run had died: {line}", fg="yellow", err=True)
     if not outcome.success:
-        click.secho(f"Tick {outcome.run_id[:8]} did not complete:", fg="red", err=True)
-        for failure in outcome.failures:
-            click.echo(f"  {failure}", err=True)
-        if outcome.skipped:
-            click.echo(f"  not run: {', '.join(outcome.skipped)}. Leads not routed stay pending for the next tick.",
-                       err=True)
+        if verbose:
+            for failure in outcome.failures:
+                click.echo(f"  {failure}", err=True)
+            for name, said in outcome.failed_checks.items():
+                click.echo(f"  check {name}: {said}", err=True)
+        click.secho(failure_line(outcome), fg="red", err=True)
         sys.exit(1)
     with db.connect(s.warehouse, read_only=True) as con:
         row = db.first_row(con, "SELECT summary FROM tick_log WHERE run_id = ?", [outcome.run_id])
@@ -76,7 +152,7 @@ def tick(frozen_at: str | None, as_json: bool, verbose: bool) -> None:
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
-        print_summary(summary, outcome.seconds)
+        click.echo("\n".join(summary_lines(summary, outcome.seconds, now)))
     if summary.get("push_stopped"):
         # The tick did its work, but writes wait: a scheduler or a person must hear why, in one line.
         click.secho(f"Push stopped early: {summary['push_stopped']} ({summary['retry_pending']:,} write(s) wait "

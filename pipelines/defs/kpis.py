@@ -1,9 +1,9 @@
 import dagster as dg
 
-from pipelines.defs.metadata import run_info
+from pipelines.defs.metadata import ROW_COUNT, run_info, stable, table_value
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.kpis.compute import compute_kpis, long_format
-from pipelines.kpis.markdown import sections
+from pipelines.kpis.breakdowns import frames
 from pipelines.warehouse.db import upsert
 
 
@@ -19,7 +19,11 @@ def kpis(
     con = warehouse.connection(mapping)
     run = run_info(context, clock)
     k = compute_kpis(con, mapping, rules.rules())
-    upsert(con, "kpi", long_format(k, run.run_id, run.now), ["run_id", "measure", "dimension"])
-    md = {name: dg.MetadataValue.float(float(v)) for name, v in {**k.totals, **k.day2.totals}.items() if v is not None}
-    md |= {name: dg.MetadataValue.md(text) for name, text in sections(k).items()}
-    return dg.MaterializeResult(metadata=md)
+    rows = long_format(k, run.run_id, run.now)
+    upsert(con, "kpi", rows, ["run_id", "measure", "dimension"])
+    # An unknown value (no lead pushed yet, no SLA judged) is NaN, so the key stays and its plot has a gap, not a 0.
+    md = {name: dg.MetadataValue.float(float("nan") if v is None else float(v))
+          for name, v in {**k.totals, **k.day2.totals}.items()}
+    md |= {name: table_value(frame) for name, frame in frames(k).items()}
+    md[ROW_COUNT] = dg.MetadataValue.int(len(rows))
+    return dg.MaterializeResult(metadata=stable(context, md))

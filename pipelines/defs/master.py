@@ -4,6 +4,7 @@ from pipelines.defs.metadata import materialize, run_info
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.matching.master import build_master
 from pipelines.matching.parameters import stored_models
+from pipelines.warehouse.db import count
 
 
 @dg.asset(group_name="match", kinds={"duckdb"}, deps=["enriched"])
@@ -14,4 +15,5 @@ def account_master(
     con = warehouse.connection(rules.mapping())
     result = build_master(con, rules.matching(), run_info(context, clock))
     # The model learned from the org's own accounts (and leads), as `leadroute match --explain-params` shows it.
-    return materialize(context, result, model=dg.MetadataValue.md(stored_models(con)))
+    return materialize(context, result, rows=count(con, "account_master"), con=con,
+                       model=dg.MetadataValue.md(stored_models(con)))

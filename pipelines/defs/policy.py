@@ -12,12 +12,15 @@
   are idempotent, so :data:`CRM_RETRY` retries them.
 """
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 
 from pipelines.defs.resources import default_resources
 from pipelines.settings import Settings
+from pipelines.sourcefile import ConfigError
 from pipelines.warehouse import writer
 
 EXECUTOR = dg.in_process_executor
@@ -46,6 +49,27 @@ def runs_in_progress(instance: dg.DagsterInstance) -> list:
     return instance.get_run_records(dg.RunsFilter(statuses=IN_PROGRESS, tags={key: value}), limit=5)
 
 
+def status_words(status: dg.DagsterRunStatus) -> str:
+    """A run status as a person says it ("waiting to start", not ``not_started``)."""
+    return {
+        dg.DagsterRunStatus.QUEUED: "queued",
+        dg.DagsterRunStatus.NOT_STARTED: "waiting to start",
+        dg.DagsterRunStatus.STARTING: "starting",
+        dg.DagsterRunStatus.STARTED: "running",
+        dg.DagsterRunStatus.CANCELING: "being canceled",
+    }.get(status, status.value.lower().replace("_", " "))
+
+
+@contextlib.contextmanager
+def no_retry_for_config_errors() -> Iterator[None]:
+    """Invalid settings or rules fail the step at once, with the first problem: retrying cannot fix a file."""
+    try:
+        yield
+    except ConfigError as exc:
+        more = f" (and {len(exc.problems) - 1} more: `leadroute validate`)" if len(exc.problems) > 1 else ""
+        raise dg.Failure(f"invalid configuration: {exc.problems[0]}{more}", allow_retries=False) from None
+
+
 def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     """Mark failed, with the reason (shown in the UI's run log and tags), every writer run still marked
     in progress whose process is gone (kill -9, out of memory, a restart): no person has to clear it
@@ -53,7 +77,7 @@ def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     marked = []
     for record in runs_in_progress(instance):
         run = record.dagster_run
-        why = writer.gone(run.tags)
+        why = writer.gone(run.run_id, run.tags)
         if why is None:
             continue
         reason = f"marked failed by leadroute: {why}; the next tick reconciles what it may have written"

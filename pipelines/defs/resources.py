@@ -131,7 +131,7 @@ class WarehouseResource(dg.ConfigurableResource):
         # process in its tags, so a run that dies is recognised as dead rather than busy.
         run_id = context.run.run_id if context.run is not None else None
         if context.instance is not None and run_id:
-            context.instance.add_run_tags(run_id, writer.process_tags())
+            context.instance.add_run_tags(run_id, writer.process_tags(run_id))
         with writer.hold(self.path, what=f"run {(run_id or '')[:8]}"), \
                 db.connect(self.path, wait_seconds=30) as con:
             self._con, self._migrated = con, False

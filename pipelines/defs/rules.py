@@ -1,6 +1,9 @@
 import dagster as dg
+import pandas as pd
 
+from pipelines.defs.metadata import ROW_COUNT, stable, table_value
 from pipelines.defs.resources import ClockResource, RulesResource
+from pipelines.routing.language.diagram import mermaid, step_rows
 from pipelines.routing.ruleset.checks import validate
 from pipelines.sourcefile import ConfigError, problems_markdown
 
@@ -18,20 +21,27 @@ def routing_rules(context: dg.AssetExecutionContext, rules: RulesResource, clock
     leads stay undecided and are routed by the first tick after the fix. Nothing is lost.
     It checks the rule set the run pinned and records its version (the content hash); every
     stage of the run routes with that same object, and none routes if the folder changed since.
+    Its page shows the flow of new leads as a table and as a Mermaid flowchart.
     """
+    flows = {}
     try:
         ruleset = rules.rules()
         problems = validate(ruleset, rules.mapping(), now=clock.now())
-        version, files = ruleset.version, len(ruleset.files)
+        version, files, flows = ruleset.version, len(ruleset.files), ruleset.flows
     except ConfigError as exc:
         problems, version, files = exc.problems, "invalid", 0
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         (context.log.error if p.severity == "error" else context.log.warning)(str(p))
     listing = problems_markdown(problems)
+    md = {"rules_version": version, "files": files, "errors": len(errors),
+          "warnings": len(problems) - len(errors), "problems": dg.MetadataValue.md(listing),
+          ROW_COUNT: dg.MetadataValue.int(sum(len(f.steps) for f in flows.values()))}
+    for entry, flow in flows.items():
+        md[f"flow_{entry}"] = table_value(pd.DataFrame(step_rows(flow)))
+        md[f"flow_{entry}_diagram"] = dg.MetadataValue.md(f"```mermaid\n{mermaid(flow)}\n```")
     yield dg.MaterializeResult(
-        metadata={"rules_version": version, "files": files, "errors": len(errors),
-                  "warnings": len(problems) - len(errors), "problems": dg.MetadataValue.md(listing)},
+        metadata=stable(context, md),
         check_results=[dg.AssetCheckResult(
             check_name="rules_valid", passed=not errors,
             metadata={"rules_version": version, "errors": len(errors), "problems": dg.MetadataValue.md(listing)},

@@ -1,6 +1,6 @@
 import dagster as dg
 
-from pipelines.defs.policy import EXECUTOR, WRITER_TAG, fail_dead_runs, runs_in_progress
+from pipelines.defs.policy import EXECUTOR, WRITER_TAG, fail_dead_runs, runs_in_progress, status_words
 from pipelines.settings import Settings
 
 CADENCE = Settings.from_env()
@@ -26,8 +26,8 @@ def next_tick(context: dg.ScheduleEvaluationContext | dg.SensorEvaluationContext
     if busy:
         run = busy[0].dagster_run
         return dg.SkipReason(
-            f"Run {run.run_id[:8]} ({run.job_name}) is still {run.status.value.lower()}; "
-            f"the warehouse takes one writer at a time, so this tick is skipped."
+            f"Run {run.run_id[:8]} ({run.job_name}) is still {status_words(run.status)}; the warehouse takes "
+            f"one writer at a time, so this tick is skipped and the next one tries again."
         )
     return dg.RunRequest()
 

@@ -62,14 +62,20 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, rules=No
         "share_unroutable_pct": round(100.0 * int(row["unroutable"]) / max(int(row["routed"]), 1), 2),
         "share_quarantined_pct": round(100.0 * int(row["quarantined"]) / max(leads_seen, 1), 2),
     }
+    # Leads created before leadroute's first tick were waiting before it existed: their wait is not its speed.
     t = con.execute(
-        """SELECT median(epoch(g.pushed_at - l.created_at)) / 60 AS median_min,
-                  quantile_cont(epoch(g.pushed_at - l.created_at), 0.9) / 60 AS p90_min, count(*) AS n
-           FROM ledger g JOIN lead l USING (lead_id)
-           WHERE g.kind = 'owner' AND g.status = 'pushed' AND l.created_at IS NOT NULL"""
+        """WITH since AS (SELECT min(created_at) AS first_tick FROM routing_decision),
+                pushed AS (SELECT g.pushed_at, l.created_at, l.created_at < since.first_tick AS before
+                           FROM ledger g JOIN lead l USING (lead_id), since
+                           WHERE g.kind = 'owner' AND g.status = 'pushed' AND l.created_at IS NOT NULL)
+           SELECT median(epoch(pushed_at - created_at)) FILTER (WHERE NOT before) / 60 AS median_min,
+                  quantile_cont(epoch(pushed_at - created_at), 0.9) FILTER (WHERE NOT before) / 60 AS p90_min,
+                  count(*) FILTER (WHERE before) AS excluded
+           FROM pushed"""
     ).df().iloc[0]
     k.totals["minutes_to_assignment_median"] = round(float(t["median_min"]), 1) if pd.notna(t["median_min"]) else None
     k.totals["minutes_to_assignment_p90"] = round(float(t["p90_min"]), 1) if pd.notna(t["p90_min"]) else None
+    k.totals["leads_before_leadroute"] = int(t["excluded"] or 0)
     k.per_owner = con.execute(
         """SELECT coalesce('queue ' || cur.queue, u.name, cur.owner_id) AS routed_to, count(*) AS leads
         FROM current_decision cur LEFT JOIN crm_user u ON u.user_id = cur.owner_id

@@ -1,115 +1,144 @@
-"""A self-contained HTML page of the KPIs: tables and inline SVG bar charts, no scripts, no network."""
+"""``leadroute report --html``: one self-contained page (Jinja2 template, Altair charts drawn by the Vega
+libraries inlined in it, no network needed to view it): tiles, trends over the last ticks, the current
+breakdowns, day 2, data quality, and the routing flow as a picture."""
 
 from __future__ import annotations
 
-import html
+import json
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
+import altair as alt
+import duckdb
+import jinja2
 import pandas as pd
+import vl_convert
 
+from pipelines.kpis import charts, trends
 from pipelines.kpis.compute import Kpis
+from pipelines.kpis.formats import frame, minutes, number, pct, when
+from pipelines.routing.language.diagram import step_rows
 
-_STYLE = """body{font:14px system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}
-h1{font-size:1.4em}h2{font-size:1.1em;margin-top:2em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:.5em 0}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:left}
-td.n,th.n{text-align:right}.tiles{display:flex;gap:1em;flex-wrap:wrap}
-.tile{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:9em}.tile b{display:block;font-size:1.5em}
-svg text{font:12px system-ui,sans-serif}"""
+VEGA_LITE = "6.4"  # the Vega-Lite version of the inlined libraries; Altair 6 writes v6 specs
 
 
-def bar_chart(labels: list[str], values: list[float], unit: str = "", color: str = "#3b7dd8",
-              second: list[float | None] | None = None) -> str:
-    """Horizontal bars; ``second`` draws a lighter bar behind each (e.g. fill rate before unification)."""
-    if not labels:
-        return "<p>(none)</p>"
-    top = max([v for v in values if v is not None] + [v for v in (second or []) if v is not None] + [1e-9])
-    row, width, left = 22, 420, 230
-    parts = [f'<svg width="{left + width + 90}" height="{row * len(labels) + 6}" role="img">']
-    for i, (label, value) in enumerate(zip(labels, values)):
-        y = i * row + 3
-        if second is not None and second[i] is not None:
-            parts.append(f'<rect x="{left}" y="{y}" width="{width * second[i] / top:.1f}" height="{row - 6}" '
-                         f'fill="#cfd8e3"/>')
-        parts.append(f'<rect x="{left}" y="{y + 3 if second else y}" width="{width * (value or 0) / top:.1f}" '
-                     f'height="{row - 12 if second else row - 6}" fill="{color}"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 13}" text-anchor="end">{html.escape(str(label))[:34]}</text>')
-        parts.append(f'<text x="{left + width * (value or 0) / top + 4:.1f}" y="{y + 13}">'
-                     f'{value:,.1f}{unit}</text>' if value is not None else "")
-    parts.append("</svg>")
-    return "".join(parts)
+@dataclass
+class Section:
+    title: str
+    note: str = ""
+    charts: list[tuple[str, str]] = field(default_factory=list)  # (element id, spec JSON)
+    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)  # (caption, formatted frame)
+    empty: str = ""
 
 
-def table_html(df: pd.DataFrame) -> str:
-    if df is None or df.empty:
-        return "<p>(none)</p>"
-    head = "".join(f'<th class="{"n" if pd.api.types.is_numeric_dtype(df[c]) else ""}">{html.escape(str(c))}</th>'
-                   for c in df.columns)
-    body = []
-    for r in df.itertuples(index=False):
-        cells = []
-        for c, v in zip(df.columns, r):
-            cls = "n" if pd.api.types.is_numeric_dtype(df[c]) else ""
-            text = "" if v is None or (isinstance(v, float) and pd.isna(v)) else (
-                f"{v:,.1f}" if isinstance(v, float) else str(v))
-            cells.append(f'<td class="{cls}">{html.escape(text)}</td>')
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+@lru_cache(maxsize=1)
+def vega_bundle() -> str:
+    """Vega, Vega-Lite and Vega-Embed as one script (shipped inside vl-convert-python: nothing downloaded)."""
+    return vl_convert.javascript_bundle(vl_version=VEGA_LITE)
 
 
-def render(k: Kpis, generated_at: datetime) -> str:
-    t = k.totals
-    tiles = [("leads", t.get("leads")), ("routed", t.get("routed")), ("unroutable", f"{t.get('share_unroutable_pct')}%"),
-             ("quarantined", f"{t.get('share_quarantined_pct')}%"), ("reroutes", t.get("reroutes")),
-             ("to assignment (median)", f"{t.get('minutes_to_assignment_median')} min"),
-             ("to assignment (p90)", f"{t.get('minutes_to_assignment_p90')} min")]
-    fill = k.fill.fillna({"before_pct": float("nan")}) if not k.fill.empty else k.fill
-    owners = k.per_owner.head(25)
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>leadroute KPIs</title>",
-        f"<style>{_STYLE}</style></head><body>",
-        f"<h1>leadroute: routing KPIs</h1><p>Generated {generated_at:%Y-%m-%d %H:%M} UTC from the warehouse.</p>",
-        "<div class='tiles'>" + "".join(f"<div class='tile'>{html.escape(n)}<b>{html.escape(str(v))}</b></div>"
-                                       for n, v in tiles) + "</div>",
-        "<h2>Leads routed per owner or queue</h2>",
-        bar_chart(owners["routed_to"].tolist(), owners["leads"].astype(float).tolist()) if len(owners) else "<p>(none)</p>",
-        "<h2>Leads routed per pool</h2>", table_html(k.per_pool),
-        "<h2>Fairness within each pool</h2>",
-        "<p>Each member's share of the pool's assignments; max/min ratio 1.0 is perfectly even. "
-        "Skipped: members passed over for availability or caps.</p>", table_html(k.fairness),
-        *_day2_sections(k),
-        "<h2>Field fill rates</h2><p>Light bar: the first CRM field alone; dark bar: after unification "
-        "(and enrichment, for lead_enriched columns).</p>",
-        bar_chart([f"{r.table}.{r.column}" for r in fill.itertuples()], fill["after_pct"].tolist(), "%",
-                  second=[None if pd.isna(v) else v for v in fill["before_pct"]]) if not fill.empty else "",
-        "<h2>Quarantine (open)</h2>", table_html(k.quarantine),
-        "<h2>Data quality checks (latest run)</h2>", table_html(k.checks),
-        "</body></html>",
-    ]
-    return "\n".join(parts)
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.PackageLoader("pipelines.kpis", "templates"),
+                              autoescape=jinja2.select_autoescape(["html", "j2"]))
 
 
-def _day2_sections(k: Kpis) -> list[str]:
-    """Day 2: first-touch SLAs, time to first touch, reroutes by reason, recycling, leakage."""
+class _Charts:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, chart: alt.TopLevelMixin) -> tuple[str, str]:
+        self.n += 1
+        spec = chart.to_dict()
+        return f"chart{self.n}", json.dumps(spec, default=str).replace("</", "<\\/")
+
+
+def render(k: Kpis, generated_at: datetime, con: duckdb.DuckDBPyConnection | None = None, rules=None,
+           last: int = 50) -> str:
+    """The page. ``con`` adds the trends over the last ``last`` ticks; ``rules`` the flow diagram."""
+    chart = _Charts()
+    t, d = k.totals, k.day2.totals
+    tiles = [("leads", number(t.get("leads"))), ("routed", number(t.get("routed"))),
+             ("unroutable", pct(t.get("share_unroutable_pct"))), ("quarantined", pct(t.get("share_quarantined_pct"))),
+             ("reroutes", number(t.get("reroutes"))),
+             ("to assignment, median", minutes(t.get("minutes_to_assignment_median"))),
+             ("to assignment, p90", minutes(t.get("minutes_to_assignment_p90")))]
+    if d:
+        tiles += [("SLA compliance", pct(d.get("sla_compliance_pct"))),
+                  ("first touch, median", minutes(d.get("minutes_to_first_touch_median"))),
+                  ("leaked", number(d.get("leaked")))]
+    sections = []
+    if con is not None:
+        sections += _trends(con, last, chart)
+    sections += _now(k, chart)
+    if rules is not None:
+        names = dict(zip(rules.reps["user_id"], rules.reps["name"])) if hasattr(rules, "reps") else {}
+        flows = Section("The routing flow", "How a new lead is routed (routing_rules/flow.yaml): each step is asked "
+                        "in turn; the first whose condition holds and that finds an owner decides.")
+        flows.charts.append(chart(charts.flow(step_rows(rules.flows["new"], names), "new leads")))
+        sections.append(flows)
+    excluded = t.get("leads_before_leadroute")
+    return _env().get_template("report.html.j2").render(
+        generated=when(generated_at), tiles=tiles, sections=sections, bundle=vega_bundle(),
+        assignment_note=(f"Time to assignment counts leads created since leadroute's first tick; "
+                         f"{number(excluded)} older leads are left out." if excluded else ""),
+    )
+
+
+def _trends(con: duckdb.DuckDBPyConnection, last: int, chart: _Charts) -> list[Section]:
+    ticks = trends.recent_ticks(con, last)
+    if ticks.empty:
+        return [Section("Trends", empty="No tick has run yet.")]
+    out = Section(f"Trends over the last {len(ticks)} tick(s)", "Each bar or point is one tick, in local time.")
+    outcomes = trends.outcomes_per_tick(ticks)
+    if len(outcomes):
+        out.charts.append(chart(charts.stacked_per_tick(outcomes, "outcome", "leads", "Leads in, by what became of them")))
+    steps = trends.steps_per_tick(con, ticks)
+    if len(steps):
+        top = steps.groupby("step")["decisions"].sum().nlargest(12).index
+        steps["step"] = steps["step"].where(steps["step"].isin(top), "other steps")
+        out.charts.append(chart(charts.stacked_per_tick(steps, "step", "decisions", "Decisions per rule step")))
+    owners = trends.owners_per_tick(con, ticks)
+    if len(owners):
+        out.charts.append(chart(charts.heat_per_tick(owners, "rep", "leads", "Leads per rep")))
+    for measure, prefix, title, unit, series in (
+            ("leads_per_owner", "queue ", "Queue sizes (current decisions in each queue)", "leads", "queue"),
+            ("sla_compliance_pct", "", "First-touch SLA compliance (per SLA and pool)", "%", "SLA / pool"),
+            ("share_unroutable_pct", "", "Unroutable share of routed leads", "%", "share"),
+            ("pool_max_min_ratio", "", "Fairness per pool (most / fewest assignments; 1 is even)", "ratio", "pool")):
+        series_df = trends.kpi_series(con, ticks, measure, prefix)
+        if len(series_df):
+            series_df = series_df.rename(columns={"dimension": series})
+            if measure == "share_unroutable_pct":
+                series_df[series] = "unroutable"
+            out.charts.append(chart(charts.lines_per_tick(series_df, series, "value", title, unit)))
+    return [out]
+
+
+def _now(k: Kpis, chart: _Charts) -> list[Section]:
+    owners = Section("Leads per owner or queue (current decisions)")
+    if len(k.per_owner):
+        owners.charts.append(chart(charts.bars(k.per_owner.head(30), "routed_to", "leads", "", "leads")))
+    pools = Section("Pools", "Each member's share of the pool's assignments; max/min ratio 1 is perfectly even. "
+                    "Skipped: members passed over for availability or caps.",
+                    tables=[("leads per pool", frame(k.per_pool)), ("fairness within each pool", frame(k.fairness))])
+    out = [owners, pools]
     d = k.day2
-    if not d.totals:
-        return []
-    t = d.totals
-    tiles = [("SLA compliance", f"{t.get('sla_compliance_pct')}%"), ("SLA misses", t.get("sla_missed")),
-             ("first touch (median)", f"{t.get('minutes_to_first_touch_median')} min"),
-             ("first touch, working time (median)", f"{t.get('working_minutes_to_first_touch_median')} min"),
-             ("recycled", t.get("recycled")), ("reopened", t.get("reopened")),
-             ("leaked", f"{t.get('leaked')} ({t.get('leakage_pct')}%)"),
-             ("kept by the reroute policy", t.get("reroutes_blocked_by_policy"))]
-    reps = d.sla_per_rep
-    return [
-        "<h2>Day 2: after the first assignment</h2>",
-        "<div class='tiles'>" + "".join(f"<div class='tile'>{html.escape(n)}<b>{html.escape(str(v))}</b></div>"
-                                       for n, v in tiles) + "</div>",
-        "<h2>First-touch SLA compliance per rep</h2><p>Of the assignments whose SLA was judged (touched or missed), "
-        "the share touched in time.</p>",
-        bar_chart(reps["rep"].tolist(), reps["compliance_pct"].astype(float).tolist(), "%") if len(reps) else "<p>(none)</p>",
-        "<h2>First-touch SLA compliance per SLA and pool</h2>", table_html(d.sla),
-        "<h2>Reroutes by reason</h2>", table_html(d.reroutes),
-        "<h2>Leakage per rep</h2><p>Leads still with the rep they were assigned to, never touched, past their SLA "
-        "or older than leakage_after (day2.yaml).</p>", table_html(d.leakage),
-    ]
+    if d.totals:
+        day2 = Section("Day 2: after the first assignment", "Of the assignments whose SLA was judged (touched or "
+                       "missed), the share touched in time.")
+        if len(d.sla_per_rep):
+            day2.charts.append(chart(charts.bars(d.sla_per_rep, "rep", "compliance_pct", "First-touch SLA compliance per rep",
+                                                 "%")))
+        day2.tables += [("per SLA and pool", frame(d.sla)), ("reroutes by reason", frame(d.reroutes)),
+                        ("leakage per rep (never touched, past their SLA)", frame(d.leakage))]
+        out.append(day2)
+    quality = Section("Data quality")
+    fill = k.fill[k.fill["after_pct"].notna()] if len(k.fill) else k.fill
+    if len(fill):
+        shown = fill.assign(field=fill["table"] + "." + fill["column"])
+        quality.charts.append(chart(charts.bars(shown, "field", "after_pct", "Fields filled after unification "
+                                                "and enrichment", "% filled")))
+    quality.tables += [("quarantine (open)", frame(k.quarantine)), ("checks (latest run)", frame(k.checks))]
+    out.append(quality)
+    return out

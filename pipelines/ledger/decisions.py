@@ -99,6 +99,7 @@ def _record(con, decisions: pd.DataFrame, *, entry: str, rules_version: str, que
         "rules_version", "replaces_decision_id", "lead_modstamp", "partition_day", "run_id", "created_at",
     ]])
 
+    _keep_match(con, d)
     ledger = owner_rows(d, run)
     # A new owner decision supersedes any older one for the same lead that is still waiting to be pushed.
     # A row in flight is not superseded: whether it reached the CRM is known only once the push reconciles it.
@@ -171,6 +172,17 @@ def repair_missing_ledger(con: duckdb.DuckDBPyConnection, run: RunInfo) -> pd.Da
     with transaction(con):
         insert(con, "ledger", owner_rows(orphans, run))
     return orphans[["lead_id", "decision_id"]]
+
+
+def _keep_match(con: duckdb.DuckDBPyConnection, d: pd.DataFrame) -> None:
+    """Copy each lead's current match next to its new decision (``decision_match``), for explanations."""
+    con.register("_d_match", d[["decision_id", "lead_id"]])
+    try:
+        con.execute("""INSERT INTO decision_match
+                       SELECT x.decision_id, m.account_id, m.confidence, m.reason, m.method, m.matched_lead_id
+                       FROM _d_match x JOIN lead_match m USING (lead_id)""")
+    finally:
+        con.unregister("_d_match")
 
 
 SIDE_KINDS = ("fields", "convert", "task", "campaign")

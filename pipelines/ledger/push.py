@@ -273,5 +273,5 @@ def push(con: duckdb.DuckDBPyConnection, crm: CrmAdapter, mapping: FieldMapping,
         result.details["stopped"] = str(p.stopped)
         result.details["watermarks_advanced"] = []
     else:
-        result.details["watermarks_advanced"] = watermarks.commit(con, run.run_id, run.now)
+        result.details["watermarks_advanced"] = watermarks.commit(con, run.lineage, run.now)
     return result

@@ -34,8 +34,11 @@ def set_pending(con: duckdb.DuckDBPyConnection, obj: str, value: datetime | None
     )
 
 
-def commit(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime) -> list[str]:
-    """Advance every watermark this run extracted; returns the objects advanced.
+def commit(con: duckdb.DuckDBPyConnection, run_ids: str | tuple[str, ...], now: datetime) -> list[str]:
+    """Advance every watermark this run (or a run it re-executes) extracted; returns the objects advanced.
+
+    A retry from the failed step does not extract again: its push commits what its parent's
+    extract left pending (``run_ids`` is the run's lineage, see ``RunInfo.lineage``).
 
     Never past ``now``: a watermark in the future would skip every record changed until then
     (extraction caps what it proposes; this also mends a warehouse an older version left ahead).
@@ -44,10 +47,10 @@ def commit(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime) -> list[s
         """
         UPDATE watermark SET value = least(greatest(coalesce(value, pending_value), pending_value), ?::TIMESTAMP),
             pending_value = NULL, pending_run_id = NULL, updated_at = ?
-        WHERE pending_run_id = ? AND pending_value IS NOT NULL
+        WHERE list_contains(?::VARCHAR[], pending_run_id) AND pending_value IS NOT NULL
         RETURNING object
         """,
-        [now, now, run_id],
+        [now, now, [run_ids] if isinstance(run_ids, str) else list(run_ids)],
     ).fetchall()
     return sorted(r[0] for r in rows)
 

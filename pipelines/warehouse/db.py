@@ -10,6 +10,8 @@ about 100 s).
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -27,11 +29,34 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in text or "conflicting" in text or "being used" in text
 
 
+def holder(exc: Exception) -> str:
+    """Who holds the warehouse, from DuckDB's lock error: "process 1234 (leadroute tick)"."""
+    m = re.search(r"PID (\d+)", str(exc))
+    if not m:
+        return "another process"
+    pid = m.group(1)
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    except OSError:
+        return f"process {pid}"
+    words = [os.path.basename(a) if i == 0 or a.endswith("/leadroute") else a for i, a in enumerate(argv)]
+    if len(words) > 1 and words[0].startswith("python"):
+        words = [os.path.basename(words[1]), *words[2:]] if words[1] != "-m" else words[2:]
+    return f"process {pid} ({' '.join(words)[:80]})"
+
+
+def busy_wait_seconds() -> float:
+    """How long a command waits for the warehouse before saying it is busy (LEADROUTE_BUSY_WAIT, default 10 s)."""
+    return float(os.environ.get("LEADROUTE_BUSY_WAIT", "10"))
+
+
 @contextlib.contextmanager
 def connect(
-    path: str | Path, *, read_only: bool = False, wait_seconds: float = 10.0
+    path: str | Path, *, read_only: bool = False, wait_seconds: float | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse, waiting up to ``wait_seconds`` for another process to let go.
+    """Open the warehouse, waiting up to ``wait_seconds`` (default :func:`busy_wait_seconds`) for another
+    process to let go.
 
     Raises:
         WarehouseBusy: with the path and what to do, when the file stays locked.
@@ -43,7 +68,7 @@ def connect(
             f"No warehouse at {path}. Run a tick first (`leadroute tick`, or `make demo`)."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait_seconds
+    deadline = time.monotonic() + (busy_wait_seconds() if wait_seconds is None else wait_seconds)
     delay = 0.1
     while True:
         try:
@@ -53,9 +78,8 @@ def connect(
             if not _is_lock_error(exc) or time.monotonic() >= deadline:
                 if _is_lock_error(exc):
                     raise WarehouseBusy(
-                        f"The warehouse {path} is in use by another process (usually a running "
-                        f"tick or `dagster dev` run). DuckDB lets one process open it at a time. "
-                        f"Wait for the run to finish and try again. ({exc})"
+                        f"The warehouse {path} is busy: {holder(exc)} has it open, and DuckDB lets one "
+                        f"process open it at a time. Try again when that finishes."
                     ) from exc
                 raise
             time.sleep(delay)

@@ -368,6 +368,21 @@ TABLES: dict[str, Table] = {
             key=("decision_id",),
         ),
         Table(
+            "decision_match",
+            "route",
+            "The match a decision was made on, kept with it: the lead's match may change later, "
+            "the explanation of this decision must not.",
+            _cols(
+                ("decision_id", "VARCHAR"),
+                ("account_id", "VARCHAR"),
+                ("confidence", "DOUBLE"),
+                ("reason", "VARCHAR"),
+                ("method", "VARCHAR"),
+                ("matched_lead_id", "VARCHAR"),
+            ),
+            key=("decision_id",),
+        ),
+        Table(
             "ledger",
             "push",
             "One row per CRM write a decision asks for. Push reads pending rows only, so a "

@@ -30,6 +30,10 @@ from pipelines.warehouse.errors import WarehouseBusy
 PID_TAG = "leadroute/pid"
 HOST_TAG = "leadroute/host"
 STARTED_TAG = "leadroute/process_started"
+# Which run wrote the three tags above. Dagster copies a run's tags to its retries and
+# re-executions, so a retry queued after a crash carries its dead parent's pid until its own
+# process replaces them: only tags a run wrote itself say anything about that run's process.
+RUN_TAG = "leadroute/pid_of_run"
 
 _held: dict[str, list] = {}  # lock path -> [fd, depth]
 
@@ -79,17 +83,18 @@ def _read(fd: int) -> dict:
         return {}
 
 
-def process_tags() -> dict[str, str]:
-    """What identifies this process in a run's tags."""
+def process_tags(run_id: str) -> dict[str, str]:
+    """What identifies this process in the tags of the run ``run_id`` it executes."""
     pid = os.getpid()
-    return {PID_TAG: str(pid), HOST_TAG: socket.gethostname(), STARTED_TAG: _started(pid) or ""}
+    return {PID_TAG: str(pid), HOST_TAG: socket.gethostname(), STARTED_TAG: _started(pid) or "", RUN_TAG: run_id}
 
 
-def gone(tags: Mapping[str, str]) -> str | None:
-    """Why the process a run's tags name is dead, or None while it lives (or lives on another host,
-    where only the daemon's run monitoring can tell)."""
+def gone(run_id: str, tags: Mapping[str, str]) -> str | None:
+    """Why the process the run's tags name is dead, or None while it lives, lives on another host
+    (where only the daemon's run monitoring can tell), or is not yet known (tags inherited from the
+    run this one retries: its own process has not started)."""
     pid = tags.get(PID_TAG)
-    if not pid or tags.get(HOST_TAG) != socket.gethostname():
+    if not pid or tags.get(HOST_TAG) != socket.gethostname() or tags.get(RUN_TAG) != run_id:
         return None
     where = f"its process (pid {pid} on {tags[HOST_TAG]})"
     started = _started(int(pid))

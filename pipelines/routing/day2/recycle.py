@@ -30,6 +30,7 @@ from pipelines.routing.engine import policy, side_actions, trace
 from pipelines.routing.engine.conditions import evaluate
 from pipelines.routing.frame.build import build_frame
 from pipelines.routing.frame.lead_history import DEFAULT_COMPLETED
+from pipelines.routing.language import words
 from pipelines.routing.language.day2 import Day2Config, RecycleRule
 from pipelines.routing.ruleset.model import RuleSet
 from pipelines.stage import RunInfo
@@ -134,7 +135,7 @@ def _decisions(rule: RecycleRule, frame: pd.DataFrame, found: pd.DataFrame, rule
     return day2_decisions.build(
         lead_ids=frame["lead_id"], step=rule.name, action="queue" if rule.queue else "recycle", owner_id=owner,
         queue=rule.queue, detail=detail, kind="recycled", version=rules.version, description=rule.description,
-        condition=f"status in {rule.statuses}, no progress for {rule.stalled_for.describe()}",
+        condition=f"status is {words.listing(rule.statuses)}, no progress for {rule.stalled_for.describe()}",
         reroute={"to_queue": rule.queue, "to_status": rule.status},
         per_lead={"last_progress_at": pd.to_datetime(found["progress_at"]).dt.strftime("%Y-%m-%dT%H:%M:%S").to_numpy(dtype=object)},
         side_actions=trace.as_list(side))

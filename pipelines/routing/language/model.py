@@ -28,6 +28,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, Discriminator, Tag, ValidationInfo, model_validator
 
+from pipelines.routing.language import words
 from pipelines.routing.language.node import Node, Written, at, repeated
 from pipelines.routing.language.problems import suggest
 from pipelines.routing.language.templates import Template, parse_template
@@ -77,8 +78,7 @@ class FieldCondition(Node):
         return {"where": at(info, data), "field": str(name), "op": op, "value": value}
 
     def describe(self) -> str:
-        value = "" if self.value is None else f" {self.value}"
-        return f"{self.field} {self.op.replace('_', ' ')}{value}"
+        return words.condition(self.field, self.op, self.value)
 
     def fields(self) -> list[str]:
         return [self.field]
@@ -131,9 +131,9 @@ class ChangedCondition(Node):
     def describe(self) -> str:
         text = f"{self.field} changed"
         if self.from_values is not None:
-            text += f" from {self.from_values}"
+            text += f" from {words.listing(self.from_values)}"
         if self.to_values is not None:
-            text += f" to {self.to_values}"
+            text += f" to {words.listing(self.to_values)}"
         return text
 
     def fields(self) -> list[str]:

@@ -97,3 +97,24 @@ def backfill(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMappi
     if len(changed):
         result.preview = changed[["lead_id", "partition_day", "from_target", "to_target", "step", "to_step"]].head(10)
     return result
+
+
+def per_day(con: duckdb.DuckDBPyConnection, backfill_id: str, start: date, end: date) -> pd.DataFrame:
+    """Per lead-creation day of a backfill: leads re-evaluated, whose target changed, moved, kept by the policy."""
+    return con.execute(
+        """WITH days AS (SELECT CAST(unnest(generate_series(CAST(? AS DATE), CAST(? AS DATE), INTERVAL 1 DAY)) AS DATE)
+                         AS day),
+                evaluated AS (SELECT partition_day AS day, count(*) AS leads FROM (
+                    SELECT d.partition_day, d.action FROM routing_decision d JOIN lead l USING (lead_id)
+                    WHERE d.partition_day BETWEEN ? AND ?
+                      AND NOT coalesce(l.is_converted, false) AND NOT coalesce(l.is_deleted, false)
+                    QUALIFY row_number() OVER (PARTITION BY d.lead_id ORDER BY d.created_at DESC, d.decision_id DESC) = 1)
+                    WHERE action <> 'keep' GROUP BY 1),
+                changes AS (SELECT partition_day AS day, count(*) AS changed, count(*) FILTER (WHERE moved) AS moved,
+                                   count(*) FILTER (WHERE kept_because IS NOT NULL) AS kept_by_policy
+                            FROM backfill_change WHERE backfill_id = ? GROUP BY 1)
+           SELECT days.day, coalesce(e.leads, 0) AS leads, coalesce(c.changed, 0) AS changed,
+                  coalesce(c.moved, 0) AS moved, coalesce(c.changed - c.kept_by_policy, 0) AS would_move,
+                  coalesce(c.kept_by_policy, 0) AS kept_by_policy
+           FROM days LEFT JOIN evaluated e USING (day) LEFT JOIN changes c USING (day) ORDER BY days.day""",
+        [start, end, start, end, backfill_id]).df()
