@@ -47,7 +47,7 @@ def validate(path: Path | None, offline: bool, strict: bool) -> None:
     rules, problems = check_folder(path, crm_users=users)
     errors = [p for p in problems if p.severity == "error" or strict]
     for p in problems:
-        click.secho(str(p), fg="red" if p in errors else "yellow", err=True)
+        click.secho(str(p), fg="red" if p.severity == "error" or strict else "yellow", err=True)
     elapsed = time.perf_counter() - started
     if note:
         click.echo(f"note: {note}", err=True)

@@ -37,7 +37,7 @@ def check_pools(pools: dict[str, PoolDecl], roster: pd.DataFrame, crm_users: pd.
             problems.append(ConfigProblem(SourceRef(getattr(pools, "days_off_file", HOLIDAYS_FILE), int(line)),
                                           f"applies_to {who!r} is not 'everyone', a team or a user id in reps.csv"))
     ends = fallback_ends(pools)
-    selections: dict[str, pd.DataFrame] = {}
+    selections: dict[str, tuple[pd.DataFrame, pd.DataFrame | None]] = {}
     status_today: pd.DataFrame | None = None
     for pool in pools.values():
         bad = [c for c in pool.member_filter if c not in roster.columns]
@@ -60,14 +60,14 @@ def check_pools(pools: dict[str, PoolDecl], roster: pd.DataFrame, crm_users: pd.
         # once, and each rep's status today once, so a thousand pools check as fast as a few.
         key = repr((pool.members, sorted(pool.member_filter.items(), key=lambda kv: str(kv[0]))))
         if key not in selections:
-            selections[key] = members(pool, roster)
-        rows = selections[key]
+            rows = members(pool, roster)
+            if not rows.empty and status_today is None:
+                status_today = member_status(roster, now, active, days_off, hours=False)
+            selections[key] = (rows, None if rows.empty else status_today.loc[rows.index])
+        rows, status = selections[key]
         if rows.empty:
             problems.append(ConfigProblem(pool.where, f"pool {pool.name!r} has no members"))
             continue
-        if status_today is None:
-            status_today = member_status(roster, now, active, days_off, hours=False)
-        status = status_today.loc[rows.index]
         if status["reason"].notna().all():
             problems.append(ConfigProblem(
                 pool.where,
