@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pipelines.matching.compare import comparison_levels
+from pipelines.matching.levels import LEVELS
 from pipelines.sourcefile import read_settings
 
 
@@ -133,7 +133,7 @@ class LearnSettings(_Model):
 
 
 def _check_levels(value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    known = comparison_levels()
+    known = LEVELS
     for field, levels in value.items():
         if field not in known:
             raise ValueError(f"unknown comparison {field!r}; known: {', '.join(known)}")
