@@ -4,7 +4,7 @@ Each mutation edits a copy of the rules folder in place, driven by a ``random.Ra
 what a correct validator must do with the result: ``invalid`` mutations must be rejected (exit 1,
 an error at file:line); the others may be accepted or rejected, but never crash or hang. Both
 the property-based test (``tests/test_validate_fuzz.py``, Hypothesis picks the mutation and
-drives the random choices) and the longer fuzzing run (``benchmarks/fuzz_validate.py``) use
+drives the random choices) and the longer fuzzing run (``benchmarks/bench_validate_fuzz.py``) use
 this one catalogue. The folder's parent is the mutation's playground: a file "outside the
 rules folder" is written there.
 
@@ -241,7 +241,7 @@ def boolean_in_codes(root: Path, rnd: random.Random) -> Mutation:
 
 def huge_file(root: Path, rnd: random.Random) -> Mutation:
     name = rnd.choice([*YAML_FILES, "reps.csv", "tables/us_states.csv"])
-    size = rnd.choice([12, 40]) * 1024 * 1024
+    size = rnd.choice([9, 12]) * 1024 * 1024  # above both limits (2 MiB settings, 8 MiB tables)
     with open(root / name, "a", encoding="utf-8") as fh:
         if name.endswith(".csv"):
             fh.write("XX,005000000000010AAA\n" * (size // 22) if "us_states" in name else "\n" * size)

@@ -77,13 +77,13 @@ def _check(kind, seed: int, may_not_apply: bool = False) -> None:
                 f"{mutation}: a code was read as a boolean"
 
 
-@settings(FUZZ, max_examples=EXAMPLES or 24)
+@settings(FUZZ, max_examples=EXAMPLES or 20)
 @given(kind=st.sampled_from(mutations.TARGETED), seed=st.integers(0, 2**32 - 1))
 def test_every_targeted_mutation_is_rejected_at_file_and_line_without_crash_or_hang(kind, seed):
     _check(kind, seed)
 
 
-@settings(FUZZ, max_examples=EXAMPLES or 14)
+@settings(FUZZ, max_examples=EXAMPLES or 12)
 @given(kind=st.sampled_from(mutations.GENERIC), seed=st.integers(0, 2**32 - 1),
        more=st.lists(st.sampled_from(mutations.ALL), max_size=2))
 def test_any_edit_is_accepted_or_reported_at_file_and_line_never_a_crash(kind, seed, more):
