@@ -65,6 +65,27 @@ def test_records_that_cannot_be_keyed_or_are_from_the_future_are_quarantined_and
         "extraction goes on past the record stamped in 2099"
 
 
+def test_a_record_an_older_version_landed_without_a_usable_id_is_set_aside_and_ticks_go_on(pipeline, crm):
+    """Before extract checked ids, a lead with an empty Id could land in raw_lead; it then failed
+    every tick at the unified table's key, even after it was deleted in the CRM."""
+    from pipelines.warehouse import db
+
+    crm.lead(company="Globex", email="h@globex.de", country="Germany")
+    pipeline.tick(NOW)
+    with db.connect(pipeline.warehouse) as con:
+        con.execute("INSERT INTO raw_lead SELECT * REPLACE ('' AS \"Id\", now() AS _modstamp) FROM raw_lead LIMIT 1")
+        con.execute("INSERT INTO raw_lead SELECT * REPLACE ('00Q 12' AS \"Id\", now() AS _modstamp) FROM raw_lead LIMIT 1")
+    later = crm.lead(company="Globex", email="late@globex.de", country="Germany")
+    second = pipeline.tick(NOW + timedelta(minutes=5))
+    assert second.metadata["unified"]["lead_unkeyed"] == 2
+    assert crm.owner_of(later) == LUKAS, "the batch goes on"
+    q = pipeline.query("SELECT record_id, reason, payload FROM quarantine WHERE stage = 'unify' ORDER BY reason")
+    assert q[["record_id", "reason"]].to_dict("records") == [{"record_id": "00Q 12", "reason": "malformed_id"},
+                                                            {"record_id": "(empty id)", "reason": "missing_id"}]
+    assert q["payload"].str.contains("Globex").all(), "the record is kept, not dropped"
+    assert pipeline.tick(NOW + timedelta(minutes=10)).metadata["unified"].get("lead_unkeyed", 0) == 0
+
+
 def test_a_lead_decided_without_its_ledger_row_is_repaired_and_pushed(pipeline, crm):
     leads = [crm.lead(company="Globex", email=f"h{i}@globex.de", country="Germany") for i in range(2)]
     crm.lock(*leads)  # nothing pushed by the first tick

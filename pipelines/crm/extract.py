@@ -151,6 +151,5 @@ def _detail(reason: str, key: str, value, modstamp: str, stamp, run: RunInfo) ->
         return (f"{modstamp}={stamp!r} is later than the tick's clock ({run.now:%Y-%m-%d %H:%M} UTC); the record "
                 f"is read again every tick and lands once that time has passed, or fix the value in the CRM")
     if reason in ("missing_id", "malformed_id"):
-        return (f"{key}={value!r} is not a Salesforce id (15 or 18 letters and digits, the 18-character form "
-                f"ending in its case-safe suffix); the record cannot be keyed, the rest of the batch goes on")
+        return ids.unkeyed_detail(key, value)
     return f"{key}={value!r}, {modstamp}={stamp!r} cannot be read as a timestamp"

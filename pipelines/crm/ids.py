@@ -15,7 +15,8 @@ import re
 import pandas as pd
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-_SHAPE = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
+SHAPE_SQL = "[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?"  # an id's shape, for SQL over landed tables
+_SHAPE = re.compile(rf"^{SHAPE_SQL}$")
 SHAPE_SQL = "^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$"  # the same shape, for DuckDB's regexp_full_match
 
 
@@ -34,6 +35,12 @@ def is_valid(record_id: object) -> bool:
     if not isinstance(record_id, str) or not _SHAPE.match(record_id):
         return False
     return len(record_id) == 15 or record_id[15:].upper() == suffix(record_id[:15])
+
+
+def unkeyed_detail(key: str, value: object) -> str:
+    """Why a record whose Id is not an id cannot be keyed: the one wording extract and unify share."""
+    return (f"{key}={value!r} is not a Salesforce id (15 or 18 letters and digits, the 18-character form "
+            f"ending in its case-safe suffix); the record cannot be keyed, the rest of the batch goes on")
 
 
 def case_safe(record_id: str) -> str:

@@ -24,6 +24,7 @@ import json
 import duckdb
 import pandas as pd
 
+from pipelines.crm import ids
 from pipelines.crm.fields import KEY_COLUMN, FieldMapping, value_maps_dir
 from pipelines.ledger import quarantine
 from pipelines.stage import RunInfo, StageResult
@@ -70,6 +71,11 @@ def unify(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, run: RunInfo,
         raw_table, table = OBJECT_TABLES[obj]
         key = KEY_COLUMN[obj]
         columns = object_columns(mapping, obj)
+        unkeyed = _set_aside_unkeyed(con, obj, raw_table, run)
+        if unkeyed:
+            result.counts[f"{obj}_unkeyed"] = unkeyed
+            result.warnings.append(f"{unkeyed} {obj} record(s) in {raw_table} have no usable Id (landed by an older "
+                                   f"version); quarantined and set aside, see `leadroute report`")
         registered = _register_value_maps(con, mapping, obj)
         try:
             df, stats = _unify_object(con, obj, raw_table, table, key, columns, rules, run)
@@ -143,6 +149,32 @@ def _unify_object(con, obj, raw_table, table, key, columns: list[ColumnSql], rul
     finally:
         con.execute("DROP TABLE IF EXISTS _unify_stage")
     return df, stats
+
+
+def _set_aside_unkeyed(con, obj: str, raw_table: str, run: RunInfo) -> int:
+    """Move raw records that cannot be keyed (empty or malformed Id) into quarantine.
+
+    Extract quarantines them before they land; these are rows an older version landed. Left in
+    place, one of them would fail every tick at the unified table's key, and would stay there even
+    after the record was deleted in the CRM. Their payload is kept in quarantine, so nothing is lost.
+    """
+    unkeyed = f"\"Id\" IS NULL OR NOT regexp_full_match(\"Id\", '{ids.SHAPE_SQL}')"
+    bad = con.execute(f'SELECT * EXCLUDE (_extracted_at, _run_id) FROM "{raw_table}" WHERE {unkeyed}').df()
+    if bad.empty:
+        return 0
+    shown = bad["Id"].map(lambda v: "(no id)" if v is None or pd.isna(v) else (v if str(v).strip() else "(empty id)"))
+    quarantine.put(con, pd.DataFrame({
+        "stage": "unify",
+        "object": obj,
+        "record_id": shown.values,
+        "reason": ["missing_id" if s.startswith("(") else "malformed_id" for s in shown],
+        "detail": [ids.unkeyed_detail("Id", v) for v in bad["Id"]],
+        "payload": [json.dumps({k: v for k, v in r.items() if v is not None and not (isinstance(v, float) and pd.isna(v))},
+                               default=str) for r in bad.to_dict("records")],
+        "record_modstamp": bad["_modstamp"].astype(str).values,
+    }), run.run_id, run.now)
+    con.execute(f'DELETE FROM "{raw_table}" WHERE {unkeyed}')
+    return len(bad)
 
 
 def _as_list(value) -> list[dict]:
