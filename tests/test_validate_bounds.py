@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from pipelines.cli.rules import validate
 from pipelines.routing.language.model import FieldCondition
+from pipelines.routing.language.pools import fallback_ends
 from pipelines.routing.ruleset.checks import conditions
 from pipelines.routing.ruleset.load import load_rules
 from pipelines.sourcefile import MAX_DEPTH, MAX_NODES, MAX_SETTINGS_BYTES, MAX_TABLE_BYTES
@@ -218,3 +219,23 @@ def test_queue_intake_is_read_as_a_boolean_not_as_the_truth_of_a_string(rules_di
 def test_the_shipped_rules_are_valid(rules_dir):
     code, output = check(rules_dir)
     assert code == 0, output
+
+
+def test_every_pool_knows_where_its_fallback_chain_ends_or_that_it_loops(rules_dir):
+    """Chains that join share their tail: a pool leading into a loop loops too; one leading to a queue ends there."""
+    (rules_dir / "pools.yaml").write_text("""pools:
+  inbound_sdr: {members: {role: SDR}, fallback: {assign: queue, queue: Shark_Tank}}
+  a: {members: ["005000000000040AAA"], fallback: {assign: pool, pool: b}}
+  b: {members: ["005000000000040AAA"], fallback: {assign: pool, pool: c}}
+  c: {members: ["005000000000040AAA"], fallback: {assign: pool, pool: b}}
+  d: {members: ["005000000000040AAA"], fallback: {assign: pool, pool: inbound_sdr}}
+  e: {members: ["005000000000040AAA"], fallback: {assign: pool, pool: d}}
+  f: {members: ["005000000000040AAA"]}
+""", encoding="utf-8")
+    pools = load_rules(rules_dir).pools
+    ends = {name: (end.params.get("queue") if end is not None else None, loops)
+            for name, (end, loops) in fallback_ends(pools).items()}
+    assert ends["a"][1] and ends["b"][1] and ends["c"][1]
+    assert ends["d"] == ("Shark_Tank", False)
+    assert ends["e"] == ("Shark_Tank", False)
+    assert ends["f"] == (None, False)
