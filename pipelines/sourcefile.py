@@ -338,7 +338,9 @@ def problems_from_validation(exc: ValidationError, data: Any, file: str) -> list
         loc = tuple(err["loc"])
         if err["type"] == WORDED:
             ctx = err["ctx"]
-            line = ctx["line"] if ctx.get("file") is not None else locate(data, loc)
+            line = ctx["line"] if ctx.get("file") is not None else None
+            if line is None:  # a scalar has no line of its own: the nearest node on its path has
+                line = locate(data, loc) or 1
             problems.append(ConfigProblem(SourceRef(ctx.get("file") or file, line), ctx["message"]))
             continue
         path = _display_path(loc)
