@@ -49,7 +49,10 @@ def one_line(result) -> str:
 
 
 @pytest.mark.parametrize("args", [["explain", "00Q000000000000001"], ["report"],
-                                  ["backfill", "--from", "2026-11-01", "--to", "2026-11-20", "--dry-run"]])
+                                  ["backfill", "--from", "2026-11-01", "--to", "2026-11-20", "--dry-run"],
+                                  ["rep", "pause", "Liam Walsh", "--reason", "sick"], ["rep", "status"],
+                                  ["pool", "credit", "Zoe Kim", "--pool", "inbound_sdr", "--reason", "junk"],
+                                  ["assign", "00Q000000000000001", "--to", "Zoe Kim", "--reason", "by hand"]])
 def test_no_warehouse_yet_is_one_line_and_creates_none(env, args):
     result = run(*args)
     assert result.exit_code == 2
@@ -67,6 +70,11 @@ def test_no_warehouse_yet_is_one_line_and_creates_none(env, args):
     (["demo", "activity", "--now", "2026-11-20T15:00", "--touch", "1.5"],
      "Error: Invalid value for '--touch': 1.5 is not in the range 0<=x<=1."),
     (["report", "--ticks", "0"], "Error: Invalid value for '--ticks': 0 is not in the range x>=1."),
+    (["rep", "pause", "Liam Walsh", "--reason", "sick", "--now", "yesterday"],
+     "Error: Invalid value for '--now': 'yesterday' is not a time; use ISO 8601 in UTC, e.g. 2026-11-20T15:00 "
+     "(or with a zone, 2026-11-20T16:00+01:00)"),
+    (["pool", "credit", "Zoe Kim", "--pool", "inbound_sdr", "--reason", "junk", "--leads", "0"],
+     "Error: Invalid value for '--leads': 0 is not in the range x>=1."),
 ])
 def test_bad_arguments_are_refused_by_click_in_one_line(env, args, message):
     result = run(*args)

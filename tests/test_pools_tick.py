@@ -32,7 +32,9 @@ def test_a_pool_keeps_its_turns_between_ticks_and_every_decision_says_who_and_wh
     assert decisions.loc[first + second, "owner_id"].tolist() == [LIAM, ZOE, ELLA, LIAM, ZOE, ELLA]
     trace = json.loads(decisions.loc[first[0], "trace"])
     assert trace["detail"].startswith("pool inbound_sdr (round robin): Liam Walsh (next in turn; lead 1 today")
-    assert "skipped: Mateo Garcia out of office until 2026-11-30" in trace["detail"]
+    assert "skipped" not in trace["detail"], "Liam's turn came first: nobody's turn was passed over"
+    ella = json.loads(decisions.loc[first[2], "trace"])["detail"]  # Zoe, then Mateo's turn, then Ella
+    assert "skipped: Mateo Garcia out of office until 2026-11-30" in ella
 
     members = pipeline.query("SELECT * FROM pool_member_state WHERE pool = 'inbound_sdr'").set_index("user_id")
     assert members.loc[[LIAM, ZOE, ELLA], "assigned_today"].tolist() == [2, 2, 2]

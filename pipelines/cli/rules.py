@@ -44,7 +44,7 @@ def validate(path: Path | None, offline: bool, strict: bool) -> None:
     path = path or s.rules
     started = time.perf_counter()
     users, note = (None, "--offline: reps were not checked against the CRM") if offline else _crm_users(s.warehouse)
-    rules, problems = check_folder(path, crm_users=users)
+    rules, problems = check_folder(path, crm_users=users)  # the account domain list too (matching.yaml)
     errors = [p for p in problems if p.severity == "error" or strict]
     for p in problems:
         click.secho(str(p), fg="red" if p.severity == "error" or strict else "yellow", err=True)

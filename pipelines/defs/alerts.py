@@ -7,7 +7,7 @@ the cause to LEADROUTE_ALERT_URLS. The daemon evaluates it; it is on by default.
 
 import dagster as dg
 
-from pipelines.alerts import alert_urls, failed_run_alert, send
+from pipelines.alerts import Alert, alert_urls, failed_run_alert, send
 from pipelines.settings import Settings
 
 
@@ -22,6 +22,12 @@ def alert_on_failed_run(context: dg.RunFailureSensorContext):
               if e.event_specific_data and e.event_specific_data.error]
     alert = failed_run_alert(Settings.from_env().org, run.job_name, run.run_id, steps,
                              "\n".join(causes) or context.failure_event.message or "")
+    return deliver(context, alert)
+
+
+def deliver(context, alert: Alert) -> dg.SkipReason | None:
+    """Log the alert and send it to LEADROUTE_ALERT_URLS: the one channel every alert sensor uses. Without
+    URLs the sensor's tick says it only logged; a notifier that cannot be reached fails the tick (the UI shows it)."""
     context.log.warning(alert.title)
     urls = alert_urls()
     if not urls:

@@ -30,6 +30,7 @@ import pandas as pd
 
 from pipelines.matching import parameters as model_store
 from pipelines.matching.dedupe import Deduper, entity_frequencies
+from pipelines.matching.domains import build_account_domains
 from pipelines.matching.hierarchy import build_hierarchy
 from pipelines.matching.index import KeyTable, blocking_report, describe_blocking
 from pipelines.matching.keys import KEY_VERSION, match_keys
@@ -271,10 +272,13 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
     changed, removed = refresh_keys(con, settings, run)
     seconds = {"keys": time.perf_counter() - clock}
     cpu_seconds = {"keys": time.process_time() - cpu}
+    # Every run: an edit of the ops domain list applies even when no account changed.
+    domains, domain_warnings = build_account_domains(con, settings)
+    result.warnings += domain_warnings
     master_rows = scalar(con, "SELECT count(*) FROM account_master")
     live = scalar(con, "SELECT count(*) FROM account WHERE NOT coalesce(is_deleted, false)")
     if not changed and not removed and master_rows == live:
-        result.counts = {"accounts_changed": 0, "master_rows": int(master_rows)}
+        result.counts = {"accounts_changed": 0, "master_rows": int(master_rows), "account_domains": domains}
         return result
     clock, cpu = time.perf_counter(), time.process_time()
     notes: list[str] = []
@@ -309,6 +313,7 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
         "master_entities": int(built["is_survivor"].sum()),
         "hierarchy_issues": len(issues),
         "max_depth": int(built["depth"].max()) if len(built) else 0,
+        "account_domains": domains,
     }
     if len(issues):
         result.warnings.append(f"{len(issues)} account(s) with hierarchy problems, e.g. "

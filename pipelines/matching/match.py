@@ -25,6 +25,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.matching import parameters as model_store
+from pipelines.matching.domains import alias_lead_domains, name_listed_domains
 from pipelines.matching.index import KeyTable
 from pipelines.matching.keys import FIELDS, match_keys
 from pipelines.matching.link import Linker, best_per_left
@@ -117,6 +118,7 @@ def link_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, leads
     ``parameters``: the model (default: the configured weights)."""
     keys = match_keys(leads, default_country=settings.default_country, prefer="email")
     keys.insert(0, "lead_id", leads["lead_id"].values)
+    keys, accounts, listed = alias_lead_domains(con, keys, accounts_to_match(con, settings, now))
     con.register("_lead_keys", keys)
     try:
         linker = Linker(settings, parameters=parameters)
@@ -124,8 +126,7 @@ def link_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, leads
         if parameters is not None and ensure_master(con):
             master_entities(con)
             entities = "_master_entities"
-        scored = linker.score_pairs(con, KeyTable("_lead_keys", "lead_id"), accounts_to_match(con, settings, now),
-                                    entities=entities)
+        scored = linker.score_pairs(con, KeyTable("_lead_keys", "lead_id"), accounts, entities=entities)
     finally:
         con.unregister("_lead_keys")
     counts = scored.groupby("l_id").size().rename("candidates").reset_index()
@@ -153,7 +154,7 @@ def link_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, leads
     order = [_ORDER_COLUMNS[name] for name in settings.tie_breakers.order]
     best = best_per_left(ok.merge(attrs, on="r_id", how="left"), settings.link.threshold,
                          settings.tie_breakers.margin, order)
-    return linker.explain(best), counts
+    return name_listed_domains(linker.explain(best), listed), counts
 
 
 def ensure_master(con: duckdb.DuckDBPyConnection) -> bool:

@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from pipelines.matching.domain_list import DEFAULT_FILE, read_domain_list
 from pipelines.matching.levels import LEVELS
 from pipelines.sourcefile import read_settings
 
@@ -264,6 +265,18 @@ class LeadToLead(_Model):
     by: list[Literal["domain", "name"]] = Field(default_factory=lambda: ["domain", "name"])
 
 
+class AccountDomains(_Model):
+    """Where an account's other web domains come from (regional sites, acquired brands): a lead from
+    any of them matches the account exactly (see :mod:`pipelines.matching.domains`)."""
+
+    crm_field: str | None = Field(
+        "domains", description="the account field (fields.yaml) listing more domains, separated by ; , or "
+                               "spaces (a multi-value custom field); used when the CRM has it")
+    file: str | None = Field(
+        DEFAULT_FILE, description="a CSV kept by ops in the rules folder, columns account_id,domain "
+                                           "(a missing file lists none)")
+
+
 class MatchingSettings(_Model):
     version: int = 1
     default_country: str = Field("US", min_length=2, max_length=2, description="for phones and postal codes")
@@ -275,6 +288,14 @@ class MatchingSettings(_Model):
     tie_breakers: TieBreakers = Field(default_factory=TieBreakers)
     filters: Filters = Field(default_factory=Filters)
     lead_to_lead: LeadToLead = Field(default_factory=LeadToLead)
+    domains: AccountDomains = Field(default_factory=AccountDomains)
+    # The rows of domains.file as read and checked at load (account_id, domain, source), so a run
+    # uses the list it validated; filled by load_matching_settings.
+    _listed_domains: list[tuple[str, str, str]] = PrivateAttr(default_factory=list)
+
+    @property
+    def listed_domains(self) -> list[tuple[str, str, str]]:
+        return self._listed_domains
 
     @field_validator("default_country")
     @classmethod
@@ -287,5 +308,11 @@ class MatchingSettings(_Model):
 
 
 def load_matching_settings(path: str | Path) -> MatchingSettings:
-    """``matching.yaml`` (a missing file means the defaults); every problem at its line."""
-    return read_settings(path, MatchingSettings, missing_ok=True)[0]
+    """``matching.yaml`` (a missing file means the defaults) and the account domain list it names;
+    every problem at its file and line."""
+    settings = read_settings(path, MatchingSettings, missing_ok=True)[0]
+    if settings.domains.file:
+        listed = Path(path).parent / settings.domains.file
+        display = str(Path(Path(path).parent.name) / settings.domains.file)
+        settings._listed_domains = read_domain_list(listed, display) if listed.exists() else []
+    return settings

@@ -226,6 +226,18 @@ TABLES: dict[str, Table] = {
             key=("account_id",),
         ),
         Table(
+            "account_domain",
+            "master",
+            "Every web domain of an account besides its Website: from the CRM field matching.yaml "
+            "`domains.crm_field` names and the ops list `domains.file`; rebuilt by each master run.",
+            _cols(
+                ("account_id", "VARCHAR"),
+                ("domain", "VARCHAR", "registered domain, e.g. example.de"),
+                ("source", "VARCHAR", "where it is listed: 'CRM field domains' or '<file> line N'"),
+            ),
+            key=("account_id", "domain"),
+        ),
+        Table(
             "account_match_key",
             "master",
             "Each account's match keys (normalised name, domain, phone, address...), computed when "
@@ -450,6 +462,22 @@ TABLES: dict[str, Table] = {
             key=("pool",),
         ),
         Table(
+            "pool_turn_set",
+            "route",
+            "Each time ops set whose turn it is in a round-robin pool (`leadroute pool turn POOL --next REP`): "
+            "who, why and when; the pool's next run starts its rotation there.",
+            _cols(
+                ("pool", "VARCHAR"),
+                ("set_at", "TIMESTAMP"),
+                ("next_user_id", "VARCHAR", "the member whose turn it was made"),
+                ("next_name", "VARCHAR"),
+                ("set_by", "VARCHAR", "who set it"),
+                ("why", "VARCHAR"),
+                ("was_next_user_id", "VARCHAR", "whose turn it was before"),
+            ),
+            key=("pool", "set_at"),
+        ),
+        Table(
             "pool_member_state",
             "route",
             "Per pool and member: leads today and this week (the rep's local day and ISO week), caps, "
@@ -482,8 +510,27 @@ TABLES: dict[str, Table] = {
                 ("daily_cap", "INTEGER", "the tightest daily cap at the last run (pool or reps.csv); empty: none"),
                 ("weekly_cap", "INTEGER", "the tightest weekly cap at the last run; empty: none"),
                 ("updated_at", "TIMESTAMP"),
+                ("credit_owed", "INTEGER", "turns ops gave back (`leadroute pool credit`) not yet used: the "
+                                           "member goes that many turns early"),
+                ("credited_total", "BIGINT", "turns ops gave back, ever (the fairness counters' correction)"),
             ),
             key=("pool", "user_id"),
+        ),
+        Table(
+            "pool_credit",
+            "ops",
+            "Turns given back by ops (`leadroute pool credit`): a junk lead, a lead reassigned by hand. "
+            "One row per credit, never deleted (the audit trail).",
+            _cols(
+                ("credit_id", "VARCHAR"),
+                ("pool", "VARCHAR"),
+                ("user_id", "VARCHAR"),
+                ("leads", "INTEGER", "turns given back"),
+                ("reason", "VARCHAR"),
+                ("created_by", "VARCHAR"),
+                ("created_at", "TIMESTAMP"),
+            ),
+            key=("credit_id",),
         ),
         Table(
             "pool_sticky",
@@ -644,6 +691,25 @@ TABLES: dict[str, Table] = {
                 ("decision_id", "VARCHAR", "the new decision (real runs)"),
             ),
             key=("backfill_id", "lead_id"),
+        ),
+        Table(
+            "rep_override",
+            "ops",
+            "Availability overrides ops set without a pull request (`leadroute rep pause|resume`): one row per "
+            "pause, never deleted (the audit trail); routing lays the pauses covering `now` over reps.csv.",
+            _cols(
+                ("override_id", "VARCHAR"),
+                ("user_id", "VARCHAR", "the paused rep (reps.csv user_id)"),
+                ("starts_at", "TIMESTAMP"),
+                ("until", "TIMESTAMP", "the pause expires by itself then; empty: until resumed"),
+                ("reason", "VARCHAR"),
+                ("created_by", "VARCHAR", "who paused (the OS user, or the Dagster run's config)"),
+                ("created_at", "TIMESTAMP"),
+                ("resumed_at", "TIMESTAMP", "a resume ended the pause early"),
+                ("resumed_by", "VARCHAR"),
+                ("resume_reason", "VARCHAR"),
+            ),
+            key=("override_id",),
         ),
         Table(
             "tick_log",

@@ -38,6 +38,7 @@ from pipelines.routing.engine.context import RouteContext
 from pipelines.routing.frame.build import build_frame
 from pipelines.routing.language.model import Flow
 from pipelines.routing.pools.book import save_states
+from pipelines.routing.roster import overrides
 from pipelines.routing.ruleset.model import RuleSet
 from pipelines.routing.stages.route import load_context, route_frame
 from pipelines.stage import RunInfo, StageResult
@@ -210,4 +211,4 @@ class _Stage:
 
 def reroute(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping, run: RunInfo) -> StageResult:
     """Day-2 routing for one tick (see the module docstring); the asset ``reroutes`` and the tests call it."""
-    return _Stage(con, rules, mapping, run).run_all()
+    return _Stage(con, overrides.honoured(con, rules), mapping, run).run_all()

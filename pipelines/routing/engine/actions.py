@@ -20,8 +20,9 @@ import pandas as pd
 
 from pipelines.routing.engine.conditions import evaluate
 from pipelines.routing.engine.context import RouteContext
+from pipelines.routing.engine.family import account_values, ancestors
 from pipelines.routing.engine.trace import words
-from pipelines.routing.language.model import Action
+from pipelines.routing.language.model import DEFAULT_TIE_BREAK, TIE_BREAKS, Action
 from pipelines.routing.pools.allocation import assign
 from pipelines.routing.pools.membership import members
 from pipelines.routing.ruleset.model import RuleSet
@@ -92,6 +93,8 @@ def resolve_direct(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx: Rou
             return _opportunity(action, frame, rules, ctx)
         case "user_in_field":
             return owner_column(frame[p["field"]], f"user in {p['field']}", ctx, rules)
+        case "lead_owner" if action.lead_where is not None:
+            return _company_lead(action, frame, rules, ctx)
         case "lead_owner":
             return owner_column(frame["match.matched_lead_owner_id"], "owner of the company's existing lead", ctx, rules)
         case "keep":
@@ -183,39 +186,48 @@ def table(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx: RouteContext
 def _hierarchy(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx: RouteContext) -> Resolution:
     """The owner of an account above the matched one, found on each account's own hierarchy path."""
     idx = frame.index
-    paths = frame["account.hierarchy_path"].astype("string").str.split(" > ")
-    chain = paths.explode().dropna().rename("ancestor").to_frame()
-    chain["level"] = chain.groupby(level=0).cumcount()
-    chain["depth"] = chain.index.map(paths.str.len()) - 1
     level = action.params.get("level")
     if level is not None:
-        # The account at that level; an account at or above the level stands for itself.
-        wanted = chain[chain["level"] == np.minimum(int(level), chain["depth"])]
         what = f"owner of the level-{level} account in the hierarchy"
     else:
-        parents = chain[chain["level"] < chain["depth"]]  # strictly above the matched account
-        accounts = ctx.accounts if ctx.accounts is not None else pd.DataFrame()
-        rows = parents.join(accounts, on="ancestor") if len(accounts) else parents
-        ok = evaluate(action.parent_where, rows.reset_index(drop=True), rules) if len(rows) else np.zeros(0, bool)
-        # nearest first: the deepest ancestor that satisfies the condition
-        wanted = rows[ok].sort_values("level", ascending=False).groupby(level=0).head(1)
         what = f"owner of the nearest parent where {action.parent_where.describe()}"
-    owners = _account_values(ctx, wanted["ancestor"], "account.owner_id")
-    names = _account_values(ctx, wanted["ancestor"], "account.name")
+    chosen = ancestors(frame, rules, ctx, level=level, parent_where=action.parent_where).dropna()
+    owners = account_values(ctx, chosen, "account.owner_id")
+    names = account_values(ctx, chosen, "account.name")
     owner = pd.Series(None, index=idx, dtype=object)
-    owner.loc[wanted.index] = owners.to_numpy()
+    owner.loc[chosen.index] = owners.to_numpy()
     label = pd.Series("", index=idx, dtype=object)
-    label.loc[wanted.index] = names.astype(str).to_numpy() + " (" + wanted["ancestor"].astype(str).to_numpy() + ")"
+    label.loc[chosen.index] = names.astype(str).to_numpy() + " (" + chosen.astype(str).to_numpy() + ")"
     res = owner_column(owner, what, ctx, rules, detail=what + " " + label)
     res.failure = res.failure.where(owner.notna() | res.failure.isna(),
                                     "no matched account" if level is not None else f"no parent account where {action.parent_where.describe()}")
     return res
 
 
-def _account_values(ctx: RouteContext, ids: pd.Series, column: str) -> pd.Series:
-    if ctx.accounts is None or column not in ctx.accounts.columns:
-        return pd.Series([None] * len(ids), dtype=object)
-    return ctx.accounts[column].reindex(ids.to_numpy()).reset_index(drop=True)
+def _company_lead(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx: RouteContext) -> Resolution:
+    """The owner of the company's most recent earlier lead whose fields satisfy ``lead_where`` (same
+    domain before same name, then the newest, as lead-to-lead matching ranks them)."""
+    idx = frame.index
+    what = f"owner of the company's latest lead where {action.lead_where.describe()}"
+    peers = ctx.company_leads if ctx.company_leads is not None else pd.DataFrame(columns=["_for", "_by", "lead_id"])
+    peers = peers[peers["_for"].isin(frame["lead_id"])].reset_index(drop=True)
+    ok = evaluate(action.lead_where, peers, rules) if len(peers) else np.zeros(0, dtype=bool)
+    found = peers[ok]
+    if len(found):
+        created = found["lead.created_at"] if "lead.created_at" in found else pd.Series(None, index=found.index)
+        found = (found.assign(_domain=found["_by"].eq("domain"), _created=pd.to_datetime(created))
+                 .sort_values(["_for", "_domain", "_created", "lead_id"], ascending=[True, False, False, True],
+                              na_position="last")
+                 .drop_duplicates("_for"))
+    per_lead = found.set_index("_for") if len(found) else pd.DataFrame(columns=["lead_id", "lead.owner_id", "_by"])
+    ids = frame["lead_id"]
+    owner = ids.map(per_lead["lead.owner_id"]) if len(per_lead) else pd.Series(None, index=idx, dtype=object)
+    label = (what + " " + ids.map(per_lead["lead_id"]).astype(str) + " (same company "
+             + ids.map(per_lead["_by"]).astype(str) + ")") if len(per_lead) else pd.Series(what, index=idx)
+    res = owner_column(owner.astype(object), what, ctx, rules, detail=label.astype(object))
+    res.failure = res.failure.where(owner.notna() | res.failure.isna(),
+                                    f"no earlier lead of the company where {action.lead_where.describe()}")
+    return res
 
 
 def _opportunity(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx: RouteContext) -> Resolution:
@@ -233,14 +245,25 @@ def _opportunity(action: Action, frame: pd.DataFrame, rules: RuleSet, ctx: Route
         cand = cand.assign(_rank=cand["stage"].astype("string").str.lower().map({s: i for i, s in enumerate(stages)}))
     else:
         cand = cand.assign(_rank=0)
-    best = cand.sort_values(["_pos", "_rank", "close_date"], ascending=[True, True, False]).drop_duplicates("_pos")
+    tie_break = action.params.get("tie_break", DEFAULT_TIE_BREAK)
+    column, larger, words_of = TIE_BREAKS[tie_break]
+    if column not in cand:
+        cand = cand.assign(**{column: None})
+    best = cand.sort_values(["_pos", "_rank", column], ascending=[True, True, not larger])
+    tied = best.groupby(["_pos", "_rank"], sort=False)["opportunity_id"].transform("size")
+    best = best.assign(_tied=tied.to_numpy()).drop_duplicates("_pos")
     owner = pd.Series(None, index=idx, dtype=object)
     label = pd.Series("", index=idx, dtype=object)
     rows = idx[best["_pos"].to_numpy(dtype=int)]
     owner.loc[rows] = best["owner_id"].to_numpy()
+    # two or more open in the stage that won: say which key told them apart
+    tie = pd.Series("", index=idx, dtype=object)
+    tie.loc[rows] = np.where(best["_tied"].to_numpy() > 1, " (" + best["_tied"].astype(str).to_numpy(dtype=object)
+                             + f" open in the stage: the {words_of} won)", "")
     label.loc[rows] = ("opportunity " + best["name"].astype(str) + " (" + best["opportunity_id"].astype(str) + ", "
                        + best["stage"].astype(str) + ") owner").to_numpy()
     res = owner_column(owner, "opportunity owner", ctx, rules, detail=label)
+    res.detail = res.detail + tie
     what = f"in stage {', '.join(action.params['stages'])}" if stages else ""
     res.failure = res.failure.where(owner.notna() | res.failure.isna(), f"no open opportunity {what}".strip())
     return res

@@ -28,6 +28,9 @@ class RouteContext:
     # and open opportunities (opportunity_id, master_id, stage, owner_id, name, close_date).
     accounts: pd.DataFrame | None = None
     opportunities: pd.DataFrame | None = None
+    # Earlier leads of each lead's company (_for, _by, lead.*), loaded when a rule uses lead_owner's
+    # lead_where (pipelines.routing.frame.company_leads).
+    company_leads: pd.DataFrame | None = None
     # Diff and backfill compare where the rules send a lead: when they reach a pool, the pool is the
     # target and no member is chosen (so who is free or capped right now cannot look like a rules change).
     pools_as_targets: bool = False

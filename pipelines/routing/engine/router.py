@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipelines.routing.engine import actions, hold, side_actions, trace
+from pipelines.routing.engine import actions, family, hold, side_actions, trace
 from pipelines.routing.engine.actions import Resolution, merge
 from pipelines.routing.engine.conditions import evaluate
 from pipelines.routing.engine.context import RouteContext
@@ -66,22 +66,32 @@ def route(frame: pd.DataFrame, rules: RuleSet, entry: str, ctx: RouteContext, *,
     tried = np.zeros((n, len(steps)), dtype=bool)  # steps that applied but found nobody
     attempts = np.full(n, "", dtype=object)  # their JSON, in order
     columns = Columns(frame)  # each field normalised once, shared by every step
+    views: dict[int, pd.DataFrame] = {}  # steps routed as a parent: the frame as they saw it
     for i, step in enumerate(steps):
         if not remaining.any():
             break
-        applies = remaining & evaluate(step.when, frame, rules, columns)
+        view, view_columns, candidates, routed_as = frame, columns, remaining, None
+        if step.route_as is not None:
+            view, has, routed_as = family.as_ancestor(step.route_as, frame, rules, ctx, _step_fields(step))
+            view_columns, candidates = Columns(view), remaining & has
+            views[i] = view
+        applies = candidates & evaluate(step.when, view, rules, view_columns)
         if step.hold is not None and applies.any():
-            applies = _hold(step, i, frame, applies, rules, ctx, columns, remaining, decided_at, out_queue,
+            applies = _hold(step, i, view, applies, rules, ctx, view_columns, remaining, decided_at, out_queue,
                             out_detail, out_action, tried, attempts)
             if step.action.assign == HOLD:
                 continue  # a step that only holds: the leads it lets go move on to the next step
         if not applies.any():
             continue
-        sub = frame[applies]
-        sub_columns = columns.subset(applies, sub)
+        sub = view[applies]
+        sub_columns = view_columns.subset(applies, sub)
         res = resolve(step.action, sub, rules, ctx, sub_columns)
         if step.fallback is not None and not res.resolved.all():
             res = merge(res, resolve(step.fallback, sub[~res.resolved], rules, ctx), "fallback: ")
+        if routed_as is not None:
+            res.detail = routed_as[applies].to_numpy(dtype=object) + "; " + res.detail.astype(str)
+            res.failure = (routed_as[applies].to_numpy(dtype=object) + "; " + res.failure.astype(str)).where(
+                res.failure.notna(), None)
         ok = res.resolved
         pos = np.flatnonzero(applies)
         done, failed = pos[ok], pos[~ok]
@@ -113,7 +123,7 @@ def route(frame: pd.DataFrame, rules: RuleSet, entry: str, ctx: RouteContext, *,
         n, entry=entry, version=rules.version, step_names=[s.name for s in steps],
         conditions=[s.when.describe() if s.when else None for s in steps] + [None],
         descriptions=[s.description for s in steps] + [""], decided_at=decided_at, tried=tried, attempts=attempts,
-        evidence_json=step_evidence(frame, steps, decided_at), detail=out_detail, side=out_side, via=out_via,
+        evidence_json=step_evidence(frame, steps, decided_at, views), detail=out_detail, side=out_side, via=out_via,
         decided_by=step_names)
     out = pd.DataFrame({
         "lead_id": frame["lead_id"].to_numpy(),
@@ -214,6 +224,8 @@ def used_columns(frame: pd.DataFrame, rules: RuleSet) -> tuple[list[str], list[s
                     named.update(action.fields())
                     if action.parent_where is not None:
                         named.update(action.parent_where.fields())
+            if step.route_as is not None:
+                named.update(step.route_as.fields())
             for side in step.side_actions:
                 named.update(side.fields())
     keep = [c for c in frame.columns if c in named or c.startswith(("lead.", "last_decision.", "prior."))]
@@ -254,20 +266,28 @@ def _side(step: Step, rows: pd.DataFrame, res: Resolution, ok: np.ndarray, ctx: 
     return trace.as_list(trace.join(trace.unwrap(own), trace.unwrap(inner)))
 
 
-def step_evidence(frame: pd.DataFrame, steps: list[Step], decided_at: np.ndarray) -> np.ndarray:
-    """Per lead, the values of the fields its deciding step looked at, as JSON text."""
+def _step_fields(step: Step) -> list[str]:
+    """The fields a step looks at: its condition, action, hold and fallback."""
+    cols = (step.when.fields() if step.when else []) + step.action.fields()
+    if step.hold is not None and step.hold.until is not None:
+        cols += step.hold.until.fields()
+    if step.fallback:
+        cols += step.fallback.fields()
+    return cols
+
+
+def step_evidence(frame: pd.DataFrame, steps: list[Step], decided_at: np.ndarray,
+                  views: dict[int, pd.DataFrame] | None = None) -> np.ndarray:
+    """Per lead, the values of the fields its deciding step looked at, as JSON text (a step routed as a
+    parent: the parent's, as in ``views``)."""
     out = np.full(len(frame), "{}", dtype=object)
     for i, step in enumerate(steps):
         rows = np.flatnonzero(decided_at == i)
         if not len(rows):
             continue
-        cols = (step.when.fields() if step.when else []) + step.action.fields()
-        if step.hold is not None and step.hold.until is not None:
-            cols += step.hold.until.fields()
-        if step.fallback:
-            cols += step.fallback.fields()
+        cols = _step_fields(step)
         if step.action.assign in ACCOUNT_ACTIONS or any(c.startswith("account.") for c in cols):
             cols += ["account.account_id", "account.name", "match.reason"]
         cols = [c for c in dict.fromkeys(cols) if c in frame.columns]
-        out[rows] = trace.evidence(frame, rows, cols)
+        out[rows] = trace.evidence((views or {}).get(i, frame), rows, cols)
     return out

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, Discriminator, Tag, ValidationInfo, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, ValidationInfo, model_validator
 
 from pipelines.routing.language import words
 from pipelines.routing.language.node import Node, Written, at, repeated
@@ -265,12 +265,17 @@ ACTIONS: dict[str, ActionSpec] = {
                    example="assign: hierarchy_owner, parent_where: {field: account.employees, at_least: 5000}"),
         ActionSpec("opportunity_owner",
                    "the owner of an open opportunity of the matched account (or its duplicates), in the listed "
-                   "`stages` (earlier stages in the list win, then the latest close date)",
-                   optional=("stages",), example="assign: opportunity_owner, stages: [Scoping, Negotiation]"),
+                   "`stages` (earlier stages in the list win); two open in the same stage go by `tie_break` "
+                   "(default latest_close_date; or earliest_close_date, largest_amount, smallest_amount)",
+                   optional=("stages", "tie_break"),
+                   example="assign: opportunity_owner, stages: [Scoping, Negotiation], tie_break: largest_amount"),
         ActionSpec("user_in_field", "the user named in a field, e.g. account.csm_id or account.adr_id",
                    required=("field",), example="assign: user_in_field, field: account.adr_id"),
-        ActionSpec("lead_owner", "the owner of an existing lead of the same company (lead-to-lead match)",
-                   example="assign: lead_owner"),
+        ActionSpec("lead_owner", "the owner of an existing lead of the same company (lead-to-lead match); with "
+                   "`lead_where`, of the company's most recent lead whose fields (lead.*) satisfy it, e.g. the "
+                   "latest ADR-owned lead even when a newer one has another owner",
+                   optional=("lead_where",),
+                   example="assign: lead_owner, lead_where: {field: lead.owner_role, equals: ADR}"),
         ActionSpec("table", "the owner found by looking the lead up in a table (a user id, queue:<name> or pool:<name>)",
                    required=("table", "lookup"),
                    example="assign: table, table: territories, lookup: {country: lead.country_code}"),
@@ -285,6 +290,16 @@ ACTIONS: dict[str, ActionSpec] = {
     ]
 }
 
+# How two open opportunities in the same stage are told apart (opportunity_owner's tie_break):
+# the column of the opportunity, whether the larger wins, and the words the trace uses.
+TIE_BREAKS: dict[str, tuple[str, bool, str]] = {
+    "latest_close_date": ("close_date", True, "latest close date"),
+    "earliest_close_date": ("close_date", False, "earliest close date"),
+    "largest_amount": ("amount", True, "largest amount"),
+    "smallest_amount": ("amount", False, "smallest amount"),
+}
+DEFAULT_TIE_BREAK = "latest_close_date"
+
 # Actions whose owner comes from the matched account: their evidence includes which account.
 ACCOUNT_ACTIONS = ("account_owner", "ultimate_parent_owner", "hierarchy_owner", "opportunity_owner")
 
@@ -295,6 +310,7 @@ class Action(Node):
     assign: str
     params: dict[str, Any] = {}
     parent_where: Condition | None = None  # hierarchy_owner: evaluated on each parent account
+    lead_where: Condition | None = None  # lead_owner: evaluated on each earlier lead of the company
     param_where: dict[str, SourceRef] = {}  # where each parameter was written, for errors
 
     @model_validator(mode="before")
@@ -339,10 +355,14 @@ class Action(Node):
                               where)
         if name == "opportunity_owner" and "stages" in params and not isinstance(params["stages"], list):
             raise problem("`stages` needs a list, e.g. [Scoping, Negotiation]", where)
+        if name == "opportunity_owner" and "tie_break" in params and params["tie_break"] not in TIE_BREAKS:
+            raise problem(f"unknown tie_break {params['tie_break']!r}{suggest(str(params['tie_break']), TIE_BREAKS)}; "
+                          f"one of {', '.join(TIE_BREAKS)}", at(info, data, "tie_break"))
         if name == "flow" and params.get("flow") not in ENTRIES:
             raise problem(f"unknown flow {params.get('flow')!r}{suggest(params.get('flow'), ENTRIES)}", where)
-        return {"where": where, "assign": name, "params": {k: v for k, v in params.items() if k != "parent_where"},
-                "parent_where": params.get("parent_where"),
+        return {"where": where, "assign": name,
+                "params": {k: v for k, v in params.items() if k not in ("parent_where", "lead_where")},
+                "parent_where": params.get("parent_where"), "lead_where": params.get("lead_where"),
                 "param_where": {k: at(info, data, k) for k in params}}
 
     def at(self, param: str) -> SourceRef:
@@ -363,6 +383,8 @@ class Action(Node):
                 return f"the user in {p['field']}"
             case "flow":
                 return f"the {p['flow']} flow"
+            case "lead_owner" if self.lead_where is not None:
+                return f"the owner of the company's latest lead where {self.lead_where.describe()}"
             case _:
                 return self.assign.replace("_", " ")
 
@@ -512,8 +534,48 @@ def duration_text(minutes: float, working: bool = False) -> str:
     return f"{value:g} {unit}{'' if value == 1 else 's'}"
 
 
+class RouteAs(Node):
+    """A step's (or a flow's) ``route_as:``: the step reads the lead's account family from above.
+
+    ``route_as: ultimate_parent`` or ``route_as: {parent_where: <condition on account fields>}``
+    (the nearest account *above* the matched one for which it holds, like ``hierarchy_owner``'s
+    ``parent_where``). The step's condition, its table lookups and its action then read that
+    ancestor's fields as ``account.*`` (country, state, employees, owner...): the subsidiary's
+    lead routes "as if it were" the parent, while ``lead.*`` and ``match.*`` stay the lead's own.
+    A lead with no such ancestor (no matched account, no parent where...) skips the step.
+    """
+
+    kind: str  # ultimate_parent | parent_where
+    parent_where: Condition | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, Written):
+            return data
+        node, where, label = data
+        example = ("route_as: ultimate_parent, or route_as: {parent_where: {field: account.employees, "
+                   "at_least: 5000}}")
+        if node == "ultimate_parent":
+            return {"where": where, "kind": "ultimate_parent"}
+        if isinstance(node, dict) and set(node) == {"parent_where"}:
+            return {"where": at(info, node) if isinstance(node, LineDict) else where, "kind": "parent_where",
+                    "parent_where": node["parent_where"]}
+        got = sorted(node) if isinstance(node, dict) else repr(node)
+        raise problem(f"{label}: `route_as` takes ultimate_parent or {{parent_where: <condition>}}, not {got}; "
+                      f"e.g. {example}", where)
+
+    def describe(self) -> str:
+        if self.kind == "ultimate_parent":
+            return "routed as the ultimate parent"
+        return f"routed as the nearest parent where {self.parent_where.describe()}"
+
+    def fields(self) -> list[str]:
+        return self.parent_where.fields() if self.parent_where is not None else []
+
+
 HOLD = "hold"  # the action of a step that only holds (no assign:): released leads go on to the next step
-STEP_KEYS = ("step", "description", "when", "fallback", "hold", *SIDE_ACTIONS)  # the rest of a step is its action
+STEP_KEYS = ("step", "description", "when", "fallback", "hold", "route_as", *SIDE_ACTIONS)  # the rest of a step is its action
 
 
 class Step(Node):
@@ -526,6 +588,7 @@ class Step(Node):
     fallback: Action | None = None
     side_actions: list[SideAction] = []
     hold: Hold | None = None
+    route_as: RouteAs | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -542,6 +605,8 @@ class Step(Node):
             out["when"] = data["when"]
         if "hold" in data:
             out["hold"] = Written(data["hold"], at(info, data, "hold"), name)
+        if data.get("route_as") is not None:
+            out["route_as"] = Written(data["route_as"], at(info, data, "route_as"), f"step {name!r}")
         if "hold" in data and not action:  # a step that only holds: the leads it releases go on to the next step
             if "fallback" in data or any(k in data for k in SIDE_ACTIONS):
                 raise problem(f"step {name!r} only holds (no assign:), so it takes no fallback or side actions", where)
@@ -595,9 +660,9 @@ class Flow(Node):
         watch: list[str] = []
         steps = node
         if isinstance(node, dict):
-            unknown = set(node) - {"watch", "steps"}
+            unknown = set(node) - {"watch", "steps", "route_as"}
             if unknown:
-                raise problem(f"flow {entry!r}: unknown key(s) {sorted(unknown)}; expected watch and steps",
+                raise problem(f"flow {entry!r}: unknown key(s) {sorted(unknown)}; expected watch, steps and route_as",
                               at(info, node))
             watch = [str(w) for w in (node.get("watch") or [])]
             if entry == "updated" and not watch:
@@ -606,6 +671,10 @@ class Flow(Node):
             if entry != "updated" and watch:
                 raise problem(f"`watch` only applies to the updated flow, not {entry!r}", at(info, node, "watch"))
             steps = node.get("steps")
+            if node.get("route_as") is not None and isinstance(steps, list):
+                # a flow's route_as is every step's that does not say otherwise (route_as: null: its own account)
+                steps = [_with_route_as(s, node) if isinstance(s, LineDict) and "route_as" not in s else s
+                         for s in steps]
         if not isinstance(steps, list):
             raise problem(f"flow {entry!r} must be a list of steps", where)
         return {"where": where, "entry": entry, "steps": steps, "watch": watch}
@@ -618,6 +687,14 @@ class Flow(Node):
         return self
 
 
+def _with_route_as(step: LineDict, flow: LineDict) -> LineDict:
+    """A step as written, given its flow's ``route_as`` (errors point at the flow's line)."""
+    out = LineDict.like({**step, "route_as": flow["route_as"]}, step)
+    if "route_as" in getattr(flow, "key_lines", {}):
+        out.key_lines["route_as"] = flow.key_lines["route_as"]
+    return out
+
+
 class QueueDecl(Node):
     """A named queue of ``queues.yaml``; read from ``Written(node, where, name)``."""
 
@@ -625,6 +702,7 @@ class QueueDecl(Node):
     label: str
     intake: bool = False
     purpose: str = ""
+    alert_over: int | None = Field(default=None, ge=0)  # open leads past which engineers are alerted (ops/watch)
 
     @model_validator(mode="before")
     @classmethod
@@ -637,4 +715,5 @@ class QueueDecl(Node):
                           data.where)
         # intake is read by the model as a boolean (true/false, yes/no): never Python's truth of a string
         return {"where": data.where, "name": data.label, "label": str(node.get("label", data.label)),
-                "intake": node.get("intake", False), "purpose": str(node.get("purpose", ""))}
+                "intake": node.get("intake", False), "purpose": str(node.get("purpose", "")),
+                "alert_over": node.get("alert_over")}

@@ -35,6 +35,7 @@ import pandas as pd
 from pipelines.routing.language.pools import PoolDecl
 from pipelines.routing.pools.member_table import MemberTable, PoolContext, PoolRules
 from pipelines.routing.pools.membership import language_codes, sticky_keys
+from pipelines.routing.pools.passed_over import passed_over
 from pipelines.routing.pools.recording import record
 from pipelines.routing.pools.turns import take_turns
 
@@ -59,6 +60,8 @@ class _Allocation:
         self.kind = np.full(n, None, dtype=object)  # sticky | distributed | follower
         self.max_turn: tuple[float, int] | None = None  # (turn, member) of the latest turn given
         self.skipped: dict[int, str] = {}
+        # (turn, member) of the last lead given by turns: the first lead of this run follows the last run's
+        self.after = (self.t.state.turn if self.t.pool.method != "load_balanced" else -np.inf, -1)
         todo = np.ones(n, dtype=bool)
         keys = None
         if self.t.pool.sticky is not None:
@@ -204,7 +207,8 @@ class _Allocation:
             capped = pd.notna(self.t.room_code[pick])
             cap = np.where(capped, ", " + more.astype(str).astype(object) + " more under caps", "")
             lang = f"; {what}" if what else ""
-            skips = self.t.skip_text(eligible & ~(here if off_hours_ok else np.zeros(self.t.m, dtype=bool)), "")
+            skips = self._passed_over(eligible & ~(here if off_hours_ok else np.zeros(self.t.m, dtype=bool)),
+                                      turns.turn[got], pick)
             self.detail[done] = (self.label + ": " + self.t.names[pick] + " (" + why + lang + "; lead " +
                                  today.astype(str).astype(object) + " today" + cap + ")" + skips + note)
             self._mark_skips(done, eligible & ~(here if off_hours_ok else np.zeros(self.t.m, dtype=bool)))
@@ -215,6 +219,18 @@ class _Allocation:
                 (self.t.skip_text(eligible, "") or "; no member")
             self._mark_skips(left, eligible)
         return left
+
+    def _passed_over(self, eligible: np.ndarray, turn: np.ndarray, pick: np.ndarray) -> np.ndarray:
+        """Per lead given by turns, "; skipped: <member> <why>; ..." naming the members whose turn it passed
+        over (not every member away today), or ""."""
+        away = np.flatnonzero(eligible & (pd.notna(self.t.code) | (self.t.room <= 0)))
+        passed = passed_over(self.t.start, self.t.step, away, turn, pick, self.after)
+        self.after = (float(turn[-1]), int(pick[-1]))
+        out = np.full(len(turn), "", dtype=object)
+        for c, i in enumerate(away):
+            text = f"{self.t.names[i]} {self.t.reason[i] if self.t.reason[i] else self.t.room_why(i)}"
+            out[passed[:, c]] = np.where(out[passed[:, c]] == "", "; skipped: ", out[passed[:, c]] + "; ") + text
+        return out
 
     def _why(self, pick: np.ndarray, nth: np.ndarray) -> np.ndarray:
         method = self.t.pool.method

@@ -71,6 +71,8 @@ class MemberState:
     open_workload: int | None = None
     daily_cap: int | None = None
     weekly_cap: int | None = None
+    credit_owed: int = 0  # turns given back by ops, not used yet (pipelines/ops/credit.py)
+    credited_total: int = 0
     touched: bool = False
 
     def today(self, day: date) -> int:
@@ -200,7 +202,8 @@ def load_states(con: duckdb.DuckDBPyConnection, *, read_only: bool = False) -> P
             skipped_unavailable_total=int(_n(r["skipped_unavailable_total"])),
             skipped_cap_total=int(_n(r["skipped_cap_total"])),
             last_skip_reason=r["last_skip_reason"] if isinstance(r["last_skip_reason"], str) else None,
-            last_skipped_at=_ts(r["last_skipped_at"]))
+            last_skipped_at=_ts(r["last_skipped_at"]),
+            credit_owed=int(_n(r["credit_owed"])), credited_total=int(_n(r["credited_total"])))
     book.sticky = con.execute("SELECT pool, sticky_key, user_id, lead_id, assigned_at FROM pool_sticky").df()
     return book
 
@@ -245,7 +248,8 @@ def save_states(con: duckdb.DuckDBPyConnection, book: PoolBook, now: datetime) -
              skipped_unavailable_total=m.skipped_unavailable_total, skipped_cap_total=m.skipped_cap_total,
              last_skip_reason=m.last_skip_reason, last_skipped_at=m.last_skipped_at, status=m.status,
              status_reason=m.status_reason, effective_weight=m.effective_weight, open_workload=m.open_workload,
-             daily_cap=m.daily_cap, weekly_cap=m.weekly_cap, updated_at=now)
+             daily_cap=m.daily_cap, weekly_cap=m.weekly_cap, updated_at=now,
+             credit_owed=m.credit_owed, credited_total=m.credited_total)
         for m in book.member_states.values() if m.touched])
     if len(members):
         for col in ("assigned_day", "assigned_week"):

@@ -139,15 +139,20 @@ class MemberTable:
             self.start = self.workload * self.step
             self.start[~np.isfinite(self.start)] = np.inf
         else:
-            # Kept turns carry each member's place in the rotation. A member without one (joining) or
-            # behind the pool (back from leave) takes their place in roster order after the member who
-            # got the last lead: this round if after them, the next round if before.
+            # Kept turns carry each member's place in the rotation. A member without one (joining, or
+            # every member after ops set the turn) or behind the pool (back from leave) takes their place
+            # in rotation order after the member who got the last lead: this round if after them, the
+            # next round if before.
             floor, last = self.state.turn, self.state.last_user_id
             kept = np.array([ms.next_turn if ms.next_turn is not None else np.nan for ms in self.mstates], dtype=float)
-            done_this_round = np.array([last is not None and uid <= last for uid in self.ids], dtype=bool)
+            done_this_round = served_this_round(self.ids, last, by_user_id=not self.pool.members)
             place = floor + np.where(done_this_round, self.step, 0.0)
             self.start = np.where(np.isnan(kept) | (kept < floor), place, kept)
             self.start[~np.isfinite(self.start)] = np.inf
+        # Turns ops gave back (`leadroute pool credit`): the member goes that many turns early.
+        self.credit = np.array([ms.credit_owed for ms in self.mstates], dtype=np.int64)
+        self.start = np.where(self.credit > 0, self.start - self.credit * np.where(np.isfinite(self.step), self.step, 0),
+                              self.start)
 
     def took(self, idx: np.ndarray, turns: bool) -> None:
         """Members ``idx`` (one entry per lead) took leads: fewer left under their caps, later turns."""
@@ -162,6 +167,18 @@ class MemberTable:
         out = [f"{self.names[i]} {self.reason[i] if self.reason[i] else self.room_why(i)}"
                for i in np.flatnonzero(eligible & (pd.notna(self.code) | (self.room <= 0)))]
         return ("; skipped: " + "; ".join(out) if out else "") + note
+
+
+def served_this_round(ids: np.ndarray, last: str | None, *, by_user_id: bool) -> np.ndarray:
+    """Per member (in rotation order), whether their turn this round is past: they come at or before
+    ``last``, the member who got the last lead. A ``last`` who left the pool: in a user-id rotation
+    the members with an id up to theirs; in a written order, nobody (the round starts over)."""
+    where = np.flatnonzero(ids == last) if last is not None else np.zeros(0, dtype=int)
+    if len(where):
+        return np.arange(len(ids)) <= where[0]
+    if last is not None and by_user_id:
+        return np.array([uid <= last for uid in ids], dtype=bool)
+    return np.zeros(len(ids), dtype=bool)
 
 
 def snapshot(pool: PoolDecl, rules: PoolRules, ctx: PoolContext) -> pd.DataFrame:
@@ -188,6 +205,7 @@ def snapshot(pool: PoolDecl, rules: PoolRules, ctx: PoolContext) -> pd.DataFrame
         "assigned_total": [ms.assigned_total for ms in table.mstates],
         "skipped_unavailable": [ms.skipped_unavailable_total for ms in table.mstates],
         "skipped_cap": [ms.skipped_cap_total for ms in table.mstates],
+        "credited": [ms.credited_total for ms in table.mstates],
         "weight": np.round(table.weight, 3),
         "open_leads": pd.array(table.workload.astype(int) if table.workload is not None else [None] * table.m, dtype="Int64"),
         "next_turn": [np.nan if not np.isfinite(t) or pool.method == "load_balanced" else round(float(t), 3)

@@ -1,7 +1,7 @@
 """Who is in a pool, and the lead facts that pick among them: language and the sticky company key.
 
-Members are roster rows chosen by a list of user ids or a filter on ``reps.csv`` columns,
-in roster-id order (the order turns go round in). Lead text is normalised once per
+Members are roster rows chosen by a list of user ids (rotating in the order written) or a
+filter on ``reps.csv`` columns (rotating in user-id order). Lead text is normalised once per
 distinct value, never once per lead.
 """
 
@@ -14,9 +14,12 @@ from pipelines.routing.language.pools import PoolDecl
 
 
 def members(pool: PoolDecl, roster: pd.DataFrame) -> pd.DataFrame:
-    """Roster rows of the pool's members, in roster-id order (the rotation order)."""
+    """Roster rows of the pool's members in rotation order: the order of a ``members:`` list as written
+    in pools.yaml, or user-id order for a filter (``{role: SDR, team: ...}``)."""
     if pool.members:
         picked = roster[roster["user_id"].isin(pool.members)]
+        written = {u: i for i, u in enumerate(pool.members)}
+        return picked.sort_values("user_id", key=lambda ids: ids.map(written))
     else:
         mask = pd.Series(True, index=roster.index)
         for column, wanted in pool.member_filter.items():

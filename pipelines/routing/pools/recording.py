@@ -44,8 +44,13 @@ def record(t: MemberTable, owner: np.ndarray, kind: np.ndarray, max_turn: tuple[
         if counts[i]:
             state.assigned[t.ids[i]] = state.assigned.get(t.ids[i], 0) + int(counts[i])
             t.book.run_assigned[t.ids[i]] += int(counts[i])
+        # The first leads of a member owed turns use the credit, not their own turn: the turn kept is
+        # their own one (the start of this call is their own turn less the credit, see MemberTable).
+        owed = ms.credit_owed
+        ms.credit_owed = max(owed - int(counts[i]), 0)
+        own_turn = t.start[i] + ms.credit_owed * t.step[i] if owed and np.isfinite(t.step[i]) else t.start[i]
         if t.pool.method != "load_balanced" and (counts[i] or ms.next_turn is not None or pd.isna(t.code[i])):
-            ms.next_turn = float(t.start[i]) if np.isfinite(t.start[i]) else ms.next_turn
+            ms.next_turn = float(own_turn) if np.isfinite(own_turn) else ms.next_turn
         code = t.code[i] if pd.notna(t.code[i]) else (t.room_code[i] if t.room[i] <= 0 else None)
         ms.status = code or "available"
         ms.status_reason = t.reason[i] if pd.notna(t.code[i]) else (t.room_why(i) if code else None)

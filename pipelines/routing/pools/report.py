@@ -15,7 +15,9 @@ import pandas as pd
 
 from pipelines.routing.language.pools import fallback_chain
 from pipelines.routing.pools.member_table import PoolRules, snapshot
+from pipelines.routing.pools import turn_order
 from pipelines.routing.pools.book import PoolBook, load_states
+from pipelines.routing.roster import overrides
 
 
 @dataclass
@@ -27,7 +29,7 @@ class Moment:
     pool_states: PoolBook
 
 
-def _crm_users(con: duckdb.DuckDBPyConnection) -> tuple[set[str] | None, dict[str, str]]:
+def crm_users(con: duckdb.DuckDBPyConnection) -> tuple[set[str] | None, dict[str, str]]:
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     if "crm_user" not in tables:
         return None, {}
@@ -41,13 +43,15 @@ def overview(con: duckdb.DuckDBPyConnection, rules: PoolRules, now: datetime, *,
              ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(one row per pool, one row per pool member) at ``now``."""
     book = load_states(con, read_only=read_only)
-    active, crm_names = _crm_users(con)
+    rules = overrides.honoured(con, rules)
+    active, crm_names = crm_users(con)
     names = dict(zip(rules.reps["user_id"], rules.reps["name"])) | crm_names
     moment = Moment(now=now, crm_active=active, pool_states=book)
     members = [snapshot(pool, rules, moment) for pool in rules.pools.values()]
     filled = [m for m in members if len(m)]
     members_df = pd.concat(filled, ignore_index=True) if filled else pd.DataFrame(columns=["pool", *MEMBER_COLUMNS])
     rows = []
+    turns = turn_order.latest(con)
     for pool, snap in zip(rules.pools.values(), members):
         state = book.state(pool.name)
         chain, end, _ = fallback_chain(pool, rules.pools)
@@ -59,12 +63,13 @@ def overview(con: duckdb.DuckDBPyConnection, rules: PoolRules, now: datetime, *,
             "to_fallback_total": state.unassigned_total,
             "last_lead_to": names.get(state.last_user_id, state.last_user_id) if state.last_user_id else None,
             "fallback": " -> ".join(chain[1:] + [ending]),
+            "turn_set": turn_order.describe(turns.get(pool.name)),
         })
     return pd.DataFrame(rows), members_df
 
 
 MEMBER_COLUMNS = ["member", "status", "why", "local_time", "today", "this_week", "cap_left", "assigned_total",
-                  "skipped_unavailable", "skipped_cap", "weight", "open_leads", "next_turn"]
+                  "skipped_unavailable", "skipped_cap", "credited", "weight", "open_leads", "next_turn"]
 
 
 def member_table(members: pd.DataFrame) -> pd.DataFrame:
@@ -80,6 +85,7 @@ def markdown(pools: pd.DataFrame, members: pd.DataFrame) -> str:
         sections.append(
             f"### {row.pool}\n{row.how}. {row.available_now} of {row.members} available now; "
             f"{row.assigned_total} assigned ({row.sticky_total} sticky), {row.to_fallback_total} to the fallback "
-            f"({row.fallback}); last lead to {row.last_lead_to or 'nobody yet'}.\n\n"
+            f"({row.fallback}); last lead to {row.last_lead_to or 'nobody yet'}."
+            + (f" {row.turn_set[0].upper()}{row.turn_set[1:]}." if row.turn_set else "") + "\n\n"
             + member_table(members[members["pool"] == row.pool]).astype(str).to_markdown(index=False))
     return "\n\n".join(sections) or "no pools"

@@ -4,6 +4,8 @@ A member is unavailable, in this order of precedence, when they are:
 
 1. ``inactive`` in ``reps.csv``;
 2. ``crm_inactive``: not an active user in the CRM (when the CRM's users are known);
+   then ``paused``: paused by ops for now (``leadroute rep pause``, :mod:`.overrides`), the
+   reason naming who paused and until when;
 3. ``not_started``: before their ``start_date``;
 4. ``out_of_office``: between ``ooo_from`` and ``ooo_to`` (both included);
 5. ``holiday``: a public holiday of their ``holiday_calendar``, or a company day off
@@ -23,6 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pandas as pd
 
 from pipelines.routing.roster.holidays import holiday_name
+from pipelines.routing.roster.overrides import pause_at
 from pipelines.routing.roster.reps import DAYS
 
 DAY_NAMES = tuple(d.title() for d in DAYS)
@@ -79,12 +82,29 @@ def member_status(rows: pd.DataFrame, now: datetime, crm_active: set[str] | None
                 return "holiday", f"on holiday ({name})"
             return None
 
+        def first_start(after: datetime) -> datetime | None:
+            """The first moment from ``after`` (local) the member works: not a day off, in their shift."""
+            for ahead in range(LOOKAHEAD_DAYS + 1):
+                day = after.date() + timedelta(days=ahead)
+                if off_day(day) or (shift is not None and day.weekday() not in work_days):
+                    continue
+                if ahead == 0 and _in_shift(shift, after.hour * 60 + after.minute):
+                    return after
+                begin = datetime.combine(day, time(0, 0) if shift is None else time(shift[0] // 60, shift[0] % 60),
+                                         tzinfo=zone or UTC)
+                if begin > after:
+                    return begin
+            return None
+
         minute = local.hour * 60 + local.minute
         code, reason = None, None
+        pause = pause_at(rec, now_utc.replace(tzinfo=None))
         if not bool(rec.get("active", True)):
             code, reason = "inactive", "inactive in reps.csv"
         elif crm_active is not None and uid not in crm_active:
             code, reason = "crm_inactive", "not an active user in the CRM"
+        elif pause is not None:
+            code, reason = "paused", pause.describe()
         else:
             off = off_day(today)
             if off:
@@ -96,6 +116,13 @@ def member_status(rows: pd.DataFrame, now: datetime, crm_active: set[str] | None
         next_start = None
         if code is None:
             next_start = now_utc
+        elif code == "paused":
+            end = pause.end
+            while end is not None and (again := pause_at(rec, end)) is not None:  # back-to-back pauses
+                end = again.end
+            if end is not None:
+                found = first_start(end.replace(tzinfo=UTC).astimezone(zone or UTC))
+                next_start = None if found is None else found.astimezone(UTC)
         elif code in ("not_started", "out_of_office", "holiday", "off_hours"):
             for ahead in range(LOOKAHEAD_DAYS + 1):
                 day = today + timedelta(days=ahead)

@@ -4,7 +4,8 @@ An SLA of "one working hour" given to a rep in New York at 16:30 on a Friday fal
 08:30 on Monday, and not at all during their vacation. Each rep's working time is the
 union of their shifts (``reps.csv``: ``working_hours`` and ``working_days`` in their
 ``time_zone``) minus the days they are off (before ``start_date``, out of office, public
-holidays of their ``holiday_calendar``, company days off in ``holidays.csv``): the same
+holidays of their ``holiday_calendar``, company days off in ``holidays.csv``) and minus the
+stretches ops paused them for (``leadroute rep pause``, :mod:`.overrides`): the same
 rules as pool availability (:mod:`.availability`, :mod:`.holidays`). A shift may cross midnight
 (``22:00-06:00``): as for pool availability, the hours count on the day they fall on, so
 with ``Mon-Fri`` the early hours of Monday count and those of Saturday do not. A rep with no
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.routing.roster.holidays import holiday_name
+from pipelines.routing.roster.overrides import minus, paused_intervals
 
 HORIZON_DAYS = 60  # how far ahead working time is laid out; a longer absence extends it once
 LONG_HORIZON_DAYS = 400
@@ -60,7 +62,8 @@ def intervals(rep: dict, first: date, days: int, days_off: pd.DataFrame) -> np.n
             out.append(((midnight + timedelta(minutes=a)).astimezone(UTC), (midnight + timedelta(minutes=b)).astimezone(UTC)))
     if not out:
         return np.zeros((0, 2), dtype=np.int64)
-    return np.array([[pd.Timestamp(b).value, pd.Timestamp(e).value] for b, e in out], dtype=np.int64)
+    iv = np.array([[pd.Timestamp(b).value, pd.Timestamp(e).value] for b, e in out], dtype=np.int64)
+    return minus(iv, paused_intervals(rep))
 
 
 class WorkingTime:

@@ -19,6 +19,7 @@ import pandas as pd
 from pipelines.crm.fields import FieldMapping
 from pipelines.routing.frame.build import available_fields
 from pipelines.routing.language.model import (
+    ACCOUNT_ACTIONS,
     Action,
     ChangedCondition,
     Condition,
@@ -141,6 +142,8 @@ class _Checker:
             self.field(action.at("field"), p["field"])
         elif action.assign == "hierarchy_owner" and action.parent_where is not None:
             self.condition(action.parent_where, namespaces=("account",))
+        elif action.assign == "lead_owner" and action.lead_where is not None:
+            self.condition(action.lead_where, namespaces=("lead",))  # read on the company's earlier leads
         elif action.assign == "flow":
             target = p["flow"]
             if self.flow is not None and target == self.flow.entry:
@@ -169,6 +172,8 @@ class _Checker:
                     self.action(step.fallback)
                 if step.hold is not None:
                     self.hold(step)
+                if step.route_as is not None:
+                    self.route_as(step)
                 for side in step.side_actions:
                     for f in side.fields():
                         self.field(side.where, f)
@@ -181,9 +186,24 @@ class _Checker:
                                 self.err(side.where, f"cannot set {name!r}: it is not under writes: of the lead in "
                                                      f"fields.yaml{suggest(name, self.writes) if self.writes else ''}")
                 final = step.fallback or step.action
-                if step.when is None and final.assign == "queue" and catch_all is None:
+                # a step routed as a parent lets leads with no such parent go on, so it catches not all
+                if step.when is None and step.route_as is None and final.assign == "queue" and catch_all is None:
                     catch_all = step.name
             self.flow = None
+
+    def route_as(self, step) -> None:
+        """The parent's condition reads account fields; a step that reads none of the parent's gains nothing."""
+        self.condition(step.route_as.parent_where, namespaces=("account",))
+        read = (step.when.fields() if step.when else []) + step.action.fields()
+        if step.fallback is not None:
+            read += step.fallback.fields()
+        uses_account = any(str(f).startswith("account.") for f in read) or any(
+            a is not None and a.assign in ACCOUNT_ACTIONS for a in (step.action, step.fallback))
+        if not uses_account:
+            self.err(step.route_as.where, f"step {step.name!r}: `route_as` changes only the account.* fields the "
+                                          f"step reads, and it reads none (its condition and lookups read the "
+                                          f"lead's own fields); name the parent's, e.g. account.billing_country_code",
+                     "warning")
 
     def hold(self, step) -> None:
         hold = step.hold

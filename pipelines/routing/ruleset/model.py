@@ -44,3 +44,10 @@ class RuleSet:
         """Fields whose change sends an already decided lead through the ``updated`` flow."""
         flow = self.flows.get("updated")
         return list(flow.watch) if flow else []
+
+    @property
+    def reads_company_leads(self) -> bool:
+        """Whether an action asks for the company's earlier leads (``lead_owner`` with ``lead_where``)."""
+        actions = [a for flow in self.flows.values() for step in flow.steps for a in (step.action, step.fallback)]
+        actions += [p.fallback for p in self.pools.values()]
+        return any(a is not None and a.assign == "lead_owner" and a.lead_where is not None for a in actions)

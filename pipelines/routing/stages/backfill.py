@@ -50,7 +50,7 @@ def backfill(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMappi
     result = StageResult("backfill")
     current = current_decisions(con, start, end)
     backfill_id = uuid.uuid4().hex
-    frame, ctx = prepare(con, mapping, current["lead_id"], run.now)
+    frame, ctx = prepare(con, mapping, current["lead_id"], run.now, rules=rules)
     proposed = (engine.route(frame, rules, "new", ctx) if len(frame)
                 else pd.DataFrame(columns=["lead_id", "step", "owner_id", "queue", "pool"]))
     both = current.assign(from_target=target(current)).merge(
@@ -66,7 +66,8 @@ def backfill(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMappi
     decision_ids = pd.Series(None, index=changed["lead_id"].to_numpy(), dtype=object)
     if not dry_run and len(movers):
         # Route the movers again with the real context, so pools take their turns and remember them.
-        real_frame, real_ctx = prepare(con, mapping, movers["lead_id"], run.now, read_only=False)
+        real_frame, real_ctx = prepare(con, mapping, movers["lead_id"], run.now, read_only=False,
+                                       rules=rules)
         decided = engine.route(real_frame, rules, "new", real_ctx)
         decided["reason"] = "backfill " + f"{start}..{end}: " + decided["reason"].astype(str)
         recorded = decision_log.record(con, decided, entry="backfill", rules_version=rules.version,

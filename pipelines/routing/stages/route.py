@@ -30,7 +30,9 @@ from pipelines.routing import engine
 from pipelines.routing.engine import policy
 from pipelines.routing.frame import update
 from pipelines.routing.frame.build import build_frame, load_related
+from pipelines.routing.frame.company_leads import company_leads
 from pipelines.routing.pools.book import load_states, save_states
+from pipelines.routing.roster import overrides
 from pipelines.routing.ruleset.model import RuleSet
 from pipelines.stage import RunInfo, StageResult
 from pipelines.warehouse.db import transaction
@@ -68,8 +70,17 @@ def undecided_leads(con: duckdb.DuckDBPyConnection, intake_queue_ids: list[str])
 def route_frame(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, frame: pd.DataFrame, rules: RuleSet, entry: str,
                 ctx: engine.RouteContext) -> pd.DataFrame:
     """Decide the leads of a routing frame under ``entry``'s flow, with the accounts and opportunities its actions read."""
-    ctx.accounts, ctx.opportunities = load_related(con, mapping, frame)
+    attach_related(con, mapping, frame, rules, ctx)
     return engine.route(frame, rules, entry, ctx)
+
+
+def attach_related(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, frame: pd.DataFrame, rules: RuleSet | None,
+                   ctx: engine.RouteContext) -> None:
+    """What the frame's actions look up beyond each lead's row: the accounts of their hierarchies and open
+    opportunities, and the company's earlier leads when a rule asks for them (``rules`` None: always)."""
+    ctx.accounts, ctx.opportunities = load_related(con, mapping, frame)
+    if rules is None or rules.reads_company_leads:
+        ctx.company_leads = company_leads(con, mapping, frame)
 
 
 def keep_decisions(kept: pd.DataFrame, ctx: engine.RouteContext) -> pd.DataFrame:
@@ -96,6 +107,7 @@ def route_leads(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMa
 
 def _route_leads(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping, run: RunInfo) -> StageResult:
     result = StageResult("route")
+    rules = overrides.honoured(con, rules)  # reps paused by ops (`leadroute rep pause`) take no leads
     repaired = decision_log.repair_missing_ledger(con, run)
     if len(repaired):
         result.counts["ledger_rows_repaired"] = len(repaired)

@@ -24,10 +24,10 @@ import pandas as pd
 
 from pipelines.crm.fields import FieldMapping
 from pipelines.routing import engine
-from pipelines.routing.frame.build import build_frame, load_related
+from pipelines.routing.frame.build import build_frame
 from pipelines.routing.ruleset.load import load_rules
 from pipelines.routing.ruleset.model import RuleSet
-from pipelines.routing.stages.route import load_context
+from pipelines.routing.stages.route import attach_related, load_context
 from pipelines.stage import RunInfo
 from pipelines.warehouse.schema import open_lead
 
@@ -41,7 +41,7 @@ def target(decisions: pd.DataFrame) -> pd.Series:
 
 
 def prepare(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, lead_ids: pd.Series, now: datetime,
-            *, read_only: bool = True) -> tuple[pd.DataFrame, engine.RouteContext]:
+            *, read_only: bool = True, rules: RuleSet | None = None) -> tuple[pd.DataFrame, engine.RouteContext]:
     """The routing frame and context for ``lead_ids``, as the route stage would build them.
 
     With ``read_only`` (the default) the rules are only evaluated: a lead they send to a pool
@@ -52,14 +52,14 @@ def prepare(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, lead_ids: pd.
     ctx.pools_as_targets = read_only
     frame = build_frame(con, mapping, pd.Series(lead_ids).reset_index(drop=True))
     if len(frame):
-        ctx.accounts, ctx.opportunities = load_related(con, mapping, frame)
+        attach_related(con, mapping, frame, rules, ctx)
     return frame, ctx
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping, lead_ids: pd.Series,
              now: datetime, entry: str = "new") -> pd.DataFrame:
     """Decide ``lead_ids`` under ``rules`` as the route stage would, writing nothing (a read-only connection works)."""
-    frame, ctx = prepare(con, mapping, lead_ids, now)
+    frame, ctx = prepare(con, mapping, lead_ids, now, rules=rules)
     if frame.empty:
         return pd.DataFrame(columns=["lead_id", "step", "action", "owner_id", "queue", "pool", "reason"])
     return engine.route(frame, rules, entry, ctx)
