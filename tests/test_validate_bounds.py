@@ -125,6 +125,11 @@ def table_is_a_pipe(d: Path) -> None:
     replace(d / "flow.yaml", "file: tables/us_states.csv", "file: tables/pipe.csv")
 
 
+def domain_list_outside_the_folder(d: Path) -> None:
+    with open(d / "matching.yaml", "a", encoding="utf-8") as fh:
+        fh.write("\ndomains:\n  file: ../../../../etc/passwd\n")
+
+
 def a_huge_settings_file(d: Path) -> None:
     with open(d / "quality.yaml", "a", encoding="utf-8") as fh:
         fh.write("# padding\n" * (MAX_SETTINGS_BYTES // 10 + 1))
@@ -182,6 +187,7 @@ TABLE_LINE = 61  # flow.yaml: `us_states:` under tables
                               f"is outside the rules folder"),
         (table_links_to_dev_zero, f"routing_rules/flow.yaml:{TABLE_LINE}: error: table 'us_states': file "
                                   f"'tables/zero.csv' is outside the rules folder"),
+        (domain_list_outside_the_folder, "error: domains.file: '../../../../etc/passwd' is outside the rules folder"),
         (table_is_a_pipe, "routing_rules/tables/pipe.csv:1: error: is not a regular file"),
         (a_huge_settings_file, "/quality.yaml:1: error: the file has 2,"),
         (a_huge_table, "routing_rules/tables/us_states.csv:1: error: the file has 8,"),  # 8,388,6xx bytes

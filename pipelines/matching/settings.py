@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from pipelines.matching.domain_list import DEFAULT_FILE, read_domain_list
 from pipelines.matching.levels import LEVELS
-from pipelines.sourcefile import read_settings
+from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef, read_settings
 
 
 class _Model(BaseModel):
@@ -276,6 +276,14 @@ class AccountDomains(_Model):
         DEFAULT_FILE, description="a CSV kept by ops in the rules folder, columns account_id,domain "
                                            "(a missing file lists none)")
 
+    @field_validator("file")
+    @classmethod
+    def _in_the_rules_folder(cls, value: str | None) -> str | None:
+        # A file outside is not part of the rules version, and its lines must never reach a CI log.
+        if value is not None and (Path(value).is_absolute() or ".." in Path(value).parts):
+            raise ValueError(f"{value[:200]!r} is outside the rules folder; keep the list in it, e.g. {DEFAULT_FILE}")
+        return value
+
 
 class MatchingSettings(_Model):
     version: int = 1
@@ -314,5 +322,8 @@ def load_matching_settings(path: str | Path) -> MatchingSettings:
     if settings.domains.file:
         listed = Path(path).parent / settings.domains.file
         display = str(Path(Path(path).parent.name) / settings.domains.file)
+        if listed.exists() and not listed.resolve().is_relative_to(Path(path).parent.resolve()):  # a link out
+            raise ConfigError([ConfigProblem(SourceRef(str(path), 1), f"domains.file {settings.domains.file!r} "
+                                                                      f"leads outside the rules folder")])
         settings._listed_domains = read_domain_list(listed, display) if listed.exists() else []
     return settings
