@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -81,9 +84,78 @@ class LineList(list):
     item_lines: list[int]
 
 
+# Bounds on what one ops-owned file may hold. Rules are small hand-written files: these are far
+# above any real one, and low enough that a careless or hostile edit (a file that never ends,
+# anchors that expand to billions of values, nesting thousands deep) is an error in well under a
+# second instead of a hang, an exhausted memory or a crash of the C parser.
+MAX_SETTINGS_BYTES = 2 * 1024 * 1024  # a YAML settings file
+MAX_TABLE_BYTES = 8 * 1024 * 1024  # a CSV or GeoJSON table (every US zip code is about 1 MiB)
+MAX_DEPTH = 40  # nested mappings and lists (the shipped rules use 8)
+MAX_NODES = 100_000  # values in one YAML file, every use of an alias counted again
+MAX_VALUE_CHARS = 10_000  # one YAML scalar (a description is a few hundred)
+MAX_CELL_CHARS = 128 * 1024  # one CSV cell (a WKT polygon may be long)
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MiB"
+
+
+def read_text(path: str | Path, display: str | None = None, *, limit: int = MAX_SETTINGS_BYTES,
+              bom: bool = False) -> str:
+    """The text of an ops-owned file, read the one safe way: a regular file, at most ``limit``
+    bytes, decoded as UTF-8; anything else is a :class:`ConfigError` at its file (and line).
+
+    Never reads past ``limit`` (``/dev/zero``, a FIFO or ``/proc`` files cannot hang or exhaust
+    memory), never shows the file's content in a message. ``bom``: a leading byte-order mark
+    (Excel's "CSV UTF-8") is dropped.
+    """
+    path = Path(path)
+    name = display or str(path)
+
+    def fail(message: str, line: int | None = 1) -> ConfigError:  # the whole file: shown at its first line
+        return ConfigError([ConfigProblem(SourceRef(name, line), message)])
+
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise fail("file not found", None) from None  # no line to show
+    except OSError as exc:
+        raise fail(f"cannot read the file ({exc.strerror or type(exc).__name__})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise fail("is a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise fail("is not a regular file (a device, pipe or socket); rules files are plain text files")
+    if info.st_size > limit:
+        raise fail(f"the file has {info.st_size:,} bytes, above the {_mib(limit)} limit for a rules file")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise fail(f"cannot read the file ({exc.strerror or type(exc).__name__})") from None
+    if len(data) > limit:
+        raise fail(f"the file is larger than the {_mib(limit)} limit for a rules file")
+    try:
+        return data.decode("utf-8-sig" if bom else "utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise fail(f"not UTF-8: byte 0x{data[exc.start]:02x} at line {line}; save the file as UTF-8", line) from None
+
+
 class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     """The safe loader (libyaml's C parser when PyYAML has it: rules load in a pre-commit
-    hook, and the pure-Python parser is most of the time spent there), keeping lines."""
+    hook, and the pure-Python parser is most of the time spent there), keeping lines.
+
+    Booleans follow YAML 1.2: only ``true``/``false`` (any case of the first letter or all
+    caps) are booleans, so ``NO`` (Norway), ``ON`` (Ontario), ``yes`` and ``off`` stay strings.
+    """
+
+
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_LineLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                  list("tTfF"))
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
@@ -113,22 +185,88 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
+def _check_events(text: str, name: str) -> None:
+    """Nesting depth and value lengths, from the parser's flat stream of events (no recursion:
+    libyaml's composer is recursive C and crashes the process on nesting 100,000 deep)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_LineLoader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ConfigError([ConfigProblem(SourceRef(name, event.start_mark.line + 1),
+                                                 f"nested more than {MAX_DEPTH} levels deep; flatten it")])
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+        elif isinstance(event, yaml.ScalarEvent) and len(event.value) > MAX_VALUE_CHARS:
+            raise ConfigError([ConfigProblem(SourceRef(name, event.start_mark.line + 1),
+                                             f"a value of {len(event.value):,} characters, above the limit of "
+                                             f"{MAX_VALUE_CHARS:,}; shorten it")])
+
+
+def _check_expansion(root: yaml.Node, name: str) -> None:
+    """Every value counted as often as aliases repeat it, and the depth aliases nest to: an anchor
+    used ten times inside an anchor used ten times... is billions of values to validate and route."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in size and not done:
+            continue
+        children = ([n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else
+                    list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        if not done:
+            if key in open_:
+                raise ConfigError([ConfigProblem(SourceRef(name, node.start_mark.line + 1),
+                                                 "an alias refers to the anchor that contains it")])
+            open_.add(key)
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in size)
+            continue
+        open_.discard(key)
+        size[key] = 1 + sum(size[id(c)] for c in children)
+        depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
+        if size[key] > MAX_NODES:
+            raise ConfigError([ConfigProblem(SourceRef(name, node.start_mark.line + 1),
+                                             f"expands to more than {MAX_NODES:,} values (aliases repeat their "
+                                             f"anchors); list the values once, or use a table")])
+        if depth[key] > MAX_DEPTH:
+            raise ConfigError([ConfigProblem(SourceRef(name, node.start_mark.line + 1),
+                                             f"nested more than {MAX_DEPTH} levels deep (through aliases); flatten it")])
+
+
+def parse_yaml(text: str, name: str) -> Any:
+    """YAML text as data (mappings as :class:`LineDict`, lists as :class:`LineList`), within the
+    bounds above; malformed or unbounded YAML raises a ConfigError at its line."""
+    try:
+        _check_events(text, name)
+        loader = _LineLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _check_expansion(node, name)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([ConfigProblem(SourceRef(name, line), f"malformed YAML: {problem}")]) from None
+    except ConfigError:
+        raise
+    except (RecursionError, MemoryError, ValueError, OverflowError) as exc:  # bounded above; a last guard
+        raise ConfigError([ConfigProblem(SourceRef(name, 1), f"cannot read the YAML ({type(exc).__name__})")]) from None
+
+
 def load_yaml(path: str | Path, display: str | None = None) -> Any:
     """Load a YAML file keeping line numbers; malformed YAML raises a ConfigError at its line."""
     path = Path(path)
     name = display or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([ConfigProblem(SourceRef(name), "file not found")]) from None
-    try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([ConfigProblem(SourceRef(name, line), f"malformed YAML: {problem}")]) from None
-    return data
+    return parse_yaml(read_text(path, name), name)
 
 
 def locate(data: Any, loc: tuple[Any, ...]) -> int | None:
@@ -200,12 +338,15 @@ def problems_from_validation(exc: ValidationError, data: Any, file: str) -> list
         loc = tuple(err["loc"])
         if err["type"] == WORDED:
             ctx = err["ctx"]
-            line = ctx["line"] if ctx.get("file") is not None else locate(data, loc)
+            line = ctx["line"] if ctx.get("file") is not None else None
+            if line is None:  # a scalar has no line of its own: the nearest node on its path has
+                line = locate(data, loc) or 1
             problems.append(ConfigProblem(SourceRef(ctx.get("file") or file, line), ctx["message"]))
             continue
         path = _display_path(loc)
         msg = _friendly(err)
-        problems.append(ConfigProblem(SourceRef(file, locate(data, loc)), f"{path}: {msg}" if path else msg))
+        line = locate(data, loc) or 1  # a key missing from an empty file: its first line
+        problems.append(ConfigProblem(SourceRef(file, line), f"{path}: {msg}" if path else msg))
     return problems
 
 
@@ -244,15 +385,22 @@ def read_csv(path: str | Path, display: str | None = None) -> list[tuple[int, di
     """
     path = Path(path)
     name = display or str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError([ConfigProblem(SourceRef(name), "file not found")]) from None
-    reader = csv.reader(io.StringIO(text))
+    text = read_text(path, name, limit=MAX_TABLE_BYTES, bom=True)
+    reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[tuple[int, dict[str, str]]] = []
     header: list[str] | None = None
     problems = []
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            line = reader.line_num or 1
+            why = (f"a cell is longer than {MAX_CELL_CHARS:,} characters" if "field larger" in str(exc)
+                   else f"malformed CSV ({exc})")
+            problems.append(ConfigProblem(SourceRef(name, line), why))
+            break
         line = reader.line_num
         if not record or all(not c.strip() for c in record):
             continue
@@ -273,12 +421,17 @@ def read_csv(path: str | Path, display: str | None = None) -> list[tuple[int, di
             continue
         rows.append((line, {h: c.strip() for h, c in zip(header, record)}))
     if header is None:
-        problems.append(ConfigProblem(SourceRef(name), "empty file: expected a header row"))
+        problems.append(ConfigProblem(SourceRef(name, 1), "empty file: expected a header row"))
     if problems:
         raise ConfigError(problems)
     return rows
 
 
 def csv_header(path: str | Path) -> list[str]:
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        return [h.strip() for h in next(csv.reader(fh), [])]
+    """The header of a CSV (of any size: only its first line is read), as UTF-8."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return [h.strip() for h in next(csv.reader(fh), [])]
+    except UnicodeDecodeError as exc:
+        raise ConfigError([ConfigProblem(SourceRef(str(path), 1), f"not UTF-8: byte 0x{exc.object[exc.start]:02x} "
+                                                                  f"at line 1; save the file as UTF-8")]) from None

@@ -9,14 +9,10 @@ from pathlib import Path
 import click
 
 from pipelines.cli.common import friendly, settings
-from pipelines.crm.fields import load_field_mapping
-from pipelines.routing.ruleset.load import load_rules
 from pipelines.routing.language.model import ACTIONS, SIDE_ACTIONS
 from pipelines.routing.language.tables import KEY_KINDS
-from pipelines.routing.ruleset.checks import validate as validate_rules
-from pipelines.matching.domain_list import named_file, read_domain_list
+from pipelines.routing.ruleset.folder import check_folder
 from pipelines.routing.language.vocabulary import OPERATORS
-from pipelines.sourcefile import ConfigError
 from pipelines.warehouse.errors import WarehouseBusy
 
 
@@ -47,22 +43,11 @@ def validate(path: Path | None, offline: bool, strict: bool) -> None:
     s = settings()
     path = path or s.rules
     started = time.perf_counter()
-    try:
-        rules = load_rules(path)
-        mapping = load_field_mapping(path / "fields.yaml")
-        users, note = (None, "--offline: reps were not checked against the CRM") if offline else _crm_users(s.warehouse)
-        problems = validate_rules(rules, mapping, crm_users=users)
-    except ConfigError as exc:
-        problems, note = exc.problems, None
-    try:  # the account domain list matching.yaml names (account_domains.csv), when there is one
-        listed = named_file(path / "matching.yaml")
-        if listed and (path / listed).exists():
-            read_domain_list(path / listed, str(Path(path.name) / listed))
-    except ConfigError as exc:
-        problems = [*problems, *exc.problems]
+    users, note = (None, "--offline: reps were not checked against the CRM") if offline else _crm_users(s.warehouse)
+    rules, problems = check_folder(path, crm_users=users)  # the account domain list too (matching.yaml)
     errors = [p for p in problems if p.severity == "error" or strict]
     for p in problems:
-        click.secho(str(p), fg="red" if p in errors else "yellow", err=True)
+        click.secho(str(p), fg="red" if p.severity == "error" or strict else "yellow", err=True)
     elapsed = time.perf_counter() - started
     if note:
         click.echo(f"note: {note}", err=True)

@@ -41,12 +41,12 @@ class Roster:
                 raise FileNotFoundError(
                     f"{path} not found: the demo CRM builds its users and queues from the routing rules. "
                     f"Pass rules_dir= pointing at the repository's routing_rules/ folder.")
-        reps = pd.read_csv(reps_path, dtype=str, keep_default_na=False)
+        reps = pd.read_csv(reps_path, dtype=str, keep_default_na=False, encoding="utf-8")
         missing = [c for c in _REQUIRED if c not in reps.columns]
         if missing:
             raise ValueError(f"{reps_path} lacks column(s) {', '.join(missing)}; the demo needs them to create CRM users.")
         reps["is_active"] = reps["active"].str.strip().str.lower().isin(["true", "1", "yes"])
-        spec = yaml.safe_load(queues_path.read_text()) or {}
+        spec = yaml.safe_load(queues_path.read_text(encoding="utf-8")) or {}
         keys = list((spec.get("queues") or {}).keys())
         if INTAKE_QUEUE not in keys:
             raise ValueError(f"{queues_path} has no '{INTAKE_QUEUE}' queue; the demo puts new leads there.")

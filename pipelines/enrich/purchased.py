@@ -30,7 +30,7 @@ def load_purchased(spec: Purchased, root: Path) -> pd.DataFrame | None:
         raise ConfigError([ConfigProblem(SourceRef(str(path), 1),
                                          f"purchased data has no column(s) {missing}; it has {header}. "
                                          f"Fix purchased.fields in enrichment.yaml or the file's header.")])
-    df = pd.read_csv(path, dtype=str, usecols=wanted, keep_default_na=False)
+    df = pd.read_csv(path, dtype=str, usecols=wanted, keep_default_na=False, encoding="utf-8")
     df = df.apply(lambda s: s.str.strip()).replace("", None)
     out = pd.DataFrame({"domain": normalise.registered_domain(df[spec.key_column])})
     for name, f in spec.fields.items():

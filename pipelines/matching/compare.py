@@ -36,9 +36,9 @@ import recordlinkage
 from rapidfuzz import distance, fuzz, process
 from recordlinkage.base import BaseCompareFeature
 
+from pipelines.matching.levels import LEVELS, MISSING
 from pipelines.matching.names import containment, informative
 
-MISSING = "missing"
 # A frame attribute (pandas keeps ``attrs`` through the row selections Compare makes): its text
 # columns already hold '' for missing, never None or NaN, so no column needs testing for them.
 CLEAN_TEXT = "clean_text"
@@ -152,8 +152,7 @@ class CompareName(Comparison):
       ``different``.
     """
 
-    levels = ("exact", "close", "acronym", "variant", "site", "contained", "subset", "similar", "different",
-              MISSING)
+    levels = LEVELS["name"]
     frequency_level = "exact"
     frequency_key = "name_key"
 
@@ -259,7 +258,7 @@ class CompareDomain(Comparison):
     """Company domains: the same registered domain, the same name under another suffix
     (``ibm.com`` / ``ibm.jp``: a country domain of one company), different, or missing."""
 
-    levels = ("exact", "label", "different", MISSING)
+    levels = LEVELS["domain"]
     frequency_level = "exact"
     frequency_key = "domain"
 
@@ -281,7 +280,7 @@ class ComparePhone(Comparison):
     without its area code, or an area code that changed), different, or missing (absent, or not
     a number at all: unknown is not different)."""
 
-    levels = ("exact", "local", "different", MISSING)
+    levels = LEVELS["phone"]
     frequency_level = "exact"
     frequency_key = "phone_local"
 
@@ -312,7 +311,7 @@ class CompareAddress(Comparison):
       box and the other a street (a company may use both).
     """
 
-    levels = ("exact", "similar", "other_unit", "same_street", "other_number", "different", MISSING)
+    levels = LEVELS["street"]
     frequency_level = "exact"
     frequency_key = "street"
 
@@ -374,7 +373,7 @@ class ComparePlace(Comparison):
     - ``different``: another state, postal district or city; ``missing`` when nothing compares.
     """
 
-    levels = ("postal", "city", "district", "state", "different", MISSING)
+    levels = LEVELS["place"]
 
     def __init__(self):
         super().__init__(["postal_code", "city", "state"], ["postal_code", "city", "state"], label="place")
@@ -404,7 +403,7 @@ class CompareCountry(Comparison):
     different, or missing. A lead's stated country is often where the person sits; a country-code
     domain (``acme.de``) says where the company is, so either agreeing counts as agreement."""
 
-    levels = ("exact", "different", MISSING)
+    levels = LEVELS["country"]
 
     def __init__(self):
         super().__init__(["country", "domain_country"], ["country", "domain_country"], label="country")
@@ -422,7 +421,7 @@ class CompareCountry(Comparison):
 class CompareGeo(Comparison):
     """Coordinates: within 250 m, within 5 km, within 50 km, farther, or missing (haversine)."""
 
-    levels = ("same_place", "near", "same_area", "far", MISSING)
+    levels = LEVELS["geo"]
 
     def __init__(self):
         super().__init__(["latitude", "longitude"], ["latitude", "longitude"], label="geo")

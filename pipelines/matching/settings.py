@@ -15,7 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from pipelines.matching.domain_list import DEFAULT_FILE, read_domain_list
-from pipelines.sourcefile import read_settings
+from pipelines.matching.levels import LEVELS
+from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef, read_settings
 
 
 class _Model(BaseModel):
@@ -133,11 +134,7 @@ class LearnSettings(_Model):
 
 
 def _check_levels(value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    # The comparisons (and recordlinkage under them) load only when a file names levels: settings
-    # are read by every process that defines the pipeline, most of which never compare a pair.
-    from pipelines.matching.compare import comparison_levels
-
-    known = comparison_levels()
+    known = LEVELS
     for field, levels in value.items():
         if field not in known:
             raise ValueError(f"unknown comparison {field!r}; known: {', '.join(known)}")
@@ -279,6 +276,14 @@ class AccountDomains(_Model):
         DEFAULT_FILE, description="a CSV kept by ops in the rules folder, columns account_id,domain "
                                            "(a missing file lists none)")
 
+    @field_validator("file")
+    @classmethod
+    def _in_the_rules_folder(cls, value: str | None) -> str | None:
+        # A file outside is not part of the rules version, and its lines must never reach a CI log.
+        if value is not None and (Path(value).is_absolute() or ".." in Path(value).parts):
+            raise ValueError(f"{value[:200]!r} is outside the rules folder; keep the list in it, e.g. {DEFAULT_FILE}")
+        return value
+
 
 class MatchingSettings(_Model):
     version: int = 1
@@ -317,5 +322,8 @@ def load_matching_settings(path: str | Path) -> MatchingSettings:
     if settings.domains.file:
         listed = Path(path).parent / settings.domains.file
         display = str(Path(Path(path).parent.name) / settings.domains.file)
+        if listed.exists() and not listed.resolve().is_relative_to(Path(path).parent.resolve()):  # a link out
+            raise ConfigError([ConfigProblem(SourceRef(str(path), 1), f"domains.file {settings.domains.file!r} "
+                                                                      f"leads outside the rules folder")])
         settings._listed_domains = read_domain_list(listed, display) if listed.exists() else []
     return settings

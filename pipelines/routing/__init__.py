@@ -25,7 +25,7 @@ Behind it, rooms in the order data flows; each may import only the rooms above i
 ``pools/``      members, turns, allocation, the pool book (what pools remember), checks, report
 ``frame/``      the routing frame: every field a rule may name (``build``), a lead's history,
                 route on update (``update``)
-``ruleset/``    the RuleSet (``model``), loading it (``load``), its cross-checks (``checks``)
+``ruleset/``    the RuleSet (``model``), loading it (``load``), its cross-checks (``checks``), the whole folder (``folder``)
 ``engine/``     a flow over a batch (``router``), conditions, actions, holds, side actions,
                 the reroute policy, traces
 ``stages/``     first routing (``route``), backfill, simulate (diff), explain

@@ -96,7 +96,7 @@ class InTableCondition(Node):
         if not isinstance(data, LineDict):
             return data
         lookup = data.get("lookup")
-        if not isinstance(lookup, dict) or not lookup:
+        if not _is_lookup(lookup):
             raise problem("`in_table` needs `lookup: {table_column: field, ...}`", at(info, data))
         return {"where": at(info, data), "table": str(data["in_table"]), "lookup": dict(lookup)}
 
@@ -217,6 +217,19 @@ GroupCondition.model_rebuild()
 NotCondition.model_rebuild()
 
 
+def _shown(value: Any) -> str:
+    """A value as a message quotes it: short, whatever its type."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_lookup(lookup: Any) -> bool:
+    """A table lookup as written: key column -> field, or (an area key) -> {latitude: .., longitude: ..}."""
+    return isinstance(lookup, dict) and bool(lookup) and all(
+        isinstance(f, str) or isinstance(f, dict) and all(isinstance(v, str) for v in f.values())
+        for f in lookup.values())
+
+
 def lookup_fields(lookup: dict[str, Any]) -> list[str]:
     """The frame fields a table lookup reads (an area key reads a latitude and a longitude)."""
     out: list[str] = []
@@ -325,6 +338,13 @@ class Action(Node):
         extra = set(params) - set(spec.required) - set(spec.optional)
         if extra:
             raise problem(f"action {name!r} does not take {sorted(extra)}", where)
+        for key in ("table", "pool", "queue", "user", "field", "flow"):
+            value = params.get(key)
+            if key in params and (not isinstance(value, (str, int)) or isinstance(value, bool) or value == ""):
+                raise problem(f"action {name!r}: `{key}` needs one name, got {_shown(value)}", at(info, data, key))
+        if "lookup" in params and not _is_lookup(params["lookup"]):
+            raise problem(f"action {name!r}: `lookup` maps each key column of the table to a field, e.g. "
+                          f"{{country: lead.country_code}}", at(info, data, "lookup"))
         if name == "hierarchy_owner":
             if ("level" in params) == ("parent_where" in params):
                 raise problem("action 'hierarchy_owner' needs either `level: N` (0 = the ultimate parent) "
@@ -689,7 +709,11 @@ class QueueDecl(Node):
     def _read(cls, data: Any, info: ValidationInfo) -> Any:
         if not isinstance(data, Written):
             return data
-        node = data.node or {}
+        node = data.node if data.node is not None else {}
+        if not isinstance(node, dict):
+            raise problem(f"queue {data.label!r} must be a mapping: {{label: .., intake: true|false, purpose: ..}}",
+                          data.where)
+        # intake is read by the model as a boolean (true/false, yes/no): never Python's truth of a string
         return {"where": data.where, "name": data.label, "label": str(node.get("label", data.label)),
-                "intake": bool(node.get("intake", False)), "purpose": str(node.get("purpose", "")),
+                "intake": node.get("intake", False), "purpose": str(node.get("purpose", "")),
                 "alert_over": node.get("alert_over")}

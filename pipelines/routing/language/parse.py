@@ -47,6 +47,9 @@ class FlowFile(BaseModel):
             raise problem("`reroute_policy` needs a list of protections: - {name: .., description: .., keep_when: "
                           "<condition>}", at(info, data, "reroute_policy"))
         tables = data.get("tables") or {}
+        if not isinstance(tables, dict):
+            raise problem("`tables` needs a mapping of named tables: <name>: {file: tables/<name>.csv, keys: {..}, "
+                          "value: ..}", at(info, data, "tables"))
         return {**data, "flows": {str(e): Written(steps, at(info, flows, e), str(e)) for e, steps in flows.items()},
                 "tables": {str(n): Written(node, at(info, tables, n), str(n)) for n, node in tables.items()},
                 "reroute_policy": policy or []}
@@ -69,4 +72,7 @@ class QueuesFile(BaseModel):
     @classmethod
     def _read(cls, data: Any, info: ValidationInfo) -> Any:
         queues = data.get("queues") or {}
+        if not isinstance(queues, dict):
+            raise problem("`queues` needs a mapping of named queues: <name>: {label: .., intake: true|false}",
+                          at(info, data, "queues"))
         return {**data, "queues": {str(n): Written(node, at(info, queues, n), str(n)) for n, node in queues.items()}}

@@ -119,8 +119,14 @@ class PoolDecl(Node):
         if "method" in node and node["method"] not in METHODS:
             raise problem(f"pool {name!r}: unknown method {node['method']!r}; expected one of {', '.join(METHODS)}",
                           at(info, node, "method"))
-        members = node.get("members", [])
-        explicit, filt = ([str(m) for m in members], {}) if isinstance(members, list) else ([], dict(members or {}))
+        members = node.get("members")
+        if not isinstance(members, (list, dict)) or not members:
+            raise problem(f"pool {name!r} has no members: list reps.csv user ids (members: [005...]) or filter the "
+                          f"roster (members: {{role: SDR, team: SDR Inbound}})",
+                          at(info, node, "members") if "members" in node else where)
+        if isinstance(members, list) and not all(isinstance(m, (str, int)) and not isinstance(m, bool) for m in members):
+            raise problem(f"pool {name!r}: members must be reps.csv user ids", at(info, node, "members"))
+        explicit, filt = ([str(m) for m in members], {}) if isinstance(members, list) else ([], dict(members))
         fields = {k: node[k] for k in POOL_KEYS if k in node and k not in ("members", "fallback")}
         if "fallback" in node:
             fields["fallback"] = Written(node["fallback"], at(info, node, "fallback"), "its fallback")
@@ -164,15 +170,51 @@ class PoolsFile(BaseModel):
                                   for name, node in declared.items()}}
 
 
-def fallback_chain(pool: PoolDecl, pools: dict[str, PoolDecl]) -> tuple[list[str], Action | None, bool]:
-    """The pools a lead passes through when nobody can take it, the action it ends with, and whether it loops."""
-    seen, action = [pool.name], pool.fallback
-    while action is not None and action.assign == "pool":
+def fallback_chain(pool: PoolDecl, pools: dict[str, PoolDecl], limit: int | None = None
+                   ) -> tuple[list[str], Action | None, bool]:
+    """The pools a lead passes through when nobody can take it, the action it ends with, and whether it loops.
+
+    ``limit``: follow at most that many pools (for a message; the end is then the last action seen).
+    """
+    seen, names, action = [pool.name], {pool.name}, pool.fallback
+    while action is not None and action.assign == "pool" and (limit is None or len(seen) < limit):
         nxt = pools.get(action.params.get("pool"))
         if nxt is None:
             return seen, action, False
-        if nxt.name in seen:
+        if nxt.name in names:
             return seen + [nxt.name], action, True
         seen.append(nxt.name)
+        names.add(nxt.name)
         action = nxt.fallback
     return seen, action, False
+
+
+def fallback_ends(pools: dict[str, PoolDecl]) -> dict[str, tuple[Action | None, bool]]:
+    """Where every pool's fallback chain ends (its last action) and whether it loops, in linear time.
+
+    Each pool is followed once: chains that join share their tail's answer, so a fallback
+    loop through thousands of pools is found as fast as one through two.
+    """
+    done: dict[str, tuple[Action | None, bool]] = {}
+    for start in pools:
+        path: list[str] = []
+        on_path: set[str] = set()
+        name = start
+        while True:
+            if name in done:
+                result = done[name]
+                break
+            if name in on_path:  # back on this walk's own path: a loop
+                result = (pools[name].fallback, True)
+                break
+            path.append(name)
+            on_path.add(name)
+            action = pools[name].fallback
+            nxt = action.params.get("pool") if action is not None and action.assign == "pool" else None
+            if nxt not in pools:
+                result = (action, False)
+                break
+            name = nxt
+        for name in path:
+            done[name] = result
+    return done

@@ -69,9 +69,17 @@ class TableDecl(Node):
         unknown = set(node) - {"file", "keys", "value", "description", "covers", "allow_gaps"}
         if unknown:
             raise problem(f"table {name!r}: unknown key(s) {sorted(unknown)}", where)
-        keys = dict(node["keys"]) if isinstance(node["keys"], dict) else {k: "exact" for k in node["keys"]}
+        raw_keys = node["keys"]
+        if not (isinstance(raw_keys, dict) or isinstance(raw_keys, list) and all(isinstance(k, str) for k in raw_keys)) \
+                or not raw_keys:
+            raise problem(f"table {name!r}: keys must map each key column to its kind ({{state: exact}}) or list "
+                          f"the columns", at(info, node, "keys"))
+        if not isinstance(node["file"], str) or not node["file"].strip():
+            raise problem(f"table {name!r}: file must be a path under the rules folder, e.g. tables/{name}.csv",
+                          at(info, node, "file"))
+        keys = {str(k): v for k, v in raw_keys.items()} if isinstance(raw_keys, dict) else {k: "exact" for k in raw_keys}
         for col, kind in keys.items():
-            if kind not in KEY_KINDS:
+            if not isinstance(kind, str) or kind not in KEY_KINDS:
                 raise problem(f"table {name!r}: key {col!r} has unknown kind {kind!r}{suggest(kind, KEY_KINDS)}",
                               at(info, node, "keys"))
         raw = node.get("covers") or []
@@ -79,7 +87,7 @@ class TableDecl(Node):
                                                                                           else [raw])]
         return {"where": where, "name": name, "file": str(node["file"]), "keys": keys,
                 "value": str(node.get("value") or ""), "description": str(node.get("description", "")),
-                "allow_gaps": bool(node.get("allow_gaps", False)), "covers": covers}
+                "allow_gaps": node.get("allow_gaps", False), "covers": covers}
 
     def columns(self, key: str) -> list[str]:
         kind = self.keys[key]

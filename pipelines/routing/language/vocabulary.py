@@ -235,6 +235,21 @@ def check_value(op: Operator, value: Any) -> str | None:
         return f"operator {op.name!r} needs [low, high]"
     if op.value == "scalar" and isinstance(value, (list, dict)):
         return f"operator {op.name!r} needs a single value"
+    items = value if isinstance(value, list) else [value]
+    if op.value in ("list", "pair") or isinstance(value, list):
+        if any(isinstance(v, bool) for v in items):
+            return (f"operator {op.name!r}: a list of values holds a boolean (true/false); quote a code that "
+                    f"reads like one ('true', 'NO')")
+        if any(v is None or isinstance(v, (list, dict)) for v in items):
+            return f"operator {op.name!r} needs a flat list of values, e.g. [A, B]"
+    if op.value == "pair":
+        low, high = value
+        try:
+            reversed_ = low > high
+        except TypeError:
+            return f"operator {op.name!r} needs [low, high] of the same kind (two numbers, or two dates)"
+        if reversed_:
+            return f"operator {op.name!r}: [low, high] is reversed ({low!r} > {high!r}); write [{high!r}, {low!r}]"
     return None
 
 

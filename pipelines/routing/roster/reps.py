@@ -39,6 +39,7 @@ REQUIRED_COLUMNS = ("user_id", "name", "email", "role", "team", "active")
 DATE_COLUMNS = ("ooo_from", "ooo_to", "start_date")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_WORK_DAYS = (0, 1, 2, 3, 4)
+MAX_ZONE_CHARS = 64  # the longest IANA name, America/Argentina/ComodRivadavia, has 32
 _HOURS = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
 
@@ -96,9 +97,13 @@ def load_roster(path: Path, display: str) -> tuple[pd.DataFrame, list[ConfigProb
     """The roster as a DataFrame (typed columns, ``_line``), and its problems."""
     problems: list[ConfigProblem] = []
     records = read_csv(path, display)
+    if not records:  # only a header: every pool would be empty, every rep-owned lead unroutable
+        problems.append(ConfigProblem(SourceRef(display, 1), "no reps: the file has no row after its header; "
+                                                             "add one row per rep the router assigns leads to"))
+        return pd.DataFrame(columns=[*REQUIRED_COLUMNS, "_line"]), problems
     df = pd.DataFrame([r for _, r in records], dtype=object)
     df["_line"] = [line for line, _ in records]
-    missing = [c for c in REQUIRED_COLUMNS if records and c not in df.columns]
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         problems.append(ConfigProblem(SourceRef(display, 1), f"missing column(s) {missing}"))
         return df, problems
@@ -141,9 +146,12 @@ def load_roster(path: Path, display: str) -> tuple[pd.DataFrame, list[ConfigProb
     for line, row in zip(df["_line"], df.to_dict("records")):
         tz = str(row.get("time_zone") or "").strip()
         try:
+            if len(tz) > MAX_ZONE_CHARS:  # no zone name is this long; the file system would refuse it
+                raise ValueError(tz)
             zones.append(ZoneInfo(tz or "UTC"))
-        except (ZoneInfoNotFoundError, ValueError):
-            bad(line, f"time_zone {tz!r} is not an IANA time zone (e.g. America/New_York, Europe/Berlin)")
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            shown = tz if len(tz) <= 60 else f"{tz[:40]}... ({len(tz)} characters)"
+            bad(line, f"time_zone {shown!r} is not an IANA time zone (e.g. America/New_York, Europe/Berlin)")
             zones.append(ZoneInfo("UTC"))
         hours = str(row.get("working_hours") or "").strip()
         shift = parse_hours(hours) if hours else None

@@ -351,7 +351,18 @@ class _Checker:
             return
         self.problems.extend(check_against_crm(self.rules.reps, self.crm_users, f"{self.rules_dir_name}/reps.csv"))
 
+    def intake(self) -> None:
+        """New leads land in an intake queue and the router routes those it owns: none, and no lead is ever decided."""
+        if self.rules.intake_queues:
+            return
+        first = next(iter(self.rules.queues.values()), None)
+        where = first.where if first is not None else SourceRef(f"{self.rules_dir_name}/queues.yaml", 1)
+        self.err(where, "no queue has `intake: true`: new leads land in an intake queue and the router only routes "
+                        "leads it owns, so none would ever be decided; mark where web forms and list uploads create "
+                        "leads with intake: true")
+
     def run(self) -> list[ConfigProblem]:
+        self.intake()
         self.flows()
         self.reroute_policy()
         self.day2()

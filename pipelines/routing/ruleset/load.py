@@ -61,6 +61,17 @@ def load_rules(root: str | Path) -> RuleSet:
                                                            f"was read; try again once it is quiet")])
 
 
+def inside(root: Path, name: str) -> Path | None:
+    """``name`` (relative to ``root``) as a path inside the rules folder, links followed; None when it
+    leads out of it (``../x.csv``, ``/etc/passwd``, a link to elsewhere): a file outside is not part of
+    the rules version, and its content must never reach an error message in a CI log."""
+    try:
+        path = (root / name).resolve()
+        return path if path.is_relative_to(root.resolve()) else None
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a loop of links
+        return None
+
+
 def _read(root: Path, version: str, files: dict[str, str]) -> RuleSet:
     def shown(name: str) -> str:  # how problems name a file: relative to the rules folder's parent
         path = root / name
@@ -79,7 +90,12 @@ def _read(root: Path, version: str, files: dict[str, str]) -> RuleSet:
     tables = flow.tables if flow is not None else {}
     table_rows = {}
     for decl in tables.values():
-        rows = read_rows(log, decl, root / decl.file, shown(decl.file), shown(FLOW_FILE))
+        path = inside(root, decl.file)
+        if path is None:
+            log.problem(decl.where, f"table {decl.name!r}: file {decl.file[:200]!r} is outside the rules folder; "
+                                    f"keep tables in {root.name}/tables/ (they are part of the rules version)")
+            continue
+        rows = read_rows(log, decl, path, shown(decl.file), shown(FLOW_FILE))
         if rows is not None:
             table_rows[decl.name] = rows
     days_off, problems = read_days_off(root / HOLIDAYS_FILE, shown(HOLIDAYS_FILE))

@@ -24,20 +24,23 @@ def read_rows(log: ProblemLog, decl: TableDecl, path: Path, display: str, declar
     ``declared_in`` is the file that declares the table (flow.yaml), named in the message about
     missing columns.
     """
+    if not path.exists():
+        log.problem(decl.where, f"table {decl.name!r}: file {decl.file!r} not found in the rules folder")
+        return None
     area_keys = [k for k, kind in decl.keys.items() if kind == "area"]
     try:
         if path.suffix.lower() in (".geojson", ".json"):
             if len(area_keys) != 1:
                 log.problem(decl.where, f"table {decl.name!r}: a GeoJSON table needs exactly one key of kind area")
                 return None
-            records = geo.read_geojson(path, area_keys[0])
+            records = geo.read_geojson(path, area_keys[0], display)
         else:
             records = read_csv(path, display)
     except ConfigError as exc:
         log.extend(exc.problems)
         return None
-    except (OSError, ValueError, KeyError) as exc:
-        log.problem(SourceRef(display), f"cannot read GeoJSON: {exc}")
+    except OSError as exc:  # not the message: it may quote the file
+        log.problem(SourceRef(display, 1), f"cannot read the file ({exc.strerror or type(exc).__name__})")
         return None
     df = pd.DataFrame([r for _, r in records], dtype=object)
     df["_line"] = [line for line, _ in records]

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.sourcefile import MAX_TABLE_BYTES, ConfigError, ConfigProblem, SourceRef, read_text
+
 
 def parse(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     """WKT cells as shapely geometries (None for empty cells), and why each bad cell is bad."""
@@ -44,17 +46,42 @@ def parse(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     return geoms, bad
 
 
-def read_geojson(path: Path, key: str) -> list[tuple[int, dict]]:
-    """Features as (feature number, row) pairs: properties as text cells, the geometry under ``key``."""
+def read_geojson(path: Path, key: str, display: str | None = None) -> list[tuple[int, dict]]:
+    """Features as (feature number, row) pairs: properties as text cells, the geometry under ``key``.
+
+    Anything that is not a FeatureCollection of features with properties and a geometry is a
+    :class:`ConfigError` at the file (the JSON parser's line for malformed JSON; otherwise the
+    feature's number, as JSON keeps no lines once parsed).
+    """
     from shapely.geometry import shape
 
-    data = json.loads(path.read_text(encoding="utf-8"))
+    name = display or str(path)
+    text = read_text(path, name, limit=MAX_TABLE_BYTES, bom=True)
+
+    def fail(message: str, line: int = 1) -> ConfigError:
+        return ConfigError([ConfigProblem(SourceRef(name, line), message)])
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise fail(f"malformed GeoJSON: {exc.msg}", exc.lineno) from None
+    except RecursionError:
+        raise fail("malformed GeoJSON: nested too deep") from None
+    features = data.get("features") if isinstance(data, dict) else None
+    if not isinstance(features, list):
+        raise fail("expected a GeoJSON FeatureCollection: {\"type\": \"FeatureCollection\", \"features\": [...]}")
     rows = []
-    for n, feature in enumerate(data.get("features", []), start=1):
-        props = {k: "" if v is None else str(v) for k, v in (feature.get("properties") or {}).items()}
-        geom = shape(feature["geometry"]) if feature.get("geometry") else None
-        props[key] = geom.wkt if geom is not None else ""
-        rows.append((n, props))
+    for n, feature in enumerate(features, start=1):
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        if not isinstance(feature, dict) or not isinstance(props or {}, dict):
+            raise fail(f"feature {n}: expected {{\"type\": \"Feature\", \"properties\": {{...}}, \"geometry\": {{...}}}}")
+        row = {str(k): "" if v is None else str(v) for k, v in (props or {}).items()}
+        try:
+            geom = shape(feature["geometry"]) if feature.get("geometry") else None
+        except Exception as exc:  # shapely raises several kinds (GeometryTypeError, ValueError, IndexError...)
+            raise fail(f"feature {n}: its geometry cannot be read ({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})") from None
+        row[key] = geom.wkt if geom is not None else ""
+        rows.append((n, row))
     return rows
 
 

@@ -1,0 +1,21 @@
+"""The vocabulary of the comparisons: each compared field and its agreement levels, strongest first.
+
+``matching.yaml`` writes weights and name levels in these words. They live apart from the
+comparisons themselves (:mod:`pipelines.matching.compare`, which needs recordlinkage and
+scikit-learn) so that reading and validating ``matching.yaml`` (``leadroute validate``, a
+pre-commit hook) costs none of those imports.
+"""
+
+from __future__ import annotations
+
+MISSING = "missing"  # a value absent on either side: no evidence either way
+
+LEVELS: dict[str, tuple[str, ...]] = {
+    "domain": ("exact", "label", "different", MISSING),
+    "name": ("exact", "close", "acronym", "variant", "site", "contained", "subset", "similar", "different", MISSING),
+    "phone": ("exact", "local", "different", MISSING),
+    "street": ("exact", "similar", "other_unit", "same_street", "other_number", "different", MISSING),
+    "place": ("postal", "city", "district", "state", "different", MISSING),
+    "country": ("exact", "different", MISSING),
+    "geo": ("same_place", "near", "same_area", "far", MISSING),
+}
