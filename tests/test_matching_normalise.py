@@ -23,6 +23,12 @@ def one(fn, value, *args):
         ("Société Générale S.A.", "societe generale"),  # accents
         ("The Coca-Cola Company", "coca cola"),  # article, punctuation
         ("Procter & Gamble", "procter and gamble"),
+        ("BASF Aktiengesellschaft", "basf"),  # a legal form written out
+        ("Robert Bosch Gesellschaft mit beschränkter Haftung", "robert bosch"),
+        ("Koninklijke Philips N V", "koninklijke philips"),  # letters typed one by one
+        ("B.A.S.F. AG", "basf"),
+        ("SIEMENS AG, MUENCHEN", "siemens"),  # after a legal form, a comma starts the address
+        ("Smith, Jones and Partners", "smith jones and partners"),  # a comma in the name stays
         ("  ", None),
     ],
 )

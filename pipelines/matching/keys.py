@@ -27,7 +27,7 @@ KEY_COLUMNS = (
     "postal_code", "country", "latitude", "longitude", "completeness",
 )  # fmt: skip
 # Bumped whenever a key's definition changes: stored account keys of an older version are recomputed.
-KEY_VERSION = 2
+KEY_VERSION = 3
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:

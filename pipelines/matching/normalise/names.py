@@ -48,10 +48,40 @@ def _strip_legal_forms(text: str) -> str:
 
 _APOSTROPHES = re.compile(r"['\u2019`\u00b4]")
 
+# cleanco lists legal forms by their abbreviations; registers, patent offices and people also
+# write them out. The spelled-out forms of the common ones, mapped to the abbreviation cleanco
+# knows, so "BASF Aktiengesellschaft" and "BASF AG" are one name (ISO 20275 pairs them likewise).
+_SPELLED_OUT = {
+    "aktiengesellschaft": "ag", "kommanditgesellschaft": "kg",
+    "gesellschaft mit beschrankter haftung": "gmbh", "gesellschaft mit beschraenkter haftung": "gmbh",
+    "naamloze vennootschap": "nv", "besloten vennootschap": "bv",
+    "societe anonyme": "sa", "sociedad anonima": "sa", "sociedade anonima": "sa", "societa per azioni": "spa",
+    "societe a responsabilite limitee": "sarl", "societa a responsabilita limitata": "srl",
+    "kabushiki kaisha": "kk", "aktiebolag": "ab", "aktieselskab": "as", "aksjeselskap": "as",
+    "osakeyhtio": "oy", "julkinen osakeyhtio": "oyj", "public limited company": "plc",
+    "limited liability company": "llc", "limited partnership": "lp",
+}  # fmt: skip
+_SPELLED_OUT_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SPELLED_OUT), key=len, reverse=True)) + r")\b")
+# Letters typed one by one ("B.A.S.F.", "I B M", "N V", "G.m.b.H.") are one word.
+_INITIALS = re.compile(r"\b[a-z](?:[ .]+[a-z]\b)+\.?")
+
+
+def _one_word_initials(text: str) -> str:
+    return _INITIALS.sub(lambda m: re.sub(r"[ .]", "", m.group()), text)
+
+
+def _before_address(text: str) -> str:
+    """"Siemens AG, Muenchen": after a legal form, what follows a comma is where, not who."""
+    head, comma, rest = text.partition(",")
+    if comma and rest.strip() and _strip_legal_forms(head) != cleanco_clean.strip_tail(head.strip()):
+        return head
+    return text
+
 
 def _company(value: str) -> str | None:
     # "Allison's" and "Allisons" are one word, not "allison s".
     text = SPACES.sub(" ", ascii_lower(_APOSTROPHES.sub("", _PARENS.sub(" ", str(value)))))
+    text = _before_address(_one_word_initials(_SPELLED_OUT_RE.sub(lambda m: _SPELLED_OUT[m.group()], text)))
     # cleanco works best on the original punctuation ("Inc.", "S.A.", "GmbH & Co. KG"), so clean first...
     text = _strip_legal_forms(text)
     # ...then spell out "&", drop the remaining punctuation and a leading article.
