@@ -291,15 +291,7 @@ def eval_dedupe(input_csv, id_column, truth_column, maps, examples, labels_csv, 
         return " | ".join(str(v) for v in row.tolist() if str(v).strip())
 
     ev = evaluate_dedupe(records.extra[truth_column].to_numpy(), result.attrs["result"], describe)
-    for line in ev.describe() + result.attrs["parameters"].describe()[:1]:
-        click.echo(line)
-    click.echo("\nBlocking: true pairs each rule proposed")
-    click.echo(table(ev.completeness.assign(pairs_completeness=ev.completeness["pairs_completeness"].map("{:.1%}".format))))
-    click.echo("\nErrors by cause (pairs)")
-    click.echo(table(ev.causes))
-    if examples and len(ev.examples):
-        click.echo("\nExamples")
-        click.echo(table(ev.examples.groupby(["kind", "cause"]).head(examples), max_rows=60))
+    _print_evaluation(ev, result.attrs["parameters"], "pairs", examples)
 
 
 @evaluate.command(name="link")
@@ -350,11 +342,16 @@ def eval_link(leads_csv, accounts_csv, lead_id, account_id, truth_column, maps, 
 
     ev = evaluate_link(truth, predicted, result.attrs["pairs"], result.attrs["scored"], s.link.threshold,
                        blocking_rules(s.blocking), describe)
-    for line in ev.describe() + result.attrs["parameters"].describe()[:1]:
+    _print_evaluation(ev, result.attrs["parameters"], "leads", examples)
+
+
+def _print_evaluation(ev, parameters, unit: str, examples: int) -> None:
+    """What `eval dedupe` and `eval link` print: the measures, the model, blocking, errors by cause, examples."""
+    for line in ev.describe() + parameters.describe()[:1]:
         click.echo(line)
     click.echo("\nBlocking: true pairs each rule proposed")
     click.echo(table(ev.completeness.assign(pairs_completeness=ev.completeness["pairs_completeness"].map("{:.1%}".format))))
-    click.echo("\nErrors by cause (leads)")
+    click.echo(f"\nErrors by cause ({unit})")
     click.echo(table(ev.causes))
     if examples and len(ev.examples):
         click.echo("\nExamples")
