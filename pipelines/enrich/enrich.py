@@ -41,6 +41,7 @@ from pipelines.enrich.size import size_band
 from pipelines.ledger import quarantine
 from pipelines.matching import normalise
 from pipelines.stage import RunInfo, StageResult
+from pipelines.unify.value_maps import COUNTRY_KEYS
 from pipelines.warehouse.db import upsert
 
 LEAD_INPUTS = ["lead_id", "email", "website", "company", "country", "state", "postal_code", "phone", "city",
@@ -271,6 +272,9 @@ def enrich(con: duckdb.DuckDBPyConnection, run: RunInfo, settings: EnrichmentSet
         result = StageResult.nothing_to_do("enrich")
         result.counts = {f"{obj}s_held_in_quarantine": n for obj, n in withdrawn.items() if n}
         return result
+    # Reference tables from the warehouse (built and stored there on first use), not rebuilt in every process.
+    geo.ZIPS.prime(con)
+    COUNTRY_KEYS.prime(con)
     vendor = None
     if settings.purchased:
         vendor = load_purchased(settings.purchased, settings.project_root())

@@ -5,7 +5,8 @@
 - ``pycountry`` (via :mod:`pipelines.matching.normalise`) for ISO codes.
 
 Every lookup is a join against a reference table loaded once per process, never a
-call per row.
+call per row. The ZIP table is kept in the warehouse (:data:`ZIPS`, see
+:mod:`pipelines.warehouse.reference`): enrich primes it, so a small batch does not rebuild it.
 """
 
 from __future__ import annotations
@@ -15,13 +16,18 @@ import functools
 import numpy as np
 import pandas as pd
 
+from pipelines.warehouse.reference import Reference
+
 # US territories that ZIP codes cover and ISO lists as countries of their own.
 US_TERRITORIES = ("PR", "VI", "GU", "AS", "MP")
 
 
-@functools.cache
 def zip_table() -> pd.DataFrame:
     """Every US ZIP code: zip5, zip_state, county, time_zone, latitude, longitude."""
+    return ZIPS.frame()
+
+
+def _build_zip_table() -> pd.DataFrame:
     import zipcodes
 
     rows = [(z["zip_code"], z["state"], z["county"] or None, z["timezone"] or None,
@@ -29,6 +35,9 @@ def zip_table() -> pd.DataFrame:
             for z in zipcodes.list_all()]
     df = pd.DataFrame(rows, columns=["zip5", "zip_state", "county", "time_zone", "latitude", "longitude"])
     return df.drop_duplicates("zip5")
+
+
+ZIPS = Reference("us_zip", _build_zip_table, __name__, ("zipcodes",))
 
 
 @functools.cache

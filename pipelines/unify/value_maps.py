@@ -37,6 +37,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef, read_csv
+from pipelines.warehouse.reference import Reference
 
 # Languages whose country names leads type (the ones the sales teams cover): their names come
 # before those of other languages where two countries share a spelling.
@@ -101,14 +102,24 @@ def _load_value_map(path: str, _mtime: int) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["key", "canonical", "line"]).drop_duplicates("key")
 
 
-@functools.cache
 def country_reference() -> pd.DataFrame:
-    """Every spelling of every country the reference packages know -> ISO alpha-2, as (key, canonical)."""
-    return pd.DataFrame(sorted(_country_keys().items()), columns=["key", "canonical"])
+    """Every spelling of every country the reference packages know -> ISO alpha-2, as (key, canonical)
+    (kept in the warehouse once built: :data:`COUNTRY_KEYS`, primed by unify and enrich)."""
+    return COUNTRY_KEYS.frame()
 
 
 @functools.cache
 def _country_keys() -> dict[str, str]:
+    """Spelling key -> ISO alpha-2 (:func:`_build_country_keys`)."""
+    frame = COUNTRY_KEYS.frame()
+    return dict(zip(frame["key"], frame["canonical"]))
+
+
+def _build_country_reference() -> pd.DataFrame:
+    return pd.DataFrame(sorted(_build_country_keys().items()), columns=["key", "canonical"])
+
+
+def _build_country_keys() -> dict[str, str]:
     """Spelling key -> ISO alpha-2; where two countries share a key, the first source below wins."""
     import pycountry  # the reference data loads on first use: most runs of unify never need it
     from countryinfo import CountryInfo
@@ -144,6 +155,9 @@ def _country_keys() -> dict[str, str]:
     for spelling, code in COUNTRY_ALIASES.items():
         add(spelling, code)
     return entries
+
+
+COUNTRY_KEYS = Reference("country_spellings", _build_country_reference, __name__, ("pycountry", "countryinfo"))
 
 
 @functools.cache
