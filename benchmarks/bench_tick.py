@@ -2,18 +2,23 @@
 processes on demo CRMs of several sizes, and each stage's share (issue 18).
 
 For each size: a demo CRM, the first tick (everything is new: the account master is built, every
-lead routed), then two ticks with nothing new (the first reads back the
-owners the first tick pushed, the second is quiet), a tick with one new lead and ticks with the
-``--trickle`` sizes of new leads. CPU is the tick process's user + system time (DuckDB's and
-rapidfuzz's threads included), the figure that stays meaningful on a shared machine; peak memory
-is its maximum resident set. Each stage's seconds, CPU seconds and rows come from the tick's own
-asset metadata (``stage/seconds``, ``stage/cpu_seconds``, ``stage/rows``; ``leadroute tick --json``
-lists them under ``stages``), so what the benchmark prints is what the UI plots tick after tick.
+lead routed), a tick that reads back the owners the first tick pushed (the CRM's echo of our own
+writes), then a quiet tick (0 new leads) and ticks after ``--new`` new leads each (1, 100, 10,000 by
+default). CPU is the tick process's user + system time (DuckDB's and rapidfuzz's threads included),
+the figure that stays meaningful on a shared machine; peak memory is its maximum resident set; the
+load average (1 minute) is read just before each tick starts, so a wall time can be read against it.
+Each stage's CPU and wall seconds come from the tick's own asset metadata (``stage/seconds``,
+``stage/cpu_seconds``, ``stage/rows``, ``stage/skipped``; ``leadroute tick --json`` lists them under
+``stages``, and the data-quality checks, Great Expectations included, under ``checks``), so what the
+benchmark prints is what the UI plots tick after tick. "outside the stages" is the rest of the
+process: Python start, imports, the Dagster instance and run set-up, the summary.
 
-    python benchmarks/bench_tick.py [--accounts 10000 100000] [--leads-per-account 0.6] [--trickle 100 10000]
+    python benchmarks/bench_tick.py [--accounts 10000 100000] [--leads-per-account 0.6] [--new 1 100 10000]
+                                    [--markdown FILE]
 
-Targets (issue 18, CPU): quiet tick <= 3 s end to end; one new lead <= 5 s on the demo world;
-10,000 new leads against 1,000,000 accounts <= 10 s (goal 5 s).
+Prints markdown tables (and writes them to ``--markdown``). Targets (issue 18, CPU): quiet tick
+<= 3 s end to end; one new lead <= 5 s on the demo world; 10,000 new leads against 1,000,000
+accounts <= 10 s (goal 5 s).
 """
 
 from __future__ import annotations
@@ -25,17 +30,45 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LEADROUTE = str(Path(sys.executable).parent / "leadroute")
+# Stages in the order a tick runs them (columns of the per-stage table).
+STAGES = ["raw_crm", "unified", "enriched", "account_master", "lead_match", "routing_rules", "routing_decision",
+          "reroutes", "crm_push", "distribution_pools", "kpis"]
+SHORT = {"raw_crm": "extract", "unified": "unify", "enriched": "enrich", "account_master": "master",
+         "lead_match": "match", "routing_rules": "rules", "routing_decision": "route", "reroutes": "reroute",
+         "crm_push": "push", "distribution_pools": "pools", "kpis": "kpis"}
+
+
+@dataclass
+class Tick:
+    accounts: int
+    label: str
+    new: int | None
+    cpu: float
+    wall: float
+    peak: float
+    load: float
+    stages: dict = field(default_factory=dict)
+    checks: dict = field(default_factory=dict)
+
+    @property
+    def checks_cpu(self) -> float:
+        return sum(c.get("cpu_seconds", 0) for c in self.checks.values())
+
+    @property
+    def stages_cpu(self) -> float:
+        return sum(s.get("cpu_seconds", 0) for s in self.stages.values())
 
 
 def run(folder: Path, *args: str) -> tuple[float, float, float, str]:
     """Wall seconds, CPU seconds (user + system), peak RSS (MiB) and stdout of one `leadroute` process."""
     env = {**os.environ, "LEADROUTE_CRM_PATH": str(folder / "crm.sqlite"),
            "LEADROUTE_WAREHOUSE": str(folder / "warehouse.duckdb"), "LEADROUTE_DATA": str(folder),
-           "LEADROUTE_RULES": str(ROOT / "routing_rules"), "DAGSTER_HOME": ""}
+           "LEADROUTE_RULES": str(ROOT / "routing_rules"), "DAGSTER_HOME": "", "GX_ANALYTICS_ENABLED": "False"}
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen([LEADROUTE, *args], env=env, cwd=ROOT, stdout=out, stderr=err)
@@ -48,38 +81,76 @@ def run(folder: Path, *args: str) -> tuple[float, float, float, str]:
         return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.read().decode()
 
 
-def tick(folder: Path, label: str, accounts: int) -> None:
+def tick(folder: Path, label: str, accounts: int, new: int | None) -> Tick:
+    load = os.getloadavg()[0]
     wall, cpu, rss, out = run(folder, "tick", "--json")
-    stages = json.loads(out).get("stages", {})
-    costly = sorted(stages.items(), key=lambda kv: -kv[1].get("cpu_seconds", 0))
-    worked = ", ".join(f"{name} {s.get('cpu_seconds', 0):.1f}" for name, s in costly[:4] if not s.get("skipped"))
-    skipped = sum(1 for s in stages.values() if s.get("skipped"))
-    print(f"{accounts:>10,} {label:<16} {cpu:>8.1f} {wall:>8.1f} {rss:>8.0f} | stages (CPU s): {worked or '-'}"
-          f"{f'; {skipped} skipped (no new rows)' if skipped else ''}", flush=True)
+    summary = json.loads(out)
+    t = Tick(accounts, label, new, cpu, wall, rss, load, summary.get("stages", {}), summary.get("checks", {}))
+    worked = sorted(((n, s) for n, s in t.stages.items() if not s.get("skipped")), key=lambda kv: -kv[1].get(
+        "cpu_seconds", 0))
+    print(f"{accounts:>10,} {label:<22} CPU {cpu:6.1f} s  wall {wall:6.1f} s  peak {rss:5.0f} MiB  load {load:4.1f} | "
+          + ", ".join(f"{SHORT.get(n, n)} {s.get('cpu_seconds', 0):.2f}" for n, s in worked[:4])
+          + f", checks {t.checks_cpu:.2f}", file=sys.stderr, flush=True)
+    return t
+
+
+def tables(ticks: list[Tick]) -> str:
+    """The whole-tick table and the per-stage CPU table, as markdown."""
+    out = ["| accounts | tick | new leads | CPU s | wall s | peak MiB | load avg (1 min) | stages CPU s | checks CPU s "
+           "| outside the stages CPU s |",
+           "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for t in ticks:
+        outside = t.cpu - t.stages_cpu - t.checks_cpu
+        out.append(f"| {t.accounts:,} | {t.label} | {'' if t.new is None else f'{t.new:,}'} | {t.cpu:.1f} | "
+                   f"{t.wall:.1f} | {t.peak:,.0f} | {t.load:.1f} | {t.stages_cpu:.1f} | {t.checks_cpu:.1f} | "
+                   f"{outside:.1f} |")
+    out += ["", "CPU seconds per stage (wall seconds in brackets; `-` skipped: no new rows):", ""]
+    out.append("| accounts | tick | " + " | ".join(SHORT[s] for s in STAGES) + " | checks |")
+    out.append("|---:|---|" + "---:|" * (len(STAGES) + 1))
+    for t in ticks:
+        cells = []
+        for s in STAGES:
+            v = t.stages.get(s)
+            if v is None:
+                cells.append("")
+            elif v.get("skipped"):
+                cells.append("-")
+            else:
+                cells.append(f"{v.get('cpu_seconds', 0):.2f} ({v.get('seconds', 0):.2f})")
+        wall = sum(c.get("seconds", 0) for c in t.checks.values())
+        cells.append(f"{t.checks_cpu:.2f} ({wall:.2f})")
+        out.append(f"| {t.accounts:,} | {t.label} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--leads-per-account", type=float, default=0.6)
-    parser.add_argument("--trickle", type=int, nargs="+", default=[100, 10_000])
+    parser.add_argument("--new", type=int, nargs="+", default=[1, 100, 10_000],
+                        help="new leads before each tick after the quiet one")
+    parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
     args = parser.parse_args()
-    print(f"{'accounts':>10} {'tick':<16} {'CPU s':>8} {'wall s':>8} {'peak MiB':>8} |")
+    ticks: list[Tick] = []
     for accounts in args.accounts:
         leads = int(accounts * args.leads_per_account)
         with tempfile.TemporaryDirectory(prefix="bench-tick-") as tmp:
             folder = Path(tmp)
             run(folder, "demo", "init", "--accounts", str(accounts), "--leads", str(leads))
-            tick(folder, f"first ({leads:,})", accounts)
-            # The first quiet tick still reads back the owners the first tick pushed (the CRM's echo of
-            # our own writes); the second is quiet through and through.
-            tick(folder, "echo (0 new)", accounts)
-            tick(folder, "quiet (0 new)", accounts)
-            for n in (1, *args.trickle):
+            ticks.append(tick(folder, "first (all new)", accounts, leads))
+            # The first tick after it still reads back the owners the first tick pushed (the CRM's echo of
+            # our own writes); the next is quiet through and through.
+            ticks.append(tick(folder, "echo of our writes", accounts, 0))
+            ticks.append(tick(folder, "quiet", accounts, 0))
+            for n in args.new:
                 run(folder, "demo", "trickle", "--leads", str(n), "--seed", str(n))
-                tick(folder, f"{n:,} new lead{'s' if n > 1 else ''}", accounts)
-    print(f"(CPU: user + system of the whole tick process, Python start and imports included; load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end)")
+                ticks.append(tick(folder, f"{n:,} new lead{'s' if n > 1 else ''}", accounts, n))
+    text = tables(ticks)
+    text += (f"\n\nCPU: user + system of the whole `leadroute tick` process (Python start and imports included); "
+             f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the end.\n")
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text)
     return 0
 
 

@@ -37,6 +37,7 @@ class TickOutcome:
     metadata: dict[str, dict] = field(default_factory=dict)  # asset -> metadata values
     failed_checks: dict[str, str] = field(default_factory=dict)  # check name -> what it said
     dead_runs: list[str] = field(default_factory=list)  # runs found dead and marked failed before this one
+    check_metadata: dict[str, dict] = field(default_factory=dict)  # check name -> metadata values (its cost)
 
 
 @dataclass
@@ -119,13 +120,15 @@ def _execute(job_name: str, resources: dict, instance: dg.DagsterInstance, tags:
             metadata[name] = values
     selected = [k.to_user_string() for k in job.asset_layer.executable_asset_keys] if hasattr(job, "asset_layer") else []
     skipped = sorted(set(selected) - materialized)
-    checks = {}
+    checks, check_metadata = {}, {}
     for e in result.all_events:
         if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = e.event_specific_data
+            check_metadata[evaluation.check_name] = {k: plain(v) for k, v in evaluation.metadata.items()}
             if not evaluation.passed:
                 checks[evaluation.check_name] = evaluation.description or ""
-    return TickOutcome(result.run_id, result.success and not failures, seconds, failures, skipped, metadata, checks)
+    return TickOutcome(result.run_id, result.success and not failures, seconds, failures, skipped, metadata, checks,
+                       check_metadata=check_metadata)
 
 
 def plain(value):

@@ -160,6 +160,7 @@ def tick(frozen_at: datetime | None, as_json: bool, verbose: bool) -> None:
     summary = json.loads(row[0])
     summary["seconds"] = round(outcome.seconds, 2)
     summary["stages"] = stage_costs(outcome.metadata)
+    summary["checks"] = stage_costs(outcome.check_metadata)  # the data-quality checks' cost, GX included
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
