@@ -1,0 +1,74 @@
+"""Reference tables kept in the warehouse: what is read back is what the builder gives, and a new
+version (package or builder code) is built again."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from pipelines.enrich import geo
+from pipelines.unify import value_maps
+from pipelines.warehouse.reference import REGISTRY, Reference
+
+
+def counting(frame: pd.DataFrame):
+    calls = []
+
+    def build() -> pd.DataFrame:
+        calls.append(1)
+        return frame.copy()
+
+    return build, calls
+
+
+SMALL = pd.DataFrame({"key": ["b", "a", "c"], "canonical": ["B", None, "C"], "lat": [1.5, float("nan"), 3.0]})
+
+
+def test_a_table_is_built_once_then_read_back_from_the_warehouse_as_built(tmp_path):
+    path = str(tmp_path / "w.duckdb")
+    build, calls = counting(SMALL)
+    with duckdb.connect(path) as con:
+        Reference("small", build, __name__).prime(con)
+    with duckdb.connect(path) as con:  # a later process
+        again = Reference("small", build, __name__)
+        again.prime(con)
+        read = again.frame()
+    assert len(calls) == 1, "the second process read the table, it did not build it"
+    pd.testing.assert_frame_equal(read, SMALL)  # row order, NULL text as None, NaN numbers
+
+
+def test_a_new_version_builds_the_table_again(tmp_path, monkeypatch):
+    path = str(tmp_path / "w.duckdb")
+    build, calls = counting(SMALL)
+    with duckdb.connect(path) as con:
+        Reference("small", build, __name__).prime(con)
+        newer = Reference("small", build, __name__, packages=("pandas",))  # another version string
+        newer.prime(con)
+        stored = con.execute(f"SELECT version FROM {REGISTRY} WHERE name = 'small'").fetchone()[0]
+    assert len(calls) == 2
+    assert stored == newer.version()
+
+
+def test_a_read_only_warehouse_builds_in_the_process_and_keeps_nothing(tmp_path):
+    path = str(tmp_path / "w.duckdb")
+    duckdb.connect(path).close()
+    build, calls = counting(SMALL)
+    with duckdb.connect(path, read_only=True) as con:
+        ref = Reference("small", build, __name__)
+        ref.prime(con)
+        assert ref.frame().equals(SMALL)
+    with duckdb.connect(path) as con:
+        assert con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'reference_small'"
+                           ).fetchone()[0] == 0
+    assert len(calls) == 1
+
+
+def test_the_zip_and_country_tables_read_back_equal_what_their_packages_give(tmp_path):
+    path = str(tmp_path / "w.duckdb")
+    for ref, build in ((geo.ZIPS, geo._build_zip_table), (value_maps.COUNTRY_KEYS, value_maps._build_country_reference)):
+        with duckdb.connect(path) as con:
+            Reference(ref.name, ref.build, ref.module, ref.packages).prime(con)  # stored
+        with duckdb.connect(path) as con:
+            read = Reference(ref.name, lambda: None, ref.module, ref.packages)  # must not build
+            read.prime(con)
+            pd.testing.assert_frame_equal(read.frame(), build().reset_index(drop=True))
