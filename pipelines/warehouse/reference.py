@@ -23,6 +23,8 @@ from datetime import datetime, timezone
 import duckdb
 import pandas as pd
 
+from pipelines.warehouse.schema import TABLES
+
 REGISTRY = "reference_cache"
 _POS = "_reference_pos"  # the builder's row order, kept
 
@@ -91,8 +93,7 @@ class Reference:
     def _store(self, con: duckdb.DuckDBPyConnection, version: str, frame: pd.DataFrame) -> None:
         staged = frame.assign(**{_POS: range(len(frame))})
         try:
-            con.execute(f'CREATE TABLE IF NOT EXISTS "{REGISTRY}" (name VARCHAR PRIMARY KEY, version VARCHAR, '
-                        f'"rows" BIGINT, built_at TIMESTAMP)')
+            con.execute(TABLES[REGISTRY].ddl())  # declared in schema.py; a connection not migrated yet gets it here
             con.register("_reference_frame", staged)
             try:
                 con.execute(f'CREATE OR REPLACE TABLE "{self.table}" AS SELECT * FROM _reference_frame')

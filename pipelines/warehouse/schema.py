@@ -712,6 +712,19 @@ TABLES: dict[str, Table] = {
             key=("override_id",),
         ),
         Table(
+            "reference_cache",
+            "any",
+            "Reference tables built from Python packages and kept here (`reference_<name>`, e.g. "
+            "`reference_us_zip`), with the version they were built for (pipelines/warehouse/reference.py).",
+            _cols(
+                ("name", "VARCHAR"),
+                ("version", "VARCHAR", "hash of the builder's module source and the packages' versions"),
+                ("rows", "BIGINT"),
+                ("built_at", "TIMESTAMP"),
+            ),
+            key=("name",),
+        ),
+        Table(
             "tick_log",
             "push",
             "One row per tick: what it did, for `leadroute report` and the closing summary.",
