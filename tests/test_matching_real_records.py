@@ -160,7 +160,9 @@ def test_a_chain_at_forty_addresses_is_forty_companies(tmp_path):
         ("ALLISON'S INFANT & TODDLER CENTER", "Allisons Infant Toddler Ctr", "variant"),  # apostrophe, "&"
         ("Société Générale S.A.", "SOCIETE GENERALE", "exact"),  # legal form, accents, case
         ("Acme", "Acme Analytics", "subset"),
-        ("Summit Consulting", "Summit Construction", "different"),
+        ("Summit Consulting", "Summit Construction", "partial"),  # a word shared: counts only with an address
+        ("Tayla Green", "Tayla White", "partial"),  # one word replaced
+        ("Harbor Freight", "Summit Construction", "different"),
     ],
 )
 def test_name_variants(a, b, expected):

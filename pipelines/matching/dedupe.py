@@ -38,15 +38,19 @@ from pipelines.matching.link import Linker
 from pipelines.matching.settings import MatchingSettings
 
 RULED_OUT_BITS = -1000.0  # a hard "cannot link": no amount of other evidence outweighs it
-_CORROBORATING = {"phone": ("exact", "local"), "street": ("exact", "similar"), "geo": ("same_place",)}
+_CORROBORATING = {"phone": ("exact", "local"), "street": ("exact", "similar"), "geo": ("same_place",),
+                  "postal": ("postal",)}
+_FIELD = {"postal": "place"}  # the comparison that holds a corroborating level, where it is not named so
 
 
 class Deduper:
     """Finds the duplicates of one key table (against itself or another) and their clusters."""
 
     def __init__(self, settings: MatchingSettings, corroborated_by: list[str] | None = None,
-                 linker: Linker | None = None, apart: tuple[np.ndarray, np.ndarray] | None = None):
-        """``apart``: pairs of ids known to be two companies (a CRM parent and its child)."""
+                 linker: Linker | None = None, apart: tuple[np.ndarray, np.ndarray] | None = None,
+                 confirmed_name_levels: list[str] | None = None):
+        """``apart``: pairs of ids known to be two companies (a CRM parent and its child);
+        ``corroborated_by`` and ``confirmed_name_levels`` replace ``dedupe``'s (the account master's own)."""
         self.settings = settings
         self.apart = None
         if apart is not None and len(apart[0]):
@@ -55,8 +59,10 @@ class Deduper:
         d = settings.dedupe
         self.linker = linker or Linker(settings, threshold=d.threshold, dedupe=True)
         self.corroborated_by = d.corroborated_by if corroborated_by is None else corroborated_by
+        self.confirmed_name_levels = d.confirmed_name_levels if confirmed_name_levels is None else confirmed_name_levels
         self.threshold_bits = float(np.log2(d.threshold / (1 - d.threshold)))
-        self.first_pass_levels = list(d.name_levels) + list(d.corroborated_name_levels)
+        self.first_pass_levels = (list(d.name_levels) + list(d.corroborated_name_levels)
+                                  + list(self.confirmed_name_levels))
         # Comparison levels of the pairs clustering completed, per key table: the two passes (without
         # and with frequencies) complete the same groups, and levels do not depend on frequencies.
         self._completed: dict[str, pd.DataFrame] = {}
@@ -82,9 +88,10 @@ class Deduper:
         corroborated = np.zeros(n, dtype=bool)
         untold = np.ones(n, dtype=bool)
         for field in self.corroborated_by:
-            corroborated |= at(field, *_CORROBORATING[field])
-            untold &= at(field, "missing")
-        names_ok = at("name", *d.name_levels) | (at("name", *d.corroborated_name_levels) & (corroborated | untold))
+            corroborated |= at(_FIELD.get(field, field), *_CORROBORATING[field])
+            untold &= at(_FIELD.get(field, field), "missing")
+        names_ok = (at("name", *d.name_levels) | (at("name", *d.corroborated_name_levels) & (corroborated | untold))
+                    | (at("name", *self.confirmed_name_levels) & corroborated))
         reason = np.full(n, "", dtype=object)
         reason[~names_ok] = "names do not agree enough"
         if d.other_site:
