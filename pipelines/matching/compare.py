@@ -312,6 +312,8 @@ class CompareAddress(Comparison):
     - ``same_street``: the same (or a like) street name, without a house number on one side or both;
     - ``other_number``: the same (or a like) street, another house number: another building, or
       a typo in the number;
+    - ``same_number``: the same house number on a street named otherwise (a street name mistyped
+      beyond recognition, or another street);
     - ``different``: another street; ``missing`` when either side has no street name, or one is a PO
       box and the other a street (a company may use both).
     """
@@ -349,7 +351,7 @@ class CompareAddress(Comparison):
             n,
             [(~both, MISSING), (building & unit_conflict, "other_unit"), (building & same_name, "exact"),
              (building, "similar"), ((same_name | alike) & not_both_numbers, "same_street"),
-             ((same_name | alike) & pna & pnb, "other_number")],
+             ((same_name | alike) & pna & pnb, "other_number"), (same_number, "same_number")],
             "different",
         )
 

@@ -96,7 +96,10 @@ class Deduper:
         reason[~names_ok] = "names do not agree enough"
         if d.other_site:
             # Another street, or another number on the street with another phone: another site.
-            other_site = ((at("street", "different") & ~at("phone", "exact", "local"))
+            # The same house number on a street named otherwise, in the same postal code: a street name
+            # mistyped, not another site.
+            moved = at("street", "different") | (at("street", "same_number") & ~at("place", "postal"))
+            other_site = ((moved & ~at("phone", "exact", "local"))
                           | (at("street", "other_number") & at("phone", "different")))
             reason[other_site & (reason == "")] = "another street: another site"
         if d.same_country:
