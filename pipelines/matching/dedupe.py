@@ -17,7 +17,7 @@ pairs that look alike but are not one company:
 
 A ruled-out pair counts :data:`RULED_OUT_BITS` against a merge, so clustering
 (:mod:`pipelines.matching.cluster`) never puts its two records together through a
-chain of others. Frequencies count companies: the first pass clusters without them,
+chain of others; a pair ruled out by its names alone counts :data:`NAMES_APART_BITS`. Frequencies count companies: the first pass clusters without them,
 the second counts each value's companies from the first pass's clusters.
 """
 
@@ -38,6 +38,11 @@ from pipelines.matching.link import Linker
 from pipelines.matching.settings import MatchingSettings
 
 RULED_OUT_BITS = -1000.0  # a hard "cannot link": no amount of other evidence outweighs it
+# Names that do not agree: never a link of their own, and 20 bits (a million to one) against a merge, not a
+# hard cannot-link: a record whose name was mangled may still join a group whose other records vouch for
+# it by more than that (FEBRL 3, several copies of a record each corrupted another way).
+NAMES_APART = "names do not agree enough"
+NAMES_APART_BITS = -20.0
 _CORROBORATING = {"phone": ("exact", "local"), "street": ("exact", "similar"), "geo": ("same_place",),
                   "postal": ("postal",)}
 _FIELD = {"postal": "place"}  # the comparison that holds a corroborating level, where it is not named so
@@ -93,7 +98,7 @@ class Deduper:
         names_ok = (at("name", *d.name_levels) | (at("name", *d.corroborated_name_levels) & (corroborated | untold))
                     | (at("name", *self.confirmed_name_levels) & corroborated))
         reason = np.full(n, "", dtype=object)
-        reason[~names_ok] = "names do not agree enough"
+        reason[~names_ok] = NAMES_APART
         if d.other_site:
             # Another street, or another number on the street with another phone: another site.
             # The same house number on a street named otherwise, in the same postal code: a street name
@@ -112,6 +117,8 @@ class Deduper:
         out = scored.copy()
         out["ruled_out"] = reason
         out.loc[reason != "", "score"] = RULED_OUT_BITS
+        names = reason == NAMES_APART
+        out.loc[names, "score"] = np.minimum(scored.loc[names, "score"].to_numpy(), NAMES_APART_BITS)
         out.loc[reason != "", "confidence"] = 0.0
         return out
 
