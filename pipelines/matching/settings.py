@@ -229,6 +229,16 @@ def _default_dedupe_blocking() -> list[BlockingRuleSpec]:
     ]
 
 
+NAME_AGREEMENT = [lv for lv in LEVELS["name"] if lv != "missing"]
+
+
+def _name_levels(levels: list[str]) -> list[str]:
+    unknown = [lv for lv in levels if lv not in NAME_AGREEMENT]
+    if unknown:
+        raise ValueError(f"unknown name level {', '.join(map(repr, unknown))}: use {', '.join(NAME_AGREEMENT)}")
+    return levels
+
+
 class DedupeSettings(_Model):
     blocking: list[BlockingRuleSpec] = Field(default_factory=_default_dedupe_blocking)
     threshold: float = Field(0.85, gt=0, lt=1, description="confidence from which two records are one company")
@@ -250,17 +260,20 @@ class DedupeSettings(_Model):
                     "address, location or postal code")
     other_site: bool = Field(
         True, description="two records whose streets differ are two sites, whatever their names and postal code, "
-                          "unless their phones agree")
+                          "unless their phones agree (the same house number in one postal code is a street name "
+                          "mistyped, not another site)")
     same_country: bool = Field(
         True, description="records in different countries are never duplicates (they are a company's "
                           "country units, kept apart for the hierarchy)")
+
+    _levels = field_validator("name_levels", "corroborated_name_levels", "confirmed_name_levels")(_name_levels)
 
 
 class MasterSettings(_Model):
     survivor: list[TieBreaker] = Field(
         default_factory=lambda: ["type", "open_opportunities", "most_complete", "oldest"],
         description="which account of a duplicate cluster survives: first criterion that differs decides")
-    corroborated_by: list[Literal["phone", "street", "geo"]] = Field(
+    corroborated_by: list[Literal["phone", "street", "geo", "postal"]] = Field(
         default_factory=lambda: ["phone"],
         description="for CRM accounts, overlapping names count as duplicates only with this evidence: a "
                     "company's business units share its street, not its phone number")
@@ -268,6 +281,8 @@ class MasterSettings(_Model):
         default_factory=list,
         description="for CRM accounts, name agreement that counts only with `corroborated_by` evidence "
                     "(default none: a company's business units share words of its name and often its phone)")
+
+    _levels = field_validator("confirmed_name_levels")(_name_levels)
 
 
 class LeadToLead(_Model):
