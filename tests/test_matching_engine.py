@@ -186,6 +186,8 @@ def test_a_shared_platform_domain_is_sub_blocked_never_flooded_nor_dropped():
         ("link:\n  hierarchy_level: planet\n", "link.hierarchy_level"),
         ("tie_breakers:\n  order: [type, biggest]\n", "tie_breakers.order.1"),
         ("default_country: XX\n", "not an ISO 3166-1 alpha-2 country code"),
+        ("dedupe:\n  confirmed_name_levels: [parital]\n", "unknown name level 'parital': use exact, close"),
+        ("master:\n  confirmed_name_levels: [partial, nope]\n", "unknown name level 'nope'"),
     ],
 )
 def test_matching_settings_errors_name_the_file_and_line(tmp_path, yaml_text, message):

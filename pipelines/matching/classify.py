@@ -34,7 +34,7 @@ AGREEMENT_WORDS: dict[str, dict[str, str]] = {
              "variant": "same company name written another way (abbreviated, reordered or joined)",
              "site": "one name is the other's site", "contained": "one company name contains the other",
              "subset": "one company name starts or contains the other",
-             "similar": "similar company name"},
+             "similar": "similar company name", "partial": "company names share a word"},
     "phone": {"exact": "same phone", "local": "same phone number (area code missing or different)"},
     "street": {"exact": "same street address", "similar": "same house number and street",
                "other_unit": "same building", "same_street": "same street"},

@@ -148,18 +148,19 @@ class CompareName(Comparison):
       own ("Vandermolen Electronics" / "Koninklijke Vandermolen Electronics");
     - ``subset``: the same with a short name ("Acme" / "Acme Analytics"), or one compact name
       starting the other;
-    - ``similar``: most words shared (a mistyped word among them) or a high Jaro-Winkler; else
-      ``different``.
+    - ``similar``: most words shared (a mistyped word among them) or a high Jaro-Winkler;
+    - ``partial``: half the words shared, or a Jaro-Winkler of ``partial`` (one word of a name
+      replaced or badly typed); else ``different``.
     """
 
     levels = LEVELS["name"]
     frequency_level = "exact"
     frequency_key = "name_key"
 
-    def __init__(self, close: float = 0.95, similar: float = 0.88, max_edits: int = 2):
+    def __init__(self, close: float = 0.95, similar: float = 0.88, max_edits: int = 2, partial: float = 0.8):
         super().__init__(["name", "name_key", "name_site", "acronym"], ["name", "name_key", "name_site", "acronym"],
                          label="name")
-        self.close, self.similar, self.max_edits = close, similar, max_edits
+        self.close, self.similar, self.max_edits, self.partial = close, similar, max_edits, partial
 
     def _compute_vectorized(self, ln, lk, ls, la, rn, rk, rs, ra):
         a, pa = _strings(ln)
@@ -245,11 +246,15 @@ class CompareName(Comparison):
         short_b = _lengths(ckb) < 4
         subset = open_ & ((token_set == 1.0) | affix | contained) & ~(short_a | short_b)
         similar = open_ & ((token_set >= self.similar) | (jw >= self.similar + 0.04) | mostly)
+        # Half the words shared, or alike letter for letter: weak evidence on its own, but a name
+        # with one word replaced or mistyped ("Tayla Green" / "Tayla White") at the same address.
+        # (Not for two sites: "Nia Family Center" / "Guadalupano Family Center" are two places.)
+        partial = open_ & ~two_sites & ((token_set >= 0.5) | (jw >= self.partial))
         return self._pick(
             n,
             [(~both, MISSING), (exact, "exact"), (site, "site"), (close, "close"), (acronym, "acronym"),
              (variant, "variant"), (contained & informative_inside, "contained"), (subset, "subset"),
-             (similar, "similar")],
+             (similar, "similar"), (partial, "partial")],
             "different",
         )
 
@@ -307,6 +312,8 @@ class CompareAddress(Comparison):
     - ``same_street``: the same (or a like) street name, without a house number on one side or both;
     - ``other_number``: the same (or a like) street, another house number: another building, or
       a typo in the number;
+    - ``same_number``: the same house number on a street named otherwise (a street name mistyped
+      beyond recognition, or another street);
     - ``different``: another street; ``missing`` when either side has no street name, or one is a PO
       box and the other a street (a company may use both).
     """
@@ -344,7 +351,7 @@ class CompareAddress(Comparison):
             n,
             [(~both, MISSING), (building & unit_conflict, "other_unit"), (building & same_name, "exact"),
              (building, "similar"), ((same_name | alike) & not_both_numbers, "same_street"),
-             ((same_name | alike) & pna & pnb, "other_number")],
+             ((same_name | alike) & pna & pnb, "other_number"), (same_number, "same_number")],
             "different",
         )
 

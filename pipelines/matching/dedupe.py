@@ -17,7 +17,7 @@ pairs that look alike but are not one company:
 
 A ruled-out pair counts :data:`RULED_OUT_BITS` against a merge, so clustering
 (:mod:`pipelines.matching.cluster`) never puts its two records together through a
-chain of others. Frequencies count companies: the first pass clusters without them,
+chain of others; a pair ruled out by its names alone counts :data:`NAMES_APART_BITS`. Frequencies count companies: the first pass clusters without them,
 the second counts each value's companies from the first pass's clusters.
 """
 
@@ -38,15 +38,24 @@ from pipelines.matching.link import Linker
 from pipelines.matching.settings import MatchingSettings
 
 RULED_OUT_BITS = -1000.0  # a hard "cannot link": no amount of other evidence outweighs it
-_CORROBORATING = {"phone": ("exact", "local"), "street": ("exact", "similar"), "geo": ("same_place",)}
+# Names that do not agree: never a link of their own, and 20 bits (a million to one) against a merge, not a
+# hard cannot-link: a record whose name was mangled may still join a group whose other records vouch for
+# it by more than that (FEBRL 3, several copies of a record each corrupted another way).
+NAMES_APART = "names do not agree enough"
+NAMES_APART_BITS = -20.0
+_CORROBORATING = {"phone": ("exact", "local"), "street": ("exact", "similar"), "geo": ("same_place",),
+                  "postal": ("postal",)}
+_FIELD = {"postal": "place"}  # the comparison that holds a corroborating level, where it is not named so
 
 
 class Deduper:
     """Finds the duplicates of one key table (against itself or another) and their clusters."""
 
     def __init__(self, settings: MatchingSettings, corroborated_by: list[str] | None = None,
-                 linker: Linker | None = None, apart: tuple[np.ndarray, np.ndarray] | None = None):
-        """``apart``: pairs of ids known to be two companies (a CRM parent and its child)."""
+                 linker: Linker | None = None, apart: tuple[np.ndarray, np.ndarray] | None = None,
+                 confirmed_name_levels: list[str] | None = None):
+        """``apart``: pairs of ids known to be two companies (a CRM parent and its child);
+        ``corroborated_by`` and ``confirmed_name_levels`` replace ``dedupe``'s (the account master's own)."""
         self.settings = settings
         self.apart = None
         if apart is not None and len(apart[0]):
@@ -55,8 +64,10 @@ class Deduper:
         d = settings.dedupe
         self.linker = linker or Linker(settings, threshold=d.threshold, dedupe=True)
         self.corroborated_by = d.corroborated_by if corroborated_by is None else corroborated_by
+        self.confirmed_name_levels = d.confirmed_name_levels if confirmed_name_levels is None else confirmed_name_levels
         self.threshold_bits = float(np.log2(d.threshold / (1 - d.threshold)))
-        self.first_pass_levels = list(d.name_levels) + list(d.corroborated_name_levels)
+        self.first_pass_levels = (list(d.name_levels) + list(d.corroborated_name_levels)
+                                  + list(self.confirmed_name_levels))
         # Comparison levels of the pairs clustering completed, per key table: the two passes (without
         # and with frequencies) complete the same groups, and levels do not depend on frequencies.
         self._completed: dict[str, pd.DataFrame] = {}
@@ -82,14 +93,18 @@ class Deduper:
         corroborated = np.zeros(n, dtype=bool)
         untold = np.ones(n, dtype=bool)
         for field in self.corroborated_by:
-            corroborated |= at(field, *_CORROBORATING[field])
-            untold &= at(field, "missing")
-        names_ok = at("name", *d.name_levels) | (at("name", *d.corroborated_name_levels) & (corroborated | untold))
+            corroborated |= at(_FIELD.get(field, field), *_CORROBORATING[field])
+            untold &= at(_FIELD.get(field, field), "missing")
+        names_ok = (at("name", *d.name_levels) | (at("name", *d.corroborated_name_levels) & (corroborated | untold))
+                    | (at("name", *self.confirmed_name_levels) & corroborated))
         reason = np.full(n, "", dtype=object)
-        reason[~names_ok] = "names do not agree enough"
+        reason[~names_ok] = NAMES_APART
         if d.other_site:
             # Another street, or another number on the street with another phone: another site.
-            other_site = ((at("street", "different") & ~at("phone", "exact", "local"))
+            # The same house number on a street named otherwise, in the same postal code: a street name
+            # mistyped, not another site.
+            moved = at("street", "different") | (at("street", "same_number") & ~at("place", "postal"))
+            other_site = ((moved & ~at("phone", "exact", "local"))
                           | (at("street", "other_number") & at("phone", "different")))
             reason[other_site & (reason == "")] = "another street: another site"
         if d.same_country:
@@ -102,6 +117,8 @@ class Deduper:
         out = scored.copy()
         out["ruled_out"] = reason
         out.loc[reason != "", "score"] = RULED_OUT_BITS
+        names = reason == NAMES_APART
+        out.loc[names, "score"] = np.minimum(scored.loc[names, "score"].to_numpy(), NAMES_APART_BITS)
         out.loc[reason != "", "confidence"] = 0.0
         return out
 

@@ -12,9 +12,10 @@ MISSING = "missing"  # a value absent on either side: no evidence either way
 
 LEVELS: dict[str, tuple[str, ...]] = {
     "domain": ("exact", "label", "different", MISSING),
-    "name": ("exact", "close", "acronym", "variant", "site", "contained", "subset", "similar", "different", MISSING),
+    "name": ("exact", "close", "acronym", "variant", "site", "contained", "subset", "similar", "partial", "different",
+             MISSING),
     "phone": ("exact", "local", "different", MISSING),
-    "street": ("exact", "similar", "other_unit", "same_street", "other_number", "different", MISSING),
+    "street": ("exact", "similar", "other_unit", "same_street", "other_number", "same_number", "different", MISSING),
     "place": ("postal", "city", "district", "state", "different", MISSING),
     "country": ("exact", "different", MISSING),
     "geo": ("same_place", "near", "same_area", "far", MISSING),

@@ -103,6 +103,7 @@ def _deduper(con: duckdb.DuckDBPyConnection, settings: MatchingSettings) -> Dedu
     and a CRM parent and its child are two entities by the CRM's own word, never duplicates."""
     parents = con.execute("SELECT account_id, parent_id FROM account WHERE parent_id IS NOT NULL").df()
     return Deduper(settings, corroborated_by=settings.master.corroborated_by,
+                   confirmed_name_levels=settings.master.confirmed_name_levels,
                    apart=(parents["account_id"].to_numpy(), parents["parent_id"].to_numpy()))
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.matching.compare import MISSING, Comparison, default_comparisons
+from pipelines.matching.levels import LEVELS
 from pipelines.matching.settings import ModelSettings
 
 
@@ -126,8 +127,12 @@ def bits(m: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 # The warehouse's copy: the model learned at the last rebuild, reused until the data or the settings change.
 def settings_hash(*parts: object) -> str:
-    """A short fingerprint of the settings a model was learned with (a change means: learn again)."""
-    text = json.dumps([p.model_dump() if hasattr(p, "model_dump") else p for p in parts], sort_keys=True,
+    """A short fingerprint of the settings a model was learned with (a change means: learn again).
+
+    The comparisons' levels are part of it: a model stored before a level was added has no weight
+    for it, and is learned again rather than read with a weight of 0.
+    """
+    text = json.dumps([LEVELS] + [p.model_dump() if hasattr(p, "model_dump") else p for p in parts], sort_keys=True,
                       default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

