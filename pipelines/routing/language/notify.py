@@ -41,27 +41,29 @@ class Notify(Node):
         if not isinstance(data, Written):
             return data
         node, where, label = data
+        label = f"{label}: " if label else ""  # a pool's problems are labelled by the pool itself
         items = [node] if isinstance(node, (str, dict)) else node
         if not isinstance(items, list) or not items:
-            raise problem(f"{label}: `notify` needs a list of recipients, e.g. {EXAMPLE}", where)
+            raise problem(f"{label}`notify` needs a list of recipients, e.g. {EXAMPLE}", where)
         out: dict[str, Any] = {"where": where, "owner": False, "manager": False, "channels": []}
         for item in items:
             here = at(info, item) if isinstance(item, LineDict) else where
             if isinstance(item, dict):
                 if set(item) != {"channel"}:
-                    raise problem(f"{label}: a notify recipient mapping is {{channel: NAME}}, not {sorted(item)}", here)
+                    raise problem(f"{label}a notify recipient mapping is {{channel: NAME}}, not {sorted(item)}", here)
                 name = item["channel"]
                 if not isinstance(name, str) or not CHANNEL_NAME.match(name):
-                    raise problem(f"{label}: channel name {name!r} must be lower-case letters, digits and _ (it "
+                    raise problem(f"{label}channel name {name!r} must be lower-case letters, digits and _ (it "
                                   f"names the variable LEADROUTE_NOTIFY_CHANNEL_<NAME>), e.g. sales_hot", here)
                 if name in out["channels"]:
-                    raise problem(f"{label}: channel {name!r} is named twice in `notify`", here)
+                    raise problem(f"{label}channel {name!r} is named twice in `notify`", here)
                 out["channels"].append(name)
             elif item in PEOPLE:
                 out[item] = True
             else:
-                raise problem(f"{label}: unknown notify recipient {item!r}"
-                              f"{suggest(item, PEOPLE) if isinstance(item, str) else ''}; a recipient is owner, "
+                close = suggest(item, PEOPLE) if isinstance(item, str) else ""
+                raise problem(f"{label}unknown notify recipient {item!r}"
+                              f"{close if close.startswith(' (did you mean') else ''}; a recipient is owner, "
                               f"manager or {{channel: NAME}}", here)
         out["channels"] = tuple(out["channels"])
         return out

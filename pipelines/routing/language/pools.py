@@ -131,7 +131,7 @@ class PoolDecl(Node):
         explicit, filt = ([str(m) for m in members], {}) if isinstance(members, list) else ([], dict(members))
         fields = {k: node[k] for k in POOL_KEYS if k in node and k not in ("members", "fallback", "notify")}
         if "notify" in node:
-            fields["notify"] = Written(node["notify"], at(info, node, "notify"), f"pool {name!r}")
+            fields["notify"] = Written(node["notify"], at(info, node, "notify"))
         if "fallback" in node:
             fields["fallback"] = Written(node["fallback"], at(info, node, "fallback"), "its fallback")
         try:
