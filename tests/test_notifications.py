@@ -239,3 +239,37 @@ def test_the_courier_tries_three_times_waiting_as_injected(monkeypatch):
             "x", None, "s", "b")
     assert (got.status, got.retry, len(hook.posts), waits) == ("failed", True, 3, [0.5, 1.0])
 
+
+
+# -- a tick killed with SIGKILL around the notifications (tests/crash_tick.py) ------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", ["before_notify", "after_notification_sent"])
+def test_a_notification_is_never_sent_twice_across_a_crash(point, pipeline, crm, rules_dir, tmp_path, monkeypatch):
+    from tests.test_crash_recovery import Crash
+
+    notify_on_us_state(rules_dir, "[owner, manager]")
+    texas = crm.lead(company="Initech", email="bob@initech.com", country="US", state="TX")
+    with SmtpServer() as smtp:
+        monkeypatch.setenv("LEADROUTE_NOTIFY_EMAIL_URL", smtp.url)
+        crash = Crash(pipeline, tmp_path, monkeypatch, "local")
+        killed = crash.start(point, NOW)
+        sent_before_the_kill = len(smtp.mails)
+        crash.kill(killed)
+        assert crm.owner_of(texas) == HANNAH, "the push had finished"
+
+        pipeline.tick(NOW + timedelta(minutes=5))
+        pipeline.tick(NOW + timedelta(minutes=10))
+        rows = outbox_rows(pipeline).set_index("recipient")
+        to = sorted(m.to for m in smtp.mails)
+    if point == "before_notify":
+        assert sent_before_the_kill == 0
+        assert to == ["hannah.brooks@leadroute.example", "morgan.reyes@leadroute.example"], "each once, after all"
+        assert set(rows["status"]) == {"sent"}
+    else:
+        # The first message left before the kill: it is unconfirmed (reported, never resent); the other is sent.
+        assert sent_before_the_kill == 1
+        assert to == ["hannah.brooks@leadroute.example", "morgan.reyes@leadroute.example"], "nobody hears twice"
+        assert sorted(rows["status"]) == ["sent", "unconfirmed"]
+        assert "not sent again" in rows.loc[rows["status"] == "unconfirmed", "last_error"].iloc[0]
