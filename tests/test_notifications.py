@@ -273,3 +273,45 @@ def test_a_notification_is_never_sent_twice_across_a_crash(point, pipeline, crm,
         assert to == ["hannah.brooks@leadroute.example", "morgan.reyes@leadroute.example"], "nobody hears twice"
         assert sorted(rows["status"]) == ["sent", "unconfirmed"]
         assert "not sent again" in rows.loc[rows["status"] == "unconfirmed", "last_error"].iloc[0]
+
+
+def test_an_sla_escalation_tells_the_manager_and_the_daily_digest_goes_once_to_each_manager(
+        pipeline, crm, rules_dir, servers):
+    from click.testing import CliRunner
+
+    from pipelines.cli import cli
+
+    smtp, _ = servers
+    texas = crm.lead(company="Initech", email="bob@initech.com", FirstName="Bob", last_name="Porter", country="US",
+                     state="TX")
+    pipeline.tick(NOW)
+    pipeline.tick(NOW + timedelta(minutes=5))
+    assert smtp.mails == [], "the shipped territory steps notify nobody"
+    later = NOW + timedelta(days=4)  # Tuesday: Hannah's 16 working hours ran out on Monday, untouched
+    pipeline.tick(later)
+    assert crm.owner_of(texas) == "005000000000001AAA", "escalated to Hannah's manager, Morgan, as its owner"
+    why = pipeline.query("SELECT reason FROM current_decision WHERE lead_id = ?", [texas])["reason"].iloc[0]
+    assert smtp.mails == [Mail("morgan.reyes@leadroute.example",
+                               "SLA territory_first_touch missed: Bob Porter (Initech), now for you",
+                               f"Lead: Bob Porter (Initech) <bob@initech.com>\nWhy: {why}\nLead id: {texas}")]
+
+    env = {"LEADROUTE_WAREHOUSE": str(pipeline.warehouse), "LEADROUTE_RULES": str(rules_dir),
+           "LEADROUTE_CRM": "local", "LEADROUTE_CRM_PATH": str(pipeline.crm_path)}
+    for _ in range(2):  # the schedule, then someone by hand: one digest per manager and day
+        out = CliRunner().invoke(cli, ["notify", "digest", "--now", (later + timedelta(hours=1)).isoformat()], env=env)
+        assert out.exit_code == 0, out.output
+    roster = reps(rules_dir)
+    managers = {r["manager_id"] for r in roster.values() if r["manager_id"]}
+    digests = [m for m in smtp.mails if "digest" in m.subject]
+    assert sorted(m.to for m in digests) == sorted(roster[m]["email"] for m in managers)
+    morgan = next(m for m in digests if m.to == "morgan.reyes@leadroute.example")
+    team = sum(1 for r in roster.values() if r["manager_id"] == "005000000000001AAA")
+    assert morgan.subject == f"leadroute daily digest {later:%Y-%m-%d}: 1 SLA misses, 0 leaked leads on your team"
+    assert morgan.body.splitlines()[:3] == [
+        f"Your team ({team} reps), as of {later + timedelta(hours=1):%Y-%m-%d %H:%M} UTC:",
+        "SLA misses: Hannah Brooks 1",
+        "Leaked (assigned, never touched, past the SLA or leakage_after): none"]
+    assert morgan.body.splitlines()[3].startswith("Leads waiting in queues: ")
+
+    status = CliRunner().invoke(cli, ["notify", "status"], env=env)
+    assert status.exit_code == 0 and "sent" in status.output and "Needs a look (0)" in status.output, status.output
