@@ -315,3 +315,57 @@ def test_an_sla_escalation_tells_the_manager_and_the_daily_digest_goes_once_to_e
 
     status = CliRunner().invoke(cli, ["notify", "status"], env=env)
     assert status.exit_code == 0 and "sent" in status.output and "Needs a look (0)" in status.output, status.output
+
+
+# -- the CRM notifies the owner itself: notify: {crm: true} on a step ----------------------------------------
+
+
+CUSTOMER_STEP = "      convert: {converted_status: Qualified}\n"
+
+
+def test_the_crm_notifies_the_owner_itself_with_a_task_reminder_and_the_conversion_email(
+        twin_pipeline, crm_twin, rules_dir, monkeypatch):
+    from tests.conftest import AVA
+
+    monkeypatch.delenv("LEADROUTE_NOTIFY_EMAIL_URL", raising=False)
+    notify_on_us_state(rules_dir, "{crm: true}")
+    flow = rules_dir / "flow.yaml"
+    text = flow.read_text()
+    assert CUSTOMER_STEP in text
+    flow.write_text(text.replace(CUSTOMER_STEP, CUSTOMER_STEP + "      notify: {to: [owner], crm: true}\n", 1))
+    crm_twin.account("Acme Corp", website="https://www.acme.com", type="Customer", owner=AVA, state="CA")
+    acme = crm_twin.lead(company="ACME", email="jo@us.acme.com", country="USA", state="California")
+    texas = crm_twin.lead(company="Initech", email="bob@initech.com", country="US", state="TX")
+    twin_pipeline.tick(NOW)
+
+    reminder = f"{NOW:%Y-%m-%dT%H:%M:%S}.000+0000"
+    if crm_twin.kind == "salesforce":
+        tasks = {w.values["OwnerId"]: w.values for w in crm_twin.emu.writes("Task")}
+        assert crm_twin.emu.notification_emails == [acme], "convertLead asked Salesforce to email the owner"
+    else:
+        import sqlite3
+
+        with sqlite3.connect(crm_twin.path) as con:
+            con.row_factory = sqlite3.Row
+            tasks = {r["OwnerId"]: dict(r) for r in con.execute("SELECT * FROM Task WHERE LeadRoute_Key__c IS NOT NULL")}
+    assert set(tasks) == {AVA, HANNAH}
+    for owner in (AVA, HANNAH):
+        assert bool(tasks[owner]["IsReminderSet"]) and tasks[owner]["ReminderDateTime"] == reminder
+    assert tasks[HANNAH]["Subject"] == "New lead assigned to you by leadroute", "a step without a task gets one"
+    assert tasks[AVA]["Subject"].startswith("New contact"), "a step with a task: that task carries the reminder"
+    assert crm_twin.owners()[texas] == HANNAH
+    assert outbox_rows(twin_pipeline)["recipient"].tolist() == ["owner"], "and the email to the owner, as asked"
+
+
+def test_crm_true_on_a_pool_is_refused_at_its_line(rules_dir):
+    from pipelines.crm.fields import load_field_mapping
+    from pipelines.routing.ruleset.checks import validate
+
+    path = rules_dir / "pools.yaml"
+    text = path.read_text()
+    old = "    notify: [owner, {channel: sales_hot}]"
+    path.write_text(text.replace(old, "    notify: {to: [owner], crm: true}", 1))
+    line = text[:text.index(old)].count("\n") + 1
+    found = [str(p) for p in validate(load_rules(rules_dir), load_field_mapping(rules_dir / "fields.yaml"))]
+    assert (f"routing_rules/pools.yaml:{line}: error: `crm: true` works on flow steps only: the CRM's notification "
+            f"rides on the step's own writes (its task's reminder, its conversion's email)") in found, found

@@ -189,6 +189,8 @@ CREATE TABLE IF NOT EXISTS Task (
     Priority TEXT DEFAULT 'Normal',
     ActivityDate TEXT,
     Description TEXT,
+    IsReminderSet INTEGER NOT NULL DEFAULT 0, -- the owner is reminded at ReminderDateTime (rules: notify crm)
+    ReminderDateTime TEXT,
     LeadRoute_Key__c TEXT UNIQUE, -- external id: a retried push upserts, never duplicates
     {_SYSTEM}
 )""",

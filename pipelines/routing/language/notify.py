@@ -29,11 +29,12 @@ EXAMPLE = "notify: [owner, manager, {channel: sales_hot}]"
 
 
 class Notify(Node):
-    """The recipients one ``notify:`` names."""
+    """The recipients one ``notify:`` names, and whether the CRM notifies the owner itself (``crm``)."""
 
     owner: bool = False
     manager: bool = False
     channels: tuple[str, ...] = ()
+    crm: bool = False  # flow steps: the owner's task carries a reminder; a conversion sends the CRM's email
 
     @model_validator(mode="before")
     @classmethod
@@ -42,10 +43,19 @@ class Notify(Node):
             return data
         node, where, label = data
         label = f"{label}: " if label else ""  # a pool's problems are labelled by the pool itself
+        out: dict[str, Any] = {"where": where, "owner": False, "manager": False, "channels": [], "crm": False}
+        if isinstance(node, dict) and "channel" not in node:  # {to: [recipients], crm: true}
+            here = at(info, node) if isinstance(node, LineDict) else where
+            if set(node) - {"to", "crm"} or not isinstance(node.get("crm", False), bool):
+                raise problem(f"{label}`notify` takes a list of recipients, or {{to: [recipients], crm: true}}; "
+                              f"e.g. {EXAMPLE}", here)
+            out["crm"] = node.get("crm", False)
+            node = node.get("to", [])
+            if out["crm"] and node == []:
+                return {**out, "channels": ()}
         items = [node] if isinstance(node, (str, dict)) else node
         if not isinstance(items, list) or not items:
             raise problem(f"{label}`notify` needs a list of recipients, e.g. {EXAMPLE}", where)
-        out: dict[str, Any] = {"where": where, "owner": False, "manager": False, "channels": []}
         for item in items:
             here = at(info, item) if isinstance(item, LineDict) else where
             if isinstance(item, dict):

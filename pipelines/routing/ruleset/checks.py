@@ -175,7 +175,7 @@ class _Checker:
                     self.hold(step)
                 if step.route_as is not None:
                     self.route_as(step)
-                self.notify(step.notify)
+                self.notify(step.notify, on_a_step=True)
                 for side in step.side_actions:
                     for f in side.fields():
                         self.field(side.where, f)
@@ -193,10 +193,13 @@ class _Checker:
                     catch_all = step.name
             self.flow = None
 
-    def notify(self, notify: Notify | None) -> None:
+    def notify(self, notify: Notify | None, on_a_step: bool = False) -> None:
         """People are found in reps.csv: an email to write to, a manager_id to find the manager."""
         if notify is None:
             return
+        if notify.crm and not on_a_step:
+            self.err(notify.where, "`crm: true` works on flow steps only: the CRM's notification rides on the step's "
+                                   "own writes (its task's reminder, its conversion's email)")
         reps = self.rules.reps
         for person, column in (("owner", "email"), ("manager", "email"), ("manager", "manager_id")):
             if getattr(notify, person) and column not in reps:
