@@ -40,6 +40,7 @@ WINDOW = timedelta(days=1)
 UNCONFIRMED = ("a tick stopped after marking it sending and before recording the answer: it may have been "
                "delivered, so it is not sent again")
 SETTLED_OWNER = ("pushed", "skipped_unchanged")
+LEAD_WORDS = ("first_name", "last_name", "company", "email")  # lead fields a message names
 NO_OWNER_CHANGE = ("failed", "superseded", "skipped_deleted")
 
 
@@ -93,10 +94,14 @@ def plan(con: duckdb.DuckDBPyConnection, rules: RuleSet, run: RunInfo) -> int:
     if decided.empty:
         return 0
     people = _people(con, rules)
+    have = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'lead'")
+            .fetchall()}
+    named = [c for c in LEAD_WORDS if c in have]  # an org's mapping may leave some out: the message does without
     leads = con.execute(
-        "SELECT lead_id, first_name, last_name, company, email FROM lead WHERE lead_id IN "
-        "(SELECT UNNEST(?::VARCHAR[]))", [decided["lead_id"].unique().tolist()]).df()
-    rows = compose(decided.merge(leads, on="lead_id", how="left"), people)
+        f"SELECT {', '.join(['lead_id', *named])} FROM lead WHERE lead_id IN (SELECT UNNEST(?::VARCHAR[]))",
+        [decided["lead_id"].unique().tolist()]).df()
+    decided = decided.merge(leads, on="lead_id", how="left")
+    rows = compose(decided.assign(**{c: None for c in LEAD_WORDS if c not in named}), people)
     rows = rows.assign(attempts=0, run_id=run.run_id, last_run_id=run.run_id, created_at=run.now, updated_at=run.now,
                        next_attempt_at=pd.NaT, sent_at=pd.NaT)
     insert(con, OUTBOX, rows[COLUMNS])
