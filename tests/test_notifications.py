@@ -51,7 +51,9 @@ def test_the_owner_their_manager_and_a_channel_hear_of_each_lead_once_after_the_
                      state="TX")
     hot = crm.lead(company="Umbrella", email="ann@umbrella.com", FirstName="Ann", last_name="Lee", country="US",
                    state="NY", LeadSource="Web - Demo Request")
-    pipeline.tick(NOW)
+    outcome = pipeline.tick(NOW)
+    stage = outcome.metadata["notifications"]
+    assert (stage["planned"], stage["sent"], stage["skipped"]) == (5, 4, 1) and stage["stage/seconds"] >= 0
     roster = reps(rules_dir)
     why = dict(pipeline.query("SELECT lead_id, reason FROM routing_decision").itertuples(index=False))
     sdr = crm.owner_of(hot)
