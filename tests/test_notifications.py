@@ -350,6 +350,8 @@ def test_the_crm_notifies_the_owner_itself_with_a_task_reminder_and_the_conversi
         with sqlite3.connect(crm_twin.path) as con:
             con.row_factory = sqlite3.Row
             tasks = {r["OwnerId"]: dict(r) for r in con.execute("SELECT * FROM Task WHERE LeadRoute_Key__c IS NOT NULL")}
+            emails = con.execute("SELECT RecordId, OwnerId FROM _NotificationEmail").fetchall()
+        assert [tuple(e) for e in emails] == [(acme, AVA)], "the local CRM records the conversion's email to the owner"
     assert set(tasks) == {AVA, HANNAH}
     for owner in (AVA, HANNAH):
         assert bool(tasks[owner]["IsReminderSet"]) and tasks[owner]["ReminderDateTime"] == reminder

@@ -30,7 +30,7 @@ from pipelines.crm.base import (
 )
 from pipelines.crm.fields import ObjectMapping
 from pipelines.crm import ids
-from pipelines.crm.local_schema import OBJECTS, make_id, sf_datetime
+from pipelines.crm.local_schema import DDL, OBJECTS, make_id, sf_datetime
 
 
 # Fields the CRM sets itself, as Salesforce's describe marks them (not updateable through the API).
@@ -272,6 +272,10 @@ class LocalCrm:
                         "SystemModstamp = ? WHERE Id = ?",
                         [c.converted_status, c.account_id, contact_id, opp_id, today, owner, now, now, c.lead_id],
                     )
+                    if c.send_notification_email:  # what Salesforce's sendNotificationEmail would send
+                        con.execute(DDL["_NotificationEmail"])  # a CRM file made before it existed
+                        con.execute("INSERT INTO _NotificationEmail VALUES (?, ?, 'lead converted', ?)",
+                                    [c.lead_id, owner, now])
                     results.append(WriteResult(c.lead_id, True, crm_id=contact_id))
         self.counter.add("convert", max(1, -(-len(conversions) // 100)))
         return results

@@ -16,7 +16,8 @@ Conventions shared with the Salesforce API:
 
 ``_RecordLock`` is not a Salesforce object: it lets tests and ops simulate a row
 held by another transaction, so the local CRM can answer ``UNABLE_TO_LOCK_ROW``
-exactly as Salesforce does.
+exactly as Salesforce does. ``_NotificationEmail`` is the email the CRM would send the new owner
+of a converted lead (``sendNotificationEmail`` in Salesforce; rules ``notify: {crm: true}``).
 """
 
 from __future__ import annotations
@@ -227,6 +228,13 @@ CREATE TABLE IF NOT EXISTS CampaignMember (
 CREATE TABLE IF NOT EXISTS _RecordLock (
     RecordId TEXT PRIMARY KEY,
     Reason TEXT
+)""",
+    "_NotificationEmail": """
+CREATE TABLE IF NOT EXISTS _NotificationEmail (
+    RecordId TEXT,
+    OwnerId TEXT,
+    Reason TEXT,
+    SentAt TEXT
 )""",
 }
 
