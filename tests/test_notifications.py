@@ -345,9 +345,10 @@ def test_the_crm_notifies_the_owner_itself_with_a_task_reminder_and_the_conversi
         tasks = {w.values["OwnerId"]: w.values for w in crm_twin.emu.writes("Task")}
         assert crm_twin.emu.notification_emails == [acme], "convertLead asked Salesforce to email the owner"
     else:
+        import contextlib
         import sqlite3
 
-        with sqlite3.connect(crm_twin.path) as con:
+        with contextlib.closing(sqlite3.connect(crm_twin.path)) as con:
             con.row_factory = sqlite3.Row
             tasks = {r["OwnerId"]: dict(r) for r in con.execute("SELECT * FROM Task WHERE LeadRoute_Key__c IS NOT NULL")}
             emails = con.execute("SELECT RecordId, OwnerId FROM _NotificationEmail").fetchall()
