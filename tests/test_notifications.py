@@ -308,12 +308,19 @@ def test_an_sla_escalation_tells_the_manager_and_the_daily_digest_goes_once_to_e
     assert sorted(m.to for m in digests) == sorted(roster[m]["email"] for m in managers)
     morgan = next(m for m in digests if m.to == "morgan.reyes@leadroute.example")
     team = sum(1 for r in roster.values() if r["manager_id"] == "005000000000001AAA")
-    assert morgan.subject == f"leadroute daily digest {later:%Y-%m-%d}: 1 SLA misses, 0 leaked leads on your team"
+    assert morgan.subject == (f"leadroute daily digest {later:%Y-%m-%d}: 1 SLA misses in the last day, "
+                              "0 leaked leads on your team")
     assert morgan.body.splitlines()[:3] == [
         f"Your team ({team} reps), as of {later + timedelta(hours=1):%Y-%m-%d %H:%M} UTC:",
-        "SLA misses: Hannah Brooks 1",
+        "SLA misses in the last day: Hannah Brooks 1",
         "Leaked (assigned, never touched, past the SLA or leakage_after): none"]
     assert morgan.body.splitlines()[3].startswith("Leads waiting in queues: ")
+    # The next day's digest tells that day's misses: yesterday's is not counted again.
+    out = CliRunner().invoke(cli, ["notify", "digest", "--now", (later + timedelta(days=1, hours=1)).isoformat()],
+                             env=env)
+    assert out.exit_code == 0, out.output
+    next_day = [m for m in smtp.mails if m.to == "morgan.reyes@leadroute.example" and "digest" in m.subject][-1]
+    assert next_day.subject.startswith(f"leadroute daily digest {later + timedelta(days=1):%Y-%m-%d}: 0 SLA misses")
 
     status = CliRunner().invoke(cli, ["notify", "status"], env=env)
     assert status.exit_code == 0 and "sent" in status.output and "Needs a look (0)" in status.output, status.output

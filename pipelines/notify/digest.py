@@ -1,13 +1,15 @@
 """The daily digest: one message per manager, on their team's SLA misses, leaked leads and the queues.
 
 A manager is anyone reps.csv names as a ``manager_id``; their team, the reps who name them. The
-numbers are the day-2 KPIs (:func:`pipelines.kpis.day2.compute`: SLA misses per rep, leakage per
-rep) and the open leads waiting in each queue now. The digest goes through the outbox like any
+numbers are the SLA misses found in the day before the digest, per rep, the leads leaked as of now
+(:func:`pipelines.kpis.day2.compute`) and the open leads waiting in each queue now. The digest goes through the outbox like any
 notification, keyed ``digest:<day>:<manager>``, so a day's digest is sent once however often the
 schedule or ``leadroute notify digest`` runs.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import duckdb
 import pandas as pd
@@ -26,6 +28,18 @@ def _listing(per_rep: pd.Series) -> str:
     return ", ".join(f"{name} {int(n)}" for name, n in per_rep.items()) or "none"
 
 
+DIGEST_WINDOW = timedelta(days=1)  # a daily digest tells the day's misses; leakage and queues are as of now
+
+
+def missed_since(con: duckdb.DuckDBPyConnection, start, end) -> pd.Series:
+    """SLA misses leadroute found in (``start``, ``end``], per rep name."""
+    rows = con.execute(
+        """SELECT coalesce(u.name, a.owner_id) AS rep, count(*) AS missed FROM assignment a
+           LEFT JOIN crm_user u ON u.user_id = a.owner_id
+           WHERE a.missed_at > ? AND a.missed_at <= ? GROUP BY 1""", [start, end]).df()
+    return rows.set_index("rep")["missed"]
+
+
 def waiting_in_queues(con: duckdb.DuckDBPyConnection) -> pd.Series:
     """Open leads whose current decision left them in a queue, by queue."""
     rows = con.execute(
@@ -40,7 +54,7 @@ def compose(con: duckdb.DuckDBPyConnection, rules: RuleSet, run: RunInfo) -> pd.
     if not {"user_id", "manager_id", "name"} <= set(reps):
         return pd.DataFrame(columns=COLUMNS)
     kpis = day2_kpis.compute(con, rules)
-    missed = kpis.sla_per_rep.set_index("rep")["missed"] if len(kpis.sla_per_rep) else pd.Series(dtype=float)
+    missed = missed_since(con, run.now - DIGEST_WINDOW, run.now)
     leaked = kpis.leakage.set_index("rep")["leaked"] if len(kpis.leakage) else pd.Series(dtype=float)
     queues = waiting_in_queues(con)
     queue_line = _listing(queues)
@@ -50,10 +64,10 @@ def compose(con: duckdb.DuckDBPyConnection, rules: RuleSet, run: RunInfo) -> pd.
     for manager, team in reps[reps["manager_id"].notna()].groupby("manager_id", sort=True):
         names = team["name"]
         team_missed, team_leaked = missed.reindex(names).fillna(0), leaked.reindex(names).fillna(0)
-        subject = (f"leadroute daily digest {day}: {int(team_missed.sum())} SLA misses, "
+        subject = (f"leadroute daily digest {day}: {int(team_missed.sum())} SLA misses in the last day, "
                    f"{int(team_leaked.sum())} leaked leads on your team")
         body = (f"Your team ({len(team)} reps), as of {run.now:%Y-%m-%d %H:%M} UTC:\n"
-                f"SLA misses: {_listing(team_missed)}\n"
+                f"SLA misses in the last day: {_listing(team_missed)}\n"
                 f"Leaked (assigned, never touched, past the SLA or leakage_after): {_listing(team_leaked)}\n"
                 f"Leads waiting in queues: {queue_line}")
         email = people["email"].get(manager) if "email" in people else None
