@@ -60,7 +60,8 @@ def run(n: int, rules: Path) -> dict:
             emu.requests.clear()
             resources = {"warehouse": WarehouseResource(path=str(tmp / "warehouse.duckdb")),
                          "crm": default_resources(Settings(crm="salesforce"))["crm"],
-                         "rules": RulesResource(path=str(rules)), "clock": ClockResource(frozen_at=now.isoformat())}
+                         "rules": RulesResource(path=str(rules)), "clock": ClockResource(frozen_at=now.isoformat()),
+                         "notify": default_resources(Settings(crm="salesforce"))["notify"]}
             started = time.perf_counter()
             outcome = run_tick(resources=resources, instance=instance, log_level="ERROR")
             assert outcome.success, outcome.failures

@@ -69,9 +69,10 @@ class Pipeline:
         self.now = NOW
 
     def resources(self, now: datetime, crm=None):
-        from pipelines.defs.resources import ClockResource, CrmResource, RulesResource, WarehouseResource
+        from pipelines.defs.resources import ClockResource, CrmResource, NotifyResource, RulesResource, WarehouseResource
 
         return {
+            "notify": NotifyResource(retry_wait_seconds=0),
             "warehouse": WarehouseResource(path=str(self.warehouse)),
             "crm": crm or CrmResource(kind="local", local_path=str(self.crm_path)),
             "rules": RulesResource(path=str(self.rules_dir)),

@@ -14,7 +14,10 @@ Points, in the order a tick reaches them:
 - ``after_ledger``: decisions and ledger rows are committed, the push has not started;
 - ``after_crm_write``: the CRM has carried out the owner changes; their answers are not recorded;
 - ``after_conversions`` / ``after_tasks``: the same for conversions / task upserts;
-- ``before_watermark``: every answer is recorded; the watermarks have not moved.
+- ``before_watermark``: every answer is recorded; the watermarks have not moved;
+- ``before_notify``: the push is done and recorded; no notification has been planned or sent;
+- ``after_notification_sent``: the first notification has left (marked ``sending``, committed);
+  its answer is not recorded.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ def arm(point: str) -> None:
     from pipelines.crm.salesforce.adapter import SalesforceCrm
     from pipelines.defs import push as push_asset
     from pipelines.ledger import decisions, watermarks
+    from pipelines.notify import outbox
+    from pipelines.notify.channels import Courier
 
     if point == "after_decisions":
         _before(decisions, "insert", point, when=lambda con, table, df: table == "ledger" and len(df))
@@ -73,6 +78,10 @@ def arm(point: str) -> None:
             _after(adapter, method, point, when=lambda self, *a, **k: bool(a and a[-1]))
     elif point == "before_watermark":
         _before(watermarks, "commit", point)
+    elif point == "before_notify":
+        _before(outbox, "run", point)
+    elif point == "after_notification_sent":
+        _after(Courier, "send", point, when=lambda self, *a, **k: True)
     else:
         raise SystemExit(f"unknown point {point!r}")
 

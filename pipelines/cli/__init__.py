@@ -18,7 +18,7 @@ COMMANDS = {
     "demo": "demo", "tick": "tick", "validate": "rules", "rules": "rules", "explain": "explain",
     "report": "report", "pools": "pools", "dedupe": "matching", "match": "matching", "eval": "matching",
     "diff": "diff", "backfill": "backfill", "crm": "crm", "warehouse": "warehouse", "prod": "prod",
-    "rep": "rep", "pool": "ops", "assign": "ops",
+    "rep": "rep", "pool": "ops", "assign": "ops", "notify": "notify",
     "preview": "preview",
 }
 

@@ -67,6 +67,7 @@ class Conversion:
     create_opportunity: bool = False
     opportunity_name: str | None = None
     assign_account: bool = False  # the owner becomes the account's owner too (account, contact, opportunity together)
+    send_notification_email: bool = False  # the CRM emails the new owner (rules `notify: {crm: true}`)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class TaskSpec:
     what_id: str | None = None
     description: str | None = None
     priority: str = "Normal"
+    reminder_at: str | None = None  # ISO 8601 UTC: the CRM reminds the owner then (rules `notify: {crm: true}`)
 
 
 @dataclass(frozen=True)

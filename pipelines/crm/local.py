@@ -30,7 +30,7 @@ from pipelines.crm.base import (
 )
 from pipelines.crm.fields import ObjectMapping
 from pipelines.crm import ids
-from pipelines.crm.local_schema import OBJECTS, make_id, sf_datetime
+from pipelines.crm.local_schema import DDL, OBJECTS, make_id, sf_datetime
 
 
 # Fields the CRM sets itself, as Salesforce's describe marks them (not updateable through the API).
@@ -272,9 +272,20 @@ class LocalCrm:
                         "SystemModstamp = ? WHERE Id = ?",
                         [c.converted_status, c.account_id, contact_id, opp_id, today, owner, now, now, c.lead_id],
                     )
+                    if c.send_notification_email:  # what Salesforce's sendNotificationEmail would send
+                        con.execute(DDL["_NotificationEmail"])  # a CRM file made before it existed
+                        con.execute("INSERT INTO _NotificationEmail VALUES (?, ?, 'lead converted', ?)",
+                                    [c.lead_id, owner, now])
                     results.append(WriteResult(c.lead_id, True, crm_id=contact_id))
         self.counter.add("convert", max(1, -(-len(conversions) // 100)))
         return results
+
+    @staticmethod
+    def _reminder_columns(con: sqlite3.Connection) -> None:
+        """A CRM file made before task reminders existed gains their columns."""
+        if "IsReminderSet" not in {r[1] for r in con.execute("PRAGMA table_info(Task)")}:
+            con.execute("ALTER TABLE Task ADD COLUMN IsReminderSet INTEGER NOT NULL DEFAULT 0")
+            con.execute("ALTER TABLE Task ADD COLUMN ReminderDateTime TEXT")
 
     def upsert_tasks(self, tasks: Sequence[TaskSpec]) -> list[WriteResult]:
         if not tasks:
@@ -283,6 +294,11 @@ class LocalCrm:
         now = self._now()
         with self._connect() as con:
             active, _ = self._owners(con)
+            reminders = any(t.reminder_at for t in tasks)
+            if reminders:  # the CRM's own notification of the owner (rules `notify: {crm: true}`)
+                self._reminder_columns(con)
+            cols = ["WhoId", "WhatId", "OwnerId", "Subject", "ActivityDate", "Description", "Priority"]
+            cols += ["IsReminderSet", "ReminderDateTime"] if reminders else []
             for t in tasks:
                 if t.owner_id not in active:
                     results.append(
@@ -291,20 +307,19 @@ class LocalCrm:
                     continue
                 row = con.execute("SELECT Id FROM Task WHERE LeadRoute_Key__c = ?", [t.external_key]).fetchone()
                 values = [t.who_id, t.what_id, t.owner_id, t.subject, t.due_date, t.description, t.priority]
+                if reminders:
+                    values += [int(bool(t.reminder_at)), f"{t.reminder_at}.000+0000" if t.reminder_at else None]
                 if row:
                     con.execute(
-                        "UPDATE Task SET WhoId=?, WhatId=?, OwnerId=?, Subject=?, ActivityDate=?, Description=?, "
-                        "Priority=?, LastModifiedDate=?, SystemModstamp=? WHERE Id=?",
-                        [*values, now, now, row[0]],
-                    )
+                        f"UPDATE Task SET {', '.join(c + '=?' for c in cols)}, LastModifiedDate=?, SystemModstamp=? "
+                        f"WHERE Id=?", [*values, now, now, row[0]])
                     results.append(WriteResult(t.external_key, True, crm_id=row[0]))
                 else:
                     task_id = self._next_id(con, "Task")
                     con.execute(
-                        "INSERT INTO Task (Id, WhoId, WhatId, OwnerId, Subject, ActivityDate, Description, Priority, "
-                        "LeadRoute_Key__c, CreatedDate, LastModifiedDate, SystemModstamp) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                        [task_id, *values, t.external_key, now, now, now],
-                    )
+                        f"INSERT INTO Task (Id, {', '.join(cols)}, LeadRoute_Key__c, CreatedDate, LastModifiedDate, "
+                        f"SystemModstamp) VALUES ({', '.join('?' * (len(cols) + 5))})",
+                        [task_id, *values, t.external_key, now, now, now])
                     results.append(WriteResult(t.external_key, True, crm_id=task_id))
         self.counter.add("upsert", max(1, -(-len(tasks) // 200)))
         return results

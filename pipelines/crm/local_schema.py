@@ -16,7 +16,8 @@ Conventions shared with the Salesforce API:
 
 ``_RecordLock`` is not a Salesforce object: it lets tests and ops simulate a row
 held by another transaction, so the local CRM can answer ``UNABLE_TO_LOCK_ROW``
-exactly as Salesforce does.
+exactly as Salesforce does. ``_NotificationEmail`` is the email the CRM would send the new owner
+of a converted lead (``sendNotificationEmail`` in Salesforce; rules ``notify: {crm: true}``).
 """
 
 from __future__ import annotations
@@ -189,6 +190,8 @@ CREATE TABLE IF NOT EXISTS Task (
     Priority TEXT DEFAULT 'Normal',
     ActivityDate TEXT,
     Description TEXT,
+    IsReminderSet INTEGER NOT NULL DEFAULT 0, -- the owner is reminded at ReminderDateTime (rules: notify crm)
+    ReminderDateTime TEXT,
     LeadRoute_Key__c TEXT UNIQUE, -- external id: a retried push upserts, never duplicates
     {_SYSTEM}
 )""",
@@ -225,6 +228,13 @@ CREATE TABLE IF NOT EXISTS CampaignMember (
 CREATE TABLE IF NOT EXISTS _RecordLock (
     RecordId TEXT PRIMARY KEY,
     Reason TEXT
+)""",
+    "_NotificationEmail": """
+CREATE TABLE IF NOT EXISTS _NotificationEmail (
+    RecordId TEXT,
+    OwnerId TEXT,
+    Reason TEXT,
+    SentAt TEXT
 )""",
 }
 

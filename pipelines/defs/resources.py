@@ -39,6 +39,19 @@ class ClockResource(dg.ConfigurableResource):
         return datetime.now(UTC).replace(tzinfo=None)
 
 
+class NotifyResource(dg.ConfigurableResource):
+    """Sends notifications through apprise; where to is read from the environment only (never this
+    config, never the logs): ``LEADROUTE_NOTIFY_EMAIL_URL`` and ``LEADROUTE_NOTIFY_CHANNEL_<NAME>``."""
+
+    tries: int = 3  # within one send; the outbox retries on later ticks
+    retry_wait_seconds: float = 1.0  # the first wait between tries, doubling; tests set 0
+
+    def courier(self):
+        from pipelines.notify.channels import Courier
+
+        return Courier(tries=self.tries, wait_seconds=self.retry_wait_seconds)
+
+
 class RulesChanged(dg.Failure):
     """The rules folder changed on disk during the run: the version that was checked is no longer what is there."""
 
@@ -272,4 +285,5 @@ def default_resources(settings: Settings | None = None) -> dict[str, dg.Configur
         "crm": CrmResource(kind=settings.crm, local_path=str(settings.crm_path), **crm_config),
         "rules": RulesResource(path=str(settings.rules)),
         "clock": ClockResource(),
+        "notify": NotifyResource(),
     }

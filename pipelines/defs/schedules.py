@@ -6,7 +6,7 @@ from pipelines.settings import Settings
 CADENCE = Settings.from_env()
 
 TICK_ASSETS = ["raw_crm", "unified", "enriched", "account_master", "lead_match", "routing_rules",
-               "routing_decision", "reroutes", "distribution_pools", "crm_push", "kpis"]
+               "routing_decision", "reroutes", "distribution_pools", "crm_push", "notifications", "kpis"]
 
 tick_job = dg.define_asset_job(
     "tick",

@@ -78,7 +78,8 @@ def conversions(rows: pd.DataFrame) -> list[Conversion]:
                               converted_status=p.get("converted_status", "Qualified"),
                               create_opportunity=bool(p.get("create_opportunity", False)),
                               opportunity_name=p.get("opportunity_name"),
-                              assign_account=bool(p.get("assign_account", False))))
+                              assign_account=bool(p.get("assign_account", False)),
+                              send_notification_email=bool(p.get("send_notification_email", False))))
     return out
 
 
@@ -102,7 +103,8 @@ def tasks(rows: pd.DataFrame) -> list[TaskSpec]:
         out.append(TaskSpec(external_key=key, who_id=contact if converted else lead,
                             owner_id=p.get("owner_id") or target, subject=p["subject"],
                             due_date=p.get("due_date"), what_id=acc if converted and isinstance(acc, str) else None,
-                            description=p.get("description"), priority=p.get("priority", "Normal")))
+                            description=p.get("description"), priority=p.get("priority", "Normal"),
+                            reminder_at=p.get("reminder_at")))
     return out
 
 

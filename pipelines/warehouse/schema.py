@@ -426,6 +426,36 @@ TABLES: dict[str, Table] = {
             key=("decision_id", "kind"),
         ),
         Table(
+            "notification_outbox",
+            "notify",
+            "One row per message to a person or a channel (rules `notify:`, the manager digest): sent only once "
+            "its decision's owner change is in the CRM, and never twice (marked sending, committed, before it "
+            "leaves; a row found sending later is unconfirmed, reported and not resent).",
+            _cols(
+                ("message_key", "VARCHAR", "decision id + recipient (digest: digest:<day>:<manager>), so a "
+                                           "re-run never makes a second message"),
+                ("decision_id", "VARCHAR", "the decision it tells of; empty for a digest"),
+                ("lead_id", "VARCHAR"),
+                ("recipient", "VARCHAR", "owner, manager, channel:<name> or digest"),
+                ("user_id", "VARCHAR", "the person (owner or manager) written to"),
+                ("address", "VARCHAR", "their email in reps.csv"),
+                ("channel", "VARCHAR", "email, or the channel's name (LEADROUTE_NOTIFY_CHANNEL_<NAME>)"),
+                ("subject", "VARCHAR"),
+                ("body", "VARCHAR"),
+                ("status", "VARCHAR", "pending, sending (left, answer not recorded), sent, failed, unconfirmed "
+                                      "(a tick died while sending: maybe delivered, never resent), skipped"),
+                ("attempts", "INTEGER", "ticks that tried to send it"),
+                ("next_attempt_at", "TIMESTAMP", "a failed send waits until then"),
+                ("last_error", "VARCHAR", "why it failed, was skipped or is unconfirmed"),
+                ("sent_at", "TIMESTAMP"),
+                ("run_id", "VARCHAR", "the run that created the row"),
+                ("last_run_id", "VARCHAR", "the run that last changed its status"),
+                ("created_at", "TIMESTAMP"),
+                ("updated_at", "TIMESTAMP"),
+            ),
+            key=("message_key",),
+        ),
+        Table(
             "route_watch",
             "route",
             "Per decided lead, the values of the fields the `updated` flow watches, as leadroute last "

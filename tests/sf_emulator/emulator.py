@@ -89,6 +89,8 @@ class Emulator:
         self.page_size = page_size
         self.daily_api_limit = daily_api_limit
         self.api_usage = 0
+        # Leads whose convertLead asked Salesforce to email the new owner (sendNotificationEmail=true).
+        self.notification_emails: list[str] = []
         self.bulk_polls_in_progress = bulk_polls_in_progress
         self.clock = clock if isinstance(clock, Clock) else Clock(clock)
         self.credentials = {"username": username, "password": password, "security_token": security_token}

@@ -145,6 +145,8 @@ def _convert_lead(emu, call) -> Response:
                 do_not_create_opportunity=_bool(_text(c, "doNotCreateOpportunity")),
                 opportunity_name=_text(c, "opportunityName"),
                 overwrite_lead_source=_bool(_text(c, "overwriteLeadSource")))
+            if _bool(_text(c, "sendNotificationEmail")):
+                emu.notification_emails.append(lead_id)  # what the org would email the new owner about
             results.append(
                 "<result>"
                 + _id(ids["accountId"]).format(tag="accountId")

@@ -32,7 +32,8 @@ def lead_convert_xml(c: Conversion) -> str:
     parts.append(("overwriteLeadSource", "false"))
     if c.owner_id:
         parts.append(("ownerId", c.owner_id))
-    parts.append(("sendNotificationEmail", "false"))
+    # The CRM's own email to the new owner, where the rules ask for it (`notify: {crm: true}`).
+    parts.append(("sendNotificationEmail", "true" if c.send_notification_email else "false"))
     body = "".join(f"<urn:{tag}>{escape(str(value))}</urn:{tag}>" for tag, value in parts)
     return f"<urn:leadConverts>{body}</urn:leadConverts>"
 

@@ -55,9 +55,12 @@ def upsert_tasks(client: SalesforceClient, tasks: Sequence[TaskSpec]) -> list[Wr
     chunks = batches(tasks, client.settings.collection_size)
 
     def record(t: TaskSpec) -> dict:
-        return {"attributes": {"type": "Task"}, ext: t.external_key, "WhoId": t.who_id, "WhatId": t.what_id,
-                "OwnerId": t.owner_id, "Subject": t.subject, "ActivityDate": t.due_date,
-                "Description": t.description, "Priority": t.priority}
+        out = {"attributes": {"type": "Task"}, ext: t.external_key, "WhoId": t.who_id, "WhatId": t.what_id,
+               "OwnerId": t.owner_id, "Subject": t.subject, "ActivityDate": t.due_date,
+               "Description": t.description, "Priority": t.priority}
+        if t.reminder_at:  # the REST API has no assignment email (EmailHeader is SOAP-only): a reminder pops up
+            out |= {"IsReminderSet": True, "ReminderDateTime": f"{t.reminder_at}.000+0000"}
+        return out
 
     return in_batches(
         client, chunks,

@@ -259,7 +259,8 @@ def _hold(step: Step, i: int, frame: pd.DataFrame, applies: np.ndarray, rules: R
 
 def _side(step: Step, rows: pd.DataFrame, res: Resolution, ok: np.ndarray, ctx: RouteContext) -> np.ndarray:
     """The step's own side actions, plus any a nested flow's step decided, per decided lead (JSON list text)."""
-    own = side_actions.render(step.side_actions, rows, ctx.now, to_person=res.owner[ok].notna().to_numpy())
+    own = side_actions.render(step.side_actions, rows, ctx.now, to_person=res.owner[ok].notna().to_numpy(),
+                              crm_notify=step.notify is not None and step.notify.crm)
     if res.side is None:
         return own
     inner = res.side[ok].to_numpy(dtype=object)

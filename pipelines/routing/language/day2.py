@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
 from pipelines.routing.language.model import CALENDAR_UNITS, Condition, SideAction, Step, duration_text
 from pipelines.routing.language.node import Node, Written, at
+from pipelines.routing.language.notify import Notify
 from pipelines.sourcefile import LineDict, problem
 
 DAY2_FILE = "day2.yaml"
@@ -149,6 +150,7 @@ class SlaRule(Node):
     escalate: Escalate | None = None
     max_misses: int | None = None  # the max_misses-th miss sends the lead to holding_queue
     holding_queue: str | None = None
+    notify: Notify | None = None  # who hears of a miss's new decision (on_miss.reassign/escalate.notify)
 
     @model_validator(mode="before")
     @classmethod
@@ -181,7 +183,7 @@ class SlaRule(Node):
         kind, body = next(iter(miss.items()))
         body = body if body is not None else LineDict()
         if kind == "reassign":
-            _mapping(info, body, {"pool", "skip_previous"}, f"{what}: reassign")
+            _mapping(info, body, {"pool", "skip_previous", "notify"}, f"{what}: reassign")
             skip = body.get("skip_previous", 1)
             if not isinstance(skip, int) or isinstance(skip, bool) or skip < 0:
                 raise problem(f"{what}: skip_previous must be a whole number, 0 or more", at(info, body, "skip_previous"))
@@ -190,15 +192,17 @@ class SlaRule(Node):
                 raise problem(f"{what}: reassign needs `pool:` when the SLA applies to steps (a step's lead may not "
                               f"come from a pool)", at(info, miss, "reassign"))
         else:
-            _mapping(info, body, {"task", "set", "assign_manager"}, f"{what}: escalate")
+            _mapping(info, body, {"task", "set", "assign_manager", "notify"}, f"{what}: escalate")
             manager = body.get("assign_manager", False)
             if not isinstance(manager, bool):
                 raise problem(f"{what}: assign_manager is true or false", at(info, body, "assign_manager"))
-            if "task" not in body and "set" not in body and not manager:
-                raise problem(f"{what}: escalate needs a task, fields to set or assign_manager: true",
+            if "task" not in body and "set" not in body and not manager and "notify" not in body:
+                raise problem(f"{what}: escalate needs a task, fields to set, assign_manager: true or notify",
                               at(info, miss, "escalate"))
             rule["escalate"] = {"where": at(info, miss, "escalate"), "assign_manager": manager,
                                 **{k: Written(body[k], at(info, body, k), k) for k in ("task", "set") if k in body}}
+        if "notify" in body:
+            rule["notify"] = Written(body["notify"], at(info, body, "notify"), f"{what}: {kind}")
         after = node.get("after_misses")
         if after is not None:
             if not isinstance(after, dict) or set(after) - {"count", "queue"} or not {"count", "queue"} <= set(after):

@@ -30,6 +30,7 @@ from pydantic import BaseModel, Discriminator, Field, Tag, ValidationInfo, model
 
 from pipelines.routing.language import words
 from pipelines.routing.language.node import Node, Written, at, repeated
+from pipelines.routing.language.notify import Notify
 from pipelines.routing.language.problems import suggest
 from pipelines.routing.language.templates import Template, parse_template
 from pipelines.routing.language.vocabulary import OPERATORS, check_value
@@ -575,7 +576,7 @@ class RouteAs(Node):
 
 
 HOLD = "hold"  # the action of a step that only holds (no assign:): released leads go on to the next step
-STEP_KEYS = ("step", "description", "when", "fallback", "hold", "route_as", *SIDE_ACTIONS)  # the rest of a step is its action
+STEP_KEYS = ("step", "description", "when", "fallback", "hold", "route_as", "notify", *SIDE_ACTIONS)  # the rest of a step is its action
 
 
 class Step(Node):
@@ -589,6 +590,7 @@ class Step(Node):
     side_actions: list[SideAction] = []
     hold: Hold | None = None
     route_as: RouteAs | None = None
+    notify: Notify | None = None  # who hears of its decisions once the owner change is in the CRM
 
     @model_validator(mode="before")
     @classmethod
@@ -608,8 +610,9 @@ class Step(Node):
         if data.get("route_as") is not None:
             out["route_as"] = Written(data["route_as"], at(info, data, "route_as"), f"step {name!r}")
         if "hold" in data and not action:  # a step that only holds: the leads it releases go on to the next step
-            if "fallback" in data or any(k in data for k in SIDE_ACTIONS):
-                raise problem(f"step {name!r} only holds (no assign:), so it takes no fallback or side actions", where)
+            if "fallback" in data or "notify" in data or any(k in data for k in SIDE_ACTIONS):
+                raise problem(f"step {name!r} only holds (no assign:), so it takes no fallback, side actions or "
+                              f"notify", where)
             out["action"] = Action.model_construct(where=at(info, data, "hold"), assign=HOLD, params={},
                                                    parent_where=None, param_where={})
         else:
@@ -617,6 +620,8 @@ class Step(Node):
         if "fallback" in data:
             out["fallback"] = Written(data["fallback"], at(info, data, "fallback"), f"the fallback of step {name!r}")
         out["side_actions"] = [Written(data[k], at(info, data, k), k) for k in SIDE_ACTIONS if k in data]
+        if "notify" in data:
+            out["notify"] = Written(data["notify"], at(info, data, "notify"), f"step {name!r}")
         return out
 
 

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from pipelines.routing.language.model import Action
 from pipelines.routing.language.node import Node, Written, at
+from pipelines.routing.language.notify import Notify
 from pipelines.sourcefile import labelled, problem
 
 POOLS_FILE = "pools.yaml"
@@ -84,7 +85,7 @@ class Ramp(_Strict):
 
 
 POOL_KEYS = ("description", "members", "method", "caps", "working_hours", "outside_hours", "language", "sticky",
-             "ramp", "open_statuses", "fallback")
+             "ramp", "open_statuses", "fallback", "notify")
 
 
 class PoolDecl(Node):
@@ -103,6 +104,7 @@ class PoolDecl(Node):
     ramp: Ramp | None = None
     open_statuses: list[str] = ["New", "Working"]  # what counts as open workload (load_balanced)
     fallback: Action | None = None
+    notify: Notify | None = None  # who hears of the leads it gives out (see pipelines.routing.language.notify)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -127,7 +129,9 @@ class PoolDecl(Node):
         if isinstance(members, list) and not all(isinstance(m, (str, int)) and not isinstance(m, bool) for m in members):
             raise problem(f"pool {name!r}: members must be reps.csv user ids", at(info, node, "members"))
         explicit, filt = ([str(m) for m in members], {}) if isinstance(members, list) else ([], dict(members))
-        fields = {k: node[k] for k in POOL_KEYS if k in node and k not in ("members", "fallback")}
+        fields = {k: node[k] for k in POOL_KEYS if k in node and k not in ("members", "fallback", "notify")}
+        if "notify" in node:
+            fields["notify"] = Written(node["notify"], at(info, node, "notify"))
         if "fallback" in node:
             fields["fallback"] = Written(node["fallback"], at(info, node, "fallback"), "its fallback")
         try:

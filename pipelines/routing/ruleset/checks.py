@@ -30,6 +30,7 @@ from pipelines.routing.language.model import (
     NotCondition,
     SideAction,
 )
+from pipelines.routing.language.notify import Notify
 from pipelines.routing.language.problems import suggest
 from pipelines.routing.pools.checks import check_pools
 from pipelines.routing.roster.reps import check_against_crm
@@ -174,6 +175,7 @@ class _Checker:
                     self.hold(step)
                 if step.route_as is not None:
                     self.route_as(step)
+                self.notify(step.notify, on_a_step=True)
                 for side in step.side_actions:
                     for f in side.fields():
                         self.field(side.where, f)
@@ -190,6 +192,18 @@ class _Checker:
                 if step.when is None and step.route_as is None and final.assign == "queue" and catch_all is None:
                     catch_all = step.name
             self.flow = None
+
+    def notify(self, notify: Notify | None, on_a_step: bool = False) -> None:
+        """People are found in reps.csv: an email to write to, a manager_id to find the manager."""
+        if notify is None:
+            return
+        if notify.crm and not on_a_step:
+            self.err(notify.where, "`crm: true` works on flow steps only: the CRM's notification rides on the step's "
+                                   "own writes (its task's reminder, its conversion's email)")
+        reps = self.rules.reps
+        for person, column in (("owner", "email"), ("manager", "email"), ("manager", "manager_id")):
+            if getattr(notify, person) and column not in reps:
+                self.err(notify.where, f"`notify: {person}` needs a `{column}` column in reps.csv")
 
     def route_as(self, step) -> None:
         """The parent's condition reads account fields; a step that reads none of the parent's gains nothing."""
@@ -303,6 +317,7 @@ class _Checker:
                     self.err(rule.where, f"SLA {rule.name!r}: no step {name!r} in flow.yaml")
             pool(rule.where, rule.reassign_pool)
             queue(rule.where, rule.holding_queue)
+            self.notify(rule.notify)
             if rule.escalate is not None:
                 side(rule.escalate.task)
                 side(rule.escalate.set)
@@ -344,6 +359,7 @@ class _Checker:
                 self.user_ref(pool.where, uid, f"member of pool {pool.name!r}")
             if pool.fallback:
                 self.action(pool.fallback)
+            self.notify(pool.notify)
         self.problems.extend(check_pools(self.rules.pools, self.rules.reps, self.crm_users, self.now))
 
     def reps(self) -> None:
