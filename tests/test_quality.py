@@ -190,3 +190,43 @@ def test_enriched_states_are_iso_subdivisions_of_their_country(tmp_path, country
     assert {o.expectation: o.failing for o in result.outcomes if o.failing} == failing
     for o in result.outcomes:
         assert all(e["lead_id"] == "L9" for e in o.examples)
+
+
+def test_a_retry_checks_the_rows_its_parent_run_stamped(tmp_path):
+    """A retry re-executes only the failed steps: a check it re-runs finds the rows the parent's unify wrote
+    (stamped with the parent's instant), and every step of the retry reads one instant of its own."""
+    from types import SimpleNamespace
+
+    import dagster as dg
+    import duckdb
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    from pipelines.crm.fields import load_field_mapping
+    from pipelines.defs.metadata import run_info
+    from pipelines.enrich.settings import EnrichmentSettings
+    from pipelines.quality.run import run_check
+    from pipelines.quality.settings import QualitySettings
+    from pipelines.quality.suites import CheckContext
+    from pipelines.warehouse import db
+    from tests.conftest import RULES
+
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_run(DagsterRun(job_name="tick", run_id="parent"))
+    instance.add_run(DagsterRun(job_name="tick", run_id="retry", parent_run_id="parent", root_run_id="parent"))
+    parent = run_info(SimpleNamespace(run=instance.get_run_by_id("parent"), instance=instance), TickingClock())
+    step = SimpleNamespace(run=instance.get_run_by_id("retry"), instance=instance)
+    retry = run_info(step, TickingClock())
+    assert run_info(step, TickingClock()) == retry, "every step of the run: the same instant, whatever the clock says"
+    assert retry.now != parent.now and retry.ancestor_nows == (parent.now,)
+    frozen = run_info(step, ClockResource(frozen_at=NOW.isoformat()))
+    assert (frozen.now, frozen.lineage_nows) == (NOW, (NOW,)), "a frozen clock is the instant, as before"
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    db.migrate(con, load_field_mapping(RULES / "fields.yaml").mapped_columns())
+    db.insert(con, "lead", pd.DataFrame({
+        "lead_id": ["L1", "L2", "L3"], "email": "jo@acme.com", "owner_id": "00GQ", "created_at": NOW,
+        "employees": [10, 9_000_000, 10],
+        "_unified_at": [parent.now, parent.now, NOW - timedelta(days=1)]}))  # L3: an earlier tick's row
+    check = next(c for c in CHECKS if c.name == "unified_leads_valid")
+    result = run_check(con, check, CheckContext(retry, QualitySettings(), EnrichmentSettings(), scope="delta"))
+    assert (result.rows, result.failing_rows) == (2, 1)
