@@ -8,7 +8,7 @@ England), its geographic area code (two to five digits, by the number) and its p
 description ("California", "Jersey City, NJ"). Every fact is the number's own, so the same
 leads give the same facts whatever the order of the rows. Numbers that occur more than once
 are described once; a tick describes only the phones of its new or changed leads (enrich is
-incremental), about 70 us each.
+incremental), about 90 us each: 2.5 s for 28,000 distinct numbers.
 
 A number that is too short, or that phonenumbers cannot place, gets NULLs: the lead routes
 on its other fields.
