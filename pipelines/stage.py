@@ -18,11 +18,19 @@ class RunInfo:
     # The runs this one re-executes (a retry from the failed step reuses its parent's extract, so the
     # watermarks that extract left pending carry the parent's id). Empty for a first run.
     ancestors: tuple[str, ...] = ()
+    # The ``now`` of each of those runs (a retry has its own; the stages it reuses wrote with theirs).
+    ancestor_nows: tuple[datetime, ...] = ()
 
     @property
     def lineage(self) -> tuple[str, ...]:
         """This run and the runs it re-executes: whose pending watermarks its push may commit."""
         return (self.run_id, *self.ancestors)
+
+    @property
+    def lineage_nows(self) -> tuple[datetime, ...]:
+        """The instants this run and the runs it re-executes stamped their rows with (``_unified_at`` ...):
+        a check re-executed by a retry finds the rows its parent's stage wrote."""
+        return tuple(dict.fromkeys((self.now, *self.ancestor_nows)))
 
 
 NO_NEW_ROWS = "no new rows"

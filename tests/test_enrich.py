@@ -76,6 +76,41 @@ def test_phone_numbers_give_country_place_and_area_code(phone, country, expected
         assert expected[1] in got[1]
 
 
+@pytest.mark.parametrize(
+    ("phone", "expected"),
+    [  # pairs that share a calling code and their first three national digits, and not their facts
+        ("+44 1481 710000", ("GG", "Guernsey", "1481")),
+        ("+44 1480 210000", ("GB", "Huntingdon", "1480")),
+        ("+49 6221 1234567", ("DE", "Heidelberg", "6221")),
+        ("+49 6222 123456", ("DE", "Wiesloch", "6222")),
+        ("+7 7172 123456", ("KZ", "Astana", "7172")),
+        ("+7 717 000 0000", ("KZ", None, None)),  # Kazakhstan by its 7, but no such place: nothing borrowed
+    ],
+)
+def test_each_phone_has_its_own_facts_not_its_neighbours(phone, expected):
+    others = ["+44 1481 710000", "+44 1480 210000", "+49 6221 1234567", "+49 6222 123456", "+7 7172 123456",
+              "+7 717 000 0000"]
+    for batch in ([phone, *others], [*reversed(others), phone]):
+        rows = enrich(*(lead(phone=p) for p in batch))
+        row = rows[rows["lead_id"] == ("00Q0" if batch[0] == phone else f"00Q{len(batch) - 1}")].iloc[0]
+        assert (row["phone_country"], row["phone_region"], row["phone_area_code"]) == expected
+
+
+def test_the_same_leads_in_another_row_order_get_the_same_phone_facts():
+    phones = ["+1 201 200 1234", "+1 201 555 1234", "+44 1481 710000", "+44 1480 210000", "0621 1234567",
+              "+7 495 123 4567", "+7 7172 123456", "12", None, "+1 201 200 1234"]
+    df = pd.DataFrame({"lead_id": [f"00Q{i}" for i in range(len(phones))], "phone": phones,
+                       "country": ["US", "US", None, None, "DE", None, None, "US", "US", "US"],
+                       "email": "jo@acme.com", "company": "Acme"}).astype(object)
+    cols = ["lead_id", "phone_country", "phone_region", "phone_area_code"]
+    forward = enrich_leads(df, SETTINGS)[cols].set_index("lead_id").sort_index()
+    backward = enrich_leads(df.iloc[::-1].reset_index(drop=True), SETTINGS)[cols].set_index("lead_id").sort_index()
+    pd.testing.assert_frame_equal(forward, backward)
+    assert forward.loc["00Q0", "phone_region"] == "Jersey City, NJ"  # 201-200 is Jersey City, 201-555 New Jersey
+    assert forward.loc["00Q1", "phone_region"] == "New Jersey"
+    assert forward.loc["00Q0"].tolist() == forward.loc["00Q9"].tolist()  # the same number twice: the same facts
+
+
 def test_a_lead_without_a_country_takes_its_phones_and_says_so():
     row = enrich(lead(phone="+33 1 23 45 67 89")).iloc[0]
     assert (row["country_code"], row["country_code_source"], row["sales_region"]) == ("FR", "phone", "EMEA")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import itertools
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
 
+from pipelines.defs.resources import ClockResource
 from pipelines.quality.suites import CHECKS
 from tests.conftest import LUKAS, NOW
 
@@ -66,6 +68,44 @@ def test_every_tick_records_every_check(pipeline, crm):
     assert sorted(got["check_name"]) == sorted(c.name for c in CHECKS)
     assert got["error"].isna().all()
     assert got["passed"].all()
+
+
+_CALLS = itertools.count()
+
+
+class TickingClock(ClockResource):
+    """Not frozen, and a second later at every call: two stages that each asked it would never agree."""
+
+    def now(self) -> datetime:
+        return NOW + timedelta(seconds=next(_CALLS))
+
+
+def test_an_unfrozen_tick_checks_the_rows_its_own_stages_wrote(pipeline, crm, monkeypatch):
+    """Without --now (production, the schedule) every stage and check of a run shares the run's instant,
+    so the checks of "this tick's rows" find them, and catch the bad one."""
+    from pipelines.defs.metadata import STAGE_ROWS
+
+    before_the_run = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
+    for i in range(3):
+        crm.lead(company="Globex", email=f"h{i}@globex.de", country="DE", created=before_the_run)
+    huge = crm.lead(company="Hooli", email="gavin@hooli.com", country="US", state="CA", Employees__c=9_000_000,
+                    created=before_the_run)
+    real = pipeline.resources
+    monkeypatch.setattr(pipeline, "resources", lambda now, crm=None: {**real(now, crm), "clock": TickingClock()})
+    out = pipeline.tick()
+
+    assert out.check_metadata["unified_leads_valid"][STAGE_ROWS] == 4
+    assert out.check_metadata["enriched_leads_valid"][STAGE_ROWS] == 4
+    got = pipeline.query("SELECT check_name, passed, failing_rows, outcomes FROM quality_check WHERE run_id = ?",
+                         [out.run_id]).set_index("check_name")
+    assert not got.loc["unified_leads_valid", "passed"] and got.loc["unified_leads_valid", "failing_rows"] == 1
+    assert huge in got.loc["unified_leads_valid", "outcomes"], "the example names the implausible headcount"
+    assert got.loc["enriched_leads_valid", "passed"]
+    stamps = pipeline.query("""SELECT (SELECT list(DISTINCT _unified_at) FROM lead) AS unified,
+                                      (SELECT list(DISTINCT _enriched_at) FROM lead_enriched) AS enriched,
+                                      (SELECT list(DISTINCT checked_at) FROM quality_check) AS checked""").iloc[0]
+    assert len(stamps["unified"]) == 1, "one instant for the whole run"
+    assert list(stamps["unified"]) == list(stamps["enriched"]) == list(stamps["checked"])
 
 
 def test_an_owner_that_is_not_an_active_user_fails_the_owner_check(tmp_path):
@@ -150,3 +190,43 @@ def test_enriched_states_are_iso_subdivisions_of_their_country(tmp_path, country
     assert {o.expectation: o.failing for o in result.outcomes if o.failing} == failing
     for o in result.outcomes:
         assert all(e["lead_id"] == "L9" for e in o.examples)
+
+
+def test_a_retry_checks_the_rows_its_parent_run_stamped(tmp_path):
+    """A retry re-executes only the failed steps: a check it re-runs finds the rows the parent's unify wrote
+    (stamped with the parent's instant), and every step of the retry reads one instant of its own."""
+    from types import SimpleNamespace
+
+    import dagster as dg
+    import duckdb
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    from pipelines.crm.fields import load_field_mapping
+    from pipelines.defs.metadata import run_info
+    from pipelines.enrich.settings import EnrichmentSettings
+    from pipelines.quality.run import run_check
+    from pipelines.quality.settings import QualitySettings
+    from pipelines.quality.suites import CheckContext
+    from pipelines.warehouse import db
+    from tests.conftest import RULES
+
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_run(DagsterRun(job_name="tick", run_id="parent"))
+    instance.add_run(DagsterRun(job_name="tick", run_id="retry", parent_run_id="parent", root_run_id="parent"))
+    parent = run_info(SimpleNamespace(run=instance.get_run_by_id("parent"), instance=instance), TickingClock())
+    step = SimpleNamespace(run=instance.get_run_by_id("retry"), instance=instance)
+    retry = run_info(step, TickingClock())
+    assert run_info(step, TickingClock()) == retry, "every step of the run: the same instant, whatever the clock says"
+    assert retry.now != parent.now and retry.ancestor_nows == (parent.now,)
+    frozen = run_info(step, ClockResource(frozen_at=NOW.isoformat()))
+    assert (frozen.now, frozen.lineage_nows) == (NOW, (NOW,)), "a frozen clock is the instant, as before"
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    db.migrate(con, load_field_mapping(RULES / "fields.yaml").mapped_columns())
+    db.insert(con, "lead", pd.DataFrame({
+        "lead_id": ["L1", "L2", "L3"], "email": "jo@acme.com", "owner_id": "00GQ", "created_at": NOW,
+        "employees": [10, 9_000_000, 10],
+        "_unified_at": [parent.now, parent.now, NOW - timedelta(days=1)]}))  # L3: an earlier tick's row
+    check = next(c for c in CHECKS if c.name == "unified_leads_valid")
+    result = run_check(con, check, CheckContext(retry, QualitySettings(), EnrichmentSettings(), scope="delta"))
+    assert (result.rows, result.failing_rows) == (2, 1)

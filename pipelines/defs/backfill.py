@@ -50,13 +50,13 @@ def rerouted_leads(context: dg.AssetExecutionContext, config: BackfillConfig, wa
                    crm: CrmResource, rules: RulesResource, clock: ClockResource):
     mapping = rules.mapping()
     ruleset = rules.rules_to_route()
-    errors = [p for p in validate(ruleset, mapping, now=clock.now()) if p.severity == "error"]
+    run = run_info(context, clock)
+    errors = [p for p in validate(ruleset, mapping, now=run.now) if p.severity == "error"]
     if errors:
         raise ConfigError(errors)
     con = warehouse.connection(mapping)
     window = context.partition_time_window  # [first day 00:00, day after the last 00:00) in UTC
     start, end = window.start.date(), (window.end - timedelta(days=1)).date()
-    run = run_info(context, clock)
     result = backfill(con, ruleset, mapping, run, start, end, dry_run=config.dry_run)
     for warning in result.warnings:
         context.log.warning(warning)

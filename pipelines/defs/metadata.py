@@ -17,6 +17,7 @@ import functools
 import inspect
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
@@ -121,11 +122,32 @@ def materialize(context: dg.AssetExecutionContext, result: StageResult, *, rows:
     return dg.MaterializeResult(metadata=stable(context, md))
 
 
-def run_info(context: dg.AssetExecutionContext, clock: ClockResource) -> RunInfo:
-    """The run id, the runs it re-executes, and the (possibly frozen) time every stage works with."""
+def run_info(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, clock: ClockResource) -> RunInfo:
+    """The run id, the runs it re-executes, and the one instant every asset and check of the run works with.
+
+    A frozen clock's time, else the moment the run started, from its run record: the same for every
+    step of the run, in whichever process it runs and however long the run takes, so a check that
+    selects "the rows this tick wrote" (``_unified_at = now``) finds them. The start, not the creation:
+    a run that waited in the queue must not call CRM records changed while it waited "from the future".
+    A retry (Dagster re-executes only the failed steps) has its own instant; the instants of the runs it
+    re-executes go in ``ancestor_nows``, since the stages it reuses stamped their rows with those.
+    """
     run = context.run
     ancestors = tuple(dict.fromkeys(i for i in (run.parent_run_id, run.root_run_id) if i and i != run.run_id))
-    return RunInfo(run.run_id, clock.now(), ancestors)
+    if clock.frozen_at or context.instance is None:
+        return RunInfo(run.run_id, clock.now(), ancestors)
+    now = run_started(context.instance, run.run_id) or clock.now()
+    earlier = (run_started(context.instance, a) for a in ancestors)
+    return RunInfo(run.run_id, now, ancestors, tuple(t for t in earlier if t is not None))
+
+
+def run_started(instance: dg.DagsterInstance, run_id: str) -> datetime | None:
+    """When the run started (else was created), naive UTC like every timestamp in the warehouse."""
+    record = instance.get_run_record_by_id(run_id)
+    if record is None:
+        return None
+    ts = record.start_time if record.start_time is not None else record.create_timestamp.timestamp()
+    return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
 
 
 def timed(fn: Callable) -> Callable:

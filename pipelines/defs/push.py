@@ -29,8 +29,9 @@ def crm_push(
     run = run_info(context, clock)
     result = push(con, crm.adapter(clock), mapping, run)
     started = context.instance.get_run_stats(run.run_id).start_time if context.instance else None
+    # finished_at is when the tick ended (the clock now), not the run's instant (when it started).
     summary = record_tick(con, run.run_id,
-                          datetime.fromtimestamp(started, UTC).replace(tzinfo=None) if started else None, run.now,
+                          datetime.fromtimestamp(started, UTC).replace(tzinfo=None) if started else None, clock.now(),
                           push_stopped=result.details.get("stopped"))
     outcomes = summary["lead_outcomes"]
     writes = pd.DataFrame(

@@ -1,7 +1,7 @@
 import dagster as dg
 import pandas as pd
 
-from pipelines.defs.metadata import ROW_COUNT, stable, table_value, timed
+from pipelines.defs.metadata import ROW_COUNT, run_info, stable, table_value, timed
 from pipelines.defs.resources import ClockResource, RulesResource
 from pipelines.routing.language.diagram import mermaid, step_rows
 from pipelines.routing.ruleset.checks import validate
@@ -27,7 +27,7 @@ def routing_rules(context: dg.AssetExecutionContext, rules: RulesResource, clock
     flows = {}
     try:
         ruleset = rules.rules()
-        problems = validate(ruleset, rules.mapping(), now=clock.now())
+        problems = validate(ruleset, rules.mapping(), now=run_info(context, clock).now)
         version, files, flows = ruleset.version, len(ruleset.files), ruleset.flows
     except ConfigError as exc:
         problems, version, files = exc.problems, "invalid", 0

@@ -1,17 +1,17 @@
-"""Phone -> country, region and area code, with ``phonenumbers``' metadata, once per number prefix.
+"""Phone -> country, region and area code, with ``phonenumbers``' metadata, once per distinct number.
 
-Parsing every number with phonenumbers costs ~40 us each: 2.5 s for 60,000 phones.
-Instead the text is normalised to digits in pandas (extension and "(0)" removed, an
-international prefix recognised, a national number completed with the calling code
-of the lead's country), numbers are grouped by calling code and the first three
-national digits, and phonenumbers parses *one real number per group*: its country
-(shared codes such as +1 are told apart by area code), its geographic area code (exact up to three
-digits; a longer rural area code is taken from the group's first number) and
-its place description ("California", "Berlin") hold for the whole group. A few
-thousand parses for 100,000 leads.
+The text is normalised to digits in pandas (extension and "(0)" removed, an international
+prefix recognised, a national number completed with the calling code of the lead's country),
+and phonenumbers describes *each distinct number* once: its country (shared calling codes
+such as +1, +44 or +7 are told apart by the number itself: +44 1481 is Guernsey, +44 1480
+England), its geographic area code (two to five digits, by the number) and its place
+description ("California", "Jersey City, NJ"). Every fact is the number's own, so the same
+leads give the same facts whatever the order of the rows. Numbers that occur more than once
+are described once; a tick describes only the phones of its new or changed leads (enrich is
+incremental), about 60-90 us each.
 
-A number that is too short, or whose group phonenumbers cannot place, gets NULLs:
-the lead routes on its other fields.
+A number that is too short, or that phonenumbers cannot place, gets NULLs: the lead routes
+on its other fields.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import functools
 import pandas as pd
 import phonenumbers
 
-GROUP_DIGITS = 3
 _EXTENSION = r"(?i)\s*(?:x|ext\.?|extension|#)\s*\d+\s*$"
 
 
@@ -78,6 +77,8 @@ def normalise(phones: pd.Series, default_countries: pd.Series) -> pd.DataFrame:
 
 
 def _describe(e164: str) -> tuple[str | None, str | None, str | None]:
+    """(country, place, area code) of one number; its type is worked out once (phonenumbers' own
+    ``description_for_number`` and ``length_of_geographical_area_code`` would each work it out again)."""
     try:
         num = phonenumbers.parse(e164)
     except Exception:  # noqa: BLE001 - an unreadable number is a missing fact, never a failed batch
@@ -88,25 +89,25 @@ def _describe(e164: str) -> tuple[str | None, str | None, str | None]:
     # Imported here: its place names take most of a second to load, and only new phones need them.
     from phonenumbers import geocoder
 
-    place = geocoder.description_for_number(num, "en") or None
+    kind = phonenumbers.number_type(num)
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
+        return region, None, None
+    if not phonenumbers.is_number_type_geographical(kind, num.country_code):  # a mobile: the country, no area
+        return region, geocoder.country_name_for_number(num, "en") or None, None
+    place = geocoder.description_for_valid_number(num, "en") or None
     area_len = phonenumbers.length_of_geographical_area_code(num)
     nsn = phonenumbers.national_significant_number(num)
-    area = nsn[:area_len] if area_len else None
-    return region, place, area
+    return region, place, (nsn[:area_len] if area_len else None)
 
 
 def phone_facts(phones: pd.Series, default_countries: pd.Series) -> pd.DataFrame:
-    """phone_country (ISO), phone_region (place), phone_area_code for each phone."""
+    """phone_country (ISO), phone_region (place), phone_area_code for each phone: its own facts."""
     norm = normalise(phones, default_countries)
-    key = norm["calling_code"] + ":" + norm["national"].astype("string").str.slice(0, GROUP_DIGITS)
-    first = pd.DataFrame({"key": key, "e164": "+" + norm["calling_code"] + norm["national"]}).dropna()
-    first = first.drop_duplicates("key")
-    facts = pd.DataFrame([_describe(e) for e in first["e164"]], columns=["phone_country", "phone_region",
-                                                                        "phone_area_code"])
-    facts["key"] = first["key"].values
-    out = pd.DataFrame({"key": key.astype(object).values}).merge(facts, on="key", how="left")
-    out = out.drop(columns="key").set_axis(pd.Series(phones).index)
+    e164 = ("+" + norm["calling_code"] + norm["national"]).astype(object)
+    distinct = sorted(e164.dropna().unique())
+    facts = pd.DataFrame([_describe(e) for e in distinct], columns=["phone_country", "phone_region",
+                                                                   "phone_area_code"], dtype=object)
+    facts["e164"] = distinct
+    out = pd.DataFrame({"e164": e164.values}).merge(facts, on="e164", how="left")
+    out = out.drop(columns="e164").set_axis(pd.Series(phones).index)
     return out.astype(object).where(out.notna(), None)
-
-
-

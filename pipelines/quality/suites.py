@@ -59,12 +59,12 @@ class Check:
 
 
 def _extracted_frame(con, ctx):
-    where = "WHERE _run_id = $run" if ctx.delta else ""
+    where = "WHERE _run_id IN (SELECT unnest($runs::VARCHAR[]))" if ctx.delta else ""
     return con.execute(
         f"""SELECT 'lead' AS object, "Id" AS record_id, 'lead:' || "Id" AS record, _modstamp FROM raw_lead {where}
             UNION ALL SELECT 'account', "Id", 'account:' || "Id", _modstamp FROM raw_account {where}
             UNION ALL SELECT 'user', "Id", 'user:' || "Id", _modstamp FROM raw_user {where}""",
-        {"run": ctx.run.run_id} if ctx.delta else None,
+        {"runs": list(ctx.run.lineage)} if ctx.delta else None,
     ).df()
 
 
@@ -78,9 +78,9 @@ def _extracted(gxe, ctx, frame):
 
 
 def _unified_frame(con, ctx):
-    where = "WHERE _unified_at = ?" if ctx.delta else ""
+    where = "WHERE _unified_at IN (SELECT unnest(?::TIMESTAMP[]))" if ctx.delta else ""
     return con.execute(f"SELECT lead_id, email, owner_id, created_at, employees FROM lead {where}",
-                       [ctx.run.now] if ctx.delta else None).df()
+                       [list(ctx.run.lineage_nows)] if ctx.delta else None).df()
 
 
 def _unified(gxe, ctx, frame):
@@ -116,10 +116,10 @@ def _iso_subdivisions() -> dict[str, tuple[str, ...]]:
 
 
 def _enriched_frame(con, ctx):
-    where = "WHERE _enriched_at = ?" if ctx.delta else ""
+    where = "WHERE _enriched_at IN (SELECT unnest(?::TIMESTAMP[]))" if ctx.delta else ""
     return con.execute(f"""SELECT lead_id, country_code, subdivision_code, split_part(subdivision_code, '-', 1)
                                   AS subdivision_country, size_band, sales_region FROM lead_enriched {where}""",
-                       [ctx.run.now] if ctx.delta else None).df()
+                       [list(ctx.run.lineage_nows)] if ctx.delta else None).df()
 
 
 def _enriched(gxe, ctx, frame):
@@ -153,8 +153,9 @@ def _coverage_frame(con, ctx):
     In a tick: the leads it extracted or decided, and every lead that fails anywhere (set-based: one
     pass over the tables, no lead-by-lead lookups)."""
     raw_key = clean_sql("Id")
-    delta = ("WHERE s._run_id = $run OR NOT s.decided_or_quarantined "
-             "OR s.lead_id IN (SELECT lead_id FROM routing_decision WHERE run_id = $run)") if ctx.delta else ""
+    delta = ("WHERE s._run_id IN (SELECT unnest($runs::VARCHAR[])) OR NOT s.decided_or_quarantined "
+             "OR s.lead_id IN (SELECT lead_id FROM routing_decision WHERE run_id IN (SELECT unnest($runs::VARCHAR[])))"
+             ) if ctx.delta else ""
     return con.execute(
         f"""WITH decided AS (SELECT DISTINCT d.lead_id FROM routing_decision d
                              JOIN ledger g ON g.decision_id = d.decision_id AND g.kind = 'owner'),
@@ -166,7 +167,7 @@ def _coverage_frame(con, ctx):
                        FROM raw_lead r LEFT JOIN lead l ON l.lead_id = {raw_key}
                        WHERE {open_lead("l")})
             SELECT s.lead_id, s.decided_or_quarantined FROM s {delta}""",
-        {"run": ctx.run.run_id} if ctx.delta else None,
+        {"runs": list(ctx.run.lineage)} if ctx.delta else None,
     ).df()
 
 
@@ -198,8 +199,8 @@ def _decisions_frame(con, ctx):
         # A lead the tick found owned is kept (recorded) and may then be moved by day 2: it moves once.
         """SELECT lead_id, CASE WHEN action <> 'keep' THEN lead_id END AS moved_lead_id, reason,
                   coalesce(owner_id, queue) AS routed_to
-           FROM routing_decision WHERE run_id = ?""",
-        [ctx.run.run_id],
+           FROM routing_decision WHERE run_id IN (SELECT unnest(?::VARCHAR[]))""",
+        [list(ctx.run.lineage)],
     ).df()
 
 
