@@ -22,6 +22,14 @@ def test_definitions_load_with_every_stage(defs):
             "routing_decision", "crm_push"} <= keys
 
 
+def test_the_code_location_loads_as_a_code_server_loads_it(defs):
+    # What `dagster code-server` and the UI do: every job built, every name unique (an asset and a job of
+    # one name, for one, only fail here).
+    dg.Definitions.validate_loadable(defs)
+    repo = defs.get_repository_def()
+    assert {"tick", "send_manager_digest"} <= {j.name for j in repo.get_all_jobs()}
+
+
 def test_the_tick_job_runs_in_process_and_is_tagged_as_the_warehouse_writer(defs):
     job = defs.resolve_job_def("tick")
     assert job.executor_def.name == "in_process"

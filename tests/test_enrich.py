@@ -111,6 +111,15 @@ def test_the_same_leads_in_another_row_order_get_the_same_phone_facts():
     assert forward.loc["00Q0"].tolist() == forward.loc["00Q9"].tolist()  # the same number twice: the same facts
 
 
+@pytest.mark.parametrize("phones", [[], [None, None], ["12", "abc"]])
+def test_a_batch_with_no_readable_phone_gets_empty_phone_facts(phones):
+    # A tick whose new accounts (or leads) are none: the batch is empty, and so is what it learns.
+    from pipelines.enrich.phones import phone_facts
+
+    out = phone_facts(pd.Series(phones, dtype=object), pd.Series(["US"] * len(phones), dtype=object))
+    assert len(out) == len(phones) and out.isna().all().all()
+
+
 def test_a_lead_without_a_country_takes_its_phones_and_says_so():
     row = enrich(lead(phone="+33 1 23 45 67 89")).iloc[0]
     assert (row["country_code"], row["country_code_source"], row["sales_region"]) == ("FR", "phone", "EMEA")

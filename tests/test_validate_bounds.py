@@ -172,7 +172,7 @@ TABLE_LINE = 61  # flow.yaml: `us_states:` under tables
         (matching_as_a_list, "routing_rules/matching.yaml:1: error: expected a mapping"),
         (tables_as_a_list, "routing_rules/flow.yaml:38: error: `tables` needs a mapping of named tables"),
         (queue_as_a_string, "routing_rules/queues.yaml:16: error: queue 'Shark_Tank' must be a mapping"),
-        (pool_members_as_a_string, "routing_rules/pools.yaml:23: error: pool 'inbound_sdr' has no members"),
+        (pool_members_as_a_string, "routing_rules/pools.yaml:25: error: pool 'inbound_sdr' has no members"),
         (nested_thousands_deep, f"error: nested more than {MAX_DEPTH} levels deep; flatten it"),
         (anchors_expanding_to_billions, f"error: expands to more than {MAX_NODES:,} values"),
         (a_boolean_among_codes, "routing_rules/flow.yaml:191: error: operator 'in': a list of values holds a boolean"),

@@ -43,7 +43,7 @@ def manager_digest(
     return materialize(context, result, rows=count(con, outbox.OUTBOX), con=con)
 
 
-manager_digest_job = dg.define_asset_job("manager_digest", selection=[manager_digest], executor_def=EXECUTOR,
+manager_digest_job = dg.define_asset_job("send_manager_digest", selection=[manager_digest], executor_def=EXECUTOR,
                                          tags=WRITER_TAG, description="The managers' daily digest.")
 
 # 13:00 UTC: morning in the Americas, afternoon in Europe. Skipped, like a tick, while a writer runs.

@@ -107,7 +107,7 @@ def phone_facts(phones: pd.Series, default_countries: pd.Series) -> pd.DataFrame
     distinct = sorted(e164.dropna().unique())
     facts = pd.DataFrame([_describe(e) for e in distinct], columns=["phone_country", "phone_region",
                                                                    "phone_area_code"], dtype=object)
-    facts["e164"] = distinct
+    facts["e164"] = pd.Series(distinct, dtype=object)  # object even when no phone is readable
     out = pd.DataFrame({"e164": e164.values}).merge(facts, on="e164", how="left")
     out = out.drop(columns="e164").set_axis(pd.Series(phones).index)
     return out.astype(object).where(out.notna(), None)
