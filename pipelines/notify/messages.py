@@ -27,7 +27,8 @@ def compose(decided: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
     role = d["recipient"]
     channel_name = role.str.removeprefix("channel:")
     user = pd.Series(np.where(role.eq("owner"), owner, np.where(role.eq("manager"), manager, None)), dtype=object)
-    owner_name = owner.map(people["name"]).fillna(owner).astype(object)
+    named = owner.map(people["name"])
+    owner_name = pd.Series(np.where(named.notna(), named, owner), dtype=object)  # an unknown id is its own name
     lead_name = (_text(d["first_name"]) + " " + _text(d["last_name"])).str.strip()
     lead_name = lead_name.where(lead_name.ne(""), d["lead_id"])
     company = _text(d["company"])
