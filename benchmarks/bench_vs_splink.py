@@ -136,7 +136,7 @@ a["entity"] = a["company_id"].where(a["kind"] != "business_unit", a["account_id"
 a.drop(columns=["company_id", "kind"]).to_csv({str(path)!r}, index=False)
 """
     subprocess.run([sys.executable, "-c", script], check=True)
-    out, wall, cpu = timed([sys.executable, str(ROOT / "benchmarks" / "bench_master_once.py"), str(cache)])
+    out, wall, cpu = timed([sys.executable, str(ROOT / "benchmarks" / "master_rebuild_once.py"), str(cache)])
     result = json.loads(out.strip().splitlines()[-1])
     return path, result | {"wall": wall, "cpu": cpu}
 

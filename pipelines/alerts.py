@@ -20,9 +20,14 @@ class Alert:
     body: str
 
 
+def split_urls(text: str) -> list[str]:
+    """The apprise URLs a variable holds, separated by spaces or commas (alerts and notification channels)."""
+    return [u for u in re.split(r"[\s,]+", text or "") if u]
+
+
 def alert_urls(environ: dict[str, str] | None = None) -> list[str]:
     env = os.environ if environ is None else environ
-    return [u for u in re.split(r"[\s,]+", env.get(ALERT_URLS_VAR, "")) if u]
+    return split_urls(env.get(ALERT_URLS_VAR, ""))
 
 
 def failed_run_alert(org: str, job: str, run_id: str, steps: list[str], error: str) -> Alert:

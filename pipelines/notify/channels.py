@@ -14,13 +14,14 @@ stored (a failure's reason names the variable, not its value). One send tries a 
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_attempt, wait_exponential
+
+from pipelines.alerts import split_urls
 
 EMAIL_URL_VAR = "LEADROUTE_NOTIFY_EMAIL_URL"
 CHANNEL_VAR = "LEADROUTE_NOTIFY_CHANNEL_"  # + the channel's name in upper case
@@ -56,7 +57,7 @@ class Courier:
                 return [], EMAIL_URL_VAR
             return [f"{url}{'&' if '?' in url else '?'}to={quote(address or '', safe='@')}"], EMAIL_URL_VAR
         var = channel_var(channel)
-        return [u for u in re.split(r"[\s,]+", self.env.get(var, "")) if u], var
+        return split_urls(self.env.get(var, "")), var
 
     def send(self, channel: str, address: str | None, subject: str, body: str) -> Delivery:
         urls, var = self.urls(channel, address)
