@@ -186,6 +186,15 @@ def test_name_variants(a, b, expected):
         ("PO Box 12", "", "missing"),
         ("PO Box 12", "744 N Monticello Ave", "missing"),  # a company may write to both
         ("N Monticelo Ave", "744 N. Monticello", "same_street"),  # a typo, no number on one side
+        # Lines written in parts, as CRMs outside the US hold them:
+        ("Flat 3, 25 High Street", "25 High St, Flat 3", "exact"),
+        ("Flat 3, 25 High Street", "25 High St Flat 4", "other_unit"),
+        ("Level 2, 50 Pitt St", "50 Pitt Street", "exact"),
+        ("Calle Mayor 23, 2º", "Calle Mayor 23", "exact"),  # the floor is not the house number
+        ("Av. Paulista, 1578", "Av Paulista 1578", "exact"),  # the number after a comma
+        ("25, High Street", "25 High St", "exact"),
+        ("100 Main St, Springfield", "100 Main Street", "exact"),  # the city typed into the line
+        ("Hauptstraße 5", "Hauptstr. 5", "exact"),
     ],
 )
 def test_address_variants(a, b, expected):
