@@ -156,3 +156,17 @@ def test_match_explain_params_without_files_or_warehouse_says_what_to_do(tmp_pat
     result = CliRunner().invoke(cli, ["match", "--explain-params"])
     assert result.exit_code != 0
     assert "no warehouse" in result.output and "leadroute tick" in result.output
+
+
+def test_a_partial_agreement_weighs_what_the_data_says_and_disagreement_never_counts_for_a_match(febrl1):
+    # Against random pairs, another house number on the same street is rare; among FEBRL's duplicates a
+    # mistyped number is common. The configured weight (written against candidate pairs) says the
+    # opposite and must not cap what the records show.
+    path, _ = febrl1
+    records = read_records(path, "rec_id", FEBRL_MAP, default_country="AU", prefer="website")
+    params = dedupe_records(records, MatchingSettings(default_country="AU")).attrs["parameters"]
+    configured = MatchingSettings().model.weight_table(False)
+    assert configured["street"]["other_number"] < 0 and configured["name"]["partial"] < 0
+    assert params.weight("street", "other_number") > 3
+    assert params.weight("name", "partial") > 0
+    assert params.weight("street", "different") <= 0 and params.weight("name", "different") <= 0

@@ -186,6 +186,15 @@ def test_name_variants(a, b, expected):
         ("PO Box 12", "", "missing"),
         ("PO Box 12", "744 N Monticello Ave", "missing"),  # a company may write to both
         ("N Monticelo Ave", "744 N. Monticello", "same_street"),  # a typo, no number on one side
+        # Lines written in parts, as CRMs outside the US hold them:
+        ("Flat 3, 25 High Street", "25 High St, Flat 3", "exact"),
+        ("Flat 3, 25 High Street", "25 High St Flat 4", "other_unit"),
+        ("Level 2, 50 Pitt St", "50 Pitt Street", "exact"),
+        ("Calle Mayor 23, 2º", "Calle Mayor 23", "exact"),  # the floor is not the house number
+        ("Av. Paulista, 1578", "Av Paulista 1578", "exact"),  # the number after a comma
+        ("25, High Street", "25 High St", "exact"),
+        ("100 Main St, Springfield", "100 Main Street", "exact"),  # the city typed into the line
+        ("Hauptstraße 5", "Hauptstr. 5", "exact"),
     ],
 )
 def test_address_variants(a, b, expected):
@@ -253,8 +262,8 @@ def test_same_name_and_postal_code_on_another_street_is_another_site(tmp_path):
 # Levels of one pair of records, and the rule that keeps them apart ('' when the model decides):
 # a name with one word replaced or mistyped is weak evidence, enough to let the model weigh the pair
 # only where the same street address, phone or (in a list) postal code vouches for it; the same house
-# number on a street named otherwise is a mistyped street name within one postal code, another site
-# outside it.
+# number on a street named otherwise is a mistyped street name within one postal code or city, another
+# site outside it.
 
 RULES = [
     # name       street         phone       place       list: ruled out            CRM accounts: ruled out
@@ -264,7 +273,8 @@ RULES = [
     ("partial", "different", "missing", "city", "names do not agree enough", "names do not agree enough"),
     ("different", "exact", "exact", "postal", "names do not agree enough", "names do not agree enough"),
     ("exact", "same_number", "missing", "postal", "", ""),
-    ("exact", "same_number", "missing", "city", "another street: another site", "another street: another site"),
+    ("exact", "same_number", "missing", "city", "", ""),
+    ("exact", "same_number", "missing", "state", "another street: another site", "another street: another site"),
     ("exact", "different", "missing", "postal", "another street: another site", "another street: another site"),
     ("exact", "different", "local", "postal", "", ""),
 ]
@@ -285,3 +295,52 @@ def test_what_a_name_must_share_and_what_the_address_must_say(name, street, phon
                      confirmed_name_levels=settings.master.confirmed_name_levels).rule(scored)
     assert listed["ruled_out"][0] == in_a_list
     assert master["ruled_out"][0] == in_the_master
+
+
+# 9. Rules of thumb weigh against a merge; facts forbid it ------------------------------------------------
+# Names apart and another street are rules of thumb: 20 bits against, so a copy whose street was mangled
+# joins the copies that vouch for it by more. Another country is a fact of the records: never.
+
+@pytest.mark.parametrize("rule_levels, joins", [
+    ({"street": "different"}, True),                      # another site, outweighed by two copies
+    ({"name": "different"}, True),                        # names apart, outweighed likewise
+    ({"country": "different"}, False),                    # another country: a hard cannot-link
+])
+def test_a_copy_ruled_out_against_one_copy_joins_when_the_others_vouch_for_it_more(rule_levels, joins):
+    from pipelines.matching.cluster import resolve
+    from pipelines.matching.dedupe import Deduper
+    from pipelines.matching.levels import LEVELS
+
+    settings = MatchingSettings()
+    same = {"name": "exact", "street": "exact", "phone": "missing", "place": "postal", "domain": "missing",
+            "country": "exact", "geo": "missing"}
+    pairs = [("A", "B", same), ("A", "C", same), ("B", "C", same), ("A", "D", same), ("B", "D", same),
+             ("C", "D", {**same, **rule_levels})]
+    scored = pd.DataFrame({"l_id": [p[0] for p in pairs], "r_id": [p[1] for p in pairs],
+                           "score": [16.0] * len(pairs), "confidence": [1.0] * len(pairs),
+                           **{f: [LEVELS[f].index(p[2][f]) for p in pairs] for f in same}})
+    deduper = Deduper(settings)
+    ruled = deduper.rule(scored)
+    assert ruled["ruled_out"].iloc[-1] != "" and ruled["score"].iloc[-1] < 0
+    ids = pd.Index(["A", "B", "C", "D"])
+    edges = pd.DataFrame({"a": ids.get_indexer(ruled["l_id"]), "b": ids.get_indexer(ruled["r_id"]),
+                          "score": ruled["score"]})
+    labels = resolve(4, edges, deduper.threshold_bits)
+    assert (labels[3] == labels[0]) == joins
+    assert labels[0] == labels[1] == labels[2]
+
+
+def test_two_sites_alone_stay_two():
+    from pipelines.matching.cluster import resolve
+    from pipelines.matching.dedupe import Deduper
+    from pipelines.matching.levels import LEVELS
+
+    levels = {"name": "exact", "street": "different", "phone": "missing", "place": "postal", "domain": "missing",
+              "country": "exact", "geo": "missing"}
+    scored = pd.DataFrame({"l_id": ["A"], "r_id": ["B"], "score": [14.0], "confidence": [1.0],
+                           **{f: [LEVELS[f].index(v)] for f, v in levels.items()}})
+    deduper = Deduper(MatchingSettings())
+    ruled = deduper.rule(scored)
+    assert ruled["ruled_out"][0] == "another street: another site"
+    labels = resolve(2, pd.DataFrame({"a": [0], "b": [1], "score": ruled["score"]}), deduper.threshold_bits)
+    assert labels[0] != labels[1]

@@ -11,13 +11,17 @@ pairs that look alike but are not one company:
 - **another street is another site** (``dedupe.other_site``): two records whose
   streets differ are two sites of one organisation, whatever their names and postal
   code, unless their phones agree; so are two at other numbers of one street with
-  other phones;
+  other phones. The same house number on a street named otherwise, in the same postal
+  code or city, is a street name mistyped, not another site;
 - **another country is another company** (``dedupe.same_country``): a name across
   countries is more often a parent and its business unit.
 
-A ruled-out pair counts :data:`RULED_OUT_BITS` against a merge, so clustering
-(:mod:`pipelines.matching.cluster`) never puts its two records together through a
-chain of others; a pair ruled out by its names alone counts :data:`NAMES_APART_BITS`. Frequencies count companies: the first pass clusters without them,
+A pair ruled out by another country or known to be two companies counts
+:data:`RULED_OUT_BITS` against a merge, so clustering (:mod:`pipelines.matching.cluster`)
+never puts its two records together through a chain of others. The first two rules are
+rules of thumb: a pair they rule out counts :data:`SOFT_RULE_BITS`, never a link of its own,
+but a record whose name or street was mangled can still join a group whose other records
+vouch for it by more. Frequencies count companies: the first pass clusters without them,
 the second counts each value's companies from the first pass's clusters.
 """
 
@@ -38,11 +42,12 @@ from pipelines.matching.link import Linker
 from pipelines.matching.settings import MatchingSettings
 
 RULED_OUT_BITS = -1000.0  # a hard "cannot link": no amount of other evidence outweighs it
-# Names that do not agree: never a link of their own, and 20 bits (a million to one) against a merge, not a
-# hard cannot-link: a record whose name was mangled may still join a group whose other records vouch for
-# it by more than that (FEBRL 3, several copies of a record each corrupted another way).
+# Names that do not agree, or another street: 20 bits (a million to one) against a merge, not a hard
+# cannot-link. FEBRL 3 holds up to ten copies of a record, each corrupted another way: one copy's mangled
+# street rules it out against some copies while the others vouch for it.
 NAMES_APART = "names do not agree enough"
-NAMES_APART_BITS = -20.0
+OTHER_SITE = "another street: another site"
+SOFT_RULE_BITS = -20.0
 _CORROBORATING = {"phone": ("exact", "local"), "street": ("exact", "similar"), "geo": ("same_place",),
                   "postal": ("postal",)}
 _FIELD = {"postal": "place"}  # the comparison that holds a corroborating level, where it is not named so
@@ -103,10 +108,10 @@ class Deduper:
             # Another street, or another number on the street with another phone: another site.
             # The same house number on a street named otherwise, in the same postal code: a street name
             # mistyped, not another site.
-            moved = at("street", "different") | (at("street", "same_number") & ~at("place", "postal"))
+            moved = at("street", "different") | (at("street", "same_number") & ~at("place", "postal", "city"))
             other_site = ((moved & ~at("phone", "exact", "local"))
                           | (at("street", "other_number") & at("phone", "different")))
-            reason[other_site & (reason == "")] = "another street: another site"
+            reason[other_site & (reason == "")] = OTHER_SITE
         if d.same_country:
             reason[at("country", "different") & (reason == "")] = "another country"
         if self.apart is not None and n:
@@ -117,8 +122,8 @@ class Deduper:
         out = scored.copy()
         out["ruled_out"] = reason
         out.loc[reason != "", "score"] = RULED_OUT_BITS
-        names = reason == NAMES_APART
-        out.loc[names, "score"] = np.minimum(scored.loc[names, "score"].to_numpy(), NAMES_APART_BITS)
+        soft = (reason == NAMES_APART) | (reason == OTHER_SITE)
+        out.loc[soft, "score"] = np.minimum(scored.loc[soft, "score"].to_numpy(), SOFT_RULE_BITS)
         out.loc[reason != "", "confidence"] = 0.0
         return out
 

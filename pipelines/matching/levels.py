@@ -9,6 +9,8 @@ pre-commit hook) costs none of those imports.
 from __future__ import annotations
 
 MISSING = "missing"  # a value absent on either side: no evidence either way
+# Levels that say two values disagree outright: a learned weight never counts them for a match.
+DISAGREEMENT = frozenset({"different", "far"})
 
 LEVELS: dict[str, tuple[str, ...]] = {
     "domain": ("exact", "label", "different", MISSING),

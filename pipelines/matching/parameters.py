@@ -126,13 +126,18 @@ def bits(m: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 # The warehouse's copy: the model learned at the last rebuild, reused until the data or the settings change.
+# The way models are learned, by number: raise it when pipelines.matching.learn learns differently, so
+# that a deploy learns every stored model again (2: partial agreements weigh what the data says).
+LEARNING_METHOD = 2
+
+
 def settings_hash(*parts: object) -> str:
     """A short fingerprint of the settings a model was learned with (a change means: learn again).
 
     The comparisons' levels are part of it: a model stored before a level was added has no weight
-    for it, and is learned again rather than read with a weight of 0.
+    for it, and is learned again rather than read with a weight of 0. So is :data:`LEARNING_METHOD`.
     """
-    text = json.dumps([LEVELS] + [p.model_dump() if hasattr(p, "model_dump") else p for p in parts], sort_keys=True,
+    text = json.dumps([LEARNING_METHOD, LEVELS] + [p.model_dump() if hasattr(p, "model_dump") else p for p in parts], sort_keys=True,
                       default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -12,9 +12,13 @@ is split into
   the street type and the directions; ``street_key`` is the same without spaces, so a
   name typed as one word ("OldMill") still agrees;
 - ``street_type`` and ``direction``: USPS Publication 28 abbreviations (``AVE``, ``N``);
-- ``unit``: the suite, room, floor or apartment ("Ste 200", "Rm. 301", "#4"), kept
-  apart because two companies in one office building differ only there; text in
-  parentheses (mail stops, "(m/c 12)") is dropped.
+- ``unit``: the suite, room, floor or apartment ("Ste 200", "Rm. 301", "#4", "Flat 3",
+  "Level 2"), kept apart because two companies in one office building differ only there;
+  text in parentheses (mail stops, "(m/c 12)") is dropped.
+
+A line written in parts is read part by part: "Flat 3, 25 High St", "Av. Paulista, 1578"
+(the number after the comma, as Brazil writes it), "Calle Mayor 23, 2º" (a floor, not the
+house number), "100 Main St, Springfield" (the city typed into the line).
 
 The Publication 28 tables are ``usaddress-scourgify``'s, not a list of our own. The
 regular shape (number, name, type) is split by those tables directly; a line that
@@ -45,8 +49,10 @@ _DIRECTIONS.update({k.lower().replace("-", ""): v.lower() for k, v in pub28.AMBI
 _AMBIGUOUS_UNITS = {"front", "frnt", "key", "lobby", "lbby", "lot", "lower", "lowr", "pier", "rear", "side", "slip",
                     "space", "spc", "stop", "upper", "uppr", "basement", "bsmt", "trailer", "trlr", "hanger", "hngr",
                     "penthouse", "ph"}
+# Publication 28 is American: Australia Post and Royal Mail also write "Flat 3" and "Level 2".
 _UNIT_WORDS = sorted(
-    {w.lower() for pair in pub28.OCCUPANCY_TYPE_ABBREVIATIONS.items() for w in pair} - _AMBIGUOUS_UNITS,
+    ({w.lower() for pair in pub28.OCCUPANCY_TYPE_ABBREVIATIONS.items() for w in pair} | {"flat", "level", "lvl"})
+    - _AMBIGUOUS_UNITS,
     key=len, reverse=True)
 _UNIT = re.compile(r"(?:\b(?:" + "|".join(_UNIT_WORDS) + r")\b\.?\s*(?:#|no\b\.?)?|#)\s*([a-z]?\d+[a-z]?|[a-z])\b"
                    r"|\b(\d+)(?:st|nd|rd|th)\s+(?:fl|floor)\b")
@@ -55,6 +61,8 @@ _NOT_WORD = re.compile(r"[^a-z0-9/]+")
 _NUMBER = re.compile(r"^(\d+)[a-z]?(?:[-/]\d+[a-z]?)?$")
 _RANGE = re.compile(r"^(\d+[a-z]?)\s*-\s*\d+[a-z]?\b")
 _PO_BOX = re.compile(r"^(?:p\s?o|post office)\s+box\s+(\w+)")
+_BARE = re.compile(r"^(\d+)[a-z]{0,2}$")  # a part that is a number alone: "25", "2o" (2º, a floor), "3rd"
+_NAMED = re.compile(r"[a-z]{2}")
 
 # Ordinal words -> digits, the way Publication 28 writes numbered streets ("Ninth" -> "9th").
 _UNITS_WORDS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
@@ -127,6 +135,39 @@ def _with_usaddress(raw: str) -> tuple[str | None, list[str], str | None, str | 
             _NOT_WORD.sub("", ascii_lower(unit)).lstrip("#") if unit else None)
 
 
+def _street_part(text: str) -> tuple[str, str | None]:
+    """(the street, a floor or door) of a line written in parts, its unit already taken out.
+
+    The street is the first part with a name. Without a number of its own, it takes the number
+    alone next to it ("Av. Paulista, 1578" as Brazil writes it, "25, High Street"), or gives way to
+    a later part with a name and a number ("Springfield, 100 Main St"). A number alone after a
+    numbered street is a floor or a door ("Calle Mayor 23, 2º")."""
+    if "," not in text and ";" not in text:
+        return text, None
+    parts = [p.strip() for p in re.split(r"[,;]", text)]
+    parts = [p for p in parts if _NAMED.search(p) or any(c.isdigit() for c in p)]
+    named = [i for i, p in enumerate(parts) if _NAMED.search(p) and not _BARE.match(p)]
+    if not named:
+        return " ".join(parts), None
+    at = named[0]
+
+    def bare(i: int) -> str | None:
+        found = _BARE.match(parts[i]) if 0 <= i < len(parts) else None
+        return found.group(1) if found else None
+
+    street, used = parts[at], set()
+    if not any(c.isdigit() for c in street):
+        if bare(at + 1):
+            street, used = f"{street} {bare(at + 1)}", {at + 1}
+        elif bare(at - 1):
+            street, used = f"{bare(at - 1)} {street}", {at - 1}
+        elif numbered := [i for i in named if any(c.isdigit() for c in parts[i])]:
+            at = numbered[0]
+            street = parts[at]
+    floor = next((bare(i) for i in range(at + 1, len(parts)) if i not in used and bare(i)), None)
+    return street, floor
+
+
 @functools.lru_cache(maxsize=65536)
 def parse_street(value: str) -> tuple[str | None, str | None, str | None, str | None, str | None, str | None]:
     """The :data:`STREET_PARTS` of one street line (see the module docstring)."""
@@ -137,6 +178,8 @@ def parse_street(value: str) -> tuple[str | None, str | None, str | None, str | 
     if found:
         unit = found.group(1) or found.group(2)
         text = _UNIT.sub(" ", text)
+    text, floor = _street_part(text)
+    unit = unit or floor
     text = _NOT_WORD.sub(" ", re.sub(r"(?<!\d)/|/(?!\d)", " ", text)).strip()
     number, name, street_type, direction = _split(text)
     if number is None and any(c.isdigit() for c in text):
