@@ -8,15 +8,14 @@ CSV would cost the hook most of its second.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import importlib
 import logging
 import os
 import sys
-from collections.abc import Iterator
 
 import click
+
+from pipelines import gc_pause
 
 # command name -> the module under pipelines.cli that defines it (in its COMMANDS list)
 COMMANDS = {
@@ -32,7 +31,6 @@ COMMANDS = {
 # without that teardown (:func:`main`); in-process callers (tests, CliRunner) are not affected.
 EXIT_WITHOUT_TEARDOWN = {"tick"}
 _invoked: list[str] = []  # the command this process ran
-_entry_point = False  # True in the `leadroute` process itself (main), not under CliRunner or in tests
 
 
 class LazyGroup(click.Group):
@@ -67,8 +65,7 @@ def cli(verbose: bool) -> None:
 
 def main() -> None:
     """Run the CLI. An error no command anticipated is one line (its type and message); ``-v`` shows the traceback."""
-    global _entry_point
-    _entry_point = True
+    gc_pause.process_ends_with_command()
     try:
         cli(standalone_mode=True)
     except SystemExit as done:  # click ends every command so, success included
@@ -97,23 +94,3 @@ def _exit_without_teardown(code: int | str | None) -> None:
     sys.stderr.flush()
     os._exit(code or 0)
 
-
-@contextlib.contextmanager
-def startup_without_gc() -> Iterator[None]:
-    """A command's start-up (imports, definitions) with the cyclic garbage collector off, then what it
-    built frozen out of later collections (``gc.freeze``), and the collector on again for the work.
-
-    Importing Dagster, SQLAlchemy and pandas creates a few million long-lived objects and next to no
-    garbage, yet the collector walks them all several times as they pile up: 0.3-0.4 s of CPU in every
-    tick process. Only in the ``leadroute`` process itself: in a test process, freezing would keep
-    the garbage of earlier tests forever.
-    """
-    if not _entry_point or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        gc.enable()

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import click
 
-from pipelines.cli import startup_without_gc
+from pipelines import gc_pause
 from pipelines.cli.common import Failure, IsoTime, friendly, settings
 from pipelines.ledger.summary import DAY2_ENTRIES, OUTCOMES, WRITE_KINDS
 from pipelines.warehouse import db
@@ -131,7 +131,7 @@ def tick(frozen_at: datetime | None, as_json: bool, verbose: bool) -> None:
         except WarehouseBusy as exc:
             click.secho(str(exc), fg="red", err=True)
             sys.exit(1)
-    with startup_without_gc():  # Dagster, the definitions and the run's instance: built, not collected
+    with gc_pause.loading():  # Dagster, the definitions and the run's instance: built, not collected
         from pipelines.cli.progress import StageProgress
         from pipelines.defs.policy import build_defs
         from pipelines.defs.resources import ClockResource, default_resources
