@@ -6,9 +6,11 @@ again each time enough of them pile up: 0.3-0.4 s of CPU for the start-up of a t
 for Great Expectations' import. :func:`loading` pauses the collector while such a library loads, then
 moves what it built out of later collections (``gc.freeze``) and turns the collector back on.
 
-Only in the ``leadroute`` process itself (:func:`process_ends_with_command`, called by the entry
-point): in a test process or a long-lived server, frozen objects are never collected, and so would be
-whatever garbage was pending at that moment. Elsewhere :func:`loading` does nothing.
+Only in a ``leadroute tick`` process (:func:`process_ends_with_command`, called by the entry point
+for the commands that end their process without teardown): frozen objects are never collected, and
+neither is whatever garbage was pending at that moment, which a test process or a long-lived server
+would keep, and at a normal exit DuckDB's bindings report its frozen objects as leaked. Elsewhere
+:func:`loading` does nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ _one_command = False
 
 
 def process_ends_with_command() -> None:
-    """Called by the ``leadroute`` entry point: this process runs one command and exits."""
+    """Called by the ``leadroute`` entry point: this process runs one command and exits without teardown."""
     global _one_command
     _one_command = True
 

@@ -147,12 +147,15 @@ class Exited(Exception):
 def test_the_process_exit_status_survives_the_exit_without_teardown(env, monkeypatch, capsys, argv, status,
                                                                     without_teardown):
     import pipelines.cli as entry
+    from pipelines import gc_pause
 
     def fake_exit(code):
         raise Exited(code)
 
     monkeypatch.setattr(entry.os, "_exit", fake_exit)
     monkeypatch.setattr(entry, "_invoked", [])
+    monkeypatch.setattr(entry, "_entry_point", False)  # main() sets them: restored for the next tests
+    monkeypatch.setattr(gc_pause, "_one_command", False)
     monkeypatch.setattr(sys, "argv", ["leadroute", *argv])
     with pytest.raises((Exited, SystemExit)) as ended:
         entry.main()
@@ -160,3 +163,4 @@ def test_the_process_exit_status_survives_the_exit_without_teardown(env, monkeyp
     assert (ended.value.args[0] if without_teardown else ended.value.code) == status
     if argv == ["tick"]:
         assert "No local CRM" in capsys.readouterr().err
+    assert gc_pause._one_command is without_teardown, "only a tick's process may freeze what it loads"

@@ -31,6 +31,7 @@ COMMANDS = {
 # without that teardown (:func:`main`); in-process callers (tests, CliRunner) are not affected.
 EXIT_WITHOUT_TEARDOWN = {"tick"}
 _invoked: list[str] = []  # the command this process ran
+_entry_point = False  # True in the `leadroute` process itself (main), not under CliRunner or in tests
 
 
 class LazyGroup(click.Group):
@@ -49,6 +50,10 @@ class LazyGroup(click.Group):
     def resolve_command(self, ctx: click.Context, args: list[str]):
         name, command, rest = super().resolve_command(ctx, args)
         _invoked.append(name or "")
+        if _entry_point and name in EXIT_WITHOUT_TEARDOWN:
+            # This process ends with the command, without teardown: what start-up and big imports
+            # build may be frozen out of the garbage collector (see pipelines.gc_pause).
+            gc_pause.process_ends_with_command()
         return name, command, rest
 
 
@@ -65,7 +70,8 @@ def cli(verbose: bool) -> None:
 
 def main() -> None:
     """Run the CLI. An error no command anticipated is one line (its type and message); ``-v`` shows the traceback."""
-    gc_pause.process_ends_with_command()
+    global _entry_point
+    _entry_point = True
     try:
         cli(standalone_mode=True)
     except SystemExit as done:  # click ends every command so, success included
