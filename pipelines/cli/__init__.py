@@ -99,4 +99,3 @@ def _exit_without_teardown(code: int | str | None) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code or 0)
-
