@@ -133,3 +133,34 @@ def test_invalid_rules_stop_the_tick_with_the_first_file_and_line(crm, rules_dir
         f"Rules invalid, nothing routed or pushed: {rules_dir.name}/flow.yaml:{line_no}: error: unknown pool 'inbound_sdrs' (did you "
         f"mean 'inbound_sdr'?). Leads wait in their intake queue; fix the rules (`leadroute validate` lists every "
         f"problem) and tick again."]
+
+
+class Exited(Exception):
+    pass
+
+
+@pytest.mark.parametrize(("argv", "status", "without_teardown"), [
+    (["tick", "--now", "yesterday"], 2, True),  # a tick's process ends with its status, skipping teardown
+    (["tick"], 2, True),  # no CRM yet: still its status, and what it said is flushed
+    (["validate", "--help"], 0, False),  # every other command exits the ordinary way
+])
+def test_the_process_exit_status_survives_the_exit_without_teardown(env, monkeypatch, capsys, argv, status,
+                                                                    without_teardown):
+    import pipelines.cli as entry
+    from pipelines import gc_pause
+
+    def fake_exit(code):
+        raise Exited(code)
+
+    monkeypatch.setattr(entry.os, "_exit", fake_exit)
+    monkeypatch.setattr(entry, "_invoked", [])
+    monkeypatch.setattr(entry, "_entry_point", False)  # main() sets them: restored for the next tests
+    monkeypatch.setattr(gc_pause, "_one_command", False)
+    monkeypatch.setattr(sys, "argv", ["leadroute", *argv])
+    with pytest.raises((Exited, SystemExit)) as ended:
+        entry.main()
+    assert isinstance(ended.value, Exited) is without_teardown
+    assert (ended.value.args[0] if without_teardown else ended.value.code) == status
+    if argv == ["tick"]:
+        assert "No local CRM" in capsys.readouterr().err
+    assert gc_pause._one_command is without_teardown, "only a tick's process may freeze what it loads"

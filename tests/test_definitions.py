@@ -30,6 +30,24 @@ def test_the_code_location_loads_as_a_code_server_loads_it(defs):
     assert {"tick", "send_manager_digest"} <= {j.name for j in repo.get_all_jobs()}
 
 
+def test_the_package_loader_finds_what_the_defs_folder_loader_finds(defs):
+    # build_defs loads pipelines/defs as a package (0.3 s less per run process than the components'
+    # folder loader): nothing the folder loader would find may be missing.
+    from pathlib import Path
+
+    import pipelines.defs
+
+    def names(d: dg.Definitions) -> dict[str, set[str]]:
+        repo = dg.Definitions.merge(d, dg.Definitions(resources=defs.resources)).get_repository_def()
+        return {"assets": {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()},
+                "checks": {str(k) for k in repo.asset_graph.asset_check_keys},
+                "jobs": {j.name for j in repo.get_all_jobs()},
+                "schedules": {s.name for s in repo.schedule_defs}, "sensors": {s.name for s in repo.sensor_defs}}
+
+    folder = dg.load_from_defs_folder(path_within_project=Path(pipelines.defs.__file__).parent)
+    assert names(defs) == names(folder)
+
+
 def test_the_tick_job_runs_in_process_and_is_tagged_as_the_warehouse_writer(defs):
     job = defs.resolve_job_def("tick")
     assert job.executor_def.name == "in_process"

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import click
 
+from pipelines import gc_pause
 from pipelines.cli.common import Failure, IsoTime, friendly, settings
 from pipelines.ledger.summary import DAY2_ENTRIES, OUTCOMES, WRITE_KINDS
 from pipelines.warehouse import db
@@ -120,10 +121,6 @@ def tick(frozen_at: datetime | None, as_json: bool, verbose: bool) -> None:
     (a stage failed, the push stopped early, another writer holds the warehouse; nothing is
     lost: the next tick picks up), 2 bad arguments or no CRM.
     """
-    from pipelines.cli.progress import StageProgress
-    from pipelines.defs.resources import ClockResource, default_resources
-    from pipelines.runner import TickBusy, run_tick
-
     s = settings()
     if s.crm == "local" and not s.crm_path.exists():
         raise Failure(f"No local CRM at {s.crm_path}. Create one with `leadroute demo init`.")
@@ -134,14 +131,22 @@ def tick(frozen_at: datetime | None, as_json: bool, verbose: bool) -> None:
         except WarehouseBusy as exc:
             click.secho(str(exc), fg="red", err=True)
             sys.exit(1)
-    resources = default_resources(s)
+    with gc_pause.loading():  # Dagster, the definitions and the run's instance: built, not collected
+        from pipelines.cli.progress import StageProgress
+        from pipelines.defs.policy import build_defs
+        from pipelines.defs.resources import ClockResource, default_resources
+        from pipelines.runner import TickBusy, current_instance, run_tick
+
+        resources = default_resources(s)
+        build_defs(resources)  # imports pipelines/defs/ now; the run builds its definitions again in milliseconds
+        instance = current_instance()
     if frozen_at:
         resources["clock"] = ClockResource(frozen_at=frozen_at.isoformat())
     now = resources["clock"].now()
     try:
         with StageProgress() as progress:
-            outcome = run_tick(resources=resources, log_level="DEBUG" if verbose else "CRITICAL",
-                               on_event=progress.event)
+            outcome = run_tick(resources=resources, instance=instance, on_event=progress.event,
+                               log_level="DEBUG" if verbose else "CRITICAL")
     except TickBusy as exc:  # another writer: this tick did not run (exit 1, like a tick that failed)
         click.secho(str(exc), fg="red", err=True)
         sys.exit(1)

@@ -82,7 +82,7 @@ def rerouted_leads(context: dg.AssetExecutionContext, config: BackfillConfig, wa
 
 def _job(name: str, dry_run: bool, description: str):
     return dg.define_asset_job(
-        name, selection=[rerouted_leads], partitions_def=lead_day, executor_def=EXECUTOR, tags=WRITER_TAG,
+        name, selection=[rerouted_leads], executor_def=EXECUTOR, tags=WRITER_TAG,  # partitioned as the asset (lead_day)
         config={"ops": {"rerouted_leads": {"config": {"dry_run": dry_run}}}}, description=description)
 
 

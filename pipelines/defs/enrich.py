@@ -2,7 +2,7 @@ import dagster as dg
 
 from pipelines.defs.metadata import materialize, run_info, timed
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
-from pipelines.enrich.enrich import enrich
+from pipelines.enrich.pending import has_work, nothing_to_do
 from pipelines.warehouse.db import count, ensure_columns
 from pipelines.warehouse.schema import TABLES
 
@@ -17,5 +17,10 @@ def enriched(
     # Warehouses created before a column was declared get it here (fixed tables are not migrated).
     for table in ("lead_enriched", "account_enriched"):
         ensure_columns(con, table, TABLES[table].columns)
-    result = enrich(con, run_info(context, clock), rules.enrichment())
+    if has_work(con):
+        from pipelines.enrich.enrich import enrich  # the reference libraries load only with rows to enrich
+
+        result = enrich(con, run_info(context, clock), rules.enrichment())
+    else:
+        result = nothing_to_do(con)
     return materialize(context, result, rows=count(con, "lead_enriched"), con=con)

@@ -1,5 +1,6 @@
 import dagster as dg
 
+from pipelines import gc_pause
 from pipelines.defs.metadata import materialize, run_info, timed
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.matching.pending import domains_configured, master_work
@@ -19,8 +20,9 @@ def account_master(
     if not domains_configured(con, matching) and not master_work(con):
         return materialize(context, StageResult.nothing_to_do("master"), rows=count(con, "account_master"), con=con)
     # The engine loads only when accounts changed: a tick without new accounts never imports it.
-    from pipelines.matching.master import build_master
-    from pipelines.matching.parameters import stored_models
+    with gc_pause.loading():
+        from pipelines.matching.master import build_master
+        from pipelines.matching.parameters import stored_models
 
     result = build_master(con, matching, run_info(context, clock))
     # The model learned from the org's own accounts (and leads), as `leadroute match --explain-params` shows it.

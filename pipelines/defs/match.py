@@ -1,5 +1,6 @@
 import dagster as dg
 
+from pipelines import gc_pause
 from pipelines.defs.metadata import materialize, run_info, timed
 from pipelines.defs.resources import ClockResource, RulesResource, WarehouseResource
 from pipelines.matching.pending import leads_to_match
@@ -16,7 +17,8 @@ def lead_match(
     con = warehouse.connection(rules.mapping())
     if not leads_to_match(con):
         return materialize(context, StageResult.nothing_to_do("match"), rows=count(con, "lead_match"), con=con)
-    from pipelines.matching.match import match_leads  # the engine loads only when there are leads to match
+    with gc_pause.loading():  # the engine loads only when there are leads to match
+        from pipelines.matching.match import match_leads
 
     result = match_leads(con, rules.matching(), run_info(context, clock))
     return materialize(context, result, rows=count(con, "lead_match"), con=con)

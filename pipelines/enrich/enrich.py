@@ -35,6 +35,7 @@ import pandas as pd
 
 from pipelines.enrich import geo, phones, sectors
 from pipelines.enrich.domains import domain_kind
+from pipelines.enrich.pending import changed, nothing_to_do, withdraw_quarantined
 from pipelines.enrich.purchased import load_purchased, merge_field
 from pipelines.enrich.settings import EnrichmentSettings
 from pipelines.enrich.size import size_band
@@ -215,30 +216,6 @@ def enrich_accounts(df: pd.DataFrame, settings: EnrichmentSettings | None = None
     return out
 
 
-def _changed(con: duckdb.DuckDBPyConnection, source: str, target: str, key: str, inputs: list[str]) -> pd.DataFrame:
-    """Rows whose unified version is newer than the enriched one, except those waiting in quarantine."""
-    have = {r[0] for r in con.execute(f'DESCRIBE "{source}"').fetchall()}
-    cols = ", ".join(f's."{c}"' for c in inputs if c in have)
-    obj = "lead" if source == "lead" else "account"
-    return con.execute(
-        f'SELECT {cols}, s._modstamp FROM "{source}" s LEFT JOIN "{target}" t USING ("{key}") '
-        f'WHERE (t."{key}" IS NULL OR s._modstamp > t._modstamp) '
-        f'AND s."{key}" NOT IN (SELECT record_id FROM quarantine WHERE object = ? AND resolved_at IS NULL '
-        f"AND stage = 'unify')",
-        [obj],
-    ).df()
-
-
-def _withdraw_quarantined(con: duckdb.DuckDBPyConnection, target: str, key: str, obj: str) -> int:
-    """Take records with an open quarantine item out of the enriched table (so out of routing)."""
-    rows = con.execute(
-        f'DELETE FROM "{target}" WHERE "{key}" IN (SELECT record_id FROM quarantine '
-        f"WHERE object = ? AND resolved_at IS NULL) RETURNING 1",
-        [obj],
-    ).fetchall()
-    return len(rows)
-
-
 def _quarantine_failures(con, obj: str, key: str, df: pd.DataFrame, failures: Failures, run: RunInfo) -> pd.Index:
     if not failures.rows:
         return pd.Index([])
@@ -264,14 +241,10 @@ def enrich(con: duckdb.DuckDBPyConnection, run: RunInfo, settings: EnrichmentSet
         ("lead", "lead", "lead_enriched", "lead_id", LEAD_INPUTS, enrich_leads),
         ("account", "account", "account_enriched", "account_id", ACCOUNT_INPUTS, enrich_accounts),
     )
-    todo = {obj: _changed(con, source, target, key, inputs) for obj, source, target, key, inputs, _ in stages}
+    todo = {obj: changed(con, source, target, key, inputs) for obj, source, target, key, inputs, _ in stages}
     result.rows = sum(len(df) for df in todo.values())
     if not result.rows:
-        # Nothing new to enrich (and no reference data loaded); records quarantined since still leave routing.
-        withdrawn = {obj: _withdraw_quarantined(con, target, key, obj) for obj, _, target, key, _, _ in stages}
-        result = StageResult.nothing_to_do("enrich")
-        result.counts = {f"{obj}s_held_in_quarantine": n for obj, n in withdrawn.items() if n}
-        return result
+        return nothing_to_do(con)
     # Reference tables from the warehouse (built and stored there on first use), not rebuilt in every process.
     geo.ZIPS.prime(con)
     COUNTRY_KEYS.prime(con)
@@ -293,7 +266,7 @@ def enrich(con: duckdb.DuckDBPyConnection, run: RunInfo, settings: EnrichmentSet
         upsert(con, target, enriched, [key])
         if len(enriched):
             quarantine.resolve(con, "enrich", obj, enriched[key], run.now)
-        withdrawn = _withdraw_quarantined(con, target, key, obj)
+        withdrawn = withdraw_quarantined(con, target, key, obj)
         result.counts[f"{obj}s_enriched"] = len(enriched)
         if len(bad):
             result.counts[f"{obj}s_quarantined"] = len(bad)

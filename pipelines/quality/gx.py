@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from pipelines import gc_pause
+
 
 @dataclass
 class Outcome:
@@ -47,28 +49,33 @@ class SuiteResult:
 
 
 @functools.cache
-def _context():
+def _gx():
+    """``great_expectations``, loaded once, with analytics off and the garbage collector paused
+    (its import is most of what a check with rows costs: see :mod:`pipelines.gc_pause`)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations as gx
+    with gc_pause.loading():
+        import great_expectations as gx
+        import great_expectations.expectations  # noqa: F401  (what the suites are built from)
+    return gx
+
+
+@functools.cache
+def _context():
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    ctx = gx.get_context(mode="ephemeral")
+    ctx = _gx().get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     return ctx, ctx.data_sources.add_pandas("leadroute")
 
 
 def expectations():
     """The ``great_expectations.expectations`` module, imported with analytics off."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations.expectations as gxe
-
-    return gxe
+    return _gx().expectations
 
 
 def validate(suite: str, frame: pd.DataFrame, expects: list, id_column: str, examples: int = 5) -> SuiteResult:
     """Validate ``frame`` against ``expects``; examples name the failing rows by ``id_column``."""
-    import great_expectations as gx
-
+    gx = _gx()
     started = time.perf_counter()
     ctx, source = _context()
     try:

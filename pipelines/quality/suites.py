@@ -12,7 +12,8 @@ extracted, unified or enriched, not the whole tables again, so a tick costs what
 new rows cost. Table-wide guarantees stay table-wide where they are cheap to keep: the
 coverage check looks at this tick's leads *and* at every lead anywhere still without a
 decision or a quarantine item (one anti-join in SQL). ``scope == "full"`` (the default
-when called directly, as ``leadroute report``'s audit and the tests do) checks everything.
+when called directly, as the tests do) checks everything: a whole-table audit, which no job
+schedules yet.
 A frame with no rows passes without loading Great Expectations (seconds of imports).
 """
 

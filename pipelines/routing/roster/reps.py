@@ -71,21 +71,29 @@ def parse_days(text: str) -> tuple[int, ...] | None:
 
 
 @functools.lru_cache(maxsize=1)
-def _supported_calendars() -> dict[str, frozenset[str]]:
-    """Every country ``holidays`` knows, with its subdivisions: read once from the registry,
-    without importing 200 country modules (validate runs as a pre-commit hook)."""
+def _supported_countries() -> frozenset[str]:
+    """Every country code ``holidays`` knows (aliases such as UK included), read from its registry
+    without importing its 200 country modules (validate runs as a pre-commit hook, and every tick
+    loads the roster): ``holidays.list_supported_countries()`` imports them all for their subdivisions."""
+    from holidays.registry import EntityLoader
+
+    return frozenset(EntityLoader.get_country_codes(include_aliases=True))
+
+
+@functools.lru_cache(maxsize=None)
+def _subdivisions(country: str) -> frozenset[str]:
+    """The subdivisions of one known country (its module alone is imported)."""
     import holidays
 
-    return {c: frozenset(s) for c, s in holidays.list_supported_countries().items()}
+    return frozenset(getattr(holidays, country).subdivisions)
 
 
 def _calendar_problem(code: str) -> str | None:
     """Why a holiday calendar code (``US``, ``US-CA``, ``DE-BY``) is unknown, or None."""
     country, _, subdiv = code.upper().partition("-")
-    known = _supported_calendars()
-    if country not in known:
+    if country not in _supported_countries():
         why = f"no country {country}"
-    elif subdiv and subdiv not in known[country]:
+    elif subdiv and subdiv not in _subdivisions(country):
         why = f"{country} has no subdivision {subdiv}"
     else:
         return None

@@ -1,0 +1,55 @@
+"""A quiet tick (nothing new in the CRM) stops at its light queries: no stage loads a heavy library.
+
+Issue 18: a tick with nothing new must not import Great Expectations, the matching engine or the
+other libraries only work needs (seconds of CPU every five minutes). Checked in-process, whatever
+an earlier test loaded: every ``import`` statement the quiet tick executes is heard
+(``builtins.__import__``), so an import of a module already loaded counts too (in a fresh tick
+process it would load it), and so is every call of the loader of Great Expectations.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import pytest
+
+from tests.conftest import AVA
+
+pytestmark = pytest.mark.slow
+
+# Loaded only by a stage with rows: data-quality suites, the matching engine (and scikit-learn under
+# recordlinkage), fuzzy comparisons, geometry, charts, templates, notifications.
+HEAVY = {"great_expectations", "recordlinkage", "sklearn", "rapidfuzz", "shapely", "altair", "jinja2", "apprise"}
+ENGINE = {"pipelines.matching.match", "pipelines.matching.master"}  # what the match stages import lazily
+
+
+def test_a_quiet_tick_imports_no_heavy_library(pipeline, crm, monkeypatch):
+    from pipelines.quality import gx
+
+    crm.account("Acme Corp", website="https://www.acme.com", owner=AVA, state="CA")
+    crm.lead(company="ACME", email="jo@us.acme.com", country="USA", state="California")
+    heard: set[str] = set()
+    real_import = builtins.__import__
+
+    def listening(name, *args, **kwargs):
+        if name.split(".")[0] in HEAVY or name in ENGINE:
+            heard.add(name if name in ENGINE else name.split(".")[0])
+        return real_import(name, *args, **kwargs)
+
+    def load_gx(load=gx._gx):
+        heard.add("great_expectations")
+        return load()
+
+    monkeypatch.setattr(builtins, "__import__", listening)
+    monkeypatch.setattr(gx, "_gx", load_gx)
+    pipeline.tick()  # everything new: the suites and the engine run
+    assert {"great_expectations", "pipelines.matching.match"} <= heard, "work loads them (else this proves nothing)"
+    pipeline.tick()  # reads back the owners the first tick pushed
+    heard.clear()
+
+    quiet = pipeline.tick()
+
+    assert heard == set()
+    for stage in ("unified", "enriched", "account_master", "lead_match"):
+        assert quiet.metadata[stage]["stage/skipped"] == "no new rows", stage
+    assert {name: md.get("stage/rows") for name, md in quiet.check_metadata.items() if md.get("stage/rows")} == {}
