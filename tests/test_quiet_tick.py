@@ -10,6 +10,8 @@ process it would load it), and so is every call of the loader of Great Expectati
 from __future__ import annotations
 
 import builtins
+import subprocess
+import sys
 
 import pytest
 
@@ -18,8 +20,10 @@ from tests.conftest import AVA
 pytestmark = pytest.mark.slow
 
 # Loaded only by a stage with rows: data-quality suites, the matching engine (and scikit-learn under
-# recordlinkage), fuzzy comparisons, geometry, charts, templates, notifications.
-HEAVY = {"great_expectations", "recordlinkage", "sklearn", "rapidfuzz", "shapely", "altair", "jinja2", "apprise"}
+# recordlinkage), fuzzy comparisons, geometry, charts, templates, notifications, the normalisers' reference
+# libraries.
+HEAVY = {"great_expectations", "recordlinkage", "sklearn", "rapidfuzz", "shapely", "altair", "jinja2", "apprise",
+         "tldextract", "phonenumbers", "usaddress"}
 ENGINE = {"pipelines.matching.match", "pipelines.matching.master"}  # what the match stages import lazily
 
 
@@ -53,3 +57,12 @@ def test_a_quiet_tick_imports_no_heavy_library(pipeline, crm, monkeypatch):
     for stage in ("unified", "enriched", "account_master", "lead_match"):
         assert quiet.metadata[stage]["stage/skipped"] == "no new rows", stage
     assert {name: md.get("stage/rows") for name, md in quiet.check_metadata.items() if md.get("stage/rows")} == {}
+
+
+def test_asking_whether_matching_has_work_loads_no_normaliser():
+    # A fresh interpreter: in this one, earlier tests have loaded everything already.
+    code = ("import sys, pipelines.matching.pending, pipelines.enrich.pending; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            f"{sorted(HEAVY)!r} or m == 'pipelines.matching.keys'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

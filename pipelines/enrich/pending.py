@@ -1,9 +1,7 @@
 """Whether enrich has work this tick, in SQL, without loading the reference libraries.
 
 ``pipelines/enrich/enrich.py`` imports phonenumbers, tldextract (and requests under it), usaddress
-and the matching normalisers: a tenth of a second a quiet tick has no use for (while
-``pipelines/matching/pending.py`` imports the normalisers on every tick, a quiet tick still pays
-most of it: README, Sizing). The asset asks :func:`has_work` first and imports the engine only when
+and the matching normalisers: a tenth of a second a quiet tick has no use for. The asset asks :func:`has_work` first and imports the engine only when
 a unified record is newer than its enriched version; :func:`nothing_to_do` is what both say when
 none is.
 """

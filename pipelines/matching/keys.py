@@ -26,8 +26,6 @@ KEY_COLUMNS = (
     "phone", "phone_local", "street", "house_number", "street_key", "unit", "address_tokens", "city", "state",
     "postal_code", "country", "latitude", "longitude", "completeness",
 )  # fmt: skip
-# Bumped whenever a key's definition changes: stored account keys of an older version are recomputed.
-KEY_VERSION = 3
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:

@@ -33,7 +33,8 @@ from pipelines.matching.dedupe import Deduper, entity_frequencies
 from pipelines.matching.domains import build_account_domains
 from pipelines.matching.hierarchy import build_hierarchy
 from pipelines.matching.index import KeyTable, blocking_report, describe_blocking
-from pipelines.matching.keys import KEY_VERSION, match_keys
+from pipelines.matching.keys import match_keys
+from pipelines.matching.versions import KEY_VERSION
 from pipelines.matching.pending import LIVE_ACCOUNT, REMOVED_KEYS, STALE_KEYS
 from pipelines.matching.settings import MatchingSettings
 from pipelines.stage import RunInfo, StageResult

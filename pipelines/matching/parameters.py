@@ -30,6 +30,7 @@ import pandas as pd
 
 from pipelines.matching.compare import MISSING, Comparison, default_comparisons
 from pipelines.matching.levels import LEVELS
+from pipelines.matching.versions import LEARNING_METHOD
 from pipelines.matching.settings import ModelSettings
 
 
@@ -126,16 +127,11 @@ def bits(m: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 # The warehouse's copy: the model learned at the last rebuild, reused until the data or the settings change.
-# The way models are learned, by number: raise it when pipelines.matching.learn learns differently, so
-# that a deploy learns every stored model again (2: partial agreements weigh what the data says).
-LEARNING_METHOD = 2
-
-
 def settings_hash(*parts: object) -> str:
     """A short fingerprint of the settings a model was learned with (a change means: learn again).
 
     The comparisons' levels are part of it: a model stored before a level was added has no weight
-    for it, and is learned again rather than read with a weight of 0. So is :data:`LEARNING_METHOD`.
+    for it, and is learned again rather than read with a weight of 0. So is :data:`~pipelines.matching.versions.LEARNING_METHOD`.
     """
     text = json.dumps([LEARNING_METHOD, LEVELS] + [p.model_dump() if hasattr(p, "model_dump") else p for p in parts], sort_keys=True,
                       default=str)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.matching.keys import KEY_VERSION
+from pipelines.matching.versions import KEY_VERSION
 
 # An account whose stored keys are missing, older than the account, or of an older key version.
 STALE_KEYS = f"k.account_id IS NULL OR a._modstamp > k._modstamp OR k._key_version IS DISTINCT FROM {KEY_VERSION}"

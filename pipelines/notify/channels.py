@@ -59,10 +59,15 @@ class Courier:
         var = channel_var(channel)
         return split_urls(self.env.get(var, "")), var
 
+    def unconfigured(self, channel: str) -> str | None:
+        """Why nothing can be sent on ``channel`` (no URL in its variable), or None when it is set."""
+        urls, var = self.urls(channel, "")
+        return None if urls else f"no channel configured: set {var}"
+
     def send(self, channel: str, address: str | None, subject: str, body: str) -> Delivery:
         urls, var = self.urls(channel, address)
         if not urls:
-            return Delivery("skipped", f"no channel configured: set {var}")
+            return Delivery("skipped", self.unconfigured(channel) or "")
         if channel == "email" and not address:
             return Delivery("failed", "no email address in reps.csv")
         import apprise

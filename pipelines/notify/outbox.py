@@ -157,7 +157,22 @@ def _set(con: duckdb.DuckDBPyConnection, key: str, run: RunInfo, **values) -> No
 def deliver(con: duckdb.DuckDBPyConnection, courier: Courier, run: RunInfo) -> dict[str, int]:
     """Send the due rows one by one; each is committed as sending before it leaves."""
     counts = {"sent": 0, "skipped": 0, "retry_later": 0, "failed": 0}
-    for row in due(con, run.now).itertuples(index=False):  # messages are few: one send each, by nature
+    rows = due(con, run.now)
+    # Rows of a channel nothing is configured for leave nowhere: skipped all at once, not one by one
+    # (10,000 new leads with notify: owner and no mail server set would be 20,000 transactions).
+    reasons = {ch: why for ch in rows["channel"].dropna().unique() if (why := courier.unconfigured(ch))}
+    idle = rows["channel"].isin(list(reasons)).to_numpy()
+    if idle.any():
+        skip = pd.DataFrame({"message_key": rows.loc[idle, "message_key"],
+                             "reason": rows.loc[idle, "channel"].map(reasons)})
+        with transaction(con):
+            con.register("_skipped", skip)
+            con.execute(f"""UPDATE {OUTBOX} o SET status = 'skipped', last_error = s.reason, next_attempt_at = NULL,
+                                attempts = coalesce(o.attempts, 0) + 1, updated_at = ?, last_run_id = ?
+                            FROM _skipped s WHERE o.message_key = s.message_key""", [run.now, run.run_id])
+            con.unregister("_skipped")
+        counts["skipped"] = int(idle.sum())
+    for row in rows[~idle].itertuples(index=False):  # messages sent are few: one send each, by nature
         attempts = int(row.attempts or 0) + 1
         _set(con, row.message_key, run, status="sending", attempts=attempts)
         got = courier.send(row.channel, row.address, row.subject, row.body)

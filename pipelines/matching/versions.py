@@ -1,0 +1,13 @@
+"""Version numbers of what the warehouse keeps from matching: raise one and a deploy computes it again.
+
+Kept apart from the modules they version so that a quiet tick can ask whether anything is stale
+(:mod:`pipelines.matching.pending`) without loading the normalisers and their libraries.
+"""
+
+# The accounts' match keys (pipelines.matching.keys and its normalisers): stored keys of an older
+# version are recomputed. 4: street lines written in parts ("Flat 3, 25 High St", "Av. Paulista, 1578").
+KEY_VERSION = 4
+
+# How models are learned (pipelines.matching.learn): stored models are learned again.
+# 2: partial agreements weigh what the data says.
+LEARNING_METHOD = 2
