@@ -170,3 +170,18 @@ def test_a_partial_agreement_weighs_what_the_data_says_and_disagreement_never_co
     assert params.weight("street", "other_number") > 3
     assert params.weight("name", "partial") > 0
     assert params.weight("street", "different") <= 0 and params.weight("name", "different") <= 0
+
+
+def test_two_comparisons_teach_each_other_when_each_blocks_the_other(febrl1):
+    # A name and a postal code, nothing else: pairs blocked by name teach the postal code, pairs
+    # blocked by postal code teach the name. Each session has one comparison to learn; together they
+    # learn both, where the configured weights (prior -4 bits) left most duplicates apart.
+    path, links = febrl1
+    records = read_records(path, "rec_id", {"company": "name", "postal_code": "postcode"}, default_country="AU",
+                           prefer="website")
+    out = dedupe_records(records, MatchingSettings(default_country="AU"))
+    params = out.attrs["parameters"]
+    assert params.source["name"] == "learned" and params.source["place"] == "learned"
+    clusters = out.set_index("record_id")["cluster_id"]
+    found = sum(clusters[a] == clusters[b] for a, b in zip(links.get_level_values(0), links.get_level_values(1)))
+    assert found / len(links) > 0.9, "most true pairs found"

@@ -13,9 +13,11 @@ estimates the Fellegi-Sunter parameters from the data itself:
 2. **m** (how often matches show each level) by expectation maximisation over the
    candidate pairs, in one session per kind of blocking rule: pairs proposed because
    their names agree say nothing about how often matches agree on names, so that
-   session learns the *other* comparisons (Splink's method). A comparison no session can
-   learn keeps its prior m from ``matching.yaml``; labelled pairs (``--labels``, the CRM's
-   merge history) replace EM where there are enough of them.
+   session learns the *other* comparisons (Splink's method). A session with one other
+   comparison only (a list of names and postal codes) counts when such sessions teach every
+   comparison between them. A comparison no session can learn keeps its prior m from
+   ``matching.yaml``; labelled pairs (``--labels``, the CRM's merge history) replace EM where
+   there are enough of them.
 3. **The match rate** (λ, the probability two random records are one company) by
    expectation maximisation of the share of matches among the candidate pairs with m
    and u held, scaled to all pairs. It becomes the prior.
@@ -158,13 +160,14 @@ def learn(*, comparisons: list[Comparison], model: ModelSettings, kind: str, rul
     sessions = _sessions(rules, candidates)
     rate0 = _starting_rate(candidates, usable, m_prior, u_raw)
     em_pairs = 0
+    alone: dict[str, list[tuple[np.ndarray, float]]] = {f: [] for f in fields}  # sessions of one free comparison
     for involved, mask in sessions:
         session = Sample({f: c[mask] for f, c in candidates.codes.items()})
         if len(session) < MIN_SESSION_PAIRS:
             continue
         free = [f for f in usable if f not in involved
                 and (session.codes[f] != missing[f]).mean() >= MIN_PRESENT]
-        if len(free) < 2:
+        if not free:
             continue
         learned, rate, iterations = expectation_maximisation(session, free, m_prior, u_raw, missing, rate0)
         expected = rate * len(session)
@@ -173,7 +176,14 @@ def learn(*, comparisons: list[Comparison], model: ModelSettings, kind: str, rul
                  f"{iterations} iterations, {rate:.1%} matches, learned {', '.join(free)}")
         for f in free:
             if _plausible(learned[f], u_raw[f], prior_w.get(f, {}), levels[f]):
-                estimates[f].append((learned[f], expected))
+                (estimates if len(free) > 1 else alone)[f].append((learned[f], expected))
+    # A session with one free comparison tells its m less surely (the match share rests on it alone).
+    # Its estimates count when such sessions teach every comparison between them: records with a name
+    # and a postal code only, blocked by each in turn, teach each other. When one comparison would keep
+    # its prior m beside learned ones, a prior m read against random pairs outweighs what was learned.
+    if all(estimates[f] or alone[f] for f in usable):
+        for f in fields:
+            estimates[f] += alone[f]
     for f in fields:
         if estimates[f] and sum(w for _, w in estimates[f]) > 0:
             total = sum(w for _, w in estimates[f])

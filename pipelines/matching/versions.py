@@ -9,5 +9,5 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 KEY_VERSION = 4
 
 # How models are learned (pipelines.matching.learn): stored models are learned again.
-# 2: partial agreements weigh what the data says.
-LEARNING_METHOD = 2
+# 2: partial agreements weigh what the data says; 3: sessions of one free comparison teach it.
+LEARNING_METHOD = 3
