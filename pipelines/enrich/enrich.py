@@ -35,7 +35,7 @@ import pandas as pd
 
 from pipelines.enrich import geo, phones, sectors
 from pipelines.enrich.domains import domain_kind
-from pipelines.enrich.pending import changed, nothing_to_do, withdraw_quarantined
+from pipelines.enrich.pending import TABLES, changed, nothing_to_do, withdraw_quarantined
 from pipelines.enrich.purchased import load_purchased, merge_field
 from pipelines.enrich.settings import EnrichmentSettings
 from pipelines.enrich.size import size_band
@@ -237,10 +237,9 @@ def _quarantine_failures(con, obj: str, key: str, df: pd.DataFrame, failures: Fa
 def enrich(con: duckdb.DuckDBPyConnection, run: RunInfo, settings: EnrichmentSettings | None = None) -> StageResult:
     settings = settings or EnrichmentSettings()
     result = StageResult("enrich")
-    stages = (
-        ("lead", "lead", "lead_enriched", "lead_id", LEAD_INPUTS, enrich_leads),
-        ("account", "account", "account_enriched", "account_id", ACCOUNT_INPUTS, enrich_accounts),
-    )
+    # (object, unified table, enriched table, key, inputs, enricher): the tables as pending.TABLES names them
+    stages = tuple((obj, *TABLES[obj], inputs, fn)
+                   for obj, inputs, fn in (("lead", LEAD_INPUTS, enrich_leads), ("account", ACCOUNT_INPUTS, enrich_accounts)))
     todo = {obj: changed(con, source, target, key, inputs) for obj, source, target, key, inputs, _ in stages}
     result.rows = sum(len(df) for df in todo.values())
     if not result.rows:

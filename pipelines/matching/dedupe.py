@@ -106,8 +106,8 @@ class Deduper:
         reason[~names_ok] = NAMES_APART
         if d.other_site:
             # Another street, or another number on the street with another phone: another site.
-            # The same house number on a street named otherwise, in the same postal code: a street name
-            # mistyped, not another site.
+            # The same house number on a street named otherwise, in the same postal code or city: a street
+            # name mistyped, not another site.
             moved = at("street", "different") | (at("street", "same_number") & ~at("place", "postal", "city"))
             other_site = ((moved & ~at("phone", "exact", "local"))
                           | (at("street", "other_number") & at("phone", "different")))

@@ -65,9 +65,9 @@ class Courier:
         return None if urls else f"no channel configured: set {var}"
 
     def send(self, channel: str, address: str | None, subject: str, body: str) -> Delivery:
+        if why := self.unconfigured(channel):
+            return Delivery("skipped", why)
         urls, var = self.urls(channel, address)
-        if not urls:
-            return Delivery("skipped", self.unconfigured(channel) or "")
         if channel == "email" and not address:
             return Delivery("failed", "no email address in reps.csv")
         import apprise
