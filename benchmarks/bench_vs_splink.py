@@ -8,7 +8,7 @@ first run (``pip install splink pandas``; it is not a project dependency), from
 ``benchmarks/splink_dedupe.py``: the documented recipe, nothing tuned. On the public data that is its
 person recipe; on the generator's accounts its company recipe (``--recipe company``: the website as
 a domain, the phone as digits, blocking on name, domain, phone and postal code), clustered at 0.9
-and at the stricter 0.95 its tutorials also use. leadroute runs as a user would run it, ``leadroute
+and at the stricter 0.95 of its examples. leadroute runs as a user would run it, ``leadroute
 eval dedupe`` on the same CSV with the same columns; on the generator's accounts its real master
 rebuild (``benchmarks/bench_matching.py``'s prepared warehouse, prepared on first use) is timed and
 scored against the generator's truth, in which each business unit is an entity of its own. Each side
