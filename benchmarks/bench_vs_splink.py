@@ -13,8 +13,8 @@ eval dedupe`` on the same CSV with the same columns; on the generator's accounts
 rebuild (``benchmarks/bench_matching.py``'s prepared warehouse, prepared on first use) is timed and
 scored against the generator's truth, in which each business unit is an entity of its own. Each side
 runs in its own process: CPU seconds are user + system of that process (the steadier figure on a
-shared machine), wall seconds, peak memory, pairwise F1 against the truth; the load average (1 min)
-is read before each run.
+shared machine) and pairwise F1 against the truth; on the generator's accounts also wall seconds,
+peak memory, the CPU ratio and the load average (1 min) read before each run.
 """
 
 from __future__ import annotations
