@@ -205,3 +205,56 @@ def test_enrichment_settings_mistakes_name_the_file_and_line(tmp_path, yaml_text
         load_enrichment_settings(path)
     text = str(exc.value)
     assert message in text and "enrichment.yaml:" in text
+
+
+def _geocoder_place(e164: str) -> str | None:
+    """What phonenumbers' own geocoder says of a number, in English: the oracle for the place."""
+    import phonenumbers
+    from phonenumbers import geocoder
+
+    num = phonenumbers.parse(e164)
+    if phonenumbers.region_code_for_number(num) is None:
+        return None
+    kind = phonenumbers.number_type(num)
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
+        return None
+    if not phonenumbers.is_number_type_geographical(kind, num.country_code):
+        return geocoder.country_name_for_number(num, "en") or None
+    return geocoder.description_for_valid_number(num, "en") or None
+
+
+def _every_region_example_numbers() -> list[str]:
+    """phonenumbers' example fixed-line and mobile number of every region, and neighbours of each
+    (other area digits, other subscriber digits), plus Argentine mobiles, whose 9 is not part of the area."""
+    import phonenumbers
+
+    kinds = (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE,
+             phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    out = {"+54 9 11 2345 6789", "+54 9 351 234 5678", "+54 9 2944 12 3456", "+54 11 2345 6789"}
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in kinds:
+            ex = phonenumbers.example_number_for_type(region, kind)
+            if ex is None:
+                continue
+            e164 = phonenumbers.format_number(ex, phonenumbers.PhoneNumberFormat.E164)
+            cc = len(str(ex.country_code)) + 1
+            out |= {e164, e164[:-4] + "0000", e164[:-4] + "5555", e164[:cc + 1] + "1" + e164[cc + 2:],
+                    e164[:cc] + "2" + e164[cc + 1:]}
+    return sorted(out)
+
+
+def test_the_place_of_a_number_is_what_phonenumbers_geocoder_says():
+    from pipelines.enrich.phones import phone_facts
+
+    numbers = _every_region_example_numbers()
+    facts = phone_facts(pd.Series(numbers, dtype=object), pd.Series(None, index=range(len(numbers)), dtype=object))
+    read = facts["phone_country"].notna()
+    assert read.sum() > 0.9 * len(numbers), "most numbers are readable (else this compares nothing)"
+    got = facts.loc[read, "phone_region"].tolist()
+    expected = [_geocoder_place(n) for n in pd.Series(numbers)[read]]
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
+    countries = {names.get("en") for names in LOCALE_DATA.values()}
+    assert sum(e is not None and e not in countries for e in expected) > 1000, "most are places, not countries"
+    wrong = [(n, g, e) for n, g, e in zip(pd.Series(numbers)[read], got, expected) if g != e]
+    assert wrong == []

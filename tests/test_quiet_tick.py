@@ -66,3 +66,31 @@ def test_asking_whether_matching_has_work_loads_no_normaliser():
             f"{sorted(HEAVY)!r} or m == 'pipelines.matching.keys'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_new_phone_is_placed_from_the_warehouse_without_loading_the_geocoder(pipeline, crm, monkeypatch):
+    # phonenumbers' geocoder is 40 MB of place names in 30 languages (about a second to import); a tick
+    # reads the English names the first tick kept in the warehouse.
+    from pipelines.enrich import phones
+
+    crm.lead(company="ACME", email="jo@acme.com", country="USA", Phone="(415) 555-0123")
+    pipeline.tick()  # builds the place tables once and keeps them
+    for ref in (phones.PLACES, phones.COUNTRY_NAMES):
+        monkeypatch.setattr(ref, "_frame", None)  # as in a new tick process: nothing memoised
+    heard: set[str] = set()
+    real_import = builtins.__import__
+
+    def listening(name, *args, **kwargs):
+        if name.startswith(("phonenumbers.geodata", "phonenumbers.geocoder")):
+            heard.add(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", listening)
+    new = crm.lead(company="Globex", email="al@globex.de", country="Germany", Phone="030 1234567")
+    pipeline.tick()
+    monkeypatch.setattr(builtins, "__import__", real_import)
+
+    assert heard == set()
+    row = pipeline.query("SELECT phone_country, phone_region, phone_area_code FROM lead_enriched WHERE lead_id = ?",
+                         [new]).iloc[0]
+    assert row.tolist() == ["DE", "Berlin", "30"]

@@ -247,6 +247,8 @@ def enrich(con: duckdb.DuckDBPyConnection, run: RunInfo, settings: EnrichmentSet
     # Reference tables from the warehouse (built and stored there on first use), not rebuilt in every process.
     geo.ZIPS.prime(con)
     COUNTRY_KEYS.prime(con)
+    phones.PLACES.prime(con)
+    phones.COUNTRY_NAMES.prime(con)
     vendor = None
     if settings.purchased:
         vendor = load_purchased(settings.purchased, settings.project_root())
