@@ -202,3 +202,33 @@ def test_the_crms_merge_history_teaches_the_model_and_explain_params_shows_it(pi
     result = CliRunner().invoke(cli, ["match", "--explain-params"])
     assert result.exit_code == 0, result.output
     assert "dedupe model: learned" in result.output and "| labels" in result.output
+
+
+@pytest.mark.slow
+def test_leads_linked_in_batches_each_find_their_own_account(pipeline, crm, monkeypatch):
+    # A first tick or a backfill links its leads a batch at a time (memory stays a batch's); a lead's
+    # account never depends on which batch it fell in or on the other leads of it.
+    from pipelines.matching import match
+
+    monkeypatch.setattr(match, "LINK_BATCH", 2)
+    batches = []
+    real_link = match.link_leads
+    monkeypatch.setattr(match, "link_leads", lambda con, s, leads, *a: batches.append(len(leads)) or real_link(
+        con, s, leads, *a))
+    accounts = world(crm)
+    leads = {
+        crm.lead(company="Globex", email="hans@globex.de", country="Germany"): accounts["globex"],
+        crm.lead(company="Nobody Knows Ltd", email="x@nobody-knows.co.uk"): None,
+        crm.lead(company="Acme Japan", email="k@acme.co.jp", country="Japan"): accounts["acme_japan"],
+        crm.lead(company="Globex GmbH", email="eva@globex.de"): accounts["globex"],
+        crm.lead(company="Acme Corp", email="jo@acme.com", state="CA"): accounts["acme"],
+    }
+    outcome = pipeline.tick()
+    m = pipeline.query("SELECT lead_id, account_id, candidates FROM lead_match").set_index("lead_id")
+    assert batches == [2, 2, 1]
+    assert len(m) == len(leads), "every lead of every batch has its row"
+    assert outcome.metadata["lead_match"]["leads_matched"] == 5
+    for lead, account in leads.items():
+        got = m.loc[lead, "account_id"]
+        assert (None if pd.isna(got) else got) == account, lead
+    assert m.loc[[lead for lead, a in leads.items() if a], "candidates"].min() > 0

@@ -78,6 +78,7 @@ def accounts_to_match(con: duckdb.DuckDBPyConnection, settings: MatchingSettings
 
 
 LEARN_SAMPLE = 20_000  # leads the link model is learned from (all of them when fewer)
+LINK_BATCH = 20_000  # leads linked at a time: a tick's memory is a batch's, however many leads it brings
 RELEARN_GROWTH = 0.25  # learn again when the leads or accounts grew by this share
 
 
@@ -175,7 +176,13 @@ def match_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run:
     clock = time.perf_counter()
     params = link_model(con, settings, run)
     learned = time.perf_counter() - clock
-    best, counts = link_leads(con, settings, todo, run.now, params)
+    # In batches: a first tick or a backfill brings hundreds of thousands of leads at once, and the
+    # candidate pairs and records of them all would be held together (15 GiB for 600,000 leads
+    # against 1,000,000 accounts); each lead's best account depends on its own pairs only.
+    parts = [link_leads(con, settings, todo.iloc[start:start + LINK_BATCH], run.now, params)
+             for start in range(0, len(todo), LINK_BATCH)]
+    best = pd.concat([b for b, _ in parts if len(b)] or [parts[0][0]], ignore_index=True)
+    counts = pd.concat([c for _, c in parts if len(c)] or [parts[0][1]], ignore_index=True)
     result.details["seconds"] = {"model": round(learned, 2), "link": round(time.perf_counter() - clock - learned, 2)}
     result.details["model"] = params.describe()
     best = best.rename(columns={"l_id": "lead_id", "r_id": "matched_account_id"})
