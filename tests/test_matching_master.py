@@ -232,3 +232,28 @@ def test_leads_linked_in_batches_each_find_their_own_account(pipeline, crm, monk
         got = m.loc[lead, "account_id"]
         assert (None if pd.isna(got) else got) == account, lead
     assert m.loc[[lead for lead, a in leads.items() if a], "candidates"].min() > 0
+
+
+@pytest.mark.slow
+def test_a_lead_changed_only_where_matching_does_not_read_keeps_its_match(pipeline, crm):
+    # Owners we push and statuses reps set change leads in the CRM every tick; matching reads the
+    # company, email, website, phone and address, and re-matches a lead only when one of those changed.
+    accounts = world(crm)
+    worked = crm.lead(company="Globex", email="hans@globex.de", country="Germany")
+    renamed = crm.lead(company="Nobody Knows Ltd", email="x@nobody-knows.co.uk")
+    pipeline.tick()
+    pipeline.tick()  # reads back the owners the first tick pushed: changed in the CRM, not for matching
+    before = pipeline.query("SELECT lead_id, account_id, _matched_at FROM lead_match").set_index("lead_id")
+
+    crm.now = pipeline.now + timedelta(minutes=1)
+    crm.update("Lead", worked, crm.now, Status="Working")
+    crm.update("Lead", renamed, crm.now, Company="Acme Corp", Email="x@acme.com")
+    later = pipeline.tick()
+
+    after = pipeline.query("SELECT lead_id, account_id, _matched_at FROM lead_match").set_index("lead_id")
+    assert after.loc[worked].tolist() == before.loc[worked].tolist(), "a status change keeps the match as it was"
+    assert after.loc[worked, "account_id"] == accounts["globex"]
+    assert after.loc[renamed, "account_id"] == accounts["acme"], "a new company is matched again"
+    assert after.loc[renamed, "_matched_at"] > before.loc[renamed, "_matched_at"]
+    assert later.metadata["lead_match"]["leads_matched"] == 1
+    assert later.metadata["lead_match"]["leads_changed_match_kept"] == 1

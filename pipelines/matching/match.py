@@ -31,13 +31,13 @@ from pipelines.matching.keys import FIELDS, match_keys
 from pipelines.matching.link import Linker, best_per_left
 from pipelines.matching.master import ensure_tables, master_entities
 from pipelines.matching.parameters import Parameters
-from pipelines.matching.pending import LEADS_TO_MATCH
+from pipelines.matching.pending import lead_inputs, leads_pending
 from pipelines.matching.settings import MatchingSettings
 from pipelines.stage import RunInfo, StageResult
 from pipelines.warehouse.db import scalar, upsert
 
 _TODO = """
-    SELECT l.lead_id, e._modstamp {columns}
+    SELECT l.lead_id, e._modstamp, {inputs} AS _inputs {columns}
     FROM lead_enriched e JOIN lead l USING (lead_id) LEFT JOIN lead_match m USING (lead_id)
     WHERE ({pending})
 """
@@ -168,7 +168,8 @@ def match_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run:
     result = StageResult("match")
     ensure_tables(con, ("lead_match", "matching_parameters"))
     columns = _lead_columns(con)
-    todo = con.execute(_TODO.format(columns="".join(f', l."{c}"' for c in columns), pending=LEADS_TO_MATCH)).df()
+    todo = con.execute(_TODO.format(columns="".join(f', l."{c}"' for c in columns), inputs=lead_inputs(con),
+                                    pending=leads_pending(con))).df()
     if todo.empty:
         result.counts = {"leads_matched": 0}
         result.rows = 0
@@ -186,7 +187,7 @@ def match_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run:
     result.details["seconds"] = {"model": round(learned, 2), "link": round(time.perf_counter() - clock - learned, 2)}
     result.details["model"] = params.describe()
     best = best.rename(columns={"l_id": "lead_id", "r_id": "matched_account_id"})
-    frame = todo[["lead_id", "_modstamp"]].merge(
+    frame = todo[["lead_id", "_modstamp", "_inputs"]].merge(
         best[["lead_id", "matched_account_id", "confidence", "reason", "score", "evidence"]], on="lead_id", how="left"
     ).merge(counts.rename(columns={"l_id": "lead_id"}), on="lead_id", how="left")
     frame["candidates"] = frame["candidates"].fillna(0).astype(int)
@@ -261,6 +262,6 @@ SELECT r.lead_id,
             WHEN p.matched_lead_id IS NOT NULL THEN 'lead' ELSE 'none' END AS method,
        CASE WHEN r.route_account_id IS NOT NULL THEN (SELECT level FROM params) END AS hierarchy_level,
        r.score, r.evidence, r.candidates,
-       r._modstamp, $5::TIMESTAMP AS _matched_at
+       r._modstamp, $5::TIMESTAMP AS _matched_at, r._inputs
 FROM routed r LEFT JOIN peers p USING (lead_id)
 """

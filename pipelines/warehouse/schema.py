@@ -352,6 +352,7 @@ TABLES: dict[str, Table] = {
                 ("candidates", "INTEGER", "accounts compared with the lead"),
                 ("_modstamp", "TIMESTAMP"),
                 ("_matched_at", "TIMESTAMP"),
+                ("_inputs", "UBIGINT", "hash of the lead fields matching read: a lead changed elsewhere keeps its match"),
             ),
             key=("lead_id",),
         ),
