@@ -235,25 +235,32 @@ def test_leads_linked_in_batches_each_find_their_own_account(pipeline, crm, monk
 
 
 @pytest.mark.slow
-def test_a_lead_changed_only_where_matching_does_not_read_keeps_its_match(pipeline, crm):
-    # Owners we push and statuses reps set change leads in the CRM every tick; matching reads the
-    # company, email, website, phone and address, and re-matches a lead only when one of those changed.
+def test_a_lead_changed_only_where_nothing_reads_keeps_its_enrichment_and_its_match(pipeline, crm):
+    # Owners we push and statuses reps set change leads in the CRM every tick. Enrichment and matching
+    # read the company, email, website, phone and address: a lead is enriched and matched again only
+    # when one of those changed.
     accounts = world(crm)
     worked = crm.lead(company="Globex", email="hans@globex.de", country="Germany")
     renamed = crm.lead(company="Nobody Knows Ltd", email="x@nobody-knows.co.uk")
     pipeline.tick()
-    pipeline.tick()  # reads back the owners the first tick pushed: changed in the CRM, not for matching
-    before = pipeline.query("SELECT lead_id, account_id, _matched_at FROM lead_match").set_index("lead_id")
+    pipeline.tick()  # reads back the owners the first tick pushed: changed in the CRM, not for either
+    sql = ("SELECT lead_id, m.account_id, m._matched_at, e._enriched_at, e.domain FROM lead_match m "
+           "JOIN lead_enriched e USING (lead_id)")
+    before = pipeline.query(sql).set_index("lead_id")
 
     crm.now = pipeline.now + timedelta(minutes=1)
     crm.update("Lead", worked, crm.now, Status="Working")
     crm.update("Lead", renamed, crm.now, Company="Acme Corp", Email="x@acme.com")
     later = pipeline.tick()
 
-    after = pipeline.query("SELECT lead_id, account_id, _matched_at FROM lead_match").set_index("lead_id")
-    assert after.loc[worked].tolist() == before.loc[worked].tolist(), "a status change keeps the match as it was"
+    after = pipeline.query(sql).set_index("lead_id")
+    assert after.loc[worked].tolist() == before.loc[worked].tolist(), "a status change keeps both as they were"
     assert after.loc[worked, "account_id"] == accounts["globex"]
-    assert after.loc[renamed, "account_id"] == accounts["acme"], "a new company is matched again"
+    assert after.loc[renamed, "account_id"] == accounts["acme"], "a new company is enriched and matched again"
+    assert after.loc[renamed, "domain"] == "acme.com"
+    assert after.loc[renamed, "_enriched_at"] > before.loc[renamed, "_enriched_at"]
     assert after.loc[renamed, "_matched_at"] > before.loc[renamed, "_matched_at"]
+    assert later.metadata["enriched"]["leads_enriched"] == 1
+    assert later.metadata["enriched"]["leads_changed_enrichment_kept"] == 1
     assert later.metadata["lead_match"]["leads_matched"] == 1
     assert later.metadata["lead_match"]["leads_changed_match_kept"] == 1
