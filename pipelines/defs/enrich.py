@@ -24,5 +24,5 @@ def enriched(
         result = enrich(con, run_info(context, clock), rules.enrichment())
     else:
         result = nothing_to_do(con)
-    result.counts |= {f"{obj}s_changed_enrichment_kept": n for obj, n in kept.items() if n}
+    result.counts |= {f"{obj}s_changed_enrichment_kept": n for obj, n in kept.items()}
     return materialize(context, result, rows=count(con, "lead_enriched"), con=con)

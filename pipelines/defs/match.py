@@ -18,13 +18,11 @@ def lead_match(
     kept = keep_unchanged_matches(con)  # changed in the CRM, not in what matching reads
     if not leads_to_match(con):
         result = StageResult.nothing_to_do("match")
-        if kept:
-            result.counts["leads_changed_match_kept"] = kept
+        result.counts["leads_changed_match_kept"] = kept
         return materialize(context, result, rows=count(con, "lead_match"), con=con)
     with gc_pause.loading():  # the engine loads only when there are leads to match
         from pipelines.matching.match import match_leads
 
     result = match_leads(con, rules.matching(), run_info(context, clock))
-    if kept:
-        result.counts["leads_changed_match_kept"] = kept
+    result.counts["leads_changed_match_kept"] = kept
     return materialize(context, result, rows=count(con, "lead_match"), con=con)
