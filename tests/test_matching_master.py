@@ -202,3 +202,65 @@ def test_the_crms_merge_history_teaches_the_model_and_explain_params_shows_it(pi
     result = CliRunner().invoke(cli, ["match", "--explain-params"])
     assert result.exit_code == 0, result.output
     assert "dedupe model: learned" in result.output and "| labels" in result.output
+
+
+@pytest.mark.slow
+def test_leads_linked_in_batches_each_find_their_own_account(pipeline, crm, monkeypatch):
+    # A first tick or a backfill links its leads a batch at a time (memory stays a batch's); a lead's
+    # account never depends on which batch it fell in or on the other leads of it.
+    from pipelines.matching import match
+
+    monkeypatch.setattr(match, "LINK_BATCH", 2)
+    batches = []
+    real_link = match.link_leads
+    monkeypatch.setattr(match, "link_leads", lambda con, s, leads, *a: batches.append(len(leads)) or real_link(
+        con, s, leads, *a))
+    accounts = world(crm)
+    leads = {
+        crm.lead(company="Globex", email="hans@globex.de", country="Germany"): accounts["globex"],
+        crm.lead(company="Nobody Knows Ltd", email="x@nobody-knows.co.uk"): None,
+        crm.lead(company="Acme Japan", email="k@acme.co.jp", country="Japan"): accounts["acme_japan"],
+        crm.lead(company="Globex GmbH", email="eva@globex.de"): accounts["globex"],
+        crm.lead(company="Acme Corp", email="jo@acme.com", state="CA"): accounts["acme"],
+    }
+    outcome = pipeline.tick()
+    m = pipeline.query("SELECT lead_id, account_id, candidates FROM lead_match").set_index("lead_id")
+    assert batches == [2, 2, 1]
+    assert len(m) == len(leads), "every lead of every batch has its row"
+    assert outcome.metadata["lead_match"]["leads_matched"] == 5
+    for lead, account in leads.items():
+        got = m.loc[lead, "account_id"]
+        assert (None if pd.isna(got) else got) == account, lead
+    assert m.loc[[lead for lead, a in leads.items() if a], "candidates"].min() > 0
+
+
+@pytest.mark.slow
+def test_a_lead_changed_only_where_nothing_reads_keeps_its_enrichment_and_its_match(pipeline, crm):
+    # Owners we push and statuses reps set change leads in the CRM every tick. Enrichment and matching
+    # read the company, email, website, phone and address: a lead is enriched and matched again only
+    # when one of those changed.
+    accounts = world(crm)
+    worked = crm.lead(company="Globex", email="hans@globex.de", country="Germany")
+    renamed = crm.lead(company="Nobody Knows Ltd", email="x@nobody-knows.co.uk")
+    pipeline.tick()
+    pipeline.tick()  # reads back the owners the first tick pushed: changed in the CRM, not for either
+    sql = ("SELECT lead_id, m.account_id, m._matched_at, e._enriched_at, e.domain FROM lead_match m "
+           "JOIN lead_enriched e USING (lead_id)")
+    before = pipeline.query(sql).set_index("lead_id")
+
+    crm.now = pipeline.now + timedelta(minutes=1)
+    crm.update("Lead", worked, crm.now, Status="Working")
+    crm.update("Lead", renamed, crm.now, Company="Acme Corp", Email="x@acme.com")
+    later = pipeline.tick()
+
+    after = pipeline.query(sql).set_index("lead_id")
+    assert after.loc[worked].tolist() == before.loc[worked].tolist(), "a status change keeps both as they were"
+    assert after.loc[worked, "account_id"] == accounts["globex"]
+    assert after.loc[renamed, "account_id"] == accounts["acme"], "a new company is enriched and matched again"
+    assert after.loc[renamed, "domain"] == "acme.com"
+    assert after.loc[renamed, "_enriched_at"] > before.loc[renamed, "_enriched_at"]
+    assert after.loc[renamed, "_matched_at"] > before.loc[renamed, "_matched_at"]
+    assert later.metadata["enriched"]["leads_enriched"] == 1
+    assert later.metadata["enriched"]["leads_changed_enrichment_kept"] == 1
+    assert later.metadata["lead_match"]["leads_matched"] == 1
+    assert later.metadata["lead_match"]["leads_changed_match_kept"] == 1

@@ -35,7 +35,7 @@ import pandas as pd
 
 from pipelines.enrich import geo, phones, sectors
 from pipelines.enrich.domains import domain_kind
-from pipelines.enrich.pending import TABLES, changed, nothing_to_do, withdraw_quarantined
+from pipelines.enrich.pending import INPUTS, TABLES, changed, nothing_to_do, withdraw_quarantined
 from pipelines.enrich.purchased import load_purchased, merge_field
 from pipelines.enrich.settings import EnrichmentSettings
 from pipelines.enrich.size import size_band
@@ -45,11 +45,8 @@ from pipelines.stage import RunInfo, StageResult
 from pipelines.unify.value_maps import COUNTRY_KEYS
 from pipelines.warehouse.db import upsert
 
-LEAD_INPUTS = ["lead_id", "email", "website", "company", "country", "state", "postal_code", "phone", "city",
-               "latitude", "longitude", "industry", "industry__source", "employees", "employees__source",
-               "revenue", "revenue__source"]
-ACCOUNT_INPUTS = ["account_id", "website", "name", "country", "state", "postal_code", "phone", "industry",
-                  "industry__source", "employees", "revenue", "naics_code"]
+LEAD_INPUTS = INPUTS["lead"]
+ACCOUNT_INPUTS = INPUTS["account"]
 
 
 @dataclass
@@ -264,6 +261,7 @@ def enrich(con: duckdb.DuckDBPyConnection, run: RunInfo, settings: EnrichmentSet
         bad = _quarantine_failures(con, obj, key, df, failures, run)
         enriched = enriched.drop(index=bad)
         enriched["_enriched_at"] = run.now
+        enriched["_inputs"] = df.loc[enriched.index, "_inputs"].to_numpy()
         upsert(con, target, enriched, [key])
         if len(enriched):
             quarantine.resolve(con, "enrich", obj, enriched[key], run.now)

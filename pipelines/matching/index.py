@@ -237,6 +237,9 @@ def candidate_pairs(
     ``blocked_by`` is a bit mask of the rules that proposed the pair (bit i for ``rules[i]``;
     :func:`rule_names` spells it out). ``exclude_self`` drops pairs of a record with itself;
     ``ordered`` (one table against itself) keeps each unordered pair once, as ``l_id < r_id``.
+    Rows come sorted by (l_id, r_id): DuckDB's threads hand groups back in any order, and the
+    learning samples candidate pairs by position, so without it one warehouse could learn a
+    slightly different model, and find slightly different duplicates, from one run to the next.
     """
     if not rules:
         raise ValueError("No blocking rules: add at least one under `blocking:` in matching.yaml.")
@@ -248,7 +251,7 @@ def candidate_pairs(
     where = "WHERE l_id <> r_id" if ordered or exclude_self else ""
     return con.execute(
         f"SELECT l_id, r_id, bit_or(rule)::INTEGER AS blocked_by FROM (SELECT {ids}, rule FROM ({union}) {where}) "
-        f"GROUP BY l_id, r_id"
+        f"GROUP BY l_id, r_id ORDER BY l_id, r_id"
     ).df()
 
 

@@ -15,11 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.matching import normalise
-
-FIELDS = (
-    "company", "website", "email", "phone", "street", "city", "state",
-    "postal_code", "country", "latitude", "longitude",
-)  # fmt: skip
+from pipelines.matching.fields import FIELDS
 
 KEY_COLUMNS = (
     "name", "name_key", "name_site", "acronym", "tokens", "domain", "domain_label", "domain_country", "is_free_mail",

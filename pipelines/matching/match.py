@@ -31,13 +31,13 @@ from pipelines.matching.keys import FIELDS, match_keys
 from pipelines.matching.link import Linker, best_per_left
 from pipelines.matching.master import ensure_tables, master_entities
 from pipelines.matching.parameters import Parameters
-from pipelines.matching.pending import LEADS_TO_MATCH
+from pipelines.matching.pending import lead_inputs, leads_pending
 from pipelines.matching.settings import MatchingSettings
 from pipelines.stage import RunInfo, StageResult
 from pipelines.warehouse.db import scalar, upsert
 
 _TODO = """
-    SELECT l.lead_id, e._modstamp {columns}
+    SELECT l.lead_id, e._modstamp, {inputs} AS _inputs {columns}
     FROM lead_enriched e JOIN lead l USING (lead_id) LEFT JOIN lead_match m USING (lead_id)
     WHERE ({pending})
 """
@@ -78,6 +78,7 @@ def accounts_to_match(con: duckdb.DuckDBPyConnection, settings: MatchingSettings
 
 
 LEARN_SAMPLE = 20_000  # leads the link model is learned from (all of them when fewer)
+LINK_BATCH = 20_000  # leads linked at a time: a tick's memory is a batch's, however many leads it brings
 RELEARN_GROWTH = 0.25  # learn again when the leads or accounts grew by this share
 
 
@@ -167,7 +168,8 @@ def match_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run:
     result = StageResult("match")
     ensure_tables(con, ("lead_match", "matching_parameters"))
     columns = _lead_columns(con)
-    todo = con.execute(_TODO.format(columns="".join(f', l."{c}"' for c in columns), pending=LEADS_TO_MATCH)).df()
+    todo = con.execute(_TODO.format(columns="".join(f', l."{c}"' for c in columns), inputs=lead_inputs(con),
+                                    pending=leads_pending(con))).df()
     if todo.empty:
         result.counts = {"leads_matched": 0}
         result.rows = 0
@@ -175,11 +177,17 @@ def match_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run:
     clock = time.perf_counter()
     params = link_model(con, settings, run)
     learned = time.perf_counter() - clock
-    best, counts = link_leads(con, settings, todo, run.now, params)
+    # In batches: a first tick or a backfill brings hundreds of thousands of leads at once, and the
+    # candidate pairs and records of them all would be held together (15 GiB for 600,000 leads
+    # against 1,000,000 accounts); each lead's best account depends on its own pairs only.
+    parts = [link_leads(con, settings, todo.iloc[start:start + LINK_BATCH], run.now, params)
+             for start in range(0, len(todo), LINK_BATCH)]
+    best = pd.concat([b for b, _ in parts if len(b)] or [parts[0][0]], ignore_index=True)
+    counts = pd.concat([c for _, c in parts if len(c)] or [parts[0][1]], ignore_index=True)
     result.details["seconds"] = {"model": round(learned, 2), "link": round(time.perf_counter() - clock - learned, 2)}
     result.details["model"] = params.describe()
     best = best.rename(columns={"l_id": "lead_id", "r_id": "matched_account_id"})
-    frame = todo[["lead_id", "_modstamp"]].merge(
+    frame = todo[["lead_id", "_modstamp", "_inputs"]].merge(
         best[["lead_id", "matched_account_id", "confidence", "reason", "score", "evidence"]], on="lead_id", how="left"
     ).merge(counts.rename(columns={"l_id": "lead_id"}), on="lead_id", how="left")
     frame["candidates"] = frame["candidates"].fillna(0).astype(int)
@@ -254,6 +262,6 @@ SELECT r.lead_id,
             WHEN p.matched_lead_id IS NOT NULL THEN 'lead' ELSE 'none' END AS method,
        CASE WHEN r.route_account_id IS NOT NULL THEN (SELECT level FROM params) END AS hierarchy_level,
        r.score, r.evidence, r.candidates,
-       r._modstamp, $5::TIMESTAMP AS _matched_at
+       r._modstamp, $5::TIMESTAMP AS _matched_at, r._inputs
 FROM routed r LEFT JOIN peers p USING (lead_id)
 """

@@ -207,6 +207,8 @@ TABLES: dict[str, Table] = {
                 *_FIRMOGRAPHICS,
                 ("_modstamp", "TIMESTAMP"),
                 ("_enriched_at", "TIMESTAMP"),
+                ("_inputs", "UBIGINT", "hash of the unified columns enrichment read: a record changed "
+                                      "elsewhere keeps its enriched row"),
             ),
             key=("lead_id",),
         ),
@@ -222,6 +224,8 @@ TABLES: dict[str, Table] = {
                 *_FIRMOGRAPHICS,
                 ("_modstamp", "TIMESTAMP"),
                 ("_enriched_at", "TIMESTAMP"),
+                ("_inputs", "UBIGINT", "hash of the unified columns enrichment read: a record changed "
+                                      "elsewhere keeps its enriched row"),
             ),
             key=("account_id",),
         ),
@@ -352,6 +356,7 @@ TABLES: dict[str, Table] = {
                 ("candidates", "INTEGER", "accounts compared with the lead"),
                 ("_modstamp", "TIMESTAMP"),
                 ("_matched_at", "TIMESTAMP"),
+                ("_inputs", "UBIGINT", "hash of the lead fields matching read: a lead changed elsewhere keeps its match"),
             ),
             key=("lead_id",),
         ),

@@ -104,5 +104,6 @@ def joins(mapping: FieldMapping, ids: str = "_route_ids", lead: str = "l") -> st
                 SELECT a.lead_id, count(*) FILTER (WHERE a.missed_at IS NOT NULL) AS sla_misses
                 FROM assignment a JOIN {ids} x USING (lead_id) GROUP BY 1
             ) h_sla ON h_sla.lead_id = {lead}.lead_id
-            LEFT JOIN lead_status h_status ON h_status.lead_id = {lead}.lead_id
+            LEFT JOIN (SELECT * FROM lead_status WHERE lead_id IN (SELECT lead_id FROM {ids})) h_status
+                ON h_status.lead_id = {lead}.lead_id
             LEFT JOIN ({activity_sql(mapping, ids)}) h_act ON h_act.lead_id = {lead}.lead_id"""
