@@ -234,10 +234,9 @@ def _quarantine_failures(con, obj: str, key: str, df: pd.DataFrame, failures: Fa
 def enrich(con: duckdb.DuckDBPyConnection, run: RunInfo, settings: EnrichmentSettings | None = None) -> StageResult:
     settings = settings or EnrichmentSettings()
     result = StageResult("enrich")
-    # (object, unified table, enriched table, key, inputs, enricher): the tables as pending.TABLES names them
-    stages = tuple((obj, *TABLES[obj], inputs, fn)
-                   for obj, inputs, fn in (("lead", LEAD_INPUTS, enrich_leads), ("account", ACCOUNT_INPUTS, enrich_accounts)))
-    todo = {obj: changed(con, source, target, key, inputs) for obj, source, target, key, inputs, _ in stages}
+    # (object, unified table, enriched table, key, enricher): the tables as pending.TABLES names them
+    stages = tuple((obj, *TABLES[obj], fn) for obj, fn in (("lead", enrich_leads), ("account", enrich_accounts)))
+    todo = {obj: changed(con, obj) for obj, *_ in stages}
     result.rows = sum(len(df) for df in todo.values())
     if not result.rows:
         return nothing_to_do(con)
@@ -254,7 +253,7 @@ def enrich(con: duckdb.DuckDBPyConnection, run: RunInfo, settings: EnrichmentSet
                                    f"and reference data only")
         else:
             result.counts["purchased_domains"] = len(vendor)
-    for obj, source, target, key, inputs, fn in stages:
+    for obj, _source, target, key, fn in stages:
         df = todo[obj]
         failures = Failures()
         enriched = fn(df, settings, vendor, failures)

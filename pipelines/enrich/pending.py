@@ -1,9 +1,10 @@
 """Whether enrich has work this tick, in SQL, without loading the reference libraries.
 
 ``pipelines/enrich/enrich.py`` imports phonenumbers, tldextract (and requests under it), usaddress
-and the matching normalisers: a tenth of a second a quiet tick has no use for. The asset asks :func:`has_work` first and imports the engine only when
-a unified record is newer than its enriched version; :func:`nothing_to_do` is what both say when
-none is.
+and the matching normalisers: a tenth of a second a quiet tick has no use for. The asset asks
+:func:`has_work` first and imports the engine only when a unified record is new, or changed in a
+column enrichment reads (:mod:`pipelines.warehouse.inputs`); :func:`nothing_to_do` is what both
+say when none is.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.stage import StageResult
+from pipelines.warehouse import inputs
 
 # object -> (unified table, enriched table, key)
 TABLES = {"lead": ("lead", "lead_enriched", "lead_id"), "account": ("account", "account_enriched", "account_id")}
@@ -25,44 +27,32 @@ INPUTS = {
 }
 
 
-def _inputs(con: duckdb.DuckDBPyConnection, source: str, inputs: list[str]) -> tuple[list[str], str]:
-    """The input columns the unified table has, and SQL (over it as ``s``) hashing them.
+def _where(con: duckdb.DuckDBPyConnection, obj: str) -> tuple[str, str]:
+    """(FROM ... WHERE ... over the unified rows ``s`` and enriched rows ``t``, the inputs' hash): the
+    records to enrich, new or changed in a column enrichment reads, quarantined ones aside."""
+    source, target, key = TABLES[obj]
+    hashed = inputs.inputs_hash(con, source, "s", INPUTS[obj])
+    return (f'FROM "{source}" s LEFT JOIN "{target}" t USING ("{key}") '
+            f'WHERE {inputs.pending("t", key, "s", hashed)} '
+            f'AND s."{key}" NOT IN (SELECT record_id FROM quarantine WHERE object = \'{obj}\' '
+            f"AND resolved_at IS NULL AND stage = 'unify')"), hashed
 
-    A record changes in the CRM for many reasons enrichment does not read (a lead's owner, set by our
-    own push; its status, as reps work it): those keep their enriched row, marked current, instead
-    of being enriched again; the hash, stored with the row, tells them apart."""
+
+def changed(con: duckdb.DuckDBPyConnection, obj: str) -> pd.DataFrame:
+    """The records to enrich: their input columns, ``_modstamp`` and the hash of the inputs (``_inputs``)."""
+    source = TABLES[obj][0]
     have = {r[0] for r in con.execute(f'DESCRIBE "{source}"').fetchall()}
-    cols = [c for c in inputs if c in have]
-    return cols, "hash(" + ", ".join(f's."{c}"' for c in cols) + ")"
-
-
-def changed(con: duckdb.DuckDBPyConnection, source: str, target: str, key: str, inputs: list[str]) -> pd.DataFrame:
-    """Rows new, or newer than their enriched version in a column enrichment reads, except those
-    waiting in quarantine; with ``_modstamp`` and the hash of their inputs (``_inputs``)."""
-    cols, hashed = _inputs(con, source, inputs)
-    obj = "lead" if source == "lead" else "account"
-    return con.execute(
-        f'SELECT {", ".join(f"s.{chr(34)}{c}{chr(34)}" for c in cols)}, s._modstamp, {hashed} AS _inputs '
-        f'FROM "{source}" s LEFT JOIN "{target}" t USING ("{key}") '
-        f'WHERE (t."{key}" IS NULL OR (s._modstamp > t._modstamp AND t._inputs IS DISTINCT FROM {hashed})) '
-        f'AND s."{key}" NOT IN (SELECT record_id FROM quarantine WHERE object = ? AND resolved_at IS NULL '
-        f"AND stage = 'unify')",
-        [obj],
-    ).df()
+    cols = ", ".join(f's."{c}"' for c in INPUTS[obj] if c in have)
+    where, hashed = _where(con, obj)
+    return con.execute(f"SELECT {cols}, s._modstamp, {hashed} AS _inputs {where}").df()
 
 
 def keep_unchanged(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Records newer than their enriched row only in columns enrichment does not read: the row is
-    marked current (one UPDATE per object), so this and later ticks do not enrich them again."""
-    kept = {}
-    for obj, (source, target, key) in TABLES.items():
-        _, hashed = _inputs(con, source, INPUTS[obj])
-        kept[obj] = len(con.execute(f"""
-            UPDATE "{target}" SET _modstamp = s._modstamp FROM "{source}" s
-            WHERE "{target}"."{key}" = s."{key}" AND s._modstamp > "{target}"._modstamp
-              AND "{target}"._inputs = {hashed}
-            RETURNING 1""").fetchall())
-    return kept
+    """Per object, how many records newer than their enriched row only in columns enrichment does not
+    read were marked current (:func:`pipelines.warehouse.inputs.keep_current`)."""
+    return {obj: inputs.keep_current(con, target, key, f'"{source}" s',
+                                     inputs.inputs_hash(con, source, "s", INPUTS[obj]))
+            for obj, (source, target, key) in TABLES.items()}
 
 
 def withdraw_quarantined(con: duckdb.DuckDBPyConnection, target: str, key: str, obj: str) -> int:
@@ -77,7 +67,7 @@ def withdraw_quarantined(con: duckdb.DuckDBPyConnection, target: str, key: str, 
 
 def has_work(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether any lead or account is new or changed in a column enrichment reads (quarantined ones aside)."""
-    return any(len(changed(con, source, target, key, INPUTS[obj])) for obj, (source, target, key) in TABLES.items())
+    return any(con.execute(f"SELECT count(*) {_where(con, obj)[0]}").fetchall()[0][0] for obj in TABLES)
 
 
 def nothing_to_do(con: duckdb.DuckDBPyConnection) -> StageResult:

@@ -6,10 +6,10 @@ and phonenumbers describes *each distinct number* once: its country (shared call
 such as +1, +44 or +7 are told apart by the number itself: +44 1481 is Guernsey, +44 1480
 England), its geographic area code (two to five digits, by the number) and its place
 description ("California", "Jersey City, NJ"), from the geocoder's English names kept in the
-warehouse (:data:`PLACES`), so a tick does not load the geocoder's 40 MB. Every fact is the number's own, so the same
-leads give the same facts whatever the order of the rows. Numbers that occur more than once
-are described once; a tick describes only the phones of its new or changed leads (enrich is
-incremental), about 60-90 us each.
+warehouse (:data:`PLACES`), so a tick does not load the geocoder's 40 MB. Every fact is the
+number's own, so the same leads give the same facts whatever the order of the rows. Numbers that
+occur more than once are described once; a tick describes only the phones of its new or changed
+leads (enrich is incremental), about 60-90 us each.
 
 A number that is too short, or that phonenumbers cannot place, gets NULLs: the lead routes
 on its other fields.
@@ -104,7 +104,8 @@ def _build_countries() -> pd.DataFrame:
 
 
 # phonenumbers' geocoder holds 287,000 prefixes' place names in some 30 languages, 40 MB of Python
-# modules that take 0.8-1.3 s of CPU to import: more than the rest of a one-lead tick's enrichment.
+# modules that take 0.25-0.3 s of CPU to import (more from a cold disk): more than the rest of a
+# one-lead tick's enrichment.
 # Only the English names are used, and they change only with the phonenumbers version, so they are
 # reference tables kept in the warehouse (see pipelines/warehouse/reference.py), read in milliseconds.
 PLACES = Reference("phone_places", _build_places, __name__, ("phonenumbers",))

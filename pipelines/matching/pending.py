@@ -12,6 +12,7 @@ import duckdb
 
 from pipelines.matching.fields import FIELDS
 from pipelines.matching.versions import KEY_VERSION
+from pipelines.warehouse import inputs
 
 # An account whose stored keys are missing, older than the account, or of an older key version.
 STALE_KEYS = f"k.account_id IS NULL OR a._modstamp > k._modstamp OR k._key_version IS DISTINCT FROM {KEY_VERSION}"
@@ -22,19 +23,14 @@ REMOVED_KEYS = ("SELECT k.account_id FROM account_match_key k LEFT JOIN account 
 
 
 def lead_inputs(con: duckdb.DuckDBPyConnection) -> str:
-    """SQL (over the lead table as ``l``): a hash of the lead fields matching reads, stored with each match.
-
-    A lead changes in the CRM for many reasons matching does not read (its owner, set by our own push;
-    its status, as reps work it): those keep their match instead of being matched again (at a million
-    accounts, the tick after the first matched its 600,000 leads again in 456 s because their owners
-    had changed)."""
-    have = {r[0] for r in con.execute("DESCRIBE lead").fetchall()}
-    return "hash(" + ", ".join(f'l."{c}"' for c in FIELDS if c in have) + ")"
+    """SQL (over the lead table as ``l``): the hash of the lead fields matching reads, stored with each
+    match, so a lead changed elsewhere (its owner, its status) keeps it (:mod:`pipelines.warehouse.inputs`)."""
+    return inputs.inputs_hash(con, "lead", "l", FIELDS)
 
 
 def leads_pending(con: duckdb.DuckDBPyConnection) -> str:
     """SQL: leads with no match yet, or newer than their match in a field matching reads."""
-    return f"m.lead_id IS NULL OR (e._modstamp > m._modstamp AND m._inputs IS DISTINCT FROM {lead_inputs(con)})"
+    return inputs.pending("m", "lead_id", "e", lead_inputs(con))
 
 
 def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -68,17 +64,11 @@ def leads_to_match(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def keep_unchanged_matches(con: duckdb.DuckDBPyConnection) -> int:
-    """Leads newer than their match in fields matching does not read keep it, marked current (one UPDATE),
-    so later ticks do not ask about them again; how many."""
+    """How many leads newer than their match only in fields matching does not read were marked current."""
     if not _has(con, "lead_match"):
         return 0
-    return len(con.execute(f"""
-        UPDATE lead_match SET _modstamp = c._modstamp
-        FROM (SELECT e.lead_id, e._modstamp, {lead_inputs(con)} AS inputs
-              FROM lead_enriched e JOIN lead l USING (lead_id) JOIN lead_match m USING (lead_id)
-              WHERE e._modstamp > m._modstamp) c
-        WHERE lead_match.lead_id = c.lead_id AND lead_match._inputs = c.inputs
-        RETURNING 1""").fetchall())
+    return inputs.keep_current(con, "lead_match", "lead_id", "lead_enriched s JOIN lead l USING (lead_id)",
+                               lead_inputs(con))
 
 
 def domains_configured(con: duckdb.DuckDBPyConnection, settings) -> bool:

@@ -1,0 +1,43 @@
+"""A stage's rows kept when their source changed only in columns the stage does not read.
+
+A record changes in the CRM for many reasons a stage does not read: a lead's owner, set by our own
+push; its status, as reps work it. Enrichment and matching used to redo every record whose version
+was newer than their row (at a million accounts, the tick after the first enriched and matched all
+600,000 leads again because their owners had changed). Each such stage stores, with its row, a hash
+of the source columns it read (``_inputs``): a row whose hash still holds is marked current
+(:func:`keep_current`, one UPDATE) and :func:`pending` leaves it out of the stage's work.
+
+Only duckdb here: the stages ask before loading their libraries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import duckdb
+
+
+def inputs_hash(con: duckdb.DuckDBPyConnection, table: str, alias: str, columns: Iterable[str]) -> str:
+    """SQL hashing the ``columns`` of ``table`` (as ``alias``) it has, in that order."""
+    have = {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
+    return "hash(" + ", ".join(f'{alias}."{c}"' for c in columns if c in have) + ")"
+
+
+def pending(row: str, key: str, source: str, hashed: str) -> str:
+    """SQL: the stage's row (alias ``row``, left-joined on ``key``) is missing, or its source (alias
+    ``source``) is newer in a column the stage reads."""
+    return (f'({row}."{key}" IS NULL OR ({source}._modstamp > {row}._modstamp '
+            f"AND {row}._inputs IS DISTINCT FROM {hashed}))")
+
+
+def keep_current(con: duckdb.DuckDBPyConnection, target: str, key: str, sources: str, hashed: str) -> int:
+    """Mark current the rows of ``target`` whose source is newer only in columns not read; how many.
+
+    ``sources`` is SQL for the source rows, aliased so that ``s._modstamp`` is their version and
+    ``hashed`` (SQL over them) the hash of what the stage reads, e.g.
+    ``"lead_enriched s JOIN lead l USING (lead_id)"``."""
+    return len(con.execute(f"""
+        UPDATE "{target}" SET _modstamp = c._modstamp
+        FROM (SELECT s."{key}" AS k, s._modstamp, {hashed} AS h FROM {sources}) c
+        WHERE "{target}"."{key}" = c.k AND c._modstamp > "{target}"._modstamp AND "{target}"._inputs = c.h
+        RETURNING 1""").fetchall())
