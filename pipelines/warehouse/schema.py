@@ -69,6 +69,8 @@ RAW_SYSTEM = _cols(
 UNIFIED_SYSTEM = _cols(
     ("_modstamp", "TIMESTAMP", "the source record version this row was computed from"),
     ("_unified_at", "TIMESTAMP", ""),
+    ("_first_filled", "VARCHAR", "fill rates' before: a signature of the mapping's first sources, then 1/0 per "
+                                 "column (did its first source have a value); NULL until fill rates next look"),
 )
 
 # Enrichment columns leads and accounts share (see pipelines/enrich/).
