@@ -132,3 +132,19 @@ def test_the_commands_back_up_and_restore(tmp_path, monkeypatch):
     assert result.exit_code == 2 and "not empty" in result.output
     result = runner.invoke(cli, ["warehouse", "restore", str(tmp_path / "b"), "--force"])
     assert result.exit_code == 0 and "Restored" in result.output, result.output
+
+
+@pytest.mark.parametrize("ddl", [
+    'CREATE TABLE t (k VARCHAR, n INTEGER, a VARCHAR, b VARCHAR, PRIMARY KEY (k, n))',  # replaced in place
+    'CREATE TABLE t (k VARCHAR, n INTEGER, a VARCHAR, b VARCHAR)',  # no primary key: deleted, then inserted
+])
+def test_an_upsert_replaces_rows_by_key_and_a_column_it_lacks_becomes_empty(tmp_path, ddl):
+    import pandas as pd
+
+    with db.connect(tmp_path / "w.duckdb") as con:
+        con.execute(ddl)
+        db.upsert(con, "t", pd.DataFrame({"k": ["x", "x", "y"], "n": [1, 2, 1], "a": ["old", "old", "old"],
+                                          "b": ["kept", "kept", "kept"]}), ["k", "n"])
+        db.upsert(con, "t", pd.DataFrame({"k": ["x", "z"], "n": [2, 1], "a": ["new", "new"]}), ["k", "n"])
+        rows = con.execute("SELECT k, n, a, b FROM t ORDER BY k, n").fetchall()
+    assert rows == [("x", 1, "old", "kept"), ("x", 2, "new", None), ("y", 1, "old", "kept"), ("z", 1, "new", None)]
