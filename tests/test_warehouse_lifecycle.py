@@ -135,8 +135,8 @@ def test_the_commands_back_up_and_restore(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("ddl", [
-    'CREATE TABLE t (k VARCHAR, n INTEGER, a VARCHAR, b VARCHAR, PRIMARY KEY (k, n))',  # replaced in place
-    'CREATE TABLE t (k VARCHAR, n INTEGER, a VARCHAR, b VARCHAR)',  # no primary key: deleted, then inserted
+    'CREATE TABLE t (k VARCHAR, n INTEGER, a VARCHAR, b VARCHAR, PRIMARY KEY (k, n))',
+    'CREATE TABLE t (k VARCHAR, n INTEGER, a VARCHAR, b VARCHAR)',
 ])
 def test_an_upsert_replaces_rows_by_key_and_a_column_it_lacks_becomes_empty(tmp_path, ddl):
     import pandas as pd
