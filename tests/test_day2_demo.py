@@ -54,6 +54,14 @@ def test_demo_activity_drives_every_kind_of_day2_reroute(tmp_path, rules_dir, mo
     # Day-2 rules ask stalled leads one question with a narrowed frame: on this lived-in warehouse
     # (matches, parents, opportunities, owner history), each column of it equals the whole frame's.
     _narrowed_frames_equal_the_whole(pipeline)
+    # Recycled, reassigned, woken and released leads have several decisions each: the flag the decision
+    # log keeps names the latest of every lead, as the window over all decisions defines it.
+    from pipelines.warehouse.schema import LATEST_DECISION
+
+    flagged = pipeline.query("SELECT decision_id FROM current_decision ORDER BY 1")["decision_id"].tolist()
+    latest = pipeline.query(f"SELECT decision_id FROM ({LATEST_DECISION}) ORDER BY 1")["decision_id"].tolist()
+    assert pipeline.query("SELECT count(*) AS n FROM routing_decision")["n"][0] > len(latest)
+    assert flagged == latest
 
 
 def _narrowed_frames_equal_the_whole(pipeline: Pipeline) -> None:
