@@ -50,3 +50,37 @@ def test_demo_activity_drives_every_kind_of_day2_reroute(tmp_path, rules_dir, mo
                                   list(moved)).fetchall())
     assert departed not in owners.values(), "every lead the departed rep's reroute moved has a new owner in the CRM"
     assert out.metadata["crm_push"]["failed"] == 0
+
+    # Day-2 rules ask stalled leads one question with a narrowed frame: on this lived-in warehouse
+    # (matches, parents, opportunities, owner history), each column of it equals the whole frame's.
+    _narrowed_frames_equal_the_whole(pipeline)
+    # Recycled, reassigned, woken and released leads have several decisions each: the flag the decision
+    # log keeps names the latest of every lead, as the window over all decisions defines it.
+    from pipelines.warehouse.schema import LATEST_DECISION
+
+    flagged = pipeline.query("SELECT decision_id FROM current_decision ORDER BY 1")["decision_id"].tolist()
+    latest = pipeline.query(f"SELECT decision_id FROM ({LATEST_DECISION}) ORDER BY 1")["decision_id"].tolist()
+    assert pipeline.query("SELECT count(*) AS n FROM routing_decision")["n"][0] > len(latest)
+    assert flagged == latest
+
+
+def _narrowed_frames_equal_the_whole(pipeline: Pipeline) -> None:
+    import random
+
+    import pandas as pd
+
+    from pipelines.crm.fields import load_field_mapping
+    from pipelines.routing.frame.build import build_frame, frame_columns
+    from pipelines.warehouse import db
+
+    mapping = load_field_mapping(pipeline.rules_dir / "fields.yaml")
+    with db.connect(pipeline.warehouse, read_only=True) as con:
+        ids = con.execute("SELECT lead_id FROM lead ORDER BY lead_id DESC").df()["lead_id"]
+        whole = build_frame(con, mapping, ids)
+        columns = sorted(frame_columns(mapping))
+        assert columns == sorted(whole.columns.drop("lead_id"))
+        assert whole["account.ultimate_parent_name"].notna().any() and whole["lead.owner_history"].notna().any()
+        rng = random.Random(5)
+        for asked in [[c] for c in columns] + [rng.sample(columns, 6) for _ in range(20)]:
+            narrowed = build_frame(con, mapping, ids, fields=asked)
+            pd.testing.assert_frame_equal(narrowed, whole[["lead_id", *[c for c in whole.columns if c in asked]]])

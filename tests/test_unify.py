@@ -274,6 +274,25 @@ def test_fill_rates_compare_the_first_source_with_the_unified_column(unifier):
                                                   "Sector__c": 1}
 
 
+
+def test_fill_rates_follow_a_record_that_changes_and_a_mapping_that_changes(unifier, tmp_path):
+    """Each row keeps its *before* flags between ticks: a new version of a record and a new first
+    source in fields.yaml must both be seen, and a read-only warehouse (the report) must agree."""
+    def industry(con) -> tuple[float, float]:
+        mapping = load_field_mapping(unifier.rules_dir / "fields.yaml")
+        rates = fill_rates(con, mapping, "lead").set_index("column")
+        return rates.loc["industry", "before_pct"], rates.loc["industry", "after_pct"]
+
+    _, _, (first, _) = unifier.run({"Industry": "Retail"}, {"Industry__c": "Telco"})
+    assert industry(unifier.con) == (50.0, 100.0)
+    unifier.run({"Id": first, "Industry__c": "Banking"}, now=datetime(2026, 11, 20, 15, 5))
+    assert industry(unifier.con) == (0.0, 100.0)
+    _patch_fields(unifier.rules_dir, INDUSTRY, INDUSTRY.replace("[Industry, Industry__c,", "[Industry__c, Industry,"))
+    assert industry(unifier.con) == (100.0, 100.0)
+    unifier.con.close()
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert industry(con) == (100.0, 100.0)
+
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [

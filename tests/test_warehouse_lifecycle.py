@@ -132,3 +132,34 @@ def test_the_commands_back_up_and_restore(tmp_path, monkeypatch):
     assert result.exit_code == 2 and "not empty" in result.output
     result = runner.invoke(cli, ["warehouse", "restore", str(tmp_path / "b"), "--force"])
     assert result.exit_code == 0 and "Restored" in result.output, result.output
+
+
+@pytest.mark.parametrize("ddl", [
+    'CREATE TABLE t (k VARCHAR, n INTEGER, a VARCHAR, b VARCHAR, PRIMARY KEY (k, n))',
+    'CREATE TABLE t (k VARCHAR, n INTEGER, a VARCHAR, b VARCHAR)',
+])
+def test_an_upsert_replaces_rows_by_key_and_a_column_it_lacks_becomes_empty(tmp_path, ddl):
+    import pandas as pd
+
+    with db.connect(tmp_path / "w.duckdb") as con:
+        con.execute(ddl)
+        db.upsert(con, "t", pd.DataFrame({"k": ["x", "x", "y"], "n": [1, 2, 1], "a": ["old", "old", "old"],
+                                          "b": ["kept", "kept", "kept"]}), ["k", "n"])
+        db.upsert(con, "t", pd.DataFrame({"k": ["x", "z"], "n": [2, 1], "a": ["new", "new"]}), ["k", "n"])
+        rows = con.execute("SELECT k, n, a, b FROM t ORDER BY k, n").fetchall()
+    assert rows == [("x", 1, "old", "kept"), ("x", 2, "new", None), ("y", 1, "old", "kept"), ("z", 1, "new", None)]
+
+
+def test_upgrading_to_version_2_flags_each_leads_latest_decision(tmp_path):
+    """A warehouse of release 1 has no ``is_current``: step 2 computes it from the decisions it holds."""
+    from pipelines.warehouse.migrations import MIGRATIONS
+
+    rows = [("d1", "L1", "2026-11-20 15:00"), ("d2", "L1", "2026-11-20 15:05"), ("d3", "L2", "2026-11-20 15:00"),
+            ("d5", "L3", "2026-11-20 15:10"), ("d4", "L3", "2026-11-20 15:10")]  # same tick: the larger id is later
+    with db.connect(tmp_path / "w.duckdb") as con:
+        db.migrate(con, code_version=1, migrations={})
+        con.execute("ALTER TABLE routing_decision DROP COLUMN is_current")  # as release 1 created it
+        con.executemany("INSERT INTO routing_decision (decision_id, lead_id, created_at) VALUES (?, ?, ?)", rows)
+        assert db.migrate(con, code_version=2, migrations=MIGRATIONS) == [2]
+        current = con.execute("SELECT lead_id, decision_id FROM current_decision ORDER BY lead_id").fetchall()
+    assert current == [("L1", "d2"), ("L2", "d3"), ("L3", "d5")]

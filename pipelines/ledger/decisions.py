@@ -94,9 +94,18 @@ def _record(con, decisions: pd.DataFrame, *, entry: str, rules_version: str, que
     d["owner_id"] = d["owner_id"].where(d["owner_id"].notna(), queue_owner)
     if "pool" not in d.columns:
         d["pool"] = None
+    # The newest decision of each lead becomes its current one (ids increase, so the last of a lead here).
+    d["is_current"] = ~d["lead_id"].duplicated(keep="last")
+    con.register("_new_decisions", d[["lead_id", "decision_id"]])
+    try:
+        con.execute("""UPDATE routing_decision SET is_current = false
+                       WHERE is_current AND lead_id IN (SELECT lead_id FROM _new_decisions)""")
+    finally:
+        con.unregister("_new_decisions")
     insert(con, "routing_decision", d[[
         "decision_id", "lead_id", "entry", "step", "action", "owner_id", "queue", "pool", "reason", "trace",
         "rules_version", "replaces_decision_id", "lead_modstamp", "partition_day", "run_id", "created_at",
+        "is_current",
     ]])
 
     _keep_match(con, d)

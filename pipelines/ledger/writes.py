@@ -18,18 +18,27 @@ from pipelines.crm.base import CampaignMembership, Conversion, TaskSpec
 
 def ledger_rows(con: duckdb.DuckDBPyConnection, where: str, params: Sequence = ()) -> pd.DataFrame:
     """Ledger rows (``g``) matching ``where``, with what writing them needs: the decision's reason, the
-    matched account, and the status and CRM id of the same decision's owner, convert and campaign rows."""
+    matched account, and the status and CRM id of the same decision's owner, convert and campaign rows.
+
+    The rows are picked first and the other tables read by their keys: joined directly, every call
+    hashed the whole ledger three times and every decision and match (0.3 s of CPU at a million
+    accounts, for a tick with nothing to push)."""
     return con.execute(
-        f"""SELECT g.*, d.reason, m.account_id AS match_account_id,
+        f"""WITH g AS MATERIALIZED (SELECT * FROM ledger g WHERE {where}),
+                same AS MATERIALIZED (SELECT decision_id, kind, status, last_error, crm_record_id FROM ledger
+                                      WHERE kind IN ('owner', 'convert', 'campaign')
+                                        AND decision_id IN (SELECT decision_id FROM g))
+           SELECT g.*, d.reason, m.account_id AS match_account_id,
                   o.status AS owner_status, o.last_error AS owner_error,
                   c.status AS convert_status, c.crm_record_id AS contact_id, c.last_error AS convert_error,
                   k.status AS campaign_status
-           FROM ledger g JOIN routing_decision d USING (decision_id)
-           LEFT JOIN lead_match m ON m.lead_id = g.lead_id
-           LEFT JOIN ledger o ON o.decision_id = g.decision_id AND o.kind = 'owner'
-           LEFT JOIN ledger c ON c.decision_id = g.decision_id AND c.kind = 'convert'
-           LEFT JOIN ledger k ON k.decision_id = g.decision_id AND k.kind = 'campaign'
-           WHERE {where}
+           FROM g JOIN (SELECT decision_id, reason FROM routing_decision
+                        WHERE decision_id IN (SELECT decision_id FROM g)) d USING (decision_id)
+           LEFT JOIN (SELECT lead_id, account_id FROM lead_match WHERE lead_id IN (SELECT lead_id FROM g)) m
+                  ON m.lead_id = g.lead_id
+           LEFT JOIN same o ON o.decision_id = g.decision_id AND o.kind = 'owner'
+           LEFT JOIN same c ON c.decision_id = g.decision_id AND c.kind = 'convert'
+           LEFT JOIN same k ON k.decision_id = g.decision_id AND k.kind = 'campaign'
            ORDER BY m.account_id NULLS LAST, g.lead_id, g.kind""",
         list(params),
     ).df()

@@ -102,12 +102,12 @@ def _blocks(left: KeyTable, right: KeyTable, lkey: str, rkey: str, max_size: int
                     FROM {left.relation} l WHERE {where.replace('$', 'l')}),
         rk AS (SELECT "{right.id}" AS r_id, {rkey} AS k, {sort.replace('$', 'r')} AS s
                FROM {right.relation} r WHERE {where.replace('$', 'r')}),
-        lkv AS (SELECT * FROM lk WHERE k IS NOT NULL),
-        rkv AS (SELECT * FROM rk WHERE k IS NOT NULL AND k IN (SELECT k FROM lkv)),
+        lkv AS MATERIALIZED (SELECT * FROM lk WHERE k IS NOT NULL),
+        rkv AS MATERIALIZED (SELECT * FROM rk WHERE k IS NOT NULL AND k IN (SELECT k FROM lkv)),
         sizes AS (SELECT k, count(*) AS n FROM rkv GROUP BY k),
         small AS (SELECT lkv.l_id, rkv.r_id FROM lkv JOIN sizes USING (k) JOIN rkv USING (k)
                   WHERE sizes.n <= {int(max_size)}),
-        big AS (SELECT rkv.*, row_number() OVER (PARTITION BY rkv.k ORDER BY rkv.s, rkv.r_id) AS pos
+        big AS MATERIALIZED (SELECT rkv.*, row_number() OVER (PARTITION BY rkv.k ORDER BY rkv.s, rkv.r_id) AS pos
                 FROM rkv JOIN sizes USING (k) WHERE sizes.n > {int(max_size)}),
         placed AS (SELECT lkv.l_id, lkv.k, coalesce(big.pos, 0) AS pos
                    FROM (SELECT * FROM lkv WHERE k IN (SELECT k FROM big)) lkv

@@ -36,8 +36,18 @@ def keep_current(con: duckdb.DuckDBPyConnection, target: str, key: str, sources:
     ``sources`` is SQL for the source rows, aliased so that ``s._modstamp`` is their version and
     ``hashed`` (SQL over them) the hash of what the stage reads, e.g.
     ``"lead_enriched s JOIN lead l USING (lead_id)"``."""
-    return len(con.execute(f"""
-        UPDATE "{target}" SET _modstamp = c._modstamp
-        FROM (SELECT s."{key}" AS k, s._modstamp, {hashed} AS h FROM {sources}) c
-        WHERE "{target}"."{key}" = c.k AND c._modstamp > "{target}"._modstamp AND "{target}"._inputs = c.h
-        RETURNING 1""").fetchall())
+    # Only the source rows newer than the stage's row are hashed, and the UPDATE runs only when there
+    # are some: hashing every row of a million-row table inside the UPDATE, and probing the stage's
+    # table with none, cost 0.3-0.4 s of CPU per table every tick.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _keep_current AS
+        SELECT s."{key}" AS k, s._modstamp, {hashed} AS h FROM {sources}
+        JOIN "{target}" _row ON _row."{key}" = s."{key}" WHERE s._modstamp > _row._modstamp""")
+    try:
+        if not con.execute("SELECT count(*) FROM _keep_current").fetchall()[0][0]:
+            return 0
+        return len(con.execute(f"""
+            UPDATE "{target}" SET _modstamp = c._modstamp FROM _keep_current c
+            WHERE "{target}"."{key}" = c.k AND "{target}"._inputs = c.h
+            RETURNING 1""").fetchall())
+    finally:
+        con.execute("DROP TABLE IF EXISTS _keep_current")

@@ -25,7 +25,14 @@ Migration = Callable[[duckdb.DuckDBPyConnection], None]
 
 # version -> the step that brings a warehouse from version - 1 to it. Version 1 is the baseline
 # schema.py creates; add steps as 2, 3, ... and raise schema.SCHEMA_VERSION with them.
-MIGRATIONS: dict[int, Migration] = {}
+def _current_decisions(con: duckdb.DuckDBPyConnection) -> None:
+    """2: flag each lead's latest decision (``routing_decision.is_current``, added empty by the schema)."""
+    from pipelines.warehouse.schema import LATEST_DECISION
+
+    con.execute(f"UPDATE routing_decision SET is_current = decision_id IN ({LATEST_DECISION})")
+
+
+MIGRATIONS: dict[int, Migration] = {2: _current_decisions}
 
 
 def code_release() -> str:

@@ -28,7 +28,7 @@ from pipelines.routing.day2 import decisions as day2_decisions
 from pipelines.routing.day2.sla import activity_column, sql_list
 from pipelines.routing.engine import policy, side_actions, trace
 from pipelines.routing.engine.conditions import evaluate
-from pipelines.routing.frame.build import build_frame
+from pipelines.routing.frame.build import build_frame, frame_columns
 from pipelines.routing.frame.lead_history import DEFAULT_COMPLETED
 from pipelines.routing.language import words
 from pipelines.routing.language.day2 import Day2Config, RecycleRule
@@ -90,7 +90,11 @@ def recycle(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMappin
     if found.empty:
         return day2_decisions.concat([]), 0
     ids = found["lead_id"].drop_duplicates().reset_index(drop=True)
-    frame = build_frame(con, mapping, ids)
+    # Most stalled leads fail every rule's condition, tick after tick: they are asked with only the
+    # fields the conditions read, and the whole frame is built for the leads that are recycled.
+    asked = {f for rule in config.recycle.values() if rule.when is not None for f in rule.when.fields()}
+    whole = not asked <= frame_columns(mapping)
+    frame = build_frame(con, mapping, ids, fields=None if whole else asked)
     position = pd.Series(np.arange(len(ids)), index=ids.to_numpy())
     rule_of = pd.Series(None, index=frame.index, dtype=object)
     candidates = pd.DataFrame(index=frame.index, columns=["status", "progress_at"], dtype=object)
@@ -105,6 +109,8 @@ def recycle(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMappin
     frame, candidates, rule_of = frame[chosen], candidates[chosen], rule_of[chosen]
     if frame.empty:
         return day2_decisions.concat([]), 0
+    if not whole:
+        frame = build_frame(con, mapping, frame["lead_id"].reset_index(drop=True)).set_axis(frame.index)
     ok, why, protection = policy.judge(frame, rules)
     kept = int((~ok).sum())
     if kept:

@@ -62,15 +62,13 @@ def activity_column(config: Day2Config | None, mapping: FieldMapping, field: str
 def track_status(con: duckdb.DuckDBPyConnection, run: RunInfo) -> int:
     """Note every lead whose status is new to leadroute, and since when (the version that showed it)."""
     before = con.execute("SELECT count(*) FROM lead_status").fetchall()[0][0]
-    changed = con.execute(
-        """SELECT count(*) FROM lead l LEFT JOIN lead_status s USING (lead_id)
-           WHERE s.lead_id IS NULL OR l.status IS DISTINCT FROM s.status""").fetchall()[0][0]
-    con.execute(
+    changed = len(con.execute(
         """INSERT OR REPLACE INTO lead_status
            SELECT l.lead_id, l.status, l._modstamp, s.status, ?::TIMESTAMP
            FROM lead l LEFT JOIN lead_status s USING (lead_id)
-           WHERE s.lead_id IS NULL OR l.status IS DISTINCT FROM s.status""", [run.now])
-    return int(changed) if before else 0
+           WHERE s.lead_id IS NULL OR l.status IS DISTINCT FROM s.status
+           RETURNING 1""", [run.now]).fetchall())
+    return changed if before else 0
 
 
 def open_assignments(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping, run: RunInfo) -> int:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.crm.fields import FieldMapping
-from pipelines.routing.frame.build import LAST_DECISION, build_frame
+from pipelines.routing.frame.build import LAST_DECISION, build_frame, frame_columns
 from pipelines.warehouse.schema import open_lead
 
 
@@ -83,7 +83,9 @@ def changed_leads(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, fields:
     if ids.empty:  # nothing changed since leadroute last looked: no frame to build
         empty = pd.DataFrame({"lead_id": pd.Series(dtype=object)})
         return empty, empty
-    looked = build_frame(con, mapping, ids)
+    # The echo of our own push brings every lead routed last tick back with a newer version: they are
+    # compared on the watched fields alone, and the whole frame is built for those that changed.
+    looked = watched_frame(con, mapping, ids, fields)
     if looked.empty or not fields:
         return looked.iloc[0:0], looked
     prior_cols = ", ".join(
@@ -106,4 +108,19 @@ def changed_leads(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, fields:
         same = (now == prior).fillna(False) | (now.isna() & prior.isna())
         differs |= (frame[f"_known.{f}"].fillna(False).astype(bool) & ~same).to_numpy(dtype=bool)
     frame = frame.drop(columns=[c for c in frame.columns if c.startswith("_known.")])
-    return frame[differs].reset_index(drop=True), looked
+    changed = frame[differs].reset_index(drop=True)
+    if _narrow(mapping, fields):  # the leads to route again get their whole frame
+        prior = [c for c in changed.columns if c.startswith(("prior.", "last_decision."))]
+        changed = build_frame(con, mapping, changed["lead_id"]).merge(changed[["lead_id", *prior]], on="lead_id",
+                                                                      how="left")
+    return changed, looked
+
+
+def _narrow(mapping: FieldMapping, fields: list[str]) -> bool:
+    return set(fields) <= frame_columns(mapping)
+
+
+def watched_frame(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, ids: pd.Series, fields: list[str]
+                  ) -> pd.DataFrame:
+    """The frame :func:`remember` needs for ``ids``: the watched fields (the whole frame if one is not a column)."""
+    return build_frame(con, mapping, ids, fields=fields if _narrow(mapping, fields) else None)

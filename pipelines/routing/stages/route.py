@@ -149,7 +149,7 @@ def _route_leads(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldM
     kept = todo[~todo["is_intake"]]
     if len(kept):
         decision_log.record(con, keep_decisions(kept, ctx), entry="new", **record)
-        update.remember(con, build_frame(con, mapping, kept["lead_id"]), watched, run.now)
+        update.remember(con, update.watched_frame(con, mapping, kept["lead_id"], watched), watched, run.now)
     states = save_states(con, ctx.pool_states, run.now)
     result.counts |= {"leads_routed": len(intake), "leads_kept": len(kept), "leads_rerouted": len(rerouted),
                      "updated_leads_checked": len(looked), "reroutes_blocked_by_policy": blocked}
