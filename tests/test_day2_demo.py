@@ -81,6 +81,8 @@ def _narrowed_frames_equal_the_whole(pipeline: Pipeline) -> None:
         assert columns == sorted(whole.columns.drop("lead_id"))
         assert whole["account.ultimate_parent_name"].notna().any() and whole["lead.owner_history"].notna().any()
         rng = random.Random(5)
+        with pytest.raises(ValueError, match=r"prior\.lead\.status"):  # callers build the whole frame then
+            build_frame(con, mapping, ids, fields=["lead.status", "prior.lead.status"])
         for asked in [[c] for c in columns] + [rng.sample(columns, 6) for _ in range(20)]:
             narrowed = build_frame(con, mapping, ids, fields=asked)
             pd.testing.assert_frame_equal(narrowed, whole[["lead_id", *[c for c in whole.columns if c in asked]]])

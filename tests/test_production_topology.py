@@ -335,8 +335,10 @@ def test_the_production_topology_ticks_recovers_from_a_crash_and_queues_a_backfi
                 victim = tick
                 break
         assert victim is not None, "never caught a tick between routing and push (three tries)"
-        topology.kill("daemon")
+        # The code server first: it holds the run worker, which must not reach the push while the
+        # daemon is being waited out (the tick's stages between routing and push take a fraction of a second).
         topology.kill("code-server-north")
+        topology.kill("daemon")
         killed = time.monotonic()
         assert cluster.run("north", victim.run_id).status == "STARTED", "nobody has noticed the crash yet"
         # What the crash left behind: decisions whose writes are pending, an extract not yet reconciled.

@@ -289,6 +289,11 @@ def test_fill_rates_follow_a_record_that_changes_and_a_mapping_that_changes(unif
     assert industry(unifier.con) == (0.0, 100.0)
     _patch_fields(unifier.rules_dir, INDUSTRY, INDUSTRY.replace("[Industry, Industry__c,", "[Industry__c, Industry,"))
     assert industry(unifier.con) == (100.0, 100.0)
+    # A unified row awaiting its flags whose raw record is gone counts nowhere, as the join counted it.
+    _, _, (third,) = unifier.run({"Industry": "Retail"})
+    unifier.con.execute('DELETE FROM raw_lead WHERE "Id" = ?', [third])
+    unifier.con.execute("UPDATE lead SET _first_filled = NULL WHERE lead_id = ?", [third])
+    assert industry(unifier.con) == (100.0, 100.0)
     unifier.con.close()
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert industry(con) == (100.0, 100.0)

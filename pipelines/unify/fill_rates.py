@@ -53,18 +53,22 @@ def _counts(con: duckdb.DuckDBPyConnection, table: str, raw_table: str, key: str
     width = len(sig) + len(fields)
     flags = " || ".join(f"CASE WHEN {clean_sql(first)} IS NULL THEN '0' ELSE '1' END" for _, first in sources)
     stale = f"(u._first_filled IS NULL OR NOT starts_with(u._first_filled, '{sig}'))"
-    try:
-        if con.execute(f'SELECT count(*) FROM "{table}" u WHERE {stale}').fetchall()[0][0]:
-            # A row without a raw record is marked, not left stale: it would be looked up every call.
-            con.execute(
-                f'UPDATE "{table}" SET _first_filled = f.flags FROM ('
-                f"SELECT u.\"{key}\" AS k, CASE WHEN r.\"Id\" IS NULL THEN '{sig}-' ELSE '{sig}' || {flags} END AS flags "
-                f'FROM "{table}" u LEFT JOIN "{raw_table}" r ON r."Id" = u."{key}" WHERE {stale}) f '
-                f'WHERE "{table}"."{key}" = f.k')
+    kept = "_first_filled" in {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
+    stale_rows = con.execute(f'SELECT count(*) FROM "{table}" u WHERE {stale}').fetchall()[0][0] if kept else None
+    writable = not con.execute("SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()"
+                               ).fetchall()[0][0]
+    if stale_rows and writable:
+        # A row without a raw record is marked, not left stale: it would be looked up every call.
+        con.execute(
+            f'UPDATE "{table}" SET _first_filled = f.flags FROM ('
+            f"SELECT u.\"{key}\" AS k, CASE WHEN r.\"Id\" IS NULL THEN '{sig}-' ELSE '{sig}' || {flags} END AS flags "
+            f'FROM "{table}" u LEFT JOIN "{raw_table}" r ON r."Id" = u."{key}" WHERE {stale}) f '
+            f'WHERE "{table}"."{key}" = f.k')
+        stale_rows = 0
+    if kept and not stale_rows:
         before = [f"count_if(substr(u._first_filled, {len(sig) + i + 1}, 1) = '1')" for i in range(len(fields))]
         source, where = f'"{table}" u', f"length(u._first_filled) = {width}"
-    except (duckdb.InvalidInputException, duckdb.BinderException):
-        # A read-only warehouse (the report) cannot keep flags, nor add them to an older schema: join as before.
+    else:  # stale flags a read-only warehouse (the report) cannot refresh, or none in an older schema: join
         before = [f"count({clean_sql(first)})" for _, first in sources]
         source, where = f'"{table}" u JOIN "{raw_table}" r ON r."Id" = u."{key}"', "true"
     items = ["count(*) AS n"]

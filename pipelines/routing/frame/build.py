@@ -106,7 +106,10 @@ def build_frame(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, lead_ids:
     frame for 12,000 of them cost 1.8 s of CPU at a million accounts. Every field must be a column of
     the frame (:func:`frame_columns`); a caller with a field that is not (``prior.*``) builds it whole.
     """
-    items = ["l.lead_id AS lead_id"] + [f'{sql} AS "{name}"' for name, sql in _items(mapping)
+    every = _items(mapping)
+    if fields is not None and set(fields) - {name for name, _ in every}:
+        raise ValueError(f"not columns of the routing frame: {sorted(set(fields) - {n for n, _ in every})}")
+    items = ["l.lead_id AS lead_id"] + [f'{sql} AS "{name}"' for name, sql in every
                                         if fields is None or name in fields]
     joins = _joins(mapping, " ".join(items))
     ids = pd.DataFrame({"lead_id": lead_ids.values, "_order": range(len(lead_ids))})
@@ -147,35 +150,36 @@ def _items(mapping: FieldMapping) -> list[tuple[str, str]]:
 
 
 def _joins(mapping: FieldMapping, selected: str) -> str:
-    """The LEFT JOINs the ``selected`` SQL reads, and those their own ON clauses read, in order.
+    """The LEFT JOINs the ``selected`` SQL reads (by alias), and the joins their ON clauses need, in order.
 
     Each joined table has one row per key (a user, a lead's match, an account, an entity's
     opportunity summary), so leaving a join out changes no other column."""
-    joins = [
-        ("e", f'LEFT JOIN ({_BATCH.format(table="lead_enriched", key="lead_id", of=_IDS)}) e ON e.lead_id = l.lead_id'),
-        ("cu", "LEFT JOIN crm_user cu ON cu.user_id = l.created_by_id"),
-        ("ou", "LEFT JOIN crm_user ou ON ou.user_id = l.owner_id"),
-        ("oq", "LEFT JOIN crm_queue oq ON oq.queue_id = l.owner_id"),
-        ("m", f'LEFT JOIN ({_BATCH.format(table="lead_match", key="lead_id", of=_IDS)}) m ON m.lead_id = l.lead_id'),
-        ("mlu", "LEFT JOIN crm_user mlu ON mlu.user_id = m.matched_lead_owner_id"),
-        ("a", f'LEFT JOIN ({_BATCH.format(table="account", key="account_id", of=_MATCHED)}) a '
-              f"ON a.account_id = m.account_id"),
-        ("au", "LEFT JOIN crm_user au ON au.user_id = a.owner_id"),
-        ("ae", f'LEFT JOIN ({_BATCH.format(table="account_enriched", key="account_id", of=_MATCHED)}) ae '
-               f"ON ae.account_id = m.account_id"),
-        ("am", f'LEFT JOIN ({_BATCH.format(table="account_master", key="account_id", of=_MATCHED)}) am '
-               f"ON am.account_id = m.account_id"),
-        ("up", f'LEFT JOIN ({_BATCH.format(table="account", key="account_id", of=_PARENTS)}) up '
-               f"ON up.account_id = am.ultimate_parent_id"),
-        ("oo", f"LEFT JOIN ({_OPEN_OPPS}) oo ON oo.master_id = coalesce(am.master_id, m.account_id)"),
-        ("h_", lead_history.joins(mapping)),
+    joins = [  # (alias, the aliases its ON clause reads besides the lead's ``l``, the join)
+        ("e", (), f'LEFT JOIN ({_BATCH.format(table="lead_enriched", key="lead_id", of=_IDS)}) e '
+                  f"ON e.lead_id = l.lead_id"),
+        ("cu", (), "LEFT JOIN crm_user cu ON cu.user_id = l.created_by_id"),
+        ("ou", (), "LEFT JOIN crm_user ou ON ou.user_id = l.owner_id"),
+        ("oq", (), "LEFT JOIN crm_queue oq ON oq.queue_id = l.owner_id"),
+        ("m", (), f'LEFT JOIN ({_BATCH.format(table="lead_match", key="lead_id", of=_IDS)}) m ON m.lead_id = l.lead_id'),
+        ("mlu", ("m",), "LEFT JOIN crm_user mlu ON mlu.user_id = m.matched_lead_owner_id"),
+        ("a", ("m",), f'LEFT JOIN ({_BATCH.format(table="account", key="account_id", of=_MATCHED)}) a '
+                      f"ON a.account_id = m.account_id"),
+        ("au", ("a",), "LEFT JOIN crm_user au ON au.user_id = a.owner_id"),
+        ("ae", ("m",), f'LEFT JOIN ({_BATCH.format(table="account_enriched", key="account_id", of=_MATCHED)}) ae '
+                       f"ON ae.account_id = m.account_id"),
+        ("am", ("m",), f'LEFT JOIN ({_BATCH.format(table="account_master", key="account_id", of=_MATCHED)}) am '
+                       f"ON am.account_id = m.account_id"),
+        ("up", ("am",), f'LEFT JOIN ({_BATCH.format(table="account", key="account_id", of=_PARENTS)}) up '
+                        f"ON up.account_id = am.ultimate_parent_id"),
+        ("oo", ("am", "m"), f"LEFT JOIN ({_OPEN_OPPS}) oo ON oo.master_id = coalesce(am.master_id, m.account_id)"),
+        ("h_", (), lead_history.joins(mapping)),  # h_owner, h_hist, ...: every one on l only
     ]
-    reads = lambda sql, alias: re.search(rf"\b{alias}\w*\." if alias.endswith("_") else rf"\b{alias}\.", sql)  # noqa: E731
-    needed = {alias for alias, _ in joins if reads(selected, alias)}
-    for alias, sql in reversed(joins):  # a join's ON clause reads only joins listed before it
+    needed = {alias for alias, _, _ in joins
+              if re.search(rf"\b{alias}\w*\." if alias.endswith("_") else rf"\b{alias}\.", selected)}
+    for alias, reads, _ in reversed(joins):  # a join reads only joins listed before it
         if alias in needed:
-            needed |= {other for other, _ in joins if other != alias and reads(sql.split(" ON ", 1)[-1], other)}
-    return "\n".join(sql for alias, sql in joins if alias in needed)
+            needed |= set(reads)
+    return "\n".join(sql for alias, _, sql in joins if alias in needed)
 
 
 def load_related(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, frame: pd.DataFrame

@@ -106,10 +106,9 @@ def per_day(con: duckdb.DuckDBPyConnection, backfill_id: str, start: date, end: 
         """WITH days AS (SELECT CAST(unnest(generate_series(CAST(? AS DATE), CAST(? AS DATE), INTERVAL 1 DAY)) AS DATE)
                          AS day),
                 evaluated AS (SELECT partition_day AS day, count(*) AS leads FROM (
-                    SELECT d.partition_day, d.action FROM routing_decision d JOIN lead l USING (lead_id)
+                    SELECT d.partition_day, d.action FROM current_decision d JOIN lead l USING (lead_id)
                     WHERE d.partition_day BETWEEN ? AND ?
-                      AND NOT coalesce(l.is_converted, false) AND NOT coalesce(l.is_deleted, false)
-                    QUALIFY row_number() OVER (PARTITION BY d.lead_id ORDER BY d.created_at DESC, d.decision_id DESC) = 1)
+                      AND NOT coalesce(l.is_converted, false) AND NOT coalesce(l.is_deleted, false))
                     WHERE action <> 'keep' GROUP BY 1),
                 changes AS (SELECT partition_day AS day, count(*) AS changed, count(*) FILTER (WHERE moved) AS moved,
                                    count(*) FILTER (WHERE kept_because IS NOT NULL) AS kept_by_policy

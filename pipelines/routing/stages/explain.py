@@ -67,8 +67,7 @@ def choices(con: duckdb.DuckDBPyConnection, hits: pd.DataFrame) -> pd.DataFrame:
                       CASE WHEN q.record_id IS NOT NULL THEN 'quarantined' END,
                       CASE WHEN l.is_converted THEN 'converted in the CRM' END, 'not decided yet') AS went_to
                FROM _hits h LEFT JOIN lead l USING (lead_id)
-               LEFT JOIN (SELECT * FROM routing_decision QUALIFY row_number() OVER
-                          (PARTITION BY lead_id ORDER BY created_at DESC, decision_id DESC) = 1) d USING (lead_id)
+               LEFT JOIN current_decision d USING (lead_id)
                LEFT JOIN crm_user u ON u.user_id = d.owner_id
                LEFT JOIN (SELECT DISTINCT record_id FROM quarantine WHERE object = 'lead' AND resolved_at IS NULL) q
                       ON q.record_id = h.lead_id""").df()
@@ -81,8 +80,7 @@ def examples(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """A handful of real leads to try ``leadroute explain`` on: one per kind of outcome, the same ids every time
     for the same data (the smallest id of each kind)."""
     return con.execute(
-        """WITH cur AS (SELECT * FROM routing_decision QUALIFY row_number() OVER
-                        (PARTITION BY lead_id ORDER BY created_at DESC, decision_id DESC) = 1),
+        """WITH cur AS (SELECT * FROM current_decision),
             kinds AS (
                 SELECT 'routed by a table' AS kind, lead_id, step FROM cur WHERE action = 'table' AND entry = 'new'
                 UNION ALL SELECT 'a distribution pool', lead_id, step FROM cur WHERE pool IS NOT NULL AND entry = 'new'
