@@ -91,6 +91,16 @@ _COMPARES = {"domain": "domain", "domain_label": "domain", "phone": "phone", "ph
 _NAME_ORDER = "coalesce($.name_key, '')"
 
 
+def _tie_broken(sort: str, alias: str, id_column: str) -> str:
+    """The sort key made unique by the record's id (after a byte below any character of a name).
+
+    Records placed in a sorted block by an ASOF join need a key no two records share: among
+    records with the same name, DuckDB's ASOF join picks any of them, so the same records gave a
+    few different pairs from one run to the next. With the id, a record sorts among its
+    namesakes by id, and one record of a table against itself is placed on itself."""
+    return f"""({sort.replace('$', alias)} || chr(1) || CAST({alias}."{id_column}" AS VARCHAR))"""
+
+
 def _blocks(left: KeyTable, right: KeyTable, lkey: str, rkey: str, max_size: int, window: int, sort: str,
             where: str = "TRUE") -> str:
     """Pairs whose ``lkey`` (left, an expression over ``l``) equals ``rkey`` (right, over ``r``):
@@ -98,16 +108,16 @@ def _blocks(left: KeyTable, right: KeyTable, lkey: str, rkey: str, max_size: int
     record with its ``window`` neighbours on either side when the block is sorted by ``sort``."""
     w = int(window)
     return f"""
-        WITH lk AS (SELECT "{left.id}" AS l_id, {lkey} AS k, {sort.replace('$', 'l')} AS s
+        WITH lk AS (SELECT "{left.id}" AS l_id, {lkey} AS k, {_tie_broken(sort, 'l', left.id)} AS s
                     FROM {left.relation} l WHERE {where.replace('$', 'l')}),
-        rk AS (SELECT "{right.id}" AS r_id, {rkey} AS k, {sort.replace('$', 'r')} AS s
+        rk AS (SELECT "{right.id}" AS r_id, {rkey} AS k, {_tie_broken(sort, 'r', right.id)} AS s
                FROM {right.relation} r WHERE {where.replace('$', 'r')}),
         lkv AS MATERIALIZED (SELECT * FROM lk WHERE k IS NOT NULL),
         rkv AS MATERIALIZED (SELECT * FROM rk WHERE k IS NOT NULL AND k IN (SELECT k FROM lkv)),
         sizes AS (SELECT k, count(*) AS n FROM rkv GROUP BY k),
         small AS (SELECT lkv.l_id, rkv.r_id FROM lkv JOIN sizes USING (k) JOIN rkv USING (k)
                   WHERE sizes.n <= {int(max_size)}),
-        big AS MATERIALIZED (SELECT rkv.*, row_number() OVER (PARTITION BY rkv.k ORDER BY rkv.s, rkv.r_id) AS pos
+        big AS MATERIALIZED (SELECT rkv.*, row_number() OVER (PARTITION BY rkv.k ORDER BY rkv.s) AS pos
                 FROM rkv JOIN sizes USING (k) WHERE sizes.n > {int(max_size)}),
         placed AS (SELECT lkv.l_id, lkv.k, coalesce(big.pos, 0) AS pos
                    FROM (SELECT * FROM lkv WHERE k IN (SELECT k FROM big)) lkv
@@ -181,7 +191,7 @@ class SharedWord(BlockingRule):
 
     def _exploded(self, table: KeyTable) -> str:
         c = self.column
-        return (f'(SELECT "{table.id}" AS _id, unnest("{c}") AS _word, '
+        return (f'(SELECT "{table.id}" AS _id, unnest(list_distinct("{c}")) AS _word, '
                 f"array_to_string(list_sort(coalesce(tokens, [])), ' ') AS _words "
                 f'FROM {table.relation} WHERE len("{c}") > 0)')
 
@@ -218,11 +228,12 @@ class SortedNeighbourhood(BlockingRule):
         k, w = self.key, int(self.window)
         return f"""
             WITH s AS (
-                SELECT "{right.id}" AS r_id, "{k}" AS k,
-                       row_number() OVER (ORDER BY "{k}", "{right.id}") AS rk
-                FROM {right.relation} WHERE "{k}" IS NOT NULL
+                SELECT "{right.id}" AS r_id, {_tie_broken(f'$."{k}"', 'r', right.id)} AS k,
+                       row_number() OVER (ORDER BY {_tie_broken(f'$."{k}"', 'r', right.id)}) AS rk
+                FROM {right.relation} r WHERE "{k}" IS NOT NULL
             ),
-            l AS (SELECT "{left.id}" AS l_id, "{k}" AS k FROM {left.relation} WHERE "{k}" IS NOT NULL),
+            l AS (SELECT "{left.id}" AS l_id, {_tie_broken(f'$."{k}"', 'l', left.id)} AS k
+                  FROM {left.relation} l WHERE "{k}" IS NOT NULL),
             placed AS (SELECT l.l_id, coalesce(s.rk, 0) AS rk FROM l ASOF LEFT JOIN s ON l.k >= s.k),
             near AS (SELECT p.l_id, p.rk + d.range AS rk FROM placed p, range({1 - w}, {w + 1}) d)
             SELECT near.l_id, s.r_id FROM near JOIN s USING (rk)"""  # an equi-join: a range join is far slower
