@@ -37,7 +37,7 @@ from rapidfuzz import distance, fuzz, process
 from recordlinkage.base import BaseCompareFeature
 
 from pipelines.matching.levels import LEVELS, MISSING
-from pipelines.matching.names import containment, informative
+from pipelines.matching.names import containments, informative
 
 # A frame attribute (pandas keeps ``attrs`` through the row selections Compare makes): its text
 # columns already hold '' for missing, never None or NaN, so no column needs testing for them.
@@ -231,7 +231,7 @@ class CompareName(Comparison):
         if len(ridx):
             frame = pd.DataFrame({"a": wa[ridx], "b": wb[ridx]})
             pairs = frame.drop_duplicates()
-            shares = np.array([containment(x, y) for x, y in pairs.itertuples(index=False)], dtype=float).reshape(-1, 3)
+            shares = containments(pairs["a"].tolist(), pairs["b"].tolist())
             pairs = pairs.assign(ca=shares[:, 0], cb=shares[:, 1], typo=shares[:, 2] > 0)
             got = frame.merge(pairs, on=["a", "b"], how="left")
             ca, cb, typo = got["ca"].to_numpy(), got["cb"].to_numpy(), got["typo"].to_numpy(dtype=bool)

@@ -18,7 +18,9 @@ candidate pairs.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
+import numpy as np
 from rapidfuzz.distance import JaroWinkler
 
 from pipelines.matching.normalise.names import NAME_STOPWORDS
@@ -55,45 +57,50 @@ def word_match(a: str, b: str) -> int:
     return TYPO if len(short) >= 5 and JaroWinkler.normalized_similarity(a, b) >= _TYPO else 0
 
 
-@functools.lru_cache(maxsize=262_144)
-def _index(name: str) -> tuple[tuple[str, ...], frozenset[str], dict[str, tuple[str, ...]], frozenset[str], tuple[str, ...]]:
-    """A name's words, their set, its words by first letter, the runs of two or more of its words
-    glued together, and its long words (which may be several glued): computed once per name."""
-    words = tuple(w for w in name.split() if w not in NAME_STOPWORDS) or tuple(name.split())
-    by_letter: dict[str, list[str]] = {}
-    for w in words:
-        by_letter.setdefault(w[0], []).append(w)
-    runs = frozenset("".join(words[i:j]) for i in range(len(words)) for j in range(i + 2, len(words) + 1))
-    return (words, frozenset(words), {k: tuple(v) for k, v in by_letter.items()}, runs,
-            tuple(w for w in words if len(w) >= 6))
+def _words(name: str) -> tuple[str, ...]:
+    """A name's words, without the stop words unless it has nothing else."""
+    return tuple(w for w in name.split() if w not in NAME_STOPWORDS) or tuple(name.split())
 
 
-def _covered(words: tuple[str, ...], other: str) -> tuple[int, bool]:
-    """How many of ``words`` the ``other`` name accounts for (a matching word, a run of two or more of
-    its words glued into this one: "vandermolenelectronicsfab" holds "vandermolen" + "electronics",
-    or a piece of one of its glued words), and whether a mistyped word was needed."""
-    _, same, by_letter, runs, glued = _index(other)
+def _covered(words: tuple[str, ...], other: tuple[str, ...]) -> tuple[int, bool]:
+    """How many of ``words`` the ``other`` name's words account for (a matching word, a run of two
+    or more of them glued into this one: "vandermolenelectronicsfab" holds "vandermolen" +
+    "electronics", or a piece of one of its long words, which may be several glued), and whether a
+    mistyped word was needed. Names have a few words: scanning them beats building sets."""
     count, typo = 0, False
+    n = len(other)
     for w in words:
-        if w in same:
+        if w in other:
             count += 1
             continue
+        first = w[0]
         found = 0  # the best way a word of the other name matches: stop at one that is not a typo
-        for o in by_letter.get(w[0], ()):
-            kind = word_match(w, o)
-            if kind and kind != TYPO:
-                found = kind
-                break
-            found = found or kind
+        for o in other:
+            if o[0] == first:
+                kind = word_match(w, o)
+                if kind and kind != TYPO:
+                    found = kind
+                    break
+                found = found or kind
         if found:
             count += 1
             typo |= found == TYPO
-        elif (len(w) >= 6 and any(r in w for r in runs)) or (len(w) >= _MIN_TRUNCATION and any(w in g for g in glued)):
+            continue
+        size = len(w)
+        if size >= 6 and n > 1 and any("".join(other[i:j]) in w for i in range(n) for j in range(i + 2, n + 1)):
+            count += 1
+        elif size >= _MIN_TRUNCATION and any(len(g) >= 6 and w in g for g in other):
             count += 1
     return count, typo
 
 
-@functools.lru_cache(maxsize=262_144)
+def _shares(wa: tuple[str, ...], wb: tuple[str, ...]) -> tuple[float, float, bool]:
+    if not wa or not wb:
+        return 0.0, 0.0, False
+    (na, ta), (nb, tb) = _covered(wa, wb), _covered(wb, wa)
+    return na / len(wa), nb / len(wb), ta or tb
+
+
 def containment(a: str, b: str) -> tuple[float, float, bool]:
     """(share of a's words b accounts for, share of b's words a accounts for, whether a mistyped
     word was needed), the shares 0..1.
@@ -104,11 +111,19 @@ def containment(a: str, b: str) -> tuple[float, float, bool]:
         >>> containment("vandermolenelectronicsfab", "koninklijke vandermolen electronics")
         (1.0, 0.6666666666666666, False)
     """
-    wa, wb = _index(a)[0], _index(b)[0]
-    if not wa or not wb:
-        return 0.0, 0.0, False
-    (na, ta), (nb, tb) = _covered(wa, b), _covered(wb, a)
-    return na / len(wa), nb / len(wb), ta or tb
+    return _shares(_words(a), _words(b))
+
+
+def containments(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+    """:func:`containment` of each pair ``(a[i], b[i])``, as rows of (share of a, share of b, typo).
+
+    Each distinct name is split once per batch. (An index per name, its words by first letter and
+    its glued runs, cached across batches, held 262,144 names: at a million accounts the names of a
+    rebuild's pairs did not fit, and indexing them again cost more than judging the pairs.)
+    """
+    words = {name: _words(name) for name in {*a, *b}}
+    out = np.array([_shares(words[x], words[y]) for x, y in zip(a, b)], dtype=float)
+    return out.reshape(-1, 3)
 
 
 def informative(name: str) -> bool:
