@@ -88,11 +88,9 @@ def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run
     removed = [r[0] for r in con.execute(REMOVED_KEYS).fetchall()]
     for start in range(0, len(changed), KEY_CHUNK):
         chunk = changed.iloc[start:start + KEY_CHUNK]
-        keys = match_keys(chunk, default_country=settings.default_country, prefer="website")
+        keys = match_keys(chunk, default_country=settings.default_country, prefer="website").assign(
+            _modstamp=chunk["_modstamp"].values, _key_version=KEY_VERSION, _keyed_at=run.now)
         keys.insert(0, "account_id", chunk["account_id"].values)
-        keys["_modstamp"] = chunk["_modstamp"].values
-        keys["_key_version"] = KEY_VERSION
-        keys["_keyed_at"] = run.now
         upsert(con, "account_match_key", keys, ["account_id"])
     if removed:
         con.execute("DELETE FROM account_match_key WHERE account_id IN (SELECT unnest(?))", [removed])
