@@ -224,12 +224,12 @@ def test_candidate_pairs_come_in_one_order_whatever_the_order_of_the_records():
 @pytest.mark.parametrize("rule", [BlockOn("postal_code", max_size=3, window=1), SortedNeighbourhood("name_key", window=1)],
                          ids=["sub-blocked postal code", "sorted names"])
 def test_namesakes_in_a_sorted_block_meet_their_neighbours_by_id_every_time(rule):
-    # Ten records with one name in one postal code: sorted by name, they tie. Each must be placed on
-    # itself and meet the next by id; when DuckDB's ASOF join picked any of the namesakes, all ten
-    # met the same one or two records, and which ones changed from run to run.
-    keys = match_keys(pd.DataFrame({"company": ["Acme Analytics"] * 10, "postal_code": ["02139"] * 10,
-                                    "country": ["US"] * 10})).assign(_id=[f"a{i}" for i in range(10)])
+    # Twelve records with one name in one postal code: sorted by name, they tie. Each must be placed
+    # on itself and meet the next by id; when DuckDB's ASOF join picked any of the namesakes, all of
+    # them met the same one or two records, and which ones changed from run to run.
+    keys = match_keys(pd.DataFrame({"company": ["Acme Analytics"] * 12, "postal_code": ["02139"] * 12,
+                                    "country": ["US"] * 12})).assign(_id=[f"a{i:02d}" for i in range(12)])
     con = duckdb.connect()
     con.register("a", keys)
     pairs = candidate_pairs(con, [rule], KeyTable("a", "_id"), KeyTable("a", "_id"), exclude_self=True, ordered=True)
-    assert set(zip(pairs["l_id"], pairs["r_id"])) == {(f"a{i}", f"a{i + 1}") for i in range(9)}
+    assert set(zip(pairs["l_id"], pairs["r_id"])) == {(f"a{i:02d}", f"a{i + 1:02d}") for i in range(11)}

@@ -280,7 +280,10 @@ def _coded_pairs(con: duckdb.DuckDBPyConnection, rules: list[BlockingRule], tabl
     """
     known = con.execute(f'SELECT DISTINCT "{table.id}" AS id FROM {table.relation} '
                         f'WHERE "{table.id}" IS NOT NULL ORDER BY id').fetchnumpy()["id"]
-    con.register("_block_ids", pd.DataFrame({"id": known, "_n": np.arange(len(known))}))
+    # Positions from a power of ten up, all of one length: sorted as text (namesakes, see
+    # _tie_broken) they keep the ids' order.
+    base = 10 ** len(str(len(known)))
+    con.register("_block_ids", pd.DataFrame({"id": known, "_n": base + np.arange(len(known))}))
     coded = KeyTable(f'(SELECT c._n, t.* FROM {table.relation} t JOIN _block_ids c ON c.id = t."{table.id}")', "_n")
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE _block_pairs (l_id BIGINT, r_id BIGINT, rule INTEGER)")
@@ -291,7 +294,7 @@ def _coded_pairs(con: duckdb.DuckDBPyConnection, rules: list[BlockingRule], tabl
         con.execute("DROP TABLE _block_pairs")
     finally:
         con.unregister("_block_ids")
-    return pd.DataFrame({"l_id": known[found["l_id"]], "r_id": known[found["r_id"]],
+    return pd.DataFrame({"l_id": known[found["l_id"] - base], "r_id": known[found["r_id"] - base],
                          "blocked_by": found["blocked_by"].astype(np.int32)})
 
 
