@@ -341,13 +341,16 @@ def test_the_production_topology_ticks_recovers_from_a_crash_and_queues_a_backfi
         topology.kill("daemon")
         killed = time.monotonic()
         assert cluster.run("north", victim.run_id).status == "STARTED", "nobody has noticed the crash yet"
-        # What the crash left behind: decisions whose writes are pending, an extract not yet reconciled.
+        # What the crash left behind: decisions whose writes are unconfirmed, an extract not yet reconciled.
+        # Pending, or in flight: the worker can reach the push's first statement (rows marked in flight)
+        # between the poll that saw it before the push and the kill; recovery must settle either.
         wait_for("the killed worker's lock on the warehouse to go", north.warehouse_free, 60)
-        pending_at_crash = north.warehouse_query("SELECT count(*) FROM ledger WHERE status = 'pending'")[0][0]
+        pending_at_crash = north.warehouse_query(
+            "SELECT count(*) FROM ledger WHERE status IN ('pending', 'in_flight')")[0][0]
         unreconciled_at_crash = north.warehouse_query(
             "SELECT count(*) FROM watermark WHERE pending_value IS NOT NULL")[0][0]
         assert pending_at_crash > 0 and unreconciled_at_crash > 0
-        print(f"[topology] killed after {attempt + 1} drill(s): {pending_at_crash} ledger rows pending, "
+        print(f"[topology] killed after {attempt + 1} drill(s): {pending_at_crash} ledger rows pending or in flight, "
               f"{unreconciled_at_crash} watermarks unreconciled", flush=True)
         topology.restart("code-server-north", "daemon")
         mark("restart", killed)
