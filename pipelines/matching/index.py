@@ -91,14 +91,14 @@ _COMPARES = {"domain": "domain", "domain_label": "domain", "phone": "phone", "ph
 _NAME_ORDER = "coalesce($.name_key, '')"
 
 
-def _tie_broken(sort: str, alias: str, id_column: str) -> str:
-    """The sort key made unique by the record's id (after a byte below any character of a name).
+def _tie_broken(sort: str, record_id: str) -> str:
+    """The sort key made unique by the record's id: (key, id), compared in that order.
 
     Records placed in a sorted block by an ASOF join need a key no two records share: among
     records with the same name, DuckDB's ASOF join picks any of them, so the same records gave a
     few different pairs from one run to the next. With the id, a record sorts among its
     namesakes by id, and one record of a table against itself is placed on itself."""
-    return f"""({sort.replace('$', alias)} || chr(1) || CAST({alias}."{id_column}" AS VARCHAR))"""
+    return f"struct_pack(s := {sort}, i := {record_id})"
 
 
 def _blocks(left: KeyTable, right: KeyTable, lkey: str, rkey: str, max_size: int, window: int, sort: str,
@@ -108,20 +108,21 @@ def _blocks(left: KeyTable, right: KeyTable, lkey: str, rkey: str, max_size: int
     record with its ``window`` neighbours on either side when the block is sorted by ``sort``."""
     w = int(window)
     return f"""
-        WITH lk AS (SELECT "{left.id}" AS l_id, {lkey} AS k, {_tie_broken(sort, 'l', left.id)} AS s
+        WITH lk AS (SELECT "{left.id}" AS l_id, {lkey} AS k, {sort.replace('$', 'l')} AS s
                     FROM {left.relation} l WHERE {where.replace('$', 'l')}),
-        rk AS (SELECT "{right.id}" AS r_id, {rkey} AS k, {_tie_broken(sort, 'r', right.id)} AS s
+        rk AS (SELECT "{right.id}" AS r_id, {rkey} AS k, {sort.replace('$', 'r')} AS s
                FROM {right.relation} r WHERE {where.replace('$', 'r')}),
         lkv AS MATERIALIZED (SELECT * FROM lk WHERE k IS NOT NULL),
         rkv AS MATERIALIZED (SELECT * FROM rk WHERE k IS NOT NULL AND k IN (SELECT k FROM lkv)),
         sizes AS (SELECT k, count(*) AS n FROM rkv GROUP BY k),
         small AS (SELECT lkv.l_id, rkv.r_id FROM lkv JOIN sizes USING (k) JOIN rkv USING (k)
                   WHERE sizes.n <= {int(max_size)}),
-        big AS MATERIALIZED (SELECT rkv.*, row_number() OVER (PARTITION BY rkv.k ORDER BY rkv.s) AS pos
+        big AS MATERIALIZED (SELECT rkv.*, {_tie_broken('rkv.s', 'rkv.r_id')} AS t,
+                       row_number() OVER (PARTITION BY rkv.k ORDER BY rkv.s, rkv.r_id) AS pos
                 FROM rkv JOIN sizes USING (k) WHERE sizes.n > {int(max_size)}),
         placed AS (SELECT lkv.l_id, lkv.k, coalesce(big.pos, 0) AS pos
-                   FROM (SELECT * FROM lkv WHERE k IN (SELECT k FROM big)) lkv
-                   ASOF LEFT JOIN big ON lkv.k = big.k AND lkv.s >= big.s),
+                   FROM (SELECT *, {_tie_broken('s', 'l_id')} AS t FROM lkv WHERE k IN (SELECT k FROM big)) lkv
+                   ASOF LEFT JOIN big ON lkv.k = big.k AND lkv.t >= big.t),
         near AS (SELECT p.l_id, p.k, p.pos + d.range AS pos FROM placed p, range({1 - w}, {w + 1}) d)
         SELECT l_id, r_id FROM small
         UNION ALL SELECT near.l_id, big.r_id FROM near JOIN big USING (k, pos)"""
@@ -191,7 +192,7 @@ class SharedWord(BlockingRule):
 
     def _exploded(self, table: KeyTable) -> str:
         c = self.column
-        return (f'(SELECT "{table.id}" AS _id, unnest(list_distinct("{c}")) AS _word, '
+        return (f'(SELECT "{table.id}" AS _id, unnest("{c}") AS _word, '
                 f"array_to_string(list_sort(coalesce(tokens, [])), ' ') AS _words "
                 f'FROM {table.relation} WHERE len("{c}") > 0)')
 
@@ -228,12 +229,12 @@ class SortedNeighbourhood(BlockingRule):
         k, w = self.key, int(self.window)
         return f"""
             WITH s AS (
-                SELECT "{right.id}" AS r_id, {_tie_broken(f'$."{k}"', 'r', right.id)} AS k,
-                       row_number() OVER (ORDER BY {_tie_broken(f'$."{k}"', 'r', right.id)}) AS rk
-                FROM {right.relation} r WHERE "{k}" IS NOT NULL
+                SELECT "{right.id}" AS r_id, {_tie_broken(f'"{k}"', f'"{right.id}"')} AS k,
+                       row_number() OVER (ORDER BY "{k}", "{right.id}") AS rk
+                FROM {right.relation} WHERE "{k}" IS NOT NULL
             ),
-            l AS (SELECT "{left.id}" AS l_id, {_tie_broken(f'$."{k}"', 'l', left.id)} AS k
-                  FROM {left.relation} l WHERE "{k}" IS NOT NULL),
+            l AS (SELECT "{left.id}" AS l_id, {_tie_broken(f'"{k}"', f'"{left.id}"')} AS k
+                  FROM {left.relation} WHERE "{k}" IS NOT NULL),
             placed AS (SELECT l.l_id, coalesce(s.rk, 0) AS rk FROM l ASOF LEFT JOIN s ON l.k >= s.k),
             near AS (SELECT p.l_id, p.rk + d.range AS rk FROM placed p, range({1 - w}, {w + 1}) d)
             SELECT near.l_id, s.r_id FROM near JOIN s USING (rk)"""  # an equi-join: a range join is far slower
@@ -280,10 +281,7 @@ def _coded_pairs(con: duckdb.DuckDBPyConnection, rules: list[BlockingRule], tabl
     """
     known = con.execute(f'SELECT DISTINCT "{table.id}" AS id FROM {table.relation} '
                         f'WHERE "{table.id}" IS NOT NULL ORDER BY id').fetchnumpy()["id"]
-    # Positions from a power of ten up, all of one length: sorted as text (namesakes, see
-    # _tie_broken) they keep the ids' order.
-    base = 10 ** len(str(len(known)))
-    con.register("_block_ids", pd.DataFrame({"id": known, "_n": base + np.arange(len(known))}))
+    con.register("_block_ids", pd.DataFrame({"id": known, "_n": np.arange(len(known))}))
     coded = KeyTable(f'(SELECT c._n, t.* FROM {table.relation} t JOIN _block_ids c ON c.id = t."{table.id}")', "_n")
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE _block_pairs (l_id BIGINT, r_id BIGINT, rule INTEGER)")
@@ -294,7 +292,7 @@ def _coded_pairs(con: duckdb.DuckDBPyConnection, rules: list[BlockingRule], tabl
         con.execute("DROP TABLE _block_pairs")
     finally:
         con.unregister("_block_ids")
-    return pd.DataFrame({"l_id": known[found["l_id"] - base], "r_id": known[found["r_id"] - base],
+    return pd.DataFrame({"l_id": known[found["l_id"]], "r_id": known[found["r_id"]],
                          "blocked_by": found["blocked_by"].astype(np.int32)})
 
 
