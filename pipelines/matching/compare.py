@@ -82,15 +82,29 @@ def _initials(values: np.ndarray) -> np.ndarray:
     return pd.Series(values).map(found).to_numpy(dtype=object)
 
 
+def _compact(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """``values`` without their spaces, touching only the values present (most names have no site)."""
+    if not present.any():
+        return values
+    out = values.copy()
+    idx = np.flatnonzero(present)
+    out[idx] = [v.replace(" ", "") for v in values[idx]]
+    return out
+
+
 def _affix(a: np.ndarray, b: np.ndarray, min_length: int) -> np.ndarray:
     """One compact string starts or ends the other, the shorter having ``min_length`` characters or more."""
+    out = np.zeros(len(a), dtype=bool)
     if len(a) == 0:
-        return np.zeros(0, dtype=bool)
-    la, lb = _lengths(a), _lengths(b)
-    shorter = np.minimum(la, lb)
+        return out
+    shorter = np.minimum(_lengths(a), _lengths(b))
+    idx = np.flatnonzero(shorter >= min_length)
+    a, b, shorter = a[idx], b[idx], shorter[idx]
     start = _similarity(a, b, distance.Prefix.similarity) == shorter
-    end = _similarity(a, b, distance.Postfix.similarity) == shorter
-    return (start | end) & (shorter >= min_length)
+    out[idx] = start
+    rest = np.flatnonzero(~start)
+    out[idx[rest]] = _similarity(a[rest], b[rest], distance.Postfix.similarity) == shorter[rest]
+    return out
 
 
 class Comparison(BaseCompareFeature):
@@ -175,8 +189,7 @@ class CompareName(Comparison):
         both = pa & pb
         exact = both & (ka == kb)
         # Sites: one name is the other's site, or both have sites (then only the sites count).
-        sa_key = np.array([s.replace(" ", "") for s in sa], dtype=object) if psa.any() else sa
-        sb_key = np.array([s.replace(" ", "") for s in sb], dtype=object) if psb.any() else sb
+        sa_key, sb_key = _compact(sa, psa), _compact(sb, psb)
         two_sites = both & psa & psb
         site = both & ~exact & ((psa & (sa_key == kb)) | (psb & (sb_key == ka)) | (two_sites & (sa == sb)))
         # What the word-level measures compare: the sites when both have one, else the names.
@@ -195,8 +208,9 @@ class CompareName(Comparison):
             # (Not Jaro-Winkler's: rapidfuzz prunes on the Jaro part, which can read a pair as 0 whose
             # prefix bonus would lift it over the threshold.)
             jw[idx] = _similarity(cka[idx], ckb[idx], distance.JaroWinkler.normalized_similarity)
-            # a swap of two letters is one edit
-            edits[idx] = _similarity(cka[idx], ckb[idx], distance.OSA.distance, self.max_edits)
+            # Edits count only where Jaro-Winkler already says close (a swap of two letters is one edit).
+            eidx = idx[jw[idx] >= self.close]
+            edits[eidx] = _similarity(cka[eidx], ckb[eidx], distance.OSA.distance, self.max_edits)
             token_set[idx] = _similarity(wa[idx], wb[idx], fuzz.token_set_ratio, min(50, 100 * self.similar)) / 100
             affix[idx] = _affix(cka[idx], ckb[idx], 4)
         longer = np.maximum(_lengths(cka), _lengths(ckb))
