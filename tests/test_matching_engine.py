@@ -16,8 +16,17 @@ import recordlinkage
 from pipelines.matching.classify import WeightedClassifier
 from pipelines.matching.compare import build_compare
 from pipelines.matching.files import dedupe_records, match_records
-from pipelines.matching.index import BlockOn, KeyTable, SharedWord, SortedNeighbourhood, candidate_pairs
+from pipelines.matching.index import (
+    POSITIONS,
+    SORTED_IDS,
+    BlockOn,
+    KeyTable,
+    SharedWord,
+    SortedNeighbourhood,
+    candidate_pairs,
+)
 from pipelines.matching.keys import FIELDS, match_keys
+from pipelines.matching.link import Linker
 from pipelines.matching.records import read_records
 from pipelines.matching.settings import MatchingSettings
 
@@ -233,3 +242,28 @@ def test_namesakes_in_a_sorted_block_meet_their_neighbours_by_id_every_time(rule
     con.register("a", keys)
     pairs = candidate_pairs(con, [rule], KeyTable("a", "_id"), KeyTable("a", "_id"), exclude_self=True, ordered=True)
     assert set(zip(pairs["l_id"], pairs["r_id"])) == {(f"a{i:02d}", f"a{i + 1:02d}") for i in range(11)}
+
+
+def test_one_table_compared_by_its_blocking_positions_reads_the_same_records_as_by_ids():
+    # Pairs of one table against itself carry their ids' positions among the sorted ids, and the
+    # comparison reads the records by them (no lookup of millions of ids). Records registered in
+    # another order than their ids, a sample of the pairs and a filtered subset must read the
+    # records the ids name: the same levels as looking every id up.
+    rows = [dict(company=f"{w} {kind}", website=f"{w}.com" if i % 3 else "", city="Austin", country="US",
+                 postal_code=f"787{i % 4:02d}", street=f"{100 + i % 5} Main Street")
+            for i, (w, kind) in enumerate((w, k) for w in ["acme", "globex", "initech", "umbrella", "hooli"]
+                                          for k in ["Inc", "Systems", "Systems Inc", "Labs"])]
+    keys = match_keys(pd.DataFrame(rows)).assign(_id=[f"a{(7 * i) % 20:02d}" for i in range(20)])
+    con = duckdb.connect()
+    con.register("a", keys.iloc[::-1].reset_index(drop=True))
+    table = KeyTable("a", "_id")
+    linker = Linker(MatchingSettings(), dedupe=True)
+    pairs = linker.candidates(con, table, table)
+    assert len(pairs) > 30 and set(POSITIONS) <= set(pairs.columns)
+    known = pairs.attrs[SORTED_IDS]
+    assert (known[pairs[POSITIONS[0]]] == pairs["l_id"].to_numpy()).all()
+    for subset in (pairs, pairs.sample(25, random_state=3), pairs[pairs["blocked_by"] % 2 == 0]):
+        by_position = linker.compare(con, subset, table, table)
+        by_id = linker.compare(con, subset.drop(columns=list(POSITIONS)), table, table)
+        assert not set(POSITIONS) & set(by_position.columns)
+        pd.testing.assert_frame_equal(by_position, by_id)

@@ -252,6 +252,7 @@ def candidate_pairs(
     Rows come sorted by (l_id, r_id): DuckDB's threads hand groups back in any order, and the
     learning samples candidate pairs by position, so without it one warehouse could learn a
     slightly different model, and find slightly different duplicates, from one run to the next.
+    One table against itself, the frame also holds :data:`POSITIONS` and ``attrs[SORTED_IDS]``.
     """
     if not rules:
         raise ValueError("No blocking rules: add at least one under `blocking:` in matching.yaml.")
@@ -267,6 +268,13 @@ def candidate_pairs(
         f"SELECT l_id, r_id, bit_or(rule)::INTEGER AS blocked_by FROM (SELECT {ids}, rule FROM ({union}) {where}) "
         f"GROUP BY l_id, r_id ORDER BY l_id, r_id"
     ).df()
+
+
+# One table against itself, the pairs also carry each id's position among the table's sorted ids
+# (``attrs[SORTED_IDS]``): the comparison reads the records by them, without looking tens of
+# millions of ids up again (see :meth:`pipelines.matching.link.Linker.records`).
+POSITIONS = ("_l_pos", "_r_pos")
+SORTED_IDS = "sorted_ids"
 
 
 def _coded_pairs(con: duckdb.DuckDBPyConnection, rules: list[BlockingRule], table: KeyTable, ids: str,
@@ -292,8 +300,11 @@ def _coded_pairs(con: duckdb.DuckDBPyConnection, rules: list[BlockingRule], tabl
         con.execute("DROP TABLE _block_pairs")
     finally:
         con.unregister("_block_ids")
-    return pd.DataFrame({"l_id": known[found["l_id"]], "r_id": known[found["r_id"]],
-                         "blocked_by": found["blocked_by"].astype(np.int32)})
+    pairs = pd.DataFrame({"l_id": known[found["l_id"]], "r_id": known[found["r_id"]],
+                          "blocked_by": found["blocked_by"].astype(np.int32),
+                          POSITIONS[0]: found["l_id"].astype(np.int32), POSITIONS[1]: found["r_id"].astype(np.int32)})
+    pairs.attrs[SORTED_IDS] = known
+    return pairs
 
 
 def blocking_report(con: duckdb.DuckDBPyConnection, rules: list[BlockingRule], left: KeyTable, right: KeyTable,
