@@ -77,9 +77,11 @@ def _informative(name: str) -> bool:
 
 
 def _initials(values: np.ndarray) -> np.ndarray:
-    """Each name's distinct first letters, sorted ("koninklijke vandermolen electronics" -> "e k v")."""
-    found = {v: " ".join(sorted({w[0] for w in v.split()})) for v in pd.unique(values)}
-    return pd.Series(values).map(found).to_numpy(dtype=object)
+    """Each name's distinct first letters, sorted ("koninklijke vandermolen electronics" -> "e k v"),
+    worked out once per distinct name."""
+    codes, names = pd.factorize(values)
+    found = np.array([" ".join(sorted({w[0] for w in v.split()})) for v in names], dtype=object)
+    return found[codes]
 
 
 def _compact(values: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -92,12 +94,14 @@ def _compact(values: np.ndarray, present: np.ndarray) -> np.ndarray:
     return out
 
 
-def _affix(a: np.ndarray, b: np.ndarray, min_length: int) -> np.ndarray:
-    """One compact string starts or ends the other, the shorter having ``min_length`` characters or more."""
+def _affix(a: np.ndarray, b: np.ndarray, min_length: int, shorter: np.ndarray | None = None) -> np.ndarray:
+    """One compact string starts or ends the other, the shorter having ``min_length`` characters or
+    more (``shorter``: the shorter one's length per pair, when the caller has it)."""
     out = np.zeros(len(a), dtype=bool)
     if len(a) == 0:
         return out
-    shorter = np.minimum(_lengths(a), _lengths(b))
+    if shorter is None:
+        shorter = np.minimum(_lengths(a), _lengths(b))
     idx = np.flatnonzero(shorter >= min_length)
     a, b, shorter = a[idx], b[idx], shorter[idx]
     start = _similarity(a, b, distance.Prefix.similarity) == shorter
@@ -198,6 +202,7 @@ class CompareName(Comparison):
         cka = np.where(two_sites, sa_key, ka).astype(object)
         ckb = np.where(two_sites, sb_key, kb).astype(object)
         open_ = both & ~exact & ~site
+        len_a, len_b = _lengths(cka), _lengths(ckb)  # millions of pairs at a rebuild: measured once
         idx = np.flatnonzero(open_)
         jw = np.zeros(n)
         edits = np.full(n, 99.0)
@@ -212,8 +217,8 @@ class CompareName(Comparison):
             eidx = idx[jw[idx] >= self.close]
             edits[eidx] = _similarity(cka[eidx], ckb[eidx], distance.OSA.distance, self.max_edits)
             token_set[idx] = _similarity(wa[idx], wb[idx], fuzz.token_set_ratio, min(50, 100 * self.similar)) / 100
-            affix[idx] = _affix(cka[idx], ckb[idx], 4)
-        longer = np.maximum(_lengths(cka), _lengths(ckb))
+            affix[idx] = _affix(cka[idx], ckb[idx], 4, np.minimum(len_a, len_b)[idx])
+        longer = np.maximum(len_a, len_b)
         close = open_ & (jw >= self.close) & (edits <= np.clip(0.2 * longer, 1, self.max_edits))
         close &= ~(two_sites & (sa != sb) & (edits > 0))  # two sites a letter apart are two sites
         acronym = both & ~exact & ((pab & (ka == ab)) | (paa & (aa == kb)))
@@ -256,8 +261,8 @@ class CompareName(Comparison):
         if len(cidx):
             shorter = np.where(_lengths(wa[cidx]) <= _lengths(wb[cidx]), wa[cidx], wb[cidx])
             informative_inside[cidx] = pd.Series(shorter).map(_informative).to_numpy(dtype=bool)
-        short_a = _lengths(cka) < 4
-        short_b = _lengths(ckb) < 4
+        short_a = len_a < 4
+        short_b = len_b < 4
         subset = open_ & ((token_set == 1.0) | affix | contained) & ~(short_a | short_b)
         similar = open_ & ((token_set >= self.similar) | (jw >= self.similar + 0.04) | mostly)
         # Half the words shared, or alike letter for letter: weak evidence on its own, but a name
