@@ -267,3 +267,75 @@ def test_one_table_compared_by_its_blocking_positions_reads_the_same_records_as_
         by_id = linker.compare(con, subset.drop(columns=list(POSITIONS)), table, table)
         assert not set(POSITIONS) & set(by_position.columns)
         pd.testing.assert_frame_equal(by_position, by_id)
+
+
+def test_the_accounts_blocking_kept_between_ticks_proposes_the_pairs_blocking_finds_without_it(tmp_path, monkeypatch):
+    # The accounts' side of blocking is kept in the warehouse (block sizes, places in sorted blocks)
+    # and redone only where accounts changed. Whatever happened to the accounts since, the pairs must
+    # be those blocking finds from scratch: after the first build, after a few accounts changed
+    # (only their blocks redone), after keys written behind its back, and on a read-only warehouse.
+    from pipelines.matching import block_index
+
+    kinds = ["Electronics", "Holdings", "Analytics", "Systems", "Labs", "Foods"]
+    accounts = pd.DataFrame({
+        "company": [f"Vandermolen {kinds[i % 6]} {i}" for i in range(70)] + [f"Initech {k}" for k in kinds],
+        "website": [f"shop{i}.squarespace.com" if i % 2 else f"vm{i}.com" for i in range(70)] + [""] * 6,
+        "postal_code": [f"0213{i % 3}" for i in range(76)], "street": [f"{i % 7} Main Street" for i in range(76)],
+        "country": ["US"] * 76})
+    keys = match_keys(accounts, prefer="website")
+    keys.insert(0, "account_id", [f"a{i:03d}" for i in range(76)])
+    leads = match_keys(pd.DataFrame({"company": ["Vandermolen Electronics", "Initech Labs", "Vandermolen Foods 12"],
+                                     "email": ["jo@vm4.com", "al@initech.com", "x@shop12.squarespace.com"],
+                                     "postal_code": ["02131", "02130", "02132"], "country": ["US"] * 3}))
+    leads.insert(0, "lead_id", ["l1", "l2", "l3"])
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    con.register("_k", keys)
+    con.register("_l", leads)
+    con.execute("CREATE TABLE account_match_key AS SELECT * FROM _k")
+    con.execute("CREATE TABLE leads AS SELECT * FROM _l")
+    settings = MatchingSettings()
+    left, right = KeyTable("leads", "lead_id"), KeyTable("account_match_key", "account_id")
+
+    def both():
+        return Linker(settings).candidates(con, left, right), Linker(settings, keep_blocks=True).candidates(con, left, right)
+
+    plain, kept = both()
+    assert len(plain) > 60 and block_index.fingerprint(Linker(settings).rules, right) == con.execute(
+        "SELECT fingerprint FROM kept_blocks").fetchone()[0]
+    pd.testing.assert_frame_equal(kept, plain)
+
+    # A few accounts change: one renamed into the crowded block, one removed, one added.
+    con.execute("UPDATE account_match_key SET name_key = 'vandermolenelectronics', tokens = ['vandermolen', "
+                "'electronics'] WHERE account_id = 'a071'")
+    con.execute("DELETE FROM account_match_key WHERE account_id = 'a004'")
+    con.execute("INSERT INTO account_match_key SELECT * REPLACE ('a100' AS account_id) FROM account_match_key "
+                "WHERE account_id = 'a012'")
+    block_index.changed(con, "account_match_key", ["a071", "a004", "a100"])
+    monkeypatch.setattr(block_index, "_build", lambda *a: pytest.fail("a few changes redo their blocks only"))
+    plain, kept = both()
+    pd.testing.assert_frame_equal(kept, plain)
+    assert "a100" in set(plain["r_id"]) and "a004" not in set(plain["r_id"])
+    monkeypatch.undo()
+
+    # Keys written without telling it: the record count no longer agrees, so it is built again.
+    con.execute("INSERT INTO account_match_key SELECT * REPLACE ('a101' AS account_id) FROM account_match_key "
+                "WHERE account_id = 'a002'")
+    plain, kept = both()
+    pd.testing.assert_frame_equal(kept, plain)
+    con.close()
+
+    # A read-only warehouse (a report) reads the kept blocks while they hold, and works them out
+    # itself when they do not (here: an account added after the last build).
+    con = duckdb.connect(str(path), read_only=True)
+    assert block_index.kept_blocks(con, Linker(settings).rules, right), "as built"
+    con.close()
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO account_match_key SELECT * REPLACE ('a102' AS account_id) FROM account_match_key "
+                "WHERE account_id = 'a003'")
+    con.close()
+    con = duckdb.connect(str(path), read_only=True)
+    assert block_index.kept_blocks(con, Linker(settings).rules, right) == {}
+    plain, kept = both()
+    pd.testing.assert_frame_equal(kept, plain)
+    assert "a102" in set(plain["r_id"])

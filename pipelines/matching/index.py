@@ -63,9 +63,19 @@ class BlockingRule(BaseIndexAlgorithm):
     def __init__(self) -> None:
         super().__init__(verify_integrity=False)
 
-    def sql(self, left: KeyTable, right: KeyTable) -> str:  # pragma: no cover - abstract
-        """A query selecting ``l_id, r_id`` (may contain duplicates and self pairs)."""
+    def sql(self, left: KeyTable, right: KeyTable, kept: list[str] | None = None) -> str:  # pragma: no cover
+        """A query selecting ``l_id, r_id`` (may contain duplicates and self pairs); ``kept``: relations
+        holding :meth:`kept_sql` of ``right``, built earlier."""
         raise NotImplementedError
+
+    # The kept work is a whole that any change reorders (a rank over every record), not blocks by key.
+    kept_whole = False
+
+    def kept_sql(self, right: KeyTable, only: str | None = None) -> list[str]:
+        """Queries of the work on ``right`` alone that :meth:`sql` can take ready-made (``kept``):
+        what a tick would otherwise redo over a million accounts for a few leads. Each selects a
+        key ``k`` first; ``only``: a relation of keys (``k``), whose blocks alone are wanted."""
+        return []
 
     def oversized_sql(self, left: KeyTable, right: KeyTable) -> str | None:
         """A query selecting ``blocks, records``: the blocks over the cap and the records in them."""
@@ -101,25 +111,52 @@ def _tie_broken(sort: str, record_id: str) -> str:
     return f"struct_pack(s := {sort}, i := {record_id})"
 
 
+def _right_blocks(right: KeyTable, rkey: str, max_size: int, sort: str, where: str = "TRUE",
+                  only: str | None = None) -> str:
+    """The right side of :func:`_blocks` for every key, which does not depend on the left side:
+    ``k, r_id, n`` (the records holding ``k``) and, in blocks over ``max_size``, ``pos`` (the
+    place in the block sorted by ``sort``, then id) and ``t`` (the sort key broken by the id).
+    ``only``: a relation of keys (``k``): the blocks of those keys alone."""
+    keys = f" AND k IN (SELECT k FROM {only})" if only else ""
+    return f"""
+        SELECT k, r_id, n,
+               CASE WHEN n > {int(max_size)} THEN row_number() OVER (PARTITION BY k ORDER BY s, r_id) END AS pos,
+               CASE WHEN n > {int(max_size)} THEN {_tie_broken('s', 'r_id')} END AS t
+        FROM (SELECT *, count(*) OVER (PARTITION BY k) AS n FROM (
+              SELECT "{right.id}" AS r_id, {rkey} AS k, {sort.replace('$', 'r')} AS s
+              FROM {right.relation} r WHERE {where.replace('$', 'r')}) WHERE k IS NOT NULL{keys})"""
+
+
 def _blocks(left: KeyTable, right: KeyTable, lkey: str, rkey: str, max_size: int, window: int, sort: str,
-            where: str = "TRUE") -> str:
+            where: str = "TRUE", kept: str | None = None) -> str:
     """Pairs whose ``lkey`` (left, an expression over ``l``) equals ``rkey`` (right, over ``r``):
     every pair in blocks of at most ``max_size`` right records; in larger blocks, each left
-    record with its ``window`` neighbours on either side when the block is sorted by ``sort``."""
+    record with its ``window`` neighbours on either side when the block is sorted by ``sort``.
+
+    ``kept``: a relation holding :func:`_right_blocks` of the right side, built earlier (see
+    :mod:`pipelines.matching.block_index`): only the left side is worked out."""
     w = int(window)
-    return f"""
+    lside = f"""
         WITH lk AS (SELECT "{left.id}" AS l_id, {lkey} AS k, {sort.replace('$', 'l')} AS s
                     FROM {left.relation} l WHERE {where.replace('$', 'l')}),
+        lkv AS MATERIALIZED (SELECT * FROM lk WHERE k IS NOT NULL),"""
+    if kept:
+        rside = f"""
+        rb AS MATERIALIZED (SELECT * FROM {kept} WHERE k IN (SELECT k FROM lkv)),
+        small AS (SELECT lkv.l_id, rb.r_id FROM lkv JOIN rb USING (k) WHERE rb.n <= {int(max_size)}),
+        big AS MATERIALIZED (SELECT k, r_id, pos, t FROM rb WHERE rb.n > {int(max_size)}),"""
+    else:
+        rside = f"""
         rk AS (SELECT "{right.id}" AS r_id, {rkey} AS k, {sort.replace('$', 'r')} AS s
                FROM {right.relation} r WHERE {where.replace('$', 'r')}),
-        lkv AS MATERIALIZED (SELECT * FROM lk WHERE k IS NOT NULL),
         rkv AS MATERIALIZED (SELECT * FROM rk WHERE k IS NOT NULL AND k IN (SELECT k FROM lkv)),
         sizes AS (SELECT k, count(*) AS n FROM rkv GROUP BY k),
         small AS (SELECT lkv.l_id, rkv.r_id FROM lkv JOIN sizes USING (k) JOIN rkv USING (k)
                   WHERE sizes.n <= {int(max_size)}),
         big AS MATERIALIZED (SELECT rkv.*, {_tie_broken('rkv.s', 'rkv.r_id')} AS t,
                        row_number() OVER (PARTITION BY rkv.k ORDER BY rkv.s, rkv.r_id) AS pos
-                FROM rkv JOIN sizes USING (k) WHERE sizes.n > {int(max_size)}),
+                FROM rkv JOIN sizes USING (k) WHERE sizes.n > {int(max_size)}),"""
+    return lside + rside + f"""
         placed AS (SELECT lkv.l_id, lkv.k, coalesce(big.pos, 0) AS pos
                    FROM (SELECT *, {_tie_broken('s', 'l_id')} AS t FROM lkv WHERE k IN (SELECT k FROM big)) lkv
                    ASOF LEFT JOIN big ON lkv.k = big.k AND lkv.t >= big.t),
@@ -142,9 +179,12 @@ class BlockOn(BlockingRule):
         self.label = label or key
         self.compares = frozenset(_COMPARES[k] for k in {key, self.right_key} if k in _COMPARES)
 
-    def sql(self, left: KeyTable, right: KeyTable) -> str:
+    def sql(self, left: KeyTable, right: KeyTable, kept: list[str] | None = None) -> str:
         return _blocks(left, right, f'l."{self.key}"', f'r."{self.right_key}"', self.max_size, self.window,
-                       _NAME_ORDER)
+                       _NAME_ORDER, kept=kept[0] if kept else None)
+
+    def kept_sql(self, right: KeyTable, only: str | None = None) -> list[str]:
+        return [_right_blocks(right, f'r."{self.right_key}"', self.max_size, _NAME_ORDER, only=only)]
 
     def oversized_sql(self, left: KeyTable, right: KeyTable) -> str:
         return f"""SELECT count(*) AS blocks, coalesce(sum(n), 0) AS records FROM (
@@ -159,12 +199,18 @@ class Acronym(BlockOn):
     def __init__(self, max_size: int = 200, window: int = 3):
         super().__init__("name_key", max_size, right_key="acronym", window=window, label="acronym")
 
-    def sql(self, left: KeyTable, right: KeyTable) -> str:
-        one = _blocks(left, right, "CASE WHEN length(l.name_key) BETWEEN 2 AND 6 THEN l.name_key END",
-                      "r.acronym", self.max_size, self.window, _NAME_ORDER)
-        other = _blocks(left, right, "l.acronym", "CASE WHEN length(r.name_key) BETWEEN 2 AND 6 THEN r.name_key END",
-                        self.max_size, self.window, _NAME_ORDER)
+    _SHORT_NAME = "CASE WHEN length($.name_key) BETWEEN 2 AND 6 THEN $.name_key END"
+
+    def sql(self, left: KeyTable, right: KeyTable, kept: list[str] | None = None) -> str:
+        one = _blocks(left, right, self._SHORT_NAME.replace("$", "l"), "r.acronym", self.max_size, self.window,
+                      _NAME_ORDER, kept=kept[0] if kept else None)
+        other = _blocks(left, right, "l.acronym", self._SHORT_NAME.replace("$", "r"), self.max_size, self.window,
+                        _NAME_ORDER, kept=kept[1] if kept else None)
         return f"SELECT * FROM ({one}) UNION ALL SELECT * FROM ({other})"
+
+    def kept_sql(self, right: KeyTable, only: str | None = None) -> list[str]:
+        return [_right_blocks(right, "r.acronym", self.max_size, _NAME_ORDER, only=only),
+                _right_blocks(right, self._SHORT_NAME.replace("$", "r"), self.max_size, _NAME_ORDER, only=only)]
 
     def oversized_sql(self, left: KeyTable, right: KeyTable) -> str:
         return f"""SELECT count(*) AS blocks, coalesce(sum(n), 0) AS records FROM (
@@ -196,17 +242,22 @@ class SharedWord(BlockingRule):
                 f"array_to_string(list_sort(coalesce(tokens, [])), ' ') AS _words "
                 f'FROM {table.relation} WHERE len("{c}") > 0)')
 
-    def sql(self, left: KeyTable, right: KeyTable) -> str:
+    # The block is sorted by the record's other words: its words without the shared one.
+    _SORT = "trim(replace(' ' || $._words || ' ', ' ' || $._word || ' ', ' '))"
+
+    def kept_sql(self, right: KeyTable, only: str | None = None) -> list[str]:
+        return [_right_blocks(KeyTable(self._exploded(right), "_id"), "r._word", self.max_size, self._SORT,
+                              only=only)]
+
+    def sql(self, left: KeyTable, right: KeyTable, kept: list[str] | None = None) -> str:
         lx, rx = self._exploded(left), self._exploded(right)
         chosen = lx
         if self.per_record:
             chosen = f"""(SELECT x.* FROM {lx} x JOIN (SELECT _word, count(*) AS _n FROM {rx} GROUP BY 1) f
                           USING (_word) QUALIFY row_number() OVER (PARTITION BY x._id ORDER BY f._n, x._word)
                           <= {int(self.per_record)})"""
-        # The block is sorted by the record's other words: its words without the shared one.
-        sort = "trim(replace(' ' || $._words || ' ', ' ' || $._word || ' ', ' '))"
         return _blocks(KeyTable(chosen, "_id"), KeyTable(rx, "_id"), "l._word", "r._word", self.max_size,
-                       self.window, sort)
+                       self.window, self._SORT, kept=kept[0] if kept else None)
 
     def oversized_sql(self, left: KeyTable, right: KeyTable) -> str:
         rx = self._exploded(right)
@@ -225,14 +276,18 @@ class SortedNeighbourhood(BlockingRule):
         self.label = f"sorted_{key}"
         self.compares = frozenset({_COMPARES.get(key, key)})
 
-    def sql(self, left: KeyTable, right: KeyTable) -> str:
+    kept_whole = True
+
+    def kept_sql(self, right: KeyTable, only: str | None = None) -> list[str]:
+        k = self.key
+        return [f"""SELECT "{right.id}" AS r_id, {_tie_broken(f'"{k}"', f'"{right.id}"')} AS k,
+                           row_number() OVER (ORDER BY "{k}", "{right.id}") AS rk
+                    FROM {right.relation} WHERE "{k}" IS NOT NULL"""]
+
+    def sql(self, left: KeyTable, right: KeyTable, kept: list[str] | None = None) -> str:
         k, w = self.key, int(self.window)
         return f"""
-            WITH s AS (
-                SELECT "{right.id}" AS r_id, {_tie_broken(f'"{k}"', f'"{right.id}"')} AS k,
-                       row_number() OVER (ORDER BY "{k}", "{right.id}") AS rk
-                FROM {right.relation} WHERE "{k}" IS NOT NULL
-            ),
+            WITH s AS ({f"SELECT * FROM {kept[0]}" if kept else self.kept_sql(right)[0]}),
             l AS (SELECT "{left.id}" AS l_id, {_tie_broken(f'"{k}"', f'"{left.id}"')} AS k
                   FROM {left.relation} WHERE "{k}" IS NOT NULL),
             placed AS (SELECT l.l_id, coalesce(s.rk, 0) AS rk FROM l ASOF LEFT JOIN s ON l.k >= s.k),
@@ -242,7 +297,7 @@ class SortedNeighbourhood(BlockingRule):
 
 def candidate_pairs(
     con: duckdb.DuckDBPyConnection, rules: list[BlockingRule], left: KeyTable, right: KeyTable,
-    *, exclude_self: bool = False, ordered: bool = False,
+    *, exclude_self: bool = False, ordered: bool = False, kept: dict[int, list[str]] | None = None,
 ) -> pd.DataFrame:
     """The union of every rule's pairs: one row per distinct (l_id, r_id).
 
@@ -253,6 +308,8 @@ def candidate_pairs(
     learning samples candidate pairs by position, so without it one warehouse could learn a
     slightly different model, and find slightly different duplicates, from one run to the next.
     One table against itself, the frame also holds :data:`POSITIONS` and ``attrs[SORTED_IDS]``.
+    ``kept``: per rule (by position), relations holding its :meth:`BlockingRule.kept_sql` of
+    ``right`` (see :mod:`pipelines.matching.block_index`); the same pairs, less work.
     """
     if not rules:
         raise ValueError("No blocking rules: add at least one under `blocking:` in matching.yaml.")
@@ -262,7 +319,8 @@ def candidate_pairs(
     where = "WHERE l_id <> r_id" if ordered or exclude_self else ""
     if left == right:
         return _coded_pairs(con, rules, left, ids, where)
-    union = " UNION ALL ".join(f"SELECT l_id, r_id, {1 << i} AS rule FROM ({r.sql(left, right)})"
+    kept = kept or {}
+    union = " UNION ALL ".join(f"SELECT l_id, r_id, {1 << i} AS rule FROM ({r.sql(left, right, kept.get(i))})"
                                for i, r in enumerate(rules))
     return con.execute(
         f"SELECT l_id, r_id, bit_or(rule)::INTEGER AS blocked_by FROM (SELECT {ids}, rule FROM ({union}) {where}) "

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.matching import learn as learning
+from pipelines.matching.block_index import kept_blocks
 from pipelines.matching.classify import WeightedClassifier, frequency_column
 from pipelines.matching.compare import CLEAN_TEXT, MISSING, build_compare, default_comparisons
 from pipelines.matching.index import (
@@ -68,11 +69,14 @@ class Linker:
     """The configured Index, Compare and classifier, applied to pairs of key tables."""
 
     def __init__(self, settings: MatchingSettings, threshold: float | None = None, *, dedupe: bool = False,
-                 parameters: Parameters | None = None):
+                 parameters: Parameters | None = None, keep_blocks: bool = False):
         """``dedupe``: both sides are records of organisations (their addresses are theirs) and
         ``dedupe.blocking`` proposes the pairs; otherwise the left side is leads, weighed as
-        ``link.lead_address`` says. ``parameters``: a model learned earlier (see :meth:`learn`)."""
+        ``link.lead_address`` says. ``parameters``: a model learned earlier (see :meth:`learn`).
+        ``keep_blocks``: the right side is a warehouse table whose blocking work is kept between
+        runs (:mod:`pipelines.matching.block_index`)."""
         self.settings = settings
+        self.keep_blocks = keep_blocks
         self.dedupe = dedupe
         self.rules = blocking_rules(settings.dedupe.blocking if dedupe else settings.blocking)
         self.comparisons = default_comparisons()
@@ -95,7 +99,8 @@ class Linker:
     def candidates(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable) -> pd.DataFrame:
         """Candidate pairs (``l_id``, ``r_id``, ``blocked_by``); one table against itself: each pair once."""
         same = left == right
-        return candidate_pairs(con, self.rules, left, right, exclude_self=self.dedupe, ordered=same)
+        kept = kept_blocks(con, self.rules, right) if self.keep_blocks and not same else None
+        return candidate_pairs(con, self.rules, left, right, exclude_self=self.dedupe, ordered=same, kept=kept)
 
     # Compare ----------------------------------------------------------------------------------
     def compare(self, con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame, left: KeyTable, right: KeyTable,

@@ -28,6 +28,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from pipelines.matching import block_index
 from pipelines.matching import parameters as model_store
 from pipelines.matching.dedupe import Deduper, entity_frequencies
 from pipelines.matching.domains import build_account_domains
@@ -94,6 +95,7 @@ def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run
         upsert(con, "account_match_key", keys, ["account_id"])
     if removed:
         con.execute("DELETE FROM account_match_key WHERE account_id IN (SELECT unnest(?))", [removed])
+    block_index.changed(con, KEYS.relation, list(changed["account_id"]) + list(removed))
     return list(changed["account_id"]), removed
 
 

@@ -29,7 +29,7 @@ from pipelines.matching.domains import alias_lead_domains, name_listed_domains
 from pipelines.matching.index import KeyTable
 from pipelines.matching.keys import FIELDS, match_keys
 from pipelines.matching.link import Linker, best_per_left
-from pipelines.matching.master import ensure_tables, master_entities
+from pipelines.matching.master import KEYS, ensure_tables, master_entities
 from pipelines.matching.parameters import Parameters
 from pipelines.matching.pending import lead_inputs, leads_pending
 from pipelines.matching.settings import MatchingSettings
@@ -104,6 +104,7 @@ def link_model(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: 
     keys = match_keys(sample, default_country=settings.default_country, prefer="email")
     keys.insert(0, "lead_id", sample["lead_id"].values)
     con.register("_learn_leads", keys)
+    linker.keep_blocks = True
     try:
         params = linker.learn(con, KeyTable("_learn_leads", "lead_id"), KeyTable("account_match_key", "account_id"))
     finally:
@@ -123,7 +124,9 @@ def link_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, leads
     keys, accounts, listed = alias_lead_domains(con, keys, accounts_to_match(con, settings, now))
     con.register("_lead_keys", keys)
     try:
-        linker = Linker(settings, parameters=parameters)
+        # The accounts' side of blocking is kept between ticks for the stored key table (not for a
+        # filtered copy, which is made again each tick).
+        linker = Linker(settings, parameters=parameters, keep_blocks=accounts.relation == KEYS.relation)
         entities = None
         if parameters is not None and ensure_master(con):
             master_entities(con)

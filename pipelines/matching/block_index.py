@@ -1,0 +1,124 @@
+"""The account side of blocking, worked out once and kept in the warehouse between ticks.
+
+Blocking leads against the account master (:mod:`pipelines.matching.index`) has two halves:
+the leads' keys, and for every key of the accounts how many accounts hold it and, in blocks
+over a rule's cap, each account's place in the sorted block. The second half depends on the
+accounts alone, yet a tick with 10,000 leads redid it over a million accounts every five
+minutes (the words rule alone exploded, sized and sorted 2.5 million (word, account) rows).
+It is now a table per rule (``kept_blocks_<relation>_<rule>_<part>``, sorted by key), and a
+tick works out only its leads' side.
+
+Upkeep follows the accounts: the master stage calls :func:`changed` with the ids whose keys it
+rewrote, and the next use redoes only the blocks those ids left or joined (all of them for the
+sorted-names rule, whose ranks any change shifts; everything when more than
+:data:`REBUILD_SHARE` of the records changed, as on the first build). The tables are used only
+while their rules (labels, keys, caps, windows) are those they were built from and they hold as
+many records as the key table; otherwise they are built again. Either way the pairs are the
+ones blocking without them finds (``tests/test_matching_engine.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import duckdb
+
+from pipelines.matching.index import BlockingRule, KeyTable
+
+META = "kept_blocks"
+CHANGED = "kept_blocks_changed"
+VERSION = 1  # of the tables' layout: a new one builds them again
+REBUILD_SHARE = 0.05  # more records changed than this: build every table again
+
+
+def fingerprint(rules: list[BlockingRule], right: KeyTable) -> str:
+    """What the kept tables were built from: the rules' settings and the right relation."""
+    spec = [(type(r).__name__, sorted((k, repr(v)) for k, v in vars(r).items() if not k.startswith("_")))
+            for r in rules]
+    return hashlib.sha256(json.dumps([VERSION, right.relation, right.id, spec]).encode()).hexdigest()[:16]
+
+
+def _ensure(con: duckdb.DuckDBPyConnection) -> None:
+    have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE table_name IN (?, ?)",
+                                      [META, CHANGED]).fetchall()}
+    if have == {META, CHANGED}:  # (a read-only warehouse refuses even CREATE ... IF NOT EXISTS)
+        return
+    con.execute(f"CREATE TABLE IF NOT EXISTS {META} (relation VARCHAR PRIMARY KEY, fingerprint VARCHAR, "
+                "records BIGINT, tables VARCHAR)")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {CHANGED} (relation VARCHAR, id VARCHAR)")
+
+
+def changed(con: duckdb.DuckDBPyConnection, relation: str, ids: list) -> None:
+    """The keys of ``ids`` in ``relation`` were rewritten or removed: their blocks are redone at next use."""
+    if not len(ids):
+        return
+    _ensure(con)
+    con.execute(f"INSERT INTO {CHANGED} SELECT ?, unnest(?)", [relation, [str(i) for i in ids]])
+
+
+def kept_blocks(con: duckdb.DuckDBPyConnection, rules: list[BlockingRule], right: KeyTable) -> dict[int, list[str]]:
+    """Per rule (by position), the tables holding its work on ``right``, brought up to date. Empty
+    (each query then works it out itself: the same pairs) where nothing can be stored: a read-only
+    warehouse, or a copy that holds the tables as views."""
+    try:
+        _ensure(con)
+        want, records = fingerprint(rules, right), _count(con, right.relation)
+        row = con.execute(f"SELECT fingerprint, records, tables FROM {META} WHERE relation = ?",
+                          [right.relation]).fetchone()
+        pending = _count(con, f"(SELECT DISTINCT id FROM {CHANGED} WHERE relation = '{right.relation}')")
+        if row and row[0] == want and not pending and row[1] == records:
+            return _tables(row[2])
+        if row and row[0] == want and pending and pending <= REBUILD_SHARE * max(records, 1):
+            tables = _tables(row[2])
+            _update(con, rules, right, tables)
+        else:
+            tables = _build(con, rules, right, _tables(row[2]) if row else {})
+        if _count(con, right.relation) != records:  # pragma: no cover - the key table moved meanwhile
+            return {}
+        con.execute(f"DELETE FROM {CHANGED} WHERE relation = ?", [right.relation])
+        con.execute(f"DELETE FROM {META} WHERE relation = ?", [right.relation])
+        con.execute(f"INSERT INTO {META} VALUES (?, ?, ?, ?)", [right.relation, want, records, json.dumps(tables)])
+        return tables
+    except (duckdb.InvalidInputException, duckdb.CatalogException, duckdb.PermissionException):
+        return {}
+
+
+def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0])
+
+
+def _tables(text: str) -> dict[int, list[str]]:
+    return {int(i): names for i, names in json.loads(text).items()}
+
+
+def _build(con: duckdb.DuckDBPyConnection, rules: list[BlockingRule], right: KeyTable,
+           old: dict[int, list[str]]) -> dict[int, list[str]]:
+    con.execute(f"DELETE FROM {META} WHERE relation = ?", [right.relation])
+    for name in (n for names in old.values() for n in names):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    tables: dict[int, list[str]] = {}
+    for i, rule in enumerate(rules):
+        for j, sql in enumerate(rule.kept_sql(right)):
+            name = f"{META}_{right.relation}_{i}_{j}"
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM ({sql}) ORDER BY k")
+            tables.setdefault(i, []).append(name)
+    return tables
+
+
+def _update(con: duckdb.DuckDBPyConnection, rules: list[BlockingRule], right: KeyTable,
+            tables: dict[int, list[str]]) -> None:
+    """Redo the blocks the changed records left (their rows' keys) or joined (their keys now)."""
+    ids = f"(SELECT DISTINCT id FROM {CHANGED} WHERE relation = '{right.relation}')"
+    now = KeyTable(f'(SELECT * FROM {right.relation} WHERE "{right.id}" IN {ids})', right.id)
+    for i, rule in enumerate(rules):
+        for j, name in enumerate(tables.get(i, [])):
+            if rule.kept_whole:
+                con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM ({rule.kept_sql(right)[j]}) ORDER BY k")
+                continue
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _kept_keys AS
+                            SELECT k FROM {name} WHERE r_id IN {ids}
+                            UNION SELECT k FROM ({rule.kept_sql(now)[j]})""")
+            con.execute(f"DELETE FROM {name} WHERE k IN (SELECT k FROM _kept_keys)")
+            con.execute(f"INSERT INTO {name} SELECT * FROM ({rule.kept_sql(right, only='_kept_keys')[j]}) ORDER BY k")
+    con.execute("DROP TABLE IF EXISTS _kept_keys")
