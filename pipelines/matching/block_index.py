@@ -54,6 +54,12 @@ def changed(con: duckdb.DuckDBPyConnection, relation: str, ids: list) -> None:
     if not len(ids):
         return
     _ensure(con)
+    if not con.execute(f"SELECT count(*) FROM {META} WHERE relation = ?", [relation]).fetchone()[0]:
+        return  # nothing kept yet: the first use builds it all
+    if len(ids) > REBUILD_SHARE * _count(con, relation):  # a rebuild: no use listing a million ids
+        con.execute(f"DELETE FROM {META} WHERE relation = ?", [relation])
+        con.execute(f"DELETE FROM {CHANGED} WHERE relation = ?", [relation])
+        return
     con.execute(f"INSERT INTO {CHANGED} SELECT ?, unnest(?)", [relation, [str(i) for i in ids]])
 
 
