@@ -246,6 +246,9 @@ class SharedWord(BlockingRule):
     _SORT = "trim(replace(' ' || $._words || ' ', ' ' || $._word || ' ', ' '))"
 
     def kept_sql(self, right: KeyTable, only: str | None = None) -> list[str]:
+        if only:  # only the records holding one of those words are exploded and sorted
+            right = KeyTable(f'(SELECT * FROM {right.relation} WHERE list_has_any("{self.column}", '
+                             f"(SELECT list(k) FROM {only})))", right.id)
         return [_right_blocks(KeyTable(self._exploded(right), "_id"), "r._word", self.max_size, self._SORT,
                               only=only)]
 
