@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import recordlinkage
 
+from pipelines.matching import block_index
 from pipelines.matching.classify import WeightedClassifier
 from pipelines.matching.compare import build_compare
 from pipelines.matching.files import dedupe_records, match_records
@@ -29,6 +30,7 @@ from pipelines.matching.keys import FIELDS, match_keys
 from pipelines.matching.link import Linker
 from pipelines.matching.records import read_records
 from pipelines.matching.settings import MatchingSettings
+from pipelines.warehouse.schema import TABLES
 
 ACCOUNTS = [
     dict(id="ibm", company="International Business Machines Corporation", website="https://www.ibm.com",
@@ -274,8 +276,6 @@ def test_the_accounts_blocking_kept_between_ticks_proposes_the_pairs_blocking_fi
     # and redone only where accounts changed. Whatever happened to the accounts since, the pairs must
     # be those blocking finds from scratch: after the first build, after a few accounts changed
     # (only their blocks redone), after keys written behind its back, and on a read-only warehouse.
-    from pipelines.matching import block_index
-
     kinds = ["Electronics", "Holdings", "Analytics", "Systems", "Labs", "Foods"]
     accounts = pd.DataFrame({
         "company": [f"Vandermolen {kinds[i % 6]} {i}" for i in range(70)] + [f"Initech {k}" for k in kinds],
@@ -294,6 +294,8 @@ def test_the_accounts_blocking_kept_between_ticks_proposes_the_pairs_blocking_fi
     con.register("_l", leads)
     con.execute("CREATE TABLE account_match_key AS SELECT * FROM _k")
     con.execute("CREATE TABLE leads AS SELECT * FROM _l")
+    for table in (block_index.META, block_index.CHANGED):  # as the warehouse declares them
+        con.execute(TABLES[table].ddl())
     settings = MatchingSettings()
     left, right = KeyTable("leads", "lead_id"), KeyTable("account_match_key", "account_id")
 

@@ -89,7 +89,7 @@ def _fingerprint(settings: MatchingSettings) -> str:
 def link_model(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo) -> Parameters:
     """The stored lead-to-account model, learned again (from up to :data:`LEARN_SAMPLE` of the org's
     leads against all accounts) when there is none, the settings changed, or the data grew."""
-    linker = Linker(settings)
+    linker = Linker(settings, keep_blocks=True)  # learned against the stored key table
     stored = model_store.load(con, "link", linker.comparisons, _fingerprint(settings))
     leads = int(scalar(con, "SELECT count(*) FROM lead_enriched"))
     accounts = int(scalar(con, "SELECT count(*) FROM account_match_key"))
@@ -104,7 +104,6 @@ def link_model(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: 
     keys = match_keys(sample, default_country=settings.default_country, prefer="email")
     keys.insert(0, "lead_id", sample["lead_id"].values)
     con.register("_learn_leads", keys)
-    linker.keep_blocks = True
     try:
         params = linker.learn(con, KeyTable("_learn_leads", "lead_id"), KeyTable("account_match_key", "account_id"))
     finally:

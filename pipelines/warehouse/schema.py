@@ -339,6 +339,30 @@ TABLES: dict[str, Table] = {
             key=("account_id",),
         ),
         Table(
+            "kept_blocks",
+            "match",
+            "The accounts' side of blocking kept between ticks (pipelines/matching/block_index.py): per "
+            "key table, the tables holding each rule's block sizes and places in sorted blocks, and what "
+            "they were built from.",
+            _cols(
+                ("relation", "VARCHAR", "the key table: account_match_key"),
+                ("fingerprint", "VARCHAR", "the blocking rules the tables were built with"),
+                ("records", "BIGINT", "records in the key table when they were last brought up to date"),
+                ("tables", "VARCHAR", "JSON: rule position -> its tables"),
+            ),
+            key=("relation",),
+        ),
+        Table(
+            "kept_blocks_changed",
+            "master",
+            "Records whose keys the master stage rewrote or removed since the kept blocks were last "
+            "brought up to date: their blocks are redone at the next match.",
+            _cols(
+                ("relation", "VARCHAR"),
+                ("id", "VARCHAR"),
+            ),
+        ),
+        Table(
             "lead_match",
             "match",
             "The account (and lead) each lead matched, with confidence and the evidence.",
