@@ -309,48 +309,44 @@ def test_the_production_topology_ticks_recovers_from_a_crash_and_queues_a_backfi
             assert all(r.tags.get("leadroute/warehouse") == name for r in runs if r.job == "tick")
             assert not [r for r in runs if r.status == "FAILURE"], f"{name}: a tick failed"
 
-        # 2. A crash mid-run: kill -9 the daemon and the org's code server (with its run worker) after
-        #    the tick decided new leads and before it started pushing them. Polling may see the push
-        #    already started (a busy machine): then that tick runs on and the drill starts again.
-        new_leads: set[str] = set()
-        victim = None
-        for attempt in range(3):
-            cluster.set_sensor("north", running=False)
-            wait_for("north's runs to finish", lambda: not cluster.in_progress("north"), 240)
-            north.leadroute("demo", "trickle", "--leads", "30", "--seed", str(5 + attempt))
-            new_leads |= {r[0] for r in north.crm_query("SELECT Id FROM Lead ORDER BY CreatedDate DESC LIMIT 30")}
-            before = {r.run_id for r in cluster.runs("north")}
-            cluster.set_sensor("north", running=True)
-            tick = wait_for("a north tick started after the new leads", lambda: next(
-                (r for r in cluster.runs("north") if r.run_id not in before and r.job == "tick"
-                 and r.status == "STARTED"), None), 240)
+        # 2. A crash mid-run: kill -9 the daemon and the org's code server (with its run worker) while
+        #    the tick pushes the leads it decided. At the network edge, the CRM is made busy: the test
+        #    holds its write lock, so the push waits on it (the local CRM waits up to 30 s) and the kill
+        #    lands mid-push however slow the machine is. Reads, the extract's included, go on meanwhile.
+        cluster.set_sensor("north", running=False)
+        wait_for("north's runs to finish", lambda: not cluster.in_progress("north"), 240)
+        north.leadroute("demo", "trickle", "--leads", "30", "--seed", "5")
+        new_leads = {r[0] for r in north.crm_query("SELECT Id FROM Lead ORDER BY CreatedDate DESC LIMIT 30")}
+        before = {r.run_id for r in cluster.runs("north")}
+        busy_crm = sqlite3.connect(north.crm, isolation_level=None)
+        busy_crm.execute("BEGIN IMMEDIATE")
+        cluster.set_sensor("north", running=True)
+        victim = wait_for("a north tick started after the new leads", lambda: next(
+            (r for r in cluster.runs("north") if r.run_id not in before and r.job == "tick"
+             and r.status == "STARTED"), None), 240)
 
-            def between_routing_and_push(run_id=tick.run_id):
-                status, done, started_steps = cluster.steps(run_id)
-                if status != "STARTED" or "crm_push" in started_steps:
-                    return "missed"
-                return "routing_decision" in done and "now"
+        def pushing(run_id=victim.run_id):
+            status, _, started_steps = cluster.steps(run_id)
+            assert status == "STARTED", f"the tick ended ({status}) while the CRM was held busy"
+            return "crm_push" in started_steps
 
-            if wait_for("the tick to decide the new leads", between_routing_and_push, 240, every=0.05) == "now":
-                victim = tick
-                break
-        assert victim is not None, "never caught a tick between routing and push (three tries)"
-        # The code server first: it holds the run worker, which must not reach the push while the
-        # daemon is being waited out (the tick's stages between routing and push take a fraction of a second).
+        wait_for("the tick to start pushing the new leads", pushing, 240, every=0.05)
+        # The code server first: it holds the run worker. The daemon after it.
         topology.kill("code-server-north")
         topology.kill("daemon")
         killed = time.monotonic()
+        busy_crm.execute("ROLLBACK")
+        busy_crm.close()
         assert cluster.run("north", victim.run_id).status == "STARTED", "nobody has noticed the crash yet"
-        # What the crash left behind: decisions whose writes are unconfirmed, an extract not yet reconciled.
-        # Pending, or in flight: the worker can reach the push's first statement (rows marked in flight)
-        # between the poll that saw it before the push and the kill; recovery must settle either.
+        # What the crash left behind: decisions whose writes are unconfirmed (pending, or in flight if
+        # the push had marked them before it waited on the CRM), an extract not yet reconciled.
         wait_for("the killed worker's lock on the warehouse to go", north.warehouse_free, 60)
         pending_at_crash = north.warehouse_query(
             "SELECT count(*) FROM ledger WHERE status IN ('pending', 'in_flight')")[0][0]
         unreconciled_at_crash = north.warehouse_query(
             "SELECT count(*) FROM watermark WHERE pending_value IS NOT NULL")[0][0]
         assert pending_at_crash > 0 and unreconciled_at_crash > 0
-        print(f"[topology] killed after {attempt + 1} drill(s): {pending_at_crash} ledger rows pending or in flight, "
+        print(f"[topology] killed mid-push: {pending_at_crash} ledger rows pending or in flight, "
               f"{unreconciled_at_crash} watermarks unreconciled", flush=True)
         topology.restart("code-server-north", "daemon")
         mark("restart", killed)
