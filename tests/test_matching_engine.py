@@ -282,8 +282,13 @@ def test_the_accounts_blocking_kept_between_ticks_proposes_the_pairs_blocking_fi
         "website": [f"shop{i}.squarespace.com" if i % 2 else f"vm{i}.com" for i in range(70)] + [""] * 6,
         "postal_code": [f"0213{i % 3}" for i in range(76)], "street": [f"{i % 7} Main Street" for i in range(76)],
         "country": ["US"] * 76})
-    keys = match_keys(accounts, prefer="website")
-    keys.insert(0, "account_id", [f"a{i:03d}" for i in range(76)])
+    # Others fill two postal codes, after the changes below, to the cap (50 accounts) and one over: one account moving
+    # between them takes a block over the cap and another back under it.
+    fillers = pd.DataFrame({"company": [f"Zephyr{i} Co" for i in range(52)], "website": [""] * 52,
+                            "postal_code": ["02131"] * 27 + ["02132"] * 25,
+                            "street": [f"{i} Oak Avenue" for i in range(52)], "country": ["US"] * 52})
+    keys = match_keys(pd.concat([accounts, fillers], ignore_index=True), prefer="website")
+    keys.insert(0, "account_id", [f"a{i:03d}" for i in range(len(keys))])
     leads = match_keys(pd.DataFrame({"company": ["Vandermolen Electronics", "Initech Labs", "Vandermolen Foods 12"],
                                      "email": ["jo@vm4.com", "al@initech.com", "x@shop12.squarespace.com"],
                                      "postal_code": ["02131", "02130", "02132"], "country": ["US"] * 3}))
@@ -318,6 +323,13 @@ def test_the_accounts_blocking_kept_between_ticks_proposes_the_pairs_blocking_fi
     plain, kept = both()
     pd.testing.assert_frame_equal(kept, plain)
     assert "a100" in set(plain["r_id"]) and "a004" not in set(plain["r_id"])
+    # One account moves from a postal code just over the cap to one at it: each crosses the cap.
+    sizes = dict(con.execute("SELECT postal_code, count(*) FROM account_match_key GROUP BY 1").fetchall())
+    assert (sizes["02131"], sizes["02132"]) == (51, 50)
+    con.execute("UPDATE account_match_key SET postal_code = '02132' WHERE account_id = 'a076'")
+    block_index.changed(con, "account_match_key", ["a076"])
+    plain, kept = both()
+    pd.testing.assert_frame_equal(kept, plain)
     monkeypatch.undo()
 
     # Keys written without telling it: the record count no longer agrees, so it is built again.
@@ -341,3 +353,35 @@ def test_the_accounts_blocking_kept_between_ticks_proposes_the_pairs_blocking_fi
     plain, kept = both()
     pd.testing.assert_frame_equal(kept, plain)
     assert "a102" in set(plain["r_id"])
+
+
+def test_accounts_keyed_again_with_the_same_keys_leave_their_kept_blocks_alone(tmp_path):
+    # Accounts edited where no key reads (an owner, an industry) are keyed again each tick; only those
+    # whose keys moved, came or went have their blocks redone.
+    accounts = pd.DataFrame({"company": [f"Quillon{i} Trading" for i in range(100)],
+                             "website": [f"quillon{i}.com" for i in range(100)], "country": ["US"] * 100})
+    keys = match_keys(accounts, prefer="website")
+    keys.insert(0, "account_id", [f"a{i:03d}" for i in range(100)])
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.register("_k", keys)
+    con.execute("CREATE TABLE account_match_key AS SELECT *, 1 AS _modstamp FROM _k")
+    for table in (block_index.META, block_index.CHANGED):
+        con.execute(TABLES[table].ddl())
+    right = KeyTable("account_match_key", "account_id")
+    assert block_index.kept_blocks(con, Linker(MatchingSettings()).rules, right)
+
+    rewritten = ["a001", "a002", "a003", "a004", "a100"]
+    with block_index.rewriting(con, right, rewritten, ["name_key", "tokens", "domain"]):
+        con.execute("UPDATE account_match_key SET _modstamp = 2 WHERE account_id IN ('a001', 'a002')")  # same keys
+        con.execute("UPDATE account_match_key SET name_key = 'quillonholdings', tokens = ['quillon', 'holdings'] "
+                    "WHERE account_id = 'a003'")
+        con.execute("DELETE FROM account_match_key WHERE account_id = 'a004'")
+        con.execute("INSERT INTO account_match_key SELECT * REPLACE ('a100' AS account_id) FROM account_match_key "
+                    "WHERE account_id = 'a005'")
+    told = {r[0] for r in con.execute("SELECT id FROM kept_blocks_changed").fetchall()}
+    assert told == {"a003", "a004", "a100"}
+
+    # Too many to compare (over the rebuild share): everything is built again, as before.
+    with block_index.rewriting(con, right, [f"a{i:03d}" for i in range(10)], ["name_key"]):
+        pass
+    assert con.execute("SELECT count(*) FROM kept_blocks").fetchall() == [(0,)]

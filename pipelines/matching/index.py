@@ -70,12 +70,20 @@ class BlockingRule(BaseIndexAlgorithm):
 
     # The kept work is a whole that any change reorders (a rank over every record), not blocks by key.
     kept_whole = False
+    max_size = 0  # blocks over this many right records are sub-blocked
 
-    def kept_sql(self, right: KeyTable, only: str | None = None) -> list[str]:
+    def kept_rows_sql(self, right: KeyTable) -> list[str]:
+        """Queries of the right side's rows (``k, r_id, t``: each record under each key, with its
+        tie-broken sort key), one per part of the rule: the blocks :meth:`kept_sql` numbers. A
+        change of a few records redoes only their blocks, from the rows kept and the changed
+        records' new rows (:mod:`pipelines.matching.block_index`)."""
+        return []
+
+    def kept_sql(self, right: KeyTable) -> list[str]:
         """Queries of the work on ``right`` alone that :meth:`sql` can take ready-made (``kept``):
         what a tick would otherwise redo over a million accounts for a few leads. Each selects a
-        key ``k`` first; ``only``: a relation of keys (``k``), whose blocks alone are wanted."""
-        return []
+        key ``k`` first."""
+        return [numbered_blocks(rows, self.max_size) for rows in self.kept_rows_sql(right)]
 
     def oversized_sql(self, left: KeyTable, right: KeyTable) -> str | None:
         """A query selecting ``blocks, records``: the blocks over the cap and the records in them."""
@@ -111,20 +119,21 @@ def _tie_broken(sort: str, record_id: str) -> str:
     return f"struct_pack(s := {sort}, i := {record_id})"
 
 
-def _right_blocks(right: KeyTable, rkey: str, max_size: int, sort: str, where: str = "TRUE",
-                  only: str | None = None) -> str:
-    """The right side of :func:`_blocks` for every key, which does not depend on the left side:
-    ``k, r_id, n`` (the records holding ``k``) and, in blocks over ``max_size``, ``pos`` (the
-    place in the block sorted by ``sort``, then id) and ``t`` (the sort key broken by the id).
-    ``only``: a relation of keys (``k``): the blocks of those keys alone."""
-    keys = f" AND k IN (SELECT k FROM {only})" if only else ""
+def _right_rows(right: KeyTable, rkey: str, sort: str, where: str = "TRUE") -> str:
+    """The right side of :func:`_blocks`, which does not depend on the left side: ``k, r_id, t``,
+    every record of ``right`` under each of its keys, with its sort key broken by the id."""
     return f"""
-        SELECT k, r_id, n,
-               CASE WHEN n > {int(max_size)} THEN row_number() OVER (PARTITION BY k ORDER BY s, r_id) END AS pos,
-               CASE WHEN n > {int(max_size)} THEN {_tie_broken('s', 'r_id')} END AS t
-        FROM (SELECT *, count(*) OVER (PARTITION BY k) AS n FROM (
-              SELECT "{right.id}" AS r_id, {rkey} AS k, {sort.replace('$', 'r')} AS s
-              FROM {right.relation} r WHERE {where.replace('$', 'r')}) WHERE k IS NOT NULL{keys})"""
+        SELECT k, r_id, {_tie_broken('s', 'r_id')} AS t FROM (
+            SELECT "{right.id}" AS r_id, {rkey} AS k, {sort.replace('$', 'r')} AS s
+            FROM {right.relation} r WHERE {where.replace('$', 'r')}) WHERE k IS NOT NULL"""
+
+
+def numbered_blocks(rows: str, max_size: int) -> str:
+    """``rows`` (``k, r_id, t``) as blocks: ``k, r_id, n, pos, t``, with ``n`` the records holding
+    ``k`` and, in blocks over ``max_size``, ``pos`` the place in the block sorted by ``t``."""
+    return f"""
+        SELECT k, r_id, n, CASE WHEN n > {int(max_size)} THEN row_number() OVER (PARTITION BY k ORDER BY t) END AS pos, t
+        FROM (SELECT *, count(*) OVER (PARTITION BY k) AS n FROM ({rows}))"""
 
 
 def _blocks(left: KeyTable, right: KeyTable, lkey: str, rkey: str, max_size: int, window: int, sort: str,
@@ -133,7 +142,7 @@ def _blocks(left: KeyTable, right: KeyTable, lkey: str, rkey: str, max_size: int
     every pair in blocks of at most ``max_size`` right records; in larger blocks, each left
     record with its ``window`` neighbours on either side when the block is sorted by ``sort``.
 
-    ``kept``: a relation holding :func:`_right_blocks` of the right side, built earlier (see
+    ``kept``: a relation holding :func:`numbered_blocks` of the right side, built earlier (see
     :mod:`pipelines.matching.block_index`): only the left side is worked out."""
     w = int(window)
     lside = f"""
@@ -183,8 +192,8 @@ class BlockOn(BlockingRule):
         return _blocks(left, right, f'l."{self.key}"', f'r."{self.right_key}"', self.max_size, self.window,
                        _NAME_ORDER, kept=kept[0] if kept else None)
 
-    def kept_sql(self, right: KeyTable, only: str | None = None) -> list[str]:
-        return [_right_blocks(right, f'r."{self.right_key}"', self.max_size, _NAME_ORDER, only=only)]
+    def kept_rows_sql(self, right: KeyTable) -> list[str]:
+        return [_right_rows(right, f'r."{self.right_key}"', _NAME_ORDER)]
 
     def oversized_sql(self, left: KeyTable, right: KeyTable) -> str:
         return f"""SELECT count(*) AS blocks, coalesce(sum(n), 0) AS records FROM (
@@ -208,9 +217,9 @@ class Acronym(BlockOn):
                         _NAME_ORDER, kept=kept[1] if kept else None)
         return f"SELECT * FROM ({one}) UNION ALL SELECT * FROM ({other})"
 
-    def kept_sql(self, right: KeyTable, only: str | None = None) -> list[str]:
-        return [_right_blocks(right, "r.acronym", self.max_size, _NAME_ORDER, only=only),
-                _right_blocks(right, self._SHORT_NAME.replace("$", "r"), self.max_size, _NAME_ORDER, only=only)]
+    def kept_rows_sql(self, right: KeyTable) -> list[str]:
+        return [_right_rows(right, "r.acronym", _NAME_ORDER),
+                _right_rows(right, self._SHORT_NAME.replace("$", "r"), _NAME_ORDER)]
 
     def oversized_sql(self, left: KeyTable, right: KeyTable) -> str:
         return f"""SELECT count(*) AS blocks, coalesce(sum(n), 0) AS records FROM (
@@ -245,12 +254,8 @@ class SharedWord(BlockingRule):
     # The block is sorted by the record's other words: its words without the shared one.
     _SORT = "trim(replace(' ' || $._words || ' ', ' ' || $._word || ' ', ' '))"
 
-    def kept_sql(self, right: KeyTable, only: str | None = None) -> list[str]:
-        if only:  # only the records holding one of those words are exploded and sorted
-            right = KeyTable(f'(SELECT * FROM {right.relation} WHERE list_has_any("{self.column}", '
-                             f"(SELECT list(k) FROM {only})))", right.id)
-        return [_right_blocks(KeyTable(self._exploded(right), "_id"), "r._word", self.max_size, self._SORT,
-                              only=only)]
+    def kept_rows_sql(self, right: KeyTable) -> list[str]:
+        return [_right_rows(KeyTable(self._exploded(right), "_id"), "r._word", self._SORT)]
 
     def sql(self, left: KeyTable, right: KeyTable, kept: list[str] | None = None) -> str:
         lx, rx = self._exploded(left), self._exploded(right)
@@ -281,7 +286,7 @@ class SortedNeighbourhood(BlockingRule):
 
     kept_whole = True
 
-    def kept_sql(self, right: KeyTable, only: str | None = None) -> list[str]:
+    def kept_sql(self, right: KeyTable) -> list[str]:
         k = self.key
         return [f"""SELECT "{right.id}" AS r_id, {_tie_broken(f'"{k}"', f'"{right.id}"')} AS k,
                            row_number() OVER (ORDER BY "{k}", "{right.id}") AS rk

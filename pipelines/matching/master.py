@@ -34,7 +34,7 @@ from pipelines.matching.dedupe import Deduper, entity_frequencies
 from pipelines.matching.domains import build_account_domains
 from pipelines.matching.hierarchy import build_hierarchy
 from pipelines.matching.index import KeyTable, blocking_report, describe_blocking
-from pipelines.matching.keys import match_keys
+from pipelines.matching.keys import KEY_COLUMNS, match_keys
 from pipelines.matching.versions import KEY_VERSION
 from pipelines.matching.pending import LIVE_ACCOUNT, REMOVED_KEYS, STALE_KEYS
 from pipelines.matching.settings import MatchingSettings
@@ -87,15 +87,15 @@ def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run
     """Recompute keys of new and changed accounts; drop keys of deleted ones. Returns (changed, removed) ids."""
     changed = _account_frame(con, f"{LIVE_ACCOUNT} AND ({STALE_KEYS})")
     removed = [r[0] for r in con.execute(REMOVED_KEYS).fetchall()]
-    for start in range(0, len(changed), KEY_CHUNK):
-        chunk = changed.iloc[start:start + KEY_CHUNK]
-        keys = match_keys(chunk, default_country=settings.default_country, prefer="website").assign(
-            _modstamp=chunk["_modstamp"].values, _key_version=KEY_VERSION, _keyed_at=run.now)
-        keys.insert(0, "account_id", chunk["account_id"].values)
-        upsert(con, "account_match_key", keys, ["account_id"])
-    if removed:
-        con.execute("DELETE FROM account_match_key WHERE account_id IN (SELECT unnest(?))", [removed])
-    block_index.changed(con, KEYS.relation, list(changed["account_id"]) + list(removed))
+    with block_index.rewriting(con, KEYS, list(changed["account_id"]) + list(removed), KEY_COLUMNS):
+        for start in range(0, len(changed), KEY_CHUNK):
+            chunk = changed.iloc[start:start + KEY_CHUNK]
+            keys = match_keys(chunk, default_country=settings.default_country, prefer="website").assign(
+                _modstamp=chunk["_modstamp"].values, _key_version=KEY_VERSION, _keyed_at=run.now)
+            keys.insert(0, "account_id", chunk["account_id"].values)
+            upsert(con, "account_match_key", keys, ["account_id"])
+        if removed:
+            con.execute("DELETE FROM account_match_key WHERE account_id IN (SELECT unnest(?))", [removed])
     return list(changed["account_id"]), removed
 
 
