@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from datetime import timedelta
 
@@ -12,7 +13,8 @@ from pipelines.cli import cli
 from pipelines.crm.fields import load_field_mapping
 from pipelines.routing.stages.simulate import diff_rules
 from pipelines.warehouse import db
-from tests.conftest import NOW
+from tests.conftest import NOW, RULES, Pipeline
+from tests.crm_builder import CrmBuilder
 
 pytestmark = pytest.mark.slow
 GMAIL = dict(email="someone@gmail.com")
@@ -23,19 +25,45 @@ def git(path, *args):
                    check=True, capture_output=True)
 
 
-@pytest.fixture
-def decided(pipeline, crm, rules_dir):
-    """Leads decided by the state table (TX, NY) and by a round-robin pool, with the rules in git."""
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Leads decided by the state table (TX, NY) and by a round-robin pool, with the rules in git.
+
+    Decided once for the module (a tick costs seconds); each test works on its own copy."""
+    base = tmp_path_factory.mktemp("decided")
+    rules = base / "routing_rules"
+    shutil.copytree(RULES, rules)
+    crm = CrmBuilder(base / "crm.sqlite", NOW - timedelta(minutes=1), rules_dir=rules)
     leads = {
         "texas": [crm.lead(company=f"Lone Star {i}", country="US", state="TX", **GMAIL) for i in range(3)],
         "new_york": [crm.lead(company=f"Empire {i}", country="US", state="NY", **GMAIL) for i in range(2)],
         "pool": [crm.lead(company=f"Demo {i}", LeadSource="Web - Demo Request", **GMAIL) for i in range(4)],
     }
-    pipeline.tick()
-    git(rules_dir, "init", "-q")
-    git(rules_dir, "add", ".")
-    git(rules_dir, "commit", "-q", "-m", "rules as deployed")
-    return leads
+    Pipeline(base, rules, crm.path).tick()
+    crm.close()
+    git(rules, "init", "-q")
+    git(rules, "add", ".")
+    git(rules, "commit", "-q", "-m", "rules as deployed")
+    return base, leads
+
+
+@pytest.fixture
+def rules_dir(world, tmp_path):
+    return shutil.copytree(world[0] / "routing_rules", tmp_path / "routing_rules")
+
+
+@pytest.fixture
+def pipeline(world, tmp_path, rules_dir):
+    for path in world[0].glob("*.sqlite"):
+        shutil.copy(path, tmp_path / path.name)
+    for path in world[0].glob("warehouse.duckdb*"):
+        shutil.copy(path, tmp_path / path.name)
+    return Pipeline(tmp_path, rules_dir, tmp_path / "crm.sqlite")
+
+
+@pytest.fixture
+def decided(world):
+    return world[1]
 
 
 def move_texas(rules_dir, to="005000000000013AAA"):
