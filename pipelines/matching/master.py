@@ -355,11 +355,16 @@ def _rebuild(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: Ru
     order = [_SURVIVOR_SQL[c] for c in settings.master.survivor]
     by = ["cluster"] + [col for col, _, _ in order] + ["account_id"]
     asc = [True] + [d == "ASC" for _, d, _ in order] + [True]
-    ranked = accounts.sort_values(by, ascending=asc, na_position="last", kind="stable")
+    accounts["cluster_size"] = np.bincount(accounts["cluster"].to_numpy())[accounts["cluster"].to_numpy()]
+    # Only clusters of two or more have a survivor to choose (a few hundred thousand of a million
+    # accounts); an account alone is its own.
+    shared = accounts["cluster_size"].to_numpy() > 1
+    ranked = accounts[shared].sort_values(by, ascending=asc, na_position="last", kind="stable")
     first = ranked.drop_duplicates("cluster")
     survivor_of = pd.Series(first["account_id"].to_numpy(), index=first["cluster"].to_numpy())
-    accounts["master_id"] = survivor_of.reindex(accounts["cluster"]).to_numpy()
-    accounts["cluster_size"] = accounts.groupby("cluster")["account_id"].transform("size").astype(int)
+    master_id = accounts["account_id"].to_numpy(dtype=object).copy()
+    master_id[shared] = survivor_of.reindex(accounts.loc[shared, "cluster"]).to_numpy()
+    accounts["master_id"] = master_id
     accounts["is_survivor"] = accounts["master_id"] == accounts["account_id"]
     accounts["survivor_reason"] = np.where(
         accounts["cluster_size"] > 1,
