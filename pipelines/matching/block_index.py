@@ -47,9 +47,18 @@ def fingerprint(rules: list[BlockingRule], right: KeyTable) -> str:
     return hashlib.sha256(json.dumps([VERSION, right.relation, right.id, spec]).encode()).hexdigest()[:16]
 
 
+def _kept(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    """Whether blocks of ``relation`` are kept. A database without the warehouse's schema (a
+    benchmark's, a CSV run's) keeps none; asked of it, DuckDB would look for a Python object named
+    like the table."""
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [META]).fetchall()[0][0]:
+        return False
+    return bool(con.execute(f"SELECT count(*) FROM {META} WHERE relation = ?", [relation]).fetchall()[0][0])
+
+
 def changed(con: duckdb.DuckDBPyConnection, relation: str, ids: list) -> None:
     """The keys of ``ids`` in ``relation`` were rewritten or removed: their blocks are redone at next use."""
-    if not len(ids) or not con.execute(f"SELECT count(*) FROM {META} WHERE relation = ?", [relation]).fetchone()[0]:
+    if not len(ids) or not _kept(con, relation):
         return  # nothing kept yet: the first use builds it all
     if len(ids) > REBUILD_SHARE * _count(con, relation):  # a rebuild: no use listing a million ids
         con.execute(f"DELETE FROM {META} WHERE relation = ?", [relation])
@@ -66,8 +75,7 @@ def rewriting(con: duckdb.DuckDBPyConnection, right: KeyTable, ids: list, column
     An account edited where no key reads (its owner, its industry, a phone typed with other
     punctuation) is keyed again with the same keys: its blocks stay as they are. Its old keys are
     set aside only when there are kept blocks to spare, and few enough records to compare."""
-    kept = bool(ids) and con.execute(f"SELECT count(*) FROM {META} WHERE relation = ?", [right.relation]).fetchall()[0][0]
-    if not kept or len(ids) > REBUILD_SHARE * _count(con, right.relation):
+    if not ids or not _kept(con, right.relation) or len(ids) > REBUILD_SHARE * _count(con, right.relation):
         yield
         changed(con, right.relation, ids)
         return
