@@ -8,15 +8,15 @@ minutes (the words rule alone exploded, sized and sorted 2.5 million (word, acco
 It is now a table per rule (``kept_blocks_<relation>_<rule>_<part>``, sorted by key), and a
 tick works out only its leads' side.
 
-Upkeep follows the accounts: the master stage calls :func:`changed` with the ids whose keys it
-rewrote, and the next use redoes only the blocks those ids left or joined, from the rows kept and
-the changed records' new rows: every row keeps its sort key, so a block is numbered again without
-going back to the accounts. The sorted-names rule, whose ranks any change shifts, is redone whole;
-everything is built again when more than :data:`REBUILD_SHARE` of the records changed, as on the
-first build. The tables are used only
-while their rules (labels, keys, caps, windows) are those they were built from and they hold as
-many records as the key table; otherwise they are built again. Either way the pairs are the
-ones blocking without them finds (``tests/test_matching_engine.py``).
+Upkeep follows the accounts: the master stage rewrites keys inside :func:`rewriting`, which
+tells :func:`changed` of the records whose keys moved, came or went, and the next use redoes only
+the blocks those records left or joined, from the rows kept and the changed records' new rows:
+every row keeps its sort key, so a block is numbered again without going back to the accounts.
+The sorted-names rule, whose ranks any change shifts, is redone whole; everything is built again
+when more than :data:`REBUILD_SHARE` of the records changed, as on the first build. The tables
+are used only while their rules (labels, keys, caps, windows) are those they were built from and
+they hold as many records as the key table; otherwise they are built again. Either way the pairs
+are the ones blocking without them finds (``tests/test_matching_engine.py``).
 """
 
 from __future__ import annotations
