@@ -61,14 +61,17 @@ def build_hierarchy(accounts: pd.DataFrame) -> pd.DataFrame:
         domestic = np.where(same, cur, domestic)
         cur = np.where(same, pcode[np.maximum(cur, 0)], -1)
 
-    path = pd.Series(ids, dtype=object).astype(str)
+    # Paths grow only where a chain still climbs: most accounts have no parent, and writing a
+    # million strings per level cost seconds at every master build.
+    path = pd.Series(ids, dtype=object).astype(str).to_numpy(dtype=object)
     cur = np.where(on_cycle, -1, pcode)
     for _ in range(int(depth.max()) if n else 0):
-        live = cur >= 0
-        if not live.any():
+        live = np.flatnonzero(cur >= 0)
+        if not len(live):
             break
-        path = path.where(~live, pd.Series(ids[np.maximum(cur, 0)]).astype(str) + " > " + path)
-        cur = np.where(live, pcode[np.maximum(cur, 0)], -1)
+        path[live] = (pd.Series(ids[cur[live]], dtype=object).astype(str) + " > "
+                      + pd.Series(path[live], dtype=object)).to_numpy(dtype=object)
+        cur[live] = pcode[cur[live]]  # the rest stay -1: their chains have ended
 
     issue = np.full(n, None, dtype=object)
     issue[dangling] = [f"dangling parent {p} (not in the CRM)" for p in raw_parent[dangling]]
@@ -83,7 +86,7 @@ def build_hierarchy(accounts: pd.DataFrame) -> pd.DataFrame:
             "global_ultimate_id": ids[top],
             "domestic_ultimate_id": ids[domestic],
             "depth": depth.astype(int),
-            "hierarchy_path": path.to_numpy(),
+            "hierarchy_path": path,
             "hierarchy_issue": issue,
         }
     )
