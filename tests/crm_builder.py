@@ -34,6 +34,17 @@ class CrmBuilder:
         self._users_from_roster(Path(rules_dir))
         self.con.commit()
 
+    @classmethod
+    def reopen(cls, path: str | Path, now: datetime) -> CrmBuilder:
+        """A builder over a CRM built earlier (a test's copy of a module's world): its roster and
+        queues are already there."""
+        self = cls.__new__(cls)
+        self.path, self.now = Path(path), now
+        self.con = sqlite3.connect(self.path)
+        self._counters = {}
+        self.queue_ids = dict(self.con.execute("""SELECT DeveloperName, Id FROM "Group" WHERE Type = 'Queue'""").fetchall())
+        return self
+
     def _stamp(self, when: datetime | None = None) -> str:
         return sf_datetime(when or self.now)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from datetime import timedelta
 
@@ -9,24 +10,59 @@ import dagster as dg
 import pytest
 
 from pipelines.defs.policy import WRITER_TAG
-from tests.conftest import HANNAH, MARCUS, NOW
+from tests.conftest import HANNAH, MARCUS, NOW, RULES, Pipeline
+from tests.crm_builder import CrmBuilder
 
 pytestmark = pytest.mark.slow
 GMAIL = dict(email="someone@gmail.com")
 DAY = NOW.date()
 
 
-@pytest.fixture
-def world(pipeline, crm):
-    """Texas leads created over several days, routed by the state table to Hannah; pool leads too."""
+@pytest.fixture(scope="module")
+def routed_world(tmp_path_factory):
+    """Texas leads created over several days, routed by the state table to Hannah; pool leads too.
+
+    Routed once for the module (a tick costs seconds); each test works on its own copy."""
+    base = tmp_path_factory.mktemp("routed")
+    rules = shutil.copytree(RULES, base / "routing_rules")
+    crm = CrmBuilder(base / "crm.sqlite", NOW - timedelta(minutes=1), rules_dir=rules)
     leads = {
         "texas_recent": [crm.lead(company=f"Lone Star {i}", country="US", state="TX", created=NOW - timedelta(days=i),
                                   **GMAIL) for i in range(3)],
         "texas_old": crm.lead(company="Alamo", country="US", state="TX", created=NOW - timedelta(days=10), **GMAIL),
         "pool": [crm.lead(company=f"Demo {i}", LeadSource="Web - Demo Request", **GMAIL) for i in range(3)],
     }
-    pipeline.tick(NOW + timedelta(minutes=1))
-    return leads
+    crm.close()
+    Pipeline(base, rules, base / "crm.sqlite").tick(NOW + timedelta(minutes=1))
+    return base, leads
+
+
+@pytest.fixture
+def rules_dir(routed_world, tmp_path):
+    return shutil.copytree(routed_world[0] / "routing_rules", tmp_path / "routing_rules")
+
+
+@pytest.fixture
+def crm(routed_world, tmp_path):
+    for path in routed_world[0].glob("crm.sqlite*"):
+        shutil.copy(path, tmp_path / path.name)
+    builder = CrmBuilder.reopen(tmp_path / "crm.sqlite", NOW - timedelta(minutes=1))
+    yield builder
+    builder.close()
+
+
+@pytest.fixture
+def pipeline(routed_world, tmp_path, rules_dir, crm):
+    for path in routed_world[0].glob("warehouse.duckdb*"):
+        shutil.copy(path, tmp_path / path.name)
+    pipeline = Pipeline(tmp_path, rules_dir, crm.path)
+    pipeline.now = NOW + timedelta(minutes=1)  # where the world's tick left the clock
+    return pipeline
+
+
+@pytest.fixture
+def world(routed_world, pipeline):
+    return routed_world[1]
 
 
 def move_texas(rules_dir):
