@@ -106,6 +106,15 @@ class Pipeline:
             return con.execute(sql, params or []).df()
 
 
+def copy_world(world: Path, to: Path) -> Path:
+    """A test's own copy of a world one module built and ticked once (its CRM, warehouse and
+    rules folder, git history included): the tick costs seconds, the copy milliseconds. Returns
+    the copied rules folder."""
+    for path in [*world.glob("crm.sqlite*"), *world.glob("warehouse.duckdb*")]:
+        shutil.copy(path, to / path.name)
+    return shutil.copytree(world / "routing_rules", to / "routing_rules")
+
+
 @pytest.fixture
 def pipeline(tmp_path: Path, rules_dir: Path, crm) -> Pipeline:
     return Pipeline(tmp_path, rules_dir, crm.path)

@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from pipelines.defs.policy import WRITER_TAG
-from tests.conftest import HANNAH, MARCUS, NOW, RULES, Pipeline
+from tests.conftest import HANNAH, MARCUS, NOW, RULES, Pipeline, copy_world
 from tests.crm_builder import CrmBuilder
 
 pytestmark = pytest.mark.slow
@@ -39,22 +39,18 @@ def routed_world(tmp_path_factory):
 
 @pytest.fixture
 def rules_dir(routed_world, tmp_path):
-    return shutil.copytree(routed_world[0] / "routing_rules", tmp_path / "routing_rules")
+    return copy_world(routed_world[0], tmp_path)
 
 
 @pytest.fixture
-def crm(routed_world, tmp_path):
-    for path in routed_world[0].glob("crm.sqlite*"):
-        shutil.copy(path, tmp_path / path.name)
+def crm(rules_dir, tmp_path):
     builder = CrmBuilder.reopen(tmp_path / "crm.sqlite", NOW - timedelta(minutes=1))
     yield builder
     builder.close()
 
 
 @pytest.fixture
-def pipeline(routed_world, tmp_path, rules_dir, crm):
-    for path in routed_world[0].glob("warehouse.duckdb*"):
-        shutil.copy(path, tmp_path / path.name)
+def pipeline(tmp_path, rules_dir, crm):
     pipeline = Pipeline(tmp_path, rules_dir, crm.path)
     pipeline.now = NOW + timedelta(minutes=1)  # where the world's tick left the clock
     return pipeline

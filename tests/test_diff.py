@@ -13,7 +13,7 @@ from pipelines.cli import cli
 from pipelines.crm.fields import load_field_mapping
 from pipelines.routing.stages.simulate import diff_rules
 from pipelines.warehouse import db
-from tests.conftest import NOW, RULES, Pipeline
+from tests.conftest import NOW, RULES, Pipeline, copy_world
 from tests.crm_builder import CrmBuilder
 
 pytestmark = pytest.mark.slow
@@ -49,15 +49,11 @@ def world(tmp_path_factory):
 
 @pytest.fixture
 def rules_dir(world, tmp_path):
-    return shutil.copytree(world[0] / "routing_rules", tmp_path / "routing_rules")
+    return copy_world(world[0], tmp_path)
 
 
 @pytest.fixture
 def pipeline(world, tmp_path, rules_dir):
-    for path in world[0].glob("*.sqlite"):
-        shutil.copy(path, tmp_path / path.name)
-    for path in world[0].glob("warehouse.duckdb*"):
-        shutil.copy(path, tmp_path / path.name)
     return Pipeline(tmp_path, rules_dir, tmp_path / "crm.sqlite")
 
 

@@ -243,9 +243,13 @@ def _stored_frequencies(con: duckdb.DuckDBPyConnection, deduper: Deduper) -> dic
     stored duplicate pair, the only ones clustering looks up (it scores missing pairs inside groups
     of them). Each account's company is joined once for every key, and the counts are made only
     over those values, where counting every value of a million accounts took seconds per build."""
-    con.execute("""CREATE OR REPLACE TEMP TABLE _freq_entity AS
-                   SELECT k.*, coalesce(m.master_id, k.account_id) AS _entity
-                   FROM account_match_key k LEFT JOIN account_master m USING (account_id)""")
+    keys = deduper.frequency_keys()
+    if not keys:
+        return {}
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _freq_entity AS
+                    SELECT account_id, {', '.join(f'k.{key}' for key in keys)},
+                           coalesce(m.master_id, k.account_id) AS _entity
+                    FROM account_match_key k LEFT JOIN account_master m USING (account_id)""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _freq_ends AS
                    SELECT * FROM _freq_entity WHERE account_id IN
                    (SELECT account_id FROM account_duplicate UNION SELECT duplicate_id FROM account_duplicate)""")
@@ -253,7 +257,7 @@ def _stored_frequencies(con: duckdb.DuckDBPyConnection, deduper: Deduper) -> dic
         return {key: con.execute(
             f"SELECT {key} AS v, count(*) AS n FROM (SELECT DISTINCT {key}, _entity FROM _freq_entity "
             f"WHERE {key} IN (SELECT {key} FROM _freq_ends)) GROUP BY 1").df().set_index("v")["n"]
-            for key in deduper.frequency_keys()}
+            for key in keys}
     finally:
         con.execute("DROP TABLE IF EXISTS _freq_ends")
         con.execute("DROP TABLE IF EXISTS _freq_entity")

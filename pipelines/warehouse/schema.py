@@ -342,7 +342,8 @@ TABLES: dict[str, Table] = {
             "kept_blocks",
             "match",
             "The accounts' side of blocking kept between ticks (pipelines/matching/block_index.py): per "
-            "key table, the tables holding each rule's block sizes and places in sorted blocks, and what "
+            "key table, the tables holding each rule's rows with their sort keys, block sizes and places "
+            "in sorted blocks, and what "
             "they were built from.",
             _cols(
                 ("relation", "VARCHAR", "the key table: account_match_key"),
@@ -355,8 +356,8 @@ TABLES: dict[str, Table] = {
         Table(
             "kept_blocks_changed",
             "master",
-            "Records whose keys the master stage rewrote or removed since the kept blocks were last "
-            "brought up to date: their blocks are redone at the next match.",
+            "Records whose keys changed, came or went (the master stage compares the keys it rewrites) "
+            "since the kept blocks were last brought up to date: their blocks are redone at the next match.",
             _cols(
                 ("relation", "VARCHAR"),
                 ("id", "VARCHAR"),
