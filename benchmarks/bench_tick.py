@@ -3,8 +3,12 @@ processes on demo CRMs of several sizes, and each stage's share (issue 18).
 
 For each size: a demo CRM, the first tick (everything is new: the account master is built, every
 lead routed), a tick that reads back the owners the first tick pushed (the CRM's echo of our own
-writes), then a quiet tick (0 new leads) and ticks after ``--new`` new leads each (1, 100, 10,000 by
-default). CPU is the tick process's user + system time (DuckDB's and rapidfuzz's threads included),
+writes), then a quiet tick (0 new leads), a tick after a day's account upkeep (``--edit`` accounts
+edited where no match key reads and ``--rename`` renamed, ``leadroute demo account-edits``: the
+master brings those accounts up to date) and ticks after ``--new`` new leads each (1, 100, 10,000 by
+default). ``--world DIR`` starts from a copy of a world already ticked (a folder with the
+``crm.sqlite``, ``warehouse.duckdb`` and ``ground_truth`` of ``leadroute demo init`` and its ticks)
+instead of building one: at 1,000,000 accounts the first tick alone takes half an hour. CPU is the tick process's user + system time (DuckDB's and rapidfuzz's threads included),
 the figure that stays meaningful on a shared machine; peak memory is its maximum resident set; the
 load average (1 minute) is read just before each tick starts, so a wall time can be read against it.
 Each stage's CPU and wall seconds come from the tick's own asset metadata (``stage/seconds``,
@@ -19,7 +23,7 @@ machine) would otherwise compile the 240-odd modules of ``pipelines/`` again in 
 0.3 s of CPU that no deployed tick pays.
 
     python benchmarks/bench_tick.py [--accounts 10000 100000] [--leads-per-account 0.6] [--new 1 100 10000]
-                                    [--markdown FILE]
+                                    [--edit 200] [--rename 20] [--world DIR] [--markdown FILE]
 
 Prints markdown tables (and writes them to ``--markdown``). Targets (issue 18, CPU): quiet tick
 <= 3 s end to end; one new lead <= 5 s on the demo world; 10,000 new leads against 1,000,000
@@ -32,6 +36,8 @@ import argparse
 import compileall
 import json
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -135,20 +141,36 @@ def main() -> int:
     parser.add_argument("--leads-per-account", type=float, default=0.6)
     parser.add_argument("--new", type=int, nargs="+", default=[1, 100, 10_000],
                         help="new leads before each tick after the quiet one")
+    parser.add_argument("--edit", type=int, default=200, help="accounts edited where no match key reads "
+                        "before the account-upkeep tick (0 with --rename 0: no such tick)")
+    parser.add_argument("--rename", type=int, default=20, help="accounts renamed before that tick")
+    parser.add_argument("--world", type=Path, help="start from a copy of this ticked world (skips --accounts)")
     parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
     args = parser.parse_args()
     ticks: list[Tick] = []
     compileall.compile_dir(ROOT / "pipelines", quiet=1)  # as the image's `pip install .` does (see above)
-    for accounts in args.accounts:
-        leads = int(accounts * args.leads_per_account)
+    for accounts in ([None] if args.world else args.accounts):
         with tempfile.TemporaryDirectory(prefix="bench-tick-") as tmp:
             folder = Path(tmp)
-            run(folder, "demo", "init", "--accounts", str(accounts), "--leads", str(leads))
-            ticks.append(tick(folder, "first (all new)", accounts, leads))
-            # The first tick after it still reads back the owners the first tick pushed (the CRM's echo of
-            # our own writes); the next is quiet through and through.
-            ticks.append(tick(folder, "echo of our writes", accounts, 0))
+            if args.world:
+                for name in ("crm.sqlite", "warehouse.duckdb"):
+                    shutil.copy(args.world / name, folder / name)
+                shutil.copytree(args.world / "ground_truth", folder / "ground_truth")
+                with sqlite3.connect(folder / "crm.sqlite") as crm:
+                    accounts = crm.execute("SELECT count(*) FROM Account WHERE IsDeleted = 0").fetchone()[0]
+            else:
+                leads = int(accounts * args.leads_per_account)
+                run(folder, "demo", "init", "--accounts", str(accounts), "--leads", str(leads))
+                ticks.append(tick(folder, "first (all new)", accounts, leads))
+                # The first tick after it still reads back the owners the first tick pushed (the CRM's echo
+                # of our own writes); the next is quiet through and through.
+                ticks.append(tick(folder, "echo of our writes", accounts, 0))
             ticks.append(tick(folder, "quiet", accounts, 0))
+            if args.edit or args.rename:
+                run(folder, "demo", "account-edits", "--edit", str(args.edit), "--rename", str(args.rename),
+                    "--seed", "1")
+                ticks.append(tick(folder, f"{args.edit + args.rename:,} accounts edited ({args.rename:,} renamed)",
+                                  accounts, 0))
             for n in args.new:
                 run(folder, "demo", "trickle", "--leads", str(n), "--seed", str(n))
                 ticks.append(tick(folder, f"{n:,} new lead{'s' if n > 1 else ''}", accounts, n))

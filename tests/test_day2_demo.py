@@ -39,6 +39,14 @@ def test_demo_activity_drives_every_kind_of_day2_reroute(tmp_path, rules_dir, mo
     departed = left.split("(")[1].split(")")[0]
     with sqlite3.connect(crm_path) as con:
         assert con.execute('SELECT IsActive FROM "User" WHERE Id = ?', [departed]).fetchone() == (0,)
+    # The same afternoon, account upkeep: three head counts refreshed, two companies renamed.
+    edits = CliRunner().invoke(cli, ["demo", "account-edits", "--edit", "3", "--rename", "2", "--seed", "3",
+                                     "--now", "2026-11-20T15:40:00"])
+    assert edits.exit_code == 0, edits.output
+    assert "3 account(s) got one more employee" in edits.output and "2 account(s) renamed" in edits.output
+    with sqlite3.connect(crm_path) as con:
+        renamed = dict(con.execute("SELECT Id, Name FROM Account WHERE Name LIKE '% Holdings'").fetchall())
+    assert len(renamed) == 2
 
     out = pipeline.tick(START + timedelta(hours=2, minutes=5))
     kinds = out.metadata["reroutes"]
@@ -50,6 +58,10 @@ def test_demo_activity_drives_every_kind_of_day2_reroute(tmp_path, rules_dir, mo
                                   list(moved)).fetchall())
     assert departed not in owners.values(), "every lead the departed rep's reroute moved has a new owner in the CRM"
     assert out.metadata["crm_push"]["failed"] == 0
+    assert out.metadata["account_master"]["accounts_changed"] == 5, "the master re-keys the five edited accounts"
+    names = pipeline.query("SELECT account_id, name FROM account_match_key WHERE account_id IN "
+                           f"({', '.join(repr(i) for i in renamed)})")
+    assert len(names) == 2 and names["name"].str.endswith("holdings").all(), "the renamed accounts' keys moved"
 
     # Day-2 rules ask stalled leads one question with a narrowed frame: on this lived-in warehouse
     # (matches, parents, opportunities, owner history), each column of it equals the whole frame's.

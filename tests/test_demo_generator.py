@@ -15,6 +15,7 @@ import pytest
 from pipelines.crm.local_schema import create_schema, make_id, sf_datetime
 from pipelines.demo import text as tx
 from pipelines.demo import vocabulary as voc
+from pipelines.demo.account_edits import RENAMED, edit_accounts
 from pipelines.demo.generator import DemoSummary, generate_crm
 from pipelines.demo.roster import INTEGRATION_USER_ID
 from pipelines.demo.trickle import TrickleSummary, trickle
@@ -451,6 +452,39 @@ def test_trickle_calls_differ_but_a_seed_repeats(copy_of_demo, tmp_path_factory)
     c = pd.read_sql(f"SELECT Email, Company FROM Lead WHERE Id BETWEEN '{again.first_id}' AND '{again.last_id}'",
                     sqlite3.connect(twin / "crm.sqlite"))
     assert a.equals(c)
+
+
+def test_account_edits_change_only_the_picked_live_accounts(copy_of_demo, tmp_path_factory):
+    root = copy_of_demo
+    twin = tmp_path_factory.mktemp("twin")
+    shutil.copy(root / "crm.sqlite", twin / "crm.sqlite")
+    con = sqlite3.connect(root / "crm.sqlite")
+    con.execute("UPDATE Account SET IsDeleted = 1 WHERE Id IN (SELECT Id FROM Account ORDER BY Id LIMIT 150)")
+    con.commit()
+    before = pd.read_sql("SELECT * FROM Account ORDER BY Id", con).set_index("Id")
+    later = NOW + timedelta(hours=2)
+    summary = edit_accounts(root / "crm.sqlite", edit=40, rename=9, seed=5, now=later)
+    after = pd.read_sql("SELECT * FROM Account ORDER BY Id", con).set_index("Id")
+    edited, renamed = summary.edited, summary.renamed
+    assert len(edited) == 40 and len(renamed) == 9 and not set(edited) & set(renamed)
+    assert not before.loc[edited + renamed, "IsDeleted"].any(), "only live accounts are edited"
+    moved = after.ne(before) & ~(after.isna() & before.isna())
+    assert sorted(moved.index[moved.any(axis=1)]) == sorted(edited + renamed), "no other account is touched"
+    assert (after.loc[edited, "NumberOfEmployees"] == before.loc[edited, "NumberOfEmployees"].fillna(0) + 1).all()
+    assert (after.loc[renamed, "Name"] == before.loc[renamed, "Name"] + RENAMED).all()
+    assert (after.loc[edited + renamed, "SystemModstamp"] == sf_datetime(later)).all()
+    assert moved.loc[edited].sum().loc[lambda c: c > 0].index.tolist() == [
+        "NumberOfEmployees", "LastModifiedDate", "SystemModstamp"]
+    assert moved.loc[renamed].sum().loc[lambda c: c > 0].index.tolist() == ["Name", "LastModifiedDate", "SystemModstamp"]
+    con.close()
+    twin_con = sqlite3.connect(twin / "crm.sqlite")
+    twin_con.execute("UPDATE Account SET IsDeleted = 1 WHERE Id IN (SELECT Id FROM Account ORDER BY Id LIMIT 150)")
+    twin_con.commit()
+    twin_con.close()
+    again = edit_accounts(twin / "crm.sqlite", edit=40, rename=9, seed=5, now=later)
+    assert (again.edited, again.renamed) == (edited, renamed), "the same CRM and seed edit the same accounts"
+    with pytest.raises(ValueError, match="150 live accounts"):
+        edit_accounts(root / "crm.sqlite", edit=100, rename=51, now=later)
 
 
 def test_trickle_without_a_crm_says_what_to_do(tmp_path):

@@ -82,4 +82,26 @@ def activity(now: datetime, touch_share: float, progress: int, reengage: int, re
     click.echo(summary.describe())
 
 
+
+@demo.command("account-edits")
+@click.option("--edit", "edit", default=200, show_default=True, type=click.IntRange(min=0),
+              help="Accounts edited where no match key reads (one more employee).")
+@click.option("--rename", default=20, show_default=True, type=click.IntRange(min=0),
+              help="Accounts renamed (their name keys move, so their duplicates are looked for again).")
+@click.option("--seed", type=int, help="Seed (default: the number of live accounts).")
+@click.option("--now", type=IsoTime(), help="Stamp the edits at this UTC time (ISO 8601).")
+@friendly
+def account_edits(edit: int, rename: int, seed: int | None, now: datetime | None) -> None:
+    """A day of account upkeep: some accounts edited, a few renamed; the next tick updates the master."""
+    from pipelines.demo.account_edits import edit_accounts
+
+    s = settings()
+    if not s.crm_path.exists():
+        raise Failure(f"No demo CRM at {s.crm_path}; run `leadroute demo init` first.")
+    try:
+        summary = edit_accounts(s.crm_path, edit=edit, rename=rename, seed=seed, now=now)
+    except ValueError as exc:
+        raise Failure(str(exc)) from None
+    click.echo(summary.describe())
+
 COMMANDS = [demo]
