@@ -371,7 +371,7 @@ def test_accounts_keyed_again_with_the_same_keys_leave_their_kept_blocks_alone(t
     assert block_index.kept_blocks(con, Linker(MatchingSettings()).rules, right)
 
     rewritten = ["a001", "a002", "a003", "a004", "a100"]
-    with block_index.rewriting(con, right, rewritten, ["name_key", "tokens", "domain"]):
+    with block_index.rewriting(con, right, rewritten, ["name_key", "tokens", "domain"]) as moved:
         con.execute("UPDATE account_match_key SET _modstamp = 2 WHERE account_id IN ('a001', 'a002')")  # same keys
         con.execute("UPDATE account_match_key SET name_key = 'quillonholdings', tokens = ['quillon', 'holdings'] "
                     "WHERE account_id = 'a003'")
@@ -380,16 +380,19 @@ def test_accounts_keyed_again_with_the_same_keys_leave_their_kept_blocks_alone(t
                     "WHERE account_id = 'a005'")
     told = {r[0] for r in con.execute("SELECT id FROM kept_blocks_changed").fetchall()}
     assert told == {"a003", "a004", "a100"}
+    assert moved == ["a003", "a004", "a100"], "the master hears the same: only these may have other duplicates"
 
     # A database without the warehouse's schema (a benchmark's) keeps nothing and is told nothing.
     bare = duckdb.connect()
     bare.register("_k", keys)
     bare.execute("CREATE TABLE account_match_key AS SELECT * FROM _k")
-    with block_index.rewriting(bare, right, ["a001"], ["name_key"]):
+    with block_index.rewriting(bare, right, ["a001", "a002"], ["name_key"]) as moved:
         bare.execute("UPDATE account_match_key SET name_key = 'x' WHERE account_id = 'a001'")
+    assert moved == ["a001"]
     block_index.changed(bare, "account_match_key", ["a001"])
 
     # Too many to compare (over the rebuild share): everything is built again, as before.
-    with block_index.rewriting(con, right, [f"a{i:03d}" for i in range(10)], ["name_key"]):
+    with block_index.rewriting(con, right, [f"a{i:03d}" for i in range(10)], ["name_key"]) as moved:
         pass
     assert con.execute("SELECT count(*) FROM kept_blocks").fetchall() == [(0,)]
+    assert moved == [f"a{i:03d}" for i in range(10)], "and every record rewritten counts as moved"

@@ -264,3 +264,112 @@ def test_a_lead_changed_only_where_nothing_reads_keeps_its_enrichment_and_its_ma
     assert later.metadata["enriched"]["leads_changed_enrichment_kept"] == 1
     assert later.metadata["lead_match"]["leads_matched"] == 1
     assert later.metadata["lead_match"]["leads_changed_match_kept"] == 1
+
+
+@pytest.mark.slow
+def test_a_build_redoes_only_the_groups_its_moved_accounts_touch_and_agrees_with_redoing_all(tmp_path):
+    """Edits a day brings, on a generated CRM: a duplicate deleted out of its group (the group may
+    split), one renamed away from its group, one renamed into another's, a child reparented under its
+    duplicate (a parent and its child are two companies), and head counts refreshed where no key reads.
+    Following the moved accounts builds the same master as redoing every changed account's pairs and
+    every cluster."""
+    import shutil
+    import sqlite3
+
+    from pipelines.crm.extract import extract
+    from pipelines.crm.fields import load_field_mapping
+    from pipelines.crm.local import LocalCrm
+    from pipelines.crm.local_schema import sf_datetime
+    from pipelines.demo.generator import generate_crm
+    from pipelines.enrich.enrich import enrich
+    from pipelines.matching.evaluate import run_matching_stages
+    from pipelines.matching.master import build_master
+    from pipelines.matching.settings import load_matching_settings
+    from pipelines.stage import RunInfo
+    from pipelines.unify.unify import unify
+    from pipelines.warehouse import db
+    from tests.conftest import RULES
+
+    crm_path, warehouse = tmp_path / "crm.sqlite", tmp_path / "warehouse.duckdb"
+    generate_crm(crm_path, tmp_path / "truth", accounts=1_500, leads=20, seed=3, now=NOW, rules_dir=RULES)
+    run_matching_stages(crm_path, warehouse, RULES, now=NOW)
+    with db.connect(warehouse, read_only=True) as con:
+        master = con.execute("SELECT account_id, master_id, cluster_size FROM account_master "
+                             "ORDER BY cluster_size DESC, master_id, account_id").df()
+    groups = [g["account_id"].tolist() for _, g in master[master["cluster_size"] > 1].groupby("master_id", sort=False)]
+    big = [g for g in groups if len(g) >= 3]
+    pairs = [g for g in groups if len(g) == 2]
+    assert len(big) >= 2 and len(pairs) >= 3, "the generator makes groups of duplicates to edit"
+    alone = master.loc[master["cluster_size"] == 1, "account_id"].tolist()
+    later = NOW + timedelta(hours=1)
+    stamp = sf_datetime(later)
+    with sqlite3.connect(crm_path) as crm:
+        copied = ["Name", "Website", "Phone", "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode",
+                  "BillingCountry"]
+        twin = dict(zip(copied, crm.execute(f"SELECT {', '.join(copied)} FROM Account WHERE Id = ?",
+                                            [pairs[0][0]]).fetchone()))
+
+        def edit(account: str, **fields) -> None:
+            sets = ", ".join(f"{k} = ?" for k in fields)
+            crm.execute(f"UPDATE Account SET {sets}, LastModifiedDate = ?, SystemModstamp = ? WHERE Id = ?",
+                        [*fields.values(), stamp, stamp, account])
+
+        edit(big[0][1], IsDeleted=1)
+        edit(big[1][0], Name="Zanzibar Quarry Holdings")
+        edit(alone[0], **twin)  # retyped as another account: now its duplicate
+        edit(pairs[1][1], ParentId=pairs[1][0])
+        for account in alone[1:21]:
+            edit(account, NumberOfEmployees=12_345)
+
+    mapping = load_field_mapping(RULES / "fields.yaml")
+    settings = load_matching_settings(RULES / "matching.yaml")
+    built = {}
+    for incremental in (True, False):
+        copy = tmp_path / f"warehouse-{incremental}.duckdb"
+        shutil.copy(warehouse, copy)
+        run = RunInfo("edits", later)
+        with db.connect(copy) as con:
+            crm = LocalCrm(str(crm_path), clock=lambda: later)
+            try:
+                extract(con, crm, mapping, run)
+            finally:
+                crm.close()
+            unify(con, mapping, run)
+            enrich(con, run)
+            result = build_master(con, settings, run, incremental=incremental)
+            built[incremental] = (result.counts, con.execute(
+                "SELECT * EXCLUDE (_built_at) FROM account_master ORDER BY account_id").df())
+
+    counts, followed = built[True]
+    assert counts["accounts_changed"] == 24 - 1 and counts["accounts_removed"] == 1
+    assert counts["accounts_moved"] == 4, "the deleted, the two renamed and the reparented account"
+    assert counts["accounts_reclustered"] < 100, "only the groups they were in or joined"
+    assert built[False][0]["accounts_reclustered"] == len(master) - 1
+    pd.testing.assert_frame_equal(followed, built[False][1])
+    by_id = followed.set_index("account_id")
+    assert big[0][1] not in by_id.index
+    assert by_id.loc[alone[0], "master_id"] == by_id.loc[pairs[0][0], "master_id"], "renamed into a group"
+    assert by_id.loc[pairs[1][1], "master_id"] != by_id.loc[pairs[1][0], "master_id"], "a child is not its parent"
+
+
+def test_the_groups_a_moved_account_was_in_are_redone_even_when_it_left_them():
+    import duckdb
+
+    from pipelines.matching.master import cluster_scope, linked_accounts
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE account_duplicate (account_id VARCHAR, duplicate_id VARCHAR)")
+    con.execute("INSERT INTO account_duplicate VALUES ('a', 'b'), ('b', 'c'), ('d', 'e'), ('f', 'g')")
+    placed = ["a", "b", "c", "d", "e", "f", "g", "h"] + [f"z{i:02d}" for i in range(40)]  # z..: alone, untouched
+    con.execute("CREATE TABLE account_master AS SELECT unnest(?::VARCHAR[]) AS account_id", [placed])
+    con.execute("CREATE TABLE account_match_key AS SELECT unnest(?::VARCHAR[]) AS account_id", [placed + ["n"]])
+    before = linked_accounts(con, ["b", "e"])
+    assert before == ["a", "b", "c", "d", "e"]
+    # b was renamed away from a and c (they were linked only through it); e now duplicates h.
+    con.execute("DELETE FROM account_duplicate WHERE 'b' IN (account_id, duplicate_id) "
+                "OR 'e' IN (account_id, duplicate_id)")
+    con.execute("INSERT INTO account_duplicate VALUES ('e', 'h')")
+    # a and c: split off, no moved account among them; h: joined; n: keyed, never placed; f, g: untouched.
+    assert cluster_scope(con, before, ["b", "e"]) == ["a", "b", "c", "d", "e", "h", "n"]
+    # Most accounts touched: all are redone.
+    assert cluster_scope(con, before + [f"z{i:02d}" for i in range(10)], ["b", "e"]) is None

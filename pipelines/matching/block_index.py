@@ -68,29 +68,37 @@ def changed(con: duckdb.DuckDBPyConnection, relation: str, ids: list) -> None:
 
 
 @contextlib.contextmanager
-def rewriting(con: duckdb.DuckDBPyConnection, right: KeyTable, ids: list, columns: Sequence[str]) -> Iterator[None]:
-    """Around a rewrite of the keys of ``ids`` in ``right``: afterwards, :func:`changed` hears of the
-    records whose ``columns`` differ (or that came or went), not of every record rewritten.
+def rewriting(con: duckdb.DuckDBPyConnection, right: KeyTable, ids: list, columns: Sequence[str]) -> Iterator[list]:
+    """Around a rewrite of the keys of ``ids`` in ``right``: afterwards, the list it yields holds the
+    records whose ``columns`` differ (or that came or went), and :func:`changed` hears of those, not
+    of every record rewritten.
 
     An account edited where no key reads (its owner, its industry, a phone typed with other
-    punctuation) is keyed again with the same keys: its blocks stay as they are. Its old keys are
-    set aside only when there are kept blocks to spare, and few enough records to compare."""
-    if not ids or not _kept(con, right.relation) or len(ids) > REBUILD_SHARE * _count(con, right.relation):
-        yield
+    punctuation) is keyed again with the same keys: its blocks stay as they are, and so do its
+    duplicate pairs (:func:`pipelines.matching.master.refresh_keys`). With more than
+    :data:`REBUILD_SHARE` of the records rewritten, every one of them counts as moved."""
+    moved: list = []
+    if not ids:
+        yield moved
+        return
+    if len(ids) > REBUILD_SHARE * _count(con, right.relation):
+        yield moved
+        moved.extend(ids)
         changed(con, right.relation, ids)
         return
     cols = ", ".join(f'"{c}"' for c in columns)
     con.execute(f'CREATE OR REPLACE TEMP TABLE _kept_before AS SELECT "{right.id}" AS _id, {cols} FROM {right.relation} '
                 f'WHERE "{right.id}" IN (SELECT unnest(?))', [list(ids)]).fetchall()
     try:
-        yield
-        moved = con.execute(f"""
+        yield moved
+        moved.extend(r[0] for r in con.execute(f"""
             SELECT coalesce(b._id, a._id) FROM _kept_before b FULL JOIN
                 (SELECT "{right.id}" AS _id, {cols} FROM {right.relation} WHERE "{right.id}" IN (SELECT unnest(?))) a
                 ON a._id = b._id
             WHERE a._id IS NULL OR b._id IS NULL OR ({', '.join(f'a."{c}"' for c in columns)})
-                  IS DISTINCT FROM ({', '.join(f'b."{c}"' for c in columns)})""", [list(ids)]).fetchall()
-        changed(con, right.relation, [r[0] for r in moved])
+                  IS DISTINCT FROM ({', '.join(f'b."{c}"' for c in columns)})
+            ORDER BY 1""", [list(ids)]).fetchall())
+        changed(con, right.relation, moved)
     finally:
         con.execute("DROP TABLE IF EXISTS _kept_before")
 

@@ -30,6 +30,7 @@ import pandas as pd
 
 from pipelines.matching import block_index
 from pipelines.matching import parameters as model_store
+from pipelines.matching.cluster import components
 from pipelines.matching.dedupe import Deduper, entity_frequencies
 from pipelines.matching.domains import build_account_domains
 from pipelines.matching.hierarchy import build_hierarchy
@@ -45,6 +46,9 @@ from pipelines.warehouse.schema import TABLES
 MASTER_TABLES = ("account_match_key", "account_duplicate", "account_master", "matching_parameters")
 KEYS = KeyTable("account_match_key", "account_id")
 RELEARN_GROWTH = 0.1  # learn the model again when the accounts grew or shrank by this share
+# Clusters are redone for the groups the moved accounts touch, unless those hold more than this share of
+# the accounts: then all are redone (listing most of a million ids is no saving).
+INCREMENTAL_SHARE = 0.2
 ACCOUNT_FIELDS = {"company": "name", "website": "website", "phone": "phone", "street": "street", "city": "city",
                   "state": "state", "postal_code": "postal_code", "country": "country",
                   "latitude": "latitude", "longitude": "longitude"}
@@ -83,11 +87,17 @@ def _account_frame(con: duckdb.DuckDBPyConnection, where: str) -> pd.DataFrame:
 KEY_CHUNK = 250_000  # accounts keyed per step: memory stays bounded on a full rebuild
 
 
-def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo) -> tuple[list, list]:
-    """Recompute keys of new and changed accounts; drop keys of deleted ones. Returns (changed, removed) ids."""
+def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo) -> tuple[list, list, list]:
+    """Recompute keys of new and changed accounts; drop keys of deleted ones.
+
+    Returns (changed, removed, moved) ids. ``moved``: the accounts whose duplicate pairs can have
+    changed, those whose keys moved, came or went, or whose CRM parent moved (a parent and its
+    child are never duplicates). Most edits of a day (an owner, a head count, a rating) move
+    neither, and their pairs and clusters stay as they are."""
     changed = _account_frame(con, f"{LIVE_ACCOUNT} AND ({STALE_KEYS})")
     removed = [r[0] for r in con.execute(REMOVED_KEYS).fetchall()]
-    with block_index.rewriting(con, KEYS, list(changed["account_id"]) + list(removed), KEY_COLUMNS):
+    ids = list(changed["account_id"])
+    with block_index.rewriting(con, KEYS, ids + list(removed), KEY_COLUMNS) as moved:
         for start in range(0, len(changed), KEY_CHUNK):
             chunk = changed.iloc[start:start + KEY_CHUNK]
             keys = match_keys(chunk, default_country=settings.default_country, prefer="website").assign(
@@ -96,7 +106,13 @@ def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run
             upsert(con, "account_match_key", keys, ["account_id"])
         if removed:
             con.execute("DELETE FROM account_match_key WHERE account_id IN (SELECT unnest(?))", [removed])
-    return list(changed["account_id"]), removed
+    # The last build's parent (account_master, built by ensure_tables before the first build): a
+    # dangling parent, which the hierarchy drops, counts as moved each time, never as unmoved.
+    reparented = [r[0] for r in con.execute(
+        "SELECT a.account_id FROM account a LEFT JOIN account_master m USING (account_id) "
+        "WHERE a.account_id IN (SELECT unnest(?)) AND nullif(a.parent_id, '') IS DISTINCT FROM m.parent_id",
+        [ids]).fetchall()] if ids else []
+    return ids, removed, sorted(set(moved) | set(reparented))
 
 
 def _deduper(con: duckdb.DuckDBPyConnection, settings: MatchingSettings) -> Deduper:
@@ -158,11 +174,11 @@ def _merge_labels(con: duckdb.DuckDBPyConnection, settings: MatchingSettings) ->
 
 def find_duplicates(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, changed: list, removed: list,
                     run: RunInfo, *, full: bool, progress=lambda m: None,
-                    deduper: Deduper | None = None) -> tuple[int, object, np.ndarray | None]:
+                    deduper: Deduper | None = None) -> tuple[int, object, np.ndarray | None, bool]:
     """Replace the duplicate pairs that involve changed or removed accounts.
 
-    Returns (pairs found, the model, and on a full rebuild the clusters already resolved:
-    a label per account of ``account_match_key`` in id order).
+    Returns (pairs found, the model, on a full rebuild the clusters already resolved (a label per
+    account of ``account_match_key`` in id order), and whether the model was learned now).
     """
     deduper = deduper or _deduper(con, settings)
     touched = pd.DataFrame({"account_id": list(changed) + list(removed)}, dtype=object)
@@ -178,7 +194,7 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, 
             pairs = deduper.linker.candidates(con, KEYS, KEYS)
             for line in describe_blocking(blocking_report(con, deduper.linker.rules, KEYS, KEYS, pairs)):
                 progress(line)
-            params, _ = dedupe_model(con, settings, deduper, run, full=True, pairs=pairs, progress=progress)
+            params, learned = dedupe_model(con, settings, deduper, run, full=True, pairs=pairs, progress=progress)
             ids, values = _key_values(con, deduper)
             ones = {k: pd.Series(dtype=float) for k in deduper.frequency_keys()}
             scored = deduper.rescore(deduper.score(con, KEYS, KEYS, pairs=pairs), ones, values)
@@ -187,9 +203,9 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, 
             scored = deduper.rescore(scored, freq, values)
             labels = deduper.cluster(con, KEYS, ids, scored, freq, values)
         else:
-            params, _ = dedupe_model(con, settings, deduper, run, full=False, progress=progress)
+            params, learned = dedupe_model(con, settings, deduper, run, full=False, progress=progress)
             if not changed:
-                return 0, params, None
+                return 0, params, None, learned
             con.execute("CREATE OR REPLACE TEMP TABLE _changed_keys AS SELECT * FROM account_match_key "
                         "WHERE account_id IN (SELECT account_id FROM _touched)")
             master_entities(con)
@@ -198,7 +214,7 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, 
         con.unregister("_touched")
     pairs = scored[(scored["ruled_out"] == "") & (scored["score"] >= deduper.threshold_bits)]
     if pairs.empty:
-        return 0, params, labels
+        return 0, params, labels, learned
     pairs = deduper.linker.explain(pairs)
     edges = pd.DataFrame({
         "account_id": np.minimum(pairs["l_id"].astype(str), pairs["r_id"].astype(str)),
@@ -207,13 +223,14 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, 
     }).sort_values("confidence", ascending=False).drop_duplicates(["account_id", "duplicate_id"])
     edges["_found_at"] = run.now
     upsert(con, "account_duplicate", edges, ["account_id", "duplicate_id"])
-    return len(edges), params, labels
+    return len(edges), params, labels, learned
 
 
-def _key_values(con: duckdb.DuckDBPyConnection, deduper: Deduper) -> tuple[np.ndarray, pd.DataFrame]:
-    """Every keyed account id (sorted) and the values frequencies are counted on."""
+def _key_values(con: duckdb.DuckDBPyConnection, deduper: Deduper, where: str = "TRUE"
+                ) -> tuple[np.ndarray, pd.DataFrame]:
+    """Every keyed account id (sorted; those ``where`` holds) and the values frequencies are counted on."""
     values = con.execute(f"SELECT account_id, {', '.join(deduper.frequency_keys())} FROM account_match_key "
-                         "ORDER BY account_id").df().set_index("account_id")
+                         f"WHERE {where} ORDER BY account_id").df().set_index("account_id")
     return values.index.to_numpy(), values
 
 
@@ -224,43 +241,93 @@ def master_entities(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def resolve_clusters(con: duckdb.DuckDBPyConnection, settings: MatchingSettings,
-                     deduper: Deduper | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Every keyed account id and its cluster (a position), from the stored duplicate pairs; groups of
-    three or more are resolved without chaining, with their missing pairs scored by the stored model."""
+                     deduper: Deduper | None = None, scope: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Keyed account ids and their clusters (a position), from the stored duplicate pairs; groups of
+    three or more are resolved without chaining, with their missing pairs scored by the stored model.
+
+    ``scope``: only these accounts (whole groups of linked accounts, see :func:`cluster_scope`)."""
     deduper = deduper or _deduper(con, settings)
     params = model_store.load(con, "dedupe", deduper.linker.comparisons)
-    ids, values = _key_values(con, deduper)
     if params is not None:
         deduper.linker.use(params)
-    edges = con.execute("SELECT account_id, duplicate_id, coalesce(score, 10.0) AS score FROM account_duplicate").df()
+    inside = "TRUE"
+    if scope is not None:
+        con.execute("CREATE OR REPLACE TEMP TABLE _cluster_scope AS SELECT unnest(?::VARCHAR[]) AS account_id",
+                    [list(scope)])
+        inside = "account_id IN (SELECT account_id FROM _cluster_scope)"
+    try:
+        ids, values = _key_values(con, deduper, inside)
+        edges = con.execute("SELECT account_id, duplicate_id, coalesce(score, 10.0) AS score FROM account_duplicate "
+                            f"WHERE {inside} AND {inside.replace('account_id IN', 'duplicate_id IN')}").df()
+        frequencies = _stored_frequencies(con, deduper, inside)
+    finally:
+        con.execute("DROP TABLE IF EXISTS _cluster_scope")
     frame = pd.DataFrame({"l_id": edges["account_id"], "r_id": edges["duplicate_id"], "score": edges["score"],
                           "ruled_out": ""})
-    return ids, deduper.cluster(con, KEYS, ids, frame, _stored_frequencies(con, deduper), values)
+    return ids, deduper.cluster(con, KEYS, ids, frame, frequencies, values)
 
 
-def _stored_frequencies(con: duckdb.DuckDBPyConnection, deduper: Deduper) -> dict[str, pd.Series]:
+def linked_accounts(con: duckdb.DuckDBPyConnection, ids: list) -> list:
+    """``ids`` and every account linked to one of them through stored duplicate pairs: the groups
+    clustering resolves as one (connected components of ``account_duplicate``)."""
+    if not len(ids):
+        return []
+    edges = con.execute("SELECT account_id, duplicate_id FROM account_duplicate").df()
+    if edges.empty:
+        return sorted(set(ids))
+    codes, nodes = pd.factorize(np.concatenate([edges["account_id"].to_numpy(dtype=object),
+                                                edges["duplicate_id"].to_numpy(dtype=object)]))
+    group = components(len(nodes), codes[:len(edges)], codes[len(edges):])
+    at = pd.Index(nodes).get_indexer(list(ids))
+    hit = np.isin(group, group[at[at >= 0]])
+    return sorted(set(ids) | set(nodes[hit].tolist()))
+
+
+def cluster_scope(con: duckdb.DuckDBPyConnection, before: list, moved: list) -> list | None:
+    """The accounts whose cluster can differ from the last build's, or None when that is most of them.
+
+    ``before``: the groups of the moved accounts before their pairs were replaced
+    (:func:`linked_accounts`). A group none of whose accounts moved keeps the same pairs (a pair
+    changes only with one of its accounts), so its clusters stand. Redone: the groups the moved
+    accounts are in now, and the groups they were in, which may have split into several, none of
+    them holding a moved account. Keyed accounts the last build did not place are added."""
+    unplaced = [r[0] for r in con.execute(
+        "SELECT account_id FROM account_match_key WHERE account_id NOT IN (SELECT account_id FROM account_master)"
+    ).fetchall()]
+    scope = linked_accounts(con, sorted(set(before) | set(moved) | set(unplaced)))
+    keyed = scalar(con, "SELECT count(*) FROM account_match_key")
+    return None if len(scope) > INCREMENTAL_SHARE * max(keyed, 1) else scope
+
+
+def _stored_clusters(con: duckdb.DuckDBPyConnection) -> pd.Series:
+    """The last build's clusters of two or more (keyed account -> its survivor): what stands for the
+    accounts outside the scope clustering redid (an account alone is its own cluster)."""
+    kept = con.execute("SELECT account_id, master_id FROM account_master WHERE cluster_size > 1 "
+                       "AND account_id IN (SELECT account_id FROM account_match_key)").df()
+    return pd.Series(kept["master_id"].to_numpy(dtype=object), index=kept["account_id"].to_numpy(dtype=object))
+
+
+def _stored_frequencies(con: duckdb.DuckDBPyConnection, deduper: Deduper, inside: str = "TRUE"
+                        ) -> dict[str, pd.Series]:
     """Value -> companies of the last build, for each frequency key: for the values of accounts in a
-    stored duplicate pair, the only ones clustering looks up (it scores missing pairs inside groups
-    of them). Each account's company is joined once for every key, and the counts are made only
-    over those values, where counting every value of a million accounts took seconds per build."""
+    stored duplicate pair (``inside`` the scope clustered), the only ones clustering looks up (it
+    scores missing pairs inside groups of them). Each account's company is joined once for every
+    key, and the counts are made only over those values, where counting every value of a million
+    accounts took seconds per build."""
     keys = deduper.frequency_keys()
     if not keys:
         return {}
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _freq_entity AS
-                    SELECT account_id, {', '.join(f'k.{key}' for key in keys)},
-                           coalesce(m.master_id, k.account_id) AS _entity
-                    FROM account_match_key k LEFT JOIN account_master m USING (account_id)""")
-    con.execute("""CREATE OR REPLACE TEMP TABLE _freq_ends AS
-                   SELECT * FROM _freq_entity WHERE account_id IN
-                   (SELECT account_id FROM account_duplicate UNION SELECT duplicate_id FROM account_duplicate)""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _freq_ends AS
+                    SELECT {', '.join(keys)} FROM account_match_key WHERE {inside} AND account_id IN
+                    (SELECT account_id FROM account_duplicate UNION SELECT duplicate_id FROM account_duplicate)""")
     try:
         return {key: con.execute(
-            f"SELECT {key} AS v, count(*) AS n FROM (SELECT DISTINCT {key}, _entity FROM _freq_entity "
-            f"WHERE {key} IN (SELECT {key} FROM _freq_ends)) GROUP BY 1").df().set_index("v")["n"]
+            f"""SELECT {key} AS v, count(DISTINCT coalesce(m.master_id, k.account_id)) AS n
+                FROM account_match_key k LEFT JOIN account_master m USING (account_id)
+                WHERE k.{key} IN (SELECT {key} FROM _freq_ends) GROUP BY 1""").df().set_index("v")["n"]
             for key in keys}
     finally:
         con.execute("DROP TABLE IF EXISTS _freq_ends")
-        con.execute("DROP TABLE IF EXISTS _freq_entity")
 
 
 _SURVIVOR_SQL = {
@@ -279,13 +346,20 @@ def _type_rank_sql(ranks: list[str]) -> tuple[str, list[str]]:
             + f" ELSE {len(ranks)} END", list(ranks))
 
 
-def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | None, run: RunInfo) -> StageResult:
+def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | None, run: RunInfo, *,
+                 incremental: bool = True) -> StageResult:
+    """Bring the account master up to date with the accounts changed since the last build.
+
+    ``incremental=False`` redoes the duplicates of every changed account and the clusters of every
+    account, as builds did before they followed the moved accounts (the tests hold both equal)."""
     settings = settings or MatchingSettings()
     result = StageResult("master")
     ensure_tables(con, MASTER_TABLES)
     full = not scalar(con, "SELECT count(*) FROM account_match_key")
     clock, cpu = time.perf_counter(), time.process_time()
-    changed, removed = refresh_keys(con, settings, run)
+    changed, removed, moved = refresh_keys(con, settings, run)
+    if not incremental:
+        moved = sorted(set(changed) | set(removed))
     seconds = {"keys": time.perf_counter() - clock}
     cpu_seconds = {"keys": time.process_time() - cpu}
     # Every run: an edit of the ops domain list applies even when no account changed.
@@ -300,16 +374,27 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
     clock, cpu = time.perf_counter(), time.process_time()
     notes: list[str] = []
     deduper = _deduper(con, settings)  # built once: it indexes every CRM parent and child pair
-    pairs_found, params, labels = find_duplicates(con, settings, changed, removed, run, full=full,
-                                                  progress=notes.append, deduper=deduper)
+    # The groups the moved accounts were in, before their pairs are replaced (they may split).
+    before = linked_accounts(con, moved) if incremental and not full else None
+    gone = set(removed)
+    pairs_found, params, labels, learned = find_duplicates(
+        con, settings, [i for i in moved if i not in gone], removed, run, full=full, progress=notes.append,
+        deduper=deduper)
     seconds["duplicates"] = time.perf_counter() - clock
     cpu_seconds["duplicates"] = time.process_time() - cpu
     clock, cpu = time.perf_counter(), time.process_time()
-    if labels is None:
-        ids, labels = resolve_clusters(con, settings, deduper)
+    # A new model scores the missing pairs of every group otherwise: all clusters are redone.
+    scope = cluster_scope(con, before, moved) if before is not None and not learned else None
+    if labels is not None:
+        cluster_of = _named(_key_values(con, deduper)[0], labels)
+    elif scope is None:
+        cluster_of = _named(*resolve_clusters(con, settings, deduper))
     else:
-        ids = _key_values(con, deduper)[0]
-    built, rows_written = _rebuild(con, settings, run, pd.Series(ids[labels], index=ids))
+        stored = _stored_clusters(con)
+        cluster_of = pd.concat([stored[~stored.index.isin(scope)],
+                                _named(*resolve_clusters(con, settings, deduper, scope))])
+    reclustered = scalar(con, "SELECT count(*) FROM account_match_key") if scope is None else len(scope)
+    built, rows_written = _rebuild(con, settings, run, cluster_of)
     seconds["clusters_and_hierarchy"] = time.perf_counter() - clock
     cpu_seconds["clusters_and_hierarchy"] = time.process_time() - cpu
     result.details["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
@@ -325,6 +410,8 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
     result.counts = {
         "accounts_changed": len(changed),
         "accounts_removed": len(removed),
+        "accounts_moved": len(moved),  # keys or parent moved: their duplicates were looked for again
+        "accounts_reclustered": int(reclustered),
         "master_rows": len(built),
         "master_rows_written": rows_written,
         "duplicate_pairs_found": pairs_found,
@@ -343,6 +430,11 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
                                f"shared domain or phone that ties different companies together")
     result.preview = (dup if len(dup) else built).head(10)
     return result
+
+
+def _named(ids: np.ndarray, labels: np.ndarray) -> pd.Series:
+    """Each id's cluster (``labels``: positions into ``ids``), named by one of its accounts."""
+    return pd.Series(ids[labels], index=ids)
 
 
 def _rebuild(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo,
