@@ -289,8 +289,17 @@ def test_fill_rates_follow_a_record_that_changes_and_a_mapping_that_changes(unif
     assert industry(unifier.con) == (0.0, 100.0)
     _patch_fields(unifier.rules_dir, INDUSTRY, INDUSTRY.replace("[Industry, Industry__c,", "[Industry__c, Industry,"))
     assert industry(unifier.con) == (100.0, 100.0)
-    # A unified row awaiting its flags whose raw record is gone counts nowhere, as the join counted it.
+    # Unify keeps the counts as it writes: a third record moves them without a count of every row,
+    # and they equal a count of every row.
     _, _, (third,) = unifier.run({"Industry": "Retail"})
+    assert industry(unifier.con) == (66.7, 100.0)
+    kept = unifier.con.execute("SELECT counts FROM fill_rate_count WHERE object = 'lead'").fetchall()[0][0]
+    unifier.con.execute("DELETE FROM fill_rate_count")
+    assert industry(unifier.con) == (66.7, 100.0)
+    assert unifier.con.execute("SELECT counts FROM fill_rate_count WHERE object = 'lead'").fetchall()[0][0] == kept
+    # Where no counts are kept yet, a unified row awaiting its flags whose raw record is gone counts
+    # nowhere, as the join counted it.
+    unifier.con.execute("DELETE FROM fill_rate_count")
     unifier.con.execute('DELETE FROM raw_lead WHERE "Id" = ?', [third])
     unifier.con.execute("UPDATE lead SET _first_filled = NULL WHERE lead_id = ?", [third])
     assert industry(unifier.con) == (100.0, 100.0)

@@ -11,30 +11,49 @@ cleaning every first source cost ~1.7 s of CPU per object and call, every tick. 
 unified row keeps its *before* flags (``_first_filled``): a signature of the mapping's
 first sources, then ``1``/``0`` per column. Unify writes a row afresh without them; the
 next computation flags just those rows from raw (and every row once after ``fields.yaml``
-changes which source is first), and the rates themselves are one scan of the unified table.
+changes which source is first).
+
+Even one scan of the unified table (a count per column and source) cost about a second at a
+million records, two or three times a tick. So the counts are kept too (``fill_rate_count``):
+unify subtracts the rows it replaces and adds the rows it writes (:func:`keeping_counts`), and
+the rates are read from the kept counts. They are counted afresh when none are kept for the
+mapping's fields and sources as they are now.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
+from collections.abc import Iterator
+from datetime import datetime
 
 import duckdb
 import pandas as pd
 
 from pipelines.crm.fields import KEY_COLUMN, FieldMapping
 from pipelines.unify.columns import clean_sql
+from pipelines.warehouse.db import transaction
 from pipelines.warehouse.schema import OBJECT_TABLES
 
+KEPT = "fill_rate_count"
 
-def fill_rates(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, obj: str) -> pd.DataFrame:
+
+def fill_rates(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, obj: str,
+               now: datetime | None = None) -> pd.DataFrame:
     """One row per canonical column: sources, before %, after %, gain and the share each source filled."""
     raw_table, table = OBJECT_TABLES[obj]
     key = KEY_COLUMN[obj]
-    fields = {n: s for n, s in mapping.objects[obj].fields.items() if n != key}
+    fields = _fields(mapping, obj)
     columns = ["column", "sources", "records", "before_pct", "after_pct", "gain_pct", "by_source"]
     if not fields:
         return pd.DataFrame(columns=columns)
-    row = _counts(con, table, raw_table, key, fields)
+    signature = _signature(fields)
+    row = _kept(con, obj, signature)
+    if row is None:
+        row = _counts(con, table, raw_table, key, fields)
+        if _writable(con) and _kept_table(con):
+            _keep(con, obj, signature, row, counted_at=now, fresh=True)
     n = int(row["n"])
     out = []
     for i, (name, spec) in enumerate(fields.items()):
@@ -47,30 +66,97 @@ def fill_rates(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, obj: str) 
     return pd.DataFrame(out, columns=columns)
 
 
-def _counts(con: duckdb.DuckDBPyConnection, table: str, raw_table: str, key: str, fields: dict) -> pd.Series:
+@contextlib.contextmanager
+def keeping_counts(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, obj: str, keys: pd.Series) -> Iterator[None]:
+    """Around a write of the unified rows with these ``keys``: the kept counts lose the rows replaced
+    and gain the rows written, in the same transaction. Nothing kept for this mapping: nothing to do
+    (the next :func:`fill_rates` counts every row)."""
+    raw_table, table = OBJECT_TABLES[obj]
+    key = KEY_COLUMN[obj]
+    fields = _fields(mapping, obj)
+    signature = _signature(fields) if fields else None
+    kept = _kept(con, obj, signature) if fields else None
+    if kept is None or not len(keys):
+        yield
+        return
+    con.register("_fill_keys", pd.DataFrame({"k": pd.Series(keys, dtype=object).to_numpy()}))
+    try:
+        where = f'u."{key}" IN (SELECT k FROM _fill_keys)'
+        with transaction(con):
+            replaced = _counts(con, table, raw_table, key, fields, where)
+            yield
+            written = _counts(con, table, raw_table, key, fields, where)
+            _keep(con, obj, signature, kept - replaced + written, fresh=False)
+    finally:
+        con.unregister("_fill_keys")
+
+
+def _fields(mapping: FieldMapping, obj: str) -> dict:
+    key = KEY_COLUMN[obj]
+    return {n: s for n, s in mapping.objects[obj].fields.items() if n != key}
+
+
+def _signature(fields: dict) -> str:
+    """What the counts are of: every column with its sources in order (the first is *before*)."""
+    return hashlib.blake2b(repr([(n, list(s.sources)) for n, s in fields.items()]).encode(), digest_size=8).hexdigest()
+
+
+def _kept_table(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse has the table (one made by an older release, or a test's, may not)."""
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND "
+                            "database_name = current_database()", [KEPT]).fetchall()[0][0])
+
+
+def _kept(con: duckdb.DuckDBPyConnection, obj: str, signature: str | None) -> pd.Series | None:
+    if signature is None or not _kept_table(con):
+        return None
+    row = con.execute(f"SELECT counts FROM {KEPT} WHERE object = ? AND signature = ?", [obj, signature]).fetchall()
+    return pd.Series(json.loads(row[0][0]), dtype="int64") if row else None
+
+
+def _keep(con: duckdb.DuckDBPyConnection, obj: str, signature: str, counts: pd.Series, *,
+          counted_at: datetime | None = None, fresh: bool) -> None:
+    """Store ``counts``: ``fresh``, a count of every row (stamped ``counted_at``); else kept counts moved on."""
+    text = json.dumps({k: int(v) for k, v in counts.items()})
+    if not fresh:
+        con.execute(f"UPDATE {KEPT} SET counts = ? WHERE object = ? AND signature = ?", [text, obj, signature])
+        return
+    with transaction(con):
+        con.execute(f"DELETE FROM {KEPT} WHERE object = ?", [obj])
+        con.execute(f"INSERT INTO {KEPT} VALUES (?, ?, ?, ?)", [obj, signature, text, counted_at])
+
+
+def _writable(con: duckdb.DuckDBPyConnection) -> bool:
+    return not con.execute("SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()"
+                           ).fetchall()[0][0]
+
+
+def _counts(con: duckdb.DuckDBPyConnection, table: str, raw_table: str, key: str, fields: dict,
+            where: str = "TRUE") -> pd.Series:
+    """Records, and per column: filled by the first source (``b``), filled (``a``), by each source
+    (``s``), over the unified rows ``where`` holds (``u``)."""
     sources = [(name, spec.sources[0]) for name, spec in fields.items()]
     sig = hashlib.blake2b(repr(sources).encode(), digest_size=4).hexdigest() + ":"
     width = len(sig) + len(fields)
     flags = " || ".join(f"CASE WHEN {clean_sql(first)} IS NULL THEN '0' ELSE '1' END" for _, first in sources)
     stale = f"(u._first_filled IS NULL OR NOT starts_with(u._first_filled, '{sig}'))"
     kept = "_first_filled" in {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
-    stale_rows = con.execute(f'SELECT count(*) FROM "{table}" u WHERE {stale}').fetchall()[0][0] if kept else None
-    writable = not con.execute("SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()"
-                               ).fetchall()[0][0]
-    if stale_rows and writable:
+    stale_rows = (con.execute(f'SELECT count(*) FROM "{table}" u WHERE {stale} AND {where}').fetchall()[0][0]
+                  if kept else None)
+    if stale_rows and _writable(con):
         # A row without a raw record is marked, not left stale: it would be looked up every call.
         con.execute(
             f'UPDATE "{table}" SET _first_filled = f.flags FROM ('
             f"SELECT u.\"{key}\" AS k, CASE WHEN r.\"Id\" IS NULL THEN '{sig}-' ELSE '{sig}' || {flags} END AS flags "
-            f'FROM "{table}" u LEFT JOIN "{raw_table}" r ON r."Id" = u."{key}" WHERE {stale}) f '
+            f'FROM "{table}" u LEFT JOIN "{raw_table}" r ON r."Id" = u."{key}" WHERE {stale} AND {where}) f '
             f'WHERE "{table}"."{key}" = f.k')
         stale_rows = 0
     if kept and not stale_rows:
         before = [f"count_if(substr(u._first_filled, {len(sig) + i + 1}, 1) = '1')" for i in range(len(fields))]
-        source, where = f'"{table}" u', f"length(u._first_filled) = {width}"
+        source, only = f'"{table}" u', f"length(u._first_filled) = {width}"
     else:  # stale flags a read-only warehouse (the report) cannot refresh, or none in an older schema: join
         before = [f"count({clean_sql(first)})" for _, first in sources]
-        source, where = f'"{table}" u JOIN "{raw_table}" r ON r."Id" = u."{key}"', "true"
+        source, only = f'"{table}" u JOIN "{raw_table}" r ON r."Id" = u."{key}"', "true"
     items = ["count(*) AS n"]
     for i, (name, spec) in enumerate(fields.items()):
         items.append(f"{before[i]} AS b{i}")
@@ -78,7 +164,7 @@ def _counts(con: duckdb.DuckDBPyConnection, table: str, raw_table: str, key: str
         if len(spec.sources) > 1:
             items += [f"count(*) FILTER (WHERE u.\"{name}__source\" = '{s}') AS s{i}_{k}"
                       for k, s in enumerate(spec.sources)]
-    return con.execute(f"SELECT {', '.join(items)} FROM {source} WHERE {where}").df().iloc[0]
+    return con.execute(f"SELECT {', '.join(items)} FROM {source} WHERE {only} AND {where}").df().iloc[0].fillna(0).astype("int64")
 
 
 def fill_rate_markdown(rates: pd.DataFrame, only_changed: bool = False) -> str:

@@ -31,7 +31,7 @@ from pipelines.crm.fields import KEY_COLUMN, FieldMapping, value_maps_dir
 from pipelines.ledger import quarantine
 from pipelines.stage import RunInfo, StageResult
 from pipelines.unify.columns import ColumnSql, column_sql
-from pipelines.unify.fill_rates import fill_rates
+from pipelines.unify.fill_rates import fill_rates, keeping_counts
 from pipelines.unify.problems import QuarantineRules, problems_sql
 from pipelines.unify.value_maps import COUNTRY_KEYS, value_map_frame
 from pipelines.warehouse.db import upsert
@@ -96,7 +96,8 @@ def unify(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, run: RunInfo,
                 con.unregister(name)
         bad = df["_problems"].map(len).gt(0)
         good = df[~bad].drop(columns=["_problems"])
-        upsert(con, table, good, [key])
+        with keeping_counts(con, mapping, obj, good[key]):
+            upsert(con, table, good, [key])
         if len(good):
             quarantine.resolve(con, "unify", obj, good[key], run.now)
         if bad.any():
@@ -115,7 +116,7 @@ def unify(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, run: RunInfo,
             result.preview = good.head(10)
     for obj in FILL_RATE_OBJECTS if unified else ():  # quarantined rows looked at again change no fill rate
         if obj in mapping.objects:
-            result.details[f"{obj}_fill_rates"] = fill_rates(con, mapping, obj).to_dict("records")
+            result.details[f"{obj}_fill_rates"] = fill_rates(con, mapping, obj, run.now).to_dict("records")
     return result
 
 

@@ -184,6 +184,19 @@ TABLES: dict[str, Table] = {
         Table("crm_event", "unify", "CRM events (meetings) with canonical columns (who_id: the lead).", UNIFIED_SYSTEM,
               ("event_id",), True),
         Table(
+            "fill_rate_count",
+            "unify",
+            "The counts behind each unified object's fill rates (pipelines/unify/fill_rates.py), kept as "
+            "unify writes rows, so a tick's fill rates cost its own rows, not a scan of a million.",
+            _cols(
+                ("object", "VARCHAR"),
+                ("signature", "VARCHAR", "the mapped fields and first sources the counts are of"),
+                ("counts", "VARCHAR", "JSON: records, and per column before, after and by source"),
+                ("counted_at", "TIMESTAMP", "when every row was last counted (a changed mapping counts again)"),
+            ),
+            key=("object",),
+        ),
+        Table(
             "lead_enriched",
             "enrich",
             "Leads plus derived and reference-data fields used by matching and routing (as lead.<column>). "
