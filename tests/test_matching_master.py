@@ -296,6 +296,12 @@ def test_a_build_redoes_only_the_groups_its_moved_accounts_touch_and_agrees_with
     with db.connect(warehouse, read_only=True) as con:
         master = con.execute("SELECT account_id, master_id, cluster_size FROM account_master "
                              "ORDER BY cluster_size DESC, master_id, account_id").df()
+        # A business unit with units of its own, and a top account with units in its own country.
+        mid, grandchild = con.execute("SELECT parent_id, account_id FROM account_master WHERE depth = 2 "
+                                      "ORDER BY account_id LIMIT 1").fetchall()[0]
+        top, unit = con.execute("SELECT global_ultimate_id, account_id FROM account_master WHERE depth = 1 AND "
+                                "domestic_ultimate_id = global_ultimate_id AND global_ultimate_id <> ? "
+                                "ORDER BY account_id LIMIT 1", [mid]).fetchall()[0]
     groups = [g["account_id"].tolist() for _, g in master[master["cluster_size"] > 1].groupby("master_id", sort=False)]
     big = [g for g in groups if len(g) >= 3]
     pairs = [g for g in groups if len(g) == 2]
@@ -320,6 +326,8 @@ def test_a_build_redoes_only_the_groups_its_moved_accounts_touch_and_agrees_with
         edit(pairs[1][1], ParentId=pairs[1][0])
         for account in alone[1:21]:
             edit(account, NumberOfEmployees=12_345)
+        edit(mid, ParentId=None)  # its units move up with it
+        edit(top, BillingCountry="Japan")  # its units in its old country are their own domestic top now
 
     mapping = load_field_mapping(RULES / "fields.yaml")
     settings = load_matching_settings(RULES / "matching.yaml")
@@ -341,8 +349,8 @@ def test_a_build_redoes_only_the_groups_its_moved_accounts_touch_and_agrees_with
                 "SELECT * EXCLUDE (_built_at) FROM account_master ORDER BY account_id").df())
 
     counts, followed = built[True]
-    assert counts["accounts_changed"] == 24 - 1 and counts["accounts_removed"] == 1
-    assert counts["accounts_moved"] == 4, "the deleted, the two renamed and the reparented account"
+    assert counts["accounts_changed"] == 26 - 1 and counts["accounts_removed"] == 1
+    assert counts["accounts_moved"] == 6, "the deleted, the two renamed, the two reparented, the one moved abroad"
     assert counts["accounts_reclustered"] < 100, "only the groups they were in or joined"
     assert built[False][0]["accounts_reclustered"] == len(master) - 1
     pd.testing.assert_frame_equal(followed, built[False][1])
@@ -350,6 +358,8 @@ def test_a_build_redoes_only_the_groups_its_moved_accounts_touch_and_agrees_with
     assert big[0][1] not in by_id.index
     assert by_id.loc[alone[0], "master_id"] == by_id.loc[pairs[0][0], "master_id"], "renamed into a group"
     assert by_id.loc[pairs[1][1], "master_id"] != by_id.loc[pairs[1][0], "master_id"], "a child is not its parent"
+    assert by_id.loc[grandchild, "depth"] == 1 and by_id.loc[mid, "depth"] == 0
+    assert by_id.loc[unit, "domestic_ultimate_id"] == unit and by_id.loc[unit, "global_ultimate_id"] == top
 
 
 def test_the_groups_a_moved_account_was_in_are_redone_even_when_it_left_them():

@@ -15,9 +15,12 @@ rebuilt:
   opportunities, most complete, oldest...). Nothing is merged in the CRM;
 - the hierarchy comes from ParentId chains (see :mod:`pipelines.matching.hierarchy`).
 
-Keys and duplicate pairs are incremental (only changed accounts are normalised and
-compared); clusters, survivors and the hierarchy are recomputed for all accounts
-in vectorised form, because one changed ParentId can move a whole subtree.
+Keys are incremental (only changed accounts are normalised). Duplicate pairs and
+clusters follow the accounts that *moved* (keys or CRM parent changed, came or
+went): only those are compared again, and only the groups of linked accounts they
+were in or joined are clustered again (:func:`cluster_scope`). Survivors and the
+hierarchy are recomputed for all accounts in vectorised form, because one changed
+ParentId can move a whole subtree and one opportunity can change a survivor.
 """
 
 from __future__ import annotations
@@ -291,12 +294,16 @@ def cluster_scope(con: duckdb.DuckDBPyConnection, before: list, moved: list) -> 
     changes only with one of its accounts), so its clusters stand. Redone: the groups the moved
     accounts are in now, and the groups they were in, which may have split into several, none of
     them holding a moved account. Keyed accounts the last build did not place are added."""
-    unplaced = [r[0] for r in con.execute(
-        "SELECT account_id FROM account_match_key WHERE account_id NOT IN (SELECT account_id FROM account_master)"
-    ).fetchall()]
-    scope = linked_accounts(con, sorted(set(before) | set(moved) | set(unplaced)))
+    scope = linked_accounts(con, sorted(set(before) | set(moved) | set(_unplaced(con))))
     keyed = scalar(con, "SELECT count(*) FROM account_match_key")
     return None if len(scope) > INCREMENTAL_SHARE * max(keyed, 1) else scope
+
+
+def _unplaced(con: duckdb.DuckDBPyConnection) -> list:
+    """Keyed accounts without a row in the last build (a build that stopped before writing it)."""
+    return [r[0] for r in con.execute(
+        "SELECT account_id FROM account_match_key WHERE account_id NOT IN (SELECT account_id FROM account_master)"
+    ).fetchall()]
 
 
 def _stored_clusters(con: duckdb.DuckDBPyConnection) -> pd.Series:
@@ -394,7 +401,11 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
         cluster_of = pd.concat([stored[~stored.index.isin(scope)],
                                 _named(*resolve_clusters(con, settings, deduper, scope))])
     reclustered = scalar(con, "SELECT count(*) FROM account_match_key") if scope is None else len(scope)
-    built, rows_written = _rebuild(con, settings, run, cluster_of)
+    if scope is None:
+        rows_written = _rebuild(con, settings, run, cluster_of)
+    else:
+        seeds = sorted(set(moved) | set(_unplaced(con)))
+        rows_written = _rebuild(con, settings, run, cluster_of, seeds=seeds, reclustered=scope)
     seconds["clusters_and_hierarchy"] = time.perf_counter() - clock
     cpu_seconds["clusters_and_hierarchy"] = time.process_time() - cpu
     result.details["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
@@ -404,31 +415,36 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
         lines = [n for n in notes if n.startswith(prefix)]
         if lines:
             result.details[key] = lines
-    issues = built[built["hierarchy_issue"].notna()]
-    dup = built[built["cluster_size"] > 1]
+    summary = con.execute("""
+        SELECT count(*), count(*) FILTER (WHERE cluster_size > 1), count(*) FILTER (WHERE is_survivor),
+               count(*) FILTER (WHERE hierarchy_issue IS NOT NULL), coalesce(max(depth), 0),
+               coalesce(max(cluster_size), 0),
+               arg_min(account_id || ': ' || hierarchy_issue, account_id) FILTER (WHERE hierarchy_issue IS NOT NULL)
+        FROM account_master""").fetchall()[0]
+    rows, in_clusters, entities, issues, depth, big, example = summary
     result.rows = len(changed) + len(removed)
     result.counts = {
         "accounts_changed": len(changed),
         "accounts_removed": len(removed),
         "accounts_moved": len(moved),  # keys or parent moved: their duplicates were looked for again
         "accounts_reclustered": int(reclustered),
-        "master_rows": len(built),
+        "master_rows": int(rows),
         "master_rows_written": rows_written,
         "duplicate_pairs_found": pairs_found,
-        "accounts_in_duplicate_clusters": len(dup),
-        "master_entities": int(built["is_survivor"].sum()),
-        "hierarchy_issues": len(issues),
-        "max_depth": int(built["depth"].max()) if len(built) else 0,
+        "accounts_in_duplicate_clusters": int(in_clusters),
+        "master_entities": int(entities),
+        "hierarchy_issues": int(issues),
+        "max_depth": int(depth),
         "account_domains": domains,
     }
-    if len(issues):
-        result.warnings.append(f"{len(issues)} account(s) with hierarchy problems, e.g. "
-                               f"{issues.iloc[0]['account_id']}: {issues.iloc[0]['hierarchy_issue']}")
-    big = built["cluster_size"].max() if len(built) else 0
+    if issues:
+        result.warnings.append(f"{issues} account(s) with hierarchy problems, e.g. {example}")
     if big > 20:
         result.warnings.append(f"a duplicate cluster has {big} accounts; check account_duplicate for a "
                                f"shared domain or phone that ties different companies together")
-    result.preview = (dup if len(dup) else built).head(10)
+    result.preview = con.execute(
+        "SELECT * EXCLUDE (_built_at) FROM account_master ORDER BY cluster_size > 1 DESC, master_id, account_id "
+        "LIMIT 10").df()
     return result
 
 
@@ -437,28 +453,51 @@ def _named(ids: np.ndarray, labels: np.ndarray) -> pd.Series:
     return pd.Series(ids[labels], index=ids)
 
 
-def _rebuild(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo,
-             cluster_of: pd.Series) -> tuple[pd.DataFrame, int]:
-    """Survivors and hierarchy for every live account given each keyed account's cluster (named by
-    one of its accounts), written as the new account_master."""
+_HIERARCHY = ["parent_id", "ultimate_parent_id", "global_ultimate_id", "domestic_ultimate_id", "depth",
+              "hierarchy_path", "hierarchy_issue"]
+
+
+def _rebuild(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo, cluster_of: pd.Series, *,
+             seeds: list | None = None, reclustered: list | None = None) -> int:
+    """Survivors and hierarchy given each keyed account's cluster (named by one of its accounts),
+    written to account_master; returns the rows written or removed.
+
+    ``seeds``: the accounts that moved, came or went since the last build. Then only the rows that
+    can differ are worked out: those at or below a seed in the hierarchy (a moved parent moves its
+    subtree), those ``reclustered``, and every cluster of two or more (an opportunity opened or a
+    type changed can change a survivor). None: every live account, and the hierarchy from scratch."""
     have = _account_columns(con)
     optional = {c: (f"a.{c}" if c in have else "NULL") for c in ("type", "created_at", "last_activity_at")}
     rank_sql, rank_params = _type_rank_sql(settings.tie_breakers.type_rank if "type" in have else [])
-    accounts = con.execute(
-        f"""
-        SELECT a.account_id, a.parent_id, k.country, coalesce(k.completeness, 0) AS completeness,
-               {rank_sql if "type" in have else "0"} AS type_rank, {optional["created_at"]} AS created_at,
-               {optional["last_activity_at"]} AS last_activity_at,
-               coalesce(o.open_opportunities, 0) AS open_opportunities
-        FROM account a LEFT JOIN account_match_key k USING (account_id)
-        LEFT JOIN (SELECT account_id, count(*) AS open_opportunities FROM opportunity
-                   WHERE NOT coalesce(is_closed, false) AND NOT coalesce(is_deleted, false)
-                   GROUP BY account_id) o USING (account_id)
-        WHERE NOT coalesce(a.is_deleted, false)
-        """,
-        rank_params if "type" in have else [],
-    ).df()
-    tree = build_hierarchy(accounts[["account_id", "parent_id", "country"]])
+    live = "NOT coalesce(a.is_deleted, false)"
+    below: list = []
+    if seeds is not None:
+        below = _at_or_below(con, seeds)
+        sizes = cluster_of.map(cluster_of.value_counts())
+        wanted = sorted(set(cluster_of.index[sizes.to_numpy() > 1]) | set(reclustered or []) | set(below))
+        con.execute("CREATE OR REPLACE TEMP TABLE _rebuilt AS SELECT unnest(?::VARCHAR[]) AS account_id", [wanted])
+        live += " AND a.account_id IN (SELECT account_id FROM _rebuilt)"
+    try:
+        accounts = con.execute(
+            f"""
+            SELECT a.account_id, a.parent_id, k.country, coalesce(k.completeness, 0) AS completeness,
+                   {rank_sql if "type" in have else "0"} AS type_rank, {optional["created_at"]} AS created_at,
+                   {optional["last_activity_at"]} AS last_activity_at,
+                   coalesce(o.open_opportunities, 0) AS open_opportunities
+            FROM account a LEFT JOIN account_match_key k USING (account_id)
+            LEFT JOIN (SELECT account_id, count(*) AS open_opportunities FROM opportunity
+                       WHERE NOT coalesce(is_closed, false) AND NOT coalesce(is_deleted, false)
+                       GROUP BY account_id) o USING (account_id)
+            WHERE {live} ORDER BY a.account_id
+            """,
+            rank_params if "type" in have else [],
+        ).df()
+        if seeds is None:
+            tree = build_hierarchy(accounts[["account_id", "parent_id", "country"]])
+        else:
+            tree = _hierarchy_of(con, accounts["account_id"], below)
+    finally:
+        con.execute("DROP TABLE IF EXISTS _rebuilt")
     named = cluster_of.reindex(accounts["account_id"].to_numpy()).to_numpy()
     accounts["cluster"] = pd.factorize(np.where(pd.isna(named), accounts["account_id"].to_numpy(), named))[0]
     accounts["depth"] = tree["depth"].to_numpy()
@@ -482,20 +521,66 @@ def _rebuild(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: Ru
     out = tree.drop(columns=["depth"]).assign(depth=accounts["depth"].to_numpy())
     for col in ("master_id", "is_survivor", "cluster_size", "survivor_reason"):
         out[col] = accounts[col].to_numpy()
-    return out, _write_changes(con, out, run)
+    return _write_changes(con, out, run, whole=seeds is None)
 
 
-def _write_changes(con: duckdb.DuckDBPyConnection, master: pd.DataFrame, run: RunInfo) -> int:
+def _at_or_below(con: duckdb.DuckDBPyConnection, seeds: list) -> list:
+    """The live accounts among ``seeds`` and below them (children of children...): the accounts whose
+    chain of parents passes through one that moved. A deleted seed's children count (their parent is
+    gone), and a cycle ends (each account is taken once)."""
+    return [r[0] for r in con.execute("""
+        WITH RECURSIVE down(account_id) AS (
+            SELECT unnest(?::VARCHAR[])
+            UNION
+            SELECT a.account_id FROM account a JOIN down d ON a.parent_id = d.account_id
+            WHERE NOT coalesce(a.is_deleted, false))
+        SELECT account_id FROM down WHERE account_id IN
+            (SELECT account_id FROM account a WHERE NOT coalesce(a.is_deleted, false))
+        ORDER BY 1""", [list(seeds)]).fetchall()]
+
+
+def _hierarchy_of(con: duckdb.DuckDBPyConnection, ids: pd.Series, below: list) -> pd.DataFrame:
+    """Hierarchy rows of ``ids`` (sorted): worked out afresh for those ``below`` a moved account (and any
+    the last build has no row for), from their chains of parents up to the top; read from the last
+    build for the rest (their chains did not move)."""
+    stored = con.execute(f"SELECT account_id, {', '.join(_HIERARCHY)} FROM account_master "
+                         "WHERE account_id IN (SELECT account_id FROM _rebuilt)").df()
+    todo = set(below) | (set(ids) - set(stored["account_id"]))
+    stored = stored[~stored["account_id"].isin(todo)]
+    fresh = pd.DataFrame(columns=["account_id", *_HIERARCHY])
+    if todo:
+        chains = con.execute("""
+            WITH RECURSIVE up(account_id) AS (
+                SELECT unnest(?::VARCHAR[])
+                UNION
+                SELECT a.parent_id FROM account a JOIN up u ON a.account_id = u.account_id
+                WHERE nullif(a.parent_id, '') IS NOT NULL AND NOT coalesce(a.is_deleted, false))
+            SELECT a.account_id, a.parent_id, k.country FROM account a LEFT JOIN account_match_key k USING (account_id)
+            WHERE a.account_id IN (SELECT account_id FROM up) AND NOT coalesce(a.is_deleted, false)
+            ORDER BY a.account_id""", [sorted(todo)]).df()
+        fresh = build_hierarchy(chains)
+        fresh = fresh[fresh["account_id"].isin(todo)]
+    rows = pd.concat([fresh, stored], ignore_index=True).set_index("account_id").reindex(ids.to_numpy())
+    rows["depth"] = rows["depth"].astype(int)
+    return rows.reset_index(names="account_id")
+
+
+def _write_changes(con: duckdb.DuckDBPyConnection, master: pd.DataFrame, run: RunInfo, *, whole: bool = True) -> int:
     """Write only the account_master rows that differ from what is stored (one changed account
-    moves a handful of rows, not a million); returns how many rows were written or removed."""
+    moves a handful of rows, not a million); returns how many rows were written or removed.
+
+    ``whole``: ``master`` holds every live account (others are removed); else only the rows worked
+    out again, compared with their stored rows alone, and the rows of accounts gone are removed."""
     cols = ", ".join(f'"{c}"' for c in master.columns)
     con.register("_master", master)
     try:
         con.execute("BEGIN")
+        stored = "account_master" if whole else "account_master WHERE account_id IN (SELECT account_id FROM _master)"
         con.execute(f"CREATE OR REPLACE TEMP TABLE _master_changed AS "
-                    f"SELECT {cols} FROM _master EXCEPT SELECT {cols} FROM account_master")
-        removed = con.execute("DELETE FROM account_master WHERE account_id NOT IN (SELECT account_id FROM _master)"
-                              ).fetchall()[0][0]
+                    f"SELECT {cols} FROM _master EXCEPT SELECT {cols} FROM {stored}")
+        kept = ("(SELECT account_id FROM _master)" if whole else
+                "(SELECT account_id FROM account WHERE NOT coalesce(is_deleted, false))")
+        removed = con.execute(f"DELETE FROM account_master WHERE account_id NOT IN {kept}").fetchall()[0][0]
         con.execute("DELETE FROM account_master WHERE account_id IN (SELECT account_id FROM _master_changed)")
         con.execute("INSERT INTO account_master BY NAME SELECT *, ?::TIMESTAMP AS _built_at FROM _master_changed",
                     [run.now])
