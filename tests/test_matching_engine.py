@@ -22,6 +22,7 @@ from pipelines.matching.index import (
     SORTED_IDS,
     BlockOn,
     KeyTable,
+    Renumbered,
     SharedWord,
     SortedNeighbourhood,
     candidate_pairs,
@@ -353,6 +354,55 @@ def test_the_accounts_blocking_kept_between_ticks_proposes_the_pairs_blocking_fi
     plain, kept = both()
     pd.testing.assert_frame_equal(kept, plain)
     assert "a102" in set(plain["r_id"])
+
+
+def test_the_account_masters_dedupe_reads_the_blocks_lead_matching_keeps_and_finds_the_same_pairs(tmp_path):
+    # Most dedupe rules hold the same rows of the accounts as the lead match's rules; its words rule
+    # sub-blocks at 20 accounts where the kept table was numbered at 50, so a block of 30 ("orbital")
+    # is numbered again for it. Whatever is borrowed, the pairs are those blocking finds from scratch.
+    accounts = pd.DataFrame({
+        "company": [f"Orbital {i} Dynamics" for i in range(30)] + [f"Vandermolen Systems {i}" for i in range(60)]
+                   + ["Orbital Dynamics", "Initech"],
+        "website": [f"orb{i}.com" for i in range(30)] + [""] * 60 + ["orbital.io", "initech.com"],
+        "postal_code": [f"0213{i % 3}" for i in range(92)], "street": [f"{i % 9} Elm Street" for i in range(92)],
+        "country": ["US"] * 92})
+    keys = match_keys(accounts, prefer="website")
+    keys.insert(0, "account_id", [f"a{i:03d}" for i in range(len(keys))])
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.register("_k", keys)
+    con.execute("CREATE TABLE account_match_key AS SELECT * FROM _k")
+    for table in (block_index.META, block_index.CHANGED):
+        con.execute(TABLES[table].ddl())
+    settings = MatchingSettings()
+    right = KeyTable("account_match_key", "account_id")
+    changed = KeyTable("_changed", "account_id")
+    lead_rules = Linker(settings).rules
+
+    def both():
+        con.execute("CREATE OR REPLACE TABLE _changed AS SELECT * FROM account_match_key "
+                    "WHERE account_id IN ('a003', 'a045', 'a090', 'a091')")
+        plain = Linker(settings, dedupe=True).candidates(con, changed, right)
+        borrowing = Linker(settings, dedupe=True)
+        borrowing.borrow_from = lead_rules
+        return plain, borrowing.candidates(con, changed, right)
+
+    assert block_index.borrowed_blocks(con, Linker(settings, dedupe=True).rules, right, lead_rules) == {}, \
+        "nothing kept yet: the master builds nothing, and blocks from scratch"
+    both()
+    Linker(settings, keep_blocks=True).candidates(con, changed, right)  # the lead match keeps its blocks
+    borrowed = block_index.borrowed_blocks(con, Linker(settings, dedupe=True).rules, right, lead_rules)
+    renumbered = [i for i, names in borrowed.items() if isinstance(names[0], Renumbered)]
+    plain, kept = both()
+    assert len(plain) > 40
+    pd.testing.assert_frame_equal(kept, plain)  # blocked_by included: each rule proposed the same pairs
+    assert len(borrowed) == len(Linker(settings, dedupe=True).rules) and len(renumbered) == 1
+    # An account renamed since the lead match kept its blocks: they are brought up to date first.
+    con.execute("UPDATE account_match_key SET name_key = 'orbitaldynamics', tokens = ['orbital', 'dynamics'] "
+                "WHERE account_id = 'a091'")
+    block_index.changed(con, "account_match_key", ["a091"])
+    plain, kept = both()
+    pd.testing.assert_frame_equal(kept, plain)
+    assert {"a090", "a091"} <= set(plain["l_id"]) | set(plain["r_id"])
 
 
 def test_accounts_keyed_again_with_the_same_keys_leave_their_kept_blocks_alone(tmp_path):

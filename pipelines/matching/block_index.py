@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 
 import duckdb
 
-from pipelines.matching.index import BlockingRule, KeyTable, numbered_blocks
+from pipelines.matching.index import BlockingRule, KeyTable, Renumbered, numbered_blocks
 
 META = "kept_blocks"
 CHANGED = "kept_blocks_changed"
@@ -180,3 +180,33 @@ def _update(con: duckdb.DuckDBPyConnection, rules: list[BlockingRule], right: Ke
             con.execute(f"INSERT INTO {name} SELECT * FROM _kept_redone ORDER BY k")
     for temp in ("_kept_new", "_kept_keys", "_kept_redone", "_kept_now", "_kept_ids"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
+
+
+def borrowed_blocks(con: duckdb.DuckDBPyConnection, rules: list[BlockingRule], right: KeyTable,
+                    keeper: list[BlockingRule]) -> dict[int, list[str]]:
+    """Per rule of ``rules`` (the account master's deduplication), the tables kept for a rule of
+    ``keeper`` (the lead match's rules, whose blocks of ``right`` are kept) that holds the same rows,
+    brought up to date first: the master compares the accounts that moved with every account without
+    exploding a million names again. A kept table numbered for a larger cap is read
+    :class:`~pipelines.matching.index.Renumbered`. Nothing is built here: with no tables kept for
+    ``keeper`` yet (the first lead match builds them), the rules work from scratch."""
+    if not _kept(con, right.relation):
+        return {}
+    row = con.execute(f"SELECT fingerprint FROM {META} WHERE relation = ?", [right.relation]).fetchone()
+    if not row or row[0] != fingerprint(keeper, right):
+        return {}
+    tables = kept_blocks(con, keeper, right)
+    out: dict[int, list[str]] = {}
+    for i, rule in enumerate(rules):
+        mine = rule.kept_sql(right) if rule.kept_whole else rule.kept_rows_sql(right)
+        for j, theirs in enumerate(keeper):
+            if type(theirs) is not type(rule) or j not in tables:
+                continue
+            if (theirs.kept_sql(right) if theirs.kept_whole else theirs.kept_rows_sql(right)) != mine:
+                continue
+            if rule.kept_whole or theirs.max_size <= rule.max_size:
+                out[i] = list(tables[j])
+            else:
+                out[i] = [Renumbered(name) for name in tables[j]]
+            break
+    return out

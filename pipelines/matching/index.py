@@ -136,6 +136,11 @@ def numbered_blocks(rows: str, max_size: int) -> str:
         FROM (SELECT *, count(*) OVER (PARTITION BY k) AS n FROM ({rows}))"""
 
 
+class Renumbered(str):
+    """A kept table numbered for a larger cap than the rule reading it (another rule set's, with the
+    same rows): the blocks the left side touches are numbered again for the rule's own cap."""
+
+
 def _blocks(left: KeyTable, right: KeyTable, lkey: str, rkey: str, max_size: int, window: int, sort: str,
             where: str = "TRUE", kept: str | None = None) -> str:
     """Pairs whose ``lkey`` (left, an expression over ``l``) equals ``rkey`` (right, over ``r``):
@@ -150,8 +155,11 @@ def _blocks(left: KeyTable, right: KeyTable, lkey: str, rkey: str, max_size: int
                     FROM {left.relation} l WHERE {where.replace('$', 'l')}),
         lkv AS MATERIALIZED (SELECT * FROM lk WHERE k IS NOT NULL),"""
     if kept:
+        touched = f"SELECT * FROM {kept} WHERE k IN (SELECT k FROM lkv)"
+        if isinstance(kept, Renumbered):
+            touched = numbered_blocks(f"SELECT k, r_id, t FROM {kept} WHERE k IN (SELECT k FROM lkv)", max_size)
         rside = f"""
-        rb AS MATERIALIZED (SELECT * FROM {kept} WHERE k IN (SELECT k FROM lkv)),
+        rb AS MATERIALIZED ({touched}),
         small AS (SELECT lkv.l_id, rb.r_id FROM lkv JOIN rb USING (k) WHERE rb.n <= {int(max_size)}),
         big AS MATERIALIZED (SELECT k, r_id, pos, t FROM rb WHERE rb.n > {int(max_size)}),"""
     else:

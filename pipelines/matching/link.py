@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.matching import learn as learning
-from pipelines.matching.block_index import kept_blocks
+from pipelines.matching.block_index import borrowed_blocks, kept_blocks
 from pipelines.matching.classify import WeightedClassifier, frequency_column
 from pipelines.matching.compare import CLEAN_TEXT, MISSING, build_compare, default_comparisons
 from pipelines.matching.index import (
@@ -77,6 +77,9 @@ class Linker:
         runs (:mod:`pipelines.matching.block_index`)."""
         self.settings = settings
         self.keep_blocks = keep_blocks
+        # Rules whose kept blocks of the right side this linker may read where its own rules hold the
+        # same rows (the account master's deduplication reads the lead match's): see candidates().
+        self.borrow_from: list[BlockingRule] | None = None
         self.dedupe = dedupe
         self.rules = blocking_rules(settings.dedupe.blocking if dedupe else settings.blocking)
         self.comparisons = default_comparisons()
@@ -99,7 +102,11 @@ class Linker:
     def candidates(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable) -> pd.DataFrame:
         """Candidate pairs (``l_id``, ``r_id``, ``blocked_by``); one table against itself: each pair once."""
         same = left == right
-        kept = kept_blocks(con, self.rules, right) if self.keep_blocks and not same else None
+        kept = None
+        if self.keep_blocks and not same:
+            kept = kept_blocks(con, self.rules, right)
+        elif self.borrow_from and not same:
+            kept = borrowed_blocks(con, self.rules, right, self.borrow_from)
         return candidate_pairs(con, self.rules, left, right, exclude_self=self.dedupe, ordered=same, kept=kept)
 
     # Compare ----------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from pipelines.matching.domains import build_account_domains
 from pipelines.matching.hierarchy import build_hierarchy
 from pipelines.matching.index import KeyTable, blocking_report, describe_blocking
 from pipelines.matching.keys import KEY_COLUMNS, match_keys
+from pipelines.matching.link import blocking_rules
 from pipelines.matching.versions import KEY_VERSION
 from pipelines.matching.pending import LIVE_ACCOUNT, REMOVED_KEYS, STALE_KEYS
 from pipelines.matching.settings import MatchingSettings
@@ -212,7 +213,12 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, 
             con.execute("CREATE OR REPLACE TEMP TABLE _changed_keys AS SELECT * FROM account_match_key "
                         "WHERE account_id IN (SELECT account_id FROM _touched)")
             master_entities(con)
-            scored = deduper.score(con, KeyTable("_changed_keys", "account_id"), KEYS, entities="_master_entities")
+            # The lead match keeps the accounts' side of its blocking; most dedupe rules hold the same rows.
+            deduper.linker.borrow_from = blocking_rules(settings.blocking)
+            try:
+                scored = deduper.score(con, KeyTable("_changed_keys", "account_id"), KEYS, entities="_master_entities")
+            finally:
+                deduper.linker.borrow_from = None
     finally:
         con.unregister("_touched")
     pairs = scored[(scored["ruled_out"] == "") & (scored["score"] >= deduper.threshold_bits)]
