@@ -81,11 +81,10 @@ def keeping_counts(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, obj: s
         return
     con.register("_fill_keys", pd.DataFrame({"k": pd.Series(keys, dtype=object).to_numpy()}))
     try:
-        where = f'u."{key}" IN (SELECT k FROM _fill_keys)'
         with transaction(con):
-            replaced = _counts(con, table, raw_table, key, fields, where)
+            replaced = _counts(con, table, raw_table, key, fields, "_fill_keys")
             yield
-            written = _counts(con, table, raw_table, key, fields, where)
+            written = _counts(con, table, raw_table, key, fields, "_fill_keys")
             _keep(con, obj, signature, kept - replaced + written, fresh=False)
     finally:
         con.unregister("_fill_keys")
@@ -132,9 +131,11 @@ def _writable(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def _counts(con: duckdb.DuckDBPyConnection, table: str, raw_table: str, key: str, fields: dict,
-            where: str = "TRUE") -> pd.Series:
+            keys: str | None = None) -> pd.Series:
     """Records, and per column: filled by the first source (``b``), filled (``a``), by each source
-    (``s``), over the unified rows ``where`` holds (``u``)."""
+    (``s``), over the unified rows (``keys``: only those whose key a relation's ``k`` lists)."""
+    where = f'u."{key}" IN (SELECT k FROM {keys})' if keys else "TRUE"
+    raw = f'(SELECT * FROM "{raw_table}" WHERE "Id" IN (SELECT k FROM {keys}))' if keys else f'"{raw_table}"'
     sources = [(name, spec.sources[0]) for name, spec in fields.items()]
     sig = hashlib.blake2b(repr(sources).encode(), digest_size=4).hexdigest() + ":"
     width = len(sig) + len(fields)
@@ -148,7 +149,7 @@ def _counts(con: duckdb.DuckDBPyConnection, table: str, raw_table: str, key: str
         con.execute(
             f'UPDATE "{table}" SET _first_filled = f.flags FROM ('
             f"SELECT u.\"{key}\" AS k, CASE WHEN r.\"Id\" IS NULL THEN '{sig}-' ELSE '{sig}' || {flags} END AS flags "
-            f'FROM "{table}" u LEFT JOIN "{raw_table}" r ON r."Id" = u."{key}" WHERE {stale} AND {where}) f '
+            f'FROM "{table}" u LEFT JOIN {raw} r ON r."Id" = u."{key}" WHERE {stale} AND {where}) f '
             f'WHERE "{table}"."{key}" = f.k')
         stale_rows = 0
     if kept and not stale_rows:
@@ -156,7 +157,7 @@ def _counts(con: duckdb.DuckDBPyConnection, table: str, raw_table: str, key: str
         source, only = f'"{table}" u', f"length(u._first_filled) = {width}"
     else:  # stale flags a read-only warehouse (the report) cannot refresh, or none in an older schema: join
         before = [f"count({clean_sql(first)})" for _, first in sources]
-        source, only = f'"{table}" u JOIN "{raw_table}" r ON r."Id" = u."{key}"', "true"
+        source, only = f'"{table}" u JOIN {raw} r ON r."Id" = u."{key}"', "true"
     items = ["count(*) AS n"]
     for i, (name, spec) in enumerate(fields.items()):
         items.append(f"{before[i]} AS b{i}")
