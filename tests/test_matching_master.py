@@ -331,22 +331,29 @@ def test_a_build_redoes_only_the_groups_its_moved_accounts_touch_and_agrees_with
 
     mapping = load_field_mapping(RULES / "fields.yaml")
     settings = load_matching_settings(RULES / "matching.yaml")
-    built = {}
-    for incremental in (True, False):
-        copy = tmp_path / f"warehouse-{incremental}.duckdb"
-        shutil.copy(warehouse, copy)
-        run = RunInfo("edits", later)
-        with db.connect(copy) as con:
-            crm = LocalCrm(str(crm_path), clock=lambda: later)
+
+    def build_both(at, base) -> dict:
+        """The CRM's edits read into ``base``, then its master built both ways, each on a copy."""
+        run = RunInfo(f"edits-{at:%H%M}", at)
+        with db.connect(base) as con:
+            crm = LocalCrm(str(crm_path), clock=lambda: at)
             try:
                 extract(con, crm, mapping, run)
             finally:
                 crm.close()
             unify(con, mapping, run)
             enrich(con, run)
-            result = build_master(con, settings, run, incremental=incremental)
-            built[incremental] = (result.counts, con.execute(
-                "SELECT * EXCLUDE (_built_at) FROM account_master ORDER BY account_id").df())
+        built = {}
+        for incremental in (True, False):
+            copy = tmp_path / f"warehouse-{incremental}.duckdb"
+            shutil.copy(base, copy)
+            with db.connect(copy) as con:
+                result = build_master(con, settings, run, incremental=incremental)
+                built[incremental] = (result.counts, con.execute(
+                    "SELECT * EXCLUDE (_built_at) FROM account_master ORDER BY account_id").df())
+        return built
+
+    built = build_both(later, warehouse)
 
     counts, followed = built[True]
     assert counts["accounts_changed"] == 26 - 1 and counts["accounts_removed"] == 1
@@ -360,6 +367,23 @@ def test_a_build_redoes_only_the_groups_its_moved_accounts_touch_and_agrees_with
     assert by_id.loc[pairs[1][1], "master_id"] != by_id.loc[pairs[1][0], "master_id"], "a child is not its parent"
     assert by_id.loc[grandchild, "depth"] == 1 and by_id.loc[mid, "depth"] == 0
     assert by_id.loc[unit, "domestic_ultimate_id"] == unit and by_id.loc[unit, "global_ultimate_id"] == top
+
+    # Then edits that move nothing: a duplicate that is not its cluster's survivor becomes the customer
+    # (the survivor by type), and head counts. No pair or cluster is redone; the survivor still moves.
+    with sqlite3.connect(crm_path) as crm:
+        type_of = dict(crm.execute("SELECT Id, Type FROM Account").fetchall())
+    loser = next(a for g in big[2:] + pairs[2:] for a in g if by_id.loc[a, "master_id"] != a
+                 and all(type_of[m] != "Customer" for m in g))
+    again = later + timedelta(hours=1)
+    with sqlite3.connect(crm_path) as crm:
+        crm.execute("UPDATE Account SET Type = 'Customer', LastModifiedDate = ?, SystemModstamp = ? WHERE Id = ?",
+                    [sf_datetime(again), sf_datetime(again), loser])
+    shutil.copy(tmp_path / "warehouse-True.duckdb", warehouse)  # the day's master, built either way
+    built = build_both(again, warehouse)
+    counts, followed = built[True]
+    assert counts["accounts_changed"] == 1 and counts["accounts_moved"] == 0 and counts["accounts_reclustered"] == 0
+    pd.testing.assert_frame_equal(followed, built[False][1])
+    assert followed.set_index("account_id").loc[loser, "is_survivor"], "a customer survives over prospects"
 
 
 def test_the_groups_a_moved_account_was_in_are_redone_even_when_it_left_them():
