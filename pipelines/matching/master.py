@@ -19,8 +19,10 @@ Keys are incremental (only changed accounts are normalised). Duplicate pairs and
 clusters follow the accounts that *moved* (keys or CRM parent changed, came or
 went): only those are compared again, and only the groups of linked accounts they
 were in or joined are clustered again (:func:`cluster_scope`). Survivors and the
-hierarchy are recomputed for all accounts in vectorised form, because one changed
-ParentId can move a whole subtree and one opportunity can change a survivor.
+hierarchy are worked out again, in vectorised form, for the rows that can differ: those
+at or below a moved account (one changed ParentId moves a whole subtree), those
+clustered again, and every cluster of two or more (one opportunity can change a
+survivor); a full build does every account.
 """
 
 from __future__ import annotations
