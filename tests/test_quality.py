@@ -44,6 +44,24 @@ def test_broken_leads_wait_in_quarantine_while_the_rest_routes_and_return_when_f
     assert crm.owner_of(fixed) != crm.queue_ids["Inbound_Leads"]
 
 
+def test_a_lead_broken_after_it_was_enriched_is_held_out_of_routing_until_fixed(pipeline, crm):
+    lead = crm.lead(company="Initech", email="jane@initech.com", country="US", state="TX")
+    other = crm.lead(company="Globex", email="hans@globex.de", country="DE")
+    pipeline.tick()
+    enriched = lambda: set(pipeline.query("SELECT lead_id FROM lead_enriched")["lead_id"])  # noqa: E731
+    assert enriched() == {lead, other}
+
+    crm.update("Lead", lead, NOW + timedelta(minutes=2), Email="jane@")
+    out = pipeline.tick()
+    assert enriched() == {other}, "its new version is quarantined: its old enrichment leaves routing with it"
+    assert out.metadata["enriched"]["leads_held_in_quarantine"] == 1
+
+    crm.update("Lead", lead, NOW + timedelta(minutes=4), Email="jane.doe@initech.com")
+    pipeline.tick()
+    assert enriched() == {lead, other}
+    assert pipeline.query("SELECT domain FROM lead_enriched WHERE lead_id = ?", [lead]).iloc[0, 0] == "initech.com"
+
+
 def test_a_lead_the_router_loses_blocks_the_push(pipeline, crm, monkeypatch):
     from pipelines.routing.stages import route
 

@@ -36,6 +36,7 @@ import pandas as pd
 from pipelines.enrich import geo, phones, sectors
 from pipelines.enrich.domains import domain_kind
 from pipelines.enrich.pending import INPUTS, TABLES, changed, nothing_to_do, withdraw_quarantined
+from pipelines.enrich.pending import newer as pending_newer
 from pipelines.enrich.purchased import load_purchased, merge_field
 from pipelines.enrich.settings import EnrichmentSettings
 from pipelines.enrich.size import size_band
@@ -43,6 +44,7 @@ from pipelines.ledger import quarantine
 from pipelines.matching import normalise
 from pipelines.stage import RunInfo, StageResult
 from pipelines.unify.value_maps import COUNTRY_KEYS
+from pipelines.warehouse import inputs
 from pipelines.warehouse.db import upsert
 
 LEAD_INPUTS = INPUTS["lead"]
@@ -231,12 +233,21 @@ def _quarantine_failures(con, obj: str, key: str, df: pd.DataFrame, failures: Fa
     return idx
 
 
-def enrich(con: duckdb.DuckDBPyConnection, run: RunInfo, settings: EnrichmentSettings | None = None) -> StageResult:
+def enrich(con: duckdb.DuckDBPyConnection, run: RunInfo, settings: EnrichmentSettings | None = None,
+           newer: dict[str, str] | None = None) -> StageResult:
+    """Enrich the new and changed leads and accounts. ``newer``: the records :func:`pending.newer`
+    found, when the caller asked already (and forgets them); otherwise they are found here."""
+    if newer is None:
+        newer = pending_newer(con)
+        try:
+            return enrich(con, run, settings, newer)
+        finally:
+            inputs.forget(con, *newer.values())
     settings = settings or EnrichmentSettings()
     result = StageResult("enrich")
     # (object, unified table, enriched table, key, enricher): the tables as pending.TABLES names them
     stages = tuple((obj, *TABLES[obj], fn) for obj, fn in (("lead", enrich_leads), ("account", enrich_accounts)))
-    todo = {obj: changed(con, obj) for obj, *_ in stages}
+    todo = {obj: changed(con, obj, newer.get(obj)) for obj, *_ in stages}
     result.rows = sum(len(df) for df in todo.values())
     if not result.rows:
         return nothing_to_do(con)

@@ -31,15 +31,16 @@ from pipelines.matching.keys import FIELDS, match_keys
 from pipelines.matching.link import Linker, best_per_left
 from pipelines.matching.master import KEYS, ensure_tables, master_entities
 from pipelines.matching.parameters import Parameters
-from pipelines.matching.pending import lead_inputs, leads_pending
+from pipelines.matching.pending import lead_inputs, leads_pending, newer_leads
 from pipelines.matching.settings import MatchingSettings
 from pipelines.stage import RunInfo, StageResult
 from pipelines.warehouse.db import scalar, upsert
+from pipelines.warehouse.inputs import among, forget
 
 _TODO = """
     SELECT l.lead_id, e._modstamp, {inputs} AS _inputs {columns}
     FROM lead_enriched e JOIN lead l USING (lead_id) LEFT JOIN lead_match m USING (lead_id)
-    WHERE ({pending})
+    WHERE {among} AND ({pending})
 """
 _ORDER_COLUMNS = {
     "type": ("type_rank", True),
@@ -166,16 +167,24 @@ def ensure_master(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(scalar(con, "SELECT count(*) FROM account_master"))
 
 
-def match_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo) -> StageResult:
+def match_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: RunInfo,
+                newer: str | None = None) -> StageResult:
+    """Match the new and changed leads. ``newer``: the leads :func:`newer_leads` found, when the
+    caller asked already (and forgets them); otherwise they are found here."""
+    if newer is None:
+        ensure_tables(con, ("lead_match", "matching_parameters"))
+        newer = newer_leads(con)
+        try:
+            return match_leads(con, settings, run, newer) if newer else _nothing_matched()
+        finally:
+            forget(con, newer)
     result = StageResult("match")
     ensure_tables(con, ("lead_match", "matching_parameters"))
     columns = _lead_columns(con)
     todo = con.execute(_TODO.format(columns="".join(f', l."{c}"' for c in columns), inputs=lead_inputs(con),
-                                    pending=leads_pending(con))).df()
+                                    pending=leads_pending(con), among=among("e", "lead_id", newer))).df()
     if todo.empty:
-        result.counts = {"leads_matched": 0}
-        result.rows = 0
-        return result
+        return _nothing_matched()
     clock = time.perf_counter()
     params = link_model(con, settings, run)
     learned = time.perf_counter() - clock
@@ -211,6 +220,13 @@ def match_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run:
         "accounts_in_master": int(scalar(con, "SELECT count(*) FROM account_match_key")),
     }
     result.preview = df[["lead_id", "account_id", "confidence", "reason", "matched_lead_id"]].head(10)
+    return result
+
+
+def _nothing_matched() -> StageResult:
+    result = StageResult("match")
+    result.counts = {"leads_matched": 0}
+    result.rows = 0
     return result
 
 

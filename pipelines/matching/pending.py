@@ -54,22 +54,38 @@ def master_work(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) + int(row[1]) + abs(int(row[2])) + listed
 
 
-def leads_to_match(con: duckdb.DuckDBPyConnection) -> int:
-    """Enriched leads with no match yet or changed since in a field matching reads."""
-    if not _has(con, "lead_match"):
-        return int(con.execute("SELECT count(*) FROM lead_enriched").fetchall()[0][0])
-    joined = "FROM lead_enriched e JOIN lead l USING (lead_id) LEFT JOIN lead_match m USING (lead_id)"
-    if not con.execute(f'SELECT count(*) {joined} WHERE {inputs.newer("m", "lead_id", "e")}').fetchall()[0][0]:
+def newer_leads(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A temp table of the enriched leads newer than their match or without one, or None when there
+    is none (:func:`pipelines.warehouse.inputs.newer_keys`; every enriched lead before any match is
+    stored). What to keep and what to match is asked of these leads alone; ``inputs.forget`` it after."""
+    name = "_match_newer"
+    if _has(con, "lead_match"):
+        return inputs.newer_keys(con, name, "lead_enriched s", "lead_match", "lead_id")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT lead_id AS k FROM lead_enriched")
+    if con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]:
+        return name
+    inputs.forget(con, name)
+    return None
+
+
+def leads_to_match(con: duckdb.DuckDBPyConnection, newer: str | None) -> int:
+    """Enriched leads with no match yet or changed since in a field matching reads, among ``newer``
+    (:func:`newer_leads`)."""
+    if newer is None:
         return 0
-    return int(con.execute(f"SELECT count(*) {joined} WHERE {leads_pending(con)}").fetchall()[0][0])
-
-
-def keep_unchanged_matches(con: duckdb.DuckDBPyConnection) -> int:
-    """How many leads newer than their match only in fields matching does not read were marked current."""
     if not _has(con, "lead_match"):
+        return int(con.execute(f"SELECT count(*) FROM {newer}").fetchall()[0][0])
+    return int(con.execute(
+        "SELECT count(*) FROM lead_enriched e JOIN lead l USING (lead_id) LEFT JOIN lead_match m USING (lead_id) "
+        f'WHERE {inputs.among("e", "lead_id", newer)} AND {leads_pending(con)}').fetchall()[0][0])
+
+
+def keep_unchanged_matches(con: duckdb.DuckDBPyConnection, newer: str | None) -> int:
+    """How many leads newer than their match only in fields matching does not read were marked current."""
+    if newer is None or not _has(con, "lead_match"):
         return 0
     return inputs.keep_current(con, "lead_match", "lead_id", "lead_enriched s JOIN lead l USING (lead_id)",
-                               lead_inputs(con))
+                               lead_inputs(con), newer)
 
 
 def domains_configured(con: duckdb.DuckDBPyConnection, settings) -> bool:

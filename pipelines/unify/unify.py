@@ -20,6 +20,7 @@ new version arrives, and otherwise once an hour (:data:`RELOOK_QUARANTINED`), un
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import datetime, timedelta
 
@@ -96,7 +97,8 @@ def unify(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, run: RunInfo,
                 con.unregister(name)
         bad = df["_problems"].map(len).gt(0)
         good = df[~bad].drop(columns=["_problems"])
-        with keeping_counts(con, mapping, obj, good[key]):
+        # Fill rates are kept for the objects they are reported for; the others' writes count nothing.
+        with (keeping_counts(con, mapping, obj, good[key]) if obj in FILL_RATE_OBJECTS else contextlib.nullcontext()):
             upsert(con, table, good, [key])
         if len(good):
             quarantine.resolve(con, "unify", obj, good[key], run.now)
