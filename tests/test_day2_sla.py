@@ -84,6 +84,8 @@ def test_a_week_of_first_touch_slas(pipeline, crm, monkeypatch, tmp_path):
                                        "(due 2026-11-20 16:00 UTC; miss 1 of 3); pool hot_inbound (round robin): ")
     assert second["reason"].endswith("skipped as previous owners: Liam Walsh")
     assert crm.owner_of(leads["untouched"]) == second["owner_id"] and second["push"] == "pushed"
+    clock = pipeline.query("SELECT opened_at, outcome FROM assignment WHERE decision_id = ?", [second["decision_id"]])
+    assert clock.values.tolist() == [[FRI_1601, "open"]], "the new owner's assignment opens in the tick that moved it"
     reroute = json.loads(second["trace"])["reroute"]
     assert reroute == {"kind": "sla", "outcome": "reassigned", "missed_owner": LIAM, "due_at": "2026-11-20T16:00:00", "miss": 1}
 

@@ -64,21 +64,29 @@ def stalled(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMappin
             busy: set[str]) -> pd.DataFrame:
     """Leads in a recycle rule's statuses with no progress for its time (lead_id, status, progress_at, rule)."""
     config: Day2Config = rules.day2
-    progress, joins = _progress_sql(config, mapping)
-    out = []
-    for rule in config.recycle.values():
-        params = [run.now] if "event" in mapping.objects else []
-        cutoff = run.now - timedelta(minutes=rule.stalled_for.minutes)
-        found = con.execute(
-            f"""SELECT l.lead_id, l.status, {progress} AS progress_at FROM lead l {joins}
-                WHERE {OPEN} AND l.status IN ({sql_list(rule.statuses)}) AND {progress} <= ?
-                  AND NOT EXISTS (SELECT 1 FROM reroute_blocked b WHERE b.lead_id = l.lead_id AND b.kind = 'recycled'
-                                  AND b.lead_modstamp = l._modstamp)
-                ORDER BY l.lead_id""", params + [cutoff]).df()
-        found["rule"] = rule.name
-        out.append(found[~found["lead_id"].isin(busy)])
-    if not out:
+    if not config.recycle:
         return pd.DataFrame(columns=["lead_id", "status", "progress_at", "rule"])
+    progress, joins = _progress_sql(config, mapping)
+    params = [run.now] if "event" in mapping.objects else []
+    statuses = sorted({s for rule in config.recycle.values() for s in rule.statuses})
+    # Each lead's last progress, once for every rule (it reads every task, meeting and decision).
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _progress AS
+            SELECT l.lead_id, l.status, {progress} AS progress_at FROM lead l {joins}
+            WHERE {OPEN} AND l.status IN ({sql_list(statuses)})
+              AND NOT EXISTS (SELECT 1 FROM reroute_blocked b WHERE b.lead_id = l.lead_id AND b.kind = 'recycled'
+                              AND b.lead_modstamp = l._modstamp)""", params)
+    out = []
+    try:
+        for rule in config.recycle.values():
+            cutoff = run.now - timedelta(minutes=rule.stalled_for.minutes)
+            found = con.execute(
+                f"""SELECT lead_id, status, progress_at FROM _progress
+                    WHERE status IN ({sql_list(rule.statuses)}) AND progress_at <= ? ORDER BY lead_id""", [cutoff]).df()
+            found["rule"] = rule.name
+            out.append(found[~found["lead_id"].isin(busy)])
+    finally:
+        con.execute("DROP TABLE IF EXISTS _progress")
     return pd.concat(out, ignore_index=True)
 
 
@@ -151,8 +159,8 @@ def _decisions(rule: RecycleRule, frame: pd.DataFrame, found: pd.DataFrame, rule
 
 
 def mark_dormant(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping, run: RunInfo,
-                 recycled: pd.DataFrame) -> int:
-    """Start watching the leads just recycled, and leads newly in a dormant status."""
+                 recycled: pd.DataFrame, by_status: bool = True) -> int:
+    """Start watching the leads just recycled, and (``by_status``) leads newly in a dormant status."""
     config: Day2Config = rules.day2
     reengage = config.reengage
     act = activity_column(config, mapping, reengage.activity_field if reengage is not None else None)
@@ -166,7 +174,7 @@ def mark_dormant(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldM
                     FROM _recycled r JOIN lead l USING (lead_id)""", [run.now, run.now]).fetchall()[0][0]
         finally:
             con.unregister("_recycled")
-    if reengage is not None and reengage.dormant_statuses:
+    if by_status and reengage is not None and reengage.dormant_statuses:
         added += con.execute(
             f"""INSERT OR REPLACE INTO dormant_lead (lead_id, since, why, status_at_start, activity_at_start, watched_from)
                 SELECT l.lead_id, coalesce(s.status_since, l._modstamp), 'status ' || l.status, l.status, {act}, ?::TIMESTAMP

@@ -23,6 +23,9 @@ Assignments without an SLA are tracked too: they feed time to first touch and le
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -71,15 +74,20 @@ def track_status(con: duckdb.DuckDBPyConnection, run: RunInfo) -> int:
     return changed if before else 0
 
 
-def open_assignments(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping, run: RunInfo) -> int:
-    """An assignment for every current decision that gives a lead to a user and has none yet."""
+def open_assignments(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: FieldMapping, run: RunInfo,
+                     leads: pd.Series | None = None) -> int:
+    """An assignment for every current decision that gives a lead to a user and has none yet; with
+    ``leads``, of those leads only (the ones a stage decided since every lead was looked at)."""
     config: Day2Config | None = rules.day2
-    new = con.execute(
-        f"""SELECT cur.decision_id, cur.lead_id, cur.owner_id, cur.step, cur.pool, cur.entry,
-                   l.status AS status_at_start, {activity_column(config, mapping)} AS activity_at_start
-            FROM current_decision cur JOIN crm_user u ON u.user_id = cur.owner_id JOIN lead l USING (lead_id)
-            WHERE NOT (cur.entry = 'new' AND cur.action = 'keep') AND {open_lead("l")}
-              AND NOT EXISTS (SELECT 1 FROM assignment a WHERE a.decision_id = cur.decision_id)""").df()
+    with _only(con, leads) as among:
+        if among is None:
+            return 0
+        new = con.execute(
+            f"""SELECT cur.decision_id, cur.lead_id, cur.owner_id, cur.step, cur.pool, cur.entry,
+                       l.status AS status_at_start, {activity_column(config, mapping)} AS activity_at_start
+                FROM current_decision cur JOIN crm_user u ON u.user_id = cur.owner_id JOIN lead l USING (lead_id)
+                WHERE NOT (cur.entry = 'new' AND cur.action = 'keep') AND {open_lead("l")} AND {among("cur")}
+                  AND NOT EXISTS (SELECT 1 FROM assignment a WHERE a.decision_id = cur.decision_id)""").df()
     if new.empty:
         return 0
     if config is not None and config.slas:
@@ -93,6 +101,23 @@ def open_assignments(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: Fi
     new["outcome"] = "open"
     return insert(con, "assignment", new[["decision_id", "lead_id", "owner_id", "step", "pool", "sla", "status_at_start",
                                           "activity_at_start", "opened_at", "outcome"]])
+
+
+@contextlib.contextmanager
+def _only(con: duckdb.DuckDBPyConnection, leads: pd.Series | None) -> Iterator[Callable[[str], str] | None]:
+    """SQL restricting a query to ``leads`` (a function of the table alias), every lead for None, or
+    None when ``leads`` is empty (nothing to ask)."""
+    if leads is None:
+        yield lambda alias: "TRUE"
+        return
+    if not len(leads):
+        yield None
+        return
+    con.register("_sla_leads", pd.DataFrame({"lead_id": pd.unique(np.asarray(leads, dtype=object))}))
+    try:
+        yield lambda alias: f"{alias}.lead_id IN (SELECT lead_id FROM _sla_leads)"
+    finally:
+        con.unregister("_sla_leads")
 
 
 def start_clocks(con: duckdb.DuckDBPyConnection, rules: RuleSet, run: RunInfo) -> int:
@@ -127,19 +152,23 @@ def start_clocks(con: duckdb.DuckDBPyConnection, rules: RuleSet, run: RunInfo) -
     return len(todo)
 
 
-def close_stale(con: duckdb.DuckDBPyConnection, run: RunInfo) -> int:
-    """Open assignments that no longer stand: the lead was converted or deleted, rerouted, or reassigned by hand."""
-    stale = con.execute(
-        """SELECT a.decision_id,
-                   CASE WHEN coalesce(l.is_converted, false) THEN 'converted'
-                        WHEN coalesce(l.is_deleted, false) OR l.lead_id IS NULL THEN 'closed'
-                        WHEN cur.decision_id IS DISTINCT FROM a.decision_id THEN 'superseded'
-                        ELSE 'reassigned_in_crm' END AS outcome
-            FROM assignment a LEFT JOIN lead l USING (lead_id) LEFT JOIN current_decision cur USING (lead_id)
-            WHERE a.outcome = 'open' AND (
-                  coalesce(l.is_converted, false) OR coalesce(l.is_deleted, false) OR l.lead_id IS NULL
-                  OR cur.decision_id IS DISTINCT FROM a.decision_id
-                  OR (a.started_at IS NOT NULL AND l.owner_id IS DISTINCT FROM a.owner_id))""").df()
+def close_stale(con: duckdb.DuckDBPyConnection, run: RunInfo, leads: pd.Series | None = None) -> int:
+    """Open assignments that no longer stand: the lead was converted or deleted, rerouted, or reassigned by
+    hand; with ``leads``, of those leads only (the ones a stage decided since every lead was looked at)."""
+    with _only(con, leads) as among:
+        if among is None:
+            return 0
+        stale = con.execute(
+            f"""SELECT a.decision_id,
+                       CASE WHEN coalesce(l.is_converted, false) THEN 'converted'
+                            WHEN coalesce(l.is_deleted, false) OR l.lead_id IS NULL THEN 'closed'
+                            WHEN cur.decision_id IS DISTINCT FROM a.decision_id THEN 'superseded'
+                            ELSE 'reassigned_in_crm' END AS outcome
+                FROM assignment a LEFT JOIN lead l USING (lead_id) LEFT JOIN current_decision cur USING (lead_id)
+                WHERE a.outcome = 'open' AND {among("a")} AND (
+                      coalesce(l.is_converted, false) OR coalesce(l.is_deleted, false) OR l.lead_id IS NULL
+                      OR cur.decision_id IS DISTINCT FROM a.decision_id
+                      OR (a.started_at IS NOT NULL AND l.owner_id IS DISTINCT FROM a.owner_id))""").df()
     if stale.empty:
         return 0
     con.register("_stale", stale)

@@ -62,6 +62,7 @@ class _Stage:
         self.busy = decided_this_run(con, run)
         self.result = StageResult("reroute")
         self.decided: list[pd.DataFrame] = []
+        self.booked: int | None = None  # how many of ``decided`` the SLA bookkeeping saw (None: it did not run)
 
     def record(self, decisions: pd.DataFrame, entry: str) -> int:
         if decisions.empty:
@@ -73,6 +74,10 @@ class _Stage:
         self.decided.append(decisions.assign(entry=entry))
         self.result.counts[entry] = self.result.counts.get(entry, 0) + len(decisions)
         return len(decisions)
+
+    @staticmethod
+    def _leads(decided: list[pd.DataFrame]) -> pd.Series:
+        return pd.concat([d["lead_id"] for d in decided], ignore_index=True) if decided else pd.Series(dtype=object)
 
     def blocked(self, kind: str, n: int) -> None:
         if n:
@@ -151,6 +156,7 @@ class _Stage:
 
     def slas(self) -> None:
         self.result.counts.update(sla.bookkeep(self.con, self.rules, self.mapping, self.run))
+        self.booked = len(self.decided)  # every lead's assignments are current up to the decisions made so far
         if not self.rules.day2.slas:
             return
         missed = sla.misses(self.con, self.rules, self.run, self.busy)
@@ -169,13 +175,15 @@ class _Stage:
         decisions, kept = recycle.recycle(self.con, self.rules, self.mapping, self.ctx, self.run, self.busy)
         self.blocked("recycled", kept)
         self.record(decisions, "recycled")
-        recycle.mark_dormant(self.con, self.rules, self.mapping, self.run, decisions)
+        # Leads newly in a dormant status are watched from reengage, which looks for them every tick.
+        self.result.counts["dormant_added"] = recycle.mark_dormant(self.con, self.rules, self.mapping, self.run,
+                                                                   decisions, by_status=False)
 
     def reengage(self) -> None:
         if self.rules.day2.reengage is None:
             return
-        self.result.counts["dormant_added"] = recycle.mark_dormant(self.con, self.rules, self.mapping, self.run,
-                                                                   day2_decisions.concat([]))
+        self.result.counts["dormant_added"] = self.result.counts.get("dormant_added", 0) + recycle.mark_dormant(
+            self.con, self.rules, self.mapping, self.run, day2_decisions.concat([]))
         frame, notes, kept, woken = recycle.wake(self.con, self.rules, self.mapping, self.run, self.busy)
         self.result.counts["woken_up"] = woken
         self.blocked("reopened", kept)
@@ -195,9 +203,11 @@ class _Stage:
             self.slas()
             self.recycling()
             self.reengage()
-        # The decisions made here are assignments too: their clocks start once the push lands them.
-        sla.open_assignments(self.con, self.rules, self.mapping, self.run)
-        sla.close_stale(self.con, self.run)
+        # The decisions made here are assignments too: their clocks start once the push lands them, and
+        # the ones they replace close. Only their leads changed since the bookkeeping looked at every lead.
+        since = None if self.booked is None else self._leads(self.decided[self.booked:])
+        sla.open_assignments(self.con, self.rules, self.mapping, self.run, since)
+        sla.close_stale(self.con, self.run, since)
         states = save_states(self.con, self.ctx.pool_states, self.run.now)
         decided = day2_decisions.concat(self.decided)
         if len(decided):
