@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import recordlinkage
 
-from pipelines.matching import block_index
+from pipelines.matching import block_index, index
 from pipelines.matching.classify import WeightedClassifier
 from pipelines.matching.compare import build_compare
 from pipelines.matching.files import dedupe_records, match_records
@@ -354,6 +354,39 @@ def test_the_accounts_blocking_kept_between_ticks_proposes_the_pairs_blocking_fi
     plain, kept = both()
     pd.testing.assert_frame_equal(kept, plain)
     assert "a102" in set(plain["r_id"])
+
+
+def test_leads_placed_in_long_kept_blocks_meet_the_neighbours_blocking_from_scratch_finds(tmp_path):
+    # A kept block is entered through every STRIDE-th account, then searched inside that stretch.
+    # Blocks several stretches long (a word and a postal code in 300 accounts), and leads sorting
+    # before, after, between and onto their accounts (namesakes included): the same pairs as
+    # blocking without kept blocks, which places each lead among all the accounts at once.
+    assert index.STRIDE < 300 // 3
+    words = ["alpha", "bravo", "delta", "kilo", "lima", "oscar", "romeo", "tango", "zulu"]
+    names = [f"Acme {words[i % 9]} {words[i * 7 % 9]} {i:03d}" for i in range(300)]
+    accounts = pd.DataFrame({"company": names, "website": [""] * 300, "postal_code": ["10115"] * 300,
+                             "street": [f"{i} Unter den Linden" for i in range(300)], "country": ["DE"] * 300})
+    keys = match_keys(accounts, prefer="website")
+    keys.insert(0, "account_id", [f"a{i:03d}" for i in range(300)])
+    lead_names = (["Acme", "Acme aaa", "Acme zzzz", names[0], names[63], names[64], names[65], names[127],
+                   names[128], names[299]] + [f"Acme {w} {v}" for w in words for v in ("a", "m", "zz")])
+    leads = match_keys(pd.DataFrame({"company": lead_names, "postal_code": ["10115"] * len(lead_names),
+                                     "country": ["DE"] * len(lead_names)}))
+    leads.insert(0, "lead_id", [f"l{i:02d}" for i in range(len(leads))])
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.register("_k", keys)
+    con.register("_l", leads)
+    con.execute("CREATE TABLE account_match_key AS SELECT * FROM _k")
+    con.execute("CREATE TABLE leads AS SELECT * FROM _l")
+    for table in (block_index.META, block_index.CHANGED):
+        con.execute(TABLES[table].ddl())
+    settings = MatchingSettings()
+    left, right = KeyTable("leads", "lead_id"), KeyTable("account_match_key", "account_id")
+    plain = Linker(settings).candidates(con, left, right)
+    kept = Linker(settings, keep_blocks=True).candidates(con, left, right)
+    assert block_index.kept_blocks(con, Linker(settings).rules, right), "read from the kept blocks"
+    pd.testing.assert_frame_equal(kept, plain)
+    assert set(plain["l_id"]) == set(leads["lead_id"]), "every lead is placed in the long blocks"
 
 
 def test_the_account_masters_dedupe_reads_the_blocks_lead_matching_keeps_and_finds_the_same_pairs(tmp_path):
