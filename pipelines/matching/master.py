@@ -294,15 +294,18 @@ def linked_accounts(con: duckdb.DuckDBPyConnection, ids: list) -> list:
     return sorted(set(ids) | set(nodes[hit].tolist()))
 
 
-def cluster_scope(con: duckdb.DuckDBPyConnection, before: list, moved: list) -> list | None:
+def cluster_scope(con: duckdb.DuckDBPyConnection, before: list, moved: list,
+                  unplaced: list | None = None) -> list | None:
     """The accounts whose cluster can differ from the last build's, or None when that is most of them.
 
     ``before``: the groups of the moved accounts before their pairs were replaced
     (:func:`linked_accounts`). A group none of whose accounts moved keeps the same pairs (a pair
     changes only with one of its accounts), so its clusters stand. Redone: the groups the moved
     accounts are in now, and the groups they were in, which may have split into several, none of
-    them holding a moved account. Keyed accounts the last build did not place are added."""
-    scope = linked_accounts(con, sorted(set(before) | set(moved) | set(_unplaced(con))))
+    them holding a moved account. Keyed accounts the last build did not place (``unplaced``, found
+    here when not given) are added."""
+    unplaced = _unplaced(con) if unplaced is None else unplaced
+    scope = linked_accounts(con, sorted(set(before) | set(moved) | set(unplaced)))
     keyed = scalar(con, "SELECT count(*) FROM account_match_key")
     return None if len(scope) > INCREMENTAL_SHARE * max(keyed, 1) else scope
 
@@ -399,7 +402,9 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
     cpu_seconds["duplicates"] = time.process_time() - cpu
     clock, cpu = time.perf_counter(), time.process_time()
     # A new model scores the missing pairs of every group otherwise: all clusters are redone.
-    scope = cluster_scope(con, before, moved) if before is not None and not learned else None
+    incremental_scope = before is not None and not learned
+    unplaced = _unplaced(con) if incremental_scope else []  # read once: the scope and the rebuild's seeds
+    scope = cluster_scope(con, before, moved, unplaced) if incremental_scope else None
     if labels is not None:
         cluster_of = _named(_key_values(con, deduper)[0], labels)
     elif scope is None:
@@ -412,7 +417,7 @@ def build_master(con: duckdb.DuckDBPyConnection, settings: MatchingSettings | No
     if scope is None:
         rows_written = _rebuild(con, settings, run, cluster_of)
     else:
-        seeds = sorted(set(moved) | set(_unplaced(con)))
+        seeds = sorted(set(moved) | set(unplaced))
         rows_written = _rebuild(con, settings, run, cluster_of, seeds=seeds, reclustered=scope)
     seconds["clusters_and_hierarchy"] = time.perf_counter() - clock
     cpu_seconds["clusters_and_hierarchy"] = time.process_time() - cpu

@@ -61,11 +61,7 @@ def newer_leads(con: duckdb.DuckDBPyConnection) -> str | None:
     name = "_match_newer"
     if _has(con, "lead_match"):
         return inputs.newer_keys(con, name, "lead_enriched s", "lead_match", "lead_id")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT lead_id AS k FROM lead_enriched")
-    if con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]:
-        return name
-    inputs.forget(con, name)
-    return None
+    return inputs.key_table(con, name, "SELECT lead_id AS k FROM lead_enriched")
 
 
 def leads_to_match(con: duckdb.DuckDBPyConnection, newer: str | None) -> int:

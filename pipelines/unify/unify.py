@@ -35,6 +35,7 @@ from pipelines.unify.columns import ColumnSql, column_sql
 from pipelines.unify.fill_rates import fill_rates, keeping_counts
 from pipelines.unify.problems import QuarantineRules, problems_sql
 from pipelines.unify.value_maps import COUNTRY_KEYS, value_map_frame
+from pipelines.warehouse import inputs
 from pipelines.warehouse.db import upsert
 from pipelines.warehouse.schema import OBJECT_TABLES
 
@@ -76,8 +77,7 @@ def unify(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, run: RunInfo,
     try:
         return _unify(con, mapping, run, rules, result, todo)
     finally:
-        for name, _ in todo.values():
-            con.execute(f"DROP TABLE IF EXISTS {name}")
+        inputs.forget(con, *(name for name, _ in todo.values()))
 
 
 def _unify(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, run: RunInfo, rules: QuarantineRules,
@@ -157,13 +157,9 @@ def changed_rows(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, now: dat
     queries read by (joining them again cost 0.7 s of CPU for 43 records at a million accounts)."""
     found = {}
     for obj in mapping.objects:
-        name = f"_unify_changed_{obj}"
-        con.execute(f'CREATE OR REPLACE TEMP TABLE {name} AS SELECT r."Id" AS k {_changed_sql(obj, now)}')
-        n = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
-        if n:
-            found[obj] = (name, int(n))
-        else:
-            con.execute(f"DROP TABLE {name}")
+        name = inputs.key_table(con, f"_unify_changed_{obj}", f'SELECT r."Id" AS k {_changed_sql(obj, now)}')
+        if name:
+            found[obj] = (name, int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]))
     return found
 
 
@@ -175,7 +171,7 @@ def _unify_object(con, obj, raw_table, table, key, columns: list[ColumnSql], rul
     joins = "\n".join(j for c in columns for j in c.joins)
     staged = [item for c in columns for s in c.sources for item in s.staged]
     con.execute(f'CREATE OR REPLACE TEMP TABLE _unify_stage AS SELECT {", ".join(staged)}, r._modstamp AS _modstamp '
-                f'FROM "{raw_table}" r {joins} WHERE r."Id" IN (SELECT k FROM {keys})')
+                f'FROM "{raw_table}" r {joins} WHERE {inputs.among("r", "Id", keys)}')
     try:
         items = []
         for c in columns:

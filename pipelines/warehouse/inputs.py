@@ -44,11 +44,17 @@ def newer_keys(con: duckdb.DuckDBPyConnection, name: str, sources: str, target: 
     ``sources`` as for :func:`keep_current`. A stage asks what to keep and what to redo of these rows
     only (:func:`among`): at a million records each of those questions was a join of the two whole
     tables of its own, 0.2-0.5 s of CPU, several times a tick, to find the few rows a tick brings."""
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE {name} AS SELECT s."{key}" AS k FROM {sources}
+    return key_table(con, name, f"""SELECT s."{key}" AS k FROM {sources}
         LEFT JOIN "{target}" _row ON _row."{key}" = s."{key}" WHERE {newer("_row", key, "s")}""")
+
+
+def key_table(con: duckdb.DuckDBPyConnection, name: str, query: str) -> str | None:
+    """Keep the keys ``query`` selects (as ``k``) in the temp table ``name``; return ``name``, or None
+    (and no table) when there are none. Read it with :func:`among`, drop it with :func:`forget`."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
     if con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]:
         return name
-    con.execute(f"DROP TABLE {name}")
+    forget(con, name)
     return None
 
 
