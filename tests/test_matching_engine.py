@@ -479,3 +479,31 @@ def test_accounts_keyed_again_with_the_same_keys_leave_their_kept_blocks_alone(t
         pass
     assert con.execute("SELECT count(*) FROM kept_blocks").fetchall() == [(0,)]
     assert moved == [f"a{i:03d}" for i in range(10)], "and every record rewritten counts as moved"
+
+
+def test_a_phone_thirty_companies_list_weighs_less_than_a_companys_own_line():
+    # An exact agreement tells less the more companies hold the value: the switchboard of a business
+    # centre, listed by each of its tenants, against a company's own line. The count is made only for
+    # the pairs that agree exactly, the only ones the classifier adjusts.
+    own = dict(company="Northwind Traders", phone="512-555-0100", city="Austin", country="US")
+    centre = dict(company="Contoso Pharma", phone="512-555-0199", city="Austin", country="US")
+    tenants = [dict(company=f"{w} {kind}", phone="512-555-0199", city="Austin", country="US")
+               for w in ["Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir"]
+               for kind in ["Legal", "Dental", "Design", "Capital", "Realty"]][:29]
+    accounts = match_keys(pd.DataFrame([own, centre, *tenants])).assign(_id=[f"a{i:02d}" for i in range(31)])
+    leads = match_keys(pd.DataFrame([dict(company="Northwind Traders", phone="(512) 555 0100", country="US"),
+                                     dict(company="Contoso Pharma", phone="512.555.0199", country="US")]))
+    con = duckdb.connect()
+    con.register("a", accounts)
+    con.register("l", leads.assign(_id=["own", "centre"]))
+    linker = Linker(MatchingSettings())
+    left, right = KeyTable("l", "_id"), KeyTable("a", "_id")
+    features = linker.compare(con, linker.candidates(con, left, right), left, right)
+    weights = linker.classifier.weights(features)
+    exact = linker.level("phone", "exact")
+    own_pair = ((features["l_id"] == "own") & (features["r_id"] == "a00")).to_numpy()
+    centre_pair = ((features["l_id"] == "centre") & (features["r_id"] == "a01")).to_numpy()
+    assert features.loc[own_pair, "phone"].item() == exact == features.loc[centre_pair, "phone"].item()
+    assert features.loc[own_pair, "phone_frequency"].item() == 1
+    assert features.loc[centre_pair, "phone_frequency"].item() == 30
+    assert weights.loc[centre_pair, "phone"].item() < weights.loc[own_pair, "phone"].item()
