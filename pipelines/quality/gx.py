@@ -77,7 +77,10 @@ def _defer(name: str) -> None:
     (``import scipy.stats``, as scikit-learn does) still loads it in full then."""
     if name in sys.modules:
         return
-    spec = importlib.util.find_spec(name)
+    try:
+        spec = importlib.util.find_spec(name)
+    except ModuleNotFoundError:  # its package is not installed: GX's own import will say so
+        return
     if spec is None or spec.loader is None:
         return
     spec.loader = importlib.util.LazyLoader(spec.loader)
