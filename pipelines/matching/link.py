@@ -135,7 +135,7 @@ class Linker:
         features = self._levels(comparisons, lrec, rrec, lpos, rpos)
         if names is not None:
             features.insert(0, "name", names.astype(np.int8))
-        self._frequencies(con, features, rrec, rpos, right, entities)
+        self._frequencies(con, comparisons, features, rrec, rpos, right, entities)
         return pd.concat([pairs.set_axis(features.index), features], axis=1)
 
     def _levels(self, comparisons, lrec: pd.DataFrame, rrec: pd.DataFrame, lpos: np.ndarray,
@@ -152,24 +152,26 @@ class Linker:
             return pd.DataFrame({c.field: pd.Series(dtype=np.int8) for c in comparisons})
         return pd.concat(parts)
 
-    def _frequencies(self, con: duckdb.DuckDBPyConnection, features: pd.DataFrame, rrec: pd.DataFrame,
-                     rpos: np.ndarray, right: KeyTable, entities: str | None) -> None:
+    def _frequencies(self, con: duckdb.DuckDBPyConnection, comparisons, features: pd.DataFrame,
+                     rrec: pd.DataFrame, rpos: np.ndarray, right: KeyTable, entities: str | None) -> None:
         """Add to ``features`` how many of the right side's companies hold each pair's right value, for
         the pairs at a comparison's frequency level: the only ones the classifier adjusts (a value many
         companies share tells less). Counted only for those values: a batch's right records hold a
         quarter of a million values at a million accounts, its exact agreements a few thousand, and
         counting every value cost 3 of the 17 s that matching 10,000 leads took. Other pairs get NaN
-        (no adjustment). ``entities`` (``id``, ``entity``) groups right records into companies."""
+        (no adjustment). ``comparisons``: those :meth:`compare` made in full (names compared first for
+        ``name_levels`` carry no frequency, as before). ``entities`` (``id``, ``entity``) groups right
+        records into companies."""
         entity = f'coalesce(e.entity, t."{right.id}")' if entities else f't."{right.id}"'
         join = f'LEFT JOIN {entities} e ON e.id = t."{right.id}"' if entities else ""
-        for c in self.comparisons:
+        for c in comparisons:
             if not c.frequency_key or c.field not in features:
                 continue
             frequency = np.full(len(features), np.nan)
             at = features[c.field].to_numpy() == c.code(c.frequency_level)
-            if at.any():
-                values = rrec[c.frequency_key].to_numpy()[rpos[at]]
-                wanted = pd.unique(values[values != ""])  # missing text is ''
+            values = rrec[c.frequency_key].to_numpy()[rpos[at]]
+            wanted = pd.unique(values[values != ""])  # missing text is '' (a name that is only a legal form)
+            if len(wanted):
                 con.register("_frequency_values", pd.DataFrame({"v": wanted}))
                 try:
                     counts = con.execute(

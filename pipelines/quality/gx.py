@@ -74,7 +74,10 @@ def _defer(name: str) -> None:
 
     Also set as its parent's attribute, so ``from scipy import stats`` finds it there without
     asking the import system, which would load it at once. A statement that imports it by name
-    (``import scipy.stats``, as scikit-learn does) still loads it in full then."""
+    (``import scipy.stats``, as scikit-learn does) still loads it in full then.
+
+    Python 3.11's LazyLoader takes no lock: two threads touching the module first at once could see it
+    half loaded. Checks run on one thread (the tick's in-process executor, the CLI)."""
     if name in sys.modules:
         return
     try:
