@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -250,20 +248,3 @@ def test_a_retry_checks_the_rows_its_parent_run_stamped(tmp_path):
     check = next(c for c in CHECKS if c.name == "unified_leads_valid")
     result = run_check(con, check, CheckContext(retry, QualitySettings(), EnrichmentSettings(), scope="delta"))
     assert (result.rows, result.failing_rows) == (2, 1)
-
-
-def test_great_expectations_validates_without_loading_the_statistics_no_suite_uses_until_asked():
-    """GX imports scipy.stats for expectations leadroute never runs; a tick with rows to check loads it
-    only when something uses it (pipelines.quality.gx.DEFERRED). Run in a fresh process: this one
-    has imported it already."""
-    code = (
-        "import sys, pandas as pd\n"
-        "from pipelines.quality import gx\n"
-        "e = gx.expectations()\n"
-        "r = gx.validate('s', pd.DataFrame({'a': ['x', None]}), [e.ExpectColumnValuesToNotBeNull(column='a')], 'a')\n"
-        "print(r.failing_rows, 'scipy.stats._stats_py' in sys.modules)\n"
-        "from scipy import stats\n"
-        "print(stats.norm.cdf(0.0), 'scipy.stats._stats_py' in sys.modules)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["1", "False", "0.5", "True"]

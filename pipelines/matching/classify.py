@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from recordlinkage.base import BaseClassifier
 
 from pipelines.matching.compare import MISSING, Comparison, default_comparisons
 from pipelines.matching.parameters import Parameters, prior_parameters
+from pipelines.matching.recordlinkage_base import BaseClassifier
 from pipelines.matching.settings import ModelSettings
 
 AGREEMENT_WORDS: dict[str, dict[str, str]] = {

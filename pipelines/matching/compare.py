@@ -32,12 +32,11 @@ import functools
 
 import numpy as np
 import pandas as pd
-import recordlinkage
 from rapidfuzz import distance, fuzz, process
-from recordlinkage.base import BaseCompareFeature
 
 from pipelines.matching.levels import LEVELS, MISSING
 from pipelines.matching.names import containments, informative
+from pipelines.matching.recordlinkage_base import BaseCompareFeature, recordlinkage
 
 # A frame attribute (pandas keeps ``attrs`` through the row selections Compare makes): its text
 # columns already hold '' for missing, never None or NaN, so no column needs testing for them.

@@ -41,7 +41,8 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pandas as pd
-from recordlinkage.base import BaseIndexAlgorithm
+
+from pipelines.matching.recordlinkage_base import BaseIndexAlgorithm
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,14 @@ GX is imported lazily: loading it costs seconds, and only checks need it.
 from __future__ import annotations
 
 import functools
-import importlib
-import importlib.util
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from pipelines import gc_pause
+from pipelines.deferred_imports import before_importing
 
 
 @dataclass
@@ -56,42 +54,11 @@ def _gx():
     """``great_expectations``, loaded once, with analytics off and the garbage collector paused
     (its import is most of what a check with rows costs: see :mod:`pipelines.gc_pause`)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    _defer(DEFERRED)
+    before_importing("great_expectations")  # what GX imports and no leadroute suite runs
     with gc_pause.loading():
         import great_expectations as gx
         import great_expectations.expectations  # noqa: F401  (what the suites are built from)
     return gx
-
-
-# Great Expectations imports ``scipy.stats`` for the distribution expectations (KL divergence,
-# Kolmogorov-Smirnov) it registers at import; no leadroute suite uses them. Loading it is 1.0-1.5 s of
-# CPU, a third of what a check with rows costs a tick. It is loaded when something first uses it.
-DEFERRED = "scipy.stats"
-
-
-def _defer(name: str) -> None:
-    """Make ``name`` load on first use, with the standard library's :class:`importlib.util.LazyLoader`.
-
-    Also set as its parent's attribute, so ``from scipy import stats`` finds it there without
-    asking the import system, which would load it at once. A statement that imports it by name
-    (``import scipy.stats``, as scikit-learn does) still loads it in full then.
-
-    Python 3.11's LazyLoader takes no lock: two threads touching the module first at once could see it
-    half loaded. Checks run on one thread (the tick's in-process executor, the CLI)."""
-    if name in sys.modules:
-        return
-    try:
-        spec = importlib.util.find_spec(name)
-    except ModuleNotFoundError:  # its package is not installed: GX's own import will say so
-        return
-    if spec is None or spec.loader is None:
-        return
-    spec.loader = importlib.util.LazyLoader(spec.loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    parent, _, child = name.rpartition(".")
-    setattr(importlib.import_module(parent), child, module)
 
 
 @functools.cache
