@@ -46,6 +46,7 @@ from pipelines.matching.versions import KEY_VERSION
 from pipelines.matching.pending import LIVE_ACCOUNT, REMOVED_KEYS, STALE_KEYS
 from pipelines.matching.settings import MatchingSettings
 from pipelines.stage import RunInfo, StageResult
+from pipelines.unify.value_maps import COUNTRY_KEYS
 from pipelines.warehouse.db import ensure_columns, scalar, upsert
 from pipelines.warehouse.schema import TABLES
 
@@ -103,6 +104,8 @@ def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run
     changed = _account_frame(con, f"{LIVE_ACCOUNT} AND ({STALE_KEYS})")
     removed = [r[0] for r in con.execute(REMOVED_KEYS).fetchall()]
     ids = list(changed["account_id"])
+    if ids:  # keys read country spellings: from the warehouse, where unify keeps them, not rebuilt here (1 s)
+        COUNTRY_KEYS.prime(con)
     with block_index.rewriting(con, KEYS, ids + list(removed), KEY_COLUMNS) as moved:
         for start in range(0, len(changed), KEY_CHUNK):
             chunk = changed.iloc[start:start + KEY_CHUNK]

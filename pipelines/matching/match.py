@@ -34,6 +34,7 @@ from pipelines.matching.parameters import Parameters
 from pipelines.matching.pending import lead_inputs, leads_pending, newer_leads
 from pipelines.matching.settings import MatchingSettings
 from pipelines.stage import RunInfo, StageResult
+from pipelines.unify.value_maps import COUNTRY_KEYS
 from pipelines.warehouse.db import scalar, upsert
 from pipelines.warehouse.inputs import among, forget
 
@@ -119,6 +120,7 @@ def link_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, leads
     """Best account per lead (``leads`` has lead_id and the :data:`FIELDS` it knows), and candidate counts.
 
     ``parameters``: the model (default: the configured weights)."""
+    COUNTRY_KEYS.prime(con)  # keys read country spellings: from the warehouse, not rebuilt in this process
     keys = match_keys(leads, default_country=settings.default_country, prefer="email")
     keys.insert(0, "lead_id", leads["lead_id"].values)
     keys, accounts, listed = alias_lead_domains(con, keys, accounts_to_match(con, settings, now))
