@@ -7,6 +7,7 @@ and much of that is import time spent on modules no leadroute code path runs:
   Kolmogorov-Smirnov) at import, scikit-learn imports it for a helper it calls at run time;
   no leadroute suite or matching step uses either.
 - ``altair`` (0.3 s): GX's charts for its data docs; leadroute's own reports import it themselves.
+- ``jsonschema`` (0.15 s): GX's JSON-schema expectation, which no leadroute suite uses.
 - ``sklearn.cluster``, ``sklearn.linear_model``, ``sklearn.svm`` (0.5 s with what they import):
   recordlinkage's KMeans, logistic-regression and SVM classifiers, imported by
   ``recordlinkage/__init__``; leadroute's classifier is its own Fellegi-Sunter model.
@@ -34,7 +35,7 @@ import types
 
 # The library about to be imported: the modules it imports that leadroute never uses.
 UNUSED: dict[str, tuple[str, ...]] = {
-    "great_expectations": ("scipy.stats", "altair"),
+    "great_expectations": ("scipy.stats", "altair", "jsonschema"),
     "recordlinkage": ("scipy.stats", "sklearn.cluster", "sklearn.linear_model", "sklearn.svm"),
 }
 
