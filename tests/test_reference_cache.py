@@ -73,3 +73,33 @@ def test_the_zip_country_and_phone_place_tables_read_back_equal_what_their_packa
             read = Reference(ref.name, lambda: None, ref.module, ref.packages)  # must not build
             read.prime(con)
             pd.testing.assert_frame_equal(read.frame(), build().reset_index(drop=True))
+
+
+def test_the_account_masters_keys_read_the_country_spellings_the_warehouse_keeps(tmp_path, monkeypatch):
+    """A master build in its own process (the CLI, the benchmark) reads the table unify stored; it
+    does not build it from pycountry again."""
+    from datetime import datetime
+
+    from pipelines.crm.fields import load_field_mapping
+    from pipelines.matching.master import build_master
+    from pipelines.matching.settings import MatchingSettings
+    from pipelines.stage import RunInfo
+    from pipelines.warehouse import db
+    from tests.conftest import RULES
+
+    ref = value_maps.COUNTRY_KEYS
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        db.migrate(con, load_field_mapping(RULES / "fields.yaml").mapped_columns())
+        Reference(ref.name, ref.build, ref.module, ref.packages).prime(con)  # stored, as unify leaves it
+        db.insert(con, "account", pd.DataFrame({
+            "account_id": ["A1", "A2"], "name": ["Initech GmbH", "Globex"], "country": ["Deutschland", "U.S.A."],
+            "_modstamp": datetime(2026, 11, 20, 14)}))
+
+        def rebuilt():
+            raise AssertionError("the country spellings were built again in this process")
+
+        monkeypatch.setattr(ref, "_frame", None)  # a new process: nothing memoised yet
+        monkeypatch.setattr(ref, "build", rebuilt)
+        build_master(con, MatchingSettings(), RunInfo("t", datetime(2026, 11, 20, 15)))
+        keys = con.execute("SELECT account_id, country FROM account_match_key ORDER BY 1").fetchall()
+    assert keys == [("A1", "DE"), ("A2", "US")]

@@ -104,7 +104,7 @@ def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run
     changed = _account_frame(con, f"{LIVE_ACCOUNT} AND ({STALE_KEYS})")
     removed = [r[0] for r in con.execute(REMOVED_KEYS).fetchall()]
     ids = list(changed["account_id"])
-    if ids:  # keys read country spellings: from the warehouse, where unify keeps them, not rebuilt here (1 s)
+    if ids:  # keys read country spellings: from the warehouse, where unify keeps them, not rebuilt here (0.8 s)
         COUNTRY_KEYS.prime(con)
     with block_index.rewriting(con, KEYS, ids + list(removed), KEY_COLUMNS) as moved:
         for start in range(0, len(changed), KEY_CHUNK):
