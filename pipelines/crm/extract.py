@@ -3,7 +3,8 @@
 Each tick asks the CRM for records changed at or after ``watermark - overlap``.
 The overlap covers clock skew and records committed late in the CRM; the
 de-duplication on (Id, SystemModstamp) makes the overlap free: a version already
-in the warehouse is not counted again. Raw tables keep the latest version per Id,
+in the warehouse is not counted again. Once a read came more than the overlap after
+the watermark, the next starts at it (:func:`pipelines.ledger.watermarks.since`). Raw tables keep the latest version per Id,
 as text; typing happens in unify.
 """
 
@@ -41,7 +42,7 @@ def extract(
     for obj, m in mapping.objects.items():
         raw_table = OBJECT_TABLES[obj][0]
         wm = watermarks.current(con, obj)
-        since = wm - overlap if wm is not None else None
+        since = watermarks.since(con, obj, overlap)
         df = crm.extract(m, since)
         got, new, rejected, until = _land(con, raw_table, df, m.key, m.modstamp, obj, run)
         watermarks.set_pending(con, obj, until if until is not None else wm, run.run_id, run.now)

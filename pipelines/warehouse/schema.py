@@ -117,15 +117,18 @@ TABLES: dict[str, Table] = {
         Table(
             "watermark",
             "extract",
-            "Per CRM object, the SystemModstamp up to which changes are reconciled. "
-            "`pending_value` is what the current tick extracted up to; it becomes "
-            "`value` only after the push for those records is reconciled.",
+            "Per CRM object, the SystemModstamp up to which changes are reconciled, and when "
+            "that read happened (`read_at`, the tick's clock). `pending_value` and `pending_read_at` "
+            "are the current tick's; they become `value` and `read_at` only after the push for "
+            "those records is reconciled.",
             _cols(
                 ("object", "VARCHAR"),
                 ("value", "TIMESTAMP"),
                 ("pending_value", "TIMESTAMP"),
                 ("pending_run_id", "VARCHAR"),
                 ("updated_at", "TIMESTAMP"),
+                ("read_at", "TIMESTAMP"),
+                ("pending_read_at", "TIMESTAMP"),
             ),
             key=("object",),
         ),
