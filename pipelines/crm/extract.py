@@ -4,7 +4,7 @@ Each tick asks the CRM for records changed at or after ``watermark - overlap``.
 The overlap covers clock skew and records committed late in the CRM; the
 de-duplication on (Id, SystemModstamp) makes the overlap free: a version already
 in the warehouse is not counted again. Once a read came more than the overlap after
-the watermark, the next starts at it (:func:`pipelines.ledger.watermarks.since`). Raw tables keep the latest version per Id,
+the watermark, the next starts just past it (:func:`pipelines.ledger.watermarks.since`). Raw tables keep the latest version per Id,
 as text; typing happens in unify.
 """
 

@@ -9,10 +9,10 @@ so nothing is done twice and nothing is skipped.
 
 The overlap is there for records that show up late: committed after a read though stamped
 before it, or stamped by a clock behind ours. Once a reconciled read happened more than the
-overlap after the watermark, every record stamped before the watermark was visible to it, so
-the next read starts at the watermark (:func:`since`). Before, a CRM gone quiet was read again
-every tick: the last five minutes of changes before the watermark (after a burst of pushes,
-every owner written; 10 s of a quiet tick at a million accounts).
+overlap after the watermark, every record stamped up to the watermark was visible to it, so
+the next read starts just past the watermark (:func:`since`). Before, a CRM gone quiet was read
+again every tick: the last five minutes of changes before the watermark (after a burst of
+pushes, every owner written: 12 s of a quiet tick at a million accounts).
 """
 
 from __future__ import annotations
@@ -31,15 +31,15 @@ def current(con: duckdb.DuckDBPyConnection, obj: str) -> datetime | None:
 
 def since(con: duckdb.DuckDBPyConnection, obj: str, overlap: timedelta) -> datetime | None:
     """Where the next extract of ``obj`` starts (None: a full load): ``overlap`` before the
-    watermark, or at it when the last reconciled read came more than ``overlap`` after it. At, not
-    past: a clock that stands still (a test's CRM) stamps the next record with the watermark's
-    instant too; SystemModstamp counts milliseconds, so in Salesforce that re-reads next to nothing."""
+    watermark, or a millisecond past it (SystemModstamp's unit) when the last reconciled read came
+    more than ``overlap`` after it. (A SOQL literal holds whole seconds, so Salesforce is asked from
+    the watermark's second: a few records read again at most.)"""
     row = first_row(con, "SELECT value, read_at FROM watermark WHERE object = ?", [obj])
     if not row or row[0] is None:
         return None
     value, read_at = row
     if read_at is not None and read_at - overlap > value:
-        return value
+        return value + timedelta(milliseconds=1)
     return value - overlap
 
 
