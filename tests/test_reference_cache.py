@@ -66,6 +66,7 @@ def test_a_read_only_warehouse_builds_in_the_process_and_keeps_nothing(tmp_path)
 def test_the_zip_country_and_phone_place_tables_read_back_equal_what_their_packages_give(tmp_path):
     path = str(tmp_path / "w.duckdb")
     for ref, build in ((geo.ZIPS, geo._build_zip_table), (value_maps.COUNTRY_KEYS, value_maps._build_country_reference),
+                       (value_maps.SUBDIVISION_KEYS, value_maps._build_subdivision_reference),
                        (phones.PLACES, phones._build_places), (phones.COUNTRY_NAMES, phones._build_countries)):
         with duckdb.connect(path) as con:
             Reference(ref.name, ref.build, ref.module, ref.packages).prime(con)  # stored

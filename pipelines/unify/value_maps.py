@@ -224,13 +224,16 @@ def country_codes(values: pd.Series) -> pd.Series:
 SUBDIVISION_COUNTRIES = ("US", "CA", "AU", "MX", "BR", "IN")
 
 
-@functools.lru_cache(maxsize=1)
 def subdivision_reference() -> pd.DataFrame:
-    """State and province codes and names (pycountry) -> the code without its country ("CA", "QC").
+    """State and province codes and names (pycountry) -> the code without its country ("CA", "QC")
+    (kept in the warehouse once built: :data:`SUBDIVISION_KEYS`, primed by unify)."""
+    return SUBDIVISION_KEYS.frame()
 
-    Only the countries in SUBDIVISION_COUNTRIES, where the code alone is how people write the
-    state; a name shared by two countries keeps the first country's code.
-    """
+
+def _build_subdivision_reference() -> pd.DataFrame:
+    """Only the countries in SUBDIVISION_COUNTRIES, where the code alone is how people write the
+    state; a name shared by two countries keeps the first country's code. (Loading pycountry's
+    subdivisions costs 0.1-0.2 s of CPU, in every tick that unified a record before it was kept.)"""
     import pycountry
 
     entries: dict[str, str] = {}
@@ -242,7 +245,11 @@ def subdivision_reference() -> pd.DataFrame:
     return pd.DataFrame(sorted(entries.items()), columns=["key", "canonical"])
 
 
+SUBDIVISION_KEYS = Reference("subdivision_spellings", _build_subdivision_reference, __name__, ("pycountry",))
+
 REFERENCES = {"country": country_reference, "subdivision": subdivision_reference}
+# The reference tables the warehouse keeps, by the name a field mapping's `values: reference:` gives.
+KEPT = {"country": COUNTRY_KEYS, "subdivision": SUBDIVISION_KEYS}
 
 
 def value_map_frame(maps_dir: Path, map_name: str | None, reference: str | None) -> pd.DataFrame:
