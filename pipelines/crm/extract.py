@@ -4,8 +4,8 @@ Each tick asks the CRM for records changed at or after ``watermark - overlap``.
 The overlap covers clock skew and records committed late in the CRM; the
 de-duplication on (Id, SystemModstamp) makes the overlap free: a version already
 in the warehouse is not counted again. Once a read came more than the overlap after
-the watermark, the next starts just past it (:func:`pipelines.ledger.watermarks.since`). Raw tables keep the latest version per Id,
-as text; typing happens in unify.
+the watermark, the next starts just past it (:func:`pipelines.ledger.watermarks.window`).
+Raw tables keep the latest version per Id, as text; typing happens in unify.
 """
 
 from __future__ import annotations
@@ -41,8 +41,7 @@ def extract(
     previews = []
     for obj, m in mapping.objects.items():
         raw_table = OBJECT_TABLES[obj][0]
-        wm = watermarks.current(con, obj)
-        since = watermarks.since(con, obj, overlap)
+        wm, since = watermarks.window(con, obj, overlap)
         df = crm.extract(m, since)
         got, new, rejected, until = _land(con, raw_table, df, m.key, m.modstamp, obj, run)
         watermarks.set_pending(con, obj, until if until is not None else wm, run.run_id, run.now)

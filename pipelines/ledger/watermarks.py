@@ -10,7 +10,7 @@ so nothing is done twice and nothing is skipped.
 The overlap is there for records that show up late: committed after a read though stamped
 before it, or stamped by a clock behind ours. Once a reconciled read happened more than the
 overlap after the watermark, every record stamped up to the watermark was visible to it, so
-the next read starts just past the watermark (:func:`since`). Before, a CRM gone quiet was read
+the next read starts just past the watermark (:func:`window`). Before, a CRM gone quiet was read
 again every tick: the last five minutes of changes before the watermark (after a burst of
 pushes, every owner written: 12 s of a quiet tick at a million accounts).
 """
@@ -24,23 +24,18 @@ import duckdb
 from pipelines.warehouse.db import first_row
 
 
-def current(con: duckdb.DuckDBPyConnection, obj: str) -> datetime | None:
-    row = first_row(con, "SELECT value FROM watermark WHERE object = ?", [obj])
-    return row[0] if row else None
-
-
-def since(con: duckdb.DuckDBPyConnection, obj: str, overlap: timedelta) -> datetime | None:
-    """Where the next extract of ``obj`` starts (None: a full load): ``overlap`` before the
-    watermark, or a millisecond past it (SystemModstamp's unit) when the last reconciled read came
-    more than ``overlap`` after it. (A SOQL literal holds whole seconds, so Salesforce is asked from
-    the watermark's second: a few records read again at most.)"""
+def window(con: duckdb.DuckDBPyConnection, obj: str, overlap: timedelta) -> tuple[datetime | None, datetime | None]:
+    """``obj``'s watermark and where its next extract starts (None, None: a full load). The start is
+    ``overlap`` before the watermark, or a millisecond past it (SystemModstamp's unit) when the last
+    reconciled read came more than ``overlap`` after it. (A SOQL literal holds whole seconds, so
+    Salesforce is asked from the watermark's second: a few records read again at most.)"""
     row = first_row(con, "SELECT value, read_at FROM watermark WHERE object = ?", [obj])
     if not row or row[0] is None:
-        return None
+        return None, None
     value, read_at = row
     if read_at is not None and read_at - overlap > value:
-        return value + timedelta(milliseconds=1)
-    return value - overlap
+        return value, value + timedelta(milliseconds=1)
+    return value, value - overlap
 
 
 def set_pending(con: duckdb.DuckDBPyConnection, obj: str, value: datetime | None, run_id: str, now: datetime) -> None:

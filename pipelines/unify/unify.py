@@ -34,7 +34,7 @@ from pipelines.stage import RunInfo, StageResult
 from pipelines.unify.columns import ColumnSql, column_sql
 from pipelines.unify.fill_rates import fill_rates, keeping_counts
 from pipelines.unify.problems import QuarantineRules, problems_sql
-from pipelines.unify.value_maps import KEPT, value_map_frame
+from pipelines.unify.value_maps import REFERENCES, value_map_frame
 from pipelines.warehouse import inputs
 from pipelines.warehouse.db import upsert
 from pipelines.warehouse.schema import OBJECT_TABLES
@@ -61,8 +61,8 @@ def _register_value_maps(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, 
     names = []
     for name, spec in mapping.objects[obj].fields.items():
         if spec.values:
-            if spec.values.reference in KEPT:  # kept in the warehouse: a small batch does not rebuild it
-                KEPT[spec.values.reference].prime(con)
+            if spec.values.reference:  # kept in the warehouse: a small batch does not rebuild it
+                REFERENCES[spec.values.reference].prime(con)
             table = f"_vm_{obj}_{name}"
             con.register(table, value_map_frame(value_maps_dir(mapping), spec.values.map, spec.values.reference))
             names.append(table)

@@ -102,12 +102,6 @@ def _load_value_map(path: str, _mtime: int) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["key", "canonical", "line"]).drop_duplicates("key")
 
 
-def country_reference() -> pd.DataFrame:
-    """Every spelling of every country the reference packages know -> ISO alpha-2, as (key, canonical)
-    (kept in the warehouse once built: :data:`COUNTRY_KEYS`, primed by unify and enrich)."""
-    return COUNTRY_KEYS.frame()
-
-
 @functools.cache
 def _country_keys() -> dict[str, str]:
     """Spelling key -> ISO alpha-2 (:func:`_build_country_keys`)."""
@@ -204,7 +198,7 @@ def _latin(text: str) -> bool:
 def country_code(value: object) -> str | None:
     """The ISO 3166-1 alpha-2 code of one way of writing a country, or None when unknown.
 
-    Latin-script spellings by their spelling key, in :func:`country_reference` (the table unify
+    Latin-script spellings by their spelling key, in :data:`COUNTRY_KEYS` (the table unify
     joins in SQL); names with letters of other scripts (日本, Ελλάδα, Đức) by their own text, from
     pycountry's translations (a spelling key would keep only their Latin letters).
     """
@@ -224,16 +218,13 @@ def country_codes(values: pd.Series) -> pd.Series:
 SUBDIVISION_COUNTRIES = ("US", "CA", "AU", "MX", "BR", "IN")
 
 
-def subdivision_reference() -> pd.DataFrame:
-    """State and province codes and names (pycountry) -> the code without its country ("CA", "QC")
-    (kept in the warehouse once built: :data:`SUBDIVISION_KEYS`, primed by unify)."""
-    return SUBDIVISION_KEYS.frame()
-
-
 def _build_subdivision_reference() -> pd.DataFrame:
-    """Only the countries in SUBDIVISION_COUNTRIES, where the code alone is how people write the
-    state; a name shared by two countries keeps the first country's code. (Loading pycountry's
-    subdivisions costs 0.1-0.2 s of CPU, in every tick that unified a record before it was kept.)"""
+    """State and province codes and names (pycountry) -> the code without its country ("CA", "QC").
+
+    Only the countries in SUBDIVISION_COUNTRIES, where the code alone is how people write the
+    state; a name shared by two countries keeps the first country's code. Kept in the warehouse
+    (:data:`SUBDIVISION_KEYS`): loading pycountry's subdivisions cost 0.1-0.2 s of CPU in every
+    tick that unified a record."""
     import pycountry
 
     entries: dict[str, str] = {}
@@ -247,9 +238,9 @@ def _build_subdivision_reference() -> pd.DataFrame:
 
 SUBDIVISION_KEYS = Reference("subdivision_spellings", _build_subdivision_reference, __name__, ("pycountry",))
 
-REFERENCES = {"country": country_reference, "subdivision": subdivision_reference}
-# The reference tables the warehouse keeps, by the name a field mapping's `values: reference:` gives.
-KEPT = {"country": COUNTRY_KEYS, "subdivision": SUBDIVISION_KEYS}
+# The reference tables a field mapping's `values: reference:` names, each (key, canonical) and kept in
+# the warehouse once built (unify primes the ones it uses, enrich the country spellings).
+REFERENCES: dict[str, Reference] = {"country": COUNTRY_KEYS, "subdivision": SUBDIVISION_KEYS}
 
 
 def value_map_frame(maps_dir: Path, map_name: str | None, reference: str | None) -> pd.DataFrame:
@@ -258,7 +249,7 @@ def value_map_frame(maps_dir: Path, map_name: str | None, reference: str | None)
     if map_name:
         frames.append(load_value_map(maps_dir / f"{map_name}.csv")[["key", "canonical"]])
     if reference:
-        frames.append(REFERENCES[reference]())
+        frames.append(REFERENCES[reference].frame())
     if not frames:
         return pd.DataFrame(columns=["key", "canonical"])
     return pd.concat(frames, ignore_index=True).drop_duplicates("key", keep="first")
