@@ -23,7 +23,16 @@ machine) would otherwise compile the 240-odd modules of ``pipelines/`` again in 
 0.3 s of CPU that no deployed tick pays.
 
     python benchmarks/bench_tick.py [--accounts 10000 100000] [--leads-per-account 0.6] [--new 1 100 10000]
-                                    [--edit 200] [--rename 20] [--world DIR] [--repeat 3] [--markdown FILE]
+                                    [--edit 200] [--rename 20] [--world DIR] [--repeat 3] [--cadence 5]
+                                    [--markdown FILE]
+
+Every command runs at a clock of its own (``--now``), ``--cadence`` minutes (5, the schedule's) after
+the one before, as the schedule runs ticks; the local CRM stamps what each writes with that clock. So
+the extract's five-minute overlap reaches back as far as it does in production: the first quiet tick
+still reads back the owners the first tick pushed (the echo tick read them less than five minutes
+after they were written), the next quiet tick reads nothing (``pipelines/ledger/watermarks.py``).
+``--cadence 0`` runs every command at the machine's clock, back to back (then every quiet tick reads
+that burst again).
 
 One tick's CPU moves by a tenth from run to run on a shared machine. ``--repeat N`` runs each tick N
 times, each on a copy of the world as it stood before that tick (the last on the world itself, which
@@ -47,6 +56,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,6 +96,32 @@ class Tick:
         return sum(s.get("cpu_seconds", 0) for s in self.stages.values())
 
 
+class Timeline:
+    """The clock each command runs at: ``cadence`` after the one before (None: the machine's clock)."""
+
+    def __init__(self, cadence: timedelta | None):
+        self.cadence = cadence
+        self.at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+    def next(self) -> list[str]:
+        """``--now`` for the next command (nothing at the machine's clock)."""
+        if self.cadence is None:
+            return []
+        self.at += self.cadence
+        return ["--now", self.at.isoformat()]
+
+    def after_world(self, folder: Path) -> None:
+        """Start after the latest stamp of a copied world's CRM and the latest read of its warehouse."""
+        import duckdb  # the benchmark's own process reads the copy before any tick opens it
+
+        with sqlite3.connect(folder / "crm.sqlite") as crm:
+            stamps = [crm.execute(f'SELECT max(SystemModstamp) FROM "{t}"').fetchone()[0] for t in ("Lead", "Account")]
+        latest = [datetime.strptime(s[:19], "%Y-%m-%dT%H:%M:%S") for s in stamps if s]
+        with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
+            latest += [v for v in con.execute("SELECT max(value), max(read_at) FROM watermark").fetchone() if v]
+        self.at = max([self.at, *latest])
+
+
 def run(folder: Path, *args: str) -> tuple[float, float, float, str]:
     """Wall seconds, CPU seconds (user + system), peak RSS (MiB) and stdout of one `leadroute` process."""
     env = {**os.environ, "LEADROUTE_CRM_PATH": str(folder / "crm.sqlite"),
@@ -103,25 +139,26 @@ def run(folder: Path, *args: str) -> tuple[float, float, float, str]:
         return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.read().decode()
 
 
-def tick(folder: Path, label: str, accounts: int, new: int | None, repeat: int = 1) -> Tick:
-    """The tick, run ``repeat`` times (see ``--repeat``): the run with the median CPU."""
+def tick(folder: Path, label: str, accounts: int, new: int | None, repeat: int, now: list[str]) -> Tick:
+    """The tick at the clock ``now`` (``--now``, or nothing), run ``repeat`` times (see ``--repeat``):
+    the run with the median CPU."""
     runs = []
     for _ in range(repeat - 1):
         trial = folder.with_name(folder.name + "-trial")
         shutil.copytree(folder, trial)
         try:
-            runs.append(_tick_once(trial, label, accounts, new))
+            runs.append(_tick_once(trial, label, accounts, new, now))
         finally:
             shutil.rmtree(trial)
-    runs.append(_tick_once(folder, label, accounts, new))
+    runs.append(_tick_once(folder, label, accounts, new, now))
     chosen = sorted(runs, key=lambda t: t.cpu)[len(runs) // 2]
     chosen.cpu_runs = [t.cpu for t in runs]
     return chosen
 
 
-def _tick_once(folder: Path, label: str, accounts: int, new: int | None) -> Tick:
+def _tick_once(folder: Path, label: str, accounts: int, new: int | None, now: list[str]) -> Tick:
     load = os.getloadavg()[0]
-    wall, cpu, rss, out = run(folder, "tick", "--json")
+    wall, cpu, rss, out = run(folder, "tick", "--json", *now)
     summary = json.loads(out)
     t = Tick(accounts, label, new, cpu, wall, rss, load, summary.get("stages", {}), summary.get("checks", {}))
     worked = sorted(((n, s) for n, s in t.stages.items() if not s.get("skipped")), key=lambda kv: -kv[1].get(
@@ -173,37 +210,46 @@ def main() -> int:
     parser.add_argument("--world", type=Path, help="start from a copy of this ticked world (skips --accounts)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each tick, each from the same world "
                         "(the median CPU is reported, every run's beside it)")
+    parser.add_argument("--cadence", type=float, default=5.0, help="minutes between the commands' clocks, as "
+                        "the schedule runs ticks (0: the machine's clock, back to back)")
     parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be 1 or more")
+    if args.cadence < 0:
+        parser.error("--cadence must be 0 or more minutes")
     ticks: list[Tick] = []
     compileall.compile_dir(ROOT / "pipelines", quiet=1)  # as the image's `pip install .` does (see above)
     for accounts in ([None] if args.world else args.accounts):
         with tempfile.TemporaryDirectory(prefix="bench-tick-") as tmp:
             folder = Path(tmp)
+            clock = Timeline(timedelta(minutes=args.cadence) if args.cadence else None)
             if args.world:
                 for name in ("crm.sqlite", "warehouse.duckdb"):
                     shutil.copy(args.world / name, folder / name)
                 shutil.copytree(args.world / "ground_truth", folder / "ground_truth")
                 with sqlite3.connect(folder / "crm.sqlite") as crm:
                     accounts = crm.execute("SELECT count(*) FROM Account WHERE IsDeleted = 0").fetchone()[0]
+                if clock.cadence:
+                    clock.after_world(folder)
             else:
                 leads = int(accounts * args.leads_per_account)
-                run(folder, "demo", "init", "--accounts", str(accounts), "--leads", str(leads))
-                ticks.append(tick(folder, "first (all new)", accounts, leads, args.repeat))
-                # The first tick after it still reads back the owners the first tick pushed (the CRM's echo
-                # of our own writes); the next is quiet through and through.
-                ticks.append(tick(folder, "echo of our writes", accounts, 0, args.repeat))
-            ticks.append(tick(folder, "quiet", accounts, 0, args.repeat))
+                run(folder, "demo", "init", "--accounts", str(accounts), "--leads", str(leads), *clock.next())
+                ticks.append(tick(folder, "first (all new)", accounts, leads, args.repeat, clock.next()))
+                # The tick after it reads back the owners the first tick pushed (the CRM's echo of our own
+                # writes); the next still finds them in the extract's overlap; the one after is quiet.
+                ticks.append(tick(folder, "echo of our writes", accounts, 0, args.repeat, clock.next()))
+            ticks.append(tick(folder, "quiet (the last burst in the overlap)", accounts, 0, args.repeat, clock.next()))
+            ticks.append(tick(folder, "quiet", accounts, 0, args.repeat, clock.next()))
             if args.edit or args.rename:
                 run(folder, "demo", "account-edits", "--edit", str(args.edit), "--rename", str(args.rename),
-                    "--seed", "1")
+                    "--seed", "1", *clock.next())
                 ticks.append(tick(folder, f"{args.edit + args.rename:,} accounts edited ({args.rename:,} renamed)",
-                                  accounts, 0, args.repeat))
+                                  accounts, 0, args.repeat, clock.next()))
             for n in args.new:
-                run(folder, "demo", "trickle", "--leads", str(n), "--seed", str(n))
-                ticks.append(tick(folder, f"{n:,} new lead{'s' if n > 1 else ''}", accounts, n, args.repeat))
+                run(folder, "demo", "trickle", "--leads", str(n), "--seed", str(n), *clock.next())
+                ticks.append(tick(folder, f"{n:,} new lead{'s' if n > 1 else ''}", accounts, n, args.repeat,
+                                  clock.next()))
     text = tables(ticks)
     text += (f"\n\nCPU: user + system of the whole `leadroute tick` process (Python start and imports included); "
              f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the end.\n")
