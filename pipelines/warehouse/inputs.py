@@ -37,13 +37,38 @@ def pending(row: str, key: str, source: str, hashed: str) -> str:
             f"AND {row}._inputs IS DISTINCT FROM {hashed}))")
 
 
+def versions(con: duckdb.DuckDBPyConnection, rows: str, key: str) -> tuple[int, int]:
+    """How many rows ``rows`` (SQL after FROM) holds, and a 64-bit digest of their (``key``, ``_modstamp``)
+    pairs: the XOR of each pair's hash, so the same rows in any order give the same digest. The pair's
+    hash is hashed again: DuckDB combines the hashes of several values by XOR, so the XOR over rows of
+    ``hash(key, _modstamp)`` would come apart into the keys' and the versions' and miss two rows
+    trading versions."""
+    found = con.execute(f"SELECT count(*), coalesce(bit_xor(hash(hash({key}, _modstamp))), 0) FROM {rows}").fetchone()
+    return int(found[0]), int(found[1])
+
+
+def same_versions(con: duckdb.DuckDBPyConnection, source: str, source_key: str, target: str, target_key: str) -> bool:
+    """Whether the stage's rows (``target``, SQL after FROM) hold exactly the keys of its source rows
+    (``source``) at the same versions: then no source row is newer than its row or without one.
+
+    Most ticks that is so for every table a stage reads, and finding it out this way scans each table
+    once (0.03-0.05 s of CPU for a million rows here) instead of joining the two (0.16 s): at a million
+    accounts the joins were a second of every quiet tick. Equal digests of different rows would take a
+    collision of 64-bit hashes; a difference of any kind (a row added, removed, or at another version,
+    a late record stamped before the others) leaves the digests apart, and the stage joins as before."""
+    return versions(con, source, source_key) == versions(con, target, target_key)
+
+
 def newer_keys(con: duckdb.DuckDBPyConnection, name: str, sources: str, target: str, key: str) -> str | None:
     """Keep in the temp table ``name`` (one column, ``k``) the keys of the source rows newer than their
     row in ``target`` or without one (:func:`newer`); return ``name``, or None when there are none.
 
     ``sources`` as for :func:`keep_current`. A stage asks what to keep and what to redo of these rows
     only (:func:`among`): at a million records each of those questions was a join of the two whole
-    tables of its own, 0.2-0.5 s of CPU, several times a tick, to find the few rows a tick brings."""
+    tables of its own, 0.2-0.5 s of CPU, several times a tick, to find the few rows a tick brings.
+    When the two hold the same versions (:func:`same_versions`) there is nothing to join."""
+    if same_versions(con, sources, f's."{key}"', f'"{target}"', f'"{key}"'):
+        return None
     return key_table(con, name, f"""SELECT s."{key}" AS k FROM {sources}
         LEFT JOIN "{target}" _row ON _row."{key}" = s."{key}" WHERE {newer("_row", key, "s")}""")
 

@@ -1,0 +1,58 @@
+"""A stage asks which source rows are newer than its own (pipelines.warehouse.inputs).
+
+Most ticks none is, and the stage finds that out from one scan of each table (the versions' digest)
+instead of joining the two. Whatever the digests say, the rows found must be those the join finds:
+each scenario below is a way a CRM's records and a stage's rows drift apart.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from pipelines.warehouse import inputs
+
+T0, T1, T2 = "2026-03-02 09:00:00", "2026-03-02 09:05:00", "2026-03-02 09:10:00"
+STAGED = [("L1", T1), ("L2", T1), ("L3", T0)]  # the stage's rows: each source row at the version it read
+
+
+def _tables(source: list[tuple[str, str]], target: list[tuple[str, str]]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    for name, rows in (("src", source), ("tgt", target)):
+        con.execute(f"CREATE TABLE {name} (lead_id VARCHAR, _modstamp TIMESTAMP)")
+        if rows:
+            con.executemany(f"INSERT INTO {name} VALUES (?, ?)", rows)
+    return con
+
+
+# (what happened in the CRM, the source rows now, the leads the stage has to look at again)
+SCENARIOS = [
+    ("nothing", STAGED, set()),
+    ("nothing, the rows stored in another order", list(reversed(STAGED)), set()),
+    ("a lead edited", [("L1", T2), ("L2", T1), ("L3", T0)], {"L1"}),
+    ("a new lead", [*STAGED, ("L4", T0)], {"L4"}),
+    ("a record that shows up late, stamped before the others", [*STAGED, ("L4", "2026-03-01 17:00:00")], {"L4"}),
+    ("two leads trade versions", [("L1", T0), ("L2", T1), ("L3", T1)], {"L3"}),
+    ("a lead gone from the source (nothing of it to redo)", STAGED[:2], set()),
+    ("one lead edited, another gone", [("L1", T2), ("L2", T1)], {"L1"}),
+]
+
+
+@pytest.mark.parametrize(("happened", "source", "redo"), SCENARIOS, ids=[s[0] for s in SCENARIOS])
+def test_the_leads_a_stage_redoes_are_those_newer_than_its_rows_or_without_one(happened, source, redo):
+    con = _tables(source, STAGED)
+
+    found = inputs.newer_keys(con, "_newer", "src s", "tgt", "lead_id")
+
+    keys = {r[0] for r in con.execute(f"SELECT k FROM {found}").fetchall()} if found else set()
+    assert keys == redo
+    same = inputs.same_versions(con, "src", "lead_id", "tgt", "lead_id")
+    assert same == (sorted(source) == sorted(STAGED)), "the digests agree exactly when the rows do"
+
+
+def test_versions_are_a_count_and_a_digest_that_ignore_row_order():
+    con = _tables(STAGED, list(reversed(STAGED)))
+
+    assert inputs.versions(con, "src", "lead_id") == inputs.versions(con, "tgt", "lead_id")
+    assert inputs.versions(con, "src", "lead_id")[0] == 3
+    assert inputs.versions(con, "src WHERE false", "lead_id") == (0, 0)
