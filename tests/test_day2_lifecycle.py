@@ -88,3 +88,22 @@ def test_a_rep_who_left_loses_their_open_leads_and_a_recycled_lead_that_wakes_up
     for line in ("(woke up, routed as reopened,", "why it moved: a new task or meeting on it",
                  "(stalled, recycled,", "decided by: back_to_last_rep"):
         assert line in story, story
+
+
+def test_an_owner_change_the_crm_refused_for_an_inactive_user_is_routed_again(pipeline, crm):
+    """The CRM refuses an owner change to a user it has made inactive (INACTIVE_OWNER_OR_USER): the
+    push marks the write failed, and the next tick's day 2 routes the lead again, saying so."""
+    lead = crm.lead(company="Hudson Foods", email="h@gmail.com", country="US", state="NY")
+    pipeline.tick(NOW)
+    first = latest(pipeline, lead)
+    assert first["push"] == "pushed" and first["owner_id"]
+    with db.connect(pipeline.warehouse) as con:  # as the push records a write the CRM refused
+        con.execute("""UPDATE ledger SET status = 'failed', last_error_code = 'INACTIVE_OWNER_OR_USER'
+                       WHERE decision_id = ? AND kind = 'owner'""", [first["decision_id"]])
+
+    out = pipeline.tick(NOW + timedelta(minutes=5))
+
+    again = latest(pipeline, lead)
+    assert again["entry"] == "inactive_owner" and again["decision_id"] != first["decision_id"]
+    assert "(the CRM refused the owner change: inactive user)" in again["reason"]
+    assert out.metadata["reroutes"]["inactive_owner_leads"] == 1
