@@ -67,7 +67,7 @@ def newer_keys(con: duckdb.DuckDBPyConnection, name: str, sources: str, target: 
     only (:func:`among`): at a million records each of those questions was a join of the two whole
     tables of its own, 0.2-0.5 s of CPU, several times a tick, to find the few rows a tick brings.
     When the two hold the same versions (:func:`same_versions`) there is nothing to join."""
-    if same_versions(con, sources, f's."{key}"', f'"{target}"', f'"{key}"'):
+    if same_versions(con, f'(SELECT s."{key}", s._modstamp FROM {sources}) s', f'"{key}"', f'"{target}"', f'"{key}"'):
         return None
     return key_table(con, name, f"""SELECT s."{key}" AS k FROM {sources}
         LEFT JOIN "{target}" _row ON _row."{key}" = s."{key}" WHERE {newer("_row", key, "s")}""")
