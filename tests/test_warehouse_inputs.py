@@ -56,3 +56,17 @@ def test_versions_are_a_count_and_a_digest_that_ignore_row_order():
     assert inputs.versions(con, "src", "lead_id") == inputs.versions(con, "tgt", "lead_id")
     assert inputs.versions(con, "src", "lead_id")[0] == 3
     assert inputs.versions(con, "src WHERE false", "lead_id") == (0, 0)
+
+
+def test_a_version_missing_on_both_sides_is_no_change_and_a_repeated_source_row_is_joined():
+    unstamped = [("L1", None), ("L2", T1)]
+    con = _tables(unstamped, unstamped)
+    assert inputs.same_versions(con, "src", "lead_id", "tgt", "lead_id")
+    assert inputs.newer_keys(con, "_newer", "src s", "tgt", "lead_id") is None
+
+    # A source joined to another table can repeat a row: two copies cancel in the digest, the count does not.
+    con = _tables([("L1", T1), ("L1", T1), ("L2", T1)], [("L2", T1)])
+    assert inputs.versions(con, "src", "lead_id")[1] == inputs.versions(con, "tgt", "lead_id")[1]
+    assert not inputs.same_versions(con, "src", "lead_id", "tgt", "lead_id")
+    found = inputs.newer_keys(con, "_newer", "src s", "tgt", "lead_id")
+    assert {r[0] for r in con.execute(f"SELECT k FROM {found}").fetchall()} == {"L1"}

@@ -109,8 +109,8 @@ class _Stage:
     def inactive_owners(self) -> None:
         step = self.rules.day2.inactive_owner
         # The few leads it can be, from the few inactive users and refused writes, before joining them with
-        # their decisions and ledger rows: joining every open lead's cost 0.4 s of CPU a tick at a million
-        # accounts (0.2 s this way, with 863 leads of a rep who left).
+        # their decisions and ledger rows: joining every open lead with them cost 0.4 s of CPU a tick at a
+        # million accounts (0.2 s this way, with 863 leads of a rep who left).
         maybe = inputs.key_table(self.con, "_inactive_owner_leads", f"""
             WITH gone AS (SELECT user_id FROM crm_user WHERE NOT coalesce(is_active, false))
             SELECT lead_id AS k FROM lead WHERE owner_id IN (SELECT user_id FROM gone)
