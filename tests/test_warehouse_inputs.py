@@ -70,3 +70,19 @@ def test_a_version_missing_on_both_sides_is_no_change_and_a_repeated_source_row_
     assert not inputs.same_versions(con, "src", "lead_id", "tgt", "lead_id")
     found = inputs.newer_keys(con, "_newer", "src s", "tgt", "lead_id")
     assert {r[0] for r in con.execute(f"SELECT k FROM {found}").fetchall()} == {"L1"}
+
+
+@pytest.mark.parametrize(("now", "same"), [
+    ([("L1", "New"), ("L2", None)], True),
+    ([("L1", "Working"), ("L2", None)], False),   # a rep moved it on
+    ([("L1", "New"), ("L2", "New")], False),      # a status where there was none
+    ([("L1", None), ("L2", "New")], False),       # the two trade statuses
+])
+def test_any_column_can_be_the_version_a_stage_keeps(now, same):
+    """Day 2 notes each lead's status (lead_status): its status is what it compares, not _modstamp."""
+    con = duckdb.connect()
+    for name, rows in (("lead", now), ("lead_status", [("L1", "New"), ("L2", None)])):
+        con.execute(f"CREATE TABLE {name} (lead_id VARCHAR, status VARCHAR)")
+        con.executemany(f"INSERT INTO {name} VALUES (?, ?)", rows)
+
+    assert inputs.same_versions(con, "lead", "lead_id", "lead_status", "lead_id", version="status") == same

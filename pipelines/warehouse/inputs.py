@@ -37,17 +37,18 @@ def pending(row: str, key: str, source: str, hashed: str) -> str:
             f"AND {row}._inputs IS DISTINCT FROM {hashed}))")
 
 
-def versions(con: duckdb.DuckDBPyConnection, rows: str, key: str) -> tuple[int, int]:
-    """How many rows ``rows`` (SQL after FROM) holds, and a 64-bit digest of their (``key``, ``_modstamp``)
+def versions(con: duckdb.DuckDBPyConnection, rows: str, key: str, version: str = "_modstamp") -> tuple[int, int]:
+    """How many rows ``rows`` (SQL after FROM) holds, and a 64-bit digest of their (``key``, ``version``)
     pairs: the XOR of each pair's hash, so the same rows in any order give the same digest. The pair's
     hash is hashed again: DuckDB combines the hashes of several values by XOR, so the XOR over rows of
-    ``hash(key, _modstamp)`` would come apart into the keys' and the versions' and miss two rows
+    ``hash(key, version)`` would come apart into the keys' and the versions' and miss two rows
     trading versions."""
-    found = con.execute(f"SELECT count(*), coalesce(bit_xor(hash(hash({key}, _modstamp))), 0) FROM {rows}").fetchone()
+    found = con.execute(f"SELECT count(*), coalesce(bit_xor(hash(hash({key}, {version}))), 0) FROM {rows}").fetchone()
     return int(found[0]), int(found[1])
 
 
-def same_versions(con: duckdb.DuckDBPyConnection, source: str, source_key: str, target: str, target_key: str) -> bool:
+def same_versions(con: duckdb.DuckDBPyConnection, source: str, source_key: str, target: str, target_key: str,
+                  version: str = "_modstamp") -> bool:
     """Whether the stage's rows (``target``, SQL after FROM) hold exactly the keys of its source rows
     (``source``) at the same versions: then no source row is newer than its row or without one.
 
@@ -61,7 +62,7 @@ def same_versions(con: duckdb.DuckDBPyConnection, source: str, source_key: str, 
     keys), and keys and versions of the same types (a TIMESTAMP and a TIMESTAMPTZ hash alike but compare
     through the session's time zone). Rows repeated on one side are not the same rows: the digests of
     two copies cancel, so the count must agree too."""
-    return versions(con, source, source_key) == versions(con, target, target_key)
+    return versions(con, source, source_key, version) == versions(con, target, target_key, version)
 
 
 def newer_keys(con: duckdb.DuckDBPyConnection, name: str, sources: str, target: str, key: str) -> str | None:
