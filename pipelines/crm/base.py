@@ -40,6 +40,9 @@ RETRYABLE_CODES = frozenset(
         "INVALID_SESSION_ID",
     }
 )
+# The code a CRM answers an owner change (or a task, a converted contact) to an inactive user with: day 2
+# routes such a lead again, as it does the leads of a rep who left.
+INACTIVE_OWNER = "INACTIVE_OWNER_OR_USER"
 
 
 @dataclass(frozen=True)

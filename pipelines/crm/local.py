@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.crm.base import (
+    INACTIVE_OWNER,
     CallCounter,
     CampaignMembership,
     Conversion,
@@ -194,7 +195,7 @@ class LocalCrm:
                     )
                 elif owner is not None and owner not in active and owner not in queues:
                     results.append(
-                        WriteResult(u.record_id, False, "INACTIVE_OWNER_OR_USER", f"operation performed with inactive user or invalid owner {owner}")
+                        WriteResult(u.record_id, False, INACTIVE_OWNER, f"operation performed with inactive user or invalid owner {owner}")
                     )
                 else:
                     ok_rows.append((u, sorted(u.fields)))
@@ -244,7 +245,7 @@ class LocalCrm:
                     )
                 elif owner not in active:
                     results.append(
-                        WriteResult(c.lead_id, False, "INACTIVE_OWNER_OR_USER", f"contact owner {owner} must be an active user")
+                        WriteResult(c.lead_id, False, INACTIVE_OWNER, f"contact owner {owner} must be an active user")
                     )
                 else:
                     contact_id = self._next_id(con, "Contact")
@@ -302,7 +303,7 @@ class LocalCrm:
             for t in tasks:
                 if t.owner_id not in active:
                     results.append(
-                        WriteResult(t.external_key, False, "INACTIVE_OWNER_OR_USER", f"task owner {t.owner_id} is not active")
+                        WriteResult(t.external_key, False, INACTIVE_OWNER, f"task owner {t.owner_id} is not active")
                     )
                     continue
                 row = con.execute("SELECT Id FROM Task WHERE LeadRoute_Key__c = ?", [t.external_key]).fetchone()

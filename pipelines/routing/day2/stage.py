@@ -28,6 +28,7 @@ import dataclasses
 import duckdb
 import pandas as pd
 
+from pipelines.crm.base import INACTIVE_OWNER
 from pipelines.crm.fields import FieldMapping
 from pipelines.ledger import decisions as decision_log
 from pipelines.routing.day2 import decisions as day2_decisions
@@ -46,7 +47,6 @@ from pipelines.warehouse import inputs
 from pipelines.warehouse.schema import open_lead
 
 INACTIVE_FLOW = "inactive_owner"
-REFUSED_INACTIVE = "INACTIVE_OWNER_OR_USER"  # the CRM's error code for an owner change to an inactive user
 
 
 def decided_this_run(con: duckdb.DuckDBPyConnection, run: RunInfo) -> set[str]:
@@ -116,7 +116,7 @@ class _Stage:
             SELECT lead_id AS k FROM lead WHERE owner_id IN (SELECT user_id FROM gone)
             UNION SELECT lead_id FROM current_decision WHERE owner_id IN (SELECT user_id FROM gone)
             UNION SELECT lead_id FROM ledger WHERE kind = 'owner' AND status = 'failed'
-                                             AND last_error_code = '{REFUSED_INACTIVE}'""")
+                                             AND last_error_code = '{INACTIVE_OWNER}'""")
         if maybe is None:
             self.result.counts["inactive_owner_leads"] = 0
             return
@@ -150,7 +150,7 @@ class _Stage:
                                   AND b.kind = 'inactive_owner' AND b.lead_modstamp = eff._modstamp)
                 UNION ALL
                 SELECT eff.lead_id, eff.target_id, 'the CRM refused the owner change: inactive user'
-                FROM eff WHERE eff.push_status = 'failed' AND eff.last_error_code = '{REFUSED_INACTIVE}'
+                FROM eff WHERE eff.push_status = 'failed' AND eff.last_error_code = '{INACTIVE_OWNER}'
                 ORDER BY 1""").df()
 
     def _reroute_inactive(self, step, found: pd.DataFrame) -> None:
