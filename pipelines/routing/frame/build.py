@@ -58,14 +58,15 @@ LAST_DECISION = ("step", "queue", "owner_id", "entry", "created_at", "action")
 # leads reads their opportunities, not every open opportunity of a million accounts.
 _OPEN_OPPS = """
     WITH batch AS (SELECT DISTINCT coalesce(bm.master_id, m.account_id) AS master_id
-                   FROM _route_ids i JOIN lead_match m ON m.lead_id = i.lead_id
-                   LEFT JOIN account_master bm ON bm.account_id = m.account_id
+                   FROM _route_match m LEFT JOIN _route_master bm ON bm.account_id = m.account_id
                    WHERE m.account_id IS NOT NULL),
     members AS (SELECT account_id FROM account_master WHERE master_id IN (SELECT master_id FROM batch)
                 UNION SELECT master_id FROM batch)
     SELECT coalesce(am.master_id, o.account_id) AS master_id,
            string_agg(DISTINCT o.stage, ';' ORDER BY o.stage) AS stages, count(*) AS n
-    FROM opportunity o LEFT JOIN account_master am ON am.account_id = o.account_id
+    FROM opportunity o
+    LEFT JOIN (SELECT account_id, master_id FROM account_master
+               WHERE account_id IN (SELECT account_id FROM members)) am ON am.account_id = o.account_id
     WHERE NOT coalesce(o.is_closed, false) AND NOT coalesce(o.is_deleted, false)
       AND o.account_id IN (SELECT account_id FROM members)
     GROUP BY 1
@@ -78,9 +79,18 @@ _OPEN_OPPS = """
 # keys as a semi-join filter and joins a handful of rows. The rows found are the same.
 _BATCH = "SELECT * FROM {table} WHERE {key} IN ({of})"
 _IDS = "SELECT lead_id FROM _route_ids"
-_MATCHED = "SELECT m.account_id FROM lead_match m JOIN _route_ids USING (lead_id) WHERE m.account_id IS NOT NULL"
-_PARENTS = (f"SELECT ultimate_parent_id FROM account_master WHERE ultimate_parent_id IS NOT NULL "
-            f"AND account_id IN ({_MATCHED})")
+# The batch's matches and their accounts' master rows are read once, into temporary tables, before the
+# frame's query: five of its joins start from them (the matched accounts, their enrichment and master
+# rows, their ultimate parents, their clusters' open opportunities), and as subqueries each scanned
+# the whole of lead_match and account_master again (10,000 leads at a million accounts: six scans of
+# one, five of the other).
+_BATCH_TABLES = (
+    ("m", "_route_match", _BATCH.format(table="lead_match", key="lead_id", of=_IDS)),
+    ("am", "_route_master", _BATCH.format(table="account_master", key="account_id",
+                                          of="SELECT account_id FROM _route_match WHERE account_id IS NOT NULL")),
+)
+_MATCHED = "SELECT account_id FROM _route_match WHERE account_id IS NOT NULL"
+_PARENTS = "SELECT ultimate_parent_id FROM _route_master WHERE ultimate_parent_id IS NOT NULL"
 
 
 def available_fields(mapping: FieldMapping) -> dict[str, set[str]]:
@@ -111,20 +121,27 @@ def build_frame(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, lead_ids:
         raise ValueError(f"not columns of the routing frame: {sorted(set(fields) - {n for n, _ in every})}")
     items = ["l.lead_id AS lead_id"] + [f'{sql} AS "{name}"' for name, sql in every
                                         if fields is None or name in fields]
-    joins = _joins(mapping, " ".join(items))
+    needed = _needed(" ".join(items))
     ids = pd.DataFrame({"lead_id": lead_ids.values, "_order": range(len(lead_ids))})
     con.register("_route_ids", ids)
+    made = []
     try:
+        for alias, name, sql in _BATCH_TABLES:
+            if alias in needed:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+                made.append(name)
         return con.execute(
             f"""
             SELECT {', '.join(items)}
             FROM _route_ids i
             JOIN ({_BATCH.format(table="lead", key="lead_id", of=_IDS)}) l ON l.lead_id = i.lead_id
-            {joins}
+            {_joins(mapping, needed)}
             ORDER BY i._order
             """
         ).df()
     finally:
+        for name in made:
+            con.execute(f"DROP TABLE IF EXISTS {name}")
         con.unregister("_route_ids")
 
 
@@ -149,37 +166,47 @@ def _items(mapping: FieldMapping) -> list[tuple[str, str]]:
     return items
 
 
-def _joins(mapping: FieldMapping, selected: str) -> str:
-    """The LEFT JOINs the ``selected`` SQL reads (by alias), and the joins their ON clauses need, in order.
+def _joins(mapping: FieldMapping, needed: set[str]) -> str:
+    """The LEFT JOINs of the ``needed`` aliases (:func:`_needed`), in order."""
+    return "\n".join(sql for alias, _, sql in _join_list(mapping) if alias in needed)
+
+
+def _needed(selected: str) -> set[str]:
+    """The aliases the ``selected`` SQL reads, and the aliases their ON clauses read.
 
     Each joined table has one row per key (a user, a lead's match, an account, an entity's
     opportunity summary), so leaving a join out changes no other column."""
-    joins = [  # (alias, the aliases its ON clause reads besides the lead's ``l``, the join)
+    joins = _join_list(None)
+    needed = {alias for alias, _, _ in joins
+              if re.search(rf"\b{alias}\w*\." if alias.endswith("_") else rf"\b{alias}\.", selected)}
+    for alias, reads, _ in reversed(joins):  # a join reads only joins listed before it
+        if alias in needed:
+            needed |= set(reads)
+    return needed
+
+
+def _join_list(mapping: FieldMapping | None) -> list[tuple[str, tuple[str, ...], str]]:
+    """(alias, the aliases its ON clause reads besides the lead's ``l``, the join); without a mapping,
+    the lead history's joins are left empty (only their alias counts)."""
+    return [
         ("e", (), f'LEFT JOIN ({_BATCH.format(table="lead_enriched", key="lead_id", of=_IDS)}) e '
                   f"ON e.lead_id = l.lead_id"),
         ("cu", (), "LEFT JOIN crm_user cu ON cu.user_id = l.created_by_id"),
         ("ou", (), "LEFT JOIN crm_user ou ON ou.user_id = l.owner_id"),
         ("oq", (), "LEFT JOIN crm_queue oq ON oq.queue_id = l.owner_id"),
-        ("m", (), f'LEFT JOIN ({_BATCH.format(table="lead_match", key="lead_id", of=_IDS)}) m ON m.lead_id = l.lead_id'),
+        ("m", (), "LEFT JOIN _route_match m ON m.lead_id = l.lead_id"),
         ("mlu", ("m",), "LEFT JOIN crm_user mlu ON mlu.user_id = m.matched_lead_owner_id"),
         ("a", ("m",), f'LEFT JOIN ({_BATCH.format(table="account", key="account_id", of=_MATCHED)}) a '
                       f"ON a.account_id = m.account_id"),
         ("au", ("a",), "LEFT JOIN crm_user au ON au.user_id = a.owner_id"),
         ("ae", ("m",), f'LEFT JOIN ({_BATCH.format(table="account_enriched", key="account_id", of=_MATCHED)}) ae '
                        f"ON ae.account_id = m.account_id"),
-        ("am", ("m",), f'LEFT JOIN ({_BATCH.format(table="account_master", key="account_id", of=_MATCHED)}) am '
-                       f"ON am.account_id = m.account_id"),
-        ("up", ("am",), f'LEFT JOIN ({_BATCH.format(table="account", key="account_id", of=_PARENTS)}) up '
+        ("am", ("m",), "LEFT JOIN _route_master am ON am.account_id = m.account_id"),
+        ("up", ("am", "m"), f'LEFT JOIN ({_BATCH.format(table="account", key="account_id", of=_PARENTS)}) up '
                         f"ON up.account_id = am.ultimate_parent_id"),
         ("oo", ("am", "m"), f"LEFT JOIN ({_OPEN_OPPS}) oo ON oo.master_id = coalesce(am.master_id, m.account_id)"),
-        ("h_", (), lead_history.joins(mapping)),  # h_owner, h_hist, ...: every one on l only
+        ("h_", (), lead_history.joins(mapping) if mapping else ""),  # h_owner, h_hist, ...: every one on l only
     ]
-    needed = {alias for alias, _, _ in joins
-              if re.search(rf"\b{alias}\w*\." if alias.endswith("_") else rf"\b{alias}\.", selected)}
-    for alias, reads, _ in reversed(joins):  # a join reads only joins listed before it
-        if alias in needed:
-            needed |= set(reads)
-    return "\n".join(sql for alias, _, sql in joins if alias in needed)
 
 
 def load_related(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, frame: pd.DataFrame
@@ -194,19 +221,30 @@ def load_related(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, frame: p
     ids = sorted(set(paths.str.split(" > ").explode().dropna()))
     con.register("_route_accounts", pd.DataFrame({"account_id": ids or [None]}))
     try:
+        of = "SELECT account_id FROM _route_accounts"
         accounts = con.execute(
             f"""SELECT a.account_id AS _id, {', '.join(_account_items(mapping, 'a', 'ae', 'am'))}
-                FROM _route_accounts x JOIN account a USING (account_id)
-                LEFT JOIN account_enriched ae USING (account_id) LEFT JOIN account_master am USING (account_id)"""
+                FROM _route_accounts x JOIN ({_BATCH.format(table="account", key="account_id", of=of)}) a
+                    USING (account_id)
+                LEFT JOIN ({_BATCH.format(table="account_enriched", key="account_id", of=of)}) ae USING (account_id)
+                LEFT JOIN ({_BATCH.format(table="account_master", key="account_id", of=of)}) am USING (account_id)"""
         ).df().set_index("_id")
+        # The open opportunities of those accounts' clusters: the clusters' accounts are found first (an
+        # opportunity can only be of one of them), so no join reads all of account_master.
         opportunities = con.execute(
-            """SELECT o.opportunity_id, coalesce(am.master_id, o.account_id) AS master_id, o.account_id, o.stage,
+            """WITH masters AS (SELECT DISTINCT coalesce(am.master_id, x.account_id) AS master_id
+                                FROM _route_accounts x LEFT JOIN (SELECT account_id, master_id FROM account_master
+                                    WHERE account_id IN (SELECT account_id FROM _route_accounts)) am USING (account_id)),
+                    members AS (SELECT account_id FROM account_master WHERE master_id IN (SELECT master_id FROM masters)
+                                UNION SELECT master_id FROM masters)
+               SELECT o.opportunity_id, coalesce(am.master_id, o.account_id) AS master_id, o.account_id, o.stage,
                       o.owner_id, o.name, o.close_date, o.amount
-               FROM opportunity o LEFT JOIN account_master am ON am.account_id = o.account_id
+               FROM opportunity o
+               LEFT JOIN (SELECT account_id, master_id FROM account_master
+                          WHERE account_id IN (SELECT account_id FROM members)) am ON am.account_id = o.account_id
                WHERE NOT coalesce(o.is_closed, false) AND NOT coalesce(o.is_deleted, false)
-                 AND coalesce(am.master_id, o.account_id) IN (
-                     SELECT coalesce(am2.master_id, x.account_id) FROM _route_accounts x
-                     LEFT JOIN account_master am2 USING (account_id))"""
+                 AND o.account_id IN (SELECT account_id FROM members)
+                 AND coalesce(am.master_id, o.account_id) IN (SELECT master_id FROM masters)"""
         ).df()
     finally:
         con.unregister("_route_accounts")

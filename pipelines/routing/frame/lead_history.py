@@ -91,7 +91,8 @@ def joins(mapping: FieldMapping, ids: str = "_route_ids", lead: str = "l") -> st
                 SELECT r.lead_id, arg_max(r.user_id, r.last_at) AS last_user,
                        arg_max(r.user_id, r.last_at) FILTER (WHERE r.user_id IS DISTINCT FROM cl.owner_id) AS previous_user,
                        string_agg(r.user_id, ';' ORDER BY r.first_at, r.user_id) AS owner_history
-                FROM reps r JOIN lead cl USING (lead_id) GROUP BY r.lead_id
+                FROM reps r JOIN (SELECT lead_id, owner_id FROM lead WHERE lead_id IN (SELECT lead_id FROM {ids})) cl
+                    USING (lead_id) GROUP BY r.lead_id
             ) h_hist ON h_hist.lead_id = {lead}.lead_id
             LEFT JOIN (
                 SELECT d.lead_id, count(*) AS decisions,
