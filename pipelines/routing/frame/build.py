@@ -53,22 +53,31 @@ _ACCOUNT_EXTRA = {
 }
 LAST_DECISION = ("step", "queue", "owner_id", "entry", "created_at", "action")
 
-# Open opportunities per master entity (an account and its duplicates share one), for the entities of
-# the batch's matched accounts only: the accounts of those clusters are found first, so a tick with ten
-# leads reads their opportunities, not every open opportunity of a million accounts.
-_OPEN_OPPS = """
-    WITH batch AS (SELECT DISTINCT coalesce(bm.master_id, m.account_id) AS master_id
-                   FROM _route_match m LEFT JOIN _route_master bm ON bm.account_id = m.account_id
-                   WHERE m.account_id IS NOT NULL),
-    members AS (SELECT account_id FROM account_master WHERE master_id IN (SELECT master_id FROM batch)
-                UNION SELECT master_id FROM batch)
-    SELECT coalesce(am.master_id, o.account_id) AS master_id,
-           string_agg(DISTINCT o.stage, ';' ORDER BY o.stage) AS stages, count(*) AS n
+def _cluster_opportunities(masters: str) -> str:
+    """SQL: the open opportunities of the master entities ``masters`` (SQL with a ``master_id``
+    column) and of their duplicates (an account and its duplicates share one entity), each with its
+    entity's ``master_id``. The entities' accounts are found first, so no join reads every row of
+    ``account_master`` and only their opportunities are read, not every open one of a million accounts."""
+    return f"""
+    WITH masters AS ({masters}),
+    members AS (SELECT account_id FROM account_master WHERE master_id IN (SELECT master_id FROM masters)
+                UNION SELECT master_id FROM masters)
+    SELECT o.opportunity_id, coalesce(am.master_id, o.account_id) AS master_id, o.account_id, o.stage,
+           o.owner_id, o.name, o.close_date, o.amount
     FROM opportunity o
     LEFT JOIN (SELECT account_id, master_id FROM account_master
                WHERE account_id IN (SELECT account_id FROM members)) am ON am.account_id = o.account_id
     WHERE NOT coalesce(o.is_closed, false) AND NOT coalesce(o.is_deleted, false)
       AND o.account_id IN (SELECT account_id FROM members)
+      AND coalesce(am.master_id, o.account_id) IN (SELECT master_id FROM masters)"""
+
+
+# Open opportunities per master entity, for the entities of the batch's matched accounts only.
+_BATCH_MASTERS = """SELECT DISTINCT coalesce(bm.master_id, m.account_id) AS master_id
+    FROM _route_match m LEFT JOIN _route_master bm ON bm.account_id = m.account_id WHERE m.account_id IS NOT NULL"""
+_OPEN_OPPS = f"""
+    SELECT master_id, string_agg(DISTINCT stage, ';' ORDER BY stage) AS stages, count(*) AS n
+    FROM ({_cluster_opportunities(_BATCH_MASTERS)})
     GROUP BY 1
 """
 
@@ -121,7 +130,7 @@ def build_frame(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, lead_ids:
         raise ValueError(f"not columns of the routing frame: {sorted(set(fields) - {n for n, _ in every})}")
     items = ["l.lead_id AS lead_id"] + [f'{sql} AS "{name}"' for name, sql in every
                                         if fields is None or name in fields]
-    needed = _needed(" ".join(items))
+    needed, joins = _joins(mapping, " ".join(items))
     ids = pd.DataFrame({"lead_id": lead_ids.values, "_order": range(len(lead_ids))})
     con.register("_route_ids", ids)
     made = []
@@ -135,7 +144,7 @@ def build_frame(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, lead_ids:
             SELECT {', '.join(items)}
             FROM _route_ids i
             JOIN ({_BATCH.format(table="lead", key="lead_id", of=_IDS)}) l ON l.lead_id = i.lead_id
-            {_joins(mapping, needed)}
+            {joins}
             ORDER BY i._order
             """
         ).df()
@@ -166,29 +175,13 @@ def _items(mapping: FieldMapping) -> list[tuple[str, str]]:
     return items
 
 
-def _joins(mapping: FieldMapping, needed: set[str]) -> str:
-    """The LEFT JOINs of the ``needed`` aliases (:func:`_needed`), in order."""
-    return "\n".join(sql for alias, _, sql in _join_list(mapping) if alias in needed)
-
-
-def _needed(selected: str) -> set[str]:
-    """The aliases the ``selected`` SQL reads, and the aliases their ON clauses read.
+def _joins(mapping: FieldMapping, selected: str) -> tuple[set[str], str]:
+    """The aliases the ``selected`` SQL reads with the aliases their ON clauses read, and their LEFT
+    JOINs in order.
 
     Each joined table has one row per key (a user, a lead's match, an account, an entity's
     opportunity summary), so leaving a join out changes no other column."""
-    joins = _join_list(None)
-    needed = {alias for alias, _, _ in joins
-              if re.search(rf"\b{alias}\w*\." if alias.endswith("_") else rf"\b{alias}\.", selected)}
-    for alias, reads, _ in reversed(joins):  # a join reads only joins listed before it
-        if alias in needed:
-            needed |= set(reads)
-    return needed
-
-
-def _join_list(mapping: FieldMapping | None) -> list[tuple[str, tuple[str, ...], str]]:
-    """(alias, the aliases its ON clause reads besides the lead's ``l``, the join); without a mapping,
-    the lead history's joins are left empty (only their alias counts)."""
-    return [
+    joins = [  # (alias, the aliases its ON clause reads besides the lead's ``l``, the join)
         ("e", (), f'LEFT JOIN ({_BATCH.format(table="lead_enriched", key="lead_id", of=_IDS)}) e '
                   f"ON e.lead_id = l.lead_id"),
         ("cu", (), "LEFT JOIN crm_user cu ON cu.user_id = l.created_by_id"),
@@ -205,8 +198,14 @@ def _join_list(mapping: FieldMapping | None) -> list[tuple[str, tuple[str, ...],
         ("up", ("am", "m"), f'LEFT JOIN ({_BATCH.format(table="account", key="account_id", of=_PARENTS)}) up '
                         f"ON up.account_id = am.ultimate_parent_id"),
         ("oo", ("am", "m"), f"LEFT JOIN ({_OPEN_OPPS}) oo ON oo.master_id = coalesce(am.master_id, m.account_id)"),
-        ("h_", (), lead_history.joins(mapping) if mapping else ""),  # h_owner, h_hist, ...: every one on l only
+        ("h_", (), lead_history.joins(mapping)),  # h_owner, h_hist, ...: every one on l only
     ]
+    needed = {alias for alias, _, _ in joins
+              if re.search(rf"\b{alias}\w*\." if alias.endswith("_") else rf"\b{alias}\.", selected)}
+    for alias, reads, _ in reversed(joins):  # a join reads only joins listed before it
+        if alias in needed:
+            needed |= set(reads)
+    return needed, "\n".join(sql for alias, _, sql in joins if alias in needed)
 
 
 def load_related(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, frame: pd.DataFrame
@@ -229,23 +228,11 @@ def load_related(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, frame: p
                 LEFT JOIN ({_BATCH.format(table="account_enriched", key="account_id", of=of)}) ae USING (account_id)
                 LEFT JOIN ({_BATCH.format(table="account_master", key="account_id", of=of)}) am USING (account_id)"""
         ).df().set_index("_id")
-        # The open opportunities of those accounts' clusters: the clusters' accounts are found first (an
-        # opportunity can only be of one of them), so no join reads all of account_master.
-        opportunities = con.execute(
-            """WITH masters AS (SELECT DISTINCT coalesce(am.master_id, x.account_id) AS master_id
-                                FROM _route_accounts x LEFT JOIN (SELECT account_id, master_id FROM account_master
-                                    WHERE account_id IN (SELECT account_id FROM _route_accounts)) am USING (account_id)),
-                    members AS (SELECT account_id FROM account_master WHERE master_id IN (SELECT master_id FROM masters)
-                                UNION SELECT master_id FROM masters)
-               SELECT o.opportunity_id, coalesce(am.master_id, o.account_id) AS master_id, o.account_id, o.stage,
-                      o.owner_id, o.name, o.close_date, o.amount
-               FROM opportunity o
+        opportunities = con.execute(_cluster_opportunities(
+            """SELECT DISTINCT coalesce(am.master_id, x.account_id) AS master_id FROM _route_accounts x
                LEFT JOIN (SELECT account_id, master_id FROM account_master
-                          WHERE account_id IN (SELECT account_id FROM members)) am ON am.account_id = o.account_id
-               WHERE NOT coalesce(o.is_closed, false) AND NOT coalesce(o.is_deleted, false)
-                 AND o.account_id IN (SELECT account_id FROM members)
-                 AND coalesce(am.master_id, o.account_id) IN (SELECT master_id FROM masters)"""
-        ).df()
+                          WHERE account_id IN (SELECT account_id FROM _route_accounts)) am USING (account_id)"""
+        )).df()
     finally:
         con.unregister("_route_accounts")
     return accounts, opportunities
