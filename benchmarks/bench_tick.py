@@ -9,7 +9,8 @@ master brings those accounts up to date) and ticks after ``--new`` new leads eac
 default). ``--world DIR`` starts from a copy of a world already ticked (a folder with the
 ``crm.sqlite``, ``warehouse.duckdb`` and ``ground_truth`` of ``leadroute demo init`` and its ticks)
 instead of building one: at 1,000,000 accounts the first tick alone takes half an hour. CPU is the tick process's user + system time (DuckDB's and rapidfuzz's threads included),
-the figure that stays meaningful on a shared machine; peak memory is its maximum resident set; the
+the figure that stays meaningful on a shared machine; peak memory is its maximum resident set, and
+"peak set by" the stage that raised it most (``stage/peak_rise_mib``); the
 load average (1 minute) is read just before each tick starts, so a wall time can be read against it.
 Each stage's CPU and wall seconds come from the tick's own asset metadata (``stage/seconds``,
 ``stage/cpu_seconds``, ``stage/rows``, ``stage/skipped``; ``leadroute tick --json`` lists them under
@@ -92,6 +93,15 @@ class Tick:
         return sum(c.get("cpu_seconds", 0) for c in self.checks.values())
 
     @property
+    def peak_by(self) -> str:
+        """The stage or check that raised the process's peak memory most (``stage/peak_rise_mib``), and by how much."""
+        rises = {n: v.get("peak_rise_mib", 0) for n, v in {**self.stages, **self.checks}.items()}
+        if not rises or max(rises.values()) <= 0:
+            return ""
+        name = max(rises, key=rises.get)
+        return f"{SHORT.get(name, name)} +{rises[name]:,}"
+
+    @property
     def stages_cpu(self) -> float:
         return sum(s.get("cpu_seconds", 0) for s in self.stages.values())
 
@@ -165,19 +175,19 @@ def _tick_once(folder: Path, label: str, accounts: int, new: int | None, now: li
         "cpu_seconds", 0))
     print(f"{accounts:>10,} {label:<22} CPU {cpu:6.1f} s  wall {wall:6.1f} s  peak {rss:5.0f} MiB  load {load:4.1f} | "
           + ", ".join(f"{SHORT.get(n, n)} {s.get('cpu_seconds', 0):.2f}" for n, s in worked[:4])
-          + f", checks {t.checks_cpu:.2f}", file=sys.stderr, flush=True)
+          + f", checks {t.checks_cpu:.2f}; peak set by {t.peak_by or '-'} MiB", file=sys.stderr, flush=True)
     return t
 
 
 def tables(ticks: list[Tick]) -> str:
     """The whole-tick table and the per-stage CPU table, as markdown."""
-    out = ["| accounts | tick | new leads | CPU s | wall s | peak MiB | load avg (1 min) | stages CPU s | checks CPU s "
-           "| outside the stages CPU s |",
-           "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out = ["| accounts | tick | new leads | CPU s | wall s | peak MiB | peak set by (MiB it added) | load avg (1 min) "
+           "| stages CPU s | checks CPU s | outside the stages CPU s |",
+           "|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
     for t in ticks:
         outside = t.cpu - t.stages_cpu - t.checks_cpu
         out.append(f"| {t.accounts:,} | {t.label} | {'' if t.new is None else f'{t.new:,}'} | {t.cpu_text} | "
-                   f"{t.wall:.1f} | {t.peak:,.0f} | {t.load:.1f} | {t.stages_cpu:.1f} | {t.checks_cpu:.1f} | "
+                   f"{t.wall:.1f} | {t.peak:,.0f} | {t.peak_by} | {t.load:.1f} | {t.stages_cpu:.1f} | {t.checks_cpu:.1f} | "
                    f"{outside:.1f} |")
     out += ["", "CPU seconds per stage (wall seconds in brackets; `-` skipped: no new rows):", ""]
     out.append("| accounts | tick | " + " | ".join(SHORT[s] for s in STAGES) + " | checks |")

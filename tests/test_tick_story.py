@@ -162,13 +162,16 @@ def test_preview_routes_a_hypothetical_lead_and_writes_nothing(world, monkeypatc
 
 
 def test_each_stage_says_what_the_tick_cost_it(world):
-    """Every asset carries its wall and CPU seconds and whether it ran, every tick; the master, with no
+    """Every asset carries its wall and CPU seconds, whether it ran and the peak memory, every tick; the master, with no
     account new or changed on the quiet tick, skips it with "no new rows" (the engine is not loaded)."""
     _, _, first, second = world
     for tick in (first, second):
         for asset in ASSETS:
             md = tick.metadata[asset]
-            assert {"stage/seconds", "stage/cpu_seconds", "stage/skipped"} <= set(md), asset
+            assert {"stage/seconds", "stage/cpu_seconds", "stage/skipped", "stage/peak_mib",
+                    "stage/peak_rise_mib"} <= set(md), asset
+            assert md["stage/peak_mib"] >= md["stage/peak_rise_mib"] >= 0, asset
+            assert md["stage/peak_mib"] > 0, asset
             assert md["stage/skipped"] in ("ran", "no new rows"), asset
     assert first.metadata["account_master"]["stage/skipped"] == "ran"
     assert first.metadata["account_master"]["stage/rows"] == 1, "Acme keyed: the one account"

@@ -82,11 +82,14 @@ def summary_lines(summary: dict, seconds: float, now: datetime) -> list[str]:
 
 
 def stage_costs(metadata: dict[str, dict]) -> dict[str, dict]:
-    """Each stage's wall and CPU seconds, the rows it worked on and why it skipped, from its asset metadata
+    """Each stage's wall and CPU seconds, the rows it worked on, why it skipped, the process's peak memory
+    when it ended and how much the stage raised it, from its asset metadata
     (:func:`pipelines.defs.metadata.timed`): what ``benchmarks/bench_tick.py`` reads from ``tick --json``."""
-    from pipelines.defs.metadata import RAN, SKIPPED, STAGE_CPU_SECONDS, STAGE_ROWS, STAGE_SECONDS
+    from pipelines.defs.metadata import (
+        RAN, SKIPPED, STAGE_CPU_SECONDS, STAGE_PEAK_MIB, STAGE_PEAK_RISE_MIB, STAGE_ROWS, STAGE_SECONDS)
 
-    keys = {"seconds": STAGE_SECONDS, "cpu_seconds": STAGE_CPU_SECONDS, "rows": STAGE_ROWS, "skipped": SKIPPED}
+    keys = {"seconds": STAGE_SECONDS, "cpu_seconds": STAGE_CPU_SECONDS, "rows": STAGE_ROWS, "skipped": SKIPPED,
+            "peak_mib": STAGE_PEAK_MIB, "peak_rise_mib": STAGE_PEAK_RISE_MIB}
     return {stage: {name: values[key] for name, key in keys.items() if key in values and values[key] != RAN}
             for stage, values in metadata.items() if STAGE_SECONDS in values}
 

@@ -8,13 +8,17 @@
 - what the tick cost each stage, under the same keys every tick so the UI plots them over
   time: ``stage/seconds`` (wall), ``stage/cpu_seconds`` (the process's CPU, DuckDB's and
   rapidfuzz's threads included) and ``stage/rows`` (the rows it worked on: its delta, not its
-  table), and ``stage/skipped``: ``no new rows`` when the stage had nothing to do, else ``ran``.
+  table), ``stage/skipped``: ``no new rows`` when the stage had nothing to do, else ``ran``, and
+  ``stage/peak_mib``: the tick process's peak resident memory when the stage ended, and
+  ``stage/peak_rise_mib``: how much the stage raised it (a peak only rises, and a tick's stages
+  run one after another in one process, so the stage with the largest rise set the tick's peak).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import resource
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,6 +35,8 @@ QUIET = "_nothing this tick_"
 STAGE_SECONDS = "stage/seconds"
 STAGE_CPU_SECONDS = "stage/cpu_seconds"
 STAGE_ROWS = "stage/rows"
+STAGE_PEAK_MIB = "stage/peak_mib"
+STAGE_PEAK_RISE_MIB = "stage/peak_rise_mib"
 SKIPPED = "stage/skipped"  # why a stage did nothing this tick, or RAN: the key is there every tick
 RAN = "ran"
 
@@ -150,14 +156,24 @@ def run_started(instance: dg.DagsterInstance, run_id: str) -> datetime | None:
     return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
 
 
+def peak_mib() -> int:
+    """This process's peak resident memory so far, in MiB (Linux counts ``ru_maxrss`` in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
 def timed(fn: Callable) -> Callable:
     """An asset or check body whose wall and CPU seconds go into its result's metadata
-    (:data:`STAGE_SECONDS`, :data:`STAGE_CPU_SECONDS`): what each stage costs, tick after tick.
+    (:data:`STAGE_SECONDS`, :data:`STAGE_CPU_SECONDS`), with the process's peak memory so far
+    and how much the stage raised it (:data:`STAGE_PEAK_MIB`, :data:`STAGE_PEAK_RISE_MIB`): what each
+    stage costs, tick after tick.
     A body that yields its results (``routing_rules``) gets them on each result it yields."""
 
-    def stamp(out, wall: float, cpu: float):
+    def stamp(out, wall: float, cpu: float, peak: int):
+        now_peak = peak_mib()
         spent = {STAGE_SECONDS: dg.MetadataValue.float(round(time.perf_counter() - wall, 3)),
-                 STAGE_CPU_SECONDS: dg.MetadataValue.float(round(time.process_time() - cpu, 3))}
+                 STAGE_CPU_SECONDS: dg.MetadataValue.float(round(time.process_time() - cpu, 3)),
+                 STAGE_PEAK_MIB: dg.MetadataValue.int(now_peak),
+                 STAGE_PEAK_RISE_MIB: dg.MetadataValue.int(now_peak - peak)}
         ran = {SKIPPED: dg.MetadataValue.text(RAN)}  # unless the body said why it skipped
         if isinstance(out, dg.AssetCheckResult):
             return dg.AssetCheckResult(passed=out.passed, asset_key=out.asset_key, check_name=out.check_name,
@@ -172,15 +188,15 @@ def timed(fn: Callable) -> Callable:
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def generator(*args, **kwargs):
-            wall, cpu = time.perf_counter(), time.process_time()
+            wall, cpu, peak = time.perf_counter(), time.process_time(), peak_mib()
             for out in fn(*args, **kwargs):
-                yield stamp(out, wall, cpu)
+                yield stamp(out, wall, cpu, peak)
 
         return generator
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        wall, cpu = time.perf_counter(), time.process_time()
-        return stamp(fn(*args, **kwargs), wall, cpu)
+        wall, cpu, peak = time.perf_counter(), time.process_time(), peak_mib()
+        return stamp(fn(*args, **kwargs), wall, cpu, peak)
 
     return wrapper
