@@ -14,7 +14,7 @@ from datetime import datetime
 import pytest
 import requests
 
-from pipelines.crm.base import CrmResponseError, CrmUnavailable, RecordUpdate
+from pipelines.crm.base import CrmResponseError, CrmUnavailable, RecordUpdate, extract_all
 from pipelines.crm.fields import load_field_mapping
 from pipelines.crm.salesforce import SalesforceCrm, SalesforceRefused, SalesforceSettingsError, load_settings
 from pipelines.crm.salesforce.push import group_chunks
@@ -79,7 +79,7 @@ def test_every_login_simple_salesforce_supports(emu, credentials, mode, login_pa
         credentials = {**credentials, "private_key": _private_key()}
     crm = SalesforceCrm(load_settings({**credentials, **FAST}), http=emu.requests_session())
     assert crm.settings.mode() == mode
-    assert len(crm.extract(QUEUE, None)) == 2
+    assert len(extract_all(crm, QUEUE, None)) == 2
     assert crm.counter.logins == 1 and crm.counter.calls == 1
     assert emu.requests[0].path == login_path
 
@@ -89,11 +89,11 @@ def test_an_existing_session_and_the_standard_ca_handling(emu, monkeypatch):
                               "max_retries": 0})
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     with pytest.raises(CrmUnavailable) as refused:
-        SalesforceCrm(settings).extract(QUEUE, None)  # a plain session: the emulator's test CA is not trusted
+        extract_all(SalesforceCrm(settings), QUEUE, None)  # a plain session: the emulator's test CA is not trusted
     assert refused.value.code == "SERVER_UNAVAILABLE" and "SSLError" in str(refused.value)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", emu.ca_bundle_path)
     crm = SalesforceCrm(settings)
-    assert len(crm.extract(QUEUE, None)) == 2 and crm.counter.logins == 0
+    assert len(extract_all(crm, QUEUE, None)) == 2 and crm.counter.logins == 0
 
 
 @pytest.mark.parametrize(("values", "message"), [
@@ -127,14 +127,14 @@ def test_no_secret_leaves_the_adapter(emu, connect):
     secrets = [PASSWORD, SECURITY_TOKEN]
     bad = load_settings({**PASSWORD_LOGIN, "password": "not-the-" + PASSWORD, **FAST})
     with pytest.raises(CrmUnavailable) as refused:
-        SalesforceCrm(bad, http=emu.requests_session()).extract(QUEUE, None)
+        extract_all(SalesforceCrm(bad, http=emu.requests_session()), QUEUE, None)
     assert refused.value.code == "LOGIN_FAILED" and "INVALID_LOGIN" in str(refused.value)
     crm = connect()
-    crm.extract(QUEUE, None)
+    extract_all(crm, QUEUE, None)
     session = crm.client.session_id
     emu.faults.expire_session(times=None)
     with pytest.raises(CrmUnavailable) as expired:
-        crm.extract(QUEUE, None)
+        extract_all(crm, QUEUE, None)
     shown = [str(refused.value), str(expired.value), repr(crm), repr(crm.settings), repr(crm.client._login),
              str(crm.counter.summary())]
     for text in shown:
@@ -147,12 +147,12 @@ def test_no_secret_leaves_the_adapter(emu, connect):
 def test_every_call_has_a_timeout_and_a_timed_out_read_is_retried(emu, connect):
     crm = connect(timeout_seconds=0.2)
     emu.faults.slow(0.6, path_contains="/queryAll", times=1)
-    assert len(crm.extract(QUEUE, None)) == 2
+    assert len(extract_all(crm, QUEUE, None)) == 2
     assert crm.counter.by_kind["query"] == 2, "timed out once, answered on the retry"
     emu.faults.slow(0.6, path_contains="/queryAll", times=None)
     started = time.monotonic()
     with pytest.raises(CrmUnavailable) as exc:
-        crm.extract(QUEUE, None)
+        extract_all(crm, QUEUE, None)
     assert exc.value.code == "TIMEOUT" and "4 time(s)" in str(exc.value)
     assert time.monotonic() - started < 4 * 0.6, "no call waits longer than its timeout"
 
@@ -163,11 +163,11 @@ def test_server_errors_are_retried_waiting_longer_each_time(emu, status):
     crm = SalesforceCrm(load_settings({**PASSWORD_LOGIN, "retry_backoff_seconds": 1.5, "max_retries": 3}),
                         http=emu.requests_session(), sleep=waits.append)
     emu.faults.fail_next(status=status, times=3, path_contains="/queryAll")
-    assert len(crm.extract(QUEUE, None)) == 2
+    assert len(extract_all(crm, QUEUE, None)) == 2
     assert waits == [1.5, 3.0, 6.0]
     emu.faults.fail_next(status=status, times=4, path_contains="/queryAll")
     with pytest.raises(CrmUnavailable) as exc:
-        crm.extract(QUEUE, None)
+        extract_all(crm, QUEUE, None)
     assert exc.value.code == "SERVER_UNAVAILABLE" and f"HTTP {status}" in str(exc.value)
 
 
@@ -186,7 +186,7 @@ def test_an_expired_session_id_cannot_be_renewed_and_says_what_to_do(emu):
                         http=emu.requests_session())
     emu.faults.expire_session(times=1)
     with pytest.raises(CrmUnavailable) as exc:
-        crm.extract(QUEUE, None)
+        extract_all(crm, QUEUE, None)
     assert exc.value.code == "INVALID_SESSION_ID" and "set a fresh one" in str(exc.value)
 
 
@@ -196,7 +196,7 @@ def test_soap_conversions_log_in_again_and_stop_at_the_api_limit(emu, connect):
     emu.converted_statuses.add("Qualified")
     crm = connect()
     emu.faults.expire_session(times=1, path_contains="/Soap/u/")
-    crm.extract(QUEUE, None)  # logged in
+    extract_all(crm, QUEUE, None)  # logged in
     [ok] = crm.convert_leads([Conversion(L[1], A_ACME, U_AVA)])
     assert ok.ok and crm.counter.logins == 2
     emu.faults.exhaust_api_limit()
@@ -246,10 +246,10 @@ def test_soql_takes_values_only_through_format_soql(filters, fields, expected):
 def test_rest_pages_follow_next_records_url_and_a_large_read_goes_to_bulk(emu, connect):
     emu.page_size = 2
     rest = connect(bulk_query_threshold=100)
-    by_rest = rest.extract(LEAD, datetime(2026, 1, 1))
+    by_rest = extract_all(rest, LEAD, datetime(2026, 1, 1))
     assert rest.counter.by_kind == {"query": 4}, "7 leads in pages of 2"
     bulk = connect(bulk_query_threshold=5)
-    by_bulk = bulk.extract(LEAD, datetime(2026, 1, 1))
+    by_bulk = extract_all(bulk, LEAD, datetime(2026, 1, 1))
     assert bulk.counter.by_kind["query"] == 1, "the first page's totalSize decides; its cursor is dropped"
     assert bulk.counter.by_kind["bulk_query"] == 4  # create, two polls (InProgress, then JobComplete), results
     assert by_bulk.equals(by_rest)
@@ -266,7 +266,7 @@ def test_extracted_rows_are_deduplicated_on_id_and_modstamp(emu, connect, monkey
         return {**page, "records": page["records"] + page["records"][:1]}
 
     monkeypatch.setattr(Salesforce, "query", twice)
-    rows = connect().extract(LEAD, datetime(2026, 1, 1))
+    rows = extract_all(connect(), LEAD, datetime(2026, 1, 1))
     assert rows["Id"].is_unique and len(rows) == 7
 
 
@@ -279,7 +279,7 @@ def test_an_unreadable_answer_is_a_clear_error(emu, connect, path, body, content
     crm = connect(bulk_query_threshold=1)
     emu.faults.malformed_next(path_contains=path, body=body, content_type=content_type)
     with pytest.raises(CrmResponseError) as exc:
-        crm.extract(QUEUE, None)
+        extract_all(crm, QUEUE, None)
     assert exc.value.code == "MALFORMED_RESPONSE" and "Group" in str(exc.value) and "not readable" in str(exc.value)
 
 
@@ -365,9 +365,9 @@ def test_a_malformed_save_result_marks_nothing_pushed(emu, connect, body):
 def test_budget_stops_calls_at_the_share_of_the_daily_allowance(emu, connect):
     emu.daily_api_limit, emu.api_usage = 100, 9
     crm = connect(api_budget_share=0.1)
-    crm.extract(QUEUE, None)  # the answer says 10 of 100 used: the ceiling (10) is reached
+    extract_all(crm, QUEUE, None)  # the answer says 10 of 100 used: the ceiling (10) is reached
     with pytest.raises(CrmUnavailable) as exc:
-        crm.extract(QUEUE, None)
+        extract_all(crm, QUEUE, None)
     assert exc.value.code == "API_BUDGET_REACHED" and "10 of its 100" in str(exc.value)
     assert crm.counter.summary()["leadroute_ceiling"] == 10 and emu.api_usage == 10
 

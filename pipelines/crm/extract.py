@@ -5,7 +5,10 @@ The overlap covers clock skew and records committed late in the CRM; the
 de-duplication on (Id, SystemModstamp) makes the overlap free: a version already
 in the warehouse is not counted again. Once a read came more than the overlap after
 the watermark, the next starts just past it (:func:`pipelines.ledger.watermarks.window`).
-Raw tables keep the latest version per Id, as text; typing happens in unify.
+Raw tables keep the latest version per Id, as text; typing happens in unify. The CRM's answer is
+read and landed a page at a time (:data:`pipelines.crm.base.EXTRACT_PAGE_ROWS` records), so a
+first load of a million accounts holds one page in memory; a version in a later page replaces
+the one landed from an earlier page only when it is newer, as across ticks.
 """
 
 from __future__ import annotations
@@ -42,8 +45,14 @@ def extract(
     for obj, m in mapping.objects.items():
         raw_table = OBJECT_TABLES[obj][0]
         wm, since = watermarks.window(con, obj, overlap)
-        df = crm.extract(m, since)
-        got, new, rejected, until = _land(con, raw_table, df, m.key, m.modstamp, obj, run)
+        got = new = rejected = 0
+        until = None
+        for df in crm.extract_pages(m, since):  # each page landed before the next is read
+            page_got, page_new, page_rejected, page_until = _land(con, raw_table, df, m.key, m.modstamp, obj, run)
+            got, new, rejected = got + page_got, new + page_new, rejected + page_rejected
+            until = page_until if until is None or (page_until is not None and page_until > until) else until
+            if obj == "lead" and not df.empty and not previews:
+                previews.append(df.head(10))
         watermarks.set_pending(con, obj, until if until is not None else wm, run.run_id, run.now)
         insert(
             con,
@@ -60,8 +69,6 @@ def extract(
             result.warnings.append(f"{rejected} {obj} record(s) had no usable Id or a SystemModstamp that is unreadable "
                                    f"or in the future; quarantined (reasons: `leadroute report`)")
         result.details[f"{obj}_since"] = since.isoformat() if since is not None else "full load"
-        if obj == "lead" and not df.empty:
-            previews.append(df.head(10))
     result.rows = sum(v for k, v in result.counts.items() if k.endswith("_extracted"))
     result.details["crm_api_calls"] = crm.counter.calls
     result.preview = previews[0] if previews else None

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.crm.base import (
+    EXTRACT_PAGE_ROWS,
     INACTIVE_OWNER,
     CallCounter,
     CampaignMembership,
@@ -81,7 +82,7 @@ class LocalCrm:
 
     # -- read ---------------------------------------------------------------------------------
 
-    def extract(self, mapping: ObjectMapping, since: datetime | None) -> pd.DataFrame:
+    def extract_pages(self, mapping: ObjectMapping, since: datetime | None) -> Iterator[pd.DataFrame]:
         if mapping.sobject not in OBJECTS:
             raise ValueError(f"The local CRM has no object {mapping.sobject!r}; it has {', '.join(OBJECTS)}.")
         fields = mapping.source_fields()
@@ -106,9 +107,9 @@ class LocalCrm:
             if where:
                 sql += " WHERE " + " AND ".join(where)
             sql += f' ORDER BY "{mapping.modstamp}", "{mapping.key}"'
-            df = pd.read_sql_query(sql, con, params=params, dtype=object)
-        self.counter.add("query")
-        return df.astype(object).where(df.notna(), None)
+            self.counter.add("query")  # one query, read a page at a time
+            for df in pd.read_sql_query(sql, con, params=params, dtype=object, chunksize=EXTRACT_PAGE_ROWS):
+                yield df.astype(object).where(df.notna(), None)
 
     def open_workload(self, user_ids: Sequence[str], open_statuses: Sequence[str]) -> dict[str, int]:
         if not user_ids:

@@ -3,7 +3,7 @@
     from pipelines.crm.salesforce import SalesforceCrm, load_settings
 
     crm = SalesforceCrm(load_settings({"username": ..., "password": ..., "security_token": ...}))
-    crm.extract(mapping.objects["lead"], since=None)     # Bulk API 2.0 full load
+    crm.extract_pages(mapping.objects["lead"], since=None)  # Bulk API 2.0 full load, a page at a time
     crm.update_records("Lead", updates)                    # Collections, or Bulk API 2.0 above 2,000
 
 Modules: ``settings`` (credentials and tuning), ``session`` (timeouts, call

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 import pandas as pd
@@ -53,8 +53,8 @@ class SalesforceCrm:
 
     # -- read ----------------------------------------------------------------------------------
 
-    def extract(self, mapping: ObjectMapping, since: datetime | None) -> pd.DataFrame:
-        return extract.extract(self.client, mapping, since)
+    def extract_pages(self, mapping: ObjectMapping, since: datetime | None) -> Iterator[pd.DataFrame]:
+        return extract.extract_pages(self.client, mapping, since)
 
     def open_workload(self, user_ids: Sequence[str], open_statuses: Sequence[str]) -> dict[str, int]:
         counts: Counter[str] = Counter()

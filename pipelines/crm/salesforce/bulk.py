@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from simple_salesforce import Salesforce
 from simple_salesforce.bulk2 import Operation
@@ -42,31 +42,30 @@ def _job_id(info: object, what: str) -> str:
 
 # -- query ---------------------------------------------------------------------------------------
 
-def query(client: SalesforceClient, sobject: str, soql: str, include_deleted: bool) -> list[dict]:
-    """Every row of ``soql`` as {field: text or None}."""
+def query_pages(client: SalesforceClient, sobject: str, soql: str, include_deleted: bool) -> Iterator[list[dict]]:
+    """The rows of ``soql`` as {field: text or None}, a results page (``bulk_page_size`` records) at a time."""
     what = f"Bulk API 2.0 query of {sobject}"
     try:
-        return _query(client, sobject, soql, include_deleted, what)
+        yield from _query(client, sobject, soql, include_deleted, what)
     except MalformedAnswer as exc:
         raise CrmResponseError(f"Salesforce's answer to {what} is not readable", client.redact(str(exc))) from None
 
 
-def _query(client: SalesforceClient, sobject: str, soql: str, include_deleted: bool, what: str) -> list[dict]:
+def _query(client: SalesforceClient, sobject: str, soql: str, include_deleted: bool, what: str) -> Iterator[list[dict]]:
     op = Operation.query_all if include_deleted else Operation.query
     job_id = _job_id(client.call(f"{what} (create job)", lambda sf: _jobs(sf, sobject).create_job(op, query=soql)),
                      what)
     info = wait(client, sobject, job_id, is_query=True, what=what)
     if info["state"] != "JobComplete":
         raise CrmUnavailable("BULK_JOB_FAILED", f"{what} ended {info['state']}: {info.get('errorMessage', '')}")
-    rows: list[dict] = []
     locator = ""
     while True:
         page = client.call(f"{what} (results)", lambda sf: _page(sf, sobject, job_id, locator,
                                                                  client.settings.bulk_page_size))
-        rows.extend(read_csv(page["records"], what))
+        yield read_csv(page["records"], what)
         locator = page["locator"]
         if not locator:
-            return rows
+            return
 
 
 def _page(sf: Salesforce, sobject: str, job_id: str, locator: str, size: int) -> dict:
