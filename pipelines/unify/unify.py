@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections import Counter
 from datetime import datetime, timedelta
 
 import duckdb
@@ -101,31 +102,23 @@ def _unify(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, run: RunInfo, 
                                    f"version); quarantined and set aside, see `leadroute report`")
         registered = _register_value_maps(con, mapping, obj)
         try:
-            df, stats = _unify_object(con, obj, raw_table, table, key, columns, rules, run, keys)
+            good_n, bad_n, reasons, stats, rows, preview = _unify_object(
+                con, mapping, obj, raw_table, table, key, columns, rules, run, keys)
         finally:
             for name in registered:
                 con.unregister(name)
-        bad = df["_problems"].map(len).gt(0)
-        good = df[~bad].drop(columns=["_problems"])
-        # Fill rates are kept for the objects they are reported for; the others' writes count nothing.
-        with (keeping_counts(con, mapping, obj, good[key]) if obj in FILL_RATE_OBJECTS else contextlib.nullcontext()):
-            upsert(con, table, good, [key])
-        if len(good):
-            quarantine.resolve(con, "unify", obj, good[key], run.now)
-        if bad.any():
-            _quarantine(con, obj, raw_table, key, df[bad], run)
-            result.counts[f"{obj}_quarantined"] = int(bad.sum())
-            reasons = df.loc[bad, "_problems"].map(lambda p: p[0]["reason"]).value_counts()
-            result.details[f"{obj}_quarantined"] = {str(k): int(v) for k, v in reasons.items()}
+        if bad_n:
+            result.counts[f"{obj}_quarantined"] = bad_n
+            result.details[f"{obj}_quarantined"] = {str(k): int(v) for k, v in reasons.most_common()}
             result.warnings.append(
-                f"{int(bad.sum())} {obj} record(s) quarantined ("
-                + ", ".join(f"{k} {v}" for k, v in reasons.items()) + "); see `leadroute report`"
+                f"{bad_n} {obj} record(s) quarantined ("
+                + ", ".join(f"{k} {v}" for k, v in reasons.most_common()) + "); see `leadroute report`"
             )
-        result.counts[f"{obj}_unified"] = len(good)
-        unified += len(good) if obj in FILL_RATE_OBJECTS else 0
-        _report_stats(result, obj, m, stats, len(df))
+        result.counts[f"{obj}_unified"] = good_n
+        unified += good_n if obj in FILL_RATE_OBJECTS else 0
+        _report_stats(result, obj, m, stats, rows)
         if obj == "lead":
-            result.preview = good.head(10)
+            result.preview = preview
     for obj in FILL_RATE_OBJECTS if unified else ():  # quarantined rows looked at again change no fill rate
         if obj in mapping.objects:
             result.details[f"{obj}_fill_rates"] = fill_rates(con, mapping, obj, run.now).to_dict("records")
@@ -167,46 +160,76 @@ def changed_rows(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, now: dat
     return found
 
 
-def _unify_object(con, obj, raw_table, table, key, columns: list[ColumnSql], rules: QuarantineRules, run: RunInfo,
-                  keys: str):
+# Unified rows turned into a frame and written at a time: a first load's memory is a chunk's. The
+# million accounts of a first tick as one frame raised the tick's peak by 2.5 GiB.
+UNIFY_CHUNK = 100_000
+
+
+def _unify_object(con, mapping: FieldMapping, obj, raw_table, table, key, columns: list[ColumnSql],
+                  rules: QuarantineRules, run: RunInfo, keys: str):
     """Two passes over the changed rows (their Ids in ``keys``, :func:`changed_rows`): each source
     cleaned, mapped, cast and checked once (a temp table); then precedence, provenance and the
-    record's problems over those named columns."""
+    record's problems over those named columns, :data:`UNIFY_CHUNK` rows at a time, each chunk
+    written (good rows) or quarantined (bad ones) before the next is read.
+
+    Returns (rows written, rows quarantined, the quarantine reasons counted, the sources' value
+    statistics over every row, rows looked at, the first chunk's good rows as a preview)."""
     joins = "\n".join(j for c in columns for j in c.joins)
     staged = [item for c in columns for s in c.sources for item in s.staged]
     con.execute(f'CREATE OR REPLACE TEMP TABLE _unify_stage AS SELECT {", ".join(staged)}, r._modstamp AS _modstamp '
                 f'FROM "{raw_table}" r {joins} WHERE {inputs.among("r", "Id", keys)}')
+    good_n = bad_n = 0
+    reasons: Counter[str] = Counter()
+    preview = None
     try:
+        rows = con.execute("SELECT count(*) FROM _unify_stage").fetchall()[0][0]
+        stats = _source_stats(con, columns) if rows else None
         items = []
         for c in columns:
             items.append(f'{c.value} AS "{c.name}"')
             if c.source:
                 items.append(f'{c.source} AS "{c.name}__source"')
-        df = con.execute(
-            f"SELECT {', '.join(items)}, _problems, _modstamp, ?::TIMESTAMP AS _unified_at "
-            f"FROM (SELECT *, {problems_sql(obj, columns, rules)} AS _problems FROM _unify_stage)",
-            [run.now],
-        ).df()
-        # Only the (few) rejected rows are turned into Python lists.
-        df["_problems"] = df["_problems"].where(df["_problems"].map(len, na_action="ignore").fillna(0).gt(0), None)
-        bad = df["_problems"].notna()
-        df["_problems"] = pd.Series([[]] * len(df), index=df.index, dtype=object).where(
-            ~bad, df.loc[bad, "_problems"].map(_as_list))
-        counters = []
-        for c in columns:
-            for s in c.sources:
-                if s.invalid:
-                    counters.append(f'count(*) FILTER (WHERE {s.invalid}) AS "invalid|{c.name}|{s.name}"')
-                    counters.append(f'any_value({s.cleaned}) FILTER (WHERE {s.invalid}) AS "example|{c.name}|{s.name}"')
-                if s.unmapped:
-                    counters.append(f'count(*) FILTER (WHERE {s.unmapped}) AS "unmapped|{c.name}|{s.name}"')
-                    counters.append(f'mode({s.cleaned}) FILTER (WHERE {s.unmapped}) AS "top|{c.name}|{s.name}"')
-        stats = None
-        if counters and len(df):
-            stats = con.execute(f"SELECT {', '.join(counters)} FROM _unify_stage").df().iloc[0].to_dict()
+        select = (f"SELECT {', '.join(items)}, _problems, _modstamp, ?::TIMESTAMP AS _unified_at "
+                  f"FROM (SELECT *, {problems_sql(obj, columns, rules)} AS _problems FROM _unify_stage "
+                  f"WHERE rowid >= ? AND rowid < ?)")
+        for start in range(0, rows, UNIFY_CHUNK):
+            df = con.execute(select, [run.now, start, start + UNIFY_CHUNK]).df()
+            # Only the (few) rejected rows are turned into Python lists.
+            bad = df["_problems"].map(len, na_action="ignore").fillna(0).gt(0)
+            good = df[~bad].drop(columns=["_problems"])
+            # Fill rates are kept for the objects they are reported for; the others' writes count nothing.
+            with (keeping_counts(con, mapping, obj, good[key]) if obj in FILL_RATE_OBJECTS
+                  else contextlib.nullcontext()):
+                upsert(con, table, good, [key])
+            if len(good):
+                quarantine.resolve(con, "unify", obj, good[key], run.now)
+            if bad.any():
+                rejected = df[bad].assign(_problems=df.loc[bad, "_problems"].map(_as_list))
+                _quarantine(con, obj, raw_table, key, rejected, run)
+                reasons.update(p[0]["reason"] for p in rejected["_problems"])
+            good_n, bad_n = good_n + len(good), bad_n + int(bad.sum())
+            if preview is None or preview.empty:
+                preview = good.head(10)
     finally:
         con.execute("DROP TABLE IF EXISTS _unify_stage")
-    return df, stats
+    return good_n, bad_n, reasons, stats, rows, preview
+
+
+def _source_stats(con, columns: list[ColumnSql]) -> dict | None:
+    """Per source of ``_unify_stage``: how many values did not cast (with an example) and how many the
+    value map does not know (with the most frequent), over all the changed rows at once."""
+    counters = []
+    for c in columns:
+        for s in c.sources:
+            if s.invalid:
+                counters.append(f'count(*) FILTER (WHERE {s.invalid}) AS "invalid|{c.name}|{s.name}"')
+                counters.append(f'any_value({s.cleaned}) FILTER (WHERE {s.invalid}) AS "example|{c.name}|{s.name}"')
+            if s.unmapped:
+                counters.append(f'count(*) FILTER (WHERE {s.unmapped}) AS "unmapped|{c.name}|{s.name}"')
+                counters.append(f'mode({s.cleaned}) FILTER (WHERE {s.unmapped}) AS "top|{c.name}|{s.name}"')
+    if not counters:
+        return None
+    return con.execute(f"SELECT {', '.join(counters)} FROM _unify_stage").df().iloc[0].to_dict()
 
 
 def _set_aside_unkeyed(con, obj: str, raw_table: str, run: RunInfo, keys: str) -> int:
