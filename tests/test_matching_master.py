@@ -204,6 +204,29 @@ def test_the_crms_merge_history_teaches_the_model_and_explain_params_shows_it(pi
     assert "dedupe model: learned" in result.output and "| labels" in result.output
 
 
+def test_accounts_keyed_a_chunk_at_a_time_get_the_keys_of_one_piece(pipeline, crm, monkeypatch):
+    """A first build keys its accounts a chunk at a time, reading each chunk's fields when it gets to it (a
+    million accounts in one frame held a gigabyte): every account gets the keys it gets keyed with the rest."""
+    from pipelines.matching import master
+    from pipelines.matching.settings import load_matching_settings
+    from pipelines.stage import RunInfo
+    from pipelines.warehouse import db
+    from tests.conftest import RULES
+
+    accounts = world(crm)
+    monkeypatch.setattr(master, "KEY_CHUNK", 2)
+    pipeline.tick()
+    keys = "SELECT * EXCLUDE (_keyed_at) FROM account_match_key ORDER BY account_id"
+    chunked = pipeline.query(keys)
+    assert len(chunked) == len(set(accounts.values())) > 2
+    monkeypatch.setattr(master, "KEY_CHUNK", 250_000)
+    with db.connect(pipeline.warehouse) as con:
+        con.execute("DELETE FROM account_match_key")
+        changed, _, _ = master.refresh_keys(con, load_matching_settings(RULES / "matching.yaml"), RunInfo("again", NOW))
+        assert sorted(changed) == sorted(chunked["account_id"])
+        pd.testing.assert_frame_equal(con.execute(keys).df(), chunked)
+
+
 @pytest.mark.slow
 def test_leads_linked_in_batches_each_find_their_own_account(pipeline, crm, monkeypatch):
     # A first tick or a backfill links its leads a batch at a time (memory stays a batch's); a lead's

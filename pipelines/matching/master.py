@@ -101,14 +101,17 @@ def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run
     changed, those whose keys moved, came or went, or whose CRM parent moved (a parent and its
     child are never duplicates). Most edits of a day (an owner, a head count, a rating) move
     neither, and their pairs and clusters stay as they are."""
-    changed = _account_frame(con, f"{LIVE_ACCOUNT} AND ({STALE_KEYS})")
+    # The ids first, then their fields a chunk at a time: a first build's million accounts in one frame
+    # held a gigabyte for the whole keying.
+    ids = [r[0] for r in con.execute(
+        f"SELECT a.account_id FROM account a LEFT JOIN account_match_key k USING (account_id) "
+        f"WHERE {LIVE_ACCOUNT} AND ({STALE_KEYS})").fetchall()]
     removed = [r[0] for r in con.execute(REMOVED_KEYS).fetchall()]
-    ids = list(changed["account_id"])
     if ids:  # keys read country spellings: from the warehouse, where unify keeps them, not rebuilt here (0.8 s)
         COUNTRY_KEYS.prime(con)
     with block_index.rewriting(con, KEYS, ids + list(removed), KEY_COLUMNS) as moved:
-        for start in range(0, len(changed), KEY_CHUNK):
-            chunk = changed.iloc[start:start + KEY_CHUNK]
+        for start in range(0, len(ids), KEY_CHUNK):
+            chunk = _chunk_frame(con, ids[start:start + KEY_CHUNK])
             keys = match_keys(chunk, default_country=settings.default_country, prefer="website").assign(
                 _modstamp=chunk["_modstamp"].values, _key_version=KEY_VERSION, _keyed_at=run.now)
             keys.insert(0, "account_id", chunk["account_id"].values)
@@ -122,6 +125,15 @@ def refresh_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run
         "WHERE a.account_id IN (SELECT unnest(?)) AND nullif(a.parent_id, '') IS DISTINCT FROM m.parent_id",
         [ids]).fetchall()] if ids else []
     return ids, removed, sorted(set(moved) | set(reparented))
+
+
+def _chunk_frame(con: duckdb.DuckDBPyConnection, ids: list) -> pd.DataFrame:
+    """:func:`_account_frame` of these accounts."""
+    con.register("_key_chunk", pd.DataFrame({"account_id": pd.Series(ids, dtype=object)}))
+    try:
+        return _account_frame(con, "a.account_id IN (SELECT account_id FROM _key_chunk)")
+    finally:
+        con.unregister("_key_chunk")
 
 
 def _deduper(con: duckdb.DuckDBPyConnection, settings: MatchingSettings) -> Deduper:
