@@ -81,11 +81,16 @@ def withdraw_quarantined(con: duckdb.DuckDBPyConnection, target: str, key: str, 
     return len(rows)
 
 
+def pending_count(con: duckdb.DuckDBPyConnection, obj: str, keys: str | None) -> int:
+    """How many records of ``obj`` among ``keys`` (:func:`newer`) are new or changed in a column enrichment
+    reads, quarantined ones aside: what :func:`changed` would load."""
+    return con.execute(f"SELECT count(*) {_where(con, obj, keys)[0]}").fetchall()[0][0] if keys else 0
+
+
 def has_work(con: duckdb.DuckDBPyConnection, newer: dict[str, str]) -> bool:
     """Whether any lead or account is new or changed in a column enrichment reads (quarantined ones
     aside), among the records :func:`newer` found."""
-    return any(con.execute(f"SELECT count(*) {_where(con, obj, keys)[0]}").fetchall()[0][0]
-               for obj, keys in newer.items())
+    return any(pending_count(con, obj, keys) for obj, keys in newer.items())
 
 
 def nothing_to_do(con: duckdb.DuckDBPyConnection) -> StageResult:

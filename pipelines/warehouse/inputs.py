@@ -12,7 +12,7 @@ Only duckdb here: the stages ask before loading their libraries.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import duckdb
 
@@ -87,6 +87,25 @@ def key_table(con: duckdb.DuckDBPyConnection, name: str, query: str) -> str | No
         return name
     forget(con, name)
     return None
+
+
+def chunks(con: duckdb.DuckDBPyConnection, keys: str | None, size: int) -> Iterator[str | None]:
+    """A :func:`key_table` in parts of at most ``size`` keys, each a temp table read with :func:`among`
+    (the table itself when it holds no more; None once for None). A stage that loads its rows into
+    pandas works a part at a time, so a first tick's memory is a part's, not a million rows'."""
+    total = con.execute(f"SELECT count(*) FROM {keys}").fetchall()[0][0] if keys else 0
+    if total <= size:
+        yield keys
+        return
+    numbered, part = f"{keys}_numbered", f"{keys}_part"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {numbered} AS SELECT k, row_number() OVER () - 1 AS i FROM {keys}")
+    try:
+        for start in range(0, total, size):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {part} AS SELECT k FROM {numbered} "
+                        f"WHERE i >= {start} AND i < {start + size}")
+            yield part
+    finally:
+        forget(con, numbered, part)
 
 
 def among(alias: str, key: str, keys: str | None) -> str:
