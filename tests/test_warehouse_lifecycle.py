@@ -163,3 +163,21 @@ def test_upgrading_to_version_2_flags_each_leads_latest_decision(tmp_path):
         assert db.migrate(con, code_version=2, migrations=MIGRATIONS) == [2]
         current = con.execute("SELECT lead_id, decision_id FROM current_decision ORDER BY lead_id").fetchall()
     assert current == [("L1", "d2"), ("L2", "d3"), ("L3", "d5")]
+
+
+def test_the_warehouse_memory_limit_comes_from_the_environment_and_a_bad_one_is_named(tmp_path, monkeypatch):
+    """DuckDB's default limit is 80% of the machine, and it caches what it reads up to that. A deployment that
+    has to bound it sets LEADROUTE_WAREHOUSE_MEMORY; a value DuckDB cannot read is named, not a traceback."""
+    from pipelines.sourcefile import ConfigError
+
+    def limit() -> str:
+        with db.connect(tmp_path / "w.duckdb") as con:
+            return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    monkeypatch.setenv("LEADROUTE_WAREHOUSE_MEMORY", "1.5GiB")
+    assert limit() == "1.5 GiB"
+    monkeypatch.setenv("LEADROUTE_WAREHOUSE_MEMORY", "800MiB")
+    assert limit() == "800.0 MiB"
+    monkeypatch.setenv("LEADROUTE_WAREHOUSE_MEMORY", "lots")
+    with pytest.raises(ConfigError, match=r"LEADROUTE_WAREHOUSE_MEMORY: error: 'lots' is not a memory size"):
+        limit()

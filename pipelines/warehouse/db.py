@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef
 from pipelines.warehouse.errors import WarehouseBusy, WarehouseTooNew  # noqa: F401 - re-exported
 from pipelines.warehouse.migrations import Migration, apply_pending, refuse_newer, stamped_version
 from pipelines.warehouse.schema import SCHEMA_VERSION, TABLES, VIEWS, Column
@@ -49,6 +50,28 @@ def holder(exc: Exception) -> str:
 def busy_wait_seconds() -> float:
     """How long a command waits for the warehouse before saying it is busy (LEADROUTE_BUSY_WAIT, default 10 s)."""
     return float(os.environ.get("LEADROUTE_BUSY_WAIT", "10"))
+
+
+def memory_limit() -> str | None:
+    """DuckDB's memory limit for the warehouse (LEADROUTE_WAREHOUSE_MEMORY; unset: DuckDB's own, 80% of the
+    machine). DuckDB keeps the blocks it reads cached up to its limit; under a lower one it drops them
+    (they are in the file) and spills large joins and sorts to a folder beside the warehouse. A limit
+    must still hold the largest result a stage reads into pandas at once: at 1GB, the routing frame of
+    a first tick's 239,000 new leads (a million accounts) did not fit, and the tick stopped there."""
+    return os.environ.get("LEADROUTE_WAREHOUSE_MEMORY") or None
+
+
+def _limit_memory(con: duckdb.DuckDBPyConnection) -> None:
+    value = memory_limit()
+    if value is None:
+        return
+    try:
+        con.execute("SET memory_limit = ?", [value])
+    except duckdb.Error as exc:
+        con.close()
+        raise ConfigError([ConfigProblem(SourceRef("LEADROUTE_WAREHOUSE_MEMORY"), (
+            f"{value!r} is not a memory size DuckDB reads ({str(exc).splitlines()[0]}); write e.g. 1.5GiB or 800MB"))]
+        ) from None
 
 
 # A join whose smaller side holds a batch's keys (a tick's few leads, their accounts) hands them to the
@@ -94,6 +117,7 @@ def connect(
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET dynamic_or_filter_threshold = {JOIN_FILTER_KEYS}")
+        _limit_memory(con)
         yield con
     finally:
         con.close()
