@@ -86,3 +86,26 @@ def test_any_column_can_be_the_version_a_stage_keeps(now, same):
         con.executemany(f"INSERT INTO {name} VALUES (?, ?)", rows)
 
     assert inputs.same_versions(con, "lead", "lead_id", "lead_status", "lead_id", version="status") == same
+
+
+@pytest.mark.parametrize(("keys", "size", "parts"), [
+    (7, 3, [3, 3, 1]),   # parts of at most `size`, every key once
+    (6, 3, [3, 3]),
+    (3, 3, [3]),         # no more than a part: the table itself
+    (0, 3, [None]),      # no table (key_table found none): one part, None, as for no keys
+])
+def test_a_key_table_comes_in_parts_of_at_most_the_size_each_key_once(keys, size, parts):
+    con = duckdb.connect()
+    name = inputs.key_table(con, "_k", f"SELECT 'id' || range AS k FROM range({keys})")
+    seen, sizes = [], []
+    for part in inputs.chunks(con, name, size):
+        if part is None:
+            sizes.append(None)
+            continue
+        got = [r[0] for r in con.execute(f"SELECT k FROM {part}").fetchall()]
+        seen += got
+        sizes.append(len(got))
+    assert sizes == parts
+    assert sorted(seen) == sorted(f"id{i}" for i in range(keys))
+    temp = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+    assert temp == ({"_k"} if keys else set()), "the parts are dropped; the key table is its owner's to forget"
