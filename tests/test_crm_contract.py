@@ -101,7 +101,7 @@ def test_a_full_extract_returns_every_record_with_only_the_mapped_fields(side, e
 
 def test_a_load_larger_than_a_page_is_read_and_landed_a_page_at_a_time(side, expected, monkeypatch, tmp_path):
     """A first load comes in pages and the extract lands each before reading the next (a million accounts
-    as one frame peaked at 4.3 GiB). Every record lands once, at its version, and the watermark is the
+    as one frame peaked at 4.2 GiB). Every record lands once, at its version, and the watermark is the
     newest record's, as if it had come in one piece."""
     from pipelines.crm import extract as stage
     from pipelines.crm import local

@@ -262,7 +262,7 @@ def test_the_place_of_a_number_is_what_phonenumbers_geocoder_says():
 
 def test_records_enriched_a_part_at_a_time_get_what_one_piece_gets(pipeline, crm, monkeypatch):
     """A first tick enriches its leads and accounts a part at a time (a million accounts and 600,000 leads at
-    once raised its peak by 1.7 GiB): every record gets what it gets enriched with the rest, and the counts add up."""
+    once raised its peak by 1.6 GiB): every record gets what it gets enriched with the rest, and the counts add up."""
     from pipelines.enrich import enrich as stage
     from pipelines.enrich.settings import load_enrichment_settings
     from pipelines.stage import RunInfo

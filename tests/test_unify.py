@@ -212,7 +212,7 @@ def test_unmapped_spellings_and_values_that_do_not_cast_are_reported(unifier):
 
 def test_a_batch_larger_than_a_chunk_is_unified_as_if_in_one_piece(tmp_path, rules_dir, monkeypatch):
     """A first load is unified and written a chunk at a time (a million accounts as one frame raised a
-    tick's peak by 2.5 GiB): the same rows, quarantine items, counts, warnings and fill rates as in one chunk."""
+    tick's peak by 2.4 GiB): the same rows, quarantine items, counts, warnings and fill rates as in one chunk."""
     from pipelines.unify import unify as stage
 
     rows = [{"Industry": "Retail"}, {"Email": "jane@"}, {"Industry": "Aerospace"}, {"NumberOfEmployees": "lots"},

@@ -44,7 +44,7 @@ RETRYABLE_CODES = frozenset(
 # routes such a lead again, as it does the leads of a rep who left.
 INACTIVE_OWNER = "INACTIVE_OWNER_OR_USER"
 # Records of one object read and landed at a time (:meth:`CrmAdapter.extract_pages`): a first load's memory
-# is a page's. At a million accounts, the whole load as one frame (and its copies) peaked at 4.3 GiB.
+# is a page's. At a million accounts, the whole load as one frame (and its copies) peaked at 4.2 GiB.
 EXTRACT_PAGE_ROWS = 100_000
 
 

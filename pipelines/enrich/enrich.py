@@ -293,7 +293,7 @@ def enrich(con: duckdb.DuckDBPyConnection, run: RunInfo, settings: EnrichmentSet
 
 
 # Records enriched a part at a time (:func:`pipelines.warehouse.inputs.chunks`): a first tick at a million
-# accounts loaded them and 600,000 leads at once, and raised the tick's peak by 1.7 GiB.
+# accounts loaded them and 600,000 leads at once, and raised the tick's peak by 1.6 GiB.
 ENRICH_CHUNK = 100_000
 
 

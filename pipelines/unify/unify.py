@@ -161,7 +161,7 @@ def changed_rows(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, now: dat
 
 
 # Unified rows turned into a frame and written at a time: a first load's memory is a chunk's. The
-# million accounts of a first tick as one frame raised the tick's peak by 2.5 GiB.
+# million accounts of a first tick as one frame raised the tick's peak by 2.4 GiB.
 UNIFY_CHUNK = 100_000
 
 
