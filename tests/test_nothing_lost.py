@@ -41,7 +41,12 @@ def test_an_owner_named_by_its_15_character_id_is_the_same_user_as_its_18_charac
     assert rows["status"].tolist() == ["skipped_unchanged", "pending"]
 
 
-def test_records_that_cannot_be_keyed_or_are_from_the_future_are_quarantined_and_the_batch_goes_on(pipeline, crm):
+@pytest.mark.parametrize("page", [100_000, 2], ids=["one page", "pages of 2"])
+def test_records_that_cannot_be_keyed_or_are_from_the_future_are_quarantined_and_the_batch_goes_on(
+        pipeline, crm, page, monkeypatch):
+    from pipelines.crm import local
+
+    monkeypatch.setattr(local, "EXTRACT_PAGE_ROWS", page)  # bad records in any page: each quarantined, none lost
     good = [crm.lead(company="Globex", email=f"h{i}@globex.de", country="Germany") for i in range(2)]
     empty, spaced, future = (crm.lead(company="Globex", email=f"x{i}@globex.de", country="Germany") for i in range(3))
     with sqlite3.connect(crm.path) as con:

@@ -235,7 +235,7 @@ class CrmAdapter(Protocol):
 
 def extract_all(crm: CrmAdapter, mapping: ObjectMapping, since: datetime | None) -> pd.DataFrame:
     """Every page of :meth:`CrmAdapter.extract_pages` as one frame, each (Id, modstamp) once, oldest first:
-    for a look at what a CRM answers (tests, ``leadroute crm``). The extract stage lands page by page."""
+    the adapters' whole answer, as the contract tests compare it. The extract stage lands page by page."""
     pages = list(crm.extract_pages(mapping, since))
     fields = mapping.source_fields()
     if not pages:

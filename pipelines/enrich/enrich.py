@@ -35,7 +35,7 @@ import pandas as pd
 
 from pipelines.enrich import geo, phones, sectors
 from pipelines.enrich.domains import domain_kind
-from pipelines.enrich.pending import INPUTS, TABLES, changed, nothing_to_do, pending_count, withdraw_quarantined
+from pipelines.enrich.pending import INPUTS, TABLES, changed, nothing_to_do, withdraw_quarantined
 from pipelines.enrich.pending import newer as pending_newer
 from pipelines.enrich.purchased import load_purchased, merge_field
 from pipelines.enrich.settings import EnrichmentSettings
@@ -233,6 +233,11 @@ def _quarantine_failures(con, obj: str, key: str, df: pd.DataFrame, failures: Fa
     return idx
 
 
+# Records enriched a part at a time (:func:`pipelines.warehouse.inputs.chunks`): a first tick at a million
+# accounts loaded them and 600,000 leads at once, and raised the tick's peak by 1.6 GiB.
+ENRICH_CHUNK = 100_000
+
+
 def enrich(con: duckdb.DuckDBPyConnection, run: RunInfo, settings: EnrichmentSettings | None = None,
            newer: dict[str, str] | None = None) -> StageResult:
     """Enrich the new and changed leads and accounts. ``newer``: the records :func:`pending.newer`
@@ -247,26 +252,15 @@ def enrich(con: duckdb.DuckDBPyConnection, run: RunInfo, settings: EnrichmentSet
     result = StageResult("enrich")
     # (object, unified table, enriched table, key, enricher): the tables as pending.TABLES names them
     stages = tuple((obj, *TABLES[obj], fn) for obj, fn in (("lead", enrich_leads), ("account", enrich_accounts)))
-    result.rows = sum(pending_count(con, obj, newer.get(obj)) for obj, *_ in stages)
-    if not result.rows:
-        return nothing_to_do(con)
-    # Reference tables from the warehouse (built and stored there on first use), not rebuilt in every process.
-    geo.ZIPS.prime(con)
-    COUNTRY_KEYS.prime(con)
-    phones.PLACES.prime(con)
-    phones.COUNTRY_NAMES.prime(con)
-    vendor = None
-    if settings.purchased:
-        vendor = load_purchased(settings.purchased, settings.project_root())
-        if vendor is None:
-            result.warnings.append(f"purchased data {settings.purchased.file} not found; enriched from the CRM "
-                                   f"and reference data only")
-        else:
-            result.counts["purchased_domains"] = len(vendor)
+    vendor, primed, withdrawn = None, False, {}
     for obj, _source, target, key, fn in stages:
         enriched_n, bad_n, example = 0, 0, None
         for part in inputs.chunks(con, newer.get(obj), ENRICH_CHUNK):  # a first tick's million: a part at a time
             df = changed(con, obj, part)
+            if df.empty:
+                continue
+            if not primed:  # reference data only once there is a record to enrich
+                vendor, primed = _references(con, settings, result), True
             failures = Failures()
             enriched = fn(df, settings, vendor, failures)
             bad = _quarantine_failures(con, obj, key, df, failures, run)
@@ -276,25 +270,39 @@ def enrich(con: duckdb.DuckDBPyConnection, run: RunInfo, settings: EnrichmentSet
             upsert(con, target, enriched, [key])
             if len(enriched):
                 quarantine.resolve(con, "enrich", obj, enriched[key], run.now)
+            result.rows = (result.rows or 0) + len(df)
             enriched_n, bad_n = enriched_n + len(enriched), bad_n + len(bad)
             if len(bad) and example is None:
                 example = next(iter(failures.rows.values()))
             if obj == "lead" and len(enriched):
                 _count_leads(result, enriched)
-        withdrawn = withdraw_quarantined(con, target, key, obj)
+        withdrawn[obj] = withdraw_quarantined(con, target, key, obj)
         result.counts[f"{obj}s_enriched"] = enriched_n
         if bad_n:
             result.counts[f"{obj}s_quarantined"] = bad_n
             result.warnings.append(f"{bad_n} {obj}(s) quarantined: a reference library could not read their "
                                    f"text, e.g. {example}")
-        if withdrawn:
-            result.counts[f"{obj}s_held_in_quarantine"] = withdrawn
-    return result
+        if withdrawn[obj]:
+            result.counts[f"{obj}s_held_in_quarantine"] = withdrawn[obj]
+    return result if primed else nothing_to_do(con, withdrawn)
 
 
-# Records enriched a part at a time (:func:`pipelines.warehouse.inputs.chunks`): a first tick at a million
-# accounts loaded them and 600,000 leads at once, and raised the tick's peak by 1.6 GiB.
-ENRICH_CHUNK = 100_000
+def _references(con: duckdb.DuckDBPyConnection, settings: EnrichmentSettings, result: StageResult):
+    """Prime the reference tables from the warehouse (built and stored there on first use, not rebuilt in
+    every process) and load the purchased data, if any (None when none)."""
+    geo.ZIPS.prime(con)
+    COUNTRY_KEYS.prime(con)
+    phones.PLACES.prime(con)
+    phones.COUNTRY_NAMES.prime(con)
+    if not settings.purchased:
+        return None
+    vendor = load_purchased(settings.purchased, settings.project_root())
+    if vendor is None:
+        result.warnings.append(f"purchased data {settings.purchased.file} not found; enriched from the CRM "
+                               f"and reference data only")
+    else:
+        result.counts["purchased_domains"] = len(vendor)
+    return vendor
 
 
 def _count_leads(result: StageResult, enriched: pd.DataFrame) -> None:

@@ -81,21 +81,18 @@ def withdraw_quarantined(con: duckdb.DuckDBPyConnection, target: str, key: str, 
     return len(rows)
 
 
-def pending_count(con: duckdb.DuckDBPyConnection, obj: str, keys: str | None) -> int:
-    """How many records of ``obj`` among ``keys`` (:func:`newer`) are new or changed in a column enrichment
-    reads, quarantined ones aside: what :func:`changed` would load."""
-    return con.execute(f"SELECT count(*) {_where(con, obj, keys)[0]}").fetchall()[0][0] if keys else 0
-
-
 def has_work(con: duckdb.DuckDBPyConnection, newer: dict[str, str]) -> bool:
     """Whether any lead or account is new or changed in a column enrichment reads (quarantined ones
     aside), among the records :func:`newer` found."""
-    return any(pending_count(con, obj, keys) for obj, keys in newer.items())
+    return any(con.execute(f"SELECT count(*) {_where(con, obj, keys)[0]}").fetchall()[0][0]
+               for obj, keys in newer.items())
 
 
-def nothing_to_do(con: duckdb.DuckDBPyConnection) -> StageResult:
-    """Nothing new to enrich (and no reference data loaded); records quarantined since still leave routing."""
-    withdrawn = {obj: withdraw_quarantined(con, target, key, obj) for obj, (_, target, key) in TABLES.items()}
+def nothing_to_do(con: duckdb.DuckDBPyConnection, withdrawn: dict[str, int] | None = None) -> StageResult:
+    """Nothing new to enrich (and no reference data loaded); records quarantined since still leave routing
+    (``withdrawn``: how many per object, when the caller took them out already)."""
+    if withdrawn is None:
+        withdrawn = {obj: withdraw_quarantined(con, target, key, obj) for obj, (_, target, key) in TABLES.items()}
     result = StageResult.nothing_to_do("enrich")
     result.counts = {f"{obj}s_held_in_quarantine": n for obj, n in withdrawn.items() if n}
     return result

@@ -67,8 +67,7 @@ def _limit_memory(con: duckdb.DuckDBPyConnection) -> None:
         return
     try:
         con.execute("SET memory_limit = ?", [value])
-    except duckdb.Error as exc:
-        con.close()
+    except duckdb.Error as exc:  # connect() closes the connection
         raise ConfigError([ConfigProblem(SourceRef("LEADROUTE_WAREHOUSE_MEMORY"), (
             f"{value!r} is not a memory size DuckDB reads ({str(exc).splitlines()[0]}); write e.g. 1.5GiB or 800MB"))]
         ) from None
