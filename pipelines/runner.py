@@ -69,7 +69,10 @@ def run_job(job_name: str, *, resources: dict | None = None, instance: dg.Dagste
     failed, and a writer run still alive elsewhere (e.g. launched by the daemon) refuses the start.
     ``on_event`` hears each stage start and finish as it happens (``leadroute tick``'s live lines).
     """
-    instance = instance or current_instance()
+    if instance is None:  # this run's own instance, closed with it (an ephemeral one's temporary folder too)
+        with current_instance() as own:
+            return run_job(job_name, resources=resources, instance=own, tags=tags, run_config=run_config,
+                           log_level=log_level, on_event=on_event)
     resources = resources or default_resources()
     try:
         with writer.hold(resources["warehouse"].path, what=f"leadroute {job_name}"):

@@ -132,6 +132,23 @@ def test_a_tick_whose_push_stopped_exits_non_zero_with_the_cause_and_report_show
     assert waiting.count("pending") == 2, waiting
 
 
+def test_a_tick_without_a_dagster_home_leaves_no_folder_in_the_temporary_directory(pipeline, crm, cli_env,
+                                                                                   tmp_path, monkeypatch):
+    """Without DAGSTER_HOME each tick's Dagster instance is ephemeral, its artifacts in a temporary folder; a
+    tick every five minutes must not leave one behind each time (the process ends without teardown)."""
+    import tempfile
+
+    from pipelines.cli import cli
+
+    crm.lead(company="Globex", email="h@globex.de", country="Germany")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    out = CliRunner().invoke(cli, ["tick", "--now", NOW.isoformat()], env=cli_env)
+    assert out.exit_code == 0, out.output
+    assert sorted(p.name for p in temp.iterdir()) == []
+
+
 @pytest.fixture
 def cli_env(pipeline, crm):
     return {"LEADROUTE_CRM": "local", "LEADROUTE_CRM_PATH": str(crm.path), "LEADROUTE_WAREHOUSE": str(pipeline.warehouse),

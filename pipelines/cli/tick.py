@@ -147,7 +147,9 @@ def tick(frozen_at: datetime | None, as_json: bool, verbose: bool) -> None:
         resources["clock"] = ClockResource(frozen_at=frozen_at.isoformat())
     now = resources["clock"].now()
     try:
-        with StageProgress() as progress:
+        # The instance is closed before the process ends without teardown: an ephemeral one (no
+        # DAGSTER_HOME) keeps its artifacts in a temporary folder that only its close removes.
+        with instance, StageProgress() as progress:
             outcome = run_tick(resources=resources, instance=instance, on_event=progress.event,
                                log_level="DEBUG" if verbose else "CRITICAL")
     except TickBusy as exc:  # another writer: this tick did not run (exit 1, like a tick that failed)
