@@ -14,6 +14,7 @@ import pandas as pd
 
 from pipelines.stage import StageResult
 from pipelines.warehouse import inputs
+from pipelines.warehouse.db import affected
 
 # object -> (unified table, enriched table, key)
 TABLES = {"lead": ("lead", "lead_enriched", "lead_id"), "account": ("account", "account_enriched", "account_id")}
@@ -77,8 +78,7 @@ def withdraw_quarantined(con: duckdb.DuckDBPyConnection, target: str, key: str, 
             f'AND record_id IN (SELECT "{key}" FROM "{target}")')
     if not con.execute(f"SELECT count(*) FROM ({held})").fetchall()[0][0]:
         return 0
-    rows = con.execute(f'DELETE FROM "{target}" WHERE "{key}" IN ({held}) RETURNING 1').fetchall()
-    return len(rows)
+    return affected(con, f'DELETE FROM "{target}" WHERE "{key}" IN ({held})')
 
 
 def has_work(con: duckdb.DuckDBPyConnection, newer: dict[str, str]) -> bool:

@@ -14,7 +14,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from pipelines.warehouse.db import upsert
+from pipelines.warehouse.db import affected, upsert
 
 COLUMNS = ["stage", "object", "record_id", "reason", "detail", "payload", "record_modstamp"]
 
@@ -49,12 +49,12 @@ def resolve(con: duckdb.DuckDBPyConnection, stage: str, obj: str, record_ids: It
         return 0
     con.register("_q_ok", ids)
     try:
-        n = con.execute(
+        return affected(
+            con,
             """UPDATE quarantine SET resolved_at = ? WHERE stage = ? AND object = ? AND resolved_at IS NULL
-               AND record_id IN (SELECT record_id FROM _q_ok) RETURNING 1""",
+               AND record_id IN (SELECT record_id FROM _q_ok)""",
             [now, stage, obj],
-        ).fetchall()
+        )
     finally:
         con.unregister("_q_ok")
-    return len(n)
 

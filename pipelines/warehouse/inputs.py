@@ -7,7 +7,7 @@ was newer than their row (at a million accounts, the tick after the first enrich
 of the source columns it read (``_inputs``): a row whose hash still holds is marked current
 (:func:`keep_current`, one UPDATE) and :func:`pending` leaves it out of the stage's work.
 
-Only duckdb here: the stages ask before loading their libraries.
+Only duckdb here (and the warehouse's own helpers): the stages ask before loading their libraries.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 import duckdb
+
+from pipelines.warehouse.db import affected
 
 
 def inputs_hash(con: duckdb.DuckDBPyConnection, table: str, alias: str, columns: Iterable[str]) -> str:
@@ -136,9 +138,8 @@ def keep_current(con: duckdb.DuckDBPyConnection, target: str, key: str, sources:
     try:
         if not con.execute("SELECT count(*) FROM _keep_current").fetchall()[0][0]:
             return 0
-        return len(con.execute(f"""
+        return affected(con, f"""
             UPDATE "{target}" SET _modstamp = c._modstamp FROM _keep_current c
-            WHERE "{target}"."{key}" = c.k AND "{target}"._inputs = c.h
-            RETURNING 1""").fetchall())
+            WHERE "{target}"."{key}" = c.k AND "{target}"._inputs = c.h""")
     finally:
         con.execute("DROP TABLE IF EXISTS _keep_current")
