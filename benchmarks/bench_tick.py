@@ -5,8 +5,9 @@ For each size: a demo CRM, the first tick (everything is new: the account master
 lead routed), a tick that reads back the owners the first tick pushed (the CRM's echo of our own
 writes), then a quiet tick (0 new leads), a tick after a day's account upkeep (``--edit`` accounts
 edited where no match key reads and ``--rename`` renamed, ``leadroute demo account-edits``: the
-master brings those accounts up to date) and ticks after ``--new`` new leads each (1, 100, 10,000 by
-default). ``--world DIR`` starts from a copy of a world already ticked (a folder with the
+master brings those accounts up to date), ticks after ``--new`` new leads each (1, 100, 10,000 by
+default), and last a tick after ``--resave`` (a share) of the open leads were saved again in the CRM
+with no change leadroute reads (a mass update: every stage finds them newer, none has work). ``--world DIR`` starts from a copy of a world already ticked (a folder with the
 ``crm.sqlite``, ``warehouse.duckdb`` and ``ground_truth`` of ``leadroute demo init`` and its ticks)
 instead of building one: at 1,000,000 accounts the first tick alone takes half an hour. CPU is the tick process's user + system time (DuckDB's and rapidfuzz's threads included),
 the figure that stays meaningful on a shared machine; peak memory is its maximum resident set, and
@@ -24,7 +25,7 @@ machine) would otherwise compile the 240-odd modules of ``pipelines/`` again in 
 0.3 s of CPU that no deployed tick pays.
 
     python benchmarks/bench_tick.py [--accounts 10000 100000] [--leads-per-account 0.6] [--new 1 100 10000]
-                                    [--edit 200] [--rename 20] [--world DIR] [--repeat 3] [--cadence 5]
+                                    [--edit 200] [--rename 20] [--resave 0.5] [--world DIR] [--repeat 3] [--cadence 5]
                                     [--markdown FILE]
 
 Every command runs at a clock of its own (``--now``), ``--cadence`` minutes (5, the schedule's) after
@@ -132,6 +133,20 @@ class Timeline:
         self.at = max([self.at, *latest])
 
 
+def resave_leads(folder: Path, share: float, now: list[str]) -> int:
+    """Save ``share`` of the open leads again in the local CRM, at the command clock ``now``, changing
+    nothing else: what a mass update does that back-fills a field leadroute does not map, or a
+    workflow that touches every lead. Each of them is a new version that every stage finds newer
+    than its row; none has work. Returns how many."""
+    at = datetime.fromisoformat(now[1]) if now else datetime.now(timezone.utc).replace(tzinfo=None)
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    with sqlite3.connect(folder / "crm.sqlite") as crm:
+        open_leads = crm.execute("SELECT count(*) FROM Lead WHERE IsDeleted = 0 AND IsConverted = 0").fetchone()[0]
+        return crm.execute("UPDATE Lead SET SystemModstamp = ?, LastModifiedDate = ? WHERE Id IN (SELECT Id FROM Lead "
+                           "WHERE IsDeleted = 0 AND IsConverted = 0 ORDER BY Id LIMIT ?)",
+                           [stamp, stamp, int(open_leads * share)]).rowcount
+
+
 def run(folder: Path, *args: str) -> tuple[float, float, float, str]:
     """Wall seconds, CPU seconds (user + system), peak RSS (MiB) and stdout of one `leadroute` process."""
     env = {**os.environ, "LEADROUTE_CRM_PATH": str(folder / "crm.sqlite"),
@@ -171,10 +186,11 @@ def _tick_once(folder: Path, label: str, accounts: int, new: int | None, now: li
     wall, cpu, rss, out = run(folder, "tick", "--json", *now)
     summary = json.loads(out)
     t = Tick(accounts, label, new, cpu, wall, rss, load, summary.get("stages", {}), summary.get("checks", {}))
-    worked = sorted(((n, s) for n, s in t.stages.items() if not s.get("skipped")), key=lambda kv: -kv[1].get(
-        "cpu_seconds", 0))
+    # Skipped stages too: finding that nothing is new has its cost.
+    costly = sorted(t.stages.items(), key=lambda kv: -kv[1].get("cpu_seconds", 0))
     print(f"{accounts:>10,} {label:<22} CPU {cpu:6.1f} s  wall {wall:6.1f} s  peak {rss:5.0f} MiB  load {load:4.1f} | "
-          + ", ".join(f"{SHORT.get(n, n)} {s.get('cpu_seconds', 0):.2f}" for n, s in worked[:4])
+          + ", ".join(f"{SHORT.get(n, n)}{' (nothing new)' if s.get('skipped') else ''} {s.get('cpu_seconds', 0):.2f}"
+                      for n, s in costly[:4])
           + f", checks {t.checks_cpu:.2f}; peak set by {t.peak_by or '-'} MiB", file=sys.stderr, flush=True)
     return t
 
@@ -189,7 +205,8 @@ def tables(ticks: list[Tick]) -> str:
         out.append(f"| {t.accounts:,} | {t.label} | {'' if t.new is None else f'{t.new:,}'} | {t.cpu_text} | "
                    f"{t.wall:.1f} | {t.peak:,.0f} | {t.peak_by} | {t.load:.1f} | {t.stages_cpu:.1f} | {t.checks_cpu:.1f} | "
                    f"{outside:.1f} |")
-    out += ["", "CPU seconds per stage (wall seconds in brackets; `-` skipped: no new rows):", ""]
+    out += ["", "CPU seconds per stage (wall seconds in brackets; `-` skipped, no new rows, with what finding that "
+                "out cost beside it):", ""]
     out.append("| accounts | tick | " + " | ".join(SHORT[s] for s in STAGES) + " | checks |")
     out.append("|---:|---|" + "---:|" * (len(STAGES) + 1))
     for t in ticks:
@@ -198,8 +215,8 @@ def tables(ticks: list[Tick]) -> str:
             v = t.stages.get(s)
             if v is None:
                 cells.append("")
-            elif v.get("skipped"):
-                cells.append("-")
+            elif v.get("skipped"):  # finding that nothing is new is work too (a whole-table join, say)
+                cells.append(f"- {v.get('cpu_seconds', 0):.2f} ({v.get('seconds', 0):.2f})")
             else:
                 cells.append(f"{v.get('cpu_seconds', 0):.2f} ({v.get('seconds', 0):.2f})")
         wall = sum(c.get("seconds", 0) for c in t.checks.values())
@@ -217,6 +234,8 @@ def main() -> int:
     parser.add_argument("--edit", type=int, default=200, help="accounts edited where no match key reads "
                         "before the account-upkeep tick (0 with --rename 0: no such tick)")
     parser.add_argument("--rename", type=int, default=20, help="accounts renamed before that tick")
+    parser.add_argument("--resave", type=float, default=0.5, help="share of the open leads saved again in the CRM "
+                        "without a change leadroute reads, before a tick (0: no such tick)")
     parser.add_argument("--world", type=Path, help="start from a copy of this ticked world (skips --accounts)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each tick, each from the same world "
                         "(the median CPU is reported, every run's beside it)")
@@ -226,6 +245,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be 1 or more")
+    if not 0 <= args.resave <= 1:
+        parser.error("--resave is a share of the open leads, from 0 to 1")
     if args.cadence < 0:
         parser.error("--cadence must be 0 or more minutes")
     ticks: list[Tick] = []
@@ -260,6 +281,9 @@ def main() -> int:
                 run(folder, "demo", "trickle", "--leads", str(n), "--seed", str(n), *clock.next())
                 ticks.append(tick(folder, f"{n:,} new lead{'s' if n > 1 else ''}", accounts, n, args.repeat,
                                   clock.next()))
+            if args.resave:  # last: the ticks after it would read these leads again in the extract's overlap
+                n = resave_leads(folder, args.resave, clock.next())
+                ticks.append(tick(folder, f"{n:,} leads saved again", accounts, 0, args.repeat, clock.next()))
     text = tables(ticks)
     text += (f"\n\nCPU: user + system of the whole `leadroute tick` process (Python start and imports included); "
              f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the end.\n")
