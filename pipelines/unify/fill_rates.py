@@ -9,9 +9,9 @@ table, so the numbers compare like with like.
 *Before* needs the raw record, and joining a million raw rows to their unified rows and
 cleaning every first source cost ~1.7 s of CPU per object and call, every tick. So each
 unified row keeps its *before* flags (``_first_filled``): a signature of the mapping's
-first sources, then ``1``/``0`` per column. Unify writes a row afresh without them; the
-next computation flags just those rows from raw (and every row once after ``fields.yaml``
-changes which source is first).
+first sources, then ``1``/``0`` per column. Unify writes them with the row
+(:func:`first_filled_sql`); a row without them (written by an older release) is flagged from raw
+by the next computation (and every row once after ``fields.yaml`` changes which source is first).
 
 Even one scan of the unified table (a count per column and source) cost about a second at a
 million records, two or three times a tick. So the counts are kept too (``fill_rate_count``):
@@ -130,6 +130,26 @@ def _writable(con: duckdb.DuckDBPyConnection) -> bool:
                            ).fetchall()[0][0]
 
 
+def _flags(fields: dict, alias: str = "r") -> tuple[str, str]:
+    """(the signature of the fields' first sources, SQL of a raw record's flags: ``1``/``0`` per field,
+    whether its first source, as ``alias``, is filled)."""
+    sources = [(name, spec.sources[0]) for name, spec in fields.items()]
+    sig = hashlib.blake2b(repr(sources).encode(), digest_size=4).hexdigest() + ":"
+    return sig, " || ".join(f"CASE WHEN {clean_sql(first, alias)} IS NULL THEN '0' ELSE '1' END" for _, first in sources)
+
+
+def first_filled_sql(mapping: FieldMapping, obj: str, alias: str = "r") -> str | None:
+    """SQL of a unified row's ``_first_filled`` from its raw record (``alias``), for unify to write with the
+    row (None: no fields): the flags :func:`keeping_counts` then reads as they are. Written afterwards
+    instead, they cost an UPDATE of every row written, and the commit of it: 5 of the 24 s of CPU that
+    unifying 300,000 leads a mass update saved again took at a million accounts."""
+    fields = _fields(mapping, obj)
+    if not fields:
+        return None
+    sig, flags = _flags(fields, alias)
+    return f"'{sig}' || {flags}"
+
+
 def _counts(con: duckdb.DuckDBPyConnection, table: str, raw_table: str, key: str, fields: dict,
             keys: str | None = None) -> pd.Series:
     """Records, and per column: filled by the first source (``b``), filled (``a``), by each source
@@ -137,9 +157,8 @@ def _counts(con: duckdb.DuckDBPyConnection, table: str, raw_table: str, key: str
     where = f'u."{key}" IN (SELECT k FROM {keys})' if keys else "TRUE"
     raw = f'(SELECT * FROM "{raw_table}" WHERE "Id" IN (SELECT k FROM {keys}))' if keys else f'"{raw_table}"'
     sources = [(name, spec.sources[0]) for name, spec in fields.items()]
-    sig = hashlib.blake2b(repr(sources).encode(), digest_size=4).hexdigest() + ":"
+    sig, flags = _flags(fields)
     width = len(sig) + len(fields)
-    flags = " || ".join(f"CASE WHEN {clean_sql(first)} IS NULL THEN '0' ELSE '1' END" for _, first in sources)
     stale = f"(u._first_filled IS NULL OR NOT starts_with(u._first_filled, '{sig}'))"
     kept = "_first_filled" in {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
     stale_rows = (con.execute(f'SELECT count(*) FROM "{table}" u WHERE {stale} AND {where}').fetchall()[0][0]

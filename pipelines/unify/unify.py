@@ -33,7 +33,7 @@ from pipelines.crm.fields import KEY_COLUMN, FieldMapping, value_maps_dir
 from pipelines.ledger import quarantine
 from pipelines.stage import RunInfo, StageResult
 from pipelines.unify.columns import ColumnSql, column_sql
-from pipelines.unify.fill_rates import fill_rates, keeping_counts
+from pipelines.unify.fill_rates import fill_rates, first_filled_sql, keeping_counts
 from pipelines.unify.problems import QuarantineRules, problems_sql
 from pipelines.unify.value_maps import REFERENCES, value_map_frame
 from pipelines.warehouse import inputs
@@ -176,6 +176,9 @@ def _unify_object(con, mapping: FieldMapping, obj, raw_table, table, key, column
     statistics over every row, rows looked at, the first chunk's good rows as a preview)."""
     joins = "\n".join(j for c in columns for j in c.joins)
     staged = [item for c in columns for s in c.sources for item in s.staged]
+    # Fill rates' before flags, written with the row (see fill_rates): the objects whose rates are kept.
+    flags = first_filled_sql(mapping, obj) if obj in FILL_RATE_OBJECTS else None
+    staged += [f"{flags} AS _first_filled"] if flags else []
     con.execute(f'CREATE OR REPLACE TEMP TABLE _unify_stage AS SELECT {", ".join(staged)}, r._modstamp AS _modstamp '
                 f'FROM "{raw_table}" r {joins} WHERE {inputs.among("r", "Id", keys)}')
     good_n = bad_n = 0
@@ -189,6 +192,7 @@ def _unify_object(con, mapping: FieldMapping, obj, raw_table, table, key, column
             items.append(f'{c.value} AS "{c.name}"')
             if c.source:
                 items.append(f'{c.source} AS "{c.name}__source"')
+        items += ["_first_filled"] if flags else []
         select = (f"SELECT {', '.join(items)}, _problems, _modstamp, ?::TIMESTAMP AS _unified_at "
                   f"FROM (SELECT *, {problems_sql(obj, columns, rules)} AS _problems FROM _unify_stage "
                   f"WHERE rowid >= ? AND rowid < ?)")
@@ -209,7 +213,7 @@ def _unify_object(con, mapping: FieldMapping, obj, raw_table, table, key, column
                 reasons.update(p[0]["reason"] for p in rejected["_problems"])
             good_n, bad_n = good_n + len(good), bad_n + int(bad.sum())
             if preview is None or preview.empty:
-                preview = good.head(10)
+                preview = good.head(10).drop(columns=["_first_filled"], errors="ignore")
     finally:
         con.execute("DROP TABLE IF EXISTS _unify_stage")
     return good_n, bad_n, reasons, stats, rows, preview
