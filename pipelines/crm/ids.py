@@ -15,9 +15,9 @@ import re
 import pandas as pd
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-SHAPE_SQL = "[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?"  # an id's shape, for SQL over landed tables
-_SHAPE = re.compile(rf"^{SHAPE_SQL}$")
-SHAPE_SQL = "^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$"  # the same shape, for DuckDB's regexp_full_match
+# An id's shape: here, and in SQL over landed tables (DuckDB's regexp_full_match).
+SHAPE_SQL = "^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$"
+_SHAPE = re.compile(SHAPE_SQL)
 
 
 def suffix(id15: str) -> str:
@@ -32,7 +32,7 @@ def suffix(id15: str) -> str:
 
 def is_valid(record_id: object) -> bool:
     """15 letters and digits, or 18 whose last 3 are the case-safe suffix of the first 15."""
-    if not isinstance(record_id, str) or not _SHAPE.match(record_id):
+    if not isinstance(record_id, str) or not _SHAPE.fullmatch(record_id):
         return False
     return len(record_id) == 15 or record_id[15:].upper() == suffix(record_id[:15])
 
