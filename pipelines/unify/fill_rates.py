@@ -130,10 +130,15 @@ def _writable(con: duckdb.DuckDBPyConnection) -> bool:
                            ).fetchall()[0][0]
 
 
+def _first_sources(fields: dict) -> list[tuple[str, str]]:
+    """(column, its first source): what *before* counts."""
+    return [(name, spec.sources[0]) for name, spec in fields.items()]
+
+
 def _flags(fields: dict, alias: str = "r") -> tuple[str, str]:
     """(the signature of the fields' first sources, SQL of a raw record's flags: ``1``/``0`` per field,
     whether its first source, as ``alias``, is filled)."""
-    sources = [(name, spec.sources[0]) for name, spec in fields.items()]
+    sources = _first_sources(fields)
     sig = hashlib.blake2b(repr(sources).encode(), digest_size=4).hexdigest() + ":"
     return sig, " || ".join(f"CASE WHEN {clean_sql(first, alias)} IS NULL THEN '0' ELSE '1' END" for _, first in sources)
 
@@ -156,7 +161,7 @@ def _counts(con: duckdb.DuckDBPyConnection, table: str, raw_table: str, key: str
     (``s``), over the unified rows (``keys``: only those whose key a relation's ``k`` lists)."""
     where = f'u."{key}" IN (SELECT k FROM {keys})' if keys else "TRUE"
     raw = f'(SELECT * FROM "{raw_table}" WHERE "Id" IN (SELECT k FROM {keys}))' if keys else f'"{raw_table}"'
-    sources = [(name, spec.sources[0]) for name, spec in fields.items()]
+    sources = _first_sources(fields)
     sig, flags = _flags(fields)
     width = len(sig) + len(fields)
     stale = f"(u._first_filled IS NULL OR NOT starts_with(u._first_filled, '{sig}'))"
