@@ -280,6 +280,8 @@ def test_the_production_topology_ticks_recovers_from_a_crash_and_queues_a_backfi
     try:
         topology.up()
         mark("up")
+        # A code server's run worker listens on a Unix socket in the server's own temporary folder.
+        assert [f for f in (topology.tmp / "code-server-north").iterdir() if f.is_socket()]
         # 3 (launched now, checked below). A backfill through the GraphQL API the UI uses
         #    ("Materialize" over partitions of rerouted_leads) while north's first tick runs.
         backfill_id = cluster.launch_backfill("north", days)
@@ -370,6 +372,8 @@ def test_the_production_topology_ticks_recovers_from_a_crash_and_queues_a_backfi
         topology.down()
         topology.postgres.remove()
     mark("total")
+    # Stopped code servers (SIGKILL: they ignore SIGTERM) left no socket behind.
+    assert not list(topology.tmp.rglob("*"))
     print("[topology] timings:", json.dumps(timings), flush=True)
 
     # The crash lost nothing: the trickled leads were decided once and pushed once.

@@ -10,6 +10,11 @@ stopped together), each logging to ``data/prod/logs/<name>.log`` with its pid in
                               run monitoring and retries
     webserver                 `dagster-webserver` on 127.0.0.1 (the UI and its GraphQL API)
 
+Each process has its own temporary folder, ``data/prod/tmp/<name>`` (its ``TMPDIR``), emptied when
+it stops: a code server's run worker listens on a Unix socket it makes there, and a code server
+is stopped with SIGKILL (it ignores SIGTERM), so the socket outlives it. In ``/tmp`` every stop
+left one behind.
+
 Nothing here imports Dagster: the processes are Dagster's own commands, and readiness is read
 from the webserver's GraphQL API like the UI reads it.
 """
@@ -20,6 +25,7 @@ import contextlib
 import copy
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -83,6 +89,7 @@ class Topology:
         self.dagster_home = self.state / "dagster_home"
         self.logs = self.state / "logs"
         self.pids = self.state / "pids"
+        self.tmp = self.state / "tmp"
         self.bin = Path(sys.executable).parent
         self._procs: dict[str, subprocess.Popen] = {}  # those this object started (reaped when they end)
         self.postgres = LocalPostgres(self.state / "postgres", self.logs / "postgres.log", self.pg_port,
@@ -156,8 +163,10 @@ class Topology:
         cmd, env = self.commands()[name]
         self.logs.mkdir(parents=True, exist_ok=True)
         self.pids.mkdir(parents=True, exist_ok=True)
+        self._clear_tmp(name)  # what a crash left there
+        self._tmp(name).mkdir(parents=True)
         with open(self.logs / f"{name}.log", "ab") as log:
-            proc = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT,
+            proc = subprocess.Popen(cmd, cwd=self.root, env={**env, "TMPDIR": str(self._tmp(name))}, stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
         self._procs[name] = proc
         (self.pids / f"{name}.pid").write_text(str(proc.pid))
@@ -181,6 +190,7 @@ class Topology:
                 os.killpg(pid, signal.SIGKILL)
             self._wait_gone(name, pid, 10)
         (self.pids / f"{name}.pid").unlink(missing_ok=True)
+        self._clear_tmp(name)
 
     def kill(self, name: str) -> None:
         """``kill -9`` a process and everything it started, as a crash would (drills and tests)."""
@@ -191,6 +201,14 @@ class Topology:
             os.killpg(pid, signal.SIGKILL)
         self._wait_gone(name, pid, 10)
         (self.pids / f"{name}.pid").unlink(missing_ok=True)
+        self._clear_tmp(name)
+
+    def _tmp(self, name: str) -> Path:
+        """The process's ``TMPDIR``: what it leaves behind is removed with it, not left in ``/tmp``."""
+        return self.tmp / name
+
+    def _clear_tmp(self, name: str) -> None:
+        shutil.rmtree(self._tmp(name), ignore_errors=True)
 
     def _wait_gone(self, name: str, pgid: int, seconds: float) -> bool:
         deadline = time.monotonic() + seconds
