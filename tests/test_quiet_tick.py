@@ -125,24 +125,6 @@ def test_a_crm_gone_quiet_is_read_from_its_watermark_not_five_minutes_before_it_
     assert pipeline.query("SELECT count(*) AS n FROM account WHERE account_id = ?", [late]).iloc[0]["n"] == 1
 
 
-def test_a_burst_is_not_read_again_once_a_read_came_the_overlap_after_it_however_the_watermark_creeps(pipeline, crm):
-    """A read saw every record stamped more than five minutes (the overlap) before it. A trickle of one
-    record a tick (in production, the echo of each tick's own pushes) keeps the watermark within five
-    minutes of a burst saved just before it; the burst is read again only until a read came five
-    minutes after it, not by every tick whose watermark is still near it."""
-    for name in ("Acme Corp", "Globex GmbH", "Initech"):  # the burst: one moment, a minute before the first read
-        crm.account(name, owner=AVA, created=NOW - timedelta(minutes=1))
-
-    def accounts_read(minutes: int) -> int:
-        return pipeline.tick(NOW + timedelta(minutes=minutes)).metadata["raw_crm"]["account_extracted"]
-
-    assert accounts_read(0) == 3
-    crm.account("Umbrella plc", owner=LUKAS, created=NOW + timedelta(minutes=4))
-    assert accounts_read(5) == 4, "the last read came a minute after the burst: it could still be filling in"
-    crm.account("Hooli", owner=LUKAS, created=NOW + timedelta(minutes=9))
-    assert accounts_read(10) == 2, "the last read came six minutes after the burst: only what came since"
-
-
 # (what changed behind the master's back, SQL that does it to a settled warehouse)
 MASTER_WORK = [
     ("an account edited", "UPDATE account SET _modstamp = _modstamp + INTERVAL 1 MINUTE WHERE account_id = $a"),

@@ -3,9 +3,8 @@
 Each tick asks the CRM for records changed at or after ``watermark - overlap``.
 The overlap covers clock skew and records committed late in the CRM; the
 de-duplication on (Id, SystemModstamp) makes the overlap free: a version already
-in the warehouse is not counted again. A read saw every record stamped more than the overlap
-before it, so the next starts no earlier than that, and just past the watermark once a read came
-more than the overlap after it (:func:`pipelines.ledger.watermarks.window`).
+in the warehouse is not counted again. Once a read came more than the overlap after
+the watermark, the next starts just past it (:func:`pipelines.ledger.watermarks.window`).
 Raw tables keep the latest version per Id, as text; typing happens in unify. The CRM's answer is
 read and landed a page at a time (:data:`pipelines.crm.base.EXTRACT_PAGE_ROWS` records), so a
 first load of a million accounts holds one page in memory; a version in a later page replaces

@@ -25,24 +25,17 @@ from pipelines.warehouse.db import first_row
 
 
 def window(con: duckdb.DuckDBPyConnection, obj: str, overlap: timedelta) -> tuple[datetime | None, datetime | None]:
-    """``obj``'s watermark and where its next extract starts (None, None: a full load).
-
-    A record shows up in the CRM at most ``overlap`` after its SystemModstamp, so the last
-    reconciled read, at ``read_at``, saw every record stamped up to ``read_at - overlap``. The start
-    is the later of ``overlap`` before the watermark and that point, and never more than a
-    millisecond (SystemModstamp's unit) past the watermark. Anchored at the watermark alone, the
-    start crept behind a trickle of one record a tick (the echo of the tick's own pushes): a burst
-    of 316,000 leads saved at one moment was read again by every tick whose watermark was still
-    within five minutes of it. (A SOQL literal holds whole seconds, so Salesforce is asked from
-    the start's second: a few records read again at most.)"""
+    """``obj``'s watermark and where its next extract starts (None, None: a full load). The start is
+    ``overlap`` before the watermark, or a millisecond past it (SystemModstamp's unit) when the last
+    reconciled read came more than ``overlap`` after it. (A SOQL literal holds whole seconds, so
+    Salesforce is asked from the watermark's second: a few records read again at most.)"""
     row = first_row(con, "SELECT value, read_at FROM watermark WHERE object = ?", [obj])
     if not row or row[0] is None:
         return None, None
     value, read_at = row
-    start = value - overlap
-    if read_at is not None:
-        start = max(start, min(read_at - overlap, value + timedelta(milliseconds=1)))
-    return value, start
+    if read_at is not None and read_at - overlap > value:
+        return value, value + timedelta(milliseconds=1)
+    return value, value - overlap
 
 
 def set_pending(con: duckdb.DuckDBPyConnection, obj: str, value: datetime | None, run_id: str, now: datetime) -> None:
