@@ -372,8 +372,8 @@ def test_the_production_topology_ticks_recovers_from_a_crash_and_queues_a_backfi
         topology.down()
         topology.postgres.remove()
     mark("total")
-    # Stopped code servers (SIGKILL: they ignore SIGTERM) left no socket behind.
-    assert not list(topology.tmp.rglob("*"))
+    # Stopped code servers (SIGKILL: they ignore SIGTERM) left no socket behind, nor their folders.
+    assert not topology.tmp.exists()
     print("[topology] timings:", json.dumps(timings), flush=True)
 
     # The crash lost nothing: the trickled leads were decided once and pushed once.

@@ -10,10 +10,11 @@ stopped together), each logging to ``data/prod/logs/<name>.log`` with its pid in
                               run monitoring and retries
     webserver                 `dagster-webserver` on 127.0.0.1 (the UI and its GraphQL API)
 
-Each process has its own temporary folder, ``data/prod/tmp/<name>`` (its ``TMPDIR``), emptied when
-it stops: a code server's run worker listens on a Unix socket it makes there, and a code server
-is stopped with SIGKILL (it ignores SIGTERM), so the socket outlives it. In ``/tmp`` every stop
-left one behind.
+Each process has its own temporary folder (its ``TMPDIR``), ``leadroute-<digest of data/prod>/<name>``
+under the system's, removed when it stops: a code server's run worker listens on a Unix socket it
+makes there, and a code server is stopped with SIGKILL (it ignores SIGTERM), so the socket outlives
+it. Straight in ``/tmp`` every stop left one behind. The folder is not under ``data/prod``: a Unix
+socket's path must fit in 107 bytes, which a project folder deep enough exceeds.
 
 Nothing here imports Dagster: the processes are Dagster's own commands, and readiness is read
 from the webserver's GraphQL API like the UI reads it.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import os
 import secrets
 import shutil
@@ -30,6 +32,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,7 +92,8 @@ class Topology:
         self.dagster_home = self.state / "dagster_home"
         self.logs = self.state / "logs"
         self.pids = self.state / "pids"
-        self.tmp = self.state / "tmp"
+        digest = hashlib.sha1(str(self.state).encode()).hexdigest()[:10]
+        self.tmp = Path(tempfile.gettempdir()) / f"leadroute-{digest}"
         self.bin = Path(sys.executable).parent
         self._procs: dict[str, subprocess.Popen] = {}  # those this object started (reaped when they end)
         self.postgres = LocalPostgres(self.state / "postgres", self.logs / "postgres.log", self.pg_port,
@@ -209,6 +213,8 @@ class Topology:
 
     def _clear_tmp(self, name: str) -> None:
         shutil.rmtree(self._tmp(name), ignore_errors=True)
+        with contextlib.suppress(OSError):  # the last process's folder gone: the topology's too
+            self.tmp.rmdir()
 
     def _wait_gone(self, name: str, pgid: int, seconds: float) -> bool:
         deadline = time.monotonic() + seconds
