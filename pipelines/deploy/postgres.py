@@ -8,14 +8,14 @@ user, and its folder is given to that user.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pwd
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from pipelines.deploy.temp_folders import temp_folder
 
 SERVER_USER = "postgres"  # created by Debian's postgresql package
 
@@ -71,8 +71,7 @@ class LocalPostgres:
         probe = subprocess.run(["runuser", "-u", SERVER_USER, "--", "test", "-x", str(self.data_dir.parent)],
                                capture_output=True)
         if probe.returncode != 0:
-            digest = hashlib.sha1(str(self.data_dir.resolve()).encode()).hexdigest()[:10]
-            self.data_dir = Path(tempfile.gettempdir()) / f"leadroute-postgres-{digest}"
+            self.data_dir = temp_folder("leadroute-postgres", self.data_dir)
             self.log_file = self.data_dir.with_suffix(".log")
 
     # -- lifecycle ------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import os
 import secrets
 import shutil
@@ -32,7 +31,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +41,7 @@ import yaml
 from pipelines.deploy.orgs import Orgs
 from pipelines.deploy.postgres import LocalPostgres
 from pipelines.deploy.procs import group_alive, process_alive
+from pipelines.deploy.temp_folders import temp_folder
 
 INSTANCE_FILE = Path("deploy/production/dagster.yaml")
 ORGS_FILE = Path("deploy/production/orgs.yaml")
@@ -92,8 +91,7 @@ class Topology:
         self.dagster_home = self.state / "dagster_home"
         self.logs = self.state / "logs"
         self.pids = self.state / "pids"
-        digest = hashlib.sha1(str(self.state).encode()).hexdigest()[:10]
-        self.tmp = Path(tempfile.gettempdir()) / f"leadroute-{digest}"
+        self.tmp = temp_folder("leadroute", self.state)
         self.bin = Path(sys.executable).parent
         self._procs: dict[str, subprocess.Popen] = {}  # those this object started (reaped when they end)
         self.postgres = LocalPostgres(self.state / "postgres", self.logs / "postgres.log", self.pg_port,
@@ -170,8 +168,8 @@ class Topology:
         self._clear_tmp(name)  # what a crash left there
         self._tmp(name).mkdir(parents=True)
         with open(self.logs / f"{name}.log", "ab") as log:
-            proc = subprocess.Popen(cmd, cwd=self.root, env={**env, "TMPDIR": str(self._tmp(name))}, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+            proc = subprocess.Popen(cmd, cwd=self.root, env={**env, "TMPDIR": str(self._tmp(name))}, stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         self._procs[name] = proc
         (self.pids / f"{name}.pid").write_text(str(proc.pid))
         return proc.pid
