@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import dagster as dg
 import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import cli
+from pipelines.crm.fields import load_field_mapping
+from pipelines.defs.metadata import STAGE_CPU_SECONDS, timed
+from pipelines.defs.resources import WarehouseResource
 from pipelines.warehouse import db
 from pipelines.warehouse.backup import MANIFEST, BackupError, backup, restore
 from pipelines.warehouse.errors import WarehouseTooNew
@@ -181,3 +185,66 @@ def test_the_warehouse_memory_limit_comes_from_the_environment_and_a_bad_one_is_
     monkeypatch.setenv("LEADROUTE_WAREHOUSE_MEMORY", "lots")
     with pytest.raises(ConfigError, match=r"LEADROUTE_WAREHOUSE_MEMORY: error: 'lots' is not a memory size"):
         limit()
+
+
+def _wal_bytes(path) -> int:
+    wal = path.parent / f"{path.name}.wal"
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def _write(con, rows: int) -> None:
+    con.execute("CREATE TABLE IF NOT EXISTS t (k VARCHAR PRIMARY KEY, v VARCHAR)")
+    start = con.execute("SELECT count(*) FROM t").fetchall()[0][0]
+    con.execute("INSERT INTO t SELECT 'k' || i, md5(i::VARCHAR) || md5((i + 1)::VARCHAR) FROM range(?, ?) r(i)",
+                [start, start + rows])
+
+
+def test_writes_past_the_threshold_are_checkpointed_and_smaller_ones_wait_for_the_close(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with db.connect(path) as con:
+        _write(con, 10)
+        assert 0 < _wal_bytes(path) <= db.STAGE_CHECKPOINT_WAL_BYTES
+        assert not db.checkpoint_if_grown(con, path)  # a few rows: left in the log
+        assert _wal_bytes(path) > 0
+        _write(con, 40_000)  # several MiB, under DuckDB's own 16 MiB mark
+        assert _wal_bytes(path) > db.STAGE_CHECKPOINT_WAL_BYTES
+        assert db.checkpoint_if_grown(con, path)
+        assert _wal_bytes(path) == 0
+        con.execute("BEGIN")  # DuckDB refuses a checkpoint while a transaction writes: left for later
+        _write(con, 40_000)
+        assert not db.checkpoint_if_grown(con, path, threshold=0)
+        con.execute("COMMIT")
+    with db.connect(path, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM t").fetchall() == [(80_010,)]
+
+
+def test_a_stage_pays_for_checkpointing_what_it_wrote(tmp_path):
+    """A stage that wrote much checkpoints at its end, inside its own timing (so the UI shows the
+    cost where the rows were written), not in whichever later commit crosses DuckDB's own mark."""
+    path = tmp_path / "w.duckdb"
+    mapping = load_field_mapping("routing_rules/fields.yaml")
+    seen = {}
+
+    @dg.asset
+    @timed
+    def writes_much(warehouse: WarehouseResource) -> dg.MaterializeResult:
+        con = warehouse.connection(mapping)
+        _write(con, 40_000)
+        seen["wal before the stage ended"] = _wal_bytes(path)
+        return dg.MaterializeResult()
+
+    @dg.asset(deps=[writes_much])
+    @timed
+    def writes_little(warehouse: WarehouseResource) -> dg.MaterializeResult:
+        seen["wal when the next stage began"] = _wal_bytes(path)
+        _write(warehouse.connection(mapping), 10)
+        seen["wal after a few rows"] = _wal_bytes(path)
+        return dg.MaterializeResult()
+
+    result = dg.materialize([writes_much, writes_little], resources={"warehouse": WarehouseResource(path=str(path))})
+    assert result.success
+    assert seen["wal before the stage ended"] > db.STAGE_CHECKPOINT_WAL_BYTES
+    assert seen["wal when the next stage began"] == 0
+    assert 0 < seen["wal after a few rows"] <= db.STAGE_CHECKPOINT_WAL_BYTES
+    stage = result.asset_materializations_for_node("writes_much")[0]
+    assert stage.metadata[STAGE_CPU_SECONDS].value > 0

@@ -155,6 +155,11 @@ class WarehouseResource(dg.ConfigurableResource):
             finally:
                 self._con = None
 
+    def checkpoint_if_grown(self) -> bool:
+        """At the end of a stage: its writes checkpointed when they grew the log past
+        :data:`pipelines.warehouse.db.STAGE_CHECKPOINT_WAL_BYTES` (:func:`pipelines.warehouse.db.checkpoint_if_grown`)."""
+        return self._con is not None and db.checkpoint_if_grown(self._con, self.path)
+
     def connection(self, mapping: FieldMapping) -> duckdb.DuckDBPyConnection:
         """The run's connection; the first call of a run brings the schema up to date (once per run)."""
         if self._con is None:

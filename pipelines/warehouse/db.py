@@ -122,6 +122,38 @@ def connect(
         con.close()
 
 
+# A stage that wrote more than this to the write-ahead log checkpoints its writes itself (see
+# :func:`checkpoint_if_grown`). Below it, the tick's few writes wait for the one checkpoint DuckDB makes
+# when the run's connection closes.
+STAGE_CHECKPOINT_WAL_BYTES = 1 << 20
+
+
+def checkpoint_if_grown(con: duckdb.DuckDBPyConnection, path: str | Path,
+                        threshold: int = STAGE_CHECKPOINT_WAL_BYTES) -> bool:
+    """Checkpoint (write the log's changes into the file) when the warehouse's write-ahead log holds
+    more than ``threshold`` bytes; whether it did.
+
+    DuckDB checkpoints by itself when the log passes 16 MiB, inside whatever commit crosses that mark,
+    and that checkpoint writes every table changed since the last one. A tick with 10,000 new leads at
+    a million accounts paid 3.1 s of CPU for one in the commit of the enrich stage, for rows extract
+    and unify had written (unify's append of 10,000 leads let DuckDB merge row groups emptied by
+    earlier upserts: 1.8 s). Each stage that wrote much now pays for its own writes, so the stage
+    timings in the UI say where the time went; and no table is written out twice in a tick (4.8 ->
+    4.2 s of checkpoints for that tick). A checkpoint DuckDB refuses (another transaction open) is
+    left to the next stage or the connection's close: it only moves work, nothing depends on it."""
+    try:
+        size = Path(f"{path}.wal").stat().st_size
+    except OSError:
+        return False
+    if size <= threshold:
+        return False
+    try:
+        con.execute("CHECKPOINT")
+    except duckdb.Error:
+        return False
+    return True
+
+
 def migrate(con: duckdb.DuckDBPyConnection, mapped_columns: dict[str, list[Column]] | None = None, *,
             code_version: int = SCHEMA_VERSION, migrations: dict[int, Migration] | None = None) -> list[int]:
     """Bring the warehouse to this release's schema; return the numbered steps applied.
