@@ -135,12 +135,12 @@ def checkpoint_if_grown(con: duckdb.DuckDBPyConnection, path: str | Path,
 
     DuckDB checkpoints by itself when the log passes 16 MiB, inside whatever commit crosses that mark,
     and that checkpoint writes every table changed since the last one. A tick with 10,000 new leads at
-    a million accounts paid 3.1 s of CPU for one in the commit of the enrich stage, for rows extract
+    a million accounts paid 2.3-3.1 s of CPU for one in the commit of the enrich stage, for rows extract
     and unify had written (unify's append of 10,000 leads let DuckDB merge row groups emptied by
     earlier upserts: 1.8 s). Each stage that wrote much now pays for its own writes, so the stage
-    timings in the UI say where the time went; and no table is written out twice in a tick (4.8 ->
-    4.2 s of checkpoints for that tick). A checkpoint DuckDB refuses (another transaction open) is
-    left to the next stage or the connection's close: it only moves work, nothing depends on it."""
+    timings in the UI say where the time went; the tick's checkpoints cost what they did (3.7-3.8 s).
+    A checkpoint DuckDB refuses (another transaction open) is left to the next stage or the
+    connection's close: it only moves work, nothing depends on it."""
     try:
         size = Path(f"{path}.wal").stat().st_size
     except OSError:
