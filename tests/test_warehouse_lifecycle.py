@@ -19,7 +19,7 @@ from pipelines.warehouse.backup import MANIFEST, BackupError, backup, restore
 from pipelines.warehouse.errors import WarehouseTooNew
 from pipelines.warehouse.migrations import code_release, stamped_version
 from pipelines.warehouse.schema import SCHEMA_VERSION
-from tests.conftest import LUKAS
+from tests.conftest import LUKAS, RULES
 
 
 def stamps(con) -> list[tuple]:
@@ -188,7 +188,7 @@ def test_the_warehouse_memory_limit_comes_from_the_environment_and_a_bad_one_is_
 
 
 def _wal_bytes(path) -> int:
-    wal = path.parent / f"{path.name}.wal"
+    wal = db.wal_path(path)
     return wal.stat().st_size if wal.exists() else 0
 
 
@@ -222,7 +222,7 @@ def test_a_stage_pays_for_checkpointing_what_it_wrote(tmp_path):
     """A stage that wrote much checkpoints at its end, inside its own timing (so the UI shows the
     cost where the rows were written), not in whichever later commit crosses DuckDB's own mark."""
     path = tmp_path / "w.duckdb"
-    mapping = load_field_mapping("routing_rules/fields.yaml")
+    mapping = load_field_mapping(RULES / "fields.yaml")
     seen = {}
 
     @dg.asset

@@ -35,7 +35,9 @@ def init(accounts: int, leads: int, seed: int, now: datetime | None, keep_wareho
     for line in summary.describe().splitlines():
         click.echo(f"  {line}")
     if not keep_warehouse:
-        for path in (s.warehouse, s.warehouse.with_suffix(s.warehouse.suffix + ".wal")):
+        from pipelines.warehouse.db import wal_path
+
+        for path in (s.warehouse, wal_path(s.warehouse)):
             if path.exists():
                 path.unlink()
                 click.echo(f"  reset {path} (it described the previous CRM)")

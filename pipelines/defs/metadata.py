@@ -185,11 +185,17 @@ def timed(fn: Callable) -> Callable:
                                         tags=out.tags)
         return out
 
+    def checkpoint(kwargs: dict) -> None:  # the stage's own writes, checkpointed inside its time
+        for resource in kwargs.values():
+            if isinstance(resource, WarehouseResource):
+                resource.checkpoint_if_grown()
+
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def generator(*args, **kwargs):
             wall, cpu, peak = time.perf_counter(), time.process_time(), peak_mib()
             for out in fn(*args, **kwargs):
+                checkpoint(kwargs)
                 yield stamp(out, wall, cpu, peak)
 
         return generator
@@ -198,9 +204,7 @@ def timed(fn: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         wall, cpu, peak = time.perf_counter(), time.process_time(), peak_mib()
         out = fn(*args, **kwargs)
-        for resource in kwargs.values():  # the stage's own writes, checkpointed inside its time
-            if isinstance(resource, WarehouseResource):
-                resource.checkpoint_if_grown()
+        checkpoint(kwargs)
         return stamp(out, wall, cpu, peak)
 
     return wrapper

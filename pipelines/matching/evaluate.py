@@ -250,7 +250,9 @@ def evaluate_generated(rules_dir: Path, *, accounts: int = 20_000, leads: int = 
         elif truth_dir is None:
             raise ValueError("--crm needs --truth (the folder with accounts.csv and leads.csv)")
         warehouse = base / "eval-warehouse.duckdb"
-        for stale in (warehouse, warehouse.with_suffix(".duckdb.wal")):
+        from pipelines.warehouse.db import wal_path
+
+        for stale in (warehouse, wal_path(warehouse)):
             if stale.exists():
                 stale.unlink()
         progress("running extract, unify, enrich, master and match")

@@ -93,11 +93,11 @@ def restore(source: Path, warehouse: Path, *, force: bool = False) -> Manifest:
         with db.connect(warehouse):
             pass
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        for path in (warehouse, Path(f"{warehouse}.wal")):
+        for path in (warehouse, db.wal_path(warehouse)):
             if path.exists():
                 path.rename(path.with_name(path.name.replace(warehouse.name, f"{warehouse.name}.before-restore-{stamp}")))
     staging.rename(warehouse)
-    _remove(Path(f"{staging}.wal"))
+    _remove(db.wal_path(staging))
     return manifest
 
 

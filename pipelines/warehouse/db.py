@@ -122,6 +122,12 @@ def connect(
         con.close()
 
 
+def wal_path(path: str | Path) -> Path:
+    """DuckDB's write-ahead log of the warehouse at ``path``: changes committed and not yet
+    checkpointed into the file, which go with it when the file is moved, restored or reset."""
+    return Path(f"{path}.wal")
+
+
 # A stage that wrote more than this to the write-ahead log checkpoints its writes itself (see
 # :func:`checkpoint_if_grown`). Below it, the tick's few writes wait for the one checkpoint DuckDB makes
 # when the run's connection closes.
@@ -142,7 +148,7 @@ def checkpoint_if_grown(con: duckdb.DuckDBPyConnection, path: str | Path,
     A checkpoint DuckDB refuses (another transaction open) is left to the next stage or the
     connection's close: it only moves work, nothing depends on it."""
     try:
-        size = Path(f"{path}.wal").stat().st_size
+        size = wal_path(path).stat().st_size
     except OSError:
         return False
     if size <= threshold:
