@@ -1,4 +1,17 @@
-"""Loading big libraries with the cyclic garbage collector paused, in a process that ends with its command.
+"""The cyclic garbage collector, tuned for a process that runs the pipeline's stages.
+
+**Collecting less often** (:func:`collect_less_often`, in every process that builds the definitions:
+``leadroute tick``, a run the daemon launches, the code server, tests). CPython collects its youngest
+objects after 700 more container allocations than deallocations, and every 100 such collections
+looks at every object the process holds. Importing Dagster, pandas and Great Expectations and
+building a stage's frames allocate millions of objects that stay, so the full collections came
+often and each walked them all: in a run without the pause below (a run the daemon launches), 1.1 s
+of a one-lead tick's 6-7 s of CPU went to 1,193 collections, seven of them full (0.86 s). With the
+first threshold at :data:`YOUNG_OBJECTS` the same tick makes 16 collections, none full, in 0.3 s,
+at the same peak memory; garbage in reference cycles waits longer to be freed, but a stage's
+frames are freed by reference counting, not by the collector.
+
+**Loading big libraries with the collector paused**, in a process that ends with its command.
 
 Importing Dagster, SQLAlchemy and pandas at start-up, or Great Expectations when a check has rows,
 creates millions of long-lived objects and next to no garbage, yet the collector walks them all
@@ -20,6 +33,16 @@ import gc
 from collections.abc import Iterator
 
 _one_command = False
+
+# The youngest generation's threshold (CPython's default: 700). 10,000 gave the same 0.3 s on that tick.
+YOUNG_OBJECTS = 50_000
+
+
+def collect_less_often() -> None:
+    """Collect the youngest generation after :data:`YOUNG_OBJECTS` allocations, not 700 (never lowered)."""
+    young, middle, old = gc.get_threshold()
+    if young < YOUNG_OBJECTS:
+        gc.set_threshold(YOUNG_OBJECTS, middle, old)
 
 
 def process_ends_with_command() -> None:

@@ -1,4 +1,5 @@
-"""Big libraries load with the garbage collector paused only in a process that ends with its command."""
+"""The garbage collector in a process that runs stages: it collects less often wherever the definitions
+are built, and big libraries load with it paused only in a process that ends with its command."""
 
 from __future__ import annotations
 
@@ -7,6 +8,29 @@ import gc
 import pytest
 
 from pipelines import gc_pause
+
+
+@pytest.fixture
+def thresholds():
+    saved = gc.get_threshold()
+    yield
+    gc.set_threshold(*saved)
+
+
+def test_a_process_that_builds_the_definitions_collects_less_often(thresholds):
+    from pipelines.defs.policy import build_defs
+
+    gc.set_threshold(700, 10, 10)  # CPython's default: a run the daemon launches starts so
+    build_defs()
+    young, middle, old = gc.get_threshold()
+    assert young >= 10_000  # the youngest generation waits for far more new objects
+    assert (middle, old) == (10, 10)  # the older generations' ratios stay CPython's
+
+
+def test_a_higher_threshold_set_elsewhere_is_kept(thresholds):
+    gc.set_threshold(1_000_000, 5, 5)
+    gc_pause.collect_less_often()
+    assert gc.get_threshold() == (1_000_000, 5, 5)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from pipelines import gc_pause
 from pipelines.defs.resources import default_resources
 from pipelines.settings import Settings
 from pipelines.sourcefile import ConfigError
@@ -97,8 +98,10 @@ def build_defs(resources: dict | None = None) -> dg.Definitions:
     read from entry points, and pyproject.toml read again) cost 0.3 s of CPU per process for a folder
     of plain Python modules. It finds the same assets, checks, jobs, schedules and sensors
     (``tests/test_definitions.py`` holds the two side by side); ``pipelines.defs`` stays the
-    ``defs_module`` of pyproject.toml for ``dg``.
+    ``defs_module`` of pyproject.toml for ``dg``. Every such process runs stages, so the garbage
+    collector is set to collect less often here (:func:`pipelines.gc_pause.collect_less_often`).
     """
+    gc_pause.collect_less_often()
     with warnings.catch_warnings():  # preview in Dagster 1.13 (its signature is pinned by constraints.txt)
         warnings.simplefilter("ignore", dg.PreviewWarning)  # and BetaWarning: as quiet as the folder loader
         warnings.simplefilter("ignore", dg.BetaWarning)
