@@ -155,6 +155,13 @@ def first_filled_sql(mapping: FieldMapping, obj: str, alias: str = "r") -> str |
     return f"'{sig}' || {flags}"
 
 
+# A batch's unified rows, read by key before they are counted. DuckDB looks a few keys up in the table's
+# primary-key index only when the key is the one filter its scan is given; with the flags' filter beside
+# it, it read the whole table: counting the 2 rows a tick unified at a million accounts read all 455,000
+# leads' 33 columns, twice a tick (0.12-0.17 s of CPU each; 0.015 s by key alone).
+_BATCH_ROWS = "_fill_batch_rows"
+
+
 def _counts(con: duckdb.DuckDBPyConnection, table: str, raw_table: str, key: str, fields: dict,
             keys: str | None = None) -> pd.Series:
     """Records, and per column: filled by the first source (``b``), filled (``a``), by each source
@@ -179,6 +186,10 @@ def _counts(con: duckdb.DuckDBPyConnection, table: str, raw_table: str, key: str
     if kept and not stale_rows:
         before = [f"count_if(substr(u._first_filled, {len(sig) + i + 1}, 1) = '1')" for i in range(len(fields))]
         source, only = f'"{table}" u', f"length(u._first_filled) = {width}"
+        if keys:  # the batch's rows by key alone first: see _BATCH_ROWS
+            con.execute(f'CREATE OR REPLACE TEMP TABLE {_BATCH_ROWS} AS SELECT * FROM "{table}" '
+                        f'WHERE "{key}" IN (SELECT k FROM {keys})')
+            source, where = f"{_BATCH_ROWS} u", "TRUE"
     else:  # stale flags a read-only warehouse (the report) cannot refresh, or none in an older schema: join
         before = [f"count({clean_sql(first)})" for _, first in sources]
         source, only = f'"{table}" u JOIN {raw} r ON r."Id" = u."{key}"', "true"
@@ -189,7 +200,12 @@ def _counts(con: duckdb.DuckDBPyConnection, table: str, raw_table: str, key: str
         if len(spec.sources) > 1:
             items += [f"count(*) FILTER (WHERE u.\"{name}__source\" = '{s}') AS s{i}_{k}"
                       for k, s in enumerate(spec.sources)]
-    return con.execute(f"SELECT {', '.join(items)} FROM {source} WHERE {only} AND {where}").df().iloc[0].fillna(0).astype("int64")
+    try:
+        return con.execute(f"SELECT {', '.join(items)} FROM {source} WHERE {only} AND {where}"
+                           ).df().iloc[0].fillna(0).astype("int64")
+    finally:
+        if source.startswith(_BATCH_ROWS):
+            con.execute(f"DROP TABLE {_BATCH_ROWS}")
 
 
 def fill_rate_markdown(rates: pd.DataFrame, only_changed: bool = False) -> str:
