@@ -261,8 +261,12 @@ def _key_values(con: duckdb.DuckDBPyConnection, deduper: Deduper, where: str = "
 
 
 def master_entities(con: duckdb.DuckDBPyConnection) -> None:
-    """``_master_entities`` (id, entity): the companies of the last build, what frequencies count."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _master_entities AS "
+    """``_master_entities`` (id, entity): the companies of the last build, what frequencies count.
+
+    A view, read right after it is made (before the master is written again): a frequency is counted
+    for the few values a batch's pairs agree on, and a copy of the whole master cost 0.07-0.11 s of CPU
+    at a million accounts in every tick that matched a lead."""
+    con.execute("CREATE OR REPLACE TEMP VIEW _master_entities AS "
                 "SELECT account_id AS id, master_id AS entity FROM account_master")
 
 
