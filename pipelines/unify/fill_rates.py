@@ -155,10 +155,11 @@ def first_filled_sql(mapping: FieldMapping, obj: str, alias: str = "r") -> str |
     return f"'{sig}' || {flags}"
 
 
-# A batch's unified rows, read by key before they are counted. DuckDB looks a few keys up in the table's
+# A batch's unified rows, read by key before they are looked at. DuckDB looks a few keys up in the table's
 # primary-key index only when the key is the one filter its scan is given; with the flags' filter beside
 # it, it read the whole table: counting the 2 rows a tick unified at a million accounts read all 455,000
-# leads' 33 columns, twice a tick (0.12-0.17 s of CPU each; 0.015 s by key alone).
+# leads' 33 columns, twice a tick (0.12-0.17 s of CPU each; 0.015 s by key alone), and finding their
+# stale flags read two columns of every row (0.03 s each).
 _BATCH_ROWS = "_fill_batch_rows"
 
 
@@ -173,39 +174,44 @@ def _counts(con: duckdb.DuckDBPyConnection, table: str, raw_table: str, key: str
     width = len(sig) + len(fields)
     stale = f"(u._first_filled IS NULL OR NOT starts_with(u._first_filled, '{sig}'))"
     kept = "_first_filled" in {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
-    stale_rows = (con.execute(f'SELECT count(*) FROM "{table}" u WHERE {stale} AND {where}').fetchall()[0][0]
-                  if kept else None)
-    if stale_rows and _writable(con):
-        # A row without a raw record is marked, not left stale: it would be looked up every call.
-        con.execute(
-            f'UPDATE "{table}" SET _first_filled = f.flags FROM ('
-            f"SELECT u.\"{key}\" AS k, CASE WHEN r.\"Id\" IS NULL THEN '{sig}-' ELSE '{sig}' || {flags} END AS flags "
-            f'FROM "{table}" u LEFT JOIN {raw} r ON r."Id" = u."{key}" WHERE {stale} AND {where}) f '
-            f'WHERE "{table}"."{key}" = f.k')
-        stale_rows = 0
-    if kept and not stale_rows:
-        before = [f"count_if(substr(u._first_filled, {len(sig) + i + 1}, 1) = '1')" for i in range(len(fields))]
-        source, only = f'"{table}" u', f"length(u._first_filled) = {width}"
-        if keys:  # the batch's rows by key alone first: see _BATCH_ROWS
-            con.execute(f'CREATE OR REPLACE TEMP TABLE {_BATCH_ROWS} AS SELECT * FROM "{table}" '
-                        f'WHERE "{key}" IN (SELECT k FROM {keys})')
-            source, where = f"{_BATCH_ROWS} u", "TRUE"
-    else:  # stale flags a read-only warehouse (the report) cannot refresh, or none in an older schema: join
-        before = [f"count({clean_sql(first)})" for _, first in sources]
-        source, only = f'"{table}" u JOIN {raw} r ON r."Id" = u."{key}"', "true"
-    items = ["count(*) AS n"]
-    for i, (name, spec) in enumerate(fields.items()):
-        items.append(f"{before[i]} AS b{i}")
-        items.append(f'count(u."{name}") AS a{i}')
-        if len(spec.sources) > 1:
-            items += [f"count(*) FILTER (WHERE u.\"{name}__source\" = '{s}') AS s{i}_{k}"
-                      for k, s in enumerate(spec.sources)]
+    batch = bool(keys) and kept  # the batch's rows by key alone first: see _BATCH_ROWS
+    if batch:
+        _read_batch(con, table, key, keys)
     try:
-        return con.execute(f"SELECT {', '.join(items)} FROM {source} WHERE {only} AND {where}"
-                           ).df().iloc[0].fillna(0).astype("int64")
+        read, among = (f"{_BATCH_ROWS} u", "TRUE") if batch else (f'"{table}" u', where)
+        stale_rows = con.execute(f"SELECT count(*) FROM {read} WHERE {stale} AND {among}").fetchall()[0][0] if kept else None
+        if stale_rows and _writable(con):
+            # A row without a raw record is marked, not left stale: it would be looked up every call.
+            con.execute(
+                f'UPDATE "{table}" SET _first_filled = f.flags FROM ('
+                f"SELECT u.\"{key}\" AS k, CASE WHEN r.\"Id\" IS NULL THEN '{sig}-' ELSE '{sig}' || {flags} END AS flags "
+                f'FROM "{table}" u LEFT JOIN {raw} r ON r."Id" = u."{key}" WHERE {stale} AND {where}) f '
+                f'WHERE "{table}"."{key}" = f.k')
+            stale_rows = 0
+            if batch:
+                _read_batch(con, table, key, keys)
+        if kept and not stale_rows:
+            before = [f"count_if(substr(u._first_filled, {len(sig) + i + 1}, 1) = '1')" for i in range(len(fields))]
+            source, only = read, f"length(u._first_filled) = {width} AND {among}"
+        else:  # stale flags a read-only warehouse (the report) cannot refresh, or none in an older schema: join
+            before = [f"count({clean_sql(first)})" for _, first in sources]
+            source, only = f'"{table}" u JOIN {raw} r ON r."Id" = u."{key}"', where
+        items = ["count(*) AS n"]
+        for i, (name, spec) in enumerate(fields.items()):
+            items.append(f"{before[i]} AS b{i}")
+            items.append(f'count(u."{name}") AS a{i}')
+            if len(spec.sources) > 1:
+                items += [f"count(*) FILTER (WHERE u.\"{name}__source\" = '{s}') AS s{i}_{k}"
+                          for k, s in enumerate(spec.sources)]
+        return con.execute(f"SELECT {', '.join(items)} FROM {source} WHERE {only}").df().iloc[0].fillna(0).astype("int64")
     finally:
-        if source.startswith(_BATCH_ROWS):
-            con.execute(f"DROP TABLE {_BATCH_ROWS}")
+        if batch:
+            con.execute(f"DROP TABLE IF EXISTS {_BATCH_ROWS}")
+
+
+def _read_batch(con: duckdb.DuckDBPyConnection, table: str, key: str, keys: str) -> None:
+    con.execute(f'CREATE OR REPLACE TEMP TABLE {_BATCH_ROWS} AS SELECT * FROM "{table}" '
+                f'WHERE "{key}" IN (SELECT k FROM {keys})')
 
 
 def fill_rate_markdown(rates: pd.DataFrame, only_changed: bool = False) -> str:
