@@ -91,7 +91,8 @@ def test_a_record_an_older_version_landed_without_a_usable_id_is_set_aside_and_t
     assert pipeline.tick(NOW + timedelta(minutes=10)).metadata["unified"].get("lead_unkeyed", 0) == 0
 
 
-def test_a_lead_decided_without_its_ledger_row_is_repaired_and_pushed(pipeline, crm):
+@pytest.mark.parametrize("stray_row", [False, True], ids=["missing", "missing, with a stray row keeping the count"])
+def test_a_lead_decided_without_its_ledger_row_is_repaired_and_pushed(pipeline, crm, stray_row):
     leads = [crm.lead(company="Globex", email=f"h{i}@globex.de", country="Germany") for i in range(2)]
     crm.lock(*leads)  # nothing pushed by the first tick
     pipeline.tick(NOW)
@@ -99,6 +100,9 @@ def test_a_lead_decided_without_its_ledger_row_is_repaired_and_pushed(pipeline, 
 
     with db.connect(pipeline.warehouse) as con:  # what a crash between the two inserts left behind, before 0.x
         con.execute("DELETE FROM ledger WHERE lead_id = ?", [leads[0]])
+        if stray_row:  # an owner row of no decision: as many owner rows as decisions, not the same ones
+            con.execute("INSERT INTO ledger SELECT * REPLACE ('no-such-decision' AS decision_id, 'pushed' AS status) "
+                        "FROM ledger WHERE lead_id = ? AND kind = 'owner'", [leads[1]])
     crm.unlock(*leads)
     second = pipeline.tick(NOW + timedelta(minutes=5))
     assert second.metadata["routing_decision"]["ledger_rows_repaired"] == 1

@@ -32,6 +32,7 @@ import pandas as pd
 
 from pipelines.crm import ids
 from pipelines.stage import RunInfo
+from pipelines.warehouse import inputs
 from pipelines.warehouse.db import insert, transaction
 
 
@@ -166,6 +167,11 @@ def repair_missing_ledger(con: duckdb.DuckDBPyConnection, run: RunInfo) -> pd.Da
     would skip for ever. The decision's side actions are not stored, so only the owner
     write is restored. Returns the repaired rows (lead_id, decision_id).
     """
+    # Every decision has its owner row when the two sides hold the same decision ids: one scan of each
+    # (0.03 s at 600,000 decisions) instead of the anti-join below every tick (0.12-0.2 s).
+    if inputs.same_versions(con, "routing_decision", "decision_id",
+                            "(SELECT decision_id FROM ledger WHERE kind = 'owner')", "decision_id", version="0"):
+        return pd.DataFrame({"lead_id": pd.Series(dtype=object), "decision_id": pd.Series(dtype=object)})
     # An anti-join first (orphans are rare), then keep those that are their lead's latest decision.
     orphans = con.execute(
         """WITH orphan AS (
