@@ -33,6 +33,7 @@ import pandas as pd
 
 from pipelines.crm.fields import KEY_COLUMN, FieldMapping
 from pipelines.unify.columns import clean_sql
+from pipelines.warehouse import inputs
 from pipelines.warehouse.db import transaction
 from pipelines.warehouse.schema import OBJECT_TABLES
 
@@ -155,11 +156,8 @@ def first_filled_sql(mapping: FieldMapping, obj: str, alias: str = "r") -> str |
     return f"'{sig}' || {flags}"
 
 
-# A batch's unified rows, read by key before they are looked at. DuckDB looks a few keys up in the table's
-# primary-key index only when the key is the one filter its scan is given; with the flags' filter beside
-# it, it read the whole table: counting the 2 rows a tick unified at a million accounts read all 455,000
-# leads' 33 columns, twice a tick (0.12-0.17 s of CPU each; 0.015 s by key alone), and finding their
-# stale flags read two columns of every row (0.03 s each).
+# The batch's unified rows, read by key alone before they are looked at (see inputs.rows_of): with the
+# flags' filter beside the key, counting them and finding their stale flags read every row of the table.
 _BATCH_ROWS = "_fill_batch_rows"
 
 
@@ -174,12 +172,11 @@ def _counts(con: duckdb.DuckDBPyConnection, table: str, raw_table: str, key: str
     width = len(sig) + len(fields)
     stale = f"(u._first_filled IS NULL OR NOT starts_with(u._first_filled, '{sig}'))"
     kept = "_first_filled" in {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
-    batch = bool(keys) and kept  # the batch's rows by key alone first: see _BATCH_ROWS
-    if batch:
-        _read_batch(con, table, key, keys)
+    batch = inputs.rows_of(con, _BATCH_ROWS, table, key, keys) if keys and kept else None
     try:
-        read, among = (f"{_BATCH_ROWS} u", "TRUE") if batch else (f'"{table}" u', where)
-        stale_rows = con.execute(f"SELECT count(*) FROM {read} WHERE {stale} AND {among}").fetchall()[0][0] if kept else None
+        read, among = (f"{batch} u", "TRUE") if batch else (f'"{table}" u', where)
+        stale_rows = (con.execute(f"SELECT count(*) FROM {read} WHERE {stale} AND {among}").fetchall()[0][0]
+                      if kept else None)
         if stale_rows and _writable(con):
             # A row without a raw record is marked, not left stale: it would be looked up every call.
             con.execute(
@@ -188,8 +185,8 @@ def _counts(con: duckdb.DuckDBPyConnection, table: str, raw_table: str, key: str
                 f'FROM "{table}" u LEFT JOIN {raw} r ON r."Id" = u."{key}" WHERE {stale} AND {where}) f '
                 f'WHERE "{table}"."{key}" = f.k')
             stale_rows = 0
-            if batch:
-                _read_batch(con, table, key, keys)
+            if batch:  # read again with their flags
+                inputs.rows_of(con, _BATCH_ROWS, table, key, keys)
         if kept and not stale_rows:
             before = [f"count_if(substr(u._first_filled, {len(sig) + i + 1}, 1) = '1')" for i in range(len(fields))]
             source, only = read, f"length(u._first_filled) = {width} AND {among}"
@@ -205,13 +202,7 @@ def _counts(con: duckdb.DuckDBPyConnection, table: str, raw_table: str, key: str
                           for k, s in enumerate(spec.sources)]
         return con.execute(f"SELECT {', '.join(items)} FROM {source} WHERE {only}").df().iloc[0].fillna(0).astype("int64")
     finally:
-        if batch:
-            con.execute(f"DROP TABLE IF EXISTS {_BATCH_ROWS}")
-
-
-def _read_batch(con: duckdb.DuckDBPyConnection, table: str, key: str, keys: str) -> None:
-    con.execute(f'CREATE OR REPLACE TEMP TABLE {_BATCH_ROWS} AS SELECT * FROM "{table}" '
-                f'WHERE "{key}" IN (SELECT k FROM {keys})')
+        inputs.forget(con, batch)
 
 
 def fill_rate_markdown(rates: pd.DataFrame, only_changed: bool = False) -> str:
