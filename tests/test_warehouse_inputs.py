@@ -109,3 +109,19 @@ def test_a_key_table_comes_in_parts_of_at_most_the_size_each_key_once(keys, size
     assert sorted(seen) == sorted(f"id{i}" for i in range(keys))
     temp = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
     assert temp == ({"_k"} if keys else set()), "the parts are dropped; the key table is its owner's to forget"
+
+
+def test_a_batchs_rows_by_key_are_its_rows_whole_and_are_read_through_the_key_index():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE lead (lead_id VARCHAR PRIMARY KEY, status VARCHAR, _first_filled VARCHAR)")
+    con.execute("INSERT INTO lead SELECT 'L' || i, 'Open', NULL FROM range(200000) r(i)")
+    con.execute("CREATE TEMP TABLE _keys AS SELECT unnest(['L7', 'L199999', 'no such lead']) AS k")
+    name = inputs.rows_of(con, "_batch", "lead", "lead_id", "_keys")
+    assert con.execute(f"SELECT lead_id, status FROM {name} ORDER BY lead_id").fetchall() == [
+        ("L199999", "Open"), ("L7", "Open")]
+    # Why the rows are read first: a scan given the key alone uses the primary key's index.
+    plan = con.execute('EXPLAIN ANALYZE SELECT * FROM "lead" t WHERE t."lead_id" IN (SELECT k FROM _keys)'
+                       ).fetchall()[0][1]
+    assert "Index Scan" in plan
+    inputs.forget(con, name)
+    assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_batch'").fetchall()[0][0]
