@@ -389,6 +389,48 @@ def test_leads_placed_in_long_kept_blocks_meet_the_neighbours_blocking_from_scra
     assert set(plain["l_id"]) == set(leads["lead_id"]), "every lead is placed in the long blocks"
 
 
+@pytest.mark.parametrize("mark_every", [1, 7, 16])
+def test_a_few_leads_placed_by_marks_in_the_kept_sorted_names_meet_the_neighbours_a_sort_finds(
+        tmp_path, monkeypatch, mark_every):
+    # A few leads are placed among the kept sorted names through every MARK_EVERY-th name, then among
+    # the names up to the next mark; many leads, by one ASOF join over the whole list. Leads sorting
+    # before and after every account, onto a mark, next to one, between namesakes: the same pairs both
+    # ways, and the same as blocking from scratch.
+    monkeypatch.setattr(index, "MARK_EVERY", mark_every)
+    words = ["alpha", "bravo", "delta", "kilo", "lima", "oscar", "romeo", "tango", "zulu"]
+    names = sorted(f"Acme {words[i % 9]} {words[i * 7 % 9]} {i % 150:03d}" for i in range(300))  # namesakes
+    accounts = pd.DataFrame({"company": names, "website": [""] * 300, "postal_code": [f"{i:05d}" for i in range(300)],
+                             "street": [f"{i} Main St" for i in range(300)], "country": ["US"] * 300})
+    keys = match_keys(accounts, prefer="website")
+    keys.insert(0, "account_id", [f"a{i:03d}" for i in range(300)])
+    lead_names = ["Aaa", "Zzzz", names[0], names[6], names[7], names[15], names[16], names[17], names[150],
+                  names[299], "Acme kilo", "Acme oscar zzz"]
+    leads = match_keys(pd.DataFrame({"company": lead_names, "postal_code": ["99999"] * len(lead_names),
+                                     "country": ["US"] * len(lead_names)}))
+    leads.insert(0, "lead_id", [f"l{i:02d}" for i in range(len(leads))])
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.register("_k", keys)
+    con.register("_l", leads)
+    con.execute("CREATE TABLE account_match_key AS SELECT * FROM _k")
+    con.execute("CREATE TABLE leads AS SELECT * FROM _l")
+    for table in (block_index.META, block_index.CHANGED):
+        con.execute(TABLES[table].ddl())
+    rules = [SortedNeighbourhood("name_key", window=2)]
+    left, right = KeyTable("leads", "lead_id"), KeyTable("account_match_key", "account_id")
+    kept = block_index.kept_blocks(con, rules, right)
+    assert "marks" in rules[0].sql(KeyTable("leads", "lead_id", rows=len(leads)), right, kept[0])
+    by_marks = candidate_pairs(con, rules, left, right, kept=kept)
+    monkeypatch.setattr(index, "FEW_RECORDS", 0)  # every left side is "many": one sort of the whole list
+    assert "marks" not in rules[0].sql(KeyTable("leads", "lead_id", rows=len(leads)), right, kept[0])
+    by_sort = candidate_pairs(con, rules, left, right, kept=kept)
+    from_scratch = candidate_pairs(con, rules, left, right)
+    pd.testing.assert_frame_equal(by_marks, by_sort)
+    pd.testing.assert_frame_equal(by_marks, from_scratch)
+    assert set(by_marks["l_id"]) == set(leads["lead_id"]), "every lead is placed"
+    per_lead = by_marks["l_id"].value_counts()
+    assert per_lead["l00"] == per_lead["l01"] == 2, "before the first name and after the last, two neighbours"
+
+
 def test_the_account_masters_dedupe_reads_the_blocks_lead_matching_keeps_and_finds_the_same_pairs(tmp_path):
     # Most dedupe rules hold the same rows of the accounts as the lead match's rules; its words rule
     # sub-blocks at 20 accounts where the kept table was numbered at 50, so a block of 30 ("orbital")
