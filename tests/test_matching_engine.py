@@ -389,14 +389,14 @@ def test_leads_placed_in_long_kept_blocks_meet_the_neighbours_blocking_from_scra
     assert set(plain["l_id"]) == set(leads["lead_id"]), "every lead is placed in the long blocks"
 
 
-@pytest.mark.parametrize("mark_every", [1, 7, 16])
+@pytest.mark.parametrize("stride", [1, 7, 16])
 def test_a_few_leads_placed_by_marks_in_the_kept_sorted_names_meet_the_neighbours_a_sort_finds(
-        tmp_path, monkeypatch, mark_every):
-    # A few leads are placed among the kept sorted names through every MARK_EVERY-th name, then among
-    # the names up to the next mark; many leads, by one ASOF join over the whole list. Leads sorting
+        tmp_path, monkeypatch, stride):
+    # A few leads are placed among the kept sorted names through every STRIDE-th name, then among the
+    # names up to the next mark; many leads, by one ASOF join over the whole list. Leads sorting
     # before and after every account, onto a mark, next to one, between namesakes: the same pairs both
     # ways, and the same as blocking from scratch.
-    monkeypatch.setattr(index, "MARK_EVERY", mark_every)
+    monkeypatch.setattr(index, "STRIDE", stride)
     words = ["alpha", "bravo", "delta", "kilo", "lima", "oscar", "romeo", "tango", "zulu"]
     names = sorted(f"Acme {words[i % 9]} {words[i * 7 % 9]} {i % 150:03d}" for i in range(300))  # namesakes
     accounts = pd.DataFrame({"company": names, "website": [""] * 300, "postal_code": [f"{i:05d}" for i in range(300)],
