@@ -356,6 +356,19 @@ def test_the_accounts_blocking_kept_between_ticks_proposes_the_pairs_blocking_fi
     assert "a102" in set(plain["r_id"])
 
 
+def _keys_warehouse(tmp_path, accounts: pd.DataFrame, leads: pd.DataFrame) -> duckdb.DuckDBPyConnection:
+    """A warehouse holding the accounts' keys (``account_match_key``), the leads' (``leads``) and the
+    tables kept blocks are registered in."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.register("_k", accounts)
+    con.register("_l", leads)
+    con.execute("CREATE TABLE account_match_key AS SELECT * FROM _k")
+    con.execute("CREATE TABLE leads AS SELECT * FROM _l")
+    for table in (block_index.META, block_index.CHANGED):
+        con.execute(TABLES[table].ddl())
+    return con
+
+
 def test_leads_placed_in_long_kept_blocks_meet_the_neighbours_blocking_from_scratch_finds(tmp_path):
     # A kept block is entered through every STRIDE-th account, then searched inside that stretch.
     # Blocks several stretches long (a word and a postal code in 300 accounts), and leads sorting
@@ -373,13 +386,7 @@ def test_leads_placed_in_long_kept_blocks_meet_the_neighbours_blocking_from_scra
     leads = match_keys(pd.DataFrame({"company": lead_names, "postal_code": ["10115"] * len(lead_names),
                                      "country": ["DE"] * len(lead_names)}))
     leads.insert(0, "lead_id", [f"l{i:02d}" for i in range(len(leads))])
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    con.register("_k", keys)
-    con.register("_l", leads)
-    con.execute("CREATE TABLE account_match_key AS SELECT * FROM _k")
-    con.execute("CREATE TABLE leads AS SELECT * FROM _l")
-    for table in (block_index.META, block_index.CHANGED):
-        con.execute(TABLES[table].ddl())
+    con = _keys_warehouse(tmp_path, keys, leads)
     settings = MatchingSettings()
     left, right = KeyTable("leads", "lead_id"), KeyTable("account_match_key", "account_id")
     plain = Linker(settings).candidates(con, left, right)
@@ -408,13 +415,7 @@ def test_a_few_leads_placed_by_marks_in_the_kept_sorted_names_meet_the_neighbour
     leads = match_keys(pd.DataFrame({"company": lead_names, "postal_code": ["99999"] * len(lead_names),
                                      "country": ["US"] * len(lead_names)}))
     leads.insert(0, "lead_id", [f"l{i:02d}" for i in range(len(leads))])
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    con.register("_k", keys)
-    con.register("_l", leads)
-    con.execute("CREATE TABLE account_match_key AS SELECT * FROM _k")
-    con.execute("CREATE TABLE leads AS SELECT * FROM _l")
-    for table in (block_index.META, block_index.CHANGED):
-        con.execute(TABLES[table].ddl())
+    con = _keys_warehouse(tmp_path, keys, leads)
     rules = [SortedNeighbourhood("name_key", window=2)]
     left, right = KeyTable("leads", "lead_id"), KeyTable("account_match_key", "account_id")
     kept = block_index.kept_blocks(con, rules, right)
