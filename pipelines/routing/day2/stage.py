@@ -133,16 +133,21 @@ class _Stage:
     def _inactive_owner_leads(self, maybe: str) -> pd.DataFrame:
         """Among ``maybe``, open leads whose owner (the one they have or are about to have) is inactive in
         the CRM, and those whose owner change the CRM refused for it."""
+        # Their decisions are read first, then only those leads and owner rows: joined with the whole lead
+        # and ledger tables, the query read both every tick (0.16-0.24 s of CPU at a million accounts with
+        # 863 such leads; 0.08-0.1 s this way, the same rows).
         return self.con.execute(
-            f"""WITH eff AS (
+            f"""WITH cur AS MATERIALIZED (SELECT * FROM current_decision cur WHERE {inputs.among("cur", "lead_id", maybe)}),
+                eff AS (
                     SELECT cur.lead_id, l._modstamp, g.status AS push_status, g.last_error_code,
                            cur.owner_id AS target_id,
                            -- the owner the lead has or is about to have (a push newer than the extracted lead counts)
                            CASE WHEN g.status IN ('pending', 'in_flight') OR (g.status = 'pushed' AND l._modstamp < g.pushed_at)
                                 THEN cur.owner_id ELSE l.owner_id END AS owner_id
-                    FROM current_decision cur JOIN lead l USING (lead_id)
-                    LEFT JOIN ledger g ON g.decision_id = cur.decision_id AND g.kind = 'owner'
-                    WHERE {open_lead("l")} AND {inputs.among("cur", "lead_id", maybe)})
+                    FROM cur JOIN (SELECT * FROM lead WHERE lead_id IN (SELECT lead_id FROM cur)) l USING (lead_id)
+                    LEFT JOIN (SELECT * FROM ledger WHERE kind = 'owner' AND decision_id IN (SELECT decision_id FROM cur)) g
+                        ON g.decision_id = cur.decision_id
+                    WHERE {open_lead("l")})
                 SELECT eff.lead_id, eff.owner_id AS left_owner_id, 'inactive in the CRM' AS why
                 FROM eff JOIN crm_user u ON u.user_id = eff.owner_id
                 WHERE NOT coalesce(u.is_active, false)
