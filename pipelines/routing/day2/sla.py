@@ -95,7 +95,7 @@ def open_assignments(con: duckdb.DuckDBPyConnection, rules: RuleSet, mapping: Fi
                       AND NOT EXISTS (SELECT 1 FROM assignment a WHERE a.decision_id = cur.decision_id))
                 SELECT todo.decision_id, todo.lead_id, todo.owner_id, todo.step, todo.pool, todo.entry,
                        l.status AS status_at_start, {activity_column(config, mapping)} AS activity_at_start
-                FROM todo JOIN (SELECT * FROM lead WHERE lead_id IN (SELECT lead_id FROM todo)) l USING (lead_id)
+                FROM todo JOIN ({inputs.keyed("lead", "lead_id", "SELECT lead_id FROM todo")}) l USING (lead_id)
                 WHERE {open_lead("l")}""").df()
     if new.empty:
         return 0

@@ -144,7 +144,7 @@ class _Stage:
                            -- the owner the lead has or is about to have (a push newer than the extracted lead counts)
                            CASE WHEN g.status IN ('pending', 'in_flight') OR (g.status = 'pushed' AND l._modstamp < g.pushed_at)
                                 THEN cur.owner_id ELSE l.owner_id END AS owner_id
-                    FROM cur JOIN (SELECT * FROM lead WHERE lead_id IN (SELECT lead_id FROM cur)) l USING (lead_id)
+                    FROM cur JOIN ({inputs.keyed("lead", "lead_id", "SELECT lead_id FROM cur")}) l USING (lead_id)
                     LEFT JOIN (SELECT * FROM ledger WHERE kind = 'owner' AND decision_id IN (SELECT decision_id FROM cur)) g
                         ON g.decision_id = cur.decision_id
                     WHERE {open_lead("l")})

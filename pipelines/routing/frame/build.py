@@ -33,6 +33,7 @@ import pandas as pd
 
 from pipelines.crm.fields import FieldMapping
 from pipelines.routing.frame import lead_history
+from pipelines.warehouse.inputs import keyed
 from pipelines.warehouse.schema import TABLES
 
 _ENRICHED_LEAD = [c for c in TABLES["lead_enriched"].column_names if not c.startswith("_") and c != "lead_id"]
@@ -82,23 +83,18 @@ _OPEN_OPPS = f"""
 """
 
 
-# The batch's rows of a big table, read before the joins: a LEFT JOIN builds its hash table from its
-# right side, so joining ten leads to a million-row table directly reads and hashes all of it (6 s a
-# tick at a million accounts). Filtered by key first, DuckDB scans the table once with the batch's
-# keys as a semi-join filter and joins a handful of rows. The rows found are the same.
-_BATCH = "SELECT * FROM {table} WHERE {key} IN ({of})"
+# Every big table is joined through the batch's rows of it (inputs.keyed).
 _IDS = "SELECT lead_id FROM _route_ids"
+_MATCHED = "SELECT account_id FROM _route_match WHERE account_id IS NOT NULL"
 # The batch's matches and their accounts' master rows are read once, into temporary tables, before the
 # frame's query: five of its joins start from them (the matched accounts, their enrichment and master
 # rows, their ultimate parents, their clusters' open opportunities), and as subqueries each scanned
 # the whole of lead_match and account_master again (10,000 leads at a million accounts: six scans of
 # one, five of the other).
 _BATCH_TABLES = (
-    ("m", "_route_match", _BATCH.format(table="lead_match", key="lead_id", of=_IDS)),
-    ("am", "_route_master", _BATCH.format(table="account_master", key="account_id",
-                                          of="SELECT account_id FROM _route_match WHERE account_id IS NOT NULL")),
+    ("m", "_route_match", keyed("lead_match", "lead_id", _IDS)),
+    ("am", "_route_master", keyed("account_master", "account_id", _MATCHED)),
 )
-_MATCHED = "SELECT account_id FROM _route_match WHERE account_id IS NOT NULL"
 _PARENTS = "SELECT ultimate_parent_id FROM _route_master WHERE ultimate_parent_id IS NOT NULL"
 
 
@@ -143,7 +139,7 @@ def build_frame(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, lead_ids:
             f"""
             SELECT {', '.join(items)}
             FROM _route_ids i
-            JOIN ({_BATCH.format(table="lead", key="lead_id", of=_IDS)}) l ON l.lead_id = i.lead_id
+            JOIN ({keyed("lead", "lead_id", _IDS)}) l ON l.lead_id = i.lead_id
             {joins}
             ORDER BY i._order
             """
@@ -182,20 +178,20 @@ def _joins(mapping: FieldMapping, selected: str) -> tuple[set[str], str]:
     Each joined table has one row per key (a user, a lead's match, an account, an entity's
     opportunity summary), so leaving a join out changes no other column."""
     joins = [  # (alias, the aliases its ON clause reads besides the lead's ``l``, the join)
-        ("e", (), f'LEFT JOIN ({_BATCH.format(table="lead_enriched", key="lead_id", of=_IDS)}) e '
+        ("e", (), f'LEFT JOIN ({keyed("lead_enriched", "lead_id", _IDS)}) e '
                   f"ON e.lead_id = l.lead_id"),
         ("cu", (), "LEFT JOIN crm_user cu ON cu.user_id = l.created_by_id"),
         ("ou", (), "LEFT JOIN crm_user ou ON ou.user_id = l.owner_id"),
         ("oq", (), "LEFT JOIN crm_queue oq ON oq.queue_id = l.owner_id"),
         ("m", (), "LEFT JOIN _route_match m ON m.lead_id = l.lead_id"),
         ("mlu", ("m",), "LEFT JOIN crm_user mlu ON mlu.user_id = m.matched_lead_owner_id"),
-        ("a", ("m",), f'LEFT JOIN ({_BATCH.format(table="account", key="account_id", of=_MATCHED)}) a '
+        ("a", ("m",), f'LEFT JOIN ({keyed("account", "account_id", _MATCHED)}) a '
                       f"ON a.account_id = m.account_id"),
         ("au", ("a",), "LEFT JOIN crm_user au ON au.user_id = a.owner_id"),
-        ("ae", ("m",), f'LEFT JOIN ({_BATCH.format(table="account_enriched", key="account_id", of=_MATCHED)}) ae '
+        ("ae", ("m",), f'LEFT JOIN ({keyed("account_enriched", "account_id", _MATCHED)}) ae '
                        f"ON ae.account_id = m.account_id"),
         ("am", ("m",), "LEFT JOIN _route_master am ON am.account_id = m.account_id"),
-        ("up", ("am", "m"), f'LEFT JOIN ({_BATCH.format(table="account", key="account_id", of=_PARENTS)}) up '
+        ("up", ("am", "m"), f'LEFT JOIN ({keyed("account", "account_id", _PARENTS)}) up '
                         f"ON up.account_id = am.ultimate_parent_id"),
         ("oo", ("am", "m"), f"LEFT JOIN ({_OPEN_OPPS}) oo ON oo.master_id = coalesce(am.master_id, m.account_id)"),
         ("h_", (), lead_history.joins(mapping)),  # h_owner, h_hist, ...: every one on l only
@@ -223,10 +219,10 @@ def load_related(con: duckdb.DuckDBPyConnection, mapping: FieldMapping, frame: p
         of = "SELECT account_id FROM _route_accounts"
         accounts = con.execute(
             f"""SELECT a.account_id AS _id, {', '.join(_account_items(mapping, 'a', 'ae', 'am'))}
-                FROM _route_accounts x JOIN ({_BATCH.format(table="account", key="account_id", of=of)}) a
+                FROM _route_accounts x JOIN ({keyed("account", "account_id", of)}) a
                     USING (account_id)
-                LEFT JOIN ({_BATCH.format(table="account_enriched", key="account_id", of=of)}) ae USING (account_id)
-                LEFT JOIN ({_BATCH.format(table="account_master", key="account_id", of=of)}) am USING (account_id)"""
+                LEFT JOIN ({keyed("account_enriched", "account_id", of)}) ae USING (account_id)
+                LEFT JOIN ({keyed("account_master", "account_id", of)}) am USING (account_id)"""
         ).df().set_index("_id")
         opportunities = con.execute(_cluster_opportunities(
             """SELECT DISTINCT coalesce(am.master_id, x.account_id) AS master_id FROM _route_accounts x

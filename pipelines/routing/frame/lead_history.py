@@ -27,6 +27,7 @@ needs no clock and a backfill sees the same values a tick would have.
 from __future__ import annotations
 
 from pipelines.crm.fields import FieldMapping
+from pipelines.warehouse.inputs import keyed
 
 FIELDS = {
     "owner_is_active": "h_owner.is_active",
@@ -105,6 +106,6 @@ def joins(mapping: FieldMapping, ids: str = "_route_ids", lead: str = "l") -> st
                 SELECT a.lead_id, count(*) FILTER (WHERE a.missed_at IS NOT NULL) AS sla_misses
                 FROM assignment a JOIN {ids} x USING (lead_id) GROUP BY 1
             ) h_sla ON h_sla.lead_id = {lead}.lead_id
-            LEFT JOIN (SELECT * FROM lead_status WHERE lead_id IN (SELECT lead_id FROM {ids})) h_status
+            LEFT JOIN ({keyed("lead_status", "lead_id", f"SELECT lead_id FROM {ids}")}) h_status
                 ON h_status.lead_id = {lead}.lead_id
             LEFT JOIN ({activity_sql(mapping, ids)}) h_act ON h_act.lead_id = {lead}.lead_id"""
