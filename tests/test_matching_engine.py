@@ -369,11 +369,16 @@ def _keys_warehouse(tmp_path, accounts: pd.DataFrame, leads: pd.DataFrame) -> du
     return con
 
 
-def test_leads_placed_in_long_kept_blocks_meet_the_neighbours_blocking_from_scratch_finds(tmp_path):
+@pytest.mark.parametrize("stride", [None, 1, 7])
+def test_leads_placed_in_long_kept_blocks_meet_the_neighbours_blocking_from_scratch_finds(tmp_path, monkeypatch,
+                                                                                          stride):
     # A kept block is entered through every STRIDE-th account, then searched inside that stretch.
     # Blocks several stretches long (a word and a postal code in 300 accounts), and leads sorting
     # before, after, between and onto their accounts (namesakes included): the same pairs as
-    # blocking without kept blocks, which places each lead among all the accounts at once.
+    # blocking without kept blocks, which places each lead among all the accounts at once. Also
+    # with a mark on every account, and on every seventh.
+    if stride is not None:
+        monkeypatch.setattr(index, "STRIDE", stride)
     assert index.STRIDE < 300 // 3
     words = ["alpha", "bravo", "delta", "kilo", "lima", "oscar", "romeo", "tango", "zulu"]
     names = [f"Acme {words[i % 9]} {words[i * 7 % 9]} {i:03d}" for i in range(300)]

@@ -170,7 +170,7 @@ def _blocks(left: KeyTable, right: KeyTable, lkey: str, rkey: str, max_size: int
         rb AS MATERIALIZED ({touched}),
         small AS (SELECT lkv.l_id, rb.r_id FROM lkv JOIN rb USING (k) WHERE rb.n <= {int(max_size)}),
         big AS (SELECT k, r_id, pos, t FROM rb WHERE rb.n > {int(max_size)}),
-        marks AS MATERIALIZED (SELECT k, pos, t FROM big WHERE pos % {STRIDE} = 1),
+        marks AS MATERIALIZED (SELECT k, pos, t FROM big WHERE (pos - 1) % {STRIDE} = 0),
         marked AS (SELECT lkv.l_id, lkv.k, lkv.t, marks.pos AS mark
                    FROM (SELECT *, {_tie_broken('s', 'l_id')} AS t FROM lkv WHERE k IN (SELECT k FROM marks)) lkv
                    ASOF LEFT JOIN marks ON lkv.k = marks.k AND lkv.t >= marks.t),
