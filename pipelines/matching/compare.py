@@ -380,11 +380,20 @@ def city_alike(a: np.ndarray, b: np.ndarray, threshold: float = 0.92) -> np.ndar
     out = (a == b) & (a != "")
     idx = np.flatnonzero((a != b) & (a != "") & (b != ""))
     if len(idx):
+        # Each measure only where the ones before left the pair open, with its threshold as cutoff
+        # (as the name comparison does): most pairs of a batch are two other cities.
         jw = _similarity(a[idx], b[idx], distance.JaroWinkler.normalized_similarity)
-        edits = _similarity(a[idx], b[idx], distance.OSA.distance)
-        words = _similarity(a[idx], b[idx], fuzz.token_set_ratio) == 100
-        out[idx] = ((jw >= threshold) & (edits <= 2)) | words
+        close = idx[jw >= threshold]
+        out[close] = _similarity(a[close], b[close], distance.OSA.distance, 2) <= 2
+        rest = idx[~out[idx]]
+        out[rest] = _similarity(a[rest], b[rest], fuzz.token_set_ratio, 100) == 100
     return out
+
+
+def _district(values: np.ndarray) -> np.ndarray:
+    """Each postal code's first three characters, cut once per distinct code."""
+    codes, distinct = pd.factorize(values)
+    return np.array([v[:3] for v in distinct], dtype=object)[codes]
 
 
 class ComparePlace(Comparison):
@@ -412,7 +421,9 @@ class ComparePlace(Comparison):
         sb, psb = _strings(rs)
         postal, city, state = ppa & ppb, pca & pcb, psa & psb
         same_city = city & city_alike(ca, cb)
-        district = postal & (pd.Series(pa).str[:3].to_numpy() == pd.Series(pb).str[:3].to_numpy())
+        district = np.zeros(len(pa), dtype=bool)
+        both = np.flatnonzero(postal)
+        district[both] = _district(pa[both]) == _district(pb[both])
         other_state = state & (sa != sb)
         different = other_state | (postal & ~district) | (city & ~same_city)
         return self._pick(
