@@ -360,8 +360,9 @@ class CompareAddress(Comparison):
         idx = np.flatnonzero(both & ~same_name)
         alike = np.zeros(n, dtype=bool)
         if len(idx):
-            jw = _similarity(ka[idx], kb[idx], distance.JaroWinkler.normalized_similarity)
-            alike[idx] = (jw >= self.similar) | _affix(ka[idx], kb[idx], 3)
+            alike[idx] = _similarity(ka[idx], kb[idx], distance.JaroWinkler.normalized_similarity) >= self.similar
+            rest = idx[~alike[idx]]  # one street name starting or ending the other, where no typo explains them
+            alike[rest] = _affix(ka[rest], kb[rest], 3)
         unit_conflict = pua & pub & (ua != ub)
         building = both & same_number & (same_name | alike)
         not_both_numbers = ~(pna & pnb)
