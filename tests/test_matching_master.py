@@ -136,6 +136,29 @@ def test_lead_to_lead_filters_and_incremental_rebuild(pipeline, crm, rules_dir):
     assert old in set(pipeline.query("SELECT account_id FROM account_match_key")["account_id"])
 
 
+def test_keys_of_an_older_version_are_made_again_by_this_version_not_read_back_from_enrichment(pipeline, crm):
+    """A deploy that changes a normaliser raises KEY_VERSION, and every account is keyed again. An
+    account that did not change is not enriched again, so its enriched name is the old code's: the new
+    keys are normalised afresh, not read back from it (as they are for an account enriched this tick)."""
+    import duckdb
+
+    bt = crm.account("BT Group plc", website="https://www.bt.com", owner=AVA)
+    crm.account("Acme Corp", website="https://www.acme.com", owner=LUKAS)
+    pipeline.tick()
+
+    def key_name() -> str:
+        return pipeline.query("SELECT name FROM account_match_key WHERE account_id = ?", [bt])["name"].iloc[0]
+
+    assert key_name() == "bt group"
+    with duckdb.connect(str(pipeline.warehouse)) as con:  # as the code before version 5 left it: "BT" a legal form
+        con.execute("UPDATE account_enriched SET name_norm = 'group' WHERE account_id = ?", [bt])
+        con.execute("UPDATE account_match_key SET name = 'group', _key_version = _key_version - 1 "
+                    "WHERE account_id = ?", [bt])
+    again = pipeline.tick()
+    assert again.metadata["account_master"]["accounts_changed"] == 1
+    assert key_name() == "bt group"
+
+
 @pytest.mark.parametrize(
     "filters, expected",
     [

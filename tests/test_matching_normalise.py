@@ -29,6 +29,13 @@ def one(fn, value, *args):
         ("B.A.S.F. AG", "basf"),
         ("SIEMENS AG, MUENCHEN", "siemens"),  # after a legal form, a comma starts the address
         ("Smith, Jones and Partners", "smith jones and partners"),  # a comma in the name stays
+        ("N.V. Nederlandsche Spoorwegen", "nederlandsche spoorwegen"),  # forms some legal systems put first
+        ("PT Bank Mandiri", "bank mandiri"),
+        ("OOO Romashka", "romashka"),
+        ("Oy Hartwall Ab", "hartwall"),
+        ("AG Barr p.l.c.", "ag barr"),  # initials, though cleanco lists AG as a form (it goes last)
+        ("BT Group plc", "bt group"),
+        ("The AT Company", "at"),  # the article goes first: legal forms are stripped down to one word
         ("  ", None),
     ],
 )

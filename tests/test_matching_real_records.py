@@ -163,6 +163,14 @@ def test_a_chain_at_forty_addresses_is_forty_companies(tmp_path):
         ("Summit Consulting", "Summit Construction", "partial"),  # a word shared: counts only with an address
         ("Tayla Green", "Tayla White", "partial"),  # one word replaced
         ("Harbor Freight", "Summit Construction", "different"),
+        # Initials that cleanco also lists as a legal form somewhere are a name's own words at its start:
+        ("UK Power Networks", "SA Power Networks", "similar"),  # two companies, not "power networks" twice
+        ("BT Group plc", "KB Group", "partial"),
+        ("CA Technologies", "CA, Inc.", "similar"),
+        # ...while the forms some legal systems write first are still forms:
+        ("OOO Romashka", "Romashka LLC", "exact"),
+        ("AB Volvo", "Volvo AB", "exact"),
+        ("PT Bank Mandiri (Persero) Tbk", "Bank Mandiri", "contained"),
     ],
 )
 def test_name_variants(a, b, expected):

@@ -22,11 +22,24 @@ from pipelines.matching.normalise.common import PUNCT, SPACES, ascii_lower, per_
 # times faster, which matters for a million accounts.
 _LEGAL_TERMS: frozenset[tuple[str, ...]] = frozenset(tuple(parts) for _, parts in cleanco_clean.prepare_default_terms())
 _LONGEST_TERM = max(len(t) for t in _LEGAL_TERMS)
+# The legal forms that legal systems write *before* the name: Indonesia's PT and CV, the Netherlands'
+# and Belgium's NV and BV, Sweden's and Lithuania's AB, Finland's Oy and Oyj, the Baltic AS, SIA and
+# UAB, and the forms of Russia and its neighbours (OOO, ZAO, OAO, PAO, TOO, TOV, JSC and kin, and
+# LLC as their English registers write it). cleanco lists forms by the words alone and strips them
+# from the end; at the start of a name its two- and three-letter terms are far more often initials
+# ("BT Group", "CA Technologies", "KB Home", "AG Barr", "AT Kearney"), and "UK Power Networks" and
+# "SA Power Networks", two companies, would both be "power networks". Only these are stripped there.
+_LEADING_FORMS: frozenset[str] = frozenset({
+    "pt", "cv", "nv", "bv", "ab", "oy", "oyj", "as", "sia", "uab",
+    "ooo", "zao", "oao", "pao", "too", "tov", "jsc", "ojsc", "cjsc", "pjsc", "llc",
+    "ооо", "зао", "оао", "пао", "тоо", "тов",
+})  # fmt: skip
 
 
 def _strip_legal_forms(text: str) -> str:
     """Remove legal forms, repeatedly ("Toyota Motor Co., Ltd." has two), keeping one word; at the
-    end, and at the start where some languages put them ("N.V. Vandermolen", "S.A. de C.V." aside)."""
+    end, and at the start where some legal systems put them (:data:`_LEADING_FORMS`: "N.V. Vandermolen",
+    "PT Bank Mandiri", "OOO Romashka"; not "AG Barr")."""
     parts = cleanco_clean.strip_tail(text).split()
     norm = [cleanco_clean.strip_punct(p) for p in parts]
     while len(parts) > 1:
@@ -36,13 +49,8 @@ def _strip_legal_forms(text: str) -> str:
                 break
         else:
             break
-    while len(parts) > 1:
-        for k in range(min(_LONGEST_TERM, len(parts) - 1), 0, -1):
-            if tuple(norm[:k]) in _LEGAL_TERMS and "".join(norm[:k]).isalpha() and len("".join(norm[:k])) >= 2:
-                del parts[:k], norm[:k]
-                break
-        else:
-            break
+    while len(parts) > 1 and norm[0] in _LEADING_FORMS:
+        del parts[0], norm[0]
     return cleanco_clean.strip_tail(" ".join(parts))
 
 
@@ -82,6 +90,9 @@ def _company(value: str) -> str | None:
     # "Allison's" and "Allisons" are one word, not "allison s".
     text = SPACES.sub(" ", ascii_lower(_APOSTROPHES.sub("", _PARENS.sub(" ", str(value)))))
     text = _before_address(_one_word_initials(_SPELLED_OUT_RE.sub(lambda m: _SPELLED_OUT[m.group()], text)))
+    # A leading article first: "The AT Company" is "at", not "the" (legal forms go from the end, down to one word).
+    if text.startswith("the "):
+        text = text[4:]
     # cleanco works best on the original punctuation ("Inc.", "S.A.", "GmbH & Co. KG"), so clean first...
     text = _strip_legal_forms(text)
     # ...then spell out "&", drop the remaining punctuation and a leading article.
