@@ -139,7 +139,8 @@ def test_lead_to_lead_filters_and_incremental_rebuild(pipeline, crm, rules_dir):
 def test_keys_of_an_older_version_are_made_again_by_this_version_not_read_back_from_enrichment(pipeline, crm):
     """A deploy that changes a normaliser raises KEY_VERSION, and every account is keyed again. An
     account that did not change is not enriched again, so its enriched name is the old code's: the new
-    keys are normalised afresh, not read back from it (as they are for an account enriched this tick)."""
+    keys are normalised afresh, not read back from it, then and after a later edit enrichment does not
+    read (which marks the old enriched row current)."""
     import duckdb
 
     bt = crm.account("BT Group plc", website="https://www.bt.com", owner=AVA)
@@ -151,11 +152,17 @@ def test_keys_of_an_older_version_are_made_again_by_this_version_not_read_back_f
 
     assert key_name() == "bt group"
     with duckdb.connect(str(pipeline.warehouse)) as con:  # as the code before version 5 left it: "BT" a legal form
-        con.execute("UPDATE account_enriched SET name_norm = 'group' WHERE account_id = ?", [bt])
+        con.execute("UPDATE account_enriched SET name_norm = 'group', _key_version = NULL WHERE account_id = ?", [bt])
         con.execute("UPDATE account_match_key SET name = 'group', _key_version = _key_version - 1 "
                     "WHERE account_id = ?", [bt])
     again = pipeline.tick()
     assert again.metadata["account_master"]["accounts_changed"] == 1
+    assert key_name() == "bt group"
+
+    crm.now = pipeline.now + timedelta(minutes=1)
+    crm.update("Account", bt, crm.now, OwnerId=LUKAS)  # nothing enrichment reads: its old row is kept
+    later = pipeline.tick()
+    assert later.metadata["account_master"]["accounts_changed"] == 1
     assert key_name() == "bt group"
 
 

@@ -36,6 +36,12 @@ def one(fn, value, *args):
         ("AG Barr p.l.c.", "ag barr"),  # initials, though cleanco lists AG as a form (it goes last)
         ("BT Group plc", "bt group"),
         ("The AT Company", "at"),  # the article goes first: legal forms are stripped down to one word
+        ("The PT Center", "pt center"),  # and no legal form follows an article
+        ("Kabushiki Kaisha Toshiba", "toshiba"),  # a form written out before the name
+        ("SARL Boulangerie Martin", "boulangerie martin"),
+        ("Too Faced Cosmetics", "too faced cosmetics"),  # Kazakhstan's TOO is written in Cyrillic
+        ("JSC Kazakhstan Temir Zholy", "kazakhstan temir zholy"),  # a form cleanco does not list, first...
+        ("Kazakhstan Temir Zholy JSC", "kazakhstan temir zholy"),  # ...or last
         ("  ", None),
     ],
 )

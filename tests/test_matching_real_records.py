@@ -164,7 +164,7 @@ def test_a_chain_at_forty_addresses_is_forty_companies(tmp_path):
         ("Tayla Green", "Tayla White", "partial"),  # one word replaced
         ("Harbor Freight", "Summit Construction", "different"),
         # Initials that cleanco also lists as a legal form somewhere are a name's own words at its start:
-        ("UK Power Networks", "SA Power Networks", "similar"),  # two companies, not "power networks" twice
+        ("UK Power Networks", "SA Power Networks", "similar"),  # two words of three shared, not one name
         ("BT Group plc", "KB Group", "partial"),
         ("CA Technologies", "CA, Inc.", "similar"),
         # ...while the forms some legal systems write first are still forms:

@@ -42,6 +42,7 @@ from pipelines.enrich.settings import EnrichmentSettings
 from pipelines.enrich.size import size_band
 from pipelines.ledger import quarantine
 from pipelines.matching import normalise
+from pipelines.matching.versions import KEY_VERSION
 from pipelines.stage import RunInfo, StageResult
 from pipelines.unify.value_maps import COUNTRY_KEYS
 from pipelines.warehouse import inputs
@@ -206,6 +207,7 @@ def enrich_accounts(df: pd.DataFrame, settings: EnrichmentSettings | None = None
     out["website_domain"] = domain.where(~normalise.is_free_mail(domain))
     out["domain"] = out["website_domain"]
     out["name_norm"] = guarded(normalise.company_name, df["name"], "name", failures)
+    out["_key_version"] = KEY_VERSION  # the master reuses these two only at its own version
     out = out.join(_geography(df["country"], df["state"], df["postal_code"], settings, failures))
     out = out.drop(columns=["zip_latitude", "zip_longitude", "state_code_source"])
     _regions(out, settings)

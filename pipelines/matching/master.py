@@ -75,16 +75,16 @@ def _account_frame(con: duckdb.DuckDBPyConnection, where: str) -> pd.DataFrame:
     """Accounts to key, with the enrich stage's normalised name and website domain where its row is
     current (it computes them with the same :mod:`normalise` functions: no need twice). Its country
     is not reused: enrichment.yaml may file Puerto Rico under the US, which leads would not match.
-    Nor is anything of an account whose keys are of an older version: its enriched row may come from
-    the normalisers that version was made with."""
+    Nor are they reused from a row the normalisers of another key version wrote (``_key_version``):
+    after a change of version every account is keyed again, and one that did not change keeps the
+    enriched row the old code wrote, also when a later edit enrichment does not read marks it current."""
     have = _account_columns(con)
     items = [f'a."{col}" AS "{field}"' for field, col in ACCOUNT_FIELDS.items() if col in have]
     enriched = {r[0] for r in con.execute("DESCRIBE account_enriched").fetchall()}
     reuse = {"_name_norm": "name_norm", "_web_domain": "website_domain"}
-    if set(reuse.values()) <= enriched:
+    if {*reuse.values(), "_key_version"} <= enriched:
         items += [f"e.{col} AS {alias}" for alias, col in reuse.items()]
-        items.append(f"coalesce(e._modstamp >= a._modstamp AND (k.account_id IS NULL OR k._key_version = {KEY_VERSION}), "
-                     "false) AS _enriched")
+        items.append(f"coalesce(e._modstamp >= a._modstamp AND e._key_version = {KEY_VERSION}, false) AS _enriched")
         join = "LEFT JOIN account_enriched e USING (account_id)"
     else:
         join = ""

@@ -238,6 +238,8 @@ TABLES: dict[str, Table] = {
                 ("account_id", "VARCHAR"),
                 ("website_domain", "VARCHAR"),
                 ("name_norm", "VARCHAR"),
+                ("_key_version", "INTEGER", "the match keys' version (pipelines/matching/versions.py) whose "
+                                           "normalisers wrote name_norm and website_domain"),
                 *_GEOGRAPHY,
                 *_FIRMOGRAPHICS,
                 ("_modstamp", "TIMESTAMP"),

@@ -23,33 +23,39 @@ from pipelines.matching.normalise.common import PUNCT, SPACES, ascii_lower, per_
 _LEGAL_TERMS: frozenset[tuple[str, ...]] = frozenset(tuple(parts) for _, parts in cleanco_clean.prepare_default_terms())
 _LONGEST_TERM = max(len(t) for t in _LEGAL_TERMS)
 # The legal forms that legal systems write *before* the name: Indonesia's PT and CV, the Netherlands'
-# and Belgium's NV and BV, Sweden's and Lithuania's AB, Finland's Oy and Oyj, the Baltic AS, SIA and
-# UAB, and the forms of Russia and its neighbours (OOO, ZAO, OAO, PAO, TOO, TOV, JSC and kin, and
-# LLC as their English registers write it). cleanco lists forms by the words alone and strips them
-# from the end; at the start of a name its two- and three-letter terms are far more often initials
-# ("BT Group", "CA Technologies", "KB Home", "AG Barr", "AT Kearney"), and "UK Power Networks" and
-# "SA Power Networks", two companies, would both be "power networks". Only these are stripped there.
+# and Belgium's NV, BV, VOF, BVBA, CVBA, SPRL and VZW, France's SARL, EURL and SASU, Japan's KK, Sweden's
+# and Lithuania's AB, Finland's Oy and Oyj, the Baltic AS, SIA and UAB, and the forms of Russia and its
+# neighbours (OOO, ZAO, OAO, PAO, TOV, ZAT, PrAT, JSC and kin, MChJ, and LLC and LLP as their English
+# registers write them). cleanco lists forms by their words alone and strips them from the end; at the
+# start of a name its two- and three-letter terms are far more often initials ("BT Group", "CA
+# Technologies", "KB Home", "AG Barr", "AT Kearney"), and "UK Power Networks" and "SA Power Networks",
+# two companies, would both be "power networks". Only these are stripped there, and a form written out
+# in full ("Kabushiki Kaisha Toshiba"), which no one mistakes for initials.
 _LEADING_FORMS: frozenset[str] = frozenset({
-    "pt", "cv", "nv", "bv", "ab", "oy", "oyj", "as", "sia", "uab",
-    "ooo", "zao", "oao", "pao", "too", "tov", "jsc", "ojsc", "cjsc", "pjsc", "llc",
+    "pt", "cv", "nv", "bv", "vof", "bvba", "cvba", "sprl", "vzw", "sarl", "eurl", "sasu", "kk",
+    "ab", "oy", "oyj", "as", "sia", "uab",
+    "ooo", "zao", "oao", "pao", "tov", "zat", "prat", "jsc", "ojsc", "cjsc", "pjsc", "mchj", "llc", "llp",
     "ооо", "зао", "оао", "пао", "тоо", "тов",
 })  # fmt: skip
+# The forms of Russia and its neighbours cleanco does not list, which their registers also write last.
+_TRAILING_TERMS = _LEGAL_TERMS | {(f,) for f in ("jsc", "ojsc", "cjsc", "pjsc", "pao", "zat", "prat", "тоо", "тов",
+                                                   "зао")}
 
 
-def _strip_legal_forms(text: str) -> str:
+def _strip_legal_forms(text: str, leading: bool = True) -> str:
     """Remove legal forms, repeatedly ("Toyota Motor Co., Ltd." has two), keeping one word; at the
     end, and at the start where some legal systems put them (:data:`_LEADING_FORMS`: "N.V. Vandermolen",
-    "PT Bank Mandiri", "OOO Romashka"; not "AG Barr")."""
+    "PT Bank Mandiri", "OOO Romashka"; not "AG Barr"), unless ``leading`` is False (after "The")."""
     parts = cleanco_clean.strip_tail(text).split()
     norm = [cleanco_clean.strip_punct(p) for p in parts]
     while len(parts) > 1:
         for k in range(min(_LONGEST_TERM, len(parts) - 1), 0, -1):
-            if tuple(norm[-k:]) in _LEGAL_TERMS:
+            if tuple(norm[-k:]) in _TRAILING_TERMS:
                 del parts[-k:], norm[-k:]
                 break
         else:
             break
-    while len(parts) > 1 and norm[0] in _LEADING_FORMS:
+    while leading and len(parts) > 1 and norm[0] in _LEADING_FORMS:
         del parts[0], norm[0]
     return cleanco_clean.strip_tail(" ".join(parts))
 
@@ -89,12 +95,17 @@ def _before_address(text: str) -> str:
 def _company(value: str) -> str | None:
     # "Allison's" and "Allisons" are one word, not "allison s".
     text = SPACES.sub(" ", ascii_lower(_APOSTROPHES.sub("", _PARENS.sub(" ", str(value)))))
+    written_out = _SPELLED_OUT_RE.match(text)  # a form written out before the name: "Kabushiki Kaisha Toshiba"
+    if written_out and text[written_out.end():].strip():
+        text = text[written_out.end():].lstrip()
     text = _before_address(_one_word_initials(_SPELLED_OUT_RE.sub(lambda m: _SPELLED_OUT[m.group()], text)))
-    # A leading article first: "The AT Company" is "at", not "the" (legal forms go from the end, down to one word).
-    if text.startswith("the "):
+    # A leading article first: "The AT Company" is "at", not "the" (legal forms go from the end, down to
+    # one word); and no legal form follows it: "The PT Center" keeps its "pt".
+    article = text.startswith("the ")
+    if article:
         text = text[4:]
     # cleanco works best on the original punctuation ("Inc.", "S.A.", "GmbH & Co. KG"), so clean first...
-    text = _strip_legal_forms(text)
+    text = _strip_legal_forms(text, leading=not article)
     # ...then spell out "&", drop the remaining punctuation and a leading article.
     text = text.replace("&", " and ").replace("+", " and ")
     text = SPACES.sub(" ", PUNCT.sub(" ", text)).strip()
