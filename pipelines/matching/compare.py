@@ -392,9 +392,9 @@ def city_alike(a: np.ndarray, b: np.ndarray, threshold: float = 0.92) -> np.ndar
 
 
 def _district(values: np.ndarray) -> np.ndarray:
-    """Each postal code's first three characters, cut once per distinct code."""
+    """Each postal code's first three characters, cut once per distinct code ('' for a missing one)."""
     codes, distinct = pd.factorize(values)
-    return np.array([v[:3] for v in distinct], dtype=object)[codes]
+    return np.array([*(v[:3] for v in distinct), ""], dtype=object)[codes]  # code -1 (missing): the last, ''
 
 
 class ComparePlace(Comparison):
