@@ -106,7 +106,8 @@ def _company(value: str) -> str | None:
         text = text[4:]
     # cleanco works best on the original punctuation ("Inc.", "S.A.", "GmbH & Co. KG"), so clean first...
     text = _strip_legal_forms(text, leading=not article)
-    # ...then spell out "&", drop the remaining punctuation and a leading article.
+    # ...then spell out "&", drop the remaining punctuation, and an article that only now leads: one
+    # after a leading legal form ("N.V. The ...") or before punctuation ("The.Company").
     text = text.replace("&", " and ").replace("+", " and ")
     text = SPACES.sub(" ", PUNCT.sub(" ", text)).strip()
     if text.startswith("the "):
