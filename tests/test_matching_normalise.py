@@ -105,6 +105,21 @@ def test_phones_to_e164(phone, country, expected):
 
 
 @pytest.mark.parametrize(
+    "e164, rings_in",
+    [
+        ("+13102767605", {"America/Los_Angeles"}),
+        ("+12124896565", {"America/New_York"}),
+        ("+442079460000", {"Europe/London"}),
+        ("+18005550100", {"America/Los_Angeles", "America/New_York", "Pacific/Honolulu"}),  # toll-free: any of many
+        (None, None),
+    ],
+)
+def test_the_time_zones_a_phone_rings_in(e164, rings_in):
+    zones = one(normalise.phone_time_zones, e164)
+    assert zones == rings_in if e164 != "+18005550100" else rings_in <= zones
+
+
+@pytest.mark.parametrize(
     "code, country, expected",
     [("02134-1234", "US", "02134"), ("2134", "US", "02134"), ("sw1a 1aa", "GB", "SW1A1AA"), ("", "US", None)],
 )

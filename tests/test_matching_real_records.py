@@ -266,6 +266,24 @@ def test_same_name_and_postal_code_on_another_street_is_another_site(tmp_path):
     assert clusters["4"] == clusters["6"] and clusters["5"] == "5"
 
 
+# A chain's namesakes with no street to tell them apart: phones that ring in time zones sharing none
+# (phonenumbers' own table) are two sites, as two streets would be. Same-zone or ring-anywhere numbers
+# say nothing of the place, and a shared street is the same place whatever the phones: the model decides.
+
+@pytest.mark.parametrize("phone_a, phone_b, street, one_company", [
+    ("310-276-7605", "212-489-6565", "", False),                     # Los Angeles and New York
+    ("404/233-2333", "702/735-4663", "", False),                     # Atlanta and Las Vegas
+    ("+44 20 7946 0000", "+1 212 489 6565", "", False),              # London and New York
+    ("212-581-4242", "718-520-2910", "", True),                      # Manhattan and Queens: one zone
+    ("310-276-7605", "1-800-555-0100", "", True),                    # a toll-free number rings anywhere
+    ("310-276-7605", "212-489-6565", "9001 Santa Monica Blvd", True),  # one street: one place
+])
+def test_namesakes_whose_phones_ring_in_other_time_zones_are_two_sites(tmp_path, phone_a, phone_b, street, one_company):
+    clusters = dedupe(tmp_path, [dict(id="A", company="Hard Rock Cafe", phone=phone_a, street=street),
+                                 dict(id="B", company="HARD ROCK CAFE", phone=phone_b, street=street)])
+    assert (clusters["A"] == clusters["B"]) == one_company
+
+
 # 8. What a name must share, and what the address must say ---------------------------------------------
 # Levels of one pair of records, and the rule that keeps them apart ('' when the model decides):
 # a name with one word replaced or mistyped is weak evidence, enough to let the model weigh the pair

@@ -12,7 +12,9 @@ pairs that look alike but are not one company:
   streets differ are two sites of one organisation, whatever their names and postal
   code, unless their phones agree; so are two at other numbers of one street with
   other phones. The same house number on a street named otherwise, in the same postal
-  code or city, is a street name mistyped, not another site;
+  code or city, is a street name mistyped, not another site. Where no street ties two
+  records, phones that ring in time zones sharing none (phonenumbers' table: Los Angeles and
+  New York) say the same: a chain's namesakes in two cities are two sites;
 - **another country is another company** (``dedupe.same_country``): a name across
   countries is more often a parent and its business unit.
 
@@ -39,6 +41,7 @@ from pipelines.matching.cluster import resolve
 from pipelines.matching.index import KeyTable, blocking_report, describe_blocking
 from pipelines.matching.labels import Labels
 from pipelines.matching.link import Linker
+from pipelines.matching.normalise import phone_time_zones
 from pipelines.matching.settings import MatchingSettings
 
 RULED_OUT_BITS = -1000.0  # a hard "cannot link": no amount of other evidence outweighs it
@@ -47,6 +50,9 @@ RULED_OUT_BITS = -1000.0  # a hard "cannot link": no amount of other evidence ou
 # street rules it out against some copies while the others vouch for it.
 NAMES_APART = "names do not agree enough"
 OTHER_SITE = "another street: another site"
+ELSEWHERE = "phones in other time zones: another site"
+# Feature column: the pair's two phones ring in time zones that share none (see Deduper._phones_apart).
+PHONES_APART = "phones_apart"
 SOFT_RULE_BITS = -20.0
 _CORROBORATING = {"phone": ("exact", "local"), "street": ("exact", "similar"), "geo": ("same_place",),
                   "postal": ("postal",)}
@@ -83,7 +89,26 @@ class Deduper:
         """Candidate pairs whose names could agree, scored, with ``ruled_out`` (a reason or '')."""
         scored = self.linker.score_pairs(con, left, right, pairs=pairs, entities=entities,
                                          name_levels=self.first_pass_levels)
-        return self.rule(scored)
+        return self.rule(self._phones_apart(con, left, right, scored))
+
+    def _phones_apart(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable,
+                      scored: pd.DataFrame) -> pd.DataFrame:
+        """``scored`` with :data:`PHONES_APART`: whether the pair's different phones ring in time zones
+        that share none (``+1 310`` Los Angeles, ``+1 212`` New York). Asked only of pairs the rules
+        could otherwise let through (names not apart) and that no street ties together."""
+        apart = np.zeros(len(scored), dtype=bool)
+        lk = self.linker
+        if self.settings.dedupe.other_site and len(scored) and "phone" in scored and "street" in scored:
+            ask = np.flatnonzero(
+                (scored["phone"].to_numpy() == lk.level("phone", "different"))
+                & ~scored["street"].isin([lk.level("street", lv) for lv in ("exact", "similar", "other_unit")]).to_numpy()
+                & (scored["name"].to_numpy() != lk.level("name", "different")))
+            if len(ask):
+                a, b = (scored[c].to_numpy()[ask] for c in ("l_id", "r_id"))
+                za, zb = _zones_of(con, left, a), _zones_of(con, right, b)
+                apart[ask] = [x is not None and y is not None and x.isdisjoint(y) for x, y in zip(za, zb)]
+        scored[PHONES_APART] = apart  # a frame the caller has just made: no copy of millions of pairs
+        return scored
 
     def rule(self, scored: pd.DataFrame) -> pd.DataFrame:
         """Apply the rules of the module docstring: ``ruled_out`` says why, and ``score`` drops to
@@ -112,6 +137,10 @@ class Deduper:
             other_site = ((moved & ~at("phone", "exact", "local"))
                           | (at("street", "other_number") & at("phone", "different")))
             reason[other_site & (reason == "")] = OTHER_SITE
+            if PHONES_APART in scored:
+                # Streets missing, phones in other time zones: a chain's restaurant in Los Angeles and
+                # its namesake in New York are two sites, as two streets would say.
+                reason[scored[PHONES_APART].to_numpy(dtype=bool) & (reason == "")] = ELSEWHERE
         if d.same_country:
             reason[at("country", "different") & (reason == "")] = "another country"
         if self.apart is not None and n:
@@ -127,7 +156,7 @@ class Deduper:
         out = scored.copy()
         out["ruled_out"] = reason
         out.loc[reason != "", "score"] = RULED_OUT_BITS
-        soft = (reason == NAMES_APART) | (reason == OTHER_SITE)
+        soft = (reason == NAMES_APART) | (reason == OTHER_SITE) | (reason == ELSEWHERE)
         out.loc[soft, "score"] = np.minimum(scored.loc[soft, "score"].to_numpy(), SOFT_RULE_BITS)
         out.loc[reason != "", "confidence"] = 0.0
         return out
@@ -182,11 +211,24 @@ class Deduper:
         if known is None and not len(new):
             return self.linker.compare(con, new, table, table)
         if len(new):
-            fresh = self.linker.compare(con, new, table, table)
+            fresh = self._phones_apart(con, table, table, self.linker.compare(con, new, table, table))
             known = fresh if known is None else pd.concat([known, fresh], ignore_index=True)
             self._completed[table.relation] = known
         wanted = pd.MultiIndex.from_frame(known[["l_id", "r_id"]]).isin(pd.MultiIndex.from_frame(pairs[["l_id", "r_id"]]))
         return known[wanted].reset_index(drop=True)
+
+
+def _zones_of(con: duckdb.DuckDBPyConnection, table: KeyTable, ids: np.ndarray) -> list:
+    """The time zones of each id's phone in ``table`` (None where it has none or they are unknown)."""
+    wanted = pd.unique(ids)
+    con.register("_zone_ids", pd.DataFrame({"id": wanted}))
+    try:
+        phones = con.execute(f'SELECT "{table.id}" AS id, phone FROM {table.relation} '
+                             f'WHERE "{table.id}" IN (SELECT id FROM _zone_ids)').df()
+    finally:
+        con.unregister("_zone_ids")
+    zones = pd.Series(phone_time_zones(phones["phone"]).to_numpy(), index=phones["id"].to_numpy())
+    return list(zones.reindex(ids).to_numpy())
 
 
 def entity_frequencies(values: pd.DataFrame, labels: np.ndarray, keys: list[str]) -> dict[str, pd.Series]:

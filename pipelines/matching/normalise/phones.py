@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import pandas as pd
 import phonenumbers
+from phonenumbers import timezone as phone_timezone
+
+from pipelines.matching.normalise.common import per_distinct
 
 LOCAL_DIGITS = 7  # a NANP subscriber number (exchange + line); the tail of most national numbers
 
@@ -107,3 +110,19 @@ def phone_local(phones: pd.Series, e164: pd.Series | None = None) -> pd.Series:
     tail = digits.str[-LOCAL_DIGITS:]
     ok = (digits.str.len() >= LOCAL_DIGITS) & ~tail.str.fullmatch(r"(\d)\1*").fillna(True)
     return tail.astype(object).where(ok.fillna(False).astype(bool), None)
+
+
+def _zones(e164: str) -> frozenset[str] | None:
+    try:
+        zones = phone_timezone.time_zones_for_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return None
+    known = frozenset(z for z in zones if z != phone_timezone.UNKNOWN_TIMEZONE)
+    return known or None
+
+
+phone_time_zones = per_distinct(_zones)
+phone_time_zones.__doc__ = """The time zones each E.164 number's prefix rings in (phonenumbers' own table: ``+1 310`` is
+``America/Los_Angeles``, ``+1 212`` ``America/New_York``), None where unknown. A number that could ring in
+many (a toll-free or mobile prefix) gets them all, so it is never far from anything: two numbers are in
+different places only when their sets share no zone."""
