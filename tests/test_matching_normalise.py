@@ -120,6 +120,21 @@ def test_the_time_zones_a_phone_rings_in(e164, rings_in):
 
 
 @pytest.mark.parametrize(
+    "state, zip_code, city, states",
+    [
+        ("CA", "10001", "New York", {"CA"}),  # a state written wins
+        (None, "10001", "Los Angeles", {"NY"}),  # else the ZIP code's
+        (None, None, "Las Vegas", {"NV", "NM"}),  # else every state with a post office of the city's name
+        (None, None, "Chinatown", None),  # a neighbourhood some ZIP codes accept, no post office's name
+        (None, None, None, None),
+    ],
+)
+def test_the_us_states_a_record_can_be_in(state, zip_code, city, states):
+    got = normalise.us_states(pd.Series([state]), pd.Series([zip_code]), normalise.city(pd.Series([city]))).iloc[0]
+    assert got == (frozenset(states) if states else None)
+
+
+@pytest.mark.parametrize(
     "code, country, expected",
     [("02134-1234", "US", "02134"), ("2134", "US", "02134"), ("sw1a 1aa", "GB", "SW1A1AA"), ("", "US", None)],
 )

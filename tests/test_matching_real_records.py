@@ -284,6 +284,26 @@ def test_namesakes_whose_phones_ring_in_other_time_zones_are_two_sites(tmp_path,
     assert (clusters["A"] == clusters["B"]) == one_company
 
 
+# Likewise places in the US that lie in states sharing none: a record's state, else its ZIP code's, else
+# every state with a post office of its city's name (zipcodes' table). A city in one state, a neighbourhood
+# without a post office of its own, or a place outside the US says nothing of another site.
+
+@pytest.mark.parametrize("a, b, one_company", [
+    (dict(city="Los Angeles"), dict(city="New York"), False),                      # California, New York
+    (dict(city="Atlanta"), dict(city="Las Vegas"), False),                         # eleven states; Nevada, New Mexico
+    (dict(city="Springfield", state="IL"), dict(city="Springfield", state="MO"), False),
+    (dict(postal_code="10001"), dict(city="Los Angeles"), False),                  # a ZIP code in New York
+    (dict(city="Los Angeles"), dict(city="Santa Monica"), True),                   # one state: the model decides
+    (dict(city="Los Angeles"), dict(city="Chinatown"), True),                      # a neighbourhood: unknown
+    (dict(city="Perth", country="AU"), dict(city="Sydney", country="AU"), True),   # outside the US: not looked up
+    (dict(city="Los Angeles", street="9001 Santa Monica Blvd"),
+     dict(city="New York", street="9001 Santa Monica Blvd"), True),                # one street: one place
+])
+def test_namesakes_in_us_states_sharing_none_are_two_sites(tmp_path, a, b, one_company):
+    clusters = dedupe(tmp_path, [dict(id="A", company="The Palm", **a), dict(id="B", company="PALM", **b)])
+    assert (clusters["A"] == clusters["B"]) == one_company
+
+
 # 8. What a name must share, and what the address must say ---------------------------------------------
 # Levels of one pair of records, and the rule that keeps them apart ('' when the model decides):
 # a name with one word replaced or mistyped is weak evidence, enough to let the model weigh the pair

@@ -14,7 +14,8 @@ pairs that look alike but are not one company:
   other phones. The same house number on a street named otherwise, in the same postal
   code or city, is a street name mistyped, not another site. Where no street ties two
   records, phones that ring in time zones sharing none (phonenumbers' table: Los Angeles and
-  New York) say the same: a chain's namesakes in two cities are two sites;
+  New York) say the same, and so do places in the US in states sharing none (zipcodes'
+  table): a chain's namesakes in two cities are two sites;
 - **another country is another company** (``dedupe.same_country``): a name across
   countries is more often a parent and its business unit.
 
@@ -40,8 +41,9 @@ from pipelines.matching.classify import frequency_column
 from pipelines.matching.cluster import resolve
 from pipelines.matching.index import KeyTable, blocking_report, describe_blocking
 from pipelines.matching.labels import Labels
+from pipelines.matching.levels import MISSING
 from pipelines.matching.link import Linker
-from pipelines.matching.normalise import phone_time_zones
+from pipelines.matching.normalise import phone_time_zones, us_states
 from pipelines.matching.settings import MatchingSettings
 
 RULED_OUT_BITS = -1000.0  # a hard "cannot link": no amount of other evidence outweighs it
@@ -51,8 +53,11 @@ RULED_OUT_BITS = -1000.0  # a hard "cannot link": no amount of other evidence ou
 NAMES_APART = "names do not agree enough"
 OTHER_SITE = "another street: another site"
 ELSEWHERE = "phones in other time zones: another site"
-# Feature column: the pair's two phones ring in time zones that share none (see Deduper._phones_apart).
+OTHER_STATE = "another state: another site"
+# Feature columns: the pair's phones ring in time zones that share none; its places lie in US states that
+# share none (see Deduper._phones_apart).
 PHONES_APART = "phones_apart"
+STATES_APART = "states_apart"
 SOFT_RULE_BITS = -20.0
 _CORROBORATING = {"phone": ("exact", "local"), "street": ("exact", "similar"), "geo": ("same_place",),
                   "postal": ("postal",)}
@@ -93,22 +98,40 @@ class Deduper:
 
     def _phones_apart(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable,
                       scored: pd.DataFrame) -> pd.DataFrame:
-        """``scored`` with :data:`PHONES_APART`: whether the pair's different phones ring in time zones
-        that share none (``+1 310`` Los Angeles, ``+1 212`` New York). Asked only of pairs the rules
-        could otherwise let through (names not apart) and that no street ties together."""
-        apart = np.zeros(len(scored), dtype=bool)
+        """``scored`` with :data:`PHONES_APART` and :data:`STATES_APART`, for the pairs the rules could
+        otherwise let through (names not apart) and that no street ties together: whether their
+        different phones ring in time zones that share none (``+1 310`` Los Angeles, ``+1 212`` New
+        York), and whether, both in the US, their places lie in states that share none (a state, a
+        ZIP code's state, or the states with a post office of the city's name: "Atlanta" is in
+        eleven, "Los Angeles" in California alone)."""
+        phones = np.zeros(len(scored), dtype=bool)
+        states = np.zeros(len(scored), dtype=bool)
         lk = self.linker
-        if self.settings.dedupe.other_site and len(scored) and "phone" in scored and "street" in scored:
-            ask = np.flatnonzero(
-                (scored["phone"].to_numpy() == lk.level("phone", "different"))
-                & ~scored["street"].isin([lk.level("street", lv) for lv in ("exact", "similar", "other_unit")]).to_numpy()
-                & (scored["name"].to_numpy() != lk.level("name", "different")))
-            if len(ask):
-                a, b = (scored[c].to_numpy()[ask] for c in ("l_id", "r_id"))
-                za, zb = _zones_of(con, left, a), _zones_of(con, right, b)
-                apart[ask] = [x is not None and y is not None and x.isdisjoint(y) for x, y in zip(za, zb)]
-        scored[PHONES_APART] = apart  # a frame the caller has just made: no copy of millions of pairs
+        if self.settings.dedupe.other_site and len(scored) and "street" in scored and "name" in scored:
+            open_ = (~scored["street"].isin([lk.level("street", lv) for lv in ("exact", "similar", "other_unit")])
+                     & (scored["name"] != lk.level("name", "different"))).to_numpy()
+            for flag, field, facts in ((phones, "phone", _phone_zones), (states, "place", self._us_states)):
+                if field not in scored:
+                    continue
+                # Places: also where nothing compares (a ZIP code on one side, a city on the other).
+                asked = ("different", MISSING) if field == "place" else ("different",)
+                ask = np.flatnonzero(open_ & scored[field].isin([lk.level(field, lv) for lv in asked]).to_numpy())
+                if len(ask):
+                    a, b = (scored[c].to_numpy()[ask] for c in ("l_id", "r_id"))
+                    fa, fb = facts(con, left, a), facts(con, right, b)
+                    flag[ask] = [isinstance(x, frozenset) and isinstance(y, frozenset) and x.isdisjoint(y)
+                                 for x, y in zip(fa, fb)]
+        scored[PHONES_APART] = phones  # a frame the caller has just made: no copy of millions of pairs
+        scored[STATES_APART] = states
         return scored
+
+    def _us_states(self, con: duckdb.DuckDBPyConnection, table: KeyTable, ids: np.ndarray) -> list:
+        """The US states each id's record can be in (None outside the US or where unknown)."""
+        rec = _records_of(con, table, ids, ["state", "postal_code", "city", "country", "domain_country"])
+        country = rec["country"].where(rec["country"].notna(), rec["domain_country"]).fillna(self.settings.default_country)
+        rec = rec[(country == "US").to_numpy()]
+        found = pd.Series(us_states(rec["state"], rec["postal_code"], rec["city"]).to_numpy(), index=rec.index)
+        return list(found.reindex(ids).to_numpy())
 
     def rule(self, scored: pd.DataFrame) -> pd.DataFrame:
         """Apply the rules of the module docstring: ``ruled_out`` says why, and ``score`` drops to
@@ -141,6 +164,8 @@ class Deduper:
                 # Streets missing, phones in other time zones: a chain's restaurant in Los Angeles and
                 # its namesake in New York are two sites, as two streets would say.
                 reason[scored[PHONES_APART].to_numpy(dtype=bool) & (reason == "")] = ELSEWHERE
+            if STATES_APART in scored:
+                reason[scored[STATES_APART].to_numpy(dtype=bool) & (reason == "")] = OTHER_STATE
         if d.same_country:
             reason[at("country", "different") & (reason == "")] = "another country"
         if self.apart is not None and n:
@@ -156,7 +181,7 @@ class Deduper:
         out = scored.copy()
         out["ruled_out"] = reason
         out.loc[reason != "", "score"] = RULED_OUT_BITS
-        soft = (reason == NAMES_APART) | (reason == OTHER_SITE) | (reason == ELSEWHERE)
+        soft = np.isin(reason, [NAMES_APART, OTHER_SITE, ELSEWHERE, OTHER_STATE])
         out.loc[soft, "score"] = np.minimum(scored.loc[soft, "score"].to_numpy(), SOFT_RULE_BITS)
         out.loc[reason != "", "confidence"] = 0.0
         return out
@@ -218,16 +243,20 @@ class Deduper:
         return known[wanted].reset_index(drop=True)
 
 
-def _zones_of(con: duckdb.DuckDBPyConnection, table: KeyTable, ids: np.ndarray) -> list:
-    """The time zones of each id's phone in ``table`` (None where it has none or they are unknown)."""
-    wanted = pd.unique(ids)
-    con.register("_zone_ids", pd.DataFrame({"id": wanted}))
+def _records_of(con: duckdb.DuckDBPyConnection, table: KeyTable, ids: np.ndarray, columns: list[str]) -> pd.DataFrame:
+    """``columns`` of the records of ``ids`` in ``table``, indexed by id (each id once)."""
+    con.register("_fact_ids", pd.DataFrame({"id": pd.unique(ids)}))
     try:
-        phones = con.execute(f'SELECT "{table.id}" AS id, phone FROM {table.relation} '
-                             f'WHERE "{table.id}" IN (SELECT id FROM _zone_ids)').df()
+        return con.execute(f'SELECT "{table.id}" AS id, {", ".join(columns)} FROM {table.relation} '
+                           f'WHERE "{table.id}" IN (SELECT id FROM _fact_ids)').df().set_index("id")
     finally:
-        con.unregister("_zone_ids")
-    zones = pd.Series(phone_time_zones(phones["phone"]).to_numpy(), index=phones["id"].to_numpy())
+        con.unregister("_fact_ids")
+
+
+def _phone_zones(con: duckdb.DuckDBPyConnection, table: KeyTable, ids: np.ndarray) -> list:
+    """The time zones each id's phone rings in (None where it has none or they are unknown)."""
+    rec = _records_of(con, table, ids, ["phone"])
+    zones = pd.Series(phone_time_zones(rec["phone"]).to_numpy(), index=rec.index)
     return list(zones.reindex(ids).to_numpy())
 
 

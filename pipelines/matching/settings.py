@@ -262,7 +262,7 @@ class DedupeSettings(_Model):
         True, description="two records whose streets differ are two sites, whatever their names and postal code, "
                           "unless their phones agree (the same house number in one postal code is a street name "
                           "mistyped, not another site); so are two that no street ties whose phones ring in time "
-                          "zones sharing none")
+                          "zones sharing none, or whose US places lie in states sharing none")
     same_country: bool = Field(
         True, description="records in different countries are never duplicates (they are a company's "
                           "country units, kept apart for the hierarchy)")

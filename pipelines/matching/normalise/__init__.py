@@ -36,7 +36,7 @@ from pipelines.matching.normalise.names import (
     name_site,
 )
 from pipelines.matching.normalise.phones import phone_e164, phone_local, phone_time_zones
-from pipelines.matching.normalise.places import city, country_code, postal_code, state_code
+from pipelines.matching.normalise.places import city, country_code, postal_code, state_code, us_states
 from pipelines.matching.normalise.streets import STREET_PARTS, parse_streets, street
 
 __all__ = [
@@ -44,5 +44,5 @@ __all__ = [
     "acronym_of", "city", "company_name", "country_code", "domain_country", "domain_label", "is_free_mail",
     "name_match", "name_site", "parse_streets", "per_distinct", "phone_e164", "phone_local", "phone_time_zones",
     "postal_code",
-    "registered_domain", "state_code", "street",
+    "registered_domain", "state_code", "street", "us_states",
 ]  # fmt: skip

@@ -64,3 +64,41 @@ def _city(value: str) -> str | None:
 
 city = per_distinct(_city)
 city.__doc__ = "City names in one form: case, accents and punctuation removed, 'Saint' -> 'st'."
+
+
+@functools.cache
+def _us_places() -> tuple[dict[str, str], dict[str, frozenset[str]]]:
+    """From ``zipcodes``' table of US ZIP codes: each ZIP's state, and each post-office city name's
+    states (its primary names only: the neighbourhoods a ZIP also accepts, as New York's "Chinatown",
+    are named in other cities too). Built on first use (half a second), not at import."""
+    import zipcodes
+
+    table = pd.DataFrame([(z["zip_code"], z["city"], z["state"]) for z in zipcodes.list_all()],
+                         columns=["zip_code", "city", "state"])
+    by_zip = dict(zip(table["zip_code"], table["state"]))
+    table["key"] = city(table["city"])
+    states: dict[str, set[str]] = {}
+    for key, state in table[["key", "state"]].dropna().drop_duplicates().itertuples(index=False):
+        states.setdefault(key, set()).add(state)
+    return by_zip, {key: frozenset(found) for key, found in states.items()}
+
+
+def us_states(states: pd.Series, postal_codes: pd.Series, cities: pd.Series) -> pd.Series:
+    """The US states each record can be in, as a frozenset: its state (a code, from :func:`state_code`),
+    else its ZIP code's, else every state with a post office of its city's name ("Atlanta" is in eleven);
+    None when none is known. For records in the US only: the caller picks them."""
+    states, postal_codes, cities = (pd.Series(v).reset_index(drop=True) for v in (states, postal_codes, cities))
+    out = pd.Series(None, index=states.index, dtype=object)
+    given = states.notna()
+    out[given] = [frozenset([s]) for s in states[given]]
+    if (given | (postal_codes.isna() & cities.isna())).all():
+        return out.astype(object).where(out.notna(), None)  # nothing to look up: the ZIP table is not loaded
+    by_zip, by_city = _us_places()
+    zipped = ~given & postal_codes.notna()
+    if zipped.any():
+        found = postal_codes[zipped].map(by_zip)
+        out[found[found.notna()].index] = [frozenset([s]) for s in found.dropna()]
+    rest = out.isna() & cities.notna()
+    if rest.any():
+        out[rest] = cities[rest].map(by_city).to_numpy()
+    return out.astype(object).where(out.notna(), None)
