@@ -203,6 +203,8 @@ def test_name_variants(a, b, expected):
         ("25, High Street", "25 High St", "exact"),
         ("100 Main St, Springfield", "100 Main Street", "exact"),  # the city typed into the line
         ("Hauptstraße 5", "Hauptstr. 5", "exact"),
+        ("One Market Plaza", "1 Market Plaza, Suite 3600", "exact"),  # a tower's number written as a word
+        ("Two Penn Plaza", "One Penn Plaza", "other_number"),
     ],
 )
 def test_address_variants(a, b, expected):
@@ -214,6 +216,8 @@ def test_address_variants(a, b, expected):
     [
         (dict(city="Springfield"), dict(city="Springfield City"), "city"),  # one name containing the other
         (dict(city="Springfield"), dict(city="Springdale"), "different"),
+        (dict(city="W. Hollywood"), dict(city="West Hollywood"), "city"),  # a direction abbreviated
+        (dict(city="North Las Vegas", state="NV"), dict(city="N Las Vegas", state="Nevada"), "city"),
         (dict(city="Chicago", postal_code="60639"), dict(city="CHICAGO", postal_code="60639-1204"), "postal"),
         (dict(city="Chicago", postal_code="60639"), dict(postal_code="60641"), "district"),
         (dict(city="Chicago", state="IL"), dict(city="Chicago", state="OH"), "different"),  # another Chicago

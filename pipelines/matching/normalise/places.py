@@ -54,8 +54,9 @@ def postal_code(values: pd.Series, countries: pd.Series | None = None) -> pd.Ser
     return text.astype(object).where(text.notna() & (text != ""), None)
 
 
-# Words of a city name written two ways ("Saint Paul" / "St. Paul").
-_CITY_WORDS = {"saint": "st", "sainte": "ste", "mount": "mt", "fort": "ft"}
+# Words of a city name written two ways ("Saint Paul" / "St. Paul", "West Hollywood" / "W. Hollywood").
+_CITY_WORDS = {"saint": "st", "sainte": "ste", "mount": "mt", "fort": "ft",
+               "north": "n", "south": "s", "east": "e", "west": "w"}
 
 
 def _city(value: str) -> str | None:
@@ -63,7 +64,7 @@ def _city(value: str) -> str | None:
 
 
 city = per_distinct(_city)
-city.__doc__ = "City names in one form: case, accents and punctuation removed, 'Saint' -> 'st'."
+city.__doc__ = "City names in one form: case, accents and punctuation removed, 'Saint' -> 'st', 'West' -> 'w'."
 
 
 @functools.cache
