@@ -136,6 +136,26 @@ def test_lead_to_lead_filters_and_incremental_rebuild(pipeline, crm, rules_dir):
     assert old in set(pipeline.query("SELECT account_id FROM account_match_key")["account_id"])
 
 
+@pytest.mark.slow
+def test_a_namesake_opened_in_another_state_stays_another_site_when_the_master_catches_up(pipeline, crm):
+    """A tick compares only the accounts that changed against the rest (the master's incremental path,
+    two key tables): the rules of a rebuild hold there too. With no street on either record, a namesake
+    in another state with another area code's phone is another site; one with the same phone is the same."""
+    first = crm.account("Blue Bottle Coffee", owner=AVA, state="CA", Phone="310-555-0100")
+    world(crm)
+    pipeline.tick()
+    crm.now = pipeline.now + timedelta(minutes=1)
+    same = crm.account("BLUE BOTTLE COFFEE INC", owner=LUKAS, state="CA", Phone="(310) 555-0100")
+    other = crm.account("Blue Bottle Coffee", owner=HANNAH, state="NY", Phone="212-555-0188")
+    second = pipeline.tick()
+    assert second.metadata["account_master"]["accounts_changed"] == 2
+    master = pipeline.query("SELECT account_id, master_id FROM account_master").set_index("account_id")["master_id"]
+    assert master[same] == master[first]
+    assert master[other] != master[first]
+    pairs = pipeline.query("SELECT account_id, duplicate_id FROM account_duplicate")
+    assert not ((pairs["account_id"].isin([first, other])) & (pairs["duplicate_id"].isin([first, other]))).any()
+
+
 def test_keys_of_an_older_version_are_made_again_by_this_version_not_read_back_from_enrichment(pipeline, crm):
     """A deploy that changes a normaliser raises KEY_VERSION, and every account is keyed again. An
     account that did not change is not enriched again, so its enriched name is the old code's: the new

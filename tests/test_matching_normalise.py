@@ -105,33 +105,35 @@ def test_phones_to_e164(phone, country, expected):
 
 
 @pytest.mark.parametrize(
-    "e164, rings_in",
+    "e164, clocks",
     [
-        ("+13102767605", {"America/Los_Angeles"}),
-        ("+12124896565", {"America/New_York"}),
-        ("+442079460000", {"Europe/London"}),
-        ("+18005550100", {"America/Los_Angeles", "America/New_York", "Pacific/Honolulu"}),  # toll-free: any of many
+        ("+13102767605", {(-8, -7)}),  # Los Angeles: UTC-8 in January, -7 in July
+        ("+12124896565", {(-5, -4)}),  # New York
+        ("+14165550100", {(-5, -4)}),  # Toronto: another zone, the same clock as New York
+        ("+442079460000", {(0, 1)}),  # London
+        ("+18005550100", None),  # toll-free: rings under every clock of North America, so anywhere
         (None, None),
     ],
 )
-def test_the_time_zones_a_phone_rings_in(e164, rings_in):
-    zones = one(normalise.phone_time_zones, e164)
-    assert zones == rings_in if e164 != "+18005550100" else rings_in <= zones
+def test_the_clocks_a_phone_rings_under(e164, clocks):
+    assert one(normalise.phone_clocks, e164) == (frozenset(clocks) if clocks else None)
 
 
 @pytest.mark.parametrize(
-    "state, zip_code, city, states",
+    "state, zip_code, city, expected",
     [
-        ("CA", "10001", "New York", {"CA"}),  # a state written wins
-        (None, "10001", "Los Angeles", {"NY"}),  # else the ZIP code's
-        (None, None, "Las Vegas", {"NV", "NM"}),  # else every state with a post office of the city's name
+        ("CA", "10001", "New York", "CA"),  # a state written wins
+        (None, "10001", "Los Angeles", "NY"),  # else the ZIP code's
+        (None, None, "Los Angeles", "CA"),  # else the one state with a post office of the city's name
+        (None, None, "Las Vegas", None),  # Nevada and New Mexico: not one state
+        (None, None, "Hollywood", None),  # a post office in four states, and a neighbourhood of Los Angeles
         (None, None, "Chinatown", None),  # a neighbourhood some ZIP codes accept, no post office's name
         (None, None, None, None),
     ],
 )
-def test_the_us_states_a_record_can_be_in(state, zip_code, city, states):
-    got = normalise.us_states(pd.Series([state]), pd.Series([zip_code]), normalise.city(pd.Series([city]))).iloc[0]
-    assert got == (frozenset(states) if states else None)
+def test_the_us_state_a_record_is_in(state, zip_code, city, expected):
+    got = normalise.us_state(pd.Series([state]), pd.Series([zip_code]), normalise.city(pd.Series([city]))).iloc[0]
+    assert got == expected
 
 
 @pytest.mark.parametrize(

@@ -270,42 +270,51 @@ def test_same_name_and_postal_code_on_another_street_is_another_site(tmp_path):
     assert clusters["4"] == clusters["6"] and clusters["5"] == "5"
 
 
-# A chain's namesakes with no street to tell them apart: phones that ring in time zones sharing none
-# (phonenumbers' own table) are two sites, as two streets would be. Same-zone or ring-anywhere numbers
-# say nothing of the place, and a shared street is the same place whatever the phones: the model decides.
-
-@pytest.mark.parametrize("phone_a, phone_b, street, one_company", [
-    ("310-276-7605", "212-489-6565", "", False),                     # Los Angeles and New York
-    ("404/233-2333", "702/735-4663", "", False),                     # Atlanta and Las Vegas
-    ("+44 20 7946 0000", "+1 212 489 6565", "", False),              # London and New York
-    ("212-581-4242", "718-520-2910", "", True),                      # Manhattan and Queens: one zone
-    ("310-276-7605", "1-800-555-0100", "", True),                    # a toll-free number rings anywhere
-    ("310-276-7605", "212-489-6565", "9001 Santa Monica Blvd", True),  # one street: one place
-])
-def test_namesakes_whose_phones_ring_in_other_time_zones_are_two_sites(tmp_path, phone_a, phone_b, street, one_company):
-    clusters = dedupe(tmp_path, [dict(id="A", company="Hard Rock Cafe", phone=phone_a, street=street),
-                                 dict(id="B", company="HARD ROCK CAFE", phone=phone_b, street=street)])
-    assert (clusters["A"] == clusters["B"]) == one_company
-
-
-# Likewise places in the US that lie in states sharing none: a record's state, else its ZIP code's, else
-# every state with a post office of its city's name (zipcodes' table). A city in one state, a neighbourhood
-# without a post office of its own, or a place outside the US says nothing of another site.
+# A chain's namesakes with no street to compare and nothing of their place agreeing: phones that ring
+# under clocks an hour or more apart (phonenumbers' time zones), or two US states (a state, a ZIP code's,
+# or a city's name found in one state only: zipcodes' table), are two sites, as two streets would be.
+# The same phone, postal code or street says one place whatever else differs; a toll-free number, a
+# city found in several states or a neighbourhood says nothing: the model decides.
 
 @pytest.mark.parametrize("a, b, one_company", [
-    (dict(city="Los Angeles"), dict(city="New York"), False),                      # California, New York
-    (dict(city="Atlanta"), dict(city="Las Vegas"), False),                         # eleven states; Nevada, New Mexico
+    (dict(phone="310-276-7605"), dict(phone="212-489-6565"), False),            # Los Angeles, New York
+    (dict(phone="404/233-2333"), dict(phone="702/735-4663"), False),            # Atlanta, Las Vegas
+    (dict(phone="+44 20 7946 0000"), dict(phone="+1 212 489 6565"), False),     # London, New York
+    (dict(phone="212-581-4242"), dict(phone="718-520-2910"), True),             # Manhattan, Queens: one clock
+    (dict(phone="212-581-4242"), dict(phone="416-555-0100"), True),             # New York, Toronto: one clock
+    (dict(phone="310-276-7605"), dict(phone="1-800-555-0100"), True),           # toll-free rings anywhere
+    (dict(phone="+44 20 7946 0000"), dict(phone="1-800-555-0100"), True),
+    (dict(phone="310-276-7605", street="9001 Santa Monica Blvd"),
+     dict(phone="212-489-6565", street="9001 Santa Monica Blvd"), True),        # one street: one place
+    (dict(phone="310-276-7605", postal_code="90069"),
+     dict(phone="212-489-6565", postal_code="90069"), True),                    # one ZIP code: a head office's line
+    (dict(city="Los Angeles"), dict(city="New York"), False),                   # California, New York
     (dict(city="Springfield", state="IL"), dict(city="Springfield", state="MO"), False),
-    (dict(postal_code="10001"), dict(city="Los Angeles"), False),                  # a ZIP code in New York
-    (dict(city="Los Angeles"), dict(city="Santa Monica"), True),                   # one state: the model decides
-    (dict(city="Los Angeles"), dict(city="Chinatown"), True),                      # a neighbourhood: unknown
-    (dict(city="Perth", country="AU"), dict(city="Sydney", country="AU"), True),   # outside the US: not looked up
-    (dict(city="Los Angeles", street="9001 Santa Monica Blvd"),
-     dict(city="New York", street="9001 Santa Monica Blvd"), True),                # one street: one place
+    (dict(postal_code="10001"), dict(city="Los Angeles"), False),               # a ZIP code in New York
+    (dict(city="Kansas City", state="MO", phone="816-555-0100"),
+     dict(postal_code="66101", phone="816-555-0100"), True),                    # one phone across a state line
+    (dict(city="Los Angeles"), dict(city="Santa Monica"), True),                # one state: the model decides
+    (dict(city="Los Angeles"), dict(city="Hollywood"), True),                   # a neighbourhood, and a post office in four states
+    (dict(city="Atlanta"), dict(city="Las Vegas"), True),                       # each in several states
+    (dict(city="Perth", country="AU"), dict(city="Sydney", country="AU"), True),  # outside the US: not looked up
 ])
-def test_namesakes_in_us_states_sharing_none_are_two_sites(tmp_path, a, b, one_company):
+def test_namesakes_in_two_places_with_no_street_to_compare_are_two_sites(tmp_path, a, b, one_company):
     clusters = dedupe(tmp_path, [dict(id="A", company="The Palm", **a), dict(id="B", company="PALM", **b)])
     assert (clusters["A"] == clusters["B"]) == one_company
+
+
+def test_a_fact_overrides_a_rule_of_thumb_so_no_chain_joins_them():
+    """A fact of the records (another country; likewise a CRM parent and its child) weighs its full weight
+    against a merge even where a rule of thumb (names apart, another site) had ruled the pair out first."""
+    from pipelines.matching.dedupe import RULED_OUT_BITS, Deduper
+    from pipelines.matching.levels import LEVELS
+
+    levels = {"name": "partial", "street": "different", "phone": "missing", "place": "postal", "domain": "missing",
+              "country": "different", "geo": "missing"}
+    scored = pd.DataFrame({"l_id": ["A"], "r_id": ["B"], "score": [14.0], "confidence": [1.0],
+                           **{f: [LEVELS[f].index(v)] for f, v in levels.items()}})
+    ruled = Deduper(MatchingSettings()).rule(scored)
+    assert ruled["ruled_out"][0] == "another country" and ruled["score"][0] == RULED_OUT_BITS
 
 
 # 8. What a name must share, and what the address must say ---------------------------------------------

@@ -23,7 +23,8 @@ US_TERRITORIES = ("PR", "VI", "GU", "AS", "MP")
 
 
 def zip_table() -> pd.DataFrame:
-    """Every US ZIP code: zip5, zip_state, county, time_zone, latitude, longitude."""
+    """Every US ZIP code: zip5, zip_state, county, time_zone, latitude, longitude, and zip_city (its post
+    office's name, which matching reads: :func:`pipelines.matching.normalise.us_state`)."""
     return ZIPS.frame()
 
 
@@ -31,9 +32,9 @@ def _build_zip_table() -> pd.DataFrame:
     import zipcodes
 
     rows = [(z["zip_code"], z["state"], z["county"] or None, z["timezone"] or None,
-             float(z["lat"]) if z["lat"] else None, float(z["long"]) if z["long"] else None)
+             float(z["lat"]) if z["lat"] else None, float(z["long"]) if z["long"] else None, z["city"] or None)
             for z in zipcodes.list_all()]
-    df = pd.DataFrame(rows, columns=["zip5", "zip_state", "county", "time_zone", "latitude", "longitude"])
+    df = pd.DataFrame(rows, columns=["zip5", "zip_state", "county", "time_zone", "latitude", "longitude", "zip_city"])
     return df.drop_duplicates("zip5")
 
 
@@ -101,7 +102,7 @@ def us_zip5(country_codes: pd.Series, postal_codes: pd.Series) -> pd.Series:
 def zip_facts(zip5: pd.Series) -> pd.DataFrame:
     """zip_state, county, time_zone, latitude, longitude per row's ZIP (NULL where unknown)."""
     out = pd.DataFrame({"zip5": pd.Series(zip5).values}).merge(zip_table(), on="zip5", how="left")
-    return out.drop(columns="zip5").set_axis(pd.Series(zip5).index)
+    return out.drop(columns=["zip5", "zip_city"]).set_axis(pd.Series(zip5).index)
 
 
 def apply_puerto_rico(country: pd.Series, state: pd.Series, mode: str) -> tuple[pd.Series, pd.Series]:

@@ -12,19 +12,20 @@ pairs that look alike but are not one company:
   streets differ are two sites of one organisation, whatever their names and postal
   code, unless their phones agree; so are two at other numbers of one street with
   other phones. The same house number on a street named otherwise, in the same postal
-  code or city, is a street name mistyped, not another site. Where no street ties two
-  records, phones that ring in time zones sharing none (phonenumbers' table: Los Angeles and
-  New York) say the same, and so do places in the US in states sharing none (zipcodes'
-  table): a chain's namesakes in two cities are two sites;
+  code or city, is a street name mistyped, not another site. With no street to compare and
+  nothing of their place agreeing, two records whose phones ring under clocks an hour or more
+  apart (phonenumbers' time zones: Los Angeles and New York, not New York and Toronto) are two
+  sites too, and so are two in different US states (a state, a ZIP code's, or a city's name
+  found in one state only, from zipcodes' table): a chain's namesakes in two cities;
 - **another country is another company** (``dedupe.same_country``): a name across
   countries is more often a parent and its business unit.
 
 A pair ruled out by another country or known to be two companies counts
-:data:`RULED_OUT_BITS` against a merge, so clustering (:mod:`pipelines.matching.cluster`)
-never puts its two records together through a chain of others. The first two rules are
-rules of thumb: a pair they rule out counts :data:`SOFT_RULE_BITS`, never a link of its own,
-but a record whose name or street was mangled can still join a group whose other records
-vouch for it by more. Frequencies count companies: the first pass clusters without them,
+:data:`RULED_OUT_BITS` against a merge, whatever else ruled it out, so clustering
+(:mod:`pipelines.matching.cluster`) never puts its two records together through a chain of
+others. The first two rules are rules of thumb: a pair they rule out counts
+:data:`SOFT_RULE_BITS`, never a link of its own, but a record whose name or street was
+mangled can still join a group whose other records vouch for it by more. Frequencies count companies: the first pass clusters without them,
 the second counts each value's companies from the first pass's clusters.
 """
 
@@ -43,20 +44,21 @@ from pipelines.matching.index import KeyTable, blocking_report, describe_blockin
 from pipelines.matching.labels import Labels
 from pipelines.matching.levels import MISSING
 from pipelines.matching.link import Linker
-from pipelines.matching.normalise import phone_time_zones, us_states
+from pipelines.matching.normalise import phone_clocks, us_state
 from pipelines.matching.settings import MatchingSettings
 
 RULED_OUT_BITS = -1000.0  # a hard "cannot link": no amount of other evidence outweighs it
-# Names that do not agree, or another street: 20 bits (a million to one) against a merge, not a hard
+# Names that do not agree, or another site (SOFT_RULES): 20 bits (a million to one) against a merge, not a hard
 # cannot-link. FEBRL 3 holds up to ten copies of a record, each corrupted another way: one copy's mangled
 # street rules it out against some copies while the others vouch for it.
 NAMES_APART = "names do not agree enough"
 OTHER_SITE = "another street: another site"
-ELSEWHERE = "phones in other time zones: another site"
+PHONES_ELSEWHERE = "phones an hour apart: another site"
 OTHER_STATE = "another state: another site"
-# Feature columns: the pair's phones ring in time zones that share none; its places lie in US states that
-# share none (see Deduper._phones_apart).
-PHONES_APART = "phones_apart"
+SOFT_RULES = (NAMES_APART, OTHER_SITE, PHONES_ELSEWHERE, OTHER_STATE)
+# Feature columns (see Deduper._elsewhere): with no street to compare, the pair's phones ring under clocks
+# an hour or more apart; its records are in two US states.
+CLOCKS_APART = "clocks_apart"
 STATES_APART = "states_apart"
 SOFT_RULE_BITS = -20.0
 _CORROBORATING = {"phone": ("exact", "local"), "street": ("exact", "similar"), "geo": ("same_place",),
@@ -94,44 +96,53 @@ class Deduper:
         """Candidate pairs whose names could agree, scored, with ``ruled_out`` (a reason or '')."""
         scored = self.linker.score_pairs(con, left, right, pairs=pairs, entities=entities,
                                          name_levels=self.first_pass_levels)
-        return self.rule(self._phones_apart(con, left, right, scored))
+        return self.rule(self._elsewhere(con, left, right, scored))
 
-    def _phones_apart(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable,
-                      scored: pd.DataFrame) -> pd.DataFrame:
-        """``scored`` with :data:`PHONES_APART` and :data:`STATES_APART`, for the pairs the rules could
-        otherwise let through (names not apart) and that no street ties together: whether their
-        different phones ring in time zones that share none (``+1 310`` Los Angeles, ``+1 212`` New
-        York), and whether, both in the US, their places lie in states that share none (a state, a
-        ZIP code's state, or the states with a post office of the city's name: "Atlanta" is in
-        eleven, "Los Angeles" in California alone)."""
-        phones = np.zeros(len(scored), dtype=bool)
+    def _elsewhere(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable,
+                   scored: pd.DataFrame) -> pd.DataFrame:
+        """``scored`` with :data:`CLOCKS_APART` and :data:`STATES_APART` for the pairs with no street to
+        compare, whose names are not apart and nothing of whose place agrees (not the phone, the postal
+        code or the location): whether their phones ring under clocks an hour or more apart (``+1 310``
+        Los Angeles, ``+1 212`` New York), and whether, both in the US, they are in two states."""
+        clocks = np.zeros(len(scored), dtype=bool)
         states = np.zeros(len(scored), dtype=bool)
-        lk = self.linker
-        if self.settings.dedupe.other_site and len(scored) and "street" in scored and "name" in scored:
-            open_ = (~scored["street"].isin([lk.level("street", lv) for lv in ("exact", "similar", "other_unit")])
-                     & (scored["name"] != lk.level("name", "different"))).to_numpy()
-            for flag, field, facts in ((phones, "phone", _phone_zones), (states, "place", self._us_states)):
+        if self.settings.dedupe.other_site and len(scored) and {"street", "name", "phone", "place"} <= set(scored):
+            lk = self.linker
+
+            def at(field: str, *levels: str) -> np.ndarray:
                 if field not in scored:
-                    continue
-                # Places: also where nothing compares (a ZIP code on one side, a city on the other).
-                asked = ("different", MISSING) if field == "place" else ("different",)
-                ask = np.flatnonzero(open_ & scored[field].isin([lk.level(field, lv) for lv in asked]).to_numpy())
-                if len(ask):
-                    a, b = (scored[c].to_numpy()[ask] for c in ("l_id", "r_id"))
-                    fa, fb = facts(con, left, a), facts(con, right, b)
-                    flag[ask] = [isinstance(x, frozenset) and isinstance(y, frozenset) and x.isdisjoint(y)
-                                 for x, y in zip(fa, fb)]
-        scored[PHONES_APART] = phones  # a frame the caller has just made: no copy of millions of pairs
+                    return np.zeros(len(scored), dtype=bool)
+                return scored[field].isin([lk.level(field, name) for name in levels]).to_numpy()
+
+            open_ = (at("street", MISSING) & ~at("name", "different") & ~at("phone", "exact", "local")
+                     & ~at("place", "postal") & ~at("geo", "same_place", "near"))
+            for flag, ask, facts in ((clocks, open_ & at("phone", "different"), self._phone_clocks),
+                                     (states, open_ & at("place", "different", MISSING), self._us_states)):
+                rows = np.flatnonzero(ask)
+                if len(rows):
+                    a, b = (scored[c].to_numpy()[rows] for c in ("l_id", "r_id"))
+                    fa, fb = facts(con, left, right, a, b)
+                    flag[rows] = [_apart(x, y) for x, y in zip(fa, fb)]
+        scored[CLOCKS_APART] = clocks  # a frame the caller has just made: no copy of millions of pairs
         scored[STATES_APART] = states
         return scored
 
-    def _us_states(self, con: duckdb.DuckDBPyConnection, table: KeyTable, ids: np.ndarray) -> list:
-        """The US states each id's record can be in (None outside the US or where unknown)."""
-        rec = _records_of(con, table, ids, ["state", "postal_code", "city", "country", "domain_country"])
-        country = rec["country"].where(rec["country"].notna(), rec["domain_country"]).fillna(self.settings.default_country)
-        rec = rec[(country == "US").to_numpy()]
-        found = pd.Series(us_states(rec["state"], rec["postal_code"], rec["city"]).to_numpy(), index=rec.index)
-        return list(found.reindex(ids).to_numpy())
+    def _phone_clocks(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable,
+                      a: np.ndarray, b: np.ndarray) -> tuple[list, list]:
+        def clocks(rec: pd.DataFrame) -> pd.Series:
+            return pd.Series(phone_clocks(rec["phone"]).to_numpy(), index=rec.index)
+
+        return _facts(con, left, right, a, b, ["phone"], clocks)
+
+    def _us_states(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable,
+                   a: np.ndarray, b: np.ndarray) -> tuple[list, list]:
+        def state(rec: pd.DataFrame) -> pd.Series:
+            country = rec["country"].where(rec["country"].notna(), rec["domain_country"])
+            us = (country.fillna(self.settings.default_country) == "US").to_numpy()
+            found = us_state(rec["state"], rec["postal_code"], rec["city"]).to_numpy()
+            return pd.Series(np.where(us, found, None), index=rec.index)
+
+        return _facts(con, left, right, a, b, ["state", "postal_code", "city", "country", "domain_country"], state)
 
     def rule(self, scored: pd.DataFrame) -> pd.DataFrame:
         """Apply the rules of the module docstring: ``ruled_out`` says why, and ``score`` drops to
@@ -160,28 +171,29 @@ class Deduper:
             other_site = ((moved & ~at("phone", "exact", "local"))
                           | (at("street", "other_number") & at("phone", "different")))
             reason[other_site & (reason == "")] = OTHER_SITE
-            if PHONES_APART in scored:
-                # Streets missing, phones in other time zones: a chain's restaurant in Los Angeles and
-                # its namesake in New York are two sites, as two streets would say.
-                reason[scored[PHONES_APART].to_numpy(dtype=bool) & (reason == "")] = ELSEWHERE
-            if STATES_APART in scored:
-                reason[scored[STATES_APART].to_numpy(dtype=bool) & (reason == "")] = OTHER_STATE
+            # No street to compare: phones an hour apart, or two US states, say the same (a chain's
+            # restaurant in Los Angeles and its namesake in New York).
+            for column, why in ((CLOCKS_APART, PHONES_ELSEWHERE), (STATES_APART, OTHER_STATE)):
+                if column in scored:
+                    reason[scored[column].to_numpy(dtype=bool) & (reason == "")] = why
+        # Facts of the records come last and override any rule of thumb: never put together.
+        soft = reason != ""
         if d.same_country:
-            reason[at("country", "different") & (reason == "")] = "another country"
+            reason[at("country", "different")] = "another country"
         if self.apart is not None and n:
             # Only pairs whose two records are both in known pairs are looked up: a MultiIndex of every
             # scored pair cost seconds per pass at a million accounts.
             a = scored["l_id"].astype(str).to_numpy(dtype=object)
             b = scored["r_id"].astype(str).to_numpy(dtype=object)
             members = self.apart.levels[0].union(self.apart.levels[1])
-            ask = np.flatnonzero((reason == "") & pd.Index(a).isin(members) & pd.Index(b).isin(members))
+            ask = np.flatnonzero(pd.Index(a).isin(members) & pd.Index(b).isin(members))
             lo, hi = np.minimum(a[ask], b[ask]), np.maximum(a[ask], b[ask])
             family = pd.MultiIndex.from_arrays([lo, hi]).isin(self.apart)
             reason[ask[family]] = "known to be two companies"
+        soft &= np.isin(reason, SOFT_RULES)
         out = scored.copy()
         out["ruled_out"] = reason
         out.loc[reason != "", "score"] = RULED_OUT_BITS
-        soft = np.isin(reason, [NAMES_APART, OTHER_SITE, ELSEWHERE, OTHER_STATE])
         out.loc[soft, "score"] = np.minimum(scored.loc[soft, "score"].to_numpy(), SOFT_RULE_BITS)
         out.loc[reason != "", "confidence"] = 0.0
         return out
@@ -236,28 +248,37 @@ class Deduper:
         if known is None and not len(new):
             return self.linker.compare(con, new, table, table)
         if len(new):
-            fresh = self._phones_apart(con, table, table, self.linker.compare(con, new, table, table))
+            fresh = self._elsewhere(con, table, table, self.linker.compare(con, new, table, table))
             known = fresh if known is None else pd.concat([known, fresh], ignore_index=True)
             self._completed[table.relation] = known
         wanted = pd.MultiIndex.from_frame(known[["l_id", "r_id"]]).isin(pd.MultiIndex.from_frame(pairs[["l_id", "r_id"]]))
         return known[wanted].reset_index(drop=True)
 
 
-def _records_of(con: duckdb.DuckDBPyConnection, table: KeyTable, ids: np.ndarray, columns: list[str]) -> pd.DataFrame:
-    """``columns`` of the records of ``ids`` in ``table``, indexed by id (each id once)."""
-    con.register("_fact_ids", pd.DataFrame({"id": pd.unique(ids)}))
-    try:
-        return con.execute(f'SELECT "{table.id}" AS id, {", ".join(columns)} FROM {table.relation} '
-                           f'WHERE "{table.id}" IN (SELECT id FROM _fact_ids)').df().set_index("id")
-    finally:
-        con.unregister("_fact_ids")
+def _apart(x, y) -> bool:
+    """Two facts known on both sides that say two places: clocks sharing none, or two states."""
+    if isinstance(x, frozenset) and isinstance(y, frozenset):
+        return x.isdisjoint(y)
+    return isinstance(x, str) and isinstance(y, str) and x != y
 
 
-def _phone_zones(con: duckdb.DuckDBPyConnection, table: KeyTable, ids: np.ndarray) -> list:
-    """The time zones each id's phone rings in (None where it has none or they are unknown)."""
-    rec = _records_of(con, table, ids, ["phone"])
-    zones = pd.Series(phone_time_zones(rec["phone"]).to_numpy(), index=rec.index)
-    return list(zones.reindex(ids).to_numpy())
+def _facts(con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, a: np.ndarray, b: np.ndarray,
+           columns: list[str], fact: Callable[[pd.DataFrame], pd.Series]) -> tuple[list, list]:
+    """``fact`` of the records of ids ``a`` (in ``left``) and ``b`` (in ``right``), each record read and
+    worked out once (one table against itself: both sides in one query)."""
+    def read(table: KeyTable, ids: np.ndarray) -> pd.Series:
+        con.register("_fact_ids", pd.DataFrame({"id": pd.unique(ids)}))
+        try:
+            rec = con.execute(f'SELECT "{table.id}" AS id, {", ".join(columns)} FROM {table.relation} '
+                              f'WHERE "{table.id}" IN (SELECT id FROM _fact_ids)').df().set_index("id")
+        finally:
+            con.unregister("_fact_ids")
+        return fact(rec)
+
+    if left == right:
+        found = read(left, np.concatenate([a, b]))
+        return list(found.reindex(a).to_numpy()), list(found.reindex(b).to_numpy())
+    return list(read(left, a).reindex(a).to_numpy()), list(read(right, b).reindex(b).to_numpy())
 
 
 def entity_frequencies(values: pd.DataFrame, labels: np.ndarray, keys: list[str]) -> dict[str, pd.Series]:

@@ -33,6 +33,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from pipelines.enrich import geo
 from pipelines.matching import block_index
 from pipelines.matching import parameters as model_store
 from pipelines.matching.cluster import components
@@ -143,6 +144,9 @@ def _deduper(con: duckdb.DuckDBPyConnection, settings: MatchingSettings) -> Dedu
     """The account deduper: CRM accounts count overlapping names only with ``master.corroborated_by``,
     and a CRM parent and its child are two entities by the CRM's own word, never duplicates."""
     parents = con.execute("SELECT account_id, parent_id FROM account WHERE parent_id IS NOT NULL").df()
+    # The ZIP codes' table the dedupe rules read a US state from, from the warehouse (enrichment keeps
+    # it there) rather than built again from zipcodes in this process (a second of CPU).
+    geo.ZIPS.prime(con)
     return Deduper(settings, corroborated_by=settings.master.corroborated_by,
                    confirmed_name_levels=settings.master.confirmed_name_levels,
                    apart=(parents["account_id"].to_numpy(), parents["parent_id"].to_numpy()))

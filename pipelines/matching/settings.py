@@ -261,8 +261,8 @@ class DedupeSettings(_Model):
     other_site: bool = Field(
         True, description="two records whose streets differ are two sites, whatever their names and postal code, "
                           "unless their phones agree (the same house number in one postal code is a street name "
-                          "mistyped, not another site); so are two that no street ties whose phones ring in time "
-                          "zones sharing none, or whose US places lie in states sharing none")
+                          "mistyped, not another site); so are two with no street to compare, nothing of their place "
+                          "agreeing, whose phones ring under clocks an hour apart or who are in two US states")
     same_country: bool = Field(
         True, description="records in different countries are never duplicates (they are a company's "
                           "country units, kept apart for the hierarchy)")

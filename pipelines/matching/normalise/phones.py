@@ -10,6 +10,10 @@ weaker evidence. A value that is not a number at all is unknown, never different
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
+from datetime import datetime
+
 import pandas as pd
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
@@ -112,17 +116,26 @@ def phone_local(phones: pd.Series, e164: pd.Series | None = None) -> pd.Series:
     return tail.astype(object).where(ok.fillna(False).astype(bool), None)
 
 
-def _zones(e164: str) -> frozenset[str] | None:
+@functools.cache
+def _offsets(zone: str) -> tuple[float, float]:
+    """A time zone's UTC offsets in hours, in January and in July (its clock through the year)."""
+    clock = zoneinfo.ZoneInfo(zone)
+    return tuple(clock.utcoffset(datetime(2026, month, 15)).total_seconds() / 3600 for month in (1, 7))
+
+
+def _clocks(e164: str) -> frozenset[tuple[float, float]] | None:
     try:
         zones = phone_timezone.time_zones_for_number(phonenumbers.parse(e164))
     except phonenumbers.NumberParseException:
         return None
-    known = frozenset(z for z in zones if z != phone_timezone.UNKNOWN_TIMEZONE)
-    return known or None
+    clocks = frozenset(_offsets(z) for z in zones if z != phone_timezone.UNKNOWN_TIMEZONE)
+    # A number that rings under more than two clocks (toll-free, a country-wide mobile range) is anywhere.
+    return clocks if 0 < len(clocks) <= 2 else None
 
 
-phone_time_zones = per_distinct(_zones)
-phone_time_zones.__doc__ = """The time zones each E.164 number's prefix rings in (phonenumbers' own table: ``+1 310`` is
-``America/Los_Angeles``, ``+1 212`` ``America/New_York``), None where unknown. A number that could ring in
-many (a toll-free or mobile prefix) gets them all, so it is never far from anything: two numbers are in
-different places only when their sets share no zone."""
+phone_clocks = per_distinct(_clocks)
+phone_clocks.__doc__ = """The clocks (UTC offsets in January and July) of the time zones each E.164 number's prefix
+rings in, from phonenumbers' own table: ``+1 310`` Los Angeles (-8, -7), ``+1 212`` New York (-5, -4), and
+Toronto's numbers the same clock as New York's. None where unknown, and for a number that rings under more
+than two clocks (toll-free, a country-wide mobile range): it could be anywhere. Two numbers whose sets share
+no clock ring at least an hour apart."""

@@ -68,38 +68,33 @@ city.__doc__ = "City names in one form: case, accents and punctuation removed, '
 
 
 @functools.cache
-def _us_places() -> tuple[dict[str, str], dict[str, frozenset[str]]]:
-    """From ``zipcodes``' table of US ZIP codes: each ZIP's state, and each post-office city name's
-    states (its primary names only: the neighbourhoods a ZIP also accepts, as New York's "Chinatown",
-    are named in other cities too). Built on first use (half a second), not at import."""
-    import zipcodes
+def _us_places() -> tuple[dict[str, str], dict[str, str]]:
+    """From the US ZIP codes' reference table (``zipcodes``, kept in the warehouse by enrichment:
+    :data:`pipelines.enrich.geo.ZIPS`): each ZIP's state, and the state of each post-office name found
+    in one state only ("Los Angeles"; not "Atlanta", in eleven, nor "Hollywood", a post office in four
+    states and a neighbourhood of Los Angeles). Post offices' own names only: the neighbourhoods a ZIP
+    also accepts, as New York's "Chinatown", are named in other cities too. Worked out on first use:
+    from the warehouse's copy where a stage primed it, else from zipcodes (about a second)."""
+    from pipelines.enrich.geo import zip_table
 
-    table = pd.DataFrame([(z["zip_code"], z["city"], z["state"]) for z in zipcodes.list_all()],
-                         columns=["zip_code", "city", "state"])
-    by_zip = dict(zip(table["zip_code"], table["state"]))
-    table["key"] = city(table["city"])
-    states: dict[str, set[str]] = {}
-    for key, state in table[["key", "state"]].dropna().drop_duplicates().itertuples(index=False):
-        states.setdefault(key, set()).add(state)
-    return by_zip, {key: frozenset(found) for key, found in states.items()}
+    table = zip_table()[["zip5", "zip_state", "zip_city"]]
+    by_zip = dict(zip(table["zip5"], table["zip_state"]))
+    pairs = pd.DataFrame({"key": city(table["zip_city"]).to_numpy(), "state": table["zip_state"].to_numpy()})
+    pairs = pairs.dropna().drop_duplicates()
+    single = pairs[~pairs["key"].duplicated(keep=False)]
+    return by_zip, dict(zip(single["key"], single["state"]))
 
 
-def us_states(states: pd.Series, postal_codes: pd.Series, cities: pd.Series) -> pd.Series:
-    """The US states each record can be in, as a frozenset: its state (a code, from :func:`state_code`),
-    else its ZIP code's, else every state with a post office of its city's name ("Atlanta" is in eleven);
-    None when none is known. For records in the US only: the caller picks them."""
-    states, postal_codes, cities = (pd.Series(v).reset_index(drop=True) for v in (states, postal_codes, cities))
-    out = pd.Series(None, index=states.index, dtype=object)
-    given = states.notna()
-    out[given] = [frozenset([s]) for s in states[given]]
-    if (given | (postal_codes.isna() & cities.isna())).all():
-        return out.astype(object).where(out.notna(), None)  # nothing to look up: the ZIP table is not loaded
+def us_state(states: pd.Series, postal_codes: pd.Series, cities: pd.Series) -> pd.Series:
+    """The US state each record is in: its state (a code, from :func:`state_code`), else its ZIP code's,
+    else the one state with a post office of its city's name (normalised by :func:`city`); None when
+    none says. For records in the US only: the caller picks them."""
+    states, postal_codes, cities = (pd.Series(v).reset_index(drop=True).astype(object) for v in
+                                    (states, postal_codes, cities))
+    out = states.where(states.notna(), None)
+    if (out.notna() | (postal_codes.isna() & cities.isna())).all():
+        return out  # nothing to look up: the ZIP table is not loaded
     by_zip, by_city = _us_places()
-    zipped = ~given & postal_codes.notna()
-    if zipped.any():
-        found = postal_codes[zipped].map(by_zip)
-        out[found[found.notna()].index] = [frozenset([s]) for s in found.dropna()]
-    rest = out.isna() & cities.notna()
-    if rest.any():
-        out[rest] = cities[rest].map(by_city).to_numpy()
+    out = out.where(out.notna(), postal_codes.map(by_zip))
+    out = out.where(out.notna(), cities.map(by_city))
     return out.astype(object).where(out.notna(), None)
