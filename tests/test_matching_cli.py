@@ -41,6 +41,20 @@ def run(*args: str):
     return result
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_a_spreadsheets_semicolons_or_tabs_separate_columns_as_commas_do(tmp_path, sep):
+    """A European spreadsheet exports with semicolons (a comma is its decimal mark), a database with tabs."""
+    rows = [line.split(",") for line in LISTINGS.splitlines()[:5]]
+    (tmp_path / "in.csv").write_text("\n".join(sep.join(r) for r in rows) + "\n", encoding="utf-8")
+    out = tmp_path / "clusters.csv"
+    result = run("dedupe", str(tmp_path / "in.csv"), "--id", "RestaurantId", "--map", "company=Title",
+                 "--map", "street=Addr", "--map", "phone=Tel", "--out", str(out), "--quiet")
+    assert result.exit_code == 0, result.output
+    clusters = pd.read_csv(out, dtype=str)
+    assert clusters["record_id"].tolist() == ["1", "2", "3", "4"]
+    assert clusters["cluster_id"].tolist() == ["1", "1", "3", "3"]
+
+
 def test_dedupe_writes_every_row_with_its_cluster(tmp_path):
     (tmp_path / "in.csv").write_text(LISTINGS)
     out = tmp_path / "clusters.csv"

@@ -43,6 +43,14 @@ def one(fn, value, *args):
         ("JSC Kazakhstan Temir Zholy", "kazakhstan temir zholy"),  # a form cleanco does not list, first...
         ("Kazakhstan Temir Zholy JSC", "kazakhstan temir zholy"),  # ...or last
         ("  ", None),
+        # What is typed where there is no company is no name (a thousand such leads are not one company):
+        ("N/A", None),
+        ("Self-Employed", None),
+        ("[not provided]", None),  # Salesforce Web-to-Lead's default
+        ("My Company Inc.", None),
+        ("Student", None),
+        ("Self Storage Solutions", "self storage solutions"),  # a name that only starts like one
+        ("The Independent", "independent"),
     ],
 )
 def test_company_names_lose_legal_forms_case_accents_and_punctuation(raw, expected):

@@ -144,6 +144,13 @@ def test_a_chain_at_forty_addresses_is_forty_companies(tmp_path):
     assert clusters.nunique() == 40, "same name, other street and phone: another site each"
 
 
+def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_path):
+    rows = [("N/A", "312-555-0101"), ("n/a", "415-555-0102"), ("Self-employed", "212-555-0103"),
+            ("SELF EMPLOYED", "617-555-0104"), ("[not provided]", "305-555-0105")]
+    clusters = dedupe(tmp_path, [dict(id=str(i), company=c, phone=p) for i, (c, p) in enumerate(rows)])
+    assert clusters.nunique() == len(rows)
+
+
 # 4. Name variants -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """Records from any CSV, for ``leadroute dedupe`` and ``leadroute match``: no CRM needed.
 
 A mapping says which column holds which field (``company=Name``, ``phone=Tel``);
-any field may be missing and any cell empty. Rows are never dropped: a row with a
+any field may be missing and any cell empty. Columns are separated by commas, or by the
+semicolons, tabs or bars of a header with no comma (a European spreadsheet's export). Rows are never dropped: a row with a
 problem (no id, a phone that is not a number, coordinates out of range...) is
 reported with its line number and kept, matched on whatever else it has.
 """
@@ -61,11 +62,12 @@ def read_records(path: str | Path, id_column: str, mapping: dict[str, str], *, d
     """
     path = Path(path)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        sep = _delimiter(path)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=sep)
     except FileNotFoundError:
         raise ConfigError([ConfigProblem(SourceRef(str(path)), "file not found")]) from None
     except UnicodeDecodeError:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="latin-1")
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="latin-1", sep=sep)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ConfigError([ConfigProblem(SourceRef(str(path)), f"not a readable CSV: {exc}")]) from None
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -84,6 +86,17 @@ def read_records(path: str | Path, id_column: str, mapping: dict[str, str], *, d
     records.keys = match_keys(fields, default_country=default_country, prefer=prefer)
     records.problems = _row_problems(records)
     return records
+
+
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _delimiter(path: Path) -> str:
+    """The column separator of the file's header line: a comma, or the semicolon a European
+    spreadsheet writes, a tab or a bar where the header holds more of that than of commas."""
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        header = handle.readline()
+    return max(_DELIMITERS, key=header.count) if header.count(",") == 0 else ","
 
 
 def _row_problems(r: CsvRecords) -> list[ConfigProblem]:

@@ -112,11 +112,21 @@ def _company(value: str) -> str | None:
     text = SPACES.sub(" ", PUNCT.sub(" ", text)).strip()
     if text.startswith("the "):
         text = text[4:]
-    return text or None
+    return None if text in NO_COMPANY else text or None
 
+
+# What a form or a rep types where there is no company ("N/A", "Self-employed", "Student", "[not provided]",
+# Web-to-Lead's own default), in normalised form ("My Company" is "my" once its legal form is gone): no
+# name at all, so a thousand such leads are not one company, nor an account of that name theirs.
+NO_COMPANY = frozenset({
+    "n a", "na", "none", "null", "nil", "unknown", "not provided", "not applicable", "not available", "no", "my",
+    "your", "company", "no company", "self employed", "self", "individual", "personal", "student", "retired",
+    "unemployed", "homemaker", "freelance", "freelancer", "test", "tbd", "tba", "xxx", "asdf",
+})
 
 company_name = per_distinct(_company)
-company_name.__doc__ = "Normalised company name: accents, case, legal form, punctuation, 'The', '&' removed."
+company_name.__doc__ = ("Normalised company name: accents, case, legal form, punctuation, 'The', '&' removed; "
+                        "None for a placeholder (:data:`NO_COMPANY`).")
 
 # Text in brackets is a note ("(KPE)", "(formerly Acme)", "(do not use)"), not the name.
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
