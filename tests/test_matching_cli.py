@@ -92,6 +92,28 @@ def test_match_writes_every_lead_with_account_confidence_and_reason(tmp_path):
     assert "latitude is not a valid coordinate" in result.output
 
 
+@pytest.mark.parametrize("lead_address, expected", [
+    ("company", ["A2", ""]),   # two lists of organisations: the namesake at a Los Angeles number is another site
+    ("person", ["A2", "A1"]),  # a CRM lead's phone may be the person's: the model decides
+])
+def test_linking_two_lists_of_organisations_never_takes_a_namesake_in_another_place(tmp_path, lead_address, expected):
+    (tmp_path / "accounts.csv").write_text("Id,Name,Phone\nA1,Hard Rock Cafe,310-276-7605\nA2,Hard Rock Cafe,"
+                                           "212-489-6565\n")
+    (tmp_path / "leads.csv").write_text("Id,Name,Phone\nL1,HARD ROCK CAFE,(212) 489-6565\nL2,Hard Rock Cafe,"
+                                        "312-555-0188\n")
+    out = tmp_path / "matches.csv"
+    result = run("match", "--leads", str(tmp_path / "leads.csv"), "--accounts", str(tmp_path / "accounts.csv"),
+                 "--lead-id", "Id", "--account-id", "Id", "--map", "company=Name", "--map", "phone=Phone",
+                 "--lead-address", lead_address, "--quiet", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    matches = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert matches["account_id"].tolist()[0] == expected[0], "the same phone: the same restaurant"
+    if lead_address == "company":
+        assert matches["account_id"].tolist()[1] == "", "a Chicago number rings an hour from New York's, three from Los Angeles'"
+    else:
+        assert matches["account_id"].tolist()[1] != ""
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -42,9 +42,8 @@ from pipelines.matching.classify import frequency_column
 from pipelines.matching.cluster import resolve
 from pipelines.matching.index import KeyTable, blocking_report, describe_blocking
 from pipelines.matching.labels import Labels
-from pipelines.matching.levels import MISSING
+from pipelines.matching import sites
 from pipelines.matching.link import Linker
-from pipelines.matching.normalise import phone_clocks, us_state
 from pipelines.matching.settings import MatchingSettings
 
 RULED_OUT_BITS = -1000.0  # a hard "cannot link": no amount of other evidence outweighs it
@@ -53,13 +52,9 @@ RULED_OUT_BITS = -1000.0  # a hard "cannot link": no amount of other evidence ou
 # street rules it out against some copies while the others vouch for it.
 NAMES_APART = "names do not agree enough"
 OTHER_SITE = "another street: another site"
-PHONES_ELSEWHERE = "phones an hour apart: another site"
-OTHER_STATE = "another state: another site"
+PHONES_ELSEWHERE = sites.WHY[sites.CLOCKS_APART]
+OTHER_STATE = sites.WHY[sites.STATES_APART]
 SOFT_RULES = (NAMES_APART, OTHER_SITE, PHONES_ELSEWHERE, OTHER_STATE)
-# Feature columns (see Deduper._elsewhere): with no street to compare, the pair's phones ring under clocks
-# an hour or more apart; its records are in two US states.
-CLOCKS_APART = "clocks_apart"
-STATES_APART = "states_apart"
 SOFT_RULE_BITS = -20.0
 _CORROBORATING = {"phone": ("exact", "local"), "street": ("exact", "similar"), "geo": ("same_place",),
                   "postal": ("postal",)}
@@ -100,49 +95,10 @@ class Deduper:
 
     def _elsewhere(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable,
                    scored: pd.DataFrame) -> pd.DataFrame:
-        """``scored`` with :data:`CLOCKS_APART` and :data:`STATES_APART` for the pairs with no street to
-        compare, whose names are not apart and nothing of whose place agrees (not the phone, the postal
-        code or the location): whether their phones ring under clocks an hour or more apart (``+1 310``
-        Los Angeles, ``+1 212`` New York), and whether, both in the US, they are in two states."""
-        clocks = np.zeros(len(scored), dtype=bool)
-        states = np.zeros(len(scored), dtype=bool)
-        if self.settings.dedupe.other_site and len(scored) and {"street", "name", "phone", "place"} <= set(scored):
-            lk = self.linker
-
-            def at(field: str, *levels: str) -> np.ndarray:
-                if field not in scored:
-                    return np.zeros(len(scored), dtype=bool)
-                return scored[field].isin([lk.level(field, name) for name in levels]).to_numpy()
-
-            open_ = (at("street", MISSING) & ~at("name", "different") & ~at("phone", "exact", "local")
-                     & ~at("place", "postal") & ~at("geo", "same_place", "near"))
-            for flag, ask, facts in ((clocks, open_ & at("phone", "different"), self._phone_clocks),
-                                     (states, open_ & at("place", "different", MISSING), self._us_states)):
-                rows = np.flatnonzero(ask)
-                if len(rows):
-                    a, b = (scored[c].to_numpy()[rows] for c in ("l_id", "r_id"))
-                    fa, fb = facts(con, left, right, a, b)
-                    flag[rows] = [_apart(x, y) for x, y in zip(fa, fb)]
-        scored[CLOCKS_APART] = clocks  # a frame the caller has just made: no copy of millions of pairs
-        scored[STATES_APART] = states
-        return scored
-
-    def _phone_clocks(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable,
-                      a: np.ndarray, b: np.ndarray) -> tuple[list, list]:
-        def clocks(rec: pd.DataFrame) -> pd.Series:
-            return pd.Series(phone_clocks(rec["phone"]).to_numpy(), index=rec.index)
-
-        return _facts(con, left, right, a, b, ["phone"], clocks)
-
-    def _us_states(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable,
-                   a: np.ndarray, b: np.ndarray) -> tuple[list, list]:
-        def state(rec: pd.DataFrame) -> pd.Series:
-            country = rec["country"].where(rec["country"].notna(), rec["domain_country"])
-            us = (country.fillna(self.settings.default_country) == "US").to_numpy()
-            found = us_state(rec["state"], rec["postal_code"], rec["city"]).to_numpy()
-            return pd.Series(np.where(us, found, None), index=rec.index)
-
-        return _facts(con, left, right, a, b, ["state", "postal_code", "city", "country", "domain_country"], state)
+        """``scored`` with the facts of :mod:`pipelines.matching.sites` (when ``dedupe.other_site``)."""
+        if not self.settings.dedupe.other_site:
+            return scored
+        return sites.elsewhere(con, left, right, scored, self.linker.level, self.settings.default_country)
 
     def rule(self, scored: pd.DataFrame) -> pd.DataFrame:
         """Apply the rules of the module docstring: ``ruled_out`` says why, and ``score`` drops to
@@ -173,7 +129,7 @@ class Deduper:
             reason[other_site & (reason == "")] = OTHER_SITE
             # No street to compare: phones an hour apart, or two US states, say the same (a chain's
             # restaurant in Los Angeles and its namesake in New York).
-            for column, why in ((CLOCKS_APART, PHONES_ELSEWHERE), (STATES_APART, OTHER_STATE)):
+            for column, why in ((sites.CLOCKS_APART, PHONES_ELSEWHERE), (sites.STATES_APART, OTHER_STATE)):
                 if column in scored:
                     reason[scored[column].to_numpy(dtype=bool) & (reason == "")] = why
         # Facts of the records come last and override any rule of thumb: never put together.
@@ -253,32 +209,6 @@ class Deduper:
             self._completed[table.relation] = known
         wanted = pd.MultiIndex.from_frame(known[["l_id", "r_id"]]).isin(pd.MultiIndex.from_frame(pairs[["l_id", "r_id"]]))
         return known[wanted].reset_index(drop=True)
-
-
-def _apart(x, y) -> bool:
-    """Two facts known on both sides that say two places: clocks sharing none, or two states."""
-    if isinstance(x, frozenset) and isinstance(y, frozenset):
-        return x.isdisjoint(y)
-    return isinstance(x, str) and isinstance(y, str) and x != y
-
-
-def _facts(con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, a: np.ndarray, b: np.ndarray,
-           columns: list[str], fact: Callable[[pd.DataFrame], pd.Series]) -> tuple[list, list]:
-    """``fact`` of the records of ids ``a`` (in ``left``) and ``b`` (in ``right``), each record read and
-    worked out once (one table against itself: both sides in one query)."""
-    def read(table: KeyTable, ids: np.ndarray) -> pd.Series:
-        con.register("_fact_ids", pd.DataFrame({"id": pd.unique(ids)}))
-        try:
-            rec = con.execute(f'SELECT "{table.id}" AS id, {", ".join(columns)} FROM {table.relation} '
-                              f'WHERE "{table.id}" IN (SELECT id FROM _fact_ids)').df().set_index("id")
-        finally:
-            con.unregister("_fact_ids")
-        return fact(rec)
-
-    if left == right:
-        found = read(left, np.concatenate([a, b]))
-        return list(found.reindex(a).to_numpy()), list(found.reindex(b).to_numpy())
-    return list(read(left, a).reindex(a).to_numpy()), list(read(right, b).reindex(b).to_numpy())
 
 
 def entity_frequencies(values: pd.DataFrame, labels: np.ndarray, keys: list[str]) -> dict[str, pd.Series]:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.matching import learn as learning
+from pipelines.matching import sites
 from pipelines.matching.block_index import borrowed_blocks, kept_blocks
 from pipelines.matching.classify import WeightedClassifier, frequency_column
 from pipelines.matching.compare import CLEAN_TEXT, MISSING, build_compare, default_comparisons
@@ -256,6 +257,12 @@ class Linker:
         if pairs.empty:
             return _empty_scores(self.comparisons)
         scored = self.score(self.compare(con, pairs, left, right, entities=entities, name_levels=name_levels))
+        if not self.dedupe and not self.person_address:
+            # Two lists of organisations: a namesake in another place is another site, never the match
+            # (:mod:`pipelines.matching.sites`). A CRM lead's phone and address are often the person's.
+            scored = sites.elsewhere(con, left, right, scored, self.level, self.settings.default_country)
+            apart = scored[sites.CLOCKS_APART].to_numpy() | scored[sites.STATES_APART].to_numpy()
+            scored.loc[apart, "confidence"] = 0.0
         if min_confidence > 0:
             scored = scored[scored["confidence"] >= min_confidence].reset_index(drop=True)
         return scored
@@ -310,6 +317,10 @@ class Linker:
         """``scored`` rows with ``reason``, ``evidence`` and each comparison's level by name."""
         out = scored.reset_index(drop=True)
         words = self.classifier.explain(out)
+        for column, why in sites.WHY.items():  # a namesake ruled another site says so
+            if column in out:
+                apart = out[column].to_numpy(dtype=bool)
+                words.loc[apart, "reason"] = words.loc[apart, "reason"] + f"; {why}"
         out = pd.concat([out, words], axis=1)
         if "blocked_by" in out:
             out["blocked_by"] = rule_names(self.rules, out["blocked_by"])
