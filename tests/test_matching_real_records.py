@@ -210,8 +210,6 @@ def test_name_variants(a, b, expected):
         ("25, High Street", "25 High St", "exact"),
         ("100 Main St, Springfield", "100 Main Street", "exact"),  # the city typed into the line
         ("Hauptstraße 5", "Hauptstr. 5", "exact"),
-        ("One Market Plaza", "1 Market Plaza, Suite 3600", "exact"),  # a tower's number written as a word
-        ("Two Penn Plaza", "One Penn Plaza", "other_number"),
     ],
 )
 def test_address_variants(a, b, expected):

@@ -6,8 +6,9 @@ they look different; compared part by part they agree where it matters: the
 house number, and a street name one of which contains the other. So every line
 is split into
 
-- ``house_number``: the first number (``1200``, ``12-14`` -> ``12``, "One Market Plaza" -> ``1``),
-  or a trailing one as most of Europe writes it ("Hauptstr. 12"), or a PO box number;
+- ``house_number``: the first number (``1200``, ``12-14`` -> ``12``), or a trailing one as
+  most of Europe writes it ("Hauptstr. 12"), or a PO box number (a number written as a word
+  stays a word: "Seven Oaks Dr" is a street's name as often as "One Market Plaza" is a number);
 - ``street_name``: the name's words, ordinals as digits ("Ninth" -> ``9th``), without
   the street type and the directions; ``street_key`` is the same without spaces, so a
   name typed as one word ("OldMill") still agrees;
@@ -75,10 +76,7 @@ def _ordinal_suffix(n: int) -> str:
 
 
 _ORDINALS = {w: f"{i}{_ordinal_suffix(i)}" for i, w in enumerate(_UNITS_WORDS, 1)}
-# House numbers written as words, as towers name themselves ("One Market Plaza", "Two Penn Plaza").
-_CARDINALS = {w: str(i) for i, w in enumerate(
-    ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
-     "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"], 1)}
+
 # Words of a street name written two ways: "St. Louis Ave" / "Saint Louis Avenue".
 _NAME_WORDS = {"saint": "st", "mount": "mt", "fort": "ft", "doctor": "dr", "avenue": "ave"} | _ORDINALS
 
@@ -102,8 +100,6 @@ def _split(text: str) -> tuple[str | None, list[str], str | None, str | None]:
     first = _NUMBER.match(tokens[0])
     if first:
         number, tokens = first.group(1), tokens[1:]
-    elif len(tokens) > 1 and tokens[0] in _CARDINALS:
-        number, tokens = _CARDINALS[tokens[0]], tokens[1:]
     elif len(tokens) > 1 and (last := _NUMBER.match(tokens[-1])):
         number, tokens = last.group(1), tokens[:-1]
     direction = street_type = None
