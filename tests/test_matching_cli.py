@@ -108,10 +108,23 @@ def test_linking_two_lists_of_organisations_never_takes_a_namesake_in_another_pl
     assert result.exit_code == 0, result.output
     matches = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert matches["account_id"].tolist()[0] == expected[0], "the same phone: the same restaurant"
+    assert "phones an hour apart" not in matches["reason"].iloc[0]
     if lead_address == "company":
         assert matches["account_id"].tolist()[1] == "", "a Chicago number rings an hour from New York's, three from Los Angeles'"
     else:
         assert matches["account_id"].tolist()[1] != ""
+
+
+def test_a_shared_domain_ties_two_organisations_whatever_site_their_phones_ring_at(tmp_path):
+    """A vendor's list carries a branch's phone, the CRM the head office's: the same domain is the company."""
+    (tmp_path / "accounts.csv").write_text("Id,Name,Website,Phone\nA1,Acme Corp,acme.com,212-555-0101\n")
+    (tmp_path / "leads.csv").write_text("Id,Name,Website,Phone\nL1,Acme Corporation,www.acme.com,312-555-0188\n")
+    out = tmp_path / "matches.csv"
+    result = run("match", "--leads", str(tmp_path / "leads.csv"), "--accounts", str(tmp_path / "accounts.csv"),
+                 "--lead-id", "Id", "--account-id", "Id", "--map", "company=Name", "--map", "website=Website",
+                 "--map", "phone=Phone", "--quiet", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(out, dtype=str)["account_id"].tolist() == ["A1"]
 
 
 @pytest.mark.parametrize(

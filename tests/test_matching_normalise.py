@@ -47,10 +47,11 @@ def one(fn, value, *args):
         ("N/A", None),
         ("Self-Employed", None),
         ("[not provided]", None),  # Salesforce Web-to-Lead's default
-        ("My Company Inc.", None),
+        ("My Company", None),
         ("Student", None),
         ("Self Storage Solutions", "self storage solutions"),  # a name that only starts like one
-        ("The Independent", "independent"),
+        ("Freelancer Limited", "freelancer"),  # with a legal form it is a company's name
+        ("Self Inc.", "self"),
     ],
 )
 def test_company_names_lose_legal_forms_case_accents_and_punctuation(raw, expected):

@@ -223,6 +223,8 @@ def test_address_variants(a, b, expected):
         (dict(city="Springfield"), dict(city="Springdale"), "different"),
         (dict(city="W. Hollywood"), dict(city="West Hollywood"), "city"),  # a direction abbreviated
         (dict(city="North Las Vegas", state="NV"), dict(city="N Las Vegas", state="Nevada"), "city"),
+        (dict(city="East Hartford", state="CT"), dict(city="West Hartford", state="CT"), "different"),  # two towns
+        (dict(city="North Las Vegas", state="NV"), dict(city="Las Vegas", state="NV"), "different"),
         (dict(city="Chicago", postal_code="60639"), dict(city="CHICAGO", postal_code="60639-1204"), "postal"),
         (dict(city="Chicago", postal_code="60639"), dict(postal_code="60641"), "district"),
         (dict(city="Chicago", state="IL"), dict(city="Chicago", state="OH"), "different"),  # another Chicago

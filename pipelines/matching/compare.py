@@ -377,7 +377,8 @@ class CompareAddress(Comparison):
 
 def city_alike(a: np.ndarray, b: np.ndarray, threshold: float = 0.92) -> np.ndarray:
     """Two city names are one: equal, a typo (Jaro-Winkler at ``threshold`` and at most two edits), or
-    one containing the other ("Springfield" / "Springfield City"). Missing ('') is never alike."""
+    one containing the other ("Springfield" / "Springfield City"), their directions the same ("East
+    Hartford" and "West Hartford" are two towns). Missing ('') is never alike."""
     out = (a == b) & (a != "")
     idx = np.flatnonzero((a != b) & (a != "") & (b != ""))
     if len(idx):
@@ -388,7 +389,21 @@ def city_alike(a: np.ndarray, b: np.ndarray, threshold: float = 0.92) -> np.ndar
         out[close] = _similarity(a[close], b[close], distance.OSA.distance, 2) <= 2
         rest = idx[~out[idx]]
         out[rest] = _similarity(a[rest], b[rest], fuzz.token_set_ratio, 100) == 100
+        # A direction is part of the name: East and West Hartford, Las Vegas and North Las Vegas are two.
+        alike = idx[out[idx]]
+        out[alike] = _directions(a[alike]) == _directions(b[alike])
     return out
+
+
+_DIRECTION_WORDS = frozenset({"n", "s", "e", "w", "ne", "nw", "se", "sw"})  # normalise.city's short forms
+
+
+def _directions(values: np.ndarray) -> np.ndarray:
+    """The direction words of each city name, sorted, once per distinct name ('' for none)."""
+    codes, names = pd.factorize(values)
+    found = np.array([" ".join(sorted(w for w in v.split() if w in _DIRECTION_WORDS)) for v in names] + [""],
+                     dtype=object)
+    return found[codes]
 
 
 def _district(values: np.ndarray) -> np.ndarray:

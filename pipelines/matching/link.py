@@ -66,6 +66,8 @@ def blocking_rules(specs: list[BlockingRuleSpec]) -> list[BlockingRule]:
     return rules
 
 
+VETOED_BITS = -20.0  # a pair sites.elsewhere rules out: below any candidate the model merely doubts
+
 class Linker:
     """The configured Index, Compare and classifier, applied to pairs of key tables."""
 
@@ -259,10 +261,13 @@ class Linker:
         scored = self.score(self.compare(con, pairs, left, right, entities=entities, name_levels=name_levels))
         if not self.dedupe and not self.person_address:
             # Two lists of organisations: a namesake in another place is another site, never the match
-            # (:mod:`pipelines.matching.sites`). A CRM lead's phone and address are often the person's.
-            scored = sites.elsewhere(con, left, right, scored, self.level, self.settings.default_country)
+            # (:mod:`pipelines.matching.sites`); it ranks last, so "the closest account" names a real one.
+            # A CRM lead's phone and address are often the person's (lead_address: person).
+            scored = sites.elsewhere(con, left, right, scored, self.level, self.settings.default_country,
+                                     domain_ties=True)
             apart = scored[sites.CLOCKS_APART].to_numpy() | scored[sites.STATES_APART].to_numpy()
             scored.loc[apart, "confidence"] = 0.0
+            scored.loc[apart, "score"] = np.minimum(scored.loc[apart, "score"].to_numpy(), VETOED_BITS)
         if min_confidence > 0:
             scored = scored[scored["confidence"] >= min_confidence].reset_index(drop=True)
         return scored

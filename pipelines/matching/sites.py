@@ -15,8 +15,9 @@ or the location), two facts of reference data say it instead:
   their domain's, else the default country).
 
 Account deduplication weighs these as rules of thumb; linking two lists of organisations
-(``lead_address: company``) never links such a pair. A CRM lead's phone and address are often the
-person's, so the pipeline's lead matching does not use them.
+(``link.lead_address: company``) never links such a pair unless their web domains agree. With
+``lead_address: person`` (the pipeline's CRM leads, whose phone and address are often the
+person's) they are not used.
 """
 
 from __future__ import annotations
@@ -38,10 +39,12 @@ WHY = {CLOCKS_APART: "phones an hour apart: another site", STATES_APART: "anothe
 
 
 def elsewhere(con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, scored: pd.DataFrame,
-              level: Callable[[str, str], int], default_country: str) -> pd.DataFrame:
+              level: Callable[[str, str], int], default_country: str, *, domain_ties: bool = False) -> pd.DataFrame:
     """``scored`` (pairs of ``left`` and ``right`` with their comparison levels) with :data:`CLOCKS_APART`
     and :data:`STATES_APART`, asked only of the pairs with no street to compare whose names are not
-    apart and nothing of whose place agrees. ``level(field, name)``: a level's code."""
+    apart and nothing of whose place agrees. ``level(field, name)``: a level's code. ``domain_ties``:
+    a shared web domain also ties the pair (linking: it is the company, whichever site's phone a list
+    carries; deduplication keeps a company's sites apart)."""
     clocks = np.zeros(len(scored), dtype=bool)
     states = np.zeros(len(scored), dtype=bool)
     if len(scored) and {"street", "name", "phone", "place"} <= set(scored):
@@ -52,6 +55,8 @@ def elsewhere(con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, s
 
         open_ = (at("street", MISSING) & ~at("name", "different") & ~at("phone", "exact", "local")
                  & ~at("place", "postal") & ~at("geo", "same_place", "near"))
+        if domain_ties:
+            open_ &= ~at("domain", "exact", "label")
 
         def state(rec: pd.DataFrame) -> pd.Series:
             country = rec["country"].where(rec["country"].notna(), rec["domain_country"])

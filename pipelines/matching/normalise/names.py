@@ -104,6 +104,8 @@ def _company(value: str) -> str | None:
     article = text.startswith("the ")
     if article:
         text = text[4:]
+    if SPACES.sub(" ", PUNCT.sub(" ", text)).strip() in NO_COMPANY:  # as typed: "Freelancer Limited" is a company
+        return None
     # cleanco works best on the original punctuation ("Inc.", "S.A.", "GmbH & Co. KG"), so clean first...
     text = _strip_legal_forms(text, leading=not article)
     # ...then spell out "&", drop the remaining punctuation, and an article that only now leads: one
@@ -112,16 +114,18 @@ def _company(value: str) -> str | None:
     text = SPACES.sub(" ", PUNCT.sub(" ", text)).strip()
     if text.startswith("the "):
         text = text[4:]
-    return None if text in NO_COMPANY else text or None
+    return text or None
 
 
-# What a form or a rep types where there is no company ("N/A", "Self-employed", "Student", "[not provided]",
-# Web-to-Lead's own default), in normalised form ("My Company" is "my" once its legal form is gone): no
-# name at all, so a thousand such leads are not one company, nor an account of that name theirs.
+# What a form or a rep types where there is no company ("N/A", "Self-employed", "Student"; Web-to-Lead's own
+# default "[not provided]" is a note in brackets), as typed, in lower case without punctuation: no name at
+# all, so a thousand such leads are not one company, nor an account of that name theirs. Only the whole
+# name: with a legal form ("Freelancer Limited", "Self Inc.") it is a company's.
 NO_COMPANY = frozenset({
-    "n a", "na", "none", "null", "nil", "unknown", "not provided", "not applicable", "not available", "no", "my",
-    "your", "company", "no company", "self employed", "self", "individual", "personal", "student", "retired",
-    "unemployed", "homemaker", "freelance", "freelancer", "test", "tbd", "tba", "xxx", "asdf",
+    "n a", "na", "none", "null", "nil", "unknown", "not provided", "not applicable", "not available",
+    "no company", "my company", "your company", "company name", "self employed", "self", "individual",
+    "personal", "student", "retired", "unemployed", "homemaker", "freelance", "freelancer", "test", "tbd", "tba",
+    "xxx", "asdf",
 })
 
 company_name = per_distinct(_company)
