@@ -135,6 +135,9 @@ def test_the_clocks_a_phone_rings_under(e164, clocks):
         (None, "10001", "Los Angeles", "NY"),  # else the ZIP code's
         (None, None, "Los Angeles", "CA"),  # else the one state with a post office of the city's name
         (None, None, "Las Vegas", None),  # Nevada and New Mexico: not one state
+        (None, None, "New York City", "NY"),  # no post office's name, but "New York" is
+        (None, None, "Kansas City", None),  # a post office in Kansas and Missouri: not read as "Kansas"
+        (None, None, "Bay City", None),  # likewise in several states, though "Bay" is a post office in one
         (None, None, "Hollywood", None),  # a post office in four states, and a neighbourhood of Los Angeles
         (None, None, "Chinatown", None),  # a neighbourhood some ZIP codes accept, no post office's name
         (None, None, None, None),
