@@ -25,8 +25,9 @@ A pair ruled out by another country or known to be two companies counts
 (:mod:`pipelines.matching.cluster`) never puts its two records together through a chain of
 others. The first two rules are rules of thumb: a pair they rule out counts
 :data:`SOFT_RULE_BITS`, never a link of its own, but a record whose name or street was
-mangled can still join a group whose other records vouch for it by more. Frequencies count companies: the first pass clusters without them,
-the second counts each value's companies from the first pass's clusters.
+mangled can still join a group whose other records vouch for it by more. Frequencies count
+companies: the first pass clusters without them, the second counts each value's companies
+from the first pass's clusters.
 """
 
 from __future__ import annotations
@@ -38,17 +39,17 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from pipelines.matching import sites
 from pipelines.matching.classify import frequency_column
 from pipelines.matching.cluster import resolve
 from pipelines.matching.index import KeyTable, blocking_report, describe_blocking
 from pipelines.matching.labels import Labels
-from pipelines.matching import sites
 from pipelines.matching.link import Linker
 from pipelines.matching.settings import MatchingSettings
 
 RULED_OUT_BITS = -1000.0  # a hard "cannot link": no amount of other evidence outweighs it
-# Names that do not agree, or another site (SOFT_RULES): 20 bits (a million to one) against a merge, not a hard
-# cannot-link. FEBRL 3 holds up to ten copies of a record, each corrupted another way: one copy's mangled
+# Names that do not agree, or another site (SOFT_RULES): 20 bits (a million to one) against a merge, not a
+# hard cannot-link. FEBRL 3 holds up to ten copies of a record, each corrupted another way: one copy's mangled
 # street rules it out against some copies while the others vouch for it.
 NAMES_APART = "names do not agree enough"
 OTHER_SITE = "another street: another site"

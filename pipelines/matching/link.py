@@ -68,6 +68,7 @@ def blocking_rules(specs: list[BlockingRuleSpec]) -> list[BlockingRule]:
 
 VETOED_BITS = -20.0  # a pair sites.elsewhere rules out: below any candidate the model merely doubts
 
+
 class Linker:
     """The configured Index, Compare and classifier, applied to pairs of key tables."""
 

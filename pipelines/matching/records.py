@@ -2,9 +2,9 @@
 
 A mapping says which column holds which field (``company=Name``, ``phone=Tel``);
 any field may be missing and any cell empty. Columns are separated by commas, or by the
-semicolons, tabs or bars of a header with no comma (a European spreadsheet's export). Rows are never dropped: a row with a
-problem (no id, a phone that is not a number, coordinates out of range...) is
-reported with its line number and kept, matched on whatever else it has.
+semicolons, tabs or bars of a header with no comma (a European spreadsheet's export). Rows
+are never dropped: a row with a problem (no id, a phone that is not a number, coordinates out
+of range...) is reported with its line number and kept, matched on whatever else it has.
 """
 
 from __future__ import annotations

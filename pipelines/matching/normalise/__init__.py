@@ -43,6 +43,5 @@ __all__ = [
     "FREE_MAIL_DOMAINS", "NAME_ABBREVIATIONS", "NAME_STOPWORDS", "STREET_PARTS", "abbreviated", "acronym",
     "acronym_of", "city", "company_name", "country_code", "domain_country", "domain_label", "is_free_mail",
     "name_match", "name_site", "parse_streets", "per_distinct", "phone_clocks", "phone_e164", "phone_local",
-    "postal_code",
-    "registered_domain", "state_code", "street", "us_state",
+    "postal_code", "registered_domain", "state_code", "street", "us_state",
 ]  # fmt: skip

@@ -104,7 +104,7 @@ def _company(value: str) -> str | None:
     article = text.startswith("the ")
     if article:
         text = text[4:]
-    if SPACES.sub(" ", PUNCT.sub(" ", text)).strip() in NO_COMPANY:  # as typed: "Freelancer Limited" is a company
+    if SPACES.sub(" ", PUNCT.sub(" ", text)).strip() in NO_COMPANY:  # as typed: "Freelancer Ltd" is a name
         return None
     # cleanco works best on the original punctuation ("Inc.", "S.A.", "GmbH & Co. KG"), so clean first...
     text = _strip_legal_forms(text, leading=not article)

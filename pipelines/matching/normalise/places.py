@@ -68,34 +68,37 @@ city.__doc__ = "City names in one form: case, accents and punctuation removed, '
 
 
 @functools.cache
-def _us_places() -> tuple[dict[str, str], dict[str, str], frozenset[str]]:
+def _us_post_offices() -> tuple[dict[str, str], frozenset[str]]:
     """From the US ZIP codes' reference table (``zipcodes``, kept in the warehouse by enrichment:
-    :data:`pipelines.enrich.geo.ZIPS`): each ZIP's state, and the state of each post-office name found
-    in one state only ("Los Angeles"; not "Atlanta", in eleven, nor "Hollywood", a post office in four
-    states and a neighbourhood of Los Angeles), and every post office's name. Post offices' own names only: the neighbourhoods a ZIP
-    also accepts, as New York's "Chinatown", are named in other cities too. Worked out on first use:
-    from the warehouse's copy where a stage primed it, else from zipcodes (about a second)."""
+    :data:`pipelines.enrich.geo.ZIPS`): the state of each post-office name found in one state only
+    ("Los Angeles"; not "Atlanta", in eleven, nor "Hollywood", a post office in four states and a
+    neighbourhood of Los Angeles), and every post office's name. Post offices' own names only: the
+    neighbourhoods a ZIP also accepts, as New York's "Chinatown", are named in other cities too.
+    Worked out on first use: from the warehouse's copy where a stage primed it, else from zipcodes
+    (about a second)."""
     from pipelines.enrich.geo import zip_table
 
-    table = zip_table()[["zip5", "zip_state", "zip_city"]]
-    by_zip = dict(zip(table["zip5"], table["zip_state"]))
+    table = zip_table()
     pairs = pd.DataFrame({"key": city(table["zip_city"]).to_numpy(), "state": table["zip_state"].to_numpy()})
     pairs = pairs.dropna().drop_duplicates()
     single = pairs[~pairs["key"].duplicated(keep=False)]
-    return by_zip, dict(zip(single["key"], single["state"])), frozenset(pairs["key"])
+    return dict(zip(single["key"], single["state"])), frozenset(pairs["key"])
 
 
 def us_state(states: pd.Series, postal_codes: pd.Series, cities: pd.Series) -> pd.Series:
-    """The US state each record is in: its state (a code, from :func:`state_code`), else its ZIP code's,
-    else the one state with a post office of its city's name (normalised by :func:`city`; "New York
-    City" by "New York"); None when none says. For records in the US only: the caller picks them."""
+    """The US state each record is in: its state (a code, from :func:`state_code`), else its ZIP code's
+    (enrichment's :func:`pipelines.enrich.geo.zip_facts`), else the one state with a post office of its
+    city's name (normalised by :func:`city`; "New York City" by "New York"); None when none says. For
+    records in the US only: the caller picks them."""
+    from pipelines.enrich.geo import zip_facts
+
     states, postal_codes, cities = (pd.Series(v).reset_index(drop=True).astype(object) for v in
                                     (states, postal_codes, cities))
     out = states.where(states.notna(), None)
     if (out.notna() | (postal_codes.isna() & cities.isna())).all():
         return out  # nothing to look up: the ZIP table is not loaded
-    by_zip, by_city, post_offices = _us_places()
-    out = out.where(out.notna(), postal_codes.map(by_zip))
+    by_city, post_offices = _us_post_offices()
+    out = out.where(out.notna(), zip_facts(postal_codes)["zip_state"])
     out = out.where(out.notna(), cities.map(by_city))
     # "New York City" is no post office's name, "New York" is ("Kansas City" and "Bay City" are post
     # offices of their own, in several states: not read as "Kansas" or "Bay").
