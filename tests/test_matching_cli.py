@@ -55,6 +55,21 @@ def test_a_spreadsheets_semicolons_or_tabs_separate_columns_as_commas_do(tmp_pat
     assert clusters["cluster_id"].tolist() == ["1", "1", "3", "3"]
 
 
+def test_excels_sep_line_and_a_column_named_in_another_case_are_read(tmp_path):
+    """Excel's "Save as CSV" may write ``sep=;`` above the header; people type "title" for "Title"."""
+    rows = [line.split(",") for line in LISTINGS.splitlines()[:5]]
+    rows[3][0] = ""  # no id: its warning names the file's line, counting the sep= line
+    (tmp_path / "in.csv").write_text("sep=;\n" + "\n".join(";".join(r) for r in rows) + "\n", encoding="utf-8")
+    out = tmp_path / "clusters.csv"
+    result = run("dedupe", str(tmp_path / "in.csv"), "--id", "restaurantid", "--map", "company=title",
+                 "--map", "street=ADDR", "--map", "phone=Tel", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "in.csv:5: warning: row 3: empty id" in result.output
+    clusters = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert clusters["record_id"].tolist() == ["1", "2", "", "4"]
+    assert clusters["cluster_id"].tolist() == ["1", "1", "", ""], "a cluster is named by its first id"
+
+
 def test_dedupe_writes_every_row_with_its_cluster(tmp_path):
     (tmp_path / "in.csv").write_text(LISTINGS)
     out = tmp_path / "clusters.csv"

@@ -2,7 +2,9 @@
 
 A mapping says which column holds which field (``company=Name``, ``phone=Tel``);
 any field may be missing and any cell empty. Columns are separated by commas, or by the
-semicolons, tabs or bars of a header with no comma (a European spreadsheet's export). Rows
+semicolons, tabs or bars of a header with no comma (a European spreadsheet's export), or by what
+a first line ``sep=;`` says (Excel writes one); a column named in another case than the header's
+("name" for "Name") is that column when no other is. Rows
 are never dropped: a row with a problem (no id, a phone that is not a number, coordinates out
 of range...) is reported with its line number and kept, matched on whatever else it has.
 """
@@ -29,10 +31,11 @@ class CsvRecords:
     keys: pd.DataFrame = field(default_factory=pd.DataFrame)
     problems: list[ConfigProblem] = field(default_factory=list)
     extra: pd.DataFrame = field(default_factory=pd.DataFrame)  # other columns asked for, as written
+    header_line: int = 1  # 2 below Excel's "sep=;"
 
     def line(self, position: int) -> int:
-        """The file line of a row (the header is line 1; values with line breaks are rare in CRM exports)."""
-        return position + 2
+        """The file line of a row (values with line breaks are rare in CRM exports)."""
+        return position + self.header_line + 1
 
 
 def parse_mapping(pairs: tuple[str, ...], option: str) -> dict[str, str]:
@@ -62,27 +65,33 @@ def read_records(path: str | Path, id_column: str, mapping: dict[str, str], *, d
     """
     path = Path(path)
     try:
-        sep = _delimiter(path)
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=sep)
+        sep, skip = _delimiter(path)
+        options = dict(dtype=str, keep_default_na=False, sep=sep, skiprows=skip)
+        try:
+            frame = pd.read_csv(path, encoding="utf-8-sig", **options)
+        except UnicodeDecodeError:  # not UTF-8: an older spreadsheet's Windows or ISO-8859-1 export
+            frame = pd.read_csv(path, encoding="latin-1", **options)
     except FileNotFoundError:
         raise ConfigError([ConfigProblem(SourceRef(str(path)), "file not found")]) from None
-    except UnicodeDecodeError:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="latin-1", sep=sep)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ConfigError([ConfigProblem(SourceRef(str(path)), f"not a readable CSV: {exc}")]) from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [(what, col) for what, col in [("--id", id_column)] + [(f, c) for f, c in mapping.items()]
-               + [("--truth", c) for c in extra or []] if col not in frame.columns]
+    header = skip + 1
+    asked = [("--id", id_column)] + [(f, c) for f, c in mapping.items()] + [("--truth", c) for c in extra or []]
+    found = {col: _column(col, list(frame.columns)) for _, col in asked}
+    missing = [(what, col) for what, col in asked if found[col] is None]
     if missing:
         problems = []
         for what, col in missing:
             close = difflib.get_close_matches(col, list(frame.columns), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(ConfigProblem(SourceRef(str(path), 1), f"{what}: no column {col!r}{hint}; the header "
-                                          f"has: {', '.join(frame.columns)}"))
+            problems.append(ConfigProblem(SourceRef(str(path), header), f"{what}: no column {col!r}{hint}; the "
+                                          f"header has: {', '.join(frame.columns)}"))
         raise ConfigError(problems)
-    fields = pd.DataFrame({f: frame[c] for f, c in mapping.items()}, index=frame.index)
-    records = CsvRecords(path, frame[id_column].str.strip(), fields, extra=frame[list(extra or [])])
+    fields = pd.DataFrame({f: frame[found[c]] for f, c in mapping.items()}, index=frame.index)
+    records = CsvRecords(path, frame[found[id_column]].str.strip(), fields,
+                         extra=frame[[found[c] for c in extra or []]].set_axis(list(extra or []), axis=1),
+                         header_line=header)
     records.keys = match_keys(fields, default_country=default_country, prefer=prefer)
     records.problems = _row_problems(records)
     return records
@@ -91,12 +100,24 @@ def read_records(path: str | Path, id_column: str, mapping: dict[str, str], *, d
 _DELIMITERS = (",", ";", "\t", "|")
 
 
-def _delimiter(path: Path) -> str:
-    """The column separator of the file's header line: a comma, or the semicolon a European
+def _delimiter(path: Path) -> tuple[str, int]:
+    """The column separator, and the lines before the header: what a first line ``sep=;`` names
+    (Excel's hint, not a header), else the header's own: a comma, or the semicolon a European
     spreadsheet writes, a tab or a bar where the header holds more of that than of commas."""
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
         header = handle.readline()
-    return max(_DELIMITERS, key=header.count) if header.count(",") == 0 else ","
+    hint = header.strip().strip('"')
+    if hint.lower().startswith("sep=") and len(hint) == 5:
+        return hint[4], 1
+    return (max(_DELIMITERS, key=header.count) if header.count(",") == 0 else ","), 0
+
+
+def _column(name: str, header: list[str]) -> str | None:
+    """The header's column ``name`` names: itself, else the one column equal to it but for case."""
+    if name in header:
+        return name
+    same = [c for c in header if c.casefold() == name.strip().casefold()]
+    return same[0] if len(same) == 1 else None
 
 
 def _row_problems(r: CsvRecords) -> list[ConfigProblem]:
