@@ -42,6 +42,12 @@ def one(fn, value, *args):
         ("Too Faced Cosmetics", "too faced cosmetics"),  # Kazakhstan's TOO is written in Cyrillic
         ("JSC Kazakhstan Temir Zholy", "kazakhstan temir zholy"),  # a form cleanco does not list, first...
         ("Kazakhstan Temir Zholy JSC", "kazakhstan temir zholy"),  # ...or last
+        ("Ørsted A/S", "orsted"),  # a letter NFKD does not split into a letter and an accent
+        ("Αθηναϊκή Ζυθοποιία Α.Ε.", "athinaiki zythopoiia"),  # Greek and Cyrillic in Latin letters, legal form too
+        ("ООО «Ромашка»", "romashka"),
+        ("삼성전자", "삼성전자"),  # scripts without spaces between words keep their characters
+        ("Booking.com B.V.", "booking"),  # a name typed as its web address
+        ("U.S.Bank", "usbank"),  # initials, not a site under the .bank suffix
         ("  ", None),
         # What is typed where there is no company is no name (a thousand such leads are not one company):
         ("N/A", None),

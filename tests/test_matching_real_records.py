@@ -178,6 +178,18 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("OOO Romashka", "Romashka LLC", "exact"),
         ("AB Volvo", "Volvo AB", "exact"),
         ("PT Bank Mandiri (Persero) Tbk", "Bank Mandiri", "contained"),
+        # Letters that are not a letter plus an accent, and other alphabets, as an English keyboard types them:
+        ("Søren Jørgensen ApS", "Soren Jorgensen", "exact"),
+        ("Łódź Logistyka Sp. z o.o.", "Lodz Logistyka", "exact"),
+        ("Straßenbau Müller GmbH", "Strassenbau Muller", "exact"),
+        ("ЗАО «Ромашка»", "Romashka ZAO", "exact"),  # and its legal form, in Cyrillic before the name
+        ("Acme™ Analytics", "Acme Analytics", "exact"),  # not "Acme TM Analytics"
+        # A name typed as its web address, and words written two ways:
+        ("Salesforce.com, inc.", "Salesforce", "exact"),
+        ("www.acme.co.uk", "Acme Ltd", "exact"),
+        ("Fifth Third Bank", "5th 3rd Bank", "exact"),
+        ("Dr. Pepper Snapple", "Doctor Pepper Snapple", "exact"),
+        ("Ft. Worth Dental", "Fort Worth Dental", "exact"),
     ],
 )
 def test_name_variants(a, b, expected):
@@ -231,6 +243,8 @@ def test_address_variants(a, b, expected):
         (dict(city="Evanston", state="IL"), dict(city="Chicago", state="Illinois"), "different"),
         (dict(state="IL"), dict(state="Illinois", city="Chicago"), "state"),
         (dict(city="Chicago"), dict(postal_code="60639"), "missing"),
+        (dict(city="München", country="DE"), dict(city="Muenchen", country="DE"), "city"),  # umlaut written out
+        (dict(city="Düsseldorf", country="DE"), dict(city="Dusseldorf", country="DE"), "city"),
     ],
 )
 def test_postal_code_city_and_state_are_one_place(a, b, expected):

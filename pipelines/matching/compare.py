@@ -377,15 +377,18 @@ class CompareAddress(Comparison):
 
 def city_alike(a: np.ndarray, b: np.ndarray, threshold: float = 0.92) -> np.ndarray:
     """Two city names are one: equal, a typo (Jaro-Winkler at ``threshold`` and at most two edits), or
-    one containing the other ("Springfield" / "Springfield City"), their directions the same ("East
+    one containing the other ("Springfield" / "Springfield City"), an umlaut written out or left off
+    ("München" is folded to "munchen", and written "Muenchen"), their directions the same ("East
     Hartford" and "West Hartford" are two towns). Missing ('') is never alike."""
     out = (a == b) & (a != "")
     idx = np.flatnonzero((a != b) & (a != "") & (b != ""))
     if len(idx):
         # Each measure only where the ones before left the pair open, with its threshold as cutoff
         # (as the name comparison does): most pairs of a batch are two other cities.
-        jw = _similarity(a[idx], b[idx], distance.JaroWinkler.normalized_similarity)
-        close = idx[jw >= threshold]
+        out[idx] = _umlauts_left_off(a[idx]) == _umlauts_left_off(b[idx])
+        open_ = idx[~out[idx]]
+        jw = _similarity(a[open_], b[open_], distance.JaroWinkler.normalized_similarity)
+        close = open_[jw >= threshold]
         out[close] = _similarity(a[close], b[close], distance.OSA.distance, 2) <= 2
         rest = idx[~out[idx]]
         out[rest] = _similarity(a[rest], b[rest], fuzz.token_set_ratio, 100) == 100
@@ -393,6 +396,11 @@ def city_alike(a: np.ndarray, b: np.ndarray, threshold: float = 0.92) -> np.ndar
         alike = idx[out[idx]]
         out[alike] = _directions(a[alike]) == _directions(b[alike])
     return out
+
+
+def _umlauts_left_off(values: np.ndarray) -> np.ndarray:
+    """German's written-out umlauts ("ae", "oe", "ue") as the single letter an accent fold leaves."""
+    return pd.Series(values, dtype=object).str.replace(r"([aou])e", r"\1", regex=True).to_numpy(dtype=object)
 
 
 _DIRECTION_WORDS = frozenset({"n", "s", "e", "w", "ne", "nw", "se", "sw"})  # normalise.city's short forms

@@ -7,8 +7,10 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 # The accounts' match keys (pipelines.matching.keys and its normalisers): stored keys of an older
 # version are recomputed. 4: street lines written in parts ("Flat 3, 25 High St", "Av. Paulista, 1578");
 # 5: only the legal forms written before a name in their own legal systems leave its start ("BT Group");
-# 6: directions in city names ("W. Hollywood"), and no name where a placeholder stands for one ("N/A").
-KEY_VERSION = 6
+# 6: directions in city names ("W. Hollywood"), and no name where a placeholder stands for one ("N/A");
+# 7: letters of other alphabets in Latin ("Søren", "ООО Ромашка"), names typed as web addresses ("Acme.com"),
+# ordinals in names ("Fifth Third" / "5th 3rd").
+KEY_VERSION = 7
 
 # How models are learned (pipelines.matching.learn): stored models are learned again.
 # 2: partial agreements weigh what the data says; 3: sessions of one free comparison teach it.

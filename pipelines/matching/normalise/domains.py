@@ -73,3 +73,13 @@ def domain_label(domains: pd.Series) -> pd.Series:
     domains = pd.Series(domains)
     label = domains.astype("string").str.split(".", n=1).str[0]
     return label.astype(object).where(label.notna() & (label != ""), None)
+
+
+def label_of_domain(text: str) -> str | None:
+    """The name part of a web address typed as a company's name: ``salesforce.com`` -> ``salesforce``,
+    ``www.acme.co.uk`` -> ``acme``; None unless the suffix is a public one and nothing but ``www``
+    comes before the name (``u.s.bank`` is initials, not a site of ``s.bank``)."""
+    ext = _extract(text)
+    if not ext.suffix or len(ext.domain) < 2 or ext.subdomain not in ("", "www"):
+        return None
+    return ext.domain

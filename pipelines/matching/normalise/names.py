@@ -15,12 +15,15 @@ import re
 import pandas as pd
 from cleanco import clean as cleanco_clean
 
-from pipelines.matching.normalise.common import PUNCT, SPACES, ascii_lower, per_distinct
+from pipelines.matching.normalise.common import PUNCT, SPACES, WRITTEN_TWO_WAYS, ascii_lower, per_distinct
+from pipelines.matching.normalise.domains import label_of_domain
 
 # cleanco's legal-form terms ("ltd", "gmbh & co kg", "s a"...), looked up by their last
 # words instead of cleanco's scan of every term per name: the same data, about fifty
 # times faster, which matters for a million accounts.
-_LEGAL_TERMS: frozenset[tuple[str, ...]] = frozenset(tuple(parts) for _, parts in cleanco_clean.prepare_default_terms())
+# Folded as names are, so its Cyrillic "ооо" is the "ooo" a name becomes.
+_LEGAL_TERMS: frozenset[tuple[str, ...]] = frozenset(
+    tuple(ascii_lower(p) for p in parts) for _, parts in cleanco_clean.prepare_default_terms())
 _LONGEST_TERM = max(len(t) for t in _LEGAL_TERMS)
 # The legal forms that legal systems write *before* the name: Indonesia's PT and CV, the Netherlands'
 # and Belgium's NV, BV, VOF, BVBA, CVBA, SPRL and VZW, France's SARL, EURL and SASU, Japan's KK, Sweden's
@@ -35,11 +38,11 @@ _LEADING_FORMS: frozenset[str] = frozenset({
     "pt", "cv", "nv", "bv", "vof", "bvba", "cvba", "sprl", "vzw", "sarl", "eurl", "sasu", "kk",
     "ab", "oy", "oyj", "as", "sia", "uab",
     "ooo", "zao", "oao", "pao", "tov", "zat", "prat", "jsc", "ojsc", "cjsc", "pjsc", "mchj", "llc", "llp",
-    "ооо", "зао", "оао", "пао", "тоо", "тов",
 })  # fmt: skip
-# The forms of Russia and its neighbours cleanco does not list, which their registers also write last.
-_TRAILING_TERMS = _LEGAL_TERMS | {(f,) for f in ("jsc", "ojsc", "cjsc", "pjsc", "pao", "zat", "prat", "тоо", "тов",
-                                                   "зао")}
+# The forms of Russia and its neighbours cleanco does not list, which their registers also write last (in
+# Cyrillic too: names are folded to Latin letters first, "ЗАО" is "zao"; Kazakhstan's "ТОО" would be "too",
+# a word of names in English, so it stays).
+_TRAILING_TERMS = _LEGAL_TERMS | {(f,) for f in ("jsc", "ojsc", "cjsc", "pjsc", "pao", "zao", "zat", "prat", "tov")}
 
 
 def _strip_legal_forms(text: str, leading: bool = True) -> str:
@@ -61,6 +64,8 @@ def _strip_legal_forms(text: str, leading: bool = True) -> str:
 
 
 _APOSTROPHES = re.compile(r"['\u2019`\u00b4]")
+# A name typed as its web address ("Salesforce.com, Inc.", "www.acme.co.uk"): its first word, dotted.
+_DOMAIN_FIRST = re.compile(r"^((?:www\.)?[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)(?=[\s,]|$)")
 
 # cleanco lists legal forms by their abbreviations; registers, patent offices and people also
 # write them out. The spelled-out forms of the common ones, mapped to the abbreviation cleanco
@@ -95,6 +100,7 @@ def _before_address(text: str) -> str:
 def _company(value: str) -> str | None:
     # "Allison's" and "Allisons" are one word, not "allison s".
     text = SPACES.sub(" ", ascii_lower(_APOSTROPHES.sub("", _PARENS.sub(" ", str(value)))))
+    text = _DOMAIN_FIRST.sub(lambda m: label_of_domain(m.group(1)) or m.group(1), text)  # "Salesforce.com, inc."
     written_out = _SPELLED_OUT_RE.match(text)  # a form written out before the name: "Kabushiki Kaisha Toshiba"
     if written_out and text[written_out.end():].strip():
         text = text[written_out.end():].lstrip()
@@ -165,8 +171,8 @@ NAME_ABBREVIATIONS: dict[str, str] = {
     "associates": "assoc", "association": "assoc", "national": "natl", "brothers": "bros",
     "laboratories": "labs", "laboratory": "labs", "lab": "labs", "industries": "ind", "industry": "ind",
     "industrial": "ind", "management": "mgmt", "consulting": "consult", "consultants": "consult",
-    "department": "dept", "university": "univ", "saint": "st", "mount": "mt", "and": "&",
-}
+    "department": "dept", "university": "univ", "and": "&",
+} | WRITTEN_TWO_WAYS  # "Saint", "Mount", "Fort", "Doctor", ordinals ("Fifth Third" / "5th 3rd")
 # Words that carry no identity: left out of acronyms and of rare-token blocking.
 NAME_STOPWORDS = frozenset({"&", "and", "of", "the", "for", "de", "la", "le", "des", "du", "der", "die", "und", "y", "et", "a"})
 

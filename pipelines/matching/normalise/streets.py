@@ -37,7 +37,7 @@ import pandas as pd
 import usaddress
 from scourgify import address_constants as pub28
 
-from pipelines.matching.normalise.common import ascii_lower
+from pipelines.matching.normalise.common import WRITTEN_TWO_WAYS, ascii_lower, ordinal
 
 STREET_PARTS = ("house_number", "street_name", "street_key", "street_type", "direction", "unit")
 
@@ -65,26 +65,11 @@ _PO_BOX = re.compile(r"^(?:p\s?o|post office)\s+box\s+(\w+)")
 _BARE = re.compile(r"^(\d+)[a-z]{0,2}$")  # a part that is a number alone: "25", "2o" (2º, a floor), "3rd"
 _NAMED = re.compile(r"[a-z]{2}")
 
-# Ordinal words -> digits, the way Publication 28 writes numbered streets ("Ninth" -> "9th").
-_UNITS_WORDS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
-                "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
-                "eighteenth", "nineteenth", "twentieth"]
-
-
-def _ordinal_suffix(n: int) -> str:
-    return "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-
-
-_ORDINALS = {w: f"{i}{_ordinal_suffix(i)}" for i, w in enumerate(_UNITS_WORDS, 1)}
-
-# Words of a street name written two ways: "St. Louis Ave" / "Saint Louis Avenue".
-_NAME_WORDS = {"saint": "st", "mount": "mt", "fort": "ft", "doctor": "dr", "avenue": "ave"} | _ORDINALS
-
 
 def _name_word(word: str) -> str:
     if word.isdigit():  # "123 9 Ave": a bare number as the street name is an ordinal
-        return f"{int(word)}{_ordinal_suffix(int(word))}"
-    word = _NAME_WORDS.get(word, word)
+        return ordinal(int(word))
+    word = WRITTEN_TWO_WAYS.get(word, word)
     return word[:-7] + "str" if word.endswith("strasse") else word  # Hauptstrasse / Hauptstr.
 
 
@@ -173,7 +158,7 @@ def _street_part(text: str) -> tuple[str, str | None]:
 @functools.lru_cache(maxsize=65536)
 def parse_street(value: str) -> tuple[str | None, str | None, str | None, str | None, str | None, str | None]:
     """The :data:`STREET_PARTS` of one street line (see the module docstring)."""
-    text = _PARENS.sub(" ", ascii_lower(value).replace("ß", "ss"))
+    text = _PARENS.sub(" ", ascii_lower(value))
     text = _RANGE.sub(r"\1", text.strip())  # "4300-4310 W Fullerton": the first number of a range
     unit = None
     found = _UNIT.search(text)
