@@ -317,6 +317,9 @@ def test_same_name_and_postal_code_on_another_street_is_another_site(tmp_path):
     (dict(city="Los Angeles"), dict(city="Santa Monica"), True),                # one state: the model decides
     (dict(city="Los Angeles"), dict(city="Hollywood"), True),                   # a neighbourhood, and a post office in four states
     (dict(city="Atlanta"), dict(city="Las Vegas"), True),                       # each in several states
+    (dict(city="Las Vegas", phone="702-369-6300"),
+     dict(city="Los Angeles", phone="310/652-4025"), False),                    # one clock; 702 is Nevada's
+    (dict(phone="702-369-6300"), dict(phone="775-555-0100"), True),             # Las Vegas, Reno: one state
     (dict(city="Perth", country="AU"), dict(city="Sydney", country="AU"), True),  # outside the US: not looked up
 ])
 def test_namesakes_in_two_places_with_no_street_to_compare_are_two_sites(tmp_path, a, b, one_company):

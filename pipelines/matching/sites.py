@@ -11,8 +11,9 @@ or the location), two facts of reference data say it instead:
   number under more than two clocks (toll-free, a country-wide mobile range) could be anywhere;
 - **the US state**: the record's state, else its ZIP code's, else the state of its city's name
   where a post office of that name is in one state only (zipcodes' table, through
-  :func:`pipelines.matching.normalise.us_state`). Only for records in the US (their country, else
-  their domain's, else the default country).
+  :func:`pipelines.matching.normalise.us_state`), else its phone's area code's (phonenumbers'
+  geocoder: Las Vegas is a post office in Nevada and New Mexico, 702 is Nevada's). Only for
+  records in the US (their country, else their domain's, else the default country).
 
 Account deduplication weighs these as rules of thumb; linking two lists of organisations
 (``link.lead_address: company``) never links such a pair unless their web domains agree. With
@@ -30,7 +31,7 @@ import pandas as pd
 
 from pipelines.matching.index import KeyTable
 from pipelines.matching.levels import MISSING
-from pipelines.matching.normalise import phone_clocks, us_state
+from pipelines.matching.normalise import phone_clocks, phone_us_state, us_state
 
 # Feature columns added to scored pairs: phones an hour or more apart; records in two US states.
 CLOCKS_APART = "clocks_apart"
@@ -61,8 +62,11 @@ def elsewhere(con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, s
         def state(rec: pd.DataFrame) -> pd.Series:
             country = rec["country"].where(rec["country"].notna(), rec["domain_country"])
             us = (country.fillna(default_country) == "US").to_numpy()
-            return pd.Series(np.where(us, us_state(rec["state"], rec["postal_code"], rec["city"]).to_numpy(), None),
-                             index=rec.index)
+            known = us_state(rec["state"], rec["postal_code"], rec["city"]).to_numpy()
+            unknown = us & pd.isna(known)
+            if unknown.any():
+                known[unknown] = phone_us_state(rec["phone"][unknown]).to_numpy()
+            return pd.Series(np.where(us, known, None), index=rec.index)
 
         def clock(rec: pd.DataFrame) -> pd.Series:
             return pd.Series(phone_clocks(rec["phone"]).to_numpy(), index=rec.index)
@@ -70,7 +74,7 @@ def elsewhere(con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, s
         for flag, ask, columns, fact in (
                 (clocks, open_ & at("phone", "different"), ["phone"], clock),
                 (states, open_ & at("place", "different", MISSING),
-                 ["state", "postal_code", "city", "country", "domain_country"], state)):
+                 ["state", "postal_code", "city", "country", "domain_country", "phone"], state)):
             rows = np.flatnonzero(ask)
             if len(rows):
                 a, b = (scored[c].to_numpy()[rows] for c in ("l_id", "r_id"))

@@ -133,6 +133,29 @@ def _clocks(e164: str) -> frozenset[tuple[float, float]] | None:
     return clocks if 0 < len(clocks) <= 2 else None
 
 
+def _us_state(e164: str) -> str | None:
+    from phonenumbers import geocoder  # its table of places loads on first use: only sites ask
+
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return None
+    if phonenumbers.region_code_for_number(number) != "US":
+        return None
+    where = geocoder.description_for_number(number, "en")  # "Las Vegas, NV", "California", "" (toll-free)
+    _, comma, code = where.rpartition(", ")
+    return code if comma else where or None
+
+
+def phone_us_state(phones: pd.Series) -> pd.Series:
+    """The US state of each E.164 number's area code, as a code (``+1 702`` "NV", ``+1 310`` "CA"), from
+    phonenumbers' geocoder; None outside the US and for numbers of no one place (toll-free)."""
+    from pipelines.matching.normalise.places import state_code
+
+    where = per_distinct(_us_state)(phones)
+    return state_code(pd.Series("US", index=where.index), where)
+
+
 phone_clocks = per_distinct(_clocks)
 phone_clocks.__doc__ = """The clocks (UTC offsets in January and July) of the time zones each E.164 number's prefix
 rings in, from phonenumbers' own table: ``+1 310`` Los Angeles (-8, -7), ``+1 212`` New York (-5, -4), and
