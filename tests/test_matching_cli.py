@@ -55,11 +55,12 @@ def test_a_spreadsheets_semicolons_or_tabs_separate_columns_as_commas_do(tmp_pat
     assert clusters["cluster_id"].tolist() == ["1", "1", "3", "3"]
 
 
-def test_excels_sep_line_and_a_column_named_in_another_case_are_read(tmp_path):
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_excels_sep_line_and_a_column_named_in_another_case_are_read(tmp_path, sep):
     """Excel's "Save as CSV" may write ``sep=;`` above the header; people type "title" for "Title"."""
     rows = [line.split(",") for line in LISTINGS.splitlines()[:5]]
     rows[3][0] = ""  # no id: its warning names the file's line, counting the sep= line
-    (tmp_path / "in.csv").write_text("sep=;\n" + "\n".join(";".join(r) for r in rows) + "\n", encoding="utf-8")
+    (tmp_path / "in.csv").write_text(f"sep={sep}\n" + "\n".join(sep.join(r) for r in rows) + "\n", encoding="utf-8")
     out = tmp_path / "clusters.csv"
     result = run("dedupe", str(tmp_path / "in.csv"), "--id", "restaurantid", "--map", "company=title",
                  "--map", "street=ADDR", "--map", "phone=Tel", "--out", str(out))

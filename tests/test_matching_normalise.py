@@ -45,6 +45,9 @@ def one(fn, value, *args):
         ("Ørsted A/S", "orsted"),  # a letter NFKD does not split into a letter and an accent
         ("Αθηναϊκή Ζυθοποιία Α.Ε.", "athinaiki zythopoiia"),  # Greek and Cyrillic in Latin letters, legal form too
         ("ООО «Ромашка»", "romashka"),
+        ("ОАО Связьинвест", "svyazinvest"),  # the soft sign is no word break
+        ("ТОО Ромашка", "romashka"),  # Kazakhstan's form, in Cyrillic only ("Too Faced" below)
+        ("Acme™Analytics", "acme analytics"),
         ("삼성전자", "삼성전자"),  # scripts without spaces between words keep their characters
         ("Booking.com B.V.", "booking"),  # a name typed as its web address
         ("U.S.Bank", "usbank"),  # initials, not a site under the .bank suffix

@@ -186,6 +186,7 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("Acme™ Analytics", "Acme Analytics", "exact"),  # not "Acme TM Analytics"
         # A name typed as its web address, and words written two ways:
         ("Salesforce.com, inc.", "Salesforce", "exact"),
+        ("Mr.Coffee Inc", "Mr. Coffee", "exact"),  # .coffee is a public suffix, but this is no web address
         ("www.acme.co.uk", "Acme Ltd", "exact"),
         ("Fifth Third Bank", "5th 3rd Bank", "exact"),
         ("Dr. Pepper Snapple", "Doctor Pepper Snapple", "exact"),
@@ -244,7 +245,8 @@ def test_address_variants(a, b, expected):
         (dict(state="IL"), dict(state="Illinois", city="Chicago"), "state"),
         (dict(city="Chicago"), dict(postal_code="60639"), "missing"),
         (dict(city="München", country="DE"), dict(city="Muenchen", country="DE"), "city"),  # umlaut written out
-        (dict(city="Düsseldorf", country="DE"), dict(city="Dusseldorf", country="DE"), "city"),
+        (dict(city="Nürnberg", country="DE"), dict(city="Nuernberg", country="DE"), "city"),
+        (dict(city="Aue", country="DE"), dict(city="Au", country="DE"), "different"),  # an "e" ending a name is its own
     ],
 )
 def test_postal_code_city_and_state_are_one_place(a, b, expected):

@@ -399,8 +399,11 @@ def city_alike(a: np.ndarray, b: np.ndarray, threshold: float = 0.92) -> np.ndar
 
 
 def _umlauts_left_off(values: np.ndarray) -> np.ndarray:
-    """German's written-out umlauts ("ae", "oe", "ue") as the single letter an accent fold leaves."""
-    return pd.Series(values, dtype=object).str.replace(r"([aou])e", r"\1", regex=True).to_numpy(dtype=object)
+    """German's written-out umlauts ("ae", "oe", "ue" inside a word, not ending it: "Aue" stays) as the
+    single letter an accent fold leaves, once per distinct name."""
+    codes, names = pd.factorize(values)
+    folded = pd.Series(names, dtype=object).str.replace(r"([aou])e(?=[a-z])", r"\1", regex=True)
+    return np.append(folded.to_numpy(dtype=object), "")[codes]
 
 
 _DIRECTION_WORDS = frozenset({"n", "s", "e", "w", "ne", "nw", "se", "sw"})  # normalise.city's short forms

@@ -83,8 +83,9 @@ def read_records(path: str | Path, id_column: str, mapping: dict[str, str], *, d
     if missing:
         problems = []
         for what, col in missing:
-            close = difflib.get_close_matches(col, list(frame.columns), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            same = [c for c in frame.columns if c.casefold() == col.strip().casefold()]
+            close = same or difflib.get_close_matches(col, list(frame.columns), n=1)
+            hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
             problems.append(ConfigProblem(SourceRef(str(path), header), f"{what}: no column {col!r}{hint}; the "
                                           f"header has: {', '.join(frame.columns)}"))
         raise ConfigError(problems)
@@ -106,7 +107,7 @@ def _delimiter(path: Path) -> tuple[str, int]:
     spreadsheet writes, a tab or a bar where the header holds more of that than of commas."""
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
         header = handle.readline()
-    hint = header.strip().strip('"')
+    hint = header.rstrip("\r\n").strip('"')
     if hint.lower().startswith("sep=") and len(hint) == 5:
         return hint[4], 1
     return (max(_DELIMITERS, key=header.count) if header.count(",") == 0 else ","), 0

@@ -34,12 +34,13 @@ def ascii_lower(value: str) -> str:
     and the Greek and Cyrillic alphabets are written in Latin letters as anyascii spells them, so
     "Søren", "Łódź" and "ООО Ромашка" meet "Soren", "Lodz" and "OOO Romashka" as people type them
     on an English keyboard. Scripts written without spaces between words (Chinese, Japanese,
-    Korean, Thai) keep their own characters: their romanisations run a name's words together.
+    Korean, Thai) keep their own characters (less their marks, as accents go): their romanisations
+    run a name's words together.
     """
     value = str(value)
     if value.isascii():
         return value.lower().strip()
-    text = unicodedata.normalize("NFKD", _MARKS.sub("", value))
+    text = unicodedata.normalize("NFKD", _MARKS.sub(" ", value))
     text = "".join(c for c in text if not unicodedata.combining(c))
     if not text.isascii():  # and Hangul, which NFKD splits into its letters, whole again
         text = unicodedata.normalize("NFC", "".join(c if c.isascii() else _in_latin_letters(c) for c in text))
@@ -55,7 +56,8 @@ _ALPHABETS = ("LATIN", "GREEK", "CYRILLIC")
 def _in_latin_letters(char: str) -> str:
     """One character in Latin letters if its script is an alphabet anyascii reads letter by letter."""
     name = unicodedata.name(char, "")
-    return anyascii(char) if char.isalpha() and name.startswith(_ALPHABETS) else char
+    # Without the apostrophe anyascii writes for Cyrillic's hard and soft signs: "Связьинвест" is one word.
+    return anyascii(char).replace("'", "") if char.isalpha() and name.startswith(_ALPHABETS) else char
 
 
 def _ordinal_suffix(n: int) -> str:

@@ -77,9 +77,15 @@ def domain_label(domains: pd.Series) -> pd.Series:
 
 def label_of_domain(text: str) -> str | None:
     """The name part of a web address typed as a company's name: ``salesforce.com`` -> ``salesforce``,
-    ``www.acme.co.uk`` -> ``acme``; None unless the suffix is a public one and nothing but ``www``
-    comes before the name (``u.s.bank`` is initials, not a site of ``s.bank``)."""
+    ``www.acme.co.uk`` -> ``acme``; None unless the suffix ends in a country code or a suffix companies
+    are known by (``.com``, ``.io``...) and nothing but ``www`` comes before the name: "U.S.Bank" is
+    initials, and "Mr.Coffee" or "Studio.One" a name, though ``.bank``, ``.coffee`` and ``.one`` are
+    public suffixes too."""
     ext = _extract(text)
-    if not ext.suffix or len(ext.domain) < 2 or ext.subdomain not in ("", "www"):
+    last = ext.suffix.rsplit(".", 1)[-1]
+    if not (len(last) == 2 or last in _COMPANY_SUFFIXES) or len(ext.domain) < 2 or ext.subdomain not in ("", "www"):
         return None
     return ext.domain
+
+
+_COMPANY_SUFFIXES = frozenset({"com", "net", "org", "biz", "info", "edu", "gov"}) | VANITY_TLDS

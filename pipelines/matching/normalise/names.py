@@ -64,6 +64,7 @@ def _strip_legal_forms(text: str, leading: bool = True) -> str:
 
 
 _APOSTROPHES = re.compile(r"['\u2019`\u00b4]")
+_KAZAKH_LLP = re.compile(r"^\s*ТОО\s+(?=\S)|(?<=\S)\s+ТОО\s*$", flags=re.IGNORECASE)
 # A name typed as its web address ("Salesforce.com, Inc.", "www.acme.co.uk"): its first word, dotted.
 _DOMAIN_FIRST = re.compile(r"^((?:www\.)?[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)(?=[\s,]|$)")
 
@@ -98,8 +99,10 @@ def _before_address(text: str) -> str:
 
 
 def _company(value: str) -> str | None:
-    # "Allison's" and "Allisons" are one word, not "allison s".
-    text = SPACES.sub(" ", ascii_lower(_APOSTROPHES.sub("", _PARENS.sub(" ", str(value)))))
+    # "Allison's" and "Allisons" are one word, not "allison s". Kazakhstan's "ТОО" goes before the
+    # Cyrillic is written in Latin, where it would be the English "Too" ("Too Faced").
+    value = _KAZAKH_LLP.sub("", str(value))
+    text = SPACES.sub(" ", ascii_lower(_APOSTROPHES.sub("", _PARENS.sub(" ", value))))
     text = _DOMAIN_FIRST.sub(lambda m: label_of_domain(m.group(1)) or m.group(1), text)  # "Salesforce.com, inc."
     written_out = _SPELLED_OUT_RE.match(text)  # a form written out before the name: "Kabushiki Kaisha Toshiba"
     if written_out and text[written_out.end():].strip():

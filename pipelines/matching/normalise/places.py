@@ -7,7 +7,7 @@ import functools
 import pandas as pd
 import pycountry
 
-from pipelines.matching.normalise.common import per_distinct, words
+from pipelines.matching.normalise.common import WRITTEN_TWO_WAYS, per_distinct, words
 from pipelines.unify.value_maps import country_codes
 
 def country_code(values: pd.Series) -> pd.Series:
@@ -55,8 +55,7 @@ def postal_code(values: pd.Series, countries: pd.Series | None = None) -> pd.Ser
 
 
 # Words of a city name written two ways ("Saint Paul" / "St. Paul", "West Hollywood" / "W. Hollywood").
-_CITY_WORDS = {"saint": "st", "sainte": "ste", "mount": "mt", "fort": "ft",
-               "north": "n", "south": "s", "east": "e", "west": "w"}
+_CITY_WORDS = WRITTEN_TWO_WAYS | {"sainte": "ste", "north": "n", "south": "s", "east": "e", "west": "w"}
 
 
 def _city(value: str) -> str | None:
