@@ -169,6 +169,8 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("Acme", "Acme Analytics", "subset"),
         ("Summit Consulting", "Summit Construction", "partial"),  # a word shared: counts only with an address
         ("Tayla Green", "Tayla White", "partial"),  # one word replaced
+        ("Mitchell Wetbb", "Phoebe Webb", "partial"),  # one word replaced, the other mistyped
+        ("Kye Campbell", "Annabelle Yu", "different"),  # half the letters alike, but no word
         ("Harbor Freight", "Summit Construction", "different"),
         # Initials that cleanco also lists as a legal form somewhere are a name's own words at its start:
         ("UK Power Networks", "SA Power Networks", "similar"),  # two words of three shared, not one name

@@ -66,6 +66,25 @@ def _similarity(a: np.ndarray, b: np.ndarray, scorer, cutoff: float | None = Non
                           workers=-1 if len(a) > 20_000 else 1).astype(float)
 
 
+def _a_word_alike(a: np.ndarray, b: np.ndarray, cutoff: float, chunk: int = 20_000) -> np.ndarray:
+    """Whether some word of each name ``a[i]`` is, letter for letter (rapidfuzz's ratio at ``cutoff``),
+    a word of ``b[i]``: every word of one against every word of the other, vectorised, once per distinct
+    pair of names and ``chunk`` pairs at a time (the words' cross product is held for one chunk only)."""
+    out = np.zeros(len(a), dtype=bool)
+    if len(a) == 0:
+        return out
+    codes, distinct = pd.factorize(pd.Series(list(zip(a, b)), dtype=object))
+    found = np.zeros(len(distinct), dtype=bool)
+    for start in range(0, len(distinct), chunk):
+        part = distinct[start:start + chunk]
+        left = pd.Series([x for x, _ in part], dtype=object).str.split().explode().rename("w").reset_index()
+        right = pd.Series([y for _, y in part], dtype=object).str.split().explode().rename("v").reset_index()
+        words = left.merge(right, on="index").dropna()
+        alike = _similarity(words["w"].to_numpy(), words["v"].to_numpy(), fuzz.ratio, cutoff) >= cutoff
+        found[start + np.unique(words["index"].to_numpy()[alike])] = True
+    return found[codes]
+
+
 def _lengths(values: np.ndarray) -> np.ndarray:
     return np.fromiter(map(len, values), dtype=np.int64, count=len(values))
 
@@ -166,8 +185,9 @@ class CompareName(Comparison):
     - ``subset``: the same with a short name ("Acme" / "Acme Analytics"), or one compact name
       starting the other;
     - ``similar``: most words shared (a mistyped word among them) or a high Jaro-Winkler;
-    - ``partial``: half the words shared, or a Jaro-Winkler of ``partial`` (one word of a name
-      replaced or badly typed); else ``different``.
+    - ``partial``: half the letters alike (token-set ratio 0.5) with a word of one name in the other,
+      or mistyped there (ratio ``partial``), or a Jaro-Winkler of ``partial``: one word of a name
+      replaced, another perhaps badly typed ("Mitchell Wetbb" / "Phoebe Webb"); else ``different``.
     """
 
     levels = LEVELS["name"]
@@ -267,7 +287,13 @@ class CompareName(Comparison):
         # Half the words shared, or alike letter for letter: weak evidence on its own, but a name
         # with one word replaced or mistyped ("Tayla Green" / "Tayla White") at the same address.
         # (Not for two sites: "Nia Family Center" / "Guadalupano Family Center" are two places.)
-        partial = open_ & ~two_sites & ((token_set >= 0.5) | (jw >= self.partial))
+        # Half the letters alike counts where a word of one name is a word of the other, or that word
+        # mistyped ("Mitchell Wetbb" / "Phoebe Webb": a given name replaced, the surname mistyped); the
+        # letters alone also call "Kye Campbell" and "Annabelle Yu" half alike.
+        halves = open_ & ~two_sites & (token_set >= 0.5) & (jw < self.partial)
+        hidx = np.flatnonzero(halves & ~(close | acronym | variant | contained | subset | similar))
+        halves[hidx] = _a_word_alike(wa[hidx], wb[hidx], 100 * self.partial)
+        partial = open_ & ~two_sites & (halves | (jw >= self.partial))
         return self._pick(
             n,
             [(~both, MISSING), (exact, "exact"), (site, "site"), (close, "close"), (acronym, "acronym"),
