@@ -188,6 +188,13 @@ def test_text_that_breaks_a_library_sets_that_lead_aside_not_the_batch(monkeypat
     assert out.loc[0, "company_norm"] == "acme"
 
 
+def test_a_lead_whose_company_is_its_own_name_has_no_company_to_follow():
+    out = enrich(lead(company="John Smith", first_name="John", last_name="Smith", email="js@gmail.com"),
+                 lead(company="John Smith Plumbing", first_name="John", last_name="Smith", email="js@gmail.com"))
+    assert out.loc[0, "company_norm"] is None, "no company: two John Smiths are not one company's leads"
+    assert out.loc[1, "company_norm"] == "john smith plumbing"
+
+
 @pytest.mark.parametrize(
     ("yaml_text", "message"),
     [

@@ -99,3 +99,19 @@ def test_leadroute_validate_names_a_bad_domain_row_at_its_line(rules_dir):
     result = CliRunner().invoke(cli, ["validate", "--offline", str(rules_dir)])
     assert result.exit_code == 1
     assert "account_domains.csv:3: error: hotmail.com is a free-mail provider" in result.output
+
+
+def test_a_lead_whose_company_is_its_own_name_matches_no_account_by_that_name(pipeline, crm):
+    """Salesforce asks every lead for a company; where there is none, a form or a rep types the person's
+    name. John Smith at a free-mail address is no lead of the account "John Smith Plumbing"."""
+    plumbing = crm.account("John Smith Plumbing", website="smithplumbing.com", owner=AVA, state="CA")
+    own = crm.lead(company="John Smith", FirstName="John", last_name="Smith", email="jsmith@gmail.com",
+                   country="US", state="CA")
+    customer = crm.lead(company="John Smith Plumbing", FirstName="Ann", last_name="Lee", email="ann.lee@gmail.com",
+                        country="US", state="CA")
+    pipeline.tick()
+    m = pipeline.query("SELECT * FROM lead_match").set_index("lead_id")
+    assert m.loc[customer, "account_id"] == plumbing
+    assert m.loc[own, "method"] != "account", m.loc[own, "reason"]
+    norm = pipeline.query("SELECT lead_id, company_norm FROM lead_enriched").set_index("lead_id")["company_norm"]
+    assert norm[own] is None and norm[customer] == "john smith plumbing"

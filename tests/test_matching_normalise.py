@@ -68,6 +68,27 @@ def test_company_names_lose_legal_forms_case_accents_and_punctuation(raw, expect
 
 
 @pytest.mark.parametrize(
+    "company, first, last, own",
+    [
+        ("John Smith", "John", "Smith", True),  # Salesforce asks every lead for a company
+        ("SMITH, John", "John", "Smith", True),
+        ("José García", "Jose", "Garcia", True),
+        ("Mary Ann Lee", "Mary Ann", "Lee", True),
+        ("John Smith Plumbing", "John", "Smith", False),  # a company named after its owner
+        ("John Smith LLC", "John", "Smith", False),
+        ("Smith", "John", "Smith", False),  # one part of the name may be a company's ("Smith & Co")
+        ("Acme", "John", "Smith", False),
+        ("John Smith", None, "Smith", False),  # both parts given, or it is not known to be the person
+        (None, "John", "Smith", False),
+    ],
+)
+def test_a_company_that_is_the_leads_own_name_is_none(company, first, last, own):
+    assert bool(one(normalise.own_name, company, first, last)) is own
+    keys = match_keys(pd.DataFrame({"company": [company], "first_name": [first], "last_name": [last]}))
+    assert (keys.loc[0, "name"] is None) is (own or company is None)
+
+
+@pytest.mark.parametrize(
     "a, b",
     [
         ("Acme International Technologies", "ACME Intl. Tech"),

@@ -151,7 +151,9 @@ def enrich_leads(df: pd.DataFrame, settings: EnrichmentSettings | None = None, v
     work_email = out["email_domain"].where(~free_email)
     out["domain"] = work_email.fillna(out["website_domain"].where(~free_web))
     out["domain_kind"] = domain_kind(out["email_domain"].fillna(out["website_domain"]))
-    out["company_norm"] = guarded(normalise.company_name, df["company"], "company", failures)
+    # A lead whose company is its own name ("John Smith") has none: it follows no namesake's lead.
+    company = df["company"].where(~normalise.own_name(df["company"], df["first_name"], df["last_name"]))
+    out["company_norm"] = guarded(normalise.company_name, company, "company", failures)
     out["postal_code_norm"] = df["postal_code"].astype("string").str.strip().str.upper().astype(object)
     vendor_rows = None
     if vendor is not None and settings.purchased:

@@ -20,9 +20,9 @@ from pipelines.warehouse.db import affected
 TABLES = {"lead": ("lead", "lead_enriched", "lead_id"), "account": ("account", "account_enriched", "account_id")}
 # The unified columns enrichment reads, per object.
 INPUTS = {
-    "lead": ["lead_id", "email", "website", "company", "country", "state", "postal_code", "phone", "city",
-             "latitude", "longitude", "industry", "industry__source", "employees", "employees__source",
-             "revenue", "revenue__source"],
+    "lead": ["lead_id", "email", "website", "company", "first_name", "last_name", "country", "state", "postal_code",
+             "phone", "city", "latitude", "longitude", "industry", "industry__source", "employees",
+             "employees__source", "revenue", "revenue__source"],
     "account": ["account_id", "website", "name", "country", "state", "postal_code", "phone", "industry",
                 "industry__source", "employees", "revenue", "naics_code"],
 }

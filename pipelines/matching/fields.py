@@ -8,3 +8,7 @@ FIELDS = (
     "company", "website", "email", "phone", "street", "city", "state",
     "postal_code", "country", "latitude", "longitude",
 )  # fmt: skip
+
+# A lead's own name, read beside its company where a record holds it (the pipeline's leads): a company
+# that is the person's name is none (:func:`pipelines.matching.normalise.own_name`).
+PERSON_NAME = ("first_name", "last_name")

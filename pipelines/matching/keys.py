@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.matching import normalise
-from pipelines.matching.fields import FIELDS
+from pipelines.matching.fields import FIELDS, PERSON_NAME
 
 KEY_COLUMNS = (
     "name", "name_key", "name_site", "acronym", "tokens", "domain", "domain_label", "domain_country", "is_free_mail",
@@ -64,6 +64,9 @@ def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str 
         0  ibm  ibm.com
     """
     company = _text(frame, "company")
+    if set(PERSON_NAME) <= set(frame.columns):  # a lead whose company is its own name has none
+        company = company.where(~normalise.own_name(company, _text(frame, "first_name"), _text(frame, "last_name")),
+                                None)
     out = pd.DataFrame(index=frame.index)
     # Values the enrich stage already computed with the same functions (accounts only).
     given = frame["_enriched"].fillna(False).astype(bool) if "_enriched" in frame else pd.Series(False, frame.index)

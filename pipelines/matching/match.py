@@ -27,6 +27,7 @@ import pandas as pd
 from pipelines.matching import parameters as model_store
 from pipelines.matching.domains import alias_lead_domains, name_listed_domains
 from pipelines.matching.index import KeyTable
+from pipelines.matching.fields import PERSON_NAME
 from pipelines.matching.keys import FIELDS, match_keys
 from pipelines.matching.link import Linker, best_per_left
 from pipelines.matching.master import KEYS, ensure_tables, master_entities
@@ -55,8 +56,9 @@ _ORDER_COLUMNS = {
 
 
 def _lead_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The lead columns keys are computed from: :data:`FIELDS`, and the person's name beside its company."""
     have = {r[0] for r in con.execute("DESCRIBE lead").fetchall()}
-    return [f for f in FIELDS if f in have]
+    return [f for f in (*FIELDS, *PERSON_NAME) if f in have]
 
 
 def accounts_to_match(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, now) -> KeyTable:

@@ -34,6 +34,7 @@ from pipelines.matching.normalise.names import (
     company_name,
     name_match,
     name_site,
+    own_name,
 )
 from pipelines.matching.normalise.phones import phone_clocks, phone_e164, phone_local, phone_us_state
 from pipelines.matching.normalise.places import city, country_code, postal_code, state_code, us_state
@@ -42,6 +43,6 @@ from pipelines.matching.normalise.streets import STREET_PARTS, parse_streets, st
 __all__ = [
     "FREE_MAIL_DOMAINS", "NAME_ABBREVIATIONS", "NAME_STOPWORDS", "STREET_PARTS", "abbreviated", "acronym",
     "acronym_of", "city", "company_name", "country_code", "domain_country", "domain_label", "is_free_mail",
-    "name_match", "name_site", "parse_streets", "per_distinct", "phone_clocks", "phone_e164", "phone_local", "phone_us_state",
-    "postal_code", "registered_domain", "state_code", "street", "us_state",
+    "name_match", "name_site", "own_name", "parse_streets", "per_distinct", "phone_clocks", "phone_e164",
+    "phone_local", "phone_us_state", "postal_code", "registered_domain", "state_code", "street", "us_state",
 ]  # fmt: skip

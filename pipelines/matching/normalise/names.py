@@ -15,7 +15,7 @@ import re
 import pandas as pd
 from cleanco import clean as cleanco_clean
 
-from pipelines.matching.normalise.common import PUNCT, SPACES, WRITTEN_TWO_WAYS, ascii_lower, per_distinct
+from pipelines.matching.normalise.common import PUNCT, SPACES, WRITTEN_TWO_WAYS, ascii_lower, per_distinct, words
 from pipelines.matching.normalise.domains import label_of_domain
 
 # cleanco's legal-form terms ("ltd", "gmbh & co kg", "s a"...), looked up by their last
@@ -138,6 +138,28 @@ NO_COMPANY = frozenset({
 })
 
 company_name = per_distinct(_company)
+
+
+def _sorted_words(value: str) -> str:
+    return " ".join(sorted(words(value).split()))
+
+
+def own_name(companies: pd.Series, first_names: pd.Series, last_names: pd.Series) -> pd.Series:
+    """Whether each lead's company is its own person's name ("John Smith", "SMITH, John"): what a form or
+    a rep types where the CRM asks for a company and there is none (Salesforce requires one on every
+    lead). Such a lead has no company, as with :data:`NO_COMPANY`: two John Smiths are not one company,
+    nor is the account "John Smith Plumbing" theirs. Only the whole name, both parts given; with a legal
+    form or another word ("John Smith LLC", "John Smith Plumbing") it is a company's."""
+    companies, first_names, last_names = (pd.Series(v, index=pd.Series(companies).index).astype(object)
+                                          for v in (companies, first_names, last_names))
+    given = companies.notna() & first_names.notna() & last_names.notna()
+    if not given.any():
+        return pd.Series(False, index=companies.index)
+    person = first_names[given].astype(str) + " " + last_names[given].astype(str)
+    same = per_distinct(_sorted_words)(companies[given].astype(str)) == per_distinct(_sorted_words)(person)
+    two_parts = (per_distinct(_sorted_words)(first_names[given].astype(str)) != "") & (
+        per_distinct(_sorted_words)(last_names[given].astype(str)) != "")
+    return (same & two_parts).reindex(companies.index, fill_value=False).astype(bool)
 company_name.__doc__ = ("Normalised company name: accents, case, legal form, punctuation, 'The', '&' removed; "
                         "None for a placeholder (:data:`NO_COMPANY`).")
 
