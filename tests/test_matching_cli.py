@@ -71,6 +71,21 @@ def test_excels_sep_line_and_a_column_named_in_another_case_are_read(tmp_path, s
     assert clusters["cluster_id"].tolist() == ["1", "1", "", ""], "a cluster is named by its first id"
 
 
+def test_a_lead_whose_company_is_its_own_name_is_matched_by_nothing_else(tmp_path):
+    """Mapped, a lead's first and last name say when its company is the person's own name."""
+    (tmp_path / "leads.csv").write_text("id,company,first,last,mail\n1,John Smith,John,Smith,js@gmail.com\n"
+                                        "2,John Smith Plumbing,Ann,Lee,ann@gmail.com\n")
+    (tmp_path / "accounts.csv").write_text("id,name\nA,John Smith Plumbing\nB,Globex\n")
+    out = tmp_path / "m.csv"
+    result = run("match", "--leads", str(tmp_path / "leads.csv"), "--accounts", str(tmp_path / "accounts.csv"),
+                 "--lead-id", "id", "--account-id", "id", "--lead-map", "company=company", "--lead-map", "email=mail",
+                 "--lead-map", "first_name=first", "--lead-map", "last_name=last", "--account-map", "company=name",
+                 "--out", str(out), "--quiet")
+    assert result.exit_code == 0, result.output
+    found = pd.read_csv(out, dtype=str, keep_default_na=False).set_index("lead_id")["account_id"]
+    assert found["2"] == "A" and found["1"] == ""
+
+
 def test_dedupe_writes_every_row_with_its_cluster(tmp_path):
     (tmp_path / "in.csv").write_text(LISTINGS)
     out = tmp_path / "clusters.csv"

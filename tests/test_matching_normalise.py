@@ -74,16 +74,21 @@ def test_company_names_lose_legal_forms_case_accents_and_punctuation(raw, expect
         ("SMITH, John", "John", "Smith", True),
         ("José García", "Jose", "Garcia", True),
         ("Mary Ann Lee", "Mary Ann", "Lee", True),
+        ("Dr. John A. Smith", "John", "Smith", True),  # titles and initials aside
+        ("John Smith", "", "John Smith", True),  # the whole name typed where Salesforce requires it
         ("John Smith Plumbing", "John", "Smith", False),  # a company named after its owner
         ("John Smith LLC", "John", "Smith", False),
         ("Smith", "John", "Smith", False),  # one part of the name may be a company's ("Smith & Co")
         ("Acme", "John", "Smith", False),
-        ("John Smith", None, "Smith", False),  # both parts given, or it is not known to be the person
+        ("Smith", None, "Smith", False),  # one word: it may be a company's ("Smith & Co")
         (None, "John", "Smith", False),
     ],
 )
 def test_a_company_that_is_the_leads_own_name_is_none(company, first, last, own):
+    """Read by position, whatever the index of each column."""
     assert bool(one(normalise.own_name, company, first, last)) is own
+    shifted = normalise.own_name(pd.Series([company], index=[7]), pd.Series([first]), pd.Series([last]))
+    assert shifted.index.tolist() == [7] and bool(shifted.iloc[0]) is own
     keys = match_keys(pd.DataFrame({"company": [company], "first_name": [first], "last_name": [last]}))
     assert (keys.loc[0, "name"] is None) is (own or company is None)
 

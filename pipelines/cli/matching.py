@@ -15,9 +15,9 @@ import click
 import pandas as pd
 
 from pipelines.cli.common import friendly, settings as env_settings, table
-from pipelines.matching.keys import FIELDS
+from pipelines.matching.fields import MAPPABLE
 
-_FIELD_HELP = f"FIELD=COLUMN, FIELD one of: {', '.join(FIELDS)}. Repeatable."
+_FIELD_HELP = f"FIELD=COLUMN, FIELD one of: {', '.join(MAPPABLE)}. Repeatable."
 
 
 def _settings(rules: str | None, default_country: str | None, threshold: float | None, dedupe: bool = False,

@@ -35,7 +35,7 @@ import pandas as pd
 
 from pipelines.enrich import geo, phones, sectors
 from pipelines.enrich.domains import domain_kind
-from pipelines.enrich.pending import INPUTS, TABLES, changed, nothing_to_do, withdraw_quarantined
+from pipelines.enrich.pending import INPUTS, READ_ALSO, TABLES, changed, nothing_to_do, withdraw_quarantined
 from pipelines.enrich.pending import newer as pending_newer
 from pipelines.enrich.purchased import load_purchased, merge_field
 from pipelines.enrich.settings import EnrichmentSettings
@@ -48,7 +48,7 @@ from pipelines.unify.value_maps import COUNTRY_KEYS
 from pipelines.warehouse import inputs
 from pipelines.warehouse.db import upsert
 
-LEAD_INPUTS = INPUTS["lead"]
+LEAD_INPUTS = INPUTS["lead"] + READ_ALSO["lead"]
 ACCOUNT_INPUTS = INPUTS["account"]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from pipelines.matching.fields import PERSON_NAME
 from pipelines.stage import StageResult
 from pipelines.warehouse import inputs
 from pipelines.warehouse.db import affected
@@ -20,12 +21,18 @@ from pipelines.warehouse.db import affected
 TABLES = {"lead": ("lead", "lead_enriched", "lead_id"), "account": ("account", "account_enriched", "account_id")}
 # The unified columns enrichment reads, per object.
 INPUTS = {
-    "lead": ["lead_id", "email", "website", "company", "first_name", "last_name", "country", "state", "postal_code",
-             "phone", "city", "latitude", "longitude", "industry", "industry__source", "employees",
-             "employees__source", "revenue", "revenue__source"],
+    "lead": ["lead_id", "email", "website", "company", "country", "state", "postal_code", "phone", "city",
+             "latitude", "longitude", "industry", "industry__source", "employees", "employees__source",
+             "revenue", "revenue__source"],
     "account": ["account_id", "website", "name", "country", "state", "postal_code", "phone", "industry",
                 "industry__source", "employees", "revenue", "naics_code"],
 }
+
+
+# Columns read beside the inputs but not part of their hash: the lead's name, which only says whether its
+# company is its own name (:func:`pipelines.matching.normalise.own_name`). Hashed, every lead enriched
+# before would count as changed in what enrichment reads the next time anything of it changed.
+READ_ALSO = {"lead": list(PERSON_NAME), "account": []}
 
 
 def newer(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -55,7 +62,7 @@ def changed(con: duckdb.DuckDBPyConnection, obj: str, keys: str | None) -> pd.Da
     columns, ``_modstamp`` and the hash of the inputs (``_inputs``)."""
     source = TABLES[obj][0]
     have = {r[0] for r in con.execute(f'DESCRIBE "{source}"').fetchall()}
-    cols = ", ".join(f's."{c}"' for c in INPUTS[obj] if c in have)
+    cols = ", ".join(f's."{c}"' for c in INPUTS[obj] + READ_ALSO[obj] if c in have)
     if keys is None:
         return con.execute(f'SELECT {cols}, s._modstamp, 0::UBIGINT AS _inputs FROM "{source}" s LIMIT 0').df()
     where, hashed = _where(con, obj, keys)

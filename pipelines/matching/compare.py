@@ -284,12 +284,11 @@ class CompareName(Comparison):
         short_b = len_b < 4
         subset = open_ & ((token_set == 1.0) | affix | contained) & ~(short_a | short_b)
         similar = open_ & ((token_set >= self.similar) | (jw >= self.similar + 0.04) | mostly)
-        # Half the words shared, or alike letter for letter: weak evidence on its own, but a name
-        # with one word replaced or mistyped ("Tayla Green" / "Tayla White") at the same address.
-        # (Not for two sites: "Nia Family Center" / "Guadalupano Family Center" are two places.)
-        # Half the letters alike counts where a word of one name is a word of the other, or that word
-        # mistyped ("Mitchell Wetbb" / "Phoebe Webb": a given name replaced, the surname mistyped); the
-        # letters alone also call "Kye Campbell" and "Annabelle Yu" half alike.
+        # Partial: weak evidence on its own, but a name with one word replaced or mistyped ("Tayla Green" /
+        # "Tayla White") at the same address. (Not for two sites: "Nia Family Center" / "Guadalupano Family
+        # Center" are two places.) Half the letters alike counts where a word of one name is a word of the
+        # other, or that word mistyped ("Mitchell Wetbb" / "Phoebe Webb": a given name replaced, the surname
+        # mistyped); the letters alone also call "Kye Campbell" and "Annabelle Yu" half alike.
         halves = open_ & ~two_sites & (token_set >= 0.5) & (jw < self.partial)
         hidx = np.flatnonzero(halves & ~(close | acronym | variant | contained | subset | similar))
         halves[hidx] = _a_word_alike(wa[hidx], wb[hidx], 100 * self.partial)

@@ -164,11 +164,12 @@ def ecm_lead_matches(con, settings: MatchingSettings) -> pd.DataFrame:
     import recordlinkage
 
     from pipelines.matching.index import KeyTable
+    from pipelines.matching.fields import PERSON_NAME
     from pipelines.matching.keys import FIELDS, match_keys
     from pipelines.matching.link import Linker
 
     have = {r[0] for r in con.execute("DESCRIBE lead").fetchall()}
-    cols = [f for f in FIELDS if f in have]
+    cols = [f for f in (*FIELDS, *PERSON_NAME) if f in have]
     leads = con.execute(f"SELECT lead_id, {', '.join(cols)} FROM lead").df()
     keys = match_keys(leads, default_country=settings.default_country)
     keys.insert(0, "lead_id", leads["lead_id"].values)

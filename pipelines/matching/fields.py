@@ -12,3 +12,6 @@ FIELDS = (
 # A lead's own name, read beside its company where a record holds it (the pipeline's leads): a company
 # that is the person's name is none (:func:`pipelines.matching.normalise.own_name`).
 PERSON_NAME = ("first_name", "last_name")
+
+# What a CSV column may be mapped to (``leadroute dedupe``, ``match`` and ``eval``).
+MAPPABLE = (*FIELDS, *PERSON_NAME)

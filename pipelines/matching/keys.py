@@ -52,7 +52,8 @@ def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str 
     """The comparison keys of each row of ``frame`` (columns named as :data:`FIELDS`).
 
     Args:
-        frame: records with any subset of :data:`FIELDS`; other columns are ignored.
+        frame: records with any subset of :data:`FIELDS`, and a lead's ``first_name`` and ``last_name``
+            (:data:`PERSON_NAME`: a company that is the person's own name is none); other columns are ignored.
         default_country: ISO code used to read phone numbers and postal codes of rows
             without a country (their ``country`` key stays empty: unknown is not a guess).
         prefer: which domain is the company's when a row has both: ``"email"`` (a lead:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.matching.fields import FIELDS, PERSON_NAME
+from pipelines.matching.fields import FIELDS
 from pipelines.matching.versions import KEY_VERSION
 from pipelines.warehouse import inputs
 
@@ -25,7 +25,7 @@ REMOVED_KEYS = ("SELECT k.account_id FROM account_match_key k LEFT JOIN account 
 def lead_inputs(con: duckdb.DuckDBPyConnection) -> str:
     """SQL (over the lead table as ``l``): the hash of the lead fields matching reads, stored with each
     match, so a lead changed elsewhere (its owner, its status) keeps it (:mod:`pipelines.warehouse.inputs`)."""
-    return inputs.inputs_hash(con, "lead", "l", (*FIELDS, *PERSON_NAME))
+    return inputs.inputs_hash(con, "lead", "l", FIELDS)
 
 
 def leads_pending(con: duckdb.DuckDBPyConnection) -> str:

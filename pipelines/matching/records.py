@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.matching.keys import FIELDS, match_keys
+from pipelines.matching.fields import MAPPABLE
+from pipelines.matching.keys import match_keys
 from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef
 
 
@@ -46,10 +47,10 @@ def parse_mapping(pairs: tuple[str, ...], option: str) -> dict[str, str]:
         name, column = name.strip().lower(), column.strip()
         if not sep or not column:
             raise ValueError(f"{option} {item!r}: expected FIELD=COLUMN, e.g. {option} company=Name")
-        if name not in FIELDS:
-            close = difflib.get_close_matches(name, FIELDS, n=1)
+        if name not in MAPPABLE:
+            close = difflib.get_close_matches(name, MAPPABLE, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"{option} {item!r}: unknown field {name!r}{hint}; fields: {', '.join(FIELDS)}")
+            raise ValueError(f"{option} {item!r}: unknown field {name!r}{hint}; fields: {', '.join(MAPPABLE)}")
         out[name] = column
     return out
 

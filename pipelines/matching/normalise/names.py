@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 from cleanco import clean as cleanco_clean
 
@@ -138,31 +139,49 @@ NO_COMPANY = frozenset({
 })
 
 company_name = per_distinct(_company)
-
-
-def _sorted_words(value: str) -> str:
-    return " ".join(sorted(words(value).split()))
-
-
-def own_name(companies: pd.Series, first_names: pd.Series, last_names: pd.Series) -> pd.Series:
-    """Whether each lead's company is its own person's name ("John Smith", "SMITH, John"): what a form or
-    a rep types where the CRM asks for a company and there is none (Salesforce requires one on every
-    lead). Such a lead has no company, as with :data:`NO_COMPANY`: two John Smiths are not one company,
-    nor is the account "John Smith Plumbing" theirs. Only the whole name, both parts given; with a legal
-    form or another word ("John Smith LLC", "John Smith Plumbing") it is a company's."""
-    companies, first_names, last_names = (pd.Series(v, index=pd.Series(companies).index).astype(object)
-                                          for v in (companies, first_names, last_names))
-    given = companies.notna() & first_names.notna() & last_names.notna()
-    if not given.any():
-        return pd.Series(False, index=companies.index)
-    person = first_names[given].astype(str) + " " + last_names[given].astype(str)
-    same = per_distinct(_sorted_words)(companies[given].astype(str)) == per_distinct(_sorted_words)(person)
-    two_parts = (per_distinct(_sorted_words)(first_names[given].astype(str)) != "") & (
-        per_distinct(_sorted_words)(last_names[given].astype(str)) != "")
-    return (same & two_parts).reindex(companies.index, fill_value=False).astype(bool)
 company_name.__doc__ = ("Normalised company name: accents, case, legal form, punctuation, 'The', '&' removed; "
                         "None for a placeholder (:data:`NO_COMPANY`).")
 
+
+def _person_words(value: str) -> str:
+    """A name's words, sorted, without titles and initials ("Dr. John A. Smith" -> "john smith")."""
+    return " ".join(sorted(w for w in words(value).split() if len(w) > 1 and w not in _TITLES))
+
+
+_TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "jr", "sr", "ii", "iii", "iv"})
+
+
+def _unaccented(values: pd.Series) -> np.ndarray:
+    folded = values.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
+    return np.char.lower(folded.to_numpy(dtype=str))
+
+
+def own_name(companies: pd.Series, first_names: pd.Series, last_names: pd.Series) -> pd.Series:
+    """Whether each lead's company is its own person's name ("John Smith", "SMITH, John", "Dr. John A.
+    Smith"): what a form or a rep types where the CRM asks for a company and there is none (Salesforce
+    requires one on every lead). Such a lead has no company, as with :data:`NO_COMPANY`: two John Smiths
+    are not one company, nor is the account "John Smith Plumbing" theirs. Only the whole name of two or
+    more words, titles and initials aside; with a legal form or another word ("John Smith LLC", "John
+    Smith Plumbing") it is a company's. The three are read by position (the same rows, in order)."""
+    companies = pd.Series(companies)
+    index = companies.index
+    company, first, last = (pd.Series(np.asarray(v, dtype=object)) for v in (companies, first_names, last_names))
+    first = first.where(first.notna(), "").astype(str)
+    last = last.where(last.notna(), "").astype(str)
+    person = (first + " " + last).str.strip()
+    # Worked out only where the company holds the last name, accents aside (numpy's vectorised find):
+    # nearly every lead's company is something else.
+    typed = _unaccented(company.where(company.notna(), "").astype(str))
+    surname = last.str.strip()
+    near = np.char.find(typed, _unaccented(surname)) >= 0
+    near &= (surname != "").to_numpy() & company.notna().to_numpy()
+    out = np.zeros(len(company), dtype=bool)
+    rows = np.flatnonzero(near)
+    if len(rows):
+        mine = per_distinct(_person_words)(company.iloc[rows].astype(str)).to_numpy(dtype=object)
+        theirs = per_distinct(_person_words)(person.iloc[rows]).to_numpy(dtype=object)
+        out[rows] = (mine == theirs) & np.array([" " in str(v) for v in theirs], dtype=bool)
+    return pd.Series(out, index=index)
 # Text in brackets is a note ("(KPE)", "(formerly Acme)", "(do not use)"), not the name.
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 # " - ", " – ", " — ", " | " and ": " separate an agency or parent from a site; a hyphen inside a
