@@ -58,6 +58,15 @@ def one(fn, value, *args):
         ("[not provided]", None),  # Salesforce Web-to-Lead's default
         ("My Company", None),
         ("Student", None),
+        ("Other", None),
+        ("Private Individual", None),
+        ("LLC", None),  # a legal form alone...
+        ("S.A.E.", "sae"),  # ...unless initials may be a company's (Southern Auto Engineering)
+        ("0", None),  # digits alone, or one letter
+        ("x", None),
+        ("X Corp", "x"),  # with a legal form it is a company's
+        ("3M", "3m"),
+        ("The Home Depot", "home depot"),
         ("Self Storage Solutions", "self storage solutions"),  # a name that only starts like one
         ("Freelancer Limited", "freelancer"),  # with a legal form it is a company's name
         ("Self Inc.", "self"),

@@ -9,7 +9,7 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 # 5: only the legal forms written before a name in their own legal systems leave its start ("BT Group");
 # 6: directions in city names ("W. Hollywood"), and no name where a placeholder stands for one ("N/A");
 # 7: letters of other alphabets in Latin ("Søren", "ООО Ромашка"), names typed as web addresses ("Acme.com"),
-# ordinals in names ("Fifth Third" / "5th 3rd").
+# ordinals in names ("Fifth Third" / "5th 3rd"), more placeholders ("Other", "Home", "LLC" alone, "0").
 KEY_VERSION = 7
 
 # How models are learned (pipelines.matching.learn): stored models are learned again.

@@ -64,6 +64,8 @@ def _strip_legal_forms(text: str, leading: bool = True) -> str:
     return cleanco_clean.strip_tail(" ".join(parts))
 
 
+# A value that cannot be a company's name: one letter or digits alone ("x", "0", "12345").
+_NOT_A_NAME = re.compile(r"[a-z]|\d+")
 _APOSTROPHES = re.compile(r"['\u2019`\u00b4]")
 _KAZAKH_LLP = re.compile(r"^\s*ТОО\s+(?=\S)|(?<=\S)\s+ТОО\s*$", flags=re.IGNORECASE)
 # A name typed as its web address ("Salesforce.com, Inc.", "www.acme.co.uk"): its first word, dotted.
@@ -114,7 +116,8 @@ def _company(value: str) -> str | None:
     article = text.startswith("the ")
     if article:
         text = text[4:]
-    if SPACES.sub(" ", PUNCT.sub(" ", text)).strip() in NO_COMPANY:  # as typed: "Freelancer Ltd" is a name
+    typed = SPACES.sub(" ", PUNCT.sub(" ", text)).strip()
+    if typed in NO_COMPANY or _NOT_A_NAME.fullmatch(typed):  # as typed: "Freelancer Ltd" is a name
         return None
     # cleanco works best on the original punctuation ("Inc.", "S.A.", "GmbH & Co. KG"), so clean first...
     text = _strip_legal_forms(text, leading=not article)
@@ -136,6 +139,13 @@ NO_COMPANY = frozenset({
     "no company", "my company", "your company", "company name", "self employed", "self", "individual",
     "personal", "student", "retired", "unemployed", "homemaker", "freelance", "freelancer", "test", "tbd", "tba",
     "xxx", "asdf",
+    # ...and what people type for themselves, or to get past a required field:
+    "company", "business", "home", "private", "other", "others", "me", "myself", "private individual",
+    "private person", "privatperson", "particulier", "particular", "household", "homeowner", "owner", "consultant",
+    "independent consultant", "sole trader", "sole proprietor", "home office", "personal use", "private use",
+    "just looking", "no", "not employed",
+    # A legal form alone, of the ones no company is named by ("SAS", "SAE", "AB" are also companies' initials):
+    "inc", "llc", "ltd", "corp", "corporation", "incorporated", "limited", "gmbh", "plc", "llp", "co",
 })
 
 company_name = per_distinct(_company)
