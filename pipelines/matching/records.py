@@ -84,8 +84,7 @@ def read_records(path: str | Path, id_column: str, mapping: dict[str, str], *, d
     if missing:
         problems = []
         for what, col in missing:
-            same = [c for c in frame.columns if c.casefold() == col.strip().casefold()]
-            close = same or difflib.get_close_matches(col, list(frame.columns), n=1)
+            close = _same_but_case(col, list(frame.columns)) or difflib.get_close_matches(col, list(frame.columns), n=1)
             hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
             problems.append(ConfigProblem(SourceRef(str(path), header), f"{what}: no column {col!r}{hint}; the "
                                           f"header has: {', '.join(frame.columns)}"))
@@ -114,11 +113,15 @@ def _delimiter(path: Path) -> tuple[str, int]:
     return (max(_DELIMITERS, key=header.count) if header.count(",") == 0 else ","), 0
 
 
+def _same_but_case(name: str, header: list[str]) -> list[str]:
+    return [c for c in header if c.casefold() == name.strip().casefold()]
+
+
 def _column(name: str, header: list[str]) -> str | None:
     """The header's column ``name`` names: itself, else the one column equal to it but for case."""
     if name in header:
         return name
-    same = [c for c in header if c.casefold() == name.strip().casefold()]
+    same = _same_but_case(name, header)
     return same[0] if len(same) == 1 else None
 
 
