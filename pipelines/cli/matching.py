@@ -17,7 +17,8 @@ import pandas as pd
 from pipelines.cli.common import friendly, settings as env_settings, table
 from pipelines.matching.fields import MAPPABLE
 
-_FIELD_HELP = f"FIELD=COLUMN, FIELD one of: {', '.join(MAPPABLE)}. Repeatable."
+_FIELD_HELP = (f"FIELD=COLUMN, FIELD one of: {', '.join(MAPPABLE)}. Repeatable; a field given twice joins "
+               "its columns in order (street=No --map street=Street).")
 
 
 def _settings(rules: str | None, default_country: str | None, threshold: float | None, dedupe: bool = False,
@@ -51,6 +52,9 @@ def _mapping(option: str, values: tuple[str, ...]) -> dict[str, str]:
 
 
 def _report(records, label: str, quiet: bool) -> None:
+    if records.people:
+        click.echo(f"{label}: no company mapped, so each row's first and last name is its name (a file of people)",
+                   err=True)
     if not records.problems or quiet:
         if records.problems:
             click.echo(f"{label}: {len(records.problems)} row warning(s) (not shown: --quiet)", err=True)
@@ -329,6 +333,8 @@ def eval_link(leads_csv, accounts_csv, lead_id, account_id, truth_column, maps, 
                          default_country=s.default_country, prefer="email", extra=[truth_column])
     accounts = read_records(accounts_csv, account_id, both | _mapping("--account-map", account_maps),
                             default_country=s.default_country, prefer="website")
+    _report(leads, leads_csv, True)
+    _report(accounts, accounts_csv, True)
     labels = _labels(labels_csv, leads, accounts, quiet=quiet)
     result = match_records(leads, accounts, s, labels=labels, progress=_progress(quiet))
     position = pd.Series(range(len(accounts.ids)), index=accounts.ids.to_numpy())

@@ -1,7 +1,10 @@
 """Records from any CSV, for ``leadroute dedupe`` and ``leadroute match``: no CRM needed.
 
 A mapping says which column holds which field (``company=Name``, ``phone=Tel``);
-any field may be missing and any cell empty. Columns are separated by commas, or by the
+any field may be missing and any cell empty. A field mapped to several columns is their values
+joined in the order given (``street=Number`` then ``street=Street``: exports split what a CRM
+holds in one field). A file with a person's name mapped and no company is a file of people: each
+row's first and last name is its name. Columns are separated by commas, or by the
 semicolons, tabs or bars of a header with no comma (a European spreadsheet's export), or by what
 a first line ``sep=;`` says (Excel writes one); a column named in another case than the header's
 ("name" for "Name") is that column when no other is. Rows
@@ -12,12 +15,13 @@ of range...) is reported with its line number and kept, matched on whatever else
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from pipelines.matching.fields import MAPPABLE
+from pipelines.matching.fields import MAPPABLE, PERSON_NAME
 from pipelines.matching.keys import match_keys
 from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef
 
@@ -33,15 +37,18 @@ class CsvRecords:
     problems: list[ConfigProblem] = field(default_factory=list)
     extra: pd.DataFrame = field(default_factory=pd.DataFrame)  # other columns asked for, as written
     header_line: int = 1  # 2 below Excel's "sep=;"
+    people: bool = False  # a person's name mapped and no company: each row's name is the person's
 
     def line(self, position: int) -> int:
         """The file line of a row (values with line breaks are rare in CRM exports)."""
         return position + self.header_line + 1
 
 
-def parse_mapping(pairs: tuple[str, ...], option: str) -> dict[str, str]:
-    """``("company=Name", "phone=Tel")`` -> ``{"company": "Name", "phone": "Tel"}``, checking field names."""
-    out: dict[str, str] = {}
+def parse_mapping(pairs: tuple[str, ...], option: str) -> dict[str, list[str]]:
+    """``("company=Name", "street=No", "street=Street")`` -> ``{"company": ["Name"], "street": ["No", "Street"]}``,
+    checking field names: a field named again takes another column, joined after the first (never
+    the last one silently kept)."""
+    out: dict[str, list[str]] = {}
     for item in pairs:
         name, sep, column = item.partition("=")
         name, column = name.strip().lower(), column.strip()
@@ -51,11 +58,12 @@ def parse_mapping(pairs: tuple[str, ...], option: str) -> dict[str, str]:
             close = difflib.get_close_matches(name, MAPPABLE, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(f"{option} {item!r}: unknown field {name!r}{hint}; fields: {', '.join(MAPPABLE)}")
-        out[name] = column
+        out.setdefault(name, []).append(column)
     return out
 
 
-def read_records(path: str | Path, id_column: str, mapping: dict[str, str], *, default_country: str = "US",
+def read_records(path: str | Path, id_column: str, mapping: Mapping[str, str | Sequence[str]], *,
+                 default_country: str = "US",
                  prefer: str = "email", extra: list[str] | None = None) -> CsvRecords:
     """Read ``path`` and compute the match keys of every row (``extra``: other columns to keep, e.g.
     the truth of a labelled file).
@@ -78,7 +86,9 @@ def read_records(path: str | Path, id_column: str, mapping: dict[str, str], *, d
         raise ConfigError([ConfigProblem(SourceRef(str(path)), f"not a readable CSV: {exc}")]) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     header = skip + 1
-    asked = [("--id", id_column)] + [(f, c) for f, c in mapping.items()] + [("--truth", c) for c in extra or []]
+    columns = {f: [c] if isinstance(c, str) else list(c) for f, c in mapping.items()}
+    asked = ([("--id", id_column)] + [(f, c) for f, cs in columns.items() for c in cs]
+             + [("--truth", c) for c in extra or []])
     found = {col: _column(col, list(frame.columns)) for _, col in asked}
     missing = [(what, col) for what, col in asked if found[col] is None]
     if missing:
@@ -89,13 +99,26 @@ def read_records(path: str | Path, id_column: str, mapping: dict[str, str], *, d
             problems.append(ConfigProblem(SourceRef(str(path), header), f"{what}: no column {col!r}{hint}; the "
                                           f"header has: {', '.join(frame.columns)}"))
         raise ConfigError(problems)
-    fields = pd.DataFrame({f: frame[found[c]] for f, c in mapping.items()}, index=frame.index)
+    fields = pd.DataFrame({f: _joined(frame, [found[c] for c in cs]) for f, cs in columns.items()},
+                          index=frame.index)
+    people = "company" not in fields and any(c in fields for c in PERSON_NAME)
+    if people:  # a file of people: the name a record is known by is the person's (own_name then applies to none)
+        fields["company"] = _joined(fields, [c for c in PERSON_NAME if c in fields])
+        fields = fields.drop(columns=[c for c in PERSON_NAME if c in fields])
     records = CsvRecords(path, frame[found[id_column]].str.strip(), fields,
                          extra=frame[[found[c] for c in extra or []]].set_axis(list(extra or []), axis=1),
-                         header_line=header)
+                         header_line=header, people=people)
     records.keys = match_keys(fields, default_country=default_country, prefer=prefer)
     records.problems = _row_problems(records)
     return records
+
+
+def _joined(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """The values of ``columns`` joined by a space, in order, an empty cell left out."""
+    out = frame[columns[0]]
+    for column in columns[1:]:
+        out = (out.str.strip() + " " + frame[column].str.strip()).str.strip()
+    return out
 
 
 _DELIMITERS = (",", ";", "\t", "|")
