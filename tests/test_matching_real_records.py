@@ -225,6 +225,11 @@ def test_name_variants(a, b, expected):
         ("25, High Street", "25 High St", "exact"),
         ("100 Main St, Springfield", "100 Main Street", "exact"),  # the city typed into the line
         ("Hauptstraße 5", "Hauptstr. 5", "exact"),
+        # A whole US address typed on the line, with or without commas:
+        ("12224 Ventura Blvd. Studio City CA 91604", "12224 Ventura Boulevard", "exact"),  # not "ventura blvd studio..."
+        ("8 Main Street Suite 200 Boston MA 02110", "8 Main St Ste 200", "exact"),
+        ("One Market Plaza, San Francisco, CA 94105", "One Market Plaza", "same_street"),  # the ZIP is no house number
+        ("350 Fifth Avenue New York NY 10118-0110", "350 5th Ave", "exact"),
     ],
 )
 def test_address_variants(a, b, expected):
@@ -252,6 +257,23 @@ def test_address_variants(a, b, expected):
     ],
 )
 def test_postal_code_city_and_state_are_one_place(a, b, expected):
+    assert level(ComparePlace(), {"country": "US", **a}, {"country": "US", **b}) == expected
+
+
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [
+        # The place of a whole US address on the street line, where the record's own fields lack it:
+        (dict(street="100 Main St Springfield IL 62701"), dict(postal_code="62701-1234"), "postal"),
+        (dict(street="100 Main St, Springfield, IL 62701"), dict(city="Springfield", state="IL"), "city"),
+        (dict(street="100 Main St Springfield IL 62701"), dict(city="Springfield", state="MO"), "different"),
+        (dict(street="100 Main St Springfield IL 62701", postal_code="62702"), dict(postal_code="62701"),
+         "district"),  # the record's own field is the one read
+        (dict(street="100 Main St, Springfield"), dict(city="Springfield"), "missing"),  # no ZIP code: not a whole address
+        (dict(street="Calle Mayor 23, 28013", country="ES"), dict(postal_code="28013", country="ES"), "missing"),
+    ],
+)
+def test_a_whole_address_on_the_street_line_gives_its_place(a, b, expected):
     assert level(ComparePlace(), {"country": "US", **a}, {"country": "US", **b}) == expected
 
 

@@ -113,9 +113,15 @@ def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str 
     for part in ("house_number", "street_key", "unit"):
         out[part] = streets[part]
     out["address_tokens"] = _address_tokens(streets)
-    out["city"] = normalise.city(_text(frame, "city"))
-    out["state"] = normalise.state_code(region, _text(frame, "state"))
-    out["postal_code"] = normalise.postal_code(_text(frame, "postal_code"), region)
+    # A whole US address typed on the street line gives the place its record's own fields lack.
+    in_line = region == "US"
+    city, state, postal = (_text(frame, f) for f in ("city", "state", "postal_code"))
+    city = city.where(city.notna() | ~in_line, streets["line_city"])
+    state = state.where(state.notna() | ~in_line, streets["line_state"])
+    postal = postal.where(postal.notna() | ~in_line, streets["line_postal_code"])
+    out["city"] = normalise.city(city)
+    out["state"] = normalise.state_code(region, state)
+    out["postal_code"] = normalise.postal_code(postal, region)
     lat, lon = _number(frame, "latitude"), _number(frame, "longitude")
     valid = lat.between(-90, 90) & lon.between(-180, 180) & ~((lat == 0) & (lon == 0))
     out["latitude"] = lat.where(valid)

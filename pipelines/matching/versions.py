@@ -9,8 +9,10 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 # 5: only the legal forms written before a name in their own legal systems leave its start ("BT Group");
 # 6: directions in city names ("W. Hollywood"), and no name where a placeholder stands for one ("N/A");
 # 7: letters of other alphabets in Latin ("Søren", "ООО Ромашка"), names typed as web addresses ("Acme.com"),
-# ordinals in names ("Fifth Third" / "5th 3rd"), more placeholders ("Other", "Home", "LLC" alone, "0").
-KEY_VERSION = 7
+# ordinals in names ("Fifth Third" / "5th 3rd"), more placeholders ("Other", "Home", "LLC" alone, "0");
+# 8: a whole US address typed on the street line ("100 Main St Springfield IL 62701"): its street read by
+# usaddress, its city, state and ZIP code the record's where its own fields are empty.
+KEY_VERSION = 8
 
 # How models are learned (pipelines.matching.learn): stored models are learned again.
 # 2: partial agreements weigh what the data says; 3: sessions of one free comparison teach it.

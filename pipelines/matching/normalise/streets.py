@@ -19,7 +19,10 @@ is split into
 
 A line written in parts is read part by part: "Flat 3, 25 High St", "Av. Paulista, 1578"
 (the number after the comma, as Brazil writes it), "Calle Mayor 23, 2º" (a floor, not the
-house number), "100 Main St, Springfield" (the city typed into the line).
+house number), "100 Main St, Springfield" (the city typed into the line). A whole US address typed
+on the line, ending in its ZIP code ("12224 Ventura Blvd. Studio City CA 91604", "8 Main St Boston,
+MA 02110"), loses its city, state and ZIP code where ``usaddress`` tags them, and keeps them apart
+(:data:`PLACE_PARTS`): a record whose own fields lack them takes them from its line.
 
 The Publication 28 tables are ``usaddress-scourgify``'s, not a list of our own. The
 regular shape (number, name, type) is split by those tables directly; a line that
@@ -40,6 +43,7 @@ from scourgify import address_constants as pub28
 from pipelines.matching.normalise.common import WRITTEN_TWO_WAYS, ascii_lower, ordinal
 
 STREET_PARTS = ("house_number", "street_name", "street_key", "street_type", "direction", "unit")
+PLACE_PARTS = ("line_city", "line_state", "line_postal_code")  # of a whole US address typed on the line
 
 _TYPES = {k.lower(): v.lower() for k, v in pub28.STREET_TYPE_ABBREVIATIONS.items()}
 _DIRECTIONS = {k.lower(): v.lower() for k, v in pub28.DIRECTIONAL_REPLACEMENTS.items()}
@@ -64,6 +68,9 @@ _RANGE = re.compile(r"^(\d+[a-z]?)\s*-\s*\d+[a-z]?\b")
 _PO_BOX = re.compile(r"^(?:p\s?o|post office)\s+box\s+(\w+)")
 _BARE = re.compile(r"^(\d+)[a-z]{0,2}$")  # a part that is a number alone: "25", "2o" (2º, a floor), "3rd"
 _NAMED = re.compile(r"[a-z]{2}")
+# A line ending in a US ZIP code, perhaps after a state and before the country: a whole address.
+_ZIP_TAIL = re.compile(r"[a-z][\s,.]+(?:[a-z]{2}\.?[\s,]+)?\d{5}(?:-\d{4})?(?:[\s,]+(?:usa?|united states))?\s*$")
+_PLACE_LABELS = {"PlaceName": 0, "StateName": 1, "ZipCode": 2, "CountryName": None}
 
 
 def _name_word(word: str) -> str:
@@ -155,9 +162,26 @@ def _street_part(text: str) -> tuple[str, str | None]:
     return street, floor
 
 
+def _whole_address(value: str) -> tuple[str, tuple[str | None, ...]] | None:
+    """(the line before its place, the place's :data:`PLACE_PARTS`) of a whole US address, as usaddress
+    tags it; None when it finds no ZIP code, or no street before the place."""
+    tokens = usaddress.parse(value)
+    at = next((i for i, (_, label) in enumerate(tokens) if label in _PLACE_LABELS), None)
+    if not at or not any(label == "ZipCode" for _, label in tokens[at:]):
+        return None
+    place: list[list[str]] = [[], [], []]
+    for token, label in tokens[at:]:
+        if _PLACE_LABELS.get(label) is not None:
+            place[_PLACE_LABELS[label]].append(token.strip(",;"))
+    return " ".join(token for token, _ in tokens[:at]), tuple(" ".join(p) or None for p in place)
+
+
 @functools.lru_cache(maxsize=65536)
-def parse_street(value: str) -> tuple[str | None, str | None, str | None, str | None, str | None, str | None]:
-    """The :data:`STREET_PARTS` of one street line (see the module docstring)."""
+def parse_street(value: str) -> tuple[str | None, ...]:
+    """The :data:`STREET_PARTS` and :data:`PLACE_PARTS` of one street line (see the module docstring)."""
+    place: tuple[str | None, ...] = (None, None, None)
+    if _ZIP_TAIL.search(ascii_lower(value)) and (whole := _whole_address(str(value))):
+        value, place = whole
     text = _PARENS.sub(" ", ascii_lower(value))
     text = _RANGE.sub(r"\1", text.strip())  # "4300-4310 W Fullerton": the first number of a range
     unit = None
@@ -174,14 +198,16 @@ def parse_street(value: str) -> tuple[str | None, str | None, str | None, str | 
         if parsed is not None:
             number, name, street_type, direction, unit = parsed[0], parsed[1], parsed[2], parsed[3], parsed[4] or unit
     street_name = " ".join(name) or None
-    return number, street_name, "".join(name) or None, street_type, direction, unit
+    return number, street_name, "".join(name) or None, street_type, direction, unit, *place
 
 
 def parse_streets(values: pd.Series) -> pd.DataFrame:
-    """:data:`STREET_PARTS` for each street line (None where a part is absent), one row per value."""
+    """:data:`STREET_PARTS` and :data:`PLACE_PARTS` for each street line (None where a part is absent),
+    one row per value."""
     values = pd.Series(values)
     uniques = values.dropna().unique()
-    parts = pd.DataFrame([parse_street(v) for v in uniques], columns=list(STREET_PARTS), index=uniques, dtype=object)
+    parts = pd.DataFrame([parse_street(v) for v in uniques], columns=[*STREET_PARTS, *PLACE_PARTS], index=uniques,
+                         dtype=object)
     out = parts.reindex(values.to_numpy())
     out.index = values.index
     return out.astype(object).where(out.notna(), None)
