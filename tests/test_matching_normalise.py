@@ -134,6 +134,13 @@ def test_acronyms_come_from_the_identifying_words(raw, expected):
         ("www.ibm.co.jp", "ibm.co.jp", "ibm"),
         ("ibm.jp", "ibm.jp", "ibm"),
         ("not a domain", None, None),
+        ("Joe Bloggs <joe@us.ibm.com>", "ibm.com", "ibm"),  # an address with its display name
+        ("joe@ibm.com; ann@ibm.com", "ibm.com", "ibm"),  # two addresses in one field: the first
+        ("ibm.com, ibm.de", "ibm.com", "ibm"),  # two sites in one field: the first
+        ("Acme Inc. - acme.com", "acme.com", "acme"),  # a site written after the name
+        ("joe(at)ibm.com", None, None),  # no host name
+        ("mailto:joe@ibm.com", "ibm.com", "ibm"),
+        ("https://müller.de/impressum", "müller.de", "müller"),
     ],
 )
 def test_registered_domains_and_their_labels(raw, domain, label):
@@ -149,6 +156,11 @@ def test_registered_domains_and_their_labels(raw, domain, label):
         ("(415) 555-0100 x23", "US", "+14155550100"),  # extension dropped
         ("03-1234-5678", "JP", "+81312345678"),  # national format, read with the record's country
         ("+49 30 1234567", "US", "+49301234567"),  # an explicit + wins over the country
+        ("0044 20 7946 0000", "US", "+442079460000"),  # dialled from abroad: 00 is a +
+        ("011 44 20 7946 0000", "US", "+442079460000"),  # North America's prefix for abroad
+        ("0113 496 0000", "GB", "+441134960000"),  # Leeds: 011 is its area code, not a prefix
+        ("212-555-0100 / 212-555-0101", "US", "+12125550100"),  # two numbers in one field: the first
+        ("Tel: 030 1234567, Fax: 030 1234568", "DE", "+49301234567"),
         ("n/a", "US", None),
         ("12", "US", None),
     ],

@@ -42,19 +42,28 @@ domain_country.__doc__ = (
 )
 
 
+_EMAIL_HOST = re.compile(r"@\s*([^\s@<>()\[\],;:\"']+)")
+_SEPARATORS = re.compile(r"[\s,;|]+")
+_HOST = re.compile(r"[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)+")  # dotted labels of letters, digits, -
+
+
 def _domain_of(value: str) -> str | None:
+    """The registered domain of the first address a field holds: "Joe <joe@ibm.com>", "a@x.com; b@y.com",
+    "ibm.com, ibm.de", "https://www.ibm.com/jp". Text that is no host name ("joe(at)ibm.com") is none."""
     text = str(value).strip().lower()
-    if not text:
-        return None
     if "@" in text:
-        text = text.rsplit("@", 1)[1]
-    text = re.sub(r"^[a-z]+://", "", text).split("/")[0].split("?")[0].split(":")[0].strip(". ")
-    if not text or " " in text:
-        return None
-    ext = _extract(text)
-    if not ext.suffix or not ext.domain:
-        return None
-    return f"{ext.domain}.{ext.suffix}"
+        found = _EMAIL_HOST.search(text)
+        hosts = [found.group(1)] if found else []
+    else:
+        hosts = _SEPARATORS.split(text)
+    for host in hosts:
+        host = re.sub(r"^[a-z]+://", "", host).split("/")[0].split("?")[0].split("#")[0].split(":")[0].strip(". ")
+        if not _HOST.fullmatch(host):
+            continue
+        ext = _extract(host)
+        if ext.suffix and ext.domain:
+            return f"{ext.domain}.{ext.suffix}"
+    return None
 
 
 registered_domain = per_distinct(_domain_of)

@@ -11,6 +11,7 @@ weaker evidence. A value that is not a number at all is unknown, never different
 from __future__ import annotations
 
 import functools
+import re
 import zoneinfo
 from datetime import datetime
 
@@ -85,17 +86,32 @@ def phone_e164(phones: pd.Series, countries: pd.Series | None = None, default_co
     return out.where(out.notna(), None)
 
 
+# The international dialling prefix most of the world dials ("00") and North America's ("011"): a number
+# written for dialling from abroad ("0044 20 7946 0000") is one written with a "+".
+_DIALLED_ABROAD = re.compile(r"^\(?\s*(?:00|011)\s*\)?\s*(?=[1-9])")
+
+
 def _phone(value: object, region: str) -> str | None:
+    """One value read with ``phonenumbers``: as written; else dialled from abroad as a number with a
+    "+"; else the first valid number in it, where a field holds two ("212-555-0100 / 212-555-0101",
+    "Tel: ... Fax: ...")."""
     text = str(value).strip()
     if not any(ch.isdigit() for ch in text):
         return None
-    try:
-        number = phonenumbers.parse(text, str(region).upper() if region else None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    region = str(region).upper() if region else None
+    abroad = _DIALLED_ABROAD.match(text)
+    for candidate in (text, "+" + text[abroad.end():] if abroad else None):
+        if candidate is None:
+            continue
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    for found in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+        return phonenumbers.format_number(found.number, phonenumbers.PhoneNumberFormat.E164)
+    return None
 
 
 _EXTENSION = r"(?i)\s*(?:x|ext\.?|extension|#)\s*\d{1,6}\s*$"
