@@ -139,6 +139,18 @@ def test_the_kind_of_domain_is_read_from_its_suffix(email, website, kind):
 
 
 @pytest.mark.parametrize(
+    ("email", "domain"),
+    [
+        ("Jo Bloggs <jo@us.acme.com>", "acme.com"),  # the display name a mail client pastes
+        ("jo@acme.com; jo.bloggs@gmail.com", "acme.com"),  # two addresses: the first, not the last
+        ("jo(at)acme.com", None),
+    ],
+)
+def test_the_domain_of_an_email_field_is_its_first_address(email, domain):
+    assert enrich(lead(email=email)).iloc[0]["domain"] == domain
+
+
+@pytest.mark.parametrize(
     ("country", "employees", "revenue", "band", "basis"),
     [
         ("US", 150, None, "SMB", "employees"), ("US", 500, None, "Mid-Market", "employees"),

@@ -22,6 +22,7 @@ from pipelines.matching.normalise.domains import (
     FREE_MAIL_DOMAINS,
     domain_country,
     domain_label,
+    email_hosts,
     is_free_mail,
     registered_domain,
 )
@@ -41,8 +42,8 @@ from pipelines.matching.normalise.places import city, country_code, postal_code,
 from pipelines.matching.normalise.streets import PLACE_PARTS, STREET_PARTS, parse_streets, street
 
 __all__ = [
-    "FREE_MAIL_DOMAINS", "NAME_ABBREVIATIONS", "NAME_STOPWORDS", "PLACE_PARTS", "STREET_PARTS", "abbreviated", "acronym",
-    "acronym_of", "city", "company_name", "country_code", "domain_country", "domain_label", "is_free_mail",
-    "name_match", "name_site", "own_name", "parse_streets", "per_distinct", "phone_clocks", "phone_e164",
+    "FREE_MAIL_DOMAINS", "NAME_ABBREVIATIONS", "NAME_STOPWORDS", "PLACE_PARTS", "STREET_PARTS", "abbreviated",
+    "acronym", "acronym_of", "city", "company_name", "country_code", "domain_country", "domain_label",
+    "email_hosts", "is_free_mail", "name_match", "name_site", "own_name", "parse_streets", "per_distinct", "phone_clocks", "phone_e164",
     "phone_local", "phone_us_state", "postal_code", "registered_domain", "state_code", "street", "us_state",
 ]  # fmt: skip
