@@ -44,6 +44,7 @@ domain_country.__doc__ = (
 
 _EMAIL_HOST = re.compile(r"@\s*([^\s@<>()\[\],;:\"']+)")
 _SEPARATORS = re.compile(r"[\s,;|]+")
+_SCHEME = re.compile(r"^[a-z]+://")
 _HOST = re.compile(r"[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)+")  # dotted labels of letters, digits, -
 
 
@@ -57,7 +58,7 @@ def _domain_of(value: str) -> str | None:
     else:
         hosts = _SEPARATORS.split(text)
     for host in hosts:
-        host = re.sub(r"^[a-z]+://", "", host).split("/")[0].split("?")[0].split("#")[0].split(":")[0].strip(". ")
+        host = _SCHEME.sub("", host).split("/")[0].split("?")[0].split("#")[0].split(":")[0].strip(". ")
         if not _HOST.fullmatch(host):
             continue
         ext = _extract(host)

@@ -89,6 +89,7 @@ def phone_e164(phones: pd.Series, countries: pd.Series | None = None, default_co
 # The international dialling prefix most of the world dials ("00") and North America's ("011"): a number
 # written for dialling from abroad ("0044 20 7946 0000") is one written with a "+".
 _DIALLED_ABROAD = re.compile(r"^\(?\s*(?:00|011)\s*\)?\s*(?=[1-9])")
+_SEVERAL = re.compile(r"[/;,|]|[^\W\d_]{2}")  # "212-555-0100 / 0101", "Tel: ... Fax: ..."
 
 
 def _phone(value: object, region: str) -> str | None:
@@ -109,8 +110,9 @@ def _phone(value: object, region: str) -> str | None:
             continue
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    for found in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-        return phonenumbers.format_number(found.number, phonenumbers.PhoneNumberFormat.E164)
+    if _SEVERAL.search(text):  # the matcher is slow: only for a field that may hold two numbers or words
+        for found in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+            return phonenumbers.format_number(found.number, phonenumbers.PhoneNumberFormat.E164)
     return None
 
 

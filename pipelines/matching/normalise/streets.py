@@ -180,9 +180,11 @@ def _whole_address(value: str) -> tuple[str, tuple[str | None, ...]] | None:
 def parse_street(value: str) -> tuple[str | None, ...]:
     """The :data:`STREET_PARTS` and :data:`PLACE_PARTS` of one street line (see the module docstring)."""
     place: tuple[str | None, ...] = (None, None, None)
-    if _ZIP_TAIL.search(ascii_lower(value)) and (whole := _whole_address(str(value))):
+    lowered = ascii_lower(value)
+    if _ZIP_TAIL.search(lowered) and (whole := _whole_address(str(value))):
         value, place = whole
-    text = _PARENS.sub(" ", ascii_lower(value))
+        lowered = ascii_lower(value)
+    text = _PARENS.sub(" ", lowered)
     text = _RANGE.sub(r"\1", text.strip())  # "4300-4310 W Fullerton": the first number of a range
     unit = None
     found = _UNIT.search(text)
