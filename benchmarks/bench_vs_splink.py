@@ -131,8 +131,14 @@ def restaurants_csv() -> Path | None:
     return path
 
 
-def leadroute_dedupe(path: Path, id_col: str, truth: str, fields: dict[str, str], country: str) -> dict:
-    maps = [x for field, col in fields.items() for x in ("--map", f"{field}={col}")]
+def map_options(fields: dict[str, str | list[str]]) -> list[str]:
+    """``--map FIELD=COLUMN`` for each field, once per column of a field mapped to several (joined in order)."""
+    return [x for field, cols in fields.items() for col in ([cols] if isinstance(cols, str) else cols)
+            for x in ("--map", f"{field}={col}")]
+
+
+def leadroute_dedupe(path: Path, id_col: str, truth: str, fields: dict[str, str | list[str]], country: str) -> dict:
+    maps = map_options(fields)
     out, wall, cpu = timed([sys.executable, "-c", CLI, "eval", "dedupe", str(path), "--id", id_col,
                             "--truth", truth, *maps, "--default-country", country, "--quiet"])
     line = next(x for x in out.splitlines() if x.startswith("pairwise"))
