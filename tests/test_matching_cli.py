@@ -97,6 +97,24 @@ def test_a_lead_whose_company_is_its_own_name_is_matched_by_nothing_else(tmp_pat
     assert found["2"] == "A" and found["1"] == ""
 
 
+def test_a_leads_file_of_peoples_names_is_not_matched_to_companies_by_those_names(tmp_path):
+    """A leads file with first and last names and no company, linked to accounts of companies: the names are
+    people's, never a company's (a file of people is one only where neither file maps a company)."""
+    (tmp_path / "leads.csv").write_text("id,first,last,mail\n1,John,Smith,js@gmail.com\n2,Maria,Garcia,mg@yahoo.com\n"
+                                        "3,Anna,Lee,anna@acme.com\n")
+    (tmp_path / "accounts.csv").write_text("id,name,web\nA,John Smith Plumbing,\nB,Garcia Maria Consulting,\n"
+                                           "C,Acme Inc,acme.com\n")
+    out = tmp_path / "m.csv"
+    result = run("match", "--leads", str(tmp_path / "leads.csv"), "--accounts", str(tmp_path / "accounts.csv"),
+                 "--lead-id", "id", "--account-id", "id", "--lead-map", "first_name=first", "--lead-map",
+                 "last_name=last", "--lead-map", "email=mail", "--account-map", "company=name", "--account-map",
+                 "website=web", "--out", str(out), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "a file of people" not in result.output
+    found = pd.read_csv(out, dtype=str, keep_default_na=False).set_index("lead_id")["account_id"]
+    assert found.to_dict() == {"1": "", "2": "", "3": "C"}
+
+
 def test_dedupe_writes_every_row_with_its_cluster(tmp_path):
     (tmp_path / "in.csv").write_text(LISTINGS)
     out = tmp_path / "clusters.csv"

@@ -71,6 +71,8 @@ def test_a_lead_from_any_listed_domain_matches_the_account_exactly(pipeline, crm
 @pytest.mark.parametrize(("rows", "line", "message"), [
     ("001A,gmail.com", 2, "gmail.com is a free-mail provider"),
     ("001A,not a domain", 2, "'not a domain' is not a web domain"),
+    ('001A,"acme.de, acme.fr"', 2, "'acme.de, acme.fr' holds more than one value: one domain per row"),
+    ("001A,Acme GmbH & Co.KG", 2, "'Acme GmbH & Co.KG' is not a web domain"),  # not the domain co.kg
     (",acme.de", 2, "empty account_id"),
     ("001A,acme.de\n001B,www.acme.de", 3, "acme.de is already listed for account 001A at line 2"),
     ("001A,acme.de\n001A,https://acme.de/x", 3, "acme.de is listed twice at line 2"),

@@ -135,9 +135,12 @@ def test_acronyms_come_from_the_identifying_words(raw, expected):
         ("ibm.jp", "ibm.jp", "ibm"),
         ("not a domain", None, None),
         ("Joe Bloggs <joe@us.ibm.com>", "ibm.com", "ibm"),  # an address with its display name
-        ("joe@ibm.com; ann@ibm.com", "ibm.com", "ibm"),  # two addresses in one field: the first
-        ("ibm.com, ibm.de", "ibm.com", "ibm"),  # two sites in one field: the first
-        ("Acme Inc. - acme.com", "acme.com", "acme"),  # a site written after the name
+        ("joe@ibm.com; ann@acme.com", "ibm.com", "ibm"),  # two addresses in one field: the first
+        ("ibm.com, acme.de", "ibm.com", "ibm"),  # two sites in one field: the first
+        ("Acme Inc. - www.acme.com", "acme.com", "acme"),  # a site written after the name
+        ("Acme GmbH & Co.KG", None, None),  # words around: only a web address written as one ("Co.KG" is none)
+        ("see acme.com", None, None),
+        ("acme\u3002com", "acme.com", "acme"),  # an ideographic full stop
         ("joe(at)ibm.com", None, None),  # no host name
         ("mailto:joe@ibm.com", "ibm.com", "ibm"),
         ("https://müller.de/impressum", "müller.de", "müller"),
@@ -161,6 +164,7 @@ def test_registered_domains_and_their_labels(raw, domain, label):
         ("0113 496 0000", "GB", "+441134960000"),  # Leeds: 011 is its area code, not a prefix
         ("212-555-0100 / 212-555-0101", "US", "+12125550100"),  # two numbers in one field: the first
         ("Tel: 030 1234567, Fax: 030 1234568", "DE", "+49301234567"),
+        ("T: 030 1234567 F: 030 1234568", "DE", "+49301234567"),
         ("n/a", "US", None),
         ("12", "US", None),
     ],

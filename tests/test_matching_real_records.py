@@ -230,6 +230,12 @@ def test_name_variants(a, b, expected):
         ("8 Main Street Suite 200 Boston MA 02110", "8 Main St Ste 200", "exact"),
         ("One Market Plaza, San Francisco, CA 94105", "One Market Plaza", "same_street"),  # the ZIP is no house number
         ("350 Fifth Avenue New York NY 10118-0110", "350 5th Ave", "exact"),
+        ("1 Main St MA 02110", "1 Main St", "exact"),  # "St" is the street's type, not a city
+        ("100 Main St Room 12345", "100 Main St Room 20000", "other_unit"),  # no state: a room, not a ZIP code
+        # A postal code after a numbered street, as much of Europe writes the line:
+        ("12 Rue de la Paix 75002", "12 Rue de la Paix", "exact"),
+        ("12 Rue de la Paix 75002", "12 Rue de la Pompe 75116", "same_number"),
+        ("Calle Mayor 23 28013", "Calle Mayor 23", "exact"),  # 23 is the house number, not 28013
     ],
 )
 def test_address_variants(a, b, expected):
@@ -270,7 +276,11 @@ def test_postal_code_city_and_state_are_one_place(a, b, expected):
         (dict(street="100 Main St Springfield IL 62701", postal_code="62702"), dict(postal_code="62701"),
          "district"),  # the record's own field is the one read
         (dict(street="100 Main St, Springfield"), dict(city="Springfield"), "missing"),  # no ZIP code: not a whole address
-        (dict(street="Calle Mayor 23, 28013", country="ES"), dict(postal_code="28013", country="ES"), "missing"),
+        (dict(street="100 Main St (Rear) Springfield IL 62701"), dict(city="Springfield", state="IL"), "city"),
+        (dict(street="100 Main St Springfield IL 62701 200 Oak St Chicago IL 60601"), dict(postal_code="62701"),
+         "postal"),  # two addresses on one line: the first
+        (dict(street="12 Boulevard Haussmann 75009", country="FR"), dict(postal_code="75009", country="FR"),
+         "missing"),  # a postal code with no US state: not read as a place
     ],
 )
 def test_a_whole_address_on_the_street_line_gives_its_place(a, b, expected):

@@ -51,6 +51,23 @@ def _mapping(option: str, values: tuple[str, ...]) -> dict[str, str]:
         raise click.UsageError(str(exc)) from None
 
 
+def _link_files(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account_maps, country: str,
+                extra: list[str] | None = None):
+    """The two files of ``match`` and ``eval link``, each with ``--map`` and its own map (which takes a field's
+    columns instead of ``--map``'s). Two lists of people only where neither file maps a company: a leads file
+    of people's names linked to accounts of companies keeps its names out of the company's."""
+    from pipelines.matching.records import read_records
+
+    both = _mapping("--map", maps)
+    lead_map, account_map = both | _mapping("--lead-map", lead_maps), both | _mapping("--account-map", account_maps)
+    people = "company" not in lead_map and "company" not in account_map
+    leads = read_records(leads_csv, lead_id, lead_map, people=people, default_country=country, prefer="email",
+                         extra=extra)
+    accounts = read_records(accounts_csv, account_id, account_map, people=people, default_country=country,
+                            prefer="website")
+    return leads, accounts
+
+
 def _report(records, label: str, quiet: bool) -> None:
     if records.people:
         click.echo(f"{label}: no company mapped, so each row's first and last name is its name (a file of people)",
@@ -158,8 +175,10 @@ def _progress(quiet: bool):
 @click.option("--lead-id", help="id column of the leads file")
 @click.option("--account-id", help="id column of the accounts file")
 @click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help="both files. " + _FIELD_HELP)
-@click.option("--lead-map", "lead_maps", multiple=True, metavar="FIELD=COLUMN", help="leads file only.")
-@click.option("--account-map", "account_maps", multiple=True, metavar="FIELD=COLUMN", help="accounts file only.")
+@click.option("--lead-map", "lead_maps", multiple=True, metavar="FIELD=COLUMN",
+              help="leads file only (a field given here takes these columns instead of --map's).")
+@click.option("--account-map", "account_maps", multiple=True, metavar="FIELD=COLUMN",
+              help="accounts file only (a field given here takes these columns instead of --map's).")
 @click.option("--out", type=click.Path(dir_okay=False), help="where to write lead_id,account_id,confidence,reason")
 @click.option("--lead-address", type=click.Choice(["company", "person"]), default="company", show_default=True,
               help="whose address and phone the leads file holds: the company's (two lists of organisations) "
@@ -181,7 +200,6 @@ def match(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account
     leadroute match --explain-params
     """
     from pipelines.matching.files import match_records
-    from pipelines.matching.records import read_records
 
     if explain_params and not (leads_csv or accounts_csv):
         _stored_models()
@@ -192,11 +210,8 @@ def match(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account
         raise click.UsageError(f"missing {', '.join(missing)} (only --explain-params runs without files)")
     started = time.perf_counter()
     s = _settings(rules, default_country, threshold, lead_address=lead_address)
-    both = _mapping("--map", maps)
-    leads = read_records(leads_csv, lead_id, both | _mapping("--lead-map", lead_maps),
-                         default_country=s.default_country, prefer="email")
-    accounts = read_records(accounts_csv, account_id, both | _mapping("--account-map", account_maps),
-                            default_country=s.default_country, prefer="website")
+    leads, accounts = _link_files(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account_maps,
+                                  s.default_country)
     _report(leads, leads_csv, quiet)
     _report(accounts, accounts_csv, quiet)
     labels = _labels(labels_csv, leads, accounts, quiet=quiet)
@@ -306,8 +321,10 @@ def eval_dedupe(input_csv, id_column, truth_column, maps, examples, labels_csv, 
 @click.option("--truth", "truth_column", required=True,
               help="column of the leads file holding each lead's true account id (empty: no account)")
 @click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help="both files. " + _FIELD_HELP)
-@click.option("--lead-map", "lead_maps", multiple=True, metavar="FIELD=COLUMN", help="leads file only.")
-@click.option("--account-map", "account_maps", multiple=True, metavar="FIELD=COLUMN", help="accounts file only.")
+@click.option("--lead-map", "lead_maps", multiple=True, metavar="FIELD=COLUMN",
+              help="leads file only (a field given here takes these columns instead of --map's).")
+@click.option("--account-map", "account_maps", multiple=True, metavar="FIELD=COLUMN",
+              help="accounts file only (a field given here takes these columns instead of --map's).")
 @click.option("--lead-address", type=click.Choice(["company", "person"]), default="company", show_default=True)
 @click.option("--examples", default=3, show_default=True, help="examples of each kind of error")
 @_labels_option
@@ -325,14 +342,10 @@ def eval_link(leads_csv, accounts_csv, lead_id, account_id, truth_column, maps, 
     from pipelines.matching.files import match_records
     from pipelines.matching.link import blocking_rules
     from pipelines.matching.measures import evaluate_link
-    from pipelines.matching.records import read_records
 
     s = _settings(rules, default_country, threshold, lead_address=lead_address)
-    both = _mapping("--map", maps)
-    leads = read_records(leads_csv, lead_id, both | _mapping("--lead-map", lead_maps),
-                         default_country=s.default_country, prefer="email", extra=[truth_column])
-    accounts = read_records(accounts_csv, account_id, both | _mapping("--account-map", account_maps),
-                            default_country=s.default_country, prefer="website")
+    leads, accounts = _link_files(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account_maps,
+                                  s.default_country, extra=[truth_column])
     _report(leads, leads_csv, True)
     _report(accounts, accounts_csv, True)
     labels = _labels(labels_csv, leads, accounts, quiet=quiet)

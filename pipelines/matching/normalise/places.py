@@ -29,6 +29,11 @@ def _subdivisions(country: str) -> dict[str, str]:
     return out
 
 
+def us_state_code(text: str) -> str | None:
+    """The US state or territory a name or code stands for ("CA", "California"); None for anything else."""
+    return _subdivisions("US").get(str(text).strip().lower().rstrip("."))
+
+
 def state_code(countries: pd.Series, states: pd.Series) -> pd.Series:
     """Subdivision code (``CA`` for California) given each row's ISO country; None when unknown."""
     states = pd.Series(states)

@@ -20,8 +20,8 @@ is split into
 A line written in parts is read part by part: "Flat 3, 25 High St", "Av. Paulista, 1578"
 (the number after the comma, as Brazil writes it), "Calle Mayor 23, 2º" (a floor, not the
 house number), "100 Main St, Springfield" (the city typed into the line). A whole US address typed
-on the line, ending in its ZIP code ("12224 Ventura Blvd. Studio City CA 91604", "8 Main St Boston,
-MA 02110"), loses its city, state and ZIP code where ``usaddress`` tags them, and keeps them apart
+on the line, ending in its state and ZIP code ("12224 Ventura Blvd. Studio City CA 91604", "8 Main St
+Boston, MA 02110"), loses its city, state and ZIP code where ``usaddress`` tags them, and keeps them apart
 (:data:`PLACE_PARTS`): a record whose own fields lack them takes them from its line.
 
 The Publication 28 tables are ``usaddress-scourgify``'s, not a list of our own. The
@@ -41,6 +41,7 @@ import usaddress
 from scourgify import address_constants as pub28
 
 from pipelines.matching.normalise.common import WRITTEN_TWO_WAYS, ascii_lower, ordinal
+from pipelines.matching.normalise.places import us_state_code
 
 STREET_PARTS = ("house_number", "street_name", "street_key", "street_type", "direction", "unit")
 PLACE_PARTS = ("line_city", "line_state", "line_postal_code")  # of a whole US address typed on the line
@@ -66,6 +67,7 @@ _NOT_WORD = re.compile(r"[^a-z0-9/]+")
 _NUMBER = re.compile(r"^(\d+)[a-z]?(?:[-/]\d+[a-z]?)?$")
 _RANGE = re.compile(r"^(\d+[a-z]?)\s*-\s*\d+[a-z]?\b")
 _PO_BOX = re.compile(r"^(?:p\s?o|post office)\s+box\s+(\w+)")
+_POSTAL = re.compile(r"\d{5}")  # five digits after a numbered street: a postal code (France, Germany, Spain, Italy)
 _BARE = re.compile(r"^(\d+)[a-z]{0,2}$")  # a part that is a number alone: "25", "2o" (2º, a floor), "3rd"
 _NAMED = re.compile(r"[a-z]{2}")
 # A line ending in a US ZIP code, perhaps after a state and before the country: a whole address.
@@ -85,6 +87,8 @@ def _split(text: str) -> tuple[str | None, list[str], str | None, str | None]:
     tokens = text.split()
     if not tokens:
         return None, [], None, None
+    if len(tokens) > 2 and _POSTAL.fullmatch(tokens[-1]) and any(_NUMBER.match(t) for t in tokens[:-1]):
+        tokens = tokens[:-1]  # "12 Rue de la Paix 75002", "Calle Mayor 23 28013": a postal code after the street
     number = None
     box = _PO_BOX.match(" ".join(tokens))
     if box:
@@ -164,16 +168,27 @@ def _street_part(text: str) -> tuple[str, str | None]:
 
 def _whole_address(value: str) -> tuple[str, tuple[str | None, ...]] | None:
     """(the line before its place, the place's :data:`PLACE_PARTS`) of a whole US address, as usaddress
-    tags it; None when it finds no ZIP code, or no street before the place."""
-    tokens = usaddress.parse(value)
+    tags it: a city, a US state and a ZIP code, in one run after the street. None for anything else: a line
+    that ends in a number without a state ("12 Boulevard Haussmann 75009", "100 Main St Room 12345") is read
+    as it stands."""
+    tokens = usaddress.parse(_PARENS.sub(" ", value))
     at = next((i for i, (_, label) in enumerate(tokens) if label in _PLACE_LABELS), None)
-    if not at or not any(label == "ZipCode" for _, label in tokens[at:]):
+    if not at:
         return None
-    place: list[list[str]] = [[], [], []]
-    for token, label in tokens[at:]:
-        if _PLACE_LABELS.get(label) is not None:
-            place[_PLACE_LABELS[label]].append(token.strip(",;"))
-    return " ".join(token for token, _ in tokens[:at]), tuple(" ".join(p) or None for p in place)
+    run: list[tuple[str, str]] = []
+    for token, label in tokens[at:]:  # the first run of place tags: a second address on the line is not read
+        if label not in _PLACE_LABELS:
+            break
+        run.append((token.strip(",;"), label))
+    state = us_state_code(" ".join(t for t, label in run if label == "StateName"))
+    zip_code = " ".join(t for t, label in run if label == "ZipCode")
+    if state is None or not zip_code:
+        return None
+    city = [t for t, label in run if label == "PlaceName"]
+    street = [t for t, _ in tokens[:at]]
+    if city and ascii_lower(city[0]).strip(".") in _TYPES:  # "1 Main St MA 02110": "St" is the street's type
+        street, city = street + city, []
+    return " ".join(street), (" ".join(city) or None, state, zip_code)
 
 
 @functools.lru_cache(maxsize=65536)
