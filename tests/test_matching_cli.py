@@ -132,6 +132,19 @@ def test_dedupe_writes_every_row_with_its_cluster(tmp_path):
     assert "empty id" in result.output and "not a possible phone number" in result.output
 
 
+def test_eval_dedupe_reads_an_empty_truth_as_a_record_with_no_duplicate(tmp_path):
+    """Labelled files often name only the duplicates' entity. The listings above cluster as the test before
+    says: 1-2 and 3-4 together, every other row alone; labelled so, precision and recall are whole. Read as one
+    entity, the five unlabelled rows would be ten true pairs never found."""
+    rows = LISTINGS.splitlines()
+    truth = ["Truth", "A", "A", "B", "B", "", "", "", ""]
+    (tmp_path / "in.csv").write_text("\n".join(f"{r},{t}" for r, t in zip(rows, truth)) + "\n")
+    result = run("eval", "dedupe", str(tmp_path / "in.csv"), "--id", "RestaurantId", "--truth", "Truth", "--map",
+                 "company=Title", "--map", "street=Addr", "--map", "city=Town", "--map", "phone=Tel", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "pairwise                   precision 1.0000  recall 1.0000  F1 1.0000" in result.output
+
+
 def test_match_writes_every_lead_with_account_confidence_and_reason(tmp_path):
     (tmp_path / "accounts.csv").write_text(ACCOUNTS)
     (tmp_path / "leads.csv").write_text(LEADS)

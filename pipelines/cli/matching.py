@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import click
+import numpy as np
 import pandas as pd
 
 from pipelines.cli.common import friendly, settings as env_settings, table
@@ -279,7 +280,8 @@ def eval_matching(accounts, leads, seed, crm_path, truth_dir, rules, workdir, ec
 @evaluate.command(name="dedupe")
 @click.argument("input_csv", type=click.Path(exists=True, dir_okay=False))
 @click.option("--id", "id_column", required=True, help="column holding each row's id")
-@click.option("--truth", "truth_column", required=True, help="column naming each row's true cluster (entity)")
+@click.option("--truth", "truth_column", required=True,
+              help="column naming each row's true cluster (entity); empty: a record with no duplicate")
 @click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help=_FIELD_HELP)
 @click.option("--examples", default=3, show_default=True, help="examples of each kind of error")
 @_labels_option
@@ -309,7 +311,13 @@ def eval_dedupe(input_csv, id_column, truth_column, maps, examples, labels_csv, 
         row = fields.iloc[position]
         return " | ".join(str(v) for v in row.tolist() if str(v).strip())
 
-    ev = evaluate_dedupe(records.extra[truth_column].to_numpy(), result.attrs["result"], describe)
+    # A labelled file often names only the duplicates' entity: an empty cell is a record of its own, not one
+    # cluster of every unlabelled record.
+    labelled = records.extra[truth_column].str.strip()
+    truth, _ = pd.factorize(labelled)
+    blank = (labelled == "").to_numpy()
+    truth[blank] = truth.max() + 1 + np.arange(blank.sum())
+    ev = evaluate_dedupe(truth, result.attrs["result"], describe)
     _print_evaluation(ev, result.attrs["parameters"], "pairs", examples)
 
 
