@@ -104,6 +104,23 @@ def test_a_lead_matches_the_right_account_or_none(tmp_path, accounts, case, lead
         assert result["reason"] and "no agreeing" not in result["reason"]
 
 
+def test_a_batch_in_which_few_leads_hold_words_is_read_whole(tmp_path, accounts):
+    """DuckDB types a column of Python lists from a sample of its rows: in a batch of web leads where two
+    of five thousand typed a street and a company, the sample saw only empty lists and the batch failed
+    ("Failed to cast value"). Every lead is read; the two match their accounts."""
+    leads = [dict(id=f"W{i}", email=f"person{i}@gmail.com") for i in range(5000)]
+    leads[2803] = dict(id="initech_lead", company="Initech Systems", street="1 Main Street", city="Austin",
+                       postal_code="78701", country="US")
+    leads[3573] = dict(id="morton_lead", company="Arnie Morton's", street="435 S La Cienega Blvd",
+                       phone="310.246.1501", country="US")
+    write_csv(tmp_path / "leads.csv", leads)
+    result = match_records(read_records(tmp_path / "leads.csv", "id", everything()), accounts, MatchingSettings())
+    found = result.set_index("lead_id")["account_id"]
+    assert len(found) == 5000
+    assert found["initech_lead"] == "initech" and found["morton_lead"] == "morton"
+    assert (found.drop(["initech_lead", "morton_lead"]) == "").all()
+
+
 NEIGHBOUR = dict(company="Wayne Foods", street="1 Main St", city="Austin", postal_code="78701", country="US",
                  latitude="30.2672", longitude="-97.7431")
 

@@ -165,7 +165,7 @@ def ecm_lead_matches(con, settings: MatchingSettings) -> pd.DataFrame:
 
     from pipelines.matching.index import KeyTable
     from pipelines.matching.fields import PERSON_NAME
-    from pipelines.matching.keys import FIELDS, match_keys
+    from pipelines.matching.keys import FIELDS, match_keys, registered
     from pipelines.matching.link import Linker
 
     have = {r[0] for r in con.execute("DESCRIBE lead").fetchall()}
@@ -173,12 +173,9 @@ def ecm_lead_matches(con, settings: MatchingSettings) -> pd.DataFrame:
     leads = con.execute(f"SELECT lead_id, {', '.join(cols)} FROM lead").df()
     keys = match_keys(leads, default_country=settings.default_country)
     keys.insert(0, "lead_id", leads["lead_id"].values)
-    con.register("_ecm_leads", keys)
     linker = Linker(settings)
-    try:
+    with registered(con, "_ecm_leads", keys):
         scored = linker.score_pairs(con, KeyTable("_ecm_leads", "lead_id"), KeyTable("account_match_key", "account_id"))
-    finally:
-        con.unregister("_ecm_leads")
     table = settings.model.weight_table()
     binary = pd.DataFrame(index=pd.MultiIndex.from_arrays([scored["l_id"], scored["r_id"]]))
     for c in linker.comparisons:

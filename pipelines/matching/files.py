@@ -7,6 +7,8 @@ the output, in input order.
 
 from __future__ import annotations
 
+import contextlib
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -15,6 +17,7 @@ from collections.abc import Callable
 
 from pipelines.matching.dedupe import dedupe_table
 from pipelines.matching.index import KeyTable
+from pipelines.matching.keys import registered
 from pipelines.matching.labels import Labels
 from pipelines.matching.link import Linker, best_per_left
 from pipelines.matching.parameters import Parameters
@@ -22,10 +25,12 @@ from pipelines.matching.records import CsvRecords
 from pipelines.matching.settings import MatchingSettings
 
 
-def _key_table(con: duckdb.DuckDBPyConnection, name: str, records: CsvRecords) -> KeyTable:
+def _key_table(stack: contextlib.ExitStack, con: duckdb.DuckDBPyConnection, name: str,
+               records: CsvRecords) -> KeyTable:
+    """The records' keys as ``name``, each row by its position (``_row``), while ``stack`` is open."""
     keys = records.keys.reset_index(drop=True)
     keys.insert(0, "_row", np.arange(len(keys), dtype=np.int64))
-    con.register(name, keys)
+    stack.enter_context(registered(con, name, keys))
     return KeyTable(name, "_row")
 
 
@@ -36,12 +41,9 @@ def dedupe_records(records: CsvRecords, settings: MatchingSettings, *, labels: L
     ``labels``: known duplicate and distinct pairs (row positions). The model used is in
     ``result.attrs["parameters"]``, the whole :class:`DedupeResult` in ``result.attrs["result"]``.
     """
-    con = duckdb.connect()
-    try:
-        table = _key_table(con, "_records", records)
+    with duckdb.connect() as con, contextlib.ExitStack() as stack:
+        table = _key_table(stack, con, "_records", records)
         result = dedupe_table(con, settings, table, labels=labels, progress=progress)
-    finally:
-        con.close()
     ids = records.ids.to_numpy()
     out = pd.DataFrame({"record_id": ids, "cluster_id": ids[result.labels]})
     out.attrs["parameters"] = result.deduper.linker.parameters
@@ -58,10 +60,9 @@ def match_records(leads: CsvRecords, accounts: CsvRecords, settings: MatchingSet
     matches, learned from, and known non-matches, never chosen; row positions); it is in
     ``result.attrs["parameters"]``, the scored candidate pairs in ``result.attrs["scored"]``.
     """
-    con = duckdb.connect()
-    try:
-        left = _key_table(con, "_leads", leads)
-        right = _key_table(con, "_accounts", accounts)
+    with duckdb.connect() as con, contextlib.ExitStack() as stack:
+        left = _key_table(stack, con, "_leads", leads)
+        right = _key_table(stack, con, "_accounts", accounts)
         linker = Linker(settings, parameters=parameters)
         pairs = linker.candidates(con, left, right)
         if parameters is None:
@@ -73,8 +74,6 @@ def match_records(leads: CsvRecords, accounts: CsvRecords, settings: MatchingSet
             never = pd.MultiIndex.from_frame(labels.distinct[["l_id", "r_id"]])
             ruled = pd.MultiIndex.from_arrays([scored["l_id"], scored["r_id"]]).isin(never)
             scored.loc[ruled, ["score", "confidence"]] = [-30.0, 0.0]
-    finally:
-        con.close()
     threshold = settings.link.threshold
     best = linker.explain(best_per_left(scored, threshold, margin=0.0))
     runner = linker.explain(best_per_left(scored[scored["confidence"] < threshold], 0.0)) if len(scored) else scored

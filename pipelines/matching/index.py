@@ -283,7 +283,7 @@ class SharedWord(BlockingRule):
     def _exploded(self, table: KeyTable) -> str:
         c = self.column
         return (f'(SELECT "{table.id}" AS _id, unnest("{c}") AS _word, '
-                f"array_to_string(list_sort(coalesce(tokens, [])), ' ') AS _words "
+                f"array_to_string(list_sort(coalesce(tokens, []::VARCHAR[])), ' ') AS _words "
                 f'FROM {table.relation} WHERE len("{c}") > 0)')
 
     # The block is sorted by the record's other words: its words without the shared one.

@@ -41,7 +41,7 @@ from pipelines.matching.dedupe import Deduper, entity_frequencies
 from pipelines.matching.domains import build_account_domains
 from pipelines.matching.hierarchy import build_hierarchy
 from pipelines.matching.index import KeyTable, blocking_report, describe_blocking
-from pipelines.matching.keys import KEY_COLUMNS, match_keys
+from pipelines.matching.keys import KEY_COLUMNS, match_keys, registered
 from pipelines.matching.link import blocking_rules
 from pipelines.matching.versions import KEY_VERSION
 from pipelines.matching.pending import LIVE_ACCOUNT, REMOVED_KEYS, STALE_KEYS
@@ -192,11 +192,8 @@ def _merge_labels(con: duckdb.DuckDBPyConnection, settings: MatchingSettings) ->
     keys = match_keys(merged, default_country=settings.default_country, prefer="website")
     keys.insert(0, "account_id", merged["account_id"].values)
     con.execute("DROP TABLE IF EXISTS _merged_keys")
-    con.register("_merged_frame", keys)
-    try:
-        con.execute("CREATE TEMP TABLE _merged_keys AS SELECT * FROM _merged_frame")
-    finally:
-        con.unregister("_merged_frame")
+    with registered(con, "_merged", keys):
+        con.execute("CREATE TEMP TABLE _merged_keys AS SELECT * FROM _merged")
     return con.execute(f"SELECT a.account_id AS l_id, a.master_record_id AS r_id FROM account a WHERE {where}").df()
 
 

@@ -28,7 +28,7 @@ from pipelines.matching import parameters as model_store
 from pipelines.matching.domains import alias_lead_domains, name_listed_domains
 from pipelines.matching.index import KeyTable
 from pipelines.matching.fields import PERSON_NAME
-from pipelines.matching.keys import FIELDS, match_keys
+from pipelines.matching.keys import FIELDS, match_keys, registered
 from pipelines.matching.link import Linker, best_per_left
 from pipelines.matching.master import KEYS, ensure_tables, master_entities
 from pipelines.matching.parameters import Parameters
@@ -107,11 +107,8 @@ def link_model(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, run: 
                          f"ORDER BY hash(l.lead_id) LIMIT {LEARN_SAMPLE}").df()
     keys = match_keys(sample, default_country=settings.default_country, prefer="email")
     keys.insert(0, "lead_id", sample["lead_id"].values)
-    con.register("_learn_leads", keys)
-    try:
+    with registered(con, "_learn_leads", keys):
         params = linker.learn(con, KeyTable("_learn_leads", "lead_id"), KeyTable("account_match_key", "account_id"))
-    finally:
-        con.unregister("_learn_leads")
     params.stats.update({"leads": leads, "accounts": accounts})
     model_store.save(con, params, _fingerprint(settings), run.now)
     return params
@@ -125,8 +122,7 @@ def link_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, leads
     keys = match_keys(leads, default_country=settings.default_country, prefer="email")
     keys.insert(0, "lead_id", leads["lead_id"].values)
     keys, accounts, listed = alias_lead_domains(con, keys, accounts_to_match(con, settings, now))
-    con.register("_lead_keys", keys)
-    try:
+    with registered(con, "_lead_keys", keys):
         # The accounts' side of blocking is kept between ticks for the stored key table (not for a
         # filtered copy, which is made again each tick).
         linker = Linker(settings, parameters=parameters, keep_blocks=accounts.relation == KEYS.relation)
@@ -135,8 +131,6 @@ def link_leads(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, leads
             master_entities(con)
             entities = "_master_entities"
         scored = linker.score_pairs(con, KeyTable("_lead_keys", "lead_id"), accounts, entities=entities)
-    finally:
-        con.unregister("_lead_keys")
     counts = scored.groupby("l_id").size().rename("candidates").reset_index()
     ok = scored[scored["confidence"] >= settings.link.threshold]
     if ok.empty:
