@@ -20,6 +20,7 @@ import pandas as pd
 
 from pipelines.matching import normalise
 from pipelines.matching.fields import FIELDS, PERSON_NAME
+from pipelines.warehouse import db
 
 KEY_COLUMNS = (
     "name", "name_key", "name_site", "acronym", "tokens", "domain", "domain_label", "domain_country", "is_free_mail",
@@ -159,27 +160,17 @@ _UNTYPED = {'"NULL"': "VARCHAR", '"NULL"[]': "VARCHAR[]"}
 
 @contextlib.contextmanager
 def registered(con: duckdb.DuckDBPyConnection, name: str, keys: pd.DataFrame) -> Iterator[str]:
-    """``keys`` (a frame of :func:`match_keys`) as the temporary table ``name`` while the block runs,
-    typed from every row.
+    """``keys`` (a frame of :func:`match_keys`) as the temporary table ``name`` while the block runs.
 
-    DuckDB types a column of Python objects from a sample of its rows: where few rows hold words
-    (a batch of web leads of which two typed a street, FEBRL 2's streets without a number), the sample
-    saw only empty lists, typed the column a list of NULL, and the rows with words failed the query
-    ("Failed to cast value"). A key no row has is such a column too, which no blocking rule can
-    compare: it is typed text, or a list of text. Copied once into a table, the frame is read once,
-    not again by every query of the blocking rules."""
-    frame = f"{name}_frame"
-    sample = con.execute("SELECT current_setting('pandas_analyze_sample')").fetchall()[0][0]
-    con.execute(f"SET pandas_analyze_sample = {max(len(keys), 1000)}")
-    con.register(frame, keys)
-    try:
+    Typed from every row (:func:`pipelines.warehouse.db.registered`: a batch of web leads of which
+    two typed a street failed whole); a key no row has is text, or a list of text, which blocking
+    rules compare, not DuckDB's type NULL. Copied once into a table, the frame is read once, not
+    again by each query of the blocking rules."""
+    with db.registered(con, f"{name}_frame", keys) as frame:
         typed = [f'CAST("{c}" AS {_UNTYPED[t]}) AS "{c}"'
                  for c, t, *_ in con.execute(f"DESCRIBE {frame}").fetchall() if t in _UNTYPED]
         replace = f" REPLACE ({', '.join(typed)})" if typed else ""
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT *{replace} FROM {frame}")
-    finally:
-        con.unregister(frame)
-        con.execute(f"SET pandas_analyze_sample = {int(sample)}")
     try:
         yield name
     finally:
