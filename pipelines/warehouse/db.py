@@ -234,14 +234,18 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> I
     DuckDB types a column of Python objects from a sample of a thousand rows: a column of lists that were
     empty wherever the sample looked (accounts' street words where two accounts of five thousand have a
     street) was typed a list of NULL, and the rows with words failed ("Failed to cast value")."""
-    sample = int(con.execute("SELECT current_setting('pandas_analyze_sample')").fetchall()[0][0])
-    con.execute(f"SET pandas_analyze_sample = {max(len(df), sample)}")
+    lists = len(df) > 1000 and any(
+        isinstance(df[c].get(df[c].first_valid_index()), list) for c in df.columns[(df.dtypes == object).to_numpy()])
+    sample = int(con.execute("SELECT current_setting('pandas_analyze_sample')").fetchall()[0][0]) if lists else 0
+    if lists:  # only lists: a column of text the sample saw empty is text all the same (and costs no more)
+        con.execute(f"SET pandas_analyze_sample = {max(len(df), sample)}")
     con.register(name, df)
     try:
         yield name
     finally:
         con.unregister(name)
-        con.execute(f"SET pandas_analyze_sample = {sample}")
+        if lists:
+            con.execute(f"SET pandas_analyze_sample = {sample}")
 
 
 def upsert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, key: Sequence[str]) -> int:
