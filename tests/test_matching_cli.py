@@ -216,6 +216,14 @@ def test_mistakes_in_the_command_are_explained(tmp_path, args, message):
     assert message in result.output
 
 
+def test_a_file_with_a_header_and_no_rows_is_named_in_one_line(tmp_path):
+    (tmp_path / "empty.csv").write_text("Id,Name\n")
+    result = run("dedupe", str(tmp_path / "empty.csv"), "--id", "Id", "--map", "company=Name", "--out",
+                 str(tmp_path / "o.csv"))
+    assert result.exit_code != 0
+    assert "empty.csv:1: error: no rows below the header" in result.output
+
+
 def test_dedupe_on_names_alone_groups_legal_form_variants(tmp_path):
     (tmp_path / "names.csv").write_text(
         "id,name\n1,Toyota Motor Co. Ltd.\n2,TOYOTA MOTOR CORPORATION\n3,Toyota Motor Corp\n"

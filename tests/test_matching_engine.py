@@ -192,6 +192,31 @@ def test_blocking_rules_plug_into_recordlinkage_index_and_compare(tmp_path):
     assert (1, 3) not in predicted, "a misspelt name alone is not a match"
 
 
+def test_recordlinkage_blocks_a_batch_in_which_one_record_of_five_thousand_holds_words():
+    """The recordlinkage API reads key frames typed from every row too (see the CSV test above)."""
+    rows = [{"email": f"p{i}@gmail.com"} for i in range(5000)]
+    rows[2803] = {"company": "Initech Systems", "street": "1 Main Street", "city": "Austin", "country": "US"}
+    left = match_keys(pd.DataFrame(rows))
+    right = match_keys(pd.DataFrame([{"company": "Initech Systems", "street": "1 Main St", "website": "initech.com"}]),
+                       prefer="website")
+    for column in ("tokens", "address_tokens"):
+        indexer = recordlinkage.Index()
+        indexer.add(SharedWord(column, max_size=5))
+        assert list(indexer.index(left, right)) == [(2803, 0)], column
+
+
+def test_keys_no_record_holds_are_text_for_the_blocking_rules():
+    """A name column no row fills, and word lists every row leaves empty, are text and lists of text (DuckDB
+    would type them NULL), over more rows than DuckDB samples."""
+    from pipelines.matching.keys import registered
+
+    keys = match_keys(pd.DataFrame({"email": [f"p{i}@gmail.com" for i in range(3000)]}))
+    with duckdb.connect() as con, registered(con, "_k", keys):
+        types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = '_k'")
+                     .fetchall())
+    assert (types["name"], types["tokens"], types["address_tokens"]) == ("VARCHAR", "VARCHAR[]", "VARCHAR[]")
+
+
 def test_a_shared_platform_domain_is_sub_blocked_never_flooded_nor_dropped():
     con = duckdb.connect()
     accounts = match_keys(pd.DataFrame({"company": [f"Shop {chr(65 + i)}" for i in range(30)],

@@ -171,6 +171,21 @@ def test_lists_written_by_few_rows_of_a_batch_are_written_whole(tmp_path):
     assert sample == 1000, "the connection's sample is as it was"
 
 
+def test_a_failure_inside_a_transaction_is_the_error_raised_not_the_cleanups(tmp_path):
+    """An aborted transaction refuses every statement, the clean-up's too: the error the caller sees is
+    the statement's own."""
+    import duckdb
+    import pandas as pd
+
+    words = [[] for _ in range(5000)]
+    words[2803] = ["1:main"]
+    with db.connect(tmp_path / "w.duckdb") as con:
+        with pytest.raises(duckdb.BinderException), db.transaction(con):
+            with db.registered(con, "_frame", pd.DataFrame({"k": range(5000), "words": words})) as name:
+                con.execute(f"SELECT no_such_column FROM {name}")
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_frame'").fetchall() == [(0,)]
+
+
 def test_upgrading_to_version_2_flags_each_leads_latest_decision(tmp_path):
     """A warehouse of release 1 has no ``is_current``: step 2 computes it from the decisions it holds."""
     from pipelines.warehouse.migrations import MIGRATIONS

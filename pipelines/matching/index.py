@@ -36,6 +36,7 @@ recordlinkage ``BaseIndexAlgorithm``, so it plugs into ``recordlinkage.Index``::
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field, replace
 
 import duckdb
@@ -480,16 +481,15 @@ def rule_names(rules: list[BlockingRule], masks: pd.Series) -> pd.Series:
 
 
 def _frames_index(rule: BlockingRule, df_a: pd.DataFrame, df_b: pd.DataFrame) -> pd.MultiIndex:
-    con = duckdb.connect()
-    try:
-        con.register("_a", df_a.reset_index(drop=True).assign(_pos=range(len(df_a))))
-        con.register("_b", df_b.reset_index(drop=True).assign(_pos=range(len(df_b))))
+    from pipelines.matching.keys import registered  # its normalisers load only for recordlinkage's API
+
+    with duckdb.connect() as con, contextlib.ExitStack() as stack:
+        stack.enter_context(registered(con, "_a", df_a.reset_index(drop=True).assign(_pos=range(len(df_a)))))
+        stack.enter_context(registered(con, "_b", df_b.reset_index(drop=True).assign(_pos=range(len(df_b)))))
         pairs = con.execute(
             f"SELECT DISTINCT l_id, r_id FROM ({rule.sql(KeyTable('_a', '_pos'), KeyTable('_b', '_pos'))}) "
             "ORDER BY l_id, r_id"
         ).df()
-    finally:
-        con.close()
     return pd.MultiIndex.from_arrays(
         [df_a.index.take(pairs["l_id"].to_numpy()), df_b.index.take(pairs["r_id"].to_numpy())]
     )

@@ -163,15 +163,13 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, keys: pd.DataFrame) ->
     """``keys`` (a frame of :func:`match_keys`) as the temporary table ``name`` while the block runs.
 
     Typed from every row (:func:`pipelines.warehouse.db.registered`: a batch of web leads of which
-    two typed a street failed whole); a key no row has is text, or a list of text, which blocking
-    rules compare, not DuckDB's type NULL. Copied once into a table, the frame is read once, not
-    again by each query of the blocking rules."""
+    two typed a street failed whole); a key no row has is text, or a list of text, as blocking rules
+    compare it, not DuckDB's type NULL. Copied once into a table, the frame is read once, not again by
+    each query of the blocking rules. A name already in use is refused, never replaced."""
     with db.registered(con, f"{name}_frame", keys) as frame:
         typed = [f'CAST("{c}" AS {_UNTYPED[t]}) AS "{c}"'
                  for c, t, *_ in con.execute(f"DESCRIBE {frame}").fetchall() if t in _UNTYPED]
         replace = f" REPLACE ({', '.join(typed)})" if typed else ""
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT *{replace} FROM {frame}")
-    try:
+        con.execute(f"CREATE TEMP TABLE {name} AS SELECT *{replace} FROM {frame}")
+    with db.released_after(lambda: con.execute(f"DROP TABLE IF EXISTS temp.main.{name}")):
         yield name
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {name}")

@@ -89,6 +89,8 @@ def read_records(path: str | Path, id_column: str, mapping: Mapping[str, str | S
         raise ConfigError([ConfigProblem(SourceRef(str(path)), f"not a readable CSV: {exc}")]) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     header = skip + 1
+    if frame.empty:
+        raise ConfigError([ConfigProblem(SourceRef(str(path), header), "no rows below the header: nothing to match")])
     columns = {f: [c] if isinstance(c, str) else list(c) for f, c in mapping.items()}
     asked = ([("--id", id_column)] + [(f, c) for f, cs in columns.items() for c in cs]
              + [("--truth", c) for c in extra or []])

@@ -233,19 +233,43 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> I
 
     DuckDB types a column of Python objects from a sample of a thousand rows: a column of lists that were
     empty wherever the sample looked (accounts' street words where two accounts of five thousand have a
-    street) was typed a list of NULL, and the rows with words failed ("Failed to cast value")."""
-    lists = len(df) > 1000 and any(
-        isinstance(df[c].get(df[c].first_valid_index()), list) for c in df.columns[(df.dtypes == object).to_numpy()])
-    sample = int(con.execute("SELECT current_setting('pandas_analyze_sample')").fetchall()[0][0]) if lists else 0
-    if lists:  # only lists: a column of text the sample saw empty is text all the same (and costs no more)
-        con.execute(f"SET pandas_analyze_sample = {max(len(df), sample)}")
+    street) was typed a list of NULL, and the rows with words failed ("Failed to cast value"). Where
+    DuckDB's own types say so, the frame is read again with every row sampled, once, into a temporary
+    table: the raised sample never outlives this function's own two statements."""
     con.register(name, df)
-    try:
-        yield name
-    finally:
+    typed_again = len(df) > 1000 and any(
+        '"NULL"' in kind and kind != '"NULL"' for _, kind, *_ in con.execute(f"DESCRIBE {name}").fetchall())
+    if typed_again:
         con.unregister(name)
-        if lists:
+        sample = int(con.execute("SELECT current_setting('pandas_analyze_sample')").fetchall()[0][0])
+        con.execute(f"SET pandas_analyze_sample = {len(df)}")
+        try:
+            con.register(f"{name}_rows", df)
+            con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_rows")
+        finally:
             con.execute(f"SET pandas_analyze_sample = {sample}")
+            con.unregister(f"{name}_rows")
+    def release() -> None:
+        if typed_again:
+            con.execute(f"DROP TABLE IF EXISTS temp.main.{name}")
+        else:
+            con.unregister(name)
+
+    with released_after(release):
+        yield name
+
+
+@contextlib.contextmanager
+def released_after(release) -> Iterator[None]:
+    """Run ``release`` after the block; when the block failed, a failure of ``release`` too (an aborted
+    transaction refuses every statement) does not hide the block's own error."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            release()
+        raise
+    release()
 
 
 def upsert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, key: Sequence[str]) -> int:
