@@ -41,6 +41,17 @@ def run(*args: str):
     return result
 
 
+def match_files(tmp_path, leads: str, accounts: str, *options: str, ids: str = "id"):
+    """``leadroute match`` of two CSV texts: its result, and each lead's row of the matches written."""
+    (tmp_path / "leads.csv").write_text(leads)
+    (tmp_path / "accounts.csv").write_text(accounts)
+    out = tmp_path / "matches.csv"
+    result = run("match", "--leads", str(tmp_path / "leads.csv"), "--accounts", str(tmp_path / "accounts.csv"),
+                 "--lead-id", ids, "--account-id", ids, *options, "--quiet", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    return result, pd.read_csv(out, dtype=str, keep_default_na=False).set_index("lead_id")
+
+
 @pytest.mark.parametrize("sep", [";", "\t"])
 def test_a_spreadsheets_semicolons_or_tabs_separate_columns_as_commas_do(tmp_path, sep):
     """A European spreadsheet exports with semicolons (a comma is its decimal mark), a database with tabs."""
@@ -84,35 +95,26 @@ def test_the_closest_account_without_an_id_is_named_by_its_line_counting_excels_
 
 def test_a_lead_whose_company_is_its_own_name_is_matched_by_nothing_else(tmp_path):
     """Mapped, a lead's first and last name say when its company is the person's own name."""
-    (tmp_path / "leads.csv").write_text("id,company,first,last,mail\n1,John Smith,John,Smith,js@gmail.com\n"
-                                        "2,John Smith Plumbing,Ann,Lee,ann@gmail.com\n")
-    (tmp_path / "accounts.csv").write_text("id,name\nA,John Smith Plumbing\nB,Globex\n")
-    out = tmp_path / "m.csv"
-    result = run("match", "--leads", str(tmp_path / "leads.csv"), "--accounts", str(tmp_path / "accounts.csv"),
-                 "--lead-id", "id", "--account-id", "id", "--lead-map", "company=company", "--lead-map", "email=mail",
-                 "--lead-map", "first_name=first", "--lead-map", "last_name=last", "--account-map", "company=name",
-                 "--out", str(out), "--quiet")
-    assert result.exit_code == 0, result.output
-    found = pd.read_csv(out, dtype=str, keep_default_na=False).set_index("lead_id")["account_id"]
-    assert found["2"] == "A" and found["1"] == ""
+    _, found = match_files(tmp_path, "id,company,first,last,mail\n1,John Smith,John,Smith,js@gmail.com\n"
+                                     "2,John Smith Plumbing,Ann,Lee,ann@gmail.com\n",
+                           "id,name\nA,John Smith Plumbing\nB,Globex\n",
+                           "--lead-map", "company=company", "--lead-map", "email=mail",
+                           "--lead-map", "first_name=first", "--lead-map", "last_name=last",
+                           "--account-map", "company=name")
+    assert found.loc["2", "account_id"] == "A" and found.loc["1", "account_id"] == ""
 
 
 def test_a_leads_file_of_peoples_names_is_not_matched_to_companies_by_those_names(tmp_path):
     """A leads file with first and last names and no company, linked to accounts of companies: the names are
     people's, never a company's (a file of people is one only where neither file maps a company)."""
-    (tmp_path / "leads.csv").write_text("id,first,last,mail\n1,John,Smith,js@gmail.com\n2,Maria,Garcia,mg@yahoo.com\n"
-                                        "3,Anna,Lee,anna@acme.com\n")
-    (tmp_path / "accounts.csv").write_text("id,name,web\nA,John Smith Plumbing,\nB,Garcia Maria Consulting,\n"
-                                           "C,Acme Inc,acme.com\n")
-    out = tmp_path / "m.csv"
-    result = run("match", "--leads", str(tmp_path / "leads.csv"), "--accounts", str(tmp_path / "accounts.csv"),
-                 "--lead-id", "id", "--account-id", "id", "--lead-map", "first_name=first", "--lead-map",
-                 "last_name=last", "--lead-map", "email=mail", "--account-map", "company=name", "--account-map",
-                 "website=web", "--out", str(out), "--quiet")
-    assert result.exit_code == 0, result.output
+    result, found = match_files(
+        tmp_path,
+        "id,first,last,mail\n1,John,Smith,js@gmail.com\n2,Maria,Garcia,mg@yahoo.com\n3,Anna,Lee,anna@acme.com\n",
+        "id,name,web\nA,John Smith Plumbing,\nB,Garcia Maria Consulting,\nC,Acme Inc,acme.com\n",
+        "--lead-map", "first_name=first", "--lead-map", "last_name=last", "--lead-map", "email=mail",
+        "--account-map", "company=name", "--account-map", "website=web")
     assert "a file of people" not in result.output
-    found = pd.read_csv(out, dtype=str, keep_default_na=False).set_index("lead_id")["account_id"]
-    assert found.to_dict() == {"1": "", "2": "", "3": "C"}
+    assert found["account_id"].to_dict() == {"1": "", "2": "", "3": "C"}
 
 
 def test_dedupe_writes_every_row_with_its_cluster(tmp_path):
@@ -170,16 +172,10 @@ def test_match_writes_every_lead_with_account_confidence_and_reason(tmp_path):
     ("person", ["A2", "A1"]),  # a CRM lead's phone may be the person's: the model decides
 ])
 def test_linking_two_lists_of_organisations_never_takes_a_namesake_in_another_place(tmp_path, lead_address, expected):
-    (tmp_path / "accounts.csv").write_text("Id,Name,Phone\nA1,Hard Rock Cafe,310-276-7605\nA2,Hard Rock Cafe,"
-                                           "212-489-6565\n")
-    (tmp_path / "leads.csv").write_text("Id,Name,Phone\nL1,HARD ROCK CAFE,(212) 489-6565\nL2,Hard Rock Cafe,"
-                                        "312-555-0188\n")
-    out = tmp_path / "matches.csv"
-    result = run("match", "--leads", str(tmp_path / "leads.csv"), "--accounts", str(tmp_path / "accounts.csv"),
-                 "--lead-id", "Id", "--account-id", "Id", "--map", "company=Name", "--map", "phone=Phone",
-                 "--lead-address", lead_address, "--quiet", "--out", str(out))
-    assert result.exit_code == 0, result.output
-    matches = pd.read_csv(out, dtype=str, keep_default_na=False)
+    _, matches = match_files(tmp_path,
+                             "Id,Name,Phone\nL1,HARD ROCK CAFE,(212) 489-6565\nL2,Hard Rock Cafe,312-555-0188\n",
+                             "Id,Name,Phone\nA1,Hard Rock Cafe,310-276-7605\nA2,Hard Rock Cafe,212-489-6565\n",
+                             "--map", "company=Name", "--map", "phone=Phone", "--lead-address", lead_address, ids="Id")
     assert matches["account_id"].tolist()[0] == expected[0], "the same phone: the same restaurant"
     assert "phones an hour apart" not in matches["reason"].iloc[0]
     if lead_address == "company":
