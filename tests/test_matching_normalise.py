@@ -70,6 +70,11 @@ def one(fn, value, *args):
         ("Self Storage Solutions", "self storage solutions"),  # a name that only starts like one
         ("Freelancer Limited", "freelancer"),  # with a legal form it is a company's name
         ("Self Inc.", "self"),
+        # A web or email address typed where the company goes (a web form's company field):
+        ("https://www.acme.com/about-us", "acme"),
+        ("sales@acme.co.uk", "acme"),
+        ("jane.doe@gmail.com", None),  # a free-mail address names no company
+        ("info@mr.coffee", "info mr coffee"),  # no company's suffix: read as typed
     ],
 )
 def test_company_names_lose_legal_forms_case_accents_and_punctuation(raw, expected):

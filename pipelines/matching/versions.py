@@ -12,7 +12,8 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 # ordinals in names ("Fifth Third" / "5th 3rd"), more placeholders ("Other", "Home", "LLC" alone, "0");
 # 8: a whole US address typed on the street line ("100 Main St Springfield IL 62701"): its street read by
 # usaddress, its city, state and ZIP code the record's where its own fields are empty; five digits after a numbered
-# street a postal code ("12 Rue de la Paix 75002"); the first of two phones,
+# street a postal code ("12 Rue de la Paix 75002"); a company typed as a URL or an email address ("jo@acme.com":
+# acme; a free-mail address: none); the first of two phones,
 # sites or addresses in one field, a number dialled from abroad ("0044 ...") as one with its "+".
 KEY_VERSION = 8
 

@@ -17,7 +17,7 @@ import pandas as pd
 from cleanco import clean as cleanco_clean
 
 from pipelines.matching.normalise.common import PUNCT, SPACES, WRITTEN_TWO_WAYS, ascii_lower, per_distinct, words
-from pipelines.matching.normalise.domains import label_of_domain
+from pipelines.matching.normalise.domains import FREE_MAIL_DOMAINS, label_of_domain, registered_domain
 
 # cleanco's legal-form terms ("ltd", "gmbh & co kg", "s a"...), looked up by their last
 # words instead of cleanco's scan of every term per name: the same data, about fifty
@@ -68,8 +68,19 @@ def _strip_legal_forms(text: str, leading: bool = True) -> str:
 _NOT_A_NAME = re.compile(r"[a-z]|\d+")
 _APOSTROPHES = re.compile(r"['\u2019`\u00b4]")
 _KAZAKH_LLP = re.compile(r"^\s*ТОО\s+(?=\S)|(?<=\S)\s+ТОО\s*$", flags=re.IGNORECASE)
-# A name typed as its web address ("Salesforce.com, Inc.", "www.acme.co.uk"): its first word, dotted.
-_DOMAIN_FIRST = re.compile(r"^((?:www\.)?[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)(?=[\s,]|$)")
+# A name typed as its web address ("Salesforce.com, Inc.", "www.acme.co.uk", "https://www.acme.com/about")
+# or as an email address ("jo@acme.com", a web form's company field): its first word, dotted.
+_DOMAIN_FIRST = re.compile(r"^(?:[a-z]+://)?(?P<mail>[a-z0-9._%+-]+@)?(?P<domain>(?:www\.)?[a-z0-9][a-z0-9-]*"
+                           r"(?:\.[a-z0-9-]+)+)(?:/\S*)?(?=[\s,]|$)")
+
+
+def _name_of_address(found: re.Match) -> str:
+    """The name a web or email address typed as a company stands for: its domain's label; nothing for a
+    free-mail address ("jane@gmail.com" names no company); as typed where the suffix is no company's."""
+    domain = found.group("domain")
+    if found.group("mail") and registered_domain(pd.Series([domain])).iloc[0] in FREE_MAIL_DOMAINS:
+        return ""
+    return label_of_domain(domain) or found.group(0)
 
 # cleanco lists legal forms by their abbreviations; registers, patent offices and people also
 # write them out. The spelled-out forms of the common ones, mapped to the abbreviation cleanco
@@ -106,7 +117,7 @@ def _company(value: str) -> str | None:
     # Cyrillic is written in Latin, where it would be the English "Too" ("Too Faced").
     value = _KAZAKH_LLP.sub("", str(value))
     text = SPACES.sub(" ", ascii_lower(_APOSTROPHES.sub("", _PARENS.sub(" ", value))))
-    text = _DOMAIN_FIRST.sub(lambda m: label_of_domain(m.group(1)) or m.group(1), text)  # "Salesforce.com, inc."
+    text = _DOMAIN_FIRST.sub(_name_of_address, text)  # "Salesforce.com, inc.", "jo@acme.com"
     written_out = _SPELLED_OUT_RE.match(text)  # a form written out before the name: "Kabushiki Kaisha Toshiba"
     if written_out and text[written_out.end():].strip():
         text = text[written_out.end():].lstrip()
