@@ -71,10 +71,15 @@ def one(fn, value, *args):
         ("Freelancer Limited", "freelancer"),  # with a legal form it is a company's name
         ("Self Inc.", "self"),
         # A web or email address typed where the company goes (a web form's company field):
-        ("https://www.acme.com/about-us", "acme"),
+        ("https://www.acme.com/", "acme"),
         ("sales@acme.co.uk", "acme"),
+        ("jo@us.ibm.com", "ibm"),  # the registered domain's name
         ("jane.doe@gmail.com", None),  # a free-mail address names no company
+        ("info@example.com", None),  # nor does a domain reserved for examples
         ("info@mr.coffee", "info mr coffee"),  # no company's suffix: read as typed
+        ("https://www.linkedin.com/company/acme", "https www linkedin com company acme"),  # a page, not LinkedIn
+        ("Amazon.com/Whole Foods", "amazon com whole foods"),
+        ("Tech@Home.com Ltd", "tech home com"),  # more than an address: a name
     ],
 )
 def test_company_names_lose_legal_forms_case_accents_and_punctuation(raw, expected):

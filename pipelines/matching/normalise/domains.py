@@ -54,7 +54,7 @@ def _host(text: str) -> str | None:
     return host if _HOST.fullmatch(host) else None
 
 
-def _domain_of(value: str) -> str | None:
+def domain_of(value: str) -> str | None:
     """The registered domain of the first address a field holds: "Joe <joe@ibm.com>", "a@x.com; b@y.com",
     "ibm.com, ibm.de", "https://www.ibm.com/jp". In words, only what is written as a web address is one
     ("Acme - www.acme.com"; "Acme GmbH & Co.KG" has none). Text that is no host name ("joe(at)ibm.com") is none."""
@@ -82,7 +82,7 @@ def email_hosts(emails: pd.Series) -> pd.Series:
     return pd.Series(emails).astype("string").str.extract(_EMAIL_HOST.pattern)[0].astype(object)
 
 
-registered_domain = per_distinct(_domain_of)
+registered_domain = per_distinct(domain_of)
 registered_domain.__doc__ = "Registered domain of an email address or URL (``joe@us.ibm.com`` -> ``ibm.com``)."
 
 

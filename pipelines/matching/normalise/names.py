@@ -10,6 +10,7 @@ listed elsewhere as "Nia Family Center".
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 from cleanco import clean as cleanco_clean
 
 from pipelines.matching.normalise.common import PUNCT, SPACES, WRITTEN_TWO_WAYS, ascii_lower, per_distinct, words
-from pipelines.matching.normalise.domains import FREE_MAIL_DOMAINS, label_of_domain, registered_domain
+from pipelines.matching.normalise.domains import FREE_MAIL_DOMAINS, domain_of, label_of_domain
 
 # cleanco's legal-form terms ("ltd", "gmbh & co kg", "s a"...), looked up by their last
 # words instead of cleanco's scan of every term per name: the same data, about fifty
@@ -68,19 +69,26 @@ def _strip_legal_forms(text: str, leading: bool = True) -> str:
 _NOT_A_NAME = re.compile(r"[a-z]|\d+")
 _APOSTROPHES = re.compile(r"['\u2019`\u00b4]")
 _KAZAKH_LLP = re.compile(r"^\s*ТОО\s+(?=\S)|(?<=\S)\s+ТОО\s*$", flags=re.IGNORECASE)
-# A name typed as its web address ("Salesforce.com, Inc.", "www.acme.co.uk", "https://www.acme.com/about")
-# or as an email address ("jo@acme.com", a web form's company field): its first word, dotted.
-_DOMAIN_FIRST = re.compile(r"^(?:[a-z]+://)?(?P<mail>[a-z0-9._%+-]+@)?(?P<domain>(?:www\.)?[a-z0-9][a-z0-9-]*"
-                           r"(?:\.[a-z0-9-]+)+)(?:/\S*)?(?=[\s,]|$)")
+# A name typed as its web address ("Salesforce.com, Inc.", "www.acme.co.uk", "https://www.acme.com/"): its first
+# word, dotted. Not with a path: "linkedin.com/company/acme" is a page on LinkedIn, not LinkedIn.
+_DOMAIN_FIRST = re.compile(r"^(?:[a-z]+://)?((?:www\.)?[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)/?(?=[\s,]|$)")
+# A company field holding nothing but an email address, as web forms collect it ("jo@acme.com").
+_EMAIL_ONLY = re.compile(r"[a-z0-9._%+-]+@([a-z0-9-]+(?:\.[a-z0-9-]+)+)")
+# The domains RFC 2606 reserves for examples: a placeholder, nobody's company.
+_EXAMPLE_DOMAINS = frozenset({"example.com", "example.net", "example.org"})
 
 
-def _name_of_address(found: re.Match) -> str:
-    """The name a web or email address typed as a company stands for: its domain's label; nothing for a
-    free-mail address ("jane@gmail.com" names no company); as typed where the suffix is no company's."""
-    domain = found.group("domain")
-    if found.group("mail") and registered_domain(pd.Series([domain])).iloc[0] in FREE_MAIL_DOMAINS:
+@functools.lru_cache(maxsize=65536)
+def _name_of_mail(address: str) -> str | None:
+    """The company an email address typed as a company stands for: its registered domain's name
+    ("jo@us.ibm.com" is "ibm"); "" for free mail and the example domains (no company); None where the
+    suffix is no company's ("info@mr.coffee" stays as typed)."""
+    domain = domain_of(address)
+    if domain is None:
+        return None
+    if domain in FREE_MAIL_DOMAINS or domain in _EXAMPLE_DOMAINS:
         return ""
-    return label_of_domain(domain) or found.group(0)
+    return label_of_domain(domain)
 
 # cleanco lists legal forms by their abbreviations; registers, patent offices and people also
 # write them out. The spelled-out forms of the common ones, mapped to the abbreviation cleanco
@@ -117,7 +125,11 @@ def _company(value: str) -> str | None:
     # Cyrillic is written in Latin, where it would be the English "Too" ("Too Faced").
     value = _KAZAKH_LLP.sub("", str(value))
     text = SPACES.sub(" ", ascii_lower(_APOSTROPHES.sub("", _PARENS.sub(" ", value))))
-    text = _DOMAIN_FIRST.sub(_name_of_address, text)  # "Salesforce.com, inc.", "jo@acme.com"
+    mail = _name_of_mail(text) if _EMAIL_ONLY.fullmatch(text) else None
+    if mail is not None:  # "jo@acme.com" is acme; "jane@gmail.com" no company
+        text = mail
+    else:  # "Salesforce.com, inc."
+        text = _DOMAIN_FIRST.sub(lambda m: label_of_domain(m.group(1)) or m.group(0), text)
     written_out = _SPELLED_OUT_RE.match(text)  # a form written out before the name: "Kabushiki Kaisha Toshiba"
     if written_out and text[written_out.end():].strip():
         text = text[written_out.end():].lstrip()
