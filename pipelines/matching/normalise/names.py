@@ -184,9 +184,9 @@ def _person_words(value: str) -> str:
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "jr", "sr", "ii", "iii", "iv"})
 
 
-def _unaccented(values: pd.Series) -> np.ndarray:
-    folded = values.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
-    return np.char.lower(folded.to_numpy(dtype=str))
+def _folded(values: pd.Series) -> np.ndarray:
+    """Each value folded as names are (:func:`ascii_lower`: "Jørgensen" is "jorgensen"), once per distinct value."""
+    return per_distinct(ascii_lower)(values).to_numpy(dtype=str)
 
 
 def own_name(companies: pd.Series, first_names: pd.Series, last_names: pd.Series) -> pd.Series:
@@ -204,9 +204,9 @@ def own_name(companies: pd.Series, first_names: pd.Series, last_names: pd.Series
     person = (first + " " + last).str.strip()
     # Worked out only where the company holds the last name, accents aside (numpy's vectorised find):
     # nearly every lead's company is something else.
-    typed = _unaccented(company.where(company.notna(), "").astype(str))
+    typed = _folded(company.where(company.notna(), "").astype(str))
     surname = last.str.strip()
-    near = np.char.find(typed, _unaccented(surname)) >= 0
+    near = np.char.find(typed, _folded(surname)) >= 0
     near &= (surname != "").to_numpy() & company.notna().to_numpy()
     out = np.zeros(len(company), dtype=bool)
     rows = np.flatnonzero(near)
