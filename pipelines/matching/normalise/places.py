@@ -29,9 +29,13 @@ def _subdivisions(country: str) -> dict[str, str]:
     return out
 
 
+def _subdivision(country: str, text: object) -> str | None:
+    return _subdivisions(country).get(str(text).strip().lower().rstrip("."))
+
+
 def us_state_code(text: str) -> str | None:
     """The US state or territory a name or code stands for ("CA", "California"); None for anything else."""
-    return _subdivisions("US").get(str(text).strip().lower().rstrip("."))
+    return _subdivision("US", text)
 
 
 def state_code(countries: pd.Series, states: pd.Series) -> pd.Series:
@@ -39,9 +43,7 @@ def state_code(countries: pd.Series, states: pd.Series) -> pd.Series:
     states = pd.Series(states)
     frame = pd.DataFrame({"c": pd.Series(countries).values, "s": states.values})
     pairs = frame.dropna().drop_duplicates()
-    pairs["code"] = [
-        _subdivisions(c).get(str(s).strip().lower().rstrip(".")) for c, s in pairs.itertuples(index=False)
-    ]
+    pairs["code"] = [_subdivision(c, s) for c, s in pairs.itertuples(index=False)]
     out = frame.merge(pairs, on=["c", "s"], how="left")["code"]
     return pd.Series(out.values, index=states.index, dtype=object).where(out.notna().values, None)
 
