@@ -138,6 +138,28 @@ def test_acronyms_come_from_the_identifying_words(raw, expected):
 
 
 @pytest.mark.parametrize(
+    "raw, branch",
+    [
+        ("Spago (Las Vegas)", "las vegas"),
+        ("Palm, The (Los Angeles)", "los angeles"),
+        ("Acme Holdings (Europe) GmbH", "europe"),  # a legal form may follow the brackets
+        ("Acme [International]", "intl"),  # in its comparison form
+        ("Acme", None),
+        ("Robert (Bob) Smith", None),  # words of the name follow: a nickname
+        ("Acme (Pty) Ltd", None),  # a legal form in brackets
+        ("Acme (formerly Beta Corp)", None),  # notes about the record
+        ("Acme (DO NOT USE)", None),
+        ("Acme (a.k.a. Beta)", None),
+        ("Acme [not provided]", None),  # a placeholder
+        ("International Business Machines (IBM)", None),  # the name's own initials
+        ("(Las Vegas)", None),  # nothing but brackets: no name to be a branch of
+    ],
+)
+def test_closing_brackets_name_a_branch_unless_they_hold_a_note(raw, branch):
+    assert one(normalise.name_branch, raw) == branch
+
+
+@pytest.mark.parametrize(
     "raw, domain, label",
     [
         ("joe@us.ibm.com", "ibm.com", "ibm"),

@@ -158,6 +158,12 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
     [
         ("Chicago Commons Association - Nia Family Center", "Nia Family Center", "site"),
         ("Chicago Commons - Nia Family Center", "Chicago Commons - Guadalupano Family Center", "different"),
+        ("Spago (Las Vegas)", "Spago (Los Angeles)", "different"),  # one name, two branches
+        ("Acme Corp (EMEA)", "ACME CORPORATION (APAC)", "different"),
+        ("Spago (Los Angeles)", "SPAGO (Los Angles)", "exact"),  # a branch mistyped
+        ("Spago (Las Vegas)", "Spago", "exact"),  # one branch named: the names decide
+        ("Ritz-Carlton Cafe (Buckhead)", "Ritz-Carlton Dining Room (Buckhead)", "partial"),  # a word replaced; one branch adds nothing
+        ("Acme (formerly Beta Corp)", "Acme (do not use)", "exact"),  # notes, not branches
         ("Smith, Mary", "Smith, M.", "variant"),  # "Surname, Given" and "Surname, G."
         ("Mary Smith Day Care", "Smith Mary Daycare", "variant"),  # order, a glued word
         ("Koninklijke Vandermolen Electronics NV", "VANDERMOLEN ELECTRONICS KONINK", "variant"),  # truncated

@@ -180,6 +180,8 @@ class CompareName(Comparison):
     - ``site``: one name is the site part of the other ("Agency - Nia Family Center" / "Nia
       Family Center"); two names that both carry a site are compared by their sites alone,
       so two sites of one agency are not one place;
+    - ``different`` also where both names end in brackets naming two branches ("Spago (Las Vegas)" /
+      "Spago (Los Angeles)", "Acme (EMEA)" / "Acme (APAC)"): one name, two places;
     - ``contained``: every word of one accounted for by the other, the shorter saying enough on its
       own ("Vandermolen Electronics" / "Koninklijke Vandermolen Electronics");
     - ``subset``: the same with a short name ("Acme" / "Acme Analytics"), or one compact name
@@ -195,11 +197,11 @@ class CompareName(Comparison):
     frequency_key = "name_key"
 
     def __init__(self, close: float = 0.95, similar: float = 0.88, max_edits: int = 2, partial: float = 0.8):
-        super().__init__(["name", "name_key", "name_site", "acronym"], ["name", "name_key", "name_site", "acronym"],
-                         label="name")
+        keys = ["name", "name_key", "name_site", "name_branch", "acronym"]
+        super().__init__(keys, keys, label="name")
         self.close, self.similar, self.max_edits, self.partial = close, similar, max_edits, partial
 
-    def _compute_vectorized(self, ln, lk, ls, la, rn, rk, rs, ra):
+    def _compute_vectorized(self, ln, lk, ls, lb, la, rn, rk, rs, rb, ra):
         a, pa = _strings(ln)
         b, pb = _strings(rn)
         ka, _ = _strings(lk)
@@ -210,6 +212,14 @@ class CompareName(Comparison):
         ab, pab = _strings(ra)
         n = len(a)
         both = pa & pb
+        # Two branches named in brackets ("Spago (Las Vegas)" / "Spago (Los Angeles)"): one name, two
+        # places. A branch mistyped ("Los Angles") is still that branch.
+        ba, pba = _strings(lb)
+        bb, pbb = _strings(rb)
+        branches = both & pba & pbb & (ba != bb)
+        bidx = np.flatnonzero(branches)
+        if len(bidx):
+            branches[bidx] = _similarity(ba[bidx], bb[bidx], distance.JaroWinkler.normalized_similarity) < self.close
         exact = both & (ka == kb)
         # Sites: one name is the other's site, or both have sites (then only the sites count).
         sa_key, sb_key = _compact(sa, psa), _compact(sb, psb)
@@ -295,7 +305,7 @@ class CompareName(Comparison):
         partial = open_ & ~two_sites & (halves | (jw >= self.partial))
         return self._pick(
             n,
-            [(~both, MISSING), (exact, "exact"), (site, "site"), (close, "close"), (acronym, "acronym"),
+            [(~both, MISSING), (branches, "different"), (exact, "exact"), (site, "site"), (close, "close"), (acronym, "acronym"),
              (variant, "variant"), (contained & informative_inside, "contained"), (subset, "subset"),
              (similar, "similar"), (partial, "partial")],
             "different",

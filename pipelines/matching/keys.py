@@ -23,7 +23,7 @@ from pipelines.matching.fields import FIELDS, PERSON_NAME
 from pipelines.warehouse import db
 
 KEY_COLUMNS = (
-    "name", "name_key", "name_site", "acronym", "tokens", "domain", "domain_label", "domain_country", "is_free_mail",
+    "name", "name_key", "name_site", "name_branch", "acronym", "tokens", "domain", "domain_label", "domain_country", "is_free_mail",
     "phone", "phone_local", "street", "house_number", "street_key", "unit", "address_tokens", "city", "state",
     "postal_code", "country", "latitude", "longitude", "completeness",
 )  # fmt: skip
@@ -83,6 +83,7 @@ def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str 
     out["name_key"] = normalise.abbreviated(normalised).str.replace(r"[\s&]+", "", regex=True).astype(object)
     out["name_key"] = out["name_key"].where(out["name_key"].notna() & (out["name_key"] != ""), None)
     out["name_site"] = normalise.name_site(company)
+    out["name_branch"] = normalise.name_branch(company)
     out["acronym"] = normalise.acronym_of(normalised)
     out["tokens"] = _tokens(normalise.abbreviated(normalised))
 

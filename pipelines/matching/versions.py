@@ -14,8 +14,9 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 # usaddress, its city, state and ZIP code the record's where its own fields are empty; five digits after a numbered
 # street a postal code ("12 Rue de la Paix 75002"); a company typed as a URL or an email address ("jo@acme.com":
 # acme; a free-mail address: none); the first of two phones,
-# sites or addresses in one field, a number dialled from abroad ("0044 ...") as one with its "+".
-KEY_VERSION = 8
+# sites or addresses in one field, a number dialled from abroad ("0044 ...") as one with its "+";
+# 9: the branch a name's closing brackets name ("Spago (Las Vegas)").
+KEY_VERSION = 9
 
 # How models are learned (pipelines.matching.learn): stored models are learned again.
 # 2: partial agreements weigh what the data says; 3: sessions of one free comparison teach it.

@@ -271,6 +271,7 @@ TABLES: dict[str, Table] = {
                 ("name", "VARCHAR", "company name, comparison form"),
                 ("name_key", "VARCHAR", "the name without spaces"),
                 ("name_site", "VARCHAR", "the site part of an 'Agency - Site' name"),
+                ("name_branch", "VARCHAR", "the branch closing brackets name: las vegas for 'Spago (Las Vegas)'"),
                 ("acronym", "VARCHAR", "initials of a multi-word name"),
                 ("tokens", "VARCHAR[]", "identifying words of the name, for shared-word blocking"),
                 ("domain", "VARCHAR", "registered domain of the website (never free mail)"),

@@ -215,11 +215,43 @@ def own_name(companies: pd.Series, first_names: pd.Series, last_names: pd.Series
         theirs = per_distinct(_person_words)(person.iloc[rows]).to_numpy(dtype=object)
         out[rows] = (mine == theirs) & np.array([" " in str(v) for v in theirs], dtype=bool)
     return pd.Series(out, index=index)
-# Text in brackets is a note ("(KPE)", "(formerly Acme)", "(do not use)"), not the name.
+# Text in brackets is a note ("(KPE)", "(formerly Acme)", "(do not use)"), not the name; closing brackets
+# may also name a branch (:data:`name_branch`).
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 # " - ", " – ", " — ", " | " and ": " separate an agency or parent from a site; a hyphen inside a
 # word ("Coca-Cola") does not.
 _SITE_SEPARATOR = re.compile(r"\s+[-\u2013\u2014|]+\s+|:\s+")
+
+
+# A name's last brackets, and what follows them ("Spago (Las Vegas)", "Acme (UK) Ltd").
+_LAST_BRACKETS = re.compile(r"[(\[]([^()\[\]]*)[)\]]([^()\[\]]*)$")
+# Words that make brackets a note about the record, not the branch it is: "(formerly Acme)", "(do not
+# use)", "(DUPLICATE - see 0015...)", "(acquired by Beta)", "(a.k.a. Acme)" once its dots are gone.
+_NOTE_WORDS = frozenset({
+    "formerly", "fka", "aka", "dba", "ta", "previously", "prev", "was", "now", "old", "new", "ex",
+    "do", "not", "dnu", "use", "see", "dup", "dupe", "duplicate", "inactive", "closed", "deleted", "delete",
+    "archived", "obsolete", "merged", "test", "acquired", "part", "subsidiary", "division", "owned",
+})
+
+
+def _branch(value: str) -> str | None:
+    """What a name's closing brackets say about which branch it is: "Spago (Las Vegas)" -> "las vegas".
+
+    None where there are no brackets, words of the name follow them ("Robert (Bob) Smith"), or they
+    hold a note, a legal form ("Acme (Pty) Ltd"), a placeholder ("[not provided]") or the name's own
+    initials ("International Business Machines (IBM)")."""
+    value = str(value)
+    found = _LAST_BRACKETS.search(value)
+    if not found or _company(found.group(2)) is not None:
+        return None
+    inside = _company(found.group(1))
+    head = _company(value[:found.start()])
+    if inside is None or head is None or inside.replace(" ", "") == _acronym(head):
+        return None
+    said = set(inside.split()) | set(PUNCT.sub(" ", ascii_lower(found.group(1))).split())
+    if not _NOTE_WORDS.isdisjoint(said) or _company(f"{value[:found.start()]} {found.group(1)} {found.group(2)}") == head:
+        return None  # a note, or a legal form: "Acme (Pty) Ltd" is "Acme Pty Ltd"
+    return _abbreviated(inside)
 
 
 def _site(value: str) -> str | None:
@@ -233,6 +265,11 @@ def _site(value: str) -> str | None:
 name_site = per_distinct(_site)
 name_site.__doc__ = ("The site part of an 'Agency - Site' name in its comparison form "
                      "('Chicago Commons - Nia Family Center' -> 'nia family center'); None for other names.")
+
+
+name_branch = per_distinct(_branch)
+name_branch.__doc__ = ("The branch a name's closing brackets name, in its comparison form ('Spago (Las Vegas)' -> "
+                       "'las vegas'); None for names without one, or whose brackets hold a note.")
 
 
 # --- Match forms: used only to compare records, never shown or written back. ---
