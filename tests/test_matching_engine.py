@@ -125,14 +125,31 @@ NEIGHBOUR = dict(company="Wayne Foods", street="1 Main St", city="Austin", posta
                  latitude="30.2672", longitude="-97.7431")
 
 
+@pytest.mark.parametrize("lead_address", ["person", "company"])
 @pytest.mark.parametrize("need, expected", [(["domain", "phone"], None), ([], "initech")])
-def test_a_lead_of_another_name_in_the_same_building_needs_a_domain_or_phone(tmp_path, accounts, need, expected):
-    """A web-form lead's address is often where the person sits: another company in the account's
-    building agrees on street, postal code and location, and is still another company."""
+def test_a_lead_of_another_name_in_the_same_building_needs_a_domain_or_phone(tmp_path, accounts, need, expected,
+                                                                          lead_address):
+    """A web-form lead's address is often where the person sits, and a list of companies holds their
+    own: either way another company in the account's building agrees on street, postal code and
+    location, and is still another company (two restaurants of one hotel)."""
     write_csv(tmp_path / "leads.csv", [dict(id="L1", **NEIGHBOUR)])
     leads = read_records(tmp_path / "leads.csv", "id", everything())
-    settings = MatchingSettings.model_validate({"link": {"different_names_need": need}})
+    settings = MatchingSettings.model_validate({"link": {"different_names_need": need, "lead_address": lead_address}})
     assert (match_records(leads, accounts, settings).iloc[0]["account_id"] or None) == expected
+
+
+@pytest.mark.parametrize("people, linked", [(False, False), (True, True)])
+def test_people_of_other_names_at_one_address_are_left_to_the_model(people, linked):
+    """Between two files of people a surname changes with a marriage ("Michaela Neumann" / "Michaela
+    Jakimow" at one address), so names apart rule nothing out there; between companies they do."""
+    from pipelines.matching.levels import LEVELS
+
+    settings = MatchingSettings.model_validate({"link": {"lead_address": "company"}})
+    linker = Linker(settings, people=people)
+    agree = {"name": "different", "street": "exact", "place": "postal", "country": "exact"}
+    features = pd.DataFrame({c.label: [LEVELS[c.label].index(agree.get(c.label, "missing"))]
+                             for c in linker.comparisons})
+    assert (linker.score(features)["confidence"].iloc[0] > 0) == linked
 
 
 @pytest.mark.parametrize(

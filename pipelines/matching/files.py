@@ -63,7 +63,7 @@ def match_records(leads: CsvRecords, accounts: CsvRecords, settings: MatchingSet
     with duckdb.connect() as con, contextlib.ExitStack() as stack:
         left = _key_table(stack, con, "_leads", leads)
         right = _key_table(stack, con, "_accounts", accounts)
-        linker = Linker(settings, parameters=parameters)
+        linker = Linker(settings, parameters=parameters, people=leads.people and accounts.people)
         pairs = linker.candidates(con, left, right)
         if parameters is None:
             known = labels.duplicates if labels is not None and len(labels.duplicates) else None

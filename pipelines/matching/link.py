@@ -73,13 +73,15 @@ class Linker:
     """The configured Index, Compare and classifier, applied to pairs of key tables."""
 
     def __init__(self, settings: MatchingSettings, threshold: float | None = None, *, dedupe: bool = False,
-                 parameters: Parameters | None = None, keep_blocks: bool = False):
+                 parameters: Parameters | None = None, keep_blocks: bool = False, people: bool = False):
         """``dedupe``: both sides are records of organisations (their addresses are theirs) and
         ``dedupe.blocking`` proposes the pairs; otherwise the left side is leads, weighed as
         ``link.lead_address`` says. ``parameters``: a model learned earlier (see :meth:`learn`).
         ``keep_blocks``: the right side is a warehouse table whose blocking work is kept between
-        runs (:mod:`pipelines.matching.block_index`)."""
+        runs (:mod:`pipelines.matching.block_index`). ``people``: both sides are files of people, whose names
+        are compared (see :meth:`score`)."""
         self.settings = settings
+        self.people = people
         self.keep_blocks = keep_blocks
         # Rules whose kept blocks of the right side this linker may read where its own rules hold the
         # same rows (the account master's deduplication reads the lead match's): see candidates().
@@ -229,12 +231,13 @@ class Linker:
 
     # Classify ---------------------------------------------------------------------------------
     def score(self, features: pd.DataFrame) -> pd.DataFrame:
-        """``features`` with ``score`` and ``confidence`` added; when linking leads that carry a person's
-        address, a pair whose names differ with none of ``link.different_names_need`` agreeing gets
-        confidence 0 (the same city or building makes a neighbour, not the company)."""
+        """``features`` with ``score`` and ``confidence`` added. When linking, a pair whose company names
+        differ with none of ``link.different_names_need`` agreeing gets confidence 0: the same city or
+        building makes a neighbour, not the company (two restaurants of one Las Vegas hotel). Not in
+        files of people, where a surname changes with a marriage and a given name has its short forms."""
         scored = pd.concat([features, self.classifier.score(features)], axis=1)
         need = self.settings.link.different_names_need
-        if not self.person_address or not need or "name" not in scored or scored.empty:
+        if self.dedupe or self.people or not need or "name" not in scored or scored.empty:
             return scored
         agree = {"domain": ("exact", "label"), "phone": ("exact", "local"), "street": ("exact", "similar")}
         vouched = np.zeros(len(scored), dtype=bool)

@@ -209,9 +209,9 @@ class LinkSettings(_Model):
     threshold: float = Field(0.8, gt=0, lt=1, description="confidence from which a lead matches an account")
     different_names_need: list[Literal["domain", "phone", "street"]] = Field(
         default_factory=lambda: ["domain", "phone"],
-        description="with lead_address: person, a lead whose company name differs from an account's matches it "
-                    "only when one of these agrees (a lead in the same city or building is a neighbour, not the "
-                    "company); [] turns the rule off")
+        description="a lead whose company name differs from an account's matches it only when one of these "
+                    "agrees (a company in the same city or building is a neighbour, not the company; not applied "
+                    "between two files of people, whose surnames change); [] turns the rule off")
     hierarchy_level: HierarchyLevel = "account"
     lead_address: Literal["person", "company"] = Field(
         "person", description="whose address and phone a lead carries: a person's (CRM leads) weighs "
