@@ -205,6 +205,24 @@ def test_name_variants(a, b, expected):
     assert level(CompareName(), {"company": a}, {"company": b}) == expected
 
 
+@pytest.mark.parametrize(
+    "short, word, abbreviates",
+    [
+        # Abbreviations keep a word's first and last letters, in order, and drop its vowels...
+        ("intl", "international", True), ("mgmt", "management", True), ("hldgs", "holdings", True),
+        ("ctr", "center", True), ("natl", "national", True), ("dept", "department", True),
+        ("bldg", "building", True), ("svcs", "services", True),
+        ("konink", "koninklijke", True),  # ...or cut it short
+        # ...while a shorter word that merely hides in a longer one is another word:
+        ("palm", "pamplemousse", False), ("care", "carpenter", False), ("bank", "blanket", False),
+    ],
+)
+def test_a_word_abbreviates_another_only_as_abbreviations_are_written(short, word, abbreviates):
+    from pipelines.matching.names import SHORT, word_match
+
+    assert (word_match(short, word) == SHORT) == abbreviates
+
+
 # 5. Address variants ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize(

@@ -35,6 +35,18 @@ def _is_subsequence(short: str, long: str) -> bool:
     return all(ch in it for ch in short)
 
 
+_VOWELS = frozenset("aeiouy")
+
+
+def _abbreviates(short: str, long: str) -> bool:
+    """Whether ``short`` is written as abbreviations are: the word's letters in order, its first and
+    its last ("intl", "mgmt", "hldgs", "ctr", "natl", "dept"), and at most one vowel after the first
+    letter, since abbreviating drops vowels. A shorter word that merely hides inside a longer one is
+    not: "palm" in "pamplemousse", "greens" in "greenwoods", "care" in "carpenter", "bank" in "blanket"."""
+    return (short[-1] == long[-1] and sum(ch in _VOWELS for ch in short[1:]) <= 1
+            and len(short) <= _ABBREVIATED * len(long) and _is_subsequence(short, long))
+
+
 SAME, SHORT, TYPO = 2, 1, 3  # how two words matched: equal, one written short, one mistyped
 
 
@@ -52,7 +64,7 @@ def word_match(a: str, b: str) -> int:
         return SHORT  # an initial
     if len(short) >= _MIN_TRUNCATION and long.startswith(short):
         return SHORT  # cut short: "konink" for "koninklijke"
-    if len(short) >= _MIN_TRUNCATION and len(short) <= _ABBREVIATED * len(long) and _is_subsequence(short, long):
+    if len(short) >= _MIN_TRUNCATION and _abbreviates(short, long):
         return SHORT  # abbreviated: "intl" for "international"; "sytems" is no abbreviation of "systems"
     return TYPO if len(short) >= 5 and JaroWinkler.normalized_similarity(a, b) >= _TYPO else 0
 
