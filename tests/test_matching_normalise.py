@@ -143,13 +143,18 @@ def test_acronyms_come_from_the_identifying_words(raw, expected):
         ("Spago (Las Vegas)", "las vegas"),
         ("Palm, The (Los Angeles)", "los angeles"),
         ("Acme Holdings (Europe) GmbH", "europe"),  # a legal form may follow the brackets
+        ("Acme (Shanghai) Co., Ltd.", "shanghai"),  # of several words
+        ("Acme (New York)", "new york"), ("Acme (Rio do Sul)", "rio do sul"),  # words notes begin with
         ("Acme [International]", "intl"),  # in its comparison form
         ("Acme", None),
         ("Robert (Bob) Smith", None),  # words of the name follow: a nickname
         ("Acme (Pty) Ltd", None),  # a legal form in brackets
+        ("Acme (Pty) Limited", None), ("Acme (Proprietary) Limited", None),
         ("Acme (formerly Beta Corp)", None),  # notes about the record
         ("Acme (DO NOT USE)", None),
-        ("Acme (a.k.a. Beta)", None),
+        ("Acme (a.k.a. Beta)", None), ("Acme (d/b/a Beta)", None), ("Acme (trading as Beta)", None),
+        ("Acme (old)", None), ("Acme (Customer)", None),
+        ("Acme, Inc. (Acme)", None), ("Acme (acme.com)", None),  # the name again
         ("Acme [not provided]", None),  # a placeholder
         ("International Business Machines (IBM)", None),  # the name's own initials
         ("(Las Vegas)", None),  # nothing but brackets: no name to be a branch of

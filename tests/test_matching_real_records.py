@@ -158,12 +158,20 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
     [
         ("Chicago Commons Association - Nia Family Center", "Nia Family Center", "site"),
         ("Chicago Commons - Nia Family Center", "Chicago Commons - Guadalupano Family Center", "different"),
-        ("Spago (Las Vegas)", "Spago (Los Angeles)", "different"),  # one name, two branches
-        ("Acme Corp (EMEA)", "ACME CORPORATION (APAC)", "different"),
-        ("Spago (Los Angeles)", "SPAGO (Los Angles)", "exact"),  # a branch mistyped
+        # Two branches in brackets are words of the names: one word of them replaced, or mistyped...
+        ("Spago (Las Vegas)", "Spago (Los Angeles)", "partial"),
+        ("Acme Corp (EMEA)", "ACME CORPORATION (APAC)", "partial"),
+        ("Acme (Shanghai) Co., Ltd.", "Acme (Beijing) Co., Ltd.", "partial"),  # a legal form after the brackets
+        ("Acme (USA)", "Acme (US)", "close"),
+        ("Spago (Los Angeles)", "SPAGO (Los Angles)", "exact"),  # ...or one branch mistyped
         ("Spago (Las Vegas)", "Spago", "exact"),  # one branch named: the names decide
         ("Ritz-Carlton Cafe (Buckhead)", "Ritz-Carlton Dining Room (Buckhead)", "partial"),  # a word replaced; one branch adds nothing
         ("Acme (formerly Beta Corp)", "Acme (do not use)", "exact"),  # notes, not branches
+        # A number in a name is who it is:
+        ("Walgreens #1234", "Walgreens #1235", "different"),
+        ("School District 12", "School District 13", "different"),
+        ("Acme (Store 12)", "Acme (Store 13)", "different"),
+        ("3M Company", "3M Co.", "exact"),  # the same number
         ("Smith, Mary", "Smith, M.", "variant"),  # "Surname, Given" and "Surname, G."
         ("Mary Smith Day Care", "Smith Mary Daycare", "variant"),  # order, a glued word
         ("Koninklijke Vandermolen Electronics NV", "VANDERMOLEN ELECTRONICS KONINK", "variant"),  # truncated

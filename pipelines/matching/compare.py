@@ -29,6 +29,7 @@ A feature's output column holds the level's position in its ``levels`` tuple.
 from __future__ import annotations
 
 import functools
+import re
 
 import numpy as np
 import pandas as pd
@@ -100,6 +101,19 @@ def _initials(values: np.ndarray) -> np.ndarray:
     codes, names = pd.factorize(values)
     found = np.array([" ".join(sorted({w[0] for w in v.split()})) for v in names], dtype=object)
     return found[codes]
+
+
+_NUMBER = re.compile(r"\S*\d\S*")
+
+
+def _numbers_differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether both names hold numbers ("walgreens 1234", the ordinals of "5th 3rd bank") and not the
+    same ones; each distinct name read once (most hold none)."""
+    codes, names = pd.factorize(np.concatenate([a, b]))
+    numbers = np.array([" ".join(sorted(set(_NUMBER.findall(v)))) if any(c.isdigit() for c in v) else ""
+                        for v in names], dtype=object)[codes]
+    na, nb = numbers[:len(a)], numbers[len(a):]
+    return (na != "") & (nb != "") & (na != nb)
 
 
 def _compact(values: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -212,14 +226,18 @@ class CompareName(Comparison):
         ab, pab = _strings(ra)
         n = len(a)
         both = pa & pb
-        # Two branches named in brackets ("Spago (Las Vegas)" / "Spago (Los Angeles)"): one name, two
-        # places. A branch mistyped ("Los Angles") is still that branch.
+        # Two branches named in brackets ("Spago (Las Vegas)" / "Spago (Los Angeles)", "Acme (HQ)" / "Acme
+        # (Headquarters)"): where they differ they are words of the names, compared with them, so that the
+        # names are one only as far as their branches are. A branch mistyped ("Los Angles") is that branch.
         ba, pba = _strings(lb)
         bb, pbb = _strings(rb)
-        branches = both & pba & pbb & (ba != bb)
-        bidx = np.flatnonzero(branches)
+        bidx = np.flatnonzero(both & pba & pbb & (ba != bb))
         if len(bidx):
-            branches[bidx] = _similarity(ba[bidx], bb[bidx], distance.JaroWinkler.normalized_similarity) < self.close
+            bidx = bidx[_similarity(ba[bidx], bb[bidx], distance.JaroWinkler.normalized_similarity) < self.close]
+            a, b, ka, kb = a.copy(), b.copy(), ka.copy(), kb.copy()
+            for name, key, branch in ((a, ka, ba), (b, kb, bb)):
+                name[bidx] = name[bidx] + " " + branch[bidx]
+                key[bidx] = key[bidx] + _compact(branch[bidx], np.ones(len(bidx), dtype=bool))
         exact = both & (ka == kb)
         # Sites: one name is the other's site, or both have sites (then only the sites count).
         sa_key, sb_key = _compact(sa, psa), _compact(sb, psb)
@@ -303,9 +321,15 @@ class CompareName(Comparison):
         hidx = np.flatnonzero(halves & ~(close | acronym | variant | contained | subset | similar))
         halves[hidx] = _a_word_alike(wa[hidx], wb[hidx], 100 * self.partial)
         partial = open_ & ~two_sites & (halves | (jw >= self.partial))
+        # A number in a name is who it is, not a word to mistype: "Walgreens #1234" / "Walgreens #1235",
+        # "School District 12" / "School District 13" are two. (Read only where the names agree somehow.)
+        numbers_apart = np.zeros(n, dtype=bool)
+        nidx = np.flatnonzero(both & ~exact & (site | close | acronym | variant | contained | subset | similar | partial))
+        if len(nidx):
+            numbers_apart[nidx] = _numbers_differ(a[nidx], b[nidx])
         return self._pick(
             n,
-            [(~both, MISSING), (branches, "different"), (exact, "exact"), (site, "site"), (close, "close"), (acronym, "acronym"),
+            [(~both, MISSING), (numbers_apart, "different"), (exact, "exact"), (site, "site"), (close, "close"), (acronym, "acronym"),
              (variant, "variant"), (contained & informative_inside, "contained"), (subset, "subset"),
              (similar, "similar"), (partial, "partial")],
             "different",

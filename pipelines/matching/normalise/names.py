@@ -223,34 +223,48 @@ _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _SITE_SEPARATOR = re.compile(r"\s+[-\u2013\u2014|]+\s+|:\s+")
 
 
-# A name's last brackets, and what follows them ("Spago (Las Vegas)", "Acme (UK) Ltd").
+# A name's last brackets, and what follows them ("Spago (Las Vegas)", "Acme (Shanghai) Co., Ltd.").
 _LAST_BRACKETS = re.compile(r"[(\[]([^()\[\]]*)[)\]]([^()\[\]]*)$")
-# Words that make brackets a note about the record, not the branch it is: "(formerly Acme)", "(do not
-# use)", "(DUPLICATE - see 0015...)", "(acquired by Beta)", "(a.k.a. Acme)" once its dots are gone.
-_NOTE_WORDS = frozenset({
-    "formerly", "fka", "aka", "dba", "ta", "previously", "prev", "was", "now", "old", "new", "ex",
-    "do", "not", "dnu", "use", "see", "dup", "dupe", "duplicate", "inactive", "closed", "deleted", "delete",
-    "archived", "obsolete", "merged", "test", "acquired", "part", "subsidiary", "division", "owned",
-})
+# Brackets that are a note about the record, not the branch it is: a note's first word ("(formerly Acme)",
+# "(d/b/a Beta)" once its slashes are gone, "(DUPLICATE - see 0015...)", "(part of Beta)"), or a note
+# alone ("(old)", "(Customer)"). "(New York)" and "(Old Town)" are places.
+_NOTE_LEADS = frozenset({
+    "formerly", "fka", "aka", "dba", "ta", "trading", "also", "previously", "prev", "was", "now", "ex", "see",
+    "do", "dnu", "dup", "dupe", "duplicate", "inactive", "closed", "deleted", "archived", "obsolete", "merged",
+    "acquired", "part", "subsidiary", "division", "owned", "use",
+})  # fmt: skip
+_NOTE_WORDS = _NOTE_LEADS | {
+    "old", "new", "test", "copy", "delete", "removed", "invalid", "unused", "legacy", "historic", "historical",
+    "customer", "prospect", "partner", "vendor", "supplier", "billing", "not", "active", "bankrupt",
+}  # fmt: skip
+# Every word of cleanco's legal forms: brackets holding only such words are a legal form ("(Pty)
+# Limited", "(Private) Limited"), whichever words follow.
+_LEGAL_WORDS = frozenset(w for term in _LEGAL_TERMS for w in term) | {"proprietary", "private"}
 
 
 def _branch(value: str) -> str | None:
     """What a name's closing brackets say about which branch it is: "Spago (Las Vegas)" -> "las vegas".
 
-    None where there are no brackets, words of the name follow them ("Robert (Bob) Smith"), or they
-    hold a note, a legal form ("Acme (Pty) Ltd"), a placeholder ("[not provided]") or the name's own
-    initials ("International Business Machines (IBM)")."""
+    None where there are no brackets, words of the name other than a legal form follow them ("Robert
+    (Bob) Smith"), or they hold a note, a legal form ("Acme (Pty) Ltd"), a placeholder ("[not
+    provided]"), the name itself ("Acme, Inc. (Acme)", "(acme.com)") or its initials ("International
+    Business Machines (IBM)")."""
     value = str(value)
     found = _LAST_BRACKETS.search(value)
-    if not found or _company(found.group(2)) is not None:
+    if not found:
         return None
-    inside = _company(found.group(1))
-    head = _company(value[:found.start()])
-    if inside is None or head is None or inside.replace(" ", "") == _acronym(head):
+    before, inside_raw, after = value[:found.start()], found.group(1), found.group(2)
+    head = _company(before)
+    if head is None or (after.strip() and _company(f"{before} {after}") != head):
+        return None  # no name before the brackets, or more of it after them
+    inside = _company(inside_raw)
+    said = re.sub(r"[./]", "", ascii_lower(inside_raw))  # "d/b/a", "a.k.a." -> "dba", "aka"
+    said = PUNCT.sub(" ", said).split()
+    if (inside is None or not said or said[0] in _NOTE_LEADS or _NOTE_WORDS.issuperset(said)
+            or _LEGAL_WORDS.issuperset(said)):
         return None
-    said = set(inside.split()) | set(PUNCT.sub(" ", ascii_lower(found.group(1))).split())
-    if not _NOTE_WORDS.isdisjoint(said) or _company(f"{value[:found.start()]} {found.group(1)} {found.group(2)}") == head:
-        return None  # a note, or a legal form: "Acme (Pty) Ltd" is "Acme Pty Ltd"
+    if inside.replace(" ", "") in (head.replace(" ", ""), _acronym(head)):
+        return None
     return _abbreviated(inside)
 
 
