@@ -241,6 +241,12 @@ def test_a_word_abbreviates_another_only_as_abbreviations_are_written(short, wor
         ("E Old Mill Rd", "E. OldMill", "same_street"),  # no number on either side
         ("9th Ave", "Ninth Avenue", "same_street"),
         ("4300 W. Fullerton Ave.", "4300 WEST FULLERTON AVENUE", "exact"),
+        ("1600 Pennsylvania Avenue NW", "1600 Pennsylvania Ave. N.W.", "exact"),  # a direction in initials
+        ("100 N.E. 5th Ave", "100 NE 5th Avenue", "exact"),
+        ("1234 Hwy 101", "1234 Highway 101", "exact"),  # a route's number, not the 101st highway
+        ("500 Route 66", "500 Rte 66", "exact"), ("12 U.S. Highway 1", "12 US Hwy 1", "exact"),
+        ("1234 Hwy 101", "1234 Hwy 102", "same_number"),  # two roads, not one mistyped
+        ("854 7th Ave. between 54th and 55th Sts.", "854 Seventh Ave.", "similar"),  # numbers of a note
         ("100 Main St Ste 200", "100 Main Street Suite 300", "other_unit"),  # another office in the building
         ("12 Main St", "14 Main St", "other_number"),
         ("12 Main St", "12 Oak St", "same_number"),  # the number alone agrees

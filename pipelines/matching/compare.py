@@ -103,17 +103,24 @@ def _initials(values: np.ndarray) -> np.ndarray:
     return found[codes]
 
 
-_NUMBER = re.compile(r"\S*\d\S*")
+_NUMBER = re.compile(r"\S*\d\S*")  # a word with a digit: "1234", "5th"
+_DIGITS = re.compile(r"\d+")  # in a compact key, where words have run together: "hwy101"
 
 
-def _numbers_differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Whether both names hold numbers ("walgreens 1234", the ordinals of "5th 3rd bank") and not the
-    same ones; each distinct name read once (most hold none)."""
+def _numbers_differ(a: np.ndarray, b: np.ndarray, number: re.Pattern = _NUMBER) -> np.ndarray:
+    """Whether both values hold numbers ("walgreens 1234", the ordinals of "5th 3rd bank", the route of
+    "hwy101") and neither's are all among the other's ("854 7th ave between 54th and 55th sts" holds
+    "854 7th ave"'s); each distinct value read once (most hold none)."""
     codes, names = pd.factorize(np.concatenate([a, b]))
-    numbers = np.array([" ".join(sorted(set(_NUMBER.findall(v)))) if any(c.isdigit() for c in v) else ""
-                        for v in names], dtype=object)[codes]
-    na, nb = numbers[:len(a)], numbers[len(a):]
-    return (na != "") & (nb != "") & (na != nb)
+    found = [frozenset(number.findall(v)) if any(c.isdigit() for c in v) else frozenset() for v in names]
+    sets = np.empty(len(found), dtype=object)
+    sets[:] = found
+    na, nb = sets[codes[:len(a)]], sets[codes[len(a):]]
+    out = np.zeros(len(a), dtype=bool)
+    for i in np.flatnonzero((codes[:len(a)] != codes[len(a):])):
+        x, y = na[i], nb[i]
+        out[i] = bool(x) and bool(y) and not (x <= y or y <= x)
+    return out
 
 
 def _compact(values: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -422,6 +429,8 @@ class CompareAddress(Comparison):
             alike[idx] = _similarity(ka[idx], kb[idx], distance.JaroWinkler.normalized_similarity) >= self.similar
             rest = idx[~alike[idx]]  # one street name starting or ending the other, where no typo explains them
             alike[rest] = _affix(ka[rest], kb[rest], 3)
+            numbered = idx[alike[idx]]  # Highway 101 and Highway 102 are two roads, not a typo
+            alike[numbered] = ~_numbers_differ(ka[numbered], kb[numbered], _DIGITS)
         unit_conflict = pua & pub & (ua != ub)
         building = both & same_number & (same_name | alike)
         not_both_numbers = ~(pna & pnb)
