@@ -65,6 +65,8 @@ def test_puerto_rico_is_a_state_or_a_country_by_configuration(mode, country, sta
         ("030-1234567", "DE", ("DE", "Berlin", "30")),
         ("+44 20 7123 4567 ext. 12", None, ("GB", "London", "20")),
         ("0049 89 2345678", None, ("DE", "Munich", "89")),
+        ("011 49 89 2345678", "US", ("DE", "Munich", "89")),  # dialled out of North America
+        ("0113 496 0000", "GB", ("GB", "Leeds", "113")),  # a number of Leeds, not dialled out
         ("12", "US", (None, None, None)),
     ],
 )

@@ -48,9 +48,15 @@ def normalise(phones: pd.Series, default_countries: pd.Series) -> pd.DataFrame:
     text = text.str.replace(r"\(0\)", "", regex=True).str.strip()
     international = text.str.startswith("+").fillna(False)
     digits = text.str.replace(r"\D", "", regex=True)
+    countries = pd.Series(default_countries, index=text.index).astype(object)
+    prefixes = {c: _region_prefix(c) for c in countries.dropna().unique()}
+    # Dialled from abroad: "00" as most of the world dials out, "011" as North America does (only there:
+    # Leeds' numbers start 0113).
     idd = ~international & digits.str.startswith("00").fillna(False)
-    digits = digits.where(~idd, digits.str.slice(2))
-    international = international | idd
+    from_nanp = countries.map(lambda c: prefixes.get(c, (None, None))[0]) == "1"
+    nanp_idd = ~international & ~idd & from_nanp & digits.str.startswith("011").fillna(False)
+    digits = digits.where(~idd, digits.str.slice(2)).where(~nanp_idd, digits.str.slice(3))
+    international = international | idd | nanp_idd
     cc = pd.Series(None, index=text.index, dtype=object)
     national = pd.Series(None, index=text.index, dtype=object)
     codes = _calling_codes()
@@ -60,10 +66,8 @@ def normalise(phones: pd.Series, default_countries: pd.Series) -> pd.DataFrame:
         cc[hit] = head[hit]
         national[hit] = digits[hit].str.slice(width)
     # National numbers: the calling code and trunk prefix of the lead's country.
-    countries = pd.Series(default_countries, index=text.index).astype(object)
     known = ~international & digits.notna() & countries.notna()
     if known.any():
-        prefixes = {c: _region_prefix(c) for c in countries[known].unique()}
         pc = countries.map(lambda c: prefixes.get(c, (None, None))[0])
         trunk = countries.map(lambda c: prefixes.get(c, (None, None))[1] or "")
         d = digits.where(known)
