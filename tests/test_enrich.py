@@ -42,6 +42,25 @@ def test_geography_comes_from_zip_codes_and_country_reference_data(country, stat
 
 
 @pytest.mark.parametrize(
+    ("street", "country", "state", "postal", "expected"),
+    [
+        # A web form's one address field, typed whole: its state and ZIP code fill the empty fields...
+        ("12224 Ventura Blvd. Studio City CA 91604", None, None, None,
+         {"country_code": "US", "state_code": "CA", "zip5": "91604"}),
+        ("100 Main St, Springfield, IL 62701", "USA", None, None, {"state_code": "IL", "zip5": "62701"}),
+        # ...never the lead's own:
+        ("100 Main St, Springfield, IL 62701", "US", "MO", "65801", {"state_code": "MO", "zip5": "65801"}),
+        # ...and only in the US: "12 Boulevard Haussmann 75009" is a street in Paris.
+        ("12 Boulevard Haussmann 75009", "FR", None, None, {"country_code": "FR", "state_code": None, "zip5": None}),
+        ("100 Main St", "US", None, None, {"state_code": None, "zip5": None}),
+    ],
+)
+def test_a_whole_us_address_on_the_street_line_gives_its_state_and_zip(street, country, state, postal, expected):
+    row = enrich(lead(street=street, country=country, state=state, postal_code=postal)).iloc[0]
+    assert {k: row[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize(
     ("mode", "country", "state", "expected"),
     [
         ("state", "PR", None, ("US", "PR")),

@@ -131,6 +131,24 @@ def _firmographics(df: pd.DataFrame, out: pd.DataFrame, settings: EnrichmentSett
     out["size_band"], out["size_band_basis"] = band, basis
 
 
+def _blank(values: pd.Series) -> pd.Series:
+    return values.isna() | (values.astype("string").str.strip() == "").fillna(True)
+
+
+def _from_street_line(street: pd.Series, country: pd.Series, state: pd.Series,
+                      postal: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``state`` and ``postal`` with the place of a whole US address typed on the street line ("100 Main
+    St, Springfield IL 62701") where they are empty, as the match keys read it: a web form's one address
+    field still routes by its state."""
+    gap = (_blank(state) | _blank(postal)) & ~_blank(street)
+    gap &= _blank(country) | (normalise.country_code(country.where(gap)) == "US").fillna(False)
+    if not gap.any():
+        return state, postal
+    line = normalise.parse_streets(street.where(gap))
+    return (state.where(~_blank(state), line["line_state"]).astype(object),
+            postal.where(~_blank(postal), line["line_postal_code"]).astype(object))
+
+
 def enrich_leads(df: pd.DataFrame, settings: EnrichmentSettings | None = None, vendor: pd.DataFrame | None = None,
                  failures: Failures | None = None) -> pd.DataFrame:
     """Derived fields for a batch of unified leads (pure: no warehouse access)."""
@@ -172,6 +190,7 @@ def enrich_leads(df: pd.DataFrame, settings: EnrichmentSettings | None = None, v
                     state_text = merged
                 else:
                     postal = merged
+    state_text, postal = _from_street_line(df["street"], country_text, state_text, postal)
     out = out.join(_geography(country_text, state_text, postal, settings, failures))
     facts = phones.phone_facts(df["phone"], out["country_code"])
     out[["phone_country", "phone_region", "phone_area_code"]] = facts.values

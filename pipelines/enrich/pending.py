@@ -30,9 +30,10 @@ INPUTS = {
 
 
 # Columns read beside the inputs but not part of their hash: the lead's name, which only says whether its
-# company is its own name (:func:`pipelines.matching.normalise.own_name`). Hashed, every lead enriched
-# before would count as changed in what enrichment reads the next time anything of it changed.
-READ_ALSO = {"lead": list(PERSON_NAME), "account": []}
+# company is its own name (:func:`pipelines.matching.normalise.own_name`), and its street line, which
+# only fills a state or ZIP code left empty (a whole US address typed on the line). Hashed, every lead
+# enriched before would count as changed in what enrichment reads the next time anything of it changed.
+READ_ALSO = {"lead": [*PERSON_NAME, "street"], "account": []}
 
 
 def newer(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
