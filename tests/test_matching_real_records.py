@@ -172,6 +172,8 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("School District 12", "School District 13", "different"),
         ("Acme (Store 12)", "Acme (Store 13)", "different"),
         ("3M Company", "3M Co.", "exact"),  # the same number
+        ("Forever21 Store", "Forever 21 Stores Inc", "close"),  # glued to a word, still 21
+        ("Region 5 - Nia Center", "Region 6 - Nia Center", "site"),  # only the sites count
         ("Smith, Mary", "Smith, M.", "variant"),  # "Surname, Given" and "Surname, G."
         ("Mary Smith Day Care", "Smith Mary Daycare", "variant"),  # order, a glued word
         ("Koninklijke Vandermolen Electronics NV", "VANDERMOLEN ELECTRONICS KONINK", "variant"),  # truncated
@@ -216,10 +218,12 @@ def test_name_variants(a, b, expected):
 @pytest.mark.parametrize(
     "short, word, abbreviates",
     [
-        # Abbreviations keep a word's first and last letters, in order, and drop its vowels...
+        # Abbreviations keep a word's first letter and others in order, and drop its vowels...
         ("intl", "international", True), ("mgmt", "management", True), ("hldgs", "holdings", True),
-        ("ctr", "center", True), ("natl", "national", True), ("dept", "department", True),
-        ("bldg", "building", True), ("svcs", "services", True),
+        ("ctr", "center", True), ("bldg", "building", True), ("svcs", "services", True),
+        ("mtg", "mortgage", True), ("pkg", "package", True), ("acct", "accounting", True),
+        ("engr", "engineering", True),
+        ("natl", "national", True), ("dept", "department", True),  # ...one kept where the last letter ends it
         ("konink", "koninklijke", True),  # ...or cut it short
         # ...while a shorter word that merely hides in a longer one is another word:
         ("palm", "pamplemousse", False), ("care", "carpenter", False), ("bank", "blanket", False),
@@ -246,6 +250,9 @@ def test_a_word_abbreviates_another_only_as_abbreviations_are_written(short, wor
         ("1234 Hwy 101", "1234 Highway 101", "exact"),  # a route's number, not the 101st highway
         ("500 Route 66", "500 Rte 66", "exact"), ("12 U.S. Highway 1", "12 US Hwy 1", "exact"),
         ("1234 Hwy 101", "1234 Hwy 102", "same_number"),  # two roads, not one mistyped
+        ("US Hwy 101", "Hwy 101", "same_street"), ("100 County Road 05", "100 County Rd 5", "exact"),
+        ("12 N.W. Main St", "12 N W Main St", "exact"),  # a direction's letters dotted or apart
+        ("12 W. N. St", "12 W N St", "exact"),  # N Street, west: no direction "wn"
         ("854 7th Ave. between 54th and 55th Sts.", "854 Seventh Ave.", "similar"),  # numbers of a note
         ("100 Main St Ste 200", "100 Main Street Suite 300", "other_unit"),  # another office in the building
         ("12 Main St", "14 Main St", "other_number"),

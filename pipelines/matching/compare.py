@@ -103,23 +103,27 @@ def _initials(values: np.ndarray) -> np.ndarray:
     return found[codes]
 
 
-_NUMBER = re.compile(r"\S*\d\S*")  # a word with a digit: "1234", "5th"
-_DIGITS = re.compile(r"\d+")  # in a compact key, where words have run together: "hwy101"
+_DIGITS = re.compile(r"\d+")
 
 
-def _numbers_differ(a: np.ndarray, b: np.ndarray, number: re.Pattern = _NUMBER) -> np.ndarray:
+def _numbers_differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Whether both values hold numbers ("walgreens 1234", the ordinals of "5th 3rd bank", the route of
-    "hwy101") and neither's are all among the other's ("854 7th ave between 54th and 55th sts" holds
-    "854 7th ave"'s); each distinct value read once (most hold none)."""
-    codes, names = pd.factorize(np.concatenate([a, b]))
-    found = [frozenset(number.findall(v)) if any(c.isdigit() for c in v) else frozenset() for v in names]
-    sets = np.empty(len(found), dtype=object)
-    sets[:] = found
-    na, nb = sets[codes[:len(a)]], sets[codes[len(a):]]
+    "hwy101", "forever21" as "forever 21") and neither's are all among the other's ("854 7th ave between
+    54th and 55th sts" holds "854 7th ave"'s). Numbers as numbers: "01234" is 1234. Each distinct value
+    is read once, and only pairs of two values with numbers are compared (most names hold none)."""
+    codes, values = pd.factorize(np.concatenate([a, b]))
+    numbers = [frozenset(int(d) for d in _DIGITS.findall(v)) if any(c.isdigit() for c in v) else frozenset()
+               for v in values]
+    has = np.array([bool(x) for x in numbers], dtype=bool)
+    ca, cb = codes[:len(a)], codes[len(a):]
     out = np.zeros(len(a), dtype=bool)
-    for i in np.flatnonzero((codes[:len(a)] != codes[len(a):])):
-        x, y = na[i], nb[i]
-        out[i] = bool(x) and bool(y) and not (x <= y or y <= x)
+    ask = np.flatnonzero(has[ca] & has[cb] & (ca != cb))
+    if len(ask):
+        pairs = pd.DataFrame({"a": ca[ask], "b": cb[ask]})
+        distinct = pairs.drop_duplicates()
+        apart = [not (numbers[x] <= numbers[y] or numbers[y] <= numbers[x]) for x, y in zip(distinct["a"], distinct["b"])]
+        verdict = pd.Series(apart, index=pd.MultiIndex.from_frame(distinct), dtype=bool)
+        out[ask] = verdict.reindex(pd.MultiIndex.from_frame(pairs)).to_numpy(dtype=bool)
     return out
 
 
@@ -333,7 +337,7 @@ class CompareName(Comparison):
         numbers_apart = np.zeros(n, dtype=bool)
         nidx = np.flatnonzero(both & ~exact & (site | close | acronym | variant | contained | subset | similar | partial))
         if len(nidx):
-            numbers_apart[nidx] = _numbers_differ(a[nidx], b[nidx])
+            numbers_apart[nidx] = _numbers_differ(wa[nidx], wb[nidx])  # the sites, where both have one
         return self._pick(
             n,
             [(~both, MISSING), (numbers_apart, "different"), (exact, "exact"), (site, "site"), (close, "close"), (acronym, "acronym"),
@@ -430,7 +434,7 @@ class CompareAddress(Comparison):
             rest = idx[~alike[idx]]  # one street name starting or ending the other, where no typo explains them
             alike[rest] = _affix(ka[rest], kb[rest], 3)
             numbered = idx[alike[idx]]  # Highway 101 and Highway 102 are two roads, not a typo
-            alike[numbered] = ~_numbers_differ(ka[numbered], kb[numbered], _DIGITS)
+            alike[numbered] = ~_numbers_differ(ka[numbered], kb[numbered])
         unit_conflict = pua & pub & (ua != ub)
         building = both & same_number & (same_name | alike)
         not_both_numbers = ~(pna & pnb)

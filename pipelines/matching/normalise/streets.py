@@ -48,6 +48,7 @@ PLACE_PARTS = ("line_city", "line_state", "line_postal_code")  # of a whole US a
 
 _TYPES = {k.lower(): v.lower() for k, v in pub28.STREET_TYPE_ABBREVIATIONS.items()}
 _TYPES.update({v: v for v in set(_TYPES.values()) if v not in _TYPES})  # the abbreviations themselves: "Rte"
+_ROUTES = frozenset({"hwy", "rte", "rd", "fwy", "expy", "tpke"})  # types a road's number follows: "Highway 101", "County Road 5"
 _DIRECTIONS = {k.lower(): v.lower() for k, v in pub28.DIRECTIONAL_REPLACEMENTS.items()}
 _DIRECTIONS.update({v.lower(): v.lower() for v in pub28.DIRECTIONAL_REPLACEMENTS.values()})
 _DIRECTIONS.update({k.lower().replace("-", ""): v.lower() for k, v in pub28.AMBIGUOUS_DIRECTIONALS.items()})
@@ -71,7 +72,18 @@ _PO_BOX = re.compile(r"^(?:p\s?o|post office)\s+box\s+(\w+)")
 _POSTAL = re.compile(r"\d{5}")  # five digits after a numbered street: a postal code (France, Germany, Spain, Italy)
 _BARE = re.compile(r"^(\d+)[a-z]{0,2}$")  # a part that is a number alone: "25", "2o" (2º, a floor), "3rd"
 _NAMED = re.compile(r"[a-z]{2}")
-_DOTTED = re.compile(r"\b(?:[a-z]\.\s?){2,}")  # "N.W.", "N. E.", "U.S.": one word, "nw", "ne", "us"
+_DOTTED = re.compile(r"\b(?:[a-z]\.\s?){2,}")  # "N.W.", "N. E.", "U.S.", "J.F.K.": one word, "nw", "ne", "us", "jfk"
+_PAIRED_DIRECTIONS = frozenset({"ne", "nw", "se", "sw"})
+
+
+def _undotted(text: str) -> str:
+    """Initials written with dots as one word ("N.W." -> "nw"), where they make a direction, "us" or
+    three letters or more; "12 W. N. St" (a lettered street in Washington) keeps its two letters."""
+    def joined(m: re.Match) -> str:
+        letters = re.sub(r"[.\s]", "", m.group())
+        return (letters if len(letters) > 2 or letters in _PAIRED_DIRECTIONS or letters == "us"
+                else " ".join(letters)) + " "
+    return _DOTTED.sub(joined, text)
 # A line ending in a US ZIP code, perhaps after a state and before the country: a whole address.
 _ZIP_TAIL = re.compile(r"[a-z][\s,.]+(?:[a-z]{2}\.?[\s,]+)?\d{5}(?:-\d{4})?(?:[\s,]+(?:usa?|united states))?\s*$")
 _PLACE_LABELS = {"PlaceName": 0, "StateName": 1, "ZipCode": 2, "CountryName": None}
@@ -99,9 +111,14 @@ def _split(text: str) -> tuple[str | None, list[str], str | None, str | None]:
     if first:
         number, tokens = first.group(1), tokens[1:]
     elif len(tokens) > 1 and (last := _NUMBER.match(tokens[-1])):
-        if len(tokens) == 2 and tokens[0] in _TYPES:  # "Highway 101", "Rte 66": a route, no house number
-            return None, [_TYPES[tokens[0]], tokens[1]], None, None
+        if _TYPES.get(tokens[-2]) in _ROUTES and tokens[-1].isdigit():  # "US Hwy 101": a road, no house number
+            return None, _name_words(tokens), None, None
         number, tokens = last.group(1), tokens[:-1]
+    # A direction in two letters written apart: "12 N W Main St"
+    if len(tokens) > 2 and len(tokens[0]) == len(tokens[1]) == 1 and tokens[0] + tokens[1] in _PAIRED_DIRECTIONS:
+        tokens = [tokens[0] + tokens[1], *tokens[2:]]
+    if len(tokens) > 2 and len(tokens[-1]) == len(tokens[-2]) == 1 and tokens[-2] + tokens[-1] in _PAIRED_DIRECTIONS:
+        tokens = [*tokens[:-2], tokens[-2] + tokens[-1]]
     direction = street_type = None
     if len(tokens) > 1 and tokens[0] in _DIRECTIONS:
         direction, tokens = _DIRECTIONS[tokens[0]], tokens[1:]
@@ -115,11 +132,11 @@ def _split(text: str) -> tuple[str | None, list[str], str | None, str | None]:
 
 
 def _name_words(tokens: list[str]) -> list[str]:
-    """A street name's words in one form. A number after a street type is a route's ("Highway 101",
-    "Rte 66", "County Road 5"), the type written as Publication 28 abbreviates it; a number alone
-    is an ordinal ("9 Ave")."""
-    if len(tokens) >= 2 and tokens[-1].isdigit() and tokens[-2] in _TYPES:
-        return [_name_word(t) for t in tokens[:-2]] + [_TYPES[tokens[-2]], tokens[-1]]
+    """A street name's words in one form. A number after a road's type is its number ("Highway 101",
+    "Rte 066", "US Hwy 1"), the type written as Publication 28 abbreviates it; a number alone is an
+    ordinal ("9 Ave")."""
+    if len(tokens) >= 2 and tokens[-1].isdigit() and _TYPES.get(tokens[-2]) in _ROUTES:
+        return [_name_word(t) for t in tokens[:-2]] + [_TYPES[tokens[-2]], str(int(tokens[-1]))]
     return [_name_word(t) for t in tokens]
 
 
@@ -138,7 +155,7 @@ def _with_usaddress(raw: str) -> tuple[str | None, list[str], str | None, str | 
     name = " ".join(tagged[k] for k in _USADDRESS_NAME if tagged.get(k))
     unit = tagged.get("OccupancyIdentifier")
     number_match = _NUMBER.match(ascii_lower(number))
-    text = _NOT_WORD.sub(" ", _DOTTED.sub(lambda m: re.sub(r"[.\s]", "", m.group()) + " ", ascii_lower(name))).split()
+    text = _NOT_WORD.sub(" ", _undotted(ascii_lower(name))).split()
     street_type = _TYPES.get(ascii_lower(tagged.get("StreetNamePostType", "")).strip("."))
     direction = _DIRECTIONS.get(ascii_lower(tagged.get("StreetNamePreDirectional")
                                             or tagged.get("StreetNamePostDirectional") or "").strip("."))
@@ -212,7 +229,7 @@ def parse_street(value: str) -> tuple[str | None, ...]:
     if _ZIP_TAIL.search(lowered) and (whole := _whole_address(str(value))):
         value, place = whole
         lowered = ascii_lower(value)
-    text = _DOTTED.sub(lambda m: re.sub(r"[.\s]", "", m.group()) + " ", _PARENS.sub(" ", lowered))
+    text = _undotted(_PARENS.sub(" ", lowered))
     text = _RANGE.sub(r"\1", text.strip())  # "4300-4310 W Fullerton": the first number of a range
     unit = None
     found = _UNIT.search(text)
