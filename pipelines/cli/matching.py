@@ -162,8 +162,10 @@ def dedupe(input_csv, id_column, maps, out, labels_csv, explain_params, default_
     if explain_params:
         _show_model(result.attrs["parameters"])
     sizes = result.groupby("cluster_id").size()
-    click.echo(f"{len(result):,} records, {len(sizes):,} clusters ({int((sizes > 1).sum()):,} with duplicates, "
-               f"{int(sizes[sizes > 1].sum()):,} records in them) -> {out} in {time.perf_counter() - started:.1f} s")
+    groups = int((sizes > 1).sum())
+    click.echo(f"{len(result):,} record{'s' * (len(result) != 1)}, {len(sizes):,} cluster{'s' * (len(sizes) != 1)} "
+               f"({groups:,} with duplicates, {int(sizes[sizes > 1].sum()):,} records in them) -> {out} in "
+               f"{time.perf_counter() - started:.1f} s")
 
 
 def _progress(quiet: bool):
