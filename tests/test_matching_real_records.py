@@ -183,6 +183,7 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("ALLISON'S INFANT & TODDLER CENTER", "Allisons Infant Toddler Ctr", "variant"),  # apostrophe, "&"
         ("Société Générale S.A.", "SOCIETE GENERALE", "exact"),  # legal form, accents, case
         ("Acme", "Acme Analytics", "subset"),
+        ("Molly Bell", "Moly Bell", "close"),  # one letter off in a name of seven letters or more
         ("Summit Consulting", "Summit Construction", "partial"),  # a word shared: counts only with an address
         ("Tayla Green", "Tayla White", "partial"),  # one word replaced
         ("Mitchell Wetbb", "Phoebe Webb", "partial"),  # one word replaced, the other mistyped
@@ -508,3 +509,50 @@ def test_two_sites_alone_stay_two():
     assert ruled["ruled_out"][0] == "another street: another site"
     labels = resolve(2, pd.DataFrame({"a": [0], "b": [1], "score": ruled["score"]}), deduper.threshold_bits)
     assert labels[0] != labels[1]
+
+
+# 10. People's email addresses ----------------------------------------------------------------------
+# An email address is one person's: it vouches for a name written another way, as a phone does. A role
+# address many records share ("info@") vouches for none of them.
+
+def test_one_email_address_makes_a_person_known_by_two_names_one(tmp_path):
+    rows = [dict(id="a", first_name="Robert", last_name="Smith", email="rsmith@gmail.com", city="Boston"),
+            dict(id="b", first_name="Bob", last_name="Smith", email="RSmith@Gmail.com ", city="Cambridge"),
+            dict(id="c", first_name="Bob", last_name="Smith", email="bob.smith@yahoo.com", city="Denver")]
+    clusters = dedupe(tmp_path, rows)
+    assert clusters["a"] == clusters["b"], "the same address"
+    assert clusters["c"] not in (clusters["a"], clusters["b"]), "a namesake elsewhere, with his own address"
+
+
+def test_a_role_address_many_people_share_makes_none_of_them_one(tmp_path):
+    people = [("Ann", "Lee"), ("Raj", "Patel"), ("Mia", "Chen"), ("Tom", "Hardy"), ("Eva", "Novak"), ("Li", "Wang")]
+    rows = [dict(id=str(i), first_name=f, last_name=s, email="info@acme.com") for i, (f, s) in enumerate(people)]
+    assert dedupe(tmp_path, rows).nunique() == len(people)
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    ("jo@acme.com", "JO@ACME.COM", "exact"),
+    ("Jo Smith <jo@acme.com>; ann@acme.com", "jo@acme.com", "exact"),  # the first address of a field
+    ("jo@acme.com", "jo.smith@acme.com", "different"),
+    ("jo@acme.com", "n/a", "missing"),  # no address: no evidence
+])
+def test_email_addresses(a, b, expected):
+    from pipelines.matching.compare import CompareEmail
+
+    assert level(CompareEmail(), {"email": a}, {"email": b}) == expected
+
+
+@pytest.mark.parametrize("people, ruled_out", [(False, "names do not agree enough"), (True, "")])
+def test_among_people_a_name_typed_two_ways_in_one_city_is_the_models_to_weigh(people, ruled_out):
+    """Companies of like names fill a city, so a like name needs a phone or a street to count; a file of
+    people seldom holds either, and a person whose name was typed two ways is more often one person."""
+    from pipelines.matching.dedupe import Deduper
+    from pipelines.matching.files import people_settings
+    from pipelines.matching.levels import LEVELS
+
+    levels = {"name": "similar", "place": "city", "email": "different", "street": "missing", "phone": "missing",
+              "domain": "missing", "country": "exact", "geo": "missing"}
+    scored = pd.DataFrame({"l_id": ["a"], "r_id": ["b"], "score": [5.0], "confidence": [0.97],
+                           **{f: [LEVELS[f].index(v)] for f, v in levels.items()}})
+    settings = people_settings(MatchingSettings()) if people else MatchingSettings()
+    assert Deduper(settings).rule(scored)["ruled_out"][0] == ruled_out

@@ -57,7 +57,7 @@ PHONES_ELSEWHERE = sites.WHY[sites.CLOCKS_APART]
 OTHER_STATE = sites.WHY[sites.STATES_APART]
 SOFT_RULES = (NAMES_APART, OTHER_SITE, PHONES_ELSEWHERE, OTHER_STATE)
 SOFT_RULE_BITS = -20.0
-_CORROBORATING = {"phone": ("exact", "local"), "street": ("exact", "similar"), "geo": ("same_place",),
+_CORROBORATING = {"phone": ("exact", "local"), "email": ("exact",), "street": ("exact", "similar"), "geo": ("same_place",),
                   "postal": ("postal",)}
 _FIELD = {"postal": "place"}  # the comparison that holds a corroborating level, where it is not named so
 
@@ -107,10 +107,13 @@ class Deduper:
         d = self.settings.dedupe
         lk = self.linker
 
+        n = len(scored)
+
         def at(field: str, *levels: str) -> np.ndarray:
+            if field not in scored:  # a comparison not made: missing
+                return np.full(n, "missing" in levels)
             return scored[field].isin([lk.level(field, name) for name in levels]).to_numpy()
 
-        n = len(scored)
         corroborated = np.zeros(n, dtype=bool)
         untold = np.ones(n, dtype=bool)
         for field in self.corroborated_by:

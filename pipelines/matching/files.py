@@ -34,6 +34,18 @@ def _key_table(stack: contextlib.ExitStack, con: duckdb.DuckDBPyConnection, name
     return KeyTable(name, "_row")
 
 
+def people_settings(settings: MatchingSettings) -> MatchingSettings:
+    """``settings`` for a file of people: names that overlap (a typo, a name written short) are the
+    model's to weigh, not a rule of thumb's. Among companies they must be vouched for by a phone or
+    a street, since a city holds many companies of like names; a person known by a name typed two
+    ways in one city is more often one person, and a file of people rarely holds a phone or a street
+    for each."""
+    d = settings.dedupe
+    levels = list(dict.fromkeys([*d.name_levels, *d.corroborated_name_levels]))
+    return settings.model_copy(update={"dedupe": d.model_copy(update={"name_levels": levels,
+                                                                      "corroborated_name_levels": []})})
+
+
 def dedupe_records(records: CsvRecords, settings: MatchingSettings, *, labels: Labels | None = None,
                    progress: Callable[[str], None] = lambda m: None) -> pd.DataFrame:
     """``record_id, cluster_id`` for every row; a cluster is named by its first row's id.
@@ -41,6 +53,8 @@ def dedupe_records(records: CsvRecords, settings: MatchingSettings, *, labels: L
     ``labels``: known duplicate and distinct pairs (row positions). The model used is in
     ``result.attrs["parameters"]``, the whole :class:`DedupeResult` in ``result.attrs["result"]``.
     """
+    if records.people:
+        settings = people_settings(settings)
     with duckdb.connect() as con, contextlib.ExitStack() as stack:
         table = _key_table(stack, con, "_records", records)
         result = dedupe_table(con, settings, table, labels=labels, progress=progress)

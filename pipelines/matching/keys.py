@@ -24,7 +24,7 @@ from pipelines.warehouse import db
 
 KEY_COLUMNS = (
     "name", "name_key", "name_site", "name_branch", "acronym", "tokens", "domain", "domain_label", "domain_country", "is_free_mail",
-    "phone", "phone_local", "street", "house_number", "street_key", "unit", "address_tokens", "city", "state",
+    "email", "phone", "phone_local", "street", "house_number", "street_key", "unit", "address_tokens", "city", "state",
     "postal_code", "country", "latitude", "longitude", "completeness",
 )  # fmt: skip
 
@@ -97,6 +97,7 @@ def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str 
     out["domain"] = first.where(first.notna(), second)
     out["domain_label"] = normalise.domain_label(out["domain"])
     out["is_free_mail"] = email_free.values
+    out["email"] = normalise.email_address(_text(frame, "email"))
 
     out["domain_country"] = normalise.domain_country(out["domain"])
     out["country"] = normalise.country_code(_text(frame, "country"))

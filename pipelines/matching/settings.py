@@ -32,6 +32,8 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "name": {"exact": 8.0, "close": 3.0, "acronym": 4.0, "variant": 7.0, "site": 7.0, "contained": 7.0,
              "subset": 3.5, "similar": 1.0, "partial": -1.0, "different": -3.0},
     "phone": {"exact": 7.0, "local": 4.5, "different": -1.0},
+    # A person's address: one person, whatever else differs; people keep a work and a private one.
+    "email": {"exact": 9.0, "different": -0.5},
     "street": {"exact": 4.0, "similar": 3.0, "other_unit": 1.0, "same_street": 1.0, "other_number": -1.0,
                "same_number": -1.0, "different": -1.5},
     "place": {"postal": 2.5, "city": 1.5, "district": 1.0, "state": 0.5, "different": -1.0},
@@ -47,6 +49,7 @@ DEFAULT_M: dict[str, dict[str, float]] = {
     "name": {"exact": 0.45, "close": 0.08, "acronym": 0.02, "variant": 0.12, "site": 0.05, "contained": 0.08,
              "subset": 0.04, "similar": 0.06, "partial": 0.04, "different": 0.06},
     "phone": {"exact": 0.65, "local": 0.15, "different": 0.2},
+    "email": {"exact": 0.7, "different": 0.3},
     "street": {"exact": 0.6, "similar": 0.15, "other_unit": 0.03, "same_street": 0.04, "other_number": 0.06,
                "same_number": 0.02, "different": 0.1},
     "place": {"postal": 0.75, "city": 0.12, "district": 0.03, "state": 0.04, "different": 0.06},
@@ -95,11 +98,12 @@ _RULE_KINDS = ("block_on", "acronym", "words", "address", "rare_tokens", "sorted
 
 
 def _shared_key_blocking() -> list[BlockingRuleSpec]:
-    """The keys both linking and deduplication block on: same domain, phone (or local number), name,
-    domain label, acronym, house number with a street word."""
+    """The keys both linking and deduplication block on: same domain, phone (or local number), email
+    address, name, domain label, acronym, house number with a street word."""
     return [
         BlockingRuleSpec(block_on="domain"),
         BlockingRuleSpec(block_on="phone_local", max_size=50),
+        BlockingRuleSpec(block_on="email", max_size=50),
         BlockingRuleSpec(block_on="name_key", max_size=200),
         BlockingRuleSpec(block_on="domain_label", max_size=100),
         BlockingRuleSpec(acronym=True, max_size=100),
@@ -254,10 +258,10 @@ class DedupeSettings(_Model):
         default_factory=lambda: ["partial"],
         description="name agreement that counts only when other evidence in `corroborated_by` agrees (a word "
                     "of the name replaced or badly typed, at the same street address or phone)")
-    corroborated_by: list[Literal["phone", "street", "geo", "postal"]] = Field(
-        default_factory=lambda: ["phone", "street", "geo", "postal"],
-        description="evidence that lets overlapping names count (business listings): the same phone, street "
-                    "address, location or postal code")
+    corroborated_by: list[Literal["phone", "email", "street", "geo", "postal"]] = Field(
+        default_factory=lambda: ["phone", "email", "street", "geo", "postal"],
+        description="evidence that lets overlapping names count (business listings, contact lists): the same "
+                    "phone, email address, street address, location or postal code")
     other_site: bool = Field(
         True, description="two records whose streets differ are two sites, whatever their names and postal code, "
                           "unless their phones agree (the same house number in one postal code is a street name "
@@ -274,7 +278,7 @@ class MasterSettings(_Model):
     survivor: list[TieBreaker] = Field(
         default_factory=lambda: ["type", "open_opportunities", "most_complete", "oldest"],
         description="which account of a duplicate cluster survives: first criterion that differs decides")
-    corroborated_by: list[Literal["phone", "street", "geo", "postal"]] = Field(
+    corroborated_by: list[Literal["phone", "email", "street", "geo", "postal"]] = Field(
         default_factory=lambda: ["phone"],
         description="for CRM accounts, overlapping names count as duplicates only with this evidence: a "
                     "company's business units share its street, not its phone number")

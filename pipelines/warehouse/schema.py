@@ -278,6 +278,7 @@ TABLES: dict[str, Table] = {
                 ("domain_label", "VARCHAR", "the domain without its suffix: ibm for ibm.co.jp"),
                 ("domain_country", "VARCHAR", "the country of a country-code domain suffix"),
                 ("is_free_mail", "BOOLEAN"),
+                ("email", "VARCHAR", "the first email address, lower case (accounts in the CRM hold none)"),
                 ("phone", "VARCHAR", "E.164"),
                 ("phone_local", "VARCHAR", "the last seven digits: survives a missing area code"),
                 ("street", "VARCHAR", "house number, street name, type, direction (no unit)"),

@@ -15,7 +15,7 @@ import pandas as pd
 import pycountry
 import tldextract
 
-from pipelines.matching.normalise.common import per_distinct
+from pipelines.matching.normalise.common import ascii_lower, per_distinct
 
 _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
@@ -80,6 +80,24 @@ def email_hosts(emails: pd.Series) -> pd.Series:
     """The host of the first address of each email field ("Joe <joe@us.ibm.com>; ann@x.com" -> "us.ibm.com"):
     far fewer distinct values than the addresses, for :func:`registered_domain`."""
     return pd.Series(emails).astype("string").str.extract(_EMAIL_HOST.pattern)[0].astype(object)
+
+
+_ADDRESS_PART = r"[^\s@<>()\[\],;:\"']"
+_EMAIL_ADDRESS = re.compile(rf"({_ADDRESS_PART}+)@\s*({_ADDRESS_PART}+\.{_ADDRESS_PART}+)")
+
+
+def _email_address(value: str) -> str | None:
+    """The first address of an email field, in lower case ("Joe <Joe.Smith@IBM.com>; ann@x.com" ->
+    "joe.smith@ibm.com"); None without one."""
+    found = _EMAIL_ADDRESS.search(ascii_lower(str(value)))
+    if not found:
+        return None
+    local, host = found.group(1).strip("."), found.group(2).strip(".")
+    return f"{local}@{host}" if local and "." in host else None
+
+
+email_address = per_distinct(_email_address)
+email_address.__doc__ = "The first address of each email field, in lower case, or None."
 
 
 registered_domain = per_distinct(domain_of)
