@@ -163,6 +163,9 @@ class Comparison(BaseCompareFeature):
     # and the key column holding that value; None when frequency says nothing.
     frequency_level: str | None = None
     frequency_key: str | None = None
+    # Whether a side with no value at all makes every pair missing, so that it need not be compared
+    # pair by pair (a comparison of one key column, named as its field).
+    absent_is_missing = False
 
     def __init__(self, labels_left, labels_right, label):
         super().__init__(labels_left, labels_right, label=label)
@@ -402,6 +405,7 @@ class CompareEmail(Comparison):
     levels = LEVELS["email"]
     frequency_level = "exact"
     frequency_key = "email"
+    absent_is_missing = True
 
     def __init__(self):
         super().__init__("email", "email", label="email")

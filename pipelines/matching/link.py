@@ -146,6 +146,16 @@ class Linker:
 
     def _levels(self, comparisons, lrec: pd.DataFrame, rrec: pd.DataFrame, lpos: np.ndarray,
                 rpos: np.ndarray) -> pd.DataFrame:
+        # A comparison one side holds no value for is missing for every pair: not compared pair by pair
+        # (CRM accounts hold no email address, and a master rebuild compares millions of pairs).
+        absent = [c for c in comparisons if c.absent_is_missing
+                  and not ((lrec[c.field] != "").any() and (rrec[c.field] != "").any())]
+        if absent:
+            present = [c for c in comparisons if c not in absent]
+            out = self._levels(present, lrec, rrec, lpos, rpos) if present else pd.DataFrame(index=range(len(lpos)))
+            for c in absent:
+                out[c.field] = np.int8(c.code(MISSING))
+            return out[[c.field for c in comparisons]]
         comparer = build_compare(comparisons)
         parts = []
         for start in range(0, len(lpos), CHUNK_PAIRS):
