@@ -274,16 +274,13 @@ class CompareName(Comparison):
             # (Not Jaro-Winkler's: rapidfuzz prunes on the Jaro part, which can read a pair as 0 whose
             # prefix bonus would lift it over the threshold.)
             jw[idx] = _similarity(cka[idx], ckb[idx], distance.JaroWinkler.normalized_similarity)
-            # Edits count only where Jaro-Winkler already says alike (a swap of two letters is one edit).
-            eidx = idx[jw[idx] >= self.similar]
+            # Edits count only where Jaro-Winkler already says close (a swap of two letters is one edit).
+            eidx = idx[jw[idx] >= self.close]
             edits[eidx] = _similarity(cka[eidx], ckb[eidx], distance.OSA.distance, self.max_edits)
             token_set[idx] = _similarity(wa[idx], wb[idx], fuzz.token_set_ratio, min(50, 100 * self.similar)) / 100
             affix[idx] = _affix(cka[idx], ckb[idx], 4, np.minimum(len_a, len_b)[idx])
         longer = np.maximum(len_a, len_b)
-        # A typo or two: Jaro-Winkler at `close`, or one letter off in a name of seven or more, which
-        # Jaro-Winkler reads below `close` where it falls early ("Molly Bell" / "Moly Bell": 0.92).
-        close = open_ & (edits <= np.clip(0.2 * longer, 1, self.max_edits)) & (
-            (jw >= self.close) | ((edits <= 1) & (longer >= 7)))
+        close = open_ & (jw >= self.close) & (edits <= np.clip(0.2 * longer, 1, self.max_edits))
         close &= ~(two_sites & (sa != sb) & (edits > 0))  # two sites a letter apart are two sites
         acronym = both & ~exact & ((pab & (ka == ab)) | (paa & (aa == kb)))
         # Word by word, once per distinct pair, where a cheap measure says the names overlap at all.

@@ -60,6 +60,9 @@ SOFT_RULE_BITS = -20.0
 _CORROBORATING = {"phone": ("exact", "local"), "email": ("exact",), "street": ("exact", "similar"), "geo": ("same_place",),
                   "postal": ("postal",)}
 _FIELD = {"postal": "place"}  # the comparison that holds a corroborating level, where it is not named so
+# Evidence that vouches when it agrees and tells nothing when it does not: two people of one company
+# write from two addresses.
+_AGREEMENT_ONLY = frozenset({"email"})
 
 
 class Deduper:
@@ -118,7 +121,8 @@ class Deduper:
         untold = np.ones(n, dtype=bool)
         for field in self.corroborated_by:
             corroborated |= at(_FIELD.get(field, field), *_CORROBORATING[field])
-            untold &= at(_FIELD.get(field, field), "missing")
+            if field not in _AGREEMENT_ONLY:
+                untold &= at(_FIELD.get(field, field), "missing")
         names_ok = (at("name", *d.name_levels) | (at("name", *d.corroborated_name_levels) & (corroborated | untold))
                     | (at("name", *self.confirmed_name_levels) & corroborated))
         reason = np.full(n, "", dtype=object)

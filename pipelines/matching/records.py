@@ -169,7 +169,7 @@ def _row_problems(r: CsvRecords) -> list[ConfigProblem]:
     checks.append((given("country") & r.keys["country"].isna(), "country not recognised; ignored"))
     for col in ("latitude", "longitude"):
         checks.append((given(col) & r.keys[col].isna(), f"{col} is not a valid coordinate; ignored"))
-    empty = r.keys[["name", "domain", "phone", "street", "postal_code", "latitude"]].isna().all(axis=1)
+    empty = r.keys[["name", "domain", "email", "phone", "street", "postal_code", "latitude"]].isna().all(axis=1)
     checks.append((empty, "nothing to match on (no company, domain, phone or address); kept unmatched"))
     problems = []
     for mask, message in checks:

@@ -15,7 +15,8 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 # street a postal code ("12 Rue de la Paix 75002"); a company typed as a URL or an email address ("jo@acme.com":
 # acme; a free-mail address: none); the first of two phones,
 # sites or addresses in one field, a number dialled from abroad ("0044 ...") as one with its "+";
-# 9: the branch a name's closing brackets name ("Spago (Las Vegas)").
+# 9: the branch a name's closing brackets name ("Spago (Las Vegas)"), a person's email address (no
+# one's: "info@", "none@none.com"), streets' dotted directions ("N.W.") and roads' numbers ("Hwy 101").
 KEY_VERSION = 9
 
 # How models are learned (pipelines.matching.learn): stored models are learned again.

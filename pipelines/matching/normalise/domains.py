@@ -86,14 +86,28 @@ _ADDRESS_PART = r"[^\s@<>()\[\],;:\"']"
 _EMAIL_ADDRESS = re.compile(rf"({_ADDRESS_PART}+)@\s*({_ADDRESS_PART}+\.{_ADDRESS_PART}+)")
 
 
+# Addresses that are no one's: what forms get to pass a required field ("none@none.com", "test@test.com",
+# "noemail@gmail.com"), and a company's shared desks ("info@", "sales@"), which its people write from.
+_NOBODY = frozenset({
+    "none", "noemail", "no-email", "noreply", "no-reply", "donotreply", "do-not-reply", "nomail", "na", "n-a",
+    "null", "unknown", "test", "testing", "example", "email", "mail", "x", "xx", "xxx", "abc", "asdf", "no",
+    "info", "sales", "admin", "contact", "contactus", "office", "hello", "support", "enquiries", "enquiry",
+    "inquiries", "inquiry", "team", "marketing", "hr", "billing", "accounts", "service", "help", "webmaster",
+    "postmaster", "reception",
+})  # fmt: skip
+
+
 def _email_address(value: str) -> str | None:
     """The first address of an email field, in lower case ("Joe <Joe.Smith@IBM.com>; ann@x.com" ->
-    "joe.smith@ibm.com"); None without one."""
+    "joe.smith@ibm.com"); None without one, or for an address that is no one's (:data:`_NOBODY`, or
+    the domain's own name: "na@na.com")."""
     found = _EMAIL_ADDRESS.search(ascii_lower(str(value)))
     if not found:
         return None
     local, host = found.group(1).strip("."), found.group(2).strip(".")
-    return f"{local}@{host}" if local and "." in host else None
+    if not local or "." not in host or local in _NOBODY or local == host.split(".")[0]:
+        return None
+    return f"{local}@{host}"
 
 
 email_address = per_distinct(_email_address)
