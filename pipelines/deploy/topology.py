@@ -236,14 +236,26 @@ class Topology:
             if result.returncode != 0:
                 raise TopologyError(f"org {org.name}: {result.stderr.strip() or result.stdout.strip()}")
 
+    def migrate_instance(self) -> None:
+        """The Dagster instance's tables created (or upgraded) once, by ``dagster instance migrate``, as
+        the Helm chart's migrate job does: left to the processes, the webserver and a code server that
+        start together both create them, and one dies on "type instigators already exists"."""
+        result = subprocess.run([str(self.bin / "dagster"), "instance", "migrate"], cwd=self.root,
+                                env={**self.environ, **self.instance_env()}, capture_output=True, text=True)
+        if result.returncode != 0:
+            last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:]
+            raise TopologyError(f"dagster instance migrate failed: {last[0] if last else result.returncode}")
+
     def up(self, wait_seconds: float = 180) -> None:
-        """Everything, in an order that lets each process find what it needs: the daemon starts
-        only once the UI has every code location loaded, so its first look at the workspace
-        finds them (it looks again only every minute)."""
+        """Everything, in an order that lets each process find what it needs: the instance's tables
+        first, then the code servers and the UI; the daemon starts only once the UI has every code
+        location loaded, so its first look at the workspace finds them (it looks again only every
+        minute)."""
         self.upgrade_warehouses()
         self.postgres.init()
         self.postgres.start()
         self.write_config()
+        self.migrate_instance()
         for name in self.commands():
             if name != "daemon":
                 self.start(name)
