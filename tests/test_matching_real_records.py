@@ -524,7 +524,7 @@ def test_one_email_address_makes_a_person_known_by_two_names_one(tmp_path):
     assert clusters["c"] not in (clusters["a"], clusters["b"]), "a namesake elsewhere, with his own address"
 
 
-@pytest.mark.parametrize("address", ["info@acme.com", "none@none.com", "noemail@gmail.com"])
+@pytest.mark.parametrize("address", ["info@acme.com", "none@none.com", "noemail@gmail.com", "jo@example.com"])
 def test_an_address_that_is_no_ones_makes_none_of_its_people_one(tmp_path, address):
     """A company's shared desk, or what a form got to pass a required field, is no one's address: people of
     like names ("Ann Lee" / "Ann Patel") who share it are not one person by it."""

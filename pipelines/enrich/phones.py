@@ -53,7 +53,8 @@ def normalise(phones: pd.Series, default_countries: pd.Series) -> pd.DataFrame:
     # Dialled from abroad: "00" as most of the world dials out, "011" as North America does (only there:
     # Leeds' numbers start 0113).
     idd = ~international & digits.str.startswith("00").fillna(False)
-    from_nanp = countries.map(lambda c: prefixes.get(c, (None, None))[0]) == "1"
+    calling = countries.map({c: p[0] for c, p in prefixes.items()})
+    from_nanp = (calling == "1").fillna(False)
     nanp_idd = ~international & ~idd & from_nanp & digits.str.startswith("011").fillna(False)
     digits = digits.where(~idd, digits.str.slice(2)).where(~nanp_idd, digits.str.slice(3))
     international = international | idd | nanp_idd
@@ -68,8 +69,8 @@ def normalise(phones: pd.Series, default_countries: pd.Series) -> pd.DataFrame:
     # National numbers: the calling code and trunk prefix of the lead's country.
     known = ~international & digits.notna() & countries.notna()
     if known.any():
-        pc = countries.map(lambda c: prefixes.get(c, (None, None))[0])
-        trunk = countries.map(lambda c: prefixes.get(c, (None, None))[1] or "")
+        pc = calling
+        trunk = countries.map({c: p[1] or "" for c, p in prefixes.items()}).fillna("")
         d = digits.where(known)
         nanp_long = (pc == "1") & (d.str.len() == 11) & d.str.startswith("1").fillna(False)
         d = d.where(~nanp_long, d.str.slice(1))

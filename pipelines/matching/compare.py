@@ -208,8 +208,10 @@ class CompareName(Comparison):
     - ``site``: one name is the site part of the other ("Agency - Nia Family Center" / "Nia
       Family Center"); two names that both carry a site are compared by their sites alone,
       so two sites of one agency are not one place;
-    - ``different`` also where both names end in brackets naming two branches ("Spago (Las Vegas)" /
-      "Spago (Los Angeles)", "Acme (EMEA)" / "Acme (APAC)"): one name, two places;
+    - two names whose closing brackets name two branches ("Spago (Las Vegas)" / "Spago (Los Angeles)")
+      are compared with their branches as words of the names: one word replaced, not one name;
+    - ``different`` also where both names hold numbers and neither's are all among the other's
+      ("Walgreens #1234" / "Walgreens #1235");
     - ``contained``: every word of one accounted for by the other, the shorter saying enough on its
       own ("Vandermolen Electronics" / "Koninklijke Vandermolen Electronics");
     - ``subset``: the same with a short name ("Acme" / "Acme Analytics"), or one compact name
@@ -393,11 +395,11 @@ class ComparePhone(Comparison):
                           "different")
 
 
-class CompareEmail(Comparison):
-    """Email addresses, the first of a field in lower case: the same (one person, or a role address many
-    records share, which its frequency weighs down), different, or missing. An account holds none, so
-    this is evidence between leads, contacts and people's files, never between a lead and an account
-    unless the accounts' file maps one."""
+class CompareEmail(CompareExact):
+    """Email addresses, the first of a field in lower case (no one's, "info@" or "none@none.com", is
+    none): the same (one person; an address several records share weighs less by its frequency),
+    different, or missing. An account holds none, so this is evidence between leads, contacts and
+    people's files, never between a lead and an account unless the accounts' file maps one."""
 
     levels = LEVELS["email"]
     frequency_level = "exact"
@@ -405,12 +407,7 @@ class CompareEmail(Comparison):
     absent_is_missing = True
 
     def __init__(self):
-        super().__init__("email", "email", label="email")
-
-    def _compute_vectorized(self, left: pd.Series, right: pd.Series) -> np.ndarray:
-        a, pa = _strings(left)
-        b, pb = _strings(right)
-        return self._pick(len(a), [(~(pa & pb), MISSING), (a == b, "exact")], "different")
+        super().__init__("email")
 
 
 class CompareAddress(Comparison):

@@ -82,6 +82,8 @@ def email_hosts(emails: pd.Series) -> pd.Series:
     return pd.Series(emails).astype("string").str.extract(_EMAIL_HOST.pattern)[0].astype(object)
 
 
+# The domains RFC 2606 reserves for examples: a placeholder, nobody's company and nobody's address.
+EXAMPLE_DOMAINS = frozenset({"example.com", "example.net", "example.org"})
 _ADDRESS_PART = r"[^\s@<>()\[\],;:\"']"
 _EMAIL_ADDRESS = re.compile(rf"({_ADDRESS_PART}+)@\s*({_ADDRESS_PART}+\.{_ADDRESS_PART}+)")
 
@@ -100,12 +102,12 @@ _NOBODY = frozenset({
 def _email_address(value: str) -> str | None:
     """The first address of an email field, in lower case ("Joe <Joe.Smith@IBM.com>; ann@x.com" ->
     "joe.smith@ibm.com"); None without one, or for an address that is no one's (:data:`_NOBODY`, or
-    the domain's own name: "na@na.com")."""
+    the domain's own name: "na@na.com", or at an example domain: "jo@example.com")."""
     found = _EMAIL_ADDRESS.search(ascii_lower(str(value)))
     if not found:
         return None
     local, host = found.group(1).strip("."), found.group(2).strip(".")
-    if not local or "." not in host or local in _NOBODY or local == host.split(".")[0]:
+    if not local or "." not in host or local in _NOBODY or local == host.split(".")[0] or host in EXAMPLE_DOMAINS:
         return None
     return f"{local}@{host}"
 

@@ -18,7 +18,7 @@ import pandas as pd
 from cleanco import clean as cleanco_clean
 
 from pipelines.matching.normalise.common import PUNCT, SPACES, WRITTEN_TWO_WAYS, ascii_lower, per_distinct, words
-from pipelines.matching.normalise.domains import FREE_MAIL_DOMAINS, domain_of, label_of_domain
+from pipelines.matching.normalise.domains import EXAMPLE_DOMAINS, FREE_MAIL_DOMAINS, domain_of, label_of_domain
 
 # cleanco's legal-form terms ("ltd", "gmbh & co kg", "s a"...), looked up by their last
 # words instead of cleanco's scan of every term per name: the same data, about fifty
@@ -74,8 +74,6 @@ _KAZAKH_LLP = re.compile(r"^\s*ТОО\s+(?=\S)|(?<=\S)\s+ТОО\s*$", flags=re.I
 _DOMAIN_FIRST = re.compile(r"^(?:[a-z]+://)?((?:www\.)?[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)/?(?=[\s,]|$)")
 # A company field holding nothing but an email address, as web forms collect it ("jo@acme.com").
 _EMAIL_ONLY = re.compile(r"[a-z0-9._%+-]+@([a-z0-9-]+(?:\.[a-z0-9-]+)+)")
-# The domains RFC 2606 reserves for examples: a placeholder, nobody's company.
-_EXAMPLE_DOMAINS = frozenset({"example.com", "example.net", "example.org"})
 
 
 @functools.lru_cache(maxsize=65536)
@@ -86,7 +84,7 @@ def _name_of_mail(address: str) -> str | None:
     domain = domain_of(address)
     if domain is None:
         return None
-    if domain in FREE_MAIL_DOMAINS or domain in _EXAMPLE_DOMAINS:
+    if domain in FREE_MAIL_DOMAINS or domain in EXAMPLE_DOMAINS:
         return ""
     return label_of_domain(domain)
 
