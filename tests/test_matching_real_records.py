@@ -536,6 +536,18 @@ def test_an_address_that_is_no_ones_makes_none_of_its_people_one(tmp_path, addre
     assert dedupe(tmp_path, rows).nunique() == len(people)
 
 
+def test_a_mistyped_address_is_still_the_persons_but_vouches_for_no_other_name(tmp_path):
+    """An address typed with a letter swapped is most likely that person's, wherever else she is filed; two
+    colleagues' addresses a letter apart ("jsmith@" / "asmith@") do not make John and Alice Smith one."""
+    rows = [dict(id="a", first_name="Maria", last_name="Garcia", email="maria.garcia@gmail.com", city="Boston"),
+            dict(id="b", first_name="Maria", last_name="Garcia", email="maria.garcia@gmial.com", city="Cambridge"),
+            dict(id="c", first_name="John", last_name="Smith", email="jsmith@acme.com", city="Denver"),
+            dict(id="d", first_name="Alice", last_name="Smith", email="asmith@acme.com", city="Denver")]
+    clusters = dedupe(tmp_path, rows)
+    assert clusters["a"] == clusters["b"], "one address, mistyped"
+    assert clusters["c"] != clusters["d"], "two colleagues"
+
+
 def test_two_people_of_one_company_write_from_two_addresses(tmp_path):
     """An address vouches for a name when it agrees; two addresses of one company tell nothing against it."""
     rows = [dict(id="a", company="Acme", email="jo@acme.com"), dict(id="b", company="Acme Analytics", email="ann@acme.com"),
@@ -548,6 +560,9 @@ def test_two_people_of_one_company_write_from_two_addresses(tmp_path):
     ("jo@acme.com", "JO@ACME.COM", "exact"),
     ("Jo Smith <jo@acme.com>; ann@acme.com", "jo@acme.com", "exact"),  # the first address of a field
     ("jo@acme.com", "jo.smith@acme.com", "different"),
+    ("jo.smith@acme.com", "jo.smtih@acme.com", "close"),  # two letters swapped
+    ("maria.garcia@gmail.com", "maria.garcia@gmial.com", "close"),  # the provider mistyped
+    ("ann@acme.com", "bob@acme.com", "different"),  # two colleagues
     ("jo@acme.com", "n/a", "missing"),  # no address: no evidence
 ])
 def test_email_addresses(a, b, expected):
@@ -570,3 +585,42 @@ def test_among_people_a_name_typed_two_ways_in_one_city_is_the_models_to_weigh(p
                            **{f: [LEVELS[f].index(v)] for f, v in levels.items()}})
     settings = people_settings(MatchingSettings()) if people else MatchingSettings()
     assert Deduper(settings).rule(scored)["ruled_out"][0] == ruled_out
+
+
+# 11. People's given names and their short forms -------------------------------------------------------
+
+@pytest.mark.parametrize("a, b, expected", [
+    ("Bill Bridge", "William Bridge", "variant"),  # a short form of the given name
+    ("Mike Franklin", "Michael Franklin", "variant"),
+    ("Franklin Mike", "Michael Franklin", "variant"),  # and the names the other way round
+    ("Bill Bridgs", "William Bridge", "variant"),  # a short form and a typo: no more than a variant
+    ("Bill Williams", "William Williams", "variant"),  # only the word the other lacks is rewritten
+    ("Bill Bridge", "Bill Bridge", "exact"),
+    ("Mike Franklin", "Mark Franklin", "partial"),  # two given names
+])
+def test_among_people_a_given_name_and_its_short_form_are_one_name(a, b, expected):
+    from pipelines.matching.compare import CompareName
+
+    assert level(CompareName(people=True), {"company": a}, {"company": b}) == expected
+
+
+def test_a_company_named_after_a_person_keeps_its_given_name():
+    """Short forms are people's: "Bill's Plumbing" and "William's Plumbing" are not one name written two ways."""
+    from pipelines.matching.compare import CompareName
+
+    assert level(CompareName(), {"company": "Bill Bridge Plumbing"}, {"company": "William Bridge Plumbing"}) != "variant"
+
+
+def test_a_file_of_people_finds_a_person_under_the_short_form_of_his_name(tmp_path):
+    """py_entitymatching's demo tables of people (``person_table_A`` / ``_B``): "Bill Bridge" is William
+    Bridge and "Mike Franklin" Michael Franklin, at their addresses; Mark Levene and Kevin Smith, at one
+    postal code with them, are no one else."""
+    rows = [dict(id="a1", first_name="Kevin", last_name="Smith", street="607 From St", postal_code="94107"),
+            dict(id="a2", first_name="Michael", last_name="Franklin", street="1652 Stockton St", postal_code="94122"),
+            dict(id="a3", first_name="William", last_name="Bridge", street="3131 Webster St", postal_code="94107"),
+            dict(id="b1", first_name="Mark", last_name="Levene", street="108 Clement St", postal_code="94107"),
+            dict(id="b2", first_name="Bill", last_name="Bridge", street="3131 Webster St", postal_code="94107"),
+            dict(id="b3", first_name="Mike", last_name="Franklin", street="1652 Stockton St", postal_code="94122")]
+    clusters = dedupe(tmp_path, rows)
+    assert clusters["a3"] == clusters["b2"] and clusters["a2"] == clusters["b3"]
+    assert clusters.nunique() == 4

@@ -36,7 +36,7 @@ AGREEMENT_WORDS: dict[str, dict[str, str]] = {
              "subset": "one company name starts or contains the other",
              "similar": "similar company name", "partial": "company names share a word"},
     "phone": {"exact": "same phone", "local": "same phone number (area code missing or different)"},
-    "email": {"exact": "same email address"},
+    "email": {"exact": "same email address", "close": "nearly the same email address"},
     "street": {"exact": "same street address", "similar": "same house number and street",
                "other_unit": "same building", "same_street": "same street"},
     "place": {"postal": "same postal code", "city": "same city", "district": "same postal district",

@@ -36,7 +36,8 @@ import pandas as pd
 from rapidfuzz import distance, fuzz, process
 
 from pipelines.matching.levels import LEVELS, MISSING
-from pipelines.matching.names import containments, informative
+from pipelines.matching.names import containments, given_names_alike, informative
+from pipelines.matching.normalise import abbreviated
 from pipelines.matching.recordlinkage_base import BaseCompareFeature, recordlinkage
 
 # A frame attribute (pandas keeps ``attrs`` through the row selections Compare makes): its text
@@ -220,16 +221,22 @@ class CompareName(Comparison):
     - ``partial``: half the letters alike (token-set ratio 0.5) with a word of one name in the other,
       or mistyped there (ratio ``partial``), or a Jaro-Winkler of ``partial``: one word of a name
       replaced, another perhaps badly typed ("Mitchell Wetbb" / "Phoebe Webb"); else ``different``.
+
+    ``people``: the names are people's (a file of people), whose given names have short forms: "Bill
+    Bridge" and "William Bridge" are one name written another way (``variant``), and "Bill Bridgs"
+    and "William Bridge" one mistyped (:func:`~pipelines.matching.names.given_names_alike`).
     """
 
     levels = LEVELS["name"]
     frequency_level = "exact"
     frequency_key = "name_key"
 
-    def __init__(self, close: float = 0.95, similar: float = 0.88, max_edits: int = 2, partial: float = 0.8):
+    def __init__(self, close: float = 0.95, similar: float = 0.88, max_edits: int = 2, partial: float = 0.8,
+                 *, people: bool = False):
         keys = ["name", "name_key", "name_site", "name_branch", "acronym"]
         super().__init__(keys, keys, label="name")
         self.close, self.similar, self.max_edits, self.partial = close, similar, max_edits, partial
+        self.people = people
 
     def _compute_vectorized(self, ln, lk, ls, lb, la, rn, rk, rs, rb, ra):
         a, pa = _strings(ln)
@@ -254,6 +261,19 @@ class CompareName(Comparison):
             for name, key, branch in ((a, ka, ba), (b, kb, bb)):
                 name[bidx] = name[bidx] + " " + branch[bidx]
                 key[bidx] = key[bidx] + _compact(branch[bidx], np.ones(len(bidx), dtype=bool))
+        # A given name's short form, written as the other name writes it: compared as that name, and
+        # never more than a variant of it (nor, mistyped besides, more than that).
+        nickname = np.zeros(n, dtype=bool)
+        if self.people:
+            nidx = np.flatnonzero(both & (ka != kb))
+            rewritten, changed = given_names_alike(a[nidx], b[nidx])
+            nidx, rewritten = nidx[changed], rewritten[changed]
+            if len(nidx):
+                nickname[nidx] = True
+                a, ka = a.copy(), ka.copy()
+                a[nidx] = rewritten
+                ka[nidx] = abbreviated(pd.Series(rewritten, dtype=object)).str.replace(
+                    r"[\s&]+", "", regex=True).to_numpy(dtype=object)
         exact = both & (ka == kb)
         # Sites: one name is the other's site, or both have sites (then only the sites count).
         sa_key, sb_key = _compact(sa, psa), _compact(sb, psb)
@@ -345,7 +365,7 @@ class CompareName(Comparison):
             numbers_apart[nidx] = _numbers_differ(wa[nidx], wb[nidx])  # the sites, where both have one
         return self._pick(
             n,
-            [(~both, MISSING), (numbers_apart, "different"), (exact, "exact"), (site, "site"), (close, "close"), (acronym, "acronym"),
+            [(~both, MISSING), (numbers_apart, "different"), ((exact | close) & nickname, "variant"), (exact, "exact"), (site, "site"), (close, "close"), (acronym, "acronym"),
              (variant, "variant"), (contained & informative_inside, "contained"), (subset, "subset"),
              (similar, "similar"), (partial, "partial")],
             "different",
@@ -398,16 +418,30 @@ class ComparePhone(Comparison):
 class CompareEmail(CompareExact):
     """Email addresses, the first of a field in lower case (no one's, "info@" or "none@none.com", is
     none): the same (one person; an address several records share weighs less by its frequency),
-    different, or missing. An account holds none, so this is evidence between leads, contacts and
-    people's files, never between a lead and an account unless the accounts' file maps one."""
+    ``close`` (a typo: a letter dropped, doubled or swapped, "jo.smith@acme.com" / "jo.smtih@acme.com";
+    Jaro-Winkler at ``close``, Splink's threshold for emails), different, or missing. An account holds
+    none, so this is evidence between leads, contacts and people's files, never between a lead and an
+    account unless the accounts' file maps one. A close address is not a name's corroboration (see
+    :mod:`pipelines.matching.dedupe`): colleagues' addresses are often a letter apart ("jsmith@" /
+    "asmith@"), and only the names then tell them apart."""
 
     levels = LEVELS["email"]
     frequency_level = "exact"
     frequency_key = "email"
     absent_is_missing = True
 
-    def __init__(self):
+    def __init__(self, close: float = 0.88):
         super().__init__("email")
+        self.close = close
+
+    def _compute_vectorized(self, left: pd.Series, right: pd.Series) -> np.ndarray:
+        a, pa = _strings(left)
+        b, pb = _strings(right)
+        both = pa & pb
+        close = np.zeros(len(a), dtype=bool)
+        idx = np.flatnonzero(both & (a != b))
+        close[idx] = _similarity(a[idx], b[idx], distance.JaroWinkler.normalized_similarity) >= self.close
+        return self._pick(len(a), [(~both, MISSING), (a == b, "exact"), (close, "close")], "different")
 
 
 class CompareAddress(Comparison):
@@ -592,11 +626,11 @@ class CompareGeo(Comparison):
                                     (km <= 50, "same_area")], "far")
 
 
-def default_comparisons() -> list[Comparison]:
-    """The comparisons the engine makes, strongest evidence first."""
+def default_comparisons(*, people: bool = False) -> list[Comparison]:
+    """The comparisons the engine makes, strongest evidence first (``people``: between files of people)."""
     return [
         CompareDomain(),
-        CompareName(),
+        CompareName(people=people),
         ComparePhone(),
         CompareEmail(),
         CompareAddress(),

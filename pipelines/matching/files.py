@@ -57,7 +57,7 @@ def dedupe_records(records: CsvRecords, settings: MatchingSettings, *, labels: L
         settings = people_settings(settings)
     with duckdb.connect() as con, contextlib.ExitStack() as stack:
         table = _key_table(stack, con, "_records", records)
-        result = dedupe_table(con, settings, table, labels=labels, progress=progress)
+        result = dedupe_table(con, settings, table, labels=labels, people=records.people, progress=progress)
     ids = records.ids.to_numpy()
     out = pd.DataFrame({"record_id": ids, "cluster_id": ids[result.labels]})
     out.attrs["parameters"] = result.deduper.linker.parameters

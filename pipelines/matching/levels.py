@@ -17,7 +17,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "name": ("exact", "close", "acronym", "variant", "site", "contained", "subset", "similar", "partial", "different",
              MISSING),
     "phone": ("exact", "local", "different", MISSING),
-    "email": ("exact", "different", MISSING),
+    "email": ("exact", "close", "different", MISSING),
     "street": ("exact", "similar", "other_unit", "same_street", "other_number", "same_number", "different", MISSING),
     "place": ("postal", "city", "district", "state", "different", MISSING),
     "country": ("exact", "different", MISSING),

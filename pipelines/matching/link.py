@@ -88,7 +88,7 @@ class Linker:
         self.borrow_from: list[BlockingRule] | None = None
         self.dedupe = dedupe
         self.rules = blocking_rules(settings.dedupe.blocking if dedupe else settings.blocking)
-        self.comparisons = default_comparisons()
+        self.comparisons = default_comparisons(people=people)
         self.comparer = build_compare(self.comparisons)
         self.person_address = not dedupe and settings.link.lead_address == "person"
         self.threshold = threshold or settings.link.threshold

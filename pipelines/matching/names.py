@@ -145,3 +145,47 @@ def informative(name: str) -> bool:
     words of three letters or more ("Vandermolen Electronics"), or one long word; not "Acme"."""
     words = [w for w in name.split() if len(w) >= 3]
     return len(words) >= 2 or (len(words) == 1 and len(words[0]) >= 10)
+
+
+@functools.cache
+def _nicknames() -> dict[str, frozenset[str]]:
+    """Each given name and the names it is a short form of, or that are short forms of it, both ways
+    ("bill": william, robert, ...; "william": bill, will, billy, ...), from the ``nicknames`` package's
+    hand-curated table of English names (read once, when a file of people is first compared)."""
+    from nicknames import NickNamer
+
+    related: dict[str, set[str]] = {}
+    for formal, short in NickNamer().nickname_lookup.items():
+        for nick in short:
+            related.setdefault(formal, set()).add(nick)
+            related.setdefault(nick, set()).add(formal)
+    return {name: frozenset(others) for name, others in related.items()}
+
+
+def given_names_alike(a: Sequence[str], b: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each name ``a[i]`` with a word that is a short or formal form of a word of ``b[i]`` written as
+    ``b[i]`` writes it ("bill bridge" / "william bridge": "william bridge"), and whether any was.
+
+    A person's given name has its short forms (Bill, Will and Billy for William; Mike for Michael), which
+    no string distance reads as one name. A word both names hold is left as it is ("bill williams" /
+    "william williams" rewrites "bill" only). Runs once per distinct pair, only on pairs whose names both
+    hold a word of the table."""
+    table = _nicknames()
+    out = np.array(a, dtype=object)
+    changed = np.zeros(len(out), dtype=bool)
+    known: dict[str, bool] = {}
+    pairs: dict[tuple[str, str], str | None] = {}
+    for i, (x, y) in enumerate(zip(a, b)):
+        for name in (x, y):
+            if name not in known:
+                known[name] = any(w in table for w in name.split())
+        if not (known[x] and known[y]):
+            continue
+        if (x, y) not in pairs:
+            xw, yw = x.split(), y.split()
+            theirs = [w for w in yw if w not in xw]
+            rewritten = [w if w in yw else next((v for v in theirs if v in table.get(w, ())), w) for w in xw]
+            pairs[x, y] = " ".join(rewritten) if rewritten != xw else None
+        if pairs[x, y] is not None:
+            out[i], changed[i] = pairs[x, y], True
+    return out, changed

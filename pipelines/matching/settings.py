@@ -33,7 +33,8 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
              "subset": 3.5, "similar": 1.0, "partial": -1.0, "different": -3.0},
     "phone": {"exact": 7.0, "local": 4.5, "different": -1.0},
     # A person's address: one person, whatever else differs; people keep a work and a private one.
-    "email": {"exact": 9.0, "different": -0.5},
+    # An address mistyped (a letter dropped, two swapped) is still most likely that person's.
+    "email": {"exact": 9.0, "close": 5.0, "different": -0.5},
     "street": {"exact": 4.0, "similar": 3.0, "other_unit": 1.0, "same_street": 1.0, "other_number": -1.0,
                "same_number": -1.0, "different": -1.5},
     "place": {"postal": 2.5, "city": 1.5, "district": 1.0, "state": 0.5, "different": -1.0},
@@ -49,7 +50,7 @@ DEFAULT_M: dict[str, dict[str, float]] = {
     "name": {"exact": 0.45, "close": 0.08, "acronym": 0.02, "variant": 0.12, "site": 0.05, "contained": 0.08,
              "subset": 0.04, "similar": 0.06, "partial": 0.04, "different": 0.06},
     "phone": {"exact": 0.65, "local": 0.15, "different": 0.2},
-    "email": {"exact": 0.7, "different": 0.3},
+    "email": {"exact": 0.65, "close": 0.1, "different": 0.25},
     "street": {"exact": 0.6, "similar": 0.15, "other_unit": 0.03, "same_street": 0.04, "other_number": 0.06,
                "same_number": 0.02, "different": 0.1},
     "place": {"postal": 0.75, "city": 0.12, "district": 0.03, "state": 0.04, "different": 0.06},
