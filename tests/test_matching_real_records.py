@@ -624,3 +624,14 @@ def test_a_file_of_people_finds_a_person_under_the_short_form_of_his_name(tmp_pa
     clusters = dedupe(tmp_path, rows)
     assert clusters["a3"] == clusters["b2"] and clusters["a2"] == clusters["b3"]
     assert clusters.nunique() == 4
+
+
+@pytest.mark.parametrize("name_fields, one", [
+    (dict(first_name="Ann", last_name="Lee"), True),  # a person who moved, or whose street was mistyped
+    (dict(company="Ann Lee Dental"), False),  # a practice's two sites
+])
+def test_a_person_at_two_streets_is_one_person_a_company_two_sites(tmp_path, name_fields, one):
+    rows = [dict(id="a", **name_fields, email="ann.lee@leedental.com", street="12 Oak St", city="Springfield"),
+            dict(id="b", **name_fields, email="ann.lee@leedental.com", street="48 Elm Ave", city="Springfield")]
+    clusters = dedupe(tmp_path, rows)
+    assert (clusters["a"] == clusters["b"]) is one

@@ -35,15 +35,20 @@ def _key_table(stack: contextlib.ExitStack, con: duckdb.DuckDBPyConnection, name
 
 
 def people_settings(settings: MatchingSettings) -> MatchingSettings:
-    """``settings`` for a file of people: names that overlap (a typo, a name written short) are the
-    model's to weigh, not a rule of thumb's. Among companies they must be vouched for by a phone or
-    a street, since a city holds many companies of like names; a person known by a name typed two
-    ways in one city is more often one person, and a file of people rarely holds a phone or a street
-    for each."""
+    """``settings`` for a file of people:
+
+    - names that overlap (a typo, a name written short) are the model's to weigh, not a rule of thumb's.
+      Among companies they must be vouched for by a phone or a street, since a city holds many companies
+      of like names; a person known by a name typed two ways in one city is more often one person, and a
+      file of people rarely holds a phone or a street for each;
+    - another street is not another site (``dedupe.other_site`` off): a chain's branches are two
+      accounts, but a person filed at two addresses has moved, or one was mistyped. The model still
+      weighs the streets' disagreement."""
     d = settings.dedupe
     levels = list(dict.fromkeys([*d.name_levels, *d.corroborated_name_levels]))
     return settings.model_copy(update={"dedupe": d.model_copy(update={"name_levels": levels,
-                                                                      "corroborated_name_levels": []})})
+                                                                      "corroborated_name_levels": [],
+                                                                      "other_site": False})})
 
 
 def dedupe_records(records: CsvRecords, settings: MatchingSettings, *, labels: Labels | None = None,
