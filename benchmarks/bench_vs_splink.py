@@ -35,7 +35,8 @@ VENV = BENCH / "splink-venv"
 FEBRL_MAP = {"company": "name", "street": "street", "city": "suburb", "postal_code": "postcode", "state": "state"}
 CLI = "import sys; from pipelines.cli import main; sys.argv[0] = 'leadroute'; main()"  # this checkout's CLI
 SPLINK_ROLES = {"company": "name", "street": "street", "city": "city", "postal_code": "postcode", "state": "state",
-                "phone": "phone", "website": "domain"}
+                "phone": "phone", "website": "domain", "first_name": "first_name", "last_name": "surname",
+                "email": "email"}
 
 
 def splink_python() -> Path:
