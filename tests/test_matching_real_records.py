@@ -542,10 +542,13 @@ def test_a_mistyped_address_is_still_the_persons_but_vouches_for_no_other_name(t
     rows = [dict(id="a", first_name="Maria", last_name="Garcia", email="maria.garcia@gmail.com", city="Boston"),
             dict(id="b", first_name="Maria", last_name="Garcia", email="maria.garcia@gmial.com", city="Cambridge"),
             dict(id="c", first_name="John", last_name="Smith", email="jsmith@acme.com", city="Denver"),
-            dict(id="d", first_name="Alice", last_name="Smith", email="asmith@acme.com", city="Denver")]
+            dict(id="d", first_name="Alice", last_name="Smith", email="asmith@acme.com", city="Denver"),
+            dict(id="e", first_name="John", last_name="Smith", email="john.smith@gmail.com", city="Austin"),
+            dict(id="f", first_name="Jane", last_name="Smith", email="jane.smith@gmail.com", city="Austin")]
     clusters = dedupe(tmp_path, rows)
     assert clusters["a"] == clusters["b"], "one address, mistyped"
     assert clusters["c"] != clusters["d"], "two colleagues"
+    assert clusters["e"] != clusters["f"], "a couple"
 
 
 def test_two_people_of_one_company_write_from_two_addresses(tmp_path):
@@ -563,6 +566,9 @@ def test_two_people_of_one_company_write_from_two_addresses(tmp_path):
     ("jo.smith@acme.com", "jo.smtih@acme.com", "close"),  # two letters swapped
     ("maria.garcia@gmail.com", "maria.garcia@gmial.com", "close"),  # the provider mistyped
     ("ann@acme.com", "bob@acme.com", "different"),  # two colleagues
+    ("john.smith@acme.com", "john.smith@globex.com", "different"),  # one name at two employers
+    ("john.smith@gmail.com", "jane.smith@gmail.com", "close"),  # three letters off: only the names tell
+    ("j@a.co", "k@a.co", "different"),  # a letter of an address of a letter
     ("jo@acme.com", "n/a", "missing"),  # no address: no evidence
 ])
 def test_email_addresses(a, b, expected):
@@ -593,10 +599,13 @@ def test_among_people_a_name_typed_two_ways_in_one_city_is_the_models_to_weigh(p
     ("Bill Bridge", "William Bridge", "variant"),  # a short form of the given name
     ("Mike Franklin", "Michael Franklin", "variant"),
     ("Franklin Mike", "Michael Franklin", "variant"),  # and the names the other way round
-    ("Bill Bridgs", "William Bridge", "variant"),  # a short form and a typo: no more than a variant
+    ("Bill Bridgs", "William Bridge", "close"),  # a short form and a typo: that name mistyped
     ("Bill Williams", "William Williams", "variant"),  # only the word the other lacks is rewritten
     ("Bill Bridge", "Bill Bridge", "exact"),
     ("Mike Franklin", "Mark Franklin", "partial"),  # two given names
+    ("Wilma Smith", "William Smith", "partial"),  # names of their own the table also links
+    ("Ron Smith", "Veronica Smith", "partial"),
+    ("Ann Lee", "Nancy Lee", "partial"),
 ])
 def test_among_people_a_given_name_and_its_short_form_are_one_name(a, b, expected):
     from pipelines.matching.compare import CompareName
@@ -604,11 +613,28 @@ def test_among_people_a_given_name_and_its_short_form_are_one_name(a, b, expecte
     assert level(CompareName(people=True), {"company": a}, {"company": b}) == expected
 
 
-def test_a_company_named_after_a_person_keeps_its_given_name():
-    """Short forms are people's: "Bill's Plumbing" and "William's Plumbing" are not one name written two ways."""
+def test_a_company_named_after_a_person_keeps_its_given_name(tmp_path):
+    """Short forms are people's: in a file of companies, "Bill Bridge Plumbing" and "William Bridge
+    Plumbing" in two towns are not one name written two ways (in a file of people they would be)."""
     from pipelines.matching.compare import CompareName
 
-    assert level(CompareName(), {"company": "Bill Bridge Plumbing"}, {"company": "William Bridge Plumbing"}) != "variant"
+    a, b = {"company": "Bill Bridge Plumbing"}, {"company": "William Bridge Plumbing"}
+    assert level(CompareName(people=True), a, b) == "variant"
+    assert level(CompareName(), a, b) != "variant"
+    rows = [dict(id="a", **a, city="Oakland", email="bill@bridgeplumbing.com"),
+            dict(id="b", **b, city="Fresno", email="will@bridgeplumbing.com")]
+    assert dedupe(tmp_path, rows).nunique() == 2
+
+
+def test_a_household_keeps_its_william_and_wilma(tmp_path):
+    """The nicknames table links names that are names of their own; a household holds both."""
+    rows = [dict(id="w1", first_name="William", last_name="Smith", street="12 Oak St", postal_code="94107"),
+            dict(id="w2", first_name="Wilma", last_name="Smith", street="12 Oak St", postal_code="94107"),
+            dict(id="r1", first_name="Ron", last_name="Garcia", street="40 Elm St", postal_code="94107"),
+            dict(id="r2", first_name="Veronica", last_name="Garcia", street="40 Elm St", postal_code="94107"),
+            dict(id="n1", first_name="Ann", last_name="Lee", street="7 Pine St", postal_code="94107"),
+            dict(id="n2", first_name="Nancy", last_name="Lee", street="7 Pine St", postal_code="94107")]
+    assert dedupe(tmp_path, rows).nunique() == 6
 
 
 def test_a_file_of_people_finds_a_person_under_the_short_form_of_his_name(tmp_path):

@@ -224,7 +224,8 @@ class CompareName(Comparison):
 
     ``people``: the names are people's (a file of people), whose given names have short forms: "Bill
     Bridge" and "William Bridge" are one name written another way (``variant``), and "Bill Bridgs"
-    and "William Bridge" one mistyped (:func:`~pipelines.matching.names.given_names_alike`).
+    and "William Bridge" that name mistyped (``close``, as "William Bridgs" would be;
+    :func:`~pipelines.matching.names.given_names_alike`).
     """
 
     levels = LEVELS["name"]
@@ -262,7 +263,7 @@ class CompareName(Comparison):
                 name[bidx] = name[bidx] + " " + branch[bidx]
                 key[bidx] = key[bidx] + _compact(branch[bidx], np.ones(len(bidx), dtype=bool))
         # A given name's short form, written as the other name writes it: compared as that name, and
-        # never more than a variant of it (nor, mistyped besides, more than that).
+        # never more than a variant of it (mistyped besides, it is that name mistyped: close).
         nickname = np.zeros(n, dtype=bool)
         if self.people:
             nidx = np.flatnonzero(both & (ka != kb))
@@ -365,7 +366,7 @@ class CompareName(Comparison):
             numbers_apart[nidx] = _numbers_differ(wa[nidx], wb[nidx])  # the sites, where both have one
         return self._pick(
             n,
-            [(~both, MISSING), (numbers_apart, "different"), ((exact | close) & nickname, "variant"), (exact, "exact"), (site, "site"), (close, "close"), (acronym, "acronym"),
+            [(~both, MISSING), (numbers_apart, "different"), (exact & nickname, "variant"), (exact, "exact"), (site, "site"), (close, "close"), (acronym, "acronym"),
              (variant, "variant"), (contained & informative_inside, "contained"), (subset, "subset"),
              (similar, "similar"), (partial, "partial")],
             "different",
@@ -418,21 +419,23 @@ class ComparePhone(Comparison):
 class CompareEmail(CompareExact):
     """Email addresses, the first of a field in lower case (no one's, "info@" or "none@none.com", is
     none): the same (one person; an address several records share weighs less by its frequency),
-    ``close`` (a typo: a letter dropped, doubled or swapped, "jo.smith@acme.com" / "jo.smtih@acme.com";
-    Jaro-Winkler at ``close``, Splink's threshold for emails), different, or missing. An account holds
-    none, so this is evidence between leads, contacts and people's files, never between a lead and an
-    account unless the accounts' file maps one. A close address is not a name's corroboration (see
-    :mod:`pipelines.matching.dedupe`): colleagues' addresses are often a letter apart ("jsmith@" /
-    "asmith@"), and only the names then tell them apart."""
+    ``close`` (a few letters off: "jo.smith@acme.com" / "jo.smtih@acme.com", "@gmail.com" / "@gmial.com";
+    Jaro-Winkler at ``close``, Splink's threshold for emails, and at most ``max_edits`` edits, so that
+    one name at two employers, "john.smith@acme.com" / "john.smith@globex.com", is not close, nor are
+    "j@a.co" / "k@a.co"), different, or missing. An account holds none, so this is evidence between
+    leads, contacts and people's files, never between a lead and an account unless the accounts' file
+    maps one. A close address is not a name's corroboration (see :mod:`pipelines.matching.dedupe`):
+    colleagues' addresses are often a letter apart ("jsmith@" / "asmith@"), and only the names then
+    tell them apart."""
 
     levels = LEVELS["email"]
     frequency_level = "exact"
     frequency_key = "email"
     absent_is_missing = True
 
-    def __init__(self, close: float = 0.88):
+    def __init__(self, close: float = 0.88, max_edits: int = 3):
         super().__init__("email")
-        self.close = close
+        self.close, self.max_edits = close, max_edits
 
     def _compute_vectorized(self, left: pd.Series, right: pd.Series) -> np.ndarray:
         a, pa = _strings(left)
@@ -440,7 +443,12 @@ class CompareEmail(CompareExact):
         both = pa & pb
         close = np.zeros(len(a), dtype=bool)
         idx = np.flatnonzero(both & (a != b))
-        close[idx] = _similarity(a[idx], b[idx], distance.JaroWinkler.normalized_similarity) >= self.close
+        idx = idx[_similarity(a[idx], b[idx], distance.JaroWinkler.normalized_similarity) >= self.close]
+        idx = idx[_similarity(a[idx], b[idx], distance.OSA.distance, self.max_edits) <= self.max_edits]
+        if len(idx):  # edits in an address of a letter or two are another address
+            short = np.minimum(_lengths(a[idx]), _lengths(b[idx])) < 2 * self.max_edits + 2
+            idx = idx[~short]
+        close[idx] = True
         return self._pick(len(a), [(~both, MISSING), (a == b, "exact"), (close, "close")], "different")
 
 

@@ -21,6 +21,7 @@ import functools
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 from rapidfuzz.distance import JaroWinkler
 
 from pipelines.matching.normalise.names import NAME_STOPWORDS
@@ -149,16 +150,25 @@ def informative(name: str) -> bool:
 
 @functools.cache
 def _nicknames() -> dict[str, frozenset[str]]:
-    """Each given name and the names it is a short form of, or that are short forms of it, both ways
-    ("bill": william, robert, ...; "william": bill, will, billy, ...), from the ``nicknames`` package's
-    hand-curated table of English names (read once, when a file of people is first compared)."""
+    """Each given name and the names that are its short or formal forms ("bill": william, billy ...;
+    "william": bill, will ...), from the ``nicknames`` package's hand-curated table of English names
+    (read once, when a file of people is first compared).
+
+    The table is a genealogist's: it also links names that are names of their own ("wilma" lists
+    "william", "veronica" "ron", "nancy" "ann"), and a household holds a William and a Wilma. A link
+    counts where the table links the two names both ways ("bill" lists "william" and "william" lists
+    "bill"), where its short form is no name with short forms of its own ("liz" for "elizabeth"), or
+    where the short form is shorter and starts with the same letter ("jim" for "james", though "jim"
+    has "jimmy")."""
     from nicknames import NickNamer
 
+    table = NickNamer().nickname_lookup
     related: dict[str, set[str]] = {}
-    for formal, short in NickNamer().nickname_lookup.items():
+    for formal, short in table.items():
         for nick in short:
-            related.setdefault(formal, set()).add(nick)
-            related.setdefault(nick, set()).add(formal)
+            if formal in table.get(nick, ()) or nick not in table or (len(nick) < len(formal) and nick[0] == formal[0]):
+                related.setdefault(formal, set()).add(nick)
+                related.setdefault(nick, set()).add(formal)
     return {name: frozenset(others) for name, others in related.items()}
 
 
@@ -168,24 +178,24 @@ def given_names_alike(a: Sequence[str], b: Sequence[str]) -> tuple[np.ndarray, n
 
     A person's given name has its short forms (Bill, Will and Billy for William; Mike for Michael), which
     no string distance reads as one name. A word both names hold is left as it is ("bill williams" /
-    "william williams" rewrites "bill" only). Runs once per distinct pair, only on pairs whose names both
-    hold a word of the table."""
+    "william williams" rewrites "bill" only). The words of a distinct pair are read once, and only where
+    both names hold a word of the table."""
     table = _nicknames()
     out = np.array(a, dtype=object)
     changed = np.zeros(len(out), dtype=bool)
-    known: dict[str, bool] = {}
-    pairs: dict[tuple[str, str], str | None] = {}
-    for i, (x, y) in enumerate(zip(a, b)):
-        for name in (x, y):
-            if name not in known:
-                known[name] = any(w in table for w in name.split())
-        if not (known[x] and known[y]):
+    if not len(out):
+        return out, changed
+    codes, distinct = pd.factorize(pd.Series(list(zip(a, b)), dtype=object))
+    rewritten: list[str | None] = []
+    for x, y in distinct:
+        xw, yw = x.split(), y.split()
+        if not (any(w in table for w in xw) and any(w in table for w in yw)):
+            rewritten.append(None)
             continue
-        if (x, y) not in pairs:
-            xw, yw = x.split(), y.split()
-            theirs = [w for w in yw if w not in xw]
-            rewritten = [w if w in yw else next((v for v in theirs if v in table.get(w, ())), w) for w in xw]
-            pairs[x, y] = " ".join(rewritten) if rewritten != xw else None
-        if pairs[x, y] is not None:
-            out[i], changed[i] = pairs[x, y], True
+        theirs = [w for w in yw if w not in xw]
+        words = [w if w in yw else next((v for v in theirs if v in table.get(w, ())), w) for w in xw]
+        rewritten.append(" ".join(words) if words != xw else None)
+    found = np.array(rewritten, dtype=object)[codes]
+    changed = np.array([r is not None for r in rewritten], dtype=bool)[codes]
+    out[changed] = found[changed]
     return out, changed
