@@ -225,9 +225,11 @@ def test_name_variants(a, b, expected):
         ("mtg", "mortgage", True), ("pkg", "package", True), ("acct", "accounting", True),
         ("engr", "engineering", True),
         ("natl", "national", True), ("dept", "department", True),  # ...one kept where the last letter ends it
+        ("bros", "brothers", True),
         ("konink", "koninklijke", True),  # ...or cut it short
         # ...while a shorter word that merely hides in a longer one is another word:
         ("palm", "pamplemousse", False), ("care", "carpenter", False), ("bank", "blanket", False),
+        ("fes", "fiorellos", False),  # Cafe Fes is not Fiorello's Roman Cafe (the restaurants' guides)
     ],
 )
 def test_a_word_abbreviates_another_only_as_abbreviations_are_written(short, word, abbreviates):

@@ -42,11 +42,11 @@ _VOWELS = frozenset("aeiouy")
 def _abbreviates(short: str, long: str) -> bool:
     """Whether ``short`` is written as abbreviations are: the word's letters in order, from its first,
     and no vowel after that ("mtg", "pkg", "acct", "engr", "plmb"), or one vowel where the word's last
-    letter ends it ("natl", "dept", "intl"); abbreviating drops vowels. A shorter word that merely
-    hides inside a longer one is not: "palm" in "pamplemousse", "care" in "carpenter", "bank" in
-    "blanket"."""
+    letter ends it, in four letters or more ("natl", "dept", "bros"); abbreviating drops vowels. A
+    shorter word that merely hides inside a longer one is not: "palm" in "pamplemousse", "care" in
+    "carpenter", "bank" in "blanket", "fes" in "fiorellos"."""
     vowels = sum(ch in _VOWELS for ch in short[1:])
-    return ((vowels == 0 or (vowels == 1 and short[-1] == long[-1]))
+    return ((vowels == 0 or (vowels == 1 and short[-1] == long[-1] and len(short) >= 4))
             and len(short) <= _ABBREVIATED * len(long) and _is_subsequence(short, long))
 
 
