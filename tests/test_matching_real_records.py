@@ -178,6 +178,9 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("Mary Smith Day Care", "Smith Mary Daycare", "variant"),  # order, a glued word
         ("Koninklijke Vandermolen Electronics NV", "VANDERMOLEN ELECTRONICS KONINK", "variant"),  # truncated
         ("VANDERMOLENELECTRONICSFAB", "Koninklijke Vandermolen Electronics", "contained"),  # glued
+        ("Vandermolen Electronics", "Koninklijke Vandermolen Electronic NV", "contained"),  # a plural dropped
+        # ...but a name is inside another only with its words as written, not cut short there:
+        ("Parkway Grill", "Bryant Park Grill Roof Restaurant and BP Cafe", "partial"),
         ("Acme International Technologies", "Acme Intl. Tech", "exact"),
         ("Northside Learning Center", "NORTHSIDE LEARNING CTR", "variant"),  # abbreviated word
         ("ALLISON'S INFANT & TODDLER CENTER", "Allisons Infant Toddler Ctr", "variant"),  # apostrophe, "&"

@@ -335,11 +335,15 @@ class CompareName(Comparison):
             frame = pd.DataFrame({"a": wa[ridx], "b": wb[ridx]})
             pairs = frame.drop_duplicates()
             shares = containments(pairs["a"].tolist(), pairs["b"].tolist())
-            pairs = pairs.assign(ca=shares[:, 0], cb=shares[:, 1], typo=shares[:, 2] > 0)
+            pairs = pairs.assign(ca=shares[:, 0], cb=shares[:, 1], typo=shares[:, 2] > 0, cut_a=shares[:, 3] > 0,
+                                 cut_b=shares[:, 4] > 0)
             got = frame.merge(pairs, on=["a", "b"], how="left")
             ca, cb, typo = got["ca"].to_numpy(), got["cb"].to_numpy(), got["typo"].to_numpy(dtype=bool)
+            cut_a, cut_b = got["cut_a"].to_numpy(dtype=bool), got["cut_b"].to_numpy(dtype=bool)
             variant[ridx] = (ca == 1) & (cb == 1) & ~typo
-            contained[ridx] = (np.maximum(ca, cb) == 1) & ~typo
+            # One name inside the other, each of its words there as written: "Parkway Grill" is not in "Bryant
+            # Park Grill" (a word cut short, "Tech" for "Technologies", makes two names variants, not one inside).
+            contained[ridx] = (((ca == 1) & ~cut_a) | ((cb == 1) & ~cut_b)) & ~typo
             mostly[ridx] = np.minimum(ca, cb) > 0.7
         cidx = np.flatnonzero(contained & ~variant)
         if len(cidx):

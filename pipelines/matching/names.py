@@ -50,6 +50,8 @@ def _abbreviates(short: str, long: str) -> bool:
             and len(short) <= _ABBREVIATED * len(long) and _is_subsequence(short, long))
 
 
+# Letters a word must lose to be cut short, not merely written in the singular ("electronic"): "park" for "parkway"
+_CUT = 3
 SAME, SHORT, TYPO = 2, 1, 3  # how two words matched: equal, one written short, one mistyped
 
 
@@ -77,13 +79,19 @@ def _words(name: str) -> tuple[str, ...]:
     return tuple(w for w in name.split() if w not in NAME_STOPWORDS) or tuple(name.split())
 
 
-def _covered(words: tuple[str, ...], other: tuple[str, ...]) -> tuple[int, bool]:
+def _glued(w: str, other: tuple[str, ...]) -> bool:
+    """Whether ``w`` holds a run of two or more of ``other``'s words glued ("vandermolenelectronicsfab")."""
+    n = len(other)
+    return len(w) >= 6 and n > 1 and any("".join(other[i:j]) in w for i in range(n) for j in range(i + 2, n + 1))
+
+
+def _covered(words: tuple[str, ...], other: tuple[str, ...]) -> tuple[int, bool, bool]:
     """How many of ``words`` the ``other`` name's words account for (a matching word, a run of two
     or more of them glued into this one: "vandermolenelectronicsfab" holds "vandermolen" +
-    "electronics", or a piece of one of its long words, which may be several glued), and whether a
-    mistyped word was needed. Names have a few words: scanning them beats building sets."""
-    count, typo = 0, False
-    n = len(other)
+    "electronics", or a piece of one of its long words, which may be several glued), whether a
+    mistyped word was needed, and whether one was accounted for only by the other cutting it short
+    by :data:`_CUT` letters or more ("park" for "parkway", not "electronic" for "electronics"). Names have a few words: scanning them beats building sets."""
+    count, typo, cut = 0, False, False
     for w in words:
         if w in other:
             count += 1
@@ -100,37 +108,41 @@ def _covered(words: tuple[str, ...], other: tuple[str, ...]) -> tuple[int, bool]
         if found:
             count += 1
             typo |= found == TYPO
+            cut |= (found == SHORT and any(len(o) >= _MIN_TRUNCATION and len(w) - len(o) >= _CUT and w.startswith(o)
+                                           for o in other) and not _glued(w, other))
             continue
         size = len(w)
-        if size >= 6 and n > 1 and any("".join(other[i:j]) in w for i in range(n) for j in range(i + 2, n + 1)):
+        if _glued(w, other):
             count += 1
         elif size >= _MIN_TRUNCATION and any(len(g) >= 6 and w in g for g in other):
             count += 1
-    return count, typo
+    return count, typo, cut
 
 
-def _shares(wa: tuple[str, ...], wb: tuple[str, ...]) -> tuple[float, float, bool]:
+def _shares(wa: tuple[str, ...], wb: tuple[str, ...]) -> tuple[float, float, bool, bool, bool]:
     if not wa or not wb:
-        return 0.0, 0.0, False
-    (na, ta), (nb, tb) = _covered(wa, wb), _covered(wb, wa)
-    return na / len(wa), nb / len(wb), ta or tb
+        return 0.0, 0.0, False, False, False
+    (na, ta, ca), (nb, tb, cb) = _covered(wa, wb), _covered(wb, wa)
+    return na / len(wa), nb / len(wb), ta or tb, ca, cb
 
 
-def containment(a: str, b: str) -> tuple[float, float, bool]:
+def containment(a: str, b: str) -> tuple[float, float, bool, bool, bool]:
     """(share of a's words b accounts for, share of b's words a accounts for, whether a mistyped
-    word was needed), the shares 0..1.
+    word was needed, whether a word of a was accounted for only by b cutting it short, and of b by a),
+    the shares 0..1.
 
     Example:
         >>> containment("koninklijke vandermolen electronics", "vandermolen electronics konink")
-        (1.0, 1.0, False)
+        (1.0, 1.0, False, True, False)
         >>> containment("vandermolenelectronicsfab", "koninklijke vandermolen electronics")
-        (1.0, 0.6666666666666666, False)
+        (1.0, 0.6666666666666666, False, False, False)
     """
     return _shares(_words(a), _words(b))
 
 
 def containments(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
-    """:func:`containment` of each pair ``(a[i], b[i])``, as rows of (share of a, share of b, typo).
+    """:func:`containment` of each pair ``(a[i], b[i])``, as rows of (share of a, share of b, typo, a cut
+    short by b, b cut short by a).
 
     Each distinct name is split once per batch. (An index per name, its words by first letter and
     its glued runs, cached across batches, held 262,144 names: at a million accounts the names of a
@@ -138,7 +150,7 @@ def containments(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
     """
     words = {name: _words(name) for name in {*a, *b}}
     out = np.array([_shares(words[x], words[y]) for x, y in zip(a, b)], dtype=float)
-    return out.reshape(-1, 3)
+    return out.reshape(-1, 5)
 
 
 def informative(name: str) -> bool:
