@@ -36,7 +36,7 @@ FEBRL_MAP = {"company": "name", "street": "street", "city": "suburb", "postal_co
 CLI = "import sys; from pipelines.cli import main; sys.argv[0] = 'leadroute'; main()"  # this checkout's CLI
 SPLINK_ROLES = {"company": "name", "street": "street", "city": "city", "postal_code": "postcode", "state": "state",
                 "phone": "phone", "website": "domain", "first_name": "first_name", "last_name": "surname",
-                "email": "email"}
+                "email": "email", "birthdate": "dob"}
 
 
 def splink_python() -> Path:

@@ -19,12 +19,12 @@ Three recipes, each Splink's documented one, nothing tuned to the data scored:
   rate from two near-certain rules (name and city, phone and domain) at recall 0.7, u from 10
   million random pairs, m by expectation maximisation on the name and domain blocks; clusters at
   ``--threshold`` (0.9 unless given).
-- ``people`` (a file of people: first name, surname, city, email): the settings of Splink's own demo of
-  its ``fake_1000`` file (``NameComparison`` of first name and surname, ``ExactMatch`` of the city with
-  term frequencies, ``EmailComparison``), without the date of birth that demo also compares, since
-  leadroute reads none: blocking on first name and city, surname, and email; the match rate from
-  first name and surname at recall 0.7, u from a million random pairs, m by expectation maximisation
-  on first name and surname, then on the email.
+- ``people`` (a file of people: first name, surname, city, email, date of birth): the settings of
+  Splink's own demo of its ``fake_1000`` file (``NameComparison`` of first name and surname,
+  ``DateOfBirthComparison``, ``ExactMatch`` of the city with term frequencies, ``EmailComparison``),
+  each where its column is mapped: blocking on first name and date of birth (or city), surname, and
+  email; the match rate from first name and surname at recall 0.7, u from a million random pairs, m by
+  expectation maximisation on first name and surname, then on the date of birth or the email.
 
 Prints one JSON line: pairwise precision, recall and F1 against TRUTH_COLUMN, wall and CPU seconds,
 peak memory, the size of the largest cluster.
@@ -115,11 +115,15 @@ def people_model(frame: pd.DataFrame, id_col: str, roles: dict[str, str]) -> Lin
     for role, col in roles.items():
         data[role] = frame[col].str.strip().str.lower().where(frame[col].str.strip() != "", None)
     comparisons = [cl.NameComparison(c) for c in ("first_name", "surname") if c in roles]
+    if "dob" in roles:
+        data["dob"] = pd.to_datetime(data["dob"], errors="coerce", format="mixed").dt.strftime("%Y-%m-%d")
+        comparisons.append(cl.DateOfBirthComparison("dob", input_is_string=True))
     if "city" in roles:
         comparisons.append(cl.ExactMatch("city").configure(term_frequency_adjustments=True))
     if "email" in roles:
         comparisons.append(cl.EmailComparison("email"))
-    blocking = [block_on("first_name", "city") if "city" in roles else block_on("first_name"), block_on("surname")]
+    first = "dob" if "dob" in roles else "city" if "city" in roles else None
+    blocking = [block_on("first_name", first) if first else block_on("first_name"), block_on("surname")]
     if "email" in roles:
         blocking.append(block_on("email"))
     settings = SettingsCreator(link_type="dedupe_only", comparisons=comparisons,
@@ -128,7 +132,9 @@ def people_model(frame: pd.DataFrame, id_col: str, roles: dict[str, str]) -> Lin
     linker.training.estimate_probability_two_random_records_match([block_on("first_name", "surname")], recall=0.7)
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "surname"))
-    if "email" in roles:
+    if "dob" in roles:
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
+    elif "email" in roles:
         linker.training.estimate_parameters_using_expectation_maximisation(block_on("email"))
     return linker
 

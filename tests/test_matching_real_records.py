@@ -181,6 +181,10 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("Vandermolen Electronics", "Koninklijke Vandermolen Electronic NV", "contained"),  # a plural dropped
         # ...but a name is inside another only with its words as written, not cut short there:
         ("Parkway Grill", "Bryant Park Grill Roof Restaurant and BP Cafe", "partial"),
+        ("Park Grill", "Bryant Parkway Grill", "partial"),  # ...nor the other way round
+        ("Parkway Grill", "Bryant P Grill Cafe", "partial"),  # ...nor to an initial
+        ("Richardson Plumbing Services", "Richards Rich Plumbing Services Group", "contained"),  # a word as written
+        ("PROCTERANDGAMBLE", "Procter & Gamble Holdings", "contained"),  # glued, "&" and all
         ("Acme International Technologies", "Acme Intl. Tech", "exact"),
         ("Northside Learning Center", "NORTHSIDE LEARNING CTR", "variant"),  # abbreviated word
         ("ALLISON'S INFANT & TODDLER CENTER", "Allisons Infant Toddler Ctr", "variant"),  # apostrophe, "&"
@@ -573,7 +577,9 @@ def test_two_people_of_one_company_write_from_two_addresses(tmp_path):
     ("ann@acme.com", "bob@acme.com", "different"),  # two colleagues
     ("john.smith@acme.com", "john.smith@globex.com", "different"),  # one name at two employers
     ("john.smith@gmail.com", "jane.smith@gmail.com", "close"),  # three letters off: only the names tell
-    ("j@a.co", "k@a.co", "different"),  # a letter of an address of a letter
+    ("john.smith@ibm.com", "john.smith@hp.com", "different"),  # short hosts three letters apart: two employers
+    ("j@acme.com", "k@acme.com", "different"),  # an address of a letter: two people
+    ("jessicapowell@hardin-mcgee.net", "jessicmpowell@hardinacgee.net", "close"),  # a host two letters off
     ("jo@acme.com", "n/a", "missing"),  # no address: no evidence
 ])
 def test_email_addresses(a, b, expected):
@@ -611,6 +617,9 @@ def test_among_people_a_name_typed_two_ways_in_one_city_is_the_models_to_weigh(p
     ("Wilma Smith", "William Smith", "partial"),  # names of their own the table also links
     ("Ron Smith", "Veronica Smith", "partial"),
     ("Ann Lee", "Nancy Lee", "partial"),
+    ("Bobby Jones", "Robert Jones", "variant"),  # short forms of another letter, as the table gives them
+    ("Peggy Olson", "Margaret Olson", "variant"),
+    ("Ted Lasso", "Edward Lasso", "variant"),
 ])
 def test_among_people_a_given_name_and_its_short_form_are_one_name(a, b, expected):
     from pipelines.matching.compare import CompareName
@@ -666,3 +675,51 @@ def test_a_person_at_two_streets_is_one_person_a_company_two_sites(tmp_path, nam
             dict(id="b", **name_fields, email="ann.lee@leedental.com", street="48 Elm Ave", city="Springfield")]
     clusters = dedupe(tmp_path, rows)
     assert (clusters["a"] == clusters["b"]) is one
+
+
+# 12. Dates of birth ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, country, expected", [
+    ("19560409", "AU", "19560409"),  # FEBRL's digits
+    ("1956-04-09", "GB", "19560409"),  # ISO, Splink's fake_1000
+    ("04/09/1956", "US", "19560409"),  # month first in the United States...
+    ("09/04/1956", "GB", "19560409"),  # ...day first elsewhere
+    ("25/12/1980", "US", "19801225"),  # a day past twelve says which is which
+    ("April 9, 1956", "US", "19560409"),
+    ("19561309", "AU", "19561309"),  # a typo keeps its digits, to be compared digit by digit
+    ("1900-01-01", "US", None),  # what a form puts where no one typed a date
+    ("unknown", "US", None),
+])
+def test_a_date_of_birth_is_read_however_it_was_written(value, country, expected):
+    from pipelines.matching import normalise
+
+    assert normalise.birthdate(pd.Series([value]), pd.Series([country])).iloc[0] == expected
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    ("1956-04-09", "19560409", "exact"),
+    ("1956-04-09", "1956-04-08", "close"),  # a digit mistyped
+    ("1956-04-09", "1965-04-09", "close"),  # two swapped
+    ("1956-04-09", "1956-09-04", "close"),  # day and month read the other way round
+    ("1956-04-09", "1971-11-23", "different"),
+    ("1956-04-09", "", "missing"),
+])
+def test_dates_of_birth(a, b, expected):
+    from pipelines.matching.compare import CompareBirthdate
+
+    assert level(CompareBirthdate(), {"birthdate": a}, {"birthdate": b}) == expected
+
+
+def test_a_date_of_birth_tells_two_namesakes_apart_and_finds_a_person_under_a_new_name(tmp_path):
+    """Two John Smiths of one city are two people when born years apart; a date of birth and a street vouch for
+    a woman filed under her married name."""
+    rows = [dict(id="a", first_name="John", last_name="Smith", city="Leeds", birthdate="1956-04-09"),
+            dict(id="b", first_name="John", last_name="Smith", city="Leeds", birthdate="1987-11-23"),
+            dict(id="c", first_name="John", last_name="Smith", city="Leeds", birthdate="09/04/1956"),  # US: Sept 4
+            dict(id="d", first_name="Isabella", last_name="Vincent", city="Rose Bay", birthdate="1990-02-14",
+                 street="16 Wilshire St"),
+            dict(id="e", first_name="Isabella", last_name="Nguyen", city="Rose Bay", birthdate="1990-02-14",
+                 street="16 Wilshire St")]
+    clusters = dedupe(tmp_path, rows)
+    assert clusters["a"] == clusters["c"] and clusters["b"] != clusters["a"]
+    assert clusters["d"] == clusters["e"]

@@ -37,6 +37,7 @@ AGREEMENT_WORDS: dict[str, dict[str, str]] = {
              "similar": "similar company name", "partial": "company names share a word"},
     "phone": {"exact": "same phone", "local": "same phone number (area code missing or different)"},
     "email": {"exact": "same email address", "close": "nearly the same email address"},
+    "birthdate": {"exact": "same date of birth", "close": "nearly the same date of birth"},
     "street": {"exact": "same street address", "similar": "same house number and street",
                "other_unit": "same building", "same_street": "same street"},
     "place": {"postal": "same postal code", "city": "same city", "district": "same postal district",
@@ -46,7 +47,7 @@ AGREEMENT_WORDS: dict[str, dict[str, str]] = {
 }
 DISAGREEMENT_WORDS: dict[str, str] = {
     "domain": "different domain", "name": "different company name", "phone": "different phone",
-    "email": "different email address",
+    "email": "different email address", "birthdate": "another date of birth",
     "street": "different street", "place": "another city or postal code", "country": "different country",
     "geo": "far apart",
 }

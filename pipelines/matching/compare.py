@@ -420,13 +420,21 @@ class ComparePhone(Comparison):
                           "different")
 
 
+def _split_address(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The part before the ``@`` and the host of each address (keys always hold one ``@``)."""
+    parts = [v.split("@", 1) for v in values]
+    return (np.array([p[0] for p in parts], dtype=object),
+            np.array([p[1] if len(p) > 1 else "" for p in parts], dtype=object))
+
+
 class CompareEmail(CompareExact):
     """Email addresses, the first of a field in lower case (no one's, "info@" or "none@none.com", is
     none): the same (one person; an address several records share weighs less by its frequency),
     ``close`` (a few letters off: "jo.smith@acme.com" / "jo.smtih@acme.com", "@gmail.com" / "@gmial.com";
-    Jaro-Winkler at ``close``, Splink's threshold for emails, and at most ``max_edits`` edits, so that
-    one name at two employers, "john.smith@acme.com" / "john.smith@globex.com", is not close, nor are
-    "j@a.co" / "k@a.co"), different, or missing. An account holds none, so this is evidence between
+    Jaro-Winkler at ``close``, Splink's threshold for emails, at most ``max_edits`` edits, the hosts at
+    most two letters apart ("cole.net" / "cols.net"), so that one name at two employers, "john.smith@acme.com" /
+    "john.smith@globex.com" or "@ibm.com" / "@hp.com", is not close, and three letters or more before
+    the ``@``: "j@acme.com" / "k@acme.com" are two people), different, or missing. An account holds none, so this is evidence between
     leads, contacts and people's files, never between a lead and an account unless the accounts' file
     maps one. A close address is not a name's corroboration (see :mod:`pipelines.matching.dedupe`):
     colleagues' addresses are often a letter apart ("jsmith@" / "asmith@"), and only the names then
@@ -449,10 +457,40 @@ class CompareEmail(CompareExact):
         idx = np.flatnonzero(both & (a != b))
         idx = idx[_similarity(a[idx], b[idx], distance.JaroWinkler.normalized_similarity) >= self.close]
         idx = idx[_similarity(a[idx], b[idx], distance.OSA.distance, self.max_edits) <= self.max_edits]
-        if len(idx):  # edits in an address of a letter or two are another address
-            short = np.minimum(_lengths(a[idx]), _lengths(b[idx])) < 2 * self.max_edits + 2
-            idx = idx[~short]
+        if len(idx):  # the same host, or one mistyped; and no address of a letter or two before it
+            local_a, host_a = _split_address(a[idx])
+            local_b, host_b = _split_address(b[idx])
+            hosts = _similarity(host_a, host_b, distance.OSA.distance, 2) <= 2
+            idx = idx[hosts & (np.minimum(_lengths(local_a), _lengths(local_b)) >= 3)]
         close[idx] = True
+        return self._pick(len(a), [(~both, MISSING), (a == b, "exact"), (close, "close")], "different")
+
+
+class CompareBirthdate(CompareExact):
+    """A person's date of birth (``YYYYMMDD``): the same (a date many records share weighs less by its
+    frequency), ``close`` (one digit mistyped or two swapped, "19560409" / "19560490", or day and month
+    read the other way round, "19560409" / "19560904"), different, or missing. Only files of people
+    hold one: CRM accounts and leads never pay for it."""
+
+    levels = LEVELS["birthdate"]
+    frequency_level = "exact"
+    frequency_key = "birthdate"
+    absent_is_missing = True
+
+    def __init__(self):
+        super().__init__("birthdate")
+
+    def _compute_vectorized(self, left: pd.Series, right: pd.Series) -> np.ndarray:
+        a, pa = _strings(left)
+        b, pb = _strings(right)
+        both = pa & pb
+        close = np.zeros(len(a), dtype=bool)
+        idx = np.flatnonzero(both & (a != b))
+        if len(idx):
+            close[idx] = _similarity(a[idx], b[idx], distance.OSA.distance, 1) <= 1
+            swapped = np.array([x[:4] == y[:4] and x[4:6] == y[6:] and x[6:] == y[4:6] for x, y in zip(a[idx], b[idx])],
+                               dtype=bool)
+            close[idx] |= swapped
         return self._pick(len(a), [(~both, MISSING), (a == b, "exact"), (close, "close")], "different")
 
 
@@ -645,6 +683,7 @@ def default_comparisons(*, people: bool = False) -> list[Comparison]:
         CompareName(people=people),
         ComparePhone(),
         CompareEmail(),
+        CompareBirthdate(),
         CompareAddress(),
         ComparePlace(),
         CompareCountry(),

@@ -13,5 +13,9 @@ FIELDS = (
 # that is the person's name is none (:func:`pipelines.matching.normalise.own_name`).
 PERSON_NAME = ("first_name", "last_name")
 
+# A person's date of birth: contacts hold one (Salesforce's Contact.Birthdate), and lists of people do;
+# CRM accounts and leads do not, so it is read only from the files a user maps it in.
+PERSON_FIELDS = ("birthdate",)
+
 # What a CSV column may be mapped to (``leadroute dedupe``, ``match`` and ``eval``).
-MAPPABLE = (*FIELDS, *PERSON_NAME)
+MAPPABLE = (*FIELDS, *PERSON_NAME, *PERSON_FIELDS)

@@ -109,7 +109,7 @@ class BlockingRule(BaseIndexAlgorithm):
 
 
 # Which comparison each key column is evidence for.
-_COMPARES = {"domain": "domain", "domain_label": "domain", "phone": "phone", "phone_local": "phone", "email": "email",
+_COMPARES = {"domain": "domain", "domain_label": "domain", "phone": "phone", "phone_local": "phone", "email": "email", "birthdate": "birthdate",
              "name_key": "name", "acronym": "name", "name_site": "name", "tokens": "name",
              "address_tokens": "street", "street": "street", "postal_code": "place", "city": "place"}
 

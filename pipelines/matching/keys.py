@@ -25,7 +25,7 @@ from pipelines.warehouse import db
 KEY_COLUMNS = (
     "name", "name_key", "name_site", "name_branch", "acronym", "tokens", "domain", "domain_label", "domain_country", "is_free_mail",
     "email", "phone", "phone_local", "street", "house_number", "street_key", "unit", "address_tokens", "city", "state",
-    "postal_code", "country", "latitude", "longitude", "completeness",
+    "postal_code", "country", "latitude", "longitude", "birthdate", "completeness",
 )  # fmt: skip
 
 
@@ -133,6 +133,7 @@ def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str 
     valid = lat.between(-90, 90) & lon.between(-180, 180) & ~((lat == 0) & (lon == 0))
     out["latitude"] = lat.where(valid)
     out["longitude"] = lon.where(valid)
+    out["birthdate"] = normalise.birthdate(_text(frame, "birthdate"), region)
     present = ["name", "domain", "phone_local", "street", "city", "state", "postal_code", "country", "latitude"]
     out["completeness"] = out[present].notna().sum(axis=1).astype(int)
     return out[list(KEY_COLUMNS)]

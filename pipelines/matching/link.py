@@ -42,7 +42,7 @@ from pipelines.matching.settings import BlockingRuleSpec, MatchingSettings
 
 CHUNK_PAIRS = 1_000_000  # compare in chunks, so memory stays flat on a full master rebuild
 _TEXT = ["name", "name_key", "name_site", "name_branch", "acronym", "domain", "domain_label", "domain_country", "email", "phone",
-         "phone_local", "street", "house_number", "street_key", "unit", "city", "state", "postal_code", "country"]
+         "phone_local", "street", "house_number", "street_key", "unit", "city", "state", "postal_code", "country", "birthdate"]
 # Missing text arrives as '' (cheap to test in numpy), coordinates as NaN.
 _SELECT = ", ".join([f"coalesce({c}, '') AS {c}" for c in _TEXT] + ["latitude", "longitude"])
 

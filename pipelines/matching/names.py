@@ -80,36 +80,51 @@ def _words(name: str) -> tuple[str, ...]:
 
 
 def _glued(w: str, other: tuple[str, ...]) -> bool:
-    """Whether ``w`` holds a run of two or more of ``other``'s words glued ("vandermolenelectronicsfab")."""
+    """Whether ``w`` holds a run of two or more of ``other``'s words glued ("vandermolenelectronicsfab"), the
+    "and" of an "&" glued in too ("procterandgamble": the stop word is not among ``other``'s words)."""
     n = len(other)
-    return len(w) >= 6 and n > 1 and any("".join(other[i:j]) in w for i in range(n) for j in range(i + 2, n + 1))
+    if len(w) < 6 or n < 2:
+        return False
+    glues = ("", "and") if "and" in w else ("",)
+    return any(glue.join(other[i:j]) in w for glue in glues for i in range(n) for j in range(i + 2, n + 1))
+
+
+def _cut(w: str, o: str) -> bool:
+    """Whether one of two words is the other cut short (by :data:`_CUT` letters or more, or to its initial):
+    "park" / "parkway", "p" / "parkway"; not "electronic" / "electronics"."""
+    short, long = (w, o) if len(w) <= len(o) else (o, w)
+    return long.startswith(short) and (len(short) == 1 or len(long) - len(short) >= _CUT)
 
 
 def _covered(words: tuple[str, ...], other: tuple[str, ...]) -> tuple[int, bool, bool]:
     """How many of ``words`` the ``other`` name's words account for (a matching word, a run of two
     or more of them glued into this one: "vandermolenelectronicsfab" holds "vandermolen" +
     "electronics", or a piece of one of its long words, which may be several glued), whether a
-    mistyped word was needed, and whether one was accounted for only by the other cutting it short
-    by :data:`_CUT` letters or more ("park" for "parkway", not "electronic" for "electronics"). Names have a few words: scanning them beats building sets."""
+    mistyped word was needed, and whether one was accounted for only by a word cut short, this one or
+    the other (:func:`_cut`: "park" for "parkway" or the other way round, "p" for "parkway"; not
+    "electronic" for "electronics"; an abbreviation written as one, "intl", is no cut). Names have a few words: scanning them beats building sets."""
     count, typo, cut = 0, False, False
     for w in words:
         if w in other:
             count += 1
             continue
         first = w[0]
-        found = 0  # the best way a word of the other name matches: stop at one that is not a typo
+        # The best way a word of the other name matches: stop at one that is neither a typo nor a word cut short.
+        found, only_cut = 0, False
         for o in other:
             if o[0] == first:
                 kind = word_match(w, o)
                 if kind and kind != TYPO:
                     found = kind
-                    break
-                found = found or kind
+                    only_cut = kind == SHORT and _cut(w, o)
+                    if not only_cut:
+                        break
+                elif not found:
+                    found = kind
         if found:
             count += 1
             typo |= found == TYPO
-            cut |= (found == SHORT and any(len(o) >= _MIN_TRUNCATION and len(w) - len(o) >= _CUT and w.startswith(o)
-                                           for o in other) and not _glued(w, other))
+            cut |= only_cut and not _glued(w, other)
             continue
         size = len(w)
         if _glued(w, other):
@@ -133,9 +148,9 @@ def containment(a: str, b: str) -> tuple[float, float, bool, bool, bool]:
 
     Example:
         >>> containment("koninklijke vandermolen electronics", "vandermolen electronics konink")
-        (1.0, 1.0, False, True, False)
+        (1.0, 1.0, False, True, True)
         >>> containment("vandermolenelectronicsfab", "koninklijke vandermolen electronics")
-        (1.0, 0.6666666666666666, False, False, False)
+        (1.0, 0.6666666666666666, False, False, True)
     """
     return _shares(_words(a), _words(b))
 
@@ -168,19 +183,27 @@ def _nicknames() -> dict[str, frozenset[str]]:
 
     The table is a genealogist's: it also links names that are names of their own ("wilma" lists
     "william", "veronica" "ron", "nancy" "ann"), and a household holds a William and a Wilma. A link
-    counts where the table links the two names both ways ("bill" lists "william" and "william" lists
-    "bill"), where its short form is no name with short forms of its own ("liz" for "elizabeth"), or
-    where the short form is shorter and starts with the same letter ("jim" for "james", though "jim"
-    has "jimmy")."""
+    counts where its short form is shorter than the full name ("william" is no short form of
+    "wilma"), and, where a full name starts with the short form ("ronald" with "ron", "annabelle" with
+    "ann"), only for full names of its first letter: Ron is Ronald, not Veronica; Ann is not Nancy. Bob is
+    still Robert ("bobby", which starts with it, is a short form itself); Bobby, Peggy and Ted keep
+    Robert, Margaret and Edward. The price: Dick is no longer Richard ("dickson" starts with it), nor
+    Beth Elizabeth."""
     from nicknames import NickNamer
 
-    table = NickNamer().nickname_lookup
-    related: dict[str, set[str]] = {}
-    for formal, short in table.items():
+    formals: dict[str, set[str]] = {}
+    for formal, short in NickNamer().nickname_lookup.items():
         for nick in short:
-            if formal in table.get(nick, ()) or nick not in table or (len(nick) < len(formal) and nick[0] == formal[0]):
-                related.setdefault(formal, set()).add(nick)
-                related.setdefault(nick, set()).add(formal)
+            if len(nick) < len(formal):
+                formals.setdefault(nick, set()).add(formal)
+    related: dict[str, set[str]] = {}
+    for nick, names in formals.items():
+        # Where a full name starts with the short form (and is no short form itself: "bobby" is Robert's),
+        # only full names of its first letter: Ron is Ronald's, not Veronica's.
+        starts = any(f.startswith(nick) and f not in formals for f in names)
+        for formal in (f for f in names if not starts or f[0] == nick[0]):
+            related.setdefault(formal, set()).add(nick)
+            related.setdefault(nick, set()).add(formal)
     return {name: frozenset(others) for name, others in related.items()}
 
 

@@ -292,6 +292,7 @@ TABLES: dict[str, Table] = {
                 ("country", "VARCHAR", "ISO 3166-1 alpha-2"),
                 ("latitude", "DOUBLE"),
                 ("longitude", "DOUBLE"),
+                ("birthdate", "VARCHAR", "a person's date of birth as YYYYMMDD (CRM accounts hold none)"),
                 ("completeness", "INTEGER", "how many match fields are known"),
                 ("_modstamp", "TIMESTAMP", "the account version the keys were computed from"),
                 ("_key_version", "INTEGER", "the key definitions' version: older keys are recomputed"),

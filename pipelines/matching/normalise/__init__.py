@@ -39,13 +39,14 @@ from pipelines.matching.normalise.names import (
     name_site,
     own_name,
 )
+from pipelines.matching.normalise.dates import birthdate
 from pipelines.matching.normalise.phones import phone_clocks, phone_e164, phone_local, phone_us_state
 from pipelines.matching.normalise.places import city, country_code, postal_code, state_code, us_state
 from pipelines.matching.normalise.streets import PLACE_PARTS, STREET_PARTS, parse_streets, street
 
 __all__ = [
     "FREE_MAIL_DOMAINS", "NAME_ABBREVIATIONS", "NAME_STOPWORDS", "PLACE_PARTS", "STREET_PARTS", "abbreviated",
-    "acronym", "acronym_of", "city", "company_name", "country_code", "domain_country", "domain_label",
+    "acronym", "birthdate", "acronym_of", "city", "company_name", "country_code", "domain_country", "domain_label",
     "email_address", "email_hosts", "is_free_mail", "name_branch", "name_match", "name_site", "own_name", "parse_streets", "per_distinct", "phone_clocks", "phone_e164",
     "phone_local", "phone_us_state", "postal_code", "registered_domain", "state_code", "street", "us_state",
 ]  # fmt: skip
