@@ -620,6 +620,9 @@ def test_among_people_a_name_typed_two_ways_in_one_city_is_the_models_to_weigh(p
     ("Bobby Jones", "Robert Jones", "variant"),  # short forms of another letter, as the table gives them
     ("Peggy Olson", "Margaret Olson", "variant"),
     ("Ted Lasso", "Edward Lasso", "variant"),
+    ("Jack Ryan", "John Ryan", "variant"),  # as long as the full name, of its first letter
+    ("Jimmy Page", "James Page", "variant"),
+    ("Bill Jones", "Fred Jones", "partial"),  # as long, another letter: the table's loose link
 ])
 def test_among_people_a_given_name_and_its_short_form_are_one_name(a, b, expected):
     from pipelines.matching.compare import CompareName
@@ -681,6 +684,7 @@ def test_a_person_at_two_streets_is_one_person_a_company_two_sites(tmp_path, nam
 
 @pytest.mark.parametrize("value, country, expected", [
     ("19560409", "AU", "19560409"),  # FEBRL's digits
+    ("18121956", "GB", "19561218"),  # digits day first, though "1812" could be a year
     ("1956-04-09", "GB", "19560409"),  # ISO, Splink's fake_1000
     ("04/09/1956", "US", "19560409"),  # month first in the United States...
     ("09/04/1956", "GB", "19560409"),  # ...day first elsewhere
@@ -689,6 +693,9 @@ def test_a_person_at_two_streets_is_one_person_a_company_two_sites(tmp_path, nam
     ("19561309", "AU", "19561309"),  # a typo keeps its digits, to be compared digit by digit
     ("1900-01-01", "US", None),  # what a form puts where no one typed a date
     ("unknown", "US", None),
+    ("May 1980", "US", None),  # part of a date: no day is made up
+    ("12", "US", None),
+    ("21/03/56", "GB", None),  # a two-digit year: which century?
 ])
 def test_a_date_of_birth_is_read_however_it_was_written(value, country, expected):
     from pipelines.matching import normalise
@@ -723,3 +730,11 @@ def test_a_date_of_birth_tells_two_namesakes_apart_and_finds_a_person_under_a_ne
     clusters = dedupe(tmp_path, rows)
     assert clusters["a"] == clusters["c"] and clusters["b"] != clusters["a"]
     assert clusters["d"] == clusters["e"]
+
+
+def test_a_birthdate_that_is_no_date_is_a_row_warning_not_a_made_up_day(tmp_path):
+    (tmp_path / "people.csv").write_text("id,first,last,dob\n1,Ann,Lee,May 1980\n2,Bob,Ray,1980-05-06\n")
+    records = read_records(tmp_path / "people.csv", "id", {"first_name": "first", "last_name": "last", "birthdate": "dob"})
+    assert records.keys["birthdate"].tolist() == [None, "19800506"]
+    assert [(p.where.line, p.severity) for p in records.problems] == [(2, "warning")]
+    assert "birthdate is not a date" in records.problems[0].message

@@ -183,24 +183,24 @@ def _nicknames() -> dict[str, frozenset[str]]:
 
     The table is a genealogist's: it also links names that are names of their own ("wilma" lists
     "william", "veronica" "ron", "nancy" "ann"), and a household holds a William and a Wilma. A link
-    counts where its short form is shorter than the full name ("william" is no short form of
-    "wilma"), and, where a full name starts with the short form ("ronald" with "ron", "annabelle" with
-    "ann"), only for full names of its first letter: Ron is Ronald, not Veronica; Ann is not Nancy. Bob is
-    still Robert ("bobby", which starts with it, is a short form itself); Bobby, Peggy and Ted keep
-    Robert, Margaret and Edward. The price: Dick is no longer Richard ("dickson" starts with it), nor
-    Beth Elizabeth."""
+    counts where its short form is shorter than the full name, or as long and of its first letter
+    ("william" is no short form of "wilma", nor "fred" of "bill"; "jack" is John's), and, where a full name starts with the short form ("ronald" with "ron", "annabelle" with
+    "ann"), only for full names of its first letter: Ron is Ronald, not Veronica; Ann is not Nancy; Fred is
+    Frederick, not Bill. Bob is still Robert ("bobby", which starts with it, is a short form itself);
+    Bobby, Peggy and Ted keep Robert, Margaret and Edward. The price: Dick is no longer Richard
+    ("dickson" starts with it), nor Beth Elizabeth, nor Molly Mary (longer)."""
     from nicknames import NickNamer
 
     formals: dict[str, set[str]] = {}
     for formal, short in NickNamer().nickname_lookup.items():
         for nick in short:
-            if len(nick) < len(formal):
+            if len(nick) < len(formal) or (len(nick) == len(formal) and nick[0] == formal[0]):
                 formals.setdefault(nick, set()).add(formal)
     related: dict[str, set[str]] = {}
     for nick, names in formals.items():
-        # Where a full name starts with the short form (and is no short form itself: "bobby" is Robert's),
-        # only full names of its first letter: Ron is Ronald's, not Veronica's.
-        starts = any(f.startswith(nick) and f not in formals for f in names)
+        # Where a full name starts with the short form (and is not itself a short form of another of them:
+        # "bobby" is Robert's), only full names of its first letter: Ron is Ronald's, not Veronica's.
+        starts = any(f.startswith(nick) and not formals.get(f, set()) & names for f in names)
         for formal in (f for f in names if not starts or f[0] == nick[0]):
             related.setdefault(formal, set()).add(nick)
             related.setdefault(nick, set()).add(formal)

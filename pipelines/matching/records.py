@@ -167,6 +167,8 @@ def _row_problems(r: CsvRecords) -> list[ConfigProblem]:
     checks.append((given("email") & ~r.fields.get("email", pd.Series("", index=r.fields.index)).str.contains("@"),
                    "email has no @; ignored"))
     checks.append((given("country") & r.keys["country"].isna(), "country not recognised; ignored"))
+    checks.append((given("birthdate") & r.keys["birthdate"].isna(),
+                   "birthdate is not a date (a year, a month and a day) or is a placeholder; ignored"))
     for col in ("latitude", "longitude"):
         checks.append((given(col) & r.keys[col].isna(), f"{col} is not a valid coordinate; ignored"))
     empty = r.keys[["name", "domain", "email", "phone", "street", "postal_code", "latitude"]].isna().all(axis=1)

@@ -4,7 +4,8 @@ Lists of people write dates every way: ISO ("1956-04-09"), FEBRL's digits ("1956
 "04/09/1956" (month first in the United States, day first almost everywhere else) or words ("April
 9, 1956"). Each is read once per distinct value; a date that is not one (a typo's thirteenth month)
 keeps its digits, since a mistyped date is still compared digit by digit, and what forms put where
-no one typed a date ("1900-01-01", "01/01/1970") is none.
+no one typed a date ("1900-01-01", "01/01/1970") is none, as is part of a date ("May 1980") or a year
+of two digits ("21/03/56": which century?).
 """
 
 from __future__ import annotations
@@ -17,8 +18,15 @@ from dateutil import parser as date_parser
 _ISO = re.compile(r"^(\d{4})[-/. ](\d{1,2})[-/. ](\d{1,2})(?:[ T].*)?$")
 _SLASHED = re.compile(r"^(\d{1,2})[-/. ](\d{1,2})[-/. ](\d{4})$")
 _DIGITS = re.compile(r"^\d{8}$")
+# A date in words names its day, its month and its year in full ("April 9, 1956", "9th April 1956"); dateutil
+# would fill what is missing from today ("May 1980" the 6th, "12" this month's twelfth).
+_IN_WORDS = (re.compile(r"\b\d{4}\b"), re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?\b"), re.compile(r"[A-Za-z]{3,}"))
 # What a required date field gets when no one knows it: no one's birthday.
 PLACEHOLDERS = frozenset({"19000101", "19700101", "00000000", "11111111", "19010101"})
+
+
+def _plausible(year: int, month: int, day: int) -> bool:
+    return 1890 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31  # a living person's
 
 
 def _birthdate(value: str, month_first: bool) -> str | None:
@@ -29,14 +37,17 @@ def _birthdate(value: str, month_first: bool) -> str | None:
         year, month, day = int(m[1]), int(m[2]), int(m[3])
     elif _DIGITS.match(text):
         year, month, day = int(text[:4]), int(text[4:6]), int(text[6:])
-        if not 1800 <= year <= 2100:  # ddmmyyyy or mmddyyyy
-            first, second, year = int(text[:2]), int(text[2:4]), int(text[4:])
-            month, day = (first, second) if month_first else (second, first)
+        first, second, other_year = int(text[:2]), int(text[2:4]), int(text[4:])
+        other_month, other_day = (first, second) if month_first else (second, first)
+        if not _plausible(year, month, day) and _plausible(other_year, other_month, other_day):
+            year, month, day = other_year, other_month, other_day  # day or month first: "18121956"
     elif m := _SLASHED.match(text):
         first, second, year = int(m[1]), int(m[2]), int(m[3])
         month, day = (first, second) if month_first else (second, first)
         if month > 12 >= day:  # written the other way: 25/12 is day first wherever it was typed
             month, day = day, month
+    elif not all(part.search(text) for part in _IN_WORDS):
+        return None  # part of a date ("May 1980", "1980"), a two-digit year ("21/03/56") or no date
     else:
         try:
             parsed = date_parser.parse(text, dayfirst=not month_first, fuzzy=False)
