@@ -420,6 +420,24 @@ class ComparePhone(Comparison):
                           "different")
 
 
+class CompareMistyped(CompareExact):
+    """A value that is one thing or another, or that one mistyped: exact, ``close`` (as the subclass's
+    :meth:`_close` says, only between two present values that differ), different, or missing."""
+
+    def _close(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _compute_vectorized(self, left: pd.Series, right: pd.Series) -> np.ndarray:
+        a, pa = _strings(left)
+        b, pb = _strings(right)
+        both = pa & pb
+        close = np.zeros(len(a), dtype=bool)
+        idx = np.flatnonzero(both & (a != b))
+        if len(idx):
+            close[idx] = self._close(a[idx], b[idx])
+        return self._pick(len(a), [(~both, MISSING), (a == b, "exact"), (close, "close")], "different")
+
+
 def _split_address(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The part before the ``@`` and the host of each address (keys always hold one ``@``)."""
     parts = [v.split("@", 1) for v in values]
@@ -427,7 +445,7 @@ def _split_address(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             np.array([p[1] if len(p) > 1 else "" for p in parts], dtype=object))
 
 
-class CompareEmail(CompareExact):
+class CompareEmail(CompareMistyped):
     """Email addresses, the first of a field in lower case (no one's, "info@" or "none@none.com", is
     none): the same (one person; an address several records share weighs less by its frequency),
     ``close`` (a few letters off: "jo.smith@acme.com" / "jo.smtih@acme.com", "@gmail.com" / "@gmial.com";
@@ -449,24 +467,19 @@ class CompareEmail(CompareExact):
         super().__init__("email")
         self.close, self.max_edits = close, max_edits
 
-    def _compute_vectorized(self, left: pd.Series, right: pd.Series) -> np.ndarray:
-        a, pa = _strings(left)
-        b, pb = _strings(right)
-        both = pa & pb
-        close = np.zeros(len(a), dtype=bool)
-        idx = np.flatnonzero(both & (a != b))
-        idx = idx[_similarity(a[idx], b[idx], distance.JaroWinkler.normalized_similarity) >= self.close]
+    def _close(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(a), dtype=bool)
+        idx = np.flatnonzero(_similarity(a, b, distance.JaroWinkler.normalized_similarity) >= self.close)
         idx = idx[_similarity(a[idx], b[idx], distance.OSA.distance, self.max_edits) <= self.max_edits]
         if len(idx):  # the same host, or one mistyped; and no address of a letter or two before it
             local_a, host_a = _split_address(a[idx])
             local_b, host_b = _split_address(b[idx])
             hosts = _similarity(host_a, host_b, distance.OSA.distance, 2) <= 2
-            idx = idx[hosts & (np.minimum(_lengths(local_a), _lengths(local_b)) >= 3)]
-        close[idx] = True
-        return self._pick(len(a), [(~both, MISSING), (a == b, "exact"), (close, "close")], "different")
+            out[idx[hosts & (np.minimum(_lengths(local_a), _lengths(local_b)) >= 3)]] = True
+        return out
 
 
-class CompareBirthdate(CompareExact):
+class CompareBirthdate(CompareMistyped):
     """A person's date of birth (``YYYYMMDD``): the same (a date many records share weighs less by its
     frequency), ``close`` (one digit mistyped or two swapped, "19560409" / "19560490", or day and month
     read the other way round, "19560409" / "19560904"), different, or missing. Only files of people
@@ -480,18 +493,9 @@ class CompareBirthdate(CompareExact):
     def __init__(self):
         super().__init__("birthdate")
 
-    def _compute_vectorized(self, left: pd.Series, right: pd.Series) -> np.ndarray:
-        a, pa = _strings(left)
-        b, pb = _strings(right)
-        both = pa & pb
-        close = np.zeros(len(a), dtype=bool)
-        idx = np.flatnonzero(both & (a != b))
-        if len(idx):
-            close[idx] = _similarity(a[idx], b[idx], distance.OSA.distance, 1) <= 1
-            swapped = np.array([x[:4] == y[:4] and x[4:6] == y[6:] and x[6:] == y[4:6] for x, y in zip(a[idx], b[idx])],
-                               dtype=bool)
-            close[idx] |= swapped
-        return self._pick(len(a), [(~both, MISSING), (a == b, "exact"), (close, "close")], "different")
+    def _close(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        swapped = np.array([x[:4] == y[:4] and x[4:6] == y[6:] and x[6:] == y[4:6] for x, y in zip(a, b)], dtype=bool)
+        return (_similarity(a, b, distance.OSA.distance, 1) <= 1) | swapped
 
 
 class CompareAddress(Comparison):
