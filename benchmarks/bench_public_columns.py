@@ -14,10 +14,10 @@ second; two lists of organisations: ``--lead-address company``, the default), in
 Splink's own demo file of people, ``fake_1000`` (first name, surname, date of birth, city, email; 1,000
 records of 181 people), is scored too when ``data/bench/fake_1000.csv`` is there: it is
 ``tests/datasets/fake_1000_from_splink_demos.csv`` of Splink's repository (github.com/moj-analytical-services/splink),
-which its packages do not ship. leadroute reads no date of birth, so it is matched by names, city and
-email, with and without the email; plain Splink is scored beside it on the same columns, with the settings
-of its own demo of that file less the date of birth (``splink_dedupe.py --recipe people``).
-"""
+which its packages do not ship. It is matched by names, city, email and date of birth, then without the
+date of birth, then without the email too; plain Splink is scored beside it on the same columns, with the
+settings of its own demo of that file for the columns mapped (``splink_dedupe.py --recipe people``).
+FEBRL 1-3 as shipped are also scored with their dates of birth (``birthdate``)."""
 
 from __future__ import annotations
 
