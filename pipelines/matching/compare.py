@@ -37,7 +37,7 @@ from rapidfuzz import distance, fuzz, process
 
 from pipelines.matching.levels import LEVELS, MISSING
 from pipelines.matching.names import containments, given_names_alike, informative
-from pipelines.matching.normalise import abbreviated
+from pipelines.matching.normalise import name_key
 from pipelines.matching.recordlinkage_base import BaseCompareFeature, recordlinkage
 
 # A frame attribute (pandas keeps ``attrs`` through the row selections Compare makes): its text
@@ -273,8 +273,7 @@ class CompareName(Comparison):
                 nickname[nidx] = True
                 a, ka = a.copy(), ka.copy()
                 a[nidx] = rewritten
-                ka[nidx] = abbreviated(pd.Series(rewritten, dtype=object)).str.replace(
-                    r"[\s&]+", "", regex=True).to_numpy(dtype=object)
+                ka[nidx] = name_key(pd.Series(rewritten, dtype=object)).fillna("").to_numpy(dtype=object)
         exact = both & (ka == kb)
         # Sites: one name is the other's site, or both have sites (then only the sites count).
         sa_key, sb_key = _compact(sa, psa), _compact(sb, psb)

@@ -80,8 +80,7 @@ def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str 
     # The name as written (normalised), which the word-by-word comparison reads; the compact key has
     # common abbreviations unified ("International" and "Intl" both "intl") for exact agreement.
     out["name"] = normalised
-    out["name_key"] = normalise.abbreviated(normalised).str.replace(r"[\s&]+", "", regex=True).astype(object)
-    out["name_key"] = out["name_key"].where(out["name_key"].notna() & (out["name_key"] != ""), None)
+    out["name_key"] = normalise.name_key(normalised)
     out["name_site"] = normalise.name_site(company)
     out["name_branch"] = normalise.name_branch(company)
     out["acronym"] = normalise.acronym_of(normalised)

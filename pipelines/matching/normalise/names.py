@@ -311,6 +311,13 @@ abbreviated = per_distinct(_abbreviated)
 abbreviated.__doc__ = "A :func:`company_name` result with common abbreviations unified ('international' -> 'intl')."
 
 
+def name_key(normalised: pd.Series) -> pd.Series:
+    """The compact key of comparison-form names (:func:`company_name`): common abbreviations unified,
+    spaces and "&" dropped ("Acme International" and "ACME Intl." both "acmeintl"), None when nothing is left."""
+    key = abbreviated(normalised).str.replace(r"[\s&]+", "", regex=True).astype(object)
+    return key.where(key.notna() & (key != ""), None)
+
+
 def name_match(names: pd.Series) -> pd.Series:
     """Company name in its comparison form: normalised as :func:`company_name`, common
     abbreviations unified ('International' and 'Intl' both become 'intl')."""
