@@ -67,6 +67,9 @@ def test_a_thousand_records_teach_the_model_what_agreement_means(febrl1):
     assert params.weight("name", "exact") > 8 and params.weight("place", "postal") > 5
     assert params.weight("name", "different") < 0 and params.weight("street", "different") < 0
     assert params.prior < -8, "two random people are rarely one person"
+    for field in ("name", "street", "place"):  # u is a distribution over the levels, floors and all
+        present = [i for i, lv in enumerate(params.levels[field]) if lv != "missing"]
+        assert params.u[field][present].sum() == pytest.approx(1.0) and params.u[field].min() > 0, field
 
 
 def test_known_duplicates_teach_m_and_known_distinct_pairs_are_never_merged(febrl1, tmp_path):

@@ -708,6 +708,10 @@ def test_a_date_of_birth_is_read_however_it_was_written(value, country, expected
     ("1956-04-09", "1956-04-08", "close"),  # a digit mistyped
     ("1956-04-09", "1965-04-09", "close"),  # two swapped
     ("1956-04-09", "1956-09-04", "close"),  # day and month read the other way round
+    ("1956-04-09", "1958-04-19", "near"),  # two digits off
+    ("1956-12-30", "1957-01-02", "near"),  # days apart, across a new year: every digit but the century differs
+    ("1956-04-09", "1957-03-30", "near"),  # within a year
+    ("1956-04-09", "1957-06-01", "different"),  # more than a year, and more than two digits
     ("1956-04-09", "1971-11-23", "different"),
     ("1956-04-09", "", "missing"),
 ])

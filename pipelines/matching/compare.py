@@ -421,9 +421,13 @@ class ComparePhone(Comparison):
 
 class CompareMistyped(CompareExact):
     """A value that is one thing or another, or that one mistyped: exact, ``close`` (as the subclass's
-    :meth:`_close` says, only between two present values that differ), different, or missing."""
+    :meth:`_close` says, only between two present values that differ), ``near`` where the field has that
+    level (:meth:`_near`: not a typo, but not far off either), different, or missing."""
 
     def _close(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _near(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     def _compute_vectorized(self, left: pd.Series, right: pd.Series) -> np.ndarray:
@@ -431,10 +435,15 @@ class CompareMistyped(CompareExact):
         b, pb = _strings(right)
         both = pa & pb
         close = np.zeros(len(a), dtype=bool)
+        near = np.zeros(len(a), dtype=bool)
         idx = np.flatnonzero(both & (a != b))
         if len(idx):
             close[idx] = self._close(a[idx], b[idx])
-        return self._pick(len(a), [(~both, MISSING), (a == b, "exact"), (close, "close")], "different")
+            if "near" in self.levels:
+                far = idx[~close[idx]]
+                near[far] = self._near(a[far], b[far])
+        levels = [(~both, MISSING), (a == b, "exact"), (close, "close")]
+        return self._pick(len(a), levels + [(near, "near")] * ("near" in self.levels), "different")
 
 
 def _split_address(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -481,8 +490,14 @@ class CompareEmail(CompareMistyped):
 class CompareBirthdate(CompareMistyped):
     """A person's date of birth (``YYYYMMDD``): the same (a date many records share weighs less by its
     frequency), ``close`` (one digit mistyped or two swapped, "19560409" / "19560490", or day and month
-    read the other way round, "19560409" / "19560904"), different, or missing. Only files of people
-    hold one: CRM accounts and leads never pay for it."""
+    read the other way round, "19560409" / "19560904"), ``near`` (two digits off, "19560409" / "19580419",
+    or within a year, "19561230" / "19570102": a form filled in from memory, a year misremembered; Splink's
+    date-of-birth comparison has such levels too), different, or missing. Only files of people
+    hold one: CRM accounts and leads never pay for it.
+
+    ``near`` apart from ``different`` is what lets a file's model tell its kind of error: where true pairs'
+    dates are never far apart, another date entirely learns a strong weight against; where a file swaps
+    whole dates between records (FEBRL), a weak one."""
 
     levels = LEVELS["birthdate"]
     frequency_level = "exact"
@@ -495,6 +510,11 @@ class CompareBirthdate(CompareMistyped):
     def _close(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         swapped = np.array([x[:4] == y[:4] and x[4:6] == y[6:] and x[6:] == y[4:6] for x, y in zip(a, b)], dtype=bool)
         return (_similarity(a, b, distance.OSA.distance, 1) <= 1) | swapped
+
+    def _near(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        days = (pd.to_datetime(pd.Series(a, dtype=object), format="%Y%m%d", errors="coerce")
+                - pd.to_datetime(pd.Series(b, dtype=object), format="%Y%m%d", errors="coerce")).dt.days.abs()
+        return (days <= 366).to_numpy(dtype=bool) | (_similarity(a, b, distance.OSA.distance, 2) <= 2)
 
 
 class CompareAddress(Comparison):

@@ -213,7 +213,12 @@ def learn(*, comparisons: list[Comparison], model: ModelSettings, kind: str, rul
     for f in fields:
         corrected = (u_raw[f] - match_rate * m[f]) / (1 - match_rate)
         floor = PSEUDO_COUNT / max(len(random_sample), 1)
-        u[f] = np.where(np.arange(len(levels[f])) == missing[f], 1.0, np.maximum(corrected, floor))
+        present = np.arange(len(levels[f])) != missing[f]
+        floored = np.where(present, np.maximum(corrected, floor), 1.0)
+        # The floor lifts rare levels; the commonest gives that back, so that the levels still sum to 1.
+        common = int(np.argmax(np.where(present, floored, -1.0)))
+        floored[common] -= floored[present].sum() - 1.0
+        u[f] = floored
     _, cand_rate, _ = expectation_maximisation(candidates, usable, m, u, missing, cand_rate, learn_m=False)
     match_rate = max(cand_rate * n_candidates / max(total_pairs, 1.0), 1.0 / max(total_pairs, 1.0))
 

@@ -18,7 +18,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
              MISSING),
     "phone": ("exact", "local", "different", MISSING),
     "email": ("exact", "close", "different", MISSING),
-    "birthdate": ("exact", "close", "different", MISSING),
+    "birthdate": ("exact", "close", "near", "different", MISSING),
     "street": ("exact", "similar", "other_unit", "same_street", "other_number", "same_number", "different", MISSING),
     "place": ("postal", "city", "district", "state", "different", MISSING),
     "country": ("exact", "different", MISSING),

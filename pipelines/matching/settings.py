@@ -35,8 +35,9 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     # A person's address: one person, whatever else differs; people keep a work and a private one.
     # An address mistyped (a letter dropped, two swapped) is still most likely that person's.
     "email": {"exact": 9.0, "close": 5.0, "different": -0.5},
-    # A date of birth: one in a few thousand people share it; one digit off is a typo; another is another person.
-    "birthdate": {"exact": 8.0, "close": 3.0, "different": -4.0},
+    # A date of birth: one in a few thousand people share it; one digit off is a typo; within a year or two
+    # digits off, misremembered or another person (free: the file's own pairs say which); another is another person.
+    "birthdate": {"exact": 8.0, "close": 3.0, "near": 0.0, "different": -4.0},
     "street": {"exact": 4.0, "similar": 3.0, "other_unit": 1.0, "same_street": 1.0, "other_number": -1.0,
                "same_number": -1.0, "different": -1.5},
     "place": {"postal": 2.5, "city": 1.5, "district": 1.0, "state": 0.5, "different": -1.0},
@@ -53,7 +54,7 @@ DEFAULT_M: dict[str, dict[str, float]] = {
              "subset": 0.04, "similar": 0.06, "partial": 0.04, "different": 0.06},
     "phone": {"exact": 0.65, "local": 0.15, "different": 0.2},
     "email": {"exact": 0.65, "close": 0.1, "different": 0.25},
-    "birthdate": {"exact": 0.85, "close": 0.1, "different": 0.05},
+    "birthdate": {"exact": 0.85, "close": 0.08, "near": 0.04, "different": 0.03},
     "street": {"exact": 0.6, "similar": 0.15, "other_unit": 0.03, "same_street": 0.04, "other_number": 0.06,
                "same_number": 0.02, "different": 0.1},
     "place": {"postal": 0.75, "city": 0.12, "district": 0.03, "state": 0.04, "different": 0.06},
