@@ -167,6 +167,15 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("Spago (Las Vegas)", "Spago", "exact"),  # one branch named: the names decide
         ("Ritz-Carlton Cafe (Buckhead)", "Ritz-Carlton Dining Room (Buckhead)", "partial"),  # a word replaced; one branch adds nothing
         ("Acme (formerly Beta Corp)", "Acme (do not use)", "exact"),  # notes, not branches
+        # ...and a rep's note set apart as a site would be, or starred, is no more the name than in brackets:
+        ("ACME CORP - DUPLICATE", "Acme Corp", "exact"),
+        ("DNU: Acme Corp", "Acme Corp.", "exact"),
+        ("*DO NOT USE* Acme Corp", "Acme Corporation", "exact"),
+        ("Acme Corp - Duplicate of 0015000000ABC", "Acme Corp", "exact"),
+        ("Acme Corp - OLD - DO NOT USE", "Acme Corp | inactive", "exact"),
+        ("Acme - Closed Loop Systems", "Acme", "subset"),  # a division's name, whatever its first word
+        ("Acme - Old Town", "Acme - New Town", "different"),  # two sites; "old" alone would be a note
+        ("Toys*R*Us", "Toys R Us", "exact"),  # stars that star no note are the name's
         # A number in a name is who it is:
         ("Walgreens #1234", "Walgreens #1235", "different"),
         ("School District 12", "School District 13", "different"),

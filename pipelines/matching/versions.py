@@ -16,9 +16,11 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 # acme; a free-mail address: none); the first of two phones,
 # sites or addresses in one field, a number dialled from abroad ("0044 ...") as one with its "+";
 # 9: the branch a name's closing brackets name ("Spago (Las Vegas)"), a person's email address (no
-# one's: "info@", "none@none.com"), streets' dotted directions ("N.W.") and roads' numbers ("Hwy 101").
-KEY_VERSION = 9
+# one's: "info@", "none@none.com"), streets' dotted directions ("N.W.") and roads' numbers ("Hwy 101");
+# 10: a rep's note set apart in a name ("Acme Corp - DUPLICATE", "*DO NOT USE* Acme") is not the name.
+KEY_VERSION = 10
 
 # How models are learned (pipelines.matching.learn): stored models are learned again.
-# 2: partial agreements weigh what the data says; 3: sessions of one free comparison teach it.
-LEARNING_METHOD = 3
+# 2: partial agreements weigh what the data says; 3: sessions of one free comparison teach it;
+# 4: u sums to one over a comparison's levels after its floor lifts the rare ones.
+LEARNING_METHOD = 4

@@ -121,8 +121,8 @@ def _before_address(text: str) -> str:
 def _company(value: str) -> str | None:
     # "Allison's" and "Allisons" are one word, not "allison s". Kazakhstan's "ТОО" goes before the
     # Cyrillic is written in Latin, where it would be the English "Too" ("Too Faced").
-    value = _KAZAKH_LLP.sub("", str(value))
-    text = SPACES.sub(" ", ascii_lower(_APOSTROPHES.sub("", _PARENS.sub(" ", value))))
+    value = _KAZAKH_LLP.sub("", _unnoted(str(value)))
+    text = SPACES.sub(" ", ascii_lower(_APOSTROPHES.sub("", value)))
     mail = _name_of_mail(text) if _EMAIL_ONLY.fullmatch(text) else None
     if mail is not None:  # "jo@acme.com" is acme; "jane@gmail.com" no company
         text = mail
@@ -219,6 +219,7 @@ _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 # " - ", " – ", " — ", " | " and ": " separate an agency or parent from a site; a hyphen inside a
 # word ("Coca-Cola") does not.
 _SITE_SEPARATOR = re.compile(r"\s+[-\u2013\u2014|]+\s+|:\s+")
+_SITE_SEPARATOR_KEPT = re.compile(f"({_SITE_SEPARATOR.pattern})")
 
 
 # A name's last brackets, and what follows them ("Spago (Las Vegas)", "Acme (Shanghai) Co., Ltd.").
@@ -266,8 +267,45 @@ def _branch(value: str) -> str | None:
     return _abbreviated(inside)
 
 
+def _said(text: str) -> list[str]:
+    """The words of a note as typed: "D/B/A", "A.K.A." -> "dba", "aka"."""
+    return PUNCT.sub(" ", re.sub(r"[./]", "", ascii_lower(text))).split()
+
+
+def _is_note(text: str) -> bool:
+    """Whether a part of a name set apart ("Acme Corp - DUPLICATE", "*DO NOT USE* Acme") is a rep's note
+    about the record: note words only ("do not use", "old", "inactive"), or one that starts with what only a
+    note starts with ("DUPLICATE of 0015...", "formerly Beta Corp")."""
+    said = _said(text)
+    return bool(said) and (_NOTE_WORDS.issuperset(said) or said[0] in _NOTE_ONLY_LEADS)
+
+
+# Words that start a note and never a site's or a division's name ("Acme - Closed Loop Systems" is one).
+_NOTE_ONLY_LEADS = frozenset({"formerly", "fka", "aka", "dnu", "dup", "dupe", "duplicate", "deleted", "archived",
+                              "obsolete", "merged", "see"})
+_STARRED = re.compile(r"\*+([^*]*)\*+")
+
+
+def _unnoted(value: str) -> str:
+    """A name without the notes reps write into it, so that the record marked as a duplicate meets the one it
+    duplicates: in brackets ("Acme (do not use)"), between asterisks ("*DUPLICATE* Acme"), or set apart as a
+    site would be ("Acme Corp - DUPLICATE", "DNU - Acme", "OLD: Acme", "Acme | inactive"). A name that is
+    nothing but a note keeps it."""
+    text = _PARENS.sub(" ", value)
+    text = _STARRED.sub(lambda m: " " if _is_note(m.group(1)) else m.group(0), text)
+    parts = _SITE_SEPARATOR_KEPT.split(text)  # name, separator, name, ...
+    names = parts[0::2]
+    kept = [i for i, part in enumerate(names) if part.strip() and not _is_note(part)]
+    if len(names) == 1 or not kept:
+        return text
+    out = names[kept[0]]
+    for i in kept[1:]:
+        out += parts[2 * i - 1] + names[i]
+    return out
+
+
 def _site(value: str) -> str | None:
-    parts = [p for p in _SITE_SEPARATOR.split(_PARENS.sub(" ", str(value))) if p.strip()]
+    parts = [p for p in _SITE_SEPARATOR.split(_unnoted(str(value))) if p.strip()]
     if len(parts) < 2:
         return None
     site = _company(parts[-1])
