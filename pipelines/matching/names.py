@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz.distance import JaroWinkler
 
-from pipelines.matching.normalise.names import NAME_STOPWORDS
+from pipelines.matching.normalise.names import NAME_ABBREVIATIONS, NAME_STOPWORDS
 
 _TYPO = 0.9  # Jaro-Winkler from which two words of five letters or more are one word mistyped
 _MIN_TRUNCATION = 3  # "tec" may stand for "technologies"; "te" may not
@@ -59,8 +59,9 @@ SAME, SHORT, TYPO = 2, 1, 3  # how two words matched: equal, one written short, 
 def word_match(a: str, b: str) -> int:
     """How two words may be one (0: they may not): :data:`SAME`; :data:`SHORT`, one an initial, a
     truncation or an abbreviation of the other (same first letter, letters in order:
-    "intl"/"international", "ctr"/"center"); or :data:`TYPO`, the same word mistyped."""
-    if a == b:
+    "intl"/"international", "ctr"/"center"); or :data:`TYPO`, the same word mistyped. Words written two
+    ways are the same word ("mt"/"mount", "svcs"/"services": :data:`NAME_ABBREVIATIONS`)."""
+    if a == b or NAME_ABBREVIATIONS.get(a, a) == NAME_ABBREVIATIONS.get(b, b):
         return SAME
     short, long = (a, b) if len(a) <= len(b) else (b, a)
     if short[0] != long[0]:
