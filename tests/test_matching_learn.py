@@ -188,3 +188,20 @@ def test_two_comparisons_teach_each_other_when_each_blocks_the_other(febrl1):
     clusters = out.set_index("record_id")["cluster_id"]
     found = sum(clusters[a] == clusters[b] for a, b in zip(links.get_level_values(0), links.get_level_values(1)))
     assert found / len(links) > 0.9, "most true pairs found"
+
+
+@pytest.mark.parametrize("corrected", [
+    [-1.225, 1.1125, 1.1125],  # a high match rate: one level's u corrected below zero
+    [0.0, 0.0, 1.0],  # two levels random pairs never showed
+    [0.2, 0.3, 0.5],  # nothing to floor
+])
+def test_u_is_floored_and_still_a_distribution(corrected):
+    """u of each level is at least the floor (rare, not impossible), and the levels still sum to 1: the levels
+    above the floor give back what it added, in proportion, none of them below it."""
+    from pipelines.matching.learn import _floored
+
+    u = _floored(np.array(corrected + [1.0]), 1e-5, np.array([True, True, True, False]))
+    assert u[:3].sum() == pytest.approx(1.0) and u[:3].min() >= 1e-5 and u[3] == 1.0
+    kept = [i for i, c in enumerate(corrected) if c > 1e-5]
+    assert np.allclose(u[kept] / u[kept].sum(), np.array(corrected)[kept] / sum(np.array(corrected)[kept]))
+

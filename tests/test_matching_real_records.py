@@ -176,6 +176,11 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("Acme - Closed Loop Systems", "Acme", "subset"),  # a division's name, whatever its first word
         ("Acme - Old Town", "Acme - New Town", "different"),  # two sites; "old" alone would be a note
         ("Toys*R*Us", "Toys R Us", "exact"),  # stars that star no note are the name's
+        ("E*TRADE *DUPLICATE*", "E*TRADE", "exact"), ("Acme*Test*Labs", "Acme Labs", "contained"),  # ...inside a word too
+        ("See's Candies - Burlingame", "Burlingame", "site"),  # a name that starts as a note might is still the name
+        ("AKA - Beverly Hills", "Beverly Hills Dental", "partial"),
+        ("BP - Trading", "BP - Shipping", "different"),  # a desk, a department or a role is an account's own
+        ("Acme - Vendor", "Acme - Customer", "different"),
         # A number in a name is who it is:
         ("Walgreens #1234", "Walgreens #1235", "different"),
         ("School District 12", "School District 13", "different"),
@@ -718,10 +723,12 @@ def test_a_date_of_birth_is_read_however_it_was_written(value, country, expected
     ("1956-04-09", "1956-04-08", "close"),  # a digit mistyped
     ("1956-04-09", "1965-04-09", "close"),  # two swapped
     ("1956-04-09", "1956-09-04", "close"),  # day and month read the other way round
-    ("1956-04-09", "1958-04-19", "near"),  # two digits off
+    ("1956-04-09", "1956-12-10", "near"),  # the same year, two digits off
     ("1956-12-30", "1957-01-02", "near"),  # days apart, across a new year: every digit but the century differs
     ("1956-04-09", "1957-03-30", "near"),  # within a year
+    ("1959-06-15", "1960-06-15", "near"), ("1959-06-15", "1960-06-16", "different"),  # a year (366 days) and a day
     ("1956-04-09", "1957-06-01", "different"),  # more than a year, and more than two digits
+    ("1956-04-09", "1986-04-19", "different"),  # two digits off, but thirty years: a father and his son
     ("1956-04-09", "1971-11-23", "different"),
     ("1956-04-09", "", "missing"),
 ])

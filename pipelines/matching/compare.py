@@ -490,9 +490,10 @@ class CompareEmail(CompareMistyped):
 class CompareBirthdate(CompareMistyped):
     """A person's date of birth (``YYYYMMDD``): the same (a date many records share weighs less by its
     frequency), ``close`` (one digit mistyped or two swapped, "19560409" / "19560490", or day and month
-    read the other way round, "19560409" / "19560904"), ``near`` (two digits off, "19560409" / "19580419",
-    or within a year, "19561230" / "19570102": a form filled in from memory, a year misremembered; Splink's
-    date-of-birth comparison has such levels too), different, or missing. Only files of people
+    read the other way round, "19560409" / "19560904"), ``near`` (within a year, 366 days, "19561230" /
+    "19570102", or the same year with two digits off, "19560409" / "19561210": a form filled in from memory;
+    Splink's date-of-birth comparison has such levels too; two digits of the year off, "19560409" /
+    "19860419", is a father and his son), different, or missing. Only files of people
     hold one: CRM accounts and leads never pay for it.
 
     ``near`` apart from ``different`` is what lets a file's model tell its kind of error: where true pairs'
@@ -514,7 +515,8 @@ class CompareBirthdate(CompareMistyped):
     def _near(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         days = (pd.to_datetime(pd.Series(a, dtype=object), format="%Y%m%d", errors="coerce")
                 - pd.to_datetime(pd.Series(b, dtype=object), format="%Y%m%d", errors="coerce")).dt.days.abs()
-        return (days <= 366).to_numpy(dtype=bool) | (_similarity(a, b, distance.OSA.distance, 2) <= 2)
+        same_year = np.array([x[:4] == y[:4] for x, y in zip(a, b)], dtype=bool)
+        return (days <= 366).to_numpy(dtype=bool) | (same_year & (_similarity(a, b, distance.OSA.distance, 2) <= 2))
 
 
 class CompareAddress(Comparison):

@@ -213,12 +213,7 @@ def learn(*, comparisons: list[Comparison], model: ModelSettings, kind: str, rul
     for f in fields:
         corrected = (u_raw[f] - match_rate * m[f]) / (1 - match_rate)
         floor = PSEUDO_COUNT / max(len(random_sample), 1)
-        present = np.arange(len(levels[f])) != missing[f]
-        floored = np.where(present, np.maximum(corrected, floor), 1.0)
-        # The floor lifts rare levels; the commonest gives that back, so that the levels still sum to 1.
-        common = int(np.argmax(np.where(present, floored, -1.0)))
-        floored[common] -= floored[present].sum() - 1.0
-        u[f] = floored
+        u[f] = _floored(corrected, floor, np.arange(len(levels[f])) != missing[f])
     _, cand_rate, _ = expectation_maximisation(candidates, usable, m, u, missing, cand_rate, learn_m=False)
     match_rate = max(cand_rate * n_candidates / max(total_pairs, 1.0), 1.0 / max(total_pairs, 1.0))
 
@@ -276,6 +271,22 @@ def _starting_rate(candidates: Sample, fields: list[str], m: dict[str, np.ndarra
     if not len(candidates) or not fields:
         return 0.1
     return float(np.clip((_log_ratio(candidates, fields, m, u) > 0).mean(), 0.01, 0.9))
+
+
+def _floored(u: np.ndarray, floor: float, present: np.ndarray) -> np.ndarray:
+    """``u`` of a comparison's present levels with none below ``floor`` (a level random pairs never showed is
+    rare, not impossible), still summing to 1: the levels above the floor give back, in proportion, what the
+    floor added, so none of them reaches it or goes below zero. The missing level's u is 1 (no evidence)."""
+    out = np.where(present, u, 1.0).astype(float)
+    low = present & (out <= floor)
+    high = present & ~low
+    out[low] = floor
+    rest = 1.0 - floor * low.sum()
+    if high.any() and out[high].sum() > 0:
+        out[high] *= rest / out[high].sum()
+    else:
+        out[present] = 1.0 / present.sum()
+    return out
 
 
 def _sign(level: str, configured: float) -> float:

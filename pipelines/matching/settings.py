@@ -35,9 +35,9 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     # A person's address: one person, whatever else differs; people keep a work and a private one.
     # An address mistyped (a letter dropped, two swapped) is still most likely that person's.
     "email": {"exact": 9.0, "close": 5.0, "different": -0.5},
-    # A date of birth: one in a few thousand people share it; one digit off is a typo; within a year or two
-    # digits off, misremembered or another person (free: the file's own pairs say which); another is another person.
-    "birthdate": {"exact": 8.0, "close": 3.0, "near": 0.0, "different": -4.0},
+    # A date of birth: one in a few thousand people share it; one digit off is a typo; within a year,
+    # misremembered or another person (learned either way: the file's own pairs say which); another is another person.
+    "birthdate": {"exact": 8.0, "close": 3.0, "near": -1.0, "different": -4.0},
     "street": {"exact": 4.0, "similar": 3.0, "other_unit": 1.0, "same_street": 1.0, "other_number": -1.0,
                "same_number": -1.0, "different": -1.5},
     "place": {"postal": 2.5, "city": 1.5, "district": 1.0, "state": 0.5, "different": -1.0},

@@ -272,32 +272,43 @@ def _said(text: str) -> list[str]:
     return PUNCT.sub(" ", re.sub(r"[./]", "", ascii_lower(text))).split()
 
 
-def _is_note(text: str) -> bool:
+def _is_note(text: str, *, leading: bool = False) -> bool:
     """Whether a part of a name set apart ("Acme Corp - DUPLICATE", "*DO NOT USE* Acme") is a rep's note
-    about the record: note words only ("do not use", "old", "inactive"), or one that starts with what only a
-    note starts with ("DUPLICATE of 0015...", "formerly Beta Corp")."""
+    about the record: words only a note is made of ("do not use", "old", "inactive"), or, after the name,
+    a part that starts as only a note does ("Duplicate of 0015...", "formerly Beta Corp"). The ``leading``
+    part is read by its words alone: "See's Candies - Burlingame" and "AKA - Beverly Hills" are names."""
     said = _said(text)
-    return bool(said) and (_NOTE_WORDS.issuperset(said) or said[0] in _NOTE_ONLY_LEADS)
+    return bool(said) and (_SET_APART_NOTE_WORDS.issuperset(said) or (not leading and said[0] in _NOTE_ONLY_LEADS))
 
 
-# Words that start a note and never a site's or a division's name ("Acme - Closed Loop Systems" is one).
+# Words that make a note set apart in a name, and none of a site's or a division's: "Acme - Billing",
+# "BP - Trading", "Acme - Vendor" and "Sky: Now" are accounts of their own, and stay in the name.
+_SET_APART_NOTE_WORDS = frozenset({
+    "do", "not", "use", "dnu", "dup", "dupe", "duplicate", "inactive", "closed", "deleted", "delete", "archived",
+    "obsolete", "merged", "old", "test", "copy", "removed", "invalid", "unused",
+})  # fmt: skip
+# Words that start a note and never a site's or a division's name set apart after a company's
+# ("Acme - Closed Loop Systems" is one).
 _NOTE_ONLY_LEADS = frozenset({"formerly", "fka", "aka", "dnu", "dup", "dupe", "duplicate", "deleted", "archived",
                               "obsolete", "merged", "see"})
-_STARRED = re.compile(r"\*+([^*]*)\*+")
+# Stars around words, not inside one: "*DUPLICATE* Acme", but "E*TRADE" and "Toys*R*Us" are names.
+_STARRED = re.compile(r"(?:(?<=\s)|^)\*+([^*]+)\*+(?=\s|$)")
 
 
 def _unnoted(value: str) -> str:
     """A name without the notes reps write into it, so that the record marked as a duplicate meets the one it
     duplicates: in brackets ("Acme (do not use)"), between asterisks ("*DUPLICATE* Acme"), or set apart as a
-    site would be ("Acme Corp - DUPLICATE", "DNU - Acme", "OLD: Acme", "Acme | inactive"). A name that is
-    nothing but a note keeps it."""
+    site would be ("Acme Corp - DUPLICATE", "DNU: Acme", "OLD: Acme", "Acme | inactive"). A name that is
+    nothing but notes keeps them ("DUPLICATE", "*DO NOT USE*")."""
     text = _PARENS.sub(" ", value)
-    text = _STARRED.sub(lambda m: " " if _is_note(m.group(1)) else m.group(0), text)
-    parts = _SITE_SEPARATOR_KEPT.split(text)  # name, separator, name, ...
+    starred = _STARRED.sub(lambda m: " " if _is_note(m.group(1)) else m.group(0), text)
+    if not starred.strip():
+        return _STARRED.sub(lambda m: f" {m.group(1)} ", text)
+    parts = _SITE_SEPARATOR_KEPT.split(starred)  # name, separator, name, ...
     names = parts[0::2]
-    kept = [i for i, part in enumerate(names) if part.strip() and not _is_note(part)]
+    kept = [i for i, part in enumerate(names) if part.strip() and not _is_note(part, leading=i == 0)]
     if len(names) == 1 or not kept:
-        return text
+        return starred
     out = names[kept[0]]
     for i in kept[1:]:
         out += parts[2 * i - 1] + names[i]
