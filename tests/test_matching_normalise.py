@@ -182,6 +182,16 @@ def test_closing_brackets_name_a_branch_unless_they_hold_a_note(raw, branch):
         ("joe(at)ibm.com", None, None),  # no host name
         ("mailto:joe@ibm.com", "ibm.com", "ibm"),
         ("https://müller.de/impressum", "müller.de", "müller"),
+        # A site on a host that gives each customer a subdomain is the customer's...
+        ("acme.herokuapp.com", "acme.herokuapp.com", "acme"), ("https://acme.github.io/", "acme.github.io", "acme"),
+        ("acme.myshopify.com", "acme.myshopify.com", "acme"), ("acme.wordpress.com", "acme.wordpress.com", "acme"),
+        ("jo@acme.herokuapp.com", "acme.herokuapp.com", "acme"),
+        # ...and a profile, a listing or a short link is no company's domain, though the host's own site is its
+        ("linkedin.com/company/acme", None, None), ("https://m.facebook.com/acme", None, None),
+        ("https://sites.google.com/view/acme", None, None), ("bit.ly/acme", None, None),
+        ("Acme Inc - https://www.linkedin.com/company/acme", None, None),
+        ("linkedin.com/company/acme, acme.com", "acme.com", "acme"),  # the company's own site beside it
+        ("https://www.linkedin.com/?trk=ad", "linkedin.com", "linkedin"), ("jo@google.com", "google.com", "google"),
     ],
 )
 def test_registered_domains_and_their_labels(raw, domain, label):

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from pipelines.matching.cluster import greedy_clusters
-from pipelines.matching.compare import CompareAddress, CompareName, ComparePhone, ComparePlace
+from pipelines.matching.compare import CompareAddress, CompareDomain, CompareName, ComparePhone, ComparePlace
 from pipelines.matching.files import dedupe_records
 from pipelines.matching.index import KeyTable, blocking_report
 from pipelines.matching.keys import match_keys
@@ -601,6 +601,20 @@ def test_email_addresses(a, b, expected):
     from pipelines.matching.compare import CompareEmail
 
     assert level(CompareEmail(), {"email": a}, {"email": b}) == expected
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    ("https://www.acme.com", "jo@acme.com", "exact"),
+    ("acme.com", "acme.co.uk", "label"),
+    # Two customers of one host are two companies; one is hosted where the other has its own domain:
+    ("acme.herokuapp.com", "zenith.herokuapp.com", "different"),
+    ("acme.myshopify.com", "acme.com", "label"),
+    # A profile page is no company's domain: two companies with LinkedIn pages for websites share nothing
+    ("linkedin.com/company/acme", "linkedin.com/company/zenith", "missing"),
+    ("https://www.facebook.com/acmebakery", "acme.com", "missing"),
+])
+def test_websites_on_shared_hosts(a, b, expected):
+    assert level(CompareDomain(), {"website": a}, {"website": b}) == expected
 
 
 @pytest.mark.parametrize("people, ruled_out", [(False, "names do not agree enough"), (True, "")])

