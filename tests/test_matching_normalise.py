@@ -272,6 +272,13 @@ def test_street_forms(a, b):
     assert one(normalise.street, a) == one(normalise.street, b)
 
 
+@pytest.mark.parametrize("address", ["jo@gmail.com", "jo@hey.com", "jo@tuta.io", "jo@mailbox.org", "jo@sympatico.ca"])
+def test_a_consumer_mail_provider_is_no_company(address):
+    """The package's list of free-mail providers, and the consumer providers it lacks."""
+    keys = match_keys(pd.DataFrame({"company": ["Acme"], "email": [address]}))
+    assert keys["domain"].tolist() == [None] and keys["is_free_mail"].tolist() == [True]
+
+
 def test_match_keys_tolerate_missing_columns_and_empty_cells():
     keys = match_keys(pd.DataFrame({"company": ["IBM Corp.", "", None], "email": ["joe@gmail.com", None, "x@acme.io"]}))
     assert keys["name"].tolist() == ["ibm", None, None]

