@@ -280,6 +280,9 @@ def test_a_word_abbreviates_another_only_as_abbreviations_are_written(short, wor
         ("12 W. N. St", "12 W N St", "exact"),  # N Street, west: no direction "wn"
         ("854 7th Ave. between 54th and 55th Sts.", "854 Seventh Ave.", "similar"),  # numbers of a note
         ("100 Main St Ste 200", "100 Main Street Suite 300", "other_unit"),  # another office in the building
+        ("100 Main St 5", "100 Main St Suite 5", "exact"),  # a bare number after the street's type: its suite
+        ("100 Main St 5", "100 Main St #6", "other_unit"),
+        ("100 Highway 5", "100 Hwy 5", "exact"),  # ...but a road's number is the road's
         ("12 Main St", "14 Main St", "other_number"),
         ("12 Main St", "12 Oak St", "same_number"),  # the number alone agrees
         ("12 Main St", "40 Oak St", "different"),

@@ -19,7 +19,7 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 # one's: "info@", "none@none.com"), streets' dotted directions ("N.W.") and roads' numbers ("Hwy 101");
 # 10: a rep's note set apart in a name ("Acme Corp - DUPLICATE", "*DO NOT USE* Acme") is not the name; a site
 # on a host of customers' subdomains is the customer's ("acme.herokuapp.com"), a profile page no one's domain
-# ("linkedin.com/company/acme").
+# ("linkedin.com/company/acme"); a bare number after a numbered street's type is its unit ("100 Main St 5").
 KEY_VERSION = 10
 
 # How models are learned (pipelines.matching.learn): stored models are learned again.

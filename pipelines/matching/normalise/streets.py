@@ -221,6 +221,20 @@ def _whole_address(value: str) -> tuple[str, tuple[str | None, ...]] | None:
     return " ".join(street), (" ".join(city) or None, state, zip_code)
 
 
+_BARE_UNIT = re.compile(r"\d{1,4}[a-z]?")
+
+
+def _bare_unit(text: str) -> tuple[str, str | None]:
+    """(the line, its unit) where a numbered street ends in a bare number after its type: "100 Main St 5" is
+    suite 5 of 100 Main St, as "100 Main St #5" is. A road's number ("100 Highway 5") and a postal code
+    ("12 Rue de la Paix 75002") are not units."""
+    tokens = text.split()
+    if (len(tokens) >= 4 and _NUMBER.match(tokens[0]) and _BARE_UNIT.fullmatch(tokens[-1])
+            and tokens[-2] in _TYPES and _TYPES[tokens[-2]] not in _ROUTES):
+        return " ".join(tokens[:-1]), tokens[-1]
+    return text, None
+
+
 @functools.lru_cache(maxsize=65536)
 def parse_street(value: str) -> tuple[str | None, ...]:
     """The :data:`STREET_PARTS` and :data:`PLACE_PARTS` of one street line (see the module docstring)."""
@@ -239,6 +253,8 @@ def parse_street(value: str) -> tuple[str | None, ...]:
     text, floor = _street_part(text)
     unit = unit or floor
     text = _NOT_WORD.sub(" ", re.sub(r"(?<!\d)/|/(?!\d)", " ", text)).strip()
+    if unit is None:
+        text, unit = _bare_unit(text)
     number, name, street_type, direction = _split(text)
     if number is None and any(c.isdigit() for c in text):
         parsed = _with_usaddress(str(value))
