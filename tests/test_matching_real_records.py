@@ -776,3 +776,21 @@ def test_a_birthdate_that_is_no_date_is_a_row_warning_not_a_made_up_day(tmp_path
     assert records.keys["birthdate"].tolist() == [None, "19800506"]
     assert [(p.where.line, p.severity) for p in records.problems] == [(2, "warning")]
     assert "birthdate is not a date" in records.problems[0].message
+
+
+def test_a_file_written_back_by_a_program_that_read_its_numbers_as_floats_is_read_as_typed(tmp_path):
+    """pandas writes a column of numbers with an empty cell as floats ("94105.0") and a missing value as
+    "nan"; a database export writes "NULL". Phones, postal codes and house numbers are read as they were typed."""
+    (tmp_path / "accounts.csv").write_text(
+        "id,name,phone,zip,no,street,city,version\n"
+        "1,Acme Corp,4155550100.0,94105.0,100.0,Main St,San Francisco,2.0\n"
+        "2,ACME Corporation,4155550100.0,2110.0,,Main Street,nan,2.5\n"
+        "3,Zenith Labs,,94105.0,12.0,Oak St,NULL,3.0\n")
+    records = read_records(tmp_path / "accounts.csv", "id", {"company": "name", "phone": "phone", "postal_code": "zip",
+                                                              "street": ["no", "street"], "city": "city",
+                                                              "state": "version"}, default_country="US")
+    assert records.keys["phone"].tolist() == ["+14155550100", "+14155550100", None]
+    assert records.keys["postal_code"].tolist() == ["94105", "02110", "94105"]
+    assert records.keys["street"].tolist() == ["100 main st", "main st", "12 oak st"]
+    assert records.keys["city"].tolist() == ["san francisco", None, None]
+    assert records.fields["state"].tolist() == ["2.0", "2.5", "3.0"], "a column that is not all whole numbers keeps its decimals"

@@ -7,7 +7,8 @@ holds in one field). A file with a person's name mapped and no company is a file
 row's first and last name is its name. Columns are separated by commas, or by the
 semicolons, tabs or bars of a header with no comma (a European spreadsheet's export), or by what
 a first line ``sep=;`` says (Excel writes one); a column named in another case than the header's
-("name" for "Name") is that column when no other is. Rows
+("name" for "Name") is that column when no other is. A column a program read as numbers and wrote back
+is read as typed: "94105.0" is 94105, "nan" and "NULL" are empty. Rows
 are never dropped: a row with a problem (no id, a phone that is not a number, coordinates out
 of range...) is reported with its line number and kept, matched on whatever else it has.
 """
@@ -15,6 +16,7 @@ of range...) is reported with its line number and kept, matched on whatever else
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +106,8 @@ def read_records(path: str | Path, id_column: str, mapping: Mapping[str, str | S
             problems.append(ConfigProblem(SourceRef(str(path), header), f"{what}: no column {col!r}{hint}; the "
                                           f"header has: {', '.join(frame.columns)}"))
         raise ConfigError(problems)
+    mapped = list(dict.fromkeys(found[c] for cs in columns.values() for c in cs))
+    frame = frame.assign(**{c: _as_typed(frame[c]) for c in mapped})
     fields = pd.DataFrame({f: _joined(frame, [found[c] for c in cs]) for f, cs in columns.items()},
                           index=frame.index)
     people = people and "company" not in fields and any(c in fields for c in PERSON_NAME)
@@ -116,6 +120,26 @@ def read_records(path: str | Path, id_column: str, mapping: Mapping[str, str | S
     records.keys = match_keys(fields, default_country=default_country, prefer=prefer)
     records.problems = _row_problems(records)
     return records
+
+
+# What a program writes for an empty cell when it writes its own missing value out ("nan", pandas; "NULL", a
+# database export; "#N/A", a spreadsheet): no value. ("NA" is Namibia's code, and "N/A" a company placeholder
+# the name rules know.)
+_WRITTEN_MISSING = frozenset({"nan", "<na>", "nat", "none", "null", "#n/a"})
+_FLOAT_WHOLE = re.compile(r"-?\d+\.0+")
+
+
+def _as_typed(values: pd.Series) -> pd.Series:
+    """A column as it was typed, undoing what a program that read it as numbers wrote back: its missing
+    value ("nan") empty, and whole numbers written as floats ("94105.0", "4155550100.0": a column of
+    numbers with an empty cell, through pandas) without the ".0". Only a column whose every value is such
+    a number loses it: "2.0" in a column of versions stays."""
+    values = values.where(~values.str.strip().str.lower().isin(_WRITTEN_MISSING), "")
+    given = values.str.strip()
+    given = given[given != ""]
+    if len(given) and given.str.fullmatch(_FLOAT_WHOLE.pattern).all():
+        values = values.str.replace(r"\.0+\s*$", "", regex=True)
+    return values
 
 
 def _joined(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
