@@ -384,6 +384,26 @@ def test_a_record_with_another_sites_phone_does_not_chain_two_sites(tmp_path):
     assert clusters["C"] == "C", "B shares C's phone, but A and C are two sites"
 
 
+@pytest.mark.parametrize("name_b, street_b, one", [
+    # An agency's homes share its switchboard: two names that share the agency's words, at two streets, are two sites
+    ("ERIE NEIGHBORHOOD HOUSE FCCH-CARMEN L. VEGA SITE", "3528 W PIERCE", False),
+    ("Erie Neighborhood House", "1701 W Superior St", False),  # ...and the agency's own office another
+    # One name at two streets with one phone is a company that moved (or an old address left in the CRM)
+    ("Erie Neighborhood House FCCH - Analida Sanchez Site", "1701 W Superior St", True),
+    ("ERIE NEIGHBORHOOD HOUSE FCCH ANALIDA SANCHEZ", "1914 N. Sayre Ave", True),  # the same street, written otherwise
+])
+def test_sites_that_share_an_agencys_phone_are_two_sites(tmp_path, name_b, street_b, one):
+    """With the weights a file of such listings learns (dedupe's Chicago early-childhood example: a name that
+    shares words with another counts for a match, 4.5 bits), not the small-table defaults."""
+    learned = {"name": {"partial": 4.5, "subset": 6.5, "similar": 8.0}}
+    clusters = dedupe(tmp_path, [
+        dict(id="A", company="ERIE NEIGHBORHOOD HOUSE FCCH-ANALIDA SANCHEZ SITE", street="1914 N SAYRE",
+             postal_code="60707", phone="773-432-2213"),
+        dict(id="B", company=name_b, street=street_b, postal_code="", phone="(773) 432-2213"),
+    ], model={"weights": learned})
+    assert (clusters["A"] == clusters["B"]) == one
+
+
 # 7. Two sites of one organisation ---------------------------------------------------------------------
 
 def test_same_name_and_postal_code_on_another_street_is_another_site(tmp_path):

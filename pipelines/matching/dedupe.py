@@ -10,7 +10,8 @@ pairs that look alike but are not one company:
   or when neither record has any of those to tell (a list of names alone);
 - **another street is another site** (``dedupe.other_site``): two records whose
   streets differ are two sites of one organisation, whatever their names and postal
-  code, unless their phones agree; so are two at other numbers of one street with
+  code, unless their phones agree and their names are one name written two ways (an agency's
+  sites share its switchboard); so are two at other numbers of one street with
   other phones. The same house number on a street named otherwise, in the same postal
   code or city, is a street name mistyped, not another site. With no street to compare and
   nothing of their place agreeing, two records whose phones ring under clocks an hour or more
@@ -59,6 +60,8 @@ SOFT_RULES = (NAMES_APART, OTHER_SITE, PHONES_ELSEWHERE, OTHER_STATE)
 SOFT_RULE_BITS = -20.0
 _CORROBORATING = {"phone": ("exact", "local"), "email": ("exact",), "street": ("exact", "similar"), "geo": ("same_place",),
                   "postal": ("postal",)}
+# Name levels that say two records carry one name (written another way), not two names that share words.
+_ONE_NAME = ("exact", "close", "acronym", "variant")
 _FIELD = {"postal": "place"}  # the comparison that holds a corroborating level, where it is not named so
 # Evidence that vouches when it agrees and tells nothing when it does not: two people of one company
 # write from two addresses.
@@ -132,8 +135,12 @@ class Deduper:
             # Another street, or another number on the street with another phone: another site.
             # The same house number on a street named otherwise, in the same postal code or city: a street
             # name mistyped, not another site.
+            # The same phone keeps a company that moved together, when it is one name written two ways: an
+            # agency's sites share its switchboard ("Erie Neighborhood House FCCH - Analida Sanchez Site" and
+            # "... FCCH - Carmen Vega Site", two homes at two streets, one phone).
             moved = at("street", "different") | (at("street", "same_number") & ~at("place", "postal", "city"))
-            other_site = ((moved & ~at("phone", "exact", "local"))
+            one_name = at("name", *_ONE_NAME)
+            other_site = ((moved & ~(at("phone", "exact", "local") & one_name))
                           | (at("street", "other_number") & at("phone", "different")))
             reason[other_site & (reason == "")] = OTHER_SITE
             # No street to compare: phones an hour apart, or two US states, say the same (a chain's

@@ -270,8 +270,9 @@ class DedupeSettings(_Model):
                     "phone, email address, street address, location or postal code")
     other_site: bool = Field(
         True, description="two records whose streets differ are two sites, whatever their names and postal code, "
-                          "unless their phones agree (the same house number in one postal code is a street name "
-                          "mistyped, not another site); so are two with no street to compare, nothing of their place "
+                          "unless their phones agree and their names are one name written two ways (an agency's "
+                          "sites share its switchboard); the same house number in one postal code is a street name "
+                          "mistyped, not another site; so are two with no street to compare, nothing of their place "
                           "agreeing, whose phones ring under clocks an hour apart or who are in two US states")
     same_country: bool = Field(
         True, description="records in different countries are never duplicates (they are a company's "
