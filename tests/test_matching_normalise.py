@@ -164,6 +164,12 @@ def test_closing_brackets_name_a_branch_unless_they_hold_a_note(raw, branch):
     assert one(normalise.name_branch, raw) == branch
 
 
+def test_an_email_host_is_read_as_a_mail_host_not_a_web_page():
+    """Enrichment reads the host of each address (far fewer values than the addresses): as the address's."""
+    hosts = normalise.email_hosts(pd.Series(["jo@corp.google.com", "jo@mail.yelp.com", "jo@acme.wordpress.com"]))
+    assert normalise.mail_domain(hosts).tolist() == ["google.com", "yelp.com", "wordpress.com"]
+
+
 @pytest.mark.parametrize(
     "raw, domain, label",
     [
@@ -192,6 +198,11 @@ def test_closing_brackets_name_a_branch_unless_they_hold_a_note(raw, branch):
         ("Acme Inc - https://www.linkedin.com/company/acme", None, None),
         ("linkedin.com/company/acme, acme.com", "acme.com", "acme"),  # the company's own site beside it
         ("https://www.linkedin.com/?trk=ad", "linkedin.com", "linkedin"), ("jo@google.com", "google.com", "google"),
+        ("www.facebook.com/#!/acme", None, None), ("yelp.co.uk/biz/acme", None, None),
+        ("acme.blogspot.co.uk", "acme.blogspot.co.uk", "acme"),
+        # A private suffix that is an organisation's own domain: read by the list's public section
+        ("jo@gov.scot", "gov.scot", "gov"), ("www.gov.scot", "gov.scot", "gov"),
+        ("jo@ruhr-uni-bochum.de", "ruhr-uni-bochum.de", "ruhr-uni-bochum"), ("www.africa.com", "africa.com", "africa"),
     ],
 )
 def test_registered_domains_and_their_labels(raw, domain, label):

