@@ -176,6 +176,11 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("Acme - Closed Loop Systems", "Acme", "subset"),  # a division's name, whatever its first word
         ("Acme - Old Town", "Acme - New Town", "different"),  # two sites; "old" alone would be a note
         ("Toys*R*Us", "Toys R Us", "exact"),  # stars that star no note are the name's
+        # ...nor whom its mail is for, or the name it had:
+        ("Acme Corp c/o John Smith", "Acme Corp", "exact"), ("ACME CORP, ATTN: BILLING DEPT", "Acme Corporation", "exact"),
+        ("Acme Corp fka Beta Inc", "Acme Corp", "exact"),
+        ("Formerly Yours Bakery", "Formerly Yours Bakery LLC", "exact"),  # a name that starts so is a name
+        ("Comfort Care of Ohio", "Comfort Care of Texas", "partial"),  # "care of" in a name is the name's
         ("E*TRADE *DUPLICATE*", "E*TRADE", "exact"), ("Acme*Test*Labs", "Acme Labs", "contained"),  # ...inside a word too
         ("See's Candies - Burlingame", "Burlingame", "site"),  # a name that starts as a note might is still the name
         ("AKA - Beverly Hills", "Beverly Hills Dental", "partial"),

@@ -17,7 +17,8 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 # sites or addresses in one field, a number dialled from abroad ("0044 ...") as one with its "+";
 # 9: the branch a name's closing brackets name ("Spago (Las Vegas)"), a person's email address (no
 # one's: "info@", "none@none.com"), streets' dotted directions ("N.W.") and roads' numbers ("Hwy 101");
-# 10: a rep's note set apart in a name ("Acme Corp - DUPLICATE", "*DO NOT USE* Acme") is not the name; a site
+# 10: a rep's note set apart in a name ("Acme Corp - DUPLICATE", "*DO NOT USE* Acme") is not the name, nor whom
+# its mail is for or the name it had ("Acme Corp c/o John Smith", "fka Beta Inc"); a site
 # on a host of customers' subdomains is the customer's ("acme.herokuapp.com"), a profile page no one's domain
 # ("linkedin.com/company/acme"); a bare number after a numbered street's type is its unit ("100 Main St 5").
 KEY_VERSION = 10

@@ -295,12 +295,20 @@ _NOTE_ONLY_LEADS = frozenset({"formerly", "fka", "aka", "dnu", "dup", "dupe", "d
 _STARRED = re.compile(r"(?:(?<=\s)|^)\*+([^*]+)\*+(?=\s|$)")
 
 
+# Written after a company's name and no name of it: whom its mail is for ("Acme Corp c/o John Smith", "Acme Corp
+# Attn: Billing") or the name it had ("Acme Corp fka Beta Inc"). Only after a name: "Formerly Yours Bakery" is one;
+# and "care of" only as "c/o": "Comfort Care of Ohio" is a name.
+_NOT_ITS_NAME = re.compile(r"(?<=\w)[\s,.]+(?:c\s?/\s?o|attn\.?:?|attention:|f\.?k\.?a\.?|formerly(?:\s+known\s+as)?)\s+\w.*$",
+                           re.IGNORECASE)
+
+
 def _unnoted(value: str) -> str:
     """A name without the notes reps write into it, so that the record marked as a duplicate meets the one it
     duplicates: in brackets ("Acme (do not use)"), between asterisks ("*DUPLICATE* Acme"), or set apart as a
     site would be ("Acme Corp - DUPLICATE", "DNU: Acme", "OLD: Acme", "Acme | inactive"). A name that is
-    nothing but notes keeps them ("DUPLICATE", "*DO NOT USE*")."""
-    text = _PARENS.sub(" ", value)
+    nothing but notes keeps them ("DUPLICATE", "*DO NOT USE*"). Whom its mail is for ("Acme Corp c/o John
+    Smith") and the name it had ("Acme Corp fka Beta Inc") are not its name."""
+    text = _NOT_ITS_NAME.sub("", _PARENS.sub(" ", value))
     starred = _STARRED.sub(lambda m: " " if _is_note(m.group(1)) else m.group(0), text)
     if not starred.strip():
         return _STARRED.sub(lambda m: f" {m.group(1)} ", text)
