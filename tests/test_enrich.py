@@ -165,6 +165,9 @@ def test_the_kind_of_domain_is_read_from_its_suffix(email, website, kind):
         ("Jo Bloggs <jo@us.acme.com>", "acme.com"),  # the display name a mail client pastes
         ("jo@acme.com; jo.bloggs@gmail.com", "acme.com"),  # two addresses: the first, not the last
         ("jo(at)acme.com", None),
+        ("Jo.Smith@ACME.COM", "acme.com"),  # in lower case, as the match keys read it
+        ("jo@corp.google.com", "google.com"),  # a mail host, not a web page on a page host
+        ("jo@gov.scot", "gov.scot"),  # a private suffix that is an organisation's own domain
     ],
 )
 def test_the_domain_of_an_email_field_is_its_first_address(email, domain):

@@ -166,8 +166,9 @@ def test_closing_brackets_name_a_branch_unless_they_hold_a_note(raw, branch):
 
 def test_an_email_host_is_read_as_a_mail_host_not_a_web_page():
     """Enrichment reads the host of each address (far fewer values than the addresses): as the address's."""
-    hosts = normalise.email_hosts(pd.Series(["jo@corp.google.com", "jo@mail.yelp.com", "jo@acme.wordpress.com"]))
-    assert normalise.mail_domain(hosts).tolist() == ["google.com", "yelp.com", "wordpress.com"]
+    hosts = normalise.email_hosts(pd.Series(["jo@corp.google.com", "jo@mail.yelp.com", "jo@acme.wordpress.com",
+                                             "Jo.Smith@ACME.COM", "bo@ｇｍａｉｌ.com"]))
+    assert normalise.mail_domain(hosts).tolist() == ["google.com", "yelp.com", "wordpress.com", "acme.com", "gmail.com"]
 
 
 @pytest.mark.parametrize(
@@ -197,7 +198,7 @@ def test_an_email_host_is_read_as_a_mail_host_not_a_web_page():
         ("https://sites.google.com/view/acme", None, None), ("bit.ly/acme", None, None),
         ("Acme Inc - https://www.linkedin.com/company/acme", None, None),
         ("linkedin.com/company/acme, acme.com", "acme.com", "acme"),  # the company's own site beside it
-        ("https://www.linkedin.com/?trk=ad", "linkedin.com", "linkedin"), ("jo@google.com", "google.com", "google"),
+        ("https://www.linkedin.com/?trk=ad", None, None), ("jo@google.com", "google.com", "google"),
         ("www.facebook.com/#!/acme", None, None), ("yelp.co.uk/biz/acme", None, None),
         ("acme.blogspot.co.uk", "acme.blogspot.co.uk", "acme"),
         # A private suffix that is an organisation's own domain: read by the list's public section

@@ -177,8 +177,9 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("Acme - Old Town", "Acme - New Town", "different"),  # two sites; "old" alone would be a note
         ("Toys*R*Us", "Toys R Us", "exact"),  # stars that star no note are the name's
         # ...nor whom its mail is for, or the name it had:
-        ("Acme Corp c/o John Smith", "Acme Corp", "exact"), ("ACME CORP, ATTN: BILLING DEPT", "Acme Corporation", "exact"),
-        ("Acme Corp fka Beta Inc", "Acme Corp", "exact"),
+        ("Acme Corp c/o John Smith", "Acme Corp", "exact"), ("ACME CORP ATTN BILLING DEPT", "Acme Corporation", "exact"),
+        ("Acme Corp fka Beta Inc", "Acme Corp", "exact"), ("Acme Corp f/k/a Beta Inc", "Acme Corp", "exact"),
+        ("Acme Corp *DUPLICATE* c/o Jo Smith", "Acme Corp", "exact"), ("The Attn Group", "Attn Group LLC", "exact"),
         ("Formerly Yours Bakery", "Formerly Yours Bakery LLC", "exact"),  # a name that starts so is a name
         ("Comfort Care of Ohio", "Comfort Care of Texas", "partial"),  # "care of" in a name is the name's
         ("E*TRADE *DUPLICATE*", "E*TRADE", "exact"), ("Acme*Test*Labs", "Acme Labs", "contained"),  # ...inside a word too
@@ -289,6 +290,7 @@ def test_a_word_abbreviates_another_only_as_abbreviations_are_written(short, wor
         ("100 Main St 5", "100 Main St #6", "other_unit"),
         ("100 Highway 5", "100 Hwy 5", "exact"),  # ...but a road's number is the road's
         ("100 NE Loop 410", "100 NE Loop 410 Suite 200", "exact"), ("100 NE Loop 410", "100 NE Loop 1604", "same_number"),
+        ("12 Oak Loop 3", "12 Oak Loop #3", "exact"), ("100 North St 5", "100 North St Ste 5", "exact"),
         ("12 Main St", "14 Main St", "other_number"),
         ("12 Main St", "12 Oak St", "same_number"),  # the number alone agrees
         ("12 Main St", "40 Oak St", "different"),
@@ -643,8 +645,12 @@ def test_email_addresses(a, b, expected):
     ("acme.myshopify.com", "acme.com", "label"),
     # A profile page is no company's domain: two companies with LinkedIn pages for websites share nothing
     ("linkedin.com/company/acme", "linkedin.com/company/zenith", "missing"),
-    ("https://www.yelp.com/biz/acme-bakery-chicago", "yelp.ca/biz/zenith-bakery", "missing"),  # under any suffix
-    ("www.yelp.com", "jo@yelp.com", "exact"),  # Yelp's own site
+    ("https://www.yelp.co.uk/biz/acme-bakery", "yelp.ca/biz/zenith-bakery", "missing"),  # under any suffix
+    ("https://www.linkedin.com/company/acmebakery", "acme.com", "missing"),
+    ("http://www.facebook.com", "www.facebook.com", "missing"),  # the host alone, a placeholder for a site
+    ("https://medium.co/about", "medium.co", "exact"),  # a company named as a page host under another suffix
+    ("acme.wix.com", "zenith.wix.com", "different"),
+    ("https://s3.amazonaws.com/acme-site/index.html", "https://s3.amazonaws.com/zenith/", "missing"),
     ("acme.blogspot.co.uk", "zenith.blogspot.co.uk", "different"),
     # A suffix of the list's private section that is an organisation's own domain is its domain
     ("www.gov.scot", "jo@gov.scot", "exact"), ("www.africa.com", "www.gov.scot", "different"),
@@ -819,13 +825,14 @@ def test_a_file_written_back_by_a_program_that_read_its_numbers_as_floats_is_rea
         "1,Acme Corp,4155550100.0,94105.0,100.0,Main St,San Francisco,2.0\n"
         "2,ACME Corporation,4155550100.0,2110.0,,Main Street,None,2.5\n"
         "3,Zenith Labs,nan,94105.0,12.0,Oak St,NULL,3.0\n"
-        "4,Nan Goldin Studio,,N/A,,,Nan,\n")
+        "4,Nan Goldin Studio,,N/A,,,Nan,\n"
+        "5,nan,,,,,nan,\n")
     records = read_records(tmp_path / "accounts.csv", "id", {"company": "name", "phone": "phone", "postal_code": "zip",
                                                               "street": ["no", "street"], "city": "city",
                                                               "state": "version"}, default_country="US")
-    assert records.keys["phone"].tolist() == ["+14155550100", "+14155550100", None, None]
-    assert records.keys["postal_code"].tolist() == ["94105", "02110", "94105", None]
-    assert records.keys["street"].tolist() == ["100 main st", "main st", "12 oak st", None]
-    assert records.keys["city"].tolist() == ["san francisco", None, None, "nan"], "Nan is a city in Thailand"
-    assert records.keys["name"].tolist()[3] == "nan goldin studio"
-    assert records.fields["state"].tolist() == ["2.0", "2.5", "3.0", ""], "a column not all whole numbers keeps its decimals"
+    assert records.keys["phone"].tolist() == ["+14155550100", "+14155550100", None, None, None]
+    assert records.keys["postal_code"].tolist() == ["94105", "02110", "94105", None, None]
+    assert records.keys["street"].tolist() == ["100 main st", "main st", "12 oak st", None, None]
+    assert records.keys["city"].tolist() == ["san francisco", None, None, "nan", None], "Nan is a city in Thailand"
+    assert records.keys["name"].tolist()[3:] == ["nan goldin studio", None], "pandas's nan is no company"
+    assert records.fields["state"].tolist() == ["2.0", "2.5", "3.0", "", ""], "a column not all whole numbers keeps its decimals"

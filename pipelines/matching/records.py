@@ -8,7 +8,7 @@ row's first and last name is its name. Columns are separated by commas, or by th
 semicolons, tabs or bars of a header with no comma (a European spreadsheet's export), or by what
 a first line ``sep=;`` says (Excel writes one); a column named in another case than the header's
 ("name" for "Name") is that column when no other is. A column a program read as numbers and wrote back
-loses what that program wrote: "94105.0" is 94105, "nan" and "NULL" are empty (not in names: "Nat", "Nan"). Rows
+loses what that program wrote: "94105.0" is 94105, "nan" and "NULL" are empty ("Nan", a name, stays). Rows
 are never dropped: a row with a problem (no id, a phone that is not a number, coordinates out
 of range...) is reported with its line number and kept, matched on whatever else it has.
 """
@@ -106,8 +106,8 @@ def read_records(path: str | Path, id_column: str, mapping: Mapping[str, str | S
             problems.append(ConfigProblem(SourceRef(str(path), header), f"{what}: no column {col!r}{hint}; the "
                                           f"header has: {', '.join(frame.columns)}"))
         raise ConfigError(problems)
-    typed = {found[c]: f for f, cs in columns.items() for c in cs}  # a column mapped twice: its last field
-    frame = frame.assign(**{c: _as_typed(frame[c], f) for c, f in typed.items()})
+    mapped = list(dict.fromkeys(found[c] for cs in columns.values() for c in cs))
+    frame = frame.assign(**{c: _as_typed(frame[c]) for c in mapped})
     fields = pd.DataFrame({f: _joined(frame, [found[c] for c in cs]) for f, cs in columns.items()},
                           index=frame.index)
     people = people and "company" not in fields and any(c in fields for c in PERSON_NAME)
@@ -123,21 +123,19 @@ def read_records(path: str | Path, id_column: str, mapping: Mapping[str, str | S
 
 
 # What a program writes for an empty cell when it writes its own missing value out, as it writes it ("nan" and
-# "NaN", pandas and numpy; "NULL", a database export; "#N/A", a spreadsheet): no value. Not "NA" (Namibia), and
-# in a name or a city not "nan" (Nan is a given name, and a Thai city).
+# "NaN", pandas and numpy; "NULL", a database export; "#N/A", a spreadsheet): no value. Not "NA" (Namibia), nor
+# "Nan" (a given name, a Thai city): only as programs write them.
 _WRITTEN_MISSING = frozenset({"nan", "NaN", "<NA>", "NaT", "None", "NULL", "null", "#N/A", "N/A", "n/a"})
-_NAMES = frozenset({"company", "first_name", "last_name", "city"})
-_NAMED_MISSING = _WRITTEN_MISSING - {"nan", "NaN"}
 _FLOAT_WHOLE = re.compile(r"-?\d+\.0+")
 
 
-def _as_typed(values: pd.Series, field: str) -> pd.Series:
+def _as_typed(values: pd.Series) -> pd.Series:
     """A column as it was typed, undoing what a program that read it as numbers wrote back: its missing
     value ("nan") empty, and whole numbers written as floats ("94105.0", "4155550100.0": a column of
     numbers with an empty cell, through pandas) without the ".0". Only a column whose every value is such
     a number loses it: "2.0" in a column of versions stays. (A leading zero the program dropped, a German
     postal code "01067" read as 1067, is not restored: only US ZIP codes are padded, by the match keys.)"""
-    values = values.where(~values.str.strip().isin(_NAMED_MISSING if field in _NAMES else _WRITTEN_MISSING), "")
+    values = values.where(~values.str.strip().isin(_WRITTEN_MISSING), "")
     given = values.str.strip()
     given = given[(given != "") & ~given.isin(_WRITTEN_MISSING)]
     if len(given) and given.str.fullmatch(_FLOAT_WHOLE.pattern).all():

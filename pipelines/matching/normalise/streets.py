@@ -48,7 +48,7 @@ PLACE_PARTS = ("line_city", "line_state", "line_postal_code")  # of a whole US a
 
 _TYPES = {k.lower(): v.lower() for k, v in pub28.STREET_TYPE_ABBREVIATIONS.items()}
 _TYPES.update({v: v for v in set(_TYPES.values()) if v not in _TYPES})  # the abbreviations themselves: "Rte"
-_ROUTES = frozenset({"hwy", "rte", "rd", "fwy", "expy", "tpke", "loop"})  # types a road's number follows: "Highway 101", "County Road 5"
+_ROUTES = frozenset({"hwy", "rte", "rd", "fwy", "expy", "tpke"})  # types a road's number follows: "Highway 101", "County Road 5"
 _DIRECTIONS = {k.lower(): v.lower() for k, v in pub28.DIRECTIONAL_REPLACEMENTS.items()}
 _DIRECTIONS.update({v.lower(): v.lower() for v in pub28.DIRECTIONAL_REPLACEMENTS.values()})
 _DIRECTIONS.update({k.lower().replace("-", ""): v.lower() for k, v in pub28.AMBIGUOUS_DIRECTIONALS.items()})
@@ -233,7 +233,7 @@ def _bare_unit(text: str) -> tuple[str, str | None]:
     if not (len(tokens) >= 4 and _NUMBER.match(tokens[0]) and _BARE_UNIT.fullmatch(tokens[-1])
             and tokens[-2] in _TYPES and _TYPES[tokens[-2]] not in _ROUTES):
         return text, None
-    name = [t for t in tokens[1:-2] if t not in _DIRECTIONS]
+    name = [t for t in tokens[1:-2] if not (t in _DIRECTIONS and len(t) <= 2)]  # "North St" is named North
     return (" ".join(tokens[:-1]), tokens[-1]) if name else (text, None)
 
 
