@@ -443,7 +443,9 @@ class CompareMistyped(CompareExact):
                 far = idx[~close[idx]]
                 near[far] = self._near(a[far], b[far])
         levels = [(~both, MISSING), (a == b, "exact"), (close, "close")]
-        return self._pick(len(a), levels + [(near, "near")] * ("near" in self.levels), "different")
+        if "near" in self.levels:
+            levels.append((near, "near"))
+        return self._pick(len(a), levels, "different")
 
 
 def _split_address(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

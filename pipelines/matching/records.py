@@ -137,7 +137,7 @@ def _as_typed(values: pd.Series) -> pd.Series:
     postal code "01067" read as 1067, is not restored: only US ZIP codes are padded, by the match keys.)"""
     values = values.where(~values.str.strip().isin(_WRITTEN_MISSING), "")
     given = values.str.strip()
-    given = given[(given != "") & ~given.isin(_WRITTEN_MISSING)]
+    given = given[given != ""]
     if len(given) and given.str.fullmatch(_FLOAT_WHOLE.pattern).all():
         values = values.str.replace(r"^(\s*-?\d+)\.0+(\s*)$", r"\1\2", regex=True)
     return values

@@ -257,8 +257,7 @@ def _branch(value: str) -> str | None:
     if head is None or (after.strip() and _company(f"{before} {after}") != head):
         return None  # no name before the brackets, or more of it after them
     inside = _company(inside_raw)
-    said = re.sub(r"[./]", "", ascii_lower(inside_raw))  # "d/b/a", "a.k.a." -> "dba", "aka"
-    said = PUNCT.sub(" ", said).split()
+    said = _said(inside_raw)
     if (inside is None or not said or said[0] in _NOTE_LEADS or _NOTE_WORDS.issuperset(said)
             or _LEGAL_WORDS.issuperset(said)):
         return None
