@@ -144,6 +144,18 @@ def test_a_chain_at_forty_addresses_is_forty_companies(tmp_path):
     assert clusters.nunique() == 40, "same name, other street and phone: another site each"
 
 
+def test_in_a_list_of_names_alone_a_name_mistyped_is_that_name(tmp_path):
+    """Names alone teach the model nothing (every candidate pair was proposed for its name), so the configured
+    weights decide: a name mistyped must merge on its own, as every model learned from public files says it
+    would; a name a letter apart that is a word apart, or a short name, stays apart."""
+    names = ["Koninklijke Philips Electronics N.V.", "KONINKLIJKE PHILIPS ELECTRONIS N.V.",
+             "Koninklijike Philips Electronics NV", "Akzo Nobel N.V.", "AKZO NOBEL NV", "Bright Dental",
+             "Wright Dental", "Vertex", "Vortex"]
+    clusters = dedupe(tmp_path, [dict(id=str(i), company=c) for i, c in enumerate(names)])
+    assert clusters["0"] == clusters["1"] == clusters["2"] and clusters["3"] == clusters["4"]
+    assert clusters.nunique() == 6
+
+
 def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_path):
     rows = [("N/A", "312-555-0101"), ("n/a", "415-555-0102"), ("Self-employed", "212-555-0103"),
             ("SELF EMPLOYED", "617-555-0104"), ("[not provided]", "305-555-0105")]
@@ -212,6 +224,11 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("Société Générale S.A.", "SOCIETE GENERALE", "exact"),  # legal form, accents, case
         ("Acme", "Acme Analytics", "subset"),
         ("Bright Dental", "Wright Dental", "similar"),  # a letter apart, as two companies' names often are
+        ("Vertex", "Vortex", "similar"), ("Alcatel", "Alkatel", "similar"),  # ...short names above all
+        # A long name a letter or two apart is that name mistyped, whether a letter was replaced or, where
+        # Jaro-Winkler misreads a long name, inserted or dropped (dedupe's patent applicants):
+        ("Koninklijke Philips Electronics N.V.", "KONINKLIJIKE PHILIPS ELECTRONICS N.V.", "close"),
+        ("Koninklije Philips Electronics", "Koninklijike Philips Electronics NV", "close"),
         ("Summit Consulting", "Summit Construction", "partial"),  # a word shared: counts only with an address
         ("Tayla Green", "Tayla White", "partial"),  # one word replaced
         ("Mitchell Wetbb", "Phoebe Webb", "partial"),  # one word replaced, the other mistyped

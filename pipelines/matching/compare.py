@@ -68,6 +68,14 @@ def _similarity(a: np.ndarray, b: np.ndarray, scorer, cutoff: float | None = Non
                           workers=-1 if len(a) > 20_000 else 1).astype(float)
 
 
+# From this many letters (the name without spaces), a name a letter or two apart is that name mistyped whatever
+# Jaro-Winkler says. Its greedy matching pairs a long name's repeated letters wrongly once a letter is
+# inserted or dropped mid-name, and reads the two as far apart: "koninklijkephilipselectronics" /
+# "koninklijikephilipselectronics", one letter apart, score 0.93, below *close*'s 0.95, while one letter
+# replaced scores 0.99. In short names it still decides: "acme" / "acne", "vertex" / "vortex" are two.
+LONG_NAME = 20
+
+
 def _a_word_alike(a: np.ndarray, b: np.ndarray, cutoff: float, chunk: int = 20_000) -> np.ndarray:
     """Whether some word of each name ``a[i]`` is, letter for letter (rapidfuzz's ratio at ``cutoff``),
     a word of ``b[i]``: every word of one against every word of the other, vectorised, once per distinct
@@ -296,13 +304,15 @@ class CompareName(Comparison):
             # (Not Jaro-Winkler's: rapidfuzz prunes on the Jaro part, which can read a pair as 0 whose
             # prefix bonus would lift it over the threshold.)
             jw[idx] = _similarity(cka[idx], ckb[idx], distance.JaroWinkler.normalized_similarity)
-            # Edits count only where Jaro-Winkler already says close (a swap of two letters is one edit).
-            eidx = idx[jw[idx] >= self.close]
+            # Edits count only where Jaro-Winkler already says close (a swap of two letters is one edit), or
+            # in a long name, where it cannot say (LONG_NAME).
+            long_ = np.maximum(len_a, len_b)[idx] >= LONG_NAME
+            eidx = idx[(jw[idx] >= self.close) | (long_ & (jw[idx] >= self.partial))]
             edits[eidx] = _similarity(cka[eidx], ckb[eidx], distance.OSA.distance, self.max_edits)
             token_set[idx] = _similarity(wa[idx], wb[idx], fuzz.token_set_ratio, min(50, 100 * self.similar)) / 100
             affix[idx] = _affix(cka[idx], ckb[idx], 4, np.minimum(len_a, len_b)[idx])
         longer = np.maximum(len_a, len_b)
-        close = open_ & (jw >= self.close) & (edits <= np.clip(0.2 * longer, 1, self.max_edits))
+        close = open_ & ((jw >= self.close) | (longer >= LONG_NAME)) & (edits <= np.clip(0.2 * longer, 1, self.max_edits))
         close &= ~(two_sites & (sa != sb) & (edits > 0))  # two sites a letter apart are two sites
         acronym = both & ~exact & ((pab & (ka == ab)) | (paa & (aa == kb)))
         # Word by word, once per distinct pair, where a cheap measure says the names overlap at all.
