@@ -147,13 +147,14 @@ def test_a_chain_at_forty_addresses_is_forty_companies(tmp_path):
 def test_in_a_list_of_names_alone_a_name_mistyped_is_that_name(tmp_path):
     """Names alone teach the model nothing (every candidate pair was proposed for its name), so the configured
     weights decide: a name mistyped must merge on its own, as every model learned from public files says it
-    would; a name a letter apart that is a word apart, or a short name, stays apart."""
-    names = ["Koninklijke Philips Electronics N.V.", "KONINKLIJKE PHILIPS ELECTRONIS N.V.",
-             "Koninklijike Philips Electronics NV", "Akzo Nobel N.V.", "AKZO NOBEL NV", "Bright Dental",
-             "Wright Dental", "Vertex", "Vortex"]
+    would; a name whose word is another from its first letter, or a short name a letter apart, stays apart."""
+    names = ["Koninklijke Philips Electronics N.V.", "KONINKLIJKE PHILIPS ELECTRONICS NV",
+             "Koninklijike Philips Electronics NV", "Akzo Nobel N.V.", "AKZO NOBELL NV", "Bright Dental Care Associates",
+             "Wright Dental Care Associates", "Northern Illinois University", "Southern Illinois University",
+             "Vertex", "Vortex"]
     clusters = dedupe(tmp_path, [dict(id=str(i), company=c) for i, c in enumerate(names)])
     assert clusters["0"] == clusters["1"] == clusters["2"] and clusters["3"] == clusters["4"]
-    assert clusters.nunique() == 6
+    assert clusters.nunique() == 8
 
 
 def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_path):
@@ -229,6 +230,14 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         # Jaro-Winkler misreads a long name, inserted or dropped (dedupe's patent applicants):
         ("Koninklijke Philips Electronics N.V.", "KONINKLIJIKE PHILIPS ELECTRONICS N.V.", "close"),
         ("Koninklije Philips Electronics", "Koninklijike Philips Electronics NV", "close"),
+        # ...but not a short word a letter or two off, nor a word another from its first letter:
+        ("Marion County Sheriffs Office", "Marin County Sheriffs Office", "similar"),
+        ("Northern Illinois University", "Southern Illinois University", "similar"),
+        ("Bright Dental Care Associates", "Wright Dental Care Associates", "similar"),
+        ("Harris Family Dentistry Group", "Morris Family Dentistry Group", "similar"),
+        ("Nothern Illinois University", "Northern Illinois University", "close"),  # a letter dropped mid-word
+        ("Delta Dental", "Delta Rental", "similar"),  # initials counted: one "d" is not two
+        ("Koninklijke Philips Electronics Services", "Koninklijike Philips Electronics Svcs", "close"),  # a word short
         ("Summit Consulting", "Summit Construction", "partial"),  # a word shared: counts only with an address
         ("Tayla Green", "Tayla White", "partial"),  # one word replaced
         ("Mitchell Wetbb", "Phoebe Webb", "partial"),  # one word replaced, the other mistyped

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,7 @@ from rapidfuzz import distance, fuzz, process
 from pipelines.matching.levels import LEVELS, MISSING
 from pipelines.matching.names import containments, given_names_alike, informative
 from pipelines.matching.normalise import name_key
+from pipelines.matching.normalise.names import NAME_ABBREVIATIONS
 from pipelines.matching.recordlinkage_base import BaseCompareFeature, recordlinkage
 
 # A frame attribute (pandas keeps ``attrs`` through the row selections Compare makes): its text
@@ -68,12 +70,61 @@ def _similarity(a: np.ndarray, b: np.ndarray, scorer, cutoff: float | None = Non
                           workers=-1 if len(a) > 20_000 else 1).astype(float)
 
 
-# From this many letters (the name without spaces), a name a letter or two apart is that name mistyped whatever
-# Jaro-Winkler says. Its greedy matching pairs a long name's repeated letters wrongly once a letter is
-# inserted or dropped mid-name, and reads the two as far apart: "koninklijkephilipselectronics" /
-# "koninklijikephilipselectronics", one letter apart, score 0.93, below *close*'s 0.95, while one letter
-# replaced scores 0.99. In short names it still decides: "acme" / "acne", "vertex" / "vortex" are two.
+# Jaro-Winkler's greedy matching pairs a long name's repeated letters wrongly once a letter is inserted or
+# dropped mid-name, and reads the two as far apart: "koninklijkephilipselectronics" /
+# "koninklijikephilipselectronics", one letter apart, score 0.93, below *close*'s 0.95. From this many letters
+# (the name without spaces), such a pair is *close* when its names differ in one long word, mistyped
+# (:func:`_one_long_word_mistyped`), not wherever the edits are few: "Northern" / "Southern Illinois University"
+# and "Marion" / "Marin County Sheriffs Office" are two a letter or two apart (the review of stop 48).
 LONG_NAME = 20
+_LONG_WORD = 8  # a word this long mistyped is that word: "koninklijke" / "koninklijike"; not "marion" / "marin"
+
+
+def _one_long_word_mistyped(a: np.ndarray, b: np.ndarray, ask: np.ndarray) -> np.ndarray:
+    """Where ``ask``: whether names ``a[i]`` and ``b[i]`` are the same words but one, and that one a long word
+    mistyped in both (:data:`_LONG_WORD` letters or more, the same first letter: a typo, not another word)."""
+    out = np.zeros(len(a), dtype=bool)
+    idx = np.flatnonzero(ask)
+    if not len(idx):
+        return out
+
+    def one(x: str, y: str) -> bool:
+        # Words as the name key writes them: "services" and "svcs" are one word, not the one mistyped.
+        wx, wy = ([NAME_ABBREVIATIONS.get(w, w) for w in v.split()] for v in (x, y))
+        if len(wx) != len(wy):
+            return False
+        apart = [(u, v) for u, v in zip(wx, wy) if u != v]
+        return (len(apart) == 1 and min(len(apart[0][0]), len(apart[0][1])) >= _LONG_WORD
+                and apart[0][0][0] == apart[0][1][0])
+
+    frame = pd.DataFrame({"a": a[idx], "b": b[idx]})
+    pairs = frame.drop_duplicates()
+    pairs = pairs.assign(one=[one(x, y) for x, y in zip(pairs["a"], pairs["b"])])
+    out[idx] = frame.merge(pairs, on=["a", "b"], how="left")["one"].to_numpy(dtype=bool)
+    return out
+
+
+def _same_initials(a: np.ndarray, b: np.ndarray, ask: np.ndarray) -> np.ndarray:
+    """Where ``ask``: whether the words of one of names ``a[i]`` and ``b[i]`` start, letter for letter, as
+    words of the other do (counted: "Delta Dental" / "Delta Rental" have a "d" each but not two; "forever21
+    store" / "forever 21 stores": a word glued is no other word); elsewhere True. Typists rarely miss a word's
+    first letter, and two companies' names often differ just there: "Bright" / "Wright Dental Care Associates",
+    "Eastern" / "Western Michigan University"."""
+    out = np.ones(len(a), dtype=bool)
+    idx = np.flatnonzero(ask)
+    if not len(idx):
+        return out
+    frame = pd.DataFrame({"a": a[idx], "b": b[idx]})
+    pairs = frame.drop_duplicates()
+
+    def within(x: Counter, y: Counter) -> bool:
+        return all(y[k] >= n for k, n in x.items())
+
+    starts = {v: Counter(w[0] for w in v.split()) for v in {*pairs["a"], *pairs["b"]}}
+    pairs = pairs.assign(same=[within(starts[x], starts[y]) or within(starts[y], starts[x])
+                               for x, y in zip(pairs["a"], pairs["b"])])
+    out[idx] = frame.merge(pairs, on=["a", "b"], how="left")["same"].to_numpy(dtype=bool)
+    return out
 
 
 def _a_word_alike(a: np.ndarray, b: np.ndarray, cutoff: float, chunk: int = 20_000) -> np.ndarray:
@@ -210,7 +261,8 @@ class CompareName(Comparison):
     """Company names, strongest agreement first:
 
     - ``exact``: the same compact name;
-    - ``close``: a typo or two (at most ``max_edits`` edits and Jaro-Winkler at ``close``);
+    - ``close``: a typo or two (at most ``max_edits`` edits and Jaro-Winkler at ``close``, or past
+      :data:`LONG_NAME` letters one long word mistyped), no word's first letter another (companies);
     - ``acronym``: one is the other's initials ("IBM");
     - ``variant``: every word of each name accounted for by the other, allowing abbreviations,
       truncations, initials, glued words and another order ("Smith, Mary" / "Smith, M.");
@@ -305,14 +357,17 @@ class CompareName(Comparison):
             # prefix bonus would lift it over the threshold.)
             jw[idx] = _similarity(cka[idx], ckb[idx], distance.JaroWinkler.normalized_similarity)
             # Edits count only where Jaro-Winkler already says close (a swap of two letters is one edit), or
-            # in a long name, where it cannot say (LONG_NAME).
+            # in a long name, where it may not say (LONG_NAME).
             long_ = np.maximum(len_a, len_b)[idx] >= LONG_NAME
             eidx = idx[(jw[idx] >= self.close) | (long_ & (jw[idx] >= self.partial))]
             edits[eidx] = _similarity(cka[eidx], ckb[eidx], distance.OSA.distance, self.max_edits)
             token_set[idx] = _similarity(wa[idx], wb[idx], fuzz.token_set_ratio, min(50, 100 * self.similar)) / 100
             affix[idx] = _affix(cka[idx], ckb[idx], 4, np.minimum(len_a, len_b)[idx])
         longer = np.maximum(len_a, len_b)
-        close = open_ & ((jw >= self.close) | (longer >= LONG_NAME)) & (edits <= np.clip(0.2 * longer, 1, self.max_edits))
+        close = open_ & (edits <= np.clip(0.2 * longer, 1, self.max_edits))
+        close &= (jw >= self.close) | _one_long_word_mistyped(wa, wb, close & (longer >= LONG_NAME) & (jw < self.close))
+        if not self.people:  # a word another from its first letter is another word: "Bright" / "Wright Dental"
+            close &= _same_initials(wa, wb, close)
         close &= ~(two_sites & (sa != sb) & (edits > 0))  # two sites a letter apart are two sites
         acronym = both & ~exact & ((pab & (ka == ab)) | (paa & (aa == kb)))
         # Word by word, once per distinct pair, where a cheap measure says the names overlap at all.
