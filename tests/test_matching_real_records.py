@@ -204,6 +204,8 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("Walgreens #1234", "Walgreens #1235", "different"),
         ("School District 12", "School District 13", "different"),
         ("Acme (Store 12)", "Acme (Store 13)", "different"),
+        ("Fourth Street Baptist Church", "Fourteenth Street Baptist Church", "different"),  # ordinals as words
+        ("First Church of Love and Faith #1", "First Church of Love and Faith #2", "different"),  # 1st and 1, 1st and 2
         ("3M Company", "3M Co.", "exact"),  # the same number
         ("Forever21 Store", "Forever 21 Stores Inc", "close"),  # glued to a word, still 21
         ("Region 5 - Nia Center", "Region 6 - Nia Center", "site"),  # only the sites count

@@ -146,6 +146,14 @@ def _a_word_alike(a: np.ndarray, b: np.ndarray, cutoff: float, chunk: int = 20_0
     return found[codes]
 
 
+def _as_keyed(values: np.ndarray) -> np.ndarray:
+    """Names with each word as the name key writes it (:data:`NAME_ABBREVIATIONS`: "fourth" -> "4th",
+    "services" -> "svcs"), word by word, once per distinct name."""
+    codes, names = pd.factorize(values)
+    keyed = np.array([" ".join(NAME_ABBREVIATIONS.get(w, w) for w in v.split()) for v in names], dtype=object)
+    return keyed[codes]
+
+
 def _lengths(values: np.ndarray) -> np.ndarray:
     return np.fromiter(map(len, values), dtype=np.int64, count=len(values))
 
@@ -169,10 +177,11 @@ _DIGITS = re.compile(r"\d+")
 def _numbers_differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Whether both values hold numbers ("walgreens 1234", the ordinals of "5th 3rd bank", the route of
     "hwy101", "forever21" as "forever 21") and neither's are all among the other's ("854 7th ave between
-    54th and 55th sts" holds "854 7th ave"'s). Numbers as numbers: "01234" is 1234. Each distinct value
-    is read once, and only pairs of two values with numbers are compared (most names hold none)."""
+    54th and 55th sts" holds "854 7th ave"'s). Numbers as numbers: "01234" is 1234; counted: "1st church #1"
+    does not hold "1st church #2"'s. Each distinct value is read once, and only pairs of two values with
+    numbers are compared (most names hold none)."""
     codes, values = pd.factorize(np.concatenate([a, b]))
-    numbers = [frozenset(int(d) for d in _DIGITS.findall(v)) if any(c.isdigit() for c in v) else frozenset()
+    numbers = [Counter(int(d) for d in _DIGITS.findall(v)) if any(c.isdigit() for c in v) else Counter()
                for v in values]
     has = np.array([bool(x) for x in numbers], dtype=bool)
     ca, cb = codes[:len(a)], codes[len(a):]
@@ -431,7 +440,10 @@ class CompareName(Comparison):
         numbers_apart = np.zeros(n, dtype=bool)
         nidx = np.flatnonzero(both & ~exact & (site | close | acronym | variant | contained | subset | similar | partial))
         if len(nidx):
-            numbers_apart[nidx] = _numbers_differ(wa[nidx], wb[nidx])  # the sites, where both have one
+            # The sites, where both have one; words written two ways as the name key writes them, so that
+            # ordinals written as words are numbers: "Fourth" / "Fourteenth Street Baptist Church" are 4th and
+            # 14th, two churches. (Not the compact key itself: "Teddy Bear 1 51st Street" would hold 151.)
+            numbers_apart[nidx] = _numbers_differ(_as_keyed(wa[nidx]), _as_keyed(wb[nidx]))
         return self._pick(
             n,
             [(~both, MISSING), (numbers_apart, "different"), (exact & nickname, "variant"), (exact, "exact"), (site, "site"), (close, "close"), (acronym, "acronym"),
