@@ -27,7 +27,7 @@ class _Model(BaseModel):
 # for tables too small to learn from (see pipelines.matching.learn). They go with `prior`, the
 # log2 odds of a match before evidence among *candidate* pairs. +10 means "a thousand times
 # likelier for a match"; negative weights count against. A name mistyped (*close*) weighs 6.6: every
-# model learned from public files (FEBRL, the restaurant guides, dedupe's csv_example) put it 3-6 bits
+# model learned from public files (FEBRL, the restaurant guides, dedupe's csv_example) put it 2.9-5.6 bits
 # above its prior, for dedupes and links alike, and at +3 a list of names alone never merged
 # "Koninklijke Philips Electronis" with "...Electronics". Not 7: it stays more than `tie_breakers.margin`
 # (1 bit) below an exact name, so an account of the lead's exact name is not tied with one of a name a
