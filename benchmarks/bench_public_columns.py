@@ -142,72 +142,59 @@ def dedupe_against_truth() -> tuple[float, float, float]:
 
 def main() -> None:
     rows = ["| data | columns mapped | F1 (precision / recall) |", "|---|---|---|"]
+
+    def row(data: str, columns: str, precision: float, recall: float, f1: float) -> None:
+        rows.append(f"| {data} | {columns} | {f1:.4f} ({precision:.4f} / {recall:.4f}) |")
+        print(rows[-1], flush=True)
+
+    def dedupe_row(data: str, columns: str, path: Path, ids: str, truth: str, fields: dict, country: str) -> None:
+        r = leadroute_dedupe(path, ids, truth, fields, country)
+        row(data, columns, r["precision"], r["recall"], r["f1"])
+
     for name, path in febrl_csvs():
-        r = leadroute_dedupe(path, "rec_id", "entity", FEBRL_MAP, "AU")
-        rows.append(f"| {name} dedupe | name, street, city, state, postal code | {r['f1']:.4f} "
-                    f"({r['precision']:.4f} / {r['recall']:.4f}) |")
-        print(rows[-1], flush=True)
-        r = leadroute_dedupe(path, "rec_id", "entity", FEBRL_NAME_POSTAL, "AU")
-        rows.append(f"| {name} dedupe | name, postal code | {r['f1']:.4f} ({r['precision']:.4f} / {r['recall']:.4f}) |")
-        print(rows[-1], flush=True)
-        r = leadroute_dedupe(path, "rec_id", "entity", FEBRL_AS_SHIPPED, "AU")
-        rows.append(f"| {name} dedupe | {SHIPPED} | {r['f1']:.4f} ({r['precision']:.4f} / {r['recall']:.4f}) |")
-        print(rows[-1], flush=True)
-        r = leadroute_dedupe(path, "rec_id", "entity", FEBRL_WITH_BIRTH, "AU")
-        rows.append(f"| {name} dedupe | {SHIPPED}, and the date of birth | {r['f1']:.4f} ({r['precision']:.4f} / "
-                    f"{r['recall']:.4f}) |")
-        print(rows[-1], flush=True)
+        dedupe_row(f"{name} dedupe", "name, street, city, state, postal code", path, "rec_id", "entity", FEBRL_MAP, "AU")
+        dedupe_row(f"{name} dedupe", "name, postal code", path, "rec_id", "entity", FEBRL_NAME_POSTAL, "AU")
+        dedupe_row(f"{name} dedupe", SHIPPED, path, "rec_id", "entity", FEBRL_AS_SHIPPED, "AU")
+        dedupe_row(f"{name} dedupe", f"{SHIPPED}, and the date of birth", path, "rec_id", "entity", FEBRL_WITH_BIRTH,
+                   "AU")
     if FAKE_1000.exists():
         for label, fields in FAKE_1000_COLUMNS.items():
-            r = leadroute_dedupe(FAKE_1000, "unique_id", "group", fields, "GB")
-            rows.append(f"| Splink's fake_1000 dedupe | {label} | {r['f1']:.4f} ({r['precision']:.4f} / {r['recall']:.4f}) |")
-            print(rows[-1], flush=True)
+            dedupe_row("Splink's fake_1000 dedupe", label, FAKE_1000, "unique_id", "group", fields, "GB")
             r = splink_dedupe(FAKE_1000, "unique_id", "group", fields, "--recipe", "people")
-            rows.append(f"| Splink's fake_1000 dedupe, plain Splink (its demo's settings for these columns) | {label} | "
-                        f"{r['f1']:.4f} ({r['precision']:.4f} / {r['recall']:.4f}) |")
-            print(rows[-1], flush=True)
+            row("Splink's fake_1000 dedupe, plain Splink (its demo's settings for these columns)", label,
+                r["precision"], r["recall"], r["f1"])
     else:
         print(f"(no {FAKE_1000}: Splink's fake_1000 skipped; see this module's docstring)", flush=True)
+    csv_columns = "site name, address, zip, phone"
     if CSV_EXAMPLE.exists():
-        r = leadroute_dedupe(CSV_EXAMPLE, "Id", "Cluster ID", CSV_EXAMPLE_MAP, "US")
-        rows.append(f"| dedupe's csv_example (Chicago early-childhood sites), agreement with dedupe's own clusters | "
-                    f"site name, address, zip, phone | {r['f1']:.4f} ({r['precision']:.4f} / {r['recall']:.4f}) |")
-        print(rows[-1], flush=True)
+        dedupe_row("dedupe's csv_example (Chicago early-childhood sites), agreement with dedupe's own clusters",
+                   csv_columns, CSV_EXAMPLE, "Id", "Cluster ID", CSV_EXAMPLE_MAP, "US")
     else:
         print(f"(no {CSV_EXAMPLE}: dedupe's csv_example skipped; see this module's docstring)", flush=True)
     if CSV_EXAMPLE_TRUTH.exists():
-        r = leadroute_dedupe(CSV_EXAMPLE_TRUTH, "Id", "True Id", CSV_EXAMPLE_MAP, "US")
-        rows.append(f"| dedupe's csv_example against its true ids | site name, address, zip, phone | {r['f1']:.4f} "
-                    f"({r['precision']:.4f} / {r['recall']:.4f}) |")
-        print(rows[-1], flush=True)
+        dedupe_row("dedupe's csv_example against its true ids", csv_columns, CSV_EXAMPLE_TRUTH, "Id", "True Id",
+                   CSV_EXAMPLE_MAP, "US")
         if CSV_EXAMPLE.exists():
-            p, rc, f1 = dedupe_against_truth()
-            rows.append(f"| dedupe's csv_example against its true ids, dedupe's own clusters | site name, address, zip, "
-                        f"phone | {f1:.4f} ({p:.4f} / {rc:.4f}) |")
-            print(rows[-1], flush=True)
+            row("dedupe's csv_example against its true ids, dedupe's own clusters", csv_columns,
+                *dedupe_against_truth())
+    else:
+        print(f"(no {CSV_EXAMPLE_TRUTH}: csv_example's true ids skipped; see this module's docstring)", flush=True)
     if PATSTAT.exists():
-        r = leadroute_dedupe(PATSTAT, "person_id", "leuven_id", {"company": "person_name"}, "US")
-        rows.append(f"| dedupe's patstat_reference (patent applicants) | name | {r['f1']:.4f} "
-                    f"({r['precision']:.4f} / {r['recall']:.4f}) |")
-        print(rows[-1], flush=True)
+        dedupe_row("dedupe's patstat_reference (patent applicants)", "name", PATSTAT, "person_id", "leuven_id",
+                   {"company": "person_name"}, "US")
+    else:
+        print(f"(no {PATSTAT}: patstat_reference skipped; see this module's docstring)", flush=True)
     first, second = febrl4()
     for label, fields in (("name, street, city, state, postal code", FEBRL_MAP), (SHIPPED, FEBRL_AS_SHIPPED)):
-        p, r, f1 = leadroute_link(first, second, fields, "AU", ids="rec_id")
-        rows.append(f"| FEBRL 4 link | {label} | {f1:.4f} ({p:.4f} / {r:.4f}) |")
-        print(rows[-1], flush=True)
+        row("FEBRL 4 link", label, *leadroute_link(first, second, fields, "AU", ids="rec_id"))
     path = restaurants_csv()
     if path is not None:
         for label, fields in RESTAURANT_COLUMNS.items():
-            r = leadroute_dedupe(path, "id", "entity", fields, "US")
-            rows.append(f"| restaurants dedupe | {label} | {r['f1']:.4f} ({r['precision']:.4f} / {r['recall']:.4f}) |")
-            print(rows[-1], flush=True)
+            dedupe_row("restaurants dedupe", label, path, "id", "entity", fields, "US")
         zagat, fodors = guides(path)
         for label, fields in RESTAURANT_COLUMNS.items():
-            p, r, f1 = leadroute_link(zagat, fodors, fields, "US")
-            rows.append(f"| restaurants link, Zagat to Fodors | {label} | {f1:.4f} ({p:.4f} / {r:.4f}) |")
-            print(rows[-1], flush=True)
+            row("restaurants link, Zagat to Fodors", label, *leadroute_link(zagat, fodors, fields, "US"))
     print("\n" + "\n".join(rows))
-
 
 if __name__ == "__main__":
     main()

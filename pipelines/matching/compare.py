@@ -39,7 +39,7 @@ from rapidfuzz import distance, fuzz, process
 from pipelines.matching.levels import LEVELS, MISSING
 from pipelines.matching.names import containments, given_names_alike, informative
 from pipelines.matching.normalise import name_key
-from pipelines.matching.normalise.names import NAME_ABBREVIATIONS
+from pipelines.matching.normalise.names import abbreviated
 from pipelines.matching.recordlinkage_base import BaseCompareFeature, recordlinkage
 
 # A frame attribute (pandas keeps ``attrs`` through the row selections Compare makes): its text
@@ -80,28 +80,33 @@ LONG_NAME = 20
 _LONG_WORD = 8  # a word this long mistyped is that word: "koninklijke" / "koninklijike"; not "marion" / "marin"
 
 
+def _judged(a: np.ndarray, b: np.ndarray, ask: np.ndarray, judge, default: bool) -> np.ndarray:
+    """``judge(a[i], b[i])`` where ``ask``, once per distinct pair of names; ``default`` elsewhere."""
+    out = np.full(len(a), default, dtype=bool)
+    idx = np.flatnonzero(ask)
+    if len(idx):
+        frame = pd.DataFrame({"a": a[idx], "b": b[idx]})
+        pairs = frame.drop_duplicates()
+        pairs = pairs.assign(v=[judge(x, y) for x, y in zip(pairs["a"], pairs["b"])])
+        out[idx] = frame.merge(pairs, on=["a", "b"], how="left")["v"].to_numpy(dtype=bool)
+    return out
+
+
 def _one_long_word_mistyped(a: np.ndarray, b: np.ndarray, ask: np.ndarray) -> np.ndarray:
     """Where ``ask``: whether names ``a[i]`` and ``b[i]`` are the same words but one, and that one a long word
-    mistyped in both (:data:`_LONG_WORD` letters or more, the same first letter: a typo, not another word)."""
-    out = np.zeros(len(a), dtype=bool)
-    idx = np.flatnonzero(ask)
-    if not len(idx):
-        return out
+    mistyped in both (:data:`_LONG_WORD` letters or more, the same first letter: a typo, not another word).
+    Words as the name key writes them (:func:`abbreviated`): "services" and "svcs" are one word."""
 
     def one(x: str, y: str) -> bool:
-        # Words as the name key writes them: "services" and "svcs" are one word, not the one mistyped.
-        wx, wy = ([NAME_ABBREVIATIONS.get(w, w) for w in v.split()] for v in (x, y))
-        if len(wx) != len(wy):
-            return False
+        wx, wy = x.split(), y.split()
         apart = [(u, v) for u, v in zip(wx, wy) if u != v]
-        return (len(apart) == 1 and min(len(apart[0][0]), len(apart[0][1])) >= _LONG_WORD
+        return (len(wx) == len(wy) and len(apart) == 1 and min(map(len, apart[0])) >= _LONG_WORD
                 and apart[0][0][0] == apart[0][1][0])
 
-    frame = pd.DataFrame({"a": a[idx], "b": b[idx]})
-    pairs = frame.drop_duplicates()
-    pairs = pairs.assign(one=[one(x, y) for x, y in zip(pairs["a"], pairs["b"])])
-    out[idx] = frame.merge(pairs, on=["a", "b"], how="left")["one"].to_numpy(dtype=bool)
-    return out
+    idx = np.flatnonzero(ask)
+    a, b = a.copy(), b.copy()
+    a[idx], b[idx] = _keyed(a[idx]), _keyed(b[idx])
+    return _judged(a, b, ask, one, False)
 
 
 def _same_initials(a: np.ndarray, b: np.ndarray, ask: np.ndarray) -> np.ndarray:
@@ -110,21 +115,12 @@ def _same_initials(a: np.ndarray, b: np.ndarray, ask: np.ndarray) -> np.ndarray:
     store" / "forever 21 stores": a word glued is no other word); elsewhere True. Typists rarely miss a word's
     first letter, and two companies' names often differ just there: "Bright" / "Wright Dental Care Associates",
     "Eastern" / "Western Michigan University"."""
-    out = np.ones(len(a), dtype=bool)
-    idx = np.flatnonzero(ask)
-    if not len(idx):
-        return out
-    frame = pd.DataFrame({"a": a[idx], "b": b[idx]})
-    pairs = frame.drop_duplicates()
 
-    def within(x: Counter, y: Counter) -> bool:
-        return all(y[k] >= n for k, n in x.items())
+    def same(x: str, y: str) -> bool:
+        sx, sy = Counter(w[0] for w in x.split()), Counter(w[0] for w in y.split())
+        return sx <= sy or sy <= sx
 
-    starts = {v: Counter(w[0] for w in v.split()) for v in {*pairs["a"], *pairs["b"]}}
-    pairs = pairs.assign(same=[within(starts[x], starts[y]) or within(starts[y], starts[x])
-                               for x, y in zip(pairs["a"], pairs["b"])])
-    out[idx] = frame.merge(pairs, on=["a", "b"], how="left")["same"].to_numpy(dtype=bool)
-    return out
+    return _judged(a, b, ask, same, True)
 
 
 def _a_word_alike(a: np.ndarray, b: np.ndarray, cutoff: float, chunk: int = 20_000) -> np.ndarray:
@@ -146,12 +142,9 @@ def _a_word_alike(a: np.ndarray, b: np.ndarray, cutoff: float, chunk: int = 20_0
     return found[codes]
 
 
-def _as_keyed(values: np.ndarray) -> np.ndarray:
-    """Names with each word as the name key writes it (:data:`NAME_ABBREVIATIONS`: "fourth" -> "4th",
-    "services" -> "svcs"), word by word, once per distinct name."""
-    codes, names = pd.factorize(values)
-    keyed = np.array([" ".join(NAME_ABBREVIATIONS.get(w, w) for w in v.split()) for v in names], dtype=object)
-    return keyed[codes]
+def _keyed(values: np.ndarray) -> np.ndarray:
+    """Names with their words as the name key writes them (:func:`abbreviated`: "fourth" -> "4th")."""
+    return abbreviated(pd.Series(values, dtype=object)).fillna("").to_numpy(dtype=object)
 
 
 def _lengths(values: np.ndarray) -> np.ndarray:
@@ -443,7 +436,7 @@ class CompareName(Comparison):
             # The sites, where both have one; words written two ways as the name key writes them, so that
             # ordinals written as words are numbers: "Fourth" / "Fourteenth Street Baptist Church" are 4th and
             # 14th, two churches. (Not the compact key itself: "Teddy Bear 1 51st Street" would hold 151.)
-            numbers_apart[nidx] = _numbers_differ(_as_keyed(wa[nidx]), _as_keyed(wb[nidx]))
+            numbers_apart[nidx] = _numbers_differ(_keyed(wa[nidx]), _keyed(wb[nidx]))
         return self._pick(
             n,
             [(~both, MISSING), (numbers_apart, "different"), (exact & nickname, "variant"), (exact, "exact"), (site, "site"), (close, "close"), (acronym, "acronym"),

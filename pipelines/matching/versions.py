@@ -25,6 +25,6 @@ KEY_VERSION = 10
 
 # How models are learned (pipelines.matching.learn): stored models are learned again.
 # 2: partial agreements weigh what the data says; 3: sessions of one free comparison teach it;
-# 4: u sums to one over a comparison's levels after its floor lifts the rare ones; 5: a long name a letter or
-# two apart is *close* whatever Jaro-Winkler says (compare.LONG_NAME).
+# 4: u sums to one over a comparison's levels after its floor lifts the rare ones; 5: *close* names are one long
+# word mistyped in a long name too (compare.LONG_NAME), and for companies no word another from its first letter.
 LEARNING_METHOD = 5
