@@ -29,7 +29,21 @@ def one(fn, value, *args):
         ("B.A.S.F. AG", "basf"),
         ("SIEMENS AG, MUENCHEN", "siemens"),  # after a legal form, a comma starts the address
         ("Smith, Jones and Partners", "smith jones and partners"),  # a comma in the name stays
+        ("Akzo Nobel,NV.", "akzo nobel"),  # a comma run into the legal form
+        ("Naamloze Vennootschap Nutricia, Zoetermeer", "nutricia"),  # after a form written out first, too
+        # After a legal form, where the company is: a Dutch register's "te", a short address, a bracket left open...
+        ("DSM N.V. te Heerlen", "dsm"),
+        ("Koninklijke Philips Electronics N.V. Groenewoudseweg 1", "koninklijke philips electronics"),
+        ("Unilever NV (NL", "unilever"),
+        # ...but not a site's name or number, which tells an agency's sites apart:
+        ("Teddy Bear Nursery School, Inc. II", "teddy bear nursery school inc ii"),
+        ("Children First, Inc. Chicago East Loop", "children first inc chicago east loop"),
+        ("Home of Life Community Dev. Corp. Home of Life Just For You (773)-626-8655",
+         "home of life community dev corp home of life just for you 626 8655"),
         ("N.V. Nederlandsche Spoorwegen", "nederlandsche spoorwegen"),  # forms some legal systems put first
+        ("N.V.Nutricia", "nutricia"), ("NV.Nutricia", "nutricia"),  # run into the name by their dots
+        ("* N.V. Philips", "philips"),  # after a mark that is no word of the name
+        ("Unilever N.V. Naamlooze Vennootschap", "unilever"),  # the form written out, in its old spelling too
         ("PT Bank Mandiri", "bank mandiri"),
         ("OOO Romashka", "romashka"),
         ("Oy Hartwall Ab", "hartwall"),
@@ -48,9 +62,10 @@ def one(fn, value, *args):
         ("ОАО Связьинвест", "svyazinvest"),  # the soft sign is no word break
         ("ТОО Ромашка", "romashka"),  # Kazakhstan's form, in Cyrillic only ("Too Faced" below)
         ("Acme™Analytics", "acme analytics"),
+        ("AT&amp;T Inc.", "at and t"),  # an export's escaped "&"
         ("삼성전자", "삼성전자"),  # scripts without spaces between words keep their characters
         ("Booking.com B.V.", "booking"),  # a name typed as its web address
-        ("U.S.Bank", "usbank"),  # initials, not a site under the .bank suffix
+        ("U.S.Bank", "us bank"),  # initials, not a site under the .bank suffix; and not part of the word after
         ("  ", None),
         # What is typed where there is no company is no name (a thousand such leads are not one company):
         ("N/A", None),
@@ -119,6 +134,7 @@ def test_a_company_that_is_the_leads_own_name_is_none(company, first, last, own)
         ("Acme International Technologies", "ACME Intl. Tech"),
         ("Procter & Gamble", "Procter and Gamble Co."),
         ("Initech Services Inc", "Initech Svcs"),
+        ("Schlumberger Technologie B.V.", "Schlumberger Technology BV"),  # the word in other languages
     ],
 )
 def test_common_abbreviations_compare_equal(a, b):

@@ -20,8 +20,10 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 # 10: a rep's note set apart in a name ("Acme Corp - DUPLICATE", "*DO NOT USE* Acme") is not the name, nor whom
 # its mail is for or the name it had ("Acme Corp c/o John Smith", "fka Beta Inc"); a site
 # on a host of customers' subdomains is the customer's ("acme.herokuapp.com"), a profile page no one's domain
-# ("linkedin.com/company/acme"); a bare number after a numbered street's type is its unit ("100 Main St 5").
-KEY_VERSION = 10
+# ("linkedin.com/company/acme"); a bare number after a numbered street's type is its unit ("100 Main St 5");
+# 11: where a company is, after its legal form ("DSM N.V. te Heerlen", "... N.V. Groenewoudseweg 1", "NV (NL"), is not
+# its name; legal forms run into the name ("N.V.Nutricia", "Akzo Nobel,NV."), escaped "&amp;", a mark before a name.
+KEY_VERSION = 11
 
 # How models are learned (pipelines.matching.learn): stored models are learned again.
 # 2: partial agreements weigh what the data says; 3: sessions of one free comparison teach it;

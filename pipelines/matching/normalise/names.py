@@ -11,6 +11,7 @@ listed elsewhere as "Nia Family Center".
 from __future__ import annotations
 
 import functools
+import html
 import re
 
 import numpy as np
@@ -67,6 +68,7 @@ def _strip_legal_forms(text: str, leading: bool = True) -> str:
 
 # A value that cannot be a company's name: one letter or digits alone ("x", "0", "12345").
 _NOT_A_NAME = re.compile(r"[a-z]|\d+")
+_LEADING_MARKS = re.compile(r"^[^\w(\[]+")
 _APOSTROPHES = re.compile(r"['\u2019`\u00b4]")
 _KAZAKH_LLP = re.compile(r"^\s*ТОО\s+(?=\S)|(?<=\S)\s+ТОО\s*$", flags=re.IGNORECASE)
 # A name typed as its web address ("Salesforce.com, Inc.", "www.acme.co.uk", "https://www.acme.com/"): its first
@@ -94,7 +96,7 @@ def _name_of_mail(address: str) -> str | None:
 _SPELLED_OUT = {
     "aktiengesellschaft": "ag", "kommanditgesellschaft": "kg",
     "gesellschaft mit beschrankter haftung": "gmbh", "gesellschaft mit beschraenkter haftung": "gmbh",
-    "naamloze vennootschap": "nv", "besloten vennootschap": "bv",
+    "naamloze vennootschap": "nv", "naamlooze vennootschap": "nv", "besloten vennootschap": "bv",
     "societe anonyme": "sa", "sociedad anonima": "sa", "sociedade anonima": "sa", "societa per azioni": "spa",
     "societe a responsabilite limitee": "sarl", "societa a responsabilita limitata": "srl",
     "kabushiki kaisha": "kk", "aktiebolag": "ab", "aktieselskab": "as", "aksjeselskap": "as",
@@ -102,18 +104,59 @@ _SPELLED_OUT = {
     "limited liability company": "llc", "limited partnership": "lp",
 }  # fmt: skip
 _SPELLED_OUT_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SPELLED_OUT), key=len, reverse=True)) + r")\b")
-# Letters typed one by one ("B.A.S.F.", "I B M", "N V", "G.m.b.H.") are one word.
+# Letters typed one by one ("B.A.S.F.", "I B M", "N V", "G.m.b.H.") are one word; dotted ones run into the next
+# word are apart from it first ("N.V.Nutricia" is "nv nutricia").
 _INITIALS = re.compile(r"\b[a-z](?:[ .]+[a-z]\b)+\.?")
+_INITIALS_RUN_ON = re.compile(r"\b((?:[a-z]\. ?)+[a-z]\.)(?=[a-z]{2})")
 
 
 def _one_word_initials(text: str) -> str:
-    return _INITIALS.sub(lambda m: re.sub(r"[ .]", "", m.group()), text)
+    return _INITIALS.sub(lambda m: re.sub(r"[ .]", "", m.group()), _INITIALS_RUN_ON.sub(r"\1 ", text))
 
 
-def _before_address(text: str) -> str:
-    """"Siemens AG, Muenchen": after a legal form, what follows a comma is where, not who."""
+# A leading legal form run into the name by its dot ("NV.Nutricia", "PT.Indofood"), and a comma run into
+# the word after a word ("Akzo Nobel,NV."; not one between initials: "N,V"): the words apart, so that the
+# form is read as one.
+_GLUED = re.compile(r"^([a-z]+)\.(?=[a-z])|(?<=[a-z0-9]{2}),(?=[a-z0-9])")
+
+
+def _unglued(text: str) -> str:
+    return _GLUED.sub(lambda m: ", " if m.group() == "," else (
+        f"{m.group(1)} " if m.group(1) in _LEADING_FORMS else m.group()), text)
+
+
+# Legal forms that are no word of a name (not "Co", "SA", "AG" or "Spa"), and what may follow one that says where
+# the company is, as after a comma (:func:`_before_address`): Dutch registers' "te" ("DSM N.V. te Heerlen"), a
+# bracket left open ("Unilever NV (NL"), a short address ("Philips Electronics N.V. Groenewoudseweg 1"). Not a
+# site's name or number, which tells an agency's sites apart ("Lava Inc. - Chatterbox Preschool", "Teddy Bear
+# Nursery School, Inc. II", "Children First, Inc. Chicago East Loop").
+_NAME_ENDS_AT = frozenset({"nv", "bv", "bvba", "gmbh", "plc", "llc", "llp", "ltd", "inc", "corp", "srl", "sarl", "oyj"})
+_WHERE_AFTER_FORM = re.compile(r"te\s+[a-z]|[(\[][^)\]]*$")
+_HOUSE_NUMBER = re.compile(r"\b\d{1,4}[a-z]?\b")
+_ADDRESS_WORD = re.compile(r"[a-z]{4,}")
+
+
+def _says_where(tail: str) -> bool:
+    if _WHERE_AFTER_FORM.match(tail):
+        return True
+    return len(tail.split()) <= 5 and bool(_HOUSE_NUMBER.search(tail)) and bool(_ADDRESS_WORD.search(tail))
+
+
+def _before_tail(text: str) -> str:
+    """A name without what follows a legal form that ends it (:data:`_NAME_ENDS_AT`) and says where the company is."""
+    parts = text.split()
+    for i in range(1, len(parts) - 1):
+        if (cleanco_clean.strip_punct(parts[i]) in _NAME_ENDS_AT and re.search("[a-z]", " ".join(parts[:i]))
+                and _says_where(" ".join(parts[i + 1:]))):
+            return " ".join(parts[:i + 1])
+    return text
+
+
+def _before_address(text: str, formal: bool = False) -> str:
+    """"Siemens AG, Muenchen": after a legal form, what follows a comma is where, not who; so too after a name
+    that a legal form written out started (``formal``: "Naamloze Vennootschap Nutricia, Zoetermeer")."""
     head, comma, rest = text.partition(",")
-    if comma and rest.strip() and _strip_legal_forms(head) != cleanco_clean.strip_tail(head.strip()):
+    if comma and rest.strip() and (formal or _strip_legal_forms(head) != cleanco_clean.strip_tail(head.strip())):
         return head
     return text
 
@@ -121,8 +164,12 @@ def _before_address(text: str) -> str:
 def _company(value: str) -> str | None:
     # "Allison's" and "Allisons" are one word, not "allison s". Kazakhstan's "ТОО" goes before the
     # Cyrillic is written in Latin, where it would be the English "Too" ("Too Faced").
-    value = _KAZAKH_LLP.sub("", _unnoted(str(value)))
-    text = SPACES.sub(" ", ascii_lower(_APOSTROPHES.sub("", value)))
+    value = str(value)
+    if "&" in value:  # "AT&amp;T", as web forms and exports escape it
+        value = html.unescape(value)
+    value = _KAZAKH_LLP.sub("", _unnoted(value))
+    # Marks before a name ("* N.V. Philips", "# Acme") are no word of it, and would hide a leading legal form.
+    text = _LEADING_MARKS.sub("", SPACES.sub(" ", ascii_lower(_APOSTROPHES.sub("", value))))
     mail = _name_of_mail(text) if _EMAIL_ONLY.fullmatch(text) else None
     if mail is not None:  # "jo@acme.com" is acme; "jane@gmail.com" no company
         text = mail
@@ -131,12 +178,14 @@ def _company(value: str) -> str | None:
     written_out = _SPELLED_OUT_RE.match(text)  # a form written out before the name: "Kabushiki Kaisha Toshiba"
     if written_out and text[written_out.end():].strip():
         text = text[written_out.end():].lstrip()
-    text = _before_address(_one_word_initials(_SPELLED_OUT_RE.sub(lambda m: _SPELLED_OUT[m.group()], text)))
+    text = _unglued(_one_word_initials(_SPELLED_OUT_RE.sub(lambda m: _SPELLED_OUT[m.group()], text)))
+    text = SPACES.sub(" ", _before_address(text, formal=bool(written_out))).strip()
     # A leading article first: "The AT Company" is "at", not "the" (legal forms go from the end, down to
     # one word); and no legal form follows it: "The PT Center" keeps its "pt".
     article = text.startswith("the ")
     if article:
         text = text[4:]
+    text = _before_tail(text)
     typed = SPACES.sub(" ", PUNCT.sub(" ", text)).strip()
     if typed in NO_COMPANY or _NOT_A_NAME.fullmatch(typed):  # as typed: "Freelancer Ltd" is a name
         return None
@@ -356,6 +405,7 @@ name_branch.__doc__ = ("The branch a name's closing brackets name, in its compar
 NAME_ABBREVIATIONS: dict[str, str] = {
     "international": "intl", "int'l": "intl", "internacional": "intl", "internationale": "intl",
     "technologies": "tech", "technology": "tech", "technological": "tech", "technik": "tech",
+    "technologie": "tech", "technologia": "tech", "tecnologia": "tech", "tecnologias": "tech",
     "manufacturing": "mfg", "manufacturers": "mfg", "services": "svc", "service": "svc", "svcs": "svc",
     "systems": "sys", "system": "sys", "solutions": "soln", "solution": "soln",
     "associates": "assoc", "association": "assoc", "national": "natl", "brothers": "bros",
