@@ -21,6 +21,8 @@ def one(fn, value, *args):
         ("Toyota Motor Co., Ltd.", "toyota motor"),  # two legal forms
         ("Acme GmbH & Co. KG", "acme"),
         ("Société Générale S.A.", "societe generale"),  # accents
+        ("Grupo Bimbo, S.A.B. de C.V.", "grupo bimbo"),  # Mexico's forms cleanco lists only as "S.A. de C.V."
+        ("Servicios Acme S. de R.L. de C.V.", "servicios acme"),
         ("The Coca-Cola Company", "coca cola"),  # article, punctuation
         ("Procter & Gamble", "procter and gamble"),
         ("BASF Aktiengesellschaft", "basf"),  # a legal form written out
@@ -135,6 +137,7 @@ def test_a_company_that_is_the_leads_own_name_is_none(company, first, last, own)
         ("Procter & Gamble", "Procter and Gamble Co."),
         ("Initech Services Inc", "Initech Svcs"),
         ("Schlumberger Technologie B.V.", "Schlumberger Technology BV"),  # the word in other languages
+        ("Cie de Saint-Gobain", "Compagnie de Saint-Gobain"),
     ],
 )
 def test_common_abbreviations_compare_equal(a, b):

@@ -27,7 +27,6 @@ from pipelines.matching.normalise.domains import EXAMPLE_DOMAINS, FREE_MAIL_DOMA
 # Folded as names are, so its Cyrillic "ооо" is the "ooo" a name becomes.
 _LEGAL_TERMS: frozenset[tuple[str, ...]] = frozenset(
     tuple(ascii_lower(p) for p in parts) for _, parts in cleanco_clean.prepare_default_terms())
-_LONGEST_TERM = max(len(t) for t in _LEGAL_TERMS)
 # The legal forms that legal systems write *before* the name: Indonesia's PT and CV, the Netherlands'
 # and Belgium's NV, BV, VOF, BVBA, CVBA, SPRL and VZW, France's SARL, EURL and SASU, Japan's KK, Sweden's
 # and Lithuania's AB, Finland's Oy and Oyj, the Baltic AS, SIA and UAB, and the forms of Russia and its
@@ -45,7 +44,11 @@ _LEADING_FORMS: frozenset[str] = frozenset({
 # The forms of Russia and its neighbours cleanco does not list, which their registers also write last (in
 # Cyrillic too: names are folded to Latin letters first, "ЗАО" is "zao"; Kazakhstan's "ТОО" would be "too",
 # a word of names in English, so it stays).
-_TRAILING_TERMS = _LEGAL_TERMS | {(f,) for f in ("jsc", "ojsc", "cjsc", "pjsc", "pao", "zao", "zat", "prat", "tov")}
+# Mexico's forms with "de C.V." (variable capital) cleanco lists only as "S.A. de C.V.": a listed company's S.A.B., a
+# promoted investment company's S.A.P.I. and a limited company's S. de R.L.
+_TRAILING_TERMS = _LEGAL_TERMS | {(f,) for f in ("jsc", "ojsc", "cjsc", "pjsc", "pao", "zao", "zat", "prat", "tov")} | {
+    ("sab", "de", "cv"), ("sapi", "de", "cv"), ("sapib", "de", "cv"), ("s", "de", "rl", "de", "cv"), ("s", "de", "rl")}
+_LONGEST_TERM = max(len(t) for t in _TRAILING_TERMS)
 
 
 def _strip_legal_forms(text: str, leading: bool = True) -> str:
@@ -411,7 +414,8 @@ NAME_ABBREVIATIONS: dict[str, str] = {
     "associates": "assoc", "association": "assoc", "national": "natl", "brothers": "bros",
     "laboratories": "labs", "laboratory": "labs", "lab": "labs", "industries": "ind", "industry": "ind",
     "industrial": "ind", "management": "mgmt", "consulting": "consult", "consultants": "consult",
-    "department": "dept", "university": "univ", "and": "&",
+    "department": "dept", "university": "univ", "compagnie": "cie", "compania": "cia", "companhia": "cia",
+    "and": "&",
 } | WRITTEN_TWO_WAYS  # "Saint", "Mount", "Fort", "Doctor", ordinals ("Fifth Third" / "5th 3rd")
 # Words that carry no identity: left out of acronyms and of rare-token blocking.
 NAME_STOPWORDS = frozenset({"&", "and", "of", "the", "for", "de", "la", "le", "des", "du", "der", "die", "und", "y", "et", "a"})
