@@ -106,7 +106,7 @@ def test_a_lead_whose_company_is_its_own_name_is_matched_by_nothing_else(tmp_pat
 
 def test_a_leads_file_of_peoples_names_is_not_matched_to_companies_by_those_names(tmp_path):
     """A leads file with first and last names and no company, linked to accounts of companies: the names are
-    people's, never a company's (a file of people is one only where neither file maps a company)."""
+    people's, never a company's (two files of people only where both map a person's name)."""
     result, found = match_files(
         tmp_path,
         "id,first,last,mail\n1,John,Smith,js@gmail.com\n2,Maria,Garcia,mg@yahoo.com\n3,Anna,Lee,anna@acme.com\n",
@@ -279,6 +279,22 @@ def test_a_field_mapped_to_two_columns_and_a_file_of_people_read_as_one_column_w
     assert people.people and not one.people
     pd.testing.assert_frame_equal(people.keys, one.keys)
     assert people.keys["name"].notna().all(), "a first or a last name alone is still a name"
+
+
+def test_a_contacts_export_is_deduplicated_by_person_and_says_so(tmp_path):
+    """First and last names mapped with a company: a file of people, the company where each works. The command
+    says so, and how to find duplicate companies instead (map no person's name)."""
+    (tmp_path / "contacts.csv").write_text("id,first,last,company\n1,Ann,Lee,Acme Corp\n2,Bob,Ray,Acme Corp\n"
+                                           "3,Ann,Lee,ACME Corporation\n")
+    out = tmp_path / "clusters.csv"
+    result = run("dedupe", str(tmp_path / "contacts.csv"), "--id", "id", "--map", "first_name=first",
+                 "--map", "last_name=last", "--map", "company=company", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "the company is where they work" in result.output and "map no first_name or last_name" in result.output
+    clusters = pd.read_csv(out, dtype=str).set_index("record_id")["cluster_id"]
+    assert clusters["1"] == clusters["3"] != clusters["2"]
+    result = run("dedupe", str(tmp_path / "contacts.csv"), "--id", "id", "--map", "company=company", "--out", str(out))
+    assert pd.read_csv(out, dtype=str)["cluster_id"].nunique() == 1, "mapped alone, the companies: one"
 
 
 def test_match_on_public_labelled_data_febrl4(tmp_path):

@@ -32,14 +32,14 @@ def one(fn, value, *args):
         ("SIEMENS AG, MUENCHEN", "siemens"),  # after a legal form, a comma starts the address
         ("Smith, Jones and Partners", "smith jones and partners"),  # a comma in the name stays
         ("Akzo Nobel,NV.", "akzo nobel"),  # a comma run into the legal form
-        ("Naamloze Vennootschap Nutricia, Zoetermeer", "nutricia"),  # after a form written out first, too
-        # After a legal form, where the company is: a Dutch register's "te", a short address, a bracket left open...
+        ("Besloten Vennootschap Smit, Jansen en Zonen", "smit jansen en zonen"),  # a form first: the comma is the name's
+        # After a legal form, where the company is: a Dutch register's "te", a bracket left open...
         ("DSM N.V. te Heerlen", "dsm"),
-        ("Koninklijke Philips Electronics N.V. Groenewoudseweg 1", "koninklijke philips electronics"),
         ("Unilever NV (NL", "unilever"),
-        # ...but not a site's name or number, which tells an agency's sites apart:
+        # ...but not a site's name or number, which tells an agency's sites and a chain's stores apart:
         ("Teddy Bear Nursery School, Inc. II", "teddy bear nursery school inc ii"),
         ("Children First, Inc. Chicago East Loop", "children first inc chicago east loop"),
+        ("Walmart Inc. Store 1234", "walmart inc store 1234"),
         ("Home of Life Community Dev. Corp. Home of Life Just For You (773)-626-8655",
          "home of life community dev corp home of life just for you 626 8655"),
         ("N.V. Nederlandsche Spoorwegen", "nederlandsche spoorwegen"),  # forms some legal systems put first
@@ -65,6 +65,8 @@ def one(fn, value, *args):
         ("ТОО Ромашка", "romashka"),  # Kazakhstan's form, in Cyrillic only ("Too Faced" below)
         ("Acme™Analytics", "acme analytics"),
         ("AT&amp;T Inc.", "at and t"),  # an export's escaped "&"
+        ("good&times", "good and times"),  # an "&" that is no entity stays one
+        ("&pizza", "and pizza"),  # and no mark before a name
         ("삼성전자", "삼성전자"),  # scripts without spaces between words keep their characters
         ("Booking.com B.V.", "booking"),  # a name typed as its web address
         ("U.S.Bank", "us bank"),  # initials, not a site under the .bank suffix; and not part of the word after

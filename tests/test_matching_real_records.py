@@ -637,6 +637,36 @@ def test_a_mistyped_address_is_still_the_persons_but_vouches_for_no_other_name(t
     assert clusters["e"] != clusters["f"], "a couple"
 
 
+# A contacts export: people, each with the company they work for. The person is the record; the company says where
+# they work, as a street says where a company is: colleagues are two people, however many share it.
+
+def test_in_a_contacts_export_colleagues_are_two_people_and_a_name_typed_two_ways_at_one_employer_is_one(tmp_path):
+    rows = [dict(id="a", first_name="John", last_name="Smith", company="Acme Corp", email="john.smith@acme.com"),
+            dict(id="b", first_name="Jon", last_name="Smith", company="ACME Corporation", email="jsmith@acme.com"),
+            dict(id="c", first_name="Mary", last_name="Jones", company="Acme Corp", email="mary.jones@acme.com"),
+            dict(id="d", first_name="Peter", last_name="Brown", company="Acme Corp"),
+            dict(id="e", first_name="Mary", last_name="Jones", company="Acme, Inc."),
+            dict(id="f", first_name="Alice", last_name="Wong", company="Globex", email="alice@globex.com")]
+    clusters = dedupe(tmp_path, rows)
+    assert clusters["a"] == clusters["b"], "a given name mistyped, at one employer"
+    assert clusters["c"] == clusters["e"], "one name, its employer written two ways"
+    assert clusters.nunique() == 4, "colleagues are four people, not one company"
+
+
+@pytest.mark.parametrize("company_b, one_person", [
+    ("Acme Corp", True),
+    ("ACME Corporation", True),  # the employer written another way
+    ("", True),  # no employer on one side: the name decides
+    ("Globex", False),  # one name at two employers, nothing else to say: two people more often than one who moved
+    ("Mike Davis", True),  # the person's own name where the form asked for a company (Salesforce requires one): none
+])
+def test_in_a_contacts_export_the_employer_is_evidence_about_the_person(tmp_path, company_b, one_person):
+    rows = [dict(id="a", first_name="Mike", last_name="Davis", company="Acme Corp"),
+            dict(id="b", first_name="Mike", last_name="Davis", company=company_b)]
+    clusters = dedupe(tmp_path, rows)
+    assert (clusters["a"] == clusters["b"]) is one_person
+
+
 def test_two_people_of_one_company_write_from_two_addresses(tmp_path):
     """An address vouches for a name when it agrees; two addresses of one company tell nothing against it."""
     rows = [dict(id="a", company="Acme", email="jo@acme.com"), dict(id="b", company="Acme Analytics", email="ann@acme.com"),

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.cli.common import friendly, settings as env_settings, table
-from pipelines.matching.fields import MAPPABLE
+from pipelines.matching.fields import MAPPABLE, PERSON_NAME
 
 _FIELD_HELP = (f"FIELD=COLUMN, FIELD one of: {', '.join(MAPPABLE)}. Repeatable; a field given twice joins "
                "its columns in order (street=No --map street=Street).")
@@ -55,13 +55,14 @@ def _mapping(option: str, values: tuple[str, ...]) -> dict[str, str]:
 def _link_files(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account_maps, country: str,
                 extra: list[str] | None = None):
     """The two files of ``match`` and ``eval link``, each with ``--map`` and its own map (which takes a field's
-    columns instead of ``--map``'s). Two lists of people only where neither file maps a company: a leads file
-    of people's names linked to accounts of companies keeps its names out of the company's."""
+    columns instead of ``--map``'s). Two lists of people only where both files map a person's name (a company
+    mapped too is where each works): a leads file of people's names linked to accounts of companies keeps its
+    names out of the company's."""
     from pipelines.matching.records import read_records
 
     both = _mapping("--map", maps)
     lead_map, account_map = both | _mapping("--lead-map", lead_maps), both | _mapping("--account-map", account_maps)
-    people = "company" not in lead_map and "company" not in account_map
+    people = all(any(f in m for f in PERSON_NAME) for m in (lead_map, account_map))
     leads = read_records(leads_csv, lead_id, lead_map, people=people, default_country=country, prefer="email",
                          extra=extra)
     accounts = read_records(accounts_csv, account_id, account_map, people=people, default_country=country,
@@ -70,7 +71,11 @@ def _link_files(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, a
 
 
 def _report(records, label: str, quiet: bool) -> None:
-    if records.people:
+    if records.employer:
+        click.echo(f"{label}: a person's name mapped, so each row is a person, known by that name; the company is "
+                   f"where they work (a file of people: to find duplicate companies, map no first_name or last_name)",
+                   err=True)
+    elif records.people:
         click.echo(f"{label}: no company mapped, so each row's first and last name is its name (a file of people)",
                    err=True)
     if not records.problems or quiet:

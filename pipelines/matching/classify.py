@@ -45,12 +45,13 @@ AGREEMENT_WORDS: dict[str, dict[str, str]] = {
               "state": "same state"},
     "country": {"exact": "same country"},
     "geo": {"same_place": "same location", "near": "within 5 km"},
+    "employer": {"exact": "same employer", "similar": "same employer written another way"},
 }
 DISAGREEMENT_WORDS: dict[str, str] = {
     "domain": "different domain", "name": "different company name", "phone": "different phone",
     "email": "different email address", "birthdate": "another date of birth",
     "street": "different street", "place": "another city or postal code", "country": "different country",
-    "geo": "far apart",
+    "geo": "far apart", "employer": "another employer",
 }
 def frequency_column(field: str) -> str:
     """The feature column holding how many companies share the right record's value of ``field``."""
@@ -136,13 +137,17 @@ class WeightedClassifier(BaseClassifier):
             if c.field not in weights:
                 continue
             words = AGREEMENT_WORDS.get(c.field, {})
+            against_word = DISAGREEMENT_WORDS.get(c.field, c.field)
+            if getattr(c, "people", False):  # a person's name, not a company's ("same name, same employer")
+                words = {level: w.replace("company name", "name") for level, w in words.items()}
+                against_word = against_word.replace("company name", "name")
             names = np.array([words.get(level, "") for level in c.levels], dtype=object)
             said = names[features[c.field].to_numpy(dtype=np.int64)]
             w = weights[c.field].to_numpy()
             for i in np.flatnonzero((w > 0) & (said != "")):
                 agree[i].append(said[i])
             for i in np.flatnonzero(w <= -2):
-                against[i].append(DISAGREEMENT_WORDS.get(c.field, c.field))
+                against[i].append(against_word)
         text = [(", ".join(a) or "no agreeing evidence") + ("; but " + ", ".join(b) if b else "")
                 for a, b in zip(agree, against)]
         return pd.Series(text, index=features.index, dtype=object)

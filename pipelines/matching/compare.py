@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import distance, fuzz, process
 
-from pipelines.matching.levels import LEVELS, MISSING
+from pipelines.matching.keys import EMPLOYER_KEYS, NAME_KEYS
+from pipelines.matching.levels import LEVELS, MISSING, PEOPLE_LEVELS
 from pipelines.matching.names import containments, given_names_alike, informative
 from pipelines.matching.normalise import name_key
 from pipelines.matching.normalise.names import abbreviated
@@ -296,7 +297,7 @@ class CompareName(Comparison):
 
     def __init__(self, close: float = 0.95, similar: float = 0.88, max_edits: int = 2, partial: float = 0.8,
                  *, people: bool = False):
-        keys = ["name", "name_key", "name_site", "name_branch", "acronym"]
+        keys = list(NAME_KEYS)
         super().__init__(keys, keys, label="name")
         self.close, self.similar, self.max_edits, self.partial = close, similar, max_edits, partial
         self.people = people
@@ -444,6 +445,32 @@ class CompareName(Comparison):
              (similar, "similar"), (partial, "partial")],
             "different",
         )
+
+
+class CompareEmployer(Comparison):
+    """The companies two people work for (files of people), as company names are compared: ``exact``
+    the same name; ``similar`` one name written another way, mistyped or abbreviated (:class:`CompareName`'s
+    close, acronym, variant, site and contained: "Acme Corp" / "ACME Corporation International" is
+    not, a subset being two companies as often as one); ``different`` otherwise."""
+
+    levels = PEOPLE_LEVELS["employer"]
+    frequency_level = "exact"  # colleagues share it: a company of many contacts says less
+    frequency_key = "employer_name_key"
+    _SIMILAR = ("close", "acronym", "variant", "site", "contained")
+
+    def __init__(self):
+        keys = list(EMPLOYER_KEYS)
+        super().__init__(keys, keys, label="employer")
+        self._names = CompareName()
+        codes = {lv: i for i, lv in enumerate(CompareName.levels)}
+        # Each name level's code -> this comparison's.
+        self._as_employer = np.full(len(CompareName.levels), self.code("different"), dtype=np.int8)
+        self._as_employer[codes["exact"]] = self.code("exact")
+        self._as_employer[[codes[lv] for lv in self._SIMILAR]] = self.code("similar")
+        self._as_employer[codes[MISSING]] = self.code(MISSING)
+
+    def _compute_vectorized(self, *columns):
+        return self._as_employer[self._names._compute_vectorized(*columns)]
 
 
 class CompareDomain(Comparison):
@@ -773,8 +800,9 @@ class CompareGeo(Comparison):
                                     (km <= 50, "same_area")], "far")
 
 
-def default_comparisons(*, people: bool = False) -> list[Comparison]:
-    """The comparisons the engine makes, strongest evidence first (``people``: between files of people)."""
+def default_comparisons(*, people: bool = False, employer: bool = False) -> list[Comparison]:
+    """The comparisons the engine makes, strongest evidence first (``people``: between files of people;
+    ``employer``: whose records also say where each person works)."""
     return [
         CompareDomain(),
         CompareName(people=people),
@@ -785,7 +813,7 @@ def default_comparisons(*, people: bool = False) -> list[Comparison]:
         ComparePlace(),
         CompareCountry(),
         CompareGeo(),
-    ]
+    ] + ([CompareEmployer()] if people and employer else [])
 
 
 def comparison_levels() -> dict[str, tuple[str, ...]]:

@@ -73,17 +73,18 @@ class Deduper:
 
     def __init__(self, settings: MatchingSettings, corroborated_by: list[str] | None = None,
                  linker: Linker | None = None, apart: tuple[np.ndarray, np.ndarray] | None = None,
-                 confirmed_name_levels: list[str] | None = None, people: bool = False):
+                 confirmed_name_levels: list[str] | None = None, people: bool = False, employer: bool = False):
         """``apart``: pairs of ids known to be two companies (a CRM parent and its child);
         ``corroborated_by`` and ``confirmed_name_levels`` replace ``dedupe``'s (the account master's own);
-        ``people``: the records are people (a file of people), whose given names have short forms."""
+        ``people``: the records are people (a file of people), whose given names have short forms; ``employer``:
+        and say where each works."""
         self.settings = settings
         self.apart = None
         if apart is not None and len(apart[0]):
             a, b = (pd.Series(x).astype(str).to_numpy(dtype=object) for x in apart)
             self.apart = pd.MultiIndex.from_arrays([np.minimum(a, b), np.maximum(a, b)])
         d = settings.dedupe
-        self.linker = linker or Linker(settings, threshold=d.threshold, dedupe=True, people=people)
+        self.linker = linker or Linker(settings, threshold=d.threshold, dedupe=True, people=people, employer=employer)
         self.corroborated_by = d.corroborated_by if corroborated_by is None else corroborated_by
         self.confirmed_name_levels = d.confirmed_name_levels if confirmed_name_levels is None else confirmed_name_levels
         self.threshold_bits = float(np.log2(d.threshold / (1 - d.threshold)))
@@ -251,13 +252,14 @@ class DedupeResult:
 
 def dedupe_table(con: duckdb.DuckDBPyConnection, settings: MatchingSettings, table: KeyTable, *,
                  labels: Labels | None = None, corroborated_by: list[str] | None = None, people: bool = False,
-                 progress: Callable[[str], None] = lambda m: None) -> DedupeResult:
+                 employer: bool = False, progress: Callable[[str], None] = lambda m: None) -> DedupeResult:
     """Deduplicate a whole key table (see the module docstring). ``labels``: known duplicates (learned
-    from) and known distinct pairs (never put together), by the table's ids; ``people``: a file of people."""
+    from) and known distinct pairs (never put together), by the table's ids; ``people``: a file of people
+    (``employer``: with where each works)."""
     apart = None
     if labels is not None and len(labels.distinct):
         apart = (labels.distinct["l_id"].to_numpy(), labels.distinct["r_id"].to_numpy())
-    deduper = Deduper(settings, corroborated_by, apart=apart, people=people)
+    deduper = Deduper(settings, corroborated_by, apart=apart, people=people, employer=employer)
     keys = deduper.frequency_keys()
     values = con.execute(
         f'SELECT "{table.id}" AS _id, {", ".join(keys)} FROM {table.relation} ORDER BY 1').df().set_index("_id")

@@ -62,7 +62,8 @@ def dedupe_records(records: CsvRecords, settings: MatchingSettings, *, labels: L
         settings = people_settings(settings)
     with duckdb.connect() as con, contextlib.ExitStack() as stack:
         table = _key_table(stack, con, "_records", records)
-        result = dedupe_table(con, settings, table, labels=labels, people=records.people, progress=progress)
+        result = dedupe_table(con, settings, table, labels=labels, people=records.people, employer=records.employer,
+                              progress=progress)
     ids = records.ids.to_numpy()
     out = pd.DataFrame({"record_id": ids, "cluster_id": ids[result.labels]})
     out.attrs["parameters"] = result.deduper.linker.parameters
@@ -82,7 +83,8 @@ def match_records(leads: CsvRecords, accounts: CsvRecords, settings: MatchingSet
     with duckdb.connect() as con, contextlib.ExitStack() as stack:
         left = _key_table(stack, con, "_leads", leads)
         right = _key_table(stack, con, "_accounts", accounts)
-        linker = Linker(settings, parameters=parameters, people=leads.people and accounts.people)
+        linker = Linker(settings, parameters=parameters, people=leads.people and accounts.people,
+                        employer=leads.employer and accounts.employer)
         pairs = linker.candidates(con, left, right)
         if parameters is None:
             known = labels.duplicates if labels is not None and len(labels.duplicates) else None

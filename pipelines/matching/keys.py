@@ -27,6 +27,10 @@ KEY_COLUMNS = (
     "email", "phone", "phone_local", "street", "house_number", "street_key", "unit", "address_tokens", "city", "state",
     "postal_code", "country", "latitude", "longitude", "birthdate", "completeness",
 )  # fmt: skip
+# A company's name in each form the name comparison reads (:func:`name_keys`).
+NAME_KEYS = ("name", "name_key", "name_site", "name_branch", "acronym")
+# The same forms of a person's employer, in a file of people (:func:`employer_keys`).
+EMPLOYER_KEYS = tuple(f"employer_{k}" for k in NAME_KEYS)
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -53,6 +57,24 @@ def _reuse(frame: pd.DataFrame, given: pd.Series, column: str, raw: pd.Series, c
     return out.where(out.notna(), None)
 
 
+def name_keys(company: pd.Series, normalised: pd.Series | None = None) -> pd.DataFrame:
+    """:data:`NAME_KEYS` of company names (``normalised``: their :func:`~pipelines.matching.normalise.company_name`,
+    when known). ``name`` is the name as written (normalised), which the word-by-word comparison reads;
+    ``name_key`` its compact form with common abbreviations unified ("International" and "Intl" both "intl"),
+    for exact agreement."""
+    if normalised is None:
+        normalised = normalise.company_name(company)
+    return pd.DataFrame({"name": normalised, "name_key": normalise.name_key(normalised),
+                         "name_site": normalise.name_site(company), "name_branch": normalise.name_branch(company),
+                         "acronym": normalise.acronym_of(normalised)}, index=company.index)
+
+
+def employer_keys(employers: pd.Series) -> pd.DataFrame:
+    """:data:`EMPLOYER_KEYS` of the companies people of a file work for: their names' keys, as a company's."""
+    keys = name_keys(_text(pd.DataFrame({"company": employers}), "company"))
+    return keys.set_axis(list(EMPLOYER_KEYS), axis=1)
+
+
 def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str = "email") -> pd.DataFrame:
     """The comparison keys of each row of ``frame`` (columns named as :data:`FIELDS`).
 
@@ -73,18 +95,10 @@ def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str 
     if set(PERSON_NAME) <= set(frame.columns):  # a lead whose company is its own name has none
         company = company.where(~normalise.own_name(company, _text(frame, "first_name"), _text(frame, "last_name")),
                                 None)
-    out = pd.DataFrame(index=frame.index)
     # Values the enrich stage already computed with the same functions (accounts only).
     given = frame["_enriched"].fillna(False).astype(bool) if "_enriched" in frame else pd.Series(False, frame.index)
-    normalised = _reuse(frame, given, "_name_norm", company, normalise.company_name)
-    # The name as written (normalised), which the word-by-word comparison reads; the compact key has
-    # common abbreviations unified ("International" and "Intl" both "intl") for exact agreement.
-    out["name"] = normalised
-    out["name_key"] = normalise.name_key(normalised)
-    out["name_site"] = normalise.name_site(company)
-    out["name_branch"] = normalise.name_branch(company)
-    out["acronym"] = normalise.acronym_of(normalised)
-    out["tokens"] = _tokens(normalise.abbreviated(normalised))
+    out = name_keys(company, _reuse(frame, given, "_name_norm", company, normalise.company_name))
+    out["tokens"] = _tokens(normalise.abbreviated(out["name"]))
 
     email = normalise.registered_domain(_text(frame, "email"))
     web = _reuse(frame, given, "_web_domain", _text(frame, "website"), normalise.registered_domain)

@@ -24,3 +24,10 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "country": ("exact", "different", MISSING),
     "geo": ("same_place", "near", "same_area", "far", MISSING),
 }
+# Compared only between files of people: the company a person works for (a contacts export's "Company"), a
+# fact about the person weaker than their name. Apart from LEVELS, the account master's comparisons, whose
+# stored models are fingerprinted by them (pipelines.matching.parameters.settings_hash): the warehouse holds
+# no people, and its models are not learned again for a comparison it never makes.
+PEOPLE_LEVELS: dict[str, tuple[str, ...]] = {
+    "employer": ("exact", "similar", "different", MISSING),
+}

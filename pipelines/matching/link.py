@@ -37,14 +37,18 @@ from pipelines.matching.index import (
     candidate_pairs,
     rule_names,
 )
+from pipelines.matching.keys import EMPLOYER_KEYS
 from pipelines.matching.parameters import Parameters
 from pipelines.matching.settings import BlockingRuleSpec, MatchingSettings
 
 CHUNK_PAIRS = 1_000_000  # compare in chunks, so memory stays flat on a full master rebuild
 _TEXT = ["name", "name_key", "name_site", "name_branch", "acronym", "domain", "domain_label", "domain_country", "email", "phone",
          "phone_local", "street", "house_number", "street_key", "unit", "city", "state", "postal_code", "country", "birthdate"]
-# Missing text arrives as '' (cheap to test in numpy), coordinates as NaN.
-_SELECT = ", ".join([f"coalesce({c}, '') AS {c}" for c in _TEXT] + ["latitude", "longitude"])
+
+
+def _select(text: list[str]) -> str:
+    """The key columns Compare reads: missing text arrives as '' (cheap to test in numpy), coordinates as NaN."""
+    return ", ".join([f"coalesce({c}, '') AS {c}" for c in text] + ["latitude", "longitude"])
 
 
 def blocking_rules(specs: list[BlockingRuleSpec]) -> list[BlockingRule]:
@@ -73,13 +77,15 @@ class Linker:
     """The configured Index, Compare and classifier, applied to pairs of key tables."""
 
     def __init__(self, settings: MatchingSettings, threshold: float | None = None, *, dedupe: bool = False,
-                 parameters: Parameters | None = None, keep_blocks: bool = False, people: bool = False):
+                 parameters: Parameters | None = None, keep_blocks: bool = False, people: bool = False,
+                 employer: bool = False):
         """``dedupe``: both sides are records of organisations (their addresses are theirs) and
         ``dedupe.blocking`` proposes the pairs; otherwise the left side is leads, weighed as
         ``link.lead_address`` says. ``parameters``: a model learned earlier (see :meth:`learn`).
         ``keep_blocks``: the right side is a warehouse table whose blocking work is kept between
         runs (:mod:`pipelines.matching.block_index`). ``people``: both sides are files of people, whose names
-        are compared (see :meth:`score`)."""
+        are compared (see :meth:`score`); ``employer``: whose key tables also hold where each person works
+        (:data:`~pipelines.matching.keys.EMPLOYER_KEYS`)."""
         self.settings = settings
         self.people = people
         self.keep_blocks = keep_blocks
@@ -88,7 +94,8 @@ class Linker:
         self.borrow_from: list[BlockingRule] | None = None
         self.dedupe = dedupe
         self.rules = blocking_rules(settings.dedupe.blocking if dedupe else settings.blocking)
-        self.comparisons = default_comparisons(people=people)
+        self.comparisons = default_comparisons(people=people, employer=employer)
+        self._select = _select(_TEXT + (list(EMPLOYER_KEYS) if people and employer else []))
         self.comparer = build_compare(self.comparisons)
         self.person_address = not dedupe and settings.link.lead_address == "person"
         self.threshold = threshold or settings.link.threshold
@@ -218,18 +225,18 @@ class Linker:
             con.register("_link_pairs", pairs[["l_id", "r_id"]])
         try:
             lrec = None if same else con.execute(
-                f'SELECT "{left.id}" AS _id, {_SELECT} FROM {left.relation} '
+                f'SELECT "{left.id}" AS _id, {self._select} FROM {left.relation} '
                 f'WHERE "{left.id}" IN (SELECT l_id FROM _link_pairs)'
             ).df()
             wanted = "SELECT r_id FROM _link_pairs" + (" UNION SELECT l_id FROM _link_pairs" if same else "")
             rrec = con.execute(
-                f'SELECT "{right.id}" AS _id, {_SELECT} FROM {right.relation} WHERE "{right.id}" IN ({wanted})'
+                f'SELECT "{right.id}" AS _id, {self._select} FROM {right.relation} WHERE "{right.id}" IN ({wanted})'
             ).df()
         finally:
             con.unregister("_link_pairs")
         if lrec is None:
             lrec = rrec
-        for frame in (lrec, rrec):  # _SELECT sent '' for every missing text
+        for frame in (lrec, rrec):  # _select sent '' for every missing text
             frame.attrs[CLEAN_TEXT] = True
         if coded:
             row = np.full(len(known), -1, dtype=np.int64)

@@ -24,7 +24,8 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.matching.fields import MAPPABLE, PERSON_NAME
-from pipelines.matching.keys import match_keys
+from pipelines.matching import normalise
+from pipelines.matching.keys import employer_keys, match_keys
 from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef
 
 
@@ -39,7 +40,8 @@ class CsvRecords:
     problems: list[ConfigProblem] = field(default_factory=list)
     extra: pd.DataFrame = field(default_factory=pd.DataFrame)  # other columns asked for, as written
     header_line: int = 1  # 2 below Excel's "sep=;"
-    people: bool = False  # a person's name mapped and no company: each row's name is the person's
+    people: bool = False  # a person's name mapped: each row's name is the person's
+    employer: bool = False  # ...and a company too: where each person works (EMPLOYER_KEYS)
 
     def line(self, position: int) -> int:
         """The file line of a row (values with line breaks are rare in CRM exports)."""
@@ -69,9 +71,10 @@ def read_records(path: str | Path, id_column: str, mapping: Mapping[str, str | S
                  default_country: str = "US", people: bool = True,
                  prefer: str = "email", extra: list[str] | None = None) -> CsvRecords:
     """Read ``path`` and compute the match keys of every row (``extra``: other columns to keep, e.g.
-    the truth of a labelled file). ``people``: whether a file with a person's name mapped and no company
-    is a file of people (a dedupe, or a link of two such files); a leads file linked to accounts of
-    companies is not: its people's names are never a company's.
+    the truth of a labelled file). ``people``: whether a file with a person's name mapped is a file of
+    people (a dedupe, or a link of two such files), whose company, if mapped, is where each works (a
+    contacts export: two colleagues are two people); a leads file linked to accounts of companies is not:
+    its people's names are never a company's.
 
     Raises:
         ConfigError: the file cannot be read, or a mapped or id column is not in its header
@@ -110,14 +113,24 @@ def read_records(path: str | Path, id_column: str, mapping: Mapping[str, str | S
     frame = frame.assign(**{c: _as_typed(frame[c]) for c in mapped})
     fields = pd.DataFrame({f: _joined(frame, [found[c] for c in cs]) for f, cs in columns.items()},
                           index=frame.index)
-    people = people and "company" not in fields and any(c in fields for c in PERSON_NAME)
+    people = people and any(c in fields for c in PERSON_NAME)
+    employer = people and "company" in fields
+    employers = None
+    if employer:  # where each works; none where a form took the person's own name for it
+        own = normalise.own_name(fields["company"], *(fields.get(c, pd.Series("", index=fields.index))
+                                                      for c in PERSON_NAME))
+        employers = fields["company"].where(~own.to_numpy(), "")
     if people:  # a file of people: the name a record is known by is the person's (own_name then applies to none)
         fields["company"] = _joined(fields, [c for c in PERSON_NAME if c in fields])
         fields = fields.drop(columns=[c for c in PERSON_NAME if c in fields])
+    if employers is not None:  # shown beside the name where a record is described
+        fields["employer"] = employers
     records = CsvRecords(path, frame[found[id_column]].str.strip(), fields,
                          extra=frame[[found[c] for c in extra or []]].set_axis(list(extra or []), axis=1),
-                         header_line=header, people=people)
+                         header_line=header, people=people, employer=employer)
     records.keys = match_keys(fields, default_country=default_country, prefer=prefer)
+    if employers is not None:
+        records.keys = records.keys.join(employer_keys(employers))
     records.problems = _row_problems(records)
     return records
 

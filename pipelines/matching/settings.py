@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from pipelines.matching.domain_list import DEFAULT_FILE, read_domain_list
-from pipelines.matching.levels import LEVELS
+from pipelines.matching.levels import LEVELS, PEOPLE_LEVELS
 from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef, read_settings
 
 
@@ -49,6 +49,9 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "place": {"postal": 2.5, "city": 1.5, "district": 1.0, "state": 0.5, "different": -1.0},
     "country": {"exact": 0.5, "different": -2.0},
     "geo": {"same_place": 3.0, "near": 1.0, "same_area": 0.0, "far": -2.0},
+    # A person's employer (files of people): colleagues share it, and people change jobs; but one name at
+    # two companies is more often two people than one who moved.
+    "employer": {"exact": 2.0, "similar": 1.5, "different": -2.0},
 }
 
 # Prior m-probabilities: how often a true match shows each level, where the data cannot say
@@ -66,6 +69,7 @@ DEFAULT_M: dict[str, dict[str, float]] = {
     "place": {"postal": 0.75, "city": 0.12, "district": 0.03, "state": 0.04, "different": 0.06},
     "country": {"exact": 0.97, "different": 0.03},
     "geo": {"same_place": 0.6, "near": 0.25, "same_area": 0.1, "far": 0.05},
+    "employer": {"exact": 0.75, "similar": 0.1, "different": 0.15},
 }
 
 
@@ -151,7 +155,7 @@ class LearnSettings(_Model):
 
 
 def _check_levels(value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    known = LEVELS
+    known = LEVELS | PEOPLE_LEVELS
     for field, levels in value.items():
         if field not in known:
             raise ValueError(f"unknown comparison {field!r}; known: {', '.join(known)}")

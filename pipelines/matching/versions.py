@@ -21,7 +21,7 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 # its mail is for or the name it had ("Acme Corp c/o John Smith", "fka Beta Inc"); a site
 # on a host of customers' subdomains is the customer's ("acme.herokuapp.com"), a profile page no one's domain
 # ("linkedin.com/company/acme"); a bare number after a numbered street's type is its unit ("100 Main St 5");
-# 11: where a company is, after its legal form ("DSM N.V. te Heerlen", "... N.V. Groenewoudseweg 1", "NV (NL"), is not
+# 11: where a company is, after its legal form ("DSM N.V. te Heerlen", "Unilever NV (NL"), is not
 # its name; legal forms run into the name ("N.V.Nutricia", "Akzo Nobel,NV."), escaped "&amp;", a mark before a name,
 # Mexico's "S.A.B. de C.V." and "S. de R.L. de C.V.".
 KEY_VERSION = 11

@@ -71,7 +71,10 @@ def _strip_legal_forms(text: str, leading: bool = True) -> str:
 
 # A value that cannot be a company's name: one letter or digits alone ("x", "0", "12345").
 _NOT_A_NAME = re.compile(r"[a-z]|\d+")
-_LEADING_MARKS = re.compile(r"^[^\w(\[]+")
+_LEADING_MARKS = re.compile(r"^[^\w(\[&+]+")  # not "&" or "+", read as "and" ("&pizza")
+# An HTML entity an export left escaped ("AT&amp;T", "&#39;"; "&AMP" cut short): only entities, not any "&"
+# ("good&times" is a name).
+_ENTITY = re.compile(r"&(?:#\d{1,7};|#x[0-9a-f]{1,6};|[a-z]{2,8};|amp\b)", flags=re.IGNORECASE)
 _APOSTROPHES = re.compile(r"['\u2019`\u00b4]")
 _KAZAKH_LLP = re.compile(r"^\s*ТОО\s+(?=\S)|(?<=\S)\s+ТОО\s*$", flags=re.IGNORECASE)
 # A name typed as its web address ("Salesforce.com, Inc.", "www.acme.co.uk", "https://www.acme.com/"): its first
@@ -110,7 +113,7 @@ _SPELLED_OUT_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SPELLED_OU
 # Letters typed one by one ("B.A.S.F.", "I B M", "N V", "G.m.b.H.") are one word; dotted ones run into the next
 # word are apart from it first ("N.V.Nutricia" is "nv nutricia").
 _INITIALS = re.compile(r"\b[a-z](?:[ .]+[a-z]\b)+\.?")
-_INITIALS_RUN_ON = re.compile(r"\b((?:[a-z]\. ?)+[a-z]\.)(?=[a-z]{2})")
+_INITIALS_RUN_ON = re.compile(r"\b((?:[a-z]\. ?){1,8}[a-z]\.)(?=[a-z]{2})")  # bounded: no backtracking over a long run
 
 
 def _one_word_initials(text: str) -> str:
@@ -118,8 +121,8 @@ def _one_word_initials(text: str) -> str:
 
 
 # A leading legal form run into the name by its dot ("NV.Nutricia", "PT.Indofood"), and a comma run into
-# the word after a word ("Akzo Nobel,NV."; not one between initials: "N,V"): the words apart, so that the
-# form is read as one.
+# what follows it after two letters or digits ("Akzo Nobel,NV."; not one between initials: "N,V"): the words
+# apart, so that the form is read as one.
 _GLUED = re.compile(r"^([a-z]+)\.(?=[a-z])|(?<=[a-z0-9]{2}),(?=[a-z0-9])")
 
 
@@ -128,38 +131,35 @@ def _unglued(text: str) -> str:
         f"{m.group(1)} " if m.group(1) in _LEADING_FORMS else m.group()), text)
 
 
-# Legal forms that are no word of a name (not "Co", "SA", "AG" or "Spa"), and what may follow one that says where
-# the company is, as after a comma (:func:`_before_address`): Dutch registers' "te" ("DSM N.V. te Heerlen"), a
-# bracket left open ("Unilever NV (NL"), a short address ("Philips Electronics N.V. Groenewoudseweg 1"). Not a
-# site's name or number, which tells an agency's sites apart ("Lava Inc. - Chatterbox Preschool", "Teddy Bear
-# Nursery School, Inc. II", "Children First, Inc. Chicago East Loop").
+# Legal forms that are no word of a name (not "Co", "SA", "AG" or "Spa"), and what may follow one that says
+# where the company is, as after a comma (:func:`_before_address`): Dutch registers' "te" ("DSM N.V. te
+# Heerlen") or a bracket left open ("Unilever NV (NL"). Nothing else: a site's name or number tells an
+# agency's sites apart ("Teddy Bear Nursery School, Inc. II", "Walmart Inc. Store 1234").
 _NAME_ENDS_AT = frozenset({"nv", "bv", "bvba", "gmbh", "plc", "llc", "llp", "ltd", "inc", "corp", "srl", "sarl", "oyj"})
-_WHERE_AFTER_FORM = re.compile(r"te\s+[a-z]|[(\[][^)\]]*$")
-_HOUSE_NUMBER = re.compile(r"\b\d{1,4}[a-z]?\b")
-_ADDRESS_WORD = re.compile(r"[a-z]{4,}")
-
-
-def _says_where(tail: str) -> bool:
-    if _WHERE_AFTER_FORM.match(tail):
-        return True
-    return len(tail.split()) <= 5 and bool(_HOUSE_NUMBER.search(tail)) and bool(_ADDRESS_WORD.search(tail))
+_HAS_LETTER = re.compile("[a-z]")
 
 
 def _before_tail(text: str) -> str:
     """A name without what follows a legal form that ends it (:data:`_NAME_ENDS_AT`) and says where the company is."""
     parts = text.split()
-    for i in range(1, len(parts) - 1):
-        if (cleanco_clean.strip_punct(parts[i]) in _NAME_ENDS_AT and re.search("[a-z]", " ".join(parts[:i]))
-                and _says_where(" ".join(parts[i + 1:]))):
-            return " ".join(parts[:i + 1])
+    if len(parts) < 3 or not any(cleanco_clean.strip_punct(p) in _NAME_ENDS_AT for p in parts[1:-1]):
+        return text
+    closed = [i for i, p in enumerate(parts) if ")" in p or "]" in p]
+    last_closed = closed[-1] if closed else -1
+    named = False  # a word of the name before the form: "* Inc" is none
+    for i, part in enumerate(parts[:-1]):
+        if named and cleanco_clean.strip_punct(part) in _NAME_ENDS_AT:
+            after = parts[i + 1]
+            if (after == "te" and i + 2 < len(parts)) or (after[0] in "([" and last_closed <= i):
+                return " ".join(parts[:i + 1])
+        named = named or bool(_HAS_LETTER.search(part))
     return text
 
 
-def _before_address(text: str, formal: bool = False) -> str:
-    """"Siemens AG, Muenchen": after a legal form, what follows a comma is where, not who; so too after a name
-    that a legal form written out started (``formal``: "Naamloze Vennootschap Nutricia, Zoetermeer")."""
+def _before_address(text: str) -> str:
+    """"Siemens AG, Muenchen": after a legal form, what follows a comma is where, not who."""
     head, comma, rest = text.partition(",")
-    if comma and rest.strip() and (formal or _strip_legal_forms(head) != cleanco_clean.strip_tail(head.strip())):
+    if comma and rest.strip() and _strip_legal_forms(head) != cleanco_clean.strip_tail(head.strip()):
         return head
     return text
 
@@ -169,9 +169,10 @@ def _company(value: str) -> str | None:
     # Cyrillic is written in Latin, where it would be the English "Too" ("Too Faced").
     value = str(value)
     if "&" in value:  # "AT&amp;T", as web forms and exports escape it
-        value = html.unescape(value)
+        value = _ENTITY.sub(lambda m: html.unescape(m.group()), value)
     value = _KAZAKH_LLP.sub("", _unnoted(value))
-    # Marks before a name ("* N.V. Philips", "# Acme") are no word of it, and would hide a leading legal form.
+    # Marks before a name ("* N.V. Philips", "# Acme") are no word of it, and would hide a leading legal form
+    # from the steps below.
     text = _LEADING_MARKS.sub("", SPACES.sub(" ", ascii_lower(_APOSTROPHES.sub("", value))))
     mail = _name_of_mail(text) if _EMAIL_ONLY.fullmatch(text) else None
     if mail is not None:  # "jo@acme.com" is acme; "jane@gmail.com" no company
@@ -182,7 +183,7 @@ def _company(value: str) -> str | None:
     if written_out and text[written_out.end():].strip():
         text = text[written_out.end():].lstrip()
     text = _unglued(_one_word_initials(_SPELLED_OUT_RE.sub(lambda m: _SPELLED_OUT[m.group()], text)))
-    text = SPACES.sub(" ", _before_address(text, formal=bool(written_out))).strip()
+    text = SPACES.sub(" ", _before_address(text)).strip()
     # A leading article first: "The AT Company" is "at", not "the" (legal forms go from the end, down to
     # one word); and no legal form follows it: "The PT Center" keeps its "pt".
     article = text.startswith("the ")
