@@ -655,16 +655,47 @@ def test_in_a_contacts_export_colleagues_are_two_people_and_a_name_typed_two_way
 
 @pytest.mark.parametrize("company_b, one_person", [
     ("Acme Corp", True),
-    ("ACME Corporation", True),  # the employer written another way
-    ("", True),  # no employer on one side: the name decides
-    ("Globex", False),  # one name at two employers, nothing else to say: two people more often than one who moved
+    ("ACME Corporation", True),  # the employer written as its key writes it: the same
+    ("Acme Analytics", True),  # part of the other (similar): a division, a name written short
+    ("", True),  # no employer on one side: the name and the city decide
+    ("Globex", False),  # one name at two employers, one city: two people more often than one who moved
     ("Mike Davis", True),  # the person's own name where the form asked for a company (Salesforce requires one): none
 ])
 def test_in_a_contacts_export_the_employer_is_evidence_about_the_person(tmp_path, company_b, one_person):
-    rows = [dict(id="a", first_name="Mike", last_name="Davis", company="Acme Corp"),
-            dict(id="b", first_name="Mike", last_name="Davis", company=company_b)]
+    rows = [dict(id="a", first_name="Mike", last_name="Davis", company="Acme Corp", city="Chicago"),
+            dict(id="b", first_name="Mike", last_name="Davis", company=company_b, city="Chicago")]
     clusters = dedupe(tmp_path, rows)
     assert (clusters["a"] == clusters["b"]) is one_person
+
+
+def test_a_contacts_export_large_enough_to_learn_from_learns_the_person_not_the_company(tmp_path):
+    """400 people at 20 companies, every eighth filed twice with a letter of the surname swapped. The model is
+    learned (450 records): colleagues, proposed together by their work email's domain, teach nothing about the
+    employer (their pairs agree on it whether or not they are one person: taken for matches, the name's weights
+    fell back to their priors and another employer weighed -12 bits), so a person filed twice is still one, and
+    no two colleagues are."""
+    given = ("James Mary Robert Linda David Susan Joseph Karen Thomas Nancy Daniel Betty Paul Sandra Mark Donna "
+             "Kevin Carol Brian Ruth").split()
+    surnames = ("Smith Johnson Brown Garcia Miller Davis Lopez Wilson Anderson Taylor Moore Jackson Martin Perez "
+                "Thompson White Harris Clark Lewis Walker").split()
+    rows = []
+    for i in range(400):
+        first, last, company = given[i % 20], surnames[i // 20], f"Company {chr(65 + (3 * i + i // 20) % 20)} Inc"
+        email = f"{first}.{last}@{company.split()[1]}.com".lower()
+        rows.append(dict(id=f"p{i}", first_name=first, last_name=last, company=company, email=email, truth=str(i)))
+        if i % 8 == 0:
+            swapped = last[0] + last[2] + last[1] + last[3:]
+            rows.append(dict(id=f"p{i}b", first_name=first, last_name=swapped, company=company, email=email,
+                             truth=str(i)))
+    truth = pd.Series({r["id"]: r["truth"] for r in rows})
+    clusters = dedupe(tmp_path, [{k: v for k, v in r.items() if k != "truth"} for r in rows])
+    records = read_records(tmp_path / "in.csv", "id", {f: f for f in ("first_name", "last_name", "company", "email")})
+    model = dedupe_records(records, MatchingSettings()).attrs["parameters"]
+    assert model.source["name"] == "learned" and model.weight("employer", "different") > -10
+    people_per_cluster = pd.Series(truth[clusters.index].to_numpy(), index=clusters.to_numpy()).groupby(level=0).nunique()
+    assert (people_per_cluster == 1).all(), "colleagues taken for one person"
+    filed_twice = [f"p{i}" for i in range(0, 400, 8)]
+    assert all(clusters[p] == clusters[f"{p}b"] for p in filed_twice)
 
 
 def test_two_people_of_one_company_write_from_two_addresses(tmp_path):

@@ -70,11 +70,13 @@ def _link_files(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, a
     return leads, accounts
 
 
-def _report(records, label: str, quiet: bool) -> None:
+def _report(records, label: str, quiet: bool, employer_compared: bool = True) -> None:
+    """``employer_compared``: the other file of a link of people maps a company too."""
     if records.employer:
-        click.echo(f"{label}: a person's name mapped, so each row is a person, known by that name; the company is "
-                   f"where they work (a file of people: to find duplicate companies, map no first_name or last_name)",
-                   err=True)
+        company = ("the company is where they work" if employer_compared
+                   else "its company is not compared, since the other file maps none")
+        click.echo(f"{label}: a person's name mapped, so each row is a person, known by that name; {company} (a file "
+                   f"of people: to find duplicate companies, map no first_name or last_name)", err=True)
     elif records.people:
         click.echo(f"{label}: no company mapped, so each row's first and last name is its name (a file of people)",
                    err=True)
@@ -220,8 +222,8 @@ def match(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account
     s = _settings(rules, default_country, threshold, lead_address=lead_address)
     leads, accounts = _link_files(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account_maps,
                                   s.default_country)
-    _report(leads, leads_csv, quiet)
-    _report(accounts, accounts_csv, quiet)
+    _report(leads, leads_csv, quiet, employer_compared=accounts.employer)
+    _report(accounts, accounts_csv, quiet, employer_compared=leads.employer)
     labels = _labels(labels_csv, leads, accounts, quiet=quiet)
     result = match_records(leads, accounts, s, labels=labels, progress=_progress(quiet))
     result.to_csv(out, index=False)
@@ -361,8 +363,8 @@ def eval_link(leads_csv, accounts_csv, lead_id, account_id, truth_column, maps, 
     s = _settings(rules, default_country, threshold, lead_address=lead_address)
     leads, accounts = _link_files(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account_maps,
                                   s.default_country, extra=[truth_column])
-    _report(leads, leads_csv, True)
-    _report(accounts, accounts_csv, True)
+    _report(leads, leads_csv, True, employer_compared=accounts.employer)
+    _report(accounts, accounts_csv, True, employer_compared=leads.employer)
     labels = _labels(labels_csv, leads, accounts, quiet=quiet)
     result = match_records(leads, accounts, s, labels=labels, progress=_progress(quiet))
     position = pd.Series(range(len(accounts.ids)), index=accounts.ids.to_numpy())

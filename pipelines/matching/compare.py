@@ -449,14 +449,16 @@ class CompareName(Comparison):
 
 class CompareEmployer(Comparison):
     """The companies two people work for (files of people), as company names are compared: ``exact``
-    the same name; ``similar`` one name written another way, mistyped or abbreviated (:class:`CompareName`'s
-    close, acronym, variant, site and contained: "Acme Corp" / "ACME Corporation International" is
-    not, a subset being two companies as often as one); ``different`` otherwise."""
+    the same name ("Acme Corp" / "ACME Corporation"); ``similar`` one name written another way, mistyped,
+    abbreviated or part of the other (:class:`CompareName`'s close, acronym, variant, site, contained and
+    subset: "IBM" / "International Business Machines", "Amazon" / "Amazon Web Services"); ``different``
+    otherwise.
+
+    No term frequency: colleagues share their employer, and a file of many contacts per company teaches
+    the model so (its u); discounting the agreement again for the company's size counted it twice."""
 
     levels = PEOPLE_LEVELS["employer"]
-    frequency_level = "exact"  # colleagues share it: a company of many contacts says less
-    frequency_key = "employer_name_key"
-    _SIMILAR = ("close", "acronym", "variant", "site", "contained")
+    _SIMILAR = ("close", "acronym", "variant", "site", "contained", "subset")
 
     def __init__(self):
         keys = list(EMPLOYER_KEYS)

@@ -108,10 +108,12 @@ class BlockingRule(BaseIndexAlgorithm):
         return f"<{type(self).__name__} {self.label}>"
 
 
-# Which comparison each key column is evidence for.
-_COMPARES = {"domain": "domain", "domain_label": "domain", "phone": "phone", "phone_local": "phone", "email": "email", "birthdate": "birthdate",
-             "name_key": "name", "acronym": "name", "name_site": "name", "tokens": "name",
-             "address_tokens": "street", "street": "street", "postal_code": "place", "city": "place"}
+# Which comparisons each key column is evidence for. A domain is also where a person works (files of people): the
+# pairs blocked on it are colleagues, from whom an employer's agreement cannot be learned.
+_COMPARES = {"domain": ("domain", "employer"), "domain_label": ("domain", "employer"), "phone": ("phone",),
+             "phone_local": ("phone",), "email": ("email",), "birthdate": ("birthdate",), "name_key": ("name",),
+             "acronym": ("name",), "name_site": ("name",), "tokens": ("name",), "address_tokens": ("street",),
+             "street": ("street",), "postal_code": ("place",), "city": ("place",)}
 
 _NAME_ORDER = "coalesce($.name_key, '')"
 
@@ -222,7 +224,7 @@ class BlockOn(BlockingRule):
         super().__init__()
         self.key, self.right_key, self.max_size, self.window = key, right_key or key, max_size, window
         self.label = label or key
-        self.compares = frozenset(_COMPARES[k] for k in {key, self.right_key} if k in _COMPARES)
+        self.compares = frozenset(f for k in {key, self.right_key} for f in _COMPARES.get(k, ()))
 
     def sql(self, left: KeyTable, right: KeyTable, kept: list[str] | None = None) -> str:
         return _blocks(left, right, f'l."{self.key}"', f'r."{self.right_key}"', self.max_size, self.window,
@@ -279,7 +281,7 @@ class SharedWord(BlockingRule):
         super().__init__()
         self.column, self.max_size, self.window, self.per_record = column, max_size, window, per_record
         self.label = "words" if column == "tokens" else column
-        self.compares = frozenset({_COMPARES.get(column, column)})
+        self.compares = frozenset(_COMPARES.get(column, (column,)))
 
     def _exploded(self, table: KeyTable) -> str:
         c = self.column
@@ -324,7 +326,7 @@ class SortedNeighbourhood(BlockingRule):
         super().__init__()
         self.key, self.window = key, window
         self.label = f"sorted_{key}"
-        self.compares = frozenset({_COMPARES.get(key, key)})
+        self.compares = frozenset(_COMPARES.get(key, (key,)))
 
     kept_whole = True
 

@@ -172,7 +172,7 @@ def learn(*, comparisons: list[Comparison], model: ModelSettings, kind: str, rul
         learned, rate, iterations = expectation_maximisation(session, free, m_prior, u_raw, missing, rate0)
         expected = rate * len(session)
         em_pairs += len(session)
-        progress(f"EM on {len(session):,} pairs blocked by {', '.join(sorted(involved)) or 'other keys'}: "
+        progress(f"EM on {len(session):,} pairs blocked by {', '.join(sorted(involved & set(fields))) or 'other keys'}: "
                  f"{iterations} iterations, {rate:.1%} matches, learned {', '.join(free)}")
         for f in free:
             if _plausible(learned[f], u_raw[f], prior_w.get(f, {}), levels[f]):

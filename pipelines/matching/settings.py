@@ -50,8 +50,9 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "country": {"exact": 0.5, "different": -2.0},
     "geo": {"same_place": 3.0, "near": 1.0, "same_area": 0.0, "far": -2.0},
     # A person's employer (files of people): colleagues share it, and people change jobs; but one name at
-    # two companies is more often two people than one who moved.
-    "employer": {"exact": 2.0, "similar": 1.5, "different": -2.0},
+    # two companies is more often two people than one who moved: with a city alone beside it, no match
+    # (8 + 1.5 - 4 is 1.5 bits over the prior's -4, under a dedupe's 2.5 and a link's 2).
+    "employer": {"exact": 2.0, "similar": 1.5, "different": -4.0},
 }
 
 # Prior m-probabilities: how often a true match shows each level, where the data cannot say
