@@ -320,6 +320,10 @@ def test_a_word_abbreviates_another_only_as_abbreviations_are_written(short, wor
         ("100 NE Loop 410", "100 NE Loop 410 Suite 200", "exact"), ("100 NE Loop 410", "100 NE Loop 1604", "same_number"),
         ("12 Oak Loop 3", "12 Oak Loop #3", "exact"), ("100 North St 5", "100 North St Ste 5", "exact"),
         ("12 Main St", "14 Main St", "other_number"),
+        ("100 N Main St", "100 S Main St", "other_number"),  # one number in two directions: two buildings
+        ("200 W 57th St", "200 E. 57th Street", "other_number"),
+        ("100 N Main St", "100 Main St", "exact"),  # a direction left off is no other direction
+        ("100 NW 5th Ave", "100 N.W. Fifth Avenue", "exact"),
         ("12 Main St", "12 Oak St", "same_number"),  # the number alone agrees
         ("12 Main St", "40 Oak St", "different"),
         ("PO Box 12", "", "missing"),

@@ -629,7 +629,9 @@ class CompareAddress(Comparison):
     - ``other_unit``: the same building, both with a unit, different units (another suite);
     - ``same_street``: the same (or a like) street name, without a house number on one side or both;
     - ``other_number``: the same (or a like) street, another house number: another building, or
-      a typo in the number;
+      a typo in the number; or the same number on a street of the same name in another direction
+      ("100 N Main St" / "100 S Main St", "200 W 57th St" / "200 E 57th St": two buildings, often miles
+      apart; a direction on one side only is a direction left off);
     - ``same_number``: the same house number on a street named otherwise (a street name mistyped
       beyond recognition, or another street);
     - ``different``: another street; ``missing`` when either side has no street name, or one is a PO
@@ -641,11 +643,11 @@ class CompareAddress(Comparison):
     frequency_key = "street"
 
     def __init__(self, similar: float = 0.88):
-        super().__init__(["house_number", "street_key", "unit"], ["house_number", "street_key", "unit"],
-                         label="street")
+        keys = ["house_number", "street_key", "unit", "street"]
+        super().__init__(keys, keys, label="street")
         self.similar = similar
 
-    def _compute_vectorized(self, ln, lk, lu, rn, rk, ru):
+    def _compute_vectorized(self, ln, lk, lu, ll, rn, rk, ru, rl):
         na, pna = _strings(ln)
         nb, pnb = _strings(rn)
         ka, pka = _strings(lk)
@@ -667,6 +669,11 @@ class CompareAddress(Comparison):
             alike[numbered] = ~_numbers_differ(ka[numbered], kb[numbered])
         unit_conflict = pua & pub & (ua != ub)
         building = both & same_number & (same_name | alike)
+        # The street line ends with its direction, where it has one (normalise.streets writes it last).
+        bidx = np.flatnonzero(building)
+        if len(bidx):
+            da, db = _direction(_strings(ll)[0][bidx]), _direction(_strings(rl)[0][bidx])
+            building[bidx[(da != "") & (db != "") & (da != db)]] = False
         not_both_numbers = ~(pna & pnb)
         return self._pick(
             n,
@@ -675,6 +682,16 @@ class CompareAddress(Comparison):
              ((same_name | alike) & pna & pnb, "other_number"), (same_number, "same_number")],
             "different",
         )
+
+
+_DIRECTIONS = frozenset({"n", "s", "e", "w", "ne", "nw", "se", "sw"})
+
+
+def _direction(lines: np.ndarray) -> np.ndarray:
+    """Each street line's direction ("100 main st n" -> "n"), or '': read once per distinct line."""
+    codes, distinct = pd.factorize(lines)
+    last = [line.rpartition(" ")[2] for line in distinct.tolist()]
+    return np.array([w if w in _DIRECTIONS else "" for w in last] + [""], dtype=object)[codes]
 
 
 def city_alike(a: np.ndarray, b: np.ndarray, threshold: float = 0.92) -> np.ndarray:
