@@ -3,9 +3,9 @@
 A mapping says which column holds which field (``company=Name``, ``phone=Tel``);
 any field may be missing and any cell empty. A field mapped to several columns is their values
 joined in the order given (``street=Number`` then ``street=Street``: exports split what a CRM
-holds in one field). A file with a person's name mapped and no company is a file of people: each
-row's first and last name is its name. Columns are separated by commas, or by the
-semicolons, tabs or bars of a header with no comma (a European spreadsheet's export), or by what
+holds in one field). A file with a person's name mapped is a file of people: each row's first
+and last name is its name, and a company mapped beside it is where each works. Columns are separated
+by commas, or by the semicolons, tabs or bars of a header with no comma (a European spreadsheet's export), or by what
 a first line ``sep=;`` says (Excel writes one); a column named in another case than the header's
 ("name" for "Name") is that column when no other is. A column a program read as numbers and wrote back
 loses what that program wrote: "94105.0" is 94105, "nan" and "NULL" are empty ("Nan", a name, stays). Rows
