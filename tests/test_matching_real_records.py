@@ -324,6 +324,8 @@ def test_a_word_abbreviates_another_only_as_abbreviations_are_written(short, wor
         ("200 W 57th St", "200 E. 57th Street", "other_number"),
         ("100 N Main St", "100 Main St", "exact"),  # a direction left off is no other direction
         ("100 NW 5th Ave", "100 N.W. Fifth Avenue", "exact"),
+        ("100 Main St North West", "100 Main St NW", "exact"),  # a direction of two words written out
+        ("100 Centre St South-East", "100 Centre St SE", "exact"),
         ("12 Main St", "12 Oak St", "same_number"),  # the number alone agrees
         ("12 Main St", "40 Oak St", "different"),
         ("PO Box 12", "", "missing"),

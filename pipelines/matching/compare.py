@@ -669,7 +669,8 @@ class CompareAddress(Comparison):
             alike[numbered] = ~_numbers_differ(ka[numbered], kb[numbered])
         unit_conflict = pua & pub & (ua != ub)
         building = both & same_number & (same_name | alike)
-        # The street line ends with its direction, where it has one (normalise.streets writes it last).
+        # The street line ends with its direction, where it has one (keys.match_keys writes the line as house
+        # number, name, type and direction).
         bidx = np.flatnonzero(building)
         if len(bidx):
             da, db = _direction(_strings(ll)[0][bidx]), _direction(_strings(rl)[0][bidx])

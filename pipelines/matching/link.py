@@ -70,6 +70,10 @@ def blocking_rules(specs: list[BlockingRuleSpec]) -> list[BlockingRule]:
     return rules
 
 
+# What is one person's, and vouches for a person known by another name (files of people): the same address,
+# or one mistyped; the same phone; the same date of birth.
+PERSONAL = {"email": ("exact", "close"), "phone": ("exact",), "birthdate": ("exact",)}
+
 VETOED_BITS = -20.0  # a pair sites.elsewhere rules out: below any candidate the model merely doubts
 
 
@@ -250,17 +254,27 @@ class Linker:
     def score(self, features: pd.DataFrame) -> pd.DataFrame:
         """``features`` with ``score`` and ``confidence`` added. When linking, a pair whose company names
         differ with none of ``link.different_names_need`` agreeing gets confidence 0: the same city or
-        building makes a neighbour, not the company (two restaurants of one Las Vegas hotel). Not in
-        files of people, where a surname changes with a marriage and a given name has its short forms."""
+        building makes a neighbour, not the company (two restaurants of one Las Vegas hotel). Between files
+        of people, names that differ outright where the work domain or the employer agrees are colleagues unless
+        what is one person's agrees: an email address, a phone or a date of birth (:data:`PERSONAL`). Elsewhere a
+        name so mistyped is the model's to weigh (FEBRL's people, known by their home addresses)."""
         scored = pd.concat([features, self.classifier.score(features)], axis=1)
-        need = self.settings.link.different_names_need
-        if self.dedupe or self.people or not need or "name" not in scored or scored.empty:
+        need = list(PERSONAL) if self.people else self.settings.link.different_names_need
+        if self.dedupe or not need or "name" not in scored or scored.empty:
             return scored
         agree = {"domain": ("exact", "label"), "phone": ("exact", "local"), "street": ("exact", "similar")}
+        colleagues = np.ones(len(scored), dtype=bool)
+        if self.people:
+            agree = PERSONAL
+            colleagues = np.zeros(len(scored), dtype=bool)
+            for field, levels in (("domain", ("exact", "label")), ("employer", ("exact", "similar"))):
+                if field in scored:
+                    colleagues |= scored[field].isin([self.level(field, lv) for lv in levels]).to_numpy()
         vouched = np.zeros(len(scored), dtype=bool)
         for field in need:
-            vouched |= scored[field].isin([self.level(field, lv) for lv in agree[field]]).to_numpy()
-        ruled = (scored["name"].to_numpy() == self.level("name", "different")) & ~vouched
+            if field in scored:
+                vouched |= scored[field].isin([self.level(field, lv) for lv in agree[field]]).to_numpy()
+        ruled = (scored["name"].to_numpy() == self.level("name", "different")) & colleagues & ~vouched
         scored.loc[ruled, "confidence"] = 0.0
         return scored
 

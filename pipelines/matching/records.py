@@ -211,9 +211,9 @@ def _row_problems(r: CsvRecords) -> list[ConfigProblem]:
         checks.append((given(col) & r.keys[col].isna(), f"{col} is not a valid coordinate; ignored"))
     empty = r.keys[["name", "domain", "email", "phone", "street", "postal_code", "latitude"]].isna().all(axis=1)
     checks.append((empty, "nothing to match on (no company, domain, phone or address); kept unmatched"))
-    if r.people:  # a contacts export's company row: the dedupe compares people by their names first
-        checks.append((r.keys["name"].isna() & ~empty, "no first or last name: in a file of people a row is found "
-                                                       "by its person's name; kept, and found duplicate of none"))
+    if r.people:  # any file of people (a contacts export's company row, say): a dedupe compares names first
+        checks.append((r.keys["name"].isna() & ~empty, "no first or last name: a dedupe of people compares their "
+                                                       "names first, so it finds this row duplicate of none"))
     problems = []
     for mask, message in checks:
         for pos in mask.to_numpy().nonzero()[0][:1000]:

@@ -114,10 +114,10 @@ def _split(text: str) -> tuple[str | None, list[str], str | None, str | None]:
         if _TYPES.get(tokens[-2]) in _ROUTES and tokens[-1].isdigit():  # "US Hwy 101": a road, no house number
             return None, _name_words(tokens), None, None
         number, tokens = last.group(1), tokens[:-1]
-    # A direction in two letters written apart: "12 N W Main St"
-    if len(tokens) > 2 and len(tokens[0]) == len(tokens[1]) == 1 and tokens[0] + tokens[1] in _PAIRED_DIRECTIONS:
+    # A direction in two words written apart: "12 N W Main St", "12 North West Main St", "12 Main St South-West"
+    if len(tokens) > 2 and _paired(tokens[0], tokens[1]):
         tokens = [tokens[0] + tokens[1], *tokens[2:]]
-    if len(tokens) > 2 and len(tokens[-1]) == len(tokens[-2]) == 1 and tokens[-2] + tokens[-1] in _PAIRED_DIRECTIONS:
+    if len(tokens) > 2 and _paired(tokens[-2], tokens[-1]):
         tokens = [*tokens[:-2], tokens[-2] + tokens[-1]]
     direction = street_type = None
     if len(tokens) > 1 and tokens[0] in _DIRECTIONS:
@@ -129,6 +129,11 @@ def _split(text: str) -> tuple[str | None, list[str], str | None, str | None]:
     if len(tokens) > 1 and tokens[-1] in _DIRECTIONS:  # "12 Main St NW" after its type
         direction, tokens = direction or _DIRECTIONS[tokens[-1]], tokens[:-1]
     return number, _name_words(tokens), street_type, direction
+
+
+def _paired(first: str, second: str) -> bool:
+    """Two directions written apart that are one ("n" "w", "north" "west"): not "North" "Main"."""
+    return first in _DIRECTIONS and second in _DIRECTIONS and _DIRECTIONS.get(first + second) in _PAIRED_DIRECTIONS
 
 
 def _name_words(tokens: list[str]) -> list[str]:
