@@ -149,11 +149,14 @@ def dedupe(input_csv, id_column, maps, out, labels_csv, explain_params, default_
            quiet) -> None:
     """Find duplicate records in INPUT_CSV: writes record_id,cluster_id for every row.
 
-    The model is learned from the file itself (see --explain-params).
+    The model is learned from the file itself (see --explain-params). With first_name or last_name mapped,
+    each row is a person (a contacts export), and a company mapped beside it is where they work.
 
     \b
     leadroute dedupe accounts.csv --id Id --map company=Name --map website=Website \\
         --map phone=Phone --out clusters.csv
+    leadroute dedupe contacts.csv --id Id --map first_name=FirstName --map last_name=LastName \\
+        --map company=Company --map email=Email --out people.csv
     """
     from pipelines.matching.files import dedupe_records
     from pipelines.matching.records import read_records
