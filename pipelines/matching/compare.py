@@ -667,6 +667,8 @@ class CompareAddress(Comparison):
             alike[rest] = _affix(ka[rest], kb[rest], 3)
             numbered = idx[alike[idx]]  # Highway 101 and Highway 102 are two roads, not a typo
             alike[numbered] = ~_numbers_differ(ka[numbered], kb[numbered])
+            gridded = idx[alike[idx]]  # and 200 South and 200 North two streets of Utah's grid
+            alike[gridded] = ~(_on_grid(ka[gridded]) | _on_grid(kb[gridded]))
         unit_conflict = pua & pub & (ua != ub)
         building = both & same_number & (same_name | alike)
         # The street line ends with its direction, where it has one (keys.match_keys writes the line as house
@@ -685,14 +687,25 @@ class CompareAddress(Comparison):
         )
 
 
-_DIRECTIONS = frozenset({"n", "s", "e", "w", "ne", "nw", "se", "sw"})
+# A direction as normalise writes it, in a street line or a city's name ("N.W.", "North West" -> "nw").
+_DIRECTION_WORDS = frozenset({"n", "s", "e", "w", "ne", "nw", "se", "sw"})
+
+
+_GRID = re.compile(r"\d+(?:st|nd|rd|th)[nsew]")  # a street key of Utah's grid: "200ths" is 200 South
+
+
+def _on_grid(keys: np.ndarray) -> np.ndarray:
+    """Which street keys name a street of a grid (:func:`~pipelines.matching.normalise.streets.parse_streets`
+    keeps its direction in its name), read once per distinct key."""
+    codes, distinct = pd.factorize(keys)
+    return np.array([bool(_GRID.fullmatch(k)) for k in distinct.tolist()] + [False], dtype=bool)[codes]
 
 
 def _direction(lines: np.ndarray) -> np.ndarray:
     """Each street line's direction ("100 main st n" -> "n"), or '': read once per distinct line."""
     codes, distinct = pd.factorize(lines)
     last = [line.rpartition(" ")[2] for line in distinct.tolist()]
-    return np.array([w if w in _DIRECTIONS else "" for w in last] + [""], dtype=object)[codes]
+    return np.array([w if w in _DIRECTION_WORDS else "" for w in last] + [""], dtype=object)[codes]
 
 
 def city_alike(a: np.ndarray, b: np.ndarray, threshold: float = 0.92) -> np.ndarray:
@@ -724,9 +737,6 @@ def _umlauts_left_off(values: np.ndarray) -> np.ndarray:
     codes, names = pd.factorize(values)
     folded = pd.Series(names, dtype=object).str.replace(r"([aou])e(?=[a-z])", r"\1", regex=True)
     return np.append(folded.to_numpy(dtype=object), "")[codes]
-
-
-_DIRECTION_WORDS = frozenset({"n", "s", "e", "w", "ne", "nw", "se", "sw"})  # normalise.city's short forms
 
 
 def _directions(values: np.ndarray) -> np.ndarray:

@@ -56,7 +56,8 @@ NAMES_APART = "names do not agree enough"
 OTHER_SITE = "another street: another site"
 PHONES_ELSEWHERE = sites.WHY[sites.CLOCKS_APART]
 OTHER_STATE = sites.WHY[sites.STATES_APART]
-SOFT_RULES = (NAMES_APART, OTHER_SITE, PHONES_ELSEWHERE, OTHER_STATE)
+COLLEAGUES = "colleagues: one employer, two names"  # files of people (Linker.colleagues)
+SOFT_RULES = (NAMES_APART, OTHER_SITE, PHONES_ELSEWHERE, OTHER_STATE, COLLEAGUES)
 SOFT_RULE_BITS = -20.0
 _CORROBORATING = {"phone": ("exact", "local"), "email": ("exact",), "street": ("exact", "similar"), "geo": ("same_place",),
                   "postal": ("postal",)}
@@ -149,6 +150,8 @@ class Deduper:
             for column, why in ((sites.CLOCKS_APART, PHONES_ELSEWHERE), (sites.STATES_APART, OTHER_STATE)):
                 if column in scored:
                     reason[scored[column].to_numpy(dtype=bool) & (reason == "")] = why
+        if lk.people and n:
+            reason[lk.colleagues(scored) & (reason == "")] = COLLEAGUES
         # Facts of the records come last and override any rule of thumb: never put together.
         soft = reason != ""
         if d.same_country:

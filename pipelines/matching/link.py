@@ -37,13 +37,13 @@ from pipelines.matching.index import (
     candidate_pairs,
     rule_names,
 )
-from pipelines.matching.keys import EMPLOYER_KEYS
+from pipelines.matching.keys import EMPLOYER_KEYS, NAME_KEYS
 from pipelines.matching.parameters import Parameters
 from pipelines.matching.settings import BlockingRuleSpec, MatchingSettings
 
 CHUNK_PAIRS = 1_000_000  # compare in chunks, so memory stays flat on a full master rebuild
-_TEXT = ["name", "name_key", "name_site", "name_branch", "acronym", "domain", "domain_label", "domain_country", "email", "phone",
-         "phone_local", "street", "house_number", "street_key", "unit", "city", "state", "postal_code", "country", "birthdate"]
+_TEXT = [*NAME_KEYS, "domain", "domain_label", "domain_country", "email", "phone", "phone_local", "street", "house_number",
+         "street_key", "unit", "city", "state", "postal_code", "country", "birthdate"]
 
 
 def _select(text: list[str]) -> str:
@@ -70,9 +70,9 @@ def blocking_rules(specs: list[BlockingRuleSpec]) -> list[BlockingRule]:
     return rules
 
 
-# What is one person's, and vouches for a person known by another name (files of people): the same address,
-# or one mistyped; the same phone; the same date of birth.
-PERSONAL = {"email": ("exact", "close"), "phone": ("exact",), "birthdate": ("exact",)}
+# What is one person's, and vouches for a person known by another name (files of people): the same email address
+# (one a letter off is not: colleagues' "mark.brown@" and "mary.brown@"), the same phone, the same date of birth.
+PERSONAL = {"email": ("exact",), "phone": ("exact",), "birthdate": ("exact",)}
 
 VETOED_BITS = -20.0  # a pair sites.elsewhere rules out: below any candidate the model merely doubts
 
@@ -255,28 +255,45 @@ class Linker:
         """``features`` with ``score`` and ``confidence`` added. When linking, a pair whose company names
         differ with none of ``link.different_names_need`` agreeing gets confidence 0: the same city or
         building makes a neighbour, not the company (two restaurants of one Las Vegas hotel). Between files
-        of people, names that differ outright where the work domain or the employer agrees are colleagues unless
-        what is one person's agrees: an email address, a phone or a date of birth (:data:`PERSONAL`). Elsewhere a
-        name so mistyped is the model's to weigh (FEBRL's people, known by their home addresses)."""
+        of people, :meth:`colleagues` get confidence 0 (and no other rule: a surname changes with a marriage,
+        and a name so mistyped is the model's to weigh, as FEBRL's people known by their home addresses)."""
         scored = pd.concat([features, self.classifier.score(features)], axis=1)
-        need = list(PERSONAL) if self.people else self.settings.link.different_names_need
-        if self.dedupe or not need or "name" not in scored or scored.empty:
+        if scored.empty or "name" not in scored:
+            return scored
+        if self.people:
+            scored.loc[self.colleagues(scored), "confidence"] = 0.0
+            return scored
+        need = self.settings.link.different_names_need
+        if self.dedupe or not need:
             return scored
         agree = {"domain": ("exact", "label"), "phone": ("exact", "local"), "street": ("exact", "similar")}
-        colleagues = np.ones(len(scored), dtype=bool)
-        if self.people:
-            agree = PERSONAL
-            colleagues = np.zeros(len(scored), dtype=bool)
-            for field, levels in (("domain", ("exact", "label")), ("employer", ("exact", "similar"))):
-                if field in scored:
-                    colleagues |= scored[field].isin([self.level(field, lv) for lv in levels]).to_numpy()
         vouched = np.zeros(len(scored), dtype=bool)
         for field in need:
-            if field in scored:
-                vouched |= scored[field].isin([self.level(field, lv) for lv in agree[field]]).to_numpy()
-        ruled = (scored["name"].to_numpy() == self.level("name", "different")) & colleagues & ~vouched
+            vouched |= scored[field].isin([self.level(field, lv) for lv in agree[field]]).to_numpy()
+        ruled = (scored["name"].to_numpy() == self.level("name", "different")) & ~vouched
         scored.loc[ruled, "confidence"] = 0.0
         return scored
+
+    def colleagues(self, scored: pd.DataFrame) -> np.ndarray:
+        """Pairs of people who work together and are not shown to be one person, in files that say where
+        people work (an employer compared): their work domain or employer agrees, their names are not one name
+        (exact, mistyped, or a given name's short form: "Mark Brown" / "Mary Brown" and "John Smith" / "Jane
+        Smith" are not) and nothing that is one person's agrees (:data:`PERSONAL`). A domain weighs +10 bits
+        for a company; in a contacts export it is the employer's. Elsewhere a shared domain may be one
+        person's own (Splink's fake_1000: "powers.com"), and names apart are the model's to weigh."""
+        if "employer" not in scored:
+            return np.zeros(len(scored), dtype=bool)
+
+        def at(field: str, levels: tuple[str, ...]) -> np.ndarray:
+            if field not in scored:
+                return np.zeros(len(scored), dtype=bool)
+            return scored[field].isin([self.level(field, lv) for lv in levels]).to_numpy()
+
+        together = at("domain", ("exact", "label")) | at("employer", ("exact", "similar"))
+        personal = np.zeros(len(scored), dtype=bool)
+        for field, levels in PERSONAL.items():
+            personal |= at(field, levels)
+        return together & ~at("name", ("exact", "close", "variant")) & ~personal
 
     def score_pairs(
         self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, *, min_confidence: float = 0.0,

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.matching.fields import MAPPABLE, PERSON_NAME
 from pipelines.matching import normalise
+from pipelines.matching.fields import MAPPABLE, PERSON_NAME
 from pipelines.matching.keys import employer_keys, match_keys
 from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef
 
@@ -212,8 +212,8 @@ def _row_problems(r: CsvRecords) -> list[ConfigProblem]:
     empty = r.keys[["name", "domain", "email", "phone", "street", "postal_code", "latitude"]].isna().all(axis=1)
     checks.append((empty, "nothing to match on (no company, domain, phone or address); kept unmatched"))
     if r.people:  # any file of people (a contacts export's company row, say): a dedupe compares names first
-        checks.append((r.keys["name"].isna() & ~empty, "no first or last name: a dedupe of people compares their "
-                                                       "names first, so it finds this row duplicate of none"))
+        checks.append((r.keys["name"].isna() & ~empty, "no first or last name: a dedupe finds it duplicate of none, "
+                                                       "a link matches it by its other fields alone"))
     problems = []
     for mask, message in checks:
         for pos in mask.to_numpy().nonzero()[0][:1000]:

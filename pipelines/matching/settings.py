@@ -51,7 +51,7 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "geo": {"same_place": 3.0, "near": 1.0, "same_area": 0.0, "far": -2.0},
     # A person's employer (files of people): colleagues share it, and people change jobs; but one name at
     # two companies is more often two people than one who moved: with a city alone beside it, no match
-    # (8 + 1.5 - 4 is 1.5 bits over the prior's -4, under a dedupe's 2.5 and a link's 2).
+    # (-4 + 8 + 1.5 - 4 = 1.5 bits: the prior, the name, the city and this; under a dedupe's 2.5 and a link's 2).
     "employer": {"exact": 2.0, "similar": 1.5, "different": -4.0},
 }
 
@@ -232,7 +232,8 @@ class LinkSettings(_Model):
         default_factory=lambda: ["domain", "phone"],
         description="a lead whose company name differs from an account's matches it only when one of these "
                     "agrees (a company in the same city or building is a neighbour, not the company; not applied "
-                    "between two files of people, whose surnames change); [] turns the rule off")
+                    "between two files of people, whose surnames change: there, with a company mapped, colleagues "
+                    "are two people unless an email address, a phone or a date of birth agrees); [] turns the rule off")
     hierarchy_level: HierarchyLevel = "account"
     lead_address: Literal["person", "company"] = Field(
         "person", description="whose address and phone a lead carries: a person's (CRM leads) weighs "

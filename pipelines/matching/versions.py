@@ -23,6 +23,7 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 # ("linkedin.com/company/acme"); a bare number after a numbered street's type is its unit ("100 Main St 5");
 # 11: where a company is, after its legal form ("DSM N.V. te Heerlen", "Unilever NV (NL"), is not
 # its name; legal forms run into the name ("N.V.Nutricia", "Akzo Nobel,NV."), escaped "&amp;", a mark before a name,
+# "Naamlooze Vennootschap", "Technologie" / "Tecnologia" / "Compagnie" as "tech" / "cie",
 # Mexico's "S.A.B. de C.V." and "S. de R.L. de C.V.", a street's direction of two words written out ("North West").
 KEY_VERSION = 11
 
