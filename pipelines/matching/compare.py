@@ -667,8 +667,6 @@ class CompareAddress(Comparison):
             alike[rest] = _affix(ka[rest], kb[rest], 3)
             numbered = idx[alike[idx]]  # Highway 101 and Highway 102 are two roads, not a typo
             alike[numbered] = ~_numbers_differ(ka[numbered], kb[numbered])
-            gridded = idx[alike[idx]]  # and 200 South and 200 North two streets of Utah's grid
-            alike[gridded] = ~(_on_grid(ka[gridded]) | _on_grid(kb[gridded]))
         unit_conflict = pua & pub & (ua != ub)
         building = both & same_number & (same_name | alike)
         # The street line ends with its direction, where it has one (keys.match_keys writes the line as house
@@ -691,14 +689,6 @@ class CompareAddress(Comparison):
 _DIRECTION_WORDS = frozenset({"n", "s", "e", "w", "ne", "nw", "se", "sw"})
 
 
-_GRID = re.compile(r"\d+(?:st|nd|rd|th)[nsew]")  # a street key of Utah's grid: "200ths" is 200 South
-
-
-def _on_grid(keys: np.ndarray) -> np.ndarray:
-    """Which street keys name a street of a grid (:func:`~pipelines.matching.normalise.streets.parse_streets`
-    keeps its direction in its name), read once per distinct key."""
-    codes, distinct = pd.factorize(keys)
-    return np.array([bool(_GRID.fullmatch(k)) for k in distinct.tolist()] + [False], dtype=bool)[codes]
 
 
 def _direction(lines: np.ndarray) -> np.ndarray:

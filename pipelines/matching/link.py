@@ -277,7 +277,8 @@ class Linker:
     def colleagues(self, scored: pd.DataFrame) -> np.ndarray:
         """Pairs of people who work together and are not shown to be one person, in files that say where
         people work (an employer compared): their work domain or employer agrees, their names are not one name
-        (exact, mistyped, or a given name's short form: "Mark Brown" / "Mary Brown" and "John Smith" / "Jane
+        nor one inside the other (exact, mistyped, a given name's short form, a married or second surname, a
+        title: "Mary Smith-Jones" / "Mary Jones" is one; "Mark Brown" / "Mary Brown" and "John Smith" / "Jane
         Smith" are not) and nothing that is one person's agrees (:data:`PERSONAL`). A domain weighs +10 bits
         for a company; in a contacts export it is the employer's. Elsewhere a shared domain may be one
         person's own (Splink's fake_1000: "powers.com"), and names apart are the model's to weigh."""
@@ -293,7 +294,7 @@ class Linker:
         personal = np.zeros(len(scored), dtype=bool)
         for field, levels in PERSONAL.items():
             personal |= at(field, levels)
-        return together & ~at("name", ("exact", "close", "variant")) & ~personal
+        return together & ~at("name", ("exact", "close", "variant", "contained", "subset")) & ~personal
 
     def score_pairs(
         self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, *, min_confidence: float = 0.0,

@@ -120,16 +120,8 @@ def _split(text: str) -> tuple[str | None, list[str], str | None, str | None]:
     if len(tokens) > 2 and _paired(tokens[-2], tokens[-1]):
         tokens = [*tokens[:-2], tokens[-2] + tokens[-1]]
     direction = street_type = None
-    # A direction first, unless the street is named by it: a type alone after it, the direction written out
-    # ("100 North St") or a quadrant after the type (Washington's "100 E St NW"). "1200 S Parks" is South Parks.
-    quadrant = len(tokens) > 2 and tokens[-1] in _DIRECTIONS
-    after = tokens[1:-1] if quadrant else tokens[1:]
-    named = len(after) == 1 and after[0] in _TYPES and (quadrant or len(tokens[0]) > 2)
-    if len(tokens) > 1 and tokens[0] in _DIRECTIONS and not named:
+    if len(tokens) > 1 and tokens[0] in _DIRECTIONS:
         direction, tokens = _DIRECTIONS[tokens[0]], tokens[1:]
-    grid = direction and len(tokens) == 2 and tokens[0].isdigit() and tokens[1] in _DIRECTIONS
-    if grid:  # Utah's grid, "150 E 200 S": the street is 200 South, and its direction part of its name
-        return number, [_name_word(tokens[0]), _DIRECTIONS[tokens[1]]], None, direction
     if len(tokens) > 1 and tokens[-1] in _DIRECTIONS:
         direction, tokens = direction or _DIRECTIONS[tokens[-1]], tokens[:-1]
     if len(tokens) > 1 and tokens[-1] in _TYPES:
