@@ -104,10 +104,11 @@ def _one_long_word_mistyped(a: np.ndarray, b: np.ndarray, ask: np.ndarray) -> np
         return (len(wx) == len(wy) and len(apart) == 1 and min(map(len, apart[0])) >= _LONG_WORD
                 and apart[0][0][0] == apart[0][1][0])
 
+    out = np.zeros(len(a), dtype=bool)
     idx = np.flatnonzero(ask)
-    a, b = a.copy(), b.copy()
-    a[idx], b[idx] = _keyed(a[idx]), _keyed(b[idx])
-    return _judged(a, b, ask, one, False)
+    if len(idx):  # keyed only where asked: most pairs never are
+        out[idx] = _judged(_keyed(a[idx]), _keyed(b[idx]), np.ones(len(idx), dtype=bool), one, False)
+    return out
 
 
 def _same_initials(a: np.ndarray, b: np.ndarray, ask: np.ndarray) -> np.ndarray:
@@ -687,8 +688,6 @@ class CompareAddress(Comparison):
 
 # A direction as normalise writes it, in a street line or a city's name ("N.W.", "North West" -> "nw").
 _DIRECTION_WORDS = frozenset({"n", "s", "e", "w", "ne", "nw", "se", "sw"})
-
-
 
 
 def _direction(lines: np.ndarray) -> np.ndarray:

@@ -119,9 +119,7 @@ class Deduper:
         n = len(scored)
 
         def at(field: str, *levels: str) -> np.ndarray:
-            if field not in scored:  # a comparison not made: missing
-                return np.full(n, "missing" in levels)
-            return scored[field].isin([lk.level(field, name) for name in levels]).to_numpy()
+            return lk.at(scored, field, *levels)
 
         corroborated = np.zeros(n, dtype=bool)
         untold = np.ones(n, dtype=bool)

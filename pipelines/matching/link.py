@@ -269,8 +269,8 @@ class Linker:
         agree = {"domain": ("exact", "label"), "phone": ("exact", "local"), "street": ("exact", "similar")}
         vouched = np.zeros(len(scored), dtype=bool)
         for field in need:
-            vouched |= scored[field].isin([self.level(field, lv) for lv in agree[field]]).to_numpy()
-        ruled = (scored["name"].to_numpy() == self.level("name", "different")) & ~vouched
+            vouched |= self.at(scored, field, *agree[field])
+        ruled = self.at(scored, "name", "different") & ~vouched
         scored.loc[ruled, "confidence"] = 0.0
         return scored
 
@@ -284,17 +284,11 @@ class Linker:
         person's own (Splink's fake_1000: "powers.com"), and names apart are the model's to weigh."""
         if "employer" not in scored:
             return np.zeros(len(scored), dtype=bool)
-
-        def at(field: str, levels: tuple[str, ...]) -> np.ndarray:
-            if field not in scored:
-                return np.zeros(len(scored), dtype=bool)
-            return scored[field].isin([self.level(field, lv) for lv in levels]).to_numpy()
-
-        together = at("domain", ("exact", "label")) | at("employer", ("exact", "similar"))
+        together = self.at(scored, "domain", "exact", "label") | self.at(scored, "employer", "exact", "similar")
         personal = np.zeros(len(scored), dtype=bool)
         for field, levels in PERSONAL.items():
-            personal |= at(field, levels)
-        return together & ~at("name", ("exact", "close", "variant", "contained", "subset")) & ~personal
+            personal |= self.at(scored, field, *levels)
+        return together & ~self.at(scored, "name", "exact", "close", "variant", "contained", "subset") & ~personal
 
     def score_pairs(
         self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, *, min_confidence: float = 0.0,
@@ -390,6 +384,12 @@ class Linker:
     def level(self, field: str, name: str) -> int:
         """The code of a comparison level, to filter scored pairs before :meth:`explain`."""
         return next(c for c in self.comparisons if c.field == field).code(name)
+
+    def at(self, scored: pd.DataFrame, field: str, *levels: str) -> np.ndarray:
+        """Which ``scored`` pairs compare ``field`` at one of ``levels``; a comparison not made is missing."""
+        if field not in scored:
+            return np.full(len(scored), MISSING in levels)
+        return scored[field].isin([self.level(field, lv) for lv in levels]).to_numpy()
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: KeyTable) -> int:

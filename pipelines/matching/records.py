@@ -210,7 +210,8 @@ def _row_problems(r: CsvRecords) -> list[ConfigProblem]:
     for col in ("latitude", "longitude"):
         checks.append((given(col) & r.keys[col].isna(), f"{col} is not a valid coordinate; ignored"))
     empty = r.keys[["name", "domain", "email", "phone", "street", "postal_code", "latitude"]].isna().all(axis=1)
-    checks.append((empty, "nothing to match on (no company, domain, phone or address); kept unmatched"))
+    name = "person's name" if r.people else "company"  # a file of people is matched by its people's names
+    checks.append((empty, f"nothing to match on (no {name}, domain, phone or address); kept unmatched"))
     if r.people:  # any file of people (a contacts export's company row, say): a dedupe compares names first
         checks.append((r.keys["name"].isna() & ~empty, "no first or last name: a dedupe finds it duplicate of none, "
                                                        "a link matches it by its other fields alone"))
