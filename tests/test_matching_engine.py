@@ -622,3 +622,52 @@ def test_a_phone_thirty_companies_list_weighs_less_than_a_companys_own_line():
     assert features.loc[own_pair, "phone_frequency"].item() == 1
     assert features.loc[centre_pair, "phone_frequency"].item() == 30
     assert weights.loc[centre_pair, "phone"].item() < weights.loc[own_pair, "phone"].item()
+
+
+def _philips_world(tmp_path) -> tuple[duckdb.DuckDBPyConnection, KeyTable, KeyTable]:
+    """Accounts of one crowded word (dedupe's patent applicants: "Koninklijke Philips Electronics" hundreds of
+    times) with names that sort between it and its misspellings; leads with "Philips" mistyped."""
+    places = ["Tilburg", "Tegelen", "Terneuzen", "Texel", "Tiel", "Tholen", "Tubbergen", "Twello"]
+    names = ["Koninklijke Philips Electronics"] * 30 + [f"Koninklijke Philips Electronics {p}" for p in places]
+    keys = match_keys(pd.DataFrame({"company": names}))
+    keys.insert(0, "account_id", [f"a{i:02d}" for i in range(len(names))])
+    leads = match_keys(pd.DataFrame({"company": [
+        "Koninklijke Philps Electronics",    # a letter dropped
+        "Koninklijke Phillips Electronics",  # ...doubled
+        "Koninklijke Pihlips Electronics",   # two swapped
+        "Koninklijke Whilips Electronics",   # another first letter: another word
+        "Koninklijke Phil Electronics",      # more than a letter off
+    ]}))
+    leads.insert(0, "lead_id", ["philps", "phillips", "pihlips", "whilips", "phil"])
+    return _keys_warehouse(tmp_path, keys, leads), KeyTable("leads", "lead_id"), KeyTable("account_match_key", "account_id")
+
+
+def test_a_rare_word_a_letter_off_meets_the_records_of_the_word_spelt_right(tmp_path):
+    # The words "koninklijke", "philips" and "electronics" are each in 38 accounts, over the cap: each lead meets
+    # only its neighbours sorted by its other words. "Koninklijke Philps Electronics" sorts after every
+    # "... Philips Electronics <place>", and under its own rare word meets nobody: its name's one account
+    # (30 times over) is never proposed. Under the word it is a letter off, it sorts among them.
+    con, left, right = _philips_world(tmp_path)
+    canonical = {f"a{i:02d}" for i in range(30)}
+
+    def met(typos: bool) -> dict[str, set[str]]:
+        pairs = candidate_pairs(con, [SharedWord("tokens", max_size=5, window=2, typos=typos)], left, right)
+        return {lead: set(g["r_id"]) & canonical for lead, g in pairs.groupby("l_id")}
+
+    without, with_typos = met(False), met(True)
+    assert not without.get("philps") and not without.get("pihlips"), "sorted after the places, among them"
+    for lead in ("philps", "phillips", "pihlips"):
+        assert with_typos.get(lead), f"{lead} meets the accounts of the word it mistypes"
+        assert len(with_typos[lead]) <= 2 * 2, "within the block, its window on either side, not all 30"
+    for lead in ("whilips", "phil"):
+        assert with_typos.get(lead, set()) == without.get(lead, set()), f"{lead} is another word, not a typo"
+
+
+def test_typo_blocking_from_the_kept_blocks_proposes_the_pairs_blocking_finds_without_them(tmp_path):
+    con, left, right = _philips_world(tmp_path)
+    settings = MatchingSettings()
+    assert any(getattr(r, "typos", False) for r in Linker(settings).rules), "on by default"
+    plain = Linker(settings).candidates(con, left, right)
+    kept = Linker(settings, keep_blocks=True).candidates(con, left, right)
+    assert block_index.kept_blocks(con, Linker(settings).rules, right), "read from the kept blocks"
+    pd.testing.assert_frame_equal(kept, plain)

@@ -215,6 +215,10 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("Koninklijke Vandermolen Electronics NV", "VANDERMOLEN ELECTRONICS KONINK", "variant"),  # truncated
         ("VANDERMOLENELECTRONICSFAB", "Koninklijke Vandermolen Electronics", "contained"),  # glued
         ("Vandermolen Electronics", "Koninklijke Vandermolen Electronic NV", "contained"),  # a plural dropped
+        ("Philips Electronics N.V.", "KONINKLIJKE PHILIPS ELECTORNICS N.V.", "contained"),  # a long word a letter off
+        # ...but not a shorter word a letter off (another name), nor a word further off (another word):
+        ("Johnson Controls", "Johnston Controls International", "partial"),
+        ("Cafe Centro", "Film Center Cafe", "partial"),
         # ...but a name is inside another only with its words as written, not cut short there:
         ("Parkway Grill", "Bryant Park Grill Roof Restaurant and BP Cafe", "partial"),
         ("Park Grill", "Bryant Parkway Grill", "partial"),  # ...nor the other way round

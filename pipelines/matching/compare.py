@@ -38,7 +38,7 @@ from rapidfuzz import distance, fuzz, process
 
 from pipelines.matching.keys import EMPLOYER_KEYS, NAME_KEYS
 from pipelines.matching.levels import LEVELS, MISSING, PEOPLE_LEVELS
-from pipelines.matching.names import containments, given_names_alike, informative
+from pipelines.matching.names import LONG_WORD, SLIP, containments, given_names_alike, informative
 from pipelines.matching.normalise import name_key
 from pipelines.matching.normalise.names import abbreviated
 from pipelines.matching.recordlinkage_base import BaseCompareFeature, recordlinkage
@@ -78,7 +78,6 @@ def _similarity(a: np.ndarray, b: np.ndarray, scorer, cutoff: float | None = Non
 # (:func:`_one_long_word_mistyped`), not wherever the edits are few: "Northern" / "Southern Illinois University"
 # and "Marion" / "Marin County Sheriffs Office" are two a letter or two apart (the review of stop 48).
 LONG_NAME = 20
-_LONG_WORD = 8  # a word this long mistyped is that word: "koninklijke" / "koninklijike"; not "marion" / "marin"
 
 
 def _judged(a: np.ndarray, b: np.ndarray, ask: np.ndarray, judge, default: bool) -> np.ndarray:
@@ -95,13 +94,13 @@ def _judged(a: np.ndarray, b: np.ndarray, ask: np.ndarray, judge, default: bool)
 
 def _one_long_word_mistyped(a: np.ndarray, b: np.ndarray, ask: np.ndarray) -> np.ndarray:
     """Where ``ask``: whether names ``a[i]`` and ``b[i]`` are the same words but one, and that one a long word
-    mistyped in both (:data:`_LONG_WORD` letters or more, the same first letter: a typo, not another word).
+    mistyped in both (:data:`LONG_WORD` letters or more, the same first letter: a typo, not another word).
     Words as the name key writes them (:func:`abbreviated`): "services" and "svcs" are one word."""
 
     def one(x: str, y: str) -> bool:
         wx, wy = x.split(), y.split()
         apart = [(u, v) for u, v in zip(wx, wy) if u != v]
-        return (len(wx) == len(wy) and len(apart) == 1 and min(map(len, apart[0])) >= _LONG_WORD
+        return (len(wx) == len(wy) and len(apart) == 1 and min(map(len, apart[0])) >= LONG_WORD
                 and apart[0][0][0] == apart[0][1][0])
 
     out = np.zeros(len(a), dtype=bool)
@@ -403,15 +402,17 @@ class CompareName(Comparison):
             frame = pd.DataFrame({"a": wa[ridx], "b": wb[ridx]})
             pairs = frame.drop_duplicates()
             shares = containments(pairs["a"].tolist(), pairs["b"].tolist())
-            pairs = pairs.assign(ca=shares[:, 0], cb=shares[:, 1], typo=shares[:, 2] > 0, cut_a=shares[:, 3] > 0,
+            pairs = pairs.assign(ca=shares[:, 0], cb=shares[:, 1], typo=shares[:, 2], cut_a=shares[:, 3] > 0,
                                  cut_b=shares[:, 4] > 0)
             got = frame.merge(pairs, on=["a", "b"], how="left")
-            ca, cb, typo = got["ca"].to_numpy(), got["cb"].to_numpy(), got["typo"].to_numpy(dtype=bool)
+            ca, cb, typo = got["ca"].to_numpy(), got["cb"].to_numpy(), got["typo"].to_numpy()
             cut_a, cut_b = got["cut_a"].to_numpy(dtype=bool), got["cut_b"].to_numpy(dtype=bool)
-            variant[ridx] = (ca == 1) & (cb == 1) & ~typo
-            # One name inside the other, each of its words there as written: "Parkway Grill" is not in "Bryant
-            # Park Grill" (a word cut short, "Tech" for "Technologies", makes two names variants, not one inside).
-            contained[ridx] = (((ca == 1) & ~cut_a) | ((cb == 1) & ~cut_b)) & ~typo
+            variant[ridx] = (ca == 1) & (cb == 1) & (typo == 0)
+            # One name inside the other, each of its words there as written, or a letter off ("Koninklijke
+            # Philps Electronics" / "Philips Electronics"): "Parkway Grill" is not in "Bryant Park Grill" (a word
+            # cut short, "Tech" for "Technologies", makes two names variants, not one inside), nor "Cafe
+            # Centro" in "Film Center Cafe" (two words, not one mistyped).
+            contained[ridx] = (((ca == 1) & ~cut_a) | ((cb == 1) & ~cut_b)) & (typo <= SLIP)
             mostly[ridx] = np.minimum(ca, cb) > 0.7
         cidx = np.flatnonzero(contained & ~variant)
         if len(cidx):

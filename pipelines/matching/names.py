@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from pipelines.matching.normalise.names import NAME_ABBREVIATIONS, NAME_STOPWORDS
 
@@ -53,6 +53,8 @@ def _abbreviates(short: str, long: str) -> bool:
 # Letters a word must lose to be cut short, not merely written in the singular ("electronic"): "park" for "parkway"
 _CUT = 3
 SAME, SHORT, TYPO = 2, 1, 3  # how two words matched: equal, one written short, one mistyped
+SLIP, ROUGH = 1, 2  # how far a word was mistyped: a long word a letter off, or more (see _mistyped)
+LONG_WORD = 8  # a word this long mistyped is that word: "koninklijke" / "koninklijike"; not "marion" / "marin"
 
 
 @functools.lru_cache(maxsize=1_048_576)  # words repeat across names: each pair of words is judged once
@@ -97,14 +99,16 @@ def _cut(w: str, o: str) -> bool:
     return long.startswith(short) and (len(short) == 1 or len(long) - len(short) >= _CUT)
 
 
-def _covered(words: tuple[str, ...], other: tuple[str, ...]) -> tuple[int, bool, bool]:
+def _covered(words: tuple[str, ...], other: tuple[str, ...]) -> tuple[int, int, bool]:
     """How many of ``words`` the ``other`` name's words account for (a matching word, a run of two
     or more of them glued into this one: "vandermolenelectronicsfab" holds "vandermolen" +
     "electronics", or a piece of one of its long words, which may be several glued), whether a
     mistyped word was needed, and whether one was accounted for only by a word cut short, this one or
     the other (:func:`_cut`: "park" for "parkway" or the other way round, "p" for "parkway"; not
-    "electronic" for "electronics"; an abbreviation written as one, "intl", is no cut). Names have a few words: scanning them beats building sets."""
-    count, typo, cut = 0, False, False
+    "electronic" for "electronics"; an abbreviation written as one, "intl", is no cut). The mistyped word
+    is told as :func:`_mistyped` tells it (0 where none was needed). Names have a few words: scanning them
+    beats building sets."""
+    count, typo, cut = 0, 0, False
     for w in words:
         if w in other:
             count += 1
@@ -124,7 +128,8 @@ def _covered(words: tuple[str, ...], other: tuple[str, ...]) -> tuple[int, bool,
                     found = kind
         if found:
             count += 1
-            typo |= found == TYPO
+            if found == TYPO:
+                typo = max(typo, _mistyped(w, other))
             cut |= only_cut and not _glued(w, other)
             continue
         size = len(w)
@@ -135,29 +140,40 @@ def _covered(words: tuple[str, ...], other: tuple[str, ...]) -> tuple[int, bool,
     return count, typo, cut
 
 
-def _shares(wa: tuple[str, ...], wb: tuple[str, ...]) -> tuple[float, float, bool, bool, bool]:
+def _mistyped(w: str, other: tuple[str, ...]) -> int:
+    """How ``w`` was mistyped for a word of ``other``: :data:`SLIP`, a word of :data:`LONG_WORD` letters or
+    more with a letter dropped, doubled, replaced or two swapped ("electornics", "internationl"), or
+    :data:`ROUGH`: further ("centro" / "center"), or a shorter word, where a letter makes another name
+    ("marion" / "marin", "johnson" / "johnston")."""
+    near = (o for o in other if min(len(w), len(o)) >= LONG_WORD)
+    return SLIP if any(OSA.distance(w, o, score_cutoff=1) <= 1 for o in near) else ROUGH
+
+
+def _shares(wa: tuple[str, ...], wb: tuple[str, ...]) -> tuple[float, float, int, bool, bool]:
     if not wa or not wb:
-        return 0.0, 0.0, False, False, False
+        return 0.0, 0.0, 0, False, False
     (na, ta, ca), (nb, tb, cb) = _covered(wa, wb), _covered(wb, wa)
-    return na / len(wa), nb / len(wb), ta or tb, ca, cb
+    return na / len(wa), nb / len(wb), max(ta, tb), ca, cb
 
 
-def containment(a: str, b: str) -> tuple[float, float, bool, bool, bool]:
+def containment(a: str, b: str) -> tuple[float, float, int, bool, bool]:
     """(share of a's words b accounts for, share of b's words a accounts for, whether a mistyped
-    word was needed, whether a word of a was accounted for only by b cutting it short, and of b by a),
-    the shares 0..1.
+    word was needed (0; :data:`SLIP`, a letter off; :data:`ROUGH`, further), whether a word of a was
+    accounted for only by b cutting it short, and of b by a), the shares 0..1.
 
     Example:
         >>> containment("koninklijke vandermolen electronics", "vandermolen electronics konink")
-        (1.0, 1.0, False, True, True)
+        (1.0, 1.0, 0, True, True)
         >>> containment("vandermolenelectronicsfab", "koninklijke vandermolen electronics")
-        (1.0, 0.6666666666666666, False, False, True)
+        (1.0, 0.6666666666666666, 0, False, True)
+        >>> containment("koninklijke philips electornics", "philips electronics")
+        (0.6666666666666666, 1.0, 1, False, False)
     """
     return _shares(_words(a), _words(b))
 
 
 def containments(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
-    """:func:`containment` of each pair ``(a[i], b[i])``, as rows of (share of a, share of b, typo, a cut
+    """:func:`containment` of each pair ``(a[i], b[i])``, as rows of (share of a, share of b, mistyped, a cut
     short by b, b cut short by a).
 
     Each distinct name is split once per batch. (An index per name, its words by first letter and

@@ -97,6 +97,8 @@ class BlockingRuleSpec(_Model):
                                                         "records than this are sub-blocked")
     rare_tokens: int | None = Field(None, ge=2, description="like words:, for each record's `per_record` rarest words")
     per_record: int = Field(2, ge=1)
+    typos: bool = Field(True, description="for words and rare_tokens: a rare word one letter off a more common "
+                                          "one (\"Philps\", \"Akzo Novel\") also meets that word's records")
     sorted_neighbourhood: str | None = None
     window: int = Field(3, ge=1, le=50, description="neighbours on either side, for sorted_neighbourhood and "
                                                    "within sub-blocked blocks")
