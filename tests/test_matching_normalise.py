@@ -67,6 +67,8 @@ def one(fn, value, *args):
         ("AT&amp;T Inc.", "at and t"),  # an export's escaped "&"
         ("good&times", "good and times"),  # an "&" that is no entity stays one
         ("&pizza", "and pizza"),  # and no mark before a name
+        ("ACME_LABS_INC", "acme labs"),  # an export's underscores are spaces, its legal form one
+        ("jo_smith@acme.com", "acme"),  # ...but an email address is read whole
         ("삼성전자", "삼성전자"),  # scripts without spaces between words keep their characters
         ("Booking.com B.V.", "booking"),  # a name typed as its web address
         ("U.S.Bank", "us bank"),  # initials, not a site under the .bank suffix; and not part of the word after

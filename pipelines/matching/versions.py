@@ -24,11 +24,14 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 # 11: where a company is, after its legal form ("DSM N.V. te Heerlen", "Unilever NV (NL"), is not
 # its name; legal forms run into the name ("N.V.Nutricia", "Akzo Nobel,NV."), escaped "&amp;", a mark before a name,
 # "Naamlooze Vennootschap", "Technologie" / "Tecnologia" / "Compagnie" as "tech" / "cie",
-# Mexico's "S.A.B. de C.V." and "S. de R.L. de C.V.", a street's direction of two words written out ("North West").
-KEY_VERSION = 11
+# Mexico's "S.A.B. de C.V." and "S. de R.L. de C.V.", a street's direction of two words written out ("North West");
+# 12: an underscore between words is a space ("ACME_CORP", "Acme_Labs_Inc").
+KEY_VERSION = 12
 
 # How models are learned (pipelines.matching.learn): stored models are learned again.
 # 2: partial agreements weigh what the data says; 3: sessions of one free comparison teach it;
 # 4: u sums to one over a comparison's levels after its floor lifts the rare ones; 5: *close* names are one long
-# word mistyped in a long name too (compare.LONG_NAME), and for companies no word another from its first letter.
-LEARNING_METHOD = 5
+# word mistyped in a long name too (compare.LONG_NAME), and for companies no word another from its first letter;
+# 6: a name *contained* in another may have a long word a letter off in it, an acronym counts as the words it
+# stands for ("BNY Mellon"), and a rare word a letter off a common one is blocked with it (more candidate pairs).
+LEARNING_METHOD = 6

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pandas as pd
 from anyascii import anyascii
 
-PUNCT = re.compile(r"[^\w\s]", flags=re.UNICODE)
+PUNCT = re.compile(r"[^\w\s]|_", flags=re.UNICODE)  # "_" too: exports write "ACME_CORP" for "Acme Corp"
 SPACES = re.compile(r"\s+")
 
 

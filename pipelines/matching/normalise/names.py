@@ -179,6 +179,7 @@ def _company(value: str) -> str | None:
         text = mail
     else:  # "Salesforce.com, inc."
         text = _DOMAIN_FIRST.sub(lambda m: label_of_domain(m.group(1)) or m.group(0), text)
+    text = text.replace("_", " ")  # exports' "ACME_CORP": before its legal form is looked for
     written_out = _SPELLED_OUT_RE.match(text)  # a form written out before the name: "Kabushiki Kaisha Toshiba"
     if written_out and text[written_out.end():].strip():
         text = text[written_out.end():].lstrip()
