@@ -109,9 +109,8 @@ def _covered(words: tuple[str, ...], other: tuple[str, ...]) -> tuple[int, int, 
     is told as :func:`_mistyped` tells it (0 where none was needed). Names have a few words: scanning them
     beats building sets."""
     count, typo, cut = 0, 0, False
-    spelt_out = _spelt_out(words, other)
-    for i, w in enumerate(words):
-        if w in other or i in spelt_out:
+    for w in words:
+        if w in other:
             count += 1
             continue
         first = w[0]
@@ -138,29 +137,7 @@ def _covered(words: tuple[str, ...], other: tuple[str, ...]) -> tuple[int, int, 
             count += 1
         elif size >= _MIN_TRUNCATION and any(len(g) >= 6 and w in g for g in other):
             count += 1
-        elif size >= _MIN_INITIALS and _spelt_out(other, (w,)):
-            count += 1
     return count, typo, cut
-
-
-_MIN_INITIALS = 3  # an acronym inside a name stands for a run of this many words or more: "NYU"; not "GE"
-
-
-def _spelt_out(words: tuple[str, ...], other: tuple[str, ...]) -> set[int]:
-    """The positions of ``words`` in runs whose initials are a word of ``other``: an acronym standing for
-    part of a name ("NYU Langone" / "New York University Langone Health", "BNY Mellon" / "Bank of New York
-    Mellon"; the stop words are not among the words). Runs of :data:`_MIN_INITIALS` words or more: two
-    letters stand for too many pairs of words."""
-    if len(words) < _MIN_INITIALS:
-        return set()
-    initials = "".join(w[0] for w in words)
-    out: set[int] = set()
-    for o in other:
-        if _MIN_INITIALS <= len(o) <= len(words) and o not in words:
-            at = initials.find(o)
-            if at >= 0:
-                out.update(range(at, at + len(o)))
-    return out
 
 
 def _mistyped(w: str, other: tuple[str, ...]) -> int:

@@ -32,6 +32,6 @@ KEY_VERSION = 12
 # 2: partial agreements weigh what the data says; 3: sessions of one free comparison teach it;
 # 4: u sums to one over a comparison's levels after its floor lifts the rare ones; 5: *close* names are one long
 # word mistyped in a long name too (compare.LONG_NAME), and for companies no word another from its first letter;
-# 6: a name *contained* in another may have a long word a letter off in it, an acronym counts as the words it
-# stands for ("BNY Mellon"), and a rare word a letter off a common one is blocked with it (more candidate pairs).
+# 6: a name *contained* in another may have one long word a letter off in it, and a rare word a letter off a
+# common one is blocked with it (more candidate pairs).
 LEARNING_METHOD = 6
