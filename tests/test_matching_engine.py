@@ -30,7 +30,7 @@ from pipelines.matching.index import (
 from pipelines.matching.keys import FIELDS, match_keys
 from pipelines.matching.link import Linker
 from pipelines.matching.records import read_records
-from pipelines.matching.settings import MatchingSettings
+from pipelines.matching.settings import BlockingRuleSpec, MatchingSettings
 from pipelines.warehouse.schema import TABLES
 
 ACCOUNTS = [
@@ -260,6 +260,7 @@ def test_a_shared_platform_domain_is_sub_blocked_never_flooded_nor_dropped():
     "yaml_text, message",
     [
         ("blocking:\n  - block_on: domain\n    acronym: true\n", "exactly one of"),
+        ("blocking:\n  - block_on: domain\n    typos: false\n", "`typos:` applies to `words:` and `rare_tokens:`"),
         ("model:\n  weights:\n    phone: {exactly: 3}\n", "phone: unknown level 'exactly'"),
         ("model:\n  weights:\n    fax: {exact: 3}\n", "unknown comparison 'fax'"),
         ("link:\n  hierarchy_level: planet\n", "link.hierarchy_level"),
@@ -664,10 +665,50 @@ def test_a_rare_word_a_letter_off_meets_the_records_of_the_word_spelt_right(tmp_
 
 
 def test_typo_blocking_from_the_kept_blocks_proposes_the_pairs_blocking_finds_without_them(tmp_path):
+    # The words' blocks over a cap of 5, so that the mistyped leads' rows add pairs; read from the kept
+    # table, the vocabulary of the big blocks is the kept rows', not the accounts'.
     con, left, right = _philips_world(tmp_path)
-    settings = MatchingSettings()
-    assert any(getattr(r, "typos", False) for r in Linker(settings).rules), "on by default"
+    assert MatchingSettings().blocking[-2].words and MatchingSettings().blocking[-2].typos is None, "on by default"
+    settings = MatchingSettings(blocking=[BlockingRuleSpec(words=5, window=2)])
     plain = Linker(settings).candidates(con, left, right)
     kept = Linker(settings, keep_blocks=True).candidates(con, left, right)
     assert block_index.kept_blocks(con, Linker(settings).rules, right), "read from the kept blocks"
     pd.testing.assert_frame_equal(kept, plain)
+    met = set(plain.loc[plain["l_id"] == "philps", "r_id"])
+    assert met & {f"a{i:02d}" for i in range(30)}, "the typo rows are among the pairs compared"
+    off = MatchingSettings(blocking=[BlockingRuleSpec(words=5, window=2, typos=False)])
+    assert not set(Linker(off).candidates(con, left, right).query("l_id == 'philps'")["r_id"]) & {
+        f"a{i:02d}" for i in range(30)}, "typos: false turns it off"
+
+
+def test_a_rare_word_is_put_under_the_common_words_a_letter_off_it_and_no_other():
+    # index._with_typos on its own: a record's words, and the right side's words with the records holding each.
+    # The cap is 5: "philips" (40 records) and "nobel" (12) are sub-blocked, "phillips" (3) is not.
+    words = pd.DataFrame([
+        ("r1", "philps", "electronics koninklijke philps"),  # a letter dropped
+        ("r2", "pihlips", "pihlips"),                         # two swapped
+        ("r3", "novel", "akzo novel"),                        # a letter replaced
+        ("r4", "philips", "electronics philips"),             # common itself: looks for nothing
+        ("r5", "whilips", "whilips"),                         # another first letter: another word
+        ("r6", "mars", "mars"),                               # shorter than a typo is looked for in ("mark")
+        ("r7", "philippa", "philippa"),                       # two letters off
+        ("r8", "markt", "markt"),                             # a letter off three common words: the two commonest
+        ("r9", "phillps", "phillps"),                         # "phillips" is a small block: met in full or not
+        ("r10", "marks", "marks"),                            # common itself ("mark" is a letter off)
+    ], columns=["_id", "_word", "_words"])
+    vocabulary = pd.DataFrame([("philips", 40), ("phillips", 3), ("nobel", 12), ("novel", 1), ("market", 30),
+                               ("marks", 20), ("mark", 50)], columns=["w", "n"])
+    with duckdb.connect() as con:
+        con.register("w", words)
+        con.register("v", vocabulary)
+        got = con.execute(f"SELECT * FROM {index._with_typos('(SELECT * FROM w)', '(SELECT * FROM v)', 5)} "
+                          "ORDER BY _id, _word").df()
+    added = got.merge(words, how="left", indicator=True).query("_merge == 'left_only'")[["_id", "_word", "_words"]]
+    assert sorted(map(tuple, added.to_numpy())) == [
+        ("r1", "philips", "electronics koninklijke philips"),  # its other words as they are, to sort among them
+        ("r2", "philips", "philips"),
+        ("r3", "nobel", "akzo nobel"),
+        ("r8", "mark", "mark"), ("r8", "market", "market"),  # not "marks" (20): two neighbours at most
+        ("r9", "philips", "philips"),
+    ]
+    assert len(got) == len(words) + len(added), "every record's own words are kept"

@@ -216,9 +216,15 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("VANDERMOLENELECTRONICSFAB", "Koninklijke Vandermolen Electronics", "contained"),  # glued
         ("Vandermolen Electronics", "Koninklijke Vandermolen Electronic NV", "contained"),  # a plural dropped
         ("Philips Electronics N.V.", "KONINKLIJKE PHILIPS ELECTORNICS N.V.", "contained"),  # a long word a letter off
-        # ...but not a shorter word a letter off (another name), nor a word further off (another word):
+        ("Philips Hospital Services", "Philips Hosspital Services Group", "contained"),  # ...a letter doubled
+        # ...but not a shorter word a letter off (another name), nor a word further off (another word), nor a
+        # name's first word (the one companies are told apart by), nor two words:
         ("Johnson Controls", "Johnston Controls International", "partial"),
         ("Cafe Centro", "Film Center Cafe", "partial"),
+        ("Philips Hospital Services", "Philips Hosptal Services Group", "similar"),  # "hosptal": seven letters
+        ("Stamford Health", "Stanford Health Care", "partial"),
+        ("Stamford Health Care Partners", "Stanford Health Care", "similar"),
+        ("Philips Electronics Services", "Philips Electornics Servicse Group", "similar"),
         # ...but a name is inside another only with its words as written, not cut short there:
         ("Parkway Grill", "Bryant Park Grill Roof Restaurant and BP Cafe", "partial"),
         ("Park Grill", "Bryant Parkway Grill", "partial"),  # ...nor the other way round

@@ -8,6 +8,9 @@ pre-commit hook) costs none of those imports.
 
 from __future__ import annotations
 
+# A word mistyped is looked for from this many letters (comparing names, blocking them): shorter words sit a
+# letter from too many others ("corp", "core", "cord").
+TYPO_MIN_LETTERS = 5
 MISSING = "missing"  # a value absent on either side: no evidence either way
 # Levels that say two values disagree outright: a learned weight never counts them for a match.
 DISAGREEMENT = frozenset({"different", "far"})

@@ -97,8 +97,8 @@ class BlockingRuleSpec(_Model):
                                                         "records than this are sub-blocked")
     rare_tokens: int | None = Field(None, ge=2, description="like words:, for each record's `per_record` rarest words")
     per_record: int = Field(2, ge=1)
-    typos: bool = Field(True, description="for words and rare_tokens: a rare word one letter off a more common "
-                                          "one (\"Philps\", \"Akzo Novel\") also meets that word's records")
+    typos: bool | None = Field(None, description="for words and rare_tokens (default true): a rare word one letter "
+                                                 "off a common one (\"Philps\", \"Akzo Novel\") also meets its records")
     sorted_neighbourhood: str | None = None
     window: int = Field(3, ge=1, le=50, description="neighbours on either side, for sorted_neighbourhood and "
                                                    "within sub-blocked blocks")
@@ -109,6 +109,8 @@ class BlockingRuleSpec(_Model):
         if len(kinds) != 1:
             raise ValueError(f"each blocking rule needs exactly one of {', '.join(_RULE_KINDS)}, "
                              "e.g. `- block_on: domain`")
+        if self.typos is not None and kinds[0] not in ("words", "rare_tokens"):
+            raise ValueError(f"`typos:` applies to `words:` and `rare_tokens:` rules only, not `{kinds[0]}:`")
         return self
 
 
