@@ -68,6 +68,8 @@ def one(fn, value, *args):
         ("good&times", "good and times"),  # an "&" that is no entity stays one
         ("&pizza", "and pizza"),  # and no mark before a name
         ("ACME_LABS_INC", "acme labs"),  # an export's underscores are spaces, its legal form one
+        ("D S M N. V.", "dsm"), ("I.B.M. A.G.", "ibm"),  # a legal form in initials after the name's own
+        ("N.A.S.A.", "nasa"),  # ...but not one a name's initials end with ("S.A.")
         ("jo_smith@acme.com", "acme"),  # ...but an email address is read whole
         ("삼성전자", "삼성전자"),  # scripts without spaces between words keep their characters
         ("Booking.com B.V.", "booking"),  # a name typed as its web address

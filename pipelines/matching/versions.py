@@ -25,7 +25,8 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 # its name; legal forms run into the name ("N.V.Nutricia", "Akzo Nobel,NV."), escaped "&amp;", a mark before a name,
 # "Naamlooze Vennootschap", "Technologie" / "Tecnologia" / "Compagnie" as "tech" / "cie",
 # Mexico's "S.A.B. de C.V." and "S. de R.L. de C.V.", a street's direction of two words written out ("North West");
-# 12: an underscore between words is a space ("ACME_CORP", "Acme_Labs_Inc").
+# 12: an underscore between words is a space ("ACME_CORP", "Acme_Labs_Inc"), and a legal form in initials after
+# the name's own is the form ("D S M N. V.", "I.B.M. A.G.").
 KEY_VERSION = 12
 
 # How models are learned (pipelines.matching.learn): stored models are learned again.

@@ -116,8 +116,20 @@ _INITIALS = re.compile(r"\b[a-z](?:[ .]+[a-z]\b)+\.?")
 _INITIALS_RUN_ON = re.compile(r"\b((?:[a-z]\. ?){1,8}[a-z]\.)(?=[a-z]{2})")  # bounded: no backtracking over a long run
 
 
+# Legal forms typed as initials that end a run of a name's own initials ("D S M N.V.", "I.B.M. A.G."): kept apart
+# from it, to be read as the form. Only those no name's initials end with ("S.A.": N.A.S.A.; "S.E.": N.Y.S.E.).
+_INITIALS_FORMS = frozenset({"nv", "bv", "ag", "kg"})
+
+
+def _initials_word(run: str) -> str:
+    letters = re.sub(r"[ .]", "", run)
+    if len(letters) >= 4 and letters[-2:] in _INITIALS_FORMS:
+        return f"{letters[:-2]} {letters[-2:]}"
+    return letters
+
+
 def _one_word_initials(text: str) -> str:
-    return _INITIALS.sub(lambda m: re.sub(r"[ .]", "", m.group()), _INITIALS_RUN_ON.sub(r"\1 ", text))
+    return _INITIALS.sub(lambda m: _initials_word(m.group()), _INITIALS_RUN_ON.sub(r"\1 ", text))
 
 
 # A leading legal form run into the name by its dot ("NV.Nutricia", "PT.Indofood"), and a comma run into
