@@ -695,9 +695,11 @@ def test_a_rare_word_is_put_under_the_common_words_a_letter_off_it_and_no_other(
         ("r8", "markt", "markt"),                             # a letter off three common words: the two commonest
         ("r9", "phillps", "phillps"),                         # "phillips" is a small block: met in full or not
         ("r10", "marks", "marks"),                            # common itself ("mark" is a letter off)
+        ("r11", "phlipsi", "phlipsi"),                        # two letters off, though a deleted spelling agrees
+        ("r12", "market2", "market2"),                        # a number in it: no word to mistype
     ], columns=["_id", "_word", "_words"])
     vocabulary = pd.DataFrame([("philips", 40), ("phillips", 3), ("nobel", 12), ("novel", 1), ("market", 30),
-                               ("marks", 20), ("mark", 50)], columns=["w", "n"])
+                               ("marks", 20), ("mark", 50), ("market1", 9)], columns=["w", "n"])
     with duckdb.connect() as con:
         con.register("w", words)
         con.register("v", vocabulary)

@@ -69,7 +69,9 @@ def one(fn, value, *args):
         ("&pizza", "and pizza"),  # and no mark before a name
         ("ACME_LABS_INC", "acme labs"),  # an export's underscores are spaces, its legal form one
         ("D S M N. V.", "dsm"), ("I.B.M. A.G.", "ibm"),  # a legal form in initials after the name's own
+        ("K.L.M. B.V.", "klm"), ("A.B.C.D. K.G.", "abcd"),
         ("N.A.S.A.", "nasa"),  # ...but not one a name's initials end with ("S.A.")
+        ("F.L.A.G.", "flag"), ("U.S.A.G.", "usag"),  # ...nor initials written as the name's own are
         ("jo_smith@acme.com", "acme"),  # ...but an email address is read whole
         ("삼성전자", "삼성전자"),  # scripts without spaces between words keep their characters
         ("Booking.com B.V.", "booking"),  # a name typed as its web address

@@ -222,6 +222,7 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("Johnson Controls", "Johnston Controls International", "partial"),
         ("Cafe Centro", "Film Center Cafe", "partial"),
         ("Philips Hospital Services", "Philips Hosptal Services Group", "similar"),  # "hosptal": seven letters
+        ("Philips Hospital Services", "Philips Hsopitla Services Group", "similar"),  # two slips in one word
         ("Stamford Health", "Stanford Health Care", "partial"),
         ("Stamford Health Care Partners", "Stanford Health Care", "similar"),
         ("Philips Electronics Services", "Philips Electornics Servicse Group", "similar"),

@@ -26,7 +26,7 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 # "Naamlooze Vennootschap", "Technologie" / "Tecnologia" / "Compagnie" as "tech" / "cie",
 # Mexico's "S.A.B. de C.V." and "S. de R.L. de C.V.", a street's direction of two words written out ("North West");
 # 12: an underscore between words is a space ("ACME_CORP", "Acme_Labs_Inc"), and a legal form in initials after
-# the name's own is the form ("D S M N. V.", "I.B.M. A.G.").
+# the name's own, written apart from them, is the form ("D S M N. V.", "I.B.M. A.G."; not "F.L.A.G.").
 KEY_VERSION = 12
 
 # How models are learned (pipelines.matching.learn): stored models are learned again.

@@ -116,14 +116,21 @@ _INITIALS = re.compile(r"\b[a-z](?:[ .]+[a-z]\b)+\.?")
 _INITIALS_RUN_ON = re.compile(r"\b((?:[a-z]\. ?){1,8}[a-z]\.)(?=[a-z]{2})")  # bounded: no backtracking over a long run
 
 
-# Legal forms typed as initials that end a run of a name's own initials ("D S M N.V.", "I.B.M. A.G."): kept apart
+# Legal forms typed as initials that end a run of a name's own initials ("D S M N. V.", "I.B.M. A.G."): kept apart
 # from it, to be read as the form. Only those no name's initials end with ("S.A.": N.A.S.A.; "S.E.": N.Y.S.E.).
 _INITIALS_FORMS = frozenset({"nv", "bv", "ag", "kg"})
+_INITIAL = re.compile(r"([a-z])([ .]*)")
 
 
 def _initials_word(run: str) -> str:
-    letters = re.sub(r"[ .]", "", run)
-    if len(letters) >= 4 and letters[-2:] in _INITIALS_FORMS:
+    """A run of initials as one word ("i.b.m." -> "ibm"), and a legal form in initials at its end apart from
+    it where it is written apart: after another mark than the name's own initials ("I.B.M. A.G.") or with
+    other marks ("D S M N. V."). Written as the name's own initials are, they are the name's: "F.L.A.G.",
+    "U.S.A.G."."""
+    found = _INITIAL.findall(run)
+    letters = "".join(letter for letter, _ in found)
+    marks = [re.sub(" +", " ", mark) for _, mark in found]  # after each letter: "." / ". " / " "
+    if len(letters) >= 4 and letters[-2:] in _INITIALS_FORMS and (marks[-3] != marks[-4] or marks[-2] != marks[-4]):
         return f"{letters[:-2]} {letters[-2:]}"
     return letters
 
