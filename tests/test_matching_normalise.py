@@ -73,6 +73,7 @@ def one(fn, value, *args):
         ("N.A.S.A.", "nasa"),  # ...but not one a name's initials end with ("S.A.")
         ("F.L.A.G.", "flag"), ("U.S.A.G.", "usag"),  # ...nor initials written as the name's own are
         ("jo_smith@acme.com", "acme"),  # ...but an email address is read whole
+        ("Acme_Corp_-_DUPLICATE", "acme"),  # ...and a rep's note set apart by underscores is a note
         ("삼성전자", "삼성전자"),  # scripts without spaces between words keep their characters
         ("Booking.com B.V.", "booking"),  # a name typed as its web address
         ("U.S.Bank", "us bank"),  # initials, not a site under the .bank suffix; and not part of the word after

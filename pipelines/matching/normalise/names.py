@@ -187,6 +187,8 @@ def _company(value: str) -> str | None:
     # "Allison's" and "Allisons" are one word, not "allison s". Kazakhstan's "ТОО" goes before the
     # Cyrillic is written in Latin, where it would be the English "Too" ("Too Faced").
     value = str(value)
+    if "_" in value and "@" not in value:  # exports' "ACME_CORP", "DNU_Acme": words, before notes are looked for
+        value = value.replace("_", " ")
     if "&" in value:  # "AT&amp;T", as web forms and exports escape it
         value = _ENTITY.sub(lambda m: html.unescape(m.group()), value)
     value = _KAZAKH_LLP.sub("", _unnoted(value))
@@ -198,7 +200,7 @@ def _company(value: str) -> str | None:
         text = mail
     else:  # "Salesforce.com, inc."
         text = _DOMAIN_FIRST.sub(lambda m: label_of_domain(m.group(1)) or m.group(0), text)
-    text = text.replace("_", " ")  # exports' "ACME_CORP": before its legal form is looked for
+    text = text.replace("_", " ")  # ...and beside an email address, once that is read
     written_out = _SPELLED_OUT_RE.match(text)  # a form written out before the name: "Kabushiki Kaisha Toshiba"
     if written_out and text[written_out.end():].strip():
         text = text[written_out.end():].lstrip()
