@@ -312,6 +312,11 @@ def test_street_forms(a, b):
     assert one(normalise.street, a) == one(normalise.street, b)
 
 
+@pytest.mark.parametrize("a, b", [("Rose_Bay", "Rose Bay"), ("St. Louis", "Saint Louis"), ("West Hollywood", "W. Hollywood")])
+def test_city_forms(a, b):
+    assert one(normalise.city, a) == one(normalise.city, b)
+
+
 @pytest.mark.parametrize("address", ["jo@gmail.com", "jo@hey.com", "jo@tuta.io", "jo@mailbox.org", "jo@sympatico.ca"])
 def test_a_consumer_mail_provider_is_no_company(address):
     """The package's list of free-mail providers, and the consumer providers it lacks."""
