@@ -408,10 +408,10 @@ class CompareName(Comparison):
             ca, cb, typo = got["ca"].to_numpy(), got["cb"].to_numpy(), got["typo"].to_numpy()
             cut_a, cut_b = got["cut_a"].to_numpy(dtype=bool), got["cut_b"].to_numpy(dtype=bool)
             variant[ridx] = (ca == 1) & (cb == 1) & (typo == 0)
-            # One name inside the other, each of its words there as written, or a letter off ("Koninklijke
-            # Philps Electronics" / "Philips Electronics"): "Parkway Grill" is not in "Bryant Park Grill" (a word
-            # cut short, "Tech" for "Technologies", makes two names variants, not one inside), nor "Cafe
-            # Centro" in "Film Center Cafe" (two words, not one mistyped).
+            # One name inside the other, each of its words there as written, or one long word a letter off, not
+            # either name's first (names._slipped: "Koninklijke Philips Electornics" / "Philips Electronics"):
+            # "Parkway Grill" is not in "Bryant Park Grill" (a word cut short, "Tech" for "Technologies", makes two
+            # names variants, not one inside), nor "Cafe Centro" in "Film Center Cafe" (two words, not one mistyped).
             contained[ridx] = (((ca == 1) & ~cut_a) | ((cb == 1) & ~cut_b)) & (typo <= SLIP)
             mostly[ridx] = np.minimum(ca, cb) > 0.7
         cidx = np.flatnonzero(contained & ~variant)

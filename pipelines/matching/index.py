@@ -349,8 +349,7 @@ def _with_typos(words: str, vocabulary: str, rare: int) -> str:
         _ty_v AS MATERIALIZED (SELECT w, n FROM {vocabulary} _v
                                WHERE n > {int(rare)} AND length(w) >= {TYPO_MIN_LETTERS - 1}
                                  AND NOT regexp_matches(w, '[0-9]')),
-        _ty_a AS MATERIALIZED (SELECT a, coalesce(_ty_v.n, 0) AS n
-                               FROM (SELECT DISTINCT _word AS a FROM _ty_x) m LEFT JOIN _ty_v ON _ty_v.w = m.a
+        _ty_a AS MATERIALIZED (SELECT a FROM (SELECT DISTINCT _word AS a FROM _ty_x) m LEFT JOIN _ty_v ON _ty_v.w = m.a
                                WHERE length(a) >= {TYPO_MIN_LETTERS} AND NOT regexp_matches(a, '[0-9]')
                                  AND _ty_v.w IS NULL),
         _ty_ad AS (SELECT a, a AS d FROM _ty_a

@@ -60,12 +60,12 @@ def blocking_rules(specs: list[BlockingRuleSpec]) -> list[BlockingRule]:
         elif s.acronym:
             rules.append(Acronym(max_size=s.max_size, window=s.window))
         elif s.words:
-            rules.append(SharedWord("tokens", max_size=s.words, window=s.window, typos=s.typos is not False))
+            rules.append(SharedWord("tokens", max_size=s.words, window=s.window, typos=s.looks_for_typos))
         elif s.address:
             rules.append(SharedWord("address_tokens", max_size=s.address, window=s.window))
         elif s.rare_tokens:
             rules.append(SharedWord("tokens", max_size=s.rare_tokens, window=s.window, per_record=s.per_record,
-                                     typos=s.typos is not False))
+                                     typos=s.looks_for_typos))
         elif s.sorted_neighbourhood:
             rules.append(SortedNeighbourhood(s.sorted_neighbourhood, window=s.window))
     return rules

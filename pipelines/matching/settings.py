@@ -103,6 +103,12 @@ class BlockingRuleSpec(_Model):
     window: int = Field(3, ge=1, le=50, description="neighbours on either side, for sorted_neighbourhood and "
                                                    "within sub-blocked blocks")
 
+    @property
+    def looks_for_typos(self) -> bool:
+        """Whether a words rule also puts a rare word under the common words a letter off it (unless
+        ``typos: false``)."""
+        return self.typos is not False
+
     @model_validator(mode="after")
     def _one_kind(self) -> BlockingRuleSpec:
         kinds = [k for k in _RULE_KINDS if getattr(self, k)]
