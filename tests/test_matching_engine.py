@@ -714,3 +714,39 @@ def test_a_rare_word_is_put_under_the_common_words_a_letter_off_it_and_no_other(
         ("r9", "philips", "philips"),
     ]
     assert len(got) == len(words) + len(added), "every record's own words are kept"
+
+
+def test_the_names_of_pairs_are_read_once_each_and_judged_as_plain_python_would():
+    """The name comparison reads a batch's names through codes (``compare._PairNames``): a word of one name
+    like a word of the other is found over a numpy cross product of word codes, and numbers over each
+    name once. Each answer is the one plain Python gives pair by pair, repeats and names of one word
+    included."""
+    import numpy as np
+    from rapidfuzz import fuzz
+
+    from pipelines.matching.compare import _PairNames
+
+    rows = [
+        ("mitchell wetbb", "phoebe webb", True),        # a word mistyped in the other
+        ("kye campbell", "annabelle yu", False),        # letters alike, no word
+        ("acme labs", "labs acme", True),               # a word both hold
+        ("acme", "acme", True),                         # one word each
+        ("mitchell wetbb", "phoebe webb", True),        # the same pair again
+        ("north star dental", "southern dental", True),
+        ("blue", "green river", False),
+        ("walgreens 1234", "walgreens", True),          # a word both hold, but not asked: False
+    ]
+    a = np.array([r[0] for r in rows], dtype=object)
+    b = np.array([r[1] for r in rows], dtype=object)
+    ask = np.array([True] * 7 + [False])
+    got = _PairNames(a, b).a_word_alike(ask, 80)
+    plain = [any(fuzz.ratio(w, v, score_cutoff=80) >= 80 for w in x.split() for v in y.split()) for x, y in zip(a, b)]
+    assert got.tolist() == [p and asked for p, asked in zip(plain, ask)]
+    assert got.tolist() == [r[2] and asked for r, asked in zip(rows, ask)]
+
+    numbered = np.array(["walgreens 1234", "fourth street church", "5th 3rd bank", "route 66", "acme"], dtype=object)
+    other = np.array(["walgreens 1235", "fourteenth street church", "fifth third bank", "route 66 diner", "acme 2"],
+                     dtype=object)
+    names = _PairNames(numbered, other)
+    assert names.numbers_apart(np.ones(5, dtype=bool)).tolist() == [True, True, False, False, False]
+    assert names.numbers_apart(np.ones(5, dtype=bool), keyed=False).tolist() == [True, False, False, False, False]

@@ -29,6 +29,7 @@ A feature's output column holds the level's position in its ``levels`` tuple.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections import Counter
 
@@ -80,20 +81,122 @@ def _similarity(a: np.ndarray, b: np.ndarray, scorer, cutoff: float | None = Non
 LONG_NAME = 20
 
 
-def _judged(a: np.ndarray, b: np.ndarray, ask: np.ndarray, judge, default: bool) -> np.ndarray:
-    """``judge(a[i], b[i])`` where ``ask``, once per distinct pair of names; ``default`` elsewhere."""
-    out = np.full(len(a), default, dtype=bool)
-    idx = np.flatnonzero(ask)
-    if len(idx):
-        frame = pd.DataFrame({"a": a[idx], "b": b[idx]})
-        pairs = frame.drop_duplicates()
-        pairs = pairs.assign(v=[judge(x, y) for x, y in zip(pairs["a"], pairs["b"])])
-        out[idx] = frame.merge(pairs, on=["a", "b"], how="left")["v"].to_numpy(dtype=bool)
-    return out
+class _PairNames:
+    """The names of a batch of pairs as codes into their distinct names. A rebuild compares some 900,000
+    pairs of 90,000 names: what is read of one name (its first letters, its words as the name key writes
+    them, its numbers) is read once per name, and only for names of pairs that ask; what is judged of two
+    names once per distinct pair of them, their codes standing for them (hashing two integers, not two
+    strings, per pair)."""
+
+    def __init__(self, a: np.ndarray, b: np.ndarray):
+        codes, names = pd.factorize(np.concatenate([a, b]))
+        self.names = np.asarray(names, dtype=object)
+        self.a, self.b = codes[:len(a)], codes[len(a):]
+        self._read: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    def read(self, what: str, codes: np.ndarray, reader) -> np.ndarray:
+        """``reader`` (names -> one value each) of the names ``codes``, over all names: each name is read
+        once, when a pair of it first asks (elsewhere None)."""
+        values, done = self._read.setdefault(what, (np.full(len(self.names), None, dtype=object),
+                                                    np.zeros(len(self.names), dtype=bool)))
+        new = np.unique(codes)
+        new = new[~done[new]]
+        if len(new):
+            values[new] = reader(self.names[new])
+            done[new] = True
+        return values
+
+    def keyed(self, codes: np.ndarray) -> np.ndarray:
+        """The names with their words as the name key writes them (:func:`abbreviated`: "fourth" -> "4th")."""
+        return self.read("keyed", codes, _keyed)
+
+    def initials(self, codes: np.ndarray) -> np.ndarray:
+        """The names' distinct first letters, sorted ("koninklijke vandermolen electronics" -> "e k v")."""
+        return self.read("initials", codes, lambda names: [" ".join(sorted({w[0] for w in v.split()}))
+                                                           for v in names])
+
+    def distinct(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The distinct pairs of names among pairs ``idx``: their names' codes (two arrays), and where each
+        of ``idx`` is among them."""
+        n = len(self.names)
+        back, keys = pd.factorize(self.a[idx].astype(np.int64) * n + self.b[idx])
+        return keys // n, keys % n, back
+
+    def judged(self, ask: np.ndarray, judge, default: bool, forms=None) -> np.ndarray:
+        """``judge(x, y)`` of the names of each pair where ``ask`` (``forms``: another form of the names, as
+        :meth:`keyed` reads them), once per distinct pair; ``default`` elsewhere."""
+        out = np.full(len(self), default, dtype=bool)
+        idx = np.flatnonzero(ask)
+        if len(idx):
+            x, y, back = self.distinct(idx)
+            values = self.names if forms is None else forms(np.concatenate([x, y]))
+            verdicts = np.fromiter(map(judge, values[x], values[y]), dtype=bool, count=len(x))
+            out[idx] = verdicts[back]
+        return out
+
+    def numbers_apart(self, ask: np.ndarray, *, keyed: bool = True) -> np.ndarray:
+        """Where ``ask``: whether both names hold numbers and neither's are all among the other's
+        (:func:`_numbers_differ`). ``keyed``: the names read as the name key writes their words, so that
+        ordinals written as words are numbers ("Fourth" / "Fourteenth Street Baptist Church" are 4th and 14th;
+        not the compact key itself: "Teddy Bear 1 51st Street" would hold 151)."""
+        ask = ask & (self.a != self.b)
+        idx = np.flatnonzero(ask)
+        if not len(idx):
+            return ask
+        used = np.concatenate([self.a[idx], self.b[idx]])
+
+        def numbers(names: np.ndarray) -> list:
+            forms = _keyed(names) if keyed else names
+            return [Counter(int(d) for d in _DIGITS.findall(v)) if _DIGITS.search(v) else None for v in forms]
+
+        found = self.read("numbers" if keyed else "numbers as written", used, numbers)
+        has = np.not_equal(found, None)
+        return self.judged(ask & has[self.a] & has[self.b], lambda x, y: not (x <= y or y <= x), False,
+                           lambda codes: found)
+
+    def a_word_alike(self, ask: np.ndarray, cutoff: float) -> np.ndarray:
+        """Where ``ask``: whether some word of one name is, letter for letter (rapidfuzz's ratio at ``cutoff``),
+        a word of the other. Every word of one against every word of the other, vectorised: the cross
+        product is built with numpy over the words' codes, a word both hold settles its pair, and each distinct
+        pair of words left is measured once."""
+        out = np.zeros(len(self), dtype=bool)
+        idx = np.flatnonzero(ask)
+        if not len(idx):
+            return out
+        x, y, back = self.distinct(idx)
+        # The words of the names asked about, as codes into their distinct words: name ``used[k]``'s are
+        # ``codes[offsets[k]:offsets[k + 1]]``.
+        used, at = np.unique(np.concatenate([x, y]), return_inverse=True)
+        x, y = at[:len(x)], at[len(x):]
+        split = [v.split() for v in self.names[used]]
+        offsets = np.zeros(len(split) + 1, dtype=np.int64)
+        np.cumsum([len(s) for s in split], out=offsets[1:])
+        codes, words = pd.factorize(np.fromiter(itertools.chain.from_iterable(split), dtype=object,
+                                                count=int(offsets[-1])))
+        words = np.asarray(words, dtype=object)
+        nx, ny = offsets[x + 1] - offsets[x], offsets[y + 1] - offsets[y]
+        per_pair = nx * ny
+        pair = np.repeat(np.arange(len(x)), per_pair)
+        within = np.arange(len(pair)) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+        wide = ny[pair]
+        left = codes[offsets[x[pair]] + within // wide]
+        right = codes[offsets[y[pair]] + within % wide]
+        found = np.zeros(len(x), dtype=bool)
+        found[pair[left == right]] = True
+        open_ = ~found[pair]
+        key = left[open_].astype(np.int64) * len(words) + right[open_]
+        which, distinct = pd.factorize(key)
+        alike = _similarity(words[distinct // len(words)], words[distinct % len(words)], fuzz.ratio, cutoff) >= cutoff
+        found[pair[open_][alike[which]]] = True
+        out[idx] = found[back]
+        return out
 
 
-def _one_long_word_mistyped(a: np.ndarray, b: np.ndarray, ask: np.ndarray) -> np.ndarray:
-    """Where ``ask``: whether names ``a[i]`` and ``b[i]`` are the same words but one, and that one a long word
+def _one_long_word_mistyped(names: _PairNames, ask: np.ndarray) -> np.ndarray:
+    """Where ``ask``: whether the two names of a pair are the same words but one, and that one a long word
     mistyped in both (:data:`LONG_WORD` letters or more, the same first letter: a typo, not another word).
     Words as the name key writes them (:func:`abbreviated`): "services" and "svcs" are one word."""
 
@@ -103,16 +206,12 @@ def _one_long_word_mistyped(a: np.ndarray, b: np.ndarray, ask: np.ndarray) -> np
         return (len(wx) == len(wy) and len(apart) == 1 and min(map(len, apart[0])) >= LONG_WORD
                 and apart[0][0][0] == apart[0][1][0])
 
-    out = np.zeros(len(a), dtype=bool)
-    idx = np.flatnonzero(ask)
-    if len(idx):  # keyed only where asked: most pairs never are
-        out[idx] = _judged(_keyed(a[idx]), _keyed(b[idx]), np.ones(len(idx), dtype=bool), one, False)
-    return out
+    return names.judged(ask, one, False, names.keyed)
 
 
-def _same_initials(a: np.ndarray, b: np.ndarray, ask: np.ndarray) -> np.ndarray:
-    """Where ``ask``: whether the words of one of names ``a[i]`` and ``b[i]`` start, letter for letter, as
-    words of the other do (counted: "Delta Dental" / "Delta Rental" have a "d" each but not two; "forever21
+def _same_initials(names: _PairNames, ask: np.ndarray) -> np.ndarray:
+    """Where ``ask``: whether the words of one of the two names of a pair start, letter for letter, as words
+    of the other do (counted: "Delta Dental" / "Delta Rental" have a "d" each but not two; "forever21
     store" / "forever 21 stores": a word glued is no other word); elsewhere True. Typists rarely miss a word's
     first letter, and two companies' names often differ just there: "Bright" / "Wright Dental Care Associates",
     "Eastern" / "Western Michigan University"."""
@@ -121,26 +220,7 @@ def _same_initials(a: np.ndarray, b: np.ndarray, ask: np.ndarray) -> np.ndarray:
         sx, sy = Counter(w[0] for w in x.split()), Counter(w[0] for w in y.split())
         return sx <= sy or sy <= sx
 
-    return _judged(a, b, ask, same, True)
-
-
-def _a_word_alike(a: np.ndarray, b: np.ndarray, cutoff: float, chunk: int = 20_000) -> np.ndarray:
-    """Whether some word of each name ``a[i]`` is, letter for letter (rapidfuzz's ratio at ``cutoff``),
-    a word of ``b[i]``: every word of one against every word of the other, vectorised, once per distinct
-    pair of names and ``chunk`` pairs at a time (the words' cross product is held for one chunk only)."""
-    out = np.zeros(len(a), dtype=bool)
-    if len(a) == 0:
-        return out
-    codes, distinct = pd.factorize(pd.Series(list(zip(a, b)), dtype=object))
-    found = np.zeros(len(distinct), dtype=bool)
-    for start in range(0, len(distinct), chunk):
-        part = distinct[start:start + chunk]
-        left = pd.Series([x for x, _ in part], dtype=object).str.split().explode().rename("w").reset_index()
-        right = pd.Series([y for _, y in part], dtype=object).str.split().explode().rename("v").reset_index()
-        words = left.merge(right, on="index").dropna()
-        alike = _similarity(words["w"].to_numpy(), words["v"].to_numpy(), fuzz.ratio, cutoff) >= cutoff
-        found[start + np.unique(words["index"].to_numpy()[alike])] = True
-    return found[codes]
+    return names.judged(ask, same, True)
 
 
 def _keyed(values: np.ndarray) -> np.ndarray:
@@ -157,14 +237,6 @@ def _informative(name: str) -> bool:
     return informative(name)
 
 
-def _initials(values: np.ndarray) -> np.ndarray:
-    """Each name's distinct first letters, sorted ("koninklijke vandermolen electronics" -> "e k v"),
-    worked out once per distinct name."""
-    codes, names = pd.factorize(values)
-    found = np.array([" ".join(sorted({w[0] for w in v.split()})) for v in names], dtype=object)
-    return found[codes]
-
-
 _DIGITS = re.compile(r"\d+")
 
 
@@ -174,20 +246,7 @@ def _numbers_differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     54th and 55th sts" holds "854 7th ave"'s). Numbers as numbers: "01234" is 1234; counted: "1st church #1"
     does not hold "1st church #2"'s. Each distinct value is read once, and only pairs of two values with
     numbers are compared (most names hold none)."""
-    codes, values = pd.factorize(np.concatenate([a, b]))
-    numbers = [Counter(int(d) for d in _DIGITS.findall(v)) if any(c.isdigit() for c in v) else Counter()
-               for v in values]
-    has = np.array([bool(x) for x in numbers], dtype=bool)
-    ca, cb = codes[:len(a)], codes[len(a):]
-    out = np.zeros(len(a), dtype=bool)
-    ask = np.flatnonzero(has[ca] & has[cb] & (ca != cb))
-    if len(ask):
-        pairs = pd.DataFrame({"a": ca[ask], "b": cb[ask]})
-        distinct = pairs.drop_duplicates()
-        apart = [not (numbers[x] <= numbers[y] or numbers[y] <= numbers[x]) for x, y in zip(distinct["a"], distinct["b"])]
-        verdict = pd.Series(apart, index=pd.MultiIndex.from_frame(distinct), dtype=bool)
-        out[ask] = verdict.reindex(pd.MultiIndex.from_frame(pairs)).to_numpy(dtype=bool)
-    return out
+    return _PairNames(a, b).numbers_apart(np.ones(len(a), dtype=bool), keyed=False)
 
 
 def _compact(values: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -347,6 +406,7 @@ class CompareName(Comparison):
         wb = np.where(two_sites, sb, b).astype(object)
         cka = np.where(two_sites, sa_key, ka).astype(object)
         ckb = np.where(two_sites, sb_key, kb).astype(object)
+        names = _PairNames(wa, wb)
         open_ = both & ~exact & ~site
         len_a, len_b = _lengths(cka), _lengths(ckb)  # millions of pairs at a rebuild: measured once
         idx = np.flatnonzero(open_)
@@ -368,9 +428,9 @@ class CompareName(Comparison):
             affix[idx] = _affix(cka[idx], ckb[idx], 4, np.minimum(len_a, len_b)[idx])
         longer = np.maximum(len_a, len_b)
         close = open_ & (edits <= np.clip(0.2 * longer, 1, self.max_edits))
-        close &= (jw >= self.close) | _one_long_word_mistyped(wa, wb, close & (longer >= LONG_NAME) & (jw < self.close))
+        close &= (jw >= self.close) | _one_long_word_mistyped(names, close & (longer >= LONG_NAME) & (jw < self.close))
         if not self.people:  # a word another from its first letter is another word: "Bright" / "Wright Dental"
-            close &= _same_initials(wa, wb, close)
+            close &= _same_initials(names, close)
         close &= ~(two_sites & (sa != sb) & (edits > 0))  # two sites a letter apart are two sites
         acronym = both & ~exact & ((pab & (ka == ab)) | (paa & (aa == kb)))
         # Word by word, once per distinct pair, where a cheap measure says the names overlap at all.
@@ -396,17 +456,13 @@ class CompareName(Comparison):
         rest = wordy & ~same_words & ~exact_subset
         ridx = np.flatnonzero(rest)
         if len(ridx):
-            letters = _similarity(_initials(wa[ridx]), _initials(wb[ridx]), fuzz.token_set_ratio, 100) == 100
+            initials = names.initials(np.concatenate([names.a[ridx], names.b[ridx]]))
+            letters = _similarity(initials[names.a[ridx]], initials[names.b[ridx]], fuzz.token_set_ratio, 100) == 100
             ridx = ridx[letters | (partial[ridx] >= 0.85)]
         if len(ridx):
-            frame = pd.DataFrame({"a": wa[ridx], "b": wb[ridx]})
-            pairs = frame.drop_duplicates()
-            shares = containments(pairs["a"].tolist(), pairs["b"].tolist())
-            pairs = pairs.assign(ca=shares[:, 0], cb=shares[:, 1], typo=shares[:, 2], cut_a=shares[:, 3] > 0,
-                                 cut_b=shares[:, 4] > 0)
-            got = frame.merge(pairs, on=["a", "b"], how="left")
-            ca, cb, typo = got["ca"].to_numpy(), got["cb"].to_numpy(), got["typo"].to_numpy()
-            cut_a, cut_b = got["cut_a"].to_numpy(dtype=bool), got["cut_b"].to_numpy(dtype=bool)
+            x, y, back = names.distinct(ridx)
+            shares = containments(names.names[x], names.names[y])[back]
+            ca, cb, typo, cut_a, cut_b = shares[:, 0], shares[:, 1], shares[:, 2], shares[:, 3] > 0, shares[:, 4] > 0
             variant[ridx] = (ca == 1) & (cb == 1) & (typo == 0)
             # One name inside the other, each of its words there as written, or one long word a letter off, not
             # either name's first (names._slipped: "Koninklijke Philips Electornics" / "Philips Electronics"):
@@ -428,18 +484,14 @@ class CompareName(Comparison):
         # other, or that word mistyped ("Mitchell Wetbb" / "Phoebe Webb": a given name replaced, the surname
         # mistyped); the letters alone also call "Kye Campbell" and "Annabelle Yu" half alike.
         halves = open_ & ~two_sites & (token_set >= 0.5) & (jw < self.partial)
-        hidx = np.flatnonzero(halves & ~(close | acronym | variant | contained | subset | similar))
-        halves[hidx] = _a_word_alike(wa[hidx], wb[hidx], 100 * self.partial)
+        ask = halves & ~(close | acronym | variant | contained | subset | similar)
+        halves[ask] = names.a_word_alike(ask, 100 * self.partial)[ask]
         partial = open_ & ~two_sites & (halves | (jw >= self.partial))
         # A number in a name is who it is, not a word to mistype: "Walgreens #1234" / "Walgreens #1235",
         # "School District 12" / "School District 13" are two. (Read only where the names agree somehow.)
-        numbers_apart = np.zeros(n, dtype=bool)
-        nidx = np.flatnonzero(both & ~exact & (site | close | acronym | variant | contained | subset | similar | partial))
-        if len(nidx):
-            # The sites, where both have one; words written two ways as the name key writes them, so that
-            # ordinals written as words are numbers: "Fourth" / "Fourteenth Street Baptist Church" are 4th and
-            # 14th, two churches. (Not the compact key itself: "Teddy Bear 1 51st Street" would hold 151.)
-            numbers_apart[nidx] = _numbers_differ(_keyed(wa[nidx]), _keyed(wb[nidx]))
+        # The sites, where both have one.
+        numbers_apart = names.numbers_apart(both & ~exact & (site | close | acronym | variant | contained | subset
+                                                             | similar | partial))
         return self._pick(
             n,
             [(~both, MISSING), (numbers_apart, "different"), (exact & nickname, "variant"), (exact, "exact"), (site, "site"), (close, "close"), (acronym, "acronym"),

@@ -59,6 +59,7 @@ LONG_WORD = 8  # a word this long mistyped is that word: "koninklijke" / "konink
 
 
 @functools.lru_cache(maxsize=1_048_576)  # words repeat across names: each pair of words is judged once
+@functools.lru_cache(maxsize=1 << 16)  # two words of a batch's names meet again and again
 def word_match(a: str, b: str) -> int:
     """How two words may be one (0: they may not): :data:`SAME`; :data:`SHORT`, one an initial, a
     truncation or an abbreviation of the other (same first letter, letters in order:
@@ -90,7 +91,9 @@ def _glued(w: str, other: tuple[str, ...]) -> bool:
     if len(w) < 6 or n < 2:
         return False
     glues = ("", "and") if "and" in w else ("",)
-    return any(glue.join(other[i:j]) in w for glue in glues for i in range(n) for j in range(i + 2, n + 1))
+    # A run glued in holds its first word: runs are joined only from words ``w`` holds (most hold none).
+    return any(glue.join(other[i:j]) in w
+               for i in range(n - 1) if other[i] in w for glue in glues for j in range(i + 2, n + 1))
 
 
 def _cut(w: str, o: str) -> bool:
@@ -135,9 +138,9 @@ def _covered(words: tuple[str, ...], other: tuple[str, ...]) -> tuple[int, int, 
             cut |= only_cut and not _glued(w, other)
             continue
         size = len(w)
-        if _glued(w, other):
+        if size >= 6 and _glued(w, other):
             count += 1
-        elif size >= _MIN_TRUNCATION and any(len(g) >= 6 and w in g for g in other):
+        elif size >= _MIN_TRUNCATION and w in " ".join(other) and any(len(g) >= 6 and w in g for g in other):
             count += 1
     return count, (ROUGH if slips > 1 else typo), cut
 

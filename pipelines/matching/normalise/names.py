@@ -405,8 +405,15 @@ def _unnoted(value: str) -> str:
     return out
 
 
+# A separator's marks: a name without any has no site (most names; reading their notes costs more).
+_SEPARATOR_MARKS = re.compile(r"[-\u2013\u2014|:]")
+
+
 def _site(value: str) -> str | None:
-    parts = [p for p in _SITE_SEPARATOR.split(_unnoted(str(value))) if p.strip()]
+    value = str(value)
+    if not _SEPARATOR_MARKS.search(value):  # notes only ever come out of a name, never a separator
+        return None
+    parts = [p for p in _SITE_SEPARATOR.split(_unnoted(value)) if p.strip()]
     if len(parts) < 2:
         return None
     site = _company(parts[-1])
