@@ -41,7 +41,7 @@ from pipelines.matching.keys import EMPLOYER_KEYS, NAME_KEYS
 from pipelines.matching.levels import LEVELS, MISSING, PEOPLE_LEVELS
 from pipelines.matching.names import LONG_WORD, SLIP, containments, given_names_alike, informative
 from pipelines.matching.normalise import name_key
-from pipelines.matching.normalise.names import abbreviated
+from pipelines.matching.normalise.names import NAME_ABBREVIATIONS, abbreviated
 from pipelines.matching.recordlinkage_base import BaseCompareFeature, recordlinkage
 
 # A frame attribute (pandas keeps ``attrs`` through the row selections Compare makes): its text
@@ -148,9 +148,14 @@ class _PairNames:
             return ask
         used = np.concatenate([self.a[idx], self.b[idx]])
 
-        def numbers(names: np.ndarray) -> list:
-            forms = _keyed(names) if keyed else names
-            return [Counter(int(d) for d in _DIGITS.findall(v)) if _DIGITS.search(v) else None for v in forms]
+        def numbers(names: np.ndarray) -> np.ndarray:
+            # Keyed only where the name holds a digit or a word the key writes with digits ("fourth").
+            may = np.fromiter(map(bool, map((_NUMBERED if keyed else _DIGITS).search, names)), dtype=bool,
+                              count=len(names))
+            forms = _keyed(names[may]) if keyed else names[may]
+            out = np.full(len(names), None, dtype=object)
+            out[may] = [Counter(int(d) for d in _DIGITS.findall(v)) if _DIGITS.search(v) else None for v in forms]
+            return out
 
         found = self.read("numbers" if keyed else "numbers as written", used, numbers)
         has = np.not_equal(found, None)
@@ -238,6 +243,9 @@ def _informative(name: str) -> bool:
 
 
 _DIGITS = re.compile(r"\d+")
+# A digit, or a word the name key writes with digits (an ordinal: "fourth" -> "4th"): what may hold a number.
+_NUMBERED = re.compile("|".join([r"\d", *(rf"\b{re.escape(w)}\b" for w, short in NAME_ABBREVIATIONS.items()
+                                          if any(c.isdigit() for c in short))]))
 
 
 def _numbers_differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
