@@ -59,7 +59,6 @@ LONG_WORD = 8  # a word this long mistyped is that word: "koninklijke" / "konink
 
 
 @functools.lru_cache(maxsize=1_048_576)  # words repeat across names: each pair of words is judged once
-@functools.lru_cache(maxsize=1 << 16)  # two words of a batch's names meet again and again
 def word_match(a: str, b: str) -> int:
     """How two words may be one (0: they may not): :data:`SAME`; :data:`SHORT`, one an initial, a
     truncation or an abbreviation of the other (same first letter, letters in order:
