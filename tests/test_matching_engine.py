@@ -717,10 +717,10 @@ def test_a_rare_word_is_put_under_the_common_words_a_letter_off_it_and_no_other(
 
 
 def test_the_names_of_pairs_are_read_once_each_and_judged_as_plain_python_would():
-    """The name comparison reads a batch's names through codes (``compare._PairNames``): a word of one name
-    like a word of the other is found over a numpy cross product of word codes, and numbers over each
-    name once. Each answer is the one plain Python gives pair by pair, repeats and names of one word
-    included."""
+    """The name comparison reads a batch's names through codes (``compare._PairNames``): what is read of a
+    name is read once, when a pair of it first asks; a word of one name like a word of the other is found
+    over a numpy cross product of word codes, in blocks of a bounded size; numbers only where asked. Each
+    answer is the one plain Python gives pair by pair, repeats and names of one word included."""
     import numpy as np
     from rapidfuzz import fuzz
 
@@ -739,14 +739,27 @@ def test_the_names_of_pairs_are_read_once_each_and_judged_as_plain_python_would(
     a = np.array([r[0] for r in rows], dtype=object)
     b = np.array([r[1] for r in rows], dtype=object)
     ask = np.array([True] * 7 + [False])
-    got = _PairNames(a, b).a_word_alike(ask, 80)
-    plain = [any(fuzz.ratio(w, v, score_cutoff=80) >= 80 for w in x.split() for v in y.split()) for x, y in zip(a, b)]
-    assert got.tolist() == [p and asked for p, asked in zip(plain, ask)]
-    assert got.tolist() == [r[2] and asked for r, asked in zip(rows, ask)]
+    plain = [any(fuzz.ratio(w, v, score_cutoff=80) >= 80 for w in x.split() for v in y.split()) and asked
+             for x, y, asked in zip(a, b, ask)]
+    assert plain == [r[2] and asked for r, asked in zip(rows, ask)]
+    for block in (2_000_000, 4, 1):  # one block; a few pairs of names a block; one pair a block
+        assert _PairNames(a, b).a_word_alike(ask, 80, block=block).tolist() == plain
 
-    numbered = np.array(["walgreens 1234", "fourth street church", "5th 3rd bank", "route 66", "acme"], dtype=object)
-    other = np.array(["walgreens 1235", "fourteenth street church", "fifth third bank", "route 66 diner", "acme 2"],
-                     dtype=object)
+    numbered = np.array(["walgreens 1234", "fourth street church", "5th 3rd bank", "route 66", "acme",
+                         "teddy bear 1 51st"], dtype=object)
+    other = np.array(["walgreens 1235", "fourteenth street church", "fifth third bank", "route 66 diner", "acme 2",
+                      "teddy bear 15 1st"], dtype=object)
     names = _PairNames(numbered, other)
-    assert names.numbers_apart(np.ones(5, dtype=bool)).tolist() == [True, True, False, False, False]
-    assert names.numbers_apart(np.ones(5, dtype=bool), keyed=False).tolist() == [True, False, False, False, False]
+    every = np.ones(6, dtype=bool)
+    assert names.numbers_apart(every).tolist() == [True, True, False, False, False, True]
+    assert names.numbers_apart(every, keyed=False).tolist() == [True, False, False, False, False, True]
+    asked = np.array([True, True, True, True, True, False])  # the last is one compact name: not asked
+    assert names.numbers_apart(asked).tolist() == [True, True, False, False, False, False]
+
+    read = []
+    names = _PairNames(np.array(["b", "a", "b"], dtype=object), np.array(["c", "c", "a"], dtype=object))
+    reader = lambda values: [read.append(v) or v.upper() for v in values]  # noqa: E731
+    first = names.read("upper", np.array([0, 1]), reader)
+    again = names.read("upper", np.array([1, 2, 0]), reader)
+    assert sorted(read) == ["a", "b", "c"], "each name read once, when first asked"
+    assert first[0] == "B" and again[names.a].tolist() == ["B", "A", "B"] and again[names.b].tolist() == ["C", "C", "A"]

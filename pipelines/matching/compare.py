@@ -125,23 +125,27 @@ class _PairNames:
         back, keys = pd.factorize(self.a[idx].astype(np.int64) * n + self.b[idx])
         return keys // n, keys % n, back
 
-    def judged(self, ask: np.ndarray, judge, default: bool, forms=None) -> np.ndarray:
-        """``judge(x, y)`` of the names of each pair where ``ask`` (``forms``: another form of the names, as
-        :meth:`keyed` reads them), once per distinct pair; ``default`` elsewhere."""
+    def judged(self, ask: np.ndarray, judge, default: bool, read=None) -> np.ndarray:
+        """``judge(x, y)`` of the names of each pair where ``ask``, once per distinct pair; ``default`` elsewhere.
+        ``read``: what is judged of each name instead of the name itself, as :meth:`keyed` gives it (codes of
+        the names judged -> an array over all names, by code)."""
         out = np.full(len(self), default, dtype=bool)
         idx = np.flatnonzero(ask)
         if len(idx):
             x, y, back = self.distinct(idx)
-            values = self.names if forms is None else forms(np.concatenate([x, y]))
+            values = self.names if read is None else read(np.concatenate([x, y]))
             verdicts = np.fromiter(map(judge, values[x], values[y]), dtype=bool, count=len(x))
             out[idx] = verdicts[back]
         return out
 
     def numbers_apart(self, ask: np.ndarray, *, keyed: bool = True) -> np.ndarray:
-        """Where ``ask``: whether both names hold numbers and neither's are all among the other's
-        (:func:`_numbers_differ`). ``keyed``: the names read as the name key writes their words, so that
-        ordinals written as words are numbers ("Fourth" / "Fourteenth Street Baptist Church" are 4th and 14th;
-        not the compact key itself: "Teddy Bear 1 51st Street" would hold 151)."""
+        """Where ``ask``: whether both names hold numbers ("walgreens 1234", the ordinals of "5th 3rd bank", the
+        route of "hwy101", "forever21" as "forever 21") and neither's are all among the other's ("854 7th ave
+        between 54th and 55th sts" holds "854 7th ave"'s). Numbers as numbers: "01234" is 1234; counted: "1st
+        church #1" does not hold "1st church #2"'s. ``keyed``: the names read as the name key writes their
+        words, so that ordinals written as words are numbers ("Fourth" / "Fourteenth Street Baptist Church" are
+        4th and 14th; not the compact key itself: "Teddy Bear 1 51st Street" would hold 151). Most names hold
+        no number: only those that may are keyed and read, and only pairs of two such are compared."""
         ask = ask & (self.a != self.b)
         idx = np.flatnonzero(ask)
         if not len(idx):
@@ -154,7 +158,7 @@ class _PairNames:
                               count=len(names))
             forms = _keyed(names[may]) if keyed else names[may]
             out = np.full(len(names), None, dtype=object)
-            out[may] = [Counter(int(d) for d in _DIGITS.findall(v)) if _DIGITS.search(v) else None for v in forms]
+            out[may] = [Counter(map(int, _DIGITS.findall(v))) or None for v in forms]
             return out
 
         found = self.read("numbers" if keyed else "numbers as written", used, numbers)
@@ -162,11 +166,13 @@ class _PairNames:
         return self.judged(ask & has[self.a] & has[self.b], lambda x, y: not (x <= y or y <= x), False,
                            lambda codes: found)
 
-    def a_word_alike(self, ask: np.ndarray, cutoff: float) -> np.ndarray:
+    def a_word_alike(self, ask: np.ndarray, cutoff: float, block: int = 2_000_000) -> np.ndarray:
         """Where ``ask``: whether some word of one name is, letter for letter (rapidfuzz's ratio at ``cutoff``),
         a word of the other. Every word of one against every word of the other, vectorised: the cross
-        product is built with numpy over the words' codes, a word both hold settles its pair, and each distinct
-        pair of words left is measured once."""
+        product is built with numpy over the words' codes, for distinct pairs of names whose products hold
+        about ``block`` pairs of words at a time (names of a dozen words, notes pasted in, would otherwise
+        hold gigabytes); a word both hold settles its pair, and each distinct pair of words left in a block
+        is measured once."""
         out = np.zeros(len(self), dtype=bool)
         idx = np.flatnonzero(ask)
         if not len(idx):
@@ -182,6 +188,20 @@ class _PairNames:
         codes, words = pd.factorize(np.fromiter(itertools.chain.from_iterable(split), dtype=object,
                                                 count=int(offsets[-1])))
         words = np.asarray(words, dtype=object)
+        per_pair = (offsets[x + 1] - offsets[x]) * (offsets[y + 1] - offsets[y])
+        ends = np.cumsum(per_pair)
+        cuts = np.searchsorted(ends, np.arange(block, int(ends[-1]) if len(ends) else 0, block), side="right")
+        found = np.zeros(len(x), dtype=bool)
+        for start, stop in itertools.pairwise([0, *np.unique(cuts).tolist(), len(x)]):
+            if start < stop:
+                found[start:stop] = self._a_word_alike(x[start:stop], y[start:stop], offsets, codes, words, cutoff)
+        out[idx] = found[back]
+        return out
+
+    @staticmethod
+    def _a_word_alike(x: np.ndarray, y: np.ndarray, offsets: np.ndarray, codes: np.ndarray, words: np.ndarray,
+                      cutoff: float) -> np.ndarray:
+        """:meth:`a_word_alike` of pairs of names ``x`` and ``y`` (positions into ``offsets``)."""
         nx, ny = offsets[x + 1] - offsets[x], offsets[y + 1] - offsets[y]
         per_pair = nx * ny
         pair = np.repeat(np.arange(len(x)), per_pair)
@@ -196,8 +216,7 @@ class _PairNames:
         which, distinct = pd.factorize(key)
         alike = _similarity(words[distinct // len(words)], words[distinct % len(words)], fuzz.ratio, cutoff) >= cutoff
         found[pair[open_][alike[which]]] = True
-        out[idx] = found[back]
-        return out
+        return found
 
 
 def _one_long_word_mistyped(names: _PairNames, ask: np.ndarray) -> np.ndarray:
@@ -249,11 +268,8 @@ _NUMBERED = re.compile("|".join([r"\d", *(rf"\b{re.escape(w)}\b" for w, short in
 
 
 def _numbers_differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Whether both values hold numbers ("walgreens 1234", the ordinals of "5th 3rd bank", the route of
-    "hwy101", "forever21" as "forever 21") and neither's are all among the other's ("854 7th ave between
-    54th and 55th sts" holds "854 7th ave"'s). Numbers as numbers: "01234" is 1234; counted: "1st church #1"
-    does not hold "1st church #2"'s. Each distinct value is read once, and only pairs of two values with
-    numbers are compared (most names hold none)."""
+    """Whether both values hold numbers and neither's are all among the other's, the values as written
+    (street names: "Highway 101" / "Highway 102"); :meth:`_PairNames.numbers_apart` says how."""
     return _PairNames(a, b).numbers_apart(np.ones(len(a), dtype=bool), keyed=False)
 
 
@@ -496,8 +512,8 @@ class CompareName(Comparison):
         halves[ask] = names.a_word_alike(ask, 100 * self.partial)[ask]
         partial = open_ & ~two_sites & (halves | (jw >= self.partial))
         # A number in a name is who it is, not a word to mistype: "Walgreens #1234" / "Walgreens #1235",
-        # "School District 12" / "School District 13" are two. (Read only where the names agree somehow.)
-        # The sites, where both have one.
+        # "School District 12" / "School District 13" are two. (Read only where the names agree somehow, from
+        # the sites where both names have one: the names compared word by word, wa and wb.)
         numbers_apart = names.numbers_apart(both & ~exact & (site | close | acronym | variant | contained | subset
                                                              | similar | partial))
         return self._pick(
