@@ -293,7 +293,8 @@ def own_name(companies: pd.Series, first_names: pd.Series, last_names: pd.Series
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 # " - ", " – ", " — ", " | " and ": " separate an agency or parent from a site; a hyphen inside a
 # word ("Coca-Cola") does not.
-_SITE_SEPARATOR = re.compile(r"\s+[-\u2013\u2014|]+\s+|:\s+")
+_DASHES = "-\u2013\u2014|"
+_SITE_SEPARATOR = re.compile(rf"\s+[{_DASHES}]+\s+|:\s+")
 _SITE_SEPARATOR_KEPT = re.compile(f"({_SITE_SEPARATOR.pattern})")
 
 
@@ -406,7 +407,7 @@ def _unnoted(value: str) -> str:
 
 
 # A separator's marks: a name without any has no site (most names; reading their notes costs more).
-_SEPARATOR_MARKS = re.compile(r"[-\u2013\u2014|:]")
+_SEPARATOR_MARKS = re.compile(f"[{_DASHES}:]")
 
 
 def _site(value: str) -> str | None:
