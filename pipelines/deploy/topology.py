@@ -194,16 +194,20 @@ class Topology:
         (self.pids / f"{name}.pid").unlink(missing_ok=True)
         self._clear_tmp(name)
 
-    def kill(self, name: str) -> None:
-        """``kill -9`` a process and everything it started, as a crash would (drills and tests)."""
-        pid = self.pid(name)
-        if pid is None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-        self._wait_gone(name, pid, 10)
-        (self.pids / f"{name}.pid").unlink(missing_ok=True)
-        self._clear_tmp(name)
+    def kill(self, *names: str) -> None:
+        """``kill -9`` processes and everything they started, as a crash would (drills and tests).
+
+        Several at once are all signalled before any is waited for, as a machine going down takes them: the
+        daemon waited out after its code server would still watch runs meanwhile, and could find their worker
+        gone before it died itself."""
+        pids = {name: pid for name in names if (pid := self.pid(name)) is not None}
+        for pid in pids.values():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+        for name, pid in pids.items():
+            self._wait_gone(name, pid, 10)
+            (self.pids / f"{name}.pid").unlink(missing_ok=True)
+            self._clear_tmp(name)
 
     def _tmp(self, name: str) -> Path:
         """The process's ``TMPDIR``: what it leaves behind is removed with it, not left in ``/tmp``."""
