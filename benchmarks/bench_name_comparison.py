@@ -34,7 +34,8 @@ DEFAULT_CACHE = ROOT / "data" / "bench" / "matching-100000-5000-42"  # bench_mat
 def prepare(cache: Path, out: Path) -> int:
     """Key and block the cache's accounts as a full rebuild does; write the pairs' name keys to ``out``."""
     from pipelines.matching.keys import NAME_KEYS
-    from pipelines.matching.master import KEYS, _deduper, ensure_tables, refresh_keys
+    from pipelines.matching.dedupe import Deduper
+    from pipelines.matching.master import KEYS, ensure_tables, refresh_keys
     from pipelines.matching.settings import load_matching_settings
     from pipelines.stage import RunInfo
     from pipelines.warehouse import db
@@ -46,7 +47,7 @@ def prepare(cache: Path, out: Path) -> int:
         with db.connect(work) as con:
             ensure_tables(con, ("account_match_key", "account_master"))
             refresh_keys(con, settings, RunInfo("bench", datetime(2026, 11, 20, 15)))
-            pairs = _deduper(con, settings).linker.candidates(con, KEYS, KEYS)
+            pairs = Deduper(settings).linker.candidates(con, KEYS, KEYS)  # the rebuild's blocking rules
             keys = con.execute(f"SELECT account_id, {', '.join(NAME_KEYS)} FROM account_match_key").df()
     keys = keys.set_index("account_id").fillna("")
     left = keys.loc[pairs["l_id"].to_numpy()].reset_index(drop=True)

@@ -190,7 +190,7 @@ class _PairNames:
         words = np.asarray(words, dtype=object)
         per_pair = (offsets[x + 1] - offsets[x]) * (offsets[y + 1] - offsets[y])
         ends = np.cumsum(per_pair)
-        cuts = np.searchsorted(ends, np.arange(block, int(ends[-1]) if len(ends) else 0, block), side="right")
+        cuts = np.searchsorted(ends, np.arange(block, ends[-1], block), side="right")
         found = np.zeros(len(x), dtype=bool)
         for start, stop in itertools.pairwise([0, *np.unique(cuts).tolist(), len(x)]):
             if start < stop:
