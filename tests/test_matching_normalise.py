@@ -36,10 +36,22 @@ def one(fn, value, *args):
         # After a legal form, where the company is: a Dutch register's "te", a bracket left open...
         ("DSM N.V. te Heerlen", "dsm"),
         ("Unilever NV (NL", "unilever"),
+        # ...or an address pasted after it: one that ends in a country, or holds a number and a street's word or
+        # a postal code (deduplipy's STOXX 50 list, patstat's applicants)
+        ("Adidas AG Adi-Dassler-Strasse 1 91074 Germany", "adidas"),
+        ("Allianz SE Munich Germany", "allianz"),
+        ("AXA SA 75008 Paris", "axa"),
+        ("Amadeus IT Group, S.A. Salvador de Madariaga, 1 28027", "amadeus it group"),
+        ("Koninklijke Philips Electronics N.V. Groenewoudseweg 1", "koninklijke philips electronics"),
+        ("Acme Inc. 100 Main St", "acme"),
+        ("The Coca-Cola Company Atlanta USA", "coca cola"),
+        ("LVMH Moët Hennessy Louis Vuitton Société Européenne 22 Avenue Montaigne", "lvmh moet hennessy louis vuitton"),
         # ...but not a site's name or number, which tells an agency's sites and a chain's stores apart:
         ("Teddy Bear Nursery School, Inc. II", "teddy bear nursery school inc ii"),
         ("Children First, Inc. Chicago East Loop", "children first inc chicago east loop"),
         ("Walmart Inc. Store 1234", "walmart inc store 1234"),
+        ("Deutsche Bank AG London Branch", "deutsche bank ag london branch"),
+        ("Acme Corp Unit 12", "acme corp unit 12"),
         ("Home of Life Community Dev. Corp. Home of Life Just For You (773)-626-8655",
          "home of life community dev corp home of life just for you 626 8655"),
         ("N.V. Nederlandsche Spoorwegen", "nederlandsche spoorwegen"),  # forms some legal systems put first

@@ -27,7 +27,9 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 # Mexico's "S.A.B. de C.V." and "S. de R.L. de C.V.", a street's direction of two words written out ("North West");
 # 12: an underscore between words is a space ("ACME_CORP", "Acme_Labs_Inc"), and a legal form in initials after
 # the name's own, written apart from them, is the form ("D S M N. V.", "I.B.M. A.G."; not "F.L.A.G.").
-KEY_VERSION = 12
+# 13: an address pasted after a legal form is not the name ("Adidas AG Adi-Dassler-Strasse 1 91074 Germany", "AXA SA
+# 75008 Paris"); "Societe Europeenne" is SE.
+KEY_VERSION = 13
 
 # How models are learned (pipelines.matching.learn): stored models are learned again.
 # 2: partial agreements weigh what the data says; 3: sessions of one free comparison teach it;

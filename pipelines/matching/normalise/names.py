@@ -20,6 +20,8 @@ from cleanco import clean as cleanco_clean
 
 from pipelines.matching.normalise.common import PUNCT, SPACES, WRITTEN_TWO_WAYS, ascii_lower, per_distinct, words
 from pipelines.matching.normalise.domains import EXAMPLE_DOMAINS, FREE_MAIL_DOMAINS, domain_of, label_of_domain
+from pipelines.matching.normalise.streets import is_street_word
+from pipelines.unify.value_maps import country_code
 
 # cleanco's legal-form terms ("ltd", "gmbh & co kg", "s a"...), looked up by their last
 # words instead of cleanco's scan of every term per name: the same data, about fifty
@@ -107,7 +109,7 @@ _SPELLED_OUT = {
     "societe a responsabilite limitee": "sarl", "societa a responsabilita limitata": "srl",
     "kabushiki kaisha": "kk", "aktiebolag": "ab", "aktieselskab": "as", "aksjeselskap": "as",
     "osakeyhtio": "oy", "julkinen osakeyhtio": "oyj", "public limited company": "plc",
-    "limited liability company": "llc", "limited partnership": "lp",
+    "limited liability company": "llc", "limited partnership": "lp", "societe europeenne": "se", "societas europaea": "se",
 }  # fmt: skip
 _SPELLED_OUT_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SPELLED_OUT), key=len, reverse=True)) + r")\b")
 # Letters typed one by one ("B.A.S.F.", "I B M", "N V", "G.m.b.H.") are one word; dotted ones run into the next
@@ -175,6 +177,52 @@ def _before_tail(text: str) -> str:
     return text
 
 
+# Registers and exports paste a company's address after its legal form, without a comma: "Adidas AG Adi-Dassler-
+# Strasse 1 91074 Germany", "AXA SA 75008 Paris", "Allianz SE Munich Germany", "Koninklijke Philips Electronics
+# N.V. Groenewoudseweg 1". What follows the form is where the company is when it reads as an address: it ends in a
+# country, or it holds a number and a street's word ("25 Avenue Matignon", "Koniginstrasse 28") or a postal code
+# (four or five digits leading what follows the form, or after a house number: "1 28027"). Not a site's number
+# or name: "Walmart Inc. Store 1234" and "Teddy Bear Nursery School, Inc. II" keep theirs.
+_TERM_STARTS = frozenset(term[0] for term in _TRAILING_TERMS)
+_POSTAL_NUMBER = re.compile(r"\d{4,5}")
+_COUNTRY_CODES_AS_WORDS = frozenset({"usa", "uk"})  # written for a country; other ISO codes are words ("it", "de")
+
+
+def _is_where(tail: list[str]) -> bool:
+    """Whether the words after a legal form are an address (:data:`_TERM_STARTS`' comment)."""
+    numbers = [i for i, w in enumerate(tail) if w.isdigit()]
+    if numbers and (any(map(is_street_word, tail)) or any(
+            _POSTAL_NUMBER.fullmatch(tail[i]) and (i == 0 or tail[i - 1].isdigit()) for i in numbers)):
+        return True
+    # The country it ends in: "Germany", "The Netherlands", "United Kingdom".
+    return any(k <= len(tail) and _names_a_country(" ".join(tail[-k:])) for k in (1, 2, 3))
+
+
+@functools.lru_cache(maxsize=1 << 16)  # the same few tails ("ltd", "co kg") follow forms in name after name
+def _names_a_country(place: str) -> bool:
+    if place in _COUNTRY_CODES_AS_WORDS:
+        return True
+    return len(place) > 3 and not any(map(str.isdigit, place)) and country_code(place) is not None
+
+
+def _before_where(text: str) -> str:
+    """A name without the address pasted after its legal form (:data:`_TERM_STARTS`' comment)."""
+    if _TERM_STARTS.isdisjoint(cleanco_clean.strip_punct(text).split()[1:-1]):  # most names: no form inside
+        return text
+    parts = text.split()
+    norm = [cleanco_clean.strip_punct(p) for p in parts]
+    named = bool(_HAS_LETTER.search(norm[0]))  # a word of the name before the form
+    for i in range(1, len(parts) - 1):
+        if named and norm[i] in _TERM_STARTS:
+            for k in range(min(_LONGEST_TERM, len(parts) - 1 - i), 0, -1):
+                if tuple(norm[i:i + k]) in _TRAILING_TERMS:
+                    if _is_where([w for w in norm[i + k:] if w]):
+                        return " ".join(parts[:i + k])
+                    break
+        named = named or bool(_HAS_LETTER.search(norm[i]))
+    return text
+
+
 def _before_address(text: str) -> str:
     """"Siemens AG, Muenchen": after a legal form, what follows a comma is where, not who."""
     head, comma, rest = text.partition(",")
@@ -211,7 +259,7 @@ def _company(value: str) -> str | None:
     article = text.startswith("the ")
     if article:
         text = text[4:]
-    text = _before_tail(text)
+    text = _before_where(_before_tail(text))
     typed = SPACES.sub(" ", PUNCT.sub(" ", text)).strip()
     if typed in NO_COMPANY or _NOT_A_NAME.fullmatch(typed):  # as typed: "Freelancer Ltd" is a name
         return None

@@ -52,6 +52,26 @@ _ROUTES = frozenset({"hwy", "rte", "rd", "fwy", "expy", "tpke"})  # types a road
 _DIRECTIONS = {k.lower(): v.lower() for k, v in pub28.DIRECTIONAL_REPLACEMENTS.items()}
 _DIRECTIONS.update({v.lower(): v.lower() for v in pub28.DIRECTIONAL_REPLACEMENTS.values()})
 _DIRECTIONS.update({k.lower().replace("-", ""): v.lower() for k, v in pub28.AMBIGUOUS_DIRECTIONALS.items()})
+# Words that say a line is a street, in any country: Publication 28's spellings of the common street types
+# ("Street", "Str", "Avenue", "Blvd"; not its rarer types, which are words of company names too: "Mill", "Union",
+# "Park", "Club"), the types of other countries it does not list, and the endings of street names written as one
+# word ("Koniginstrasse", "Brouwerijplein", "Provincialeweg"). For reading a company's address pasted after its
+# name (:func:`pipelines.matching.normalise.names`), not for splitting a line.
+_COMMON_TYPES = frozenset({"st", "ave", "blvd", "rd", "dr", "ln", "way", "pl", "ct", "sq", "pkwy", "hwy", "plz", "ter",
+                           "cir", "trl", "aly", "cswy", "expy", "fwy"})
+_FOREIGN_TYPES = frozenset({"rue", "quai", "chemin", "via", "viale", "piazza", "piazzale", "corso", "largo", "calle",
+                            "avenida", "avda", "paseo", "rua", "platz", "strasse", "straat", "weg", "laan", "plein",
+                            "gasse", "allee", "ulica", "ul", "ulitsa"})
+_STREET_ENDINGS = ("strasse", "straat", "weg", "laan", "plein", "platz", "allee", "gasse", "gracht", "kade", "vej",
+                   "gade", "gatan", "vagen", "katu")
+STREET_WORDS = frozenset({k for k, v in _TYPES.items() if v in _COMMON_TYPES and " " not in k}) | _FOREIGN_TYPES
+
+
+def is_street_word(word: str) -> bool:
+    """Whether ``word`` (lower case, no punctuation) names a street's type: "street", "ave", "rue", "weg", "Hauptstrasse"."""
+    return word in STREET_WORDS or (len(word) > 6 and word.endswith(_STREET_ENDINGS))
+
+
 # Unit designators of Publication 28 that never start a street name ("Front St", "Key Largo",
 # "Lower Wacker Dr" and "Upper Ave" keep theirs), with the designator they abbreviate to.
 _AMBIGUOUS_UNITS = {"front", "frnt", "key", "lobby", "lbby", "lot", "lower", "lowr", "pier", "rear", "side", "slip",
