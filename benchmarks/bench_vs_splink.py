@@ -78,19 +78,20 @@ def febrl_csvs() -> list[tuple[str, Path]]:
     return out
 
 
-def _download_sdist(project: str, version: str, to: Path) -> None:
-    """A release's source archive, found on PyPI's simple index and checked against the digest it
-    lists. (``pip download`` builds a source package's metadata first, and this one's build needs
-    what this machine lacks.)"""
+def _download_sdist(project: str, version: str, to: Path, file: str = r"\.tar\.gz") -> None:
+    """A release's source archive (or, with ``file``, another of its files: ``-py3-none-any\.whl``), found on
+    PyPI's simple index and checked against the digest it lists. (``pip download`` builds a source package's
+    metadata first, and this one's build needs what this machine lacks.)"""
     import hashlib
     import urllib.request
 
     with urllib.request.urlopen(f"https://pypi.org/simple/{project}/", timeout=60) as answer:
         page = answer.read().decode()
     name = re.escape(project).replace("\\-", "[-_]")
-    found = re.search(rf'href="([^"#]*/{name}-{re.escape(version)}\.tar\.gz)#sha256=([0-9a-f]{{64}})"', page)
+    found = re.search(rf'href="([^"#]*/{name}-{re.escape(version)}{file})#sha256=([0-9a-f]{{64}})"', page,
+                      flags=re.IGNORECASE)
     if found is None:
-        raise ValueError(f"{project} {version} has no source archive on PyPI")
+        raise ValueError(f"{project} {version} has no such file on PyPI")
     url, digest = found.groups()
     with urllib.request.urlopen(url, timeout=120) as answer:
         data = answer.read()
@@ -129,6 +130,45 @@ def restaurants_csv() -> Path | None:
     both = pd.concat([fodors, zagats], ignore_index=True)
     both["entity"] = both["id"].map(same).fillna(both["id"])
     both.to_csv(path, index=False)
+    return path
+
+
+def stoxx50_csv() -> Path | None:
+    """The STOXX 50 companies as deduplipy ships them (its wheel's ``stoxx50_extended_with_id.xlsx``): 134
+    names of 50 companies, each written with part of its address pasted after it ("adidas ag adi dassler
+    strasse 1 91074 germany", "axa sa 75008 paris"), and the company's id. Read from the workbook's XML with
+    the standard library (no spreadsheet package for one sheet of two columns). None when it cannot be
+    downloaded."""
+    path = BENCH / "stoxx50.csv"
+    if path.exists():
+        return path
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    import pandas as pd
+
+    wheel = BENCH / "DedupliPy-0.8-py3-none-any.whl"
+    if not wheel.exists():
+        try:
+            _download_sdist("deduplipy", "0.8", wheel, file=r"-py3-none-any\.whl")
+        except (OSError, ValueError) as exc:
+            print(f"deduplipy's package could not be downloaded ({exc}): STOXX 50 skipped", flush=True)
+            return None
+    with zipfile.ZipFile(wheel) as whl, zipfile.ZipFile(whl.open("deduplipy/data/stoxx50_extended_with_id.xlsx")) as book:
+        ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+        shared = ["".join(t.text or "" for t in si.iter(f"{{{ns['m']}}}t"))
+                  for si in ET.fromstring(book.read("xl/sharedStrings.xml")).findall("m:si", ns)]
+        rows = []
+        for r in ET.fromstring(book.read("xl/worksheets/sheet1.xml")).iterfind(".//m:sheetData/m:row", ns):
+            cells = []
+            for c in r.findall("m:c", ns):
+                v = c.find("m:v", ns)
+                text = "" if v is None else v.text
+                cells.append(shared[int(text)] if c.get("t") == "s" else text)
+            rows.append(cells)
+    frame = pd.DataFrame(rows[1:], columns=rows[0])
+    frame.insert(0, "row", range(len(frame)))
+    frame.to_csv(path, index=False)
     return path
 
 
