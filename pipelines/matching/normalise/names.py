@@ -20,8 +20,8 @@ from cleanco import clean as cleanco_clean
 
 from pipelines.matching.normalise.common import PUNCT, SPACES, WRITTEN_TWO_WAYS, ascii_lower, per_distinct, words
 from pipelines.matching.normalise.domains import EXAMPLE_DOMAINS, FREE_MAIL_DOMAINS, domain_of, label_of_domain
-from pipelines.matching.normalise.streets import is_street_word
-from pipelines.unify.value_maps import country_code
+from pipelines.matching.normalise.places import us_state_code
+from pipelines.matching.normalise.streets import is_named_street, is_street_word
 
 # cleanco's legal-form terms ("ltd", "gmbh & co kg", "s a"...), looked up by their last
 # words instead of cleanco's scan of every term per name: the same data, about fifty
@@ -111,6 +111,8 @@ _SPELLED_OUT = {
     "osakeyhtio": "oy", "julkinen osakeyhtio": "oyj", "public limited company": "plc",
     "limited liability company": "llc", "limited partnership": "lp", "societe europeenne": "se", "societas europaea": "se",
 }  # fmt: skip
+# Forms no name starts with: "Société Européenne de Propulsion" is a name, "LVMH ... Société Européenne" an SE.
+_ONLY_LAST = frozenset({"societe europeenne", "societas europaea"})
 _SPELLED_OUT_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SPELLED_OUT), key=len, reverse=True)) + r")\b")
 # Letters typed one by one ("B.A.S.F.", "I B M", "N V", "G.m.b.H.") are one word; dotted ones run into the next
 # word are apart from it first ("N.V.Nutricia" is "nv nutricia").
@@ -179,47 +181,102 @@ def _before_tail(text: str) -> str:
 
 # Registers and exports paste a company's address after its legal form, without a comma: "Adidas AG Adi-Dassler-
 # Strasse 1 91074 Germany", "AXA SA 75008 Paris", "Allianz SE Munich Germany", "Koninklijke Philips Electronics
-# N.V. Groenewoudseweg 1". What follows the form is where the company is when it reads as an address: it ends in a
-# country, or it holds a number and a street's word ("25 Avenue Matignon", "Koniginstrasse 28") or a postal code
-# (four or five digits leading what follows the form, or after a house number: "1 28027"). Not a site's number
-# or name: "Walmart Inc. Store 1234" and "Teddy Bear Nursery School, Inc. II" keep theirs.
-_TERM_STARTS = frozenset(term[0] for term in _TRAILING_TERMS)
-_POSTAL_NUMBER = re.compile(r"\d{4,5}")
-_COUNTRY_CODES_AS_WORDS = frozenset({"usa", "uk"})  # written for a country; other ISO codes are words ("it", "de")
+# N.V. Groenewoudseweg 1". What follows a name's last legal form (one that is no word of names: not "Co", "At" or
+# "PC"; "SpA", as a name's last word is read already) is where the company is when it reads as an address:
+# - a street: a house number with a street's type a few words after it ("25 Avenue Matignon", "100 Main St"), or a
+#   street named in one word or in another language with its number after it ("Koniginstrasse 28", "Via Veneto 12");
+# - a postal code: a ZIP code after a US state ("Chicago IL 60601"), a British or Canadian postcode ("SW1A 1AA",
+#   "M5V 3L9"), a PO box, or four or five digits (a country's letter before them: "D-80802") with a city after
+#   them, leading what follows the form or after a house number ("75008 Paris", "1 28027 Madrid");
+# - a place and a country, in English ("Munich Germany"). A country alone after the form is a subsidiary's
+#   ("Siemens AG Austria", "Microsoft Corporation India"), and "of Canada" is the name's.
+# A number after a site's word is the site's, no house number or postal code: "Walmart Inc. Store 1234 Hartford
+# CT" keeps its store, as "Deutsche Bank AG London Branch" keeps its branch.
+_FORMS_ENDING_NAMES = frozenset({
+    "nv", "bv", "bvba", "gmbh", "plc", "llc", "llp", "ltd", "inc", "corp", "corporation", "incorporated", "limited",
+    "srl", "sarl", "oyj", "ag", "se", "sa", "spa", "kg", "kgaa", "ltda", "pty", "pte", "sas", "bhd", "asa", "cv",
+})  # fmt: skip
+_SITE_WORDS = frozenset({
+    "store", "shop", "outlet", "unit", "branch", "no", "nr", "number", "plant", "campus", "site", "location", "office",
+    "dept", "department", "suite", "ste", "building", "bldg", "room", "rm", "floor", "fl", "warehouse", "depot",
+    "station", "stn", "team", "fund", "division", "lot", "gate", "terminal", "hangar", "dock", "pier", "ward", "box",
+})  # fmt: skip
+_HOUSE_NUMBER = re.compile(r"\d{1,5}[a-z]?")
+_POSTAL_NUMBER = re.compile(r"(?:[a-z]{1,2})?\d{4,5}")  # "75008", "2333", "d80802" ("D-80802")
+_ZIP = re.compile(r"\d{5}(?:\d{4})?")  # ZIP+4 loses its dash with the punctuation
+_POSTCODE_PAIRS = (  # the two halves of a British and a Canadian postcode
+    (re.compile(r"[a-z]{1,2}\d[a-z\d]?"), re.compile(r"\d[a-z]{2}")),
+    (re.compile(r"[a-z]\d[a-z]"), re.compile(r"\d[a-z]\d")),
+)
+_PO_BOX = frozenset({("po", "box"), ("p", "o", "box"), ("postbus",), ("postfach",), ("apartado",)})
 
 
 def _is_where(tail: list[str]) -> bool:
-    """Whether the words after a legal form are an address (:data:`_TERM_STARTS`' comment)."""
-    numbers = [i for i, w in enumerate(tail) if w.isdigit()]
-    if numbers and (any(map(is_street_word, tail)) or any(
-            _POSTAL_NUMBER.fullmatch(tail[i]) and (i == 0 or tail[i - 1].isdigit()) for i in numbers)):
-        return True
-    # The country it ends in: "Germany", "The Netherlands", "United Kingdom".
-    return any(k <= len(tail) and _names_a_country(" ".join(tail[-k:])) for k in (1, 2, 3))
+    """Whether the words after a name's last legal form are an address (:data:`_FORMS_ENDING_NAMES`' comment)."""
+    n = len(tail)
+    for j, word in enumerate(tail):
+        after_site = j > 0 and tail[j - 1] in _SITE_WORDS
+        if after_site:
+            continue
+        numbered = _HOUSE_NUMBER.fullmatch(word) is not None
+        if numbered and any(is_street_word(w) for w in tail[j + 1:j + 5]):  # "25 avenue matignon", "100 main st"
+            return True
+        if numbered and any(map(is_named_street, tail[max(0, j - 4):j])):  # "koniginstrasse 28", "via veneto 12"
+            return True
+        if (_POSTAL_NUMBER.fullmatch(word) and (j == 0 or tail[j - 1].isdigit())
+                and j + 1 < n and _HAS_LETTER.search(tail[j + 1])):  # "75008 paris", "1 28027 madrid"
+            return True
+        if _ZIP.fullmatch(word) and j > 0 and us_state_code(tail[j - 1]) is not None:  # "chicago il 60601"
+            return True
+        if j + 1 < n and any(a.fullmatch(word) and b.fullmatch(tail[j + 1]) for a, b in _POSTCODE_PAIRS):
+            return True
+        if any(tuple(tail[j:j + len(box)]) == box and j + len(box) < n and tail[j + len(box)].isdigit()
+               for box in _PO_BOX):
+            return True
+    # A place and its country: "munich germany", "amsterdam the netherlands" (not "of canada", nor a US state's
+    # last word: "new mexico").
+    if any(us_state_code(" ".join(tail[-m:])) is not None for m in (2, 3) if n >= m):
+        return False
+    for k in (1, 2, 3):
+        if n > k and tail[-k - 1] != "of" and _country_in_english(" ".join(tail[-k:])):
+            return True
+    return False
 
 
-@functools.lru_cache(maxsize=1 << 16)  # the same few tails ("ltd", "co kg") follow forms in name after name
-def _names_a_country(place: str) -> bool:
-    if place in _COUNTRY_CODES_AS_WORDS:
-        return True
-    return len(place) > 3 and not any(map(str.isdigit, place)) and country_code(place) is not None
+@functools.cache
+def _countries_in_english() -> frozenset[str]:
+    """Countries' English names (pycountry's name, common and official names) and the names it lacks ("UK",
+    "USA", "Holland"), as names are folded here; not US states ("Georgia"), and no other language's: "Island"
+    is Iceland in German."""
+    import pycountry
+
+    from pipelines.unify.value_maps import COUNTRY_ALIASES
+
+    names = {cleanco_clean.strip_punct(ascii_lower(getattr(c, form)).replace("&", "and"))
+             for c in pycountry.countries for form in ("name", "common_name", "official_name") if hasattr(c, form)}
+    names |= set(COUNTRY_ALIASES) | {"usa", "us of america"}
+    return frozenset(n for n in names if us_state_code(n) is None)
+
+
+def _country_in_english(place: str) -> bool:
+    return place in _countries_in_english()
 
 
 def _before_where(text: str) -> str:
-    """A name without the address pasted after its legal form (:data:`_TERM_STARTS`' comment)."""
-    if _TERM_STARTS.isdisjoint(cleanco_clean.strip_punct(text).split()[1:-1]):  # most names: no form inside
+    """A name without the address pasted after its last legal form (:data:`_FORMS_ENDING_NAMES`' comment)."""
+    if _FORMS_ENDING_NAMES.isdisjoint(cleanco_clean.strip_punct(text).split()[1:-1]):  # most names: no form inside
         return text
     parts = text.split()
     norm = [cleanco_clean.strip_punct(p) for p in parts]
-    named = bool(_HAS_LETTER.search(norm[0]))  # a word of the name before the form
-    for i in range(1, len(parts) - 1):
-        if named and norm[i] in _TERM_STARTS:
-            for k in range(min(_LONGEST_TERM, len(parts) - 1 - i), 0, -1):
-                if tuple(norm[i:i + k]) in _TRAILING_TERMS:
-                    if _is_where([w for w in norm[i + k:] if w]):
-                        return " ".join(parts[:i + k])
-                    break
-        named = named or bool(_HAS_LETTER.search(norm[i]))
+    for end in range(len(parts) - 1, 0, -1):  # the form ends at ``end``: its last word ends names
+        if norm[end] not in _FORMS_ENDING_NAMES or end == len(parts) - 1:
+            continue
+        start = next((end - k + 1 for k in range(min(_LONGEST_TERM, end + 1), 0, -1)
+                      if tuple(norm[end - k + 1:end + 1]) in _TRAILING_TERMS), end)
+        if not any(_HAS_LETTER.search(w) for w in norm[:start]):  # no word of the name before the form
+            return text
+        tail = [w for w in norm[end + 1:] if w]
+        return " ".join(parts[:end + 1]) if tail and _is_where(tail) else text
     return text
 
 
@@ -250,7 +307,7 @@ def _company(value: str) -> str | None:
         text = _DOMAIN_FIRST.sub(lambda m: label_of_domain(m.group(1)) or m.group(0), text)
     text = text.replace("_", " ")  # ...and beside an email address, once that is read
     written_out = _SPELLED_OUT_RE.match(text)  # a form written out before the name: "Kabushiki Kaisha Toshiba"
-    if written_out and text[written_out.end():].strip():
+    if written_out and written_out.group() not in _ONLY_LAST and text[written_out.end():].strip():
         text = text[written_out.end():].lstrip()
     text = _unglued(_one_word_initials(_SPELLED_OUT_RE.sub(lambda m: _SPELLED_OUT[m.group()], text)))
     text = SPACES.sub(" ", _before_address(text)).strip()

@@ -53,23 +53,32 @@ _DIRECTIONS = {k.lower(): v.lower() for k, v in pub28.DIRECTIONAL_REPLACEMENTS.i
 _DIRECTIONS.update({v.lower(): v.lower() for v in pub28.DIRECTIONAL_REPLACEMENTS.values()})
 _DIRECTIONS.update({k.lower().replace("-", ""): v.lower() for k, v in pub28.AMBIGUOUS_DIRECTIONALS.items()})
 # Words that say a line is a street, in any country: Publication 28's spellings of the common street types
-# ("Street", "Str", "Avenue", "Blvd"; not its rarer types, which are words of company names too: "Mill", "Union",
-# "Park", "Club"), the types of other countries it does not list, and the endings of street names written as one
-# word ("Koniginstrasse", "Brouwerijplein", "Provincialeweg"). For reading a company's address pasted after its
-# name (:func:`pipelines.matching.normalise.names`), not for splitting a line.
-_COMMON_TYPES = frozenset({"st", "ave", "blvd", "rd", "dr", "ln", "way", "pl", "ct", "sq", "pkwy", "hwy", "plz", "ter",
-                           "cir", "trl", "aly", "cswy", "expy", "fwy"})
-_FOREIGN_TYPES = frozenset({"rue", "quai", "chemin", "via", "viale", "piazza", "piazzale", "corso", "largo", "calle",
-                            "avenida", "avda", "paseo", "rua", "platz", "strasse", "straat", "weg", "laan", "plein",
-                            "gasse", "allee", "ulica", "ul", "ulitsa"})
-_STREET_ENDINGS = ("strasse", "straat", "weg", "laan", "plein", "platz", "allee", "gasse", "gracht", "kade", "vej",
-                   "gade", "gatan", "vagen", "katu")
-STREET_WORDS = frozenset({k for k, v in _TYPES.items() if v in _COMMON_TYPES and " " not in k}) | _FOREIGN_TYPES
+# ("Street", "St", "Avenue", "Blvd"; not its rarer types, nor "Court", "Way" and "Express", which are words of
+# company names too: "Mill", "Union", "Park", "Club", "2 Way Radio"), and streets named in other languages or in
+# one word ("Rue", "Via", "Calle"; "Koniginstrasse", "Brouwerijplein", "Provincialeweg"), which write their number
+# after the name. For reading a company's address pasted after its name (``names._before_where``), not for
+# splitting a line.
+_COMMON_TYPES = frozenset({"st", "ave", "blvd", "rd", "dr", "ln", "pl", "sq", "pkwy", "hwy", "plz", "ter", "cir",
+                           "trl", "aly", "cswy", "expy", "fwy"})
+_NOT_STREETS_IN_NAMES = frozenset({"express", "court"})
+_NAMED_STREETS = frozenset({"rue", "quai", "chemin", "via", "viale", "piazza", "piazzale", "corso", "largo", "calle",
+                            "avenida", "avda", "paseo", "rua", "platz", "strasse", "str", "straat", "weg", "laan",
+                            "plein", "gasse", "allee", "ulica", "ulitsa", "plaza"})
+_STREET_ENDINGS = ("strasse", "str", "straat", "weg", "laan", "plein", "platz", "allee", "gasse", "gracht", "vej",
+                   "gatan", "vagen", "katu")
+STREET_WORDS = (frozenset(k for k, v in _TYPES.items() if v in _COMMON_TYPES and " " not in k)
+                - _NOT_STREETS_IN_NAMES) | _NAMED_STREETS
+
+
+def is_named_street(word: str) -> bool:
+    """Whether ``word`` (lower case, no punctuation) names a street whose number follows it: "Koniginstrasse",
+    "Hauptstr", "Via", "Rue"."""
+    return word in _NAMED_STREETS or (len(word) > 6 and word.endswith(_STREET_ENDINGS))
 
 
 def is_street_word(word: str) -> bool:
-    """Whether ``word`` (lower case, no punctuation) names a street's type: "street", "ave", "rue", "weg", "Hauptstrasse"."""
-    return word in STREET_WORDS or (len(word) > 6 and word.endswith(_STREET_ENDINGS))
+    """Whether ``word`` (lower case, no punctuation) names a street's type: "street", "ave", "rue", "Hauptstrasse"."""
+    return word in STREET_WORDS or is_named_street(word)
 
 
 # Unit designators of Publication 28 that never start a street name ("Front St", "Key Largo",
