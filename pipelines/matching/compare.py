@@ -263,8 +263,10 @@ def _informative(name: str) -> bool:
 
 _DIGITS = re.compile(r"\d+")
 # A digit, or a word the name key writes with digits (an ordinal: "fourth" -> "4th"): what may hold a number.
-_NUMBERED = re.compile("|".join([r"\d", *(rf"\b{re.escape(w)}\b" for w, short in NAME_ABBREVIATIONS.items()
-                                          if any(c.isdigit() for c in short))]))
+# One word boundary around all the words: a boundary per word made the search try each word at every letter,
+# 7 microseconds a name (0.7 s over the 100,000-account warehouse's names, none of which holds one).
+_NUMBERED = re.compile(r"\d|\b(?:" + "|".join(re.escape(w) for w, short in NAME_ABBREVIATIONS.items()
+                                              if any(c.isdigit() for c in short)) + r")\b")
 
 
 def _numbers_differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
