@@ -160,11 +160,11 @@ def test_in_a_list_of_names_alone_a_name_mistyped_is_that_name(tmp_path):
 def test_in_a_list_of_names_with_addresses_pasted_in_a_company_is_one_wherever_it_is_written(tmp_path):
     """Registers and lists paste a company's address after its legal form (deduplipy ships such a list of the
     STOXX 50, patstat's applicants hold them): the address says where, not who. A site's number or name after
-    the form is no address, and keeps a chain's stores and a bank's branches apart; a country alone names a
+    the form is no address, and keeps a chain's stores and a bank's branches apart; a country names a
     subsidiary."""
     groups = [
         ["Adidas AG Adi-Dassler-Strasse 1 91074 Germany", "ADIDAS AG, Adi-Dassler-Str. 1, 91074 Herzogenaurach",
-         "adidas ag herzogenaurach germany"],
+         "adidas ag 91074 herzogenaurach germany"],
         ["Allianz SE 80802 Munich Germany", "Allianz SE Koniginstrasse 28 Munich", "Allianz SE"],
         ["AXA SA 25 Avenue Matignon 75008 Paris France", "AXA S.A. 75008 Paris"],
         ["Koninklijke Ahold Delhaize N.V. Provincialeweg 11 Zaandam", "Koninklijke Ahold Delhaize N V 1506 MA Zaandam"],

@@ -180,18 +180,20 @@ def _before_tail(text: str) -> str:
 
 
 # Registers and exports paste a company's address after its legal form, without a comma: "Adidas AG Adi-Dassler-
-# Strasse 1 91074 Germany", "AXA SA 75008 Paris", "Allianz SE Munich Germany", "Koninklijke Philips Electronics
-# N.V. Groenewoudseweg 1". What follows a name's last legal form (one that is no word of names: not "Co", "At" or
-# "PC"; "SpA", as a name's last word is read already) is where the company is when it reads as an address:
-# - a street: a house number with a street's type a few words after it ("25 Avenue Matignon", "100 Main St"), or a
-#   street named in one word or in another language with its number after it ("Koniginstrasse 28", "Via Veneto 12");
+# Strasse 1 91074 Germany", "AXA SA 75008 Paris", "Koninklijke Philips Electronics N.V. Groenewoudseweg 1". What
+# follows a name's last legal form (one that is no word of names: not "Co", "At" or "PC"; "SpA", as a name's last
+# word is read already) is where the company is when it reads as an address:
+# - a street: a house number with a street's type a few words after it ("25 Avenue Matignon", "100 Main St"; not
+#   "St", "La" or "Dr" straight after the number: "123 St Paul", "Clinic 2 Dr Patel"), or a street named in one word
+#   or in another language with its number after it ("Koniginstrasse 28", "Via Veneto 12"; "Plaza 16" is a cinema);
 # - a postal code: a ZIP code after a US state ("Chicago IL 60601"), a British or Canadian postcode ("SW1A 1AA",
 #   "M5V 3L9"), a PO box, or four or five digits (a country's letter before them: "D-80802") with a city after
-#   them, leading what follows the form or after a house number ("75008 Paris", "1 28027 Madrid");
-# - a place and a country, in English ("Munich Germany"). A country alone after the form is a subsidiary's
-#   ("Siemens AG Austria", "Microsoft Corporation India"), and "of Canada" is the name's.
-# A number after a site's word is the site's, no house number or postal code: "Walmart Inc. Store 1234 Hartford
-# CT" keeps its store, as "Deutsche Bank AG London Branch" keeps its branch.
+#   them, leading what follows the form or after a house number ("75008 Paris", "1 28027 Madrid"; not a year or a
+#   model before what it names: "2019 Fund", "2900 Series").
+# A country is no address: after the form it names a subsidiary ("Siemens AG Austria"), a region ("Acme Pty Ltd New
+# South Wales") or a brand ("Nike Inc Air Jordan"). A number after a site's word is the site's: "Walmart Inc. Store
+# 1234 Hartford CT" keeps its store, as "Deutsche Bank AG London Branch" keeps its branch. And a name that ends in a
+# legal form has nothing pasted after it ("Acme Realty Inc 1 Park Place Owner LLC").
 _FORMS_ENDING_NAMES = frozenset({
     "nv", "bv", "bvba", "gmbh", "plc", "llc", "llp", "ltd", "inc", "corp", "corporation", "incorporated", "limited",
     "srl", "sarl", "oyj", "ag", "se", "sa", "spa", "kg", "kgaa", "ltda", "pty", "pte", "sas", "bhd", "asa", "cv",
@@ -200,12 +202,18 @@ _SITE_WORDS = frozenset({
     "store", "shop", "outlet", "unit", "branch", "no", "nr", "number", "plant", "campus", "site", "location", "office",
     "dept", "department", "suite", "ste", "building", "bldg", "room", "rm", "floor", "fl", "warehouse", "depot",
     "station", "stn", "team", "fund", "division", "lot", "gate", "terminal", "hangar", "dock", "pier", "ward", "box",
+    "clinic", "restaurant", "hotel", "motel", "school", "academy", "center", "centre", "studio", "channel",
 })  # fmt: skip
+# What a number before it names, not a city after a postal code: "2019 Fund", "2900 Series", "2000 Plus".
+_NAMED_BY_NUMBERS = frozenset({"fund", "series", "trust", "plus", "edition", "programme", "program", "exchange",
+                               "annual", "project", "phase", "class", "model", "version", "collection", "tranche"})
+_NOT_STREET_AFTER_NUMBER = frozenset({"st", "la", "dr"})  # "123 St Paul", "123 La Mesa", "Clinic 2 Dr Patel"
 _HOUSE_NUMBER = re.compile(r"\d{1,5}[a-z]?")
 _POSTAL_NUMBER = re.compile(r"(?:[a-z]{1,2})?\d{4,5}")  # "75008", "2333", "d80802" ("D-80802")
+_CITY_WORD = re.compile(r"[a-z]{2}")
 _ZIP = re.compile(r"\d{5}(?:\d{4})?")  # ZIP+4 loses its dash with the punctuation
-_POSTCODE_PAIRS = (  # the two halves of a British and a Canadian postcode
-    (re.compile(r"[a-z]{1,2}\d[a-z\d]?"), re.compile(r"\d[a-z]{2}")),
+_POSTCODE_PAIRS = (  # the two halves of a British and a Canadian postcode (not "A1 2nd")
+    (re.compile(r"[a-z]{1,2}\d[a-z\d]?"), re.compile(r"\d[a-z]{2}(?<!st|nd|rd|th)")),
     (re.compile(r"[a-z]\d[a-z]"), re.compile(r"\d[a-z]\d")),
 )
 _PO_BOX = frozenset({("po", "box"), ("p", "o", "box"), ("postbus",), ("postfach",), ("apartado",)})
@@ -215,17 +223,18 @@ def _is_where(tail: list[str]) -> bool:
     """Whether the words after a name's last legal form are an address (:data:`_FORMS_ENDING_NAMES`' comment)."""
     n = len(tail)
     for j, word in enumerate(tail):
-        after_site = j > 0 and tail[j - 1] in _SITE_WORDS
-        if after_site:
+        if j > 0 and tail[j - 1] in _SITE_WORDS:
             continue
-        numbered = _HOUSE_NUMBER.fullmatch(word) is not None
-        if numbered and any(is_street_word(w) for w in tail[j + 1:j + 5]):  # "25 avenue matignon", "100 main st"
-            return True
-        if numbered and any(map(is_named_street, tail[max(0, j - 4):j])):  # "koniginstrasse 28", "via veneto 12"
-            return True
-        if (_POSTAL_NUMBER.fullmatch(word) and (j == 0 or tail[j - 1].isdigit())
-                and j + 1 < n and _HAS_LETTER.search(tail[j + 1])):  # "75008 paris", "1 28027 madrid"
-            return True
+        if _HOUSE_NUMBER.fullmatch(word):
+            after = tail[j + 1:j + 5]
+            if any(is_street_word(w) and not (k == 0 and w in _NOT_STREET_AFTER_NUMBER) for k, w in enumerate(after)):
+                return True  # "25 avenue matignon", "100 main st"
+            # "koniginstrasse 28", "hauptstr 5", "via veneto 12" (a word apart: "plaza 16" is a cinema's name)
+            if any(is_named_street(w) and (len(w) > 6 or i < j - 1) for i, w in enumerate(tail[:j]) if i >= j - 4):
+                return True
+        if (_POSTAL_NUMBER.fullmatch(word) and (j == 0 or tail[j - 1].isdigit()) and j + 1 < n
+                and _CITY_WORD.search(tail[j + 1]) and tail[j + 1] not in _NAMED_BY_NUMBERS):
+            return True  # "75008 paris", "1 28027 madrid"
         if _ZIP.fullmatch(word) and j > 0 and us_state_code(tail[j - 1]) is not None:  # "chicago il 60601"
             return True
         if j + 1 < n and any(a.fullmatch(word) and b.fullmatch(tail[j + 1]) for a, b in _POSTCODE_PAIRS):
@@ -233,33 +242,7 @@ def _is_where(tail: list[str]) -> bool:
         if any(tuple(tail[j:j + len(box)]) == box and j + len(box) < n and tail[j + len(box)].isdigit()
                for box in _PO_BOX):
             return True
-    # A place and its country: "munich germany", "amsterdam the netherlands" (not "of canada", nor a US state's
-    # last word: "new mexico").
-    if any(us_state_code(" ".join(tail[-m:])) is not None for m in (2, 3) if n >= m):
-        return False
-    for k in (1, 2, 3):
-        if n > k and tail[-k - 1] != "of" and _country_in_english(" ".join(tail[-k:])):
-            return True
     return False
-
-
-@functools.cache
-def _countries_in_english() -> frozenset[str]:
-    """Countries' English names (pycountry's name, common and official names) and the names it lacks ("UK",
-    "USA", "Holland"), as names are folded here; not US states ("Georgia"), and no other language's: "Island"
-    is Iceland in German."""
-    import pycountry
-
-    from pipelines.unify.value_maps import COUNTRY_ALIASES
-
-    names = {cleanco_clean.strip_punct(ascii_lower(getattr(c, form)).replace("&", "and"))
-             for c in pycountry.countries for form in ("name", "common_name", "official_name") if hasattr(c, form)}
-    names |= set(COUNTRY_ALIASES) | {"usa", "us of america"}
-    return frozenset(n for n in names if us_state_code(n) is None)
-
-
-def _country_in_english(place: str) -> bool:
-    return place in _countries_in_english()
 
 
 def _before_where(text: str) -> str:
@@ -268,8 +251,10 @@ def _before_where(text: str) -> str:
         return text
     parts = text.split()
     norm = [cleanco_clean.strip_punct(p) for p in parts]
-    for end in range(len(parts) - 1, 0, -1):  # the form ends at ``end``: its last word ends names
-        if norm[end] not in _FORMS_ENDING_NAMES or end == len(parts) - 1:
+    if norm[-1] in _FORMS_ENDING_NAMES:  # the name ends in its form: nothing pasted after it
+        return text
+    for end in range(len(parts) - 2, 0, -1):  # the last form: its last word ends names
+        if norm[end] not in _FORMS_ENDING_NAMES:
             continue
         start = next((end - k + 1 for k in range(min(_LONGEST_TERM, end + 1), 0, -1)
                       if tuple(norm[end - k + 1:end + 1]) in _TRAILING_TERMS), end)
