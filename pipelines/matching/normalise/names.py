@@ -181,8 +181,10 @@ def _before_tail(text: str) -> str:
 
 # Registers and exports paste a company's address after its legal form, without a comma: "Adidas AG Adi-Dassler-
 # Strasse 1 91074 Germany", "AXA SA 75008 Paris", "Koninklijke Philips Electronics N.V. Groenewoudseweg 1". What
-# follows a name's last legal form (one that is no word of names: not "Co", "At" or "PC"; "SpA", as a name's last
-# word is read already) is where the company is when it reads as an address:
+# follows a name's last legal form is where the company is when it reads as an address. The forms are more than
+# :data:`_NAME_ENDS_AT`'s, which end a name before any word: "SA", "AG" and "SpA" are words of names too ("SA Power
+# Networks"), but not before an address; not "Co", "At" or "PC" ("Cook Co Circuit Court 3", "The Lofts at 123 Main
+# Street"). An address:
 # - a street: a house number with a street's type a few words after it ("25 Avenue Matignon", "100 Main St"; not
 #   "St", "La" or "Dr" straight after the number: "123 St Paul", "Clinic 2 Dr Patel"), or a street named in one word
 #   or in another language with its number after it ("Koniginstrasse 28", "Via Veneto 12"; "Plaza 16" is a cinema);
