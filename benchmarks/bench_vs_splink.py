@@ -78,7 +78,7 @@ def febrl_csvs() -> list[tuple[str, Path]]:
     return out
 
 
-def _download_sdist(project: str, version: str, to: Path, file: str = r"\.tar\.gz") -> None:
+def _download_release(project: str, version: str, to: Path, file: str = r"\.tar\.gz") -> None:
     """A release's source archive (or, with ``file``, another of its files: ``-py3-none-any\.whl``), found on
     PyPI's simple index and checked against the digest it lists. (``pip download`` builds a source package's
     metadata first, and this one's build needs what this machine lacks.)"""
@@ -101,6 +101,19 @@ def _download_sdist(project: str, version: str, to: Path, file: str = r"\.tar\.g
     to.write_bytes(data)
 
 
+def _package_file(project: str, version: str, file: str, skipped: str) -> Path | None:
+    """A release's file under ``data/bench`` (``file``: its name after ``project-version``), downloaded once;
+    None, saying what is ``skipped``, when it cannot be."""
+    to = BENCH / f"{project}-{version}{file}"
+    if not to.exists():
+        try:
+            _download_release(project, version, to, file=re.escape(file))
+        except (OSError, ValueError) as exc:
+            print(f"{project} {version} could not be downloaded ({exc}): {skipped} skipped", flush=True)
+            return None
+    return to
+
+
 def restaurants_csv() -> Path | None:
     """Fodors and Zagat's restaurant guides (name, address, city, phone) with their 112 true matches, the
     labelled business listings py_entitymatching ships in its source package: one CSV of both guides,
@@ -112,14 +125,9 @@ def restaurants_csv() -> Path | None:
 
     import pandas as pd
 
-    archive = BENCH / "py-entitymatching-0.4.2.tar.gz"
-    if not archive.exists():
-        try:
-            _download_sdist("py-entitymatching", "0.4.2", archive)
-        except (OSError, ValueError) as exc:
-            print(f"py_entitymatching's source package could not be downloaded ({exc}): restaurants skipped",
-                  flush=True)
-            return None
+    archive = _package_file("py-entitymatching", "0.4.2", ".tar.gz", "restaurants")
+    if archive is None:
+        return None
     inside = "py-entitymatching-0.4.2/py_entitymatching/datasets/end-to-end/restaurants/"
     with tarfile.open(archive) as tar:
         read = {n: pd.read_csv(tar.extractfile(inside + n), dtype=str, keep_default_na=False)
@@ -147,14 +155,11 @@ def stoxx50_csv() -> Path | None:
 
     import pandas as pd
 
-    wheel = BENCH / "DedupliPy-0.8-py3-none-any.whl"
-    if not wheel.exists():
-        try:
-            _download_sdist("deduplipy", "0.8", wheel, file=r"-py3-none-any\.whl")
-        except (OSError, ValueError) as exc:
-            print(f"deduplipy's package could not be downloaded ({exc}): STOXX 50 skipped", flush=True)
-            return None
-    with zipfile.ZipFile(wheel) as whl, zipfile.ZipFile(whl.open("deduplipy/data/stoxx50_extended_with_id.xlsx")) as book:
+    wheel = _package_file("DedupliPy", "0.8", "-py3-none-any.whl", "STOXX 50")
+    if wheel is None:
+        return None
+    sheet = "deduplipy/data/stoxx50_extended_with_id.xlsx"
+    with zipfile.ZipFile(wheel) as whl, zipfile.ZipFile(whl.open(sheet)) as book:
         ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
         shared = ["".join(t.text or "" for t in si.iter(f"{{{ns['m']}}}t"))
                   for si in ET.fromstring(book.read("xl/sharedStrings.xml")).findall("m:si", ns)]

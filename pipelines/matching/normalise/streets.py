@@ -53,14 +53,14 @@ _DIRECTIONS = {k.lower(): v.lower() for k, v in pub28.DIRECTIONAL_REPLACEMENTS.i
 _DIRECTIONS.update({v.lower(): v.lower() for v in pub28.DIRECTIONAL_REPLACEMENTS.values()})
 _DIRECTIONS.update({k.lower().replace("-", ""): v.lower() for k, v in pub28.AMBIGUOUS_DIRECTIONALS.items()})
 # Words that say a line is a street, in any country: Publication 28's spellings of the common street types
-# ("Street", "St", "Avenue", "Blvd"; not its rarer types, nor "Court", "Way" and "Express", which are words of
-# company names too: "Mill", "Union", "Park", "Club", "2 Way Radio"), and streets named in other languages or in
-# one word ("Rue", "Via", "Calle"; "Koniginstrasse", "Brouwerijplein", "Provincialeweg"), which write their number
-# after the name. For reading a company's address pasted after its name (``names._before_where``), not for
-# splitting a line.
+# ("Street", "St", "Avenue", "Blvd"; not its rarer types, nor "Court", "Way" and "Express" (an expressway's),
+# which are words of company names too: "Mill", "Union", "Park", "Club", "2 Way Radio"), and streets named in
+# other languages or in one word ("Rue", "Via", "Calle"; "Koniginstrasse", "Brouwerijplein", "Provincialeweg"),
+# which write their number after the name. For reading a company's address pasted after its name
+# (``names._before_where``), not for splitting a line.
 _COMMON_TYPES = frozenset({"st", "ave", "blvd", "rd", "dr", "ln", "pl", "sq", "pkwy", "hwy", "plz", "ter", "cir",
                            "trl", "aly", "cswy", "expy", "fwy"})
-_NOT_STREETS_IN_NAMES = frozenset({"express", "court"})
+_NOT_STREETS_IN_NAMES = frozenset({"express"})  # Publication 28 spells an expressway so
 _NAMED_STREETS = frozenset({"rue", "quai", "chemin", "via", "viale", "piazza", "piazzale", "corso", "largo", "calle",
                             "avenida", "avda", "paseo", "rua", "platz", "strasse", "str", "straat", "weg", "laan",
                             "plein", "gasse", "allee", "ulica", "ulitsa", "plaza"})
