@@ -15,7 +15,7 @@ import pytest
 
 from pipelines.matching.cluster import greedy_clusters
 from pipelines.matching.compare import CompareAddress, CompareDomain, CompareName, ComparePhone, ComparePlace
-from pipelines.matching.files import dedupe_records
+from pipelines.matching.files import dedupe_records, match_records
 from pipelines.matching.index import KeyTable, blocking_report
 from pipelines.matching.keys import match_keys
 from pipelines.matching.link import Linker
@@ -179,6 +179,48 @@ def test_in_a_list_of_names_with_addresses_pasted_in_a_company_is_one_wherever_i
     assert len(set().union(*found)) == len(groups), "and no two companies, stores or branches are one"
 
 
+COUNCILS = ["Wycombe District", "Chiltern District", "Fenland District (B)", "North Norfolk District",
+            "South Norfolk District", "Hart District", "Hartlepool (B)", "Woking District (B)", "Wokingham (B)",
+            "Eden District", "Dover District", "Lewes District", "Rother District", "Stroud District"]
+MIXED_TRADES = ["Wycombe District", "Hart District", "Hartlepool (B)", "North Norfolk District", "Acme Analytics Inc",
+                "Bright Dental Care", "Delta Dental of Illinois", "Northwind Traders", "Contoso Pharmaceuticals",
+                "Fabrikam Robotics", "Tailspin Toys", "Wide World Importers", "Adventure Works Cycles",
+                "Litware Software", "Proseware Labs", "Woodgrove Bank", "Lucerne Publishing", "Coho Winery",
+                "Blue Yonder Airlines", "Fourth Coffee", "Margie's Travel", "Alpine Ski House"]
+
+
+@pytest.mark.parametrize(
+    "accounts, lead, expected",
+    [
+        # Most of the list's names say "District" (the Ordnance Survey's list of councils): it tells none from another.
+        (COUNCILS, "Wycombe", "Wycombe District"),
+        (COUNCILS, "Fenland", "Fenland District (B)"),
+        (COUNCILS, "Hart", "Hart District"),  # not Hartlepool: "hart" is no word of it
+        (COUNCILS, "Woking", "Woking District (B)"),  # nor Wokingham
+        (COUNCILS, "North Norfolk", "North Norfolk District"),
+        (COUNCILS, "Norfolk", None),  # North or South: the words left are not the same
+        (COUNCILS, "District", None),  # nothing left to name a council
+        # In a list of every trade, "District" is a word of two names: a name without it is only inside the other.
+        (MIXED_TRADES, "Wycombe", None),
+        (MIXED_TRADES, "Hart", None),
+    ],
+)
+def test_a_word_most_names_of_the_list_hold_tells_none_of_them_from_another(tmp_path, accounts, lead, expected):
+    pd.DataFrame({"id": [f"a{i}" for i in range(len(accounts))], "company": accounts}).to_csv(tmp_path / "a.csv", index=False)
+    pd.DataFrame({"id": ["L1"], "company": [lead]}).to_csv(tmp_path / "l.csv", index=False)
+    found = match_records(read_records(tmp_path / "l.csv", "id", {"company": "company"}),
+                          read_records(tmp_path / "a.csv", "id", {"company": "company"}), MatchingSettings()).iloc[0]
+    assert (accounts[int(found["account_id"][1:])] if found["account_id"] else None) == expected, found["reason"]
+
+
+def test_in_a_list_where_most_names_hold_a_word_a_name_written_without_it_is_one_company(tmp_path):
+    """The same list deduplicated: a council filed with and without "District" is one, two councils are two."""
+    names = COUNCILS + ["Wycombe", "Chiltern", "Norfolk"]
+    clusters = dedupe(tmp_path, [dict(id=str(i), company=c) for i, c in enumerate(names)])
+    assert clusters["0"] == clusters[str(len(COUNCILS))] and clusters["1"] == clusters[str(len(COUNCILS) + 1)]
+    assert clusters.nunique() == len(COUNCILS) + 1, "Norfolk alone: North or South, no merge"
+
+
 def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_path):
     rows = [("N/A", "312-555-0101"), ("n/a", "415-555-0102"), ("Self-employed", "212-555-0103"),
             ("SELF EMPLOYED", "617-555-0104"), ("[not provided]", "305-555-0105")]
@@ -259,6 +301,8 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("ALLISON'S INFANT & TODDLER CENTER", "Allisons Infant Toddler Ctr", "variant"),  # apostrophe, "&"
         ("Société Générale S.A.", "SOCIETE GENERALE", "exact"),  # legal form, accents, case
         ("Acme", "Acme Analytics", "subset"),
+        # ...and a one-word name that only starts the other's one word is another name, its start at most:
+        ("Data", "Datadog", "subset"), ("Micro", "Microsoft", "subset"), ("Hart", "Hartlepool", "subset"),
         ("Bright Dental", "Wright Dental", "similar"),  # a letter apart, as two companies' names often are
         ("Vertex", "Vortex", "similar"), ("Alcatel", "Alkatel", "similar"),  # ...short names above all
         # A long name a letter or two apart is that name mistyped, whether a letter was replaced or, where

@@ -39,7 +39,8 @@ from rapidfuzz import distance, fuzz, process
 
 from pipelines.matching.keys import EMPLOYER_KEYS, NAME_KEYS
 from pipelines.matching.levels import LEVELS, MISSING, PEOPLE_LEVELS
-from pipelines.matching.names import LONG_WORD, SLIP, containments, given_names_alike, informative
+from pipelines.matching.names import (LONG_WORD, SLIP, containments, given_names_alike, informative,
+                                      one_but_generic)
 from pipelines.matching.normalise import name_key
 from pipelines.matching.normalise.names import NAME_ABBREVIATIONS, abbreviated
 from pipelines.matching.recordlinkage_base import BaseCompareFeature, recordlinkage
@@ -353,7 +354,9 @@ class CompareName(Comparison):
       :data:`LONG_NAME` letters one long word mistyped), no word's first letter another (companies);
     - ``acronym``: one is the other's initials ("IBM");
     - ``variant``: every word of each name accounted for by the other, allowing abbreviations,
-      truncations, initials, glued words and another order ("Smith, Mary" / "Smith, M.");
+      truncations, initials, glued words and another order ("Smith, Mary" / "Smith, M."), or the same
+      words once those most names of the list hold are set aside (:attr:`generic`: "Wycombe" / "Wycombe
+      District" among councils, most of them "... District");
     - ``site``: one name is the site part of the other ("Agency - Nia Family Center" / "Nia
       Family Center"); two names that both carry a site are compared by their sites alone,
       so two sites of one agency are not one place;
@@ -379,6 +382,9 @@ class CompareName(Comparison):
     levels = LEVELS["name"]
     frequency_level = "exact"
     frequency_key = "name_key"
+    # Words most names of the list compared against hold (:func:`pipelines.matching.link.generic_words`), set
+    # by the Linker before comparing: two names whose other words are the same are one name (``variant``).
+    generic: frozenset[str] = frozenset()
 
     def __init__(self, close: float = 0.95, similar: float = 0.88, max_edits: int = 2, partial: float = 0.8,
                  *, people: bool = False):
@@ -489,13 +495,19 @@ class CompareName(Comparison):
             x, y, back = names.distinct(ridx)
             shares = containments(names.names[x], names.names[y])[back]
             ca, cb, typo, cut_a, cut_b = shares[:, 0], shares[:, 1], shares[:, 2], shares[:, 3] > 0, shares[:, 4] > 0
-            variant[ridx] = (ca == 1) & (cb == 1) & (typo == 0)
+            # A one-word name that is only the start of the other's one word is another name ("Data" / "Datadog",
+            # "Micro" / "Microsoft", "Hart" / "Hartlepool"), not that name cut short: a prefix (subset) at most.
+            spaced = np.char.find(names.names.astype(str), " ") >= 0
+            lone = (~spaced[x] & ~spaced[y])[back] & (cut_a | cut_b)
+            variant[ridx] = (ca == 1) & (cb == 1) & (typo == 0) & ~lone
             # One name inside the other, each of its words there as written, or one long word a letter off, not
             # either name's first (names._slipped: "Koninklijke Philips Electornics" / "Philips Electronics"):
             # "Parkway Grill" is not in "Bryant Park Grill" (a word cut short, "Tech" for "Technologies", makes two
             # names variants, not one inside), nor "Cafe Centro" in "Film Center Cafe" (two words, not one mistyped).
             contained[ridx] = (((ca == 1) & ~cut_a) | ((cb == 1) & ~cut_b)) & (typo <= SLIP)
             mostly[ridx] = np.minimum(ca, cb) > 0.7
+        if self.generic and not self.people:  # one name once the list's generic words are set aside
+            variant |= names.judged(wordy & ~variant, functools.partial(one_but_generic, generic=self.generic), False)
         cidx = np.flatnonzero(contained & ~variant)
         if len(cidx):
             shorter = np.where(_lengths(wa[cidx]) <= _lengths(wb[cidx]), wa[cidx], wb[cidx])

@@ -24,7 +24,7 @@ from pipelines.matching import learn as learning
 from pipelines.matching import sites
 from pipelines.matching.block_index import borrowed_blocks, kept_blocks
 from pipelines.matching.classify import WeightedClassifier, frequency_column
-from pipelines.matching.compare import CLEAN_TEXT, MISSING, build_compare, default_comparisons
+from pipelines.matching.compare import CLEAN_TEXT, MISSING, CompareName, build_compare, default_comparisons
 from pipelines.matching.index import (
     Acronym,
     BlockingRule,
@@ -38,6 +38,7 @@ from pipelines.matching.index import (
     rule_names,
 )
 from pipelines.matching.keys import EMPLOYER_KEYS, NAME_KEYS
+from pipelines.matching.normalise.names import NAME_STOPWORDS
 from pipelines.matching.parameters import Parameters
 from pipelines.matching.settings import BlockingRuleSpec, MatchingSettings
 
@@ -102,6 +103,7 @@ class Linker:
         self.comparisons = default_comparisons(people=people, employer=employer)
         self._select = _select(_TEXT + (list(EMPLOYER_KEYS) if people and employer else []))
         self.comparer = build_compare(self.comparisons)
+        self._generic: dict[str, frozenset[str]] = {}  # the right side's generic words, by relation
         self.person_address = not dedupe and settings.link.lead_address == "person"
         self.threshold = threshold or settings.link.threshold
         self.classifier = WeightedClassifier(settings.model, self.comparisons, threshold=self.threshold,
@@ -140,6 +142,9 @@ class Linker:
         """
         if pairs.empty:
             return _empty_features(self.comparisons)
+        for c in self.comparisons:
+            if isinstance(c, CompareName):
+                c.generic = self._generic_words(con, right)
         lrec, rrec, lpos, rpos = self.records(con, pairs, left, right)
         comparisons = [c for c in self.comparisons if fields is None or c.field in fields]
         pairs = pairs.drop(columns=list(POSITIONS), errors="ignore").reset_index(drop=True)
@@ -155,6 +160,12 @@ class Linker:
             features.insert(0, "name", names.astype(np.int8))
         self._frequencies(con, comparisons, features, rrec, rpos, right, entities)
         return pd.concat([pairs.set_axis(features.index), features], axis=1)
+
+    def _generic_words(self, con: duckdb.DuckDBPyConnection, right: KeyTable) -> frozenset[str]:
+        """:func:`generic_words` of the right side, read once per table by this linker."""
+        if right.relation not in self._generic:
+            self._generic[right.relation] = generic_words(con, right)
+        return self._generic[right.relation]
 
     def _levels(self, comparisons, lrec: pd.DataFrame, rrec: pd.DataFrame, lpos: np.ndarray,
                 rpos: np.ndarray) -> pd.DataFrame:
@@ -391,6 +402,29 @@ class Linker:
         if field not in scored:
             return np.full(len(scored), MISSING in levels)
         return scored[field].isin([self.level(field, lv) for lv in levels]).to_numpy()
+
+
+GENERIC_SHARE = 0.1  # a word held by this share of a list's names tells none of them from another...
+GENERIC_NAMES = 10  # ...and by this many at least: in a short list, any repeated word is a tenth
+
+
+def generic_words(con: duckdb.DuckDBPyConnection, table: KeyTable) -> frozenset[str]:
+    """The words held by :data:`GENERIC_SHARE` of ``table``'s distinct names or more: "district" in the
+    Ordnance Survey's list of local councils (62%: "Wycombe District"), "center" and "chicago" in Chicago's
+    early-learning sites. A name with such a word is the same name without it
+    (:func:`pipelines.matching.names.one_but_generic`).
+
+    Read from the list itself, as Splink's term frequencies are, not from a list of words: in a CRM of every
+    trade few words come near a tenth of the names (legal forms, the commonest, are already not part of the
+    name). Not a twentieth: "cafe" is in 9% of the restaurant guides' names, and "Stars" and "Stars Cafe" are
+    two restaurants of one owner."""
+    rows = con.execute(f"""
+        WITH names AS (SELECT DISTINCT name FROM {table.relation} WHERE name <> ''),
+             words AS (SELECT unnest(list_distinct(string_split(name, ' '))) AS word FROM names)
+        SELECT word FROM words GROUP BY word
+        HAVING count(*) >= greatest({GENERIC_NAMES}, {GENERIC_SHARE} * (SELECT count(*) FROM names))
+    """).fetchall()
+    return frozenset(r[0] for r in rows if r[0] and r[0] not in NAME_STOPWORDS)  # "and" is no word of a name
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: KeyTable) -> int:

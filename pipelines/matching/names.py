@@ -201,6 +201,27 @@ def informative(name: str) -> bool:
     return len(words) >= 2 or (len(words) == 1 and len(words[0]) >= 10)
 
 
+def one_but_generic(a: str, b: str, generic: frozenset[str]) -> bool:
+    """Whether two names are one name once the words most names of their list hold are set aside
+    ("wycombe" / "wycombe district" among local councils, most of them "... District"): one name's words
+    are all the other's, and the words left, at least one, are the same. Such a word tells no name of the
+    list from another, as a legal form does not; it is read from the list itself
+    (:func:`pipelines.matching.link.generic_words`), so "district" is no such word in a CRM where few names
+    hold it. Two such words, one each ("Acme Systems" / "Acme Software" where both are common), are two names.
+
+    Example:
+        >>> one_but_generic("wycombe", "wycombe district", frozenset({"district"}))
+        True
+        >>> one_but_generic("north norfolk district", "south norfolk district", frozenset({"district"}))
+        False
+        >>> one_but_generic("district", "wycombe district", frozenset({"district"}))
+        False
+    """
+    wa, wb = set(_words(a)), set(_words(b))
+    left = wa - generic
+    return bool(left) and left == wb - generic and (wa <= wb or wb <= wa)
+
+
 @functools.cache
 def _nicknames() -> dict[str, frozenset[str]]:
     """Each given name and the names that are its short or formal forms ("bill": william, billy ...;
