@@ -303,6 +303,10 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("Acme", "Acme Analytics", "subset"),
         # ...and a one-word name that only starts the other's one word is another name, its start at most:
         ("Data", "Datadog", "subset"), ("Micro", "Microsoft", "subset"), ("Hart", "Hartlepool", "subset"),
+        # An article or a joining word more or less is the same name, as a guide files it ("Tillerman, The"); other
+        # short words of names are the name's own:
+        ("Tillerman, The", "The Tillerman", "variant"), ("Steak House", "Steak House, The", "variant"),
+        ("La Quinta", "Quinta", "subset"),
         ("Bright Dental", "Wright Dental", "similar"),  # a letter apart, as two companies' names often are
         ("Vertex", "Vortex", "similar"), ("Alcatel", "Alkatel", "similar"),  # ...short names above all
         # A long name a letter or two apart is that name mistyped, whether a letter was replaced or, where

@@ -39,8 +39,8 @@ from rapidfuzz import distance, fuzz, process
 
 from pipelines.matching.keys import EMPLOYER_KEYS, NAME_KEYS
 from pipelines.matching.levels import LEVELS, MISSING, PEOPLE_LEVELS
-from pipelines.matching.names import (LONG_WORD, SLIP, containments, given_names_alike, informative,
-                                      one_but_generic)
+from pipelines.matching.names import (LONG_WORD, SLIP, apart_only_by_fillers, containments, given_names_alike,
+                                      informative, one_but_generic)
 from pipelines.matching.normalise import name_key
 from pipelines.matching.normalise.names import NAME_ABBREVIATIONS, abbreviated
 from pipelines.matching.recordlinkage_base import BaseCompareFeature, recordlinkage
@@ -483,6 +483,9 @@ class CompareName(Comparison):
         variant |= same_words
         exact_subset = wordy & ~same_words & (token_set == 1.0)
         contained |= exact_subset
+        # The same words but for an article or a joining word: "Tillerman, The" / "Tillerman", "Steak House" /
+        # "Steak House, The" (a guide's way of filing), "Bank of America" / "Bank America".
+        variant |= names.judged(exact_subset, apart_only_by_fillers, False)
         # Word by word, once per distinct pair, only where every word of one name has a word of the
         # other starting with its letter (an abbreviation, a truncation or an initial can then explain it).
         rest = wordy & ~same_words & ~exact_subset

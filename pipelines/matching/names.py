@@ -201,6 +201,17 @@ def informative(name: str) -> bool:
     return len(words) >= 2 or (len(words) == 1 and len(words[0]) >= 10)
 
 
+FILLERS = frozenset({"the", "and", "&", "of"})  # words that join or introduce a name's words, in any name
+
+
+def apart_only_by_fillers(a: str, b: str) -> bool:
+    """Whether two names, one's words all among the other's, differ only by :data:`FILLERS`: "tillerman
+    the" / "tillerman" (a guide files "The Tillerman" so), "bank of america" / "bank america". Not the
+    other stop words of names: "La Quinta" is not "Quinta", nor "A&B Plumbing" "B Plumbing"."""
+    left = {w for w in a.split() if w not in FILLERS}
+    return bool(left) and left == {w for w in b.split() if w not in FILLERS}
+
+
 def one_but_generic(a: str, b: str, generic: frozenset[str]) -> bool:
     """Whether two names are one name once the words most names of their list hold are set aside
     ("wycombe" / "wycombe district" among local councils, most of them "... District"): one name's words
