@@ -205,9 +205,10 @@ FILLERS = frozenset({"the", "and", "&", "of"})  # words that join or introduce a
 
 
 def apart_only_by_fillers(a: str, b: str) -> bool:
-    """Whether two names, one's words all among the other's, differ only by :data:`FILLERS`: "tillerman
-    the" / "tillerman" (a guide files "The Tillerman" so), "bank of america" / "bank america". Not the
-    other stop words of names: "La Quinta" is not "Quinta", nor "A&B Plumbing" "B Plumbing"."""
+    """Whether two names, one's words all among the other's, differ only by :data:`FILLERS` or a word typed
+    twice: "tillerman the" / "tillerman" (a guide files "The Tillerman" so), "bank of america" / "bank
+    america", "watts consulting consulting" / "watts consulting". Not the other stop words of names: "La
+    Quinta" is not "Quinta", nor "A&B Plumbing" "B Plumbing"."""
     left = {w for w in a.split() if w not in FILLERS}
     return bool(left) and left == {w for w in b.split() if w not in FILLERS}
 
