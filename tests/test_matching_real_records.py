@@ -182,6 +182,12 @@ def test_in_a_list_of_names_with_addresses_pasted_in_a_company_is_one_wherever_i
 COUNCILS = ["Wycombe District", "Chiltern District", "Fenland District (B)", "North Norfolk District",
             "South Norfolk District", "Hart District", "Hartlepool (B)", "Woking District (B)", "Wokingham (B)",
             "Eden District", "Dover District", "Lewes District", "Rother District", "Stroud District"]
+UNIVERSITIES = ["Harvard University", "Stanford University", "Michigan State University", "Ohio State University",
+                "Kansas State University", "Duke University", "Yale University", "Brown University", "Cornell University",
+                "Purdue University", "Rutgers University", "Temple University"]
+DENTISTS = ["Aspen Dental", "Johnson Dental", "Smith Family Dental", "Bright Smile Dental", "Heartland Dental",
+            "Western Dental", "Comfort Dental", "Coast Dental", "Pacific Dental", "Gentle Dental", "Castle Dental",
+            "Valley Dental"]
 MIXED_TRADES = ["Wycombe District", "Hart District", "Hartlepool (B)", "North Norfolk District", "Acme Analytics Inc",
                 "Bright Dental Care", "Delta Dental of Illinois", "Northwind Traders", "Contoso Pharmaceuticals",
                 "Fabrikam Robotics", "Tailspin Toys", "Wide World Importers", "Adventure Works Cycles",
@@ -192,7 +198,8 @@ MIXED_TRADES = ["Wycombe District", "Hart District", "Hartlepool (B)", "North No
 @pytest.mark.parametrize(
     "accounts, lead, expected",
     [
-        # Most of the list's names say "District" (the Ordnance Survey's list of councils): it tells none from another.
+        # Most of the list's names end with "District" (the Ordnance Survey's list of councils): it tells none from
+        # another, as a legal form does not.
         (COUNCILS, "Wycombe", "Wycombe District"),
         (COUNCILS, "Fenland", "Fenland District (B)"),
         (COUNCILS, "Hart", "Hart District"),  # not Hartlepool: "hart" is no word of it
@@ -200,12 +207,19 @@ MIXED_TRADES = ["Wycombe District", "Hart District", "Hartlepool (B)", "North No
         (COUNCILS, "North Norfolk", "North Norfolk District"),
         (COUNCILS, "Norfolk", None),  # North or South: the words left are not the same
         (COUNCILS, "District", None),  # nothing left to name a council
-        # In a list of every trade, "District" is a word of two names: a name without it is only inside the other.
+        # Most names end with "University": the words before it must be the same, in their order...
+        (UNIVERSITIES, "Harvard", "Harvard University"),
+        (UNIVERSITIES, "University of Michigan", None),  # not Michigan State: "University" is not at its end
+        (UNIVERSITIES, "Michigan", None),  # "Michigan State" is more
+        # ...and as many: "Johnson & Johnson" is not Johnson Dental.
+        (DENTISTS, "Aspen", "Aspen Dental"),
+        (DENTISTS, "Johnson & Johnson", None),
+        # In a list of every trade, "District" ends two names: a name without it is only inside the other.
         (MIXED_TRADES, "Wycombe", None),
         (MIXED_TRADES, "Hart", None),
     ],
 )
-def test_a_word_most_names_of_the_list_hold_tells_none_of_them_from_another(tmp_path, accounts, lead, expected):
+def test_a_word_most_names_of_the_list_end_with_tells_none_of_them_from_another(tmp_path, accounts, lead, expected):
     pd.DataFrame({"id": [f"a{i}" for i in range(len(accounts))], "company": accounts}).to_csv(tmp_path / "a.csv", index=False)
     pd.DataFrame({"id": ["L1"], "company": [lead]}).to_csv(tmp_path / "l.csv", index=False)
     found = match_records(read_records(tmp_path / "l.csv", "id", {"company": "company"}),
@@ -213,8 +227,8 @@ def test_a_word_most_names_of_the_list_hold_tells_none_of_them_from_another(tmp_
     assert (accounts[int(found["account_id"][1:])] if found["account_id"] else None) == expected, found["reason"]
 
 
-def test_in_a_list_where_most_names_hold_a_word_a_name_written_without_it_is_one_company(tmp_path):
-    """The same list deduplicated: a council filed with and without "District" is one, two councils are two."""
+def test_in_a_list_where_most_names_end_with_a_word_a_name_written_without_it_is_one_company(tmp_path):
+    """The councils deduplicated: a council filed with and without "District" is one, two councils are two."""
     names = COUNCILS + ["Wycombe", "Chiltern", "Norfolk"]
     clusters = dedupe(tmp_path, [dict(id=str(i), company=c) for i, c in enumerate(names)])
     assert clusters["0"] == clusters[str(len(COUNCILS))] and clusters["1"] == clusters[str(len(COUNCILS) + 1)]

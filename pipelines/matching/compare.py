@@ -355,8 +355,8 @@ class CompareName(Comparison):
     - ``acronym``: one is the other's initials ("IBM");
     - ``variant``: every word of each name accounted for by the other, allowing abbreviations,
       truncations, initials, glued words and another order ("Smith, Mary" / "Smith, M."), or the same
-      words once those most names of the list hold are set aside (:attr:`generic`: "Wycombe" / "Wycombe
-      District" among councils, most of them "... District");
+      words but for a word most names of the list end with (:attr:`generic`: "Wycombe" / "Wycombe District"
+      among councils, most of them "... District");
     - ``site``: one name is the site part of the other ("Agency - Nia Family Center" / "Nia
       Family Center"); two names that both carry a site are compared by their sites alone,
       so two sites of one agency are not one place;
@@ -382,8 +382,8 @@ class CompareName(Comparison):
     levels = LEVELS["name"]
     frequency_level = "exact"
     frequency_key = "name_key"
-    # Words most names of the list compared against hold (:func:`pipelines.matching.link.generic_words`), set
-    # by the Linker before comparing: two names whose other words are the same are one name (``variant``).
+    # Words most names of the list compared against end with (:func:`pipelines.matching.link.generic_words`),
+    # set by the Linker before comparing: two names the same but for them are one name (``variant``).
     generic: frozenset[str] = frozenset()
 
     def __init__(self, close: float = 0.95, similar: float = 0.88, max_edits: int = 2, partial: float = 0.8,
@@ -509,7 +509,7 @@ class CompareName(Comparison):
             # names variants, not one inside), nor "Cafe Centro" in "Film Center Cafe" (two words, not one mistyped).
             contained[ridx] = (((ca == 1) & ~cut_a) | ((cb == 1) & ~cut_b)) & (typo <= SLIP)
             mostly[ridx] = np.minimum(ca, cb) > 0.7
-        if self.generic and not self.people:  # one name once the list's generic words are set aside
+        if self.generic and not self.people:  # one name but for a word most of the list's names end with
             variant |= names.judged(wordy & ~variant, functools.partial(one_but_generic, generic=self.generic), False)
         cidx = np.flatnonzero(contained & ~variant)
         if len(cidx):

@@ -404,27 +404,27 @@ class Linker:
         return scored[field].isin([self.level(field, lv) for lv in levels]).to_numpy()
 
 
-GENERIC_SHARE = 0.1  # a word held by this share of a list's names tells none of them from another...
-GENERIC_NAMES = 10  # ...and by this many at least: in a short list, any repeated word is a tenth
+GENERIC_SHARE = 0.5  # a word most of a list's names end with tells none of them from another...
+GENERIC_NAMES = 10  # ...when ten names at least end with it
 
 
 def generic_words(con: duckdb.DuckDBPyConnection, table: KeyTable) -> frozenset[str]:
-    """The words held by :data:`GENERIC_SHARE` of ``table``'s distinct names or more: "district" in the
-    Ordnance Survey's list of local councils (62%: "Wycombe District"), "center" and "chicago" in Chicago's
-    early-learning sites. A name with such a word is the same name without it
-    (:func:`pipelines.matching.names.one_but_generic`).
+    """The words :data:`GENERIC_SHARE` of ``table``'s distinct names or more end with: "district" in the
+    Ordnance Survey's list of local councils (62% of them: "Wycombe District"). A name that ends with such a
+    word is the same name without it (:func:`pipelines.matching.names.one_but_generic`), as with a legal form.
 
     Read from the list itself, as Splink's term frequencies are, not from a list of words: in a CRM of every
-    trade few words come near a tenth of the names (legal forms, the commonest, are already not part of the
-    name). Not a twentieth: "cafe" is in 9% of the restaurant guides' names, and "Stars" and "Stars Cafe" are
-    two restaurants of one owner."""
+    trade no word ends most names (legal forms, the commonest, are already not part of the name). Not any word
+    held by a tenth of the names, as first written: among public universities, 27% of whose names hold "State",
+    "University of Michigan" was "Michigan State University"; among local governments "Kansas" was "Kansas
+    City"; in the restaurant guides (9% "Cafe") "Stars" was "Stars Cafe", another restaurant of its owner."""
     rows = con.execute(f"""
         WITH names AS (SELECT DISTINCT name FROM {table.relation} WHERE name <> ''),
-             words AS (SELECT unnest(list_distinct(string_split(name, ' '))) AS word FROM names)
-        SELECT word FROM words GROUP BY word
+             ends AS (SELECT list_last(string_split(name, ' ')) AS word FROM names)
+        SELECT word FROM ends GROUP BY word
         HAVING count(*) >= greatest({GENERIC_NAMES}, {GENERIC_SHARE} * (SELECT count(*) FROM names))
     """).fetchall()
-    return frozenset(r[0] for r in rows if r[0] and r[0] not in NAME_STOPWORDS)  # "and" is no word of a name
+    return frozenset(r[0] for r in rows if r[0] and r[0] not in NAME_STOPWORDS)  # "the" is no word of a name
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: KeyTable) -> int:

@@ -205,21 +205,25 @@ FILLERS = frozenset({"the", "and", "&", "of"})  # words that join or introduce a
 
 
 def apart_only_by_fillers(a: str, b: str) -> bool:
-    """Whether two names, one's words all among the other's, differ only by :data:`FILLERS` or a word typed
-    twice: "tillerman the" / "tillerman" (a guide files "The Tillerman" so), "bank of america" / "bank
-    america", "watts consulting consulting" / "watts consulting". Not the other stop words of names: "La
-    Quinta" is not "Quinta", nor "A&B Plumbing" "B Plumbing"."""
-    left = {w for w in a.split() if w not in FILLERS}
-    return bool(left) and left == {w for w in b.split() if w not in FILLERS}
+    """Whether two names differ only by :data:`FILLERS`: "tillerman the" / "tillerman" (a guide files "The
+    Tillerman" so), "bank of america" / "bank america". Words counted: "watts consulting consulting" is not
+    "watts consulting" here (a word typed twice; nor "Haymarket Center Haymarket Center", a site listed under
+    its agency's name, "Haymarket Center"). Not the other stop words of names: "La Quinta" is not "Quinta",
+    nor "A&B Plumbing" "B Plumbing"."""
+    left = sorted(w for w in a.split() if w not in FILLERS)
+    return bool(left) and left == sorted(w for w in b.split() if w not in FILLERS)
 
 
 def one_but_generic(a: str, b: str, generic: frozenset[str]) -> bool:
-    """Whether two names are one name once the words most names of their list hold are set aside
-    ("wycombe" / "wycombe district" among local councils, most of them "... District"): one name's words
-    are all the other's, and the words left, at least one, are the same. Such a word tells no name of the
-    list from another, as a legal form does not; it is read from the list itself
-    (:func:`pipelines.matching.link.generic_words`), so "district" is no such word in a CRM where few names
-    hold it. Two such words, one each ("Acme Systems" / "Acme Software" where both are common), are two names.
+    """Whether two names are one name but for the word most names of their list end with, as they end with a
+    legal form: "wycombe" / "wycombe district" among local councils, most of them "... District". The words
+    before it are the same, each as often and in the same order, and only one name ends with such words. The
+    word is read from the list itself (:func:`pipelines.matching.link.generic_words`): "district" is none in a
+    CRM where few names end with it.
+
+    Only at the end: "University of Michigan" is not "Michigan State University" where many names say
+    "University" and "State", nor "West" "Bank of the West" among banks. Words counted, not a set of them:
+    "Johnson & Johnson" is not "Johnson Dental".
 
     Example:
         >>> one_but_generic("wycombe", "wycombe district", frozenset({"district"}))
@@ -229,9 +233,16 @@ def one_but_generic(a: str, b: str, generic: frozenset[str]) -> bool:
         >>> one_but_generic("district", "wycombe district", frozenset({"district"}))
         False
     """
-    wa, wb = set(_words(a)), set(_words(b))
-    left = wa - generic
-    return bool(left) and left == wb - generic and (wa <= wb or wb <= wa)
+    wa, wb = _before_generic(_words(a), generic), _before_generic(_words(b), generic)
+    return wa == wb and (len(wa) < len(_words(a))) != (len(wb) < len(_words(b)))
+
+
+def _before_generic(words: tuple[str, ...], generic: frozenset[str]) -> tuple[str, ...]:
+    """``words`` without the generic words they end with, one word left at least."""
+    end = len(words)
+    while end > 1 and words[end - 1] in generic:
+        end -= 1
+    return words[:end]
 
 
 @functools.cache
