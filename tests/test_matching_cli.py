@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -145,6 +147,23 @@ def test_eval_dedupe_reads_an_empty_truth_as_a_record_with_no_duplicate(tmp_path
                  "company=Title", "--map", "street=Addr", "--map", "city=Town", "--map", "phone=Tel", "--quiet")
     assert result.exit_code == 0, result.output
     assert "pairwise                   precision 1.0000  recall 1.0000  F1 1.0000" in result.output
+
+
+@pytest.mark.parametrize("examples, shown", [(5, 5), (1, 1), (0, 0)])
+def test_eval_link_shows_as_many_examples_of_an_error_as_asked(tmp_path, examples, shown):
+    """Five leads named by their account's first word alone are five misses below the threshold (a name
+    inside another is weak evidence): ``--examples`` says how many of them are shown (until stop 53 never more
+    than three, whatever was asked)."""
+    words = ["Alpha", "Bravo", "Charlie", "Delta", "Echo"]
+    (tmp_path / "accounts.csv").write_text("Id,Name\n" + "".join(f"A{i},{w} Robotics Corp\n" for i, w in enumerate(words)))
+    (tmp_path / "leads.csv").write_text("Id,Name,Truth\n" + "".join(f"L{i},{w},A{i}\n" for i, w in enumerate(words)))
+    result = run("eval", "link", "--leads", str(tmp_path / "leads.csv"), "--accounts", str(tmp_path / "accounts.csv"),
+                 "--lead-id", "Id", "--account-id", "Id", "--truth", "Truth", "--map", "company=Name",
+                 "--examples", str(examples))
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^missed\s+below threshold\s+5$", result.output, re.M), result.output
+    listed = [line for line in result.output.split("Examples")[-1].splitlines() if " ~ " in line]
+    assert len(listed) == shown, result.output
 
 
 def test_match_writes_every_lead_with_account_confidence_and_reason(tmp_path):

@@ -295,7 +295,7 @@ def eval_matching(accounts, leads, seed, crm_path, truth_dir, rules, workdir, ec
 @click.option("--truth", "truth_column", required=True,
               help="column naming each row's true cluster (entity); empty: a record with no duplicate")
 @click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help=_FIELD_HELP)
-@click.option("--examples", default=3, show_default=True, help="examples of each kind of error")
+@click.option("--examples", default=3, show_default=True, type=click.IntRange(min=0), help="examples of each kind of error")
 @_labels_option
 @_with_common
 @friendly
@@ -329,7 +329,7 @@ def eval_dedupe(input_csv, id_column, truth_column, maps, examples, labels_csv, 
     truth, _ = pd.factorize(labelled)
     blank = (labelled == "").to_numpy()
     truth[blank] = truth.max() + 1 + np.arange(blank.sum())
-    ev = evaluate_dedupe(truth, result.attrs["result"], describe)
+    ev = evaluate_dedupe(truth, result.attrs["result"], describe, max_examples=examples)
     _print_evaluation(ev, result.attrs["parameters"], "pairs", examples)
 
 
@@ -346,7 +346,7 @@ def eval_dedupe(input_csv, id_column, truth_column, maps, examples, labels_csv, 
 @click.option("--account-map", "account_maps", multiple=True, metavar="FIELD=COLUMN",
               help="accounts file only (a field given here takes these columns instead of --map's).")
 @click.option("--lead-address", type=click.Choice(["company", "person"]), default="company", show_default=True)
-@click.option("--examples", default=3, show_default=True, help="examples of each kind of error")
+@click.option("--examples", default=3, show_default=True, type=click.IntRange(min=0), help="examples of each kind of error")
 @_labels_option
 @_with_common
 @friendly
@@ -380,7 +380,7 @@ def eval_link(leads_csv, accounts_csv, lead_id, account_id, truth_column, maps, 
         return f"{text(leads.fields, lead)}  ~  {text(accounts.fields, account)}"
 
     ev = evaluate_link(truth, predicted, result.attrs["pairs"], result.attrs["scored"], s.link.threshold,
-                       blocking_rules(s.blocking), describe)
+                       blocking_rules(s.blocking), describe, max_examples=examples)
     _print_evaluation(ev, result.attrs["parameters"], "leads", examples)
 
 
@@ -394,7 +394,7 @@ def _print_evaluation(ev, parameters, unit: str, examples: int) -> None:
     click.echo(table(ev.causes))
     if examples and len(ev.examples):
         click.echo("\nExamples")
-        click.echo(table(ev.examples.groupby(["kind", "cause"]).head(examples), max_rows=60))
+        click.echo(table(ev.examples, max_rows=len(ev.examples)))
 
 
 COMMANDS = [dedupe, match, evaluate]

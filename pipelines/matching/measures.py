@@ -171,8 +171,9 @@ def dedupe_errors(truth: np.ndarray, predicted: np.ndarray, candidates: pd.DataF
     return causes.reset_index(drop=True), examples[["kind", "cause", "left", "right"]].reset_index(drop=True)
 
 
-def evaluate_dedupe(truth: np.ndarray, result, describe_record) -> DedupeEvaluation:
-    """Score a :class:`pipelines.matching.dedupe.DedupeResult` against a truth label per record."""
+def evaluate_dedupe(truth: np.ndarray, result, describe_record, max_examples: int = 3) -> DedupeEvaluation:
+    """Score a :class:`pipelines.matching.dedupe.DedupeResult` against a truth label per record, with up to
+    ``max_examples`` examples of each kind and cause of error."""
     ids = pd.Index(result.ids)
     cand = pd.DataFrame({"a": ids.get_indexer(result.candidates["l_id"]), "b": ids.get_indexer(result.candidates["r_id"]),
                          "blocked_by": result.candidates["blocked_by"].to_numpy()})
@@ -180,7 +181,8 @@ def evaluate_dedupe(truth: np.ndarray, result, describe_record) -> DedupeEvaluat
                            "score": result.scored["score"].to_numpy(), "ruled_out": result.scored["ruled_out"].to_numpy()})
     tp = true_pairs(truth)
     deduper = result.deduper
-    causes, examples = dedupe_errors(truth, result.labels, cand, scored, deduper.threshold_bits, describe_record)
+    causes, examples = dedupe_errors(truth, result.labels, cand, scored, deduper.threshold_bits, describe_record,
+                                      max_examples)
     return DedupeEvaluation(
         pairwise=pairwise(truth, result.labels), bcubed=bcubed(truth, result.labels), records=len(truth),
         true_clusters=int(pd.Series(truth).nunique()), predicted_clusters=int(pd.Series(result.labels).nunique()),
