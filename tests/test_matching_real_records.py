@@ -997,6 +997,7 @@ def test_a_date_of_birth_is_read_however_it_was_written(value, country, expected
     ("1956-04-09", "1957-06-01", "different"),  # more than a year, and more than two digits
     ("1956-04-09", "1986-04-19", "different"),  # two digits off, but thirty years: a father and his son
     ("1956-04-09", "1971-11-23", "different"),
+    ("1765-01-01", "2060-01-01", "different"),  # a year mistyped (RLdata10000): 295 years, more than nanoseconds count
     ("1956-04-09", "", "missing"),
 ])
 def test_dates_of_birth(a, b, expected):

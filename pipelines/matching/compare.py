@@ -709,10 +709,18 @@ class CompareBirthdate(CompareMistyped):
         return (_similarity(a, b, distance.OSA.distance, 1) <= 1) | swapped
 
     def _near(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        days = (pd.to_datetime(pd.Series(a, dtype=object), format="%Y%m%d", errors="coerce")
-                - pd.to_datetime(pd.Series(b, dtype=object), format="%Y%m%d", errors="coerce")).dt.days.abs()
+        # Subtracted in days, not nanoseconds: a year mistyped ("1765" for "1965") beside a date of this century is
+        # more days apart than nanoseconds can count (RLdata10000's births), and pandas raised OverflowError.
+        days = np.abs(self._days(a) - self._days(b))
+        within = ~np.isnat(days) & (days <= np.timedelta64(366, "D"))
         same_year = np.array([x[:4] == y[:4] for x, y in zip(a, b)], dtype=bool)
-        return (days <= 366).to_numpy(dtype=bool) | (same_year & (_similarity(a, b, distance.OSA.distance, 2) <= 2))
+        return within | (same_year & (_similarity(a, b, distance.OSA.distance, 2) <= 2))
+
+    @staticmethod
+    def _days(values: np.ndarray) -> np.ndarray:
+        """``YYYYMMDD`` as days (NaT where no date pandas can hold, 1677-2262: a year mistyped)."""
+        parsed = pd.to_datetime(pd.Series(values, dtype=object), format="%Y%m%d", errors="coerce")
+        return parsed.to_numpy().astype("datetime64[D]")
 
 
 class CompareAddress(Comparison):
