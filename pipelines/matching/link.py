@@ -143,7 +143,7 @@ class Linker:
         if pairs.empty:
             return _empty_features(self.comparisons)
         for c in self.comparisons:
-            if isinstance(c, CompareName):
+            if isinstance(c, CompareName) and not c.people:  # people's names have no generic words
                 c.generic = self._generic_words(con, right)
         lrec, rrec, lpos, rpos = self.records(con, pairs, left, right)
         comparisons = [c for c in self.comparisons if fields is None or c.field in fields]

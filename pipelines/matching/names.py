@@ -233,8 +233,9 @@ def one_but_generic(a: str, b: str, generic: frozenset[str]) -> bool:
         >>> one_but_generic("district", "wycombe district", frozenset({"district"}))
         False
     """
-    wa, wb = _before_generic(_words(a), generic), _before_generic(_words(b), generic)
-    return wa == wb and (len(wa) < len(_words(a))) != (len(wb) < len(_words(b)))
+    wa, wb = _words(a), _words(b)
+    ca, cb = _before_generic(wa, generic), _before_generic(wb, generic)
+    return ca == cb and (len(ca) < len(wa)) != (len(cb) < len(wb))
 
 
 def _before_generic(words: tuple[str, ...], generic: frozenset[str]) -> tuple[str, ...]:
