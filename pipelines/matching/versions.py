@@ -36,5 +36,7 @@ KEY_VERSION = 13
 # 4: u sums to one over a comparison's levels after its floor lifts the rare ones; 5: *close* names are one long
 # word mistyped in a long name too (compare.LONG_NAME), and for companies no word another from its first letter;
 # 6: a name *contained* in another may have one long word a letter off in it, and a rare word a letter off a
-# common one is blocked with it (more candidate pairs).
-LEARNING_METHOD = 6
+# common one is blocked with it (more candidate pairs); 7: each EM session starts from its own pairs' share, names
+# are compared against their list (a word most of them end with, an article, a word cut short), and where matches
+# are common among random pairs those pairs teach the comparisons no blocked session taught (stops 53 and 54).
+LEARNING_METHOD = 7
