@@ -186,8 +186,13 @@ def learn(*, comparisons: list[Comparison], model: ModelSettings, kind: str, rul
             if _plausible(learned[f], u_raw[f], prior_w.get(f, {}), levels[f]):
                 (estimates if len(free) > 1 else alone)[f].append((learned[f], expected))
     untaught = [f for f in usable if not estimates[f] and not alone[f]]
-    random_share = _random_session(random_sample, usable, untaught, m_prior, u_raw, missing, levels, prior_w,
-                                   estimates, progress) if untaught else None
+    taught = _random_session(random_sample, usable, untaught, m_prior, u_raw, missing, levels, prior_w,
+                             progress) if untaught else None
+    random_share = None
+    if taught is not None:
+        random_share, taught_m = taught
+        for f, m_f in taught_m.items():
+            estimates[f].append((m_f, random_share * len(random_sample)))
     # A session with one free comparison tells its m less surely (the match share rests on it alone).
     # Its estimates count when such sessions teach every comparison between them: records with a name
     # and a postal code only, blocked by each in turn, teach each other. When one comparison would keep
@@ -294,10 +299,10 @@ def _corrected(u_raw: np.ndarray, m: np.ndarray, share: float, n_random: int, mi
 
 def _random_session(random_sample: Sample, usable: list[str], untaught: list[str], m_prior: dict[str, np.ndarray],
                     u_raw: dict[str, np.ndarray], missing: dict[str, int], levels: dict[str, tuple[str, ...]],
-                    prior_w: dict[str, dict[str, float]], estimates: dict[str, list[tuple[np.ndarray, float]]],
-                    progress: Callable[[str], None]) -> float | None:
-    """EM over the random pairs themselves, when matches are common among them: their share of matches, or None
-    when the session does not run or teaches nothing.
+                    prior_w: dict[str, dict[str, float]], progress: Callable[[str], None],
+                    ) -> tuple[float, dict[str, np.ndarray]] | None:
+    """EM over the random pairs themselves, when matches are common among them: their share of matches and the m
+    it taught each of ``untaught``, or None when the session does not run or teaches nothing.
 
     Random pairs were proposed by no blocking rule, so they can teach what no blocked session can: how often a
     person's name agrees, in a file blocked by names alone. In a CRM two random records are one company once in
@@ -305,9 +310,9 @@ def _random_session(random_sample: Sample, usable: list[str], untaught: list[str
     run. In PatentsView's labelled inventors (401 people in 13,467 mentions) one random pair in sixty is one person.
     There the priors' m for the name (exact 0.45) left most random pairs that share a name counted in u as two
     people, an exact name weighed 5 bits, and adding the country to first name, surname and city took pairwise F1
-    from 0.9977 to 0.5404 (``bench_public_columns.py``). The session needs three comparisons at least: with two, the class EM finds is the pairs
-    agreeing on both (a mixture of two indicators is not identified). It teaches only the comparisons no blocked
-    session taught, and only those present in a twentieth of the pairs.
+    from 0.9977 to 0.5404 (``bench_public_columns.py``). The session needs three comparisons at least: with two, the
+    class EM finds is the pairs agreeing on both (a mixture of two indicators is not identified). It teaches only
+    the comparisons no blocked session taught, and only those present in a twentieth of the pairs.
 
     A review probed files of organisations and of namesakes and found two ways it went wrong, now refused: EM
     settling on a class of a few dozen pairs (namesakes in other cities then weighed as one person: 200 expected
@@ -325,7 +330,6 @@ def _random_session(random_sample: Sample, usable: list[str], untaught: list[str
     share = favoured / n
     m, u = m_prior, u_raw
     iterations = 0
-    taught: list[str] = []
     for _ in range(3):  # m and the share with u held, then u without the matches found
         m, share, it = expectation_maximisation(random_sample, usable, m, u, missing, share)
         iterations += it
@@ -333,17 +337,17 @@ def _random_session(random_sample: Sample, usable: list[str], untaught: list[str
     if share * n < MIN_SESSION_PAIRS:  # EM found too few matches to learn from
         progress(f"EM on {n:,} random pairs: {share:.2%} matches, too few to learn from")
         return None
+    taught = {}
     for f in untaught:
         present = (random_sample.codes[f] != missing[f]).mean() >= MIN_PRESENT
         # A class most of whose pairs disagree outright on the comparison is not the matches: EM drifted to pairs
         # of one city (franchise sites, companies filed many times) and taught that names mostly differ.
         outright = sum(m[f][i] for i, level in enumerate(levels[f]) if level in DISAGREEMENT)
         if present and outright <= 0.5 and _plausible(m[f], u[f], prior_w.get(f, {}), levels[f]):
-            estimates[f].append((m[f], share * n))
-            taught.append(f)
+            taught[f] = m[f]
     progress(f"EM on {n:,} random pairs: {iterations} iterations, {share:.2%} matches, learned "
              f"{', '.join(taught) or 'nothing: its share of matches is not used'}")
-    return share if taught else None
+    return (share, taught) if taught else None
 
 
 def _floored(u: np.ndarray, floor: float, present: np.ndarray) -> np.ndarray:
