@@ -225,6 +225,24 @@ def test_closing_brackets_name_a_branch_unless_they_hold_a_note(raw, branch):
     assert one(normalise.name_branch, raw) == branch
 
 
+@pytest.mark.parametrize(
+    "raw, where",
+    [
+        ("Allianz SE 80802 Munich Germany", "80802 munich germany"),  # an address pasted after the form
+        ("Koninklijke Philips Electronics N.V. Groenewoudseweg 1", "groenewoudseweg 1"),
+        ("Siemens AG, Muenchen", "muenchen"),  # after a comma
+        ("DSM N.V. te Heerlen", "te heerlen"),
+        ("Allianz SE Munich Germany", None),  # a place alone is no address: the name keeps it
+        ("Siemens AG Austria", None), ("Walmart Inc. Store 1234 Hartford CT", None),
+        ("Watanabe Shoji Co., Ltd.", None),  # a legal form after a comma is no place
+        ("Acme, Inc.", None), ("Acme", None), ("N/A", None),
+    ],
+)
+def test_the_address_pasted_after_a_name_is_kept_apart_from_it(raw, where):
+    companies = pd.Series([raw])
+    assert one(normalise.name_where, raw, normalise.company_name(companies).iloc[0]) == where
+
+
 def test_an_email_host_is_read_as_a_mail_host_not_a_web_page():
     """Enrichment reads the host of each address (far fewer values than the addresses): as the address's."""
     hosts = normalise.email_hosts(pd.Series(["jo@corp.google.com", "jo@mail.yelp.com", "jo@acme.wordpress.com",

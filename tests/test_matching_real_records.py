@@ -179,6 +179,36 @@ def test_in_a_list_of_names_with_addresses_pasted_in_a_company_is_one_wherever_i
     assert len(set().union(*found)) == len(groups), "and no two companies, stores or branches are one"
 
 
+def test_a_place_written_after_a_name_is_where_the_other_record_says_it_is_not_a_branch(tmp_path):
+    """A list that pastes addresses after some names writes just the city and country after others ("Allianz SE
+    Munich Germany", deduplipy's STOXX 50): the place one record writes after the name is where the other's
+    address says the company is, so both are that company. A place no record of the pair gives stays a branch's
+    or a subsidiary's ("Deutsche Bank AG New York", "Siemens AG Austria")."""
+    groups = [
+        ["Allianz SE 80802 Munich Germany", "Allianz SE Koniginstrasse 28 Munich Germany", "Allianz SE Munich Germany"],
+        ["Deutsche Bank AG, Taunusanlage 12, Frankfurt", "Deutsche Bank AG Frankfurt"],
+        ["Deutsche Bank AG New York"],
+        ["Orange SA 78 Rue Olivier de Serres 75015 Paris France", "Orange S.A. Paris"],
+        ["Siemens AG, Wittelsbacherplatz 2, 80333 Munich"], ["Siemens AG Austria"],
+    ]
+    rows = [dict(id=f"{g}-{i}", company=name) for g, names in enumerate(groups) for i, name in enumerate(names)]
+    clusters = dedupe(tmp_path, rows)
+    found = [{clusters[f"{g}-{i}"] for i in range(len(names))} for g, names in enumerate(groups)]
+    assert [len(f) for f in found] == [1] * len(groups), "each company's records are one cluster"
+    assert len(set().union(*found)) == len(groups), "and no two companies, branches or subsidiaries are one"
+
+
+@pytest.mark.parametrize("placed, pasted, expected", [
+    ("Allianz SE Munich Germany", "Allianz SE 80802 Munich Germany", "variant"),
+    ("Allianz Munich", "Allianz SE, Koniginstrasse 28, Munich", "variant"),  # no form written before the place
+    ("Siemens AG Austria", "Siemens AG, Wittelsbacherplatz 2, 80333 Munich", "subset"),  # a place it does not give
+    ("Allianz Versicherung Munich", "Allianz SE 80802 Munich Germany", "subset"),  # a word that is no place
+])
+def test_a_place_after_a_name_agrees_only_with_the_place_the_other_name_was_given(placed, pasted, expected):
+    for a, b in ((placed, pasted), (pasted, placed)):
+        assert level(CompareName(), {"company": a}, {"company": b}) == expected
+
+
 COUNCILS = ["Wycombe District", "Chiltern District", "Fenland District (B)", "North Norfolk District",
             "South Norfolk District", "Hart District", "Hartlepool (B)", "Woking District (B)", "Wokingham (B)",
             "Eden District", "Dover District", "Lewes District", "Rother District", "Stroud District"]

@@ -40,7 +40,7 @@ from rapidfuzz import distance, fuzz, process
 from pipelines.matching.keys import EMPLOYER_KEYS, NAME_KEYS
 from pipelines.matching.levels import LEVELS, MISSING, PEOPLE_LEVELS
 from pipelines.matching.names import (LONG_WORD, SLIP, apart_only_by_fillers, containments, given_names_alike,
-                                      informative, one_but_generic)
+                                      informative, one_but_generic, placed_after)
 from pipelines.matching.normalise import name_key
 from pipelines.matching.normalise.names import NAME_ABBREVIATIONS, abbreviated
 from pipelines.matching.recordlinkage_base import BaseCompareFeature, recordlinkage
@@ -393,7 +393,7 @@ class CompareName(Comparison):
         self.close, self.similar, self.max_edits, self.partial = close, similar, max_edits, partial
         self.people = people
 
-    def _compute_vectorized(self, ln, lk, ls, lb, la, rn, rk, rs, rb, ra):
+    def _compute_vectorized(self, ln, lk, ls, lb, la, lw, rn, rk, rs, rb, ra, rw):
         a, pa = _strings(ln)
         b, pb = _strings(rn)
         ka, _ = _strings(lk)
@@ -512,6 +512,14 @@ class CompareName(Comparison):
             # names variants, not one inside), nor "Cafe Centro" in "Film Center Cafe" (two words, not one mistyped).
             contained[ridx] = (((ca == 1) & ~cut_a) | ((cb == 1) & ~cut_b)) & (typo <= SLIP)
             mostly[ridx] = np.minimum(ca, cb) > 0.7
+        # One name followed by the place the other's record pasted after its own ("Allianz SE Munich Germany" /
+        # "Allianz SE 80802 Munich Germany"); a place no record of the pair gives is a branch's (names.placed_after).
+        place_a, pplace_a = _strings(lw)
+        place_b, pplace_b = _strings(rw)
+        qidx = np.flatnonzero(open_ & ~close & ~acronym & ~variant & (pplace_a | pplace_b))
+        if len(qidx):
+            variant[qidx] = np.fromiter((placed_after(x, y, wy) or placed_after(y, x, wx) for x, y, wx, wy in
+                                         zip(a[qidx], b[qidx], place_a[qidx], place_b[qidx])), dtype=bool, count=len(qidx))
         if self.generic and not self.people:  # one name but for a word most of the list's names end with
             variant |= names.judged(wordy & ~variant, functools.partial(one_but_generic, generic=self.generic), False)
         cidx = np.flatnonzero(contained & ~variant)

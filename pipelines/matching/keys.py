@@ -23,12 +23,12 @@ from pipelines.matching.fields import FIELDS, PERSON_NAME
 from pipelines.warehouse import db
 
 KEY_COLUMNS = (
-    "name", "name_key", "name_site", "name_branch", "acronym", "tokens", "domain", "domain_label", "domain_country", "is_free_mail",
+    "name", "name_key", "name_site", "name_branch", "name_where", "acronym", "tokens", "domain", "domain_label", "domain_country", "is_free_mail",
     "email", "phone", "phone_local", "street", "house_number", "street_key", "unit", "address_tokens", "city", "state",
     "postal_code", "country", "latitude", "longitude", "birthdate", "completeness",
 )  # fmt: skip
 # A company's name in each form the name comparison reads (:func:`name_keys`).
-NAME_KEYS = ("name", "name_key", "name_site", "name_branch", "acronym")
+NAME_KEYS = ("name", "name_key", "name_site", "name_branch", "acronym", "name_where")
 # The same forms of a person's employer, in a file of people (:func:`employer_keys`).
 EMPLOYER_KEYS = tuple(f"employer_{k}" for k in NAME_KEYS)
 
@@ -66,7 +66,8 @@ def name_keys(company: pd.Series, normalised: pd.Series | None = None) -> pd.Dat
         normalised = normalise.company_name(company)
     return pd.DataFrame({"name": normalised, "name_key": normalise.name_key(normalised),
                          "name_site": normalise.name_site(company), "name_branch": normalise.name_branch(company),
-                         "acronym": normalise.acronym_of(normalised)}, index=company.index)
+                         "acronym": normalise.acronym_of(normalised),
+                         "name_where": normalise.name_where(company, normalised)}, index=company.index)
 
 
 def employer_keys(employers: pd.Series) -> pd.DataFrame:

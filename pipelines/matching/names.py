@@ -25,7 +25,7 @@ import pandas as pd
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from pipelines.matching.levels import TYPO_MIN_LETTERS
-from pipelines.matching.normalise.names import NAME_ABBREVIATIONS, NAME_STOPWORDS
+from pipelines.matching.normalise.names import LEGAL_WORDS, NAME_ABBREVIATIONS, NAME_STOPWORDS
 
 _TYPO = 0.9  # Jaro-Winkler from which two words of five letters or more are one word mistyped
 _MIN_TRUNCATION = 3  # "tec" may stand for "technologies"; "te" may not
@@ -236,6 +236,30 @@ def one_but_generic(a: str, b: str, generic: frozenset[str]) -> bool:
     wa, wb = _words(a), _words(b)
     ca, cb = _before_generic(wa, generic), _before_generic(wb, generic)
     return ca == cb and (len(ca) < len(wa)) != (len(cb) < len(wb))
+
+
+def placed_after(name: str, other: str, where: str | None) -> bool:
+    """Whether ``name`` is ``other`` followed by no more than a legal form and where the company is, as
+    ``other``'s record says after its own name (``where``: :func:`~pipelines.matching.normalise.name_where`).
+
+    "Allianz SE Munich Germany" is the Allianz of "Allianz SE 80802 Munich Germany" (``other`` "allianz",
+    ``where`` "80802 munich germany"), and "Deutsche Bank AG London" the one of "Deutsche Bank AG, 1 Great
+    Winchester St, London". Without that record's word for the place, a place after a name stays news:
+    "Siemens AG Austria" beside a plain "Siemens AG" is a subsidiary, "Deutsche Bank AG New York" another branch.
+
+    Example:
+        >>> placed_after("allianz se munich germany", "allianz", "80802 munich germany")
+        True
+        >>> placed_after("siemens ag austria", "siemens", "werner von siemens strasse 1 80333 munich germany")
+        False
+    """
+    if not where:
+        return False
+    words, start = name.split(), other.split()
+    if len(words) <= len(start) or words[:len(start)] != start:
+        return False
+    rest = [w for w in words[len(start):] if w not in LEGAL_WORDS]
+    return bool(rest) and set(rest) <= set(where.split())
 
 
 def _before_generic(words: tuple[str, ...], generic: frozenset[str]) -> tuple[str, ...]:

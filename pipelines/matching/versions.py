@@ -29,7 +29,9 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 # the name's own, written apart from them, is the form ("D S M N. V.", "I.B.M. A.G."; not "F.L.A.G.").
 # 13: an address pasted after a legal form is not the name ("Adidas AG Adi-Dassler-Strasse 1 91074 Germany", "AXA SA
 # 75008 Paris"); "Societe Europeenne" is SE.
-KEY_VERSION = 13
+# 14: the address cut from a name is kept (``name_where``), so that a place written after another record's name is
+# read against it ("Allianz SE Munich Germany" / "Allianz SE 80802 Munich Germany").
+KEY_VERSION = 14
 
 # How models are learned (pipelines.matching.learn): stored models are learned again.
 # 2: partial agreements weigh what the data says; 3: sessions of one free comparison teach it;

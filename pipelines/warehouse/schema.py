@@ -272,6 +272,8 @@ TABLES: dict[str, Table] = {
                 ("name_key", "VARCHAR", "the name without spaces"),
                 ("name_site", "VARCHAR", "the site part of an 'Agency - Site' name"),
                 ("name_branch", "VARCHAR", "the branch closing brackets name: las vegas for 'Spago (Las Vegas)'"),
+                ("name_where", "VARCHAR", "where the name says the company is, after its legal form: "
+                                          "'80802 munich germany' for 'Allianz SE 80802 Munich Germany'"),
                 ("acronym", "VARCHAR", "initials of a multi-word name"),
                 ("tokens", "VARCHAR[]", "identifying words of the name, for shared-word blocking"),
                 ("domain", "VARCHAR", "registered domain of the website (never free mail)"),

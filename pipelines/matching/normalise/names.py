@@ -276,6 +276,17 @@ def _before_address(text: str) -> str:
 
 
 def _company(value: str) -> str | None:
+    return _company_and_where(value)[0]
+
+
+def _cut_off(before: str, kept: str) -> list[str]:
+    """The words of ``before`` that ``kept`` (its first words) left out."""
+    return before.split()[len(kept.split()):]
+
+
+def _company_and_where(value: str) -> tuple[str | None, str | None]:
+    """A company's name (:data:`company_name`) and the words pasted after it that say where it is
+    (:data:`name_where`), which the name leaves out."""
     # "Allison's" and "Allisons" are one word, not "allison s". Kazakhstan's "ТОО" goes before the
     # Cyrillic is written in Latin, where it would be the English "Too" ("Too Faced").
     value = str(value)
@@ -297,16 +308,20 @@ def _company(value: str) -> str | None:
     if written_out and written_out.group() not in _ONLY_LAST and text[written_out.end():].strip():
         text = text[written_out.end():].lstrip()
     text = _unglued(_one_word_initials(_SPELLED_OUT_RE.sub(lambda m: _SPELLED_OUT[m.group()], text)))
-    text = SPACES.sub(" ", _before_address(text)).strip()
+    kept = _before_address(text)
+    where = text.partition(",")[2].split() if kept != text else []
+    text = SPACES.sub(" ", kept).strip()
     # A leading article first: "The AT Company" is "at", not "the" (legal forms go from the end, down to
     # one word); and no legal form follows it: "The PT Center" keeps its "pt".
     article = text.startswith("the ")
     if article:
         text = text[4:]
-    text = _before_where(_before_tail(text))
+    kept = _before_where(_before_tail(text))
+    where += _cut_off(text, kept)
+    text = kept
     typed = SPACES.sub(" ", PUNCT.sub(" ", text)).strip()
     if typed in NO_COMPANY or _NOT_A_NAME.fullmatch(typed):  # as typed: "Freelancer Ltd" is a name
-        return None
+        return None, None
     # cleanco works best on the original punctuation ("Inc.", "S.A.", "GmbH & Co. KG"), so clean first...
     text = _strip_legal_forms(text, leading=not article)
     # ...then spell out "&", drop the remaining punctuation, and an article that only now leads: one
@@ -315,7 +330,8 @@ def _company(value: str) -> str | None:
     text = SPACES.sub(" ", PUNCT.sub(" ", text)).strip()
     if text.startswith("the "):
         text = text[4:]
-    return text or None
+    where = [w for w in PUNCT.sub(" ", " ".join(where)).split() if w not in LEGAL_WORDS]  # ", Ltd." is no place
+    return text or None, (" ".join(where) or None) if text else None
 
 
 # What a form or a rep types where there is no company ("N/A", "Self-employed", "Student"; Web-to-Lead's own
@@ -339,6 +355,29 @@ NO_COMPANY = frozenset({
 company_name = per_distinct(_company)
 company_name.__doc__ = ("Normalised company name: accents, case, legal form, punctuation, 'The', '&' removed; "
                         "None for a placeholder (:data:`NO_COMPANY`).")
+
+_WORDS = re.compile(r"\S+")
+
+
+def name_where(companies: pd.Series, normalised: pd.Series) -> pd.Series:
+    """What a company name says of where the company is, after its name and legal form, which its
+    :data:`company_name` (``normalised``) leaves out: "80802 munich germany" for "Allianz SE 80802 Munich Germany",
+    "heerlen" for "DSM N.V. te Heerlen", "muenchen" for "Siemens AG, Muenchen"; None for most names.
+
+    The name comparison reads it to tell a place written after another record's name from a branch's
+    ("Allianz SE Munich Germany" is that Allianz; "Siemens AG Austria" beside a plain "Siemens AG" is
+    a subsidiary). Only names that lost two words or more to their normal form, or hold a comma, can
+    have one, so only theirs are read again."""
+    companies = pd.Series(companies, dtype=object)
+    normalised = pd.Series(normalised, index=companies.index, dtype=object)
+    out = pd.Series([None] * len(companies), index=companies.index, dtype=object)
+    present = companies.notna() & normalised.notna()
+    raw = companies[present].astype(str)
+    lost = raw.str.count(_WORDS.pattern) - normalised[present].str.count(" ") - 1
+    ask = raw[(lost >= 2) | raw.str.contains(",", regex=False)]
+    if len(ask):
+        out[ask.index] = per_distinct(lambda v: _company_and_where(v)[1])(ask).to_numpy()
+    return out.where(out.notna(), None)
 
 
 def _person_words(value: str) -> str:
@@ -406,7 +445,7 @@ _NOTE_WORDS = _NOTE_LEADS | {
 }  # fmt: skip
 # Every word of cleanco's legal forms: brackets holding only such words are a legal form ("(Pty)
 # Limited", "(Private) Limited"), whichever words follow.
-_LEGAL_WORDS = frozenset(w for term in _LEGAL_TERMS for w in term) | {"proprietary", "private"}
+LEGAL_WORDS = frozenset(w for term in _LEGAL_TERMS for w in term) | {"proprietary", "private"}
 
 
 def _branch(value: str) -> str | None:
@@ -427,7 +466,7 @@ def _branch(value: str) -> str | None:
     inside = _company(inside_raw)
     said = _said(inside_raw)
     if (inside is None or not said or said[0] in _NOTE_LEADS or _NOTE_WORDS.issuperset(said)
-            or _LEGAL_WORDS.issuperset(said)):
+            or LEGAL_WORDS.issuperset(said)):
         return None
     if inside.replace(" ", "") in (head.replace(" ", ""), _acronym(head)):
         return None
