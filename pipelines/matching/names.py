@@ -18,6 +18,7 @@ candidate pairs.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -25,7 +26,8 @@ import pandas as pd
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from pipelines.matching.levels import TYPO_MIN_LETTERS
-from pipelines.matching.normalise.names import LEGAL_WORDS, NAME_ABBREVIATIONS, NAME_STOPWORDS
+from pipelines.matching.normalise.names import FORMS_ENDING_NAMES, NAME_ABBREVIATIONS, NAME_STOPWORDS
+from pipelines.matching.normalise.streets import is_street_word
 
 _TYPO = 0.9  # Jaro-Winkler from which two words of five letters or more are one word mistyped
 _MIN_TRUNCATION = 3  # "tec" may stand for "technologies"; "te" may not
@@ -239,27 +241,49 @@ def one_but_generic(a: str, b: str, generic: frozenset[str]) -> bool:
 
 
 def placed_after(name: str, other: str, where: str | None) -> bool:
-    """Whether ``name`` is ``other`` followed by no more than a legal form and where the company is, as
-    ``other``'s record says after its own name (``where``: :func:`~pipelines.matching.normalise.name_where`).
+    """Whether ``name`` is ``other`` with a legal form after it and, after the form, only where the company
+    is as ``other``'s record says after its own name (``where``: :func:`~pipelines.matching.normalise.name_where`).
 
     "Allianz SE Munich Germany" is the Allianz of "Allianz SE 80802 Munich Germany" (``other`` "allianz",
-    ``where`` "80802 munich germany"), and "Deutsche Bank AG London" the one of "Deutsche Bank AG, 1 Great
-    Winchester St, London". Without that record's word for the place, a place after a name stays news:
-    "Siemens AG Austria" beside a plain "Siemens AG" is a subsidiary, "Deutsche Bank AG New York" another branch.
+    ``where`` "80802 munich germany"), and "Deutsche Bank AG Frankfurt" the bank of "Deutsche Bank AG,
+    Taunusanlage 12, Frankfurt". Read strictly, as a place is also a subsidiary's or a branch's name:
+
+    - the form comes first, ending the name: without it the words are the name's ("HSBC Bank Canada",
+      "Ameren Missouri", "Acme Hamburg GmbH" are companies of their own wherever their parents are);
+    - an address counts by its town and country, after its street and number, and its postal code: not by
+      the street's or the building's name ("HSBC Bank plc Canada" is not the HSBC Bank plc of "8 Canada
+      Square, London"); words that are no address ("Research Division") count only all together;
+    - a place no record of the pair gives stays news: "Siemens AG Austria" beside a plain "Siemens AG" is a
+      subsidiary, "Deutsche Bank AG New York" another branch.
 
     Example:
         >>> placed_after("allianz se munich germany", "allianz", "80802 munich germany")
         True
-        >>> placed_after("siemens ag austria", "siemens", "werner von siemens strasse 1 80333 munich germany")
+        >>> placed_after("hsbc bank plc canada", "hsbc bank", "8 canada square london e14 5hq")
         False
     """
     if not where:
         return False
     words, start = name.split(), other.split()
-    if len(words) <= len(start) or words[:len(start)] != start:
+    if len(words) <= len(start) + 1 or words[:len(start)] != start or words[len(start)] not in FORMS_ENDING_NAMES:
         return False
-    rest = [w for w in words[len(start):] if w not in LEGAL_WORDS]
-    return bool(rest) and set(rest) <= set(where.split())
+    place = words[len(start) + 1:]
+    while place and place[0] in FORMS_ENDING_NAMES:  # "pty ltd"
+        place = place[1:]
+    there = where.split()
+    end = len(there)
+    while end and _DIGIT.search(there[end - 1]):  # a postal code after the town: "manchester m1 1ae"
+        end -= 1
+    codes = {w for w in there if _POSTAL_CODE.fullmatch(w)} | set(there[end:])
+    last = max((i for i, w in enumerate(there[:end]) if _DIGIT.search(w) or is_street_word(w)), default=None)
+    if last is None and not codes:  # no address: all of it or nothing ("Acme Corp, Research Division")
+        return place == there
+    town = there[(0 if last is None else last + 1):end]
+    return bool(place) and set(place) <= set(town) | codes
+
+
+_DIGIT = re.compile(r"\d")
+_POSTAL_CODE = re.compile(r"[a-z]{0,2}\d{4,5}")  # "sap se 69190" / "sap se 69190 germany"
 
 
 def _before_generic(words: tuple[str, ...], generic: frozenset[str]) -> tuple[str, ...]:

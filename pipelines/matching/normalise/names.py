@@ -196,7 +196,7 @@ def _before_tail(text: str) -> str:
 # South Wales") or a brand ("Nike Inc Air Jordan"). A number after a site's word is the site's: "Walmart Inc. Store
 # 1234 Hartford CT" keeps its store, as "Deutsche Bank AG London Branch" keeps its branch. And a name that ends in a
 # legal form has nothing pasted after it ("Acme Realty Inc 1 Park Place Owner LLC").
-_FORMS_ENDING_NAMES = frozenset({
+FORMS_ENDING_NAMES = frozenset({
     "nv", "bv", "bvba", "gmbh", "plc", "llc", "llp", "ltd", "inc", "corp", "corporation", "incorporated", "limited",
     "srl", "sarl", "oyj", "ag", "se", "sa", "spa", "kg", "kgaa", "ltda", "pty", "pte", "sas", "bhd", "asa", "cv",
 })  # fmt: skip
@@ -222,7 +222,7 @@ _PO_BOX = frozenset({("po", "box"), ("p", "o", "box"), ("postbus",), ("postfach"
 
 
 def _is_where(tail: list[str]) -> bool:
-    """Whether the words after a name's last legal form are an address (:data:`_FORMS_ENDING_NAMES`' comment)."""
+    """Whether the words after a name's last legal form are an address (:data:`FORMS_ENDING_NAMES`' comment)."""
     n = len(tail)
     for j, word in enumerate(tail):
         if j > 0 and tail[j - 1] in _SITE_WORDS:
@@ -248,15 +248,15 @@ def _is_where(tail: list[str]) -> bool:
 
 
 def _before_where(text: str) -> str:
-    """A name without the address pasted after its last legal form (:data:`_FORMS_ENDING_NAMES`' comment)."""
-    if _FORMS_ENDING_NAMES.isdisjoint(cleanco_clean.strip_punct(text).split()[1:-1]):  # most names: no form inside
+    """A name without the address pasted after its last legal form (:data:`FORMS_ENDING_NAMES`' comment)."""
+    if FORMS_ENDING_NAMES.isdisjoint(cleanco_clean.strip_punct(text).split()[1:-1]):  # most names: no form inside
         return text
     parts = text.split()
     norm = [cleanco_clean.strip_punct(p) for p in parts]
-    if norm[-1] in _FORMS_ENDING_NAMES:  # the name ends in its form: nothing pasted after it
+    if norm[-1] in FORMS_ENDING_NAMES:  # the name ends in its form: nothing pasted after it
         return text
     for end in range(len(parts) - 2, 0, -1):  # the last form: its last word ends names
-        if norm[end] not in _FORMS_ENDING_NAMES:
+        if norm[end] not in FORMS_ENDING_NAMES:
             continue
         start = next((end - k + 1 for k in range(min(_LONGEST_TERM, end + 1), 0, -1)
                       if tuple(norm[end - k + 1:end + 1]) in _TRAILING_TERMS), end)
@@ -330,7 +330,7 @@ def _company_and_where(value: str) -> tuple[str | None, str | None]:
     text = SPACES.sub(" ", PUNCT.sub(" ", text)).strip()
     if text.startswith("the "):
         text = text[4:]
-    where = [w for w in PUNCT.sub(" ", " ".join(where)).split() if w not in LEGAL_WORDS]  # ", Ltd." is no place
+    where = [w for w in PUNCT.sub(" ", " ".join(where)).split() if w not in _LEGAL_WORDS]  # ", Ltd." is no place
     return text or None, (" ".join(where) or None) if text else None
 
 
@@ -445,7 +445,7 @@ _NOTE_WORDS = _NOTE_LEADS | {
 }  # fmt: skip
 # Every word of cleanco's legal forms: brackets holding only such words are a legal form ("(Pty)
 # Limited", "(Private) Limited"), whichever words follow.
-LEGAL_WORDS = frozenset(w for term in _LEGAL_TERMS for w in term) | {"proprietary", "private"}
+_LEGAL_WORDS = frozenset(w for term in _LEGAL_TERMS for w in term) | {"proprietary", "private"}
 
 
 def _branch(value: str) -> str | None:
@@ -466,7 +466,7 @@ def _branch(value: str) -> str | None:
     inside = _company(inside_raw)
     said = _said(inside_raw)
     if (inside is None or not said or said[0] in _NOTE_LEADS or _NOTE_WORDS.issuperset(said)
-            or LEGAL_WORDS.issuperset(said)):
+            or _LEGAL_WORDS.issuperset(said)):
         return None
     if inside.replace(" ", "") in (head.replace(" ", ""), _acronym(head)):
         return None
