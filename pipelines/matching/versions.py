@@ -40,5 +40,7 @@ KEY_VERSION = 14
 # 6: a name *contained* in another may have one long word a letter off in it, and a rare word a letter off a
 # common one is blocked with it (more candidate pairs); 7: each EM session starts from its own pairs' share, names
 # are compared against their list (a word most of them end with, an article, a word cut short), and where matches
-# are common among random pairs those pairs teach the comparisons no blocked session taught (stops 53 and 54).
-LEARNING_METHOD = 7
+# are common among random pairs those pairs teach the comparisons no blocked session taught (stops 53 and 54);
+# 8: a doubled letter written once makes two names *close*, a place after a legal form that the other's address
+# gives makes them a *variant* (stop 55).
+LEARNING_METHOD = 8
