@@ -157,6 +157,15 @@ def test_in_a_list_of_names_alone_a_name_mistyped_is_that_name(tmp_path):
     assert clusters.nunique() == 8
 
 
+def assert_one_cluster_each(tmp_path, groups: list[list[str]]) -> None:
+    """Deduplicated by name alone, each group of company names is one cluster, and no two groups are one."""
+    rows = [dict(id=f"{g}-{i}", company=name) for g, names in enumerate(groups) for i, name in enumerate(names)]
+    clusters = dedupe(tmp_path, rows)
+    found = [{clusters[f"{g}-{i}"] for i in range(len(names))} for g, names in enumerate(groups)]
+    assert [len(f) for f in found] == [1] * len(groups), "each company's records are one cluster"
+    assert len(set().union(*found)) == len(groups), "and no two companies, stores, branches or subsidiaries are one"
+
+
 def test_in_a_list_of_names_with_addresses_pasted_in_a_company_is_one_wherever_it_is_written(tmp_path):
     """Registers and lists paste a company's address after its legal form (deduplipy ships such a list of the
     STOXX 50, patstat's applicants hold them): the address says where, not who. A site's number or name after
@@ -172,11 +181,7 @@ def test_in_a_list_of_names_with_addresses_pasted_in_a_company_is_one_wherever_i
         ["Deutsche Bank AG London Branch"], ["Deutsche Bank AG New York Branch"],
         ["Siemens AG Austria"], ["Siemens AG"],
     ]
-    rows = [dict(id=f"{g}-{i}", company=name) for g, names in enumerate(groups) for i, name in enumerate(names)]
-    clusters = dedupe(tmp_path, rows)
-    found = [{clusters[f"{g}-{i}"] for i in range(len(names))} for g, names in enumerate(groups)]
-    assert [len(f) for f in found] == [1] * len(groups), "each company's records are one cluster"
-    assert len(set().union(*found)) == len(groups), "and no two companies, stores or branches are one"
+    assert_one_cluster_each(tmp_path, groups)
 
 
 def test_a_place_written_after_a_name_is_where_the_other_record_says_it_is_not_a_branch(tmp_path):
@@ -194,11 +199,7 @@ def test_a_place_written_after_a_name_is_where_the_other_record_says_it_is_not_a
         ["Acme Inc, 1 Financial Plaza, Hartford CT 06103"], ["Acme Financial Inc"],
         ["Ameren Corporation, 1901 Chouteau Avenue, St. Louis, Missouri 63103"], ["Ameren Missouri"],
     ]
-    rows = [dict(id=f"{g}-{i}", company=name) for g, names in enumerate(groups) for i, name in enumerate(names)]
-    clusters = dedupe(tmp_path, rows)
-    found = [{clusters[f"{g}-{i}"] for i in range(len(names))} for g, names in enumerate(groups)]
-    assert [len(f) for f in found] == [1] * len(groups), "each company's records are one cluster"
-    assert len(set().union(*found)) == len(groups), "and no two companies, branches or subsidiaries are one"
+    assert_one_cluster_each(tmp_path, groups)
 
 
 @pytest.mark.parametrize("placed, pasted, expected", [

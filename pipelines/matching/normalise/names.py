@@ -330,7 +330,9 @@ def _company_and_where(value: str) -> tuple[str | None, str | None]:
     text = SPACES.sub(" ", PUNCT.sub(" ", text)).strip()
     if text.startswith("the "):
         text = text[4:]
-    where = [w for w in PUNCT.sub(" ", " ".join(where)).split() if w not in _LEGAL_WORDS]  # ", Ltd." is no place
+    where = PUNCT.sub(" ", " ".join(where)).split()
+    if _LEGAL_WORDS.issuperset(where):  # ", Ltd." is no place
+        where = []
     return text or None, (" ".join(where) or None) if text else None
 
 
