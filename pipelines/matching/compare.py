@@ -252,8 +252,10 @@ _DOUBLED = re.compile(r"(.)\1+")
 
 
 def _undoubled(values: np.ndarray) -> np.ndarray:
-    """Each compact name with every run of one letter written once: "mollybell" and "molybell" are "molybel"."""
-    return pd.Series(values, dtype=object).str.replace(_DOUBLED, r"\1", regex=True).to_numpy(dtype=object)
+    """Each compact name with every run of one letter written once: "mollybell" and "molybell" are "molybel".
+    Once per distinct name."""
+    codes, uniques = pd.factorize(values)
+    return pd.Series(uniques, dtype=object).str.replace(_DOUBLED, r"\1", regex=True).to_numpy(dtype=object)[codes]
 
 
 def _keyed(values: np.ndarray) -> np.ndarray:
@@ -473,7 +475,9 @@ class CompareName(Comparison):
         # A doubled letter written once, or a letter doubled ("Molly" / "Moly", "Phillips" / "Philips"): the
         # commonest slip of all, which Jaro-Winkler reads as worse than most (a repeated letter counts as a
         # transposition: 0.92 for "mollybell" / "molybell").
-        didx = idx[(jw[idx] < self.close) & (jw[idx] >= self.partial) & (longer[idx] >= 6)] if len(idx) else idx
+        apart = np.abs(len_a - len_b)
+        didx = idx[(jw[idx] < self.close) & (jw[idx] >= self.partial) & (longer[idx] >= 6) & (apart[idx] >= 1)
+                   & (apart[idx] <= 2)] if len(idx) else idx
         if len(didx):
             close[didx] |= _undoubled(cka[didx]) == _undoubled(ckb[didx])
         if not self.people:  # a word another from its first letter is another word: "Bright" / "Wright Dental"
