@@ -96,6 +96,10 @@ def one(fn, value, *args):
         ("ООО «Ромашка»", "romashka"),
         ("ОАО Связьинвест", "svyazinvest"),  # the soft sign is no word break
         ("ТОО Ромашка", "romashka"),  # Kazakhstan's form, in Cyrillic only ("Too Faced" below)
+        # Scripts written without spaces: the form is glued to the name, before or after it (cleanco lists none)
+        ("株式会社東芝", "東芝"), ("東芝株式会社", "東芝"), ("東芝㈱", "東芝"), ("（株）東芝", "東芝"),
+        ("台積電股份有限公司", "台積電"), ("东芝有限公司", "东芝"),
+        ("삼성전자 주식회사", "삼성전자"), ("주식회사 삼성전자", "삼성전자"), ("㈜삼성전자", "삼성전자"),
         ("Acme™Analytics", "acme analytics"),
         ("AT&amp;T Inc.", "at and t"),  # an export's escaped "&"
         ("good&times", "good and times"),  # an "&" that is no entity stays one

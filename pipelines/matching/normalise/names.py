@@ -275,6 +275,16 @@ def _before_address(text: str) -> str:
     return text
 
 
+# Legal forms of Japan, China, Taiwan and Korea, which their scripts write without a space before or after the name
+# (cleanco reads words, and lists none of them): "株式会社東芝" and "東芝株式会社" are Toshiba, "(株)" its short form,
+# "有限公司" a limited company in China, Hong Kong and Taiwan, "주식회사" and "(주)" Korea's. ㈱ and ㈜ reach here as
+# "(株)" and "(주)" (ascii_lower's NFKD).
+_CJK_FORMS = ("股份有限公司", "有限责任公司", "有限責任公司", "有限公司", "株式会社", "有限会社", "合同会社", "合資会社",
+              "合名会社", "주식회사", "유한책임회사", "유한회사", "(株)", "(有)", "(주)", "(유)")
+_CJK_ALTERNATIVES = "|".join(map(re.escape, sorted(_CJK_FORMS, key=len, reverse=True)))
+_CJK_FORM = re.compile(rf"^\s*(?:{_CJK_ALTERNATIVES})\s*|\s*(?:{_CJK_ALTERNATIVES})\s*$")
+
+
 def _company(value: str) -> str | None:
     return _company_and_where(value)[0]
 
@@ -298,6 +308,8 @@ def _company_and_where(value: str) -> tuple[str | None, str | None]:
     # Marks before a name ("* N.V. Philips", "# Acme") are no word of it, and would hide a leading legal form
     # from the steps below.
     text = _LEADING_MARKS.sub("", SPACES.sub(" ", ascii_lower(_APOSTROPHES.sub("", value))))
+    if not text.isascii():  # "株式会社東芝" and "東芝株式会社": a form written without a space, before or after
+        text = _CJK_FORM.sub("", text) or text
     mail = _name_of_mail(text) if _EMAIL_ONLY.fullmatch(text) else None
     if mail is not None:  # "jo@acme.com" is acme; "jane@gmail.com" no company
         text = mail
