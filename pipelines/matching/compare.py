@@ -537,8 +537,9 @@ class CompareName(Comparison):
         place_b, pplace_b = _strings(rw)
         qidx = np.flatnonzero(open_ & ~close & ~acronym & ~variant & (pplace_a | pplace_b))
         if len(qidx):
-            variant[qidx] = np.fromiter((placed_after(x, y, wy) or placed_after(y, x, wx) for x, y, wx, wy in
-                                         zip(a[qidx], b[qidx], place_a[qidx], place_b[qidx])), dtype=bool, count=len(qidx))
+            pairs = zip(a[qidx], b[qidx], place_a[qidx], place_b[qidx])
+            variant[qidx] = np.fromiter((placed_after(x, y, wy) or placed_after(y, x, wx) for x, y, wx, wy in pairs),
+                                        dtype=bool, count=len(qidx))
         if self.generic and not self.people:  # one name but for a word most of the list's names end with
             variant |= names.judged(wordy & ~variant, functools.partial(one_but_generic, generic=self.generic), False)
         cidx = np.flatnonzero(contained & ~variant)
