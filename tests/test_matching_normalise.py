@@ -99,6 +99,7 @@ def one(fn, value, *args):
         # Scripts written without spaces: the form is glued to the name, before or after it (cleanco lists none)
         ("株式会社東芝", "東芝"), ("東芝株式会社", "東芝"), ("東芝㈱", "東芝"), ("（株）東芝", "東芝"),
         ("台積電股份有限公司", "台積電"), ("东芝有限公司", "东芝"),
+        ("田中ガス株式会社", "田中ガス"),  # kana's voicing marks are letters, not accents: ガ is not カ
         ("삼성전자 주식회사", "삼성전자"), ("주식회사 삼성전자", "삼성전자"), ("㈜삼성전자", "삼성전자"),
         ("Acme™Analytics", "acme analytics"),
         ("AT&amp;T Inc.", "at and t"),  # an export's escaped "&"

@@ -391,6 +391,11 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("Straßenbau Müller GmbH", "Strassenbau Muller", "exact"),
         ("ЗАО «Ромашка»", "Romashka ZAO", "exact"),  # and its legal form, in Cyrillic before the name
         ("Acme™ Analytics", "Acme Analytics", "exact"),  # not "Acme TM Analytics"
+        # A legal form glued to a name in Japanese, Chinese or Korean, before or after it, or before a branch:
+        ("株式会社東芝", "東芝㈱", "exact"), ("台積電股份有限公司", "台積電", "exact"), ("㈜삼성전자", "삼성전자 주식회사", "exact"),
+        ("東芝株式会社 東京支社", "東芝株式会社", "subset"),  # its Tokyo branch; two characters are a whole name
+        # A doubled letter written once is a slip, but a word of one letter repeated is a directory's name:
+        ("Jill Hall Dental", "Jil Hall Dental", "close"), ("AA Taxi", "AAA Taxi", "subset"),
         # A name typed as its web address, and words written two ways:
         ("Salesforce.com, inc.", "Salesforce", "exact"),
         ("Mr.Coffee Inc", "Mr. Coffee", "exact"),  # .coffee is a public suffix, but this is no web address
@@ -946,6 +951,7 @@ def test_among_people_a_name_typed_two_ways_in_one_city_is_the_models_to_weigh(p
     # where the letter comes again (Splink's fake_1000: "Molly Bell" / "Moly Bell" in one town):
     ("Molly Bell", "Moly Bell", "close"), ("Jill Hall", "Jil Hall", "close"), ("Terry Ross", "Tery Ross", "close"),
     ("Dennis Ng", "Denis Ng", "close"),
+    ("Anna Koo", "Ana Ko", "similar"),  # two slips in a short name: no more than a typo may be
 ])
 def test_among_people_a_given_name_and_its_short_form_are_one_name(a, b, expected):
     from pipelines.matching.compare import CompareName

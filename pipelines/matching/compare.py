@@ -252,10 +252,26 @@ _DOUBLED = re.compile(r"(.)\1+")
 
 
 def _undoubled(values: np.ndarray) -> np.ndarray:
-    """Each compact name with every run of one letter written once: "mollybell" and "molybell" are "molybel".
-    Once per distinct name."""
+    """Each name with every run of one letter in a word written once: "molly bell" and "moly bell" are "moly bel".
+    A word of one letter repeated is left as written: "AA Taxi" and "AAA Taxi" are two firms (directories' way
+    of coming first). Once per distinct name."""
     codes, uniques = pd.factorize(values)
-    return pd.Series(uniques, dtype=object).str.replace(_DOUBLED, r"\1", regex=True).to_numpy(dtype=object)[codes]
+    once = [" ".join(w if len(set(w)) == 1 else _DOUBLED.sub(r"\1", w) for w in name.split()) for name in uniques]
+    return np.array(once, dtype=object)[codes]
+
+
+# Hangul and the CJK ideographs: a name of two of them is a whole name ("東芝"), not a short one.
+_WIDE = re.compile("[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def _short(keys: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Compact names too short to say enough inside a longer one (fewer than four letters: "Acme" is not, "Abc"
+    is), two CJK characters or more excepted."""
+    short = lengths < 4
+    idx = np.flatnonzero(short & (lengths >= 2))
+    if len(idx):
+        short[idx] = [not _WIDE.search(k) for k in keys[idx]]
+    return short
 
 
 def _keyed(values: np.ndarray) -> np.ndarray:
@@ -475,11 +491,12 @@ class CompareName(Comparison):
         # A doubled letter written once, or a letter doubled ("Molly" / "Moly", "Phillips" / "Philips"): the
         # commonest slip of all, which Jaro-Winkler reads as worse than most (a repeated letter counts as a
         # transposition: 0.92 for "mollybell" / "molybell").
+        # As many letters apart as a typo may be: "Anna Koo" / "Ana Ko" are two slips, and two surnames.
         apart = np.abs(len_a - len_b)
         didx = idx[(jw[idx] < self.close) & (jw[idx] >= self.partial) & (longer[idx] >= 6) & (apart[idx] >= 1)
-                   & (apart[idx] <= 2)] if len(idx) else idx
+                   & (apart[idx] <= np.clip(0.2 * longer[idx], 1, self.max_edits))] if len(idx) else idx
         if len(didx):
-            close[didx] |= _undoubled(cka[didx]) == _undoubled(ckb[didx])
+            close[didx] |= _undoubled(wa[didx]) == _undoubled(wb[didx])
         if not self.people:  # a word another from its first letter is another word: "Bright" / "Wright Dental"
             close &= _same_initials(names, close)
         close &= ~(two_sites & (sa != sb) & (edits > 0))  # two sites a letter apart are two sites
@@ -546,8 +563,8 @@ class CompareName(Comparison):
         if len(cidx):
             shorter = np.where(_lengths(wa[cidx]) <= _lengths(wb[cidx]), wa[cidx], wb[cidx])
             informative_inside[cidx] = pd.Series(shorter).map(_informative).to_numpy(dtype=bool)
-        short_a = len_a < 4
-        short_b = len_b < 4
+        short_a = _short(cka, len_a)
+        short_b = _short(ckb, len_b)
         subset = open_ & ((token_set == 1.0) | affix | contained) & ~(short_a | short_b)
         similar = open_ & ((token_set >= self.similar) | (jw >= self.similar + 0.04) | mostly)
         # Partial: weak evidence on its own, but a name with one word replaced or mistyped ("Tayla Green" /

@@ -31,7 +31,7 @@ Kept apart from the modules they version so that a quiet tick can ask whether an
 # 75008 Paris"); "Societe Europeenne" is SE.
 # 14: the address cut from a name is kept (``name_where``), so that a place written after another record's name is
 # read against it ("Allianz SE Munich Germany" / "Allianz SE 80802 Munich Germany"); legal forms glued to Japanese,
-# Chinese and Korean names leave them ("株式会社東芝", "東芝㈱").
+# Chinese and Korean names leave them ("株式会社東芝", "東芝㈱"), and kana's voicing marks stay ("ガス" is not "カス").
 KEY_VERSION = 14
 
 # How models are learned (pipelines.matching.learn): stored models are learned again.

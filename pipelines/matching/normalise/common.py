@@ -34,19 +34,22 @@ def ascii_lower(value: str) -> str:
     and the Greek and Cyrillic alphabets are written in Latin letters as anyascii spells them, so
     "Søren", "Łódź" and "ООО Ромашка" meet "Soren", "Lodz" and "OOO Romashka" as people type them
     on an English keyboard. Scripts written without spaces between words (Chinese, Japanese,
-    Korean, Thai) keep their own characters (less their marks, as accents go): their romanisations
-    run a name's words together.
+    Korean, Thai) keep their own characters (less their marks, as accents go, but for kana's voicing
+    marks, which make other letters): their romanisations run a name's words together.
     """
     value = str(value)
     if value.isascii():
         return value.lower().strip()
     text = unicodedata.normalize("NFKD", _MARKS.sub(" ", value))
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = "".join(c for c in text if not unicodedata.combining(c) or c in _KANA_VOICING)
     if not text.isascii():  # and Hangul, which NFKD splits into its letters, whole again
         text = unicodedata.normalize("NFC", "".join(c if c.isascii() else _in_latin_letters(c) for c in text))
     return text.lower().strip()
 
 
+# Kana's voicing marks are letters of their own, not accents: "ガス" (gas) is not "カス" (dregs), nor "グループ"
+# (group) "クループ". NFKD splits them off; NFC puts them back.
+_KANA_VOICING = frozenset("\u3099\u309a")
 # Trade and copyright marks are not part of a name ("Acme™" is not "Acme TM", which NFKD would make it).
 _MARKS = re.compile("[\u2122\u2120\u00ae\u00a9]")
 _ALPHABETS = ("LATIN", "GREEK", "CYRILLIC")

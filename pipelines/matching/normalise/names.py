@@ -282,7 +282,8 @@ def _before_address(text: str) -> str:
 _CJK_FORMS = ("股份有限公司", "有限责任公司", "有限責任公司", "有限公司", "株式会社", "有限会社", "合同会社", "合資会社",
               "合名会社", "주식회사", "유한책임회사", "유한회사", "(株)", "(有)", "(주)", "(유)")
 _CJK_ALTERNATIVES = "|".join(map(re.escape, sorted(_CJK_FORMS, key=len, reverse=True)))
-_CJK_FORM = re.compile(rf"^\s*(?:{_CJK_ALTERNATIVES})\s*|\s*(?:{_CJK_ALTERNATIVES})\s*$")
+# At a word's start or end: "東芝株式会社 東京支社" (its Tokyo branch) keeps "東芝 東京支社".
+_CJK_FORM = re.compile(rf"(?:^|(?<=\s))(?:{_CJK_ALTERNATIVES})|(?:{_CJK_ALTERNATIVES})(?=\s|\(|$)")
 
 
 def _company(value: str) -> str | None:
@@ -309,7 +310,7 @@ def _company_and_where(value: str) -> tuple[str | None, str | None]:
     # from the steps below.
     text = _LEADING_MARKS.sub("", SPACES.sub(" ", ascii_lower(_APOSTROPHES.sub("", value))))
     if not text.isascii():  # "株式会社東芝" and "東芝株式会社": a form written without a space, before or after
-        text = _CJK_FORM.sub("", text) or text
+        text = SPACES.sub(" ", _CJK_FORM.sub(" ", text)).strip() or text
     mail = _name_of_mail(text) if _EMAIL_ONLY.fullmatch(text) else None
     if mail is not None:  # "jo@acme.com" is acme; "jane@gmail.com" no company
         text = mail
