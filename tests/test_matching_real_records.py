@@ -396,6 +396,8 @@ def test_what_is_typed_where_there_is_no_company_makes_nobody_one_company(tmp_pa
         ("東芝株式会社 東京支社", "東芝株式会社", "subset"),  # its Tokyo branch; two characters are a whole name
         # A doubled letter written once is a slip, but a word of one letter repeated is a directory's name:
         ("Jill Hall Dental", "Jil Hall Dental", "close"), ("AA Taxi", "AAA Taxi", "subset"),
+        # ...and an umlaut written out is the vowel an English keyboard types ("ü": "ue", "u"):
+        ("Müller GmbH", "Mueller GmbH", "close"), ("Muller Industries", "Mueller Industries", "close"),
         # A name typed as its web address, and words written two ways:
         ("Salesforce.com, inc.", "Salesforce", "exact"),
         ("Mr.Coffee Inc", "Mr. Coffee", "exact"),  # .coffee is a public suffix, but this is no web address

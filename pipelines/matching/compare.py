@@ -249,14 +249,21 @@ def _same_initials(names: _PairNames, ask: np.ndarray) -> np.ndarray:
 
 
 _DOUBLED = re.compile(r"(.)\1+")
+_UMLAUT_WRITTEN_OUT = re.compile(r"(?<=[aou])e")
 
 
-def _undoubled(values: np.ndarray) -> np.ndarray:
-    """Each name with every run of one letter in a word written once: "molly bell" and "moly bell" are "moly bel".
-    A word of one letter repeated is left as written: "AA Taxi" and "AAA Taxi" are two firms (directories' way
-    of coming first). Once per distinct name."""
+def _folded(values: np.ndarray) -> np.ndarray:
+    """Each name with two common ways of typing it folded into one, word by word:
+
+    - every run of one letter written once: "molly bell" and "moly bell" are "moly bel". A word of one letter
+      repeated is left as written: "AA Taxi" and "AAA Taxi" are two firms (directories' way of coming first);
+    - an umlaut written out, "ue" for "ü", as the vowel alone: "Mueller", "Müller" and "Muller" (ascii_lower
+      reads "ü" as "u", an English keyboard types "u", German systems write "ue").
+
+    Once per distinct name."""
     codes, uniques = pd.factorize(values)
-    once = [" ".join(w if len(set(w)) == 1 else _DOUBLED.sub(r"\1", w) for w in name.split()) for name in uniques]
+    once = [" ".join(w if len(set(w)) == 1 else _DOUBLED.sub(r"\1", _UMLAUT_WRITTEN_OUT.sub("", w))
+                     for w in name.split()) for name in uniques]
     return np.array(once, dtype=object)[codes]
 
 
@@ -377,8 +384,8 @@ class CompareName(Comparison):
 
     - ``exact``: the same compact name;
     - ``close``: a typo or two (at most ``max_edits`` edits and Jaro-Winkler at ``close``, or past
-      :data:`LONG_NAME` letters one long word mistyped, or a doubled letter written once: "Molly Bell" /
-      "Moly Bell"), no word's first letter another (companies);
+      :data:`LONG_NAME` letters one long word mistyped, or a doubled letter written once or an umlaut written
+      out: "Molly Bell" / "Moly Bell", "Mueller" / "Muller"), no word's first letter another (companies);
     - ``acronym``: one is the other's initials ("IBM");
     - ``variant``: every word of each name accounted for by the other, allowing abbreviations,
       truncations, initials, glued words and another order ("Smith, Mary" / "Smith, M."), or the same
@@ -488,15 +495,15 @@ class CompareName(Comparison):
         longer = np.maximum(len_a, len_b)
         close = open_ & (edits <= np.clip(0.2 * longer, 1, self.max_edits))
         close &= (jw >= self.close) | _one_long_word_mistyped(names, close & (longer >= LONG_NAME) & (jw < self.close))
-        # A doubled letter written once, or a letter doubled ("Molly" / "Moly", "Phillips" / "Philips"): the
-        # commonest slip of all, which Jaro-Winkler reads as worse than most (a repeated letter counts as a
-        # transposition: 0.92 for "mollybell" / "molybell").
-        # As many letters apart as a typo may be: "Anna Koo" / "Ana Ko" are two slips, and two surnames.
+        # A doubled letter written once ("Molly" / "Moly": the commonest slip, which Jaro-Winkler reads as worse
+        # than most, a repeated letter counting as a transposition: 0.92 for "mollybell" / "molybell"), or an
+        # umlaut written out ("Mueller" / "Muller": 0.92), as many letters apart as a typo may be ("Anna Koo" /
+        # "Ana Ko" are two slips, and two surnames).
         apart = np.abs(len_a - len_b)
         didx = idx[(jw[idx] < self.close) & (jw[idx] >= self.partial) & (longer[idx] >= 6) & (apart[idx] >= 1)
                    & (apart[idx] <= np.clip(0.2 * longer[idx], 1, self.max_edits))] if len(idx) else idx
         if len(didx):
-            close[didx] |= _undoubled(wa[didx]) == _undoubled(wb[didx])
+            close[didx] |= _folded(wa[didx]) == _folded(wb[didx])
         if not self.people:  # a word another from its first letter is another word: "Bright" / "Wright Dental"
             close &= _same_initials(names, close)
         close &= ~(two_sites & (sa != sb) & (edits > 0))  # two sites a letter apart are two sites
