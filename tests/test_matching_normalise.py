@@ -98,7 +98,8 @@ def one(fn, value, *args):
         ("ТОО Ромашка", "romashka"),  # Kazakhstan's form, in Cyrillic only ("Too Faced" below)
         # Scripts written without spaces: the form is glued to the name, before or after it (cleanco lists none)
         ("株式会社東芝", "東芝"), ("東芝株式会社", "東芝"), ("東芝㈱", "東芝"), ("（株）東芝", "東芝"),
-        ("台積電股份有限公司", "台積電"), ("东芝有限公司", "东芝"),
+        ("台積電股份有限公司", "台積電"), ("东芝有限公司", "东芝"), ("华为公司", "华为"),
+        ("华为深圳分公司", "华为深圳分公司"), ("华为子公司", "华为子公司"),  # a branch's, a subsidiary's: their names
         ("田中ガス株式会社", "田中ガス"),  # kana's voicing marks are letters, not accents: ガ is not カ
         ("삼성전자 주식회사", "삼성전자"), ("주식회사 삼성전자", "삼성전자"), ("㈜삼성전자", "삼성전자"),
         ("Acme™Analytics", "acme analytics"),

@@ -281,7 +281,9 @@ def _before_address(text: str) -> str:
 # "(株)" and "(주)" (ascii_lower's NFKD).
 _CJK_FORMS = ("股份有限公司", "有限责任公司", "有限責任公司", "有限公司", "株式会社", "有限会社", "合同会社", "合資会社",
               "合名会社", "주식회사", "유한책임회사", "유한회사", "(株)", "(有)", "(주)", "(유)")
-_CJK_ALTERNATIVES = "|".join(map(re.escape, sorted(_CJK_FORMS, key=len, reverse=True)))
+# ...and "公司" (company) alone, but not as the end of a branch's (分公司), a head office's (总公司, 總公司) or a
+# subsidiary's (子公司) name.
+_CJK_ALTERNATIVES = "|".join([*map(re.escape, sorted(_CJK_FORMS, key=len, reverse=True)), "(?<![分总總子])公司"])
 # At a word's start or end: "東芝株式会社 東京支社" (its Tokyo branch) keeps "東芝 東京支社".
 _CJK_FORM = re.compile(rf"(?:^|(?<=\s))(?:{_CJK_ALTERNATIVES})|(?:{_CJK_ALTERNATIVES})(?=\s|\(|$)")
 
