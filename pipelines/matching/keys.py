@@ -61,13 +61,14 @@ def name_keys(company: pd.Series, normalised: pd.Series | None = None) -> pd.Dat
     """:data:`NAME_KEYS` of company names (``normalised``: their :func:`~pipelines.matching.normalise.company_name`,
     when known). ``name`` is the name as written (normalised), which the word-by-word comparison reads;
     ``name_key`` its compact form with common abbreviations unified ("International" and "Intl" both "intl"),
-    for exact agreement."""
+    for exact agreement; ``name_where`` the address pasted after it, read with the name when it is not known."""
     if normalised is None:
-        normalised = normalise.company_name(company)
+        normalised, where = normalise.company_name_and_where(company)
+    else:
+        where = normalise.name_where(company, normalised)
     return pd.DataFrame({"name": normalised, "name_key": normalise.name_key(normalised),
                          "name_site": normalise.name_site(company), "name_branch": normalise.name_branch(company),
-                         "acronym": normalise.acronym_of(normalised),
-                         "name_where": normalise.name_where(company, normalised)}, index=company.index)
+                         "acronym": normalise.acronym_of(normalised), "name_where": where}, index=company.index)
 
 
 def employer_keys(employers: pd.Series) -> pd.DataFrame:
@@ -98,7 +99,9 @@ def match_keys(frame: pd.DataFrame, *, default_country: str = "US", prefer: str 
                                 None)
     # Values the enrich stage already computed with the same functions (accounts only).
     given = frame["_enriched"].fillna(False).astype(bool) if "_enriched" in frame else pd.Series(False, frame.index)
-    out = name_keys(company, _reuse(frame, given, "_name_norm", company, normalise.company_name))
+    # Names the enrich stage normalised are not read again (accounts); others are read once, with their pasted address.
+    normalised = _reuse(frame, given, "_name_norm", company, normalise.company_name) if given.any() else None
+    out = name_keys(company, normalised)
     out["tokens"] = _tokens(normalise.abbreviated(out["name"]))
 
     email = normalise.registered_domain(_text(frame, "email"))

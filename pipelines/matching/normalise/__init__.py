@@ -35,6 +35,7 @@ from pipelines.matching.normalise.names import (
     acronym,
     acronym_of,
     company_name,
+    company_name_and_where,
     name_key,
     name_match,
     name_branch,
@@ -49,7 +50,7 @@ from pipelines.matching.normalise.streets import PLACE_PARTS, STREET_PARTS, pars
 
 __all__ = [
     "FREE_MAIL_DOMAINS", "NAME_ABBREVIATIONS", "NAME_STOPWORDS", "PLACE_PARTS", "STREET_PARTS", "abbreviated",
-    "acronym", "birthdate", "acronym_of", "city", "company_name", "country_code", "domain_country", "domain_label",
+    "acronym", "birthdate", "acronym_of", "city", "company_name", "company_name_and_where", "country_code", "domain_country", "domain_label",
     "email_address", "email_hosts", "is_free_mail", "mail_domain", "name_branch", "name_key", "name_match", "name_site", "name_where", "own_name", "parse_streets", "per_distinct", "phone_clocks", "phone_e164",
     "phone_local", "phone_us_state", "postal_code", "registered_domain", "state_code", "street", "us_state",
 ]  # fmt: skip

@@ -373,24 +373,32 @@ company_name = per_distinct(_company)
 company_name.__doc__ = ("Normalised company name: accents, case, legal form, punctuation, 'The', '&' removed; "
                         "None for a placeholder (:data:`NO_COMPANY`).")
 
-_WORDS = re.compile(r"\S+")
+
+def company_name_and_where(companies: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """:data:`company_name` and :func:`name_where` of each name, read once per distinct name."""
+    companies = pd.Series(companies, dtype=object)
+    read = {v: _company_and_where(v) for v in companies.dropna().unique()}
+    present = companies.notna()
+    return tuple(companies.map({v: parts[i] for v, parts in read.items()}).astype(object).where(present, None)
+                 for i in (0, 1))
 
 
 def name_where(companies: pd.Series, normalised: pd.Series) -> pd.Series:
     """What a company name says of where the company is, after its name and legal form, which its
-    :data:`company_name` (``normalised``) leaves out: "80802 munich germany" for "Allianz SE 80802 Munich Germany",
-    "heerlen" for "DSM N.V. te Heerlen", "muenchen" for "Siemens AG, Muenchen"; None for most names.
+    :data:`company_name` (``normalised``, already known) leaves out: "80802 munich germany" for "Allianz SE 80802
+    Munich Germany", "te heerlen" for "DSM N.V. te Heerlen", "muenchen" for "Siemens AG, Muenchen"; None for most
+    names.
 
     The name comparison reads it to tell a place written after another record's name from a branch's
     ("Allianz SE Munich Germany" is that Allianz; "Siemens AG Austria" beside a plain "Siemens AG" is
     a subsidiary). Only names that lost two words or more to their normal form, or hold a comma, can
-    have one, so only theirs are read again."""
+    have one, so only theirs are read again (:func:`company_name_and_where` reads both at once)."""
     companies = pd.Series(companies, dtype=object)
     normalised = pd.Series(normalised, index=companies.index, dtype=object)
     out = pd.Series([None] * len(companies), index=companies.index, dtype=object)
     present = companies.notna() & normalised.notna()
     raw = companies[present].astype(str)
-    lost = raw.str.count(_WORDS.pattern) - normalised[present].str.count(" ") - 1
+    lost = raw.str.count(r"\S+") - normalised[present].str.count(" ") - 1
     ask = raw[(lost >= 2) | raw.str.contains(",", regex=False)]
     if len(ask):
         out[ask.index] = per_distinct(lambda v: _company_and_where(v)[1])(ask).to_numpy()
