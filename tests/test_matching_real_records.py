@@ -964,7 +964,7 @@ def test_among_people_a_given_name_and_its_short_form_are_one_name(a, b, expecte
 @pytest.mark.parametrize("a, b", [
     # Names said alike are often two people's: a household's Michael and Michelle, a town's Martins and Mortons.
     # Metaphone and NYSIIS both agree on every pair here (stop 56 tried them as one name mistyped and dropped
-    # them: of faker's English surnames whose two codes agree, 44 pairs were two names and 9 one name).
+    # them: of the pairs of faker's English surnames they made close, 44 were two names and 9 one name).
     ("Michael Smith", "Michelle Smith"),
     ("Brian Lee", "Breanna Lee"),
     ("Julian Cole", "Jillian Cole"),
