@@ -215,7 +215,8 @@ class Linker:
         - a list of :data:`NAMED_ONCE_AMONG` names or more: among twenty, nearly every word is some one
           name's, and being alone with it is no news.
 
-        Scoring only, never the pairs the model learns from: raised there, they taught *contained* 17 bits
+        Only for pairs it would carry over the link threshold, not to rank accounts already over it. Scoring
+        only, never the pairs the model learns from: raised there, they taught *contained* 17 bits
         instead of 12 (the review's 5,000 accounts with websites, leads with work addresses), and a
         different domain no longer kept "Hutchinson" of hutchinsonassetmanagement.com from Hutchinson
         Growers. Leads only: the account says more (not "Delta" for a lead from "Delta Dental"), and not
@@ -225,6 +226,12 @@ class Linker:
         if self.people or name is None or "name" not in features:
             return
         at = np.flatnonzero(features["name"].to_numpy() == name.code("subset"))
+        if len(at):  # only the pairs the raise would carry over the threshold (few, where the model was learned)
+            params = self.parameters
+            gain = params.weight("name", "contained") - params.weight("name", "subset")
+            bits = self.classifier.score(features.iloc[at])["score"].to_numpy()
+            needed = np.log2(self.threshold / (1.0 - self.threshold)) if self.threshold < 1 else np.inf
+            at = at[(bits < needed) & (bits + gain >= needed)]
         size = _count(con, right) if len(at) else 0
         if size < NAMED_ONCE_AMONG:
             return
