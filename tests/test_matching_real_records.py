@@ -325,6 +325,16 @@ def test_the_short_name_rule_is_the_scorers_not_what_the_model_learns_from(tmp_p
     assert scored["name"].iloc[0] == linker.level("name", "contained")
 
 
+@pytest.mark.parametrize("accounts", [
+    ["City of Westminster London Boro", "City and County of the City of London", "Camden London Boro"],
+    ["City and County of the City of London", "City of Westminster London Boro", "Camden London Boro"],
+])
+def test_of_two_accounts_that_hold_a_leads_words_alike_the_one_that_holds_its_whole_name_wins(tmp_path, accounts):
+    """Both names hold "City", "of" and "London" and score alike; only one says "City of London". Two files carry
+    no account type or activity to break the tie, and the first account listed used to win."""
+    assert link_one(tmp_path, accounts, "City of London") == "City and County of the City of London"
+
+
 def test_a_short_name_alone_in_a_short_list_is_still_only_inside_a_longer_one(tmp_path):
     """Among twenty-two names nearly every word is one name's: being alone with it says nothing."""
     assert link_one(tmp_path, MIXED_TRADES, "Wycombe") is None

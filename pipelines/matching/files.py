@@ -71,6 +71,34 @@ def dedupe_records(records: CsvRecords, settings: MatchingSettings, *, labels: L
     return out
 
 
+NAME_WHOLE = "name_whole"
+
+
+def name_whole(con: duckdb.DuckDBPyConnection, scored: pd.DataFrame, left: KeyTable, right: KeyTable,
+               threshold: float) -> np.ndarray:
+    """For each pair at ``threshold`` or over, whether the lead's whole name stands in the account's, its words
+    side by side: what breaks a tie between two accounts that score alike. The ONS's "City of London" is in
+    "City and County of the City of London", not in "City of Westminster London Boro", though both hold its
+    words. Two files carry no account type or activity to rank by (the warehouse's ``tie_breakers``); without
+    this the first account of the file won."""
+    out = np.zeros(len(scored), dtype=bool)
+    over = np.flatnonzero(scored["confidence"].to_numpy() >= threshold)
+    if not len(over):
+        return out
+    con.register("_over", pd.DataFrame({"i": over, "l_id": scored["l_id"].to_numpy()[over],
+                                        "r_id": scored["r_id"].to_numpy()[over]}))
+    try:
+        inside = con.execute(f"""
+            SELECT o.i FROM _over o
+            JOIN {left.relation} l ON l."{left.id}" = o.l_id JOIN {right.relation} r ON r."{right.id}" = o.r_id
+            WHERE coalesce(l.name, '') <> '' AND contains(' ' || r.name || ' ', ' ' || l.name || ' ')
+        """).fetchnumpy()["i"]
+    finally:
+        con.unregister("_over")
+    out[inside] = True
+    return out
+
+
 def match_records(leads: CsvRecords, accounts: CsvRecords, settings: MatchingSettings, *,
                   labels: Labels | None = None, parameters: Parameters | None = None,
                   progress: Callable[[str], None] = lambda m: None) -> pd.DataFrame:
@@ -95,8 +123,9 @@ def match_records(leads: CsvRecords, accounts: CsvRecords, settings: MatchingSet
             never = pd.MultiIndex.from_frame(labels.distinct[["l_id", "r_id"]])
             ruled = pd.MultiIndex.from_arrays([scored["l_id"], scored["r_id"]]).isin(never)
             scored.loc[ruled, ["score", "confidence"]] = [-30.0, 0.0]
-    threshold = settings.link.threshold
-    best = linker.explain(best_per_left(scored, threshold, margin=0.0))
+        threshold = settings.link.threshold
+        scored[NAME_WHOLE] = name_whole(con, scored, left, right, threshold)
+    best = linker.explain(best_per_left(scored, threshold, margin=0.0, order=[(NAME_WHOLE, False)]))
     runner = linker.explain(best_per_left(scored[scored["confidence"] < threshold], 0.0)) if len(scored) else scored
     out = pd.DataFrame({"lead_id": leads.ids.to_numpy(), "account_id": "", "confidence": np.nan,
                         "reason": "no candidate account shares a domain, phone or name with this lead"})
