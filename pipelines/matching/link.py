@@ -235,8 +235,7 @@ class Linker:
         size = _count(con, right) if len(at) else 0
         if size < NAMED_ONCE_AMONG:
             return
-        entity = f'coalesce(e.entity, t."{right.id}")' if entities else f't."{right.id}"'
-        join = f'LEFT JOIN {entities} e ON e.id = t."{right.id}"' if entities else ""
+        entity, join = _company_of(right, entities)
         common = max(3, int(np.ceil(DESIGNATOR_SHARE * size)))
         con.register("_subset_pairs", pd.DataFrame({"i": at, "l_id": features["l_id"].to_numpy()[at],
                                                     "r_id": features["r_id"].to_numpy()[at]}))
@@ -278,8 +277,7 @@ class Linker:
         (no adjustment). ``comparisons``: those :meth:`compare` made in full (names compared first for
         ``name_levels`` carry no frequency, as before). ``entities`` (``id``, ``entity``) groups right
         records into companies."""
-        entity = f'coalesce(e.entity, t."{right.id}")' if entities else f't."{right.id}"'
-        join = f'LEFT JOIN {entities} e ON e.id = t."{right.id}"' if entities else ""
+        entity, join = _company_of(right, entities)
         for c in comparisons:
             if not c.frequency_key or c.field not in features:
                 continue
@@ -505,6 +503,14 @@ def generic_words(con: duckdb.DuckDBPyConnection, table: KeyTable) -> frozenset[
         HAVING count(*) >= greatest({GENERIC_NAMES}, {GENERIC_SHARE} * (SELECT count(*) FROM names))
     """).fetchall()
     return frozenset(r[0] for r in rows if r[0] and r[0] not in NAME_STOPWORDS)  # "the" is no word of a name
+
+
+def _company_of(right: KeyTable, entities: str | None) -> tuple[str, str]:
+    """The SQL naming the company of each record ``t`` of ``right`` and the join it needs: ``entities`` (``id``,
+    ``entity``) groups records into companies; a record it does not list, or without it, is its own."""
+    if not entities:
+        return f't."{right.id}"', ""
+    return f'coalesce(e.entity, t."{right.id}")', f'LEFT JOIN {entities} e ON e.id = t."{right.id}"'
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: KeyTable) -> int:

@@ -376,11 +376,9 @@ company_name.__doc__ = ("Normalised company name: accents, case, legal form, pun
 
 def company_name_and_where(companies: pd.Series) -> tuple[pd.Series, pd.Series]:
     """:data:`company_name` and :func:`name_where` of each name, read once per distinct name."""
-    companies = pd.Series(companies, dtype=object)
-    read = {v: _company_and_where(v) for v in companies.dropna().unique()}
-    present = companies.notna()
-    return tuple(companies.map({v: parts[i] for v, parts in read.items()}).astype(object).where(present, None)
-                 for i in (0, 1))
+    read = per_distinct(_company_and_where)(pd.Series(companies, dtype=object))
+    present = read.notna()
+    return tuple(read.map(lambda parts, i=i: parts[i], na_action="ignore").where(present, None) for i in (0, 1))
 
 
 def name_where(companies: pd.Series, normalised: pd.Series) -> pd.Series:
