@@ -345,6 +345,10 @@ class Comparison(BaseCompareFeature):
     # and the key column holding that value; None when frequency says nothing.
     frequency_level: str | None = None
     frequency_key: str | None = None
+    # The key column whose equality is the ``exact`` level, where it is: how often two records that are not one
+    # agree there is counted from how often each value occurs (:meth:`pipelines.matching.link.Linker.learn`), not
+    # from random pairs, of which a level this rare is a dozen or two.
+    exact_key: str | None = None
     # Whether a side with no value at all makes every pair missing, so that it need not be compared
     # pair by pair (a comparison of one key column, named as its field).
     absent_is_missing = False
@@ -416,6 +420,7 @@ class CompareName(Comparison):
     levels = LEVELS["name"]
     frequency_level = "exact"
     frequency_key = "name_key"
+    exact_key = "name_key"
     # Words most names of the list compared against end with (:func:`pipelines.matching.link.generic_words`),
     # set by the Linker before comparing: two names the same but for them are one name (``variant``).
     generic: frozenset[str] = frozenset()
@@ -632,6 +637,7 @@ class CompareDomain(Comparison):
     levels = LEVELS["domain"]
     frequency_level = "exact"
     frequency_key = "domain"
+    exact_key = "domain"
 
     def __init__(self):
         super().__init__(["domain", "domain_label"], ["domain", "domain_label"], label="domain")
@@ -720,6 +726,7 @@ class CompareEmail(CompareMistyped):
     levels = LEVELS["email"]
     frequency_level = "exact"
     frequency_key = "email"
+    exact_key = "email"
     absent_is_missing = True
 
     def __init__(self, close: float = 0.88, max_edits: int = 3):
@@ -754,6 +761,7 @@ class CompareBirthdate(CompareMistyped):
     levels = LEVELS["birthdate"]
     frequency_level = "exact"
     frequency_key = "birthdate"
+    exact_key = "birthdate"
     absent_is_missing = True
 
     def __init__(self):

@@ -435,6 +435,7 @@ class Linker:
         lids, rids = _ids(con, left), (None if same else _ids(con, right))
         random = pd.DataFrame({"l_id": lids[li], "r_id": (lids if same else rids)[ri]})
         random_codes = self.compare(con, random, left, right)
+        exact = {c.field: _agreeing_share(con, left, right, c.exact_key) for c in self.comparisons if c.exact_key}
         if pairs is None:
             pairs = self.candidates(con, left, right)
         n_candidates = len(pairs)
@@ -450,7 +451,7 @@ class Linker:
             random_sample=_sample(random_codes, self.comparisons),
             candidates=_sample(candidate_codes, self.comparisons, candidate_codes["blocked_by"].to_numpy()),
             n_left=n_left, n_right=n_right, n_candidates=n_candidates, dedupe=same, labels=label_codes,
-            person_address=self.person_address, progress=progress)
+            person_address=self.person_address, exact_shares=exact, progress=progress)
         self.use(params)
         return params
 
@@ -503,6 +504,28 @@ def generic_words(con: duckdb.DuckDBPyConnection, table: KeyTable) -> frozenset[
         HAVING count(*) >= greatest({GENERIC_NAMES}, {GENERIC_SHARE} * (SELECT count(*) FROM names))
     """).fetchall()
     return frozenset(r[0] for r in rows if r[0] and r[0] not in NAME_STOPWORDS)  # "the" is no word of a name
+
+
+def _agreeing_share(con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, key: str) -> float | None:
+    """The share of pairs of records, both holding ``key``, that hold the same value: from how often each value
+    occurs on either side (two records of one table: each record with each other). None when no pair holds it.
+
+    What random pairs estimate, counted exactly: of 100,000 random pairs of RLdata10000's people about fifteen
+    share a whole name, and one file of it and the same file with 86 more people (namesakes born other years)
+    drew 15 and 23. That moved the weight of an exact name by 0.6 bits, and the recall from 0.95 to 0.61: an
+    exact name with a date of birth a digit off was a match in one and not in the other."""
+    present = f"{key} IS NOT NULL AND {key} <> ''"
+    if left == right:
+        shared, n = con.execute(f"SELECT sum(n * (n - 1)), sum(n) FROM (SELECT count(*) AS n FROM {left.relation} "
+                                f"WHERE {present} GROUP BY {key})").fetchall()[0]
+        pairs = (n or 0) * ((n or 0) - 1)
+    else:
+        shared = con.execute(f"SELECT sum(l.n * r.n) FROM (SELECT {key} AS v, count(*) AS n FROM {left.relation} "
+                             f"WHERE {present} GROUP BY 1) l JOIN (SELECT {key} AS v, count(*) AS n FROM "
+                             f"{right.relation} WHERE {present} GROUP BY 1) r USING (v)").fetchall()[0][0]
+        pairs = (con.execute(f"SELECT count(*) FROM {left.relation} WHERE {present}").fetchall()[0][0]
+                 * con.execute(f"SELECT count(*) FROM {right.relation} WHERE {present}").fetchall()[0][0])
+    return float(shared or 0) / pairs if pairs else None
 
 
 def _company_of(right: KeyTable, entities: str | None) -> tuple[str, str]:
