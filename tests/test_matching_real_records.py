@@ -852,6 +852,39 @@ def test_an_address_that_is_no_ones_makes_none_of_its_people_one(tmp_path, addre
     assert dedupe(tmp_path, rows).nunique() == len(people)
 
 
+@pytest.mark.parametrize("mangled", [dict(first_name="", last_name="Msrio"), dict(first_name="Nah", last_name="")])
+def test_a_name_mangled_past_reading_is_the_persons_whose_birthday_and_address_it_shares(tmp_path, mangled):
+    """Splink's fake_1000 holds "Msrio" beside "Noah Morris" (one email address, one birthday, one city): names
+    that read as two used to keep the pair from being scored at all."""
+    rows = [dict(id="a", first_name="Noah", last_name="Morris", email="emilysmith@irwin-medina.biz",
+                 birthdate="1983-07-20", city="Birmingham"),
+            dict(id="b", **mangled, email="emilysmith@irwin-medina.biz", birthdate="1983-07-20", city="Birmingham")]
+    clusters = dedupe(tmp_path, rows)
+    assert clusters["a"] == clusters["b"]
+
+
+def test_a_placeholder_birthday_beside_a_switchboard_makes_no_colleague_a_name_left_half_typed(tmp_path):
+    """A form's default birthday and a company's switchboard are everyone's: Ms Lindqvist, filed by her surname
+    alone, is none of her eleven colleagues for sharing them (a first cut of this rule merged a review's whole
+    companies so)."""
+    names = [("Alice", "Nguyen"), ("Brian", "Okafor"), ("Carla", "Reyes"), ("Dmitri", "Volkov"), ("Elena", "Rossi"),
+             ("Farid", "Haddad"), ("Grace", "Kim"), ("Hugo", "Martin"), ("Ines", "Costa"), ("Jonas", "Berg"),
+             ("Keiko", "Sato")]
+    rows = [dict(id=str(i), first_name=f, last_name=s, phone="312-555-0100", birthdate="2000-01-01")
+            for i, (f, s) in enumerate(names)] + [dict(id="x", first_name="", last_name="Lindqvist",
+                                                        phone="312-555-0100", birthdate="2000-01-01")]
+    clusters = dedupe(tmp_path, rows)
+    assert clusters.nunique() == len(rows)
+
+
+def test_a_shared_email_address_and_phone_without_a_birthday_vouch_for_no_other_name(tmp_path):
+    """A couple shares a home's phone and its email address: two names that read as two stay two people."""
+    rows = [dict(id="a", first_name="John", last_name="Smith", email="smithgarcia@gmail.com", phone="617-555-0142"),
+            dict(id="b", first_name="Maria", last_name="Garcia", email="smithgarcia@gmail.com", phone="617-555-0142")]
+    clusters = dedupe(tmp_path, rows)
+    assert clusters["a"] != clusters["b"]
+
+
 def test_a_mistyped_address_is_still_the_persons_but_vouches_for_no_other_name(tmp_path):
     """An address typed with a letter swapped is most likely that person's, wherever else she is filed; two
     colleagues' addresses a letter apart ("jsmith@" / "asmith@") do not make John and Alice Smith one."""

@@ -33,6 +33,7 @@ from the first pass's clusters.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -59,6 +60,11 @@ OTHER_STATE = sites.WHY[sites.STATES_APART]
 COLLEAGUES = "colleagues: one employer, two names"  # files of people (Linker.colleagues)
 SOFT_RULES = (NAMES_APART, OTHER_SITE, PHONES_ELSEWHERE, OTHER_STATE, COLLEAGUES)
 SOFT_RULE_BITS = -20.0
+# People whose names read as two, one of them a word alone, that one birthday and one email address or phone join
+# (Deduper._one_person), where the birthday is held by this many records at most...
+ONE_PERSON_BIRTHDAYS = 10
+ONE_PERSON_CONTACTS = 10  # ...and the address or phone by this many
+ONE_PERSON = "one_person"  # the column of scored pairs that says so
 _CORROBORATING = {"phone": ("exact", "local"), "email": ("exact",), "street": ("exact", "similar"), "geo": ("same_place",),
                   "postal": ("postal",)}
 # Name levels that say two records carry one name (written another way), not two names that share words.
@@ -99,8 +105,20 @@ class Deduper:
     def score(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, *,
               pairs: pd.DataFrame | None = None, entities: str | None = None) -> pd.DataFrame:
         """Candidate pairs whose names could agree, scored, with ``ruled_out`` (a reason or '')."""
-        scored = self.linker.score_pairs(con, left, right, pairs=pairs, entities=entities,
-                                         name_levels=self.first_pass_levels)
+        lk = self.linker
+        if lk.people and pairs is None:
+            pairs = lk.candidates(con, left, right)
+        scored = lk.score_pairs(con, left, right, pairs=pairs, entities=entities, name_levels=self.first_pass_levels)
+        if lk.people and len(pairs) > len(scored):
+            # A name mangled past reading beside the whole name (see _one_person) is weighed by the model too, not
+            # dropped before it; rule() then lets it through.
+            seen = pd.MultiIndex.from_arrays([scored["l_id"], scored["r_id"]])
+            rest = pairs[~pd.MultiIndex.from_arrays([pairs["l_id"], pairs["r_id"]]).isin(seen)]
+            more = lk.score_pairs(con, left, right, pairs=rest.reset_index(drop=True), entities=entities)
+            more = more[self._one_person(con, left, right, more)]
+            if len(more):
+                scored = pd.concat([scored.assign(**{ONE_PERSON: False}), more.assign(**{ONE_PERSON: True})],
+                                   ignore_index=True)
         return self.rule(self._elsewhere(con, left, right, scored))
 
     def _elsewhere(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable,
@@ -129,6 +147,8 @@ class Deduper:
                 untold &= at(_FIELD.get(field, field), "missing")
         names_ok = (at("name", *d.name_levels) | (at("name", *d.corroborated_name_levels) & (corroborated | untold))
                     | (at("name", *self.confirmed_name_levels) & corroborated))
+        if ONE_PERSON in scored:
+            names_ok |= scored[ONE_PERSON].to_numpy(dtype=bool)
         reason = np.full(n, "", dtype=object)
         reason[~names_ok] = NAMES_APART
         if d.other_site:
@@ -171,6 +191,52 @@ class Deduper:
         out.loc[soft, "score"] = np.minimum(scored.loc[soft, "score"].to_numpy(), SOFT_RULE_BITS)
         out.loc[reason != "", "confidence"] = 0.0
         return out
+
+    def _one_person(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable,
+                    scored: pd.DataFrame) -> np.ndarray:
+        """Which of ``scored`` (people whose names read as two names) are one person whose name was mangled past
+        reading: "Msrio" beside "Noah Morris" in Splink's fake_1000, one email address, one birthday. All of:
+
+        - one of the two names is a single word (a given name or a surname left out, the other typed badly):
+          a couple, twins or colleagues are each filed under a whole name of their own;
+        - the same date of birth, and the same email address or phone, neither of them another's on the other
+          record (a second address or phone that differs);
+        - each of those values held by few records (a birthday by :data:`ONE_PERSON_BIRTHDAYS`, an address or a
+          phone by :data:`ONE_PERSON_CONTACTS`): a form's placeholder birthday ("2000-01-01", Excel's
+          "1899-12-31") beside a company's switchboard is everyone's. A review merged whole companies of a
+          leads file that way before these were counted."""
+        lk = self.linker
+        at = functools.partial(lk.at, scored)
+        ok = at("birthdate", "exact") & (at("email", "exact") | at("phone", "exact"))
+        ok &= ~at("email", "different", "close") & ~at("phone", "different", "local")
+        if not ok.any():
+            return ok
+        idx = np.flatnonzero(ok)
+        con.register("_one_person_pairs", scored.iloc[idx][["l_id", "r_id"]].reset_index(drop=True)
+                     .assign(i=np.arange(len(idx))))
+        try:
+            facts = con.execute(f"""
+                WITH held AS (
+                    SELECT 'birthdate' AS k, birthdate AS v, count(*) AS n FROM {right.relation} WHERE birthdate <> ''
+                    GROUP BY 2
+                    UNION ALL SELECT 'email', email, count(*) FROM {right.relation} WHERE email <> '' GROUP BY 2
+                    UNION ALL SELECT 'phone', phone, count(*) FROM {right.relation} WHERE phone <> '' GROUP BY 2)
+                SELECT (strpos(trim(l.name), ' ') = 0 OR strpos(trim(r.name), ' ') = 0) AS one_word,
+                       coalesce((SELECT n FROM held WHERE k = 'birthdate' AND v = l.birthdate), 0) AS birthdays,
+                       CASE WHEN l.email = r.email THEN coalesce((SELECT n FROM held WHERE k = 'email' AND v = l.email), 0)
+                            ELSE 1000000 END AS emails,
+                       CASE WHEN l.phone = r.phone THEN coalesce((SELECT n FROM held WHERE k = 'phone' AND v = l.phone), 0)
+                            ELSE 1000000 END AS phones
+                FROM _one_person_pairs p
+                JOIN {left.relation} l ON l."{left.id}" = p.l_id
+                JOIN {right.relation} r ON r."{right.id}" = p.r_id
+                ORDER BY p.i""").df()
+        finally:
+            con.unregister("_one_person_pairs")
+        ok[idx] = (facts["one_word"].fillna(False).to_numpy(dtype=bool)
+                   & (facts["birthdays"].to_numpy() <= ONE_PERSON_BIRTHDAYS)
+                   & (np.minimum(facts["emails"].to_numpy(), facts["phones"].to_numpy()) <= ONE_PERSON_CONTACTS))
+        return ok
 
     # frequencies counted over companies ------------------------------------------------------------
     def rescore(self, scored: pd.DataFrame, frequencies: dict[str, pd.Series], values: pd.DataFrame) -> pd.DataFrame:
