@@ -345,9 +345,10 @@ class Comparison(BaseCompareFeature):
     # and the key column holding that value; None when frequency says nothing.
     frequency_level: str | None = None
     frequency_key: str | None = None
-    # The key column whose equality is the ``exact`` level, where it is: how often two records that are not one
-    # agree there is counted from how often each value occurs (:meth:`pipelines.matching.link.Linker.learn`), not
-    # from random pairs, of which a level this rare is a dozen or two.
+    # The key column whose equality is the ``exact`` level, where it is: how often two records agree there is
+    # counted from how often each value occurs (:meth:`pipelines.matching.link.Linker.learn`), and taken for u
+    # where few of those pairs are matches (:data:`pipelines.matching.learn.EXACT_COUNT_SHARE`), not drawn from
+    # random pairs, of which a level this rare is a dozen or two.
     exact_key: str | None = None
     # Whether a side with no value at all makes every pair missing, so that it need not be compared
     # pair by pair (a comparison of one key column, named as its field).

@@ -203,8 +203,10 @@ class Deduper:
           record (a second address or phone that differs);
         - each of those values held by few records (a birthday by :data:`ONE_PERSON_BIRTHDAYS`, an address or a
           phone by :data:`ONE_PERSON_CONTACTS`): a form's placeholder birthday ("2000-01-01", Excel's
-          "1899-12-31") beside a company's switchboard is everyone's. A review merged whole companies of a
-          leads file that way before these were counted."""
+          "1899-12-31") beside a company's switchboard is everyone's, and counts for no one.
+
+        A first cut with the second alone merged twins, a couple who share a birthday, and whole companies of a
+        review's leads file (one placeholder birthday, one switchboard each)."""
         lk = self.linker
         at = functools.partial(lk.at, scored)
         ok = at("birthdate", "exact") & (at("email", "exact") | at("phone", "exact"))
