@@ -244,10 +244,14 @@ def map_options(fields: dict[str, str | list[str]]) -> list[str]:
             for x in ("--map", f"{field}={col}")]
 
 
-def leadroute_dedupe(path: Path, id_col: str, truth: str, fields: dict[str, str | list[str]], country: str) -> dict:
+def leadroute_dedupe(path: Path, id_col: str, truth: str, fields: dict[str, str | list[str]], country: str,
+                     rules: Path | None = None) -> dict:
+    """``leadroute eval dedupe`` of ``path`` in its own process (``rules``: a matching.yaml other than the
+    project's)."""
     maps = map_options(fields)
     out, wall, cpu = timed([sys.executable, "-c", CLI, "eval", "dedupe", str(path), "--id", id_col,
-                            "--truth", truth, *maps, "--default-country", country, "--quiet"])
+                            "--truth", truth, *maps, "--default-country", country, "--quiet",
+                            *(["--rules", str(rules)] if rules else [])])
     line = next(x for x in out.splitlines() if x.startswith("pairwise"))
     p, r, f1 = (float(v) for v in re.findall(r"\d\.\d{4}", line))
     return {"precision": p, "recall": r, "f1": f1, "wall": wall, "cpu": cpu}

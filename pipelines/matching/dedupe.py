@@ -48,6 +48,7 @@ from pipelines.matching.index import KeyTable, blocking_report, describe_blockin
 from pipelines.matching.labels import Labels
 from pipelines.matching.link import Linker
 from pipelines.matching.settings import MatchingSettings
+from pipelines.warehouse import db
 
 RULED_OUT_BITS = -1000.0  # a hard "cannot link": no amount of other evidence outweighs it
 # Names that do not agree, or another site (SOFT_RULES): 20 bits (a million to one) against a merge, not a
@@ -209,35 +210,29 @@ class Deduper:
         review's leads file (one placeholder birthday, one switchboard each)."""
         lk = self.linker
         at = functools.partial(lk.at, scored)
-        ok = at("birthdate", "exact") & (at("email", "exact") | at("phone", "exact"))
+
+        def held_by_few(field: str, most: int) -> np.ndarray:
+            """The value held by ``most`` records or fewer, as the model's term frequencies count them (a phone by
+            its local number)."""
+            column = frequency_column(field)
+            return scored[column].to_numpy() <= most if column in scored else np.zeros(len(scored), dtype=bool)
+
+        contact = ((at("email", "exact") & held_by_few("email", ONE_PERSON_CONTACTS))
+                   | (at("phone", "exact") & held_by_few("phone", ONE_PERSON_CONTACTS)))
+        ok = at("birthdate", "exact") & held_by_few("birthdate", ONE_PERSON_BIRTHDAYS) & contact
         ok &= ~at("email", "different", "close") & ~at("phone", "different", "local")
         if not ok.any():
             return ok
         idx = np.flatnonzero(ok)
-        con.register("_one_person_pairs", scored.iloc[idx][["l_id", "r_id"]].reset_index(drop=True)
-                     .assign(i=np.arange(len(idx))))
-        try:
-            facts = con.execute(f"""
-                WITH held AS (
-                    SELECT 'birthdate' AS k, birthdate AS v, count(*) AS n FROM {right.relation} WHERE birthdate <> ''
-                    GROUP BY 2
-                    UNION ALL SELECT 'email', email, count(*) FROM {right.relation} WHERE email <> '' GROUP BY 2
-                    UNION ALL SELECT 'phone', phone, count(*) FROM {right.relation} WHERE phone <> '' GROUP BY 2)
-                SELECT (strpos(trim(l.name), ' ') = 0 OR strpos(trim(r.name), ' ') = 0) AS one_word,
-                       coalesce((SELECT n FROM held WHERE k = 'birthdate' AND v = l.birthdate), 0) AS birthdays,
-                       CASE WHEN l.email = r.email THEN coalesce((SELECT n FROM held WHERE k = 'email' AND v = l.email), 0)
-                            ELSE 1000000 END AS emails,
-                       CASE WHEN l.phone = r.phone THEN coalesce((SELECT n FROM held WHERE k = 'phone' AND v = l.phone), 0)
-                            ELSE 1000000 END AS phones
-                FROM _one_person_pairs p
+        pairs = scored.iloc[idx][["l_id", "r_id"]].reset_index(drop=True).assign(i=np.arange(len(idx)))
+        with db.registered(con, "_one_person_pairs", pairs) as relation:
+            one_word = con.execute(f"""
+                SELECT coalesce(strpos(trim(l.name), ' ') = 0 OR strpos(trim(r.name), ' ') = 0, false) AS one_word
+                FROM {relation} p
                 JOIN {left.relation} l ON l."{left.id}" = p.l_id
                 JOIN {right.relation} r ON r."{right.id}" = p.r_id
-                ORDER BY p.i""").df()
-        finally:
-            con.unregister("_one_person_pairs")
-        ok[idx] = (facts["one_word"].fillna(False).to_numpy(dtype=bool)
-                   & (facts["birthdays"].to_numpy() <= ONE_PERSON_BIRTHDAYS)
-                   & (np.minimum(facts["emails"].to_numpy(), facts["phones"].to_numpy()) <= ONE_PERSON_CONTACTS))
+                ORDER BY p.i""").fetchnumpy()["one_word"]
+        ok[idx] = one_word.astype(bool)
         return ok
 
     # frequencies counted over companies ------------------------------------------------------------

@@ -41,6 +41,7 @@ from pipelines.matching.keys import EMPLOYER_KEYS, NAME_KEYS
 from pipelines.matching.normalise.names import NAME_STOPWORDS
 from pipelines.matching.parameters import Parameters
 from pipelines.matching.settings import BlockingRuleSpec, MatchingSettings
+from pipelines.warehouse import db
 
 CHUNK_PAIRS = 1_000_000  # compare in chunks, so memory stays flat on a full master rebuild
 _TEXT = [*NAME_KEYS, "domain", "domain_label", "domain_country", "email", "phone", "phone_local", "street", "house_number",
@@ -237,13 +238,13 @@ class Linker:
             return
         entity, join = _company_of(right, entities)
         common = max(3, int(np.ceil(DESIGNATOR_SHARE * size)))
-        con.register("_subset_pairs", pd.DataFrame({"i": at, "l_id": features["l_id"].to_numpy()[at],
-                                                    "r_id": features["r_id"].to_numpy()[at]}))
-        try:
+        subset = pd.DataFrame({"i": at, "l_id": features["l_id"].to_numpy()[at],
+                               "r_id": features["r_id"].to_numpy()[at]})
+        with db.registered(con, "_subset_pairs", subset) as relation:
             once = con.execute(f"""
                 WITH p AS (SELECT s.i, l.tokens AS words,
                                   list_filter(r.tokens, lambda w: NOT list_contains(l.tokens, w)) AS rest
-                           FROM _subset_pairs s
+                           FROM {relation} s
                            JOIN {left.relation} l ON l."{left.id}" = s.l_id
                            JOIN {right.relation} r ON r."{right.id}" = s.r_id
                            WHERE len(l.tokens) > 0 AND len(r.tokens) > len(l.tokens)
@@ -260,8 +261,6 @@ class Linker:
                                GROUP BY r.i HAVING min(coalesce(held.n, 0)) >= {common})
                 SELECT p.i FROM p JOIN holders h ON h.words = p.words JOIN kinds k ON k.i = p.i WHERE h.n = 1
             """).fetchnumpy()["i"]
-        finally:
-            con.unregister("_subset_pairs")
         if len(once):
             column = features["name"].to_numpy().copy()
             column[once] = name.code("contained")
@@ -431,7 +430,7 @@ class Linker:
             self.use(params)
             return params
         cfg = self.settings.model.learn
-        li, ri = learning.random_pairs(n_left, n_right, cfg.random_pairs, dedupe=same)
+        li, ri = learning.random_pairs(n_left, n_right, cfg.random_pairs, dedupe=same, seed=cfg.seed)
         lids, rids = _ids(con, left), (None if same else _ids(con, right))
         random = pd.DataFrame({"l_id": lids[li], "r_id": (lids if same else rids)[ri]})
         random_codes = self.compare(con, random, left, right)

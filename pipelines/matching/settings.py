@@ -153,6 +153,9 @@ class LearnSettings(_Model):
     min_records: int = Field(300, ge=10, description="fewer records than this on either side: too few to "
                                                      "learn from, the weights (priors) decide")
     random_pairs: int = Field(100_000, ge=1000, description="random record pairs sampled to learn u")
+    seed: int = Field(0, ge=0, description="which random pairs are drawn: the same records and seed learn the same "
+                                           "model (benchmarks/bench_draws.py learns under several to see how much a "
+                                           "model rests on its draw)")
     em_pairs: int = Field(100_000, ge=1000, description="candidate pairs sampled for expectation maximisation")
     m: dict[str, dict[str, float]] = Field(default_factory=dict,
                                            description="overrides of DEFAULT_M, the prior m-probabilities")
