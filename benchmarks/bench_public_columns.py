@@ -16,7 +16,8 @@ records of 181 people), is scored too when ``data/bench/fake_1000.csv`` is there
 ``tests/datasets/fake_1000_from_splink_demos.csv`` of Splink's repository (github.com/moj-analytical-services/splink),
 which its packages do not ship. It is matched by names, city, email and date of birth, then without the
 date of birth, then without the email too; plain Splink is scored beside it on the same columns, with the
-settings of its own demo of that file for the columns mapped (``splink_dedupe.py --recipe people``).
+settings of its own demo of that file for the columns mapped (``splink_dedupe.py --recipe people``). It is
+matched by its whole names too, first name and surname in one column mapped to ``company``.
 FEBRL 1-3 as shipped are also scored with their dates of birth (``birthdate``).
 
 dedupe's own example of messy organisations, Chicago's early-childhood sites (``csv_example`` of
@@ -108,6 +109,14 @@ FAKE_1000_COLUMNS = {
     "first name, surname, city, email": {"first_name": "first_name", "last_name": "surname", "city": "city",
                                          "email": "email"},
     "first name, surname, city": {"first_name": "first_name", "last_name": "surname", "city": "city"},
+}
+# The same people by their whole names, first name and surname joined in one column and mapped to company, as a
+# list that does not split its names must map them (pipelines.matching.people reads them as people's).
+_WHOLE_NAME = "whole name (first name and surname in one column, mapped to company)"
+FAKE_1000_WHOLE_NAME = {
+    f"{_WHOLE_NAME}, city, email, date of birth": {"company": ["first_name", "surname"], "city": "city",
+                                                   "email": "email", "birthdate": "dob"},
+    f"{_WHOLE_NAME}, city": {"company": ["first_name", "surname"], "city": "city"},
 }
 
 
@@ -207,6 +216,8 @@ def main() -> None:
             r = splink_dedupe(FAKE_1000, "unique_id", "group", fields, "--recipe", "people")
             row("Splink's fake_1000 dedupe, plain Splink (its demo's settings for these columns)", label,
                 r["precision"], r["recall"], r["f1"])
+        for label, fields in FAKE_1000_WHOLE_NAME.items():
+            dedupe_row("Splink's fake_1000 dedupe", label, FAKE_1000, "unique_id", "group", fields, "GB")
     else:
         print(f"(no {FAKE_1000}: Splink's fake_1000 skipped; see this module's docstring)", flush=True)
     csv_columns = "site name, address, zip, phone"

@@ -53,20 +53,24 @@ def _mapping(option: str, values: tuple[str, ...]) -> dict[str, str]:
 
 
 def _link_files(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account_maps, country: str,
-                extra: list[str] | None = None):
+                extra: list[str] | None = None, named: bool | None = None):
     """The two files of ``match`` and ``eval link``, each with ``--map`` and its own map (which takes a field's
     columns instead of ``--map``'s). Two lists of people only where both files map a person's name (a company
-    mapped too is where each works): a leads file of people's names linked to accounts of companies keeps its
-    names out of the company's."""
-    from pipelines.matching.records import read_records
+    mapped too is where each works), or neither does and both company columns name people (``named``,
+    ``--people``; by default as their mappings and names say): a leads file of people's names linked to
+    accounts of companies keeps its names out of the company's."""
+    from pipelines.matching.records import as_companies, read_records
 
     both = _mapping("--map", maps)
     lead_map, account_map = both | _mapping("--lead-map", lead_maps), both | _mapping("--account-map", account_maps)
-    people = all(any(f in m for f in PERSON_NAME) for m in (lead_map, account_map))
-    leads = read_records(leads_csv, lead_id, lead_map, people=people, default_country=country, prefer="email",
-                         extra=extra)
-    accounts = read_records(accounts_csv, account_id, account_map, people=people, default_country=country,
-                            prefer="website")
+    person_named = [any(f in m for f in PERSON_NAME) for m in (lead_map, account_map)]
+    people = all(person_named) or not any(person_named)
+    leads = read_records(leads_csv, lead_id, lead_map, people=people, named=named, default_country=country,
+                         prefer="email", extra=extra)
+    accounts = read_records(accounts_csv, account_id, account_map, people=people, named=named,
+                            default_country=country, prefer="website")
+    if leads.people != accounts.people:  # one list's company column names people, the other's organisations
+        leads, accounts = (as_companies(r) if r.named_by else r for r in (leads, accounts))
     return leads, accounts
 
 
@@ -77,6 +81,11 @@ def _report(records, label: str, quiet: bool, employer_compared: bool = True) ->
                    else "its company is not compared, since the other file maps none")
         click.echo(f"{label}: a person's name mapped, so each row is a person, known by that name; {company} (a file "
                    f"of people: to find duplicate companies, map no first_name or last_name)", err=True)
+    elif records.named_by == "--people":
+        click.echo(f"{label}: --people, so each row is a person, known by the name in its company column", err=True)
+    elif records.named_by:
+        click.echo(f"{label}: its company column names people ({records.named_by}), so each row is a person, known "
+                   f"by that name (a file of people; --companies to read it as organisations)", err=True)
     elif records.people:
         click.echo(f"{label}: no company mapped, so each row's first and last name is its name (a file of people)",
                    err=True)
@@ -98,6 +107,10 @@ _common = [
     click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
                  help="confidence from which records match (default from matching.yaml)."),
     click.option("--quiet", is_flag=True, help="do not list row warnings."),
+    click.option("--people/--companies", "people", default=None,
+                 help="whether a file that maps no first_name or last_name names people in its company column "
+                      "(default: when a date of birth is mapped, or most of its names are a given name and a "
+                      "surname)."),
 ]
 
 
@@ -146,7 +159,7 @@ _explain_option = click.option("--explain-params", is_flag=True,
 @_with_common
 @friendly
 def dedupe(input_csv, id_column, maps, out, labels_csv, explain_params, default_country, rules, threshold,
-           quiet) -> None:
+           quiet, people) -> None:
     """Find duplicate records in INPUT_CSV: writes record_id,cluster_id for every row.
 
     The model is learned from the file itself (see --explain-params). With first_name or last_name mapped,
@@ -164,7 +177,7 @@ def dedupe(input_csv, id_column, maps, out, labels_csv, explain_params, default_
     started = time.perf_counter()
     s = _settings(rules, default_country, threshold, dedupe=True)
     records = read_records(input_csv, id_column, _mapping("--map", maps), default_country=s.default_country,
-                           prefer="website")
+                           named=people, prefer="website")
     _report(records, input_csv, quiet)
     labels = _labels(labels_csv, records, quiet=quiet)
     result = dedupe_records(records, s, labels=labels, progress=_progress(quiet))
@@ -201,7 +214,7 @@ def _progress(quiet: bool):
 @_with_common
 @friendly
 def match(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account_maps, out, lead_address, labels_csv,
-          explain_params, default_country, rules, threshold, quiet) -> None:
+          explain_params, default_country, rules, threshold, quiet, people) -> None:
     """Match every lead in LEADS to the best account in ACCOUNTS (empty account_id when none).
 
     The model is learned from the two files. With --explain-params and no files, shows the models
@@ -224,7 +237,7 @@ def match(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account
     started = time.perf_counter()
     s = _settings(rules, default_country, threshold, lead_address=lead_address)
     leads, accounts = _link_files(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account_maps,
-                                  s.default_country)
+                                  s.default_country, named=people)
     _report(leads, leads_csv, quiet, employer_compared=accounts.employer)
     _report(accounts, accounts_csv, quiet, employer_compared=leads.employer)
     labels = _labels(labels_csv, leads, accounts, quiet=quiet)
@@ -300,7 +313,7 @@ def eval_matching(accounts, leads, seed, crm_path, truth_dir, rules, workdir, ec
 @_with_common
 @friendly
 def eval_dedupe(input_csv, id_column, truth_column, maps, examples, labels_csv, default_country, rules, threshold,
-                quiet) -> None:
+                quiet, people) -> None:
     """How well `leadroute dedupe` does on a labelled INPUT_CSV: precision, recall and F1 (pairwise and
     B-cubed), each blocking rule's pairs completeness, and the errors by cause, with examples.
 
@@ -313,7 +326,7 @@ def eval_dedupe(input_csv, id_column, truth_column, maps, examples, labels_csv, 
 
     s = _settings(rules, default_country, threshold, dedupe=True)
     records = read_records(input_csv, id_column, _mapping("--map", maps), default_country=s.default_country,
-                           prefer="website", extra=[truth_column])
+                           named=people, prefer="website", extra=[truth_column])
     _report(records, input_csv, True)
     labels = _labels(labels_csv, records, quiet=quiet)
     result = dedupe_records(records, s, labels=labels, progress=_progress(quiet))
@@ -351,7 +364,7 @@ def eval_dedupe(input_csv, id_column, truth_column, maps, examples, labels_csv, 
 @_with_common
 @friendly
 def eval_link(leads_csv, accounts_csv, lead_id, account_id, truth_column, maps, lead_maps, account_maps, lead_address,
-              examples, labels_csv, default_country, rules, threshold, quiet) -> None:
+              examples, labels_csv, default_country, rules, threshold, quiet, people) -> None:
     """How well `leadroute match` does on labelled files: precision, recall and F1 of the links, each
     blocking rule's pairs completeness, and the errors by cause, with examples.
 
@@ -365,7 +378,7 @@ def eval_link(leads_csv, accounts_csv, lead_id, account_id, truth_column, maps, 
 
     s = _settings(rules, default_country, threshold, lead_address=lead_address)
     leads, accounts = _link_files(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, account_maps,
-                                  s.default_country, extra=[truth_column])
+                                  s.default_country, extra=[truth_column], named=people)
     _report(leads, leads_csv, True, employer_compared=accounts.employer)
     _report(accounts, accounts_csv, True, employer_compared=leads.employer)
     labels = _labels(labels_csv, leads, accounts, quiet=quiet)

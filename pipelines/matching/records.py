@@ -4,7 +4,9 @@ A mapping says which column holds which field (``company=Name``, ``phone=Tel``);
 any field may be missing and any cell empty. A field mapped to several columns is their values
 joined in the order given (``street=Number`` then ``street=Street``: exports split what a CRM
 holds in one field). A file with a person's name mapped is a file of people: each row's first
-and last name is its name, and a company mapped beside it is where each works. Columns are separated
+and last name is its name, and a company mapped beside it is where each works. So is a file whose only name,
+``company``, names people (a date of birth mapped beside it, or most of its names a given name and a
+surname: :mod:`pipelines.matching.people`). Columns are separated
 by commas, or by the semicolons, tabs or bars of a header with no comma (a European spreadsheet's export), or by what
 a first line ``sep=;`` says (Excel writes one); a column named in another case than the header's
 ("name" for "Name") is that column when no other is. A column a program read as numbers and wrote back
@@ -18,7 +20,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +28,7 @@ import pandas as pd
 from pipelines.matching import normalise
 from pipelines.matching.fields import MAPPABLE, PERSON_NAME
 from pipelines.matching.keys import employer_keys, match_keys
+from pipelines.matching.people import company_names_people
 from pipelines.sourcefile import ConfigError, ConfigProblem, SourceRef
 
 
@@ -40,12 +43,21 @@ class CsvRecords:
     problems: list[ConfigProblem] = field(default_factory=list)
     extra: pd.DataFrame = field(default_factory=pd.DataFrame)  # other columns asked for, as written
     header_line: int = 1  # 2 below Excel's "sep=;"
-    people: bool = False  # a person's name mapped: each row's name is the person's
+    people: bool = False  # a file of people: each row's name is the person's
     employer: bool = False  # ...and a company too: where each person works (EMPLOYER_KEYS)
+    named_by: str | None = None  # why its company column names people, where no person's name is mapped
 
     def line(self, position: int) -> int:
         """The file line of a row (values with line breaks are rare in CRM exports)."""
         return position + self.header_line + 1
+
+
+def as_companies(records: CsvRecords) -> CsvRecords:
+    """``records`` whose company column was read as people's names (``named_by``) read as companies: the
+    other file of a link names organisations. Only the flag and the row warnings differ."""
+    out = replace(records, people=False, named_by=None)
+    out.problems = _row_problems(out)
+    return out
 
 
 def parse_mapping(pairs: tuple[str, ...], option: str) -> dict[str, list[str]]:
@@ -68,13 +80,15 @@ def parse_mapping(pairs: tuple[str, ...], option: str) -> dict[str, list[str]]:
 
 
 def read_records(path: str | Path, id_column: str, mapping: Mapping[str, str | Sequence[str]], *,
-                 default_country: str = "US", people: bool = True,
+                 default_country: str = "US", people: bool = True, named: bool | None = None,
                  prefer: str = "email", extra: list[str] | None = None) -> CsvRecords:
     """Read ``path`` and compute the match keys of every row (``extra``: other columns to keep, e.g.
     the truth of a labelled file). ``people``: whether a file with a person's name mapped is a file of
     people (a dedupe, or a link of two such files), whose company, if mapped, is where each works (a
     contacts export: two colleagues are two people); a leads file linked to accounts of companies is not:
-    its people's names are never a company's.
+    its people's names are never a company's. ``named``: whether, in a file that maps no person's name,
+    the ``company`` column names people (None: as its mapping and its names say,
+    :func:`pipelines.matching.people.company_names_people`); only where ``people``.
 
     Raises:
         ConfigError: the file cannot be read, or a mapped or id column is not in its header
@@ -113,21 +127,26 @@ def read_records(path: str | Path, id_column: str, mapping: Mapping[str, str | S
     frame = frame.assign(**{c: _as_typed(frame[c]) for c in mapped})
     fields = pd.DataFrame({f: _joined(frame, [found[c] for c in cs]) for f, cs in columns.items()},
                           index=frame.index)
-    people = people and any(c in fields for c in PERSON_NAME)
-    employer = people and "company" in fields
+    person_named = any(c in fields for c in PERSON_NAME)
+    named_by = None
+    if people and not person_named and "company" in fields:
+        named_by = company_names_people(fields) if named is None else ("--people" if named else None)
+    people = people and (person_named or named_by is not None)
+    employer = people and person_named and "company" in fields
     employers = None
     if employer:  # where each works; none where a form took the person's own name for it
         own = normalise.own_name(fields["company"], *(fields.get(c, pd.Series("", index=fields.index))
                                                       for c in PERSON_NAME))
         employers = fields["company"].where(~own.to_numpy(), "")
-    if people:  # a file of people: the name a record is known by is the person's (own_name then applies to none)
+    if people and person_named:  # a file of people: the name a record is known by is the person's (own_name
+        # then applies to none)
         fields["company"] = _joined(fields, [c for c in PERSON_NAME if c in fields])
         fields = fields.drop(columns=[c for c in PERSON_NAME if c in fields])
     if employers is not None:  # shown beside the name where a record is described
         fields["employer"] = employers
     records = CsvRecords(path, frame[found[id_column]].str.strip(), fields,
                          extra=frame[[found[c] for c in extra or []]].set_axis(list(extra or []), axis=1),
-                         header_line=header, people=people, employer=employer)
+                         header_line=header, people=people, employer=employer, named_by=named_by)
     records.keys = match_keys(fields, default_country=default_country, prefer=prefer)
     if employers is not None:
         records.keys = records.keys.join(employer_keys(employers))

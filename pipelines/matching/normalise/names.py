@@ -346,7 +346,7 @@ def _company_and_where(value: str) -> tuple[str | None, str | None]:
     if text.startswith("the "):
         text = text[4:]
     where = PUNCT.sub(" ", " ".join(where)).split()
-    if _LEGAL_WORDS.issuperset(where):  # ", Ltd." is no place
+    if LEGAL_WORDS.issuperset(where):  # ", Ltd." is no place
         where = []
     return text or None, (" ".join(where) or None) if text else None
 
@@ -468,7 +468,7 @@ _NOTE_WORDS = _NOTE_LEADS | {
 }  # fmt: skip
 # Every word of cleanco's legal forms: brackets holding only such words are a legal form ("(Pty)
 # Limited", "(Private) Limited"), whichever words follow.
-_LEGAL_WORDS = frozenset(w for term in _LEGAL_TERMS for w in term) | {"proprietary", "private"}
+LEGAL_WORDS = frozenset(w for term in _LEGAL_TERMS for w in term) | {"proprietary", "private"}
 
 
 def _branch(value: str) -> str | None:
@@ -489,7 +489,7 @@ def _branch(value: str) -> str | None:
     inside = _company(inside_raw)
     said = _said(inside_raw)
     if (inside is None or not said or said[0] in _NOTE_LEADS or _NOTE_WORDS.issuperset(said)
-            or _LEGAL_WORDS.issuperset(said)):
+            or LEGAL_WORDS.issuperset(said)):
         return None
     if inside.replace(" ", "") in (head.replace(" ", ""), _acronym(head)):
         return None

