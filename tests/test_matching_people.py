@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import cli
-from pipelines.matching.people import company_names_people
+from pipelines.matching.people import given_named_share
 from pipelines.matching.records import read_records
 
 # Organisations as CRMs and guides write them, many named after people: a founder, a family, a chef.
@@ -27,17 +27,49 @@ PEOPLE = [
 ]
 
 
+# Sole traders named after their owners and their trade: the trade ends many names, so none is a person's.
+TRADES = [f"{who} {trade}" for who, trade in zip(
+    ["John Smith", "Mike Jones", "Dave Wilson", "Tom Baker", "Steve Miller", "Gary Brown", "Paul Green", "Mark Taylor",
+     "Chris Evans", "Kevin Moore", "Brian Clark", "Rob White", "Jim Hall", "Pete Adams", "Joe King", "Dan Scott",
+     "Tony Wright", "Ray Lewis", "Bill Young", "Frank Hill", "Sam Cole", "Ann Lee"],
+    ["Plumbing", "Electric", "Roofing"] * 8)] + ["Sarah Lee", "Emma Jones"]
+
+
+@pytest.mark.parametrize("name, persons", [
+    ("Sarah Bruhn", True), ("Bruhn, Sarah", True), ("André Dubois", True), ("Emma Jones", True),
+    ("Sarah Lee Bruhn", False),  # three words: a middle name, or a trade after a name ("John Smith Plumbing")
+    ("Acme Corp", False), ("Charles Schwab Corp", False), ("Tiffany Co", False),  # a legal form
+    ("Art's Deli", False), ("Marks and Spencer", False), ("Hair by Emma", False), ("Ben & Jerry", False),
+    ("RE/MAX", False), ("Studio 54", False), ("Bruhn Sarah", False),  # a surname first without its comma
+])
+def test_a_name_is_written_as_a_persons_with_a_given_name_first_and_nothing_no_person_holds(name, persons):
+    assert given_named_share(pd.Series([name])) == (1.0 if persons else 0.0, 1)
+
+
+def _read(tmp_path, columns: dict[str, list], **options):
+    frame = pd.DataFrame({"id": range(len(next(iter(columns.values())))), **columns})
+    frame.to_csv(tmp_path / "list.csv", index=False)
+    return read_records(tmp_path / "list.csv", "id", {c: c for c in columns}, **options)
+
+
 @pytest.mark.parametrize("columns, says", [
     ({"company": PEOPLE}, "given name and a surname"),
     ({"company": ORGANISATIONS}, None),
+    ({"company": TRADES}, None),
     ({"company": PEOPLE[:10]}, None),  # too few names to tell
-    ({"company": ORGANISATIONS[:10], "birthdate": ["1980-01-02"] * 10}, "a date of birth is mapped"),
-    ({"company": ORGANISATIONS[:10], "birthdate": ["1980-01-02"] * 2 + [""] * 8}, None),  # a stray date or two
-], ids=["people", "organisations", "a few people", "with dates of birth", "a few dates of birth"])
-def test_a_company_column_names_people_when_the_file_says_so(columns, says):
-    fields = pd.DataFrame(columns)
-    reason = company_names_people(fields)
-    assert (reason is None) if says is None else (says in reason)
+    ({"company": PEOPLE[:10], "birthdate": ["1980-01-02"] * 10}, "dates of birth are mapped"),
+    ({"company": PEOPLE[:10], "birthdate": ["1980-01-02"] * 2 + [""] * 8}, None),  # a stray date or two
+    ({"company": PEOPLE[:10], "birthdate": ["unknown"] * 10}, None),  # no date at all
+    ({"company": [""] * 10, "birthdate": ["1980-01-02"] * 10}, None),  # no names to read as anyone's
+    ({"company": ORGANISATIONS, "birthdate": ["1980-01-02"] * len(ORGANISATIONS)}, None),  # employers: legal forms
+], ids=["people", "organisations", "sole traders", "a few people", "with dates of birth", "a few dates of birth",
+        "placeholder dates", "no names", "employers with dates of birth"])
+def test_a_company_column_names_people_when_the_file_says_so(tmp_path, columns, says):
+    records = _read(tmp_path, columns)
+    assert (records.named_by is None) if says is None else (says in records.named_by)
+    assert records.people == (says is not None) and not records.employer
+    forced = _read(tmp_path, columns, named=says is None)
+    assert forced.people == (says is None), "--people and --companies decide whatever the names say"
 
 
 def _febrl1(tmp_path):
@@ -86,9 +118,21 @@ def test_a_link_is_of_people_only_where_both_lists_name_people(tmp_path):
     assert (leads.people, leads.named_by, accounts.people) == (False, None, False)
     assert [r.people for r in link("people.csv", "more_people.csv", named=False)] == [False, False]
     assert [r.people for r in link("organisations.csv", "people.csv", named=True)] == [True, True]
+    # --people beside a file that splits its names: both lists of people; beside one with no name: neither.
+    split = pd.DataFrame({"id": range(3), "first": ["Sarah", "Noah", "Mia"], "last": ["Bruhn", "Brown", "White"]})
+    split.assign(phone="555-0100").to_csv(tmp_path / "split.csv", index=False)
+    split[["id"]].assign(phone="555-0100").to_csv(tmp_path / "phones.csv", index=False)
+    leads, accounts = _link_files(tmp_path / "split.csv", tmp_path / "people.csv", "id", "id", (),
+                                  ("first_name=first", "last_name=last"), ("company=name",), "US", named=True)
+    assert (leads.people, accounts.people, accounts.named_by) == (True, True, "--people")
+    assert (leads.fields["company"] == ["Sarah Bruhn", "Noah Brown", "Mia White"]).all()
+    leads, accounts = _link_files(tmp_path / "split.csv", tmp_path / "phones.csv", "id", "id", ("phone=phone",),
+                                  ("first_name=first", "last_name=last"), (), "US", named=True)
+    assert (leads.people, accounts.people) == (False, False)
+    assert "first_name" in leads.fields, "read as a leads file of people beside organisations, as without --people"
 
 
-def test_the_pipelines_own_path_reads_names_as_it_did_when_a_person_is_mapped(tmp_path):
+def test_a_contacts_export_with_a_persons_name_mapped_keeps_its_company_as_the_employer(tmp_path):
     """A person's name mapped beside the company keeps the company as the employer, whatever its names look like."""
     frame = pd.DataFrame({"id": range(len(PEOPLE)), "first": "Ann", "last": "Lee", "company": PEOPLE})
     frame.to_csv(tmp_path / "contacts.csv", index=False)
@@ -96,3 +140,15 @@ def test_the_pipelines_own_path_reads_names_as_it_did_when_a_person_is_mapped(tm
                                                              "company": "company"})
     assert records.people and records.employer and records.named_by is None
     assert (records.fields["company"] == "Ann Lee").all() and (records.fields["employer"] == PEOPLE).all()
+
+
+def test_eval_reads_a_list_of_people_named_in_one_column_as_people_unless_told_otherwise(tmp_path):
+    """``eval dedupe`` says which it read, and ``--companies`` is heard there as in ``dedupe``."""
+    path = _febrl1(tmp_path)
+    args = ["eval", "dedupe", str(path), "--id", "rec_id", "--truth", "rec_id", "--map", "company=name",
+            "--map", "postal_code=postcode", "--default-country", "AU", "--quiet", "--examples", "0"]
+    people = CliRunner().invoke(cli, args, catch_exceptions=False)
+    companies = CliRunner().invoke(cli, [*args, "--companies"], catch_exceptions=False)
+    assert people.exit_code == companies.exit_code == 0, people.output + companies.output
+    assert "its company column names people" in people.output
+    assert "names people" not in companies.output

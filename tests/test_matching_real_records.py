@@ -1097,6 +1097,22 @@ def test_among_people_names_said_alike_are_not_one_name(a, b):
     assert level(CompareName(people=True), {"company": a}, {"company": b}) not in ("exact", "close", "variant")
 
 
+@pytest.mark.parametrize("a, b, people, companies", [
+    # A given name both share, and surnames far apart: two people, whom Jaro-Winkler reads as alike (0.93-0.94, the
+    # shared given name a long common start). FEBRL 1 by name and postal code made one person of each pair.
+    ("Nicholas Ryan", "Nicholas Maynard", "partial", "similar"),
+    ("Joshua Dolan", "Joshua Dixon", "partial", "similar"),
+    ("Isabelle Lowe", "Isabelle Webb", "partial", "similar"),
+    # The surname's letters in another order (Splink's fake_1000 scrambles them): still that name, alike.
+    ("Riley Cameron", "Riley Crmaon", "similar", "similar"),
+])
+def test_among_people_a_shared_given_name_does_not_make_two_names_alike(a, b, people, companies):
+    from pipelines.matching.compare import CompareName
+
+    assert level(CompareName(people=True), {"company": a}, {"company": b}) == people
+    assert level(CompareName(), {"company": a}, {"company": b}) == companies
+
+
 def test_a_company_named_after_a_person_keeps_its_given_name(tmp_path):
     """Short forms are people's: in a file of companies, "Bill Bridge Plumbing" and "William Bridge
     Plumbing" in two towns are not one name written two ways (in a file of people they would be)."""

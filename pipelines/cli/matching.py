@@ -64,13 +64,23 @@ def _link_files(leads_csv, accounts_csv, lead_id, account_id, maps, lead_maps, a
     both = _mapping("--map", maps)
     lead_map, account_map = both | _mapping("--lead-map", lead_maps), both | _mapping("--account-map", account_maps)
     person_named = [any(f in m for f in PERSON_NAME) for m in (lead_map, account_map)]
-    people = all(person_named) or not any(person_named)
-    leads = read_records(leads_csv, lead_id, lead_map, people=people, named=named, default_country=country,
-                         prefer="email", extra=extra)
-    accounts = read_records(accounts_csv, account_id, account_map, people=people, named=named,
-                            default_country=country, prefer="website")
-    if leads.people != accounts.people:  # one list's company column names people, the other's organisations
-        leads, accounts = (as_companies(r) if r.named_by else r for r in (leads, accounts))
+
+    def read(people: bool):
+        return (read_records(leads_csv, lead_id, lead_map, people=people, named=named, default_country=country,
+                             prefer="email", extra=extra),
+                read_records(accounts_csv, account_id, account_map, people=people, named=named,
+                             default_country=country, prefer="website"))
+
+    leads, accounts = read(all(person_named) or not any(person_named) or bool(named))
+    if leads.people != accounts.people:  # one list names people, the other organisations (or nothing)
+        if named:
+            other = accounts_csv if leads.people else leads_csv
+            click.echo(f"--people: {other} maps no first_name, last_name or company to read as a person's name, so "
+                       "both files are read as organisations", err=True)
+        if any(r.people and not r.named_by for r in (leads, accounts)):  # its person's name mapped: read again
+            leads, accounts = read(False)
+        else:
+            leads, accounts = (as_companies(r) if r.named_by else r for r in (leads, accounts))
     return leads, accounts
 
 
@@ -109,8 +119,8 @@ _common = [
     click.option("--quiet", is_flag=True, help="do not list row warnings."),
     click.option("--people/--companies", "people", default=None,
                  help="whether a file that maps no first_name or last_name names people in its company column "
-                      "(default: when a date of birth is mapped, or most of its names are a given name and a "
-                      "surname)."),
+                      "(default: when most rows hold a date of birth, or a third or more of its names are a given "
+                      "name and a surname)."),
 ]
 
 

@@ -309,6 +309,26 @@ def _numbers_differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _PairNames(a, b).numbers_apart(np.ones(len(a), dtype=bool), keyed=False)
 
 
+# How alike two words' letters are, whatever their order (rapidfuzz's ratio of the sorted letters), from which they
+# are one word with its letters out of place ("crmaon" / "cameron" 92, "tsomh" / "thomas" 91), not another ("ryan" /
+# "maynard" 73, "dolan" / "dixon" 60).
+_SAME_LETTERS = 85
+
+
+def _a_word_replaced(a: str, b: str, cutoff: float) -> bool:
+    """Whether two names share a word and differ in the rest, those words far apart (Jaro-Winkler under
+    ``cutoff``): a given name both people have, and another surname. Jaro-Winkler reads the whole of two such
+    names as alike, the shared given name a long common start: "nicholas ryan" / "nicholas maynard" 0.94,
+    "joshua dolan" / "joshua dixon" 0.93; FEBRL 1's namesakes of that kind, *similar*, became one person in a
+    file of people. Not a surname mistyped ("ethan cra" / "carr ethan"), nor written with its letters in another
+    order ("riley crmaon" / "riley cameron": :data:`_SAME_LETTERS`), nor one name inside the other."""
+    wa, wb = a.split(), b.split()
+    shared = set(wa) & set(wb)
+    rest_a, rest_b = " ".join(w for w in wa if w not in shared), " ".join(w for w in wb if w not in shared)
+    return (bool(shared and rest_a and rest_b) and distance.JaroWinkler.normalized_similarity(rest_a, rest_b) < cutoff
+            and fuzz.ratio(sorted(rest_a), sorted(rest_b)) < _SAME_LETTERS)
+
+
 def _compact(values: np.ndarray, present: np.ndarray) -> np.ndarray:
     """``values`` without their spaces, touching only the values present (most names have no site)."""
     if not present.any():
@@ -579,7 +599,11 @@ class CompareName(Comparison):
         short_a = _short(cka, len_a)
         short_b = _short(ckb, len_b)
         subset = open_ & ((token_set == 1.0) | affix | contained) & ~(short_a | short_b)
-        similar = open_ & ((token_set >= self.similar) | (jw >= self.similar + 0.04) | mostly)
+        alike = jw >= self.similar + 0.04
+        if self.people:  # a given name both share is no likeness of two people's names (_a_word_replaced)
+            ask = open_ & alike & (token_set < self.similar) & ~mostly
+            alike &= ~names.judged(ask, functools.partial(_a_word_replaced, cutoff=self.partial), False)
+        similar = open_ & ((token_set >= self.similar) | alike | mostly)
         # Partial: weak evidence on its own, but a name with one word replaced or mistyped ("Tayla Green" /
         # "Tayla White") at the same address. (Not for two sites: "Nia Family Center" / "Guadalupano Family
         # Center" are two places.) Half the letters alike counts where a word of one name is a word of the

@@ -10,14 +10,17 @@ name, street and place, recall fell from 0.931 to 0.899, and on Splink's fake_10
 
 Two things say a ``company`` column names people:
 
-- a date of birth mapped beside it: companies have none (CRM accounts never hold one);
-- most of its names are a given name and a surname: two or three words, the first or the last a given
-  name of the ``nicknames`` package's table (2,164 English names), and nothing a person's name does not
-  hold: a digit, a legal form ("Charles Schwab Corp"), a word that joins or introduces words ("Marks and
-  Spencer", "Ben & Jerry's") or a possessive ("Art's Deli"). Lists of people score 0.33-0.59 (German and
-  international names the least), lists of organisations 0.00-0.09 (restaurants, whose names are often
-  a person's, the most; a CRM's accounts 0.03-0.05): :data:`GIVEN_NAMED_SHARE` sits well between. Fewer
-  than :data:`MIN_NAMES` names say nothing either way.
+- dates of birth in most rows, beside names in most rows that are not organisations' (few with a legal form):
+  companies have no birthday (CRM accounts never hold one);
+- :data:`GIVEN_NAMED_SHARE` of its names written as a person's (:func:`given_named_share`): two words, the
+  first a given name of the ``nicknames`` package's table (2,164 English names), or the second after a comma
+  ("Bruhn, Sarah"), and nothing no person's name holds. Lists of people score 0.38-0.50 on it (FEBRL's and
+  Splink's English names; RLdata10000's German ones 0.23, read as companies, as before), lists of
+  organisations 0.00-0.04 (restaurants, councils, patent applicants, childcare sites, the generator's CRM
+  accounts). Lists of brands that are all people's names score alike ("Ted Baker", "John Lewis", "Paul
+  Smith": 0.36 in a reviewer's list of UK firms, 0.43 in one of franchise brands), and are read as people
+  unless ``--companies`` says otherwise; a law firms' list of two surnames each, 0.23, is not. Fewer than
+  :data:`MIN_NAMES` names say nothing either way.
 
 Only files read for those commands are judged: the pipeline's CRM accounts are always companies.
 """
@@ -32,17 +35,21 @@ import pandas as pd
 from pipelines.matching.normalise.common import ascii_lower, per_distinct
 from pipelines.matching.normalise.names import LEGAL_WORDS
 
-GIVEN_NAMED_SHARE = 0.25  # of a file's names, from which they are people's (see the module's docstring)
+GIVEN_NAMED_SHARE = 0.35  # of a file's names, from which they are people's (see the module's docstring)
 MIN_NAMES = 20  # a file with fewer names is never read as people by its names alone
-BIRTHDATES_SHARE = 0.5  # of rows with a date of birth, from which a file is of people
+MOST = 0.5  # of rows with a date of birth, and with a name, from which a file with dates of birth is of people
+ORGANISATIONS_SHARE = 0.1  # of names with a legal form, from which a file's names are organisations'
+# A word that ends this share of a file's names (and three of them at least) is its kind of business, not a
+# surname: "Plumbing" in a list of sole traders ("John Smith Plumbing"), "DDS" in one of dentists.
+GENERIC_LAST_WORD = 0.02
 
-
-# What no person's name holds: a digit, "&", a possessive ("Art's Deli": a person's apostrophe is O'Connor's);
-# a legal form's word of three letters or more ("corp", "inc", "gmbh": the shorter are initials, "Al", "Da")
-# or a word that joins or introduces a name's words ("and", "of", "the").
-_NOT_A_PERSONS = re.compile(r"\d|&|['\u2019]s\b")
-_NOT_LETTERS = re.compile("[^a-z ]")
-_NOT_IN_PERSONS_NAMES = frozenset(w for w in LEGAL_WORDS if len(w) >= 3) | {"and", "of", "the", "for"}
+# What no person's name holds: a digit, "&", "/", "@", a possessive ("Art's Deli": a person's apostrophe is
+# O'Connor's); a legal form's word ("corp", "inc", "gmbh", "co": not those of two letters that are names too, "Al",
+# "Da") or a word that joins or introduces a name's words ("and", "of", "the", "by": "Hair by Emma").
+_NOT_A_PERSONS = re.compile(r"\d|[&/@]|['\u2019]s\b")
+_NOT_LETTERS = re.compile("[^a-z, ]")
+_LEGAL = frozenset(w for w in LEGAL_WORDS if len(w) >= 3) | {"co"}
+_NOT_IN_PERSONS_NAMES = _LEGAL | {"and", "of", "the", "for", "by"}
 
 
 @functools.cache
@@ -54,40 +61,51 @@ def given_names() -> frozenset[str]:
     return frozenset(table) | frozenset(n for short in table.values() for n in short)
 
 
+@per_distinct
+def _as_persons(name: str) -> str | None:
+    """The last word of ``name`` where it is written as a person's name (see :func:`given_named_share`), else
+    None."""
+    lower = ascii_lower(name)
+    if _NOT_A_PERSONS.search(lower):
+        return None
+    comma = "," in lower
+    words = _NOT_LETTERS.sub(" ", lower.replace(",", " ")).split()
+    if len(words) != 2 or _NOT_IN_PERSONS_NAMES.intersection(words):
+        return None
+    return words[-1] if words[-1 if comma else 0] in given_names() else None
+
+
 def given_named_share(names: pd.Series) -> tuple[float, int]:
-    """The share of the non-empty ``names`` written as a person's (a given name and a surname, in either
-    order), and how many there were.
+    """The share of the non-empty ``names`` written as a person's, and how many there were: a given name and a
+    surname ("Sarah Bruhn"; "Bruhn, Sarah"), two words and nothing no person's name holds (a digit, "&", a
+    legal form, "and", a possessive: "Art's Deli"), the second not a word that ends many of the names
+    (:data:`GENERIC_LAST_WORD`: a business's kind).
 
     Example:
-        >>> given_named_share(pd.Series(["Sarah Bruhn", "BRUHN, Sarah", "Acme Corp", "Art's Deli", "André Dubois", ""]))
-        (0.6, 5)
+        >>> given_named_share(pd.Series(["Sarah Bruhn", "Bruhn, Sarah", "Acme Corp", "Art's Deli", "André Dubois",
+        ...                              "Sarah Lee Bruhn", None, ""]))
+        (0.5, 6)
     """
-    names = names.astype(str).str.strip()
+    names = names.fillna("").astype(str).str.strip()
     names = names[names != ""]
     if names.empty:
         return 0.0, 0
-    return float(_written_as_persons(names).astype(bool).mean()), len(names)
+    last = _as_persons(names)
+    ends = names.str.lower().str.split().str[-1].value_counts()
+    generic = ends.index[(ends >= 3) & (ends >= GENERIC_LAST_WORD * len(names))]
+    return float((last.notna() & ~last.isin(generic)).mean()), len(names)
 
 
-@per_distinct
-def _written_as_persons(name: str) -> bool:
-    """Two or three words, the first or the last a given name, and nothing no person's name holds."""
-    lower = ascii_lower(name)
-    if _NOT_A_PERSONS.search(lower):
-        return False
-    words = _NOT_LETTERS.sub(" ", lower).split()
-    table = given_names()
-    return (2 <= len(words) <= 3 and not _NOT_IN_PERSONS_NAMES.intersection(words)
-            and (words[0] in table or words[-1] in table))
-
-
-def company_names_people(fields: pd.DataFrame) -> str | None:
-    """Why the ``company`` column of ``fields`` (a file that maps no first or last name) names people, or
-    None when it names organisations."""
+def company_names_people(fields: pd.DataFrame, keys: pd.DataFrame) -> str | None:
+    """Why the ``company`` column of ``fields`` (a file that maps no first or last name; ``keys``, its match
+    keys) names people, or None when it names organisations."""
     if "company" not in fields:
         return None
-    if "birthdate" in fields and (fields["birthdate"].astype(str).str.strip() != "").mean() >= BIRTHDATES_SHARE:
-        return "a date of birth is mapped"
+    named = keys["name"].notna()
+    if "birthdate" in fields and keys["birthdate"].notna().mean() >= MOST and named.mean() >= MOST:
+        words = fields["company"][named.to_numpy()].str.lower().str.split()
+        if words.map(lambda w: bool(_LEGAL.intersection(w))).mean() < ORGANISATIONS_SHARE:
+            return "dates of birth are mapped"
     share, count = given_named_share(fields["company"])
     if count >= MIN_NAMES and share >= GIVEN_NAMED_SHARE:
         return f"{share:.0%} of its names are a given name and a surname"

@@ -5,7 +5,7 @@ any field may be missing and any cell empty. A field mapped to several columns i
 joined in the order given (``street=Number`` then ``street=Street``: exports split what a CRM
 holds in one field). A file with a person's name mapped is a file of people: each row's first
 and last name is its name, and a company mapped beside it is where each works. So is a file whose only name,
-``company``, names people (a date of birth mapped beside it, or most of its names a given name and a
+``company``, names people (dates of birth in most rows, or a third of its names a given name and a
 surname: :mod:`pipelines.matching.people`). Columns are separated
 by commas, or by the semicolons, tabs or bars of a header with no comma (a European spreadsheet's export), or by what
 a first line ``sep=;`` says (Excel writes one); a column named in another case than the header's
@@ -128,10 +128,6 @@ def read_records(path: str | Path, id_column: str, mapping: Mapping[str, str | S
     fields = pd.DataFrame({f: _joined(frame, [found[c] for c in cs]) for f, cs in columns.items()},
                           index=frame.index)
     person_named = any(c in fields for c in PERSON_NAME)
-    named_by = None
-    if people and not person_named and "company" in fields:
-        named_by = company_names_people(fields) if named is None else ("--people" if named else None)
-    people = people and (person_named or named_by is not None)
     employer = people and person_named and "company" in fields
     employers = None
     if employer:  # where each works; none where a form took the person's own name for it
@@ -146,10 +142,14 @@ def read_records(path: str | Path, id_column: str, mapping: Mapping[str, str | S
         fields["employer"] = employers
     records = CsvRecords(path, frame[found[id_column]].str.strip(), fields,
                          extra=frame[[found[c] for c in extra or []]].set_axis(list(extra or []), axis=1),
-                         header_line=header, people=people, employer=employer, named_by=named_by)
+                         header_line=header, people=people and person_named, employer=employer)
     records.keys = match_keys(fields, default_country=default_country, prefer=prefer)
     if employers is not None:
         records.keys = records.keys.join(employer_keys(employers))
+    if people and not person_named and "company" in fields:  # its company column may name people
+        records.named_by = (company_names_people(fields, records.keys) if named is None
+                            else "--people" if named else None)
+        records.people = records.named_by is not None
     records.problems = _row_problems(records)
     return records
 
