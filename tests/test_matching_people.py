@@ -35,12 +35,23 @@ TRADES = [f"{who} {trade}" for who, trade in zip(
     ["Plumbing", "Electric", "Roofing"] * 8)] + ["Sarah Lee", "Emma Jones"]
 
 
+# ...and two words each, the owner's name a given name too: the trade still ends too many names to be a surname.
+TRADE_NAMES = [f"{owner} {trade}" for owner in ["Grant", "Morgan", "Jordan", "Mark", "Rich", "Will", "Dean", "Art"]
+               for trade in ["Plumbing", "Roofing", "Electric"]]
+EMPLOYERS = ["Acme Corp.", "Globex, Inc.", "Initech Ltd.", "Hooli LLC.", "Umbrella Co."] * 6
+# A list of people where one surname ends a tenth of the names, as Nguyen does in a Vietnamese-American list: a
+# surname, not a trade.
+SHARED_SURNAMES = PEOPLE[:20] + ["Anna Nguyen", "Mary Nguyen", "Thomas Nguyen"]
+
+
 @pytest.mark.parametrize("name, persons", [
     ("Sarah Bruhn", True), ("Bruhn, Sarah", True), ("André Dubois", True), ("Emma Jones", True),
     ("Sarah Lee Bruhn", False),  # three words: a middle name, or a trade after a name ("John Smith Plumbing")
     ("Acme Corp", False), ("Charles Schwab Corp", False), ("Tiffany Co", False),  # a legal form
     ("Art's Deli", False), ("Marks and Spencer", False), ("Hair by Emma", False), ("Ben & Jerry", False),
     ("RE/MAX", False), ("Studio 54", False), ("Bruhn Sarah", False),  # a surname first without its comma
+    ("Mary O'Brien", True), ("Jean-Luc Picard", True), ("Mary Smith-Jones", True),  # one word each, as written
+    ("Dr John Smith", True), ("John A. Smith", True), ("Smith, John A.", True), ("John Smith Jr", True),
 ])
 def test_a_name_is_written_as_a_persons_with_a_given_name_first_and_nothing_no_person_holds(name, persons):
     assert given_named_share(pd.Series([name])) == (1.0 if persons else 0.0, 1)
@@ -56,14 +67,19 @@ def _read(tmp_path, columns: dict[str, list], **options):
     ({"company": PEOPLE}, "given name and a surname"),
     ({"company": ORGANISATIONS}, None),
     ({"company": TRADES}, None),
+    ({"company": TRADE_NAMES}, None),
     ({"company": PEOPLE[:10]}, None),  # too few names to tell
     ({"company": PEOPLE[:10], "birthdate": ["1980-01-02"] * 10}, "dates of birth are mapped"),
     ({"company": PEOPLE[:10], "birthdate": ["1980-01-02"] * 2 + [""] * 8}, None),  # a stray date or two
     ({"company": PEOPLE[:10], "birthdate": ["unknown"] * 10}, None),  # no date at all
     ({"company": [""] * 10, "birthdate": ["1980-01-02"] * 10}, None),  # no names to read as anyone's
     ({"company": ORGANISATIONS, "birthdate": ["1980-01-02"] * len(ORGANISATIONS)}, None),  # employers: legal forms
-], ids=["people", "organisations", "sole traders", "a few people", "with dates of birth", "a few dates of birth",
-        "placeholder dates", "no names", "employers with dates of birth"])
+    ({"company": EMPLOYERS, "birthdate": ["1980-01-02"] * len(EMPLOYERS)}, None),  # ... written with their dots
+    ({"company": [", ".join(reversed(p.split(" ", 1))) for p in PEOPLE]}, "given name and a surname"),  # "Lee, Mia"
+    ({"company": SHARED_SURNAMES}, "given name and a surname"),
+], ids=["people", "organisations", "sole traders", "sole traders in two words", "a few people", "with dates of birth", "a few dates of birth",
+        "placeholder dates", "no names", "employers with dates of birth", "employers written with dots",
+        "surname first", "a surname many share"])
 def test_a_company_column_names_people_when_the_file_says_so(tmp_path, columns, says):
     records = _read(tmp_path, columns)
     assert (records.named_by is None) if says is None else (says in records.named_by)

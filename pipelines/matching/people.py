@@ -12,15 +12,16 @@ Two things say a ``company`` column names people:
 
 - dates of birth in most rows, beside names in most rows that are not organisations' (few with a legal form):
   companies have no birthday (CRM accounts never hold one);
-- :data:`GIVEN_NAMED_SHARE` of its names written as a person's (:func:`given_named_share`): two words, the
-  first a given name of the ``nicknames`` package's table (2,164 English names), or the second after a comma
-  ("Bruhn, Sarah"), and nothing no person's name holds. Lists of people score 0.38-0.50 on it (FEBRL's and
-  Splink's English names; RLdata10000's German ones 0.23, read as companies, as before), lists of
-  organisations 0.00-0.04 (restaurants, councils, patent applicants, childcare sites, the generator's CRM
-  accounts). Lists of brands that are all people's names score alike ("Ted Baker", "John Lewis", "Paul
-  Smith": 0.36 in a reviewer's list of UK firms, 0.43 in one of franchise brands), and are read as people
-  unless ``--companies`` says otherwise; a law firms' list of two surnames each, 0.23, is not. Fewer than
-  :data:`MIN_NAMES` names say nothing either way.
+- :data:`GIVEN_NAMED_SHARE` of its names written as a person's (:func:`given_named_share`): a given name of the
+  ``nicknames`` package's table (2,164 English names) and a surname ("Sarah Bruhn", "Bruhn, Sarah", "Dr Mary
+  O'Brien Jr"), nothing no person's name holds, and a surname that does not end many of the list's names (a
+  trade: "Smith Plumbing", "Jones Plumbing"). Lists of people score 0.39-0.53 on it (FEBRL's and Splink's
+  English names; RLdata10000's German ones 0.28 and PatentsView's inventors 0.25, read as companies, as
+  before), lists of organisations 0.00-0.04 (restaurants, councils, patent applicants, childcare sites, the
+  generator's CRM accounts). Lists of brands that are all people's names score alike ("Ted Baker", "John
+  Lewis", "Paul Smith": 0.36 in a reviewer's list of UK firms, 0.43 in one of franchise brands), and are read
+  as people unless ``--companies`` says otherwise; a law firms' list of two surnames each, 0.23, is not. Fewer
+  than :data:`MIN_NAMES` names say nothing either way.
 
 Only files read for those commands are judged: the pipeline's CRM accounts are always companies.
 """
@@ -39,17 +40,36 @@ GIVEN_NAMED_SHARE = 0.35  # of a file's names, from which they are people's (see
 MIN_NAMES = 20  # a file with fewer names is never read as people by its names alone
 MOST = 0.5  # of rows with a date of birth, and with a name, from which a file with dates of birth is of people
 ORGANISATIONS_SHARE = 0.1  # of names with a legal form, from which a file's names are organisations'
-# A word that ends this share of a file's names (and three of them at least) is its kind of business, not a
-# surname: "Plumbing" in a list of sole traders ("John Smith Plumbing"), "DDS" in one of dentists.
-GENERIC_LAST_WORD = 0.02
+# A word that ends this share of a file's names (and five of them at least) is its kind of business, not a
+# surname: "Plumbing" in a list of sole traders ("Smith Plumbing", "Jones Plumbing"), "DDS" in one of dentists. A
+# surname is rarely that common in a list of people (Smith, the commonest English one, 1%).
+GENERIC_LAST_WORD, GENERIC_LAST_WORD_ROWS = 0.05, 5
 
 # What no person's name holds: a digit, "&", "/", "@", a possessive ("Art's Deli": a person's apostrophe is
 # O'Connor's); a legal form's word ("corp", "inc", "gmbh", "co": not those of two letters that are names too, "Al",
 # "Da") or a word that joins or introduces a name's words ("and", "of", "the", "by": "Hair by Emma").
 _NOT_A_PERSONS = re.compile(r"\d|[&/@]|['\u2019]s\b")
-_NOT_LETTERS = re.compile("[^a-z, ]")
+_APOSTROPHES = re.compile("['\u2019`]")  # inside a name: "O'Brien" is one word
+_NOT_LETTERS = re.compile("[^a-z,-]+")  # a hyphen joins two words into one: "Jean-Luc", "Smith-Jones"
 _LEGAL = frozenset(w for w in LEGAL_WORDS if len(w) >= 3) | {"co"}
 _NOT_IN_PERSONS_NAMES = _LEGAL | {"and", "of", "the", "for", "by"}
+# Said before or after a person's name, not part of it ("Dr John Smith", "John Smith Jr").
+_TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev"})
+_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md"})
+
+
+def _words(name: str) -> tuple[list[str], bool]:
+    """A name's words, folded to lower-case Latin letters, without a title before them or a suffix after, and
+    whether a comma set the surname first ("Smith, John")."""
+    lower = _APOSTROPHES.sub("", ascii_lower(name))
+    comma = "," in lower
+    words = [w.strip("-") for w in _NOT_LETTERS.sub(" ", lower.replace(",", " ")).split()]
+    words = [w for w in words if w]
+    while words and words[0] in _TITLES:
+        words = words[1:]
+    while words and words[-1] in _SUFFIXES:
+        words = words[:-1]
+    return words, comma
 
 
 @functools.cache
@@ -63,23 +83,27 @@ def given_names() -> frozenset[str]:
 
 @per_distinct
 def _as_persons(name: str) -> str | None:
-    """The last word of ``name`` where it is written as a person's name (see :func:`given_named_share`), else
+    """The surname of ``name`` where it is written as a person's name (see :func:`given_named_share`), else
     None."""
-    lower = ascii_lower(name)
-    if _NOT_A_PERSONS.search(lower):
+    if _NOT_A_PERSONS.search(ascii_lower(name)):
         return None
-    comma = "," in lower
-    words = _NOT_LETTERS.sub(" ", lower.replace(",", " ")).split()
+    words, comma = _words(name)
+    if comma and len(words) == 3 and len(words[2]) == 1:  # "Smith, John A.": the initial after the given name
+        words = words[:2]
+    if len(words) == 3 and len(words[1]) == 1:  # "John A. Smith": a middle initial
+        words = [words[0], words[2]]
     if len(words) != 2 or _NOT_IN_PERSONS_NAMES.intersection(words):
         return None
-    return words[-1] if words[-1 if comma else 0] in given_names() else None
+    given, surname = (words[1], words[0]) if comma else (words[0], words[1])
+    return surname if given.split("-")[0] in given_names() else None
 
 
 def given_named_share(names: pd.Series) -> tuple[float, int]:
     """The share of the non-empty ``names`` written as a person's, and how many there were: a given name and a
-    surname ("Sarah Bruhn"; "Bruhn, Sarah"), two words and nothing no person's name holds (a digit, "&", a
-    legal form, "and", a possessive: "Art's Deli"), the second not a word that ends many of the names
-    (:data:`GENERIC_LAST_WORD`: a business's kind).
+    surname ("Sarah Bruhn", "Mary O'Brien", "Jean-Luc Picard"; "Bruhn, Sarah"), perhaps a middle initial, a title
+    or a suffix ("Dr John A. Smith Jr"), and nothing no person's name holds (a digit, "&", a legal form, "and", a
+    possessive: "Art's Deli"); the surname not a word that ends many of the names (:data:`GENERIC_LAST_WORD`: a
+    business's kind).
 
     Example:
         >>> given_named_share(pd.Series(["Sarah Bruhn", "Bruhn, Sarah", "Acme Corp", "Art's Deli", "André Dubois",
@@ -90,10 +114,10 @@ def given_named_share(names: pd.Series) -> tuple[float, int]:
     names = names[names != ""]
     if names.empty:
         return 0.0, 0
-    last = _as_persons(names)
-    ends = names.str.lower().str.split().str[-1].value_counts()
-    generic = ends.index[(ends >= 3) & (ends >= GENERIC_LAST_WORD * len(names))]
-    return float((last.notna() & ~last.isin(generic)).mean()), len(names)
+    surnames = _as_persons(names)
+    ends = names.map(lambda v: (_words(v)[0] or [""])[-1]).value_counts()
+    generic = ends.index[(ends >= GENERIC_LAST_WORD_ROWS) & (ends >= GENERIC_LAST_WORD * len(names))]
+    return float((surnames.notna() & ~surnames.isin(generic)).mean()), len(names)
 
 
 def company_names_people(fields: pd.DataFrame, keys: pd.DataFrame) -> str | None:
@@ -103,7 +127,7 @@ def company_names_people(fields: pd.DataFrame, keys: pd.DataFrame) -> str | None
         return None
     named = keys["name"].notna()
     if "birthdate" in fields and keys["birthdate"].notna().mean() >= MOST and named.mean() >= MOST:
-        words = fields["company"][named.to_numpy()].str.lower().str.split()
+        words = fields["company"][named.to_numpy()].map(lambda v: _words(v)[0])
         if words.map(lambda w: bool(_LEGAL.intersection(w))).mean() < ORGANISATIONS_SHARE:
             return "dates of birth are mapped"
     share, count = given_named_share(fields["company"])
