@@ -98,6 +98,16 @@ def _as_persons(name: str) -> str | None:
     return surname if given.split("-")[0] in given_names() else None
 
 
+@per_distinct
+def _last_word(name: str) -> str:
+    return (_words(name)[0] or [""])[-1]
+
+
+@per_distinct
+def _with_legal_form(name: str) -> bool:
+    return bool(_LEGAL.intersection(_words(name)[0]))
+
+
 def given_named_share(names: pd.Series) -> tuple[float, int]:
     """The share of the non-empty ``names`` written as a person's, and how many there were: a given name and a
     surname ("Sarah Bruhn", "Mary O'Brien", "Jean-Luc Picard"; "Bruhn, Sarah"), perhaps a middle initial, a title
@@ -115,7 +125,7 @@ def given_named_share(names: pd.Series) -> tuple[float, int]:
     if names.empty:
         return 0.0, 0
     surnames = _as_persons(names)
-    ends = names.map(lambda v: (_words(v)[0] or [""])[-1]).value_counts()
+    ends = _last_word(names).value_counts()
     generic = ends.index[(ends >= GENERIC_LAST_WORD_ROWS) & (ends >= GENERIC_LAST_WORD * len(names))]
     return float((surnames.notna() & ~surnames.isin(generic)).mean()), len(names)
 
@@ -127,8 +137,7 @@ def company_names_people(fields: pd.DataFrame, keys: pd.DataFrame) -> str | None
         return None
     named = keys["name"].notna()
     if "birthdate" in fields and keys["birthdate"].notna().mean() >= MOST and named.mean() >= MOST:
-        words = fields["company"][named.to_numpy()].map(lambda v: _words(v)[0])
-        if words.map(lambda w: bool(_LEGAL.intersection(w))).mean() < ORGANISATIONS_SHARE:
+        if _with_legal_form(fields["company"][named.to_numpy()]).astype(bool).mean() < ORGANISATIONS_SHARE:
             return "dates of birth are mapped"
     share, count = given_named_share(fields["company"])
     if count >= MIN_NAMES and share >= GIVEN_NAMED_SHARE:

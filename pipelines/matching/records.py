@@ -232,7 +232,8 @@ def _row_problems(r: CsvRecords) -> list[ConfigProblem]:
     name = "person's name" if r.people else "company"  # a file of people is matched by its people's names
     checks.append((empty, f"nothing to match on (no {name}, domain, phone or address); kept unmatched"))
     if r.people:  # any file of people (a contacts export's company row, say): a dedupe compares names first
-        checks.append((r.keys["name"].isna() & ~empty, "no first or last name: a dedupe finds it duplicate of none, "
+        missing = "no name" if r.named_by else "no first or last name"
+        checks.append((r.keys["name"].isna() & ~empty, f"{missing}: a dedupe finds it duplicate of none, "
                                                        "a link matches it by its other fields alone"))
     problems = []
     for mask, message in checks:
