@@ -295,6 +295,14 @@ def _before_generic(words: tuple[str, ...], generic: frozenset[str]) -> tuple[st
 
 
 @functools.cache
+def nickname_table() -> dict[str, set[str]]:
+    """The ``nicknames`` package's table as it ships: each formal given name and its short forms."""
+    from nicknames import NickNamer
+
+    return NickNamer().nickname_lookup
+
+
+@functools.cache
 def _nicknames() -> dict[str, frozenset[str]]:
     """Each given name and the names that are its short or formal forms ("bill": william, billy ...;
     "william": bill, will ...), from the ``nicknames`` package's hand-curated table of English names
@@ -308,10 +316,8 @@ def _nicknames() -> dict[str, frozenset[str]]:
     Frederick, not Bill. Bob is still Robert ("bobby", which starts with it, is a short form itself);
     Bobby, Peggy and Ted keep Robert, Margaret and Edward. The price: Dick is no longer Richard
     ("dickson" starts with it), nor Beth Elizabeth, nor Molly Mary (longer)."""
-    from nicknames import NickNamer
-
     formals: dict[str, set[str]] = {}
-    for formal, short in NickNamer().nickname_lookup.items():
+    for formal, short in nickname_table().items():
         for nick in short:
             if len(nick) < len(formal) or (len(nick) == len(formal) and nick[0] == formal[0]):
                 formals.setdefault(nick, set()).add(formal)

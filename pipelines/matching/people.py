@@ -34,7 +34,8 @@ import re
 import pandas as pd
 
 from pipelines.matching.normalise.common import ascii_lower, per_distinct
-from pipelines.matching.normalise.names import LEGAL_WORDS
+from pipelines.matching.names import nickname_table
+from pipelines.matching.normalise.names import LEGAL_WORDS, PERSON_TITLES
 
 GIVEN_NAMED_SHARE = 0.35  # of a file's names, from which they are people's (see the module's docstring)
 MIN_NAMES = 20  # a file with fewer names is never read as people by its names alone
@@ -53,11 +54,6 @@ _APOSTROPHES = re.compile("['\u2019`]")  # inside a name: "O'Brien" is one word
 _NOT_LETTERS = re.compile("[^a-z,-]+")  # a hyphen joins two words into one: "Jean-Luc", "Smith-Jones"
 _LEGAL = frozenset(w for w in LEGAL_WORDS if len(w) >= 3) | {"co"}
 _NOT_IN_PERSONS_NAMES = _LEGAL | {"and", "of", "the", "for", "by"}
-# Said before or after a person's name, not part of it ("Dr John Smith", "John Smith Jr").
-_TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev"})
-_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md"})
-
-
 def _words(name: str) -> tuple[list[str], bool]:
     """A name's words, folded to lower-case Latin letters, without a title before them or a suffix after, and
     whether a comma set the surname first ("Smith, John")."""
@@ -65,9 +61,9 @@ def _words(name: str) -> tuple[list[str], bool]:
     comma = "," in lower
     words = [w.strip("-") for w in _NOT_LETTERS.sub(" ", lower.replace(",", " ")).split()]
     words = [w for w in words if w]
-    while words and words[0] in _TITLES:
+    while words and words[0] in PERSON_TITLES:
         words = words[1:]
-    while words and words[-1] in _SUFFIXES:
+    while words and words[-1] in PERSON_TITLES:
         words = words[:-1]
     return words, comma
 
@@ -75,37 +71,33 @@ def _words(name: str) -> tuple[list[str], bool]:
 @functools.cache
 def given_names() -> frozenset[str]:
     """Every name of the ``nicknames`` package's table, formal and short ("william", "bill")."""
-    from nicknames import NickNamer
-
-    table = NickNamer().nickname_lookup
+    table = nickname_table()
     return frozenset(table) | frozenset(n for short in table.values() for n in short)
 
 
 @per_distinct
-def _as_persons(name: str) -> str | None:
-    """The surname of ``name`` where it is written as a person's name (see :func:`given_named_share`), else
-    None."""
-    if _NOT_A_PERSONS.search(ascii_lower(name)):
-        return None
+def _read(name: str) -> tuple[str | None, str, bool]:
+    """What the detector reads of a name, once per distinct name: its surname where it is written as a person's
+    name (see :func:`given_named_share`), else None; its last word; whether it holds a legal form."""
     words, comma = _words(name)
+    last, legal = (words or [""])[-1], bool(_LEGAL.intersection(words))
+    if _NOT_A_PERSONS.search(ascii_lower(name)):
+        return None, last, legal
     if comma and len(words) == 3 and len(words[2]) == 1:  # "Smith, John A.": the initial after the given name
         words = words[:2]
     if len(words) == 3 and len(words[1]) == 1:  # "John A. Smith": a middle initial
         words = [words[0], words[2]]
     if len(words) != 2 or _NOT_IN_PERSONS_NAMES.intersection(words):
-        return None
+        return None, last, legal
     given, surname = (words[1], words[0]) if comma else (words[0], words[1])
-    return surname if given.split("-")[0] in given_names() else None
+    return (surname if given.split("-")[0] in given_names() else None), last, legal
 
 
-@per_distinct
-def _last_word(name: str) -> str:
-    return (_words(name)[0] or [""])[-1]
-
-
-@per_distinct
-def _with_legal_form(name: str) -> bool:
-    return bool(_LEGAL.intersection(_words(name)[0]))
+def _readings(names: pd.Series) -> pd.DataFrame:
+    """:func:`_read` of the non-empty ``names``, as columns ``surname``, ``last``, ``legal``."""
+    names = names.fillna("").astype(str).str.strip()
+    names = names[names != ""]
+    return pd.DataFrame(_read(names).tolist(), index=names.index, columns=["surname", "last", "legal"])
 
 
 def given_named_share(names: pd.Series) -> tuple[float, int]:
@@ -120,14 +112,15 @@ def given_named_share(names: pd.Series) -> tuple[float, int]:
         ...                              "Sarah Lee Bruhn", None, ""]))
         (0.5, 6)
     """
-    names = names.fillna("").astype(str).str.strip()
-    names = names[names != ""]
-    if names.empty:
+    return _share(_readings(names))
+
+
+def _share(read: pd.DataFrame) -> tuple[float, int]:
+    if read.empty:
         return 0.0, 0
-    surnames = _as_persons(names)
-    ends = _last_word(names).value_counts()
-    generic = ends.index[(ends >= GENERIC_LAST_WORD_ROWS) & (ends >= GENERIC_LAST_WORD * len(names))]
-    return float((surnames.notna() & ~surnames.isin(generic)).mean()), len(names)
+    ends = read["last"].value_counts()
+    generic = ends.index[(ends >= GENERIC_LAST_WORD_ROWS) & (ends >= GENERIC_LAST_WORD * len(read))]
+    return float((read["surname"].notna() & ~read["surname"].isin(generic)).mean()), len(read)
 
 
 def company_names_people(fields: pd.DataFrame, keys: pd.DataFrame) -> str | None:
@@ -135,11 +128,12 @@ def company_names_people(fields: pd.DataFrame, keys: pd.DataFrame) -> str | None
     keys) names people, or None when it names organisations."""
     if "company" not in fields:
         return None
+    read = _readings(fields["company"])
     named = keys["name"].notna()
     if "birthdate" in fields and keys["birthdate"].notna().mean() >= MOST and named.mean() >= MOST:
-        if _with_legal_form(fields["company"][named.to_numpy()]).astype(bool).mean() < ORGANISATIONS_SHARE:
+        if read["legal"].reindex(fields.index[named.to_numpy()], fill_value=False).mean() < ORGANISATIONS_SHARE:
             return "dates of birth are mapped"
-    share, count = given_named_share(fields["company"])
+    share, count = _share(read)
     if count >= MIN_NAMES and share >= GIVEN_NAMED_SHARE:
         return f"{share:.0%} of its names are a given name and a surname"
     return None

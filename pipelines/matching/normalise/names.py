@@ -405,10 +405,11 @@ def name_where(companies: pd.Series, normalised: pd.Series) -> pd.Series:
 
 def _person_words(value: str) -> str:
     """A name's words, sorted, without titles and initials ("Dr. John A. Smith" -> "john smith")."""
-    return " ".join(sorted(w for w in words(value).split() if len(w) > 1 and w not in _TITLES))
+    return " ".join(sorted(w for w in words(value).split() if len(w) > 1 and w not in PERSON_TITLES))
 
 
-_TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "jr", "sr", "ii", "iii", "iv"})
+# Said before or after a person's name, not part of it ("Dr. John A. Smith Jr").
+PERSON_TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "jr", "sr", "ii", "iii", "iv"})
 
 
 def _folded(values: pd.Series) -> np.ndarray:
