@@ -190,6 +190,18 @@ def test_two_comparisons_teach_each_other_when_each_blocks_the_other(febrl1):
     assert found / len(links) > 0.9, "most true pairs found"
 
 
+def test_a_postal_code_mistyped_is_learned_as_one_place_and_one_far_apart_as_another(febrl1):
+    """FEBRL's copies have their postal codes mistyped ("4127" / "4217"): among duplicates that is common, among
+    two people rare, so the file teaches it as evidence for a match, and a postal code far apart as against one."""
+    path, _ = febrl1
+    records = read_records(path, "rec_id", {"company": "name", "postal_code": "postcode"}, default_country="AU",
+                           prefer="website")
+    params = dedupe_records(records, MatchingSettings(default_country="AU")).attrs["parameters"]
+    assert params.source["place"] == "learned"
+    assert params.weight("place", "postal_typo") > 1
+    assert params.weight("place", "different") < 0
+
+
 def test_in_a_file_of_namesakes_a_date_of_birth_learned_from_pairs_of_one_name_tells_them_apart(tmp_path):
     """RLdata10000's kind of file (a public one, of the R package RecordLinkage): people of common names,
     many of them namesakes, a tenth filed twice, as written or with a letter of the name or a digit of the date

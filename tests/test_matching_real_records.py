@@ -592,6 +592,16 @@ def test_address_variants(a, b, expected):
         (dict(city="North Las Vegas", state="NV"), dict(city="Las Vegas", state="NV"), "different"),
         (dict(city="Chicago", postal_code="60639"), dict(city="CHICAGO", postal_code="60639-1204"), "postal"),
         (dict(city="Chicago", postal_code="60639"), dict(postal_code="60641"), "district"),
+        # A postal code a keystroke off, in another district: mistyped, not another place.
+        (dict(postal_code="4127", country="AU"), dict(postal_code="4217", country="AU"), "postal_typo"),  # swapped
+        (dict(postal_code="2133", country="AU"), dict(postal_code="3133", country="AU"), "postal_typo"),  # changed
+        (dict(postal_code="60639"), dict(postal_code="69639"), "postal_typo"),
+        (dict(postal_code="60639"), dict(postal_code="60693"), "district"),  # the district says it first
+        (dict(postal_code="4221", country="AU"), dict(postal_code="2261", country="AU"), "different"),  # two apart
+        (dict(postal_code="60639", state="IL"), dict(postal_code="50639", state="IA"), "different"),  # two states
+        (dict(postal_code="4127", city="Logan", country="AU"), dict(postal_code="4217", city="Gold Coast",
+                                                                    country="AU"), "different"),  # two towns
+        (dict(postal_code="4127", city="Logan", country="AU"), dict(postal_code="4217", country="AU"), "postal_typo"),
         (dict(city="Chicago", state="IL"), dict(city="Chicago", state="OH"), "different"),  # another Chicago
         (dict(city="Evanston", state="IL"), dict(city="Chicago", state="Illinois"), "different"),
         (dict(state="IL"), dict(state="Illinois", city="Chicago"), "state"),

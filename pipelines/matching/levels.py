@@ -23,7 +23,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "email": ("exact", "close", "different", MISSING),
     "birthdate": ("exact", "close", "near", "different", MISSING),
     "street": ("exact", "similar", "other_unit", "same_street", "other_number", "same_number", "different", MISSING),
-    "place": ("postal", "city", "district", "state", "different", MISSING),
+    "place": ("postal", "city", "district", "postal_typo", "state", "different", MISSING),
     "country": ("exact", "different", MISSING),
     "geo": ("same_place", "near", "same_area", "far", MISSING),
 }

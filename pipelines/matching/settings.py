@@ -46,7 +46,7 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "birthdate": {"exact": 8.0, "close": 3.0, "near": -1.0, "different": -4.0},
     "street": {"exact": 4.0, "similar": 3.0, "other_unit": 1.0, "same_street": 1.0, "other_number": -1.0,
                "same_number": -1.0, "different": -1.5},
-    "place": {"postal": 2.5, "city": 1.5, "district": 1.0, "state": 0.5, "different": -1.0},
+    "place": {"postal": 2.5, "city": 1.5, "district": 1.0, "postal_typo": 1.0, "state": 0.5, "different": -1.0},
     "country": {"exact": 0.5, "different": -2.0},
     "geo": {"same_place": 3.0, "near": 1.0, "same_area": 0.0, "far": -2.0},
     # A person's employer (files of people): colleagues share it, and people change jobs; but one name at
@@ -67,7 +67,7 @@ DEFAULT_M: dict[str, dict[str, float]] = {
     "birthdate": {"exact": 0.85, "close": 0.08, "near": 0.04, "different": 0.03},
     "street": {"exact": 0.6, "similar": 0.15, "other_unit": 0.03, "same_street": 0.04, "other_number": 0.06,
                "same_number": 0.02, "different": 0.1},
-    "place": {"postal": 0.75, "city": 0.12, "district": 0.03, "state": 0.04, "different": 0.06},
+    "place": {"postal": 0.75, "city": 0.12, "district": 0.03, "postal_typo": 0.02, "state": 0.04, "different": 0.04},
     "country": {"exact": 0.97, "different": 0.03},
     "geo": {"same_place": 0.6, "near": 0.25, "same_area": 0.1, "far": 0.05},
     "employer": {"exact": 0.75, "similar": 0.1, "different": 0.15},
