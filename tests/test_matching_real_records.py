@@ -594,8 +594,13 @@ def test_address_variants(a, b, expected):
         (dict(city="Chicago", postal_code="60639"), dict(postal_code="60641"), "district"),
         # A postal code a keystroke off, in another district: mistyped, not another place.
         (dict(postal_code="4127", country="AU"), dict(postal_code="4217", country="AU"), "postal_typo"),  # swapped
-        (dict(postal_code="2133", country="AU"), dict(postal_code="3133", country="AU"), "postal_typo"),  # changed
+        (dict(postal_code="2133", country="AU"), dict(postal_code="2193", country="AU"), "postal_typo"),  # changed
         (dict(postal_code="60639"), dict(postal_code="69639"), "postal_typo"),
+        (dict(postal_code="M5V 3L9", country="CA"), dict(postal_code="M6V 3L9", country="CA"), "postal_typo"),
+        # The first character names the state or region: a keystroke there is another place.
+        (dict(postal_code="2000", country="AU"), dict(postal_code="3000", country="AU"), "different"),  # Sydney, Melbourne
+        (dict(postal_code="10001"), dict(postal_code="20001"), "different"),  # New York, Washington
+        (dict(postal_code="800", country="AU"), dict(postal_code="0800", country="AU"), "different"),  # too short
         (dict(postal_code="60639"), dict(postal_code="60693"), "district"),  # the district says it first
         (dict(postal_code="4221", country="AU"), dict(postal_code="2261", country="AU"), "different"),  # two apart
         (dict(postal_code="60639", state="IL"), dict(postal_code="50639", state="IA"), "different"),  # two states
@@ -720,6 +725,7 @@ def test_same_name_and_postal_code_on_another_street_is_another_site(tmp_path):
     (dict(city="Los Angeles"), dict(city="New York"), False),                   # California, New York
     (dict(city="Springfield", state="IL"), dict(city="Springfield", state="MO"), False),
     (dict(postal_code="10001"), dict(city="Los Angeles"), False),               # a ZIP code in New York
+    (dict(postal_code="10001"), dict(postal_code="19001"), False),              # New York, Abington PA: a keystroke apart
     (dict(city="Kansas City", state="MO", phone="816-555-0100"),
      dict(postal_code="66101", phone="816-555-0100"), True),                    # one phone across a state line
     (dict(city="Los Angeles"), dict(city="Santa Monica"), True),                # one state: the model decides

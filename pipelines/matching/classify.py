@@ -42,7 +42,7 @@ AGREEMENT_WORDS: dict[str, dict[str, str]] = {
     "street": {"exact": "same street address", "similar": "same house number and street",
                "other_unit": "same building", "same_street": "same street"},
     "place": {"postal": "same postal code", "city": "same city", "district": "same postal district",
-              "postal_typo": "postal code a digit off or two digits swapped",
+              "postal_typo": "postal code a keystroke off",
               "state": "same state"},
     "country": {"exact": "same country"},
     "geo": {"same_place": "same location", "near": "within 5 km"},

@@ -926,22 +926,47 @@ def _directions(values: np.ndarray) -> np.ndarray:
     return found[codes]
 
 
-def _district(values: np.ndarray) -> np.ndarray:
-    """Each postal code's first three characters, cut once per distinct code ('' for a missing one)."""
-    codes, distinct = pd.factorize(values)
-    return np.array([*(v[:3] for v in distinct), ""], dtype=object)[codes]  # code -1 (missing): the last, ''
+def _postal_chars(codes: np.ndarray, width: int) -> np.ndarray:
+    """Distinct postal codes as rows of their characters (code points, zero-padded to ``width``)."""
+    return np.asarray(codes, dtype=f"<U{width}").view(np.uint32).reshape(len(codes), width)
 
 
-def _one_keystroke(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Postal codes of four characters or more one edit apart, two neighbours swapped counting as one
-    (Damerau-Levenshtein, rapidfuzz), compared once per distinct pair."""
-    pairs = pd.DataFrame({"a": a, "b": b})
-    distinct = pairs.drop_duplicates()
-    x, y = distinct["a"].to_numpy(dtype=object), distinct["b"].to_numpy(dtype=object)
-    long_enough = np.fromiter((min(len(p), len(q)) >= 4 for p, q in zip(x, y)), dtype=bool, count=len(x))
-    edits = process.cpdist(x, y, scorer=distance.DamerauLevenshtein.distance, workers=1)
-    distinct = distinct.assign(typo=long_enough & (edits <= 1))
-    return pairs.merge(distinct, on=["a", "b"], how="left")["typo"].to_numpy(dtype=bool)
+def _district_and_typo(a: np.ndarray, b: np.ndarray, chunk: int = 1_000_000) -> tuple[np.ndarray, np.ndarray]:
+    """For pairs of postal codes (both known): the same district (the first three characters), and otherwise
+    one keystroke apart after an agreeing first character (:class:`ComparePlace`'s ``postal_typo``).
+
+    Each side's codes are read once per distinct code; the pairs are compared as rows of characters, a
+    million at a time: one character other, or two neighbours swapped; codes of two lengths (a character
+    dropped or added) by rapidfuzz's Levenshtein distance, with a cutoff."""
+    fa, ua = pd.factorize(a)
+    fb, ub = pd.factorize(b)
+    ua, ub = np.asarray(ua, dtype=object), np.asarray(ub, dtype=object)
+    district = (np.array([v[:3] for v in ua], dtype=object)[fa] == np.array([v[:3] for v in ub], dtype=object)[fb])
+    typo = np.zeros(len(a), dtype=bool)
+    if not len(a):
+        return district, typo
+    la = np.fromiter(map(len, ua), dtype=np.int64, count=len(ua))[fa]
+    lb = np.fromiter(map(len, ub), dtype=np.int64, count=len(ub))[fb]
+    first = np.array([v[:1] for v in ua], dtype=object)[fa] == np.array([v[:1] for v in ub], dtype=object)[fb]
+    ask = ~district & first & (np.minimum(la, lb) >= POSTAL_TYPO_MIN) & (np.abs(la - lb) <= 1)
+    width = int(max(la.max(), lb.max()))
+    ma, mb = _postal_chars(ua, width), _postal_chars(ub, width)
+    same_length = np.flatnonzero(ask & (la == lb))
+    for start in range(0, len(same_length), chunk):
+        idx = same_length[start:start + chunk]
+        x, y = ma[fa[idx]], mb[fb[idx]]
+        diff = x != y
+        n = diff.sum(axis=1)
+        swapped = (diff[:, :-1] & diff[:, 1:] & (x[:, :-1] == y[:, 1:]) & (x[:, 1:] == y[:, :-1])).any(axis=1)
+        typo[idx] = (n == 1) | ((n == 2) & swapped)
+    other_length = np.flatnonzero(ask & (la != lb))
+    if len(other_length):
+        typo[other_length] = process.cpdist(ua[fa[other_length]], ub[fb[other_length]],
+                                            scorer=distance.Levenshtein.distance, score_cutoff=1, workers=1) <= 1
+    return district, typo
+
+
+POSTAL_TYPO_MIN = 4  # characters of the shorter code: "800" / "0800" is a code that lost its zero, not a typo
 
 
 class ComparePlace(Comparison):
@@ -951,14 +976,17 @@ class ComparePlace(Comparison):
     - ``postal``: the same postal code;
     - ``city``: the same city (or one containing the other, or a typo), states not disagreeing;
     - ``district``: the same postal district (the first three characters);
-    - ``postal_typo``: postal codes one keystroke apart in another district, no state or city disagreeing: a digit
-      changed, dropped or added, or two next to each other swapped ("4127" / "4217", "2133" / "3133"). A postal code typed by hand is
-      mistyped like any other field: in FEBRL 2 and 3, of the candidate pairs whose names are alike (a *subset*
-      or closer) and whose postal codes lie in other districts, 882 of the 901 one keystroke apart are one
-      person, 99 of the 1,784 three or more apart. Both were ``different``, so an exact name in another postal
-      code weighed the same whichever it was;
+    - ``postal_typo``: postal codes one keystroke apart in another district, no state or city disagreeing: a
+      character changed, dropped or added, or two next to each other swapped ("4127" / "4217"), the first
+      character the same (it names the state or region in the US, Canada, Britain, Germany, the Netherlands and
+      Australia: "10001" / "20001" are New York and Washington, "2000" / "3000" Sydney and Melbourne). A postal
+      code typed by hand is mistyped like any other field: in FEBRL 2 and 3, of the candidate pairs whose names
+      are alike (a *subset* or closer) and whose postal codes lie in other districts, 809 of the 824 one
+      keystroke apart (the first character the same) are one person, 99 of the 1,784 three or more apart. Both
+      were ``different``, so an exact name in another postal code weighed the same whichever it was;
     - ``state``: the same state only;
-    - ``different``: another state, postal district or city; ``missing`` when nothing compares.
+    - ``different``: another state or city, or another postal district more than a keystroke off; ``missing``
+      when nothing compares.
     """
 
     levels = LEVELS["place"]
@@ -976,18 +1004,16 @@ class ComparePlace(Comparison):
         postal, city, state = ppa & ppb, pca & pcb, psa & psb
         same_city = city & city_alike(ca, cb)
         district = np.zeros(len(pa), dtype=bool)
-        both = np.flatnonzero(postal)
-        district[both] = _district(pa[both]) == _district(pb[both])
         typo = np.zeros(len(pa), dtype=bool)
-        ask = np.flatnonzero(postal & ~district)
-        if len(ask):
-            typo[ask] = _one_keystroke(pa[ask], pb[ask])
+        both = np.flatnonzero(postal)
+        district[both], typo[both] = _district_and_typo(pa[both], pb[both])
         other_state = state & (sa != sb)
-        different = other_state | (postal & ~district & ~typo) | (city & ~same_city)
+        apart = other_state | (city & ~same_city)  # a state or a city says two places
+        different = apart | (postal & ~district)
         return self._pick(
             len(pa),
             [(postal & (pa == pb), "postal"), (same_city & ~other_state, "city"), (district, "district"),
-             (typo & ~other_state & ~(city & ~same_city), "postal_typo"), (different, "different"), (state, "state")],
+             (typo & ~apart, "postal_typo"), (different, "different"), (state, "state")],
             MISSING,
         )
 

@@ -46,7 +46,7 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "birthdate": {"exact": 8.0, "close": 3.0, "near": -1.0, "different": -4.0},
     "street": {"exact": 4.0, "similar": 3.0, "other_unit": 1.0, "same_street": 1.0, "other_number": -1.0,
                "same_number": -1.0, "different": -1.5},
-    "place": {"postal": 2.5, "city": 1.5, "district": 1.0, "postal_typo": 1.0, "state": 0.5, "different": -1.0},
+    "place": {"postal": 2.5, "city": 1.5, "district": 1.0, "postal_typo": 0.0, "state": 0.5, "different": -1.0},
     "country": {"exact": 0.5, "different": -2.0},
     "geo": {"same_place": 3.0, "near": 1.0, "same_area": 0.0, "far": -2.0},
     # A person's employer (files of people): colleagues share it, and people change jobs; but one name at

@@ -4,7 +4,8 @@ Two records of one name, one at a Los Angeles number and one at a New York numbe
 chain's two sites (two accounts), not one company written twice. Streets say so where both
 records have one (:mod:`pipelines.matching.dedupe`'s "another street is another site"); where
 neither street can be compared and nothing of their place agrees (not the phone, the postal code
-or the location), two facts of reference data say it instead:
+or the location; a postal code a keystroke off may be mistyped or another state's: "10001" / "19001"),
+two facts of reference data say it instead:
 
 - **the phones' clocks**: phonenumbers gives each number's prefix the time zones it rings in;
   compared by their UTC offsets (January and July), so New York and Toronto are one clock. A
@@ -73,7 +74,7 @@ def elsewhere(con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, s
 
         for flag, ask, columns, fact in (
                 (clocks, open_ & at("phone", "different"), ["phone"], clock),
-                (states, open_ & at("place", "different", MISSING),
+                (states, open_ & at("place", "different", "postal_typo", MISSING),
                  ["state", "postal_code", "city", "country", "domain_country", "phone"], state)):
             rows = np.flatnonzero(ask)
             if len(rows):

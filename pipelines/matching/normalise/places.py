@@ -50,13 +50,15 @@ def state_code(countries: pd.Series, states: pd.Series) -> pd.Series:
 
 def postal_code(values: pd.Series, countries: pd.Series | None = None) -> pd.Series:
     """Postal codes in one form: upper case, no spaces or dashes; US ZIP+4 cut to the five-digit
-    ZIP, and a US ZIP that lost its leading zero in a spreadsheet (``2134``) padded back."""
+    ZIP, and a US ZIP that lost its leading zero in a spreadsheet (``2134``, ``2134-1204``) padded back."""
     values = pd.Series(values)
     text = values.astype("string").str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
     if countries is not None:
         us = pd.Series(countries, index=values.index).fillna("").astype(str).str.upper().isin(["US", ""])
         digits = text.str.fullmatch(r"\d{3,9}").fillna(False)
-        zip5 = text.where(~(us & digits), text.str.zfill(5).str[:5].where(text.str.len() <= 5, text.str[:5]))
+        length = text.str.len()
+        padded = text.str.zfill(5).where(length <= 5, text.str.zfill(9).where(length == 8, text)).str[:5]
+        zip5 = text.where(~(us & digits), padded)
         text = zip5
     return text.astype(object).where(text.notna() & (text != ""), None)
 
