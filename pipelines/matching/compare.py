@@ -926,6 +926,9 @@ def _directions(values: np.ndarray) -> np.ndarray:
     return found[codes]
 
 
+POSTAL_TYPO_MIN = 4  # characters of the shorter code: "800" / "0800" is a code that lost its zero, not a typo
+
+
 def _postal_chars(codes: np.ndarray, width: int) -> np.ndarray:
     """Distinct postal codes as rows of their characters (code points, zero-padded to ``width``)."""
     return np.asarray(codes, dtype=f"<U{width}").view(np.uint32).reshape(len(codes), width)
@@ -964,9 +967,6 @@ def _district_and_typo(a: np.ndarray, b: np.ndarray, chunk: int = 1_000_000) -> 
         typo[other_length] = process.cpdist(ua[fa[other_length]], ub[fb[other_length]],
                                             scorer=distance.Levenshtein.distance, score_cutoff=1, workers=1) <= 1
     return district, typo
-
-
-POSTAL_TYPO_MIN = 4  # characters of the shorter code: "800" / "0800" is a code that lost its zero, not a typo
 
 
 class ComparePlace(Comparison):
