@@ -600,7 +600,11 @@ def test_address_variants(a, b, expected):
         # The first character names the state or region: a keystroke there is another place.
         (dict(postal_code="2000", country="AU"), dict(postal_code="3000", country="AU"), "different"),  # Sydney, Melbourne
         (dict(postal_code="10001"), dict(postal_code="20001"), "different"),  # New York, Washington
-        (dict(postal_code="800", country="AU"), dict(postal_code="0800", country="AU"), "different"),  # too short
+        (dict(postal_code="800", country="AU"), dict(postal_code="810", country="AU"), "different"),  # too short
+        (dict(postal_code="4127", country="AU"), dict(postal_code="4891", country="AU"), "different"),  # two keystrokes
+        (dict(postal_code="S1 1AA", country="GB"), dict(postal_code="SA1 1AA", country="GB"), "different"),  # Swansea
+        (dict(postal_code="M1 1AE", country="GB"), dict(postal_code="L1 1AE", country="GB"), "different"),  # Liverpool
+        (dict(postal_code="SW1A 1AA", country="GB"), dict(postal_code="SW1X 1AA", country="GB"), "district"),
         (dict(postal_code="60639"), dict(postal_code="60693"), "district"),  # the district says it first
         (dict(postal_code="4221", country="AU"), dict(postal_code="2261", country="AU"), "different"),  # two apart
         (dict(postal_code="60639", state="IL"), dict(postal_code="50639", state="IA"), "different"),  # two states

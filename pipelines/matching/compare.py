@@ -926,7 +926,8 @@ def _directions(values: np.ndarray) -> np.ndarray:
     return found[codes]
 
 
-POSTAL_TYPO_MIN = 4  # characters of the shorter code: "800" / "0800" is a code that lost its zero, not a typo
+POSTAL_TYPO_MIN = 4  # characters of the shorter code: "800" / "810" are two of Darwin's, a keystroke from most codes
+_AREA = re.compile(r"[A-Z]*")  # a British postcode's area, its leading letters: "S" Sheffield, "SA" Swansea
 
 
 def _postal_chars(codes: np.ndarray, width: int) -> np.ndarray:
@@ -935,12 +936,14 @@ def _postal_chars(codes: np.ndarray, width: int) -> np.ndarray:
 
 
 def _district_and_typo(a: np.ndarray, b: np.ndarray, chunk: int = 1_000_000) -> tuple[np.ndarray, np.ndarray]:
-    """For pairs of postal codes (both known): the same district (the first three characters), and otherwise
-    one keystroke apart after an agreeing first character (:class:`ComparePlace`'s ``postal_typo``).
+    """For pairs of postal codes (both known: normalised, none missing): the same district (the first three
+    characters), and otherwise one keystroke apart in the same area (:class:`ComparePlace`'s ``postal_typo``):
+    the first character, or a British postcode's leading letters, the same.
 
-    Each side's codes are read once per distinct code; the pairs are compared as rows of characters, a
-    million at a time: one character other, or two neighbours swapped; codes of two lengths (a character
-    dropped or added) by rapidfuzz's Levenshtein distance, with a cutoff."""
+    Each side's codes are read once per distinct code; the pairs are compared as rows of characters (as wide
+    as the longest code asked: one pasted address does not widen them all), a million at a time: one
+    character other, or two neighbours swapped; codes of two lengths (a character dropped or added) by
+    rapidfuzz's Levenshtein distance, with a cutoff."""
     fa, ua = pd.factorize(a)
     fb, ub = pd.factorize(b)
     ua, ub = np.asarray(ua, dtype=object), np.asarray(ub, dtype=object)
@@ -948,13 +951,17 @@ def _district_and_typo(a: np.ndarray, b: np.ndarray, chunk: int = 1_000_000) -> 
     typo = np.zeros(len(a), dtype=bool)
     if not len(a):
         return district, typo
-    la = np.fromiter(map(len, ua), dtype=np.int64, count=len(ua))[fa]
-    lb = np.fromiter(map(len, ub), dtype=np.int64, count=len(ub))[fb]
-    first = np.array([v[:1] for v in ua], dtype=object)[fa] == np.array([v[:1] for v in ub], dtype=object)[fb]
-    ask = ~district & first & (np.minimum(la, lb) >= POSTAL_TYPO_MIN) & (np.abs(la - lb) <= 1)
-    width = int(max(la.max(), lb.max()))
-    ma, mb = _postal_chars(ua, width), _postal_chars(ub, width)
+    len_a = np.fromiter(map(len, ua), dtype=np.int64, count=len(ua))
+    len_b = np.fromiter(map(len, ub), dtype=np.int64, count=len(ub))
+    la, lb = len_a[fa], len_b[fb]
+    area_a = np.array([_AREA.match(v).group() or v[:1] for v in ua], dtype=object)
+    area_b = np.array([_AREA.match(v).group() or v[:1] for v in ub], dtype=object)
+    ask = (~district & (area_a[fa] == area_b[fb]) & (np.minimum(la, lb) >= POSTAL_TYPO_MIN)
+           & (np.abs(la - lb) <= 1))
     same_length = np.flatnonzero(ask & (la == lb))
+    width = int(la[same_length].max()) if len(same_length) else 1
+    ma = _postal_chars(np.where(len_a <= width, ua, ""), width)  # longer codes are never compared here
+    mb = _postal_chars(np.where(len_b <= width, ub, ""), width)
     for start in range(0, len(same_length), chunk):
         idx = same_length[start:start + chunk]
         x, y = ma[fa[idx]], mb[fb[idx]]
@@ -977,9 +984,11 @@ class ComparePlace(Comparison):
     - ``city``: the same city (or one containing the other, or a typo), states not disagreeing;
     - ``district``: the same postal district (the first three characters);
     - ``postal_typo``: postal codes one keystroke apart in another district, no state or city disagreeing: a
-      character changed, dropped or added, or two next to each other swapped ("4127" / "4217"), the first
-      character the same (it names the state or region in the US, Canada, Britain, Germany, the Netherlands and
-      Australia: "10001" / "20001" are New York and Washington, "2000" / "3000" Sydney and Melbourne). A postal
+      character changed, dropped or added, or two next to each other swapped ("4127" / "4217"), in the same area:
+      the first character the same, or a British postcode's leading letters (they name the state, province or area
+      in the US, Canada, Britain, Germany and the Netherlands, and mostly in Australia: "10001" / "20001" are New
+      York and Washington, "2000" / "3000" Sydney and Melbourne, "S1 1AA" / "SA1 1AA" Sheffield and Swansea;
+      "2600" / "2060", Canberra and North Sydney, still read as one code mistyped). A postal
       code typed by hand is mistyped like any other field: in FEBRL 2 and 3, of the candidate pairs whose names
       are alike (a *subset* or closer) and whose postal codes lie in other districts, 809 of the 824 one
       keystroke apart (the first character the same) are one person, 99 of the 1,784 three or more apart. Both

@@ -52,12 +52,17 @@ def postal_code(values: pd.Series, countries: pd.Series | None = None) -> pd.Ser
     """Postal codes in one form: upper case, no spaces or dashes; US ZIP+4 cut to the five-digit
     ZIP, and a US ZIP that lost its leading zero in a spreadsheet (``2134``, ``2134-1204``) padded back."""
     values = pd.Series(values)
-    text = values.astype("string").str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
+    raw = values.astype("string").str.upper()
+    text = raw.str.replace(r"[^0-9A-Z]", "", regex=True)
     if countries is not None:
         us = pd.Series(countries, index=values.index).fillna("").astype(str).str.upper().isin(["US", ""])
         digits = text.str.fullmatch(r"\d{3,9}").fillna(False)
         length = text.str.len()
+        # Eight digits run together are a ZIP+4 short of its zero; written apart, the ZIP is what stands before
+        # the dash ("60639-204": a +4 short of a digit, not "06063").
         padded = text.str.zfill(5).where(length <= 5, text.str.zfill(9).where(length == 8, text)).str[:5]
+        before_dash = raw.str.extract(r"^\s*(\d{3,5})\s*[-\s]\s*\d{1,4}\s*$", expand=False).str.zfill(5)
+        padded = before_dash.where(before_dash.notna(), padded)
         zip5 = text.where(~(us & digits), padded)
         text = zip5
     return text.astype(object).where(text.notna() & (text != ""), None)
