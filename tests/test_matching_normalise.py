@@ -356,7 +356,8 @@ def test_the_us_state_a_record_is_in(state, zip_code, city, expected):
 @pytest.mark.parametrize(
     "code, country, expected",
     [("02134-1234", "US", "02134"), ("2134", "US", "02134"), ("2134-1204", "US", "02134"), ("21341204", "US", "02134"),
-     ("60639-1204", "US", "60639"), ("60639-204", "US", "60639"), ("20040-020", "BR", "20040020"),
+     ("60639-1204", "US", "60639"), ("60639-204", "US", "60639"), ("60639 1204", "US", "60639"), ("123 45", "US", "12345"),
+     ("20040-020", "BR", "20040020"),
      ("sw1a 1aa", "GB", "SW1A1AA"), ("", "US", None)],
 )
 def test_postal_codes(code, country, expected):

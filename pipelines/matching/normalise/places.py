@@ -61,7 +61,7 @@ def postal_code(values: pd.Series, countries: pd.Series | None = None) -> pd.Ser
         # Eight digits run together are a ZIP+4 short of its zero; written apart, the ZIP is what stands before
         # the dash ("60639-204": a +4 short of a digit, not "06063").
         padded = text.str.zfill(5).where(length <= 5, text.str.zfill(9).where(length == 8, text)).str[:5]
-        before_dash = raw.str.extract(r"^\s*(\d{3,5})\s*[-\s]\s*\d{1,4}\s*$", expand=False).str.zfill(5)
+        before_dash = raw.str.extract(r"^\s*(\d{3,5})\s*-\s*\d{3,4}\s*$", expand=False).str.zfill(5)
         padded = before_dash.where(before_dash.notna(), padded)
         zip5 = text.where(~(us & digits), padded)
         text = zip5
