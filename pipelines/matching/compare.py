@@ -930,20 +930,13 @@ POSTAL_TYPO_MIN = 4  # characters of the shorter code: "800" / "810" are two of 
 _AREA = re.compile(r"[A-Z]*")  # a British postcode's area, its leading letters: "S" Sheffield, "SA" Swansea
 
 
-def _postal_chars(codes: np.ndarray, width: int) -> np.ndarray:
-    """Distinct postal codes as rows of their characters (code points, zero-padded to ``width``)."""
-    return np.asarray(codes, dtype=f"<U{width}").view(np.uint32).reshape(len(codes), width)
-
-
-def _district_and_typo(a: np.ndarray, b: np.ndarray, chunk: int = 1_000_000) -> tuple[np.ndarray, np.ndarray]:
+def _district_and_typo(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For pairs of postal codes (both known: normalised, none missing): the same district (the first three
     characters), and otherwise one keystroke apart in the same area (:class:`ComparePlace`'s ``postal_typo``):
-    the first character, or a British postcode's leading letters, the same.
-
-    Each side's codes are read once per distinct code; the pairs are compared as rows of characters (as wide
-    as the longest code asked: one pasted address does not widen them all), a million at a time: one
-    character other, or two neighbours swapped; codes of two lengths (a character dropped or added) by
-    rapidfuzz's Levenshtein distance, with a cutoff."""
+    the first character, or a British postcode's leading letters, the same. What is read of a code (its
+    district, area and length) is read once per distinct code; the keystroke is rapidfuzz's optimal string
+    alignment distance (a swap of neighbours one edit, as for dates of birth), asked only of the pairs of one
+    area whose lengths allow it."""
     fa, ua = pd.factorize(a)
     fb, ub = pd.factorize(b)
     ua, ub = np.asarray(ua, dtype=object), np.asarray(ub, dtype=object)
@@ -951,28 +944,13 @@ def _district_and_typo(a: np.ndarray, b: np.ndarray, chunk: int = 1_000_000) -> 
     typo = np.zeros(len(a), dtype=bool)
     if not len(a):
         return district, typo
-    len_a = np.fromiter(map(len, ua), dtype=np.int64, count=len(ua))
-    len_b = np.fromiter(map(len, ub), dtype=np.int64, count=len(ub))
-    la, lb = len_a[fa], len_b[fb]
-    area_a = np.array([_AREA.match(v).group() or v[:1] for v in ua], dtype=object)
-    area_b = np.array([_AREA.match(v).group() or v[:1] for v in ub], dtype=object)
-    ask = (~district & (area_a[fa] == area_b[fb]) & (np.minimum(la, lb) >= POSTAL_TYPO_MIN)
-           & (np.abs(la - lb) <= 1))
-    same_length = np.flatnonzero(ask & (la == lb))
-    width = int(la[same_length].max()) if len(same_length) else 1
-    ma = _postal_chars(np.where(len_a <= width, ua, ""), width)  # longer codes are never compared here
-    mb = _postal_chars(np.where(len_b <= width, ub, ""), width)
-    for start in range(0, len(same_length), chunk):
-        idx = same_length[start:start + chunk]
-        x, y = ma[fa[idx]], mb[fb[idx]]
-        diff = x != y
-        n = diff.sum(axis=1)
-        swapped = (diff[:, :-1] & diff[:, 1:] & (x[:, :-1] == y[:, 1:]) & (x[:, 1:] == y[:, :-1])).any(axis=1)
-        typo[idx] = (n == 1) | ((n == 2) & swapped)
-    other_length = np.flatnonzero(ask & (la != lb))
-    if len(other_length):
-        typo[other_length] = process.cpdist(ua[fa[other_length]], ub[fb[other_length]],
-                                            scorer=distance.Levenshtein.distance, score_cutoff=1, workers=1) <= 1
+    la = np.fromiter(map(len, ua), dtype=np.int64, count=len(ua))[fa]
+    lb = np.fromiter(map(len, ub), dtype=np.int64, count=len(ub))[fb]
+    area_a = np.array([_AREA.match(v).group() or v[:1] for v in ua], dtype=object)[fa]
+    area_b = np.array([_AREA.match(v).group() or v[:1] for v in ub], dtype=object)[fb]
+    ask = np.flatnonzero(~district & (area_a == area_b) & (np.minimum(la, lb) >= POSTAL_TYPO_MIN)
+                         & (np.abs(la - lb) <= 1))
+    typo[ask] = _similarity(a[ask], b[ask], distance.OSA.distance, 1) <= 1
     return district, typo
 
 

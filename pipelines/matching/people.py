@@ -54,6 +54,8 @@ _APOSTROPHES = re.compile("['\u2019`]")  # inside a name: "O'Brien" is one word
 _NOT_LETTERS = re.compile("[^a-z,-]+")  # a hyphen joins two words into one: "Jean-Luc", "Smith-Jones"
 _LEGAL = frozenset(w for w in LEGAL_WORDS if len(w) >= 3) | {"co"}
 _NOT_IN_PERSONS_NAMES = _LEGAL | {"and", "of", "the", "for", "by"}
+
+
 def _words(name: str) -> tuple[list[str], bool]:
     """A name's words, folded to lower-case Latin letters, without a title before them or a suffix after, and
     whether a comma set the surname first ("Smith, John")."""
