@@ -388,3 +388,82 @@ def test_the_share_of_pairs_that_share_a_name_is_counted_not_drawn(tmp_path):
         partial.append(params.u["name"][params.levels["name"].index("partial")])
     assert partial[0] != partial[1], "two draws: a level random pairs count still differs"
     assert abs(weights[0] - weights[1]) < 0.05, weights
+
+
+def _found(out: pd.DataFrame, links: pd.MultiIndex) -> tuple[float, float]:
+    """Pairwise precision and recall of ``out``'s clusters against FEBRL's true pairs."""
+    clusters = out.set_index("record_id")["cluster_id"]
+    found = sum(clusters[a] == clusters[b] for a, b in zip(links.get_level_values(0), links.get_level_values(1)))
+    sizes = clusters.value_counts()
+    return found / max(int((sizes * (sizes - 1) / 2).sum()), 1), found / len(links)
+
+
+def test_a_name_and_a_city_are_learned_by_one_em_over_pairs_standing_for_all_pairs(febrl1):
+    """A list of names and cities only (FEBRL 1 by name and suburb): every candidate pair was proposed by its name,
+    so none of them tells how often a match's names agree, and the configured weights decided. One EM over the random
+    pairs, the candidate pairs and pairs of one city, each weighed by one over its chance of being drawn, learns the
+    name, the place and the match rate: the rate is the truth's (500 pairs of 499,500) to a tenth, and more true pairs
+    are found than with the configured weights, none of them wrongly."""
+    path, links = febrl1
+    records = read_records(path, "rec_id", {"company": "name", "city": "suburb"}, default_country="AU",
+                           prefer="website")
+    learned = dedupe_records(records, MatchingSettings(default_country="AU"))
+    configured = dedupe_records(records, MatchingSettings.model_validate(
+        {"default_country": "AU", "model": {"learn": {"enabled": False}}}))
+    params = learned.attrs["parameters"]
+    assert params.learned and any("standing for all" in note for note in params.notes), params.notes
+    assert params.match_rate == pytest.approx(len(links) / (1000 * 999 / 2), rel=0.1)
+    (p_learned, r_learned), (p_configured, r_configured) = _found(learned, links), _found(configured, links)
+    assert p_learned >= p_configured and r_learned > r_configured, (p_learned, r_learned, p_configured, r_configured)
+
+
+def test_pairs_drawn_three_ways_are_weighed_by_one_over_their_chance_of_being_drawn():
+    """Six records in three cities (15 pairs; four of one city). Candidates all drawn (a, b), (d, e), (a, f); random
+    pairs 3 of 15, one drawn twice; pairs of one city 2 of 4. A candidate stands for itself, a random pair that is
+    neither for 15 / 2 (two distinct random pairs drawn), a pair of one city drawn either way for one over
+    1 - (1 - 2/15) (1 - 2/4)."""
+    import duckdb
+
+    from pipelines.matching.index import KeyTable
+    from pipelines.matching.link import Linker
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('a', 'x'), ('b', 'x'), ('c', 'x'), ('d', 'y'), ('e', 'y'), "
+                "('f', 'z')) v(id, city)")
+    table = KeyTable("t", "id")
+
+    def pairs(*ids: str) -> pd.DataFrame:
+        return pd.DataFrame({"l_id": [p[0] for p in ids], "r_id": [p[1] for p in ids]})
+
+    candidates = pairs("ab", "de", "af")
+    random, city = pairs("cf", "ab", "fc"), pairs("ab", "bc")
+    draws = [(random, random, 15.0), (candidates, candidates, 3.0), (city, city, 4.0)]
+    sample, weight = Linker(MatchingSettings(), dedupe=True)._standing_for_all(con, table, table, candidates, draws)
+    got = dict(zip(["cf", "ab", "de", "af", "bc"], weight))
+    assert len(sample) == 5
+    assert got == pytest.approx({"cf": 15 / 2, "ab": 1.0, "de": 1.0, "af": 1.0,
+                                 "bc": 1 / (1 - (1 - 2 / 15) * (1 - 2 / 4))})
+
+
+def test_a_list_of_names_and_cities_with_few_duplicates_keeps_the_configured_weights_and_says_why(tmp_path):
+    """Where EM over all pairs finds fewer matches than a session needs (here 25 people filed twice among 600), what it
+    learned is noise: the configured weights decide, the model says why, and the copies are still found."""
+    from faker import Faker
+
+    fake = Faker("en_AU")
+    fake.seed_instance(5)
+    cities = ["Sydney", "Melbourne", "Brisbane", "Perth", "Adelaide", "Hobart"]
+    people = pd.DataFrame({"first": [fake.first_name() for _ in range(600)],
+                           "last": [fake.last_name() for _ in range(600)],
+                           "city": [cities[i % len(cities)] for i in range(600)]})
+    people["person"] = np.arange(len(people))
+    rows = pd.concat([people, people.iloc[:25]], ignore_index=True)
+    rows.insert(0, "id", np.arange(len(rows)))
+    rows.to_csv(tmp_path / "people.csv", index=False)
+    records = read_records(tmp_path / "people.csv", "id", {"first_name": "first", "last_name": "last", "city": "city"},
+                           default_country="AU")
+    out = dedupe_records(records, MatchingSettings(default_country="AU"))
+    params = out.attrs["parameters"]
+    assert not params.learned and any("too few to learn from" in note for note in params.notes), params.notes
+    _, recall = _pairwise(out["cluster_id"].to_numpy(), rows["person"].to_numpy())
+    assert recall == 1.0, recall

@@ -46,6 +46,7 @@ from pipelines.matching.classify import frequency_column
 from pipelines.matching.cluster import resolve
 from pipelines.matching.index import KeyTable, blocking_report, describe_blocking
 from pipelines.matching.labels import Labels
+from pipelines.matching.levels import ONE_NAME
 from pipelines.matching.link import Linker
 from pipelines.matching.settings import MatchingSettings
 from pipelines.warehouse import db
@@ -68,8 +69,6 @@ ONE_PERSON_CONTACTS = 10  # ...and the address or phone by this many
 ONE_PERSON = "one_person"  # the column of scored pairs that says so
 _CORROBORATING = {"phone": ("exact", "local"), "email": ("exact",), "street": ("exact", "similar"), "geo": ("same_place",),
                   "postal": ("postal",)}
-# Name levels that say two records carry one name (written another way), not two names that share words.
-_ONE_NAME = ("exact", "close", "acronym", "variant")
 _FIELD = {"postal": "place"}  # the comparison that holds a corroborating level, where it is not named so
 # Evidence that vouches when it agrees and tells nothing when it does not: two people of one company
 # write from two addresses.
@@ -160,7 +159,7 @@ class Deduper:
             # agency's sites share its switchboard ("Erie Neighborhood House FCCH - Analida Sanchez Site" and
             # "... FCCH - Carmen Vega Site", two homes at two streets, one phone).
             moved = at("street", "different") | (at("street", "same_number") & ~at("place", "postal", "city"))
-            one_name = at("name", *_ONE_NAME)
+            one_name = at("name", *ONE_NAME)
             other_site = ((moved & ~(at("phone", "exact", "local") & one_name))
                           | (at("street", "other_number") & at("phone", "different")))
             reason[other_site & (reason == "")] = OTHER_SITE

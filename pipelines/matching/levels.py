@@ -14,6 +14,8 @@ TYPO_MIN_LETTERS = 5
 MISSING = "missing"  # a value absent on either side: no evidence either way
 # Levels that say two values disagree outright: a learned weight never counts them for a match.
 DISAGREEMENT = frozenset({"different", "far"})
+# Name levels that say two records carry one name (written another way), not two names that share words.
+ONE_NAME = ("exact", "close", "acronym", "variant")
 
 LEVELS: dict[str, tuple[str, ...]] = {
     "domain": ("exact", "label", "different", MISSING),

@@ -440,6 +440,18 @@ class Linker:
         n_candidates = len(pairs)
         sample = pairs if n_candidates <= cfg.em_pairs else pairs.sample(cfg.em_pairs, random_state=0)
         candidate_codes = self.compare(con, sample.reset_index(drop=True), left, right)
+        everywhere = None
+        proposed = np.bitwise_or.reduce(candidate_codes["blocked_by"].to_numpy(dtype=np.int64)) if len(sample) else 0
+        if proposed and all("name" in rule.compares for i, rule in enumerate(self.rules) if proposed >> i & 1):
+            # Every candidate pair was proposed because its names agree: none of them tells how often a match's
+            # names agree. Pairs of one city were proposed by no name (Splink trains on a city's pairs for that).
+            city, population = _one_city_pairs(con, left, right, cfg.em_pairs, cfg.seed)
+            if len(city) >= learning.MIN_SESSION_PAIRS:
+                progress(f"{len(city):,} pairs of one city drawn to learn how alike a match's names are")
+                total = n_left * (n_left - 1) / 2 if same else float(n_left) * n_right
+                everywhere = self._standing_for_all(con, left, right, pairs, [
+                    (random, random_codes, total), (sample, candidate_codes, float(n_candidates)),
+                    (city, self.compare(con, city, left, right), population)])
         label_codes = None
         if labels is not None and len(labels):
             lt, rt = label_tables or (left, right)
@@ -450,9 +462,38 @@ class Linker:
             random_sample=_sample(random_codes, self.comparisons),
             candidates=_sample(candidate_codes, self.comparisons, candidate_codes["blocked_by"].to_numpy()),
             n_left=n_left, n_right=n_right, n_candidates=n_candidates, dedupe=same, labels=label_codes,
-            person_address=self.person_address, exact_shares=exact, progress=progress)
+            person_address=self.person_address, exact_shares=exact, everywhere=everywhere, progress=progress)
         self.use(params)
         return params
+
+    def _standing_for_all(self, con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable,
+                          candidates: pd.DataFrame, draws: list[tuple[pd.DataFrame, pd.DataFrame, float]]
+                          ) -> tuple[learning.Sample, np.ndarray]:
+        """The pairs of three draws, each pair once, weighted to stand for all pairs of records: the random pairs,
+        the candidate pairs (``candidates``: all of them) and the pairs of one city, each given as its pairs, their
+        comparison levels and how many pairs it was drawn from. A pair's weight is one over its chance of being drawn
+        by any of the three (Horvitz and Thompson's estimator): a candidate pair or a pair of one city is as likely
+        as any of its kind to be among those drawn, and every pair is as likely to be a random one."""
+        def keyed(frame: pd.DataFrame) -> pd.MultiIndex:
+            a, b = frame["l_id"].astype(str).to_numpy(), frame["r_id"].astype(str).to_numpy()
+            return pd.MultiIndex.from_arrays([np.minimum(a, b), np.maximum(a, b)] if left == right else [a, b])
+
+        codes = pd.concat([c for _, c, _ in draws], ignore_index=True)
+        keys = keyed(codes)
+        once = ~keys.duplicated()
+        codes, keys = codes[once].reset_index(drop=True), keys[once]
+        with db.registered(con, "_drawn_pairs", codes[["l_id", "r_id"]].assign(i=np.arange(len(codes)))) as rel:
+            same_city = con.execute(f"""
+                SELECT coalesce(l.city <> '' AND l.city = r.city, false) AS same FROM {rel} p
+                JOIN {left.relation} l ON l."{left.id}" = p.l_id JOIN {right.relation} r ON r."{right.id}" = p.r_id
+                ORDER BY p.i""").fetchnumpy()["same"].astype(bool)
+        kinds = [np.ones(len(codes), dtype=bool), keys.isin(keyed(candidates)), same_city]
+        missed = np.ones(len(codes))
+        for (drawn, _, population), of_kind in zip(draws, kinds):
+            # Distinct pairs drawn: random pairs are drawn with replacement (a pair drawn twice is drawn once).
+            share = min(1.0, len(keyed(drawn).unique()) / population) if population else 0.0
+            missed *= 1 - of_kind * share
+        return _sample(codes, self.comparisons), 1.0 / np.maximum(1 - missed, 1e-12)
 
     # Explain ----------------------------------------------------------------------------------
     def explain(self, scored: pd.DataFrame) -> pd.DataFrame:
@@ -525,6 +566,34 @@ def _agreeing_share(con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTa
         pairs = (con.execute(f"SELECT count(*) FROM {left.relation} WHERE {present}").fetchall()[0][0]
                  * con.execute(f"SELECT count(*) FROM {right.relation} WHERE {present}").fetchall()[0][0])
     return float(shared or 0) / pairs if pairs else None
+
+
+def _one_city_pairs(con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTable, most: int, seed: int
+                    ) -> tuple[pd.DataFrame, float]:
+    """About ``most`` pairs of records of one city (``l_id``, ``r_id``), drawn evenly from all such pairs, and how
+    many such pairs there are. Each side's records are kept with one chance, the square root of the share wanted, so
+    that a city of a million records is never paired in full."""
+    where = "city IS NOT NULL AND city <> ''"
+    counts = f"SELECT city, count(*) AS n FROM {left.relation} WHERE {where} GROUP BY 1"
+    if left == right:
+        total = con.execute(f"SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM ({counts})").fetchall()[0][0]
+    else:
+        total = con.execute(f"SELECT coalesce(sum(l.n * r.n), 0) FROM ({counts}) l JOIN (SELECT city, count(*) AS n "
+                            f"FROM {right.relation} WHERE {where} GROUP BY 1) r USING (city)").fetchall()[0][0]
+    if not total:
+        return pd.DataFrame({"l_id": [], "r_id": []}), 0.0
+    kept = int(min(1.0, (most / float(total)) ** 0.5) * 1_000_000)
+
+    def side(table: KeyTable) -> str:
+        return (f'SELECT "{table.id}" AS id, city FROM {table.relation} WHERE {where} '
+                f"AND hash(CAST(\"{table.id}\" AS VARCHAR) || '{seed}') % 1000000 < {kept}")
+
+    order = "AND l.id < r.id" if left == right else ""
+    pairs = con.execute(f"SELECT l.id AS l_id, r.id AS r_id FROM ({side(left)}) l JOIN ({side(right)}) r "
+                        f"ON l.city = r.city {order}").df()
+    if len(pairs) > most:
+        pairs = pairs.sample(most, random_state=seed).reset_index(drop=True)
+    return pairs, float(total)
 
 
 def _company_of(right: KeyTable, entities: str | None) -> tuple[str, str]:
