@@ -196,9 +196,14 @@ def learn(*, comparisons: list[Comparison], model: ModelSettings, kind: str, rul
             if _plausible(learned[f], u_raw[f], prior_w.get(f, {}), levels[f]):
                 (estimates if len(free) > 1 else alone)[f].append((learned[f], expected))
     untaught = [f for f in usable if not estimates[f] and not alone[f]]
+    declined = None  # why the EM over all pairs was not used, when it ran
     if everywhere is not None and untaught and (labels is None or len(labels) < MIN_LABELLED_MATCHES):
-        return _learned_everywhere(everywhere, comparisons, model, kind, usable, m_prior, u_raw, missing, prior_w,
-                                   n_left, n_right, len(random_sample), started, person_address, progress)
+        found = _learned_everywhere(everywhere, comparisons, model, kind, usable, m_prior, u_raw, missing, prior_w,
+                                    n_left, n_right, len(random_sample), started, progress)
+        if isinstance(found, Parameters):
+            return found
+        declined = found
+        progress(f"not learned from: {declined}")
     taught = _random_session(random_sample, usable, untaught, m_prior, u_raw, missing, levels, prior_w,
                              progress) if untaught else None
     random_share = None
@@ -231,8 +236,8 @@ def learn(*, comparisons: list[Comparison], model: ModelSettings, kind: str, rul
         # would follow are guesses. The configured weights are the better guess.
         return fallback(model, comparisons, kind,
                         "nothing to learn from: every blocking rule depends on the only evidence the records "
-                        f"share ({', '.join(usable) or 'none'}); the configured weights decide",
-                        person_address=person_address)
+                        f"share ({', '.join(usable) or 'none'})" + (f", and {declined}" if declined else "")
+                        + "; the configured weights decide", person_address=person_address)
 
     # 3. The match rate with m and u held, then u once more without the matches among random pairs. Where the random
     # pairs showed more matches than the candidate pairs hold (blocks too large to pair in full), their share.
@@ -291,8 +296,7 @@ def _weights(model: ModelSettings, levels: dict[str, tuple[str, ...]], m: dict[s
 def _learned_everywhere(everywhere: tuple[Sample, np.ndarray], comparisons: list[Comparison], model: ModelSettings,
                         kind: str, usable: list[str], m_prior: dict[str, np.ndarray], u_raw: dict[str, np.ndarray],
                         missing: dict[str, int], prior_w: dict[str, dict[str, float]], n_left: int, n_right: int,
-                        n_random: int, started: float, person_address: bool,
-                        progress: Callable[[str], None]) -> Parameters:
+                        n_random: int, started: float, progress: Callable[[str], None]) -> Parameters | str:
     """m of every comparison and the match rate by one EM over pairs standing for all pairs (``everywhere``: the
     pairs and their weights, each one over its chance of being drawn), u what all pairs show at each level less the
     matches among them: the Fellegi-Sunter EM over every pair, without pairing every record.
@@ -307,10 +311,11 @@ def _learned_everywhere(everywhere: tuple[Sample, np.ndarray], comparisons: list
     out of so few let the rate run away (FEBRL 2: 0.00164 after sixty iterations, the class found being the pairs of
     one city).
 
-    The configured weights decide instead where the EM did not find the matches: where it calls matches common
-    among random pairs (a few inventors filed hundreds of times each, as PatentsView's: a moved inventor and two
-    namesakes are one level there, and nothing tells them apart), where it found too few to learn from, and where
-    the class it found mostly carries two names (restaurants of one city sharing a word: "cafe", "grill")."""
+    Returns why not, and :func:`learn` goes on as before (the random pairs as a session, else the configured
+    weights), where the EM did not find the matches: where it calls matches common among random pairs (a few
+    inventors filed hundreds of times each, as PatentsView's: a moved inventor and two namesakes are one level there,
+    and nothing tells them apart; with a third comparison the random pairs teach it), where it found too few to learn
+    from, and where the class it found mostly carries two names (restaurants of one city sharing a word: "cafe")."""
     sample, weight = everywhere
     levels = {c.field: c.levels for c in comparisons}
     total = float(weight.sum())
@@ -346,8 +351,7 @@ def _learned_everywhere(everywhere: tuple[Sample, np.ndarray], comparisons: list
         why = (f"the class EM over all pairs found mostly carries two names ({one_name:.0%} one name written two "
                "ways): not the matches")
     if why:
-        return fallback(model, comparisons, kind, f"{why}; the configured weights decide",
-                        person_address=person_address)
+        return why
     source = {f: "learned" for f in levels}
     weights = _weights(model, levels, m, u, usable, missing, prior_w, source)
     stats = {"records_left": n_left, "records_right": n_right, "random_pairs": n_random, "candidate_pairs": len(sample),
