@@ -467,3 +467,50 @@ def test_a_list_of_names_and_cities_with_few_duplicates_keeps_the_configured_wei
     assert not params.learned and any("too few to learn from" in note for note in params.notes), params.notes
     _, recall = _pairwise(out["cluster_id"].to_numpy(), rows["person"].to_numpy())
     assert recall == 1.0, recall
+
+
+def test_a_model_learned_otherwise_is_kept_where_names_and_cities_come_with_more(febrl1, tmp_path):
+    """Only where nothing else is learned does the EM over all pairs run: FEBRL 1 by name and suburb with a country
+    column beside them (all "AU") learns from its sessions and random pairs as before."""
+    path, _ = febrl1
+    frame = pd.read_csv(path, dtype=str).assign(country="AU")
+    frame.to_csv(tmp_path / "febrl1_country.csv", index=False)
+    records = read_records(tmp_path / "febrl1_country.csv", "rec_id",
+                           {"company": "name", "city": "suburb", "country": "country"}, default_country="AU",
+                           prefer="website")
+    params = dedupe_records(records, MatchingSettings(default_country="AU")).attrs["parameters"]
+    assert params.learned and not any("standing for all" in note for note in params.notes), params.notes
+
+
+def test_a_small_list_of_names_and_cities_filed_twice_is_learned(febrl1, tmp_path):
+    """440 records, each of 220 people filed twice: every pair of records is among the random pairs, so a share of
+    random pairs cannot say whether records are filed many times; matches a record can (one half here)."""
+    path, _ = febrl1
+    frame = pd.read_csv(path, dtype=str)
+    twice = frame.groupby("entity").filter(lambda g: len(g) == 2)
+    keep = twice[twice["entity"].isin(twice["entity"].drop_duplicates().iloc[:220])]
+    keep.to_csv(tmp_path / "twice.csv", index=False)
+    records = read_records(tmp_path / "twice.csv", "rec_id", {"company": "name", "city": "suburb"},
+                           default_country="AU", prefer="website")
+    params = dedupe_records(records, MatchingSettings(default_country="AU")).attrs["parameters"]
+    assert params.learned and any("standing for all" in note for note in params.notes), params.notes
+    assert params.match_rate == pytest.approx(220 / (440 * 439 / 2), rel=0.25)
+
+
+def test_pairs_of_one_city_between_two_lists_that_share_ids_are_drawn_as_any_others():
+    """Two lists numbered alike (a file's rows: 0, 1, 2...), 2,000 records each, all of one city: 4 million pairs, a
+    hundredth drawn, each side's records kept with a chance of one in ten. Kept with one chance for both sides, row 7
+    of one list and row 7 of the other would be drawn together ten times as often as any two (about 200 such pairs
+    where 20 are due)."""
+    import duckdb
+
+    from pipelines.matching.index import KeyTable
+    from pipelines.matching.link import _one_city_pairs
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE l AS SELECT range AS id, 'x' AS city FROM range(2000)")
+    con.execute("CREATE TABLE r AS SELECT range AS id, 'x' AS city FROM range(2000)")
+    pairs, population = _one_city_pairs(con, KeyTable("l", "id"), KeyTable("r", "id"), 40_000, 0)
+    assert population == 4_000_000
+    assert 20_000 < len(pairs) <= 60_000, len(pairs)
+    assert (pairs["l_id"] == pairs["r_id"]).sum() < 60

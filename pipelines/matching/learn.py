@@ -62,6 +62,9 @@ MIN_SESSION_PAIRS = 200  # fewer candidate pairs than this in a session: nothing
 MIN_PRESENT = 0.05  # a comparison known on fewer pairs than this share is not learned in a session
 MIN_LABELLED_MATCHES = 10
 PSEUDO_COUNT = 0.5  # per level, so a level never seen still has a small probability
+# Matches a record (of the smaller side) from which a file's records are filed many times each (_learned_everywhere):
+# FEBRL 3, up to ten copies of a person, 1.3; Splink's fake_1000, 5.5 records a person, 2.3; PatentsView's inventors 70.
+MANY_MATCHES = 2.0
 EXACT_COUNT_SHARE = 0.1  # an exact level's u counted over all pairs where matches are less of its agreement than this
 
 
@@ -140,16 +143,16 @@ def expectation_maximisation(sample: Sample, fields: list[str], m: dict[str, np.
 def learn(*, comparisons: list[Comparison], model: ModelSettings, kind: str, rules: list[BlockingRule],
           random_sample: Sample, candidates: Sample, n_left: int, n_right: int, n_candidates: int, dedupe: bool,
           labels: Sample | None = None, person_address: bool = False, exact_shares: dict[str, float | None] | None = None,
-          everywhere: tuple[Sample, np.ndarray] | None = None,
+          everywhere: Callable[[], tuple[Sample, np.ndarray] | None] | None = None,
           progress: Callable[[str], None] = lambda m: None) -> Parameters:
     """Parameters learned from a random sample (u), candidate pairs (m, the match rate) and labels.
 
     ``n_candidates`` is the number of candidate pairs ``candidates`` was sampled from. ``exact_shares``: for
     comparisons whose ``exact`` level is one key's equality, the share of all pairs of records holding it that
     agree, counted from the values' frequencies: their u of ``exact`` instead of the random pairs' count.
-    ``everywhere``: pairs standing for all pairs of records and their weights (:meth:`Linker.learn
-    <pipelines.matching.link.Linker.learn>` draws them where every candidate pair was proposed by its name),
-    learned from when no session teaches a comparison and no labels do.
+    ``everywhere``: draws pairs standing for all pairs of records and their weights, or None (:meth:`Linker.learn
+    <pipelines.matching.link.Linker.learn>` draws them where every candidate pair was proposed by its name); called
+    only where nothing else teaches anything, in place of the configured weights.
     """
     started = time.perf_counter()
     levels = {c.field: c.levels for c in comparisons}
@@ -196,14 +199,6 @@ def learn(*, comparisons: list[Comparison], model: ModelSettings, kind: str, rul
             if _plausible(learned[f], u_raw[f], prior_w.get(f, {}), levels[f]):
                 (estimates if len(free) > 1 else alone)[f].append((learned[f], expected))
     untaught = [f for f in usable if not estimates[f] and not alone[f]]
-    declined = None  # why the EM over all pairs was not used, when it ran
-    if everywhere is not None and untaught and (labels is None or len(labels) < MIN_LABELLED_MATCHES):
-        found = _learned_everywhere(everywhere, comparisons, model, kind, usable, m_prior, u_raw, missing, prior_w,
-                                    n_left, n_right, len(random_sample), started, progress)
-        if isinstance(found, Parameters):
-            return found
-        declined = found
-        progress(f"not learned from: {declined}")
     taught = _random_session(random_sample, usable, untaught, m_prior, u_raw, missing, levels, prior_w,
                              progress) if untaught else None
     random_share = None
@@ -233,7 +228,17 @@ def learn(*, comparisons: list[Comparison], model: ModelSettings, kind: str, rul
     if not any(v in ("learned", "labels") for v in source.values()):
         # With one kind of evidence (names alone, say) every candidate pair was proposed because
         # of it: nothing tells how often true matches agree there, so the match rate and u that
-        # would follow are guesses. The configured weights are the better guess.
+        # would follow are guesses. The configured weights are the better guess, unless pairs drawn
+        # otherwise (a city's) let one EM over all pairs learn them (_learned_everywhere).
+        drawn = everywhere() if everywhere is not None else None
+        declined = None
+        if drawn is not None:
+            found = _learned_everywhere(drawn, comparisons, model, kind, usable, m_prior, u_raw, missing, prior_w,
+                                        n_left, n_right, len(random_sample), n_candidates, started, progress)
+            if isinstance(found, Parameters):
+                return found
+            declined = found
+            progress(f"not learned from: {declined}")
         return fallback(model, comparisons, kind,
                         "nothing to learn from: every blocking rule depends on the only evidence the records "
                         f"share ({', '.join(usable) or 'none'})" + (f", and {declined}" if declined else "")
@@ -296,7 +301,8 @@ def _weights(model: ModelSettings, levels: dict[str, tuple[str, ...]], m: dict[s
 def _learned_everywhere(everywhere: tuple[Sample, np.ndarray], comparisons: list[Comparison], model: ModelSettings,
                         kind: str, usable: list[str], m_prior: dict[str, np.ndarray], u_raw: dict[str, np.ndarray],
                         missing: dict[str, int], prior_w: dict[str, dict[str, float]], n_left: int, n_right: int,
-                        n_random: int, started: float, progress: Callable[[str], None]) -> Parameters | str:
+                        n_random: int, n_candidates: int, started: float,
+                        progress: Callable[[str], None]) -> Parameters | str:
     """m of every comparison and the match rate by one EM over pairs standing for all pairs (``everywhere``: the
     pairs and their weights, each one over its chance of being drawn), u what all pairs show at each level less the
     matches among them: the Fellegi-Sunter EM over every pair, without pairing every record.
@@ -311,11 +317,12 @@ def _learned_everywhere(everywhere: tuple[Sample, np.ndarray], comparisons: list
     out of so few let the rate run away (FEBRL 2: 0.00164 after sixty iterations, the class found being the pairs of
     one city).
 
-    Returns why not, and :func:`learn` goes on as before (the random pairs as a session, else the configured
-    weights), where the EM did not find the matches: where it calls matches common among random pairs (a few
-    inventors filed hundreds of times each, as PatentsView's: a moved inventor and two namesakes are one level there,
-    and nothing tells them apart; with a third comparison the random pairs teach it), where it found too few to learn
-    from, and where the class it found mostly carries two names (restaurants of one city sharing a word: "cafe")."""
+    Run only where nothing else was learned: a model learned otherwise (the place from the name's pairs, a country
+    from random pairs) is kept. Returns why not, and the configured weights decide, where the EM did not find the
+    matches: where it finds records filed many times each (:data:`MANY_MATCHES` matches a record or more: a few
+    inventors filed hundreds of times each, as PatentsView's, where a moved inventor and two namesakes are one level
+    and nothing tells them apart), fewer matches than a session needs, or a class that mostly carries two names
+    (restaurants of one city sharing a word: "cafe")."""
     sample, weight = everywhere
     levels = {c.field: c.levels for c in comparisons}
     total = float(weight.sum())
@@ -342,9 +349,10 @@ def _learned_everywhere(everywhere: tuple[Sample, np.ndarray], comparisons: list
              f"match rate {rate:.3g} ({matches:,.0f} matches), learned {', '.join(usable)}")
     one_name = sum(float(m["name"][levels["name"].index(lv)]) for lv in ONE_NAME) if "name" in usable else 1.0
     why = None
-    if rate * n_random >= MIN_SESSION_PAIRS:
-        why = (f"EM over all pairs calls {rate:.2%} of random pairs matches: where records are filed many times "
-               "each, a name in two places is one record moved as often as two namesakes, and nothing here tells which")
+    per_record = matches / max(min(n_left, n_right), 1)
+    if per_record >= MANY_MATCHES:
+        why = (f"EM over all pairs finds {per_record:.1f} matches a record: where records are filed many times each, "
+               "a name in two places is one record moved as often as two namesakes, and nothing here tells which")
     elif matches < MIN_SESSION_PAIRS:
         why = f"EM over all pairs found {matches:,.0f} matches, too few to learn from"
     elif one_name < 0.5:
@@ -354,8 +362,8 @@ def _learned_everywhere(everywhere: tuple[Sample, np.ndarray], comparisons: list
         return why
     source = {f: "learned" for f in levels}
     weights = _weights(model, levels, m, u, usable, missing, prior_w, source)
-    stats = {"records_left": n_left, "records_right": n_right, "random_pairs": n_random, "candidate_pairs": len(sample),
-             "em_pairs": len(sample), "seconds": round(time.perf_counter() - started, 2)}
+    stats = {"records_left": n_left, "records_right": n_right, "random_pairs": n_random, "candidate_pairs": n_candidates,
+             "em_pairs": len(sample), "standing_for": round(total), "seconds": round(time.perf_counter() - started, 2)}
     return Parameters(kind, levels, weights, float(np.log2(rate / (1 - rate))), source, m=m, u=u, match_rate=rate,
                       notes=[f"m, u and the match rate by one EM over {len(sample):,} pairs standing for all "
                              f"{total:,.0f}"], stats=stats)

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import duckdb
@@ -445,11 +446,14 @@ class Linker:
         if proposed and all("name" in rule.compares for i, rule in enumerate(self.rules) if proposed >> i & 1):
             # Every candidate pair was proposed because its names agree: none of them tells how often a match's
             # names agree. Pairs of one city were proposed by no name (Splink trains on a city's pairs for that).
-            city, population = _one_city_pairs(con, left, right, cfg.em_pairs, cfg.seed)
-            if len(city) >= learning.MIN_SESSION_PAIRS:
+            # Drawn only if learn() finds nothing else to learn from.
+            def everywhere() -> tuple[learning.Sample, np.ndarray] | None:
+                city, population = _one_city_pairs(con, left, right, cfg.em_pairs, cfg.seed)
+                if len(city) < learning.MIN_SESSION_PAIRS:
+                    return None
                 progress(f"{len(city):,} pairs of one city drawn to learn how alike a match's names are")
                 total = n_left * (n_left - 1) / 2 if same else float(n_left) * n_right
-                everywhere = self._standing_for_all(con, left, right, pairs, [
+                return self._standing_for_all(con, left, right, pairs, [
                     (random, random_codes, total), (sample, candidate_codes, float(n_candidates)),
                     (city, self.compare(con, city, left, right), population)])
         label_codes = None
@@ -474,26 +478,36 @@ class Linker:
         comparison levels and how many pairs it was drawn from. A pair's weight is one over its chance of being drawn
         by any of the three (Horvitz and Thompson's estimator): a candidate pair or a pair of one city is as likely
         as any of its kind to be among those drawn, and every pair is as likely to be a random one."""
-        def keyed(frame: pd.DataFrame) -> pd.MultiIndex:
-            a, b = frame["l_id"].astype(str).to_numpy(), frame["r_id"].astype(str).to_numpy()
-            return pd.MultiIndex.from_arrays([np.minimum(a, b), np.maximum(a, b)] if left == right else [a, b])
-
+        one_table = left == right
         codes = pd.concat([c for _, c, _ in draws], ignore_index=True)
-        keys = keyed(codes)
-        once = ~keys.duplicated()
-        codes, keys = codes[once].reset_index(drop=True), keys[once]
-        with db.registered(con, "_drawn_pairs", codes[["l_id", "r_id"]].assign(i=np.arange(len(codes)))) as rel:
-            same_city = con.execute(f"""
-                SELECT coalesce(l.city <> '' AND l.city = r.city, false) AS same FROM {rel} p
-                JOIN {left.relation} l ON l."{left.id}" = p.l_id JOIN {right.relation} r ON r."{right.id}" = p.r_id
-                ORDER BY p.i""").fetchnumpy()["same"].astype(bool)
-        kinds = [np.ones(len(codes), dtype=bool), keys.isin(keyed(candidates)), same_city]
-        missed = np.ones(len(codes))
-        for (drawn, _, population), of_kind in zip(draws, kinds):
-            # Distinct pairs drawn: random pairs are drawn with replacement (a pair drawn twice is drawn once).
-            share = min(1.0, len(keyed(drawn).unique()) / population) if population else 0.0
-            missed *= 1 - of_kind * share
-        return _sample(codes, self.comparisons), 1.0 / np.maximum(1 - missed, 1e-12)
+        ends = ("least(l_id, r_id) AS a, greatest(l_id, r_id) AS b" if one_table else "l_id AS a, r_id AS b")
+        with contextlib.ExitStack() as stack:
+            drawn = stack.enter_context(db.registered(con, "_drawn_pairs", codes[["l_id", "r_id"]].assign(
+                i=np.arange(len(codes)), draw=np.repeat(np.arange(len(draws)), [len(c) for _, c, _ in draws]))))
+            proposed = stack.enter_context(db.registered(con, "_proposed_pairs", candidates[["l_id", "r_id"]]))
+            # Each pair once (a random pair drawn twice, a candidate drawn at random too), with what it is; and how
+            # many distinct pairs each draw holds (random pairs are drawn with replacement).
+            found = con.execute(f"""
+                WITH p AS (SELECT i, draw, {ends} FROM {drawn}),
+                     firsts AS (SELECT min(i) AS i, a, b FROM p GROUP BY a, b),
+                     proposed AS (SELECT DISTINCT {ends} FROM {proposed})
+                SELECT f.i, (c.a IS NOT NULL) AS candidate,
+                       coalesce(l.city <> '' AND l.city = r.city, false) AS one_city
+                FROM firsts f
+                LEFT JOIN proposed c ON c.a = f.a AND c.b = f.b
+                JOIN {left.relation} l ON l."{left.id}" = f.a
+                JOIN {right.relation} r ON r."{right.id}" = f.b
+                ORDER BY f.i""").df()
+            distinct = con.execute(f"SELECT draw, count(DISTINCT (a, b)) FROM (SELECT draw, {ends} FROM {drawn}) "
+                                   "GROUP BY draw").fetchall()
+        held = dict(distinct)
+        kinds = [np.ones(len(found), dtype=bool), found["candidate"].to_numpy(dtype=bool),
+                 found["one_city"].to_numpy(dtype=bool)]
+        missed = np.ones(len(found))
+        for d, ((_, _, population), of_kind) in enumerate(zip(draws, kinds)):
+            missed *= 1 - of_kind * (min(1.0, held.get(d, 0) / population) if population else 0.0)
+        pairs = codes.iloc[found["i"].to_numpy()].reset_index(drop=True)
+        return _sample(pairs, self.comparisons), 1.0 / np.maximum(1 - missed, 1e-12)
 
     # Explain ----------------------------------------------------------------------------------
     def explain(self, scored: pd.DataFrame) -> pd.DataFrame:
@@ -584,13 +598,17 @@ def _one_city_pairs(con: duckdb.DuckDBPyConnection, left: KeyTable, right: KeyTa
         return pd.DataFrame({"l_id": [], "r_id": []}), 0.0
     kept = int(min(1.0, (most / float(total)) ** 0.5) * 1_000_000)
 
-    def side(table: KeyTable) -> str:
+    def side(table: KeyTable, salt: str) -> str:
+        # One table against itself: a record is kept on both sides or neither, so a pair is kept with the chance
+        # squared. Two tables: each side its own salt, so that records sharing an id (row numbers) are not kept
+        # together more often than any two.
         return (f'SELECT "{table.id}" AS id, city FROM {table.relation} WHERE {where} '
-                f"AND hash(CAST(\"{table.id}\" AS VARCHAR) || '{seed}') % 1000000 < {kept}")
+                f"AND hash(CAST(\"{table.id}\" AS VARCHAR) || '{salt}{seed}') % 1000000 < {kept}")
 
     order = "AND l.id < r.id" if left == right else ""
-    pairs = con.execute(f"SELECT l.id AS l_id, r.id AS r_id FROM ({side(left)}) l JOIN ({side(right)}) r "
-                        f"ON l.city = r.city {order}").df()
+    salts = ("", "") if left == right else ("l", "r")
+    pairs = con.execute(f"SELECT l.id AS l_id, r.id AS r_id FROM ({side(left, salts[0])}) l "
+                        f"JOIN ({side(right, salts[1])}) r ON l.city = r.city {order}").df()
     if len(pairs) > most:
         pairs = pairs.sample(most, random_state=seed).reset_index(drop=True)
     return pairs, float(total)
