@@ -21,8 +21,9 @@ estimates the Fellegi-Sunter parameters from the data itself:
    filed hundreds of times each), the random pairs are a session too, for the comparisons no
    blocked session taught: they were proposed by no rule (:func:`_random_session`). Where every
    candidate pair was proposed by its name and the only other evidence is a place (a list of names
-   and cities), no session can teach the name: one EM over pairs standing for all pairs teaches
-   every comparison and the match rate at once (:func:`_learned_everywhere`).
+   and cities), no session can teach the name: where nothing else is learned, one EM over pairs
+   standing for all pairs teaches every comparison and the match rate at once
+   (:func:`_learned_everywhere`).
 3. **The match rate** (λ, the probability two random records are one company) by
    expectation maximisation of the share of matches among the candidate pairs with m
    and u held, scaled to all pairs, or the random pairs' own share where that is larger
