@@ -117,24 +117,34 @@ def _log_ratio(sample: Sample, fields: list[str], m: dict[str, np.ndarray], u: d
 
 def expectation_maximisation(sample: Sample, fields: list[str], m: dict[str, np.ndarray], u: dict[str, np.ndarray],
                              missing: dict[str, int], rate: float, *, learn_m: bool = True,
-                             ) -> tuple[dict[str, np.ndarray], float, int]:
+                             weights: np.ndarray | None = None,
+                             refit_u: Callable[[str, np.ndarray, float], np.ndarray] | None = None,
+                             least_rate: float = 1e-6) -> tuple[dict[str, np.ndarray], float, int]:
     """EM over ``sample`` with u held: returns (m for ``fields``, the share of matches, iterations).
 
     With ``learn_m`` false only the share of matches moves (m and u held): a one-parameter
-    mixture that is identifiable however few comparisons there are.
+    mixture that is identifiable however few comparisons there are. ``weights``: how many pairs
+    each pair of the sample stands for (all pairs one each by default). ``refit_u``: u of a
+    comparison from its m and the share of matches, refitted at each iteration instead of held
+    (:func:`_learned_everywhere`). ``least_rate``: the share of matches is kept above it.
     """
     m = {f: m[f].copy() for f in fields}
-    rate = float(np.clip(rate, 1e-6, 1 - 1e-6))
+    u = dict(u)
+    w = np.ones(len(sample)) if weights is None else weights
+    total = float(w.sum())
+    rate = float(np.clip(rate, least_rate, 1 - 1e-6))
     for iteration in range(1, EM_ITERATIONS + 1):
         odds = _log_ratio(sample, fields, m, u) + np.log2(rate / (1 - rate))
         p = 1.0 / (1.0 + np.exp2(-np.clip(odds, -60, 60)))
-        new_rate = float(np.clip(p.mean(), 1e-6, 1 - 1e-6))
+        new_rate = float(np.clip((w * p).sum() / total, least_rate, 1 - 1e-6))
         change = abs(new_rate - rate)
         if learn_m:
             for f in fields:
-                new = _distribution(sample.codes[f], len(m[f]), missing[f], weights=p)
+                new = _distribution(sample.codes[f], len(m[f]), missing[f], weights=w * p)
                 change = max(change, float(np.abs(new - m[f]).max()))
                 m[f] = new
+                if refit_u is not None:
+                    u[f] = refit_u(f, new, new_rate)
         rate = new_rate
         if change < EM_TOLERANCE:
             return m, rate, iteration
@@ -329,22 +339,16 @@ def _learned_everywhere(everywhere: tuple[Sample, np.ndarray], comparisons: list
     total = float(weight.sum())
     m = {f: m_prior[f].copy() for f in levels}
     observed = {f: _distribution(sample.codes[f], len(lvs), missing[f], weights=weight) for f, lvs in levels.items()}
-    u = dict(u_raw)
-    rate = float(np.clip(weight[_log_ratio(sample, usable, m_prior, u_raw) > 0].sum() / total, 1e-9, 0.5))
-    iterations = 0
-    for iterations in range(1, EM_ITERATIONS + 1):
-        odds = _log_ratio(sample, usable, m, u) + np.log2(rate / (1 - rate))
-        p = 1.0 / (1.0 + np.exp2(-np.clip(odds, -60, 60)))
-        new_rate = float(np.clip((weight * p).sum() / total, 1e-12, 1 - 1e-9))
-        change = abs(np.log(new_rate / rate))
-        for f in usable:
-            new = _distribution(sample.codes[f], len(levels[f]), missing[f], weights=weight * p)
-            change = max(change, float(np.abs(new - m[f]).max()))
-            m[f] = new
-            u[f] = _corrected(observed[f], new, new_rate, n_random, missing[f])
-        rate = new_rate
-        if change < EM_TOLERANCE:
-            break
+    start = float(weight[_log_ratio(sample, usable, m_prior, u_raw) > 0].sum() / total)
+
+    def refit_u(f: str, m_f: np.ndarray, rate: float) -> np.ndarray:
+        return _corrected(observed[f], m_f, rate, n_random, missing[f])
+
+    learned, rate, iterations = expectation_maximisation(sample, usable, m_prior, u_raw, missing,
+                                                         min(max(start, 1e-9), 0.5), weights=weight, refit_u=refit_u,
+                                                         least_rate=1e-12)
+    m.update(learned)
+    u = {**u_raw, **{f: refit_u(f, m[f], rate) for f in usable}}
     matches = rate * total
     progress(f"EM on {len(sample):,} pairs standing for all {total:,.0f}: {iterations} iterations, "
              f"match rate {rate:.3g} ({matches:,.0f} matches), learned {', '.join(usable)}")
