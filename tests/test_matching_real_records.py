@@ -839,12 +839,25 @@ def test_a_copy_ruled_out_against_some_copies_joins_when_the_others_vouch_for_it
 
 
 def test_a_person_filed_with_a_name_mangled_past_agreeing_with_some_copies_joins_the_others(tmp_path):
-    """Splink's fake_1000 files one boy as "Ethan Carr", "Carr Ethan" (his names in the wrong boxes) and "Ethan Cra":
-    one birthday, one address. "Ethan Cra" is "Ethan Carr" mistyped, but no name of "Carr Ethan": names apart."""
+    """Splink's fake_1000 files one boy as "Ethan Carr", "Carr Ethan" (his names in the wrong boxes) and "Ethan Cra".
+    Here with one birthday and one email address: "Ethan Cra" is "Ethan Carr" mistyped, but no name of "Carr Ethan"
+    (names apart): the two "Ethan Carr" vouch for it by more than the two "Carr Ethan" count against it."""
     rows = [dict(id=i, first_name=first, last_name=last, birthdate="2013-01-21", email="ethan.carr@example.com")
             for i, first, last in [("a1", "Ethan", "Carr"), ("a2", "Ethan", "Carr"), ("b1", "Carr", "Ethan"),
                                    ("b2", "Carr", "Ethan"), ("c", "Ethan", "Cra")]]
     assert dedupe(tmp_path, rows).nunique() == 1
+
+
+def test_colleagues_whose_names_are_apart_stay_two_whoever_vouches_between_them(tmp_path):
+    """A contacts export: John Smith filed twice and four times as "J Smith" at Acme, and Jane Smith there too. "J
+    Smith" is either of them; John and Jane are colleagues, one employer and two names, which counts as much against
+    a merge as another site does, however their names also stand apart."""
+    rows = ([dict(id=f"john{i}", first_name="John", last_name="Smith", company="Acme Corp") for i in range(2)]
+            + [dict(id="jane", first_name="Jane", last_name="Smith", company="Acme Corp")]
+            + [dict(id=f"j{i}", first_name="J", last_name="Smith", company="Acme Corp") for i in range(4)])
+    clusters = dedupe(tmp_path, rows)
+    assert clusters["john0"] == clusters["john1"]
+    assert clusters["jane"] not in set(clusters.drop("jane"))
 
 
 def test_two_sites_alone_stay_two():

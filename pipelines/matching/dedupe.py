@@ -53,8 +53,8 @@ from pipelines.matching.settings import MatchingSettings
 from pipelines.warehouse import db
 
 RULED_OUT_BITS = -1000.0  # a hard "cannot link": no amount of other evidence outweighs it
-# The rules of thumb but names apart (SOFT_RULES: another site, phones an hour apart, two states, colleagues): 20
-# bits (a million to one) against a merge, not a hard cannot-link.
+# The rules of thumb (SOFT_RULES) other than names apart (another site, phones an hour apart, two states,
+# colleagues): 20 bits (a million to one) against a merge, not a hard cannot-link.
 # FEBRL 3 holds up to ten copies of a record, each corrupted another way: one copy's mangled street rules it out
 # against some copies while the others vouch for it; two sites of one organisation with nothing else between them
 # stay two.
@@ -70,7 +70,7 @@ SOFT_RULE_BITS = -20.0
 # its person's other copies ("Carr Ethan", "Ethan Crr"), a patent office's "Koninklijke Philps Electronics" from 500
 # other spellings of the company. At 5 bits Las Vegas's "Steakhouse, The" (another phone) joins the two listings of
 # its "Steak House" (the restaurants by name, city and phone): benchmarks/README.md, stop 62. Names apart at another
-# site count as another site.
+# site, or between colleagues, count as another site or colleagues do.
 NAMES_APART_BITS = -8.0
 # People whose names read as two, one of them a word alone, that one birthday and one email address or phone join
 # (Deduper._one_person), where the birthday is held by this many records at most...
@@ -139,8 +139,10 @@ class Deduper:
         return sites.elsewhere(con, left, right, scored, self.linker.level, self.settings.default_country)
 
     def rule(self, scored: pd.DataFrame) -> pd.DataFrame:
-        """Apply the rules of the module docstring: ``ruled_out`` says why, and ``score`` drops to
-        :data:`RULED_OUT_BITS` for those pairs."""
+        """Apply the rules of the module docstring: ``ruled_out`` says why (the first rule that applies), and
+        ``score`` drops to :data:`RULED_OUT_BITS` for the pairs a fact rules out, to at most
+        :data:`SOFT_RULE_BITS` for those a rule of thumb does, and to at most :data:`NAMES_APART_BITS` for those
+        whose names alone are apart."""
         d = self.settings.dedupe
         lk = self.linker
 
@@ -161,7 +163,8 @@ class Deduper:
             names_ok |= scored[ONE_PERSON].to_numpy(dtype=bool)
         reason = np.full(n, "", dtype=object)
         reason[~names_ok] = NAMES_APART
-        elsewhere = np.zeros(n, dtype=bool)  # another site by any rule, names apart or not (NAMES_APART_BITS)
+        # Pairs a rule of thumb other than names apart also rules out, names apart or not: those count SOFT_RULE_BITS.
+        beyond_names = np.zeros(n, dtype=bool)
         if d.other_site:
             # Another street, or another number on the street with another phone: another site.
             # The same house number on a street named otherwise, in the same postal code or city: a street
@@ -173,17 +176,19 @@ class Deduper:
             one_name = at("name", *ONE_NAME)
             other_site = ((moved & ~(at("phone", "exact", "local") & one_name))
                           | (at("street", "other_number") & at("phone", "different")))
-            elsewhere |= other_site
+            beyond_names |= other_site
             reason[other_site & (reason == "")] = OTHER_SITE
             # No street to compare: phones an hour apart, or two US states, say the same (a chain's
             # restaurant in Los Angeles and its namesake in New York).
             for column, why in ((sites.CLOCKS_APART, PHONES_ELSEWHERE), (sites.STATES_APART, OTHER_STATE)):
                 if column in scored:
                     apart = scored[column].to_numpy(dtype=bool)
-                    elsewhere |= apart
+                    beyond_names |= apart
                     reason[apart & (reason == "")] = why
         if lk.people and n:
-            reason[lk.colleagues(scored) & (reason == "")] = COLLEAGUES
+            colleagues = lk.colleagues(scored)
+            beyond_names |= colleagues
+            reason[colleagues & (reason == "")] = COLLEAGUES
         # Facts of the records come last and override any rule of thumb: never put together.
         soft = reason != ""
         if d.same_country:
@@ -202,7 +207,7 @@ class Deduper:
         out = scored.copy()
         out["ruled_out"] = reason
         out.loc[reason != "", "score"] = RULED_OUT_BITS
-        against = np.where((reason == NAMES_APART) & ~elsewhere, NAMES_APART_BITS, SOFT_RULE_BITS)
+        against = np.where((reason == NAMES_APART) & ~beyond_names, NAMES_APART_BITS, SOFT_RULE_BITS)
         out.loc[soft, "score"] = np.minimum(scored.loc[soft, "score"].to_numpy(), against[soft])
         out.loc[reason != "", "confidence"] = 0.0
         return out
