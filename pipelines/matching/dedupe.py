@@ -63,15 +63,17 @@ OTHER_SITE = "another street: another site"
 PHONES_ELSEWHERE = sites.WHY[sites.CLOCKS_APART]
 OTHER_STATE = sites.WHY[sites.STATES_APART]
 COLLEAGUES = "colleagues: one employer, two names"  # files of people (Linker.colleagues)
-SOFT_RULES = (NAMES_APART, OTHER_SITE, PHONES_ELSEWHERE, OTHER_STATE, COLLEAGUES)
 SOFT_RULE_BITS = -20.0
 # Names apart: 8 bits against a merge (250 to one). A name mangled past agreeing is a copy's commonest corruption,
 # and at 20 bits one such pair outweighed all that the other copies vouch: fake_1000's "Ethan Cra" stayed apart from
 # its person's other copies ("Carr Ethan", "Ethan Crr"), a patent office's "Koninklijke Philps Electronics" from 500
 # other spellings of the company. At 5 bits Las Vegas's "Steakhouse, The" (another phone) joins the two listings of
 # its "Steak House" (the restaurants by name, city and phone): benchmarks/README.md, stop 62. Names apart at another
-# site, or between colleagues, count as another site or colleagues do.
+# site, or between colleagues, count as another site or colleagues do: a pair counts the strongest rule ruling it out.
 NAMES_APART_BITS = -8.0
+# Each rule of thumb and the bits a pair it rules out counts against a merge.
+SOFT_RULES = {NAMES_APART: NAMES_APART_BITS, OTHER_SITE: SOFT_RULE_BITS, PHONES_ELSEWHERE: SOFT_RULE_BITS,
+              OTHER_STATE: SOFT_RULE_BITS, COLLEAGUES: SOFT_RULE_BITS}
 # People whose names read as two, one of them a word alone, that one birthday and one email address or phone join
 # (Deduper._one_person), where the birthday is held by this many records at most...
 ONE_PERSON_BIRTHDAYS = 10
@@ -162,9 +164,13 @@ class Deduper:
         if ONE_PERSON in scored:
             names_ok |= scored[ONE_PERSON].to_numpy(dtype=bool)
         reason = np.full(n, "", dtype=object)
-        reason[~names_ok] = NAMES_APART
-        # Pairs a rule of thumb other than names apart also rules out, names apart or not: those count SOFT_RULE_BITS.
-        beyond_names = np.zeros(n, dtype=bool)
+        against = np.zeros(n)  # what the rules of thumb that rule a pair out count against a merge: the strongest
+
+        def ruled_out(mask: np.ndarray, why: str) -> None:
+            reason[mask & (reason == "")] = why  # the first rule that applies says why
+            against[mask] = np.minimum(against[mask], SOFT_RULES[why])
+
+        ruled_out(~names_ok, NAMES_APART)
         if d.other_site:
             # Another street, or another number on the street with another phone: another site.
             # The same house number on a street named otherwise, in the same postal code or city: a street
@@ -176,19 +182,14 @@ class Deduper:
             one_name = at("name", *ONE_NAME)
             other_site = ((moved & ~(at("phone", "exact", "local") & one_name))
                           | (at("street", "other_number") & at("phone", "different")))
-            beyond_names |= other_site
-            reason[other_site & (reason == "")] = OTHER_SITE
+            ruled_out(other_site, OTHER_SITE)
             # No street to compare: phones an hour apart, or two US states, say the same (a chain's
             # restaurant in Los Angeles and its namesake in New York).
             for column, why in ((sites.CLOCKS_APART, PHONES_ELSEWHERE), (sites.STATES_APART, OTHER_STATE)):
                 if column in scored:
-                    apart = scored[column].to_numpy(dtype=bool)
-                    beyond_names |= apart
-                    reason[apart & (reason == "")] = why
+                    ruled_out(scored[column].to_numpy(dtype=bool), why)
         if lk.people and n:
-            colleagues = lk.colleagues(scored)
-            beyond_names |= colleagues
-            reason[colleagues & (reason == "")] = COLLEAGUES
+            ruled_out(lk.colleagues(scored), COLLEAGUES)
         # Facts of the records come last and override any rule of thumb: never put together.
         soft = reason != ""
         if d.same_country:
@@ -203,11 +204,10 @@ class Deduper:
             lo, hi = np.minimum(a[ask], b[ask]), np.maximum(a[ask], b[ask])
             family = pd.MultiIndex.from_arrays([lo, hi]).isin(self.apart)
             reason[ask[family]] = "known to be two companies"
-        soft &= np.isin(reason, SOFT_RULES)
+        soft &= np.isin(reason, list(SOFT_RULES))
         out = scored.copy()
         out["ruled_out"] = reason
         out.loc[reason != "", "score"] = RULED_OUT_BITS
-        against = np.where((reason == NAMES_APART) & ~beyond_names, NAMES_APART_BITS, SOFT_RULE_BITS)
         out.loc[soft, "score"] = np.minimum(scored.loc[soft, "score"].to_numpy(), against[soft])
         out.loc[reason != "", "confidence"] = 0.0
         return out

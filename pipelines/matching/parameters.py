@@ -74,16 +74,16 @@ class Parameters:
     def describe(self) -> list[str]:
         """A few lines for people: how the model was made, then its table."""
         head = f"{self.kind} model: "
-        if self.learned and "standing_for" in self.stats:
+        if self.learned:
             head += (f"learned from {int(self.stats.get('records_left', 0)):,} x "
                      f"{int(self.stats.get('records_right', 0)):,} records; match rate {self.match_rate:.3g} "
-                     f"(prior {self.prior:+.1f} bits), m and u from {int(self.stats.get('em_pairs', 0)):,} pairs "
-                     f"standing for all {int(self.stats['standing_for']):,}")
-        elif self.learned:
-            head += (f"learned from {int(self.stats.get('records_left', 0)):,} x "
-                     f"{int(self.stats.get('records_right', 0)):,} records; match rate {self.match_rate:.3g} "
-                     f"(prior {self.prior:+.1f} bits), u from {int(self.stats.get('random_pairs', 0)):,} random "
-                     f"pairs, m from {int(self.stats.get('em_pairs', 0)):,} candidate pairs")
+                     f"(prior {self.prior:+.1f} bits), ")
+            if "standing_for" in self.stats:
+                head += (f"m and u from {int(self.stats.get('em_pairs', 0)):,} pairs standing for all "
+                         f"{int(self.stats['standing_for']):,}")
+            else:
+                head += (f"u from {int(self.stats.get('random_pairs', 0)):,} random pairs, m from "
+                         f"{int(self.stats.get('em_pairs', 0)):,} candidate pairs")
         else:
             head += f"the configured weights with prior {self.prior:+.1f} bits"
         return [head, *self.notes]
